@@ -1,0 +1,379 @@
+"""The typed journey model: frozen dataclasses, every node with a source span.
+
+Spans are excluded from equality, so the same journey written in the DSL and in YAML
+gives equal models.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Union
+
+from .diagnostics import Span
+
+NO_SPAN = Span("<none>", 0, 0, 0, 0)
+
+CHANNELS = ("wecom", "group", "sms", "email", "push", "miniprogram", "official_account", "call")
+STANDARD_OUTCOMES = ("converted", "completed", "churned", "opted_out", "expired", "escalated")
+
+
+@dataclass(frozen=True)
+class Node:
+    """Base of every model node: carries where it was written."""
+
+    span: Span = field(default=NO_SPAN, compare=False, repr=False, kw_only=True)
+
+
+# --- conditions -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Literal(Node):
+    value: str | int | float | bool | None
+
+
+@dataclass(frozen=True)
+class Path(Node):
+    """A dotted attribute reference such as ``cart.value`` or ``consent.wecom``."""
+
+    parts: tuple[str, ...]
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(self.parts)
+
+
+@dataclass(frozen=True)
+class ListExpr(Node):
+    items: tuple["Expr", ...]
+
+
+@dataclass(frozen=True)
+class Unary(Node):
+    op: str
+    operand: "Expr"
+
+
+@dataclass(frozen=True)
+class Binary(Node):
+    """Arithmetic: ``+ - * / %``."""
+
+    op: str
+    left: "Expr"
+    right: "Expr"
+
+
+@dataclass(frozen=True)
+class Compare(Node):
+    """A comparison: ``== != < <= > >=``."""
+
+    op: str
+    left: "Expr"
+    right: "Expr"
+
+
+@dataclass(frozen=True)
+class In(Node):
+    item: "Expr"
+    collection: "Expr"
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class HasTag(Node):
+    tag: str
+
+
+@dataclass(frozen=True)
+class Exists(Node):
+    path: Path
+
+
+@dataclass(frozen=True)
+class Not(Node):
+    operand: "Expr"
+
+
+@dataclass(frozen=True)
+class BoolOp(Node):
+    """``and`` / ``or`` over two or more operands."""
+
+    op: str
+    operands: tuple["Expr", ...]
+
+
+Expr = Union[Literal, Path, ListExpr, Unary, Binary, Compare, In, HasTag, Exists, Not, BoolOp]
+
+
+# --- journey-level declarations ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Entry(Node):
+    """The trigger event that starts the journey, with an optional condition."""
+
+    event: str
+    condition: Expr | None = None
+
+
+@dataclass(frozen=True)
+class Reentry(Node):
+    """Whether a customer may enter again: ``never``, ``always`` or ``after`` a duration."""
+
+    mode: str = "never"
+    after: int | None = None  # seconds
+
+
+@dataclass(frozen=True)
+class Goal(Node):
+    """A conversion event that ends the journey with outcome ``converted``."""
+
+    name: str
+    event: str
+    condition: Expr | None = None
+    within: int | None = None  # seconds after entry
+
+
+@dataclass(frozen=True)
+class ExitRule(Node):
+    """An event that ends the journey wherever the customer is, with an outcome."""
+
+    event: str
+    outcome: str
+    condition: Expr | None = None
+
+
+@dataclass(frozen=True)
+class Cap(Node):
+    """At most ``messages`` sends per ``per`` seconds (optionally on some channels only)."""
+
+    messages: int
+    per: int
+    channels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class QuietHours(Node):
+    """No sends between ``start`` and ``end`` (local time; may wrap midnight)."""
+
+    start: _dt.time
+    end: _dt.time
+
+    def contains(self, moment: _dt.time) -> bool:
+        if self.start <= self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end
+
+
+@dataclass(frozen=True)
+class Policy(Node):
+    caps: tuple[Cap, ...] = ()
+    quiet: QuietHours | None = None
+    consent: tuple[str, ...] = ()  # channels that need the customer's consent
+    holdout: float | None = None  # percent kept out as a control group
+
+
+@dataclass(frozen=True)
+class TemplateText(Node):
+    locale: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class Template(Node):
+    """A message template, with one text per locale (``None`` is the default locale)."""
+
+    name: str
+    texts: tuple[TemplateText, ...]
+
+
+# --- steps -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Step(Node):
+    """Base of every step. ``name`` is the author's label or ``<stage>.<n>`` when unnamed."""
+
+    name: str
+
+    @property
+    def is_auto_named(self) -> bool:
+        return "." in self.name
+
+    @property
+    def kind(self) -> str:
+        return _KIND_NAMES[type(self)]
+
+
+@dataclass(frozen=True)
+class SequentialStep(Step):
+    """A step that continues to ``next`` (or the following step when ``next`` is None)."""
+
+    next: str | None = None
+
+
+@dataclass(frozen=True)
+class Param(Node):
+    name: str
+    value: str | int | float | bool | None
+
+
+@dataclass(frozen=True)
+class Send(SequentialStep):
+    channel: str = ""
+    template: str = ""
+    params: tuple[Param, ...] = ()
+
+
+@dataclass(frozen=True)
+class Wait(SequentialStep):
+    """Wait a fixed duration."""
+
+    duration: int = 0  # seconds
+
+
+@dataclass(frozen=True)
+class WaitUntil(SequentialStep):
+    """Wait until the next occurrence of a time of day (customer's time zone)."""
+
+    time: _dt.time = _dt.time(0, 0)
+
+
+@dataclass(frozen=True)
+class EventArm(Node):
+    """One event a wait listens for; ``target`` None means the following step."""
+
+    event: str
+    condition: Expr | None = None
+    target: str | None = None
+
+
+@dataclass(frozen=True)
+class WaitEvent(SequentialStep):
+    """Wait for one of several events, up to ``within``; ``next`` is taken on timeout."""
+
+    arms: tuple[EventArm, ...] = ()
+    within: int | None = None  # seconds; None waits forever
+
+
+@dataclass(frozen=True)
+class BranchArm(Node):
+    condition: Expr
+    target: str
+
+
+@dataclass(frozen=True)
+class Branch(Step):
+    """The first arm whose condition holds is taken, else ``default``."""
+
+    arms: tuple[BranchArm, ...] = ()
+    default: str | None = None
+
+
+@dataclass(frozen=True)
+class SplitArm(Node):
+    name: str
+    percent: float
+    target: str
+
+
+@dataclass(frozen=True)
+class Split(Step):
+    """A random split (A/B test): each customer takes one arm with its percentage."""
+
+    arms: tuple[SplitArm, ...] = ()
+
+
+@dataclass(frozen=True)
+class Tag(SequentialStep):
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Untag(SequentialStep):
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SetAttribute(SequentialStep):
+    attribute: str = ""
+    value: Expr = Literal(None)
+
+
+@dataclass(frozen=True)
+class Coupon(SequentialStep):
+    code: str = ""
+    value: float | None = None
+    expires: int | None = None  # seconds
+
+
+@dataclass(frozen=True)
+class Handoff(SequentialStep):
+    """Hand the customer to a human in ``role`` who must respond within ``within``."""
+
+    role: str = ""
+    within: int | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Webhook(SequentialStep):
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Emit(SequentialStep):
+    event: str = ""
+    params: tuple[Param, ...] = ()
+
+
+@dataclass(frozen=True)
+class Goto(Step):
+    target: str = ""
+
+
+@dataclass(frozen=True)
+class Exit(Step):
+    outcome: str = "completed"
+
+
+_KIND_NAMES = {
+    Send: "send", Wait: "wait", WaitUntil: "wait_until", WaitEvent: "wait_event",
+    Branch: "branch", Split: "split", Tag: "tag", Untag: "untag", SetAttribute: "set",
+    Coupon: "coupon", Handoff: "handoff", Webhook: "webhook", Emit: "emit", Goto: "goto",
+    Exit: "exit",
+}
+WAIT_KINDS = (Wait, WaitUntil, WaitEvent)
+
+
+@dataclass(frozen=True)
+class Stage(Node):
+    name: str
+    title: str | None = None
+    steps: tuple[Step, ...] = ()
+
+
+@dataclass(frozen=True)
+class Journey(Node):
+    id: str
+    title: str | None = None
+    version: int | None = None
+    owner: str | None = None
+    description: str | None = None
+    entry: Entry | None = None
+    audience: Expr | None = None
+    reentry: Reentry = Reentry()
+    goals: tuple[Goal, ...] = ()
+    exits: tuple[ExitRule, ...] = ()
+    outcomes: tuple[str, ...] = ()  # outcomes declared beyond the standard ones
+    policy: Policy = Policy()
+    templates: tuple[Template, ...] = ()
+    stages: tuple[Stage, ...] = ()
+
+    def steps(self):
+        """Every step in source order, with its stage."""
+        for stage in self.stages:
+            for step in stage.steps:
+                yield stage, step
+
+
+def auto_step_name(stage: str, index: int) -> str:
+    """The name an unnamed step gets: its stage and 1-based position."""
+    return f"{stage}.{index + 1}"

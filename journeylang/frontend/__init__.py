@@ -1,0 +1,44 @@
+"""Frontends: turn source text (DSL or YAML) into the typed model, collecting diagnostics."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..ast import Journey
+from ..diagnostics import Diagnostic, JourneyError, Span
+from ..source import Source
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A ``#`` comment, kept for suppressions and the formatter."""
+
+    text: str
+    span: Span
+
+
+@dataclass
+class Document:
+    """The result of parsing one file: the model (None when unusable) and what went wrong."""
+
+    source: Source
+    journey: Journey | None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    comments: list[Comment] = field(default_factory=list)
+
+
+def parse_source(source: Source) -> Document:
+    """Parse DSL or YAML text, chosen by the file name."""
+    if source.is_yaml:
+        from .yaml import parse_yaml
+        return parse_yaml(source)
+    from .text import parse_text
+    return parse_text(source)
+
+
+def parse_file(path) -> Document:
+    """Read and parse a file; an unreadable file gives a document with one diagnostic."""
+    try:
+        source = Source.read(path)
+    except JourneyError as exc:
+        return Document(Source(str(path), ""), None, exc.diagnostics)
+    return parse_source(source)

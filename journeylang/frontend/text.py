@@ -1,0 +1,422 @@
+"""DSL frontend: Lark (LALR) parse of ``.journey`` text, then a transformer to the model."""
+from __future__ import annotations
+
+import re
+import textwrap
+from contextvars import ContextVar
+from dataclasses import replace
+from functools import cache
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
+
+from .. import ast
+from ..diagnostics import Diagnostic, Severity, Span
+from ..resources import grammar_text
+from ..source import Source
+from ..units import parse_duration, parse_percent, parse_time
+from . import Comment, Document
+
+SYNTAX = "JL001"
+BAD_VALUE = "JL002"
+
+
+_comment_sink: ContextVar[list | None] = ContextVar("comment_sink", default=None)
+
+
+def _on_comment(token: Token) -> Token:
+    sink = _comment_sink.get()
+    if sink is not None:
+        sink.append(token)
+    return token
+
+
+@cache
+def _parser() -> Lark:
+    return Lark(grammar_text(), parser="lalr", propagate_positions=True,
+                start=["start", "expr"], maybe_placeholders=True,
+                lexer_callbacks={"COMMENT": _on_comment})
+
+
+def parse_text(source: Source) -> Document:
+    """Parse a ``.journey`` file into a Document."""
+    comments: list[Comment] = []
+    builder = ModelBuilder(source.name)
+    try:
+        tree = _parse(source.text, "start", comments.append, source.name)
+        journey = builder.transform(tree).children[0]
+    except UnexpectedInput as exc:
+        return Document(source, None, [syntax_diagnostic(exc, source.name)], comments)
+    except VisitError as exc:  # a bug in the builder, never bad input: surface the original
+        raise exc.orig_exc from None
+    return Document(source, journey, builder.diagnostics, comments)
+
+
+def parse_condition(text: str, file: str, line: int = 1, column: int = 1):
+    """Parse a condition written at ``line``/``column`` of ``file``; returns (expr, diagnostics)."""
+    builder = ModelBuilder(file, line, column)
+    try:
+        tree = _parse(text, "expr", None, file)
+        return builder.transform(tree), builder.diagnostics
+    except UnexpectedInput as exc:
+        return None, [syntax_diagnostic(exc, file, line, column)]
+
+
+def _parse(text: str, start: str, on_comment, file: str):
+    tokens: list[Token] = []
+    reset = _comment_sink.set(tokens)
+    try:
+        return _parser().parse(text, start=start)
+    finally:
+        _comment_sink.reset(reset)
+        for token in tokens if on_comment else ():
+            on_comment(Comment(str(token), Span(file, token.line, token.column,
+                                                token.end_line, token.end_column)))
+
+
+# --- syntax errors -------------------------------------------------------------------------
+
+_FRIENDLY = {
+    "NAME": "a name", "STRING": "a quoted string", "LONG_STRING": "a quoted string",
+    "INT": "a whole number", "NUMBER": "a number", "DURATION": "a duration such as 30m, 2h or 7d",
+    "TIME": "a time of day such as 09:30", "PERCENT": "a percentage such as 5%",
+    "COMP_OP": "a comparison (==, !=, <, <=, >, >=)", "ADD_OP": "'+' or '-'",
+    "MUL_OP": "'*', '/' or '%'", "$END": "end of file",
+}
+
+
+def _describe(terminal: str) -> str:
+    if terminal in _FRIENDLY:
+        return _FRIENDLY[terminal]
+    try:
+        pattern = _parser().get_terminal(terminal).pattern
+    except KeyError:
+        return terminal
+    return f"'{pattern.value}'" if pattern.type == "str" else terminal
+
+
+def _expected(names) -> str:
+    described = sorted({_describe(name) for name in names})
+    if len(described) > 8:
+        described = described[:8] + ["..."]
+    return ", ".join(described)
+
+
+def syntax_diagnostic(exc: UnexpectedInput, file: str, base_line: int = 1,
+                      base_column: int = 1) -> Diagnostic:
+    """Turn a Lark error into a JL001 diagnostic with the expected tokens."""
+    line, column = exc.line if exc.line > 0 else 1, exc.column if exc.column > 0 else 1
+    span = _shift(file, base_line, base_column, line, column, line, column + 1)
+    hint = None
+    if isinstance(exc, UnexpectedCharacters):
+        message = f"unexpected character {exc.char!r}"
+        expected = exc.allowed or ()
+    elif isinstance(exc, UnexpectedEOF):
+        message = "unexpected end of file"
+        expected = exc.expected
+    else:
+        token = exc.token
+        shown = "end of file" if token.type == "$END" else repr(str(token))
+        message = f"unexpected {shown}"
+        expected = exc.expected
+        if token.type != "$END" and token.end_column:
+            span = _shift(file, base_line, base_column, line, column, token.end_line, token.end_column)
+        previous = getattr(exc, "token_history", None) or []
+        if str(token) == ":" and previous and previous[-1].type != "NAME":
+            hint = f"'{previous[-1]}' is a keyword and cannot name a step; choose another label"
+    if expected:
+        message += f"; expected {_expected(expected)}"
+    return Diagnostic(SYNTAX, Severity.ERROR, message, span, hint=hint)
+
+
+def _shift(file, base_line, base_column, line, column, end_line, end_column) -> Span:
+    """Place a position inside an embedded snippet (a YAML condition) into its file."""
+    col = column + base_column - 1 if line == 1 else column
+    end_col = end_column + base_column - 1 if end_line == 1 else end_column
+    return Span(file, line + base_line - 1, col, end_line + base_line - 1, end_col)
+
+
+# --- tree to model -------------------------------------------------------------------------
+
+_ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\", "r": "\r"}
+
+
+def unquote(token: str) -> str:
+    if token.startswith('"""'):
+        return textwrap.dedent(token[3:-3]).strip("\n")
+    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), token[1:-1])
+
+
+@v_args(meta=True, inline=True)
+class ModelBuilder(Transformer):
+    """Builds model nodes bottom-up; bad literal values become diagnostics, not exceptions."""
+
+    def __init__(self, file: str, base_line: int = 1, base_column: int = 1):
+        super().__init__()
+        self.file, self.base_line, self.base_column = file, base_line, base_column
+        self.diagnostics: list[Diagnostic] = []
+
+    def span(self, where) -> Span:
+        if isinstance(where, Token):
+            return _shift(self.file, self.base_line, self.base_column, where.line, where.column,
+                          where.end_line, where.end_column)
+        if getattr(where, "empty", True):
+            return ast.NO_SPAN
+        return _shift(self.file, self.base_line, self.base_column, where.line, where.column,
+                      where.end_line, where.end_column)
+
+    def _value(self, convert, token, fallback):
+        try:
+            return convert(str(token))
+        except ValueError as exc:
+            self.diagnostics.append(Diagnostic(BAD_VALUE, Severity.ERROR, str(exc), self.span(token)))
+            return fallback
+
+    def duration(self, token):
+        return self._value(parse_duration, token, 0)
+
+    # journey-level
+    def journey(self, meta, name, title, version, *items):
+        fields: dict = {"goals": [], "exits": [], "outcomes": [], "templates": [], "stages": []}
+        for key, value in items:
+            if isinstance(fields.get(key), list):
+                fields[key].extend(value if key == "outcomes" else [value])
+            else:
+                fields[key] = value
+        fields = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+        return ast.Journey(str(name), title=unquote(title) if title else None,
+                           version=int(version) if version else None, span=self.span(meta), **fields)
+
+    def owner(self, meta, value):
+        return "owner", unquote(value)
+
+    def description(self, meta, value):
+        return "description", unquote(value)
+
+    def entry(self, meta, event, where):
+        return "entry", ast.Entry(str(event), where, span=self.span(meta))
+
+    def audience(self, meta, expr):
+        return "audience", expr
+
+    def reentry(self, meta, mode):
+        if mode.type in ("NEVER", "ALWAYS"):
+            return "reentry", ast.Reentry(str(mode), span=self.span(meta))
+        return "reentry", ast.Reentry("after", self.duration(mode), span=self.span(meta))
+
+    def goal(self, meta, name, event, where, within):
+        return "goals", ast.Goal(str(name), str(event), where, within, span=self.span(meta))
+
+    def exit_rule(self, meta, event, where, outcome):
+        return "exits", ast.ExitRule(str(event), str(outcome), where, span=self.span(meta))
+
+    def outcomes(self, meta, *names):
+        return "outcomes", [str(n) for n in names]
+
+    def policy(self, meta, *items):
+        fields: dict = {"caps": []}
+        for key, value in items:
+            if key == "caps":
+                fields["caps"].append(value)
+            else:
+                fields[key] = value
+        fields["caps"] = tuple(fields["caps"])
+        return "policy", ast.Policy(span=self.span(meta), **fields)
+
+    def cap(self, meta, count, per, channels):
+        return "caps", ast.Cap(int(count), self.duration(per), channels or (), span=self.span(meta))
+
+    def quiet(self, meta, start, end):
+        times = [self._value(parse_time, t, None) for t in (start, end)]
+        if None in times:
+            return "quiet", None
+        return "quiet", ast.QuietHours(times[0], times[1], span=self.span(meta))
+
+    def consent(self, meta, channels):
+        return "consent", channels
+
+    def holdout(self, meta, percent):
+        return "holdout", self._value(parse_percent, percent, None)
+
+    def template(self, meta, name, *texts):
+        if len(texts) == 1 and isinstance(texts[0], Token):
+            texts = (ast.TemplateText(None, unquote(texts[0]), span=self.span(texts[0])),)
+        return "templates", ast.Template(str(name), tuple(texts), span=self.span(meta))
+
+    def locale_text(self, meta, locale, text):
+        return ast.TemplateText(str(locale), unquote(text), span=self.span(meta))
+
+    def stage(self, meta, name, title, *steps):
+        named = tuple(step if step.name else replace(step, name=ast.auto_step_name(str(name), i))
+                      for i, step in enumerate(steps))
+        return "stages", ast.Stage(str(name), unquote(title) if title else None, named,
+                                   span=self.span(meta))
+
+    # steps: each body builds its step with an empty name; `step` adds the label and span
+    def step(self, meta, label, body):
+        return replace(body, name=str(label) if label else "", span=self.span(meta))
+
+    def label(self, meta, name):
+        return name
+
+    def send(self, meta, channel, template, params, arrow):
+        name = unquote(template) if template.type == "STRING" else str(template)
+        return ast.Send("", next=arrow, channel=str(channel), template=name, params=params or ())
+
+    def wait(self, meta, duration, arrow):
+        return ast.Wait("", next=arrow, duration=self.duration(duration))
+
+    def wait_until(self, meta, time, arrow):
+        moment = self._value(parse_time, time, None)
+        return ast.WaitUntil("", next=arrow, **({"time": moment} if moment else {}))
+
+    def wait_for(self, meta, event, where, within, arrow, timeout):
+        arm = ast.EventArm(str(event), where, arrow, span=self.span(event))
+        return ast.WaitEvent("", next=timeout, arms=(arm,), within=within)
+
+    def wait_block(self, meta, within, *arms_and_timeout):
+        *arms, timeout = arms_and_timeout
+        return ast.WaitEvent("", next=timeout, arms=tuple(arms), within=within)
+
+    def wait_arm(self, meta, event, where, arrow):
+        return ast.EventArm(str(event), where, arrow, span=self.span(meta))
+
+    def timeout(self, meta, target):
+        return str(target)
+
+    def branch(self, meta, *arms_and_default):
+        *arms, default = arms_and_default
+        return ast.Branch("", arms=tuple(arms), default=default)
+
+    def branch_arm(self, meta, condition, target):
+        return ast.BranchArm(condition, str(target), span=self.span(meta))
+
+    def branch_default(self, meta, target):
+        return str(target)
+
+    def split(self, meta, *arms):
+        return ast.Split("", arms=tuple(arms))
+
+    def split_arm(self, meta, name, percent, target):
+        return ast.SplitArm(str(name), self._value(parse_percent, percent, 0.0), str(target),
+                            span=self.span(meta))
+
+    def tag(self, meta, tags, arrow):
+        return ast.Tag("", next=arrow, tags=tags)
+
+    def untag(self, meta, tags, arrow):
+        return ast.Untag("", next=arrow, tags=tags)
+
+    def set(self, meta, path, value, arrow):
+        return ast.SetAttribute("", next=arrow, attribute=path.dotted, value=value)
+
+    def coupon(self, meta, code, value, expires, arrow):
+        return ast.Coupon("", next=arrow, code=unquote(code), value=value, expires=expires)
+
+    def coupon_value(self, meta, number):
+        return float(number)
+
+    def coupon_expires(self, meta, duration):
+        return self.duration(duration)
+
+    def handoff(self, meta, role, within, note, arrow):
+        return ast.Handoff("", next=arrow, role=str(role), within=within, note=note)
+
+    def note(self, meta, text):
+        return unquote(text)
+
+    def webhook(self, meta, url, arrow):
+        return ast.Webhook("", next=arrow, url=unquote(url))
+
+    def emit(self, meta, event, params, arrow):
+        return ast.Emit("", next=arrow, event=str(event), params=params or ())
+
+    def goto(self, meta, target):
+        return ast.Goto("", target=str(target))
+
+    def exit(self, meta, outcome):
+        return ast.Exit("", outcome=str(outcome))
+
+    # shared pieces
+    def where(self, meta, expr):
+        return expr
+
+    def within(self, meta, duration):
+        return self.duration(duration)
+
+    def arrow(self, meta, target):
+        return str(target)
+
+    def params(self, meta, *params):
+        return tuple(p for p in params if p is not None)
+
+    def param(self, meta, name, value):
+        return ast.Param(str(name), value.value, span=self.span(meta))
+
+    def name_list(self, meta, *names):
+        return tuple(str(n) for n in names)
+
+    def string_list(self, meta, *strings):
+        return tuple(unquote(s) for s in strings)
+
+    # conditions
+    def expr(self, meta, *operands):
+        return ast.BoolOp("or", operands, span=self.span(meta))
+
+    def and_expr(self, meta, *operands):
+        return ast.BoolOp("and", operands, span=self.span(meta))
+
+    def not_op(self, meta, operand):
+        return ast.Not(operand, span=self.span(meta))
+
+    def compare(self, meta, left, op, right):
+        return ast.Compare(str(op), left, right, span=self.span(meta))
+
+    def in_op(self, meta, item, collection):
+        return ast.In(item, collection, span=self.span(meta))
+
+    def not_in_op(self, meta, item, collection):
+        return ast.In(item, collection, negated=True, span=self.span(meta))
+
+    def has_tag(self, meta, tag):
+        return ast.HasTag(unquote(tag), span=self.span(meta))
+
+    def exists(self, meta, path):
+        return ast.Exists(path, span=self.span(meta))
+
+    def binary(self, meta, left, op, right):
+        return ast.Binary(str(op), left, right, span=self.span(meta))
+
+    def neg(self, meta, operand):
+        if isinstance(operand, ast.Literal) and isinstance(operand.value, (int, float)):
+            return ast.Literal(-operand.value, span=self.span(meta))
+        return ast.Unary("-", operand, span=self.span(meta))
+
+    def negative_number(self, meta, number):
+        return ast.Literal(-_number(number), span=self.span(meta))
+
+    def number(self, meta, token):
+        return ast.Literal(_number(token), span=self.span(meta))
+
+    def string(self, meta, token):
+        return ast.Literal(unquote(token), span=self.span(meta))
+
+    def true(self, meta):
+        return ast.Literal(True, span=self.span(meta))
+
+    def false(self, meta):
+        return ast.Literal(False, span=self.span(meta))
+
+    def null(self, meta):
+        return ast.Literal(None, span=self.span(meta))
+
+    def list_expr(self, meta, *items):
+        return ast.ListExpr(tuple(i for i in items if i is not None), span=self.span(meta))
+
+    def path(self, meta, *names):
+        return ast.Path(tuple(str(n) for n in names), span=self.span(meta))
+
+
+def _number(token) -> int | float:
+    text = str(token)
+    return float(text) if "." in text else int(text)

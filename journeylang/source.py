@@ -1,0 +1,64 @@
+"""Source files: text, path and the line lookups diagnostics need."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .diagnostics import Diagnostic, JourneyError, Severity, Span
+
+DSL_SUFFIXES = (".journey",)
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class Source:
+    """The text of one journey file and the name diagnostics use for it."""
+
+    name: str
+    text: str
+
+    @classmethod
+    def read(cls, path: str | Path) -> "Source":
+        """Read a file as UTF-8; unreadable files become a JL000 diagnostic."""
+        path = Path(path)
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise JourneyError([_io_error(str(path), exc.strerror or str(exc))]) from None
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+            raise JourneyError([
+                Diagnostic("JL000", Severity.ERROR, "file is not valid UTF-8 text",
+                           Span.point(str(path), line, column),
+                           hint="save the file as UTF-8")
+            ]) from None
+        return cls(str(path), text)
+
+    @property
+    def is_yaml(self) -> bool:
+        return self.name.lower().endswith(YAML_SUFFIXES)
+
+    def line_text(self, line: int) -> str:
+        """The text of a 1-based line, without its newline ('' past the end)."""
+        lines = self.text.splitlines()
+        return lines[line - 1] if 0 < line <= len(lines) else ""
+
+    def span_at(self, offset: int, end_offset: int | None = None) -> Span:
+        """The span from character offset to end offset (exclusive)."""
+        line, column = self.position(offset)
+        end_line, end_column = self.position(offset + 1 if end_offset is None else end_offset)
+        return Span(self.name, line, column, end_line, end_column)
+
+    def position(self, offset: int) -> tuple[int, int]:
+        offset = max(0, min(offset, len(self.text)))
+        line = self.text.count("\n", 0, offset) + 1
+        column = offset - (self.text.rfind("\n", 0, offset) + 1) + 1
+        return line, column
+
+
+def _io_error(name: str, reason: str) -> Diagnostic:
+    return Diagnostic("JL000", Severity.ERROR, f"cannot read file: {reason}",
+                      Span.point(name, 1, 1))

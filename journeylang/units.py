@@ -1,0 +1,59 @@
+"""Literal units shared by both syntaxes: durations, times of day, percentages."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([wdhms])$")
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+_PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
+
+
+def parse_duration(text: str) -> int:
+    """``"90m"`` -> 5400 seconds. Raises ValueError with a readable message."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise ValueError(f"invalid duration {text!r}: write a number and a unit, e.g. 30m, 2h, 7d")
+    seconds = float(match.group(1)) * UNIT_SECONDS[match.group(2)]
+    if seconds != int(seconds):
+        raise ValueError(f"invalid duration {text!r}: it must be a whole number of seconds")
+    return int(seconds)
+
+
+def format_duration(seconds: int) -> str:
+    """5400 -> ``"90m"``: the largest unit that divides the duration exactly."""
+    for unit, size in UNIT_SECONDS.items():
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return "0s"
+
+
+def parse_time(text: str) -> dt.time:
+    """``"22:00"`` -> time(22, 0)."""
+    match = _TIME.match(text.strip())
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise ValueError(f"invalid time of day {text!r}: use HH:MM between 00:00 and 23:59")
+    return dt.time(int(match.group(1)), int(match.group(2)))
+
+
+def format_time(moment: dt.time) -> str:
+    return f"{moment.hour:02d}:{moment.minute:02d}"
+
+
+def parse_percent(text: str | int | float) -> float:
+    """``"5%"`` (or a bare number) -> 5.0."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        value = float(text)
+    else:
+        match = _PERCENT.match(str(text).strip())
+        if not match:
+            raise ValueError(f"invalid percentage {text!r}: write e.g. 5%")
+        value = float(match.group(1))
+    if not 0 <= value <= 100:
+        raise ValueError(f"invalid percentage {text!r}: it must be between 0% and 100%")
+    return value
+
+
+def format_number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
