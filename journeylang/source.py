@@ -43,7 +43,7 @@ class Source:
 
     def line_text(self, line: int) -> str:
         """The text of a 1-based line, without its newline ('' past the end)."""
-        lines = self.text.splitlines()
+        lines = self.text.split("\n")
         return lines[line - 1] if 0 < line <= len(lines) else ""
 
     def span_at(self, offset: int, end_offset: int | None = None) -> Span:

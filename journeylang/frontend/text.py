@@ -121,7 +121,7 @@ def syntax_diagnostic(exc: UnexpectedInput, file: str, base_line: int = 1,
         expected = exc.expected
         if token.type != "$END" and token.end_column:
             span = _shift(file, base_line, base_column, line, column, token.end_line, token.end_column)
-        previous = getattr(exc, "token_history", None) or []
+        previous = [t for t in getattr(exc, "token_history", None) or [] if t is not None]
         if str(token) == ":" and previous and previous[-1].type != "NAME":
             hint = f"'{previous[-1]}' is a keyword and cannot name a step; choose another label"
     if expected:
@@ -144,7 +144,15 @@ _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\", "r": "\r"}
 def unquote(token: str) -> str:
     if token.startswith('"""'):
         return textwrap.dedent(token[3:-3]).strip("\n")
-    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), token[1:-1])
+    return _ESCAPE.sub(_unescape, token[1:-1])
+
+
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)")
+
+
+def _unescape(match: re.Match) -> str:
+    code = match.group(1)
+    return chr(int(code[1:], 16)) if len(code) == 5 else _ESCAPES.get(code, code)
 
 
 @v_args(meta=True, inline=True)

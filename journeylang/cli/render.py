@@ -1,0 +1,59 @@
+"""Render diagnostics like a compiler: location, code, message, source line and caret."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..diagnostics import Diagnostic, Severity, Span
+
+
+class SourceLines:
+    """Source lines by file name, read once; files given up front are used as they are."""
+
+    def __init__(self, texts: dict[str, str] | None = None):
+        self._lines = {name: _split(text) for name, text in (texts or {}).items()}
+
+    def line(self, file: str, number: int) -> str | None:
+        if file not in self._lines:
+            try:
+                self._lines[file] = _split(Path(file).read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError):
+                self._lines[file] = []
+        lines = self._lines[file]
+        return lines[number - 1] if 0 < number <= len(lines) else None
+
+
+def _split(text: str) -> list[str]:
+    """Lines as the parsers count them: only '\\n' ends a line."""
+    return [line.rstrip("\r") for line in text.split("\n")]
+
+
+def render(diagnostic: Diagnostic, sources: SourceLines) -> str:
+    """The full text of one diagnostic."""
+    out = [f"{diagnostic.span}: {diagnostic.code} {diagnostic.severity}: {diagnostic.message}"]
+    out += _excerpt(diagnostic.span, sources)
+    if diagnostic.hint:
+        out.append(f"  = hint: {diagnostic.hint}")
+    for related in diagnostic.related:
+        out.append(f"  = note: {related.span}: {related.message}")
+    return "\n".join(out)
+
+
+def _excerpt(span: Span, sources: SourceLines) -> list[str]:
+    text = sources.line(span.file, span.line)
+    if text is None:
+        return []
+    gutter = str(span.line)
+    width = (span.end_column - span.column) if span.end_line == span.line else len(text) - span.column + 1
+    width = max(1, min(width, len(text) - span.column + 2))
+    # keep tabs so the caret lines up with the text above it
+    lead = "".join(c if c == "\t" else " " for c in text[: span.column - 1])
+    return [f" {gutter} | {text}", f" {' ' * len(gutter)} | {lead}^{'~' * (width - 1)}"]
+
+
+def summary(diagnostics: list[Diagnostic], files: int) -> str:
+    errors = sum(d.severity is Severity.ERROR for d in diagnostics)
+    warnings = sum(d.severity is Severity.WARNING for d in diagnostics)
+    noun = "file" if files == 1 else "files"
+    if not diagnostics:
+        return f"checked {files} {noun}: no problems"
+    return f"checked {files} {noun}: {errors} error(s), {warnings} warning(s)"

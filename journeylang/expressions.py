@@ -1,0 +1,70 @@
+"""Conditions as text: the canonical printed form of a condition (used by tables, views, fmt)."""
+from __future__ import annotations
+
+from . import ast
+
+# binding strength: higher binds tighter
+_PRECEDENCE = {"or": 1, "and": 2, "not": 3, "compare": 4, "+": 5, "-": 5, "*": 6, "/": 6, "%": 6,
+               "unary": 7, "atom": 8}
+
+
+def unparse(expr: ast.Expr) -> str:
+    """Print a condition so that parsing the text gives the same model back."""
+    return _unparse(expr)[0]
+
+
+def literal_text(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return quote(value)
+    return repr(value)
+
+
+_QUOTE = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def quote(text: str) -> str:
+    """A double-quoted DSL string literal for ``text``."""
+    return '"' + "".join(_QUOTE.get(c, c) for c in text) + '"'
+
+
+def _wrap(expr, minimum: int) -> str:
+    text, strength = _unparse(expr)
+    return f"({text})" if strength < minimum else text
+
+
+def _unparse(expr) -> tuple[str, int]:
+    match expr:
+        case ast.Literal(value=value):
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+                return literal_text(value), _PRECEDENCE["unary"]
+            return literal_text(value), _PRECEDENCE["atom"]
+        case ast.Path():
+            return expr.dotted, _PRECEDENCE["atom"]
+        case ast.ListExpr(items=items):
+            return "[" + ", ".join(_wrap(i, 1) for i in items) + "]", _PRECEDENCE["atom"]
+        case ast.Unary(operand=operand):
+            return "-" + _wrap(operand, _PRECEDENCE["unary"]), _PRECEDENCE["unary"]
+        case ast.Binary(op=op, left=left, right=right):
+            strength = _PRECEDENCE[op]
+            return f"{_wrap(left, strength)} {op} {_wrap(right, strength + 1)}", strength
+        case ast.Compare(op=op, left=left, right=right):
+            strength = _PRECEDENCE["compare"]
+            return f"{_wrap(left, strength + 1)} {op} {_wrap(right, strength + 1)}", strength
+        case ast.In(item=item, collection=collection, negated=negated):
+            strength = _PRECEDENCE["compare"]
+            word = "not in" if negated else "in"
+            return f"{_wrap(item, strength + 1)} {word} {_wrap(collection, strength + 1)}", strength
+        case ast.HasTag(tag=tag):
+            return f"has tag {literal_text(tag)}", _PRECEDENCE["compare"]
+        case ast.Exists(path=path):
+            return f"{path.dotted} exists", _PRECEDENCE["compare"]
+        case ast.Not(operand=operand):
+            return "not " + _wrap(operand, _PRECEDENCE["not"]), _PRECEDENCE["not"]
+        case ast.BoolOp(op=op, operands=operands):
+            strength = _PRECEDENCE[op]
+            return f" {op} ".join(_wrap(o, strength + 1) for o in operands), strength
+    raise TypeError(f"not a condition: {expr!r}")

@@ -1,0 +1,135 @@
+"""IR: resolve step references and lower a journey to a typed networkx graph of steps."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from . import ast
+from .expressions import unparse
+
+# edge kinds
+NEXT, GOTO, EVENT, TIMEOUT, BRANCH, DEFAULT, SPLIT = (
+    "next", "goto", "event", "timeout", "branch", "default", "split")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A reference from a step to another step or stage, as written."""
+
+    name: str
+    span: ast.Span
+    kind: str
+
+
+@dataclass
+class JourneyGraph:
+    """The steps of a journey as a MultiDiGraph; node ids are step names.
+
+    Node attributes: ``step`` (the model node), ``stage`` (its stage name), ``order``
+    (source position). Edge attributes: ``kind``, ``label`` and, for split arms, ``weight``.
+    """
+
+    journey: ast.Journey
+    graph: nx.MultiDiGraph
+    start: str | None
+    unresolved: list[tuple[ast.Step, Target]] = field(default_factory=list)
+
+    def step(self, name: str) -> ast.Step:
+        return self.graph.nodes[name]["step"]
+
+    def reachable(self) -> set[str]:
+        if self.start is None:
+            return set()
+        return nx.descendants(self.graph, self.start) | {self.start}
+
+    def in_source_order(self, names) -> list[str]:
+        return sorted(names, key=lambda n: self.graph.nodes[n]["order"])
+
+
+class _Resolver:
+    """Gives every step a unique node id and maps target names to node ids.
+
+    A node id is the step's name; a repeated name (an error reported by JL101) gets
+    ``name#2``, ``name#3`` ... so that duplicates never merge into false loops. A target
+    names a step (its first definition) or else a stage (its first step, or the next
+    non-empty stage's).
+    """
+
+    def __init__(self, journey: ast.Journey):
+        self.ordered = [(stage, step) for stage, step in journey.steps()]
+        self.ids: list[str] = []
+        seen: dict[str, int] = {}
+        for _, step in self.ordered:
+            seen[step.name] = seen.get(step.name, 0) + 1
+            self.ids.append(step.name if seen[step.name] == 1 else f"{step.name}#{seen[step.name]}")
+        self._id_set = set(self.ids)
+        self.stage_entry: dict[str, str] = {}
+        pending: list[str] = []
+        first_of = {}
+        for node_id, (stage, _) in zip(self.ids, self.ordered):
+            first_of.setdefault(id(stage), node_id)
+        for stage in journey.stages:
+            pending.append(stage.name)
+            if stage.steps:
+                for name in pending:
+                    self.stage_entry.setdefault(name, first_of[id(stage)])
+                pending = []
+
+    def following(self, index: int) -> str | None:
+        return self.ids[index + 1] if index + 1 < len(self.ids) else None
+
+    def resolve(self, name: str | None) -> str | None:
+        if name in self._id_set:
+            return name
+        return self.stage_entry.get(name)
+
+
+def build_graph(journey: ast.Journey) -> JourneyGraph:
+    """Lower a journey to its step graph; unresolvable references are kept for the checks."""
+    graph = nx.MultiDiGraph()
+    resolver = _Resolver(journey)
+    for order, (node_id, (stage, step)) in enumerate(zip(resolver.ids, resolver.ordered)):
+        graph.add_node(node_id, step=step, stage=stage.name, order=order)
+    result = JourneyGraph(journey, graph, resolver.ids[0] if resolver.ids else None)
+    for index, (node_id, (_, step)) in enumerate(zip(resolver.ids, resolver.ordered)):
+        _add_edges(result, node_id, step, resolver.following(index), resolver)
+    return result
+
+
+def _add_edges(result: JourneyGraph, node_id: str, step: ast.Step, following: str | None,
+               resolver: _Resolver) -> None:
+    def link(target: str | None, kind: str, label: str = "", weight: float | None = None,
+             default_to_following: bool = True, span: ast.Span = step.span) -> None:
+        if target is None:
+            destination = following if default_to_following else None
+        else:
+            destination = resolver.resolve(target)
+            if destination is None:
+                result.unresolved.append((step, Target(target, span, kind)))
+                return
+        if destination is not None:
+            result.graph.add_edge(node_id, destination, kind=kind, label=label, weight=weight)
+
+    match step:
+        case ast.WaitEvent():
+            for arm in step.arms:
+                link(arm.target, EVENT, arm.event, span=arm.span)
+            if step.within is not None:
+                link(step.next, TIMEOUT, "timeout")
+        case ast.Branch():
+            for arm in step.arms:
+                link(arm.target, BRANCH, unparse(arm.condition), default_to_following=False,
+                     span=arm.span)
+            if step.default:
+                link(step.default, DEFAULT, "else")
+        case ast.Split():
+            for arm in step.arms:
+                link(arm.target, SPLIT, f"{arm.name} {arm.percent:g}%", weight=arm.percent,
+                     span=arm.span)
+        case ast.Goto():
+            link(step.target, GOTO)
+        case ast.Exit():
+            pass
+        case ast.SequentialStep():
+            link(step.next, GOTO if step.next else NEXT)

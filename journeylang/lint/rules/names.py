@@ -1,0 +1,95 @@
+"""Name rules (JL1xx): duplicate and undefined names."""
+from __future__ import annotations
+
+import difflib
+
+from ...ast import CHANNELS, Send
+from ...diagnostics import Related, Severity
+from ..registry import Issue, LintContext, rule
+
+
+def did_you_mean(name: str, candidates, cutoff: float = 0.6) -> str | None:
+    """A hint naming the closest known name, if one is close enough."""
+    close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=cutoff)
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+@rule("JL101", "duplicate-step", Severity.ERROR, "Two steps have the same name.")
+def duplicate_step(ctx: LintContext):
+    """Step names must be unique across the journey, since gotos and branches name them.
+
+    Bad::
+
+        stage a { remind: send via wecom template "t1" }
+        stage b { remind: send via sms template "t2" }
+
+    Good: give each step its own label (``remind_wecom``, ``remind_sms``).
+    """
+    first = {}
+    for _, step in ctx.journey.steps():
+        if step.name in first and not step.is_auto_named:  # auto names clash only via JL103
+            yield Issue(f"step '{step.name}' is defined twice", step.span,
+                        hint="rename one of them",
+                        related=(Related(first[step.name].span, "first defined here"),))
+        else:
+            first[step.name] = step
+
+
+@rule("JL102", "undefined-target", Severity.ERROR,
+      "A goto, branch, split or wait points at a step or stage that does not exist.")
+def undefined_target(ctx: LintContext):
+    """Every target after ``->`` or ``goto`` must name a step (its label) or a stage.
+
+    Bad::
+
+        goto thank_you      # no step or stage is called thank_you
+
+    Good::
+
+        goto thanks
+    """
+    known = [s.name for _, s in ctx.journey.steps()] + [s.name for s in ctx.journey.stages]
+    for step, target in ctx.graph.unresolved:
+        yield Issue(f"'{target.name}' is not a step or stage of this journey", target.span,
+                    hint=did_you_mean(target.name, known))
+
+
+@rule("JL103", "duplicate-stage", Severity.ERROR, "Two stages have the same name.")
+def duplicate_stage(ctx: LintContext):
+    """Stage names must be unique: gotos, reports and funnels refer to stages by name.
+
+    Bad: two ``stage remind { ... }`` blocks. Good: merge them or rename one.
+    """
+    first = {}
+    for stage in ctx.journey.stages:
+        if stage.name in first:
+            yield Issue(f"stage '{stage.name}' is defined twice", stage.span,
+                        related=(Related(first[stage.name].span, "first defined here"),))
+        else:
+            first.setdefault(stage.name, stage)
+
+
+@rule("JL104", "unknown-channel", Severity.ERROR, "A send or policy names a channel that does not exist.")
+def unknown_channel(ctx: LintContext):
+    """Channels are: wecom, group, sms, email, push, miniprogram, official_account, call.
+
+    Bad::
+
+        send via wechat template "hello"
+
+    Good::
+
+        send via wecom template "hello"
+    """
+    for _, step in ctx.journey.steps():
+        if isinstance(step, Send) and step.channel not in CHANNELS:
+            yield Issue(f"unknown channel '{step.channel}'", step.span,
+                        hint=did_you_mean(step.channel, CHANNELS, cutoff=0.5)
+                        or f"channels are: {', '.join(CHANNELS)}")
+    policy = ctx.journey.policy
+    named = list(policy.consent) + [c for cap in policy.caps for c in cap.channels]
+    for channel in dict.fromkeys(named):
+        if channel not in CHANNELS:
+            yield Issue(f"unknown channel '{channel}' in policy", policy.span,
+                        hint=did_you_mean(channel, CHANNELS, cutoff=0.5)
+                        or f"channels are: {', '.join(CHANNELS)}")
