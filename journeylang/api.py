@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
+from .config import ConfigError, LintConfig, find_config, load_config  # noqa: F401 (re-exported)
 from .diagnostics import Diagnostic, has_errors
 from .frontend import Document, parse_file, parse_source
 from .lint import run_rules
+from .lint.suppress import apply_suppressions
 from .source import DSL_SUFFIXES, YAML_SUFFIXES, Source
 
 JOURNEY_SUFFIXES = DSL_SUFFIXES + YAML_SUFFIXES
@@ -30,21 +33,40 @@ def parse(path: str | Path) -> Document:
     return parse_file(path)
 
 
-def check_document(document: Document) -> CheckResult:
-    found = list(document.diagnostics)
+def check_document(document: Document, config: LintConfig | None = None) -> CheckResult:
+    """Run the enabled rules over a parsed file and drop what its directives suppress."""
+    config = config or LintConfig()
+    found = [d for d in document.diagnostics if config.enabled(d.code)]
     if document.journey is not None:
-        found += run_rules(document.journey)
+        found += run_rules(document.journey, config, document.source.name)
+    found = apply_suppressions(found, document.source.text, document.journey)
     return CheckResult(document, sorted(set(found), key=Diagnostic.sort_key))
 
 
-def check(path: str | Path) -> CheckResult:
-    """Parse and check one file."""
-    return check_document(parse_file(path))
+def check(path: str | Path, config: LintConfig | None = None) -> CheckResult:
+    """Parse and check one file; without a config, the one nearest the file applies."""
+    if config is None:
+        config = config_for(Path(path))
+    return check_document(parse_file(path), config)
 
 
-def check_text(text: str, name: str = "<text>.journey") -> CheckResult:
+def check_text(text: str, name: str = "<text>.journey",
+               config: LintConfig | None = None) -> CheckResult:
     """Parse and check journey text; ``name``'s suffix picks the syntax."""
-    return check_document(parse_source(Source(name, text)))
+    return check_document(parse_source(Source(name, text)), config)
+
+
+@lru_cache(maxsize=64)
+def _config_in(folder: Path) -> LintConfig:
+    return load_config(find_config(folder))
+
+
+def config_for(path: Path) -> LintConfig:
+    """The configuration nearest a journey file (defaults when there is none).
+
+    Raises ConfigError for a configuration file that cannot be used.
+    """
+    return _config_in(path.resolve().parent)
 
 
 def journey_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -57,3 +79,67 @@ def journey_files(paths: Iterable[str | Path]) -> list[Path]:
         else:
             found.append(path)
     return found
+
+
+# --- compile and run (issue 4): thin wrappers over compile/ and runtime/ ----------------------
+from .compile import Tables, compile_journey, default_compiled_at  # noqa: E402
+from .compile import read_tables, write_tables  # noqa: E402,F401 (re-exported)
+
+
+@dataclass
+class CompileResult:
+    """The check of one file and, when it has no errors, its compiled tables."""
+
+    check: CheckResult
+    tables: Tables | None
+
+    @property
+    def ok(self) -> bool:
+        return self.tables is not None
+
+
+def compile_document(document: Document, compiled_at: str | None = None,
+                     config: LintConfig | None = None) -> CompileResult:
+    """Check a parsed file and compile it; a file with check errors gives no tables."""
+    result = check_document(document, config)
+    if not result.ok or document.journey is None:
+        return CompileResult(result, None)
+    source = document.source
+    tables = compile_journey(document.journey, source.text, source.name,
+                             compiled_at or default_compiled_at(source.name))
+    return CompileResult(result, tables)
+
+
+def compile_file(path: str | Path, compiled_at: str | None = None,
+                 config: LintConfig | None = None) -> CompileResult:
+    """Parse, check and compile one journey file (the nearest configuration applies)."""
+    if config is None:
+        config = config_for(Path(path))
+    return compile_document(parse_file(path), compiled_at, config)
+
+
+def load_tables(path: str | Path) -> Tables:
+    """Compiled tables from a tables file or folder, or compile a journey file on the way.
+
+    Raises TablesError for unreadable tables and JourneyError when a journey has errors.
+    """
+    path = Path(path)
+    if path.suffix.lower() in JOURNEY_SUFFIXES:
+        from .diagnostics import JourneyError
+        result = compile_file(path)
+        if not result.ok:
+            raise JourneyError([d for d in result.check.diagnostics])
+        return result.tables
+    return read_tables(path)
+
+
+def open_runtime(db: str | Path, tables: Iterable[str | Path | Tables] = (), **options):
+    """A runtime over the SQLite state file ``db`` with the given journeys loaded.
+
+    ``options`` go to ``runtime.Runtime`` (seed, timezone, clock, adapters, render).
+    """
+    from .runtime import Runtime, SqliteStore
+    runtime = Runtime(SqliteStore(db), **options)
+    for item in tables:
+        runtime.load(item if isinstance(item, Tables) else load_tables(item))
+    return runtime

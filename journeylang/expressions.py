@@ -68,3 +68,27 @@ def _unparse(expr) -> tuple[str, int]:
             strength = _PRECEDENCE[op]
             return f" {op} ".join(_wrap(o, strength + 1) for o in operands), strength
     raise TypeError(f"not a condition: {expr!r}")
+
+
+def walk(expr: ast.Expr):
+    """The expression and every sub-expression below it, depth first."""
+    yield expr
+    match expr:
+        case ast.ListExpr(items=children) | ast.BoolOp(operands=children):
+            for child in children:
+                yield from walk(child)
+        case ast.Unary(operand=child) | ast.Not(operand=child):
+            yield from walk(child)
+        case ast.Binary(left=left, right=right) | ast.Compare(left=left, right=right):
+            yield from walk(left)
+            yield from walk(right)
+        case ast.In(item=item, collection=collection):
+            yield from walk(item)
+            yield from walk(collection)
+        case ast.Exists(path=path):
+            yield path
+
+
+def paths_in(expr: ast.Expr | None) -> list[ast.Path]:
+    """Every attribute path a condition reads."""
+    return [] if expr is None else [node for node in walk(expr) if isinstance(node, ast.Path)]

@@ -27,7 +27,8 @@ class JourneyGraph:
     """The steps of a journey as a MultiDiGraph; node ids are step names.
 
     Node attributes: ``step`` (the model node), ``stage`` (its stage name), ``order``
-    (source position). Edge attributes: ``kind``, ``label`` and, for split arms, ``weight``.
+    (source position). Edge attributes: ``kind``, ``label``, ``weight`` (split arms) and
+    ``condition`` (branch and event arms).
     """
 
     journey: ast.Journey
@@ -100,7 +101,8 @@ def build_graph(journey: ast.Journey) -> JourneyGraph:
 def _add_edges(result: JourneyGraph, node_id: str, step: ast.Step, following: str | None,
                resolver: _Resolver) -> None:
     def link(target: str | None, kind: str, label: str = "", weight: float | None = None,
-             default_to_following: bool = True, span: ast.Span = step.span) -> None:
+             default_to_following: bool = True, span: ast.Span = step.span,
+             condition: ast.Expr | None = None) -> None:
         if target is None:
             destination = following if default_to_following else None
         else:
@@ -109,18 +111,19 @@ def _add_edges(result: JourneyGraph, node_id: str, step: ast.Step, following: st
                 result.unresolved.append((step, Target(target, span, kind)))
                 return
         if destination is not None:
-            result.graph.add_edge(node_id, destination, kind=kind, label=label, weight=weight)
+            result.graph.add_edge(node_id, destination, kind=kind, label=label, weight=weight,
+                                  condition=condition)
 
     match step:
         case ast.WaitEvent():
             for arm in step.arms:
-                link(arm.target, EVENT, arm.event, span=arm.span)
+                link(arm.target, EVENT, arm.event, span=arm.span, condition=arm.condition)
             if step.within is not None:
                 link(step.next, TIMEOUT, "timeout")
         case ast.Branch():
             for arm in step.arms:
                 link(arm.target, BRANCH, unparse(arm.condition), default_to_following=False,
-                     span=arm.span)
+                     span=arm.span, condition=arm.condition)
             if step.default:
                 link(step.default, DEFAULT, "else")
         case ast.Split():

@@ -22,9 +22,9 @@ def parse_duration(text: str) -> int:
 
 
 def format_duration(seconds: int) -> str:
-    """5400 -> ``"90m"``: the largest unit that divides the duration exactly."""
+    """5400 -> ``"90m"``: the largest unit that divides the duration exactly (days, not weeks)."""
     for unit, size in UNIT_SECONDS.items():
-        if seconds and seconds % size == 0:
+        if unit != "w" and seconds and seconds % size == 0:
             return f"{seconds // size}{unit}"
     return "0s"
 

@@ -9,8 +9,9 @@ from click.testing import CliRunner
 from journeylang import __version__
 from journeylang.cli import main
 
-CLEAN = 'journey ok {\n  stage a {\n    send via wecom template "hi"\n    exit completed\n  }\n}\n'
-BROKEN = 'journey bad {\n  stage a {\n    send via wechat template "hi"\n  }\n}\n'
+HEAD = 'owner "crm"\n  template hi "Hi {{ customer.name }}"\n  policy { consent wecom }'
+CLEAN = f'journey ok "OK" version 1 {{\n  {HEAD}\n  stage a {{\n    send via wecom template hi\n    exit completed\n  }}\n}}\n'
+BROKEN = f'journey bad "Bad" version 1 {{\n  {HEAD}\n  stage a {{\n    send via wechat template hi\n  }}\n}}\n'
 
 
 def run(*args):
@@ -29,12 +30,12 @@ def test_errors_exit_1_with_location_code_caret_and_hint(write):
     result = run("check", str(path))
     assert result.exit_code == 1
     assert result.stdout.splitlines()[:4] == [
-        f"{path}:3:5: JL104 error: unknown channel 'wechat'",
-        ' 3 |     send via wechat template "hi"',
-        "   |     ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~",
+        f"{path}:6:5: JL104 error: unknown channel 'wechat'",
+        " 6 |     send via wechat template hi",
+        "   |     ^~~~~~~~~~~~~~~~~~~~~~~~~~~",
         "  = hint: did you mean 'wecom'?",
     ]
-    assert f"{path}:3:5: JL201 error: step 'a.1' is a dead end" in result.stdout
+    assert f"{path}:6:5: JL201 error: step 'a.1' is a dead end" in result.stdout
     assert "2 error(s), 0 warning(s)" in result.stderr
 
 

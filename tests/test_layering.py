@@ -10,10 +10,10 @@ PACKAGE = Path(journeylang.__file__).parent
 # lower layers first; a module may import only from its own layer or layers before it
 LAYERS = [
     {"diagnostics", "units"},
-    {"source", "ast", "resources"},
+    {"source", "ast", "resources", "config"},
     {"expressions"},
     {"frontend"},
-    {"graph"},
+    {"graph", "templates"},
     {"lint"},
     {"compile"},
     {"runtime"},

@@ -12,7 +12,8 @@ def main() -> None:
     """journeylang: write customer journeys as files, check, simulate and compile them."""
 
 
-from . import check as _check  # noqa: E402,F401  (registers the command)
+from . import check as _check  # noqa: E402,F401  (registers the commands)
+from . import rules as _rules  # noqa: E402,F401
 
 if __name__ == "__main__":
     main()

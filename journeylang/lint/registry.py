@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable, Iterable
 
 from ..ast import Journey
+from ..config import LintConfig
 from ..diagnostics import Diagnostic, Related, Severity, Span
 from ..graph import JourneyGraph, build_graph
+from ..templates import TemplateSet
 
 
 @dataclass(frozen=True)
@@ -27,10 +30,17 @@ class LintContext:
 
     journey: Journey
     graph: JourneyGraph
+    config: LintConfig = field(default_factory=LintConfig)
+    file: str | None = None  # the journey's file, to find templates/ beside it
 
     @classmethod
-    def of(cls, journey: Journey) -> "LintContext":
-        return cls(journey, build_graph(journey))
+    def of(cls, journey: Journey, config: LintConfig | None = None,
+           file: str | None = None) -> "LintContext":
+        return cls(journey, build_graph(journey), config or LintConfig(), file)
+
+    @cached_property
+    def templates(self) -> TemplateSet:
+        return TemplateSet.for_journey(self.journey, self.file)
 
 
 @dataclass(frozen=True)
@@ -45,8 +55,9 @@ class Rule:
     def run(self, ctx: LintContext) -> list[Diagnostic]:
         if self.check is None:
             return []
-        return [Diagnostic(self.code, issue.severity or self.severity, issue.message, issue.span,
-                           issue.hint, issue.related) for issue in self.check(ctx)]
+        configured = ctx.config.severity.get(self.code)
+        return [Diagnostic(self.code, configured or issue.severity or self.severity, issue.message,
+                           issue.span, issue.hint, issue.related) for issue in self.check(ctx)]
 
 
 REGISTRY: dict[str, Rule] = {}
@@ -67,12 +78,12 @@ def rule(code: str, name: str, severity: Severity, summary: str):
     return decorate
 
 
-def run_rules(journey: Journey, select: Iterable[str] | None = None) -> list[Diagnostic]:
-    """Run every registered rule (or the selected codes) over one journey."""
-    ctx = LintContext.of(journey)
-    chosen = set(select) if select is not None else None
+def run_rules(journey: Journey, config: LintConfig | None = None,
+              file: str | None = None) -> list[Diagnostic]:
+    """Run every rule the configuration enables over one journey."""
+    ctx = LintContext.of(journey, config, file)
     found: list[Diagnostic] = []
     for code, registered in sorted(REGISTRY.items()):
-        if chosen is None or code in chosen:
+        if ctx.config.enabled(code):
             found += registered.run(ctx)
     return found

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import networkx as nx
 
-from ...ast import WAIT_KINDS, Branch, Exit, Split
+from ...ast import STANDARD_OUTCOMES, WAIT_KINDS, Branch, Emit, Exit, Split, WaitEvent
 from ...diagnostics import Related, Severity
+from ..logic import implies
 from ..registry import Issue, LintContext, rule
+from .names import did_you_mean
 
 
 def _cycles(graph: nx.MultiDiGraph) -> list[set[str]]:
@@ -153,3 +155,149 @@ def split_not_100(ctx: LintContext):
             if abs(total - 100) > 1e-9:
                 yield Issue(f"split '{step.name}' arms add up to {total:g}%, not 100%", step.span,
                             hint="adjust the percentages so they sum to 100%")
+
+
+@rule("JL207", "shadowed-branch-arm", Severity.WARNING,
+      "A branch arm can never be taken because an earlier arm always wins.")
+def shadowed_branch_arm(ctx: LintContext):
+    """Arms are tried in order and the first that holds wins. When every customer who
+    satisfies a later arm also satisfies an earlier one, the later arm is dead.
+
+    Bad::
+
+        branch {
+          when cart.value >= 100 -> big
+          when cart.value >= 200 -> huge     # never: 200+ is already 100+
+          else -> small
+        }
+
+    Good: order arms from the most specific to the most general (``>= 200`` first).
+    """
+    for _, step in ctx.journey.steps():
+        if not isinstance(step, Branch):
+            continue
+        for later_index, later in enumerate(step.arms):
+            for earlier in step.arms[:later_index]:
+                if implies(later.condition, earlier.condition):
+                    yield Issue(f"this arm of branch '{step.name}' can never be taken: "
+                                f"an earlier arm holds whenever it does", later.span,
+                                hint="move the more specific arm first, or merge them",
+                                related=(Related(earlier.span, "this earlier arm wins"),))
+                    break
+
+
+@rule("JL208", "wait-without-timeout", Severity.WARNING, "A wait for an event has no `within` timeout.")
+def wait_without_timeout(ctx: LintContext):
+    """A customer who never does the awaited event waits for ever: every wait-for-reply
+    needs a timeout arm (the playbooks' 24 h / 72 h no-reply follow-ups).
+
+    Bad::
+
+        wait for replied -> thanks
+
+    Good::
+
+        wait for replied within 72h -> thanks timeout -> follow_up
+    """
+    for _, step in ctx.journey.steps():
+        if isinstance(step, WaitEvent) and step.within is None:
+            events = ", ".join(arm.event for arm in step.arms) or "an event"
+            yield Issue(f"step '{step.name}' waits for {events} with no timeout", step.span,
+                        hint="add `within <duration>` and a `timeout ->` target")
+
+
+@rule("JL209", "unknown-goal-event", Severity.WARNING,
+      "A goal or exit rule listens for an event that is neither declared nor emitted.")
+def unknown_goal_event(ctx: LintContext):
+    """A goal whose event never arrives can never convert anyone, so the journey's
+    conversion would read 0%. Checked when ``[tool.journeylang.schema] events`` is declared:
+    the event must be declared there or emitted by a step.
+
+    Bad::
+
+        goal purchased on order_payed within 7d
+
+    Good::
+
+        goal purchased on order_paid within 7d
+    """
+    known = _known_events(ctx)
+    if known is None:
+        return
+    for goal in ctx.journey.goals:
+        if goal.event not in known:
+            yield Issue(f"goal '{goal.name}' listens for '{goal.event}', which is not declared "
+                        "and no step emits", goal.span, hint=did_you_mean(goal.event, known))
+    for exit_rule in ctx.journey.exits:
+        if exit_rule.event not in known:
+            yield Issue(f"exit rule listens for '{exit_rule.event}', which is not declared and "
+                        "no step emits", exit_rule.span, hint=did_you_mean(exit_rule.event, known))
+
+
+def _known_events(ctx: LintContext) -> set[str] | None:
+    if ctx.config.events is None:
+        return None
+    emitted = {step.event for _, step in ctx.journey.steps() if isinstance(step, Emit)}
+    return set(ctx.config.events) | emitted | set(ctx.config.opt_out_events)
+
+
+@rule("JL210", "empty-stage", Severity.WARNING, "A stage has no steps.")
+def empty_stage(ctx: LintContext):
+    """An empty stage shows up in funnels with nobody in it and usually means steps were
+    moved or forgotten.
+
+    Bad: ``stage retain { }``. Good: add its steps or delete the stage.
+    """
+    for stage in ctx.journey.stages:
+        if not stage.steps:
+            yield Issue(f"stage '{stage.name}' has no steps", stage.span,
+                        hint="add steps or remove the stage")
+
+
+@rule("JL211", "undeclared-outcome", Severity.ERROR, "An exit uses an outcome that is not declared.")
+def undeclared_outcome(ctx: LintContext):
+    """Outcomes feed reports, so they must be spelled consistently. The standard ones are
+    converted, completed, churned, opted_out, expired and escalated; any other must be
+    declared with ``outcomes``.
+
+    Bad::
+
+        exit convertd
+
+    Good::
+
+        outcomes saved
+        ...
+        exit saved
+    """
+    declared = set(STANDARD_OUTCOMES) | set(ctx.journey.outcomes)
+    for _, step in ctx.journey.steps():
+        if isinstance(step, Exit) and step.outcome not in declared:
+            yield Issue(f"outcome '{step.outcome}' is not declared", step.span,
+                        hint=did_you_mean(step.outcome, declared)
+                        or f"declare it with `outcomes {step.outcome}`")
+    for exit_rule in ctx.journey.exits:
+        if exit_rule.outcome not in declared:
+            yield Issue(f"outcome '{exit_rule.outcome}' is not declared", exit_rule.span,
+                        hint=did_you_mean(exit_rule.outcome, declared)
+                        or f"declare it with `outcomes {exit_rule.outcome}`")
+
+
+@rule("JL212", "timeout-without-within", Severity.ERROR,
+      "A wait names a timeout target but sets no `within` duration.")
+def timeout_without_within(ctx: LintContext):
+    """Without ``within`` the wait never times out, so its ``timeout ->`` target is never
+    taken.
+
+    Bad::
+
+        wait for replied -> thanks timeout -> nudge
+
+    Good::
+
+        wait for replied within 24h -> thanks timeout -> nudge
+    """
+    for _, step in ctx.journey.steps():
+        if isinstance(step, WaitEvent) and step.within is None and step.next:
+            yield Issue(f"step '{step.name}' has a timeout target but no `within` duration",
+                        step.span, hint="add `within <duration>`")

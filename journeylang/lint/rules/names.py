@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import difflib
 
-from ...ast import CHANNELS, Send
+from ...ast import Send
 from ...diagnostics import Related, Severity
 from ..registry import Issue, LintContext, rule
 
@@ -71,7 +71,8 @@ def duplicate_stage(ctx: LintContext):
 
 @rule("JL104", "unknown-channel", Severity.ERROR, "A send or policy names a channel that does not exist.")
 def unknown_channel(ctx: LintContext):
-    """Channels are: wecom, group, sms, email, push, miniprogram, official_account, call.
+    """Channels are: wecom, group, sms, email, push, miniprogram, official_account, call,
+    unless the configuration's ``channels`` list replaces them.
 
     Bad::
 
@@ -81,15 +82,19 @@ def unknown_channel(ctx: LintContext):
 
         send via wecom template "hello"
     """
+    channels = ctx.config.channels
     for _, step in ctx.journey.steps():
-        if isinstance(step, Send) and step.channel not in CHANNELS:
+        if isinstance(step, Send) and step.channel not in channels:
             yield Issue(f"unknown channel '{step.channel}'", step.span,
-                        hint=did_you_mean(step.channel, CHANNELS, cutoff=0.5)
-                        or f"channels are: {', '.join(CHANNELS)}")
+                        hint=_channel_hint(step.channel, channels))
     policy = ctx.journey.policy
     named = list(policy.consent) + [c for cap in policy.caps for c in cap.channels]
     for channel in dict.fromkeys(named):
-        if channel not in CHANNELS:
+        if channel not in channels:
             yield Issue(f"unknown channel '{channel}' in policy", policy.span,
-                        hint=did_you_mean(channel, CHANNELS, cutoff=0.5)
-                        or f"channels are: {', '.join(CHANNELS)}")
+                        hint=_channel_hint(channel, channels))
+
+
+def _channel_hint(channel: str, channels) -> str:
+    return (did_you_mean(channel, channels, cutoff=0.5)
+            or f"channels are: {', '.join(channels)} (add more with `channels` in the config)")

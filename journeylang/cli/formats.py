@@ -1,0 +1,133 @@
+"""Machine-readable renderings of diagnostics: JSON, SARIF 2.1.0, GitHub annotations, JUnit XML."""
+from __future__ import annotations
+
+import json
+from pathlib import PurePath
+from xml.etree import ElementTree as ET
+
+from .. import __version__
+from ..diagnostics import Diagnostic, Severity
+from ..lint import REGISTRY
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+_GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+
+
+def counts(diagnostics: list[Diagnostic]) -> dict[str, int]:
+    return {str(level): sum(d.severity is level for d in diagnostics)
+            for level in (Severity.ERROR, Severity.WARNING, Severity.INFO)}
+
+
+def _span_dict(span) -> dict:
+    return {"file": span.file, "line": span.line, "column": span.column,
+            "end_line": span.end_line, "end_column": span.end_column}
+
+
+def to_json(diagnostics: list[Diagnostic], files: list[str]) -> str:
+    data = {
+        "tool": "journeylang", "version": __version__, "files": files,
+        "summary": counts(diagnostics),
+        "diagnostics": [
+            {**_span_dict(d.span), "code": d.code, "severity": str(d.severity),
+             "message": d.message, "hint": d.hint,
+             "related": [{**_span_dict(r.span), "message": r.message} for r in d.related]}
+            for d in diagnostics],
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def _uri(file: str) -> str:
+    return PurePath(file).as_posix()
+
+
+def _region(span) -> dict:
+    return {"startLine": span.line, "startColumn": span.column,
+            "endLine": span.end_line, "endColumn": span.end_column}
+
+
+def _location(span, message: str | None = None, index: int | None = None) -> dict:
+    location = {"physicalLocation": {"artifactLocation": {"uri": _uri(span.file)},
+                                     "region": _region(span)}}
+    if index is not None:
+        location["id"] = index
+    if message:
+        location["message"] = {"text": message}
+    return location
+
+
+def to_sarif(diagnostics: list[Diagnostic], files: list[str]) -> str:
+    codes = sorted(REGISTRY)
+    rules = [{"id": code, "name": REGISTRY[code].name,
+              "shortDescription": {"text": REGISTRY[code].summary},
+              "fullDescription": {"text": REGISTRY[code].doc or REGISTRY[code].summary},
+              "defaultConfiguration": {"level": _SARIF_LEVEL[REGISTRY[code].severity]},
+              "help": {"text": REGISTRY[code].doc or REGISTRY[code].summary}}
+             for code in codes]
+    results = []
+    for d in diagnostics:
+        result = {"ruleId": d.code, "level": _SARIF_LEVEL[d.severity],
+                  "message": {"text": d.message + (f" ({d.hint})" if d.hint else "")},
+                  "locations": [_location(d.span)]}
+        if d.code in REGISTRY:
+            result["ruleIndex"] = codes.index(d.code)
+        if d.related:
+            result["relatedLocations"] = [_location(r.span, r.message, i)
+                                          for i, r in enumerate(d.related)]
+        results.append(result)
+    log = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [{
+        "tool": {"driver": {"name": "journeylang", "version": __version__,
+                            "informationUri": "https://pypi.org/project/journeylang/",
+                            "rules": rules}},
+        "artifacts": [{"location": {"uri": _uri(f)}} for f in files],
+        "results": results}]}
+    return json.dumps(log, indent=2, ensure_ascii=False)
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def to_github(diagnostics: list[Diagnostic], files: list[str]) -> str:
+    """GitHub Actions workflow commands: one annotation per diagnostic."""
+    lines = []
+    for d in diagnostics:
+        props = (f"file={_escape_property(_uri(d.span.file))},line={d.span.line},"
+                 f"col={d.span.column},endLine={d.span.end_line},endColumn={d.span.end_column},"
+                 f"title={_escape_property(d.code)}")
+        message = d.message + (f" (hint: {d.hint})" if d.hint else "")
+        lines.append(f"::{_GITHUB_LEVEL[d.severity]} {props}::{_escape_data(message)}")
+    return "\n".join(lines)
+
+
+def to_junit(diagnostics: list[Diagnostic], files: list[str]) -> str:
+    """JUnit XML: a test suite per file, a failing test case per diagnostic."""
+    root = ET.Element("testsuites", name="journeylang")
+    for file in files:
+        found = [d for d in diagnostics if d.span.file == file]
+        failing = [d for d in found if d.severity is Severity.ERROR]
+        suite = ET.SubElement(root, "testsuite", name=file, tests=str(max(1, len(found))),
+                              failures=str(len(failing)), errors="0")
+        if not found:
+            ET.SubElement(suite, "testcase", classname=file, name="journeylang check")
+        for d in found:
+            case = ET.SubElement(suite, "testcase", classname=file,
+                                 name=f"{d.code} at {d.span.line}:{d.span.column}")
+            tag = "failure" if d.severity is Severity.ERROR else "system-out"
+            element = ET.SubElement(case, tag)
+            if tag == "failure":
+                element.set("message", d.message)
+                element.set("type", str(d.severity))
+            element.text = f"{d.span}: {d.code} {d.severity}: {d.message}" + (
+                f"\nhint: {d.hint}" if d.hint else "")
+    root.set("tests", str(sum(int(s.get("tests")) for s in root)))
+    root.set("failures", str(sum(int(s.get("failures")) for s in root)))
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True)
+
+
+FORMATTERS = {"json": to_json, "sarif": to_sarif, "github": to_github, "junit": to_junit}

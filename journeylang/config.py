@@ -1,0 +1,162 @@
+"""Lint configuration: ``[tool.journeylang]`` in pyproject.toml or a ``.journeylang.toml`` file."""
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .ast import CHANNELS
+from .diagnostics import Severity
+
+CONFIG_FILE = ".journeylang.toml"
+SEVERITIES = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO}
+_KEYS = ("select", "ignore", "severity", "channels", "schema", "opt_out_events", "naming",
+         "channel_limits")
+_SCHEMA_KEYS = ("attributes", "events")
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class LintConfig:
+    """What the linter checks and how strictly.
+
+    ``attributes`` and ``events`` are None when no schema is declared: the rules that
+    compare names against the schema are then silent.
+    """
+
+    select: tuple[str, ...] = ()          # code prefixes to run; empty runs every rule
+    ignore: tuple[str, ...] = ()          # code prefixes to skip
+    severity: dict[str, Severity | None] = field(default_factory=dict)  # None turns a rule off
+    channels: tuple[str, ...] = CHANNELS
+    attributes: tuple[str, ...] | None = None
+    events: dict[str, tuple[str, ...]] | None = None
+    opt_out_events: tuple[str, ...] = ("unsubscribed", "opted_out", "opt_out", "stop")
+    naming: str = r"^[a-z][a-z0-9_]*$"
+    channel_limits: dict[str, int] = field(default_factory=lambda: {"sms": 70})
+    path: str | None = None
+
+    def enabled(self, code: str) -> bool:
+        if self.select and not code.startswith(tuple(self.select)):
+            return False
+        if code.startswith(tuple(self.ignore)):
+            return False
+        return self.severity.get(code, Severity.ERROR) is not None
+
+    def severity_of(self, code: str, default: Severity) -> Severity:
+        return self.severity.get(code) or default
+
+    def knows_attribute(self, dotted: str) -> bool:
+        """True when the schema declares the path, one of its prefixes, or none at all."""
+        if self.attributes is None:
+            return True
+        if dotted.startswith("consent.") or dotted.startswith("event."):
+            return True
+        return any(dotted == known or dotted.startswith(known + ".") for known in self.attributes)
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest ``.journeylang.toml``, or pyproject.toml with ``[tool.journeylang]``, upwards."""
+    folder = start if start.is_dir() else start.parent
+    for candidate in [folder.resolve(), *folder.resolve().parents]:
+        own = candidate / CONFIG_FILE
+        if own.is_file():
+            return own
+        pyproject = candidate / "pyproject.toml"
+        if pyproject.is_file() and "[tool.journeylang" in _read(pyproject):
+            return pyproject
+    return None
+
+
+def load_config(path: Path | None) -> LintConfig:
+    """Read and validate a configuration file (None gives the defaults)."""
+    if path is None:
+        return LintConfig()
+    try:
+        data = tomllib.loads(_read(path))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    if path.name == "pyproject.toml":
+        data = data.get("tool", {}).get("journeylang", {})
+    return _from_table(data, str(path))
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read configuration: {exc}") from None
+
+
+def _from_table(data: dict, where: str) -> LintConfig:
+    _known_keys(data, _KEYS, where, "")
+    schema = data.get("schema", {})
+    _expect(schema, dict, where, "schema")
+    _known_keys(schema, _SCHEMA_KEYS, where, "schema.")
+    values: dict = {"path": where}
+    for key in ("select", "ignore", "channels", "opt_out_events"):
+        if key in data:
+            values[key] = tuple(_string_list(data[key], where, key))
+    if "naming" in data:
+        values["naming"] = _expect(data["naming"], str, where, "naming")
+        try:
+            re.compile(values["naming"])
+        except re.error as exc:
+            raise ConfigError(f"{where}: naming: invalid regular expression: {exc}") from None
+    if "severity" in data:
+        values["severity"] = _severities(_expect(data["severity"], dict, where, "severity"), where)
+    if "channel_limits" in data:
+        limits = _expect(data["channel_limits"], dict, where, "channel_limits")
+        values["channel_limits"] = {k: _expect(v, int, where, f"channel_limits.{k}")
+                                    for k, v in limits.items()}
+    if "attributes" in schema:
+        values["attributes"] = tuple(_string_list(schema["attributes"], where, "schema.attributes"))
+    if "events" in schema:
+        values["events"] = _events(schema["events"], where)
+    return LintConfig(**values)
+
+
+def _known_keys(table: dict, known, where: str, prefix: str) -> None:
+    for key in table:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"; did you mean '{prefix}{close[0]}'?" if close else ""
+            raise ConfigError(f"{where}: unknown key '{prefix}{key}'{hint}")
+
+
+def _expect(value, kind, where: str, key: str):
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
+        raise ConfigError(f"{where}: {key} must be a {kind.__name__}, not {type(value).__name__}")
+    return value
+
+
+def _string_list(value, where: str, key: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: {key} must be a list of strings")
+    return value
+
+
+def _severities(table: dict, where: str) -> dict[str, Severity | None]:
+    result = {}
+    for code, level in table.items():
+        if level == "off":
+            result[code] = None
+        elif level in SEVERITIES:
+            result[code] = SEVERITIES[level]
+        else:
+            raise ConfigError(f"{where}: severity.{code} must be error, warning, info or off, "
+                              f"not {level!r}")
+    return result
+
+
+def _events(value, where: str) -> dict[str, tuple[str, ...]]:
+    """``events = ["a", "b"]`` or ``[schema.events] order_paid = ["total"]``."""
+    if isinstance(value, list):
+        return {name: () for name in _string_list(value, where, "schema.events")}
+    table = _expect(value, dict, where, "schema.events")
+    return {name: tuple(_string_list(attrs, where, f"schema.events.{name}"))
+            for name, attrs in table.items()}
