@@ -1,0 +1,163 @@
+"""`journey lint` for CI: formats, exit codes, selection, configuration, the rule reference."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from journeylang.cli import main
+from journeylang.lint import REGISTRY
+from journeylang.lint.reference import rules_markdown
+
+from conftest import FIXTURES, ROOT
+from sarif_schema import sarif_schema
+
+LINT = FIXTURES / "lint_cli"
+EXPECTED_JSON = LINT / "expected.json"
+
+
+def lint(*args, cwd: Path = LINT):
+    """Run `journey lint` inside ``cwd`` so that file names in the output are relative."""
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return CliRunner().invoke(main, ["lint", *args], catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+def test_json_output_of_a_folder_of_broken_journeys_matches_the_expected_file():
+    result = lint("broken", "--format", "json")
+    assert result.exit_code == 1
+    if os.environ.get("JOURNEYLANG_REGENERATE"):
+        EXPECTED_JSON.write_text(result.stdout, encoding="utf-8")
+    expected = json.loads(EXPECTED_JSON.read_text(encoding="utf-8"))
+    assert json.loads(result.stdout) == expected
+
+
+def test_sarif_output_is_valid_sarif_2_1_0():
+    result = lint("broken", "--format", "sarif")
+    log = json.loads(result.stdout)
+    jsonschema.validate(log, sarif_schema())
+    run = log["runs"][0]
+    assert {r["ruleId"] for r in run["results"]} == {"JL001", "JL004", "JL201", "JL211", "JL303",
+                                                     "JL401"}
+    rules = run["tool"]["driver"]["rules"]
+    for result_ in run["results"]:
+        assert rules[result_["ruleIndex"]]["id"] == result_["ruleId"]
+
+
+def test_github_annotations():
+    result = lint("broken", "--format", "github")
+    lines = result.stdout.splitlines()
+    assert lines[0] == ("::error file=broken/dead_end.journey,line=6,col=5,endLine=6,endColumn=31,"
+                        "title=JL201::step 'one.1' is a dead end: nothing follows it and it is not "
+                        "an exit (hint: add `exit completed` (or another outcome) after it)")
+    assert any(line.startswith("::warning file=broken/structure.yaml,line=8,col=9") for line in lines)
+
+
+def test_junit_report():
+    root = ET.fromstring(lint("broken", "--format", "junit").stdout.split("?>", 1)[1])
+    suites = {s.get("name"): s for s in root}
+    assert set(suites) == {"broken/dead_end.journey", "broken/structure.yaml",
+                           "broken/suppressed.journey", "broken/syntax.journey"}
+    assert suites["broken/structure.yaml"].get("failures") == "3"
+    assert suites["broken/suppressed.journey"].get("failures") == "0"
+    assert root.get("failures") == "5"
+
+
+def test_max_warnings(tmp_path):
+    (tmp_path / "w.journey").write_text(
+        'journey w "W" version 1 {\n owner "o"\n stage a {\n handoff to agent\n exit completed\n }\n}\n')
+    assert lint(str(tmp_path)).exit_code == 0
+    assert lint(str(tmp_path), "--max-warnings", "1").exit_code == 0
+    result = lint(str(tmp_path), "--max-warnings", "0")
+    assert result.exit_code == 1 and "too many warnings: 1 > --max-warnings 0" in result.stderr
+
+
+def test_select_and_ignore():
+    result = lint("broken", "--format", "json", "--select", "JL2,JL0")
+    codes = {d["code"] for d in json.loads(result.stdout)["diagnostics"]}
+    assert codes == {"JL001", "JL004", "JL201", "JL211"}
+    result = lint("broken", "--format", "json", "--ignore", "JL2", "--ignore", "JL401")
+    codes = {d["code"] for d in json.loads(result.stdout)["diagnostics"]}
+    assert codes == {"JL001", "JL004", "JL303"}
+
+
+def _project(tmp_path, config_name: str, config: str) -> Path:
+    (tmp_path / config_name).write_text(config)
+    journeys = tmp_path / "journeys"
+    journeys.mkdir()
+    (journeys / "j.journey").write_text(
+        'journey j "J" version 1 {\n stage a {\n handoff to agent\n exit completed\n }\n}\n')
+    return journeys
+
+
+def test_config_sets_severities_and_turns_rules_off(tmp_path):
+    journeys = _project(tmp_path, ".journeylang.toml",
+                        '[severity]\nJL305 = "error"\nJL503 = "off"\n')
+    result = lint(str(journeys), "--format", "json")
+    found = {(d["code"], d["severity"]) for d in json.loads(result.stdout)["diagnostics"]}
+    assert found == {("JL305", "error")}
+    assert result.exit_code == 1
+
+
+def test_config_in_pyproject_is_found_from_the_journey(tmp_path):
+    journeys = _project(tmp_path, "pyproject.toml", '[tool.journeylang]\nignore = ["JL3", "JL5"]\n')
+    assert json.loads(lint(str(journeys), "--format", "json").stdout)["diagnostics"] == []
+
+
+def test_explicit_config_flag(tmp_path):
+    journeys = _project(tmp_path, "other.toml", 'select = ["JL503"]\n')
+    result = lint(str(journeys), "--format", "json", "--config", str(tmp_path / "other.toml"))
+    assert [d["code"] for d in json.loads(result.stdout)["diagnostics"]] == ["JL503"]
+
+
+@pytest.mark.parametrize("config, message", [
+    ("ignroe = []\n", "unknown key 'ignroe'; did you mean 'ignore'?"),
+    ("[severity]\nJL201 = \"fatal\"\n", "severity.JL201 must be error, warning, info or off, not 'fatal'"),
+    ("select = \"JL2\"\n", "select must be a list of strings"),
+    ("[schema]\nattributes = [1]\n", "schema.attributes must be a list of strings"),
+    ("select = [\n", "invalid TOML"),
+])
+def test_bad_config_is_a_usage_error_naming_the_file(tmp_path, config, message):
+    journeys = _project(tmp_path, ".journeylang.toml", config)
+    result = lint(str(journeys))
+    assert result.exit_code == 2
+    assert str(tmp_path / ".journeylang.toml") in result.stderr and message in result.stderr
+
+
+def test_channels_from_config(tmp_path):
+    journeys = _project(tmp_path, ".journeylang.toml", 'channels = ["wecom", "whatsapp"]\nselect = ["JL104"]\n')
+    (journeys / "j.journey").write_text('journey j { stage a { send via whatsapp template t\n'
+                                        'send via sms template t\n exit completed } }')
+    found = json.loads(lint(str(journeys), "--format", "json").stdout)["diagnostics"]
+    assert [(d["code"], d["message"]) for d in found] == [("JL104", "unknown channel 'sms'")]
+
+
+def test_rules_and_explain():
+    runner = CliRunner()
+    listing = runner.invoke(main, ["rules"]).stdout
+    assert len(listing.splitlines()) == len(REGISTRY) >= 30
+    assert "JL301  warning  cap-exceeded-on-path" in listing
+    explained = runner.invoke(main, ["explain", "jl205"])
+    assert explained.exit_code == 0 and explained.stdout.startswith("JL205 branch-without-default (error)")
+    missing = runner.invoke(main, ["explain", "JL2055"])
+    assert missing.exit_code == 2 and "no rule JL2055" in missing.stderr
+
+
+def test_rule_reference_in_docs_is_up_to_date():
+    docs = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    assert docs == rules_markdown(), "docs/rules.md is stale: run `journey rules --markdown > docs/rules.md`"
+
+
+def test_pre_commit_hook_definition():
+    import yaml
+    [hook] = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert hook["id"] == "journey-lint" and hook["entry"] == "journey lint"
+    assert hook["files"] and hook["language"] == "python"
