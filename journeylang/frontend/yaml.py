@@ -40,7 +40,7 @@ class _Skip(Exception):
 def parse_yaml(source: Source) -> Document:
     """Parse a YAML journey into a Document; bad input gives diagnostics, never exceptions."""
     try:
-        root = yaml.compose(source.text, Loader=yaml.SafeLoader)
+        root = _compose(source.text)
     except yaml.YAMLError as exc:
         return Document(source, None, [_syntax_diagnostic(exc, source)])
     except RecursionError:  # PyYAML composes recursively: absurdly deep nesting
@@ -50,6 +50,20 @@ def parse_yaml(source: Source) -> Document:
     builder = _Builder(source)
     journey = builder.journey(root)  # what could be read: unusable items are left out
     return Document(source, journey, sorted(builder.diagnostics, key=Diagnostic.sort_key))
+
+
+def _compose(text: str):
+    """The node tree, read by libyaml when PyYAML has it (several times faster); a file it
+    rejects is read again by the pure-Python loader, whose errors the diagnostics are built on."""
+    if FAST_LOADER is not None:
+        try:
+            return yaml.compose(text, Loader=FAST_LOADER)
+        except (yaml.YAMLError, RecursionError):
+            pass
+    return yaml.compose(text, Loader=yaml.SafeLoader)
+
+
+FAST_LOADER = getattr(yaml, "CSafeLoader", None)
 
 
 def _syntax_diagnostic(exc: yaml.YAMLError, source: Source) -> Diagnostic:
