@@ -51,12 +51,17 @@ class LintConfig:
         return self.severity.get(code) or default
 
     def knows_attribute(self, dotted: str) -> bool:
-        """True when the schema declares the path, one of its prefixes, or none at all."""
-        if self.attributes is None:
-            return True
-        if dotted.startswith("consent.") or dotted.startswith("event."):
+        """True when the schema declares the path or a prefix of it, or declares nothing."""
+        if dotted.startswith("event."):
+            return self._knows_event_attribute(dotted.split(".")[1])
+        if self.attributes is None or dotted.startswith("consent."):
             return True
         return any(dotted == known or dotted.startswith(known + ".") for known in self.attributes)
+
+    def _knows_event_attribute(self, name: str) -> bool:
+        """``event.x`` is known when some declared event lists ``x`` (or none lists any)."""
+        declared = {a for attrs in (self.events or {}).values() for a in attrs}
+        return not declared or name in declared
 
 
 def find_config(start: Path) -> Path | None:

@@ -66,7 +66,8 @@ def _conditions(journey: ast.Journey):
 def unknown_attribute(ctx: LintContext):
     """Checked when ``[tool.journeylang.schema] attributes`` is declared. A misspelt
     attribute is always missing, so every comparison on it is false and the branch silently
-    takes its else arm. ``event.*`` and ``consent.*`` are always allowed.
+    takes its else arm. ``consent.*`` is always allowed; ``event.x`` is checked against the
+    attributes listed for events in ``[tool.journeylang.schema.events]``, if any.
 
     Bad::
 
@@ -76,7 +77,7 @@ def unknown_attribute(ctx: LintContext):
 
         when customer.tier == "gold" -> gold
     """
-    if ctx.config.attributes is None:
+    if ctx.config.attributes is None and not ctx.config.events:
         return
     reported = set()
     for condition in _conditions(ctx.journey):
@@ -84,7 +85,7 @@ def unknown_attribute(ctx: LintContext):
             if not ctx.config.knows_attribute(path.dotted) and path.span not in reported:
                 reported.add(path.span)
                 yield Issue(f"unknown attribute '{path.dotted}'", path.span,
-                            hint=did_you_mean(path.dotted, ctx.config.attributes))
+                            hint=did_you_mean(path.dotted, _known_paths(ctx.config)))
 
 
 @rule("JL503", "missing-owner", Severity.WARNING, "The journey does not name an owner.")
@@ -132,3 +133,8 @@ def naming_convention(ctx: LintContext):
             yield Issue(f"{kind} name '{name}' does not match the naming convention "
                         f"{ctx.config.naming}", span, hint="use snake_case, e.g. "
                         + re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower().replace("-", "_"))
+
+
+def _known_paths(config) -> list[str]:
+    events = {f"event.{a}" for attrs in (config.events or {}).values() for a in attrs}
+    return sorted(set(config.attributes or ()) | events)
