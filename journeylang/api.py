@@ -8,6 +8,8 @@ from typing import Iterable
 
 from .config import ConfigError, LintConfig, find_config, load_config  # noqa: F401 (re-exported)
 from .diagnostics import Diagnostic, has_errors
+from .expand import FRAGMENT_DIR, expand_document
+from .ast import Journey  # noqa: F401 (CheckResult.journey)
 from .frontend import Document, parse_file, parse_source
 from .lint import run_rules
 from .lint.suppress import apply_suppressions
@@ -22,6 +24,7 @@ class CheckResult:
 
     document: Document
     diagnostics: list[Diagnostic]
+    journey: "Journey | None" = None  # the model with every `use` expanded (what rules saw)
 
     @property
     def ok(self) -> bool:
@@ -37,10 +40,14 @@ def check_document(document: Document, config: LintConfig | None = None) -> Chec
     """Run the enabled rules over a parsed file and drop what its directives suppress."""
     config = config or LintConfig()
     found = [d for d in document.diagnostics if config.enabled(d.code)]
-    if document.journey is not None:
-        found += run_rules(document.journey, config, document.source.name)
-    found = apply_suppressions(found, document.source.text, document.journey)
-    return CheckResult(document, sorted(set(found), key=Diagnostic.sort_key))
+    expansion = expand_document(document, config.channels)
+    found += [d for d in expansion.diagnostics if config.enabled(d.code)]
+    if expansion.journey is not None:
+        found += expansion.relate(run_rules(expansion.journey, config, document.source.name))
+    own = [d for d in found if d.span.file == document.source.name]  # directives: own lines only
+    found = apply_suppressions(own, document.source.text, document.journey) + [
+        d for d in found if d.span.file != document.source.name]
+    return CheckResult(document, sorted(set(found), key=Diagnostic.sort_key), expansion.journey)
 
 
 def check(path: str | Path, config: LintConfig | None = None) -> CheckResult:
@@ -75,7 +82,72 @@ def journey_files(paths: Iterable[str | Path]) -> list[Path]:
     for path in map(Path, paths):
         if path.is_dir():
             found += sorted(p for p in path.rglob("*")
-                            if p.is_file() and p.suffix.lower() in JOURNEY_SUFFIXES)
+                            if p.is_file() and p.suffix.lower() in JOURNEY_SUFFIXES
+                            and FRAGMENT_DIR not in p.relative_to(path).parts[:-1])
         else:
             found.append(path)
     return found
+
+
+# --- compile and run (issue 4): thin wrappers over compile/ and runtime/ ----------------------
+from .compile import Tables, compile_journey, default_compiled_at  # noqa: E402
+from .compile import read_tables, write_tables  # noqa: E402,F401 (re-exported)
+
+
+@dataclass
+class CompileResult:
+    """The check of one file and, when it has no errors, its compiled tables."""
+
+    check: CheckResult
+    tables: Tables | None
+
+    @property
+    def ok(self) -> bool:
+        return self.tables is not None
+
+
+def compile_document(document: Document, compiled_at: str | None = None,
+                     config: LintConfig | None = None) -> CompileResult:
+    """Check a parsed file and compile it; a file with check errors gives no tables."""
+    result = check_document(document, config)
+    if not result.ok or result.journey is None:
+        return CompileResult(result, None)
+    source = document.source
+    tables = compile_journey(result.journey, source.text, source.name,
+                             compiled_at or default_compiled_at(source.name))
+    return CompileResult(result, tables)
+
+
+def compile_file(path: str | Path, compiled_at: str | None = None,
+                 config: LintConfig | None = None) -> CompileResult:
+    """Parse, check and compile one journey file (the nearest configuration applies)."""
+    if config is None:
+        config = config_for(Path(path))
+    return compile_document(parse_file(path), compiled_at, config)
+
+
+def load_tables(path: str | Path) -> Tables:
+    """Compiled tables from a tables file or folder, or compile a journey file on the way.
+
+    Raises TablesError for unreadable tables and JourneyError when a journey has errors.
+    """
+    path = Path(path)
+    if path.suffix.lower() in JOURNEY_SUFFIXES:
+        from .diagnostics import JourneyError
+        result = compile_file(path)
+        if not result.ok:
+            raise JourneyError([d for d in result.check.diagnostics])
+        return result.tables
+    return read_tables(path)
+
+
+def open_runtime(db: str | Path, tables: Iterable[str | Path | Tables] = (), **options):
+    """A runtime over the SQLite state file ``db`` with the given journeys loaded.
+
+    ``options`` go to ``runtime.Runtime`` (seed, timezone, clock, adapters, render).
+    """
+    from .runtime import Runtime, SqliteStore
+    runtime = Runtime(SqliteStore(db), **options)
+    for item in tables:
+        runtime.load(item if isinstance(item, Tables) else load_tables(item))
+    return runtime

@@ -334,11 +334,24 @@ class Exit(Step):
     outcome: str = "completed"
 
 
+@dataclass(frozen=True)
+class Use(Step):
+    """``use FRAGMENT with {...}``: a fragment call, replaced by the fragment's steps in expand.
+
+    ``name`` is the author's label (the prefix of the expanded step names) or the auto name.
+    ``args`` hold raw values: names and durations as written (``sms``, ``14d``), numbers,
+    booleans, quoted strings. Only documents fresh from a frontend contain ``Use``.
+    """
+
+    fragment: str = ""
+    args: tuple[Param, ...] = ()
+
+
 _KIND_NAMES = {
     Send: "send", Wait: "wait", WaitUntil: "wait_until", WaitEvent: "wait_event",
     Branch: "branch", Split: "split", Tag: "tag", Untag: "untag", SetAttribute: "set",
     Coupon: "coupon", Handoff: "handoff", Webhook: "webhook", Emit: "emit", Goto: "goto",
-    Exit: "exit",
+    Exit: "exit", Use: "use",
 }
 WAIT_KINDS = (Wait, WaitUntil, WaitEvent)
 
@@ -372,6 +385,43 @@ class Journey(Node):
         for stage in self.stages:
             for step in stage.steps:
                 yield stage, step
+
+
+# --- fragments (stdlib/*.journey, fragments/*.journey) ----------------------------------------
+
+PARAM_TYPES = ("channel", "duration", "template", "string", "number", "bool", "event", "step")
+
+
+@dataclass(frozen=True)
+class ParamRef(Node):
+    """``$name`` inside a fragment body: replaced by the argument's value on expansion.
+
+    It may stand where a channel, template, duration, event, step target, role, tag, coupon
+    code or value, or a literal (in ``with {}`` params and in conditions) is written.
+    """
+
+    name: str
+
+
+@dataclass(frozen=True)
+class FragmentParam(Node):
+    """A typed fragment parameter; ``required`` when it has no default."""
+
+    name: str
+    type: str
+    default: str | int | float | bool | None = None
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Fragment(Node):
+    """A reusable run of steps with typed parameters, plus the templates its defaults name."""
+
+    name: str
+    title: str | None = None
+    params: tuple[FragmentParam, ...] = ()
+    templates: tuple[Template, ...] = ()
+    steps: tuple[Step, ...] = ()
 
 
 def auto_step_name(stage: str, index: int) -> str:

@@ -75,7 +75,7 @@ class TemplateSet:
         texts = self._by_name.get(name)
         if not texts:
             return None
-        for candidate in (locale, (locale or "").split("-")[0] or None, DEFAULT_LOCALE, "en"):
+        for candidate in locale_fallbacks(locale):
             if candidate in texts:
                 return texts[candidate]
         return next(iter(texts.values()))
@@ -98,6 +98,11 @@ class TemplateSet:
         except TemplateSyntaxError:
             return []
         return list(dict.fromkeys(_paths(tree)))
+
+
+def locale_fallbacks(locale: str | None) -> tuple[str | None, ...]:
+    """The locales to try for ``locale``, best first: itself, its language, the default, en."""
+    return (locale, (locale or "").split("-")[0] or None, DEFAULT_LOCALE, "en")
 
 
 def render(source: TemplateSource, context: dict) -> str:
@@ -127,7 +132,7 @@ def _paths(tree: nodes.Node):
     locals_ = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
     chained = set()
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        parts = _chain(node)
+        parts = attribute_path(node)
         if parts and id(node) not in chained and parts[0] not in locals_:
             inner = node.node
             while isinstance(inner, (nodes.Getattr, nodes.Getitem)):
@@ -135,11 +140,12 @@ def _paths(tree: nodes.Node):
                 inner = inner.node
             yield ".".join(parts)
     for name in tree.find_all(nodes.Name):
-        if name.ctx == "load" and name.name not in locals_ and not _used_in_chain(tree, name):
+        if name.ctx == "load" and name.name not in locals_ and not _used_inattribute_path(tree, name):
             yield name.name
 
 
-def _chain(node) -> list[str] | None:
+def attribute_path(node) -> list[str] | None:
+    """``customer.cart['value']`` as ``["customer", "cart", "value"]``; None when not a plain path."""
     parts = []
     while isinstance(node, (nodes.Getattr, nodes.Getitem)):
         if isinstance(node, nodes.Getattr):
@@ -154,7 +160,7 @@ def _chain(node) -> list[str] | None:
     return [node.name] + parts[::-1]
 
 
-def _used_in_chain(tree, name) -> bool:
+def _used_inattribute_path(tree, name) -> bool:
     return any(_root(n) is name for n in tree.find_all((nodes.Getattr, nodes.Getitem)))
 
 
@@ -162,3 +168,39 @@ def _root(node):
     while isinstance(node, (nodes.Getattr, nodes.Getitem)):
         node = node.node
     return node
+
+
+# --- one context for preview and runtime, and length estimates for channel limits ------------
+
+PLACEHOLDER_LENGTH = 8  # characters a `{{ ... }}` is counted as when its value is unknown
+_EXPRESSION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.S)
+_TAG = re.compile(r"\{%.*?%\}|\{#.*?#\}", re.S)
+
+
+def render_context(customer: dict, event: dict | None = None, params: dict | None = None,
+                   journey_id: str | None = None, step_name: str | None = None,
+                   business: dict | None = None) -> dict:
+    """The names a message template is rendered with, by preview and runtime alike.
+
+    ``customer`` (its ``consent`` mapping is also ``consent``), ``event``, ``journey``
+    (``{"id": ...}``), ``step`` (``{"name": ...}``), the business objects such as ``cart`` or
+    ``order`` (the run's, gathered from its trigger and awaited events; by default the event's
+    top-level keys) and, last so they win, the send's params.
+    """
+    event = event or {}
+    context = dict(event if business is None else business)
+    context.update(customer=customer, event=event, consent=customer.get("consent") or {},
+                   journey={"id": journey_id}, step={"name": step_name})
+    context.update(params or {})
+    return context
+
+
+def estimated_length(text: str, params: dict | None = None) -> int:
+    """The length of a rendered text: a bare ``{{ name }}`` of ``params`` counts as its value,
+    any other expression as PLACEHOLDER_LENGTH characters; ``{% %}`` tags count as nothing."""
+    params = params or {}
+
+    def value(match: re.Match) -> str:
+        name = match.group(1)
+        return str(params[name]) if name in params else "x" * PLACEHOLDER_LENGTH
+    return len(_EXPRESSION.sub(value, _TAG.sub("", text)))

@@ -13,13 +13,15 @@ LAYERS = [
     {"source", "ast", "resources", "config"},
     {"expressions"},
     {"frontend"},
+    {"expand"},
     {"graph", "templates"},
+    {"views", "printer", "schema"},
     {"lint"},
     {"compile"},
     {"runtime"},
     {"sim"},
     {"api"},
-    {"cli"},
+    {"cli", "lsp"},
 ]
 
 

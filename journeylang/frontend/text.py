@@ -34,7 +34,7 @@ def _on_comment(token: Token) -> Token:
 @cache
 def _parser() -> Lark:
     return Lark(grammar_text(), parser="lalr", propagate_positions=True,
-                start=["start", "expr"], maybe_placeholders=True,
+                start=["start", "expr", "fragment_file"], maybe_placeholders=True,
                 lexer_callbacks={"COMMENT": _on_comment})
 
 
@@ -50,6 +50,18 @@ def parse_text(source: Source) -> Document:
     except VisitError as exc:  # a bug in the builder, never bad input: surface the original
         raise exc.orig_exc from None
     return Document(source, journey, builder.diagnostics, comments)
+
+
+def parse_fragments(source: Source) -> tuple[list[ast.Fragment], list[Diagnostic]]:
+    """Parse a fragment file (``fragment name(params) { ... }`` declarations)."""
+    builder = ModelBuilder(source.name)
+    try:
+        tree = _parse(source.text, "fragment_file", None, source.name)
+        return list(builder.transform(tree).children), builder.diagnostics
+    except UnexpectedInput as exc:
+        return [], [syntax_diagnostic(exc, source.name)]
+    except VisitError as exc:
+        raise exc.orig_exc from None
 
 
 def parse_condition(text: str, file: str, line: int = 1, column: int = 1):
@@ -96,7 +108,8 @@ def _describe(terminal: str) -> str:
 
 
 def _expected(names) -> str:
-    described = sorted({_describe(name) for name in names})
+    # `$name` is for fragment authors: listing it would only confuse a journey's author
+    described = sorted({_describe(name) for name in names if name != "PARAM_REF"})
     if len(described) > 8:
         described = described[:8] + ["..."]
     return ", ".join(described)
@@ -181,7 +194,51 @@ class ModelBuilder(Transformer):
             return fallback
 
     def duration(self, token):
+        if token.type == "PARAM_REF":
+            return self.ref(token)
         return self._value(parse_duration, token, 0)
+
+    def ref(self, token):
+        """A ``$name`` token as a ParamRef; any other token as its text."""
+        if token.type == "PARAM_REF":
+            return ast.ParamRef(str(token)[1:], span=self.span(token))
+        return str(token)
+
+    # fragments and their use
+    def fragment(self, meta, name, *items):
+        params, title, templates, steps = [], None, [], []
+        for item in items:
+            if isinstance(item, ast.FragmentParam):
+                params.append(item)
+            elif isinstance(item, Token):
+                title = unquote(item)
+            elif isinstance(item, tuple):
+                templates.append(item[1])
+            elif isinstance(item, ast.Step):
+                steps.append(item)
+        steps = [step if step.name else replace(step, name=ast.auto_step_name(str(name), i))
+                 for i, step in enumerate(steps)]
+        return ast.Fragment(str(name), title, tuple(params), tuple(templates), tuple(steps),
+                            span=self.span(meta))
+
+    def fragment_param(self, meta, name, kind, default):
+        return ast.FragmentParam(str(name), str(kind), default.value if default else None,
+                                 default is None, span=self.span(meta))
+
+    def use(self, meta, fragment, args):
+        return ast.Use("", fragment=str(fragment), args=args or ())
+
+    def use_args(self, meta, *args):
+        return tuple(a for a in args if a is not None)
+
+    def use_arg(self, meta, name, value):
+        return ast.Param(str(name), value.value, span=self.span(meta))
+
+    def word(self, meta, token):
+        return ast.Literal(str(token), span=self.span(meta))
+
+    def param_ref(self, meta, token):
+        return self.ref(token)
 
     # journey-level
     def journey(self, meta, name, title, version, *items):
@@ -268,8 +325,9 @@ class ModelBuilder(Transformer):
         return name
 
     def send(self, meta, channel, template, params, arrow):
-        name = unquote(template) if template.type == "STRING" else str(template)
-        return ast.Send("", next=arrow, channel=str(channel), template=name, params=params or ())
+        name = unquote(template) if template.type == "STRING" else self.ref(template)
+        return ast.Send("", next=arrow, channel=self.ref(channel), template=name,
+                        params=params or ())
 
     def wait(self, meta, duration, arrow):
         return ast.Wait("", next=arrow, duration=self.duration(duration))
@@ -279,7 +337,7 @@ class ModelBuilder(Transformer):
         return ast.WaitUntil("", next=arrow, **({"time": moment} if moment else {}))
 
     def wait_for(self, meta, event, where, within, arrow, timeout):
-        arm = ast.EventArm(str(event), where, arrow, span=self.span(event))
+        arm = ast.EventArm(self.ref(event), where, arrow, span=self.span(event))
         return ast.WaitEvent("", next=timeout, arms=(arm,), within=within)
 
     def wait_block(self, meta, within, *arms_and_timeout):
@@ -287,26 +345,26 @@ class ModelBuilder(Transformer):
         return ast.WaitEvent("", next=timeout, arms=tuple(arms), within=within)
 
     def wait_arm(self, meta, event, where, arrow):
-        return ast.EventArm(str(event), where, arrow, span=self.span(meta))
+        return ast.EventArm(self.ref(event), where, arrow, span=self.span(meta))
 
     def timeout(self, meta, target):
-        return str(target)
+        return self.ref(target)
 
     def branch(self, meta, *arms_and_default):
         *arms, default = arms_and_default
         return ast.Branch("", arms=tuple(arms), default=default)
 
     def branch_arm(self, meta, condition, target):
-        return ast.BranchArm(condition, str(target), span=self.span(meta))
+        return ast.BranchArm(condition, self.ref(target), span=self.span(meta))
 
     def branch_default(self, meta, target):
-        return str(target)
+        return self.ref(target)
 
     def split(self, meta, *arms):
         return ast.Split("", arms=tuple(arms))
 
     def split_arm(self, meta, name, percent, target):
-        return ast.SplitArm(str(name), self._value(parse_percent, percent, 0.0), str(target),
+        return ast.SplitArm(str(name), self._value(parse_percent, percent, 0.0), self.ref(target),
                             span=self.span(meta))
 
     def tag(self, meta, tags, arrow):
@@ -319,31 +377,33 @@ class ModelBuilder(Transformer):
         return ast.SetAttribute("", next=arrow, attribute=path.dotted, value=value)
 
     def coupon(self, meta, code, value, expires, arrow):
-        return ast.Coupon("", next=arrow, code=unquote(code), value=value, expires=expires)
+        code = self.ref(code) if code.type == "PARAM_REF" else unquote(code)
+        return ast.Coupon("", next=arrow, code=code, value=value, expires=expires)
 
     def coupon_value(self, meta, number):
-        return float(number)
+        return self.ref(number) if number.type == "PARAM_REF" else float(number)
 
     def coupon_expires(self, meta, duration):
         return self.duration(duration)
 
     def handoff(self, meta, role, within, note, arrow):
-        return ast.Handoff("", next=arrow, role=str(role), within=within, note=note)
+        return ast.Handoff("", next=arrow, role=self.ref(role), within=within, note=note)
 
     def note(self, meta, text):
         return unquote(text)
 
     def webhook(self, meta, url, arrow):
-        return ast.Webhook("", next=arrow, url=unquote(url))
+        url = self.ref(url) if url.type == "PARAM_REF" else unquote(url)
+        return ast.Webhook("", next=arrow, url=url)
 
     def emit(self, meta, event, params, arrow):
-        return ast.Emit("", next=arrow, event=str(event), params=params or ())
+        return ast.Emit("", next=arrow, event=self.ref(event), params=params or ())
 
     def goto(self, meta, target):
-        return ast.Goto("", target=str(target))
+        return ast.Goto("", target=self.ref(target))
 
     def exit(self, meta, outcome):
-        return ast.Exit("", outcome=str(outcome))
+        return ast.Exit("", outcome=self.ref(outcome))
 
     # shared pieces
     def where(self, meta, expr):
@@ -353,19 +413,20 @@ class ModelBuilder(Transformer):
         return self.duration(duration)
 
     def arrow(self, meta, target):
-        return str(target)
+        return self.ref(target)
 
     def params(self, meta, *params):
         return tuple(p for p in params if p is not None)
 
     def param(self, meta, name, value):
-        return ast.Param(str(name), value.value, span=self.span(meta))
+        value = self.ref(value) if isinstance(value, Token) else value.value
+        return ast.Param(str(name), value, span=self.span(meta))
 
     def name_list(self, meta, *names):
         return tuple(str(n) for n in names)
 
     def string_list(self, meta, *strings):
-        return tuple(unquote(s) for s in strings)
+        return tuple(self.ref(s) if s.type == "PARAM_REF" else unquote(s) for s in strings)
 
     # conditions
     def expr(self, meta, *operands):

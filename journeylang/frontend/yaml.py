@@ -575,10 +575,14 @@ _STEP_KINDS = {
         "event": ("event", B.name, True), "params": _PARAMS}, name="")),
     "goto": _short(ast.Goto, "target", B.name),
     "exit": _short(ast.Exit, "outcome", B.name),
+    # ``use: winback`` or ``use: {fragment: winback, with: {channel: sms}}``; expand.py inlines it
+    "use": _either(_short(ast.Use, "fragment", B.name), _record("use", ast.Use, {
+        "fragment": ("fragment", B.name, True), "with": ("args", B.params, False)}, name="")),
 }
 _NO_THEN = {
     "branch": "its arms name the next steps", "split": "its arms name the next steps",
     "goto": "it already names the next step", "exit": "the journey ends here",
+    "use": "the fragment's steps continue with the step after the use",
     "wait": "inside 'wait', 'then' is where the event leads and 'timeout' where the timeout leads",
 }
 del B

@@ -1,2 +1,2 @@
 """Every rule module; importing this package registers them all."""
-from . import frontend, graph, hygiene, names, policy, templates  # noqa: F401
+from . import fragments, frontend, graph, hygiene, names, policy, templates  # noqa: F401

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ...ast import Send
 from ...diagnostics import Related, Severity
+from ...templates import estimated_length
 from ..registry import Issue, LintContext, rule
 from .names import did_you_mean
 
@@ -111,3 +112,35 @@ def unused_template(ctx: LintContext):
         if template.name not in used:
             yield Issue(f"template '{template.name}' is never used", template.span,
                         hint="remove it or use it in a send")
+
+
+@rule("JL405", "channel-length-limit", Severity.WARNING,
+      "A message is likely longer than its channel allows.")
+def channel_length_limit(ctx: LintContext):
+    """Some channels cut or split long messages (an SMS segment holds 70 Chinese characters).
+    ``channel_limits`` in the configuration sets the limit per channel (default: sms 70).
+    The rendered length is estimated: a ``{{ name }}`` the send passes as a param counts as
+    that value, any other ``{{ ... }}`` as 8 characters, ``{% ... %}`` tags as nothing.
+    Every locale of the template is checked.
+
+    Bad::
+
+        template reminder "Hi {{ customer.name }}, your order ... (90 characters)"
+        send via sms template reminder
+
+    Good: shorten the text, or send it on a channel without a limit (wecom).
+    """
+    limits = ctx.config.channel_limits
+    for send in _sends(ctx):
+        limit = limits.get(send.channel)
+        if limit is None:
+            continue
+        params = {p.name: p.value for p in send.params}
+        for locale, source in ctx.templates.locales(send.template).items():
+            length = estimated_length(source.text, params)
+            if length > limit:
+                shown = f" ({locale})" if locale else ""
+                yield Issue(f"template '{send.template}'{shown} is about {length} characters, "
+                            f"over the {send.channel} limit of {limit}", send.span,
+                            hint="shorten the text or raise channel_limits in the configuration",
+                            related=(Related(source.span, "the template"),))

@@ -1,0 +1,82 @@
+"""`journey preview`: render a send step's message as the runtime would."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from jinja2 import TemplateError, UndefinedError
+
+from ..api import check
+from ..ast import Send
+from ..lint.rules.names import did_you_mean
+from ..templates import TemplateSet, render, render_context
+from . import main
+
+
+def load_json(path: str, what: str) -> dict:
+    """A JSON object from a file; bad JSON is a usage error with its line and column."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise click.UsageError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON in {what}: "
+                               f"{exc.msg}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.UsageError(f"{path}: cannot read {what}: {exc}") from None
+    if not isinstance(data, dict):
+        raise click.UsageError(f"{path}: {what} must be a JSON object, got {type(data).__name__}")
+    return data
+
+
+def missing_variable(variables: list[str], context: dict) -> str | None:
+    """The first dotted path a template reads that the context does not have."""
+    for dotted in variables:
+        value = context
+        for part in dotted.split("."):
+            if not isinstance(value, dict) or part not in value:
+                return dotted
+            value = value[part]
+    return None
+
+
+@main.command("preview")
+@click.argument("journey", type=click.Path(exists=True, dir_okay=False))
+@click.argument("step")
+@click.option("--customer", "customer_file", required=True, type=click.Path(dir_okay=False),
+              help="The customer profile as a JSON object (consent under 'consent').")
+@click.option("--event", "event_file", type=click.Path(dir_okay=False),
+              help="The triggering event as a JSON object (cart, order, ... at the top level).")
+@click.option("--locale", help="The customer's locale, e.g. zh or en (falls back by language).")
+def preview_command(journey, step, customer_file, event_file, locale) -> None:
+    """Render the message that send step STEP of JOURNEY sends to a customer."""
+    customer = load_json(customer_file, "--customer")
+    event = load_json(event_file, "--event") if event_file else {}
+    result = check(journey)
+    model = result.journey
+    if model is None:
+        raise click.UsageError(f"{journey} cannot be read; run `journey check {journey}`")
+    steps = {s.name: s for _, s in model.steps()}
+    send = steps.get(step)
+    if send is None:
+        hint = did_you_mean(step, steps) or ""
+        raise click.UsageError(f"no step '{step}' in {journey}" + (f"; {hint}" if hint else ""))
+    if not isinstance(send, Send):
+        raise click.UsageError(f"step '{step}' is a {send.kind} step, not a send")
+    templates = TemplateSet.for_journey(model, journey)
+    source = templates.pick(send.template, locale or customer.get("locale"))
+    if source is None:
+        click.echo(f"error: template '{send.template}' is not defined", err=True)
+        sys.exit(1)
+    context = render_context(customer, event, {p.name: p.value for p in send.params},
+                             model.id, send.name)
+    try:
+        click.echo(render(source, context))
+    except UndefinedError as exc:
+        name = missing_variable(templates.variables(source), context)
+        what = f"missing variable '{name}'" if name else str(exc)
+        click.echo(f"error: template '{send.template}': {what}", err=True)
+        sys.exit(1)
+    except TemplateError as exc:
+        click.echo(f"error: template '{send.template}': {exc}", err=True)
+        sys.exit(1)

@@ -1,0 +1,120 @@
+"""`journey status`: customers per stage and step, pending timers, the outbox, one customer's history."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..runtime import StoreError
+from ..runtime import status as queries
+from . import main
+from .run import fail, load_all, state_path
+
+
+@main.command("status")
+@click.option("--tables", "tables", multiple=True,
+              help="Tables or journey files: show these journeys (the state is found beside them).")
+@click.option("--db", "db", type=click.Path(dir_okay=False), help="State file.")
+@click.option("--customer", "customer", default=None,
+              help="Show one customer: profile, runs, history, outbox.")
+@click.option("--outbox", "show_outbox", is_flag=True, help="List outbox rows, newest first.")
+@click.option("--status", "status", default=None,
+              help="With --outbox: only this status (queued, cancelled, failed).")
+@click.option("--channel", default=None, help="With --outbox: only this channel.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
+              help="With --outbox: at most this many rows.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def status_command(tables, db, customer, show_outbox, status, channel, limit, as_json) -> None:
+    """Show what the runtime's state holds."""
+    path = state_path(tables, db)
+    journeys = [t.journey_id for t in load_all(tables)] if tables else None
+    try:
+        connection = queries.open_state(path)
+    except StoreError as exc:
+        fail(str(exc))
+    try:
+        if customer is not None:
+            data = queries.customer(connection, customer)
+            if data is None:
+                fail(f"no customer {customer!r} in {path}")
+            _print(data, as_json, _customer_text)
+        elif show_outbox:
+            rows = queries.outbox(connection, status=status, channel=channel, journeys=journeys,
+                                  limit=limit)
+            _print(rows, as_json, _outbox_text)
+        else:
+            _print(queries.overview(connection, journeys), as_json, _overview_text)
+    finally:
+        connection.close()
+
+
+def _print(data, as_json: bool, as_text) -> None:
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        for line in as_text(data):
+            click.echo(line)
+
+
+def _counts(mapping: dict) -> str:
+    return ", ".join(f"{key} {value}" for key, value in mapping.items()) or "none"
+
+
+def _overview_text(data: dict):
+    yield (f"clock {data['clock'] or 'not started'}; {data['events']} events applied; "
+           f"{data['customers']} customers; seed {data['seed']}; time zone {data['timezone']}")
+    for version in data["versions"]:
+        label = "active" if version["active"] else "older version"
+        yield ""
+        yield (f"journey {version['journey_id']} v{version['version']} "
+               f"{version['content_hash'][:19]} ({label}): runs {_counts(version['runs'])}")
+        yield f"  outcomes: {_counts(version['outcomes'])}"
+        stages = [s for s in data["steps"] if s["content_hash"] == version["content_hash"]]
+        for stage in dict.fromkeys(s["stage"] for s in stages):
+            rows = [s for s in stages if s["stage"] == stage]
+            yield f"  stage {stage}: {sum(r['customers'] for r in rows)}"
+            for row in rows:
+                waiting = f"waiting {row['waiting']}" if row["waiting"] else ""
+                yield f"    {row['step']:<24} {waiting:<20} {row['customers']}"
+    yield ""
+    total = sum(t["count"] for t in data["timers"])
+    yield f"timers pending: {total}"
+    for timer in data["timers"]:
+        yield f"  {timer['kind']:<10} {timer['count']:>8}  next due {timer['next_due']}"
+    yield "outbox:"
+    for row in data["outbox"]:
+        yield f"  {row['kind']:<8} {row['channel'] or '-':<17} {row['status']:<10} {row['count']:>8}"
+
+
+def _outbox_text(rows: list[dict]):
+    if not rows:
+        yield "outbox: no rows"
+    for row in rows:
+        target = row["channel"] or row["kind"]
+        what = row["text"] if row["text"] is not None else json.dumps(row["payload"], ensure_ascii=False)
+        yield (f"#{row['id']} {row['at']} {row['customer']} {row['journey_id']}/{row['step']} "
+               f"{target} {row['status']}: {what}")
+
+
+def _customer_text(data: dict):
+    yield f"customer {data['id']}"
+    yield f"  profile: {json.dumps(data['profile'], ensure_ascii=False, sort_keys=True)}"
+    yield "runs:"
+    for run in data["runs"]:
+        where = f"at {run['step']}" + (f" waiting {run['waiting']}" if run["waiting"] else "")
+        end = f"ended {run['ended_at']} as {run['outcome']}" if run["status"] == "ended" else where
+        holdout = " holdout" if run["holdout"] else ""
+        yield (f"  #{run['id']} {run['journey_id']} {run['content_hash'][:19]}{holdout}: "
+               f"entered {run['entered_at']}, {end}")
+    yield "history:"
+    for row in data["history"]:
+        where = f"{row['journey_id']} #{row['run_id']}" if row["run_id"] is not None else "-"
+        did = row["what"] + (f" {row['detail']}" if row["detail"] else "")
+        yield f"  {row['at']}  {where:<22} {row['step'] or '-':<16} {did:<44} <- {row['why'] or ''}"
+    if data["timers"]:
+        yield "timers:"
+        for timer in data["timers"]:
+            yield f"  {timer['due']}  run #{timer['run_id']} {timer['kind']} at {timer['step']}"
+    yield "outbox:"
+    for line in _outbox_text(data["outbox"]):
+        yield f"  {line}"

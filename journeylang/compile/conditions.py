@@ -1,0 +1,271 @@
+"""Compile stage: conditions as JSON expression trees, and the small interpreter that reads them.
+
+The form (documented in docs/runtime.md) is plain JSON, so a compiled table never holds code:
+
+    null, true, false, 12, 0.5, "text"     a literal (a string is always a literal)
+    ["path", "cart", "value"]               an attribute path
+    ["list", e1, e2, ...]                   a list
+    ["neg", e]                              unary minus
+    ["+"|"-"|"*"|"/"|"%", a, b]             arithmetic
+    ["=="|"!="|"<"|"<="|">"|">=", a, b]     comparison
+    ["in"|"not_in", item, collection]       list membership
+    ["has_tag", "vip"]                      the customer has a tag
+    ["exists", ["path", ...]]               the path has a non-null value
+    ["not", c], ["and", c1, ...], ["or", c1, ...]
+
+A condition holds when its value is exactly ``true``. Null follows docs/language.md: every
+comparison involving null is false and arithmetic on null is null. Nothing is ever ``eval``-ed:
+``evaluate`` walks the tree, ``compile_tree`` turns it into nested closures once per program.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Protocol
+
+from .. import ast
+
+ARITHMETIC = ("+", "-", "*", "/", "%")
+COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
+_ARITY = {"neg": 1, "not": 1, "exists": 1, "in": 2, "not_in": 2,
+          **{op: 2 for op in ARITHMETIC + COMPARISONS}}  # and, or: two or more; list: any
+OPERATORS = frozenset(("path", "list", "neg", "in", "not_in", "has_tag", "exists", "not", "and",
+                       "or") + ARITHMETIC + COMPARISONS)
+
+
+class Scope(Protocol):
+    """What a condition reads: attribute paths and the customer's tags."""
+
+    def resolve(self, parts: tuple[str, ...] | list[str]) -> Any: ...
+
+    def has_tag(self, tag: str) -> bool: ...
+
+
+class DictScope:
+    """A scope over one nested dict (``{"customer": {...}, "cart": {...}}``) and a tag set."""
+
+    def __init__(self, data: dict, tags=()):
+        self.data, self.tags = data, set(tags)
+
+    def resolve(self, parts):
+        value: Any = self.data
+        for part in parts:
+            value = value.get(part) if isinstance(value, dict) else None
+        return value
+
+    def has_tag(self, tag):
+        return tag in self.tags
+
+
+class ConditionError(ValueError):
+    """A tree that is not in the documented form."""
+
+
+# --- model -> tree ----------------------------------------------------------------------------
+
+def to_tree(expr: ast.Expr | None):
+    """The JSON tree of a model condition or expression (None stays None)."""
+    match expr:
+        case None:
+            return None
+        case ast.Literal(value=value):
+            return value
+        case ast.Path(parts=parts):
+            return ["path", *parts]
+        case ast.ListExpr(items=items):
+            return ["list", *map(to_tree, items)]
+        case ast.Unary(operand=operand):
+            return ["neg", to_tree(operand)]
+        case ast.Binary(op=op, left=left, right=right) | ast.Compare(op=op, left=left, right=right):
+            return [op, to_tree(left), to_tree(right)]
+        case ast.In(item=item, collection=collection, negated=negated):
+            return ["not_in" if negated else "in", to_tree(item), to_tree(collection)]
+        case ast.HasTag(tag=tag):
+            return ["has_tag", tag]
+        case ast.Exists(path=path):
+            return ["exists", to_tree(path)]
+        case ast.Not(operand=operand):
+            return ["not", to_tree(operand)]
+        case ast.BoolOp(op=op, operands=operands):
+            return [op, *map(to_tree, operands)]
+    raise TypeError(f"not a condition: {expr!r}")
+
+
+def condition_tree(expr: ast.Expr | None):
+    """The tree of a condition. In tables, null means "no condition" (always holds), so the
+    literal condition ``null`` (which never holds) is written ``false``."""
+    if expr is None:
+        return None
+    tree = to_tree(expr)
+    return False if tree is None else tree
+
+
+def validate(tree) -> None:
+    """Raise ConditionError unless ``tree`` is in the documented form."""
+    if tree is None or isinstance(tree, (bool, int, float, str)):
+        if isinstance(tree, float) and not math.isfinite(tree):
+            raise ConditionError("numbers must be finite")
+        return
+    if not isinstance(tree, list) or not tree or tree[0] not in OPERATORS:
+        raise ConditionError(f"not a condition tree: {tree!r}")
+    op, args = tree[0], tree[1:]
+    if op in ("path", "has_tag"):
+        names = args and all(isinstance(a, str) for a in args)
+        if not names or (op == "has_tag" and len(args) != 1):
+            raise ConditionError(f"{op} takes names: {tree!r}")
+        return
+    arity = _ARITY.get(op)
+    if (arity is not None and len(args) != arity) or (arity is None and op != "list" and len(args) < 2):
+        raise ConditionError(f"wrong number of operands for {op}: {tree!r}")
+    if op == "exists" and not (isinstance(args[0], list) and args[0][:1] == ["path"]):
+        raise ConditionError(f"exists takes a path: {tree!r}")
+    for arg in args:
+        validate(arg)
+
+
+# --- values -----------------------------------------------------------------------------------
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _kind(value) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if _is_number(value):
+        return "number"
+    return type(value).__name__
+
+
+def equal(a, b) -> bool:
+    """JSON equality: 1 == 1.0, but true is not 1 and "1" is not 1."""
+    if _kind(a) != _kind(b):
+        return False
+    if isinstance(a, list):
+        return len(a) == len(b) and all(equal(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def compare(op: str, a, b) -> bool:
+    if a is None or b is None:
+        return False
+    if op == "==":
+        return equal(a, b)
+    if op == "!=":
+        return not equal(a, b)
+    if not (_is_number(a) and _is_number(b) or isinstance(a, str) and isinstance(b, str)):
+        return False
+    return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+
+
+def arithmetic(op: str, a, b):
+    if not (_is_number(a) and _is_number(b)):
+        return None
+    if op in ("/", "%") and b == 0:
+        return None
+    result = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
+              "/": lambda: a / b, "%": lambda: a % b}[op]()
+    return result if not isinstance(result, float) or math.isfinite(result) else None
+
+
+def member(item, collection) -> bool | None:
+    """Whether ``item`` is in the list; None when either side makes the test false."""
+    if item is None or not isinstance(collection, list):
+        return None
+    return any(equal(item, x) for x in collection)
+
+
+def negate(value):
+    return -value if _is_number(value) else None
+
+
+# --- the interpreter --------------------------------------------------------------------------
+
+def evaluate(tree, scope: Scope):
+    """The value of ``tree`` in ``scope``; a condition holds when this is ``True``."""
+    if not isinstance(tree, list):
+        return tree
+    op = tree[0]
+    if op == "path":
+        return scope.resolve(tree[1:])
+    if op == "and":
+        return all(evaluate(t, scope) is True for t in tree[1:])
+    if op == "or":
+        return any(evaluate(t, scope) is True for t in tree[1:])
+    if op == "not":
+        return evaluate(tree[1], scope) is not True
+    if op == "has_tag":
+        return scope.has_tag(tree[1])
+    if op == "exists":
+        return evaluate(tree[1], scope) is not None
+    if op == "list":
+        return [evaluate(t, scope) for t in tree[1:]]
+    if op == "neg":
+        return negate(evaluate(tree[1], scope))
+    left, right = evaluate(tree[1], scope), evaluate(tree[2], scope)
+    if op in COMPARISONS:
+        return compare(op, left, right)
+    if op in ("in", "not_in"):
+        found = member(left, right)
+        return False if found is None else found == (op == "in")
+    return arithmetic(op, left, right)
+
+
+def holds(tree, scope: Scope) -> bool:
+    """Whether a condition holds; no condition (None) always holds."""
+    return tree is None or evaluate(tree, scope) is True
+
+
+Compiled = Callable[[Scope], Any]
+
+
+def compile_tree(tree) -> Compiled:
+    """The tree as nested closures: the same semantics as ``evaluate``, without re-walking it."""
+    if not isinstance(tree, list):
+        return lambda scope, value=tree: value
+    op, args = tree[0], tree[1:]
+    if op == "path":
+        parts = tuple(args)
+        return lambda scope: scope.resolve(parts)
+    if op == "has_tag":
+        return lambda scope, tag=args[0]: scope.has_tag(tag)
+    subs = [compile_tree(a) for a in args]
+    return _COMBINE[op](*subs) if op in _COMBINE else _binary(op, *subs)
+
+
+def _all(*subs):
+    return lambda scope: all(s(scope) is True for s in subs)
+
+
+def _any(*subs):
+    return lambda scope: any(s(scope) is True for s in subs)
+
+
+_COMBINE = {
+    "and": _all,
+    "or": _any,
+    "not": lambda sub: lambda scope: sub(scope) is not True,
+    "exists": lambda sub: lambda scope: sub(scope) is not None,
+    "list": lambda *subs: lambda scope: [s(scope) for s in subs],
+    "neg": lambda sub: lambda scope: negate(sub(scope)),
+}
+
+
+def _binary(op, left, right):
+    if op in COMPARISONS:
+        return lambda scope: compare(op, left(scope), right(scope))
+    if op in ("in", "not_in"):
+        wanted = op == "in"
+
+        def membership(scope):
+            found = member(left(scope), right(scope))
+            return False if found is None else found == wanted
+        return membership
+    return lambda scope: arithmetic(op, left(scope), right(scope))
+
+
+def compile_condition(tree) -> Callable[[Scope], bool]:
+    """A predicate for a condition tree; None (no condition) always holds."""
+    if tree is None:
+        return lambda scope: True
+    value = compile_tree(tree)
+    return lambda scope: value(scope) is True

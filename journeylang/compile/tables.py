@@ -1,0 +1,259 @@
+"""Compile stage: lower a checked journey to flat step tables (the runtime's only input)."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import __version__, ast
+from ..graph import BRANCH, DEFAULT, EVENT, GOTO, NEXT, SPLIT, TIMEOUT
+from ..templates import TemplateSet
+from ..units import format_time
+from .conditions import condition_tree, to_tree
+
+FORMAT = "journeylang.tables/1"
+
+# Column types: text, int, real, json; a trailing "?" marks a nullable column. The same schema
+# drives every writer and reader, so the three formats load back to equal tables.
+SCHEMA: dict[str, tuple[tuple[str, str], ...]] = {
+    "journey": (
+        ("journey_id", "text"), ("title", "text?"), ("version", "int?"), ("owner", "text?"),
+        ("description", "text?"), ("content_hash", "text"), ("source", "text"),
+        ("compiled_at", "text"), ("compiler", "text"), ("format", "text"),
+        ("start_step", "text?"), ("audience", "json?"), ("reentry", "text"),
+        ("reentry_after", "int?")),
+    "triggers": (
+        ("journey_id", "text"), ("seq", "int"), ("kind", "text"), ("name", "text?"),
+        ("event", "text"), ("condition", "json?"), ("within", "int?"), ("outcome", "text?")),
+    "steps": (
+        ("journey_id", "text"), ("version", "int?"), ("seq", "int"), ("step_id", "text"),
+        ("stage", "text"), ("stage_title", "text?"), ("kind", "text"), ("params", "json"),
+        ("line", "int")),
+    "transitions": (
+        ("journey_id", "text"), ("from_step", "text"), ("seq", "int"), ("kind", "text"),
+        ("event", "text?"), ("condition", "json?"), ("weight", "real?"), ("arm", "text?"),
+        ("to_step", "text")),
+    "templates": (
+        ("journey_id", "text"), ("template", "text"), ("locale", "text"), ("text", "text")),
+    "policies": (
+        ("journey_id", "text"), ("seq", "int"), ("kind", "text"), ("params", "json")),
+}
+TABLE_NAMES = tuple(SCHEMA)
+
+
+@dataclass
+class Tables:
+    """The compiled tables of one journey: rows as dicts in schema column order."""
+
+    rows: dict[str, list[dict]] = field(default_factory=lambda: {name: [] for name in SCHEMA})
+
+    @property
+    def journey(self) -> dict:
+        return self.rows["journey"][0]
+
+    @property
+    def journey_id(self) -> str:
+        return self.journey["journey_id"]
+
+    @property
+    def content_hash(self) -> str:
+        return self.journey["content_hash"]
+
+    def add(self, table: str, **values) -> None:
+        self.rows[table].append({column: values.get(column) for column, _ in SCHEMA[table]})
+
+    def to_dict(self) -> dict:
+        return {"format": FORMAT, **self.rows}
+
+    def canonical_json(self) -> str:
+        """One deterministic text for the whole set (the JSON writer's output): one row a line,
+        so a diff of two compilations reads row by row."""
+        def row(values: dict) -> str:
+            return json.dumps(values, ensure_ascii=False)
+
+        parts = [f' "format": {json.dumps(FORMAT)}']
+        for name in SCHEMA:
+            rows = ",\n".join(f"  {row(r)}" for r in self.rows[name])
+            parts.append(f' "{name}": [\n{rows}\n ]' if rows else f' "{name}": []')
+        return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
+def content_hash(source_text: str, tables: Tables) -> str:
+    """sha256 of the source text and of everything compiled from it: fragments the journey
+    uses and template files beside it change the hash even when the file itself does not.
+    The compile time and the compiler's name are left out, so recompiling keeps the hash."""
+    volatile = {"content_hash": "", "compiled_at": "", "compiler": ""}
+    rows = {**tables.rows, "journey": [{**tables.journey, **volatile}]}
+    digest = hashlib.sha256(source_text.encode("utf-8"))
+    digest.update(b"\0" + json.dumps(rows, ensure_ascii=False, sort_keys=True).encode("utf-8"))
+    return "sha256:" + digest.hexdigest()
+
+
+def default_compiled_at(path: str | Path | None = None) -> str:
+    """``SOURCE_DATE_EPOCH`` when set (reproducible builds), else the source file's mtime.
+
+    Never the wall clock: compiling the same unchanged file twice gives identical bytes.
+    """
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is not None and epoch.strip().isdigit():
+        seconds = int(epoch)
+    elif path is not None and Path(path).exists():
+        seconds = int(Path(path).stat().st_mtime)
+    else:
+        seconds = 0
+    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def compile_journey(journey: ast.Journey, source_text: str, source_name: str,
+                    compiled_at: str | None = None) -> Tables:
+    """Lower a journey that passed its checks (no errors) to tables."""
+    tables = Tables()
+    resolve = _Targets(journey)
+    jid = journey.id
+    templates = TemplateSet.for_journey(journey, source_name).sources
+    tables.add("journey", journey_id=jid, title=_text(journey.title), version=journey.version,
+               owner=_text(journey.owner), description=_text(journey.description),
+               content_hash="", source=Path(source_name).name,
+               compiled_at=compiled_at or default_compiled_at(None),
+               compiler=f"journeylang {__version__}", format=FORMAT, start_step=resolve.start,
+               audience=condition_tree(journey.audience), reentry=journey.reentry.mode,
+               reentry_after=journey.reentry.after)
+    _triggers(tables, journey)
+    for seq, (stage, step) in enumerate(journey.steps()):
+        tables.add("steps", journey_id=jid, version=journey.version, seq=seq, step_id=step.name,
+                   stage=stage.name, stage_title=_text(stage.title), kind=step.kind,
+                   params=_params(step), line=step.span.line)
+        for index, edge in enumerate(_edges(step, resolve)):
+            tables.add("transitions", journey_id=jid, from_step=step.name, seq=index, **edge)
+    seen = set()
+    for template in templates:  # inline texts, then templates/*.j2 files beside the journey
+        if (template.name, template.locale) in seen:
+            continue  # the first text of a name and locale wins, as in TemplateSet.pick
+        seen.add((template.name, template.locale))
+        tables.add("templates", journey_id=jid, template=template.name,
+                   locale=template.locale or "", text=template.text)
+    _policies(tables, journey)
+    tables.journey["content_hash"] = content_hash(source_text, tables)
+    return tables
+
+
+def _text(value: str | None) -> str | None:
+    """Optional text: empty means absent (CSV cannot tell '' from null)."""
+    return value or None
+
+
+def _triggers(tables: Tables, journey: ast.Journey) -> None:
+    rows = []
+    if journey.entry is not None:
+        rows.append(dict(kind="entry", event=journey.entry.event,
+                         condition=condition_tree(journey.entry.condition)))
+    rows += [dict(kind="goal", name=g.name, event=g.event, condition=condition_tree(g.condition),
+                  within=g.within, outcome="converted") for g in journey.goals]
+    rows += [dict(kind="exit", event=e.event, condition=condition_tree(e.condition), outcome=e.outcome)
+             for e in journey.exits]
+    for seq, row in enumerate(rows):
+        tables.add("triggers", journey_id=journey.id, seq=seq, **row)
+
+
+def _policies(tables: Tables, journey: ast.Journey) -> None:
+    policy, rows = journey.policy, []
+    rows += [("cap", {"messages": c.messages, "per": c.per, "channels": list(c.channels)})
+             for c in policy.caps]
+    if policy.quiet is not None:
+        rows.append(("quiet", {"start": format_time(policy.quiet.start),
+                               "end": format_time(policy.quiet.end)}))
+    if policy.consent:
+        rows.append(("consent", {"channels": list(policy.consent)}))
+    if policy.holdout is not None:
+        rows.append(("holdout", {"percent": policy.holdout}))
+    for seq, (kind, params) in enumerate(rows):
+        tables.add("policies", journey_id=journey.id, seq=seq, kind=kind, params=params)
+
+
+def _named_params(params: tuple[ast.Param, ...]) -> dict:
+    return {p.name: p.value for p in params}
+
+
+def _params(step: ast.Step) -> dict:
+    """What a step does, kind by kind; where it goes is in the transitions."""
+    match step:
+        case ast.Send():
+            return {"channel": step.channel, "template": step.template,
+                    "params": _named_params(step.params)}
+        case ast.Wait():
+            return {"duration": step.duration}
+        case ast.WaitUntil():
+            return {"time": format_time(step.time)}
+        case ast.WaitEvent():
+            return {"within": step.within}
+        case ast.Tag() | ast.Untag():
+            return {"tags": list(step.tags)}
+        case ast.SetAttribute():
+            return {"attribute": step.attribute, "value": to_tree(step.value)}
+        case ast.Coupon():
+            return {"code": step.code, "value": step.value, "expires": step.expires}
+        case ast.Handoff():
+            return {"role": step.role, "within": step.within, "note": step.note}
+        case ast.Webhook():
+            return {"url": step.url}
+        case ast.Emit():
+            return {"event": step.event, "params": _named_params(step.params)}
+        case ast.Exit():
+            return {"outcome": step.outcome}
+    return {}
+
+
+class _Targets:
+    """Step and stage names to step ids, as docs/language.md section 11 defines them.
+
+    A checked journey has unique labels and only known targets, so the graph's node ids are
+    the step names; arms are kept in written order here (the graph's edges are not ordered).
+    """
+
+    def __init__(self, journey: ast.Journey):
+        ordered = [step.name for _, step in journey.steps()]
+        self.following = dict(zip(ordered, ordered[1:]))
+        self.start = ordered[0] if ordered else None
+        self.names = set(ordered)
+        self.stages: dict[str, str] = {}
+        waiting: list[str] = []
+        for stage in journey.stages:
+            waiting.append(stage.name)
+            if stage.steps:
+                for name in waiting:
+                    self.stages.setdefault(name, stage.steps[0].name)
+                waiting = []
+
+    def __call__(self, step: ast.Step, target: str | None) -> str | None:
+        if target is None:
+            return self.following.get(step.name)
+        return target if target in self.names else self.stages.get(target)
+
+
+def _edges(step: ast.Step, resolve: _Targets):
+    """The transitions out of one step, in the order the runtime tries them."""
+    def edge(kind, target, **extra):
+        return {"kind": kind, "to_step": resolve(step, target), **extra}
+
+    match step:
+        case ast.WaitEvent():
+            edges = [edge(EVENT, arm.target, event=arm.event, condition=condition_tree(arm.condition))
+                     for arm in step.arms]
+            if step.within is not None:
+                edges.append(edge(TIMEOUT, step.next))
+        case ast.Branch():
+            edges = [edge(BRANCH, arm.target, condition=condition_tree(arm.condition)) for arm in step.arms]
+            edges.append(edge(DEFAULT, step.default))
+        case ast.Split():
+            edges = [edge(SPLIT, arm.target, weight=float(arm.percent), arm=arm.name)
+                     for arm in step.arms]
+        case ast.Goto():
+            edges = [edge(GOTO, step.target)]
+        case ast.Exit():
+            edges = []
+        case _:
+            edges = [edge(GOTO if step.next else NEXT, step.next)]
+    return [e for e in edges if e["to_step"] is not None]

@@ -1,0 +1,157 @@
+"""Runtime input: customer events, their JSON Lines form and its validation (errors name file:line)."""
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+FIELDS = ("id", "type", "customer", "at", "attributes", "data")
+REQUIRED = ("id", "type", "customer", "at")
+_NAME = re.compile(r"^[^\W\d]\w*$")
+UTC = dt.timezone.utc
+
+
+@dataclass(slots=True)
+class Event:
+    """Something a customer did, or that happened to them.
+
+    ``attributes`` updates the customer's profile before anything else (consent, time zone,
+    tier...); ``data`` is the event's payload, read by conditions as ``event.x`` and, for
+    business objects, as ``cart.x`` / ``order.x``.
+    """
+
+    id: str
+    type: str
+    customer: str
+    at: float  # seconds since the epoch, UTC
+    attributes: dict = field(default_factory=dict)
+    data: dict = field(default_factory=dict)
+    depth: int = 0  # 0 for ingested events, n for an event emitted by a chain of n emit steps
+
+    def to_json(self) -> str:
+        return json.dumps({"id": self.id, "type": self.type, "customer": self.customer,
+                           "at": iso(self.at), "attributes": self.attributes, "data": self.data},
+                          ensure_ascii=False, sort_keys=False)
+
+
+class EventError(ValueError):
+    """A bad event line; ``str()`` is ``file:line: message``."""
+
+    def __init__(self, file: str, line: int, message: str):
+        self.file, self.line, self.message = file, line, message
+        super().__init__(f"{file}:{line}: {message}")
+
+
+def iso(moment: float) -> str:
+    """Seconds since the epoch as ISO-8601 UTC (``2026-03-01T09:30:00Z``)."""
+    if moment == int(moment):
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
+    stamp = dt.datetime.fromtimestamp(moment, UTC)
+    return stamp.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def parse_time(text: str) -> float:
+    """ISO-8601 to epoch seconds; a time without an offset is UTC. ValueError when malformed."""
+    if not isinstance(text, str):
+        raise ValueError("must be an ISO-8601 string such as 2026-03-01T09:30:00+08:00")
+    try:
+        moment = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{text!r} is not an ISO-8601 time such as 2026-03-01T09:30:00+08:00") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+_FIELD_SET = frozenset(FIELDS)
+_known_types: set[str] = set()
+
+
+def event_from_dict(raw) -> Event:
+    """Validate one decoded event; ValueError with a readable message when it is wrong."""
+    if type(raw) is not dict:
+        raise ValueError("an event must be a JSON object")
+    if not _FIELD_SET.issuperset(raw):
+        unknown = next(key for key in raw if key not in _FIELD_SET)
+        close = difflib.get_close_matches(unknown, FIELDS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"unknown field {unknown!r}{hint}; fields are {', '.join(FIELDS)}")
+    ident, kind, customer, at = raw.get("id"), raw.get("type"), raw.get("customer"), raw.get("at")
+    if ident is None or kind is None or customer is None or at is None:
+        missing = next(key for key in REQUIRED if raw.get(key) is None)
+        raise ValueError(f"missing field {missing!r}")
+    if type(ident) is not str:
+        ident = _identifier("id", ident)
+    if type(customer) is not str:
+        customer = _identifier("customer", customer)
+    if not ident or not customer:
+        raise ValueError(f"{'id' if not ident else 'customer'!r} must not be empty")
+    if kind not in _known_types:
+        if not isinstance(kind, str) or not _NAME.match(kind):
+            raise ValueError(f"'type' must be an event name such as order_paid, not {kind!r}")
+        _known_types.add(kind)
+    try:
+        at = parse_time(at)
+    except ValueError as exc:
+        raise ValueError(f"'at': {exc}") from None
+    attributes, data = raw.get("attributes") or {}, raw.get("data") or {}
+    if type(attributes) is not dict or type(data) is not dict:
+        name = "attributes" if type(attributes) is not dict else "data"
+        raise ValueError(f"{name!r} must be a JSON object")
+    return Event(ident, kind, customer, at, attributes, data)
+
+
+def _identifier(name: str, value) -> str:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name!r} must be a non-empty string or an integer")
+    return str(value)
+
+
+_raw_decode = json.JSONDecoder().raw_decode
+
+
+def _decode(line: str):
+    """One JSON value filling the line (json.loads without its per-call overhead)."""
+    value, end = _raw_decode(line, len(line) - len(line.lstrip()))
+    if end != len(line) and not line[end:].isspace():
+        raise json.JSONDecodeError("Extra data", line, end)
+    return value
+
+
+def read_events(path: str | Path) -> Iterator[Event]:
+    """Events from a JSON Lines file, lazily; blank lines are skipped; EventError names the line."""
+    name = str(path)
+    try:
+        handle = open(path, "rb")
+    except OSError as exc:
+        raise EventError(name, 0, f"cannot read: {exc.strerror or exc}") from None
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError:
+                raise EventError(name, number, "not valid UTF-8 text") from None
+            if line.isspace():
+                continue
+            try:
+                decoded = _decode(line)
+            except json.JSONDecodeError as exc:
+                message = f"not valid JSON: {exc.msg} at column {exc.colno}"
+                raise EventError(name, number, message) from None
+            except RecursionError:
+                raise EventError(name, number, "JSON nested too deeply") from None
+            try:
+                yield event_from_dict(decoded)
+            except ValueError as exc:
+                raise EventError(name, number, str(exc)) from None
+
+
+def write_events(events, path: str | Path) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for event in events:
+            handle.write(event.to_json() + "\n")

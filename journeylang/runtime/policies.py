@@ -1,0 +1,105 @@
+"""Runtime policies as pure functions: deterministic buckets, local time, quiet hours, caps.
+
+Pure so that the simulator can call (or vectorise) exactly the same rules.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .program import Arm, CapRule
+
+DAY = 86400
+
+
+def bucket(seed: int | str, *parts: str) -> float:
+    """A number in [0, 100) fixed by the seed and the parts: blake2b, never ``random``."""
+    key = "\x1f".join([str(seed), *parts]).encode("utf-8")
+    digest = hashlib.blake2b(key, digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2.0 ** 64 * 100.0
+
+
+def in_holdout(seed, journey_id: str, customer: str, percent: float | None) -> bool:
+    """Whether a customer is in the journey's control group: the same answer for every entry."""
+    return bool(percent) and bucket(seed, "holdout", journey_id, customer) < percent
+
+
+def choose_arm(seed, journey_id: str, step_id: str, customer: str, arms: list[Arm]) -> Arm:
+    """The split arm for a customer: arms own consecutive ranges of [0, 100) by weight."""
+    point, edge = bucket(seed, "split", journey_id, step_id, customer), 0.0
+    total = sum(arm.weight for arm in arms) or 100.0
+    for arm in arms:
+        edge += arm.weight * 100.0 / total
+        if point < edge:
+            return arm
+    return arms[-1]
+
+
+class Zones:
+    """IANA time zones by name, cached; an unknown or missing name means the default zone."""
+
+    def __init__(self, default: str = "UTC"):
+        self.default = ZoneInfo(default)
+        self._cache: dict[str, dt.tzinfo] = {}
+
+    def get(self, name) -> dt.tzinfo:
+        if not isinstance(name, str) or not name:
+            return self.default
+        zone = self._cache.get(name)
+        if zone is None:
+            try:
+                zone = ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError, OSError):
+                zone = self.default
+            self._cache[name] = zone
+        return zone
+
+
+def valid_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+        return True
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+
+
+def local_seconds(moment: float, zone: dt.tzinfo) -> float:
+    """Seconds after local midnight."""
+    local = dt.datetime.fromtimestamp(moment, zone)
+    return local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
+
+
+def next_local_time(moment: float, minutes: int, zone: dt.tzinfo) -> float:
+    """The first instant at or after ``moment`` when the local clock shows ``minutes``."""
+    local = dt.datetime.fromtimestamp(moment, zone)
+    wanted = dt.time(minutes // 60, minutes % 60)
+    for days in (0, 1, 2):  # 2: a day that skips the time (DST) moves it to the next one
+        candidate = dt.datetime.combine(local.date() + dt.timedelta(days=days), wanted, zone)
+        if candidate.timestamp() >= moment:
+            return candidate.timestamp()
+    return moment + DAY
+
+
+def quiet_until(moment: float, quiet: tuple[int, int] | None, zone: dt.tzinfo) -> float | None:
+    """When a send at ``moment`` falls in quiet hours, the window's end; else None."""
+    if quiet is None:
+        return None
+    start, end = quiet[0] * 60, quiet[1] * 60
+    now = local_seconds(moment, zone)
+    inside = start <= now < end if start <= end else (now >= start or now < end)
+    return next_local_time(moment, quiet[1], zone) if inside else None
+
+
+def cap_reached(sends: list, now: float, channel: str, caps: list[CapRule]) -> CapRule | None:
+    """The first cap a send on ``channel`` at ``now`` would break, counting ``sends``
+    (``[at, channel, journey]``, every journey of the customer) in each rolling window."""
+    for cap in caps:
+        if cap.channels is not None and channel not in cap.channels:
+            continue
+        since = now - cap.per
+        count = sum(1 for at, ch, *_ in sends
+                    if at > since and (cap.channels is None or ch in cap.channels))
+        if count >= cap.messages:
+            return cap
+    return None

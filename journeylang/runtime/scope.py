@@ -1,0 +1,103 @@
+"""Runtime data access: what conditions and templates read, and how events change a profile."""
+from __future__ import annotations
+
+from typing import Any
+
+
+class RunScope:
+    """Paths as docs/runtime.md defines them.
+
+    ``customer.x`` reads the profile, ``consent.x`` the profile's ``consent`` object, ``event.x``
+    the current event's data; any other root (``cart``, ``order``) reads the current event's
+    data first, then the run's context (the trigger's business objects).
+    """
+
+    __slots__ = ("profile", "event", "context")
+
+    def __init__(self, profile: dict, event: dict, context: dict):
+        self.profile, self.event, self.context = profile, event, context
+
+    def resolve(self, parts) -> Any:
+        root = parts[0]
+        if root == "customer":
+            value: Any = self.profile
+        elif root == "consent":
+            value = self.profile.get("consent")
+        elif root == "event":
+            value = self.event
+        elif root in self.event:
+            value = self.event[root]
+        else:
+            value = self.context.get(root)
+        for index in range(1, len(parts)):
+            if not isinstance(value, dict):
+                return None
+            value = value.get(parts[index])
+        return value
+
+    def has_tag(self, tag: str) -> bool:
+        tags = self.profile.get("tags")
+        return isinstance(tags, list) and tag in tags
+
+
+def copy_json(value):
+    """A deep copy of JSON data (dicts and lists), cheaper than copy.deepcopy."""
+    if isinstance(value, dict):
+        return {k: copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [copy_json(v) for v in value]
+    return value
+
+
+_SCALARS = (str, int, float, bool)
+
+
+def merge(target: dict, updates: dict) -> None:
+    """Merge attribute updates into a profile: nested objects merge, null deletes, a dotted key
+    (``"consent.wecom"``) is a nested path, anything else replaces."""
+    for key, value in updates.items():
+        if type(value) in _SCALARS and type(key) is str and "." not in key:
+            target[key] = value  # the common case: one flat attribute
+        elif "." in str(key):
+            *parents, last = str(key).split(".")
+            holder = target
+            for part in parents:
+                if not isinstance(holder.get(part), dict):
+                    holder[part] = {}
+                holder = holder[part]
+            merge(holder, {last: value})
+        elif value is None:
+            target.pop(str(key), None)
+        elif isinstance(value, dict):
+            if not isinstance(target.get(str(key)), dict):
+                target[str(key)] = {}
+            merge(target[str(key)], value)
+        else:
+            target[str(key)] = copy_json(value)
+
+
+def assign(profile: dict, run_event: dict, context: dict, path: str, value) -> None:
+    """``set <path> = value``: customer.* and consent.* change the profile, event.* the run's
+    current event, any other root the run's context."""
+    parts = path.split(".")
+    root = parts[0]
+    if root == "customer":
+        holder, parts = profile, parts[1:]
+    elif root == "consent":
+        if not isinstance(profile.get("consent"), dict):
+            profile["consent"] = {}
+        holder, parts = profile["consent"], parts[1:]
+    elif root == "event":
+        holder, parts = run_event, parts[1:]
+    else:
+        holder = context
+    if not parts:
+        return
+    for part in parts[:-1]:
+        if not isinstance(holder.get(part), dict):
+            holder[part] = {}
+        holder = holder[part]
+    if value is None:
+        holder.pop(parts[-1], None)
+    else:
+        holder[parts[-1]] = copy_json(value)

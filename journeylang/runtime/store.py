@@ -1,0 +1,312 @@
+"""Runtime persistence: the state file on stdlib sqlite3 (WAL), written one batch per transaction.
+
+Writes are buffered in memory while a batch runs and flushed with ``executemany`` at commit, in
+one transaction together with the ids of the events that caused them: a crash loses the whole
+batch or nothing, and a restart re-applies exactly the events that are not recorded.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+from ..compile import Tables
+from ..compile.writers import TablesError, tables_from_dict
+from .state import ENDED, Customer, MemoryStore, Run, Timer
+from .writer import WriteError, make_writer
+
+SCHEMA_VERSION = "1"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS versions (
+  content_hash TEXT PRIMARY KEY, journey_id TEXT NOT NULL, version INTEGER,
+  loaded_seq INTEGER NOT NULL, tables TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS customers (
+  id TEXT PRIMARY KEY, profile TEXT NOT NULL, state TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY, customer TEXT NOT NULL, journey_id TEXT NOT NULL,
+  content_hash TEXT NOT NULL, status TEXT NOT NULL, holdout INTEGER NOT NULL, stage TEXT,
+  step TEXT, waiting TEXT, timer INTEGER, entered_at REAL NOT NULL, step_at REAL,
+  ended_at REAL, outcome TEXT, context TEXT NOT NULL, event TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS runs_by_customer ON runs (customer);
+CREATE TABLE IF NOT EXISTS timers (
+  seq INTEGER PRIMARY KEY, due REAL NOT NULL, run_id INTEGER NOT NULL, customer TEXT NOT NULL,
+  kind TEXT NOT NULL, step TEXT);
+CREATE TABLE IF NOT EXISTS history (
+  id INTEGER PRIMARY KEY, at REAL NOT NULL, customer TEXT NOT NULL, run_id INTEGER,
+  journey_id TEXT, step TEXT, what TEXT NOT NULL, why TEXT, detail TEXT);
+CREATE INDEX IF NOT EXISTS history_by_run ON history (run_id);
+CREATE INDEX IF NOT EXISTS history_of_customers ON history (customer) WHERE run_id IS NULL;
+CREATE TABLE IF NOT EXISTS outbox (
+  id INTEGER PRIMARY KEY, at REAL NOT NULL, customer TEXT NOT NULL, run_id INTEGER,
+  journey_id TEXT, content_hash TEXT, step TEXT, kind TEXT NOT NULL, channel TEXT,
+  template TEXT, locale TEXT, text TEXT, payload TEXT NOT NULL, due REAL, status TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS outbox_by_run ON outbox (run_id);
+CREATE TABLE IF NOT EXISTS events (
+  ordinal INTEGER PRIMARY KEY, id TEXT NOT NULL, customer TEXT NOT NULL, type TEXT NOT NULL,
+  at REAL NOT NULL);
+"""
+RUN_COLUMNS = ("id, customer, journey_id, content_hash, status, holdout, stage, step, waiting, "
+               "timer, entered_at, step_at, ended_at, outcome, context, event")
+KNOWN_LIMIT = 5_000_000
+LOCK_WAIT = 3.0  # seconds
+_RUN_UPDATE = ", ".join(f"{c} = excluded.{c}" for c in RUN_COLUMNS.split(", ")[4:])
+
+
+class StoreError(Exception):
+    """A state file that cannot be used (not ours, locked by another run, unreadable)."""
+
+
+# Key order needs no sorting: processing is deterministic, so dicts are built in the same order.
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+class SqliteStore(MemoryStore):
+    """Durable state in one SQLite file; one writer at a time (a lock file guards it)."""
+
+    durable = True
+
+    def __init__(self, path: str | Path, synchronous: str = "FULL", cache_limit: int = 500_000,
+                 writer_process: bool = True):
+        super().__init__(keep_rows=False)
+        self.path = Path(path)
+        self.cache_limit = cache_limit
+        self._lock = _lock(self.path)
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute(f"PRAGMA synchronous = {synchronous}")
+            self.db.execute("PRAGMA cache_size = -65536")
+            self._check_schema()
+        except sqlite3.DatabaseError as exc:
+            self._unlock()
+            raise StoreError(f"{self.path}: not a journeylang state file ({exc})") from None
+        self._clear_buffers()
+        self._read_committed()
+        self._writer = make_writer(self.db, self.path, synchronous, writer_process)
+
+    def _read_committed(self) -> None:
+        self.meta = dict(self.db.execute("SELECT key, value FROM meta"))
+        # Ids of stored customers, so a new customer costs no query (up to a size worth keeping).
+        count = self.db.execute("SELECT count(*) FROM customers").fetchone()[0]
+        self.known: set[str] | None = None if count > KNOWN_LIMIT else {
+            r[0] for r in self.db.execute("SELECT id FROM customers")}
+        # The ids of applied events, in memory: an index on them would be a random-key B-tree
+        # that dirties a page per event at every commit (measured: the largest cost at scale).
+        self.seen = {r[0] for r in self.db.execute("SELECT id FROM events")}
+
+    def _check_schema(self) -> None:
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if tables and "meta" not in tables:
+            raise StoreError(f"{self.path}: a SQLite file, but not a journeylang state file")
+        self.db.executescript(SCHEMA)
+        found = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        if found is None:
+            self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        elif found[0] != SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: state schema {found[0]}, this journeylang reads {SCHEMA_VERSION}")
+
+    def _clear_buffers(self) -> None:
+        self._customers: dict[str, Customer] = {}
+        self._runs: dict[int, Run] = {}
+        self._timers_new: dict[int, Timer] = {}
+        self._timers_gone: set[int] = set()
+        self._history: list = []
+        self._outbox: list = []
+        self._cancels: list[tuple[str, int]] = []
+        self._events: list[tuple] = []
+        self._versions_new: list[tuple] = []
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def load_customer(self, customer_id: str) -> Customer:
+        if self.known is not None and customer_id not in self.known:
+            return Customer(customer_id)
+        row = self.db.execute("SELECT profile, state FROM customers WHERE id = ?",
+                              (customer_id,)).fetchone()
+        if row is None:
+            return Customer(customer_id)
+        state = json.loads(row[1])
+        customer = Customer(customer_id, json.loads(row[0]), state["sends"], state["entries"],
+                            saved=row[0], saved_state=row[1])
+        customer.runs = [_run(r) for r in self.db.execute(
+            f"SELECT {RUN_COLUMNS} FROM runs WHERE customer = ? AND status != ? ORDER BY id",
+            (customer_id, ENDED))]
+        return customer
+
+    def pending_timers(self) -> list[Timer]:
+        return [Timer(*row) for row in self.db.execute(
+            "SELECT seq, due, run_id, customer, kind, step FROM timers ORDER BY seq")]
+
+
+    def versions(self) -> list[Tables]:
+        rows = self.db.execute("SELECT content_hash, tables FROM versions ORDER BY loaded_seq")
+        found = []
+        for content_hash, text in rows:
+            try:
+                found.append(tables_from_dict(json.loads(text), f"{self.path} ({content_hash[:19]})"))
+            except (json.JSONDecodeError, TablesError) as exc:
+                raise StoreError(f"{self.path}: stored version {content_hash} is damaged: {exc}") from None
+        return found
+
+    # --- buffered writes ----------------------------------------------------------------------
+
+    def save(self, customer: Customer) -> None:
+        self._customers[customer.id] = customer
+
+    def save_run(self, run: Run) -> None:
+        self._runs[run.id] = run
+
+    def add_timer(self, timer: Timer) -> None:
+        self._timers_new[timer.seq] = timer
+
+    def drop_timer(self, seq: int) -> None:
+        if self._timers_new.pop(seq, None) is None:
+            self._timers_gone.add(seq)
+
+    def history(self, row) -> None:
+        self._history.append(row)
+
+    def outbox(self, action) -> None:
+        self._outbox.append(action)
+
+    def cancel_outbox(self, customer_id: str, up_to: int) -> None:
+        self._cancels.append((customer_id, up_to))
+
+    def mark_processed(self, event, ordinal: int) -> None:
+        self._events.append((ordinal, event.id, event.customer, event.type, event.at))
+
+    def save_version(self, tables: Tables, loaded_seq: int) -> None:
+        self._versions_new.append((tables.content_hash, tables.journey_id,
+                                   tables.journey["version"], loaded_seq,
+                                   json.dumps(tables.to_dict(), ensure_ascii=False)))
+
+    # --- transactions -------------------------------------------------------------------------
+
+    def commit(self, counters: dict[str, int], wait: bool = True) -> None:
+        """Write every buffered change and the counters in one transaction.
+
+        The rows are taken here; the writer runs the SQL. With ``wait=False`` the caller goes on
+        (with the next batch) while it does; a failed write is raised by the next ``commit``
+        or ``sync``, and the caller must then ``rollback``.
+        """
+        job = self._snapshot(counters)
+        self.meta.update({k: str(v) for k, v in counters.items()})
+        if self.known is not None:
+            self.known.update(self._customers)
+        self.seen.update(row[1] for row in self._events)
+        self._clear_buffers()
+        self._submit(job)
+        if wait or len(self.customers) > self.cache_limit:
+            self.sync()
+            if len(self.customers) > self.cache_limit:
+                self.customers.clear()  # only once the file holds what they hold
+
+    def _submit(self, job) -> None:
+        try:
+            self._writer.submit(job)
+        except WriteError as exc:
+            raise StoreError(f"{self.path}: writing the state failed: {exc}") from None
+
+    def sync(self) -> None:
+        """Wait until every commit is in the file; StoreError if one did not make it."""
+        try:
+            self._writer.wait()
+        except WriteError as exc:
+            raise StoreError(f"{self.path}: writing the state failed: {exc}") from None
+
+    def _snapshot(self, counters) -> list[tuple[str, list]]:
+        """The statements of one transaction, with their rows (plain values, no live objects)."""
+        for customer in self._customers.values():
+            if customer.saved is None:
+                customer.saved = _dumps(customer.profile)
+            if customer.saved_state is None:
+                customer.saved_state = _dumps({"sends": customer.sends, "entries": customer.entries})
+        for run in self._runs.values():
+            if run.saved is None:
+                run.saved = (_dumps(run.context), _dumps(run.event))
+        return [
+            ("INSERT OR REPLACE INTO versions VALUES (?, ?, ?, ?, ?)", self._versions_new),
+            ("INSERT INTO customers VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+             "profile = excluded.profile, state = excluded.state",
+             [(c.id, c.saved, c.saved_state) for c in self._customers.values()]),
+            (f"INSERT INTO runs ({RUN_COLUMNS}) VALUES ({','.join('?' * 16)}) "
+             f"ON CONFLICT (id) DO UPDATE SET {_RUN_UPDATE}",
+             [(r.id, r.customer, r.journey_id, r.content_hash, r.status, int(r.holdout), r.stage,
+               r.step, r.waiting, r.timer, r.entered_at, r.step_at, r.ended_at, r.outcome,
+               *r.saved) for r in self._runs.values()]),
+            ("INSERT INTO timers VALUES (?, ?, ?, ?, ?, ?)",
+             [(t.seq, t.due, t.run_id, t.customer, t.kind, t.step) for t in self._timers_new.values()]),
+            ("DELETE FROM timers WHERE seq = ?", [(seq,) for seq in self._timers_gone]),
+            ("INSERT INTO history (at, customer, run_id, journey_id, step, what, why, detail) "
+             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self._history),
+            ("INSERT INTO outbox VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             [(a.id, a.at, a.customer, a.run_id, a.journey_id, a.content_hash, a.step, a.kind,
+               a.channel, a.template, a.locale, a.text, _dumps(a.payload), a.due, a.status)
+              for a in self._outbox]),
+            ("UPDATE outbox SET status = 'cancelled' WHERE run_id IN (SELECT id FROM runs "
+             "WHERE customer = ?) AND id <= ? AND status = 'queued' AND kind = 'message'",
+             self._cancels),
+            ("INSERT INTO events VALUES (?, ?, ?, ?, ?)", self._events),
+            ("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+             sorted((k, str(v)) for k, v in counters.items())),
+        ]
+
+    def rollback(self) -> None:
+        """Forget everything not in the file and reread what is."""
+        try:
+            self._writer.wait()
+        except WriteError:
+            pass  # that commit is not in the file: forgetting it is the point
+        self._clear_buffers()
+        self.customers.clear()
+        self._read_committed()
+
+    def counters(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self.meta.items() if k.startswith("next_")}
+
+    def close(self) -> None:
+        try:
+            self._writer.close()
+        finally:
+            self.db.close()
+            self._unlock()
+
+    def _unlock(self) -> None:
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
+
+def _run(row) -> Run:
+    (ident, customer, journey_id, content_hash, status, holdout, stage, step, waiting, timer,
+     entered_at, step_at, ended_at, outcome, context, event) = row
+    return Run(ident, customer, journey_id, content_hash, entered_at, status, bool(holdout), stage,
+               step, waiting, timer, step_at, ended_at, outcome, json.loads(context),
+               json.loads(event), (context, event))
+
+
+def _lock(path: Path) -> int | None:
+    """An exclusive lock beside the state file: two writers would each cache stale state."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        return None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot create the lock file: {exc.strerror or exc}") from None
+    deadline = time.monotonic() + LOCK_WAIT
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except OSError:
+            # the writer process of a run that just died may still finish its transaction
+            if time.monotonic() > deadline:
+                os.close(handle)
+                raise StoreError(f"{path}: in use by another journey run") from None
+            time.sleep(0.05)

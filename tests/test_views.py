@@ -1,0 +1,131 @@
+"""Graph views: Mermaid and DOT text, SVG through Graphviz, and the HTML page in headless Chromium."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+from click.testing import CliRunner
+
+from journeylang.api import parse
+from journeylang.cli import main
+from journeylang.views import ViewError, render_svg, write_dot, write_html, write_mermaid
+
+from conftest import EXAMPLES
+
+CART = EXAMPLES / "cart_recovery.journey"
+ALL = sorted(EXAMPLES.glob("*.journey")) + sorted(EXAMPLES.glob("*.yaml"))
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
+CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
+                 if shutil.which(n)), None)
+
+
+def run(*args):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def journey(path=CART):
+    return parse(path).journey
+
+
+def test_mermaid_has_stages_labels_and_outcome_styles():
+    text = write_mermaid(journey())
+    assert text.startswith("flowchart TD\n")
+    assert '  subgraph s0 ["remind: Remind"]' in text
+    assert '  n2 -->|"replied"| n3' in text
+    assert '  n2 -.->|"timeout 1d"| n6' in text
+    assert '  n6 -->|"cart.value #gt;= 200"| n7' in text
+    assert '  n10 -->|"coupon_arm 50%"| n11' in text
+    assert '    n20{{"expire<br/>exit expired"}}' in text
+    assert "  class n20 outcome_expired" in text
+
+
+def test_dot_has_clusters_and_labelled_edges():
+    text = write_dot(journey())
+    assert "  subgraph cluster_s1 {" in text
+    assert '    label="convert: Offer"; style="rounded,dashed"; color="#90a4ae";' in text
+    assert '  n2 -> n6 [label="cart_viewed where event.count >= 2", color="#1565c0"];' in text
+    assert '  n10 -> n13 [label="gift_arm 50%", color="#00838f"];' in text
+    assert 'shape=doubleoctagon, fillcolor="#eceff1"' in text
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: p.name)
+def test_every_example_draws(path):
+    model = journey(path)
+    for step_stage, step in model.steps():
+        assert step.name in write_mermaid(model).replace("#quot;", '"')
+    assert write_dot(model).rstrip().endswith("}")
+
+
+@needs_dot
+def test_svg_through_graphviz():
+    svg = run("graph", str(CART), "--format", "svg").stdout
+    assert "<svg" in svg and "give_coupon" in svg and "cluster_s2" in svg
+
+
+def test_missing_graphviz_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ViewError, match="Graphviz's 'dot' program, which is not installed"):
+        render_svg("digraph {}")
+    result = run("graph", str(CART), "--format", "html")
+    assert result.exit_code == 1
+    assert "error: the svg and html views need Graphviz's 'dot'" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_graph_writes_output_file(tmp_path):
+    out = tmp_path / "cart.mmd"
+    result = run("graph", str(CART), "-o", str(out))
+    assert result.exit_code == 0
+    assert out.read_text(encoding="utf-8") == write_mermaid(journey())
+
+
+def test_unreadable_journey_exits_1(write):
+    result = run("graph", str(write("bad.journey", "journey {")))
+    assert result.exit_code == 1
+    assert "JL001" in result.stderr
+
+
+def _chromium(page, profile, *mode):
+    """Run headless Chromium on a local page: (stdout, console lines)."""
+    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+               "--no-first-run", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--disable-extensions",
+               f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
+               "--window-size=1200,1600", *mode, page.as_uri()]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
+    return done.stdout, console
+
+
+@needs_dot
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
+def test_html_view_renders_in_headless_chromium(tmp_path):
+    page = tmp_path / "cart.html"
+    assert run("graph", str(CART), "--format", "html", "-o", str(page)).exit_code == 0
+    html = page.read_text(encoding="utf-8")
+    assert "http://" not in html.replace("http://www.w3.org/", "")  # only SVG namespaces
+    assert "https://" not in html and "<link" not in html and " src=" not in html
+
+    dom, console = _chromium(page, tmp_path / "profile", "--dump-dom")
+    assert console == []
+    assert 'data-steps="22"' in dom  # the script ran and saw 21 steps and the entry node
+    for name in ("nudge", "give_coupon", "sms_last", "remind: Remind", "timeout 1d"):
+        assert name in dom
+
+    shot = tmp_path / "cart.png"
+    _chromium(page, tmp_path / "profile2", f"--screenshot={shot}")
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20000
+
+    # the console check itself works: a page with a script error is caught
+    broken = tmp_path / "broken.html"
+    broken.write_text(html.replace("(function () {", "(function () { missing();"), "utf-8")
+    _, console = _chromium(broken, tmp_path / "profile3", "--dump-dom")
+    assert any("missing is not defined" in line for line in console)
+
+
+def test_html_needs_no_network_policy():
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz is not installed")
+    html = write_html(journey())
+    assert "default-src 'none'" in html
