@@ -1,6 +1,9 @@
 """Conditions as text: the canonical printed form of a condition (used by tables, views, fmt)."""
 from __future__ import annotations
 
+import math
+from decimal import Decimal
+
 from . import ast
 
 # binding strength: higher binds tighter
@@ -20,6 +23,9 @@ def literal_text(value) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return quote(value)
+    if isinstance(value, float) and math.isfinite(value) and "e" in repr(value):
+        text = format(Decimal(repr(value)), "f")  # the grammar has no exponent notation
+        return text if "." in text else text + ".0"
     return repr(value)
 
 

@@ -174,7 +174,7 @@ def test_condition_spans_are_shifted_into_the_host_file():
 names = st.sampled_from(["customer", "cart", "event", "value", "tier", "x"])
 paths = st.lists(names, min_size=1, max_size=3).map(lambda p: ast.Path(tuple(p)))
 literals = st.one_of(
-    st.integers(-1000, 1000), st.floats(-1e6, 1e6, allow_nan=False).map(lambda f: round(f, 3)),
+    st.integers(-1000, 1000), st.floats(-1e12, 1e12, allow_nan=False),
     st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=8),
     st.booleans(), st.none()).map(ast.Literal)
 atoms = st.one_of(paths, literals)

@@ -64,6 +64,12 @@ def parse_fragments(source: Source) -> tuple[list[ast.Fragment], list[Diagnostic
         raise exc.orig_exc from None
 
 
+def parse_tree(text: str):
+    """The Lark parse tree of a whole ``.journey`` text (for tools that need token positions,
+    such as the formatter placing comments). Raises lark's UnexpectedInput on bad input."""
+    return _parser().parse(text, start="start")
+
+
 def parse_condition(text: str, file: str, line: int = 1, column: int = 1):
     """Parse a condition written at ``line``/``column`` of ``file``; returns (expr, diagnostics)."""
     builder = ModelBuilder(file, line, column)

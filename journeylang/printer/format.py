@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..diagnostics import Diagnostic, has_errors
 from ..frontend import Document, parse_source
-from ..frontend.text import _parser
+from ..frontend.text import parse_tree
 from ..source import Source
 from .comments import attach
 from .dsl import print_journey
@@ -28,7 +28,7 @@ def format_document(document: Document) -> str:
     """The canonical DSL text of a parsed ``.journey`` file, its comments kept."""
     _usable(document)
     source = document.source
-    tree = _parser().parse(source.text, start="start")
+    tree = parse_tree(source.text)
     comments = attach(source.text, document.comments, tree)
     text = print_journey(document.journey, comments)
     _same(document, Source(source.name, text), "formatting")
