@@ -151,3 +151,15 @@ def open_runtime(db: str | Path, tables: Iterable[str | Path | Tables] = (), **o
     for item in tables:
         runtime.load(item if isinstance(item, Tables) else load_tables(item))
     return runtime
+
+
+# --- simulate (issue 5): a thin wrapper over sim/ ---------------------------------------------
+
+def simulate(journey: str | Path | Tables, cohort, seed: int = 0, days: float = 90.0, **options):
+    """Run a cohort (a cohort file, or a ``sim.Cohort``) through a journey (a journey file,
+    tables file, or ``Tables``); returns ``sim.Results``. ``options`` go to ``sim.simulate``."""
+    from .sim import load_cohort, simulate as run
+    tables = journey if isinstance(journey, Tables) else load_tables(journey)
+    if isinstance(cohort, (str, Path)):
+        cohort = load_cohort(cohort)
+    return run(tables, cohort, seed, days, **options)

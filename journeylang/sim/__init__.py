@@ -1,0 +1,9 @@
+"""Simulation stage: synthetic cohorts run through compiled journeys on the runtime's semantics."""
+from __future__ import annotations
+
+from .cohort import Cohort, CohortError, Segment, load_cohort, parse_cohort
+from .engine import Simulation, simulate
+from .report import Results, wilson
+
+__all__ = ["Cohort", "CohortError", "Results", "Segment", "Simulation", "load_cohort",
+           "parse_cohort", "simulate", "wilson"]

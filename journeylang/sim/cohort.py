@@ -1,0 +1,422 @@
+"""Simulation input: cohort files (YAML) read into samplers; errors name file, line and column.
+
+A cohort is segments of synthetic customers, each with attribute distributions and a behaviour
+model (docs/simulation.md). Loading walks the composed YAML node tree, as the journey frontend
+does, so every problem points at its place in the file and never surfaces as a traceback.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import math
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+from ..runtime import parse_time
+from ..runtime.policies import valid_zone
+from ..units import parse_duration
+
+DEFAULT_START = "2026-03-02T00:00:00Z"  # a Monday
+Sampler = Callable[[random.Random], Any]
+
+
+class CohortError(ValueError):
+    """A cohort file that cannot be used; ``str()`` is ``file:line:column: message``."""
+
+    def __init__(self, file: str, line: int, column: int, message: str):
+        self.file, self.line, self.column, self.message = file, line, column, message
+        super().__init__(f"{file}:{line}:{column}: {message}")
+
+
+@dataclass
+class Response:
+    """After a matching send: ``event`` with probability ``p``, after a sampled delay."""
+
+    event: str
+    p: float
+    delay: Sampler
+    data: Sampler
+    template: str | None = None
+    channel: str | None = None
+    step: str | None = None
+
+    def matches(self, action) -> bool:
+        return ((self.template is None or self.template == action.template)
+                and (self.channel is None or self.channel == action.channel)
+                and (self.step is None or self.step == action.step))
+
+
+@dataclass
+class Baseline:
+    """An event the customer does on their own: a Poisson process of ``per_day`` events a day."""
+
+    event: str
+    per_day: float
+    data: Sampler
+
+
+@dataclass
+class Segment:
+    name: str
+    weight: float
+    attributes: dict[str, Sampler]
+    tags: dict[str, float]
+    timezone: Sampler | None
+    consent: dict[str, float]
+    entry_data: Sampler
+    responses: list[Response] = field(default_factory=list)
+    baseline: list[Baseline] = field(default_factory=list)
+    opt_out: float = 0.0
+    fatigue: float = 1.0
+
+    def profile(self, rng: random.Random) -> dict:
+        found = {name: sample(rng) for name, sample in self.attributes.items()}
+        found["tags"] = sorted(t for t, p in self.tags.items() if rng.random() < p)
+        if self.timezone is not None:
+            found["timezone"] = self.timezone(rng)
+        if self.consent:
+            found["consent"] = {ch: rng.random() < p for ch, p in self.consent.items()}
+        return found
+
+
+@dataclass
+class Cohort:
+    name: str
+    size: int
+    start: float
+    arrival: float            # customers enter uniformly over this many seconds after start
+    entry_event: str | None   # None: the journey's entry event
+    segments: list[Segment]
+    path: str = "<cohort>"
+
+    def segment_for(self, rng: random.Random) -> Segment:
+        total = sum(s.weight for s in self.segments)
+        point, edge = rng.random() * total, 0.0
+        for segment in self.segments:
+            edge += segment.weight
+            if point < edge:
+                return segment
+        return self.segments[-1]
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+def load_cohort(path: str | Path) -> Cohort:
+    """Read a cohort file; CohortError (file:line:column: message) for anything unusable."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CohortError(str(path), 1, 1, f"cannot read the cohort file: {exc}") from None
+    return parse_cohort(text, str(path))
+
+
+def parse_cohort(text: str, name: str = "<cohort>") -> Cohort:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise CohortError(name, line, column, f"invalid YAML: {problem}") from None
+    except RecursionError:
+        raise CohortError(name, 1, 1, "invalid YAML: nested too deeply") from None
+    if root is None:
+        raise CohortError(name, 1, 1, "empty cohort file: give at least 'size' and 'segments'")
+    return _Reader(name).cohort(root)
+
+
+_DISTRIBUTIONS = ("categorical", "normal", "lognormal", "uniform", "exponential", "fixed")
+
+
+class _Reader:
+    def __init__(self, name: str):
+        self.name = name
+
+    def fail(self, node, message: str):
+        mark = node.start_mark
+        raise CohortError(self.name, mark.line + 1, mark.column + 1, message)
+
+    # --- node shapes ----------------------------------------------------------------------------
+
+    def mapping(self, node, what: str, allowed: tuple[str, ...] | None = None,
+                required: tuple[str, ...] = ()) -> dict:
+        if not isinstance(node, MappingNode):
+            self.fail(node, f"{what} must be a mapping")
+        found: dict = {}
+        for key, value in node.value:
+            if not isinstance(key, ScalarNode):
+                self.fail(key, f"a key in {what} must be a name")
+            if allowed is not None and key.value not in allowed:
+                close = difflib.get_close_matches(key.value, allowed, 1)
+                hint = f"did you mean {close[0]!r}?" if close else f"expected one of {', '.join(allowed)}"
+                self.fail(key, f"unknown key {key.value!r} in {what}: {hint}")
+            if key.value in found:
+                self.fail(key, f"duplicate key {key.value!r} in {what}")
+            found[key.value] = value
+        for name in required:
+            if name not in found:
+                self.fail(node, f"{what} needs {name!r}")
+        return found
+
+    def sequence(self, node, what: str) -> list:
+        if not isinstance(node, SequenceNode):
+            self.fail(node, f"{what} must be a list")
+        return node.value
+
+    def scalar(self, node, what: str):
+        if not isinstance(node, ScalarNode):
+            self.fail(node, f"{what} must be a single value")
+        return _value(node)
+
+    def string(self, node, what: str) -> str:
+        value = self.scalar(node, what)
+        if not isinstance(value, str) or not value:
+            self.fail(node, f"{what} must be a name, got {value!r}")
+        return value
+
+    def number(self, node, what: str, low: float | None = None, high: float | None = None) -> float:
+        value = self.scalar(node, what)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+            self.fail(node, f"{what} must be a number, got {value!r}")
+        if (low is not None and value < low) or (high is not None and value > high):
+            bounds = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
+            self.fail(node, f"{what} must be {bounds}, got {value}")
+        return float(value)
+
+    def probability(self, node, what: str) -> float:
+        return self.number(node, what, 0.0, 1.0)
+
+    def duration(self, node, what: str) -> float:
+        value = self.scalar(node, what)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+            return float(value)
+        try:
+            return float(parse_duration(str(value)))
+        except ValueError as exc:
+            self.fail(node, f"{what}: {exc}")
+
+    # --- the cohort ---------------------------------------------------------------------------
+
+    def cohort(self, root) -> Cohort:
+        top = self.mapping(root, "the cohort", ("cohort", "size", "start", "arrival", "entry",
+                                                "segments"), ("size", "segments"))
+        size = self.number(top["size"], "'size'", 1)
+        if size != int(size):
+            self.fail(top["size"], "'size' must be a whole number")
+        start = DEFAULT_START
+        if "start" in top:
+            value = self.scalar(top["start"], "'start'")
+            start = value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else str(value)
+        try:
+            moment = parse_time(start)
+        except ValueError as exc:
+            self.fail(top["start"], f"'start': {exc}")
+        arrival = self.duration(top["arrival"], "'arrival'") if "arrival" in top else 86400.0
+        entry_event = self.string(top["entry"], "'entry'") if "entry" in top else None
+        nodes = self.sequence(top["segments"], "'segments'")
+        if not nodes:
+            self.fail(top["segments"], "'segments' needs at least one segment")
+        segments = [self.segment(node, i) for i, node in enumerate(nodes)]
+        seen: set[str] = set()
+        for node, seg in zip(nodes, segments):
+            if seg.name in seen:
+                self.fail(node, f"two segments are named {seg.name!r}")
+            seen.add(seg.name)
+        if sum(s.weight for s in segments) <= 0:
+            self.fail(top["segments"], "the segments' weights add up to 0")
+        name = self.string(top["cohort"], "'cohort'") if "cohort" in top else "cohort"
+        return Cohort(name, int(size), moment, arrival, entry_event, segments, self.name)
+
+    def segment(self, node, index: int) -> Segment:
+        keys = ("name", "weight", "attributes", "tags", "timezone", "consent", "entry_data",
+                "behaviour")
+        fields = self.mapping(node, f"segment {index + 1}", keys, ("name",))
+        name = self.string(fields["name"], "a segment's 'name'")
+        where = f"segment {name!r}"
+        weight = self.number(fields["weight"], f"'weight' of {where}", 0) if "weight" in fields else 1.0
+        attributes = {key: self.value(value, f"attribute {key!r} of {where}")
+                      for key, value in self.mapping(fields.get("attributes") or _EMPTY,
+                                                     f"'attributes' of {where}").items()}
+        tags = {key: self.probability(value, f"tag {key!r} of {where}") for key, value in
+                self.mapping(fields.get("tags") or _EMPTY, f"'tags' of {where}").items()}
+        consent = {key: self.probability(value, f"consent {key!r} of {where}") for key, value in
+                   self.mapping(fields.get("consent") or _EMPTY, f"'consent' of {where}").items()}
+        timezone = self.timezone(fields["timezone"], where) if "timezone" in fields else None
+        entry_data = self.value(fields.get("entry_data") or _EMPTY, f"'entry_data' of {where}")
+        segment = Segment(name, weight, attributes, tags, timezone, consent, entry_data)
+        if "behaviour" in fields:
+            self.behaviour(fields["behaviour"], segment, where)
+        return segment
+
+    def timezone(self, node, where: str) -> Sampler:
+        if isinstance(node, ScalarNode):
+            zones = {self.string(node, f"'timezone' of {where}"): (1.0, node)}
+        else:
+            zones = {key: (self.number(value, f"weight of time zone {key!r}", 0), value)
+                     for key, value in self.mapping(node, f"'timezone' of {where}").items()}
+        for zone, (_, at) in zones.items():
+            if not valid_zone(zone):
+                self.fail(at, f"unknown time zone {zone!r}: use an IANA name such as Asia/Shanghai")
+        return _categorical({k: w for k, (w, _) in zones.items()})
+
+    def behaviour(self, node, segment: Segment, where: str) -> None:
+        fields = self.mapping(node, f"'behaviour' of {where}",
+                              ("responses", "baseline", "opt_out", "fatigue"))
+        for item in self.sequence(fields.get("responses") or _EMPTY_LIST, f"'responses' of {where}"):
+            segment.responses.append(self.response(item, where))
+        for item in self.sequence(fields.get("baseline") or _EMPTY_LIST, f"'baseline' of {where}"):
+            part = self.mapping(item, f"a baseline event of {where}", ("event", "per_day", "data"),
+                                ("event", "per_day"))
+            segment.baseline.append(Baseline(
+                self.string(part["event"], "'event'"),
+                self.number(part["per_day"], "'per_day'", 0),
+                self.value(part.get("data") or _EMPTY, "'data'")))
+        if "opt_out" in fields:
+            segment.opt_out = self.probability(fields["opt_out"], f"'opt_out' of {where}")
+        if "fatigue" in fields:
+            segment.fatigue = self.probability(fields["fatigue"], f"'fatigue' of {where}")
+
+    def response(self, node, where: str) -> Response:
+        part = self.mapping(node, f"a response of {where}",
+                            ("event", "p", "delay", "within", "after", "data"), ("event", "p"))
+        after = self.mapping(part["after"], "'after'", ("template", "channel", "step")) \
+            if "after" in part else {}
+        within = self.duration(part["within"], "'within'") if "within" in part else None
+        delay = self.delay(part["delay"], "'delay'") if "delay" in part else _fixed(0.0)
+        return Response(self.string(part["event"], "'event'"), self.probability(part["p"], "'p'"),
+                        _truncated(delay, within), self.value(part.get("data") or _EMPTY, "'data'"),
+                        *(self.string(after[k], f"'{k}'") if k in after else None
+                          for k in ("template", "channel", "step")))
+
+    # --- distributions ------------------------------------------------------------------------
+
+    def delay(self, node, what: str) -> Sampler:
+        """A duration distribution: ``2h`` (fixed), or one of fixed, uniform {min, max},
+        exponential {mean}, lognormal {median, sigma}."""
+        if isinstance(node, ScalarNode):
+            return _fixed(self.duration(node, what))
+        kind, body = self.one_of(node, what, ("fixed", "uniform", "exponential", "lognormal"))
+        if kind == "fixed":
+            return _fixed(self.duration(body, what))
+        if kind == "uniform":
+            part = self.mapping(body, f"{what} uniform", ("min", "max"), ("min", "max"))
+            low, high = self.duration(part["min"], "'min'"), self.duration(part["max"], "'max'")
+            if high < low:
+                self.fail(body, f"{what}: 'max' is smaller than 'min'")
+            return lambda rng: rng.uniform(low, high)
+        if kind == "exponential":
+            mean = self.duration(self.mapping(body, f"{what} exponential", ("mean",), ("mean",))["mean"],
+                                 "'mean'")
+            return (lambda rng: rng.expovariate(1.0 / mean)) if mean > 0 else _fixed(0.0)
+        part = self.mapping(body, f"{what} lognormal", ("median", "sigma"), ("median", "sigma"))
+        median, sigma = self.duration(part["median"], "'median'"), self.number(part["sigma"], "'sigma'", 0)
+        if median <= 0:
+            self.fail(part["median"], "'median' must be more than 0")
+        mu = math.log(median)
+        return lambda rng: rng.lognormvariate(mu, sigma)
+
+    def one_of(self, node, what: str, kinds: tuple[str, ...]):
+        fields = self.mapping(node, what)
+        if len(fields) != 1 or next(iter(fields)) not in kinds:
+            self.fail(node, f"{what} must be one of {', '.join(kinds)} (one key)")
+        return next(iter(fields.items()))
+
+    def value(self, node, what: str) -> Sampler:
+        """A value: a constant, a nested mapping of values, or a distribution (a mapping with
+        one key: categorical, normal, lognormal, uniform)."""
+        if isinstance(node, ScalarNode):
+            constant = _value(node)
+            return lambda rng: constant
+        if isinstance(node, SequenceNode):
+            items = [self.value(item, what) for item in node.value]
+            return lambda rng: [item(rng) for item in items]
+        fields = self.mapping(node, what)
+        if len(fields) == 1 and next(iter(fields)) in _DISTRIBUTIONS:
+            return self.distribution(*next(iter(fields.items())), what)
+        parts = {key: self.value(value, f"{what}.{key}") for key, value in fields.items()}
+        return lambda rng: {key: part(rng) for key, part in parts.items()}
+
+    def distribution(self, kind: str, body, what: str) -> Sampler:
+        if kind == "categorical":
+            weights = {}
+            for key, value in self.mapping(body, f"{what} categorical").items():
+                weights[key] = self.number(value, f"weight of {key!r}", 0)
+            if not weights or sum(weights.values()) <= 0:
+                self.fail(body, f"{what}: categorical needs weights adding up to more than 0")
+            return _categorical({_plain(k): w for k, w in weights.items()})
+        if kind == "fixed":
+            constant = self.scalar(body, what)
+            return lambda rng: constant
+        names = {"normal": ("mean", "sd"), "lognormal": ("mu", "sigma"), "uniform": ("min", "max"),
+                 "exponential": ("mean",)}[kind]
+        part = self.mapping(body, f"{what} {kind}", names + ("round",), names)
+        a = self.number(part[names[0]], f"'{names[0]}'", 0 if kind == "exponential" else None)
+        b = self.number(part[names[1]], f"'{names[1]}'") if len(names) == 2 else 0.0
+        if kind in ("normal", "lognormal") and b < 0:
+            self.fail(part[names[1]], f"'{names[1]}' must be at least 0")
+        if kind == "uniform" and b < a:
+            self.fail(part["max"], "'max' is smaller than 'min'")
+        digits = int(self.number(part["round"], "'round'", 0, 12)) if "round" in part else None
+        draw = {"normal": lambda rng: rng.gauss(a, b), "lognormal": lambda rng: rng.lognormvariate(a, b),
+                "uniform": lambda rng: rng.uniform(a, b),
+                "exponential": lambda rng: rng.expovariate(1.0 / a) if a > 0 else 0.0}[kind]
+        if digits is None:
+            return draw
+        return lambda rng: round(draw(rng), digits) if digits else int(round(draw(rng)))
+
+
+_EMPTY = MappingNode("tag:yaml.org,2002:map", [])
+_EMPTY_LIST = SequenceNode("tag:yaml.org,2002:seq", [])
+
+
+def _value(node: ScalarNode):
+    """A scalar as YAML 1.1 reads it (int, float, bool, null, date or str)."""
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    finally:
+        loader.dispose()
+
+
+def _plain(key: str):
+    """Category keys are text; ``true``/``false`` stay booleans (consent-like attributes)."""
+    return {"true": True, "false": False}.get(key, key)
+
+
+def _fixed(value: float) -> Sampler:
+    return lambda rng: value
+
+
+def _categorical(weights: dict) -> Sampler:
+    keys, cumulative, total = list(weights), [], 0.0
+    for w in weights.values():
+        total += w
+        cumulative.append(total)
+
+    def draw(rng: random.Random):
+        point = rng.random() * total
+        for key, edge in zip(keys, cumulative):
+            if point < edge:
+                return key
+        return keys[-1]
+    return draw
+
+
+def _truncated(delay: Sampler, within: float | None) -> Sampler:
+    """A delay conditioned on being at most ``within``: redrawn a few times, then uniform."""
+    if within is None:
+        return delay
+
+    def draw(rng: random.Random) -> float:
+        for _ in range(20):
+            value = delay(rng)
+            if value <= within:
+                return value
+        return rng.uniform(0.0, within)
+    return draw

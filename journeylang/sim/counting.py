@@ -1,0 +1,110 @@
+"""Simulation stage: a runtime store that counts what happens instead of keeping rows.
+
+The executor writes one history row per step entered and fills in the step's result (sent,
+skipped, deferred) after queueing it, so a row is counted when the next one arrives (and at
+``flush``). Counts: runs entered and ended (by outcome), steps entered, flows between steps by
+edge, stage funnel, sends, skips and deferrals, conversions and their times.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from ..runtime import MemoryStore
+
+CONTINUED = ("quiet hours over", "opted out")  # rows for the step a run is already on
+
+
+class CountingStore(MemoryStore):
+    def __init__(self):
+        super().__init__(keep_rows=False)
+        self.stage_of: dict[str, str] = {}
+        self.segment_of: dict[str, str] = {}
+        self.pending: list | None = None
+        self.where: dict[int, tuple] = {}        # run id -> (step, stages seen, entered at, holdout)
+        self.entered = Counter()                 # "treated" / "holdout" runs
+        self.ended = Counter()                   # (group, outcome)
+        self.steps = Counter()                   # step -> runs that entered it
+        self.flows = Counter()                   # (from step, edge, to step or "end:outcome")
+        self.stages = Counter()                  # stage -> runs that reached it
+        self.results = defaultdict(Counter)      # step -> sent / skipped / deferred / failed
+        self.skip_reasons = Counter()            # "cap", "opted out", "no consent"
+        self.convert_times: list[float] = []     # seconds from entry to the goal, treated runs
+        self.by_segment = defaultdict(Counter)   # segment -> entered / converted (treated)
+        self.opt_outs = 0
+        self.sent_to = Counter()                 # customer -> messages
+
+    def attach(self, program) -> None:
+        self.stage_of = {step.id: step.stage for step in program.steps.values()}
+
+    # the executor's interface
+    def history(self, row: list) -> None:
+        if self.pending is not None:
+            self._count(self.pending)
+        self.pending = row
+
+    def save_run(self, run) -> None:
+        pass
+
+    def outbox(self, action) -> None:
+        pass
+
+    def flush(self) -> None:
+        if self.pending is not None:
+            self._count(self.pending)
+            self.pending = None
+
+    def on_send(self, action) -> None:
+        self.sent_to[action.customer] += 1
+
+    # counting
+    def _count(self, row: list) -> None:
+        at, customer, run_id, _, step, what, why, detail = row
+        if run_id is None:
+            if what == "opted_out":
+                self.opt_outs += 1
+            return
+        place = self.where.get(run_id)
+        if what == "ended":
+            self._ended(run_id, place, at, customer, why, detail)
+            return
+        if what == "holdout":
+            self.entered["holdout"] += 1
+            self.where[run_id] = (None, set(), at, True)
+            return
+        if place is None:  # the first step of a run
+            self.entered["treated"] += 1
+            self.by_segment[self.segment_of.get(customer, "")]["entered"] += 1
+            place = (None, set(), at, False)
+        previous, stages, entered_at, holdout = place
+        if not (step == previous and why in CONTINUED):
+            self.steps[step] += 1
+            if previous is not None:
+                self.flows[(previous, why, step)] += 1
+            stage = self.stage_of.get(step)
+            if stage not in stages:
+                stages.add(stage)
+                self.stages[stage] += 1
+        self.where[run_id] = (step, stages, entered_at, holdout)
+        self._result(step, what, detail)
+
+    def _result(self, step: str, what: str, detail) -> None:
+        if what in ("sent", "skipped", "deferred", "failed"):
+            self.results[step][what] += 1
+        if what == "skipped" and detail:
+            reason = "cap" if detail.startswith("cap ") else \
+                "no consent" if detail.startswith("no consent") else "opted out"
+            self.skip_reasons[reason] += 1
+
+    def _ended(self, run_id, place, at, customer, why, outcome) -> None:
+        self.where.pop(run_id, None)
+        if place is None:  # ended before entering a step
+            self.entered["treated"] += 1
+            place = (None, set(), at, False)
+        previous, _, entered_at, holdout = place
+        group = "holdout" if holdout else "treated"
+        self.ended[(group, outcome)] += 1
+        if previous is not None:
+            self.flows[(previous, why, f"end:{outcome}")] += 1
+        if outcome == "converted" and not holdout:
+            self.convert_times.append(at - entered_at)
+            self.by_segment[self.segment_of.get(customer, "")]["converted"] += 1

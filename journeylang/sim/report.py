@@ -1,0 +1,183 @@
+"""Simulation output: the counted results, their statistics (Wilson intervals, uplift) and writers."""
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+Z95 = 1.959963984540054
+# time-to-convert buckets: upper bounds in seconds, and their labels
+TTC_BUCKETS = [(3600, "<1h"), (6 * 3600, "1-6h"), (86400, "6-24h"), (3 * 86400, "1-3d"),
+               (7 * 86400, "3-7d"), (14 * 86400, "7-14d"), (30 * 86400, "14-30d"),
+               (math.inf, ">30d")]
+
+
+def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval of a proportion (95% by default); (0, 1) without trials."""
+    if trials <= 0:
+        return (0.0, 1.0)
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def _rate(successes: int, trials: int) -> dict:
+    low, high = wilson(successes, trials)
+    return {"converted": successes, "runs": trials,
+            "rate": successes / trials if trials else None, "ci95": [low, high]}
+
+
+def _quantile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+@dataclass
+class Results:
+    journey: str
+    cohort: str
+    seed: int
+    days: float
+    customers: int
+    entered: dict
+    ended: dict
+    still_inside: int
+    conversion: dict
+    uplift: dict | None
+    steps: list[dict]
+    flows: list[dict]
+    funnel: list[dict]
+    time_to_convert: dict
+    messages: dict
+    policies: dict
+    segments: dict
+    exact: dict = field(default_factory=dict)  # the absorbing-chain expectation, or why not
+
+    @classmethod
+    def collect(cls, sim) -> "Results":
+        store, program = sim.store, sim.program
+        inside = sum(len(c.runs) for c in store.customers.values())
+        treated, holdout = store.entered["treated"], store.entered["holdout"]
+        won = store.ended[("treated", "converted")]
+        won_holdout = store.ended[("holdout", "converted")]
+        conversion = _rate(won, treated)
+        uplift = None
+        if holdout:
+            base = _rate(won_holdout, holdout)
+            difference = (conversion["rate"] or 0.0) - (base["rate"] or 0.0)
+            uplift = {"treated": conversion, "holdout": base, "absolute": difference,
+                      "ci95": _difference_ci(won, treated, won_holdout, holdout),
+                      "relative": difference / base["rate"] if base["rate"] else None}
+        steps = []
+        for step in program.steps.values():
+            exits = Counter()
+            for (origin, edge, target), count in store.flows.items():
+                if origin == step.id:
+                    exits[f"{edge} -> {target}"] += count
+            results = store.results.get(step.id, {})
+            steps.append({"step": step.id, "stage": step.stage, "kind": step.kind,
+                          "entered": store.steps[step.id], "sent": results.get("sent", 0),
+                          "skipped": results.get("skipped", 0),
+                          "deferred": results.get("deferred", 0), "exits": dict(exits)})
+        stages = list(dict.fromkeys(s.stage for s in program.steps.values()))
+        funnel = [{"stage": s, "runs": store.stages[s],
+                   "share": store.stages[s] / treated if treated else None} for s in stages]
+        flows = [{"from": a, "edge": e, "to": b, "runs": n}
+                 for (a, e, b), n in sorted(store.flows.items(), key=lambda kv: (-kv[1], kv[0]))]
+        counts = [store.sent_to.get(c, 0) for c in sim.customers]
+        per_customer = Counter(counts)
+        total = sum(counts)
+        ended = {f"{group}:{outcome}": n for (group, outcome), n in sorted(store.ended.items())}
+        times = store.convert_times
+        histogram, previous = [], 0.0
+        for bound, label in TTC_BUCKETS:
+            histogram.append({"bucket": label, "runs": sum(1 for t in times if previous <= t < bound)})
+            previous = bound
+        return cls(
+            journey=program.journey_id, cohort=sim.cohort.name, seed=sim.seed, days=sim.days,
+            customers=sim.cohort.size,
+            entered={"treated": treated, "holdout": holdout, "runs": treated + holdout,
+                     "customers_not_entered": len(sim.customers) - _entered_customers(store)},
+            ended=ended, still_inside=inside, conversion=conversion, uplift=uplift,
+            steps=steps, flows=flows, funnel=funnel,
+            time_to_convert={"count": len(times), "median_hours": _hours(_quantile(times, 0.5)),
+                             "p90_hours": _hours(_quantile(times, 0.9)), "histogram": histogram},
+            messages={"total": total, "per_customer_mean": total / len(counts) if counts else 0.0,
+                      "per_customer": {str(k): v for k, v in sorted(per_customer.items())}},
+            policies={"opt_outs": store.opt_outs, "cap_skips": store.skip_reasons["cap"],
+                      "consent_skips": store.skip_reasons["no consent"],
+                      "opted_out_skips": store.skip_reasons["opted out"],
+                      "quiet_deferrals": sum(r.get("deferred", 0) for r in store.results.values())},
+            segments={name: _rate(c["converted"], c["entered"])
+                      for name, c in sorted(store.by_segment.items())},
+            exact=_exact(sim))
+
+    @property
+    def exited(self) -> int:
+        return sum(self.ended.values())
+
+    def to_dict(self) -> dict:
+        return {"format": "journeylang.simulation/1", **asdict(self)}
+
+    def write(self, folder: str | Path) -> list[Path]:
+        """``summary.json``, ``report.html`` and CSV files (steps, flows, funnel, time to convert)
+        in ``folder``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        written = [folder / "summary.json"]
+        written[0].write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n",
+                              encoding="utf-8")
+        tables = {
+            "steps.csv": (["step", "stage", "kind", "entered", "sent", "skipped", "deferred"],
+                          self.steps),
+            "flows.csv": (["from", "edge", "to", "runs"], self.flows),
+            "funnel.csv": (["stage", "runs", "share"], self.funnel),
+            "time_to_convert.csv": (["bucket", "runs"], self.time_to_convert["histogram"]),
+        }
+        from .html import write_html
+        written.append(folder / "report.html")
+        write_html(self, written[-1])
+        for name, (columns, rows) in tables.items():
+            path = folder / name
+            with path.open("w", newline="", encoding="utf-8") as handle:
+                writer = csv.DictWriter(handle, columns, extrasaction="ignore", lineterminator="\n")
+                writer.writeheader()
+                writer.writerows(rows)
+            written.append(path)
+        return written
+
+
+def _exact(sim) -> dict:
+    """The exact expectation beside the Monte Carlo figures, when the model is memoryless."""
+    from .exact import NotMemoryless, expectation
+    try:
+        found = expectation(sim.program, sim.cohort, sim.days)
+    except NotMemoryless as exc:
+        return {"available": False, "reason": str(exc)}
+    return {"available": True, **found}
+
+
+def _entered_customers(store) -> int:
+    return sum(1 for c in store.customers.values() if c.entries)
+
+
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 3600.0, 3)
+
+
+def _difference_ci(a: int, n: int, b: int, m: int) -> list[float]:
+    """Newcombe's interval for the difference of two proportions (from Wilson intervals)."""
+    if not n or not m:
+        return [-1.0, 1.0]
+    p, q = a / n, b / m
+    (l1, u1), (l2, u2) = wilson(a, n), wilson(b, m)
+    low = p - q - math.sqrt((p - l1) ** 2 + (u2 - q) ** 2)
+    high = p - q + math.sqrt((u1 - p) ** 2 + (q - l2) ** 2)
+    return [low, high]

@@ -1,0 +1,351 @@
+"""The simulator: cohort files, seeded runs, and properties that hold for any journey and cohort."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import subprocess
+from collections import defaultdict
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from journeylang import api
+from journeylang.cli import main
+from journeylang.sim import CohortError, Simulation, load_cohort, parse_cohort, simulate, wilson
+from journeylang.sim.html import write_html
+
+from runtime_kit import compile_text, journey
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = [("cart_recovery.journey", "cart_recovery.cohort.yaml"),
+            ("welcome_activation.journey", "welcome_activation.cohort.yaml"),
+            ("churn_winback.journey", "churn_winback.cohort.yaml")]
+
+
+# --- cohort files ------------------------------------------------------------------------------
+
+BAD_COHORTS = [
+    ("size: 10\n", "c.yaml:1:1: the cohort needs 'segments'"),
+    ("size: 0\nsegments: [{name: a}]\n", "c.yaml:1:7: 'size' must be at least 1, got 0"),
+    ("size: 10\nsegmnts: []\n",
+     "c.yaml:2:1: unknown key 'segmnts' in the cohort: did you mean 'segments'?"),
+    ("size: 10\nsegments: []\n", "c.yaml:2:11: 'segments' needs at least one segment"),
+    ("size: 10\nsegments:\n  - name: a\n    consent: {wecom: 1.5}\n",
+     "c.yaml:4:22: consent 'wecom' of segment 'a' must be between 0 and 1, got 1.5"),
+    ("size: 10\nsegments:\n  - name: a\n    timezone: Mars/Base\n",
+     "c.yaml:4:15: unknown time zone 'Mars/Base': use an IANA name such as Asia/Shanghai"),
+    ("size: 10\nsegments:\n  - name: a\n    attributes: {x: {normal: {mean: 1}}}\n",
+     "c.yaml:4:30: attribute 'x' of segment 'a' normal needs 'sd'"),
+    ("size: 10\nsegments:\n  - name: a\n    behaviour: {responses: [{event: e, p: 0.1, delay: 2 days}]}\n",
+     "c.yaml:4:55: 'delay': invalid duration '2 days': write a number and a unit, e.g. 30m, 2h, 7d"),
+    ("size: 10\nsegments:\n  - {name: a}\n  - {name: a}\n", "c.yaml:4:5: two segments are named 'a'"),
+    ("size: [\n", "c.yaml:2:1: invalid YAML: expected the node content, but found '<stream end>'"),
+    ("", "c.yaml:1:1: empty cohort file: give at least 'size' and 'segments'"),
+]
+
+
+@pytest.mark.parametrize("text, message", BAD_COHORTS)
+def test_cohort_errors_name_file_line_and_column(text, message):
+    with pytest.raises(CohortError) as caught:
+        parse_cohort(text, "c.yaml")
+    assert str(caught.value) == message
+
+
+def test_cohort_samples_every_kind_of_attribute():
+    cohort = parse_cohort("""
+size: 2000
+segments:
+  - name: a
+    weight: 3
+    attributes:
+      tier: {categorical: {gold: 1, silver: 3}}
+      age: {normal: {mean: 30, sd: 5, round: 0}}
+      spend: {lognormal: {mu: 4, sigma: 1}}
+      score: {uniform: {min: 0, max: 1}}
+      country: CN
+    tags: {vip: 0.25}
+    timezone: {Asia/Shanghai: 1, Europe/Berlin: 1}
+    consent: {wecom: 0.9, sms: 0}
+  - name: b
+""", "c.yaml")
+    import random
+    rng = random.Random(1)
+    picked = [cohort.segment_for(rng).name for _ in range(4000)]
+    assert 0.70 < picked.count("a") / 4000 < 0.80
+    profiles = [cohort.segments[0].profile(rng) for _ in range(2000)]
+    assert {p["tier"] for p in profiles} == {"gold", "silver"}
+    assert all(isinstance(p["age"], int) and p["country"] == "CN" for p in profiles)
+    assert all(0 <= p["score"] <= 1 and p["spend"] > 0 for p in profiles)
+    assert 0.2 < sum("vip" in p["tags"] for p in profiles) / 2000 < 0.3
+    assert not any(p["consent"]["sms"] for p in profiles)
+    assert {p["timezone"] for p in profiles} == {"Asia/Shanghai", "Europe/Berlin"}
+
+
+@pytest.mark.parametrize("journey_file, cohort_file", EXAMPLES)
+def test_example_cohorts_run_and_keep_their_figures_plausible(journey_file, cohort_file):
+    cohort = load_cohort(ROOT / "examples" / "cohorts" / cohort_file)
+    cohort.size = 600
+    results = api.simulate(ROOT / "examples" / journey_file, cohort, seed=3, days=60)
+    assert results.entered["runs"] > 300
+    assert 0.03 < results.conversion["rate"] < 0.5  # DOMAIN.md: conversion targets 15-30%
+    assert results.messages["total"] > 0
+    assert results.exited + results.still_inside == results.entered["runs"]
+
+
+def test_same_seed_same_results_other_seed_other_results():
+    tables = api.load_tables(ROOT / "examples" / "cart_recovery.journey")
+    cohort = load_cohort(ROOT / "examples" / "cohorts" / "cart_recovery.cohort.yaml")
+    cohort.size = 400
+    first, again = (simulate(tables, cohort, seed=5, days=20).to_dict() for _ in range(2))
+    assert first == again
+    assert simulate(tables, cohort, seed=6, days=20).to_dict() != first
+
+
+def test_wilson_interval():
+    low, high = wilson(10, 100)
+    assert round(low, 4) == 0.0552 and round(high, 4) == 0.1744
+    assert wilson(0, 0) == (0.0, 1.0)
+
+
+def test_holdout_customers_get_nothing_and_uplift_is_reported():
+    text = journey("""  stage s "S" {
+    send via wecom template a
+    wait for bought within 3d -> done timeout -> done
+    done: exit completed
+  }""", header="""  entry on joined
+  goal won on bought within 10d
+  policy {
+    holdout 30%
+  }""")
+    cohort = parse_cohort("""
+size: 500
+segments:
+  - name: a
+    behaviour:
+      responses: [{event: bought, p: 0.5, delay: 1h}]
+      baseline: [{event: bought, per_day: 0.01}]
+""")
+    sim = Simulation(compile_text(text), cohort, seed=1, days=20, trace=True)
+    results = sim.run()
+    up = results.uplift
+    assert up["holdout"]["runs"] > 100 and up["treated"]["rate"] > up["holdout"]["rate"]
+    holdout = {c.id for c in sim.store.customers.values()
+               if c.entries and c.id not in {s.customer for s in sim.sends}}
+    assert len(holdout) >= results.entered["holdout"]
+
+
+# --- properties --------------------------------------------------------------------------------
+
+@st.composite
+def scenarios(draw):
+    cap_messages, cap_days = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    quiet_start, quiet_end = draw(st.integers(0, 23)), draw(st.integers(0, 23))
+    quiet = f"    quiet {quiet_start:02d}:00-{quiet_end:02d}:00\n" if quiet_start != quiet_end else ""
+    hours = draw(st.lists(st.integers(0, 30), min_size=2, max_size=5))
+    steps = "\n".join(f"    send via {'wecom' if i % 2 else 'sms'} template a\n    wait {h}h"
+                      for i, h in enumerate(hours))
+    text = journey(f"""  stage s "S" {{
+{steps}
+    wait for replied within 2d -> again timeout -> done
+    again: send via wecom template b
+    goto s
+    done: exit completed
+  }}""", header=f"""  entry on joined
+  reentry {draw(st.sampled_from(["never", "always", "after 2d"]))}
+  goal won on bought within 20d
+  exit on unsubscribed as opted_out
+  policy {{
+    cap {cap_messages} messages per {cap_days}d
+{quiet}    holdout {draw(st.integers(0, 30))}%
+  }}""")
+    p = draw(st.floats(0, 1))
+    cohort = f"""
+size: {draw(st.integers(1, 40))}
+arrival: {draw(st.integers(0, 5))}d
+segments:
+  - name: a
+    timezone: {{Asia/Shanghai: 1, America/New_York: 1, UTC: 1}}
+    behaviour:
+      responses:
+        - {{event: replied, p: {p}, delay: {{exponential: {{mean: 20h}}}}}}
+        - {{event: bought, p: {p / 3}, delay: {{lognormal: {{median: 1d, sigma: 1}}}}}}
+      baseline:
+        - {{event: joined, per_day: {draw(st.sampled_from([0, 0.1, 0.5]))}}}
+      opt_out: {draw(st.sampled_from([0, 0.05, 0.3]))}
+      fatigue: {draw(st.floats(0.5, 1))}
+"""
+    return (text, cohort, draw(st.integers(0, 3)), draw(st.integers(3, 30)),
+            (cap_messages, cap_days * 86400), (quiet_start, quiet_end) if quiet else None)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_simulation_properties(scenario):
+    text, cohort_text, seed, days, (cap_messages, cap_per), quiet = scenario
+    tables, cohort = compile_text(text), parse_cohort(cohort_text)
+    sim = Simulation(tables, cohort, seed, days, trace=True)
+    results = sim.run()
+    # conservation: every run that entered has ended or is still inside
+    assert results.entered["runs"] == results.exited + results.still_inside
+    assert results.still_inside == sum(len(c.runs) for c in sim.store.customers.values())
+    by_customer = defaultdict(list)
+    for send in sim.sends:
+        by_customer[send.customer].append(send.at)
+    for customer, times in by_customer.items():
+        times.sort()
+        for i, moment in enumerate(times):  # the cap's rolling window ending at each send
+            assert sum(1 for t in times[: i + 1] if t > moment - cap_per) <= cap_messages
+        if quiet:
+            zone = ZoneInfo(sim.store.customers[customer].profile.get("timezone") or "UTC")
+            for moment in times:
+                hour = dt.datetime.fromtimestamp(moment, zone).hour
+                start, end = quiet
+                inside = start <= hour < end if start < end else (hour >= start or hour < end)
+                assert not inside, (customer, hour, quiet)
+    assert results.messages["total"] == len(sim.sends)
+    # the same seed gives the same result
+    assert Simulation(tables, cohort, seed, days).run().to_dict() == results.to_dict()
+
+
+# --- command line ------------------------------------------------------------------------------
+
+def test_cli_simulate_writes_json_and_csv(tmp_path):
+    cohort = tmp_path / "c.yaml"
+    cohort.write_text((ROOT / "examples" / "cohorts" / "cart_recovery.cohort.yaml").read_text(
+        encoding="utf-8").replace("size: 5000", "size: 300"), encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["simulate", str(ROOT / "examples" / "cart_recovery.journey"),
+                                       "--cohort", str(cohort), "--seed", "2", "--days", "30",
+                                       "--out", str(out), "--progress"])
+    assert result.exit_code == 0, result.output
+    assert "goal conversion:" in result.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["format"] == "journeylang.simulation/1" and summary["customers"] == 300
+    assert (out / "steps.csv").read_text(encoding="utf-8").startswith("step,stage,kind,entered")
+    assert {p.name for p in out.iterdir()} == {"summary.json", "report.html", "steps.csv", "flows.csv",
+                                               "funnel.csv", "time_to_convert.csv"}
+
+
+def test_cli_simulate_reports_a_bad_cohort_without_a_traceback(tmp_path):
+    cohort = tmp_path / "c.yaml"
+    cohort.write_text("size: 10\nsegments:\n  - name: a\n    fatigue: 2\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["simulate", str(ROOT / "examples" / "cart_recovery.journey"),
+                                       "--cohort", str(cohort)])
+    assert result.exit_code == 1
+    assert f"error: {cohort}:4:5: unknown key 'fatigue' in segment 1" in result.output
+    assert "Traceback" not in result.output
+
+
+CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
+                 if shutil.which(n)), None)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
+def test_html_report_opens_in_headless_chromium_without_console_errors(tmp_path):
+    cohort = load_cohort(ROOT / "examples" / "cohorts" / "welcome_activation.cohort.yaml")
+    cohort.size = 300
+    results = api.simulate(ROOT / "examples" / "welcome_activation.journey", cohort, seed=1)
+    page = tmp_path / "report.html"
+    write_html(results, page)
+    text = page.read_text(encoding="utf-8")
+    assert "https://" not in text and "<script" not in text and " src=" not in text
+    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               "--disable-extensions", f"--user-data-dir={tmp_path / 'profile'}",
+               "--enable-logging=stderr", "--v=0", "--dump-dom", page.as_uri()]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert [line for line in done.stderr.splitlines() if ":CONSOLE" in line] == []
+    for part in ('class="funnel"', 'class="sankey"', 'class="time-to-convert"', "holdout uplift",
+                 "end:converted", "greet"):
+        assert part in done.stdout
+
+
+# --- exact expectation ----------------------------------------------------------------------------
+
+MEMORYLESS = [
+    ("""    send via wecom template a
+    wait for replied within 2d -> offer timeout -> remind
+    remind: send via wecom template b
+    wait for replied within 1d -> offer timeout -> done
+    offer: split {
+      x 50% -> ox
+      y 50% -> oy
+    }
+    ox: send via wecom template c -> after
+    oy: send via wecom template d
+    after: wait 3d
+    done: exit completed""",
+     """      responses:
+        - {event: replied, after: {template: a}, p: 0.3}
+        - {event: replied, after: {template: b}, p: 0.2}
+        - {event: bought, after: {template: c}, p: 0.25}
+        - {event: bought, after: {template: d}, p: 0.15}
+        - {event: bought, after: {template: a}, p: 0.05}
+        - {event: unsubscribed, p: 0.02}"""),
+    ("""    send via sms template a
+    wait 1d
+    send via wecom template b
+    wait for clicked within 3d -> hot timeout -> cold
+    hot: send via wecom template c
+    wait 1d
+    cold: send via wecom template d
+    wait 2d
+    exit completed""",
+     """      responses:
+        - {event: clicked, after: {channel: wecom}, p: 0.4}
+        - {event: bought, after: {step: hot}, p: 0.5}
+        - {event: bought, after: {template: d}, p: 0.08}
+        - {event: bought, after: {channel: sms}, p: 0.03}"""),
+    ("""    split {
+      x 30% -> fast
+      y 70% -> slow
+    }
+    fast: send via wecom template a
+    wait for replied within 1d -> done timeout -> slow
+    slow: wait 2d
+    send via sms template b
+    wait for replied within 2d -> done timeout -> done
+    done: exit completed""",
+     """      responses:
+        - {event: replied, p: 0.1}
+        - {event: bought, after: {template: b}, p: 0.05}"""),
+]
+
+
+@pytest.mark.parametrize("steps, responses", MEMORYLESS)
+def test_monte_carlo_estimate_lies_within_its_interval_of_the_exact_value(steps, responses):
+    text = journey(f'  stage s "S" {{\n{steps}\n  }}', header="""  entry on joined
+  goal won on bought within 6d
+  exit on unsubscribed as opted_out""")
+    cohort = parse_cohort(f"""
+size: 8000
+segments:
+  - name: a
+    weight: 3
+    behaviour:
+{responses}
+  - name: b
+    behaviour:
+      responses: [{{event: bought, p: 0.02}}]
+""")
+    results = simulate(compile_text(text), cohort, seed=11, days=20)
+    exact = results.exact
+    assert exact["available"], exact
+    low, high = results.conversion["ci95"]
+    assert low <= exact["conversion"] <= high
+    assert results.exited == results.entered["runs"]
+    for step in results.steps:  # visits too: within four standard errors
+        share, p = step["entered"] / results.entered["runs"], exact["visits"][step["step"]]
+        assert abs(share - p) <= 4 * (max(p * (1 - p), 1e-4) / results.entered["runs"]) ** 0.5 + 1e-9
+
+
+def test_exact_expectation_says_why_it_does_not_apply():
+    tables = api.load_tables(ROOT / "examples" / "welcome_activation.journey")
+    cohort = load_cohort(ROOT / "examples" / "cohorts" / "welcome_activation.cohort.yaml")
+    cohort.size = 50
+    assert simulate(tables, cohort, days=30).exact == {
+        "available": False, "reason": "quiet hours and caps depend on the clock"}
