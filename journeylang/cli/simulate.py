@@ -1,6 +1,7 @@
 """`journey simulate`: run a synthetic cohort through a journey on a virtual clock."""
 from __future__ import annotations
 
+import sys
 import time
 
 import click
@@ -44,7 +45,7 @@ def simulate_command(journey, cohort, seed, days, timezone, out, progress) -> No
     steps = int(-(-days // 1))
     if progress or (progress is None and people.size >= PROGRESS_FROM):
         with click.progressbar(length=steps, label=f"simulating {people.size:,} customers",
-                               file=click.get_text_stream("stderr")) as bar:
+                               file=sys.stderr) as bar:
             results = sim.run(lambda done: bar.update(1))
     else:
         results = sim.run()
