@@ -1,19 +1,16 @@
 """YAML frontend: compose ``.yaml`` journeys with PyYAML and lower the node tree to the model.
 
-The walk is schema-driven: a *converter* ``(builder, node, what)`` turns one node into a
-value, or reports a diagnostic (``what`` names the place, e.g. "'per' in cap") and raises
-_Skip so the enclosing item is dropped while the rest of the file is still checked.
+The walk is schema-driven: the tables at the end map each key to a model field and a
+converter; the generic node reading and reporting is in yaml_reader.py.
 """
 from __future__ import annotations
 
 import difflib
-import re
 from contextlib import suppress
 from dataclasses import replace
 
 import yaml
-from yaml.constructor import SafeConstructor
-from yaml.nodes import CollectionNode, MappingNode, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, SequenceNode
 
 from .. import ast
 from ..diagnostics import Diagnostic, Severity, Span
@@ -21,20 +18,8 @@ from ..source import Source
 from ..units import parse_duration, parse_percent, parse_time
 from . import Document
 from .text import parse_condition
-
-BAD_VALUE = "JL002"
-YAML_SYNTAX = "JL003"
-STRUCTURE = "JL004"
-
-_WORD = r"[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*"
-_NAME = re.compile(rf"{_WORD}\Z")  # the DSL's NAME, so every YAML journey can be written as text
-_PATH = re.compile(rf"{_WORD}(\.{_WORD})*\Z")
-_NULL_TAG = "tag:yaml.org,2002:null"
-_LITERAL_TYPES = (str, int, float, bool, type(None))
-
-
-class _Skip(Exception):
-    """A required part was missing or unusable (already reported): drop the item it is in."""
+from .yaml_reader import (STRUCTURE, YAML_SYNTAX, NodeReader, Skip, describe, is_numeric,
+                          keys_of)
 
 
 def parse_yaml(source: Source) -> Document:
@@ -79,26 +64,6 @@ def _syntax_diagnostic(exc: yaml.YAMLError, source: Source) -> Diagnostic:
                       Span.point(source.name, line, column), hint=hint)
 
 
-def _keys(node) -> list[str]:
-    """The key names of a mapping node (empty for anything else)."""
-    if not isinstance(node, MappingNode):
-        return []
-    return [key.value for key, _ in node.value if isinstance(key, ScalarNode)]
-
-
-def _describe(node) -> str:
-    """How a node reads in a '..., got X' message."""
-    if isinstance(node, (MappingNode, SequenceNode)):
-        return "a mapping" if isinstance(node, MappingNode) else "a list"
-    if node.tag == _NULL_TAG:
-        return "nothing" if node.value in ("", "~") else "null"
-    return repr(node.value) if node.tag.endswith(":str") else node.value
-
-
-def _numeric(node) -> bool:
-    return isinstance(node, ScalarNode) and node.tag.endswith((":int", ":float"))
-
-
 def _quiet_times(text: str):
     """``"22:00-08:00"`` -> (start, end); ValueError with a readable message."""
     parts = text.split("-")
@@ -107,178 +72,14 @@ def _quiet_times(text: str):
     return parse_time(parts[0]), parse_time(parts[1])
 
 
-class _Fields:
-    """The keys of one mapping that passed the checks: key -> key node / value node."""
-
-    def __init__(self):
-        self.keys, self.values, self.unknown, self.missing = {}, {}, False, False
-
-
-class _Builder:
-    """Walks the composed node tree, collecting diagnostics."""
-
-    def __init__(self, source: Source):
-        self.source = source
-        self.diagnostics: list[Diagnostic] = []
-        self.constructor = SafeConstructor()
-
-    # --- reporting ------------------------------------------------------------------------
-
-    def span(self, node, end_node=None) -> Span:
-        """The span of a node (or from ``node`` to the end of ``end_node``)."""
-        end, seen = end_node or node, set()
-        # a block collection's end mark is where the next token starts: end at its last child
-        while isinstance(end, CollectionNode) and not end.flow_style and end.value \
-                and id(end) not in seen:
-            seen.add(id(end))
-            end = end.value[-1][1] if isinstance(end, MappingNode) else end.value[-1]
-        start, stop = node.start_mark, end.end_mark
-        end_line, end_column = stop.line + 1, stop.column + 1
-        while end_column == 1 and end_line > start.line + 1:  # a block scalar's last newline
-            end_line -= 1
-            end_column = len(self.source.line_text(end_line)) + 1
-        return Span(self.source.name, start.line + 1, start.column + 1, end_line, end_column)
-
-    def report(self, code: str, message: str, node, hint: str | None = None) -> None:
-        self.diagnostics.append(Diagnostic(code, Severity.ERROR, message, self.span(node),
-                                           hint=hint))
-
-    def wrong(self, node, what: str, expected: str, hint: str | None = None):
-        self.report(STRUCTURE, f"{what} must be {expected}, got {_describe(node)}", node, hint)
-        raise _Skip
-
-    # --- mappings and lists -----------------------------------------------------------------
-
-    def fields(self, node, what: str, context: str, allowed, required=()) -> _Fields:
-        """Check a mapping's keys: duplicates, unknown keys (with did-you-mean), missing ones.
-        ``allowed`` None accepts any key (template and parameter names)."""
-        if not isinstance(node, MappingNode):
-            self.wrong(node, what, "a mapping")
-        found = _Fields()
-        for key, value in node.value:
-            if not isinstance(key, ScalarNode):
-                self.report(STRUCTURE, f"keys in {context} must be names, got {_describe(key)}",
-                            key)
-            elif key.value in found.keys:
-                first = found.keys[key.value].start_mark.line + 1
-                self.report(STRUCTURE, f"duplicate key '{key.value}' in {context}", key,
-                            hint=f"'{key.value}' is already given on line {first}")
-            elif allowed is not None and key.value not in allowed:
-                self.unknown_key(key, context, allowed)
-                found.unknown = True
-            else:
-                found.keys[key.value], found.values[key.value] = key, value
-        for key in required:
-            if key not in found.values:
-                self.report(STRUCTURE, f"missing required key '{key}' in {context}", node)
-                found.missing = True
-        return found
-
-    def unknown_key(self, key, context: str, allowed) -> None:
-        close = difflib.get_close_matches(key.value, allowed, n=1)
-        message = f"unknown key '{key.value}' in {context}"
-        message += f"; did you mean '{close[0]}'?" if close else ""
-        self.report(STRUCTURE, message, key, hint="expected one of: " + ", ".join(allowed))
-
-    def record(self, node, what: str, context: str, make, spec: dict, fixed: dict):
-        """``make(**fields)`` from a mapping read by a key table (see ``_record``)."""
-        required = [key for key, (_, _, needed) in spec.items() if needed]
-        found = self.fields(node, what, context, tuple(spec), required)
-        values, failed = dict(fixed), found.missing
-        for key, (field, convert, needed) in spec.items():
-            if key in found.values:
-                try:
-                    values[field] = convert(self, found.values[key], f"'{key}' in {context}")
-                except _Skip:  # an unusable optional value falls back to the model's default
-                    failed = failed or needed
-        if failed:
-            raise _Skip
-        return make(**values, span=self.span(node))
-
-    def items(self, node, what: str, convert) -> tuple:
-        """Convert each entry of a list, dropping the entries that fail."""
-        if not isinstance(node, SequenceNode):
-            self.wrong(node, what, "a list")
-        built = []
-        for i, child in enumerate(node.value):
-            with suppress(_Skip):
-                built.append(convert(self, child, f"entry {i + 1} of {what}"))
-        return tuple(built)
-
-    def optional(self, convert, node, what: str, default=None):
-        """``convert``'s value, or ``default`` when ``node`` is None (absent) or unusable."""
-        if node is None:
-            return default
-        try:
-            return convert(self, node, what)
-        except _Skip:
-            return default
-
-    # --- scalars --------------------------------------------------------------------------
-
-    def scalar(self, node, what: str, expected: str) -> str:
-        """The text of a non-null scalar (keeps ``on``, ``no`` and ``10:00`` as written)."""
-        if not isinstance(node, ScalarNode) or node.tag == _NULL_TAG:
-            self.wrong(node, what, expected)
-        return node.value
-
-    def text(self, node, what: str) -> str:
-        return self.scalar(node, what, "a string")
-
-    def name(self, node, what: str) -> str:
-        value = self.scalar(node, what, "a name")
-        if not _NAME.match(value):
-            self.wrong(node, what, "a name (letters, digits and _, not starting with a digit)")
-        return value
-
-    def path(self, node, what: str) -> str:
-        if not _PATH.match(self.scalar(node, what, "an attribute path")):
-            self.wrong(node, what, "an attribute path such as customer.segment")
-        return node.value
-
-    def value(self, node, what: str):
-        """A scalar resolved the YAML way: int, float, bool, null or string."""
-        if not isinstance(node, ScalarNode):
-            self.wrong(node, what, "a string, number, true, false or null")
-        try:
-            value = self.constructor.construct_object(node)
-        except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
-            self.report(STRUCTURE, f"{what} cannot be read: {str(exc).splitlines()[0]}", node)
-            raise _Skip from None
-        if not isinstance(value, _LITERAL_TYPES):
-            self.wrong(node, what, "a string, number, true, false or null",
-                       hint="quote the value to keep it as text")
-        return value
-
-    def literal(self, node, what: str) -> ast.Literal:
-        return ast.Literal(self.value(node, what), span=self.span(node))
-
-    def integer(self, node, what: str) -> int:
-        return self.number(node, what, whole=True)
-
-    def number(self, node, what: str, whole: bool = False) -> float:
-        value = self.value(node, what)
-        if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)):
-            self.wrong(node, what, "a whole number" if whole else "a number")
-        return value if whole else float(value)
-
-    def unit(self, parse, expected: str, node, what: str, hint=None, fallback=_Skip):
-        """Parse a duration, time or percentage; a bad value is JL002 and, as in the DSL,
-        gives ``fallback`` (or drops the optional value it was)."""
-        text = self.scalar(node, what, expected)
-        try:
-            return parse(text)
-        except ValueError as exc:
-            self.report(BAD_VALUE, str(exc), node, hint)
-        if fallback is _Skip:
-            raise _Skip
-        return fallback
+class _Builder(NodeReader):
+    """Lowers a composed YAML journey to the model, collecting diagnostics."""
 
     def duration(self, node, what: str) -> int:
-        hint = "a bare number has no unit; write e.g. 30s, 30m or 30h" if _numeric(node) else None
+        hint = "a bare number has no unit; write e.g. 30s, 30m or 30h" if is_numeric(node) else None
         return self.unit(parse_duration, "a duration such as 30m, 2h or 7d", node, what, hint, 0)
 
-    def time(self, node, what: str, fallback=_Skip):
+    def time(self, node, what: str, fallback=Skip):
         return self.unit(parse_time, 'a time of day such as "09:30"', node, what, None, fallback)
 
     def wait_time(self, node, what: str):
@@ -286,12 +87,12 @@ class _Builder:
 
     def percent(self, node, what: str, fallback=0.0) -> float:
         """``5%`` or a bare number ``5``."""
-        number = self.value(node, what) if _numeric(node) else None
+        number = self.value(node, what) if is_numeric(node) else None
         return self.unit(lambda text: parse_percent(text if number is None else number),
                          "a percentage such as 5%", node, what, None, fallback)
 
     def holdout(self, node, what: str) -> float:
-        return self.percent(node, what, _Skip)
+        return self.percent(node, what, Skip)
 
     def quiet_text(self, node, what: str) -> ast.QuietHours:
         start, end = self.unit(_quiet_times, 'quiet hours such as "22:00-08:00"', node, what)
@@ -310,7 +111,7 @@ class _Builder:
         expr, problems = parse_condition(text, self.source.name, line, column)
         self.diagnostics.extend(problems)
         if expr is None:
-            raise _Skip
+            raise Skip
         return expr
 
     # --- free-keyed mappings ----------------------------------------------------------------
@@ -319,7 +120,7 @@ class _Builder:
         """``{name: literal, ...}`` -> Params in written order."""
         found, built = self.fields(node, what, what, None), []
         for key, value in found.values.items():
-            with suppress(_Skip):
+            with suppress(Skip):
                 name = self.name(found.keys[key], f"parameter '{key}' in {what}")
                 built.append(ast.Param(name, self.value(value, f"'{key}' in {what}"),
                                        span=self.span(found.keys[key], value)))
@@ -328,7 +129,7 @@ class _Builder:
     def templates(self, node, what: str) -> tuple[ast.Template, ...]:
         found, built = self.fields(node, what, "templates", None), []
         for key, value in found.values.items():
-            with suppress(_Skip):
+            with suppress(Skip):
                 built.append(self.template(found.keys[key], value, f"template '{key}'"))
         return tuple(built)
 
@@ -356,9 +157,9 @@ class _Builder:
                                                Span.point(self.source.name, 1, 1)))
         elif not isinstance(root, MappingNode):
             self.report(STRUCTURE, "the top level must be a mapping with a 'journey' key, "
-                                   f"got {_describe(root)}", root, hint=start)
-        elif "journey" not in _keys(root):
-            close = difflib.get_close_matches("journey", _keys(root), n=1)
+                                   f"got {describe(root)}", root, hint=start)
+        elif "journey" not in keys_of(root):
+            close = difflib.get_close_matches("journey", keys_of(root), n=1)
             hint = f"did you mean 'journey' instead of '{close[0]}'?" if close else start
             self.report(STRUCTURE, "missing required key 'journey' at the top level", root, hint)
         else:
@@ -385,7 +186,7 @@ class _Builder:
     def stage(self, node, what: str) -> ast.Stage:
         found = self.fields(node, what, "stage", ("stage", "title", "steps"), ("stage",))
         if found.missing:
-            raise _Skip
+            raise Skip
         name = self.name(found.values["stage"], "'stage' in stage")
         title = self.optional(_Builder.text, found.values.get("title"), "'title' in stage")
         steps = self.optional(lambda _, n, w: self.steps(n, w, name), found.values.get("steps"),
@@ -397,7 +198,7 @@ class _Builder:
             self.wrong(node, what, "a list of steps")
         built = []
         for index, child in enumerate(node.value):
-            with suppress(_Skip):
+            with suppress(Skip):
                 built.append(self.step(child, stage, index))
         return tuple(built)
 
@@ -410,7 +211,7 @@ class _Builder:
             if not found.unknown:
                 self.report(STRUCTURE, f"{what} has no step kind", node,
                             hint="expected one of: " + ", ".join(_STEP_KINDS))
-            raise _Skip
+            raise Skip
         for extra in kinds[1:]:
             self.report(STRUCTURE, f"{what} has more than one step kind: '{kinds[0]}' and "
                                    f"'{extra}'", found.keys[extra],
@@ -429,13 +230,13 @@ class _Builder:
 
     def wait(self, node, what: str) -> ast.Step:
         """``{until: ...}``, ``{for: event, ...}`` or ``{on: [arms], ...}``."""
-        form = next((key for key in _WAIT_FORMS if key in _keys(node)), None)
+        form = next((key for key in _WAIT_FORMS if key in keys_of(node)), None)
         if form is None:
             found = self.fields(node, what, "wait", ("until", "for", "on", "where", "within",
                                                      "then", "timeout"))
             if not found.unknown:
                 self.report(STRUCTURE, f"{what} needs one of 'until', 'for' or 'on'", node)
-            raise _Skip
+            raise Skip
         return _WAIT_FORMS[form](self, node, what)
 
     def branch(self, node, what: str) -> ast.Branch:
@@ -445,8 +246,8 @@ class _Builder:
         arms, default = [], None
         for i, child in enumerate(node.value):
             entry = f"entry {i + 1} of {what}"
-            if "else" not in _keys(child):
-                with suppress(_Skip):
+            if "else" not in keys_of(child):
+                with suppress(Skip):
                     arms.append(_BRANCH_ARM(self, child, entry))
                 continue
             found = self.fields(child, entry, "branch else", ("else",))
@@ -459,10 +260,10 @@ class _Builder:
     def set_step(self, node, what: str) -> ast.SetAttribute:
         """``{attribute: path, value: literal}`` or ``{attribute: path, expr: "..."}``."""
         step = _SET(self, node, what)
-        if ("value" in _keys(node)) == ("expr" in _keys(node)):
+        if ("value" in keys_of(node)) == ("expr" in keys_of(node)):
             self.report(STRUCTURE, "set needs exactly one of 'value' (a literal) or 'expr' "
                                    "(an expression)", node)
-            raise _Skip
+            raise Skip
         return step
 
 
