@@ -47,9 +47,6 @@ class LintConfig:
             return False
         return self.severity.get(code, Severity.ERROR) is not None
 
-    def severity_of(self, code: str, default: Severity) -> Severity:
-        return self.severity.get(code) or default
-
     def knows_attribute(self, dotted: str) -> bool:
         """True when the schema declares the path or a prefix of it, or declares nothing."""
         if dotted.startswith("event."):

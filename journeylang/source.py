@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from .diagnostics import Diagnostic, JourneyError, Severity, Span
@@ -41,16 +42,14 @@ class Source:
     def is_yaml(self) -> bool:
         return self.name.lower().endswith(YAML_SUFFIXES)
 
+    @cached_property
+    def lines(self) -> list[str]:
+        """The lines as the parsers count them (only '\\n' ends a line), split once."""
+        return self.text.split("\n")
+
     def line_text(self, line: int) -> str:
         """The text of a 1-based line, without its newline ('' past the end)."""
-        lines = self.text.split("\n")
-        return lines[line - 1] if 0 < line <= len(lines) else ""
-
-    def span_at(self, offset: int, end_offset: int | None = None) -> Span:
-        """The span from character offset to end offset (exclusive)."""
-        line, column = self.position(offset)
-        end_line, end_column = self.position(offset + 1 if end_offset is None else end_offset)
-        return Span(self.name, line, column, end_line, end_column)
+        return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
 
     def position(self, offset: int) -> tuple[int, int]:
         offset = max(0, min(offset, len(self.text)))

@@ -349,3 +349,17 @@ def test_exact_expectation_says_why_it_does_not_apply():
     cohort.size = 50
     assert simulate(tables, cohort, days=30).exact == {
         "available": False, "reason": "quiet hours and caps depend on the clock"}
+
+
+def test_exponent_notation_is_a_number_as_in_yaml_1_2():
+    cohort = parse_cohort("""
+size: 1
+segments:
+  - name: a
+    behaviour:
+      responses: [{event: replied, p: 1e-9, delay: 1h}, {event: bought, p: 2E-1, delay: 1h}]
+""")
+    assert [r.p for r in cohort.segments[0].responses] == [1e-9, 0.2]
+    with pytest.raises(CohortError, match="'p' must be a number, got '1e-9'"):
+        parse_cohort('size: 1\nsegments:\n  - name: a\n    behaviour:\n'
+                     '      responses: [{event: replied, p: "1e-9", delay: 1h}]\n')

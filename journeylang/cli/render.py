@@ -4,27 +4,26 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..diagnostics import Diagnostic, Severity, Span
+from ..source import Source
 
 
 class SourceLines:
     """Source lines by file name, read once; files given up front are used as they are."""
 
     def __init__(self, texts: dict[str, str] | None = None):
-        self._lines = {name: _split(text) for name, text in (texts or {}).items()}
+        self._sources: dict[str, Source | None] = {
+            name: Source(name, text) for name, text in (texts or {}).items()}
 
     def line(self, file: str, number: int) -> str | None:
-        if file not in self._lines:
+        if file not in self._sources:
             try:
-                self._lines[file] = _split(Path(file).read_text(encoding="utf-8"))
+                self._sources[file] = Source(file, Path(file).read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError):
-                self._lines[file] = []
-        lines = self._lines[file]
-        return lines[number - 1] if 0 < number <= len(lines) else None
-
-
-def _split(text: str) -> list[str]:
-    """Lines as the parsers count them: only '\\n' ends a line."""
-    return [line.rstrip("\r") for line in text.split("\n")]
+                self._sources[file] = None
+        source = self._sources[file]
+        if source is None or not 0 < number <= len(source.lines):
+            return None
+        return source.line_text(number).rstrip("\r")
 
 
 def render(diagnostic: Diagnostic, sources: SourceLines) -> str:

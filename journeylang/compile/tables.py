@@ -41,7 +41,6 @@ SCHEMA: dict[str, tuple[tuple[str, str], ...]] = {
     "policies": (
         ("journey_id", "text"), ("seq", "int"), ("kind", "text"), ("params", "json")),
 }
-TABLE_NAMES = tuple(SCHEMA)
 
 
 @dataclass

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Callable, Iterable
 
-from ..ast import Journey
+from ..ast import Emit, Journey
 from ..config import LintConfig
 from ..diagnostics import Diagnostic, Related, Severity, Span
 from ..graph import JourneyGraph, build_graph
@@ -41,6 +41,14 @@ class LintContext:
     @cached_property
     def templates(self) -> TemplateSet:
         return TemplateSet.for_journey(self.journey, self.file)
+
+    @cached_property
+    def known_events(self) -> set[str] | None:
+        """Events the schema declares, steps emit, or opt-outs name; None without a schema."""
+        if self.config.events is None:
+            return None
+        emitted = {step.event for _, step in self.journey.steps() if isinstance(step, Emit)}
+        return set(self.config.events) | emitted | set(self.config.opt_out_events)
 
 
 @dataclass(frozen=True)

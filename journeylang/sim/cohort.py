@@ -10,11 +10,13 @@ import datetime as dt
 import difflib
 import math
 import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import yaml
+from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from ..runtime import parse_time
@@ -375,13 +377,21 @@ _EMPTY = MappingNode("tag:yaml.org,2002:map", [])
 _EMPTY_LIST = SequenceNode("tag:yaml.org,2002:seq", [])
 
 
+_CONSTRUCTOR = SafeConstructor()
+# YAML 1.2 floats that YAML 1.1 (PyYAML) leaves as text: 1e-9, 2E5 (no dot before the exponent)
+_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
+
+
 def _value(node: ScalarNode):
-    """A scalar as YAML 1.1 reads it (int, float, bool, null, date or str)."""
-    loader = yaml.SafeLoader("")
+    """A scalar as YAML 1.1 reads it (int, float, bool, null, date or str), except that an
+    unquoted number in exponent notation is a float, as in YAML 1.2."""
     try:
-        return loader.construct_object(node, deep=True)
+        value = _CONSTRUCTOR.construct_object(node, deep=True)
     finally:
-        loader.dispose()
+        _CONSTRUCTOR.constructed_objects.clear()  # keep no nodes alive between files
+    if isinstance(value, str) and node.style is None and _FLOAT.match(value):
+        return float(value)
+    return value
 
 
 def _plain(key: str):

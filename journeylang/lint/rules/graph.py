@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-from ...ast import STANDARD_OUTCOMES, WAIT_KINDS, Branch, Emit, Exit, Split, WaitEvent
+from ...ast import STANDARD_OUTCOMES, WAIT_KINDS, Branch, Exit, Split, WaitEvent
 from ...diagnostics import Related, Severity
 from ..logic import implies
 from ..registry import Issue, LintContext, rule
@@ -221,7 +221,7 @@ def unknown_goal_event(ctx: LintContext):
 
         goal purchased on order_paid within 7d
     """
-    known = _known_events(ctx)
+    known = ctx.known_events
     if known is None:
         return
     for goal in ctx.journey.goals:
@@ -232,13 +232,6 @@ def unknown_goal_event(ctx: LintContext):
         if exit_rule.event not in known:
             yield Issue(f"exit rule listens for '{exit_rule.event}', which is not declared and "
                         "no step emits", exit_rule.span, hint=did_you_mean(exit_rule.event, known))
-
-
-def _known_events(ctx: LintContext) -> set[str] | None:
-    if ctx.config.events is None:
-        return None
-    emitted = {step.event for _, step in ctx.journey.steps() if isinstance(step, Emit)}
-    return set(ctx.config.events) | emitted | set(ctx.config.opt_out_events)
 
 
 @rule("JL210", "empty-stage", Severity.WARNING, "A stage has no steps.")

@@ -7,7 +7,6 @@ from ... import ast
 from ...diagnostics import Severity
 from ...expressions import paths_in
 from ..registry import Issue, LintContext, rule
-from .graph import _known_events
 from .names import did_you_mean
 
 
@@ -35,7 +34,7 @@ def unknown_event(ctx: LintContext):
 
         entry on cart_abandoned
     """
-    known = _known_events(ctx)
+    known = ctx.known_events
     if known is None:
         return
     for event, span, where in _event_references(ctx.journey):
