@@ -1,14 +1,20 @@
-"""Simulator benchmark: customers per second through a ~30-step journey over 90 days.
+"""Simulator benchmark: the vectorised engine against a SimPy model of the same journey.
 
-    python benchmarks/sim_bench.py                       # 50,000 customers
-    python benchmarks/sim_bench.py --customers 10000 --profile
+    pip install -e '.[bench]'                            # simpy
+    python benchmarks/sim_bench.py                       # 1,000,000 customers, 2 shards
+    python benchmarks/sim_bench.py --customers 200000 --shards 1 --profile
 
 The journey (written below) has 30 steps in 3 stages: 9 sends on two channels, waits, two
 wait-for blocks with timeouts, a branch, a split, tags, a handoff, with a cap, quiet hours, a
 consent policy and a 10% holdout. The cohort has two segments with responses to messages,
-baseline orders, opt-outs and fatigue. What is timed is ``Simulation.run``: sampling the
-customers, queueing their events, and the runtime's executor applying every event and timer
-on a virtual clock with a counting store (no rows kept, no rendering).
+baseline orders, opt-outs and fatigue. In one run it times, over 90 days:
+
+(a) the vectorised engine (``journeylang.sim.vector``) on ``--customers`` customers, in
+    ``--shards`` local processes (sampling, every step, counting and the Results);
+(b) the same journey as a straightforward SimPy model (``simpy_model.py``: one process per
+    customer) on ``--simpy-customers`` customers; its rate is extrapolated to the large cohort,
+    which is fair to SimPy (its cost per customer does not fall with more customers);
+(c) the reference engine (the runtime's executor) on ``--reference-customers`` customers.
 """
 from __future__ import annotations
 
@@ -21,10 +27,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from journeylang import api  # noqa: E402
 from journeylang.frontend import parse_source  # noqa: E402
 from journeylang.sim import Simulation, parse_cohort  # noqa: E402
+from journeylang.sim.shard import simulate_sharded  # noqa: E402
+from journeylang.sim.vector import VectorSimulation  # noqa: E402
 from journeylang.source import Source  # noqa: E402
 
 JOURNEY = """journey bench "Benchmark: thirty steps" version 1 {
@@ -128,33 +137,73 @@ def tables():
     return result.tables
 
 
+def cohort_of(size: int):
+    cohort = parse_cohort(COHORT, "bench.cohort.yaml")
+    cohort.size = size
+    return cohort
+
+
+def timed(label: str, customers: int, run) -> float:
+    started = time.perf_counter()
+    summary = run()
+    seconds = time.perf_counter() - started
+    print(f"{label:<34} {customers:>9,} customers  {seconds:7.2f} s  "
+          f"{customers / seconds:>9,.0f} customers/s   {summary}")
+    return customers / seconds
+
+
+def vector(args, compiled) -> str:
+    cohort = cohort_of(args.customers)
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        results = VectorSimulation(compiled, cohort, args.seed, args.days).run()
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
+    else:
+        results = simulate_sharded(compiled, cohort, args.seed, args.days, shards=args.shards)
+    return _figures(results)
+
+
+def reference(args, compiled) -> str:
+    return _figures(Simulation(compiled, cohort_of(args.reference_customers), args.seed, args.days).run())
+
+
+def _figures(results) -> str:
+    return (f"runs {results.entered['runs']:,}, messages {results.messages['total']:,}, "
+            f"conversion {results.conversion['rate']:.1%}")
+
+
+def simpy_model(args) -> str:
+    from simpy_model import Model
+    model = Model(args.simpy_customers, args.days, args.seed)
+    outcomes = model.run()
+    treated = sum(outcomes.values())
+    return f"ended runs {treated:,}, messages {model.messages:,}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=50_000)
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--shards", type=int, default=2, help="local processes for the vector engine")
+    parser.add_argument("--simpy-customers", type=int, default=20_000, help="0: skip SimPy")
+    parser.add_argument("--reference-customers", type=int, default=20_000, help="0: skip")
     parser.add_argument("--days", type=float, default=90)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--profile", action="store_true", help="print the top of a cProfile")
+    parser.add_argument("--profile", action="store_true",
+                        help="profile the vector engine in this process (one shard) and print the top")
     args = parser.parse_args()
     compiled = tables()
-    cohort = parse_cohort(COHORT, "bench.cohort.yaml")
-    cohort.size = args.customers
-    sim = Simulation(compiled, cohort, args.seed, args.days)
-    profiler = cProfile.Profile() if args.profile else None
-    started = time.perf_counter()
-    if profiler:
-        profiler.enable()
-    results = sim.run()
-    if profiler:
-        profiler.disable()
-    seconds = time.perf_counter() - started
-    print(f"journey: {len(compiled.rows['steps'])} steps; customers: {args.customers:,}; "
-          f"days: {args.days:g}; seed {args.seed}")
-    print(f"runs {results.entered['runs']:,} (holdout {results.entered['holdout']:,}), "
-          f"messages {results.messages['total']:,}, conversion {results.conversion['rate']:.1%}, "
-          f"still inside {results.still_inside:,}")
-    print(f"time: {seconds:.2f} s, {args.customers / seconds:,.0f} customers/s")
-    if profiler:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+    print(f"journey: {len(compiled.rows['steps'])} steps; {args.days:g} days; seed {args.seed}")
+    fast = timed(f"vector engine ({args.shards} shards)", args.customers, lambda: vector(args, compiled))
+    if args.simpy_customers:
+        slow = timed("SimPy model", args.simpy_customers, lambda: simpy_model(args))
+        print(f"SimPy extrapolated to {args.customers:,} customers: {args.customers / slow:,.0f} s; "
+              f"vector engine / SimPy: {fast / slow:,.1f}x")
+    if args.reference_customers:
+        ref = timed("reference engine (executor)", args.reference_customers,
+                    lambda: reference(args, compiled))
+        print(f"vector engine / reference engine: {fast / ref:,.1f}x")
 
 
 if __name__ == "__main__":

@@ -43,7 +43,8 @@ def check_document(document: Document, config: LintConfig | None = None) -> Chec
     expansion = expand_document(document, config.channels)
     found += [d for d in expansion.diagnostics if config.enabled(d.code)]
     if expansion.journey is not None:
-        found += expansion.relate(run_rules(expansion.journey, config, document.source.name))
+        found += expansion.relate(run_rules(expansion.journey, config, document.source.name,
+                                            document.source.text))
     own = [d for d in found if d.span.file == document.source.name]  # directives: own lines only
     found = apply_suppressions(own, document.source.text, document.journey) + [
         d for d in found if d.span.file != document.source.name]

@@ -106,12 +106,36 @@ Expr = Union[Literal, Path, ListExpr, Unary, Binary, Compare, In, HasTag, Exists
 
 # --- journey-level declarations ----------------------------------------------------------------
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+SCHEDULE_UNITS = ("day", "week", "month", "quarter", "year")
+
+
+@dataclass(frozen=True)
+class Schedule(Node):
+    """A recurring time in the customer's time zone.
+
+    ``every`` is one of SCHEDULE_UNITS:
+    ``day`` (daily at ``time``); ``week`` (on each of ``weekdays``, 0 = Monday);
+    ``month`` (on day ``day`` of each month); ``quarter`` (on day ``day`` of the first month
+    of each quarter); ``year`` (on ``month``/``day``, month 1-12).
+    """
+
+    every: str
+    time: _dt.time
+    weekdays: tuple[int, ...] = ()
+    day: int | None = None
+    month: int | None = None
+
+
 @dataclass(frozen=True)
 class Entry(Node):
-    """The trigger event that starts the journey, with an optional condition."""
+    """What starts the journey: a trigger ``event`` or a recurring ``schedule`` (then ``event``
+    is empty and every known customer matching the audience enters at each occurrence)."""
 
-    event: str
+    event: str = ""
     condition: Expr | None = None
+    schedule: Schedule | None = None
 
 
 @dataclass(frozen=True)
@@ -169,6 +193,40 @@ class Policy(Node):
     quiet: QuietHours | None = None
     consent: tuple[str, ...] = ()  # channels that need the customer's consent
     holdout: float | None = None  # percent kept out as a control group
+    promo: float | None = None  # at most this percent of the journey's sends may be promo
+
+
+@dataclass(frozen=True)
+class Role(Node):
+    """A team that takes handoffs, at most ``capacity`` of them per ``per`` seconds."""
+
+    name: str
+    capacity: int
+    per: int
+
+
+@dataclass(frozen=True)
+class Volume(Node):
+    """The expected load: ``entries`` customers entering per ``per`` seconds."""
+
+    entries: int
+    per: int
+
+
+@dataclass(frozen=True)
+class Kpi(Node):
+    """A metric on a stage (or one of its steps when ``step`` is set): the share of customers
+    reaching it who then have ``event`` (with ``condition``) within ``within`` seconds.
+    ``baseline`` and ``target`` are percents; a target below the baseline means lower is better."""
+
+    name: str
+    event: str
+    within: int
+    baseline: float
+    target: float
+    title: str | None = None
+    condition: Expr | None = None
+    step: str | None = None
 
 
 @dataclass(frozen=True)
@@ -220,6 +278,7 @@ class Send(SequentialStep):
     channel: str = ""
     template: str = ""
     params: tuple[Param, ...] = ()
+    promo: bool = False  # a promotional message: counts against the policy's promo budget
 
 
 @dataclass(frozen=True)
@@ -234,6 +293,13 @@ class WaitUntil(SequentialStep):
     """Wait until the next occurrence of a time of day (customer's time zone)."""
 
     time: _dt.time = _dt.time(0, 0)
+
+
+@dataclass(frozen=True)
+class WaitSchedule(SequentialStep):
+    """Wait until the next occurrence of a recurring schedule (customer's time zone)."""
+
+    schedule: Schedule = Schedule("day", _dt.time(0, 0))
 
 
 @dataclass(frozen=True)
@@ -306,7 +372,11 @@ class Coupon(SequentialStep):
 
 @dataclass(frozen=True)
 class Handoff(SequentialStep):
-    """Hand the customer to a human in ``role`` who must respond within ``within``."""
+    """Hand the customer to a human in ``role`` who must respond within ``within``.
+
+    With a deadline the runtime opens an SLA: met by a ``handoff_resolved`` event for the
+    customer (of that role, when the event names one), breached at the deadline, when the
+    runtime records the breach and sends the customer's runs a ``sla_breached`` event."""
 
     role: str = ""
     within: int | None = None
@@ -322,6 +392,27 @@ class Webhook(SequentialStep):
 class Emit(SequentialStep):
     event: str = ""
     params: tuple[Param, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rung(Node):
+    """One rung of an escalation ladder: ``action`` runs ``after`` seconds into the ladder."""
+
+    after: int
+    action: Step
+
+
+@dataclass(frozen=True)
+class Escalate(SequentialStep):
+    """An escalation ladder: run each rung's action at its offset until ``event`` (with
+    ``condition``) arrives, then go to ``target`` (None: the following step); when ``within``
+    passes unresolved, go to ``next`` (the breach target). Expanded into primitive steps."""
+
+    event: str = ""
+    condition: Expr | None = None
+    target: str | None = None
+    within: int = 0
+    rungs: tuple[Rung, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -349,11 +440,12 @@ class Use(Step):
 
 _KIND_NAMES = {
     Send: "send", Wait: "wait", WaitUntil: "wait_until", WaitEvent: "wait_event",
+    WaitSchedule: "wait_schedule", Escalate: "escalate",
     Branch: "branch", Split: "split", Tag: "tag", Untag: "untag", SetAttribute: "set",
     Coupon: "coupon", Handoff: "handoff", Webhook: "webhook", Emit: "emit", Goto: "goto",
     Exit: "exit", Use: "use",
 }
-WAIT_KINDS = (Wait, WaitUntil, WaitEvent)
+WAIT_KINDS = (Wait, WaitUntil, WaitEvent, WaitSchedule)
 
 
 @dataclass(frozen=True)
@@ -361,6 +453,7 @@ class Stage(Node):
     name: str
     title: str | None = None
     steps: tuple[Step, ...] = ()
+    kpis: tuple[Kpi, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -377,6 +470,8 @@ class Journey(Node):
     exits: tuple[ExitRule, ...] = ()
     outcomes: tuple[str, ...] = ()  # outcomes declared beyond the standard ones
     policy: Policy = Policy()
+    roles: tuple[Role, ...] = ()
+    volume: Volume | None = None
     templates: tuple[Template, ...] = ()
     stages: tuple[Stage, ...] = ()
 

@@ -13,12 +13,39 @@ from .diagnostics import Severity
 CONFIG_FILE = ".journeylang.toml"
 SEVERITIES = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO}
 _KEYS = ("select", "ignore", "severity", "channels", "schema", "opt_out_events", "naming",
-         "channel_limits")
+         "channel_limits", "content")
 _SCHEMA_KEYS = ("attributes", "events")
+_CONTENT_KEYS = ("builtin", "categories", "rules")
+_WORDING_KEYS = ("name", "phrases", "locales", "severity", "message", "hint")
+# the categories of stdlib/content/rulebook.yaml (a test keeps the two in step)
+BUILTIN_CATEGORIES = ("absolute_claims", "pressure", "induced_sharing")
 
 
 class ConfigError(Exception):
     """A configuration file that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class WordingRule:
+    """Phrases that template texts must not contain (JL721), for some locales or all."""
+
+    name: str
+    phrases: tuple[str, ...]
+    locales: tuple[str, ...] = ()     # empty: every locale
+    severity: Severity = Severity.WARNING
+    message: str = ""
+    hint: str | None = None
+    allow: tuple[str, ...] = ()       # longer phrases that contain a phrase but are fine
+
+
+@dataclass(frozen=True)
+class ContentConfig:
+    """``[tool.journeylang.content]``: the built-in rulebook (all or some categories) and
+    the operator's own wording rules."""
+
+    builtin: bool = True
+    categories: tuple[str, ...] = BUILTIN_CATEGORIES
+    rules: tuple[WordingRule, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -38,6 +65,7 @@ class LintConfig:
     opt_out_events: tuple[str, ...] = ("unsubscribed", "opted_out", "opt_out", "stop")
     naming: str = r"^[a-z][a-z0-9_]*$"
     channel_limits: dict[str, int] = field(default_factory=lambda: {"sms": 70})
+    content: ContentConfig = ContentConfig()
     path: str | None = None
 
     def enabled(self, code: str) -> bool:
@@ -119,6 +147,8 @@ def _from_table(data: dict, where: str) -> LintConfig:
         values["attributes"] = tuple(_string_list(schema["attributes"], where, "schema.attributes"))
     if "events" in schema:
         values["events"] = _events(schema["events"], where)
+    if "content" in data:
+        values["content"] = _content(_expect(data["content"], dict, where, "content"), where)
     return LintConfig(**values)
 
 
@@ -162,3 +192,50 @@ def _events(value, where: str) -> dict[str, tuple[str, ...]]:
     table = _expect(value, dict, where, "schema.events")
     return {name: tuple(_string_list(attrs, where, f"schema.events.{name}"))
             for name, attrs in table.items()}
+
+
+def _content(table: dict, where: str) -> ContentConfig:
+    """``[content]``: ``builtin``, ``categories`` and ``rules`` (a list of tables)."""
+    _known_keys(table, _CONTENT_KEYS, where, "content.")
+    values: dict = {}
+    if "builtin" in table:
+        values["builtin"] = _expect(table["builtin"], bool, where, "content.builtin")
+    if "categories" in table:
+        categories = _string_list(table["categories"], where, "content.categories")
+        _known_names(categories, BUILTIN_CATEGORIES, where, "content.categories")
+        values["categories"] = tuple(categories)
+    if "rules" in table:
+        rules = _expect(table["rules"], list, where, "content.rules")
+        values["rules"] = tuple(_wording_rule(rule, where, f"content.rules[{index}]")
+                                for index, rule in enumerate(rules))
+    return ContentConfig(**values)
+
+
+def _wording_rule(table, where: str, key: str) -> WordingRule:
+    """One operator rule: ``{name, phrases, locales?, severity?, message?, hint?}``."""
+    table = _expect(table, dict, where, key)
+    _known_keys(table, _WORDING_KEYS, where, f"{key}.")
+    for required in ("name", "phrases"):
+        if required not in table:
+            raise ConfigError(f"{where}: {key} needs '{required}'")
+    name = _expect(table["name"], str, where, f"{key}.name")
+    phrases = _string_list(table["phrases"], where, f"{key}.phrases")
+    if not phrases or not all(p.strip() for p in phrases):
+        raise ConfigError(f"{where}: {key}.phrases must list at least one non-empty phrase")
+    level = table.get("severity", "warning")
+    if level not in SEVERITIES:
+        raise ConfigError(f"{where}: {key}.severity must be error, warning or info, not {level!r}")
+    hint = table.get("hint")
+    return WordingRule(
+        name, tuple(phrases), tuple(_string_list(table.get("locales", []), where, f"{key}.locales")),
+        SEVERITIES[level],
+        _expect(table.get("message", f"wording rule '{name}'"), str, where, f"{key}.message"),
+        None if hint is None else _expect(hint, str, where, f"{key}.hint"))
+
+
+def _known_names(names, known, where: str, key: str) -> None:
+    for name in names:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(known)})"
+            raise ConfigError(f"{where}: {key}: unknown category '{name}'{hint}")

@@ -1,4 +1,5 @@
-"""Expansion: replace each ``use`` step by its fragment's steps (after parsing, before the graph)."""
+"""Expansion: replace each ``use`` step by its fragment's steps, then each escalation ladder by
+its primitive steps (ladders.py); after parsing, before the graph."""
 from __future__ import annotations
 
 import difflib
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from . import ast
 from .diagnostics import Diagnostic, Related, Severity, Span
+from .ladders import expand_ladders
 from .resources import resource_dir
 from .source import Source
 from .units import parse_duration
@@ -20,6 +22,7 @@ _NAME = re.compile(r"[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*\Z")
 
 # which parameter type a field of a step takes when written as ``$name``
 _FIELD_TYPES = {"duration": "duration", "within": "duration", "expires": "duration",
+                "after": "duration",
                 "channel": "channel", "template": "template", "event": "event",
                 "target": "step", "next": "step", "default": "step"}
 _EXPR_NODES = (ast.Compare, ast.Binary, ast.Unary, ast.Not, ast.BoolOp, ast.In, ast.ListExpr)
@@ -167,6 +170,7 @@ def expand(journey: ast.Journey | None, library: Library | None = None,
     expanded = replace(journey, stages=stages, templates=templates)
     expanded = _Substitution({}, None, expander.report).node(expanded)  # stray `$refs`
     expanded = _retarget(expanded, expander.entries)
+    expanded = expand_ladders(expanded, expander.report)
     return Expansion(expanded, expander.diagnostics, expander.uses)
 
 

@@ -1,4 +1,4 @@
-"""Conditions as text: the canonical printed form of a condition (used by tables, views, fmt)."""
+"""Conditions and schedules as text: their canonical printed forms (used by tables, views, fmt)."""
 from __future__ import annotations
 
 import math
@@ -98,3 +98,15 @@ def walk(expr: ast.Expr):
 def paths_in(expr: ast.Expr | None) -> list[ast.Path]:
     """Every attribute path a condition reads."""
     return [] if expr is None else [node for node in walk(expr) if isinstance(node, ast.Path)]
+
+
+def schedule_text(schedule: ast.Schedule) -> str:
+    """``wednesday at 20:00``, ``month on day 1 at 10:00``: the DSL's schedule phrase."""
+    at = f"at {schedule.time.hour:02d}:{schedule.time.minute:02d}"
+    if schedule.every == "week":
+        return ", ".join(ast.WEEKDAYS[day] for day in schedule.weekdays) + f" {at}"
+    if schedule.every == "year":
+        return f"year on {ast.MONTHS[(schedule.month or 1) - 1]} {schedule.day} {at}"
+    if schedule.every in ("month", "quarter"):
+        return f"{schedule.every} on day {schedule.day} {at}"
+    return f"{schedule.every} {at}"

@@ -17,7 +17,12 @@ TIME = {"type": "string", "pattern": r"^\s*\d{1,2}:\d{2}\s*$",
 PERCENT = {"anyOf": [{"type": "number", "minimum": 0, "maximum": 100},
                      {"type": "string", "pattern": r"^\s*\d+(\.\d+)?%\s*$"}],
            "description": "A percentage such as 5% (a bare number is read as a percentage)."}
+KPI_PERCENT = {"anyOf": [{"type": "number", "minimum": 0},
+                         {"type": "string", "pattern": r"^\s*\d+(\.\d+)?%\s*$"}]}
 CONDITION = {"type": "string", "description": "A condition in the DSL's condition syntax."}
+SCHEDULE = {"type": "string", "description": "A recurring time: 'day at 09:00', "
+            "'wednesday at 20:00', 'monday, thursday at 19:30', 'month on day 1 at 10:00', "
+            "'quarter on day 1 at 10:00' or 'year on mar 15 at 10:00'."}
 LITERAL = {"type": ["string", "number", "boolean", "null"]}
 TEXT = {"type": "string"}
 
@@ -45,18 +50,22 @@ def _either(short: dict, full: dict) -> dict:
 
 _PARAMS = {"type": "object", "propertyNames": NAME, "additionalProperties": LITERAL}
 
+RUNG_ACTIONS = ("send", "handoff", "tag", "untag", "set", "coupon", "webhook", "emit")
+
 STEP_KINDS = {
-    "send": _object({"via": _ref("channel"), "template": TEXT, "params": _PARAMS},
+    "send": _object({"via": _ref("channel"), "template": TEXT, "params": _PARAMS,
+                     "promo": {"type": "boolean"}},
                     ("via", "template"), "Send a message on a channel with a template."),
     "wait": {"anyOf": [
         DURATION,
         _object({"until": TIME}, ("until",)),
+        _object({"until_next": SCHEDULE}, ("until_next",)),
         _object({"for": NAME, "where": CONDITION, "within": DURATION, "then": NAME,
                  "timeout": NAME}, ("for",)),
         _object({"on": {"type": "array", "items": _object(
                     {"event": NAME, "where": CONDITION, "then": NAME}, ("event",))},
                  "within": DURATION, "timeout": NAME}, ("on",)),
-    ], "description": "Wait a duration, until a time of day, or for events."},
+    ], "description": "Wait a duration, until a time of day or a schedule, or for events."},
     "branch": {"type": "array", "items": {"anyOf": [
         _object({"when": CONDITION, "then": NAME}, ("when", "then")),
         _object({"else": NAME}, ("else",))]},
@@ -81,6 +90,20 @@ STEP_KINDS = {
 }
 
 
+def _escalate() -> dict:
+    rung = {"type": "object", "properties": {"at": DURATION} | {
+                kind: _ref(f"step_{kind}") for kind in RUNG_ACTIONS},
+            "additionalProperties": False, "required": ["at"],
+            "oneOf": [{"required": [kind]} for kind in RUNG_ACTIONS]}
+    return _object({"until": NAME, "where": CONDITION, "within": DURATION, "then": NAME,
+                    "breach": NAME, "rungs": {"type": "array", "items": rung}},
+                   ("until", "within", "rungs"),
+                   "An escalation ladder: each rung's action at its offset until the event.")
+
+
+STEP_KINDS["escalate"] = _escalate()
+
+
 def _step() -> dict:
     properties = {kind: _ref(f"step_{kind}") for kind in STEP_KINDS}
     properties |= {"name": NAME, "then": NAME}
@@ -98,7 +121,11 @@ def journey_schema() -> dict:
         "channel": {"type": "string", "enum": list(CHANNELS)},
         "step": _step(),
         "stage": _object({"stage": NAME, "title": TEXT,
+                          "kpis": {"type": "array", "items": _ref("kpi")},
                           "steps": {"type": "array", "items": _ref("step")}}, ("stage",)),
+        "kpi": _object({"name": NAME, "title": TEXT, "on": NAME, "where": CONDITION,
+                        "within": DURATION, "baseline": KPI_PERCENT, "target": KPI_PERCENT,
+                        "at": NAME}, ("name", "on", "within", "baseline", "target")),
         "cap": _object({"messages": {"type": "integer", "minimum": 0}, "per": DURATION,
                         "on": _one_or_many(_ref("channel"))}, ("messages", "per")),
         "template": _either(TEXT, {"type": "object", "propertyNames": NAME,
@@ -110,11 +137,13 @@ def journey_schema() -> dict:
                          _object({"from": TIME, "to": TIME}, ("from", "to"))),
         "consent": _one_or_many(_ref("channel")),
         "holdout": PERCENT,
+        "promo": PERCENT,
     })
     top = _object({
         "journey": NAME, "title": TEXT, "version": {"type": "integer", "minimum": 0},
         "owner": TEXT, "description": TEXT,
-        "entry": _object({"on": NAME, "where": CONDITION}, ("on",)),
+        "entry": _either(_object({"on": NAME, "where": CONDITION}, ("on",)),
+                         _object({"every": SCHEDULE, "where": CONDITION}, ("every",))),
         "audience": CONDITION,
         "reentry": _either({"type": "string", "pattern": r"^\s*(never|always|after\s+\S+)\s*$"},
                            _object({"after": DURATION}, ("after",))),
@@ -124,6 +153,11 @@ def journey_schema() -> dict:
             {"on": NAME, "as": NAME, "where": CONDITION}, ("on", "as"))},
         "outcomes": _one_or_many(NAME),
         "policy": policy,
+        "roles": {"type": "array", "items": _object(
+            {"name": NAME, "capacity": {"type": "integer", "minimum": 0}, "per": DURATION},
+            ("name", "capacity", "per"))},
+        "expect": _object({"entries": {"type": "integer", "minimum": 0}, "per": DURATION},
+                          ("entries", "per")),
         "templates": {"type": "object", "propertyNames": NAME,
                       "additionalProperties": _ref("template")},
         "stages": {"type": "array", "items": _ref("stage")},

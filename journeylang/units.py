@@ -41,8 +41,8 @@ def format_time(moment: dt.time) -> str:
     return f"{moment.hour:02d}:{moment.minute:02d}"
 
 
-def parse_percent(text: str | int | float) -> float:
-    """``"5%"`` (or a bare number) -> 5.0."""
+def parse_percent(text: str | int | float, bounded: bool = True) -> float:
+    """``"5%"`` (or a bare number) -> 5.0; ``bounded`` requires 0-100."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         value = float(text)
     else:
@@ -50,7 +50,7 @@ def parse_percent(text: str | int | float) -> float:
         if not match:
             raise ValueError(f"invalid percentage {text!r}: write e.g. 5%")
         value = float(match.group(1))
-    if not 0 <= value <= 100:
+    if bounded and not 0 <= value <= 100:
         raise ValueError(f"invalid percentage {text!r}: it must be between 0% and 100%")
     return value
 

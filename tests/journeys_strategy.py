@@ -10,7 +10,8 @@ from journeylang import ast
 KEYWORDS = set("""journey version owner description entry on where audience reentry never always
 after goal within exit as outcomes policy cap messages per quiet consent holdout template stage
 send via with wait until for timeout branch when else split tag untag set coupon value expires
-handoff to note webhook emit goto true false null and or not in has exists use fragment""".split())
+handoff to note webhook emit goto true false null and or not in has exists use fragment
+every role capacity expect entries promo kpi baseline target at breach next""".split())
 
 names = st.from_regex(r"\A[a-z_][a-z0-9_]{0,7}\Z").filter(lambda n: n not in KEYWORDS) | \
     st.sampled_from(["欢迎", "顾客_1", "cart_value"])
@@ -61,11 +62,21 @@ use_args = unique(st.builds(ast.Param, names, literal_values | st.sampled_from([
 targets = maybe(names)
 
 event_arms = st.builds(ast.EventArm, names, maybe(conditions), targets)
+schedules = st.one_of(
+    st.builds(ast.Schedule, st.just("day"), times),
+    st.builds(ast.Schedule, st.just("week"), times, weekdays=st.sets(
+        st.integers(0, 6), min_size=1).map(lambda days: tuple(sorted(days)))),
+    st.builds(ast.Schedule, st.sampled_from(["month", "quarter"]), times,
+              day=st.integers(1, 31)),
+    st.builds(ast.Schedule, st.just("year"), times, day=st.integers(1, 31),
+              month=st.integers(1, 12)))
 sequential = {
     "send": st.builds(ast.Send, st.just(""), next=targets, channel=channels,
-                      template=names | texts, params=params),
+                      template=names | texts, params=params, promo=st.booleans()),
     "wait": st.builds(ast.Wait, st.just(""), next=targets, duration=durations),
     "wait_until": st.builds(ast.WaitUntil, st.just(""), next=targets, time=times),
+    "wait_schedule": st.builds(ast.WaitSchedule, st.just(""), next=targets,
+                               schedule=schedules),
     "wait_event": st.builds(ast.WaitEvent, st.just(""), next=targets,
                             arms=st.lists(event_arms, max_size=3).map(tuple),
                             within=maybe(durations)),
@@ -91,9 +102,20 @@ others = {
     "goto": st.builds(ast.Goto, st.just(""), target=names),
     "exit": st.builds(ast.Exit, st.just(""), outcome=names),
 }
+# a rung runs one action step, unnamed and without a target of its own
+rung_actions = st.one_of(*(sequential[kind].map(lambda step: _bare(step)) for kind in (
+    "send", "tag", "untag", "set", "coupon", "handoff", "webhook", "emit")))
+others["escalate"] = st.builds(
+    ast.Escalate, st.just(""), next=targets, event=names, condition=maybe(conditions),
+    target=targets, within=durations,
+    rungs=st.lists(st.builds(ast.Rung, durations, rung_actions), max_size=3).map(tuple))
 if hasattr(ast, "Use"):
     others["use"] = st.builds(ast.Use, st.just(""), fragment=names, args=use_args)
 step_bodies = st.one_of(*sequential.values(), *others.values())
+
+
+kpis = st.builds(ast.Kpi, names, names, durations, percents, percents, title=maybe(texts),
+                 condition=maybe(conditions), step=maybe(names))
 
 
 @st.composite
@@ -101,11 +123,15 @@ def stages(draw, name):
     bodies = draw(st.lists(st.tuples(maybe(names), step_bodies), max_size=5))
     steps = tuple(body.__class__(**{**vars_of(body), "name": label or ast.auto_step_name(name, i)})
                   for i, (label, body) in enumerate(bodies))
-    return ast.Stage(name, draw(maybe(texts)), steps)
+    return ast.Stage(name, draw(maybe(texts)), steps, draw(st.lists(kpis, max_size=2).map(tuple)))
 
 
 def vars_of(node) -> dict:
     return {f: getattr(node, f) for f in node.__dataclass_fields__ if f != "span"}
+
+
+def _bare(step):
+    return step.__class__(**{**vars_of(step), "next": None})
 
 
 templates = st.builds(
@@ -117,7 +143,8 @@ policies = st.builds(
                                         st.lists(channels, max_size=2).map(tuple)),
                               max_size=2).map(tuple),
     quiet=maybe(st.builds(ast.QuietHours, times, times)),
-    consent=st.lists(channels, max_size=3).map(tuple), holdout=maybe(percents))
+    consent=st.lists(channels, max_size=3).map(tuple), holdout=maybe(percents),
+    promo=maybe(percents))
 reentries = st.one_of(st.just(ast.Reentry()), st.just(ast.Reentry("always")),
                       st.builds(ast.Reentry, st.just("after"), durations))
 
@@ -128,7 +155,8 @@ def journeys(draw):
     return ast.Journey(
         draw(names), title=draw(maybe(texts)), version=draw(maybe(st.integers(0, 999))),
         owner=draw(maybe(texts)), description=draw(maybe(texts)),
-        entry=draw(maybe(st.builds(ast.Entry, names, maybe(conditions)))),
+        entry=draw(maybe(st.builds(ast.Entry, names, maybe(conditions))
+                         | st.builds(ast.Entry, st.just(""), maybe(conditions), schedules))),
         audience=draw(maybe(conditions)), reentry=draw(reentries),
         goals=draw(st.lists(st.builds(ast.Goal, names, names, maybe(conditions),
                                       maybe(durations)), max_size=2).map(tuple)),
@@ -136,5 +164,8 @@ def journeys(draw):
                             max_size=2).map(tuple)),
         outcomes=draw(st.lists(names, max_size=2).map(tuple)),
         policy=draw(policies),
+        roles=draw(st.lists(st.builds(ast.Role, names, st.integers(0, 9999), durations.filter(
+            bool)), max_size=2).map(tuple)),
+        volume=draw(maybe(st.builds(ast.Volume, st.integers(0, 10**6), durations.filter(bool)))),
         templates=draw(unique(templates, lambda t: t.name, max_size=3)),
         stages=tuple(draw(stages(n)) for n in stage_names))

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from journeylang import api
 from journeylang.cli import main
 from journeylang.compile import FORMATS, TablesError, read_tables, write_tables
+from journeylang.expand import expand_document
 from journeylang.frontend import parse_file
 from journeylang.graph import build_graph
 from journeylang.runtime import build_program
@@ -49,7 +50,7 @@ def test_every_example_compiles_in_every_format(path, tmp_path):
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.name)
 def test_transitions_are_the_graphs_edges(path):
     tables = compiled(path).tables
-    graph = build_graph(parse_file(path).journey).graph
+    graph = build_graph(expand_document(parse_file(path)).journey).graph  # ladders expanded
     edges = Counter((a, b, d["kind"]) for a, b, d in graph.edges(data=True))
     rows = Counter((r["from_step"], r["to_step"], r["kind"]) for r in tables.rows["transitions"])
     assert rows == edges
@@ -115,7 +116,8 @@ def test_tables_say_what_each_step_does():
     fin: exit completed
   }''', header="  entry on go\n  exit on unsubscribed as opted_out\n  policy { quiet 22:00-08:00; holdout 5% }"))
     steps = {r["step_id"]: r for r in tables.rows["steps"]}
-    assert steps["s.2"]["params"] == {"channel": "sms", "template": "a", "params": {"code": "X1"}}
+    assert steps["s.2"]["params"] == {"channel": "sms", "template": "a", "params": {"code": "X1"},
+                                      "promo": False}
     assert steps["yes"]["params"] == {"attribute": "customer.score",
                                       "value": ["+", ["path", "customer", "score"], 1]}
     out = [(r["kind"], r["event"], r["condition"], r["weight"], r["arm"], r["to_step"])

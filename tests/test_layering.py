@@ -13,7 +13,7 @@ LAYERS = [
     {"source", "ast", "resources", "config"},
     {"expressions"},
     {"frontend"},
-    {"expand"},
+    {"expand", "ladders"},
     {"graph", "templates"},
     {"views", "printer", "schema"},
     {"lint"},

@@ -9,7 +9,10 @@ import click
 from ..api import ConfigError
 from ..compile import TablesError
 from ..runtime import RuntimeSetupError
-from ..sim import CohortError, Simulation, load_cohort
+from ..sim import CohortError, load_cohort
+from ..sim.report import missed_kpis
+from ..sim.engine import ENGINES, EngineError, simulation_for
+from ..sim.shard import ShardError, simulate_sharded
 from . import main
 from .run import fail, load_all
 
@@ -30,7 +33,16 @@ PROGRESS_FROM = 20_000  # customers: smaller runs finish before a bar would help
               help="Write summary.json, report.html and CSV files (steps, flows, funnel, time to convert) here.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar (default: on for cohorts of 20,000 customers or more).")
-def simulate_command(journey, cohort, seed, days, timezone, out, progress) -> None:
+@click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
+              help="vector (numpy, a subset of journeys), reference (the runtime's executor) or "
+                   "auto (vector when it supports the journey and cohort).")
+@click.option("--shards", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Run the vectorised engine in this many local processes (results unchanged).")
+@click.option("--fail-under", "fail_under", type=click.Choice(["target", "baseline"]),
+              is_flag=False, flag_value="target", default=None,
+              help="Exit 1 when a KPI misses its target (or with `baseline`, its baseline): for CI.")
+def simulate_command(journey, cohort, seed, days, timezone, out, progress, engine, shards,
+                     fail_under) -> None:
     """Simulate a COHORT of customers through JOURNEY (a journey file or compiled tables)."""
     try:
         people = load_cohort(cohort)
@@ -38,12 +50,18 @@ def simulate_command(journey, cohort, seed, days, timezone, out, progress) -> No
         fail(str(exc))
     try:
         (tables,) = load_all((journey,))
-        sim = Simulation(tables, people, seed, days, timezone)
-    except (ConfigError, TablesError, RuntimeSetupError) as exc:
+        sim = simulation_for(tables, people, seed, days, timezone=timezone,
+                             engine="vector" if shards > 1 else engine)
+    except (ConfigError, TablesError, RuntimeSetupError, EngineError) as exc:
         fail(str(exc))
     started = time.perf_counter()
-    steps = int(-(-days // 1))
-    if progress or (progress is None and people.size >= PROGRESS_FROM):
+    steps = sim.blocks() if sim.engine == "vector" else int(-(-days // 1))
+    if shards > 1:
+        try:
+            results = simulate_sharded(tables, people, seed, days, shards=shards, timezone=timezone)
+        except ShardError as exc:
+            fail(str(exc))
+    elif progress or (progress is None and people.size >= PROGRESS_FROM):
         with click.progressbar(length=steps, label=f"simulating {people.size:,} customers",
                                file=sys.stderr) as bar:
             results = sim.run(lambda done: bar.update(1))
@@ -57,13 +75,29 @@ def simulate_command(journey, cohort, seed, days, timezone, out, progress) -> No
         except OSError as exc:
             fail(f"cannot write {out}: {exc}")
         click.echo(f"wrote {', '.join(p.name for p in written)} to {out}", err=True)
+    if fail_under is not None:
+        _check_kpis(results, fail_under)
+
+
+def _check_kpis(results, against: str) -> None:
+    """``--fail-under``: exit 1 naming every KPI that misses its target (or baseline)."""
+    if not results.kpis:
+        fail(f"--fail-under: journey {results.journey} declares no KPIs")
+    missed = missed_kpis(results, against)
+    if missed:
+        for line in missed:
+            click.echo(f"error: {line}", err=True)
+        click.echo(f"{len(missed)} of {len(results.kpis)} KPI(s) below their {against}", err=True)
+        sys.exit(1)
+    click.echo(f"all {len(results.kpis)} KPI(s) reach their {against}", err=True)
 
 
 def _summary(results, seconds: float) -> None:
     conv = results.conversion
     rate = "n/a" if conv["rate"] is None else f"{conv['rate']:.1%} (95% CI {conv['ci95'][0]:.1%}-{conv['ci95'][1]:.1%})"
     lines = [f"{results.journey} x {results.cohort}: {results.customers:,} customers, seed "
-             f"{results.seed}, {results.days:g} days ({results.customers / seconds:,.0f} customers/s)",
+             f"{results.seed}, {results.days:g} days ({results.engine} engine, "
+             f"{results.customers / seconds:,.0f} customers/s)",
              f"entered: {results.entered['treated']:,} runs, holdout {results.entered['holdout']:,}; "
              f"ended {results.exited:,}, still inside {results.still_inside:,}",
              f"goal conversion: {conv['converted']:,} / {conv['runs']:,} = {rate}"]
@@ -81,4 +115,30 @@ def _summary(results, seconds: float) -> None:
     ttc = results.time_to_convert
     if ttc["count"]:
         lines.append(f"time to convert: median {ttc['median_hours']:.1f} h, p90 {ttc['p90_hours']:.1f} h")
+    lines += _operations(results)
     click.echo("\n".join(lines))
+
+
+def _pct(value) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def _operations(results) -> list[str]:
+    """KPI, staff and promo lines, for journeys that declare them."""
+    lines = []
+    for k in getattr(results, "kpis", ()):
+        verdict = {None: "no data", True: "met", False: "missed"}[k["met"]]
+        lines.append(f"KPI {k['kpi']}: {_pct(k['value'])} of {k['observations']:,} (95% CI "
+                     f"{_pct(k['ci95'][0])}-{_pct(k['ci95'][1])}); baseline {_pct(k['baseline'])}, "
+                     f"target {_pct(k['target'])}: {verdict}")
+    for r in getattr(results, "staff", ()):
+        wait = "n/a" if r["mean_wait_hours"] is None else \
+            f"{r['mean_wait_hours']:.1f} h mean, {r['p90_wait_hours']:.1f} h p90"
+        lines.append(f"staff {r['role']}: {r['handoffs']:,} handoffs, wait {wait}, max queue "
+                     f"{r['max_queue']:,}, SLA breach rate {_pct(r['breach_rate'])}")
+    promo = getattr(results, "promo", None) or {}
+    if promo.get("promo") or promo.get("budget") is not None:
+        budget = "no budget" if promo["budget"] is None else f"budget {_pct(promo['budget'])}"
+        lines.append(f"promo sends: {promo['promo']:,} of {promo['sends']:,} = "
+                     f"{_pct(promo['share'])} ({budget})")
+    return lines

@@ -84,6 +84,34 @@ def _overview_text(data: dict):
     yield "outbox:"
     for row in data["outbox"]:
         yield f"  {row['kind']:<8} {row['channel'] or '-':<17} {row['status']:<10} {row['count']:>8}"
+    yield from _operations_text(data)
+
+
+def _rate(value) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def _operations_text(data: dict):
+    """SLAs per role, KPIs and promo shares, when the journeys have any."""
+    if data.get("roles"):
+        yield "SLAs by role:"
+        for row in data["roles"]:
+            yield (f"  {row['role']:<20} open {row['open']:>6}  met {row['met']:>6}  breached "
+                   f"{row['breached']:>6}  breach rate {_rate(row['breach_rate'])}")
+    if data.get("kpis"):
+        yield "KPIs:"
+        for row in data["kpis"]:
+            verdict = {None: "no data yet", True: "met", False: "missed"}[row["met"]]
+            yield (f"  {row['journey_id']}/{row['kpi']:<20} {row['hits']} of {row['observations']} "
+                   f"= {_rate(row['rate'])} (baseline {_rate(row['baseline'])}, target "
+                   f"{_rate(row['target'])}): {verdict}; {row['open']} open")
+    if data.get("promo"):
+        yield "promo share of sends:"
+        for row in data["promo"]:
+            budget = "no budget" if row["budget"] is None else f"budget {_rate(row['budget'])}"
+            over = " (over budget)" if row["budget"] is not None and (row["share"] or 0) > row["budget"] else ""
+            yield (f"  {row['journey_id']:<24} {row['promo']} of {row['sends']} = "
+                   f"{_rate(row['share'])}, {budget}{over}")
 
 
 def _outbox_text(rows: list[dict]):

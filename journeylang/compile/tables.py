@@ -24,10 +24,11 @@ SCHEMA: dict[str, tuple[tuple[str, str], ...]] = {
         ("description", "text?"), ("content_hash", "text"), ("source", "text"),
         ("compiled_at", "text"), ("compiler", "text"), ("format", "text"),
         ("start_step", "text?"), ("audience", "json?"), ("reentry", "text"),
-        ("reentry_after", "int?")),
+        ("reentry_after", "int?"), ("volume", "json?")),
     "triggers": (
         ("journey_id", "text"), ("seq", "int"), ("kind", "text"), ("name", "text?"),
-        ("event", "text"), ("condition", "json?"), ("within", "int?"), ("outcome", "text?")),
+        ("event", "text"), ("condition", "json?"), ("within", "int?"), ("outcome", "text?"),
+        ("schedule", "json?")),
     "steps": (
         ("journey_id", "text"), ("version", "int?"), ("seq", "int"), ("step_id", "text"),
         ("stage", "text"), ("stage_title", "text?"), ("kind", "text"), ("params", "json"),
@@ -40,7 +41,19 @@ SCHEMA: dict[str, tuple[tuple[str, str], ...]] = {
         ("journey_id", "text"), ("template", "text"), ("locale", "text"), ("text", "text")),
     "policies": (
         ("journey_id", "text"), ("seq", "int"), ("kind", "text"), ("params", "json")),
+    "roles": (
+        ("journey_id", "text"), ("seq", "int"), ("role", "text"), ("capacity", "int"),
+        ("per", "int")),
+    "kpis": (
+        ("journey_id", "text"), ("seq", "int"), ("name", "text"), ("title", "text?"),
+        ("stage", "text"), ("step", "text?"), ("event", "text"), ("condition", "json?"),
+        ("within", "int"), ("baseline", "real"), ("target", "real")),
 }
+# Added after the first release of the format (issue 7): tables written before may lack them.
+# Readers fill a missing column with null and a missing table with no rows, so older tables
+# (and the versions stored in older state files) still load.
+ADDED_COLUMNS = {"journey": ("volume",), "triggers": ("schedule",)}
+ADDED_TABLES = ("roles", "kpis")
 
 
 @dataclass
@@ -135,6 +148,7 @@ def compile_journey(journey: ast.Journey, source_text: str, source_name: str,
         tables.add("templates", journey_id=jid, template=template.name,
                    locale=template.locale or "", text=template.text)
     _policies(tables, journey)
+    _roles_and_kpis(tables, journey, resolve)
     tables.journey["content_hash"] = content_hash(source_text, tables)
     return tables
 
@@ -144,11 +158,23 @@ def _text(value: str | None) -> str | None:
     return value or None
 
 
+def _volume(volume: ast.Volume | None) -> dict | None:
+    return None if volume is None else {"entries": volume.entries, "per": volume.per}
+
+
+def schedule_params(schedule: ast.Schedule) -> dict:
+    """A schedule as table JSON: ``every``, ``time`` (HH:MM), ``weekdays`` (0 = Monday),
+    ``day`` and ``month`` (1-12), the unused ones null or empty."""
+    return {"every": schedule.every, "time": format_time(schedule.time),
+            "weekdays": list(schedule.weekdays), "day": schedule.day, "month": schedule.month}
+
+
 def _triggers(tables: Tables, journey: ast.Journey) -> None:
     rows = []
-    if journey.entry is not None:
-        rows.append(dict(kind="entry", event=journey.entry.event,
-                         condition=condition_tree(journey.entry.condition)))
+    entry = journey.entry
+    if entry is not None:
+        rows.append(dict(kind="entry", event=entry.event, condition=condition_tree(entry.condition),
+                         schedule=None if entry.schedule is None else schedule_params(entry.schedule)))
     rows += [dict(kind="goal", name=g.name, event=g.event, condition=condition_tree(g.condition),
                   within=g.within, outcome="converted") for g in journey.goals]
     rows += [dict(kind="exit", event=e.event, condition=condition_tree(e.condition), outcome=e.outcome)
@@ -168,8 +194,23 @@ def _policies(tables: Tables, journey: ast.Journey) -> None:
         rows.append(("consent", {"channels": list(policy.consent)}))
     if policy.holdout is not None:
         rows.append(("holdout", {"percent": policy.holdout}))
+    if policy.promo is not None:
+        rows.append(("promo", {"percent": policy.promo}))
     for seq, (kind, params) in enumerate(rows):
         tables.add("policies", journey_id=journey.id, seq=seq, kind=kind, params=params)
+
+
+def _roles_and_kpis(tables: Tables, journey: ast.Journey, resolve: "_Targets") -> None:
+    for seq, role in enumerate(journey.roles):
+        tables.add("roles", journey_id=journey.id, seq=seq, role=role.name,
+                   capacity=role.capacity, per=role.per)
+    kpis = [(stage, kpi) for stage in journey.stages for kpi in stage.kpis]
+    for seq, (stage, kpi) in enumerate(kpis):
+        step = None if kpi.step is None else resolve.step_or_stage(kpi.step)
+        tables.add("kpis", journey_id=journey.id, seq=seq, name=kpi.name, title=_text(kpi.title),
+                   stage=stage.name, step=step, event=kpi.event,
+                   condition=condition_tree(kpi.condition), within=kpi.within,
+                   baseline=float(kpi.baseline), target=float(kpi.target))
 
 
 def _named_params(params: tuple[ast.Param, ...]) -> dict:
@@ -181,11 +222,13 @@ def _params(step: ast.Step) -> dict:
     match step:
         case ast.Send():
             return {"channel": step.channel, "template": step.template,
-                    "params": _named_params(step.params)}
+                    "params": _named_params(step.params), "promo": step.promo}
         case ast.Wait():
             return {"duration": step.duration}
         case ast.WaitUntil():
             return {"time": format_time(step.time)}
+        case ast.WaitSchedule():
+            return {"schedule": schedule_params(step.schedule)}
         case ast.WaitEvent():
             return {"within": step.within}
         case ast.Tag() | ast.Untag():
@@ -229,6 +272,9 @@ class _Targets:
     def __call__(self, step: ast.Step, target: str | None) -> str | None:
         if target is None:
             return self.following.get(step.name)
+        return self.step_or_stage(target)
+
+    def step_or_stage(self, target: str) -> str | None:
         return target if target in self.names else self.stages.get(target)
 
 

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from .conditions import ConditionError, validate
-from .tables import FORMAT, SCHEMA, Tables
+from .tables import ADDED_COLUMNS, ADDED_TABLES, FORMAT, SCHEMA, Tables
 
 FORMATS = ("json", "csv", "sqlite")
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -139,10 +139,19 @@ def _read_json(path: Path) -> dict:
     return data
 
 
+def _older(name: str, columns) -> tuple:
+    """The columns of ``name`` as written before the issue-7 additions."""
+    added = ADDED_COLUMNS.get(name, ())
+    return tuple((c, k) for c, k in columns if c not in added)
+
+
 def _read_csv(folder: Path) -> dict:
     data: dict = {}
     for name, columns in SCHEMA.items():
         file = folder / f"{name}.csv"
+        if name in ADDED_TABLES and not file.exists():
+            data[name] = []  # written before the table existed
+            continue
         try:
             with open(file, encoding="utf-8", newline="") as handle:
                 rows = list(csv.reader(handle))
@@ -151,7 +160,9 @@ def _read_csv(folder: Path) -> dict:
         except (UnicodeDecodeError, csv.Error) as exc:
             raise TablesError(f"{file}: not a CSV table: {exc}") from None
         header = [c for c, _ in columns]
-        if not rows or rows[0] != header:
+        if rows and rows[0] == [c for c, _ in _older(name, columns)] and rows[0] != header:
+            columns = _older(name, columns)
+        elif not rows or rows[0] != header:
             raise TablesError(f"{file}:1: expected the columns {','.join(header)}")
         data[name] = []
         for number, cells in enumerate(rows[1:], start=2):
@@ -182,8 +193,15 @@ def _read_sqlite(path: Path) -> dict:
         connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             data = {}
+            present = {r[0] for r in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
             for name, columns in SCHEMA.items():
-                names = ", ".join(c for c, _ in columns)
+                if name in ADDED_TABLES and name not in present:
+                    data[name] = []
+                    continue
+                found = {r[1] for r in connection.execute(f"PRAGMA table_info({name})")}
+                names = ", ".join(c if c in found or c not in ADDED_COLUMNS.get(name, ()) else "NULL"
+                                  for c, _ in columns)
                 rows = connection.execute(f"SELECT {names} FROM {name} ORDER BY rowid").fetchall()
                 data[name] = [{c: (json.loads(v) if k.startswith("json") and v is not None else v)
                                for (c, k), v in zip(columns, row)} for row in rows]
@@ -198,10 +216,13 @@ def tables_from_dict(raw: dict, path) -> Tables:
     """Typed, validated tables; anything malformed is a TablesError naming ``path`` and the table."""
     tables = Tables()
     for name, columns in SCHEMA.items():
-        rows = raw.get(name)
+        rows = raw.get(name, [] if name in ADDED_TABLES else None)
         if not isinstance(rows, list):
             raise TablesError(f"{path}: table {name!r} is missing")
+        older = {c for c, _ in _older(name, columns)}
         for index, row in enumerate(rows):
+            if isinstance(row, dict) and set(row) == older:
+                row = {c: row.get(c) for c, _ in columns}  # written before the added columns
             if not isinstance(row, dict) or set(row) != {c for c, _ in columns}:
                 raise TablesError(f"{path}: table {name!r}, row {index + 1}: wrong columns")
             for column, kind in columns:
@@ -212,7 +233,7 @@ def tables_from_dict(raw: dict, path) -> Tables:
     if tables.journey["format"] != FORMAT:
         raise TablesError(f"{path}: unsupported format {tables.journey['format']!r} (expected {FORMAT!r})")
     for name, column in (("triggers", "condition"), ("transitions", "condition"),
-                         ("journey", "audience"), ("steps", "params")):
+                         ("journey", "audience"), ("steps", "params"), ("kpis", "condition")):
         for index, row in enumerate(tables.rows[name]):
             tree = row[column]
             if name == "steps":

@@ -3,39 +3,21 @@ from __future__ import annotations
 
 import re
 import textwrap
-from contextvars import ContextVar
 from dataclasses import replace
-from functools import cache
 
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
+from lark import Token, v_args
+from lark.exceptions import UnexpectedInput, VisitError
 
 from .. import ast
 from ..diagnostics import Diagnostic, Severity, Span
-from ..resources import grammar_text
 from ..source import Source
 from ..units import parse_duration, parse_percent, parse_time
 from . import Comment, Document
+from .parser import parse as _parse
+from .parser import parser, shift, syntax_diagnostic
+from .text_ops import OperationsBuilder
 
-SYNTAX = "JL001"
 BAD_VALUE = "JL002"
-
-
-_comment_sink: ContextVar[list | None] = ContextVar("comment_sink", default=None)
-
-
-def _on_comment(token: Token) -> Token:
-    sink = _comment_sink.get()
-    if sink is not None:
-        sink.append(token)
-    return token
-
-
-@cache
-def _parser() -> Lark:
-    return Lark(grammar_text(), parser="lalr", propagate_positions=True,
-                start=["start", "expr", "fragment_file"], maybe_placeholders=True,
-                lexer_callbacks={"COMMENT": _on_comment})
 
 
 def parse_text(source: Source) -> Document:
@@ -67,92 +49,26 @@ def parse_fragments(source: Source) -> tuple[list[ast.Fragment], list[Diagnostic
 def parse_tree(text: str):
     """The Lark parse tree of a whole ``.journey`` text (for tools that need token positions,
     such as the formatter placing comments). Raises lark's UnexpectedInput on bad input."""
-    return _parser().parse(text, start="start")
+    return parser().parse(text, start="start")
 
 
 def parse_condition(text: str, file: str, line: int = 1, column: int = 1):
     """Parse a condition written at ``line``/``column`` of ``file``; returns (expr, diagnostics)."""
+    return _parse_snippet(text, "expr", file, line, column)
+
+
+def parse_schedule(text: str, file: str, line: int = 1, column: int = 1):
+    """Parse a schedule (``wednesday at 20:00``) placed like ``parse_condition``."""
+    return _parse_snippet(text, "schedule", file, line, column)
+
+
+def _parse_snippet(text: str, start: str, file: str, line: int, column: int):
     builder = ModelBuilder(file, line, column)
     try:
-        tree = _parse(text, "expr", None, file)
+        tree = _parse(text, start, None, file)
         return builder.transform(tree), builder.diagnostics
     except UnexpectedInput as exc:
         return None, [syntax_diagnostic(exc, file, line, column)]
-
-
-def _parse(text: str, start: str, on_comment, file: str):
-    tokens: list[Token] = []
-    reset = _comment_sink.set(tokens)
-    try:
-        return _parser().parse(text, start=start)
-    finally:
-        _comment_sink.reset(reset)
-        for token in tokens if on_comment else ():
-            on_comment(Comment(str(token), Span(file, token.line, token.column,
-                                                token.end_line, token.end_column)))
-
-
-# --- syntax errors -------------------------------------------------------------------------
-
-_FRIENDLY = {
-    "NAME": "a name", "STRING": "a quoted string", "LONG_STRING": "a quoted string",
-    "INT": "a whole number", "NUMBER": "a number", "DURATION": "a duration such as 30m, 2h or 7d",
-    "TIME": "a time of day such as 09:30", "PERCENT": "a percentage such as 5%",
-    "COMP_OP": "a comparison (==, !=, <, <=, >, >=)", "ADD_OP": "'+' or '-'",
-    "MUL_OP": "'*', '/' or '%'", "$END": "end of file",
-}
-
-
-def _describe(terminal: str) -> str:
-    if terminal in _FRIENDLY:
-        return _FRIENDLY[terminal]
-    try:
-        pattern = _parser().get_terminal(terminal).pattern
-    except KeyError:
-        return terminal
-    return f"'{pattern.value}'" if pattern.type == "str" else terminal
-
-
-def _expected(names) -> str:
-    # `$name` is for fragment authors: listing it would only confuse a journey's author
-    described = sorted({_describe(name) for name in names if name != "PARAM_REF"})
-    if len(described) > 8:
-        described = described[:8] + ["..."]
-    return ", ".join(described)
-
-
-def syntax_diagnostic(exc: UnexpectedInput, file: str, base_line: int = 1,
-                      base_column: int = 1) -> Diagnostic:
-    """Turn a Lark error into a JL001 diagnostic with the expected tokens."""
-    line, column = exc.line if exc.line > 0 else 1, exc.column if exc.column > 0 else 1
-    span = _shift(file, base_line, base_column, line, column, line, column + 1)
-    hint = None
-    if isinstance(exc, UnexpectedCharacters):
-        message = f"unexpected character {exc.char!r}"
-        expected = exc.allowed or ()
-    elif isinstance(exc, UnexpectedEOF):
-        message = "unexpected end of file"
-        expected = exc.expected
-    else:
-        token = exc.token
-        shown = "end of file" if token.type == "$END" else repr(str(token))
-        message = f"unexpected {shown}"
-        expected = exc.expected
-        if token.type != "$END" and token.end_column:
-            span = _shift(file, base_line, base_column, line, column, token.end_line, token.end_column)
-        previous = [t for t in getattr(exc, "token_history", None) or [] if t is not None]
-        if str(token) == ":" and previous and previous[-1].type != "NAME":
-            hint = f"'{previous[-1]}' is a keyword and cannot name a step; choose another label"
-    if expected:
-        message += f"; expected {_expected(expected)}"
-    return Diagnostic(SYNTAX, Severity.ERROR, message, span, hint=hint)
-
-
-def _shift(file, base_line, base_column, line, column, end_line, end_column) -> Span:
-    """Place a position inside an embedded snippet (a YAML condition) into its file."""
-    col = column + base_column - 1 if line == 1 else column
-    end_col = end_column + base_column - 1 if end_line == 1 else end_column
-    return Span(file, line + base_line - 1, col, end_line + base_line - 1, end_col)
 
 
 # --- tree to model -------------------------------------------------------------------------
@@ -175,8 +91,10 @@ def _unescape(match: re.Match) -> str:
 
 
 @v_args(meta=True, inline=True)
-class ModelBuilder(Transformer):
+class ModelBuilder(OperationsBuilder):
     """Builds model nodes bottom-up; bad literal values become diagnostics, not exceptions."""
+
+    _unquote = staticmethod(unquote)
 
     def __init__(self, file: str, base_line: int = 1, base_column: int = 1):
         super().__init__()
@@ -185,11 +103,11 @@ class ModelBuilder(Transformer):
 
     def span(self, where) -> Span:
         if isinstance(where, Token):
-            return _shift(self.file, self.base_line, self.base_column, where.line, where.column,
+            return shift(self.file, self.base_line, self.base_column, where.line, where.column,
                           where.end_line, where.end_column)
         if getattr(where, "empty", True):
             return ast.NO_SPAN
-        return _shift(self.file, self.base_line, self.base_column, where.line, where.column,
+        return shift(self.file, self.base_line, self.base_column, where.line, where.column,
                       where.end_line, where.end_column)
 
     def _value(self, convert, token, fallback):
@@ -248,7 +166,8 @@ class ModelBuilder(Transformer):
 
     # journey-level
     def journey(self, meta, name, title, version, *items):
-        fields: dict = {"goals": [], "exits": [], "outcomes": [], "templates": [], "stages": []}
+        fields: dict = {"goals": [], "exits": [], "outcomes": [], "roles": [], "templates": [],
+                        "stages": []}
         for key, value in items:
             if isinstance(fields.get(key), list):
                 fields[key].extend(value if key == "outcomes" else [value])
@@ -317,10 +236,12 @@ class ModelBuilder(Transformer):
     def locale_text(self, meta, locale, text):
         return ast.TemplateText(str(locale), unquote(text), span=self.span(meta))
 
-    def stage(self, meta, name, title, *steps):
+    def stage(self, meta, name, title, *items):
+        steps = [item for item in items if isinstance(item, ast.Step)]
         named = tuple(step if step.name else replace(step, name=ast.auto_step_name(str(name), i))
                       for i, step in enumerate(steps))
-        return "stages", ast.Stage(str(name), unquote(title) if title else None, named,
+        kpis = tuple(item for item in items if isinstance(item, ast.Kpi))
+        return "stages", ast.Stage(str(name), unquote(title) if title else None, named, kpis,
                                    span=self.span(meta))
 
     # steps: each body builds its step with an empty name; `step` adds the label and span
@@ -330,10 +251,10 @@ class ModelBuilder(Transformer):
     def label(self, meta, name):
         return name
 
-    def send(self, meta, channel, template, params, arrow):
+    def send(self, meta, promo, channel, template, params, arrow):
         name = unquote(template) if template.type == "STRING" else self.ref(template)
         return ast.Send("", next=arrow, channel=self.ref(channel), template=name,
-                        params=params or ())
+                        params=params or (), promo=promo is not None)
 
     def wait(self, meta, duration, arrow):
         return ast.Wait("", next=arrow, duration=self.duration(duration))

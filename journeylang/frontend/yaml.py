@@ -17,9 +17,9 @@ from ..diagnostics import Diagnostic, Severity, Span
 from ..source import Source
 from ..units import parse_duration, parse_percent, parse_time
 from . import Document
-from .text import parse_condition
-from .yaml_reader import (STRUCTURE, YAML_SYNTAX, NodeReader, Skip, describe, is_numeric,
-                          keys_of)
+from .yaml_ops import RUNG_ACTIONS, OperationsReader
+from .yaml_reader import (STRUCTURE, YAML_SYNTAX, Skip, describe, each, either, is_numeric,
+                          exactly_one, keys_of, one_or_many, record, short)
 
 
 def parse_yaml(source: Source) -> Document:
@@ -72,7 +72,7 @@ def _quiet_times(text: str):
     return parse_time(parts[0]), parse_time(parts[1])
 
 
-class _Builder(NodeReader):
+class _Builder(OperationsReader):
     """Lowers a composed YAML journey to the model, collecting diagnostics."""
 
     def duration(self, node, what: str) -> int:
@@ -91,28 +91,12 @@ class _Builder(NodeReader):
         return self.unit(lambda text: parse_percent(text if number is None else number),
                          "a percentage such as 5%", node, what, None, fallback)
 
-    def holdout(self, node, what: str) -> float:
+    def optional_percent(self, node, what: str) -> float:
         return self.percent(node, what, Skip)
 
     def quiet_text(self, node, what: str) -> ast.QuietHours:
         start, end = self.unit(_quiet_times, 'quiet hours such as "22:00-08:00"', node, what)
         return ast.QuietHours(start, end, span=self.span(node))
-
-    def condition(self, node, what: str) -> ast.Expr:
-        """Parse a condition with the DSL grammar, placed where its text sits in the file."""
-        text = self.scalar(node, what, "a condition")
-        start, end = node.start_mark, node.end_mark
-        line, column = start.line + 1, start.column + 1 + (node.style in ('"', "'"))
-        newline = self.source.text.find("\n", start.index, end.index)
-        if node.style in ("|", ">") and newline >= 0:
-            # parse the block's raw lines: same tokens (newlines are blanks to the grammar),
-            # and every line keeps its columns
-            text, line, column = self.source.text[newline + 1:end.index], line + 1, 1
-        expr, problems = parse_condition(text, self.source.name, line, column)
-        self.diagnostics.extend(problems)
-        if expr is None:
-            raise Skip
-        return expr
 
     # --- free-keyed mappings ----------------------------------------------------------------
 
@@ -184,14 +168,15 @@ class _Builder(NodeReader):
         return ast.Reentry("after", seconds, span=self.span(node))
 
     def stage(self, node, what: str) -> ast.Stage:
-        found = self.fields(node, what, "stage", ("stage", "title", "steps"), ("stage",))
+        found = self.fields(node, what, "stage", ("stage", "title", "steps", "kpis"), ("stage",))
         if found.missing:
             raise Skip
         name = self.name(found.values["stage"], "'stage' in stage")
         title = self.optional(_Builder.text, found.values.get("title"), "'title' in stage")
         steps = self.optional(lambda _, n, w: self.steps(n, w, name), found.values.get("steps"),
                               f"'steps' in stage '{name}'", ())
-        return ast.Stage(name, title, steps, span=self.span(node))
+        kpis = self.optional(each(_KPI), found.values.get("kpis"), f"'kpis' in stage '{name}'", ())
+        return ast.Stage(name, title, steps, kpis, span=self.span(node))
 
     def steps(self, node, what: str, stage: str) -> tuple[ast.Step, ...]:
         if not isinstance(node, SequenceNode):
@@ -220,7 +205,8 @@ class _Builder(NodeReader):
         name = self.optional(_Builder.name, found.values.get("name"), f"'name' in {what}")
         changes = {"name": name or ast.auto_step_name(stage, index), "span": self.span(node)}
         then = found.keys.get("then")
-        if then and isinstance(body, ast.SequentialStep) and not isinstance(body, ast.WaitEvent):
+        if then and isinstance(body, ast.SequentialStep) and not isinstance(
+                body, (ast.WaitEvent, ast.Escalate)):
             changes["next"] = self.optional(_Builder.name, found.values["then"],
                                             f"'then' in {what}")
         elif then:  # as in the DSL, where these steps take no ``-> target`` suffix
@@ -232,10 +218,11 @@ class _Builder(NodeReader):
         """``{until: ...}``, ``{for: event, ...}`` or ``{on: [arms], ...}``."""
         form = next((key for key in _WAIT_FORMS if key in keys_of(node)), None)
         if form is None:
-            found = self.fields(node, what, "wait", ("until", "for", "on", "where", "within",
-                                                     "then", "timeout"))
+            found = self.fields(node, what, "wait", ("until", "until_next", "for", "on", "where",
+                                                     "within", "then", "timeout"))
             if not found.unknown:
-                self.report(STRUCTURE, f"{what} needs one of 'until', 'for' or 'on'", node)
+                self.report(STRUCTURE, f"{what} needs one of 'until', 'until_next', 'for' or "
+                                       "'on'", node)
             raise Skip
         return _WAIT_FORMS[form](self, node, what)
 
@@ -269,118 +256,111 @@ class _Builder(NodeReader):
 
 # --- the schema -------------------------------------------------------------------------------
 
-def _record(context: str, make, spec: dict, **fixed):
-    """A converter reading a mapping by a key table: key -> (model field, converter, required)."""
-    return lambda builder, node, what: builder.record(node, what, context, make, spec, fixed)
-
-
-def _each(convert):
-    """A converter for a list of entries read by ``convert``."""
-    return lambda builder, node, what: builder.items(node, what, convert)
-
-
-def _one_or_many(convert):
-    """A converter for one value or a list of them, giving a tuple."""
-    def read(builder, node, what):
-        if isinstance(node, SequenceNode):
-            return builder.items(node, what, convert)
-        return (convert(builder, node, what),)
-    return read
-
-
-def _either(short, full):
-    """A converter for a scalar shorthand (``short``) or a mapping (``full``)."""
-    return lambda builder, node, what: (full if isinstance(node, MappingNode) else short)(
-        builder, node, what)
-
-
-def _short(make, field: str, convert):
-    """A step written as its one value, e.g. ``goto: done``."""
-    return lambda builder, node, what: make("", **{field: convert(builder, node, what)})
-
-
 def _wait_for(event, condition=None, target=None, span=ast.NO_SPAN, **rest) -> ast.WaitEvent:
     """``wait: {for: event, where, then, within, timeout}``: a wait with one event arm."""
     return ast.WaitEvent(arms=(ast.EventArm(event, condition, target, span=span),), **rest)
 
 
 B = _Builder
-_NAMES = _one_or_many(B.name)
+_NAMES = one_or_many(B.name)
 _WHERE = ("condition", B.condition, False)
-_CAP = _record("cap", ast.Cap, {"messages": ("messages", B.integer, True),
+_CAP = record("cap", ast.Cap, {"messages": ("messages", B.integer, True),
                                 "per": ("per", B.duration, True),
                                 "on": ("channels", _NAMES, False)})
-_POLICY = _record("policy", ast.Policy, {
-    "cap": ("caps", _one_or_many(_CAP), False),
-    "quiet": ("quiet", _either(B.quiet_text, _record("quiet", ast.QuietHours, {
+_POLICY = record("policy", ast.Policy, {
+    "cap": ("caps", one_or_many(_CAP), False),
+    "quiet": ("quiet", either(B.quiet_text, record("quiet", ast.QuietHours, {
         "from": ("start", B.time, True), "to": ("end", B.time, True)})), False),
-    "consent": ("consent", _NAMES, False), "holdout": ("holdout", B.holdout, False)})
-_JOURNEY = _record("journey", ast.Journey, {
+    "consent": ("consent", _NAMES, False), "holdout": ("holdout", B.optional_percent, False),
+    "promo": ("promo", B.optional_percent, False)})
+_JOURNEY = record("journey", ast.Journey, {
     "journey": ("id", B.journey_id, True), "title": ("title", B.text, False),
     "version": ("version", B.integer, False), "owner": ("owner", B.text, False),
     "description": ("description", B.text, False),
-    "entry": ("entry", _record("entry", ast.Entry, {"on": ("event", B.name, True),
-                                                    "where": _WHERE}), False),
+    "entry": ("entry", exactly_one(record("entry", ast.Entry, {
+        "on": ("event", B.name, False), "every": ("schedule", B.schedule, False),
+        "where": _WHERE}), ("on", "every"), "an event ('on') or a schedule ('every')"), False),
     "audience": ("audience", B.condition, False),
-    "reentry": ("reentry", _either(B.reentry_text, _record("reentry", ast.Reentry, {
+    "reentry": ("reentry", either(B.reentry_text, record("reentry", ast.Reentry, {
         "after": ("after", B.duration, True)}, mode="after")), False),
-    "goals": ("goals", _each(_record("goal", ast.Goal, {
+    "goals": ("goals", each(record("goal", ast.Goal, {
         "name": ("name", B.name, True), "on": ("event", B.name, True), "where": _WHERE,
         "within": ("within", B.duration, False)})), False),
-    "exits": ("exits", _each(_record("exit", ast.ExitRule, {
+    "exits": ("exits", each(record("exit", ast.ExitRule, {
         "on": ("event", B.name, True), "as": ("outcome", B.name, True), "where": _WHERE})), False),
     "outcomes": ("outcomes", _NAMES, False), "policy": ("policy", _POLICY, False),
-    "templates": ("templates", B.templates, False), "stages": ("stages", _each(B.stage), False)})
+    "roles": ("roles", each(record("role", ast.Role, {
+        "name": ("name", B.name, True), "capacity": ("capacity", B.integer, True),
+        "per": ("per", B.duration, True)})), False),
+    "expect": ("volume", record("expect", ast.Volume, {
+        "entries": ("entries", B.integer, True), "per": ("per", B.duration, True)}), False),
+    "templates": ("templates", B.templates, False), "stages": ("stages", each(B.stage), False)})
 
 _THEN, _TIMEOUT = ("target", B.name, False), ("next", B.name, False)
 _WITHIN = ("within", B.duration, False)
 _WAIT_FORMS = {
-    "until": _record("wait with 'until'", ast.WaitUntil, {"until": ("time", B.wait_time, True)},
+    "until_next": record("wait with 'until_next'", ast.WaitSchedule, {
+        "until_next": ("schedule", B.schedule, True)}, name=""),
+    "until": record("wait with 'until'", ast.WaitUntil, {"until": ("time", B.wait_time, True)},
                      name=""),
-    "for": _record("wait with 'for'", _wait_for, {
+    "for": record("wait with 'for'", _wait_for, {
         "for": ("event", B.name, True), "where": _WHERE, "then": _THEN, "within": _WITHIN,
         "timeout": _TIMEOUT}, name=""),
-    "on": _record("wait with 'on'", ast.WaitEvent, {
-        "on": ("arms", _each(_record("wait arm", ast.EventArm, {
+    "on": record("wait with 'on'", ast.WaitEvent, {
+        "on": ("arms", each(record("wait arm", ast.EventArm, {
             "event": ("event", B.name, True), "where": _WHERE, "then": _THEN})), True),
         "within": _WITHIN, "timeout": _TIMEOUT}, name=""),
 }
-_BRANCH_ARM = _record("branch arm", ast.BranchArm, {"when": ("condition", B.condition, True),
+_BRANCH_ARM = record("branch arm", ast.BranchArm, {"when": ("condition", B.condition, True),
                                                     "then": ("target", B.name, True)})
-_SET = _record("set", ast.SetAttribute, {"attribute": ("attribute", B.path, True),
+_SET = record("set", ast.SetAttribute, {"attribute": ("attribute", B.path, True),
                                          "value": ("value", B.literal, False),
                                          "expr": ("value", B.condition, False)}, name="")
 _PARAMS = ("params", B.params, False)
 
 # one converter per step kind; a step-level ``then`` sets ``next`` on sequential steps
 _STEP_KINDS = {
-    "send": _record("send", ast.Send, {"via": ("channel", B.name, True),
-                                       "template": ("template", B.text, True),
-                                       "params": _PARAMS}, name=""),
-    "wait": _either(_short(ast.Wait, "duration", B.duration), B.wait),
+    "send": record("send", ast.Send, {"via": ("channel", B.name, True),
+                                      "template": ("template", B.text, True),
+                                      "params": _PARAMS, "promo": ("promo", B.flag, False)},
+                   name=""),
+    "wait": either(short(ast.Wait, "duration", B.duration), B.wait),
     "branch": B.branch,
-    "split": _short(ast.Split, "arms", _each(_record("split arm", ast.SplitArm, {
+    "split": short(ast.Split, "arms", each(record("split arm", ast.SplitArm, {
         "arm": ("name", B.name, True), "percent": ("percent", B.percent, True),
         "then": ("target", B.name, True)}))),
-    "tag": _short(ast.Tag, "tags", _one_or_many(B.text)),
-    "untag": _short(ast.Untag, "tags", _one_or_many(B.text)),
+    "tag": short(ast.Tag, "tags", one_or_many(B.text)),
+    "untag": short(ast.Untag, "tags", one_or_many(B.text)),
     "set": B.set_step,
-    "coupon": _either(_short(ast.Coupon, "code", B.text), _record("coupon", ast.Coupon, {
+    "coupon": either(short(ast.Coupon, "code", B.text), record("coupon", ast.Coupon, {
         "code": ("code", B.text, True), "value": ("value", B.number, False),
         "expires": ("expires", B.duration, False)}, name="")),
-    "handoff": _record("handoff", ast.Handoff, {"to": ("role", B.name, True), "within": _WITHIN,
+    "handoff": record("handoff", ast.Handoff, {"to": ("role", B.name, True), "within": _WITHIN,
                                                 "note": ("note", B.text, False)}, name=""),
-    "webhook": _either(_short(ast.Webhook, "url", B.text),
-                       _record("webhook", ast.Webhook, {"url": ("url", B.text, True)}, name="")),
-    "emit": _either(_short(ast.Emit, "event", B.name), _record("emit", ast.Emit, {
+    "webhook": either(short(ast.Webhook, "url", B.text),
+                       record("webhook", ast.Webhook, {"url": ("url", B.text, True)}, name="")),
+    "emit": either(short(ast.Emit, "event", B.name), record("emit", ast.Emit, {
         "event": ("event", B.name, True), "params": _PARAMS}, name="")),
-    "goto": _short(ast.Goto, "target", B.name),
-    "exit": _short(ast.Exit, "outcome", B.name),
+    "goto": short(ast.Goto, "target", B.name),
+    "exit": short(ast.Exit, "outcome", B.name),
     # ``use: winback`` or ``use: {fragment: winback, with: {channel: sms}}``; expand.py inlines it
-    "use": _either(_short(ast.Use, "fragment", B.name), _record("use", ast.Use, {
+    "use": either(short(ast.Use, "fragment", B.name), record("use", ast.Use, {
         "fragment": ("fragment", B.name, True), "with": ("args", B.params, False)}, name="")),
 }
+_KPI = record("kpi", ast.Kpi, {
+    "name": ("name", B.name, True), "title": ("title", B.text, False),
+    "on": ("event", B.name, True), "where": _WHERE, "within": ("within", B.duration, True),
+    "baseline": ("baseline", B.kpi_percent, True), "target": ("target", B.kpi_percent, True),
+    "at": ("step", B.name, False)})
+_RUNG_ACTIONS = {kind: _STEP_KINDS[kind] for kind in RUNG_ACTIONS}
+_STEP_KINDS["escalate"] = record("escalate", ast.Escalate, {
+    "until": ("event", B.name, True), "where": _WHERE, "within": ("within", B.duration, True),
+    "then": _THEN, "breach": _TIMEOUT,
+    "rungs": ("rungs", each(lambda b, node, what: b.rung(node, what, _RUNG_ACTIONS)), True)},
+    name="")
 _NO_THEN = {
+    "escalate": "inside 'escalate', 'then' is where resolution leads and 'breach' where the "
+                "breach leads",
     "branch": "its arms name the next steps", "split": "its arms name the next steps",
     "goto": "it already names the next step", "exit": "the journey ends here",
     "use": "the fragment's steps continue with the step after the use",

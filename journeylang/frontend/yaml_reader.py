@@ -219,3 +219,49 @@ class NodeReader:
         if fallback is Skip:
             raise Skip
         return fallback
+
+
+# --- converters built from key tables ------------------------------------------------------
+
+def record(context: str, make, spec: dict, **fixed):
+    """A converter reading a mapping by a key table: key -> (model field, converter, required)."""
+    return lambda builder, node, what: builder.record(node, what, context, make, spec, fixed)
+
+
+def each(convert):
+    """A converter for a list of entries read by ``convert``."""
+    return lambda builder, node, what: builder.items(node, what, convert)
+
+
+def one_or_many(convert):
+    """A converter for one value or a list of them, giving a tuple."""
+    def read(builder, node, what):
+        if isinstance(node, SequenceNode):
+            return builder.items(node, what, convert)
+        return (convert(builder, node, what),)
+    return read
+
+
+def either(short, full):
+    """A converter for a scalar shorthand (``short``) or a mapping (``full``)."""
+    return lambda builder, node, what: (full if isinstance(node, MappingNode) else short)(
+        builder, node, what)
+
+
+def short(make, field: str, convert):
+    """A step written as its one value, e.g. ``goto: done``."""
+    return lambda builder, node, what: make("", **{field: convert(builder, node, what)})
+
+
+def exactly_one(convert, keys: tuple[str, ...], expected: str):
+    """A converter for a mapping that must hold exactly one of ``keys``."""
+    def read(builder, node, what):
+        reported = len(builder.diagnostics)
+        value = convert(builder, node, what)
+        # an unknown key is already reported, with its did-you-mean: say no more
+        if sum(key in keys_of(node) for key in keys) != 1 and len(builder.diagnostics) == reported:
+            builder.report(STRUCTURE, f"{what} needs exactly one of " + " or ".join(
+                f"'{key}'" for key in keys) + f": {expected}", node)
+            raise Skip
+        return value
+    return read

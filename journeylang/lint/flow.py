@@ -1,8 +1,8 @@
 """Path facts for policy rules: how much time must pass along an edge, what a path sends."""
 from __future__ import annotations
 
-from ..ast import Send, Wait, WaitEvent, WaitUntil
-from ..graph import TIMEOUT, JourneyGraph
+from ..ast import Send, Wait, WaitEvent, WaitSchedule, WaitUntil
+from ..graph import SPLIT, TIMEOUT, JourneyGraph
 
 DAY = 86400
 
@@ -12,11 +12,13 @@ def advance(graph: JourneyGraph, node: str, kind: str, clock: int | None) -> tup
     time of day afterwards (seconds after midnight) when the journey fixes it, else None.
 
     Waits count in full; an awaited event may arrive at once; ``wait until`` waits for the
-    next occurrence of its time, so after a known time of day its delay is known too.
+    next occurrence of its time, so after a known time of day its delay is known too (for
+    ``wait until next <schedule>`` that is the least delay: the day may come later).
     """
     step = graph.step(node)
-    if isinstance(step, WaitUntil):
-        target = step.time.hour * 3600 + step.time.minute * 60
+    if isinstance(step, (WaitUntil, WaitSchedule)):
+        moment = step.time if isinstance(step, WaitUntil) else step.schedule.time
+        target = moment.hour * 3600 + moment.minute * 60
         delay = 0 if clock is None else ((target - clock) % DAY or DAY)
         return delay, target
     if isinstance(step, Wait):
@@ -38,3 +40,32 @@ def out_edges(graph: JourneyGraph, node: str):
 def sends(graph: JourneyGraph, node: str) -> Send | None:
     step = graph.step(node)
     return step if isinstance(step, Send) else None
+
+
+def heaviest_path(graph: JourneyGraph, weight) -> float:
+    """The largest total of ``weight(node)`` along one path from the start: a split's arms
+    count by their percent, any other choice takes its heaviest way out, a loop counts once."""
+    if graph.start is None:
+        return 0.0
+    totals: dict[str, float] = {}
+    stack, on_path = [(graph.start, iter(list(out_edges(graph, graph.start))))], {graph.start}
+    while stack:  # depth first, without recursion: journeys can be long
+        node, edges = stack[-1]
+        for target, _, _ in edges:
+            if target not in totals and target not in on_path:
+                on_path.add(target)
+                stack.append((target, iter(list(out_edges(graph, target)))))
+                break
+        else:
+            stack.pop()
+            on_path.discard(node)
+            totals[node] = weight(node) + _onward(graph, node, totals)
+    return totals[graph.start]
+
+
+def _onward(graph: JourneyGraph, node: str, totals: dict[str, float]) -> float:
+    """What the ways out of ``node`` add; an edge back into the current path adds nothing."""
+    ways = [(kind, data, totals.get(target, 0.0)) for target, kind, data in out_edges(graph, node)]
+    if ways and all(kind == SPLIT for kind, _, _ in ways):
+        return sum((data.get("weight") or 0) / 100 * total for _, data, total in ways)
+    return max((total for _, _, total in ways), default=0.0)

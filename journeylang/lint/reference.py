@@ -4,7 +4,10 @@ from __future__ import annotations
 from .registry import REGISTRY
 
 AREAS = [("JL0", "Reading files"), ("JL1", "Names"), ("JL2", "Flow"), ("JL3", "Policies"),
-         ("JL4", "Templates"), ("JL5", "Hygiene")]
+         ("JL4", "Templates"), ("JL5", "Hygiene"), ("JL6", "Fragments"),
+         ("JL70", "Schedules"), ("JL71", "Escalation, roles and capacity"),
+         ("JL72", "Content and promotions"),
+         ("JL73", "KPIs")]
 HEADER = """# Rule reference
 
 Generated from the rule registry by `journey rules --markdown > docs/rules.md`; do not edit by

@@ -4,6 +4,7 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Callable, Iterable
 
 from ..ast import Emit, Journey
@@ -32,11 +33,21 @@ class LintContext:
     graph: JourneyGraph
     config: LintConfig = field(default_factory=LintConfig)
     file: str | None = None  # the journey's file, to find templates/ beside it
+    text: str | None = None  # the journey file's text as parsed (it may differ from the disk)
 
     @classmethod
     def of(cls, journey: Journey, config: LintConfig | None = None,
-           file: str | None = None) -> "LintContext":
-        return cls(journey, build_graph(journey), config or LintConfig(), file)
+           file: str | None = None, text: str | None = None) -> "LintContext":
+        return cls(journey, build_graph(journey), config or LintConfig(), file, text)
+
+    def file_text(self, path: str) -> str | None:
+        """The text of the journey file, or of another file (a fragment) read from disk."""
+        if path == self.file and self.text is not None:
+            return self.text
+        try:
+            return Path(path).read_bytes().decode("utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            return None
 
     @cached_property
     def templates(self) -> TemplateSet:
@@ -87,9 +98,9 @@ def rule(code: str, name: str, severity: Severity, summary: str):
 
 
 def run_rules(journey: Journey, config: LintConfig | None = None,
-              file: str | None = None) -> list[Diagnostic]:
-    """Run every rule the configuration enables over one journey."""
-    ctx = LintContext.of(journey, config, file)
+              file: str | None = None, text: str | None = None) -> list[Diagnostic]:
+    """Run every rule the configuration enables over one journey (``text``: the file's)."""
+    ctx = LintContext.of(journey, config, file, text)
     found: list[Diagnostic] = []
     for code, registered in sorted(REGISTRY.items()):
         if ctx.config.enabled(code):

@@ -129,8 +129,8 @@ def _journey_region(start: Tree) -> Region:
     for item in journey.children:
         if not isinstance(item, Tree):
             continue
-        kind = {"exit_rule": "exit"}.get(item.data, item.data)
-        if kind in ("goal", "exit", "template", "stage"):
+        kind = {"exit_rule": "exit", "scheduled_entry": "entry"}.get(item.data, item.data)
+        if kind in ("goal", "exit", "role", "template", "stage"):
             index = counts[kind] = counts.get(kind, -1) + 1
             region = _region((kind, index), item, 1)
         else:
@@ -144,6 +144,9 @@ def _journey_region(start: Tree) -> Region:
         elif kind == "stage":
             region.children = [_step_region(index, j, child)
                                for j, child in enumerate(_trees(item, "step"))]
+            region.children += [_region(("kpi", index, k), child, 2)
+                                for k, child in enumerate(_trees(item, "kpi"))]
+            region.children.sort(key=lambda r: r.start)
     return root
 
 
@@ -165,10 +168,10 @@ def _step_region(stage: int, index: int, step: Tree) -> Region:
         return region
     arms = 0
     for child in _trees(body):
-        if child.data in ("wait_arm", "branch_arm", "split_arm"):
+        if child.data in ("wait_arm", "branch_arm", "split_arm", "rung"):
             region.children.append(_region(("arm", stage, index, arms), child, 3))
             arms += 1
-        elif child.data in ("timeout", "branch_default"):
+        elif child.data in ("timeout", "branch_default", "breach"):
             kind = "timeout" if child.data == "timeout" else "default"
             region.children.append(_region((kind, stage, index), child, 3))
     return region

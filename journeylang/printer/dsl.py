@@ -9,7 +9,7 @@ import re
 from decimal import Decimal
 
 from .. import ast
-from ..expressions import quote, unparse
+from ..expressions import quote, schedule_text, unparse
 from ..frontend.text import unquote
 from ..units import format_duration, format_time
 from .comments import END, HEADER, LEADING, TRAILING, CommentMap
@@ -189,6 +189,10 @@ class DslPrinter:
         if journey.outcomes:
             ends.append((("outcomes",), "outcomes " + ", ".join(journey.outcomes)))
         yield ends
+        operations = [(("role", i), self.visit_Role(r)) for i, r in enumerate(journey.roles)]
+        if journey.volume is not None:
+            operations.append((("volume",), self.visit_Volume(journey.volume)))
+        yield operations
         if journey.policy != ast.Policy() or journey.policy.span != ast.NO_SPAN:
             yield [(("policy",), self.visit_Policy(journey.policy))]
         yield [(("template", i), self.visit_Template(t, i)) for i, t in enumerate(journey.templates)]
@@ -196,7 +200,15 @@ class DslPrinter:
             yield [(("stage", index), self.visit_Stage(stage, index))]
 
     def visit_Entry(self, entry: ast.Entry) -> str:
+        if entry.schedule is not None:
+            return f"entry every {schedule_text(entry.schedule)}{self.where(entry.condition)}"
         return f"entry on {entry.event}{self.where(entry.condition)}"
+
+    def visit_Role(self, role: ast.Role) -> str:
+        return f"role {role.name} capacity {role.capacity} per {format_duration(role.per)}"
+
+    def visit_Volume(self, volume: ast.Volume) -> str:
+        return f"expect {volume.entries} entries per {format_duration(volume.per)}"
 
     def visit_Reentry(self, reentry: ast.Reentry) -> str:
         if reentry.mode == "after":
@@ -217,6 +229,8 @@ class DslPrinter:
             items.append((("consent",), "consent " + ", ".join(policy.consent)))
         if policy.holdout is not None:
             items.append((("holdout",), f"holdout {percent(policy.holdout)}"))
+        if policy.promo is not None:
+            items.append((("promo",), f"promo {percent(policy.promo)}"))
         return Block("policy", items)
 
     def visit_Cap(self, cap: ast.Cap) -> str:
@@ -243,10 +257,18 @@ class DslPrinter:
     def visit_Stage(self, stage: ast.Stage, index: int) -> Block:
         header = f"stage {stage.name}" + (f" {quote(stage.title)}" if stage.title is not None else "")
         self.depth += 1
+        kpis = [(("kpi", index, k), self.visit_Kpi(kpi)) for k, kpi in enumerate(stage.kpis)]
         steps = [(("step", index, j), self.step(step, index, j))
                  for j, step in enumerate(stage.steps)]
         self.depth -= 1
-        return Block(header, steps)
+        return Block(header, kpis + steps)
+
+    def visit_Kpi(self, kpi: ast.Kpi) -> str:
+        title = f" {quote(kpi.title)}" if kpi.title is not None else ""
+        at = f" at {kpi.step}" if kpi.step is not None else ""
+        return (f"kpi {kpi.name}{title} on {kpi.event}{self.where(kpi.condition)}"
+                f"{self.within(kpi.within)} baseline {percent(kpi.baseline)}"
+                f" target {percent(kpi.target)}{at}")
 
     def step(self, step: ast.Step, stage: int, index: int) -> "str | Block | _Parts":
         label = "" if step.is_auto_named else f"{step.name}: "
@@ -259,7 +281,8 @@ class DslPrinter:
         template = step.template
         shown = (self.name(template) if isinstance(template, ast.ParamRef)
                  else template if _NAME.match(template) else quote(template))
-        return (f"send via {self.name(step.channel)} template {shown}"
+        promo = "promo " if step.promo else ""
+        return (f"send {promo}via {self.name(step.channel)} template {shown}"
                 f"{self.params(step.params)}{self.arrow(step)}")
 
     def visit_Wait(self, step: ast.Wait, at) -> str:
@@ -267,6 +290,9 @@ class DslPrinter:
 
     def visit_WaitUntil(self, step: ast.WaitUntil, at) -> str:
         return f"wait until {format_time(step.time)}{self.arrow(step)}"
+
+    def visit_WaitSchedule(self, step: ast.WaitSchedule, at) -> str:
+        return f"wait until next {schedule_text(step.schedule)}{self.arrow(step)}"
 
     def visit_WaitEvent(self, step: ast.WaitEvent, at) -> "str | Block":
         timeout = f"timeout -> {self.name(step.next)}" if step.next is not None else None
@@ -327,6 +353,20 @@ class DslPrinter:
 
     def visit_Emit(self, step: ast.Emit, at) -> str:
         return f"emit {self.name(step.event)}{self.params(step.params)}{self.arrow(step)}"
+
+    def visit_Escalate(self, step: ast.Escalate, at) -> Block:
+        target = f" -> {self.name(step.target)}" if step.target is not None else ""
+        header = (f"escalate until {self.name(step.event)}{self.where(step.condition)}"
+                  f"{self.within(step.within)}{target}")
+        rungs: list = [(("arm", *at, k), self.visit_Rung(rung, at))
+                       for k, rung in enumerate(step.rungs)]
+        if step.next is not None:
+            rungs.append((("timeout", *at), f"breach -> {self.name(step.next)}"))
+        return Block(header, rungs)
+
+    def visit_Rung(self, rung: ast.Rung, at) -> str:
+        action = getattr(self, f"visit_{type(rung.action).__name__}")(rung.action, at)
+        return f"at {self.duration(rung.after) if rung.after else '0m'}: {action}"
 
     def visit_Goto(self, step: ast.Goto, at) -> str:
         return f"goto {self.name(step.target)}"

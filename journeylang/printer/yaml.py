@@ -4,7 +4,7 @@ from __future__ import annotations
 import yaml
 
 from .. import ast
-from ..expressions import unparse
+from ..expressions import schedule_text, unparse
 from ..units import format_duration, format_time
 from .dsl import number
 
@@ -91,6 +91,10 @@ def _duration(seconds):
     return None if seconds is None else format_duration(seconds)
 
 
+def _percent(value):
+    return None if value is None else number(value, whole=True) + "%"
+
+
 def _condition(expr):
     return None if expr is None else _Quoted(unparse(expr))
 
@@ -116,12 +120,23 @@ class YamlPrinter:
             goals=[self.visit_Goal(g) for g in journey.goals] or None,
             exits=[self.visit_ExitRule(e) for e in journey.exits] or None,
             outcomes=list(journey.outcomes) or None,
+            roles=[self.visit_Role(r) for r in journey.roles] or None,
+            expect=journey.volume and self.visit_Volume(journey.volume),
             policy=policy if policy or journey.policy.span != ast.NO_SPAN else None,
             templates={_Key(t.name): self.visit_Template(t) for t in journey.templates} or None,
             stages=[self.visit_Stage(s) for s in journey.stages] or None)
 
     def visit_Entry(self, entry: ast.Entry) -> dict:
+        if entry.schedule is not None:
+            return _mapping(every=_Quoted(schedule_text(entry.schedule)),
+                            where=_condition(entry.condition))
         return _mapping(on_=entry.event, where=_condition(entry.condition))
+
+    def visit_Role(self, role: ast.Role) -> dict:
+        return _mapping(name=role.name, capacity=role.capacity, per=format_duration(role.per))
+
+    def visit_Volume(self, volume: ast.Volume) -> dict:
+        return _mapping(entries=volume.entries, per=format_duration(volume.per))
 
     def visit_Reentry(self, reentry: ast.Reentry) -> str:
         return f"after {format_duration(reentry.after or 0)}" if reentry.mode == "after" \
@@ -139,7 +154,7 @@ class YamlPrinter:
             cap=[self.visit_Cap(c) for c in policy.caps] or None,
             quiet=policy.quiet and self.visit_QuietHours(policy.quiet),
             consent=list(policy.consent) or None,
-            holdout=None if policy.holdout is None else number(policy.holdout, whole=True) + "%")
+            holdout=_percent(policy.holdout), promo=_percent(policy.promo))
 
     def visit_Cap(self, cap: ast.Cap) -> dict:
         return _mapping(messages=cap.messages, per=format_duration(cap.per),
@@ -155,12 +170,19 @@ class YamlPrinter:
 
     def visit_Stage(self, stage: ast.Stage) -> dict:
         return _mapping(stage=stage.name, title=stage.title,
+                        kpis=[self.visit_Kpi(k) for k in stage.kpis] or None,
                         steps=[self.step(s) for s in stage.steps] or None)
+
+    def visit_Kpi(self, kpi: ast.Kpi) -> dict:
+        return _mapping(name=kpi.name, title=kpi.title, on_=kpi.event,
+                        where=_condition(kpi.condition), within=format_duration(kpi.within),
+                        baseline=_percent(kpi.baseline), target=_percent(kpi.target),
+                        at=kpi.step)
 
     def step(self, step: ast.Step) -> dict:
         kind, body = getattr(self, f"visit_{type(step).__name__}")(step)
         then = step.next if isinstance(step, ast.SequentialStep) and not isinstance(
-            step, ast.WaitEvent) else None
+            step, (ast.WaitEvent, ast.Escalate)) else None
         return _Block(_mapping(name=None if step.is_auto_named else step.name, **{kind: body},
                                then=then))
 
@@ -169,13 +191,16 @@ class YamlPrinter:
 
     def visit_Send(self, step: ast.Send):
         return "send", _mapping(via=step.channel, template=step.template,
-                                params=self.params(step.params))
+                                params=self.params(step.params), promo=step.promo or None)
 
     def visit_Wait(self, step: ast.Wait):
         return "wait", format_duration(step.duration)
 
     def visit_WaitUntil(self, step: ast.WaitUntil):
         return "wait", _mapping(until=format_time(step.time))
+
+    def visit_WaitSchedule(self, step: ast.WaitSchedule):
+        return "wait", _mapping(until_next=_Quoted(schedule_text(step.schedule)))
 
     def visit_WaitEvent(self, step: ast.WaitEvent):
         if len(step.arms) == 1:
@@ -232,6 +257,15 @@ class YamlPrinter:
         if not step.params:
             return "emit", step.event
         return "emit", _mapping(event=step.event, params=self.params(step.params))
+
+    def visit_Escalate(self, step: ast.Escalate):
+        return "escalate", _Block(_mapping(
+            until=step.event, where=_condition(step.condition), within=_duration(step.within),
+            then=step.target, breach=step.next, rungs=[self.visit_Rung(r) for r in step.rungs]))
+
+    def visit_Rung(self, rung: ast.Rung) -> dict:
+        kind, body = getattr(self, f"visit_{type(rung.action).__name__}")(rung.action)
+        return _mapping(at=_duration(rung.after) if rung.after else "0m", **{kind: body})
 
     def visit_Goto(self, step: ast.Goto):
         return "goto", step.target

@@ -33,6 +33,7 @@ class Action:
     payload: dict = field(default_factory=dict)
     due: float | None = None       # handoff deadline, coupon expiry
     status: str = QUEUED
+    promo: bool = False            # a promotional message (the policy's promo budget)
 
 
 class ChannelAdapter(Protocol):

@@ -9,14 +9,17 @@ from __future__ import annotations
 from .channels import FAILED, Action, Adapters
 from .engine import EVENT, TIMER, Engine
 from .events import Event, iso
-from .policies import Zones, cap_reached, choose_arm, in_holdout, next_local_time, quiet_until
-from .program import STEP_KINDS, Program, StepDef
+from .policies import (Zones, cap_reached, choose_arm, in_holdout, next_local_time,
+                       next_occurrence, quiet_until)
+from .program import STEP_KINDS, KpiDef, Program, StepDef
 from .scope import RunScope, assign, copy_json, merge
-from .state import ENDED, HOLDOUT, Customer, Run, Timer
+from .state import (BREACHED, ENDED, HIT, HOLDOUT, MET, MISSED, OPEN, Customer, Observation, Run,
+                    Sla, Timer)
 
 MAX_STEPS = 1000       # steps in one activation: a guard against loops without a wait
 MAX_EMIT_DEPTH = 8     # emit -> entry -> emit ... chains longer than this are dropped
 OPT_OUT_EVENTS = ("unsubscribed", "opted_out", "opt_out", "stop")  # as in lint configuration
+RESOLVED, BREACH = "handoff_resolved", "sla_breached"  # the SLA events (docs/runtime.md)
 
 
 class Executor:
@@ -31,9 +34,13 @@ class Executor:
         self.programs: dict[str, Program] = {}
         self.active: dict[str, Program] = {}
         self.entries: dict[str, list[Program]] = {}
+        self.scheduled: list[Program] = []  # active versions with a scheduled entry
+        self.schedule_timers: dict[tuple[str, str], int] = {}  # (journey, zone) -> timer
         self.pending: dict[int, Timer] = {}
         self.next_run = 1
         self.next_action = 1
+        self.next_sla = 1
+        self.next_observation = 1
         self.send_window = 0.0
         self.depth = 0
         self.fired = 0
@@ -47,8 +54,10 @@ class Executor:
             self.active[program.journey_id] = program
         self.entries = {}
         for active in self.active.values():
-            if active.entry is not None:
+            if active.entry is not None and active.entry.schedule is None:
                 self.entries.setdefault(active.entry.event, []).append(active)
+        self.scheduled = [p for p in self.active.values()
+                          if p.entry is not None and p.entry.schedule is not None]
         windows = [cap.per for p in self.programs.values() for cap in p.caps]
         self.send_window = float(max(windows, default=0))
 
@@ -67,6 +76,14 @@ class Executor:
             merge(customer.profile, event.attributes)
             customer.saved = None
             self.store.save(customer)
+        if self.scheduled:
+            zone = self._zone_key(customer)
+            for program in self.scheduled:
+                self._arm(program, zone)
+        if customer.observations:
+            self._kpi_event(customer, event)
+        if event.type == RESOLVED and customer.slas:
+            self._resolve_sla(customer, event.data.get("role"))
         opting_out = event.type in self.opt_out_events
         if opting_out:
             self._opt_out(customer, f"event {event.type}")
@@ -75,7 +92,7 @@ class Executor:
             if event.type in program.interest or (opting_out and run.waiting == "quiet"):
                 self._react(customer, run, program, event, opting_out)
         for program in self.entries.get(event.type, ()):
-            self._try_enter(customer, program, event)
+            self._try_enter(customer, program, event.data, f"entry on {event.type}")
 
     def on_timer(self, timer: Timer, sequence: int) -> None:
         if self.pending.pop(sequence, None) is None:
@@ -83,6 +100,9 @@ class Executor:
         self.store.drop_timer(sequence)
         self.fired += 1
         self.depth = 0
+        if timer.kind in _RECORD_TIMERS:
+            _RECORD_TIMERS[timer.kind](self, timer)
+            return
         customer = self.store.customer(timer.customer)
         run = next((r for r in customer.runs if r.id == timer.run_id), None)
         if run is None or run.timer != sequence:
@@ -102,8 +122,8 @@ class Executor:
 
     # --- entering, reacting, ending -----------------------------------------------------------
 
-    def _try_enter(self, customer: Customer, program: Program, event: Event) -> None:
-        scope = RunScope(customer.profile, event.data, {})
+    def _try_enter(self, customer: Customer, program: Program, data: dict, why: str) -> None:
+        scope = RunScope(customer.profile, data, {})
         if not program.entry.test(scope) or not program.audience(scope):
             return
         now, jid = self.engine.now, program.journey_id
@@ -114,13 +134,12 @@ class Executor:
             if now - entered[1] < (program.reentry_after or 0):
                 return
         run = Run(self.next_run, customer.id, jid, program.content_hash, now,
-                  context=copy_json(event.data), event=copy_json(event.data))
+                  context=copy_json(data), event=copy_json(data))
         self.next_run += 1
         customer.entries[jid] = [(entered[0] if entered else 0) + 1, now]
         customer.saved_state = None
         customer.runs.append(run)
         self.store.save(customer)
-        why = f"entry on {event.type}"
         if in_holdout(self.seed, jid, customer.id, program.holdout):
             run.status, run.holdout = HOLDOUT, True
             self._history(run, None, "holdout", why)
@@ -171,6 +190,9 @@ class Executor:
         run.status, run.outcome, run.ended_at, run.waiting = ENDED, outcome, self.engine.now, None
         if run in customer.runs:
             customer.runs.remove(run)
+        if customer.observations:  # closed observations are kept only while their run lives
+            customer.observations = [o for o in customer.observations
+                                     if o.status == OPEN or o.run_id != run.id]
         self._history(run, run.step, "ended", why, outcome)
         self.store.save(customer)
         self.store.save_run(run)
@@ -197,6 +219,9 @@ class Executor:
             step = program.steps[step_id]
             run.step, run.stage, run.step_at, run.waiting = step.id, step.stage, now, None
             self._row = self._history(run, step.id, step.kind, why)
+            kpis = program.kpis_at.get(step.id)
+            if kpis:
+                self._open_kpis(customer, run, kpis)
             result = _STEP_KINDS[step.kind](self, customer, run, program, step)
             if result is None:
                 if run.status != ENDED:
@@ -212,13 +237,16 @@ class Executor:
             self.store.save_run(run)
 
     def _timer(self, run: Run, due: float, kind: str, step: str | None) -> None:
-        timer = Timer(-1, due, run.id, run.customer, kind, step)
-        timer.seq = self.engine.schedule(due, TIMER, timer)
+        run.timer = self._add_timer(Timer(-1, due, run.id, run.customer, kind, step))
+
+    def _add_timer(self, timer: Timer) -> int:
+        timer.seq = self.engine.schedule(timer.due, TIMER, timer)
         self.pending[timer.seq] = timer
         self.store.add_timer(timer)
-        run.timer = timer.seq
+        return timer.seq
 
-    def _cancel_timer(self, run: Run) -> None:
+    def _cancel_timer(self, run) -> None:
+        """Cancel the pending timer of a run, an SLA or an observation."""
         if run.timer is not None:
             self.pending.pop(run.timer, None)
             self.store.drop_timer(run.timer)
@@ -271,7 +299,7 @@ class Executor:
             self._result("skipped", reason)
             return step.next, "next"
         action = self._action(run, step, "message", channel=channel, template=params["template"],
-                              payload=dict(params["params"]))
+                              payload=dict(params["params"]), promo=bool(params.get("promo")))
         if self.render is not None:
             self.render(action, program, customer, run)
         self._deliver(action)
@@ -299,6 +327,13 @@ class Executor:
         run.waiting = "time"
         self._timer(run, due, "wake", step.id)
         self._result("wait_until", f"until {iso(due)}")
+
+    def _wait_schedule(self, customer, run, program, step):
+        zone = self.zones.get(customer.profile.get("timezone"))
+        due = next_occurrence(self.engine.now, step.schedule, zone)
+        run.waiting = "time"
+        self._timer(run, due, "wake", step.id)
+        self._result("wait_schedule", f"until {iso(due)}")
 
     def _wait_event(self, customer, run, program, step):
         run.waiting = "event"
@@ -349,6 +384,8 @@ class Executor:
         within = params.get("within")
         self._act(run, step, "handoff", due=None if within is None else now + within,
                   payload={"role": params["role"], "note": params.get("note")})
+        if within is not None:
+            self._open_sla(customer, run, step.id, params["role"], now + within)
         return step.next, "next"
 
     def _webhook(self, customer, run, program, step):
@@ -380,6 +417,137 @@ class Executor:
         self._end(customer, run, step.params["outcome"], f"exit step {step.id}")
 
 
+    # --- scheduled entries ----------------------------------------------------------------------
+
+    def _zone_key(self, customer: Customer) -> str:
+        return self.zones.get(customer.profile.get("timezone")).key
+
+    def _arm(self, program: Program, zone: str) -> None:
+        """A timer at the schedule's next occurrence in ``zone``, unless one is pending."""
+        key = (program.journey_id, zone)
+        if key in self.schedule_timers or self.engine.now == float("-inf"):
+            return
+        due = next_occurrence(self.engine.now, program.entry.schedule, self.zones.get(zone))
+        self.schedule_timers[key] = self._add_timer(
+            Timer(-1, due, 0, zone, "schedule", program.journey_id))
+
+    def arm_schedules(self, journey_id: str) -> None:
+        """(Re)arm a journey's scheduled entry for the zone of every known customer: at a load,
+        so a new version's schedule replaces the old one's pending occurrences."""
+        for (jid, zone), seq in list(self.schedule_timers.items()):
+            if jid == journey_id:
+                self.pending.pop(seq, None)
+                self.store.drop_timer(seq)
+                del self.schedule_timers[(jid, zone)]
+        program = self.active.get(journey_id)
+        if program is None or program not in self.scheduled:
+            return
+        zones = {self.zones.get(name).key for name in self.store.timezones()}
+        for zone in sorted(zones | {self.zones.default.key}):
+            self._arm(program, zone)
+
+    def restore_timer(self, timer: Timer) -> None:
+        """A pending timer read back from the store (a restart)."""
+        self.pending[timer.seq] = timer
+        if timer.kind == "schedule":
+            self.schedule_timers[(timer.step, timer.customer)] = timer.seq
+
+    def _occurrence(self, timer: Timer) -> None:
+        """Every known customer in the timer's zone tries to enter; then the next occurrence."""
+        journey_id, zone = timer.step, timer.customer
+        self.schedule_timers.pop((journey_id, zone), None)
+        program = self.active.get(journey_id)
+        if program is None or program not in self.scheduled:
+            return  # the active version no longer has a scheduled entry
+        data, why = {"occurrence": iso(self.engine.now)}, f"entry at {iso(self.engine.now)}"
+        for ident in self.store.customer_ids():
+            customer = self.store.customer(ident)
+            if self._zone_key(customer) == zone:
+                self._try_enter(customer, program, data, why)
+        self._arm(program, zone)
+
+    # --- SLAs ---------------------------------------------------------------------------------
+
+    def _open_sla(self, customer: Customer, run: Run, step: str, role: str, due: float) -> None:
+        sla = Sla(self.next_sla, customer.id, run.id, run.journey_id, step, role,
+                  self.engine.now, due)
+        self.next_sla += 1
+        sla.timer = self._add_timer(Timer(-1, due, sla.id, customer.id, "sla", step))
+        customer.slas.append(sla)
+        self.store.save_sla(sla)
+
+    def _resolve_sla(self, customer: Customer, role) -> None:
+        """The oldest open SLA of ``role`` (any role when None) is met."""
+        for sla in customer.slas:
+            if role is None or sla.role == role:
+                self._cancel_timer(sla)
+                self._close(customer.slas, sla, MET)
+                self.store.save_sla(sla)
+                return
+
+    def _sla_due(self, timer: Timer) -> None:
+        customer = self.store.customer(timer.customer)
+        sla = next((s for s in customer.slas if s.id == timer.run_id), None)
+        if sla is None:
+            return
+        sla.timer = None
+        self._close(customer.slas, sla, BREACHED)
+        self.store.save_sla(sla)
+        data = {"role": sla.role, "step": sla.step, "journey": sla.journey_id, "due": iso(sla.due)}
+        self.engine.schedule(self.engine.now, EVENT, Event(
+            f"sla-{sla.id}", BREACH, customer.id, self.engine.now, {}, data))
+
+    def _close(self, records: list, record, status: str) -> None:
+        record.status, record.closed = status, self.engine.now
+        if record in records:
+            records.remove(record)
+
+    # --- KPIs ---------------------------------------------------------------------------------
+
+    def _open_kpis(self, customer: Customer, run: Run, kpis: list[KpiDef]) -> None:
+        """Open each KPI once per run, when the run first reaches its stage or step."""
+        now = self.engine.now
+        for kpi in kpis:
+            if any(o.run_id == run.id and o.kpi == kpi.name for o in customer.observations):
+                continue
+            seen = Observation(self.next_observation, customer.id, run.id, run.journey_id,
+                               run.content_hash, kpi.name, now, now + kpi.within)
+            self.next_observation += 1
+            seen.timer = self._add_timer(Timer(-1, seen.due, seen.id, customer.id, "kpi", kpi.name))
+            customer.observations.append(seen)
+            self.store.save_observation(seen)
+
+    def _kpi_event(self, customer: Customer, event: Event) -> None:
+        scope = None
+        for seen in list(customer.observations):
+            if seen.status != OPEN:
+                continue
+            kpi = self.programs[seen.content_hash].kpis[seen.kpi]
+            if kpi.event != event.type or self.engine.now > seen.due:
+                continue
+            scope = scope or RunScope(customer.profile, event.data, {})
+            if kpi.test(scope):
+                self._cancel_timer(seen)
+                self._settle(customer, seen, HIT)
+
+    def _kpi_due(self, timer: Timer) -> None:
+        customer = self.store.customer(timer.customer)
+        seen = next((o for o in customer.observations if o.id == timer.run_id), None)
+        if seen is not None and seen.status == OPEN:
+            seen.timer = None
+            self._settle(customer, seen, MISSED)
+
+    def _settle(self, customer: Customer, seen: Observation, status: str) -> None:
+        seen.status, seen.closed = status, self.engine.now
+        if all(r.id != seen.run_id for r in customer.runs):
+            customer.observations.remove(seen)  # its run has ended: nothing will look again
+        self.store.save_observation(seen)
+
+
+_RECORD_TIMERS = {"sla": Executor._sla_due, "kpi": Executor._kpi_due,
+                  "schedule": Executor._occurrence}
+
+
 def _consents(profile: dict, channel: str) -> bool:
     consent = profile.get("consent")
     return isinstance(consent, dict) and consent.get(channel) is True
@@ -387,6 +555,7 @@ def _consents(profile: dict, channel: str) -> bool:
 
 _STEP_KINDS = {
     "send": Executor._send, "wait": Executor._wait, "wait_until": Executor._wait_until,
+    "wait_schedule": Executor._wait_schedule,
     "wait_event": Executor._wait_event, "branch": Executor._branch, "split": Executor._split,
     "tag": Executor._tag, "untag": Executor._tag, "set": Executor._set,
     "coupon": Executor._coupon, "handoff": Executor._handoff, "webhook": Executor._webhook,

@@ -4,11 +4,14 @@ Pure so that the simulator can call (or vectorise) exactly the same rules.
 """
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import hashlib
+from itertools import count
+from typing import Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .program import Arm, CapRule
+from .program import Arm, CapRule, Schedule
 
 DAY = 86400
 
@@ -81,6 +84,44 @@ def next_local_time(moment: float, minutes: int, zone: dt.tzinfo) -> float:
     return moment + DAY
 
 
+def next_occurrence(moment: float, schedule: Schedule, zone: dt.tzinfo) -> float:
+    """The first occurrence of ``schedule`` strictly after ``moment``, in local time of ``zone``.
+
+    Day 29-31 in a month without it falls on the month's last day (Feb 29 yearly: Feb 28 in
+    other years). A local time that a DST change skips is read as zoneinfo does (the clock
+    before the change: 02:30 on a spring-forward day is 03:30 after it); one that occurs twice
+    is the first.
+    """
+    start = dt.datetime.fromtimestamp(moment, zone).date() - dt.timedelta(days=1)
+    wanted = dt.time(schedule.minutes // 60, schedule.minutes % 60)
+    for day in _schedule_dates(start, schedule):
+        candidate = dt.datetime.combine(day, wanted, zone).timestamp()
+        if candidate > moment:
+            return candidate
+    raise AssertionError("unreachable: schedule dates never end")
+
+
+def _schedule_dates(start: dt.date, schedule: Schedule) -> Iterator[dt.date]:
+    """The schedule's dates from ``start`` on, in order (forever)."""
+    if schedule.every in ("day", "week"):
+        days = set(schedule.weekdays) if schedule.every == "week" else set(range(7))
+        for offset in count():
+            day = start + dt.timedelta(days=offset)
+            if day.weekday() in days:
+                yield day
+        return
+    step = {"month": 1, "quarter": 3, "year": 12}[schedule.every]
+    first = schedule.month if schedule.every == "year" else 1
+    month_index = start.year * 12 + start.month - 1
+    month_index -= (month_index - (first - 1)) % step  # back to a month the schedule uses
+    for index in count(month_index, step):
+        year, month = divmod(index, 12)
+        last = calendar.monthrange(year, month + 1)[1]
+        day = dt.date(year, month + 1, min(schedule.day, last))
+        if day >= start:
+            yield day
+
+
 def quiet_until(moment: float, quiet: tuple[int, int] | None, zone: dt.tzinfo) -> float | None:
     """When a send at ``moment`` falls in quiet hours, the window's end; else None."""
     if quiet is None:
@@ -89,6 +130,13 @@ def quiet_until(moment: float, quiet: tuple[int, int] | None, zone: dt.tzinfo) -
     now = local_seconds(moment, zone)
     inside = start <= now < end if start <= end else (now >= start or now < end)
     return next_local_time(moment, quiet[1], zone) if inside else None
+
+
+def kpi_met(rate: float, baseline: float, target: float, against: str = "target") -> bool:
+    """Whether ``rate`` reaches the target (or the baseline); a target below the baseline
+    means lower is better."""
+    bar = target if against == "target" else baseline
+    return rate <= bar if target < baseline else rate >= bar
 
 
 def cap_reached(sends: list, now: float, channel: str, caps: list[CapRule]) -> CapRule | None:

@@ -8,8 +8,9 @@ from ..compile import Tables, TablesError, compile_condition, compile_tree
 from ..compile.conditions import Scope
 
 Predicate = Callable[[Scope], bool]
-STEP_KINDS = ("send", "wait", "wait_until", "wait_event", "branch", "split", "tag", "untag", "set",
-              "coupon", "handoff", "webhook", "emit", "goto", "exit")
+STEP_KINDS = ("send", "wait", "wait_until", "wait_schedule", "wait_event", "branch", "split", "tag",
+              "untag", "set", "coupon", "handoff", "webhook", "emit", "goto", "exit")
+SCHEDULE_UNITS = ("day", "week", "month", "quarter", "year")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,19 +32,62 @@ class StepDef:
     kind: str
     params: dict
     next: str | None = None          # sequential steps, goto, the default of a branch
+    schedule: Schedule | None = None  # wait_schedule
     timeout: str | None = None       # wait_event with within
     arms: list[Arm] = field(default_factory=list)
     value: Callable | None = None    # set: the compiled expression
 
 
 @dataclass(frozen=True, slots=True)
+class Schedule:
+    """A recurring local time (the tables' schedule JSON): ``minutes`` after local midnight on
+    every day, on ``weekdays`` (0 = Monday), on ``day`` of each month or quarter, or on
+    ``month``/``day`` each year."""
+
+    every: str
+    minutes: int
+    weekdays: tuple[int, ...] = ()
+    day: int | None = None
+    month: int | None = None
+
+    @classmethod
+    def from_params(cls, params: dict) -> "Schedule":
+        """ValueError when the JSON is not a schedule this runtime can follow."""
+        every, day, month = params["every"], params.get("day"), params.get("month")
+        weekdays = tuple(params.get("weekdays") or ())
+        valid = (every in SCHEDULE_UNITS and all(w in range(7) for w in weekdays)
+                 and (every != "week" or weekdays)
+                 and (every not in ("month", "quarter", "year") or day in range(1, 32))
+                 and (every != "year" or month in range(1, 13)))
+        if not valid:
+            raise ValueError(f"not a schedule: {params!r}")
+        return cls(every, _minutes(params["time"]), weekdays, day, month)
+
+
+@dataclass(frozen=True, slots=True)
 class Trigger:
     kind: str  # entry, goal, exit
-    event: str
+    event: str  # "" for a scheduled entry
     test: Predicate
     name: str | None
     within: int | None
     outcome: str | None
+    schedule: Schedule | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KpiDef:
+    """A KPI: opened when a run enters one of ``steps``, hit by ``event`` within ``within``."""
+
+    name: str
+    stage: str
+    step: str | None
+    event: str
+    test: Predicate
+    within: int
+    baseline: float
+    target: float
+    title: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +119,10 @@ class Program:
     templates: dict[str, dict[str, str]]  # name -> locale ('' default) -> text
     tables: Tables
     interest: frozenset[str] = frozenset()  # event types goals, exits or waits react to
+    promo: float | None = None              # the promo budget, percent of sends
+    roles: dict[str, tuple[int, int]] = field(default_factory=dict)  # role -> (capacity, per)
+    kpis: dict[str, KpiDef] = field(default_factory=dict)
+    kpis_at: dict[str, list[KpiDef]] = field(default_factory=dict)  # step id -> KPIs it opens
 
     @property
     def stages(self) -> dict[str, str]:
@@ -120,9 +168,13 @@ def _build(tables: Tables) -> Program:
     for step in steps.values():
         if step.kind == "set":
             step.value = compile_tree(step.params.get("value"))
+        elif step.kind == "wait_schedule":
+            step.schedule = Schedule.from_params(step.params["schedule"])
     triggers = [Trigger(r["kind"], r["event"], compile_condition(r["condition"]), r["name"],
-                        r["within"], r["outcome"]) for r in tables.rows["triggers"]]
-    policy = {"caps": [], "quiet": None, "consent": frozenset(), "holdout": None}
+                        r["within"], r["outcome"],
+                        None if r["schedule"] is None else Schedule.from_params(r["schedule"]))
+                for r in tables.rows["triggers"]]
+    policy = {"caps": [], "quiet": None, "consent": frozenset(), "holdout": None, "promo": None}
     for row in tables.rows["policies"]:
         params = row["params"]
         if row["kind"] == "cap":
@@ -134,6 +186,8 @@ def _build(tables: Tables) -> Program:
             policy["consent"] = frozenset(params["channels"])
         elif row["kind"] == "holdout":
             policy["holdout"] = float(params["percent"])
+        elif row["kind"] == "promo":
+            policy["promo"] = float(params["percent"])
     templates: dict[str, dict[str, str]] = {}
     for row in tables.rows["templates"]:
         templates.setdefault(row["template"], {}).setdefault(row["locale"], row["text"])
@@ -142,11 +196,26 @@ def _build(tables: Tables) -> Program:
     exits = [t for t in triggers if t.kind == "exit"]
     interest = {t.event for t in goals + exits}
     interest |= {arm.event for s in steps.values() if s.kind == "wait_event" for arm in s.arms}
+    kpis = [KpiDef(r["name"], r["stage"], r["step"], r["event"], compile_condition(r["condition"]),
+                   r["within"], r["baseline"], r["target"], r["title"]) for r in tables.rows["kpis"]]
     return Program(journey["journey_id"], journey["version"], journey["content_hash"],
                    journey["start_step"], steps, entries[0] if entries else None,
                    compile_condition(journey["audience"]), journey["reentry"],
                    journey["reentry_after"], goals, exits, policy["caps"], policy["quiet"],
-                   policy["consent"], policy["holdout"], templates, tables, frozenset(interest))
+                   policy["consent"], policy["holdout"], templates, tables, frozenset(interest),
+                   policy["promo"], {r["role"]: (r["capacity"], r["per"]) for r in tables.rows["roles"]},
+                   {k.name: k for k in kpis}, _kpis_at(steps, kpis))
+
+
+def _kpis_at(steps: dict[str, StepDef], kpis: list[KpiDef]) -> dict[str, list[KpiDef]]:
+    """Which KPIs entering each step opens: a stage KPI on any step of its stage (the first
+    one a run enters counts), a step KPI on its step."""
+    found: dict[str, list[KpiDef]] = {}
+    for kpi in kpis:
+        for step in steps.values():
+            if (step.id == kpi.step) if kpi.step else (step.stage == kpi.stage):
+                found.setdefault(step.id, []).append(kpi)
+    return found
 
 
 def _link(step: StepDef, row: dict) -> None:

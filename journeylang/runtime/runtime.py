@@ -86,6 +86,9 @@ class Runtime:
         executor.programs, executor.active, executor.pending = {}, {}, {}
         executor.next_run = counters.get("next_run", 1)
         executor.next_action = counters.get("next_action", 1)
+        executor.next_sla = counters.get("next_sla", 1)
+        executor.next_observation = counters.get("next_observation", 1)
+        executor.schedule_timers = {}
         self.ordinal = counters.get("next_ordinal", 1)
         self.loads = counters.get("next_load", 1)
         for tables in self.store.versions():
@@ -94,7 +97,7 @@ class Runtime:
         self.engine.sequence = counters.get("next_seq", 0)
         self.engine.now = float(self.store.meta.get("clock", "-inf"))
         for timer in self.store.pending_timers():
-            executor.pending[timer.seq] = timer
+            executor.restore_timer(timer)
             self.engine.schedule(timer.due, TIMER, timer, timer.seq)
 
     def _handle(self, item, sequence: int) -> None:
@@ -120,6 +123,7 @@ class Runtime:
             return current
         program = self.executor.programs.get(tables.content_hash) or build_program(tables)
         self.executor.add_program(program)
+        self.executor.arm_schedules(program.journey_id)
         self.store.save_version(tables, self.loads)
         self.loads += 1
         self.commit()
@@ -213,6 +217,8 @@ class Runtime:
         stored (``ingest`` waits for it at its end)."""
         executor = self.executor
         self.store.commit({"next_run": executor.next_run, "next_action": executor.next_action,
+                           "next_sla": executor.next_sla,
+                           "next_observation": executor.next_observation,
                            "next_seq": self.engine.sequence, "next_ordinal": self.ordinal,
                            "next_load": self.loads, "clock": repr(self.engine.now),
                            "seed": self.seed, "timezone": self.store.meta["timezone"]}, wait)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from ..compile import Tables
 
 ACTIVE, HOLDOUT, ENDED = "active", "holdout", "ended"
+OPEN, MET, BREACHED, HIT, MISSED = "open", "met", "breached", "hit", "missed"
 
 
 @dataclass(slots=True, eq=False)  # a run is itself, not its field values
@@ -44,15 +45,55 @@ class Customer:
     runs: list = field(default_factory=list)      # runs not ended, in entry order
     saved: str | None = None        # the profile as stored JSON; None after it changes
     saved_state: str | None = None  # sends and entries as stored JSON; None after they change
+    slas: list = field(default_factory=list)          # open SLAs, oldest first
+    observations: list = field(default_factory=list)  # KPI observations: open, or of a live run
+
+
+@dataclass(slots=True, eq=False)
+class Sla:
+    """A handoff's deadline: ``open`` until a ``handoff_resolved`` (``met``) or ``due`` (``breached``)."""
+
+    id: int
+    customer: str
+    run_id: int
+    journey_id: str
+    step: str
+    role: str
+    opened: float
+    due: float
+    status: str = OPEN
+    closed: float | None = None
+    timer: int | None = None
+
+
+@dataclass(slots=True, eq=False)
+class Observation:
+    """One run's observation of a KPI: ``hit`` by the KPI's event before ``due``, else ``missed``."""
+
+    id: int
+    customer: str
+    run_id: int
+    journey_id: str
+    content_hash: str
+    kpi: str
+    opened: float
+    due: float
+    status: str = OPEN
+    closed: float | None = None
+    timer: int | None = None
 
 
 @dataclass(slots=True)
 class Timer:
+    """A pending timer. For kinds ``sla`` and ``kpi`` ``run_id`` holds the SLA's or the
+    observation's id; for ``schedule`` (a scheduled entry's next occurrence) ``customer`` holds
+    the time zone and ``step`` the journey id."""
+
     seq: int
     due: float
     run_id: int
     customer: str
-    kind: str  # "wake" (wait), "timeout" (wait for), "quiet" (deferred send), "holdout"
+    kind: str  # "wake", "timeout", "quiet", "holdout", "sla", "kpi", "schedule"
     step: str | None
 
 
@@ -73,6 +114,8 @@ class MemoryStore:
         self.timers: dict[int, Timer] = {}
         self.history_rows: list[list] = []
         self.outbox_rows: list = []
+        self.slas: dict[int, Sla] = {}
+        self.observations: dict[int, Observation] = {}
         self._queued: dict[str, list] = {}  # messages by customer, for opt-out
         self.seen: set[str] = set()
         self.meta: dict[str, str] = {}
@@ -94,6 +137,23 @@ class MemoryStore:
     def save_run(self, run: Run) -> None:
         if self.keep_rows:
             self.runs[run.id] = run
+
+    def customer_ids(self) -> list[str]:
+        """Every customer the store knows, sorted (scheduled entries visit them all)."""
+        return sorted(self.customers)
+
+    def timezones(self) -> set:
+        """The ``timezone`` attributes of known customers (any value, None included)."""
+        return {c.profile.get("timezone") for c in self.customers.values()}
+
+    # SLAs and KPI observations: saved when opened and when closed
+    def save_sla(self, sla: Sla) -> None:
+        if self.keep_rows:
+            self.slas[sla.id] = sla
+
+    def save_observation(self, observation: Observation) -> None:
+        if self.keep_rows:
+            self.observations[observation.id] = observation
 
     # timers
     def add_timer(self, timer: Timer) -> None:

@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from .events import iso
+from .policies import kpi_met
 from .store import StoreError
 
 
@@ -66,12 +67,97 @@ def overview(db: sqlite3.Connection, journeys=None) -> dict:
     outbox = [dict(r) for r in db.execute(
         f"SELECT kind, coalesce(channel, '') AS channel, status, count(*) AS count FROM outbox "
         f"WHERE {where} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3", args)]
+    definitions = _definitions(db, journeys)
     return {"clock": None if clock == float("-inf") else iso(clock),
             "events": db.execute("SELECT count(*) FROM events").fetchone()[0],
             "customers": db.execute("SELECT count(*) FROM customers").fetchone()[0],
             "seed": meta.get("seed"), "timezone": meta.get("timezone"),
             "versions": versions, "stages": stages, "steps": steps, "timers": timers,
-            "outbox": outbox}
+            "outbox": outbox, "roles": roles(db, journeys), "kpis": kpis(db, definitions),
+            "promo": promo(db, definitions)}
+
+
+def _has_table(db: sqlite3.Connection, name: str) -> bool:
+    """State files written before SLAs and KPIs existed lack their tables until next opened."""
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                      (name,)).fetchone() is not None
+
+
+def _definitions(db: sqlite3.Connection, journeys=None) -> dict:
+    """Per journey id, what its stored versions declare: KPIs and the promo budget of the
+    active (last loaded) version, and the promo send steps of every version."""
+    where, args = _in("journey_id", journeys)
+    found: dict = {}
+    for row in db.execute(f"SELECT content_hash, journey_id, tables FROM versions WHERE {where} "
+                          f"ORDER BY loaded_seq", args):
+        tables = json.loads(row["tables"])
+        entry = found.setdefault(row["journey_id"], {"promo_steps": set()})
+        entry["kpis"] = tables.get("kpis", [])
+        entry["budget"] = next((p["params"]["percent"] for p in tables.get("policies", [])
+                                if p["kind"] == "promo"), None)
+        entry["promo_steps"] |= {(row["content_hash"], s["step_id"]) for s in tables["steps"]
+                                 if s["kind"] == "send" and s["params"].get("promo")}
+    return found
+
+
+def roles(db: sqlite3.Connection, journeys=None) -> list[dict]:
+    """SLAs per role: open (the queue of handoffs waiting), met, breached, breach rate."""
+    if not _has_table(db, "slas"):
+        return []
+    where, args = _in("journey_id", journeys)
+    found = []
+    for row in db.execute(
+            f"SELECT role, sum(status = 'open') AS open, sum(status = 'met') AS met, "
+            f"sum(status = 'breached') AS breached, min(CASE status WHEN 'open' THEN due END) "
+            f"AS next_due FROM slas WHERE {where} GROUP BY role ORDER BY role", args):
+        closed = row["met"] + row["breached"]
+        found.append({"role": row["role"], "open": row["open"], "met": row["met"],
+                      "breached": row["breached"],
+                      "breach_rate": row["breached"] / closed if closed else None,
+                      "next_due": _when(row["next_due"])})
+    return found
+
+
+def kpis(db: sqlite3.Connection, definitions: dict) -> list[dict]:
+    """Per KPI of each journey's active version: closed observations, hits, the rate against
+    the baseline and the target (``met``: the rate reaches the target in its direction)."""
+    counts = {}
+    if _has_table(db, "observations"):
+        counts = {(r["journey_id"], r["kpi"]): r for r in db.execute(
+            "SELECT journey_id, kpi, sum(status = 'open') AS open, sum(status = 'hit') AS hits, "
+            "sum(status = 'missed') AS missed FROM observations GROUP BY 1, 2")}
+    found = []
+    for journey_id, entry in sorted(definitions.items()):
+        for kpi in entry["kpis"]:
+            row = counts.get((journey_id, kpi["name"]))
+            hits, missed = (row["hits"], row["missed"]) if row else (0, 0)
+            closed = hits + missed
+            rate = hits / closed if closed else None
+            found.append({"journey_id": journey_id, "kpi": kpi["name"], "title": kpi["title"],
+                          "open": row["open"] if row else 0, "observations": closed,
+                          "hits": hits, "rate": rate, "baseline": kpi["baseline"] / 100,
+                          "target": kpi["target"] / 100,
+                          "met": None if rate is None else kpi_met(rate, kpi["baseline"] / 100,
+                                                                   kpi["target"] / 100)})
+    return found
+
+
+def promo(db: sqlite3.Connection, definitions: dict) -> list[dict]:
+    """Per journey: messages sent (not failed or cancelled), promo messages, share, budget."""
+    found = []
+    for journey_id, entry in sorted(definitions.items()):
+        total = marked = 0
+        for row in db.execute(
+                "SELECT content_hash, step, count(*) AS n FROM outbox WHERE journey_id = ? AND "
+                "kind = 'message' AND status NOT IN ('failed', 'cancelled') GROUP BY 1, 2",
+                (journey_id,)):
+            total += row["n"]
+            marked += row["n"] if (row["content_hash"], row["step"]) in entry["promo_steps"] else 0
+        if entry["promo_steps"] or entry["budget"] is not None:
+            found.append({"journey_id": journey_id, "sends": total, "promo": marked,
+                          "share": marked / total if total else None,
+                          "budget": None if entry["budget"] is None else entry["budget"] / 100})
+    return found
 
 
 def _outbox_row(row) -> dict:

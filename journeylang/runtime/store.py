@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..compile import Tables
 from ..compile.writers import TablesError, tables_from_dict
-from .state import ENDED, Customer, MemoryStore, Run, Timer
+from .state import ENDED, OPEN, Customer, MemoryStore, Observation, Run, Sla, Timer
 from .writer import WriteError, make_writer
 
 SCHEMA_VERSION = "1"
@@ -47,7 +47,20 @@ CREATE INDEX IF NOT EXISTS outbox_by_run ON outbox (run_id);
 CREATE TABLE IF NOT EXISTS events (
   ordinal INTEGER PRIMARY KEY, id TEXT NOT NULL, customer TEXT NOT NULL, type TEXT NOT NULL,
   at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS slas (
+  id INTEGER PRIMARY KEY, customer TEXT NOT NULL, run_id INTEGER NOT NULL,
+  journey_id TEXT NOT NULL, step TEXT NOT NULL, role TEXT NOT NULL, opened REAL NOT NULL,
+  due REAL NOT NULL, status TEXT NOT NULL, closed REAL, timer INTEGER);
+CREATE INDEX IF NOT EXISTS open_slas ON slas (customer) WHERE status = 'open';
+CREATE TABLE IF NOT EXISTS observations (
+  id INTEGER PRIMARY KEY, customer TEXT NOT NULL, run_id INTEGER NOT NULL,
+  journey_id TEXT NOT NULL, content_hash TEXT NOT NULL, kpi TEXT NOT NULL, opened REAL NOT NULL,
+  due REAL NOT NULL, status TEXT NOT NULL, closed REAL, timer INTEGER);
+CREATE INDEX IF NOT EXISTS observations_by_customer ON observations (customer);
 """
+SLA_COLUMNS = "id, customer, run_id, journey_id, step, role, opened, due, status, closed, timer"
+OBSERVATION_COLUMNS = ("id, customer, run_id, journey_id, content_hash, kpi, opened, due, status, "
+                       "closed, timer")
 RUN_COLUMNS = ("id, customer, journey_id, content_hash, status, holdout, stage, step, waiting, "
                "timer, entered_at, step_at, ended_at, outcome, context, event")
 KNOWN_LIMIT = 5_000_000
@@ -118,6 +131,8 @@ class SqliteStore(MemoryStore):
         self._cancels: list[tuple[str, int]] = []
         self._events: list[tuple] = []
         self._versions_new: list[tuple] = []
+        self._slas: dict[int, Sla] = {}
+        self._observations: dict[int, Observation] = {}
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -134,7 +149,25 @@ class SqliteStore(MemoryStore):
         customer.runs = [_run(r) for r in self.db.execute(
             f"SELECT {RUN_COLUMNS} FROM runs WHERE customer = ? AND status != ? ORDER BY id",
             (customer_id, ENDED))]
+        customer.slas = [Sla(*r) for r in self.db.execute(
+            f"SELECT {SLA_COLUMNS} FROM slas WHERE customer = ? AND status = ? ORDER BY id",
+            (customer_id, OPEN))]
+        live = {run.id for run in customer.runs}
+        customer.observations = [Observation(*r) for r in self.db.execute(
+            f"SELECT {OBSERVATION_COLUMNS} FROM observations WHERE customer = ? ORDER BY id",
+            (customer_id,)) if r[8] == OPEN or r[2] in live]
         return customer
+
+    def customer_ids(self) -> list[str]:
+        if self.known is not None:
+            return sorted(self.known.union(self.customers))
+        stored = {r[0] for r in self.db.execute("SELECT id FROM customers")}
+        return sorted(stored.union(self.customers))
+
+    def timezones(self) -> set:
+        stored = {r[0] for r in self.db.execute(
+            "SELECT DISTINCT json_extract(profile, '$.timezone') FROM customers")}
+        return stored | {c.profile.get("timezone") for c in self.customers.values()}
 
     def pending_timers(self) -> list[Timer]:
         return [Timer(*row) for row in self.db.execute(
@@ -168,6 +201,12 @@ class SqliteStore(MemoryStore):
 
     def history(self, row) -> None:
         self._history.append(row)
+
+    def save_sla(self, sla: Sla) -> None:
+        self._slas[sla.id] = sla
+
+    def save_observation(self, observation: Observation) -> None:
+        self._observations[observation.id] = observation
 
     def outbox(self, action) -> None:
         self._outbox.append(action)
@@ -250,6 +289,12 @@ class SqliteStore(MemoryStore):
              "WHERE customer = ?) AND id <= ? AND status = 'queued' AND kind = 'message'",
              self._cancels),
             ("INSERT INTO events VALUES (?, ?, ?, ?, ?)", self._events),
+            ("INSERT OR REPLACE INTO slas VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             [(s.id, s.customer, s.run_id, s.journey_id, s.step, s.role, s.opened, s.due,
+               s.status, s.closed, s.timer) for s in self._slas.values()]),
+            ("INSERT OR REPLACE INTO observations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             [(o.id, o.customer, o.run_id, o.journey_id, o.content_hash, o.kpi, o.opened, o.due,
+               o.status, o.closed, o.timer) for o in self._observations.values()]),
             ("INSERT OR REPLACE INTO meta VALUES (?, ?)",
              sorted((k, str(v)) for k, v in counters.items())),
         ]

@@ -311,17 +311,16 @@ class _Reader:
             low, high = self.duration(part["min"], "'min'"), self.duration(part["max"], "'max'")
             if high < low:
                 self.fail(body, f"{what}: 'max' is smaller than 'min'")
-            return lambda rng: rng.uniform(low, high)
+            return Draw("uniform", low, high)
         if kind == "exponential":
             mean = self.duration(self.mapping(body, f"{what} exponential", ("mean",), ("mean",))["mean"],
                                  "'mean'")
-            return (lambda rng: rng.expovariate(1.0 / mean)) if mean > 0 else _fixed(0.0)
+            return Draw("exponential", mean) if mean > 0 else _fixed(0.0)
         part = self.mapping(body, f"{what} lognormal", ("median", "sigma"), ("median", "sigma"))
         median, sigma = self.duration(part["median"], "'median'"), self.number(part["sigma"], "'sigma'", 0)
         if median <= 0:
             self.fail(part["median"], "'median' must be more than 0")
-        mu = math.log(median)
-        return lambda rng: rng.lognormvariate(mu, sigma)
+        return Draw("lognormal", math.log(median), sigma)
 
     def one_of(self, node, what: str, kinds: tuple[str, ...]):
         fields = self.mapping(node, what)
@@ -333,16 +332,13 @@ class _Reader:
         """A value: a constant, a nested mapping of values, or a distribution (a mapping with
         one key: categorical, normal, lognormal, uniform)."""
         if isinstance(node, ScalarNode):
-            constant = _value(node)
-            return lambda rng: constant
+            return Const(_value(node))
         if isinstance(node, SequenceNode):
-            items = [self.value(item, what) for item in node.value]
-            return lambda rng: [item(rng) for item in items]
+            return Items([self.value(item, what) for item in node.value])
         fields = self.mapping(node, what)
         if len(fields) == 1 and next(iter(fields)) in _DISTRIBUTIONS:
             return self.distribution(*next(iter(fields.items())), what)
-        parts = {key: self.value(value, f"{what}.{key}") for key, value in fields.items()}
-        return lambda rng: {key: part(rng) for key, part in parts.items()}
+        return Record({key: self.value(value, f"{what}.{key}") for key, value in fields.items()})
 
     def distribution(self, kind: str, body, what: str) -> Sampler:
         if kind == "categorical":
@@ -353,8 +349,7 @@ class _Reader:
                 self.fail(body, f"{what}: categorical needs weights adding up to more than 0")
             return _categorical({_plain(k): w for k, w in weights.items()})
         if kind == "fixed":
-            constant = self.scalar(body, what)
-            return lambda rng: constant
+            return Const(self.scalar(body, what))
         names = {"normal": ("mean", "sd"), "lognormal": ("mu", "sigma"), "uniform": ("min", "max"),
                  "exponential": ("mean",)}[kind]
         part = self.mapping(body, f"{what} {kind}", names + ("round",), names)
@@ -365,12 +360,7 @@ class _Reader:
         if kind == "uniform" and b < a:
             self.fail(part["max"], "'max' is smaller than 'min'")
         digits = int(self.number(part["round"], "'round'", 0, 12)) if "round" in part else None
-        draw = {"normal": lambda rng: rng.gauss(a, b), "lognormal": lambda rng: rng.lognormvariate(a, b),
-                "uniform": lambda rng: rng.uniform(a, b),
-                "exponential": lambda rng: rng.expovariate(1.0 / a) if a > 0 else 0.0}[kind]
-        if digits is None:
-            return draw
-        return lambda rng: round(draw(rng), digits) if digits else int(round(draw(rng)))
+        return Draw(kind, a, b, digits)
 
 
 _EMPTY = MappingNode("tag:yaml.org,2002:map", [])
@@ -399,34 +389,100 @@ def _plain(key: str):
     return {"true": True, "false": False}.get(key, key)
 
 
+# --- samplers: callables on a random.Random, whose parameters the vectorised engine reads ------
+
+@dataclass(frozen=True)
+class Const:
+    value: Any
+
+    def __call__(self, rng: random.Random):
+        return self.value
+
+
+@dataclass(frozen=True)
+class Draw:
+    """A numeric distribution: normal (mean, sd), lognormal (mu, sigma), uniform (min, max) or
+    exponential (mean); ``digits`` rounds (0: whole numbers)."""
+
+    kind: str
+    a: float
+    b: float = 0.0
+    digits: int | None = None
+
+    def __call__(self, rng: random.Random):
+        a, b = self.a, self.b
+        if self.kind == "normal":
+            value = rng.gauss(a, b)
+        elif self.kind == "lognormal":
+            value = rng.lognormvariate(a, b)
+        elif self.kind == "uniform":
+            value = rng.uniform(a, b)
+        else:
+            value = rng.expovariate(1.0 / a) if a > 0 else 0.0
+        if self.digits is None:
+            return value
+        return round(value, self.digits) if self.digits else int(round(value))
+
+
+@dataclass(frozen=True)
+class Categorical:
+    keys: tuple
+    cumulative: tuple
+    total: float
+
+    def __call__(self, rng: random.Random):
+        point = rng.random() * self.total
+        for key, edge in zip(self.keys, self.cumulative):
+            if point < edge:
+                return key
+        return self.keys[-1]
+
+
+@dataclass(frozen=True)
+class Record:
+    """A mapping of values (nested objects)."""
+
+    parts: dict
+
+    def __call__(self, rng: random.Random):
+        return {key: part(rng) for key, part in self.parts.items()}
+
+
+@dataclass(frozen=True)
+class Items:
+    items: list
+
+    def __call__(self, rng: random.Random):
+        return [item(rng) for item in self.items]
+
+
+@dataclass(frozen=True)
+class Truncated:
+    """A delay conditioned on being at most ``within``: redrawn a few times, then uniform."""
+
+    delay: Sampler
+    within: float
+    tries: int = 20
+
+    def __call__(self, rng: random.Random) -> float:
+        for _ in range(self.tries):
+            value = self.delay(rng)
+            if value <= self.within:
+                return value
+        return rng.uniform(0.0, self.within)
+
+
 def _fixed(value: float) -> Sampler:
-    return lambda rng: value
+    return Const(value)
 
 
 def _categorical(weights: dict) -> Sampler:
-    keys, cumulative, total = list(weights), [], 0.0
+    cumulative, total = [], 0.0
     for w in weights.values():
         total += w
         cumulative.append(total)
-
-    def draw(rng: random.Random):
-        point = rng.random() * total
-        for key, edge in zip(keys, cumulative):
-            if point < edge:
-                return key
-        return keys[-1]
-    return draw
+    return Categorical(tuple(weights), tuple(cumulative), total)
 
 
 def _truncated(delay: Sampler, within: float | None) -> Sampler:
-    """A delay conditioned on being at most ``within``: redrawn a few times, then uniform."""
-    if within is None:
-        return delay
-
-    def draw(rng: random.Random) -> float:
-        for _ in range(20):
-            value = delay(rng)
-            if value <= within:
-                return value
-        return rng.uniform(0.0, within)
-    return draw
+    return delay if within is None else Truncated(delay, within)

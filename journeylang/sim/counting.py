@@ -32,6 +32,9 @@ class CountingStore(MemoryStore):
         self.by_segment = defaultdict(Counter)   # segment -> entered / converted (treated)
         self.opt_outs = 0
         self.sent_to = Counter()                 # customer -> messages
+        self.promo_sends = 0
+        self.slas = defaultdict(Counter)         # role -> opened / met / breached
+        self.kpis = defaultdict(Counter)         # KPI name -> opened / hit / missed
 
     def attach(self, program) -> None:
         self.stage_of = {step.id: step.stage for step in program.steps.values()}
@@ -55,6 +58,14 @@ class CountingStore(MemoryStore):
 
     def on_send(self, action) -> None:
         self.sent_to[action.customer] += 1
+        self.promo_sends += action.promo
+
+    def save_sla(self, sla) -> None:
+        """Called when an SLA opens and when it closes: count each state once."""
+        self.slas[sla.role]["opened" if sla.status == "open" else sla.status] += 1
+
+    def save_observation(self, observation) -> None:
+        self.kpis[observation.kpi]["opened" if observation.status == "open" else observation.status] += 1
 
     # counting
     def _count(self, row: list) -> None:

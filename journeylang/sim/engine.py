@@ -16,6 +16,7 @@ from ..runtime import Adapters, Event, Runtime
 from ..runtime.program import build_program
 from .cohort import Cohort, Segment
 from .counting import CountingStore
+from .staff import StaffQueue, staff_queues
 
 DAY = 86400.0
 OPT_OUT_EVENT = "unsubscribed"
@@ -49,6 +50,8 @@ class CohortAdapter:
     def deliver(self, action) -> None:
         if action.kind == "message":
             self.sim.on_message(action)
+        elif action.kind == "handoff":
+            self.sim.on_handoff(action)
 
     def cancel_pending(self, customer: str, up_to: int) -> None:
         pass  # a simulated message is delivered at once: nothing is pending
@@ -75,6 +78,7 @@ class Simulation:
         self.store.attach(self.program)
         self.horizon = self.cohort.start + self.days * DAY
         self._serial = 0
+        self.staff = staff_queues(self.program.roles)
 
     # --- the cohort ---------------------------------------------------------------------------
 
@@ -132,6 +136,13 @@ class Simulation:
             person.opted_out = True
             self._queue(action.customer, OPT_OUT_EVENT, action.at + OPT_OUT_DELAY, {})
 
+    def on_handoff(self, action) -> None:
+        """Staff take the handoff in their role's FIFO queue and resolve it when served."""
+        role = action.payload.get("role") or ""
+        queue = self.staff.setdefault(role, StaffQueue())  # undeclared: served at once
+        served = queue.serve(action.at)
+        self._queue(action.customer, "handoff_resolved", served, {"role": role})
+
     # --- running ------------------------------------------------------------------------------
 
     def run(self, progress: Callable[[int], None] | None = None, step: float = DAY) -> "Results":
@@ -151,11 +162,37 @@ class Simulation:
 
 def simulate(tables: Tables, cohort: Cohort, seed: int = 0, days: float = 90.0, *,
              timezone: str = "UTC", trace: bool = False,
-             progress: Callable[[int], None] | None = None):
-    """Run ``cohort`` through the journey ``tables``; returns ``Results``."""
+             progress: Callable[[int], None] | None = None, engine: str = "auto"):
+    """Run ``cohort`` through the journey ``tables``; returns ``Results``. ``engine``: ``vector``,
+    ``reference`` or ``auto`` (the vectorised engine when it supports the journey and cohort)."""
     build_program(tables)  # TablesError early, before any customer is sampled
-    sim = Simulation(tables, cohort, seed, days, timezone, trace)
+    sim = simulation_for(tables, cohort, seed, days, timezone=timezone, trace=trace, engine=engine)
     return sim.run(progress)
 
 
-__all__ = ["Simulation", "simulate"]
+ENGINES = ("auto", "vector", "reference")
+
+
+class EngineError(ValueError):
+    """The engine asked for cannot run this simulation."""
+
+
+def simulation_for(tables: Tables, cohort: Cohort, seed: int = 0, days: float = 90.0, *,
+                   timezone: str = "UTC", trace: bool = False, engine: str = "auto"):
+    """A ``Simulation`` or ``VectorSimulation`` (``.engine`` names it) ready to ``run``."""
+    from .vector import VectorSimulation, vector_support
+    if engine not in ENGINES:
+        raise EngineError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
+    reason = vector_support(tables, cohort) if engine != "reference" else "not asked for"
+    if engine == "vector" and reason is not None:
+        raise EngineError(f"the vectorised engine cannot run this simulation: {reason}")
+    if reason is None:
+        sim = VectorSimulation(tables, cohort, seed, days, timezone, trace)
+    else:
+        sim = Simulation(tables, cohort, seed, days, timezone, trace)
+    sim.engine = "vector" if reason is None else "reference"
+    sim.engine_note = None if engine == "reference" else reason
+    return sim
+
+
+__all__ = ["ENGINES", "EngineError", "Simulation", "simulate", "simulation_for"]

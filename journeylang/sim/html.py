@@ -58,8 +58,44 @@ def render_html(results) -> str:
         "<h2>Flows between steps</h2>", _sankey(results),
         "<h2>Time to convert</h2>",
         _bars([(b["bucket"], b["runs"]) for b in results.time_to_convert["histogram"]], "time-to-convert"),
-        "<h2>Steps</h2>", _steps_table(results), "</body></html>", ""]
+        "<h2>Steps</h2>", _steps_table(results), *_operations(results), "</body></html>", ""]
     return "\n".join(parts)
+
+
+def _operations(results) -> list[str]:
+    """KPI and staff tables, and the promo share, for journeys that declare them."""
+    parts = []
+    if getattr(results, "kpis", None):
+        parts += ["<h2>KPIs</h2>", _table(
+            ["kpi", "observations", "value", "95% CI", "baseline", "target", "met"],
+            [[k["title"] or k["kpi"], f"{k['observations']:,}", _pct(k["value"]),
+              f"{_pct(k['ci95'][0])}-{_pct(k['ci95'][1])}", _pct(k["baseline"]),
+              _pct(k["target"]), {None: "n/a", True: "yes", False: "no"}[k["met"]]]
+             for k in results.kpis], "kpis")]
+    if getattr(results, "staff", None):
+        parts += ["<h2>Staff</h2>", _table(
+            ["role", "capacity", "handoffs", "mean wait (h)", "p90 wait (h)", "max queue",
+             "SLA breach rate"],
+            [[r["role"], "-" if r["capacity"] is None else f"{r['capacity']:,} per {r['per_hours']:g} h",
+              f"{r['handoffs']:,}", _hours(r["mean_wait_hours"]), _hours(r["p90_wait_hours"]),
+              f"{r['max_queue']:,}", _pct(r["breach_rate"])] for r in results.staff], "staff")]
+    promo = getattr(results, "promo", None) or {}
+    if promo.get("promo") or promo.get("budget") is not None:
+        budget = "no budget" if promo["budget"] is None else f"budget {_pct(promo['budget'])}"
+        parts.append(f"<p>promo sends: {promo['promo']:,} of {promo['sends']:,} "
+                     f"({_pct(promo['share'])}, {budget})</p>")
+    return parts
+
+
+def _hours(value) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def _table(header: list[str], rows: list[list[str]], name: str) -> str:
+    out = [f'<table class="{name}"><tr>' + "".join(f"<th>{_e(h)}</th>" for h in header) + "</tr>"]
+    out += ["<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in row) + "</tr>" for row in rows]
+    out.append("</table>")
+    return "".join(out)
 
 
 def _bars(rows: list[tuple[str, int]], name: str) -> str:

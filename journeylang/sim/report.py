@@ -8,6 +8,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..runtime.policies import kpi_met
+
 Z95 = 1.959963984540054
 # time-to-convert buckets: upper bounds in seconds, and their labels
 TTC_BUCKETS = [(3600, "<1h"), (6 * 3600, "1-6h"), (86400, "6-24h"), (3 * 86400, "1-3d"),
@@ -59,6 +61,10 @@ class Results:
     policies: dict
     segments: dict
     exact: dict = field(default_factory=dict)  # the absorbing-chain expectation, or why not
+    staff: list = field(default_factory=list)  # per role: queue, waits, SLA breach rate
+    kpis: list = field(default_factory=list)   # per KPI: value, interval, baseline, target, met
+    promo: dict = field(default_factory=dict)  # promo sends, share, budget
+    engine: str = "reference"  # which engine ran: "reference" (the runtime's executor) or "vector"
 
     @classmethod
     def collect(cls, sim) -> "Results":
@@ -117,7 +123,8 @@ class Results:
                       "quiet_deferrals": sum(r.get("deferred", 0) for r in store.results.values())},
             segments={name: _rate(c["converted"], c["entered"])
                       for name, c in sorted(store.by_segment.items())},
-            exact=_exact(sim))
+            exact=_exact(sim), staff=_staff(sim), kpis=_kpis(sim),
+            promo=_promo(getattr(store, "promo_sends", 0), total, getattr(program, "promo", None)))
 
     @property
     def exited(self) -> int:
@@ -140,11 +147,16 @@ class Results:
             "flows.csv": (["from", "edge", "to", "runs"], self.flows),
             "funnel.csv": (["stage", "runs", "share"], self.funnel),
             "time_to_convert.csv": (["bucket", "runs"], self.time_to_convert["histogram"]),
+            "staff.csv": (STAFF_COLUMNS, self.staff),
+            "kpis.csv": (KPI_COLUMNS, [{**k, "ci95_low": k["ci95"][0], "ci95_high": k["ci95"][1]}
+                                       for k in self.kpis]),
         }
         from .html import write_html
         written.append(folder / "report.html")
         write_html(self, written[-1])
         for name, (columns, rows) in tables.items():
+            if name in ("staff.csv", "kpis.csv") and not rows:
+                continue  # only journeys with roles, handoffs or KPIs have these
             path = folder / name
             with path.open("w", newline="", encoding="utf-8") as handle:
                 writer = csv.DictWriter(handle, columns, extrasaction="ignore", lineterminator="\n")
@@ -152,6 +164,70 @@ class Results:
                 writer.writerows(rows)
             written.append(path)
         return written
+
+
+STAFF_COLUMNS = ["role", "capacity", "per_hours", "handoffs", "mean_wait_hours", "p90_wait_hours",
+                 "max_queue", "slas", "met", "breached", "breach_rate"]
+KPI_COLUMNS = ["kpi", "title", "stage", "step", "observations", "hits", "value", "ci95_low",
+               "ci95_high", "baseline", "target", "met"]
+
+
+def _staff(sim) -> list[dict]:
+    """Per role (declared, or met in a handoff): the queue's figures and the SLA records'."""
+    roles, found = getattr(sim.program, "roles", {}), []
+    queues, records = getattr(sim, "staff", {}), getattr(sim.store, "slas", {})
+    for role in sorted(set(queues) | set(records)):
+        capacity, per = roles.get(role, (None, None))
+        queue = queues.get(role)
+        slas = records.get(role, Counter())
+        closed = slas["met"] + slas["breached"]
+        found.append({"role": role, "capacity": capacity,
+                      "per_hours": None if per is None else per / 3600.0,
+                      **(queue.summary() if queue else {"handoffs": 0, "mean_wait_hours": None,
+                                                        "p90_wait_hours": None, "max_queue": 0}),
+                      "slas": slas["opened"], "met": slas["met"], "breached": slas["breached"],
+                      "breach_rate": slas["breached"] / closed if closed else None})
+    return found
+
+
+def _kpis(sim) -> list[dict]:
+    """Per KPI: the share of closed observations that were hits, with its Wilson interval."""
+    found, observed = [], getattr(sim.store, "kpis", {})
+    for kpi in getattr(sim.program, "kpis", {}).values():
+        counts = observed.get(kpi.name, Counter())
+        hits, trials = counts["hit"], counts["hit"] + counts["missed"]
+        value = hits / trials if trials else None
+        baseline, target = kpi.baseline / 100.0, kpi.target / 100.0
+        found.append({"kpi": kpi.name, "title": kpi.title, "stage": kpi.stage, "step": kpi.step,
+                      "observations": trials, "hits": hits, "open": counts["opened"] - trials,
+                      "value": value, "ci95": list(wilson(hits, trials)), "baseline": baseline,
+                      "target": target,
+                      "met": None if value is None else kpi_met(value, baseline, target),
+                      "met_baseline": None if value is None else kpi_met(value, baseline, target,
+                                                                         "baseline")})
+    return found
+
+
+def _promo(promo: int, total: int, budget: float | None) -> dict:
+    share = promo / total if total else None
+    limit = None if budget is None else budget / 100.0
+    return {"sends": total, "promo": promo, "share": share, "budget": limit,
+            "over_budget": None if limit is None or share is None else share > limit}
+
+
+def missed_kpis(results: "Results", against: str = "target") -> list[str]:
+    """One line per KPI that misses its target (or baseline), for ``--fail-under``."""
+    lines = []
+    for kpi in results.kpis:
+        bar = kpi[against]
+        if kpi["value"] is None:
+            lines.append(f"KPI {kpi['kpi']}: no observations closed (needs {against} {bar:.1%})")
+        elif not kpi_met(kpi["value"], kpi["baseline"], kpi["target"], against):
+            better = "at most" if kpi["target"] < kpi["baseline"] else "at least"
+            lines.append(f"KPI {kpi['kpi']}: {kpi['value']:.1%} against {against} {bar:.1%} "
+                         f"(needs {better} {bar:.1%}; 95% CI {kpi['ci95'][0]:.1%}-{kpi['ci95'][1]:.1%},"
+                         f" {kpi['observations']:,} observations)")
+    return lines
 
 
 def _exact(sim) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import ast
-from ..expressions import unparse
+from ..expressions import schedule_text, unparse
 from ..graph import BRANCH, DEFAULT, EVENT, GOTO, SPLIT, TIMEOUT, build_graph
 from ..units import format_duration, format_number, format_time
 
@@ -74,7 +74,7 @@ def build_view(journey: ast.Journey) -> View:
     title = journey.title or journey.id
     entry = None
     if result.start is not None:
-        entry = f"entry: on {journey.entry.event}" if journey.entry else "entry"
+        entry = _entry_label(journey.entry)
         if journey.entry and journey.entry.condition is not None:
             entry += f" where {unparse(journey.entry.condition)}"
     return View(title, entry, ids.get(result.start), tuple(stages), tuple(edges))
@@ -97,6 +97,14 @@ def _edge_label(step: ast.Step, data: dict) -> str:
     return ""
 
 
+def _entry_label(entry: ast.Entry | None) -> str:
+    if entry is None:
+        return "entry"
+    if entry.schedule is not None:
+        return f"entry: every {schedule_text(entry.schedule)}"
+    return f"entry: on {entry.event}"
+
+
 def summarize(step: ast.Step) -> str:
     """One short line saying what a step does."""
     match step:
@@ -106,6 +114,10 @@ def summarize(step: ast.Step) -> str:
             return f"wait {format_duration(step.duration)}"
         case ast.WaitUntil():
             return f"wait until {format_time(step.time)}"
+        case ast.WaitSchedule():
+            return f"wait until next {schedule_text(step.schedule)}"
+        case ast.Escalate():
+            return f"escalate until {step.event} ({len(step.rungs)} rungs)"
         case ast.WaitEvent():
             events = ", ".join(arm.event for arm in step.arms)
             within = f" within {format_duration(step.within)}" if step.within is not None else ""

@@ -1,2 +1,3 @@
 """Every rule module; importing this package registers them all."""
-from . import fragments, frontend, graph, hygiene, names, policy, templates  # noqa: F401
+from . import (content, fragments, frontend, graph, hygiene, names,  # noqa: F401
+               operations, policy, templates)

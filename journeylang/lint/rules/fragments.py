@@ -1,4 +1,5 @@
-"""Codes expand.py reports for ``use`` and fragments (JL6xx); registered to be listed and explained."""
+"""Codes expand.py reports for ``use`` and fragments (JL6xx) and for escalation ladders (JL711);
+registered to be listed and explained."""
 from __future__ import annotations
 
 from ...diagnostics import Severity
@@ -31,6 +32,14 @@ _FRAGMENT_CODES = [
      "    fragment f(d: duration = 1d) { wait $d }"),
     ("JL606", "recursive-use", "A fragment uses itself, directly or through other fragments.",
      "Expansion would never end. Use a `goto` back to an earlier step for a loop instead."),
+    ("JL711", "ladder-malformed", "An escalation ladder's rungs or deadline do not fit together.",
+     "A ladder runs its first rung at once, so the first rung is `at 0m`; the rungs come in\n"
+     "increasing time; `within` (the deadline of the whole ladder) comes after the last rung;\n"
+     "and a rung's action names no `->` target (the ladder goes on by itself).\n\n"
+     "Bad::\n\n    escalate until resolved within 1h {\n      at 30m: handoff to staff\n"
+     "      at 2h: handoff to director\n    }\n\nGood::\n\n"
+     "    escalate until resolved within 4h {\n      at 0m: handoff to staff within 30m\n"
+     "      at 2h: handoff to director within 1h\n    }"),
 ]
 
 for _code, _name, _summary, _doc in _FRAGMENT_CODES:

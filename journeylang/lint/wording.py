@@ -1,0 +1,107 @@
+"""Wording checks for JL721: the built-in rulebook, the configured rules, phrase matching."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+import yaml
+
+from ..config import SEVERITIES, ContentConfig, WordingRule
+from ..resources import resource_dir
+
+RULEBOOK = ("content", "rulebook.yaml")
+# Jinja2 markup is masked with a character that is neither a word character nor a space,
+# so variable names never match and a phrase never spans an expression
+_JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+_MASK = "\x00"
+_LATIN = "0-9A-Za-z_\u00c0-\u024f"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A phrase found in a text: where (character offsets) and by which rule."""
+
+    start: int
+    end: int
+    rule: WordingRule
+
+
+@cache
+def builtin_rules() -> dict[str, tuple[WordingRule, ...]]:
+    """The rulebook's rules by category: one rule per category and locale."""
+    path = resource_dir("stdlib").joinpath(*RULEBOOK)
+    book = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {name: tuple(_category_rules(name, category))
+            for name, category in book["categories"].items()}
+
+
+def _category_rules(name: str, category: dict):
+    allowed = category.get("allow", {})
+    for locale, phrases in category["phrases"].items():
+        yield WordingRule(name, tuple(phrases), (locale,), SEVERITIES[category["severity"]],
+                          category["message"], category.get("hint"),
+                          tuple(allowed.get(locale, ())))
+
+
+def active_rules(content: ContentConfig) -> tuple[WordingRule, ...]:
+    """The built-in categories the configuration enables, then the operator's own rules."""
+    book = builtin_rules() if content.builtin else {}
+    chosen = [rule for name in content.categories for rule in book.get(name, ())]
+    return tuple(chosen) + content.rules
+
+
+def applies(rule: WordingRule, locale: str | None) -> bool:
+    """A default text (no locale) meets every list; a locale meets lists of it or its language."""
+    if locale is None or not rule.locales:
+        return True
+    language = re.split(r"[-_]", locale)[0].lower()
+    return any(wanted.lower() in (locale.lower(), language) for wanted in rule.locales)
+
+
+def find_hits(text: str, locale: str | None, rules) -> list[Hit]:
+    """Every phrase of ``rules`` applying to ``locale`` in ``text``, in order, no overlaps."""
+    masked = mask_jinja(text)
+    hits = []
+    for rule in rules:
+        if applies(rule, locale):
+            allowed = [m.span() for p in rule.allow for m in phrase_pattern(p).finditer(masked)]
+            hits += [Hit(m.start(), m.end(), rule) for p in rule.phrases
+                     for m in phrase_pattern(p).finditer(masked)
+                     if not any(a <= m.start() and m.end() <= b for a, b in allowed)]
+    return _without_overlaps(hits)
+
+
+def _without_overlaps(hits: list[Hit]) -> list[Hit]:
+    """Keep the first (then longest) hit where hits overlap."""
+    kept: list[Hit] = []
+    for hit in sorted(hits, key=lambda h: (h.start, -h.end)):
+        if not kept or hit.start >= kept[-1].end:
+            kept.append(hit)
+    return kept
+
+
+def mask_jinja(text: str) -> str:
+    """``text`` with each Jinja2 expression, tag and comment masked, offsets kept."""
+    return _JINJA.sub(lambda m: _MASK * len(m.group(0)), text)
+
+
+@cache
+def phrase_pattern(phrase: str) -> re.Pattern:
+    """Case-insensitive; spaces match any run of white space; an apostrophe either quote;
+    an end that is a Latin letter or digit must sit on a word boundary."""
+    parts = []
+    for char in phrase.strip():
+        if char.isspace():
+            if parts and parts[-1] != r"\s+":
+                parts.append(r"\s+")
+        elif char in "'’":
+            parts.append("['’]")
+        else:
+            parts.append(re.escape(char))
+    body = "".join(parts)
+    if re.match(f"[{_LATIN}]", phrase.strip()[0]):
+        body = f"(?<![{_LATIN}])" + body
+    if re.match(f"[{_LATIN}]", phrase.strip()[-1]):
+        body += f"(?![{_LATIN}])"
+    return re.compile(body, re.IGNORECASE)

@@ -1,0 +1,45 @@
+"""Simulation stage: staff capacity, a FIFO queue per role that serves one handoff every P/C seconds."""
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+
+@dataclass
+class StaffQueue:
+    """One role's queue. ``interval`` is P/C (0: served at once, the role has no capacity).
+
+    A handoff arriving at ``t`` is served at ``max(t, previous slot + interval)``."""
+
+    interval: float = 0.0
+    arrivals: list[float] = field(default_factory=list)
+    served: list[float] = field(default_factory=list)
+
+    def serve(self, at: float) -> float:
+        slot = at if not self.served else max(at, self.served[-1] + self.interval)
+        self.arrivals.append(at)
+        self.served.append(slot)
+        return slot
+
+    def longest(self) -> int:
+        """The most handoffs waiting at once (seen at arrivals; served times are in order)."""
+        return max((k + 1 - bisect_right(self.served, at) for k, at in enumerate(self.arrivals)),
+                   default=0)
+
+    def summary(self) -> dict:
+        waits = sorted(s - a for a, s in zip(self.arrivals, self.served))
+        p90 = waits[min(len(waits) - 1, int(0.9 * len(waits)))] if waits else None
+        return {"handoffs": len(waits),
+                "mean_wait_hours": _hours(sum(waits) / len(waits)) if waits else None,
+                "p90_wait_hours": _hours(p90), "max_queue": self.longest()}
+
+
+def staff_queues(roles: dict[str, tuple[int, int]]) -> dict[str, StaffQueue]:
+    """A queue per declared role; ``roles`` maps a role to (capacity, per seconds)."""
+    return {role: StaffQueue(per / capacity if capacity > 0 else math.inf)
+            for role, (capacity, per) in roles.items()}
+
+
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 3600.0, 3)

@@ -1,0 +1,104 @@
+"""Vectorised simulation: local time of many customers at once, per time zone, DST included.
+
+Offsets come from zoneinfo: every change of a zone's UTC offset over the simulated span is
+found once (hourly scan, then bisection to the second), so ``local_seconds`` is a table lookup.
+``next_local_time`` reads a table of the instants each local day shows a given time, computed
+with ``datetime.combine`` as ``runtime.policies.next_local_time`` does, so DST gaps and folds
+resolve exactly as in the runtime.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+from ...runtime.policies import Zones
+
+DAY = 86400
+HOUR = 3600
+
+
+def _offset(zone: dt.tzinfo, moment: float) -> float:
+    return dt.datetime.fromtimestamp(moment, zone).utcoffset().total_seconds()
+
+
+def _transitions(zone: dt.tzinfo, start: float, end: float) -> tuple[np.ndarray, np.ndarray]:
+    """Instants at which the zone's offset changes in [start, end], and the offsets from them."""
+    moments, offsets = [start], [_offset(zone, start)]
+    for hour in np.arange(start + HOUR, end + HOUR, HOUR):
+        current = _offset(zone, float(hour))
+        if current == offsets[-1]:
+            continue
+        low, high = float(hour) - HOUR, float(hour)   # offset(low) is the old one
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if _offset(zone, middle) == offsets[-1] else (low, middle)
+        moments.append(high)
+        offsets.append(current)
+    return np.array(moments), np.array(offsets)
+
+
+class ZoneClock:
+    """Local clocks for customers by zone index (``codes``) over [start, end] (epoch seconds)."""
+
+    def __init__(self, names: list[str | None], start: float, end: float, default: str = "UTC"):
+        zones = Zones(default)
+        self.zones = [zones.get(name) for name in names]
+        self.start, self.end = start - 2 * DAY, end + 3 * DAY
+        self.tables = [_transitions(z, self.start, self.end) for z in self.zones]
+        self._days: dict[tuple[int, int], tuple[int, np.ndarray]] = {}
+
+    def offsets(self, moments: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        found = np.zeros(len(moments))
+        for code, (starts, offsets) in enumerate(self.tables):
+            mine = codes == code
+            if mine.any():
+                where = np.searchsorted(starts, moments[mine], side="right") - 1
+                found[mine] = offsets[np.maximum(where, 0)]
+        return found
+
+    def local_seconds(self, moments: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """Seconds after local midnight (as ``policies.local_seconds``)."""
+        return np.mod(moments + self.offsets(moments, codes), DAY)
+
+    def _showing(self, code: int, minutes: int) -> tuple[int, np.ndarray]:
+        """For each local day of the span: when the zone's clock shows ``minutes`` that day."""
+        key = (code, minutes)
+        if key not in self._days:
+            zone = self.zones[code]
+            first = dt.datetime.fromtimestamp(self.start, zone).date()
+            last = dt.datetime.fromtimestamp(self.end, zone).date() + dt.timedelta(days=3)
+            wanted = dt.time(minutes // 60, minutes % 60)
+            days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+            moments = [dt.datetime.combine(day, wanted, zone).timestamp() for day in days]
+            self._days[key] = (first.toordinal(), np.array(moments))
+        return self._days[key]
+
+    def next_local_time(self, moments: np.ndarray, minutes: int, codes: np.ndarray) -> np.ndarray:
+        """The first instant at or after each moment when the local clock shows ``minutes``."""
+        found = moments + DAY
+        local = moments + self.offsets(moments, codes)
+        ordinal = np.floor(local / DAY).astype(np.int64) + dt.date(1970, 1, 1).toordinal()
+        for code in np.unique(codes):
+            mine = np.flatnonzero(codes == code)
+            first, table = self._showing(int(code), minutes)
+            day = np.clip(ordinal[mine] - first, 0, len(table) - 3)
+            chosen = np.full(len(mine), np.nan)
+            for ahead in (2, 1, 0):   # the earliest candidate at or after the moment wins
+                candidate = table[day + ahead]
+                chosen = np.where(candidate >= moments[mine], candidate, chosen)
+            found[mine] = np.where(np.isnan(chosen), found[mine], chosen)
+        return found
+
+    def quiet_until(self, moments: np.ndarray, quiet: tuple[int, int] | None,
+                    codes: np.ndarray) -> np.ndarray:
+        """The end of the quiet window for moments inside it, else NaN (``policies.quiet_until``)."""
+        if quiet is None or len(moments) == 0:
+            return np.full(len(moments), np.nan)
+        start, end = quiet[0] * 60, quiet[1] * 60
+        now = self.local_seconds(moments, codes)
+        inside = (start <= now) & (now < end) if start <= end else (now >= start) | (now < end)
+        found = np.full(len(moments), np.nan)
+        if inside.any():
+            found[inside] = self.next_local_time(moments[inside], quiet[1], codes[inside])
+        return found

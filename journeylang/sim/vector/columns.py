@@ -1,0 +1,290 @@
+"""Vectorised simulation: cohort samplers drawn for many customers, and conditions over columns.
+
+A column is a numpy array with one value per customer: float64 for numbers (NaN is null), bool
+for booleans without nulls, object for anything else. The evaluator follows the condition form
+of docs/runtime.md; numbers and booleans take numpy fast paths, everything else goes element by
+element through the reference functions of ``compile.conditions`` (never a copy of them).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...compile.conditions import COMPARISONS, arithmetic, compare, member, negate
+from ..cohort import Categorical, Const, Draw, Items, Record, Truncated
+
+
+class Unsupported(ValueError):
+    """Something the vectorised engine does not model; the message says what."""
+
+
+# --- samplers ----------------------------------------------------------------------------------
+
+def sample(sampler, gen: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` draws of a scalar sampler as a column."""
+    if isinstance(sampler, Const):
+        return typed(np.array([sampler.value] * n, dtype=object)) if n else np.zeros(0)
+    if isinstance(sampler, Categorical):
+        cumulative = np.array(sampler.cumulative)
+        codes = np.searchsorted(cumulative, gen.random(n) * sampler.total, side="right")
+        keys = np.empty(len(sampler.keys), dtype=object)
+        keys[:] = list(sampler.keys)
+        return typed(keys[np.minimum(codes, len(keys) - 1)])
+    if isinstance(sampler, Draw):
+        return _draw(sampler, gen, n)
+    if isinstance(sampler, Truncated):
+        return _truncated(sampler, gen, n)
+    if isinstance(sampler, Items):
+        parts = [as_objects(sample(item, gen, n)) for item in sampler.items]
+        found = np.empty(n, dtype=object)
+        found[:] = [list(row) for row in zip(*parts)] if parts else [[] for _ in range(n)]
+        return found
+    raise Unsupported(f"a value the vectorised engine cannot draw: {sampler!r}")
+
+
+def _draw(sampler: Draw, gen: np.random.Generator, n: int) -> np.ndarray:
+    a, b = sampler.a, sampler.b
+    if sampler.kind == "normal":
+        values = gen.normal(a, b, n)
+    elif sampler.kind == "lognormal":
+        values = gen.lognormal(a, b, n)
+    elif sampler.kind == "uniform":
+        values = gen.uniform(a, b, n)
+    else:
+        values = gen.exponential(a, n) if a > 0 else np.zeros(n)
+    return values if sampler.digits is None else np.round(values, sampler.digits)
+
+
+def _truncated(sampler: Truncated, gen: np.random.Generator, n: int) -> np.ndarray:
+    values = sample(sampler.delay, gen, n)
+    for _ in range(sampler.tries - 1):
+        over = np.flatnonzero(values > sampler.within)
+        if not len(over):
+            return values
+        values[over] = sample(sampler.delay, gen, len(over))
+    over = values > sampler.within
+    values[over] = gen.uniform(0.0, sampler.within, int(over.sum()))
+    return values
+
+
+def flatten(sampler, prefix: tuple = ()) -> dict[tuple, object]:
+    """The scalar samplers of a (nested) value by path; a non-mapping value at the top is {}."""
+    if isinstance(sampler, Record):
+        found = {}
+        for key, part in sampler.parts.items():
+            found.update(flatten(part, prefix + (str(key),)) if isinstance(part, Record)
+                         else {prefix + (str(key),): part})
+        return found
+    return {}
+
+
+def constant(sampler):
+    """(True, value) when a sampler always gives the same value, else (False, None)."""
+    if isinstance(sampler, Const):
+        return True, sampler.value
+    if isinstance(sampler, Record):
+        found = {}
+        for key, part in sampler.parts.items():
+            fixed, value = constant(part)
+            if not fixed:
+                return False, None
+            found[key] = value
+        return True, found
+    if isinstance(sampler, Items):
+        parts = [constant(item) for item in sampler.items]
+        return (True, [v for _, v in parts]) if all(f for f, _ in parts) else (False, None)
+    return False, None
+
+
+def keys_of(sampler) -> set[str]:
+    """Top-level keys of an event's data (a non-mapping value gives none)."""
+    return set(map(str, sampler.parts)) if isinstance(sampler, Record) else set()
+
+
+# --- columns -----------------------------------------------------------------------------------
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def typed(values: np.ndarray) -> np.ndarray:
+    """An object column as float (numbers and nulls), bool (booleans only) or object."""
+    if values.dtype != object:
+        return values
+    items = values.tolist()
+    if all(type(v) is bool for v in items):
+        return values.astype(bool)
+    if all(v is None or _is_number(v) for v in items):
+        return np.array([np.nan if v is None else v for v in items], dtype=float)
+    return values
+
+
+def as_objects(values) -> np.ndarray:
+    """A column as Python values (NaN -> None), for the element-wise reference functions."""
+    if values.dtype == object:
+        return values
+    found = np.empty(len(values), dtype=object)
+    if values.dtype == bool:
+        found[:] = values.tolist()
+    else:
+        found[:] = [None if math.isnan(v) else v for v in values.tolist()]
+    return found
+
+
+def missing(n: int) -> np.ndarray:
+    return np.full(n, np.nan)
+
+
+# --- conditions --------------------------------------------------------------------------------
+
+class VectorScope:
+    """What conditions read, for customers ``rows`` of a block: profile, consent and tag columns,
+    the entry event's data, and optionally one constant event (a behaviour source's data)."""
+
+    def __init__(self, block, rows: np.ndarray, event: dict | None = None):
+        self.block, self.rows, self.event = block, rows, event
+
+    def resolve(self, parts):
+        root, rest = parts[0], tuple(parts[1:])
+        if root == "customer":
+            return self._column(self.block.profile, rest)
+        if root == "consent":
+            return self._column(self.block.consent, rest)
+        if root == "event":
+            return self._column(self.block.entry, rest) if self.event is None else _dig(self.event, rest)
+        if self.event is not None and root in self.event:
+            return _dig(self.event[root], rest)
+        return self._column(self.block.entry, (root, *rest))
+
+    def _column(self, table: dict, path: tuple):
+        column = table.get(path)
+        return None if column is None else column[self.rows]
+
+    def has_tag(self, tag: str):
+        column = self.block.tags.get(tag)
+        return False if column is None else column[self.rows]
+
+
+def _dig(value, path: tuple):
+    for part in path:
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def holds(tree, scope: VectorScope) -> np.ndarray:
+    """Whether a condition holds for each customer of the scope (None: always)."""
+    n = len(scope.rows)
+    if tree is None:
+        return np.ones(n, dtype=bool)
+    return _true(evaluate(tree, scope), n)
+
+
+def _true(value, n: int) -> np.ndarray:
+    if not isinstance(value, np.ndarray):
+        return np.full(n, value is True)
+    if value.dtype == bool:
+        return value
+    if value.dtype != object:
+        return np.zeros(n, dtype=bool)
+    return np.array([v is True for v in value.tolist()], dtype=bool)
+
+
+def _each(function, *values, n: int) -> np.ndarray:
+    columns = [as_objects(v) if isinstance(v, np.ndarray) else _repeat(v, n) for v in values]
+    found = np.empty(n, dtype=object)
+    found[:] = [function(*items) for items in zip(*columns)]
+    return typed(found)
+
+
+def _repeat(value, n: int) -> np.ndarray:
+    found = np.empty(n, dtype=object)
+    found[:] = [value] * n
+    return found
+
+
+def _numeric(value) -> bool:
+    return (isinstance(value, np.ndarray) and value.dtype == float) or _is_number(value)
+
+
+def _boolean(value) -> bool:
+    return (isinstance(value, np.ndarray) and value.dtype == bool) or type(value) is bool
+
+
+def evaluate(tree, scope: VectorScope):
+    """The value of a tree for each customer: an array, or a Python value shared by all."""
+    n = len(scope.rows)
+    if not isinstance(tree, list):
+        return tree
+    op, args = tree[0], tree[1:]
+    if op == "path":
+        return scope.resolve(args)
+    if op == "has_tag":
+        return scope.has_tag(args[0])
+    if op in ("and", "or"):
+        parts = [_true(evaluate(a, scope), n) for a in args]
+        return np.logical_and.reduce(parts) if op == "and" else np.logical_or.reduce(parts)
+    if op == "not":
+        return ~_true(evaluate(args[0], scope), n)
+    if op == "exists":
+        value = evaluate(args[0], scope)
+        if not isinstance(value, np.ndarray):
+            return value is not None
+        if value.dtype == object:
+            return np.array([v is not None for v in value.tolist()], dtype=bool)
+        return ~np.isnan(value) if value.dtype == float else np.ones(n, dtype=bool)
+    values = [evaluate(a, scope) for a in args]
+    if op == "list":
+        if not any(isinstance(v, np.ndarray) for v in values):
+            return list(values)
+        return _each(lambda *items: list(items), *values, n=n)
+    if op == "neg":
+        return -values[0] if _numeric(values[0]) and isinstance(values[0], np.ndarray) \
+            else (_each(negate, values[0], n=n) if isinstance(values[0], np.ndarray) else negate(values[0]))
+    left, right = values
+    if not isinstance(left, np.ndarray) and not isinstance(right, np.ndarray):
+        return _scalar(op, left, right)
+    if op in COMPARISONS:
+        return _compare(op, left, right, n)
+    if op in ("in", "not_in"):
+        wanted = op == "in"
+        return _each(lambda a, b: (lambda f: False if f is None else f == wanted)(member(a, b)),
+                     left, right, n=n).astype(bool)
+    if _numeric(left) and _numeric(right):
+        return _arithmetic(op, left, right)
+    return _each(lambda a, b: arithmetic(op, a, b), left, right, n=n)
+
+
+def _scalar(op, left, right):
+    if op in COMPARISONS:
+        return compare(op, left, right)
+    if op in ("in", "not_in"):
+        found = member(left, right)
+        return False if found is None else found == (op == "in")
+    return arithmetic(op, left, right)
+
+
+_NUMPY = {"==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal,
+          ">": np.greater, ">=": np.greater_equal}
+
+
+def _compare(op, left, right, n: int) -> np.ndarray:
+    if _numeric(left) and _numeric(right):
+        with np.errstate(invalid="ignore"):
+            result = _NUMPY[op](left, right)
+        return result & ~np.isnan(left) & ~np.isnan(right) if op == "!=" else result
+    if _boolean(left) and _boolean(right) and op in ("==", "!="):
+        return np.broadcast_to(_NUMPY[op](left, right), (n,)).copy()
+    return _each(lambda a, b: compare(op, a, b), left, right, n=n).astype(bool)
+
+
+def _arithmetic(op, left, right) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        if op in ("/", "%"):
+            zero = np.asarray(right) == 0
+            result = np.divide(left, right) if op == "/" else np.mod(left, right)
+            result = np.where(zero, np.nan, result)
+        else:
+            result = {"+": np.add, "-": np.subtract, "*": np.multiply}[op](left, right)
+    result = np.asarray(result, dtype=float)
+    return np.where(np.isfinite(result), result, np.nan)

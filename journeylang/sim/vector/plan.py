@@ -1,0 +1,362 @@
+"""Vectorised simulation: what a journey and a cohort mean for the engine, and what it refuses.
+
+A ``Plan`` is everything that does not depend on the customers: steps by index, transitions,
+the behaviour sources (each response and baseline of each segment, and opt-outs) with their
+constant data, and the condition trees. Building it raises ``Unsupported`` with the reason for
+anything the vectorised engine does not model exactly; ``vector_support`` returns that reason.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ...compile import Tables
+from ...runtime.executor import MAX_STEPS, OPT_OUT_EVENTS
+from ...runtime.program import Program, build_program
+from ..cohort import Cohort
+from .columns import Unsupported, constant, flatten, keys_of
+
+OPT_OUT_EVENT = "unsubscribed"   # what the simulator's customers send when a message makes them leave
+OPT_OUT_DELAY = 60.0
+NO_NEXT = -2                     # a step without a next step: the run ends `completed`
+ZERO_TIME = ("branch", "split", "tag", "untag", "set", "coupon", "handoff", "webhook", "emit",
+             "goto", "exit")
+KINDS = ZERO_TIME + ("send", "wait", "wait_until", "wait_event")
+KNOWN = {  # tables and columns this engine understands; anything else set means "unsupported"
+    "journey": {"journey_id", "title", "version", "owner", "description", "content_hash", "source",
+                "compiled_at", "compiler", "format", "start_step", "audience", "reentry",
+                "reentry_after"},
+    "triggers": {"journey_id", "seq", "kind", "name", "event", "condition", "within", "outcome"},
+    "steps": {"journey_id", "version", "seq", "step_id", "stage", "stage_title", "kind", "params",
+              "line"},
+    "transitions": {"journey_id", "from_step", "seq", "kind", "event", "condition", "weight", "arm",
+                    "to_step"},
+    "templates": {"journey_id", "template", "locale", "text"},
+    "policies": {"journey_id", "seq", "kind", "params"},
+}
+POLICIES = ("cap", "quiet", "consent", "holdout")
+RESERVED = ("tags", "consent", "timezone", "opted_out")
+
+
+@dataclass
+class Source:
+    """Where a customer's events come from: one response or baseline of a segment, or opt-outs."""
+
+    event: str
+    data: object                   # the data sampler (None: no data)
+    segment: int | None            # None: any segment (opt-outs)
+    rate: float = 0.0              # baseline events a second
+    response: object = None
+    fixed: dict | None = None      # the data when it is constant
+
+
+@dataclass
+class ArmDef:
+    step: int
+    to: int
+    event: str
+    tree: object
+    why: int
+
+
+@dataclass
+class TriggerDef:
+    kind: str                      # goal or exit
+    event: str
+    tree: object
+    within: float | None
+    outcome: str
+    why: int
+
+
+@dataclass
+class Plan:
+    tables: Tables
+    cohort: Cohort
+    program: Program = field(init=False)
+
+    def __post_init__(self):
+        _check_tables(self.tables)
+        self.program = program = build_program(self.tables)
+        self.ids = list(program.steps)
+        self.index = {sid: i for i, sid in enumerate(self.ids)}
+        self.steps = list(program.steps.values())
+        self.stages = list(dict.fromkeys(s.stage for s in self.steps))
+        self.stage_of = [self.stages.index(s.stage) for s in self.steps]
+        self.whys: list[str] = []
+        self.outcome_of: dict[int, str] = {}
+        self.start = self._target(program.start)
+        self._check_journey()
+        self.triggers = self._triggers()
+        self.arms = self._arms()
+        self.branches = self._branches()
+        self.sources = self._sources()
+        self.caps = [(c.messages, float(c.per), c.channels) for c in program.caps]
+        self.entry_event = self.cohort.entry_event or (program.entry.event if program.entry else None)
+        self.zone_names = self._zones()
+        self._check_reads()
+        self.arm_list = [(i, arm) for i, arm in enumerate(a for arms in self.arms.values() for a in arms)]
+        self.arms_at = {s: [(i, a) for i, a in self.arm_list if a.step == s] for s in self.arms}
+        self.responses_of = {i: self.responses(step) for i, step in enumerate(self.steps)
+                             if step.kind == "send"}
+        self.splits = {i: [(self.index[a.to], self.why(a.label)) for a in step.arms]
+                       for i, step in enumerate(self.steps) if step.kind == "split"}
+        self.entry_tree = _entry_tree(self.tables)
+        self.audience_tree = self.tables.journey["audience"]
+        self.reads = self._reads()
+        for text in ("next", "waited", "time reached", "timeout", "else", "goto"):
+            self.why(text)
+        self.why("no next step", "completed")
+        self.why(f"more than {MAX_STEPS} steps without a wait", "error")
+        if program.entry is not None:
+            self.why(f"entry on {program.entry.event}")
+        for step in self.steps:
+            if step.kind == "exit":
+                self.why(f"exit step {step.id}", step.params["outcome"])
+
+    def split_arm(self, s: int, points):
+        """Each bucket's arm of split step ``s``, as ``runtime.policies.choose_arm`` picks it."""
+        arms = self.steps[s].arms
+        edges, edge = [], 0.0
+        total = sum(arm.weight for arm in arms) or 100.0
+        for arm in arms:
+            edge += arm.weight * 100.0 / total
+            edges.append(edge)
+        return np.minimum(np.searchsorted(np.array(edges), points, side="right"), len(arms) - 1)
+
+    def _reads(self) -> dict[str, set[tuple]]:
+        """The profile and entry-data paths conditions read: only these are drawn."""
+        trees = [self.entry_tree, self.audience_tree] + [t.tree for t in self.triggers]
+        trees += [a.tree for _, a in self.arm_list]
+        trees += [t for arms in self.branches.values() for t, _, _ in arms]
+        trees += [s.params.get("value") for s in self.steps if s.kind == "set"]
+        found: dict[str, set[tuple]] = {"profile": set(), "entry": set()}
+        for path in (p for tree in trees for p in _paths(tree)):
+            if path[0] == "customer":
+                found["profile"].add(tuple(path[1:]))
+            elif path[0] == "event":
+                found["entry"].add(tuple(path[1:]))
+            elif path[0] != "consent":
+                found["entry"].add(tuple(path))
+        return found
+
+    # --- registries -------------------------------------------------------------------------
+
+    def why(self, text: str, outcome: str | None = None) -> int:
+        """The code of a reason (an edge label or why a run ended)."""
+        if text not in self.whys:
+            self.whys.append(text)
+        code = self.whys.index(text)
+        if outcome is not None:
+            self.outcome_of[code] = outcome
+        return code
+
+    def _target(self, step_id: str | None) -> int:
+        return NO_NEXT if step_id is None else self.index[step_id]
+
+    def next_of(self, step) -> int:
+        return self._target(step.next)
+
+    # --- checks -----------------------------------------------------------------------------
+
+    def _check_journey(self) -> None:
+        program = self.program
+        for step in self.steps:
+            if step.kind not in KINDS:
+                raise Unsupported(f"step kind {step.kind!r} (step {step.id})")
+            if step.kind == "emit" and self._matters(step.params["event"]):
+                raise Unsupported(f"emit of {step.params['event']!r}, an event the journey reacts to")
+            if step.kind == "set":
+                _settable(step)
+        if program.reentry == "always":
+            raise Unsupported("reentry always")
+        for segment in self.cohort.segments:
+            reserved = sorted(set(segment.attributes) & set(RESERVED))
+            if reserved:
+                raise Unsupported(f"segment {segment.name!r} sets the reserved attribute {reserved[0]!r}")
+            for event in [r.event for r in segment.responses] + [b.event for b in segment.baseline]:
+                if event in OPT_OUT_EVENTS:
+                    raise Unsupported(f"behaviour event {event!r} (an opt-out event)")
+                if program.entry and event == program.entry.event and program.reentry != "never":
+                    raise Unsupported(f"behaviour event {event!r} re-enters the journey")
+
+    def _matters(self, event: str) -> bool:
+        program = self.program
+        return event in program.interest or event in OPT_OUT_EVENTS or \
+            (program.entry is not None and event == program.entry.event)
+
+    # --- triggers, arms, branches -----------------------------------------------------------
+
+    def _triggers(self) -> list[TriggerDef]:
+        found = []
+        for row in self.tables.rows["triggers"]:
+            if row["kind"] == "goal":
+                why = self.why(f"goal {row['name']} on {row['event']}", "converted")
+                found.append(TriggerDef("goal", row["event"], row["condition"], row["within"],
+                                        "converted", why))
+            elif row["kind"] == "exit":
+                why = self.why(f"exit on {row['event']}", row["outcome"])
+                found.append(TriggerDef("exit", row["event"], row["condition"], None,
+                                        row["outcome"], why))
+        return found
+
+    def _rows(self, step_id: str, kinds: tuple[str, ...]) -> list[dict]:
+        return [r for r in self.tables.rows["transitions"]
+                if r["from_step"] == step_id and r["kind"] in kinds]
+
+    def _arms(self) -> dict[int, list[ArmDef]]:
+        found = {}
+        for i, step in enumerate(self.steps):
+            if step.kind == "wait_event":
+                rows = self._rows(step.id, ("event",))
+                found[i] = [ArmDef(i, self.index[arm.to], arm.event, row["condition"],
+                                   self.why(arm.label)) for arm, row in zip(step.arms, rows)]
+        return found
+
+    def _branches(self) -> dict[int, list[tuple[object, int, int]]]:
+        found = {}
+        for i, step in enumerate(self.steps):
+            if step.kind == "branch":
+                rows = self._rows(step.id, ("branch",))
+                found[i] = [(row["condition"], self.index[arm.to], self.why(arm.label))
+                            for arm, row in zip(step.arms, rows)]
+        return found
+
+    # --- behaviour ----------------------------------------------------------------------------
+
+    def _sources(self) -> list[Source]:
+        sources = [Source(OPT_OUT_EVENT, None, None, fixed={})]
+        for g, segment in enumerate(self.cohort.segments):
+            for response in segment.responses:
+                sources.append(Source(response.event, response.data, g, response=response))
+            for base in segment.baseline:
+                if base.per_day > 0 and self._matters(base.event):
+                    sources.append(Source(base.event, base.data, g, rate=base.per_day / 86400.0))
+        for source in sources[1:]:
+            fixed, value = constant(source.data)
+            source.fixed = (value if isinstance(value, dict) else {}) if fixed else None
+        return sources
+
+    def responses(self, step) -> dict[int, list[int]]:
+        """Per segment, the sources of the responses a message of this send step draws."""
+        params = step.params
+        action = _Message(params["template"], params["channel"], step.id)
+        found: dict[int, list[int]] = {}
+        for s, source in enumerate(self.sources):
+            if source.response is not None and source.response.matches(action):
+                found.setdefault(source.segment, []).append(s)
+        return found
+
+    def _zones(self) -> list[str | None]:
+        names: list[str | None] = [None]
+        for segment in self.cohort.segments:
+            if segment.timezone is not None:
+                names += [k for k in segment.timezone.keys if k not in names]
+        return names
+
+    # --- what conditions read ---------------------------------------------------------------
+
+    def _check_reads(self) -> None:
+        """Refuse reads whose value the engine does not track (see docs/simulation.md)."""
+        waits = any(s.kind == "wait_event" for s in self.steps)
+        arm_keys = set().union(*[keys_of(src.data) for src in self.sources
+                                 if any(a.event == src.event for arms in self.arms.values()
+                                        for a in arms)])
+        changed = {tuple(s.params["attribute"].split(".")[1:]) for s in self.steps if s.kind == "set"}
+        tagged = {t for s in self.steps if s.kind in ("tag", "untag") for t in s.params["tags"]}
+        steps_trees = [t for arms in self.branches.values() for t, _, _ in arms]
+        steps_trees += [s.params.get("value") for s in self.steps if s.kind == "set"]
+        for tree in steps_trees:
+            roots = {p[0] for p in _paths(tree)}
+            if (waits and "event" in roots) or roots & arm_keys:
+                raise Unsupported("a branch or set reads the data of an event a wait received")
+        event_trees = [(t.event, t.tree, True) for t in self.triggers]
+        event_trees += [(a.event, a.tree, True) for arms in self.arms.values() for a in arms]
+        for event, tree, fixed_profile in event_trees + [(None, _entry_tree(self.tables), False)]:
+            for path in _paths(tree):
+                self._check_path(path)
+                if fixed_profile and (tuple(path[1:]) in changed and path[0] == "customer"):
+                    raise Unsupported(f"a goal, exit or wait condition reads {'.'.join(path)}, which a set step changes")
+                if event is None or path[0] in ("customer", "consent"):
+                    continue
+                for source in self.sources:
+                    if source.event != event:
+                        continue
+                    if path[0] in arm_keys and path[0] not in keys_of(source.data):
+                        raise Unsupported("a condition reads the data of an event a wait received")
+                    if source.fixed is None and (path[0] == "event" or path[0] in keys_of(source.data)):
+                        raise Unsupported(f"a condition on {event!r} reads event data the cohort draws at random")
+            if fixed_profile and _tags(tree) & tagged:
+                raise Unsupported("a goal, exit or wait condition reads a tag that a step changes")
+
+    def _check_path(self, path: list[str]) -> None:
+        if path[0] == "customer" and (len(path) < 2 or path[1] in ("tags", "opted_out", "consent")):
+            raise Unsupported(f"a condition reads {'.'.join(path)}")
+        if path[0] == "consent" and len(path) != 2:
+            raise Unsupported(f"a condition reads {'.'.join(path)}")
+
+
+@dataclass
+class _Message:
+    template: str
+    channel: str
+    step: str
+
+
+def _settable(step) -> None:
+    attribute = step.params["attribute"].split(".")
+    if attribute[0] != "customer" or len(attribute) < 2 or attribute[1] in RESERVED:
+        raise Unsupported(f"set {step.params['attribute']} (step {step.id}): only customer attributes")
+    for path in _paths(step.params.get("value")):
+        if path[0] == "customer" and path[1:2] == ["tags"]:
+            raise Unsupported(f"set {step.params['attribute']} reads the tag list")
+
+
+def _entry_tree(tables: Tables):
+    trees = [r["condition"] for r in tables.rows["triggers"] if r["kind"] == "entry"][:1]
+    return ["and", trees[0] or True, tables.journey["audience"] or True] if trees else None
+
+
+def _paths(tree) -> list[list[str]]:
+    if not isinstance(tree, list) or not tree:
+        return []
+    if tree[0] == "path":
+        return [list(tree[1:])]
+    return [p for arg in tree[1:] for p in _paths(arg)]
+
+
+def _tags(tree) -> set[str]:
+    if not isinstance(tree, list) or not tree:
+        return set()
+    if tree[0] == "has_tag":
+        return {tree[1]}
+    return set().union(*[_tags(arg) for arg in tree[1:]])
+
+
+def _check_tables(tables: Tables) -> None:
+    for name, rows in tables.rows.items():
+        known = KNOWN.get(name)
+        if known is None:
+            if rows:
+                raise Unsupported(f"table {name!r}")
+            continue
+        for row in rows:
+            extra = sorted(k for k, v in row.items() if k not in known and v is not None)
+            if extra:
+                raise Unsupported(f"{name} column {extra[0]!r}")
+    for row in tables.rows.get("policies", ()):
+        if row["kind"] not in POLICIES:
+            raise Unsupported(f"policy {row['kind']!r}")
+
+
+def vector_support(tables: Tables, cohort: Cohort) -> str | None:
+    """Why the vectorised engine cannot run this journey and cohort, or None when it can."""
+    try:
+        Plan(tables, cohort)
+    except Unsupported as exc:
+        return str(exc)
+    return None
+
+
+__all__ = ["MAX_STEPS", "NO_NEXT", "Plan", "Source", "Unsupported", "flatten", "vector_support"]

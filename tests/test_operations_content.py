@@ -1,0 +1,152 @@
+"""Issue 7 lint rules beyond the fixtures: the wording rulebook and its configuration, the
+placing of phrases in template texts, and the path bound behind the capacity rule."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from journeylang import api
+from journeylang.config import BUILTIN_CATEGORIES, ConfigError, load_config
+from journeylang.diagnostics import Severity
+from journeylang.graph import build_graph
+from journeylang.lint.flow import heaviest_path
+from journeylang.lint.wording import builtin_rules, find_hits, phrase_pattern
+from journeylang.resources import resource_dir
+
+HEAD = 'journey j "J" version 1 {\n  owner "o"\n  policy { consent wecom }\n'
+
+
+def _journey(templates: str, sends: str = "send via wecom template t") -> str:
+    return f"{HEAD}{templates}\n  stage a {{\n    {sends}\n    exit completed\n  }}\n}}\n"
+
+
+def _found(result, code):
+    return [(d.span.line, d.span.column, d.severity, d.message)
+            for d in result.diagnostics if d.code == code]
+
+
+# --- the rulebook -------------------------------------------------------------------------
+
+def test_rulebook_ships_in_stdlib_with_the_configured_categories():
+    book = yaml.safe_load((resource_dir("stdlib") / "content" / "rulebook.yaml").read_text("utf-8"))
+    assert tuple(book["categories"]) == BUILTIN_CATEGORIES
+    for category in book["categories"].values():
+        assert category["message"] and category["hint"] and set(category["phrases"]) == {"en", "zh"}
+    assert all(r.severity is Severity.WARNING for r in builtin_rules()["induced_sharing"])
+
+
+@pytest.mark.parametrize("phrase, text, hit", [
+    ("guaranteed", "GUARANTEED results", True),
+    ("guaranteed", "unguaranteed", False),
+    ("forward to", "forwarded to you", False),
+    ("forward to", "Forward\n  to a friend", True),
+    ("before it's gone", "before it’s gone", True),
+    ("100%有效", "满减100%有效", True),
+    ("第一", "全网第一！", True),
+])
+def test_phrase_matching(phrase, text, hit):
+    assert bool(phrase_pattern(phrase).search(text)) is hit
+
+
+def test_jinja_expressions_never_match_and_allowed_phrases_are_kept():
+    rules = [r for rules in builtin_rules().values() for r in rules]
+    assert find_hits("{{ guaranteed }} {% if last_chance %}ok{% endif %}", None, rules) == []
+    assert find_hits("欢迎第一次光临", "zh", rules) == []
+    assert [(h.start, h.end) for h in find_hits("稳居第一", "zh", rules)] == [(2, 4)]
+
+
+def test_locale_lists_apply_to_their_locale_its_regions_and_default_texts():
+    rules = builtin_rules()["pressure"]
+    assert find_hits("Last chance", "en-GB", rules) and find_hits("Last chance", None, rules)
+    assert find_hits("Last chance", "fr", rules) == []
+    assert find_hits("马上抢", "en", rules) == []
+
+
+# --- positions in the journey file and in template files -------------------------------------
+
+def test_dsl_escapes_and_check_text_without_a_file():
+    text = _journey('  template t "Say \\"hi\\"\\tnow: LAST chance"')
+    result = api.check_text(text, "<editor>.journey")
+    assert _found(result, "JL721") == [
+        (4, 32, Severity.WARNING,
+         "template 't' says \"LAST chance\": pressure wording that rushes the customer")]
+
+
+def test_template_files_are_checked_when_sent(write):
+    path = write("j.journey", _journey("", "send via wecom template promo"))
+    folder = path.parent / "templates"
+    folder.mkdir()
+    (folder / "promo.zh.j2").write_text("{{ customer.name }}，\n马上抢！", encoding="utf-8")
+    (folder / "unused.j2").write_text("Guaranteed!", encoding="utf-8")
+    found = [(Path(d.span.file).name, d.span.line, d.span.column)
+             for d in api.check(path).diagnostics if d.code == "JL721"]
+    assert found == [("promo.zh.j2", 2, 1)]
+
+
+# --- configuration ------------------------------------------------------------------------
+
+def _config(tmp_path, text: str):
+    path = tmp_path / ".journeylang.toml"
+    path.write_text(text, encoding="utf-8")
+    return load_config(path)
+
+
+def test_operator_rules_categories_and_builtin_switch(tmp_path):
+    config = _config(tmp_path, '[content]\ncategories = ["pressure"]\n'
+                               '[[content.rules]]\nname = "brand"\nphrases = ["cheapest"]\n'
+                               'locales = ["en"]\nseverity = "error"\nmessage = "brand words"\n')
+    text = _journey('  template t "The cheapest, guaranteed. Last chance."')
+    found = _found(api.check_text(text, "j.journey", config), "JL721")
+    assert [(line, col, severity) for line, col, severity, _ in found] == [
+        (4, 19, Severity.ERROR), (4, 41, Severity.WARNING)]
+    assert found[0][3] == "template 't' says \"cheapest\": brand words"
+    quiet = _config(tmp_path, "[content]\nbuiltin = false\n")
+    assert _found(api.check_text(text, "j.journey", quiet), "JL721") == []
+
+
+@pytest.mark.parametrize("table, message", [
+    ("[content]\nbuiltn = true\n", "unknown key 'content.builtn'; did you mean 'content.builtin'?"),
+    ("[content]\nbuiltin = 1\n", "content.builtin must be a bool, not int"),
+    ("[content]\ncategories = [\"presure\"]\n",
+     "content.categories: unknown category 'presure'; did you mean 'pressure'?"),
+    ("[[content.rules]]\nname = \"x\"\n", "content.rules[0] needs 'phrases'"),
+    ("[[content.rules]]\nname = \"x\"\nphrases = []\n",
+     "content.rules[0].phrases must list at least one non-empty phrase"),
+    ("[[content.rules]]\nname = \"x\"\nphrases = [\"a\"]\nseverity = \"off\"\n",
+     "content.rules[0].severity must be error, warning or info, not 'off'"),
+    ("[[content.rules]]\nname = \"x\"\nphrases = [\"a\"]\nlocale = [\"en\"]\n",
+     "unknown key 'content.rules[0].locale'; did you mean 'content.rules[0].locales'?"),
+])
+def test_bad_content_config_names_the_file_and_key(tmp_path, table, message):
+    with pytest.raises(ConfigError) as error:
+        _config(tmp_path, table)
+    assert str(error.value) == f"{tmp_path / '.journeylang.toml'}: {message}"
+
+
+# --- the capacity bound -------------------------------------------------------------------
+
+def _heaviest(steps: str, role: str = "r") -> float:
+    result = api.check_text(f"journey j {{\n stage a {{\n{steps}\n }}\n}}\n")
+    graph = build_graph(result.journey)
+    return heaviest_path(graph, lambda node: float(getattr(graph.step(node), "role", "") == role))
+
+
+def test_heaviest_path_weights_splits_takes_the_worst_branch_and_counts_loops_once():
+    assert _heaviest("s: split { x 25% -> h; y 75% -> done }\nh: handoff to r\n"
+                     "handoff to r\ndone: exit completed") == pytest.approx(0.5)
+    assert _heaviest("b: branch { when cart.value > 1 -> h; else -> done }\n"
+                     "h: handoff to r\nhandoff to r\ndone: exit completed") == 2
+    assert _heaviest("h: handoff to r\nw: wait for replied within 1d -> done timeout -> h\n"
+                     "done: exit completed") == 1
+
+
+def test_capacity_message_names_role_expectation_and_capacity():
+    text = ('journey j {\n expect 3000 entries per 1d\n role advisor capacity 80 per 1d\n'
+            ' stage a {\n  s: split { x 10% -> h; y 90% -> done }\n'
+            '  h: handoff to advisor within 1h\n  done: exit completed\n }\n}\n')
+    assert _found(api.check_text(text), "JL713") == [
+        (3, 2, Severity.WARNING, "role 'advisor' can expect up to 300 handoffs per 1d (3000 "
+                                 "entries per 1d x 0.1 handoffs per entry on the busiest path), "
+                                 "over its capacity of 80")]

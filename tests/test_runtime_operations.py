@@ -1,0 +1,170 @@
+"""Operations at run time: handoff SLAs, KPI observations, promo sends, and what status shows."""
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from journeylang.cli import main
+from journeylang.runtime import SqliteStore, iso
+from journeylang.runtime import status as queries
+
+from runtime_kit import DAY, HOUR, T0, Kit, compile_text, journey
+
+SLA = journey('''
+  stage s {
+    handoff to agent within 1h note "call them"
+    handoff to billing within 3h
+    w: wait for sla_breached where event.role == "agent" within 2h -> late timeout -> fine
+    late: send via wecom template b
+    exit escalated
+    fine: exit completed
+  }''', header="  entry on complaint\n  reentry always\n  role agent capacity 10 per 1d")
+
+
+def test_a_resolved_handoff_meets_its_sla():
+    kit = Kit(SLA)
+    kit.send("complaint", attributes={"name": "Ann"})
+    kit.send("handoff_resolved", at=T0 + 30 * 60, data={"role": "agent"})
+    kit.advance(T0 + DAY)
+    slas = sorted(kit.runtime.store.slas.values(), key=lambda s: s.id)
+    assert [(s.role, s.status, s.closed) for s in slas] == [
+        ("agent", "met", T0 + 30 * 60), ("billing", "breached", T0 + 3 * HOUR)]
+    assert kit.runs()[0].outcome == "completed"  # the billing breach came after the wait's timeout
+
+
+def test_a_breach_is_an_event_a_waiting_run_branches_on():
+    kit = Kit(SLA)
+    kit.send("complaint", attributes={"name": "Ann"})
+    kit.advance(T0 + DAY)
+    agent = kit.runtime.store.slas[1]
+    assert (agent.status, agent.closed, agent.due) == ("breached", T0 + HOUR, T0 + HOUR)
+    assert kit.steps()[-2:] == ["late", "s.5"] and kit.runs()[0].outcome == "escalated"
+    assert kit.messages()[0].at == T0 + HOUR
+    assert kit.runs()[0].event == {"role": "agent", "step": "s.1", "journey": "t",
+                                   "due": iso(T0 + HOUR)}
+
+
+def test_a_resolution_without_a_role_meets_the_oldest_open_sla():
+    kit = Kit(SLA)
+    kit.send("complaint", attributes={"name": "Ann"})
+    kit.send("handoff_resolved", at=T0 + 60)
+    kit.send("handoff_resolved", at=T0 + 120)
+    kit.send("handoff_resolved", at=T0 + 180)  # nothing open: no effect
+    assert [(s.role, s.status) for s in kit.runtime.store.slas.values()] == [
+        ("agent", "met"), ("billing", "met")]
+
+
+def test_an_event_exactly_at_the_deadline_still_meets_it():
+    kit = Kit(SLA)
+    kit.send("complaint", attributes={"name": "Ann"})
+    kit.send("handoff_resolved", at=T0 + HOUR, data={"role": "agent"})
+    assert kit.runtime.store.slas[1].status == "met"
+
+
+KPI = journey('''
+  stage first {
+    send via wecom template a
+    wait 1h
+    goto first_again
+    first_again: branch { when customer.loops >= 1 -> second; else -> loop }
+    loop: set customer.loops = 1 -> first
+  }
+  stage second {
+    kpi bought "Bought" on order_paid where order.total >= 10 within 2d baseline 20% target 30%
+    kpi clicked on click within 1d baseline 40% target 30% at later
+    wait 1h
+    later: wait 3d
+    exit completed
+  }''', header="  entry on signup\n  reentry always")
+
+
+def test_kpis_open_once_per_run_and_are_hit_or_missed():
+    kit = Kit(KPI)
+    kit.send("signup", "c1", attributes={"name": "Ann"})
+    kit.send("signup", "c2", attributes={"name": "Bo"})
+    opened = T0 + 2 * HOUR  # the second pass through `first` reaches `second` after two waits
+    kit.send("order_paid", "c1", at=opened - 60, data={"order": {"total": 50}})  # before: no
+    kit.send("click", "c2", at=opened + HOUR + 60)
+    kit.send("order_paid", "c1", at=opened + DAY, data={"order": {"total": 5}})   # condition
+    kit.send("order_paid", "c1", at=opened + 2 * DAY, data={"order": {"total": 50}})  # at due
+    kit.advance(T0 + 10 * DAY)
+    found = sorted((o.customer, o.kpi, o.status, o.opened, o.closed)
+                   for o in kit.runtime.store.observations.values())
+    assert found == [
+        ("c1", "bought", "hit", opened, opened + 2 * DAY),
+        ("c1", "clicked", "missed", opened + HOUR, opened + HOUR + DAY),
+        ("c2", "bought", "missed", opened, opened + 2 * DAY),
+        ("c2", "clicked", "hit", opened + HOUR, opened + HOUR + 60)]
+
+
+PROMO = journey('''
+  stage s {
+    send promo via wecom template a
+    send via wecom template b
+    send via wecom template c
+    exit completed
+  }''', header="  entry on signup\n  reentry always\n  policy { promo 20% }")
+
+
+def test_promo_sends_are_marked():
+    kit = Kit(PROMO)
+    kit.send("signup", attributes={"name": "Ann"})
+    assert [m.promo for m in kit.messages()] == [True, False, False]
+
+
+def test_state_survives_a_restart_mid_way(tmp_path):
+    path = tmp_path / "state.sqlite"
+    kit = Kit(SLA, KPI.replace("journey t ", "journey k "), store=SqliteStore(path))
+    kit.send("complaint", "c1", attributes={"name": "Ann"})
+    kit.send("signup", "c2", attributes={"name": "Bo"})
+    kit.send("handoff_resolved", "c1", at=T0 + 60, data={"role": "billing"})
+    kit.advance(T0 + 3 * HOUR)   # c2's stage KPIs are open
+    kit.runtime.close()
+    again = Kit(store=SqliteStore(path))
+    again.send("click", "c2", at=T0 + 3 * HOUR + 60, ident="click-1")  # a new event id
+    again.advance(T0 + 10 * DAY)
+    again.advance(T0 + 10 * DAY)
+    again.runtime.close()
+    db = queries.open_state(path)
+    slas = [tuple(r) for r in db.execute("SELECT role, status, closed FROM slas ORDER BY id")]
+    seen = [tuple(r) for r in db.execute("SELECT kpi, status FROM observations ORDER BY id")]
+    late = db.execute("SELECT count(*) FROM history WHERE step = 'late'").fetchone()[0]
+    roles = queries.roles(db)
+    db.close()
+    assert slas == [("agent", "breached", T0 + HOUR), ("billing", "met", T0 + 60)]
+    assert seen == [("bought", "missed"), ("clicked", "hit")]
+    assert late == 1  # the breach event reached the waiting run exactly once
+    assert [(r["role"], r["open"], r["met"], r["breached"], r["breach_rate"]) for r in roles] == [
+        ("agent", 0, 0, 1, 1.0), ("billing", 0, 1, 0, 0.0)]
+
+
+def test_status_reports_slas_kpis_and_promo(tmp_path):
+    files = {"sla.json": SLA, "kpi.json": KPI.replace("journey t ", "journey k "),
+             "promo.json": PROMO.replace("journey t ", "journey p ")}
+    tables = []
+    for name, text in files.items():
+        (tmp_path / name).write_text(compile_text(text).canonical_json(), encoding="utf-8")
+        tables += ["--tables", str(tmp_path / name)]
+    events = [
+        {"id": "1", "type": "complaint", "customer": "c1", "at": iso(T0), "attributes": {"name": "A"}},
+        {"id": "2", "type": "signup", "customer": "c2", "at": iso(T0), "attributes": {"name": "B"}},
+        {"id": "3", "type": "handoff_resolved", "customer": "c1", "at": iso(T0 + 7200)},
+        {"id": "4", "type": "click", "customer": "c2", "at": iso(T0 + 3 * HOUR + 60)}]
+    (tmp_path / "events.jsonl").write_text("\n".join(json.dumps(e) for e in events) + "\n")
+    db = str(tmp_path / "state.sqlite")
+    runner = CliRunner()
+    result = runner.invoke(main, ["run", *tables, "--events", str(tmp_path / "events.jsonl"),
+                                  "--db", db, "--until", iso(T0 + 10 * DAY)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(runner.invoke(main, ["status", "--db", db, "--json"]).output)
+    assert [(r["role"], r["met"], r["breached"]) for r in data["roles"]] == [
+        ("agent", 0, 1), ("billing", 1, 0)]
+    assert [(k["kpi"], k["observations"], k["hits"], k["met"]) for k in data["kpis"]] == [
+        ("bought", 1, 0, False), ("clicked", 1, 1, False)]  # clicked: lower is better
+    assert data["promo"] == [{"journey_id": "p", "sends": 3, "promo": 1, "share": 1 / 3,
+                              "budget": 0.2}]  # c2's signup also entered the promo journey
+    text = runner.invoke(main, ["status", "--db", db]).output
+    assert "agent                open      0  met      0  breached      1  breach rate 100.0%" in text
+    assert "k/clicked" in text and "1 of 1 = 100.0% (baseline 40.0%, target 30.0%): missed" in text
+    assert "p                        1 of 3 = 33.3%, budget 20.0% (over budget)" in text

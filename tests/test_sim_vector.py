@@ -1,0 +1,372 @@
+"""The vectorised simulator: the same figures as the reference engine, its invariants, shards."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+from collections import defaultdict
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
+
+from journeylang import api
+from journeylang.cli import main
+from journeylang.runtime.policies import Zones, bucket, choose_arm, next_local_time, quiet_until
+from journeylang.runtime.program import build_program
+from journeylang.sim import Simulation, load_cohort, parse_cohort, simulate
+from journeylang.sim.engine import EngineError
+from journeylang.sim.shard import ShardError, shard_ranges, simulate_sharded
+from journeylang.sim.vector import VectorSimulation, vector_support
+from journeylang.sim.vector.block import buckets
+from journeylang.sim.vector.clock import ZoneClock
+from journeylang.sim.vector.plan import Plan
+
+from runtime_kit import compile_text, journey
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "benchmarks"
+
+
+# --- the pure policies, vectorised ---------------------------------------------------------------
+
+def test_buckets_and_split_arms_are_the_runtimes():
+    ids = [f"c{i}" for i in range(1, 2001)]
+    found = buckets(7, ("split", "j", "s1"), [c.encode() for c in ids])
+    assert found.tolist() == [bucket(7, "split", "j", "s1", c) for c in ids]
+    tables = compile_text(journey("""  stage s "S" {
+    split { a 17% -> x
+      b 50% -> y
+      c 33% -> y }
+    x: exit completed
+    y: exit completed
+  }""", header="  entry on joined"))
+    plan = Plan(tables, parse_cohort("size: 1\nsegments: [{name: a}]\n"))
+    s = plan.index[plan.steps[0].id]
+    arms = plan.steps[s].arms
+    picked = plan.split_arm(s, buckets(3, ("split", "t", plan.steps[s].id), [c.encode() for c in ids]))
+    assert [arms[i] for i in picked] == [choose_arm(3, "t", plan.steps[s].id, c, arms) for c in ids]
+
+
+def test_local_clock_matches_the_runtime_across_dst():
+    names = ["Europe/Berlin", "America/New_York", "Asia/Shanghai", None]
+    start = dt.datetime(2026, 2, 20, tzinfo=dt.timezone.utc).timestamp()
+    clock = ZoneClock(names, start, start + 300 * 86400, "UTC")
+    rng = random.Random(4)
+    moments = np.array([start + rng.random() * 300 * 86400 for _ in range(3000)])
+    moments[:300] = np.round(moments[:300] / 1800) * 1800    # on the hour and half hour
+    codes = np.array([rng.randrange(len(names)) for _ in moments])
+    wake = clock.next_local_time(moments, 10 * 60 + 30, codes)
+    quiet = clock.quiet_until(moments, (21 * 60 + 30, 9 * 60), codes)
+    zones = Zones("UTC")
+    for i, moment in enumerate(moments.tolist()):
+        zone = zones.get(names[codes[i]])
+        assert wake[i] == next_local_time(moment, 630, zone)
+        expected = quiet_until(moment, (21 * 60 + 30, 9 * 60), zone)
+        assert (math.isnan(quiet[i]) and expected is None) or quiet[i] == expected
+
+
+# --- the same figures as the reference engine ------------------------------------------------------
+
+FEATURES = journey("""  stage s "S" {
+    send via wecom template a
+    tag "touched"
+    wait until 09:30
+    send via sms template b
+    wait within 2d {
+      on replied where event.mood == "happy" -> happy
+      on replied -> plain
+      timeout -> late
+    }
+    happy: set customer.score = customer.score + 10
+    branch { when customer.score >= 60 -> big
+      else -> plain }
+    big: split { x 40% -> plain
+      y 60% -> late }
+    plain: coupon "C1" value 5 expires 3d
+    handoff to agent within 1h
+    late: send via wecom template c
+    wait 1d
+    send via wecom template d
+    branch { when has tag "touched" and consent.sms -> last
+      else -> done }
+    last: send via sms template e
+    wait for replied within 1d -> done timeout -> done
+    done: exit completed
+  }""", header="""  entry on joined where customer.score >= 20
+  audience not customer.tier == "blocked"
+  reentry never
+  goal won on bought where order.total > 50 within 10d
+  exit on unsubscribed as opted_out
+  policy {
+    cap 2 messages per 1d
+    cap 3 messages per 3d on wecom
+    quiet 21:00-09:00
+    consent sms
+    holdout 15%
+  }""")
+
+FEATURES_COHORT = """
+size: 4000
+arrival: 3d
+segments:
+  - name: a
+    weight: 2
+    attributes:
+      score: {normal: {mean: 50, sd: 15, round: 0}}
+      tier: {categorical: {gold: 1, blocked: 0.1, basic: 3}}
+    timezone: {America/New_York: 1, Asia/Shanghai: 1}
+    consent: {sms: 0.6}
+    behaviour:
+      responses:
+        - {event: replied, p: 0.4, delay: {exponential: {mean: 10h}}, data: {mood: happy}}
+        - {event: replied, after: {channel: sms}, p: 0.3, delay: {uniform: {min: 1h, max: 30h}}}
+        - {event: bought, after: {template: c}, p: 0.3, within: 2d,
+           delay: {lognormal: {median: 6h, sigma: 1}}, data: {order: {total: 80}}}
+      baseline: [{event: bought, per_day: 0.05, data: {order: {total: 60}}},
+                 {event: bought, per_day: 0.05, data: {order: {total: 10}}}]
+      opt_out: 0.05
+      fatigue: 0.8
+  - name: b
+    attributes: {score: {uniform: {min: 0, max: 100}}}
+    timezone: Europe/Berlin
+    behaviour:
+      responses: [{event: replied, p: 0.6, delay: 2h}]
+      baseline: [{event: replied, per_day: 0.3}]
+"""
+
+
+def _bench():
+    import sys
+    sys.path.insert(0, str(BENCH))
+    import sim_bench
+    cohort = parse_cohort(sim_bench.COHORT, "bench.cohort.yaml")
+    cohort.size = 3000
+    return sim_bench.tables(), cohort
+
+
+def _example(journey_file: str, cohort_file: str, size: int = 3000):
+    cohort = load_cohort(ROOT / "examples" / "cohorts" / cohort_file)
+    cohort.size = size
+    return api.load_tables(ROOT / "examples" / journey_file), cohort
+
+
+CASES = {
+    "features": lambda: (compile_text(FEATURES), parse_cohort(FEATURES_COHORT)),
+    "bench": _bench,
+    "cart_recovery": lambda: _example("cart_recovery.journey", "cart_recovery.cohort.yaml"),
+    "welcome_activation": lambda: _example("welcome_activation.journey", "welcome_activation.cohort.yaml"),
+    "churn_winback": lambda: _example("churn_winback.journey", "churn_winback.cohort.yaml"),
+}
+
+
+def _agree(name: str, a: int, b: int) -> None:
+    """Two counts of independent runs agree within four standard deviations (Poisson bound,
+    which is above the binomial variance of a share of customers)."""
+    assert abs(a - b) <= 4 * math.sqrt(a + b) + 2, f"{name}: vector {a}, reference {b}"
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_vector_and_reference_engines_agree(case):
+    tables, cohort = CASES[case]()
+    assert vector_support(tables, cohort) is None
+    fast = simulate(tables, cohort, seed=2, days=40, engine="vector")
+    slow = simulate(tables, cohort, seed=2, days=40, engine="reference")
+    assert (fast.engine, slow.engine) == ("vector", "reference")
+    for a, b in zip(fast.steps, slow.steps):
+        for what in ("entered", "sent", "skipped", "deferred"):
+            _agree(f"{a['step']} {what}", a[what], b[what])
+    for key in set(fast.ended) | set(slow.ended):
+        _agree(key, fast.ended.get(key, 0), slow.ended.get(key, 0))
+    for what in ("treated", "holdout"):
+        _agree(what, fast.entered[what], slow.entered[what])
+    _agree("converted", fast.conversion["converted"], slow.conversion["converted"])
+    _agree("messages", fast.messages["total"], slow.messages["total"])
+    for what in ("opt_outs", "cap_skips", "consent_skips", "quiet_deferrals"):
+        _agree(what, fast.policies[what], slow.policies[what])
+    assert fast.still_inside + fast.exited == fast.entered["runs"]
+
+
+def test_without_randomness_the_engines_agree_exactly():
+    tables = compile_text(journey("""  stage s "S" {
+    send via wecom template a
+    wait 1d
+    split { x 30% -> one
+      y 70% -> two }
+    one: send via wecom template b
+    exit completed
+    two: wait until 10:00
+    send via wecom template c
+    exit completed
+  }""", header="""  entry on joined
+  policy {
+    holdout 25%
+    quiet 22:00-08:00
+  }"""))
+    cohort = parse_cohort("size: 1500\narrival: 0\nsegments: [{name: a, timezone: Asia/Shanghai}]\n")
+    fast = simulate(tables, cohort, seed=9, days=5, engine="vector").to_dict()
+    slow = simulate(tables, cohort, seed=9, days=5, engine="reference").to_dict()
+    for result in (fast, slow):
+        result.pop("engine")
+        result["time_to_convert"].pop("median_hours")
+    assert fast["steps"] == slow["steps"] and fast["flows"] == slow["flows"]
+    assert fast["entered"] == slow["entered"] and fast["ended"] == slow["ended"]
+    assert fast["messages"] == slow["messages"] and fast["policies"] == slow["policies"]
+
+
+# --- properties -----------------------------------------------------------------------------------
+
+@st.composite
+def scenarios(draw):
+    cap_messages, cap_days = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    quiet_start, quiet_end = draw(st.integers(0, 23)), draw(st.integers(0, 23))
+    quiet = f"    quiet {quiet_start:02d}:00-{quiet_end:02d}:00\n" if quiet_start != quiet_end else ""
+    hours = draw(st.lists(st.integers(0, 30), min_size=2, max_size=5))
+    steps = "\n".join(f"    send via {'wecom' if i % 2 else 'sms'} template a\n    wait {h}h"
+                      for i, h in enumerate(hours))
+    text = journey(f"""  stage s "S" {{
+{steps}
+    wait for replied within 2d -> again timeout -> done
+    again: send via wecom template b
+    goto s
+    done: exit completed
+  }}""", header=f"""  entry on joined
+  reentry {draw(st.sampled_from(["never", "after 2d"]))}
+  goal won on bought within 20d
+  exit on unsubscribed as opted_out
+  policy {{
+    cap {cap_messages} messages per {cap_days}d
+{quiet}    holdout {draw(st.integers(0, 30))}%
+  }}""")
+    p = draw(st.floats(0, 1))
+    cohort = f"""
+size: {draw(st.integers(1, 60))}
+arrival: {draw(st.integers(0, 5))}d
+segments:
+  - name: a
+    timezone: {{Asia/Shanghai: 1, America/New_York: 1, UTC: 1}}
+    behaviour:
+      responses:
+        - {{event: replied, p: {p}, delay: {{exponential: {{mean: 20h}}}}}}
+        - {{event: bought, p: {p / 3}, delay: {{lognormal: {{median: 1d, sigma: 1}}}}}}
+      baseline:
+        - {{event: replied, per_day: {draw(st.sampled_from([0, 0.1, 0.5]))}}}
+      opt_out: {draw(st.sampled_from([0, 0.05, 0.3]))}
+      fatigue: {draw(st.floats(0.5, 1))}
+"""
+    return (text, cohort, draw(st.integers(0, 3)), draw(st.integers(3, 30)),
+            (cap_messages, cap_days * 86400), (quiet_start, quiet_end) if quiet else None)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(), st.sampled_from([7, 1000]))
+def test_vector_simulation_properties(scenario, block):
+    text, cohort_text, seed, days, (cap_messages, cap_per), quiet = scenario
+    tables, cohort = compile_text(text), parse_cohort(cohort_text)
+    assume(vector_support(tables, cohort) is None)
+    sim = VectorSimulation(tables, cohort, seed, days, trace=True, block=block)
+    results = sim.run()
+    # conservation, against the customers' final states
+    assert results.entered["runs"] == results.exited + results.still_inside
+    assert results.still_inside == sim.inside
+    by_customer = defaultdict(list)
+    for send in sim.sends:
+        by_customer[send.customer].append(send)
+    for sends in by_customer.values():
+        times = sorted(s.at for s in sends)
+        for i, moment in enumerate(times):   # the cap's rolling window ending at each send
+            assert sum(1 for t in times[: i + 1] if t > moment - cap_per) <= cap_messages
+        if quiet:
+            zone = ZoneInfo(sends[0].timezone or "UTC")
+            for moment in times:
+                hour = dt.datetime.fromtimestamp(moment, zone).hour
+                start, end = quiet
+                assert not (start <= hour < end if start < end else (hour >= start or hour < end))
+    assert results.messages["total"] == len(sim.sends)
+    again = VectorSimulation(tables, cohort, seed, days, block=block).run()
+    assert again.to_dict() == results.to_dict()
+
+
+# --- shards ---------------------------------------------------------------------------------------
+
+def test_shard_ranges_cover_every_block_once():
+    for blocks in (1, 2, 7, 16):
+        for shards in (1, 2, 3, 5):
+            ranges = shard_ranges(blocks, shards)
+            assert [b for r in ranges for b in r] == list(range(blocks))
+
+
+def test_sharded_runs_give_exactly_the_single_run():
+    tables, cohort = compile_text(FEATURES), parse_cohort(FEATURES_COHORT)
+    cohort.size = 3000
+    single = VectorSimulation(tables, cohort, 4, 20, block=700).run().to_dict()
+    for shards in (1, 2, 3):
+        assert simulate_sharded(tables, cohort, 4, 20, shards=shards, block=700).to_dict() == single
+    other = VectorSimulation(tables, cohort, 5, 20, block=700).run().to_dict()
+    assert other != single
+
+
+def test_sharding_on_dask_needs_dask():
+    tables, cohort = compile_text(FEATURES), parse_cohort(FEATURES_COHORT)
+    cohort.size = 50
+    try:
+        import dask  # noqa: F401
+    except ImportError:
+        with pytest.raises(ShardError, match="pip install 'journeylang\\[dask\\]'"):
+            simulate_sharded(tables, cohort, shards=2, executor="dask", block=25)
+    else:
+        single = VectorSimulation(tables, cohort, 0, 90, block=25).run().to_dict()
+        assert simulate_sharded(tables, cohort, shards=2, executor="dask", block=25).to_dict() == single
+
+
+# --- what the vectorised engine refuses -------------------------------------------------------------
+
+UNSUPPORTED = [
+    ("  entry on joined\n  reentry always", "", "reentry always"),
+    ("  entry on joined\n  reentry after 1d", "baseline: [{event: joined, per_day: 1}]",
+     "behaviour event 'joined' re-enters the journey"),
+    ("  entry on joined\n  goal g on bought where event.x > 1", "baseline: [{event: bought, per_day: 1, "
+     "data: {x: {uniform: {min: 0, max: 2}}}}]", "reads event data the cohort draws at random"),
+]
+
+
+@pytest.mark.parametrize("header, behaviour, reason", UNSUPPORTED)
+def test_vector_support_names_what_it_refuses(header, behaviour, reason):
+    tables = compile_text(journey('  stage s "S" {\n    send via wecom template a\n    exit completed\n  }', header=header))
+    cohort = parse_cohort(f"size: 5\nsegments:\n  - name: a\n    behaviour: {{{behaviour}}}\n"
+                          if behaviour else "size: 5\nsegments: [{name: a}]\n")
+    assert reason in vector_support(tables, cohort)
+    with pytest.raises(EngineError, match="the vectorised engine cannot run this simulation"):
+        simulate(tables, cohort, engine="vector")
+    assert simulate(tables, cohort, engine="auto").engine == "reference"
+
+
+def test_unknown_tables_are_refused():
+    tables = compile_text(journey('  stage s "S" {\n    send via wecom template a\n    exit completed\n  }',
+                                  header="  entry on joined"))
+    cohort = parse_cohort("size: 5\nsegments: [{name: a}]\n")
+    assert vector_support(tables, cohort) is None
+    tables.rows["forecasts"] = [{"journey_id": "t"}]
+    assert vector_support(tables, cohort) == "table 'forecasts'"
+    build_program(tables)
+
+
+def test_cli_engine_and_shards(tmp_path):
+    cohort = tmp_path / "c.yaml"
+    cohort.write_text("size: 300\nsegments: [{name: a, consent: {wecom: 1}}]\n", encoding="utf-8")
+    journey_file = ROOT / "examples" / "cart_recovery.journey"
+    out = CliRunner().invoke(main, ["simulate", str(journey_file), "--cohort", str(cohort),
+                                    "--engine", "vector", "--shards", "2", "--out", str(tmp_path / "o")])
+    assert out.exit_code == 0, out.output
+    assert "(vector engine" in out.output
+    assert '"engine": "vector"' in (tmp_path / "o" / "summary.json").read_text(encoding="utf-8")
+    always = tmp_path / "always.journey"
+    always.write_text(journey_file.read_text(encoding="utf-8").replace("reentry after 7d", "reentry always"),
+                      encoding="utf-8")
+    out = CliRunner().invoke(main, ["simulate", str(always), "--cohort", str(cohort), "--engine", "vector"])
+    assert out.exit_code == 1
+    assert "error: the vectorised engine cannot run this simulation: reentry always" in out.output
+    assert "Traceback" not in out.output
