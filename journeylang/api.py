@@ -16,6 +16,7 @@ from .lint.suppress import apply_suppressions
 from .source import DSL_SUFFIXES, YAML_SUFFIXES, Source
 
 JOURNEY_SUFFIXES = DSL_SUFFIXES + YAML_SUFFIXES
+COHORT_SUFFIXES = (".cohort.yaml", ".cohort.yml")  # simulation input, never a journey
 
 
 @dataclass
@@ -78,12 +79,14 @@ def config_for(path: Path) -> LintConfig:
 
 
 def journey_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Expand directories to the journey files below them; files are kept as given."""
+    """Expand directories to the journey files below them (not fragments, not cohort files);
+    files are kept as given."""
     found: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
             found += sorted(p for p in path.rglob("*")
                             if p.is_file() and p.suffix.lower() in JOURNEY_SUFFIXES
+                            and not p.name.lower().endswith(COHORT_SUFFIXES)
                             and FRAGMENT_DIR not in p.relative_to(path).parts[:-1])
         else:
             found.append(path)

@@ -63,6 +63,8 @@ def test_related_locations_are_notes(write):
 def test_folders_are_searched_for_journey_files(tmp_path, write):
     write("one.journey", CLEAN)
     (tmp_path / "notes.txt").write_text("not a journey")
+    (tmp_path / "cohorts").mkdir()
+    (tmp_path / "cohorts" / "one.cohort.yaml").write_text("size: 10\nsegments: [{name: a}]\n")
     result = run("check", str(tmp_path))
     assert result.exit_code == 0 and "checked 1 file" in result.stderr
 

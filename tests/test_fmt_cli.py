@@ -50,6 +50,15 @@ def test_check_exits_1_writes_nothing_and_diff_shows_the_change(tmp_path):
     assert f"would reformat {path}" in result.stderr
 
 
+def test_diff_alone_writes_nothing_and_exits_0(tmp_path):
+    path = tmp_path / "messy.journey"
+    shutil.copy(MESSY, path)
+    result = run("fmt", "--diff", path)
+    assert result.exit_code == 0
+    assert path.read_text(encoding="utf-8") == MESSY.read_text(encoding="utf-8")
+    assert "+  outcomes a, b  # b trailing" in result.stdout
+
+
 def test_syntax_errors_are_refused(tmp_path):
     path = tmp_path / "bad.journey"
     text = "journey bad {\n  stage a {\n    send via wecom\n  }\n}\n"

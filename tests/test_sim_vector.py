@@ -139,6 +139,31 @@ segments:
 """
 
 
+PROMO_AND_HANDOFFS = journey("""  stage s "S" {
+    send via wecom template a
+    wait 1d
+    send promo via wecom template c
+    wait for bought within 2d -> done timeout -> ask
+    ask: handoff to agent within 1d note "Ask why"
+    handoff to stylist
+    exit completed
+    done: exit completed
+  }""", header="""  entry on joined
+  exit on unsubscribed as opted_out
+  policy {
+    promo 30%
+  }""")
+
+PROMO_COHORT = """
+size: 3000
+segments:
+  - name: a
+    behaviour:
+      responses: [{event: bought, after: {template: c}, p: 0.3, delay: {uniform: {min: 1h, max: 3d}}}]
+      opt_out: 0.02
+"""
+
+
 def _bench():
     import sys
     sys.path.insert(0, str(BENCH))
@@ -156,6 +181,7 @@ def _example(journey_file: str, cohort_file: str, size: int = 3000):
 
 CASES = {
     "features": lambda: (compile_text(FEATURES), parse_cohort(FEATURES_COHORT)),
+    "promo_and_handoffs": lambda: (compile_text(PROMO_AND_HANDOFFS), parse_cohort(PROMO_COHORT)),
     "bench": _bench,
     "cart_recovery": lambda: _example("cart_recovery.journey", "cart_recovery.cohort.yaml"),
     "welcome_activation": lambda: _example("welcome_activation.journey", "welcome_activation.cohort.yaml"),
@@ -188,6 +214,11 @@ def test_vector_and_reference_engines_agree(case):
     for what in ("opt_outs", "cap_skips", "consent_skips", "quiet_deferrals"):
         _agree(what, fast.policies[what], slow.policies[what])
     assert fast.still_inside + fast.exited == fast.entered["runs"]
+    _agree("promo sends", fast.promo["promo"], slow.promo["promo"])
+    assert [row["role"] for row in fast.staff] == [row["role"] for row in slow.staff]
+    for a, b in zip(fast.staff, slow.staff):
+        for what in ("handoffs", "slas", "met", "breached", "max_queue"):
+            _agree(f"{a['role']} {what}", a[what], b[what])
 
 
 def test_without_randomness_the_engines_agree_exactly():

@@ -18,7 +18,8 @@ from .render import SourceLines, render
 @main.command("fmt")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 when a file would change.")
-@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff of the changes.")
+@click.option("--diff", "show_diff", is_flag=True,
+              help="Write nothing; print a unified diff of the changes.")
 def fmt_command(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
     """Format .journey files (or the folders that hold them) in place.
 
@@ -47,12 +48,12 @@ def fmt_command(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
             click.echo("".join(difflib.unified_diff(
                 document.source.text.splitlines(keepends=True), text.splitlines(keepends=True),
                 f"{path} (original)", f"{path} (formatted)")), nl=False)
-        if check:
+        if check or show_diff:
             click.echo(f"would reformat {path}", err=True)
         else:
             Path(path).write_bytes(text.encode("utf-8"))
             click.echo(f"reformatted {path}", err=True)
-    verb = "would be reformatted" if check else "reformatted"
+    verb = "would be reformatted" if check or show_diff else "reformatted"
     click.echo(f"{changed} file(s) {verb}, {len(files) - changed - failed} unchanged"
                + (f", {failed} with errors" if failed else ""), err=True)
     sys.exit(1 if failed or (check and changed) else 0)

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...compile import Tables
-from ...runtime.executor import MAX_STEPS, OPT_OUT_EVENTS
+from ...runtime.executor import BREACH, MAX_STEPS, OPT_OUT_EVENTS, RESOLVED
 from ...runtime.program import Program, build_program
 from ..cohort import Cohort
 from .columns import Unsupported, constant, flatten, keys_of
+
+STAFF_EVENTS = (RESOLVED, BREACH)  # made by staff queues and SLA deadlines
 
 OPT_OUT_EVENT = "unsubscribed"   # what the simulator's customers send when a message makes them leave
 OPT_OUT_DELAY = 60.0
@@ -35,7 +37,7 @@ KNOWN = {  # tables and columns this engine understands; anything else set means
     "templates": {"journey_id", "template", "locale", "text"},
     "policies": {"journey_id", "seq", "kind", "params"},
 }
-POLICIES = ("cap", "quiet", "consent", "holdout")
+POLICIES = ("cap", "quiet", "consent", "holdout", "promo")
 RESERVED = ("tags", "consent", "timezone", "opted_out")
 
 
@@ -171,6 +173,10 @@ class Plan:
                 _settable(step)
         if program.reentry == "always":
             raise Unsupported("reentry always")
+        for event in STAFF_EVENTS:
+            if self._matters(event):
+                raise Unsupported(f"the journey reacts to {event!r} (staff queues run on the "
+                                  "reference engine)")
         for segment in self.cohort.segments:
             reserved = sorted(set(segment.attributes) & set(RESERVED))
             if reserved:

@@ -201,6 +201,34 @@ class CountsStore:
         self.customers = _Customers(counts.still_inside, counts.entered_customers)
 
 
+class InstantQueue:
+    """A role without declared capacity: every handoff is served the moment it is made."""
+
+    def __init__(self, handoffs: int = 0):
+        self.handoffs = handoffs
+
+    def summary(self) -> dict:
+        waited = 0.0 if self.handoffs else None
+        return {"handoffs": self.handoffs, "mean_wait_hours": waited, "p90_wait_hours": waited,
+                "max_queue": 0}
+
+
+def served_at_once(counts: Counts, program) -> tuple[dict, dict]:
+    """Staff queues and SLA records of handoffs served at once (the only kind the vectorised
+    engine runs, see plan.py): every SLA opened is met, none waits."""
+    queues: dict[str, InstantQueue] = {}
+    slas: dict[str, Counter] = defaultdict(Counter)
+    for step in program.steps.values():
+        if step.kind != "handoff" or not counts.steps[step.id]:
+            continue
+        role, made = step.params["role"], counts.steps[step.id]
+        queues.setdefault(role, InstantQueue()).handoffs += made
+        if step.params.get("within") is not None:
+            slas[role]["opened"] += made
+            slas[role]["met"] += made
+    return queues, slas
+
+
 @dataclass
 class CountedRun:
     """A finished run as ``Results.collect`` sees it (store, program, customers, cohort...)."""
@@ -211,13 +239,18 @@ class CountedRun:
     seed: int
     days: float
     customers: range
+    staff: dict = field(default_factory=dict)
 
 
 def results_of(counts: Counts, program, cohort, seed: int, days: float, engine: str = "vector"):
     """``Results`` of counted customers, through the reference collector (report.py)."""
     from ..report import Results
-    results = Results.collect(CountedRun(CountsStore(counts), program, cohort, seed, days,
-                                         range(len(counts.sent))))
+    store = CountsStore(counts)
+    staff, store.slas = served_at_once(counts, program)
+    store.promo_sends = sum(counts.results[step.id]["sent"] for step in program.steps.values()
+                            if step.kind == "send" and step.params.get("promo"))
+    results = Results.collect(CountedRun(store, program, cohort, seed, days,
+                                         range(len(counts.sent)), staff))
     if hasattr(results, "engine"):
         results.engine = engine
     return results
