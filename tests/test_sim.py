@@ -1,23 +1,21 @@
 """The simulator: cohort files, seeded runs, and properties that hold for any journey and cohort."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 import shutil
 import subprocess
-from collections import defaultdict
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
 
 from journeylang import api
 from journeylang.cli import main
 from journeylang.sim import CohortError, Simulation, load_cohort, parse_cohort, simulate, wilson
 from journeylang.sim.html import write_html
 
+from sim_scenarios import assert_sends_respect_policies, scenarios
 from runtime_kit import compile_text, journey
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,48 +138,6 @@ segments:
 
 # --- properties --------------------------------------------------------------------------------
 
-@st.composite
-def scenarios(draw):
-    cap_messages, cap_days = draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    quiet_start, quiet_end = draw(st.integers(0, 23)), draw(st.integers(0, 23))
-    quiet = f"    quiet {quiet_start:02d}:00-{quiet_end:02d}:00\n" if quiet_start != quiet_end else ""
-    hours = draw(st.lists(st.integers(0, 30), min_size=2, max_size=5))
-    steps = "\n".join(f"    send via {'wecom' if i % 2 else 'sms'} template a\n    wait {h}h"
-                      for i, h in enumerate(hours))
-    text = journey(f"""  stage s "S" {{
-{steps}
-    wait for replied within 2d -> again timeout -> done
-    again: send via wecom template b
-    goto s
-    done: exit completed
-  }}""", header=f"""  entry on joined
-  reentry {draw(st.sampled_from(["never", "always", "after 2d"]))}
-  goal won on bought within 20d
-  exit on unsubscribed as opted_out
-  policy {{
-    cap {cap_messages} messages per {cap_days}d
-{quiet}    holdout {draw(st.integers(0, 30))}%
-  }}""")
-    p = draw(st.floats(0, 1))
-    cohort = f"""
-size: {draw(st.integers(1, 40))}
-arrival: {draw(st.integers(0, 5))}d
-segments:
-  - name: a
-    timezone: {{Asia/Shanghai: 1, America/New_York: 1, UTC: 1}}
-    behaviour:
-      responses:
-        - {{event: replied, p: {p}, delay: {{exponential: {{mean: 20h}}}}}}
-        - {{event: bought, p: {p / 3}, delay: {{lognormal: {{median: 1d, sigma: 1}}}}}}
-      baseline:
-        - {{event: joined, per_day: {draw(st.sampled_from([0, 0.1, 0.5]))}}}
-      opt_out: {draw(st.sampled_from([0, 0.05, 0.3]))}
-      fatigue: {draw(st.floats(0.5, 1))}
-"""
-    return (text, cohort, draw(st.integers(0, 3)), draw(st.integers(3, 30)),
-            (cap_messages, cap_days * 86400), (quiet_start, quiet_end) if quiet else None)
-
-
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_simulation_properties(scenario):
@@ -192,20 +148,9 @@ def test_simulation_properties(scenario):
     # conservation: every run that entered has ended or is still inside
     assert results.entered["runs"] == results.exited + results.still_inside
     assert results.still_inside == sum(len(c.runs) for c in sim.store.customers.values())
-    by_customer = defaultdict(list)
-    for send in sim.sends:
-        by_customer[send.customer].append(send.at)
-    for customer, times in by_customer.items():
-        times.sort()
-        for i, moment in enumerate(times):  # the cap's rolling window ending at each send
-            assert sum(1 for t in times[: i + 1] if t > moment - cap_per) <= cap_messages
-        if quiet:
-            zone = ZoneInfo(sim.store.customers[customer].profile.get("timezone") or "UTC")
-            for moment in times:
-                hour = dt.datetime.fromtimestamp(moment, zone).hour
-                start, end = quiet
-                inside = start <= hour < end if start < end else (hour >= start or hour < end)
-                assert not inside, (customer, hour, quiet)
+    assert_sends_respect_policies(
+        sim.sends, (cap_messages, cap_per), quiet,
+        lambda send: sim.store.customers[send.customer].profile.get("timezone"))
     assert results.messages["total"] == len(sim.sends)
     # the same seed gives the same result
     assert Simulation(tables, cohort, seed, days).run().to_dict() == results.to_dict()

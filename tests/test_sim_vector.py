@@ -4,9 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
-from collections import defaultdict
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -17,7 +15,7 @@ from journeylang import api
 from journeylang.cli import main
 from journeylang.runtime.policies import Zones, bucket, choose_arm, next_local_time, quiet_until
 from journeylang.runtime.program import build_program
-from journeylang.sim import Simulation, load_cohort, parse_cohort, simulate
+from journeylang.sim import load_cohort, parse_cohort, simulate
 from journeylang.sim.engine import EngineError
 from journeylang.sim.shard import ShardError, shard_ranges, simulate_sharded
 from journeylang.sim.vector import VectorSimulation, vector_support
@@ -25,6 +23,7 @@ from journeylang.sim.vector.block import buckets
 from journeylang.sim.vector.clock import ZoneClock
 from journeylang.sim.vector.plan import Plan
 
+from sim_scenarios import assert_sends_respect_policies, scenarios
 from runtime_kit import compile_text, journey
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -250,50 +249,9 @@ def test_without_randomness_the_engines_agree_exactly():
 
 # --- properties -----------------------------------------------------------------------------------
 
-@st.composite
-def scenarios(draw):
-    cap_messages, cap_days = draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    quiet_start, quiet_end = draw(st.integers(0, 23)), draw(st.integers(0, 23))
-    quiet = f"    quiet {quiet_start:02d}:00-{quiet_end:02d}:00\n" if quiet_start != quiet_end else ""
-    hours = draw(st.lists(st.integers(0, 30), min_size=2, max_size=5))
-    steps = "\n".join(f"    send via {'wecom' if i % 2 else 'sms'} template a\n    wait {h}h"
-                      for i, h in enumerate(hours))
-    text = journey(f"""  stage s "S" {{
-{steps}
-    wait for replied within 2d -> again timeout -> done
-    again: send via wecom template b
-    goto s
-    done: exit completed
-  }}""", header=f"""  entry on joined
-  reentry {draw(st.sampled_from(["never", "after 2d"]))}
-  goal won on bought within 20d
-  exit on unsubscribed as opted_out
-  policy {{
-    cap {cap_messages} messages per {cap_days}d
-{quiet}    holdout {draw(st.integers(0, 30))}%
-  }}""")
-    p = draw(st.floats(0, 1))
-    cohort = f"""
-size: {draw(st.integers(1, 60))}
-arrival: {draw(st.integers(0, 5))}d
-segments:
-  - name: a
-    timezone: {{Asia/Shanghai: 1, America/New_York: 1, UTC: 1}}
-    behaviour:
-      responses:
-        - {{event: replied, p: {p}, delay: {{exponential: {{mean: 20h}}}}}}
-        - {{event: bought, p: {p / 3}, delay: {{lognormal: {{median: 1d, sigma: 1}}}}}}
-      baseline:
-        - {{event: replied, per_day: {draw(st.sampled_from([0, 0.1, 0.5]))}}}
-      opt_out: {draw(st.sampled_from([0, 0.05, 0.3]))}
-      fatigue: {draw(st.floats(0.5, 1))}
-"""
-    return (text, cohort, draw(st.integers(0, 3)), draw(st.integers(3, 30)),
-            (cap_messages, cap_days * 86400), (quiet_start, quiet_end) if quiet else None)
-
-
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(scenarios(), st.sampled_from([7, 1000]))
+@given(scenarios(reentries=("never", "after 2d"), baseline="replied", max_size=60),
+       st.sampled_from([7, 1000]))
 def test_vector_simulation_properties(scenario, block):
     text, cohort_text, seed, days, (cap_messages, cap_per), quiet = scenario
     tables, cohort = compile_text(text), parse_cohort(cohort_text)
@@ -303,19 +261,8 @@ def test_vector_simulation_properties(scenario, block):
     # conservation, against the customers' final states
     assert results.entered["runs"] == results.exited + results.still_inside
     assert results.still_inside == sim.inside
-    by_customer = defaultdict(list)
-    for send in sim.sends:
-        by_customer[send.customer].append(send)
-    for sends in by_customer.values():
-        times = sorted(s.at for s in sends)
-        for i, moment in enumerate(times):   # the cap's rolling window ending at each send
-            assert sum(1 for t in times[: i + 1] if t > moment - cap_per) <= cap_messages
-        if quiet:
-            zone = ZoneInfo(sends[0].timezone or "UTC")
-            for moment in times:
-                hour = dt.datetime.fromtimestamp(moment, zone).hour
-                start, end = quiet
-                assert not (start <= hour < end if start < end else (hour >= start or hour < end))
+    assert_sends_respect_policies(sim.sends, (cap_messages, cap_per), quiet,
+                                  lambda send: send.timezone)
     assert results.messages["total"] == len(sim.sends)
     again = VectorSimulation(tables, cohort, seed, days, block=block).run()
     assert again.to_dict() == results.to_dict()

@@ -201,7 +201,11 @@ def evaluate(tree, scope: Scope):
         return [evaluate(t, scope) for t in tree[1:]]
     if op == "neg":
         return negate(evaluate(tree[1], scope))
-    left, right = evaluate(tree[1], scope), evaluate(tree[2], scope)
+    return binary(op, evaluate(tree[1], scope), evaluate(tree[2], scope))
+
+
+def binary(op: str, left, right):
+    """A comparison, membership test or arithmetic operator applied to two values."""
     if op in COMPARISONS:
         return compare(op, left, right)
     if op in ("in", "not_in"):

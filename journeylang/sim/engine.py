@@ -33,11 +33,14 @@ class SimCustomer:
 
 @dataclass
 class SendRecord:
+    """One message sent (trace mode); ``timezone`` None: the run's default zone."""
+
     customer: str
     at: float
     channel: str
     journey_id: str
-    step: str
+    step: str | None = None
+    timezone: str | None = None
 
 
 class CohortAdapter:

@@ -13,6 +13,7 @@ import numpy as np
 
 from ...compile import Tables
 from ..cohort import Cohort
+from ..engine import SendRecord
 from .block import Block
 from .clock import ZoneClock
 from .plan import Plan, Unsupported, vector_support
@@ -31,17 +32,6 @@ class Spec:
     horizon: float
     clock: ZoneClock
     trace: bool = False
-
-
-@dataclass
-class SendRecord:
-    """One message sent (trace mode); ``timezone`` None: the run's default zone."""
-
-    customer: str
-    at: float
-    channel: str
-    journey_id: str
-    timezone: str | None = None
 
 
 class VectorSimulation:
@@ -82,7 +72,8 @@ class VectorSimulation:
         self.inside += block.inside()
         zones = self.plan.zone_names
         for rows, times, channel, codes in block.trace:
-            self.sends += [SendRecord(f"c{r + 1}", t, channel, self.program.journey_id, zones[z])
+            self.sends += [SendRecord(f"c{r + 1}", t, channel, self.program.journey_id,
+                                      timezone=zones[z])
                            for r, t, z in zip(rows.tolist(), times.tolist(), codes.tolist())]
 
     def run(self, progress: Callable[[int], None] | None = None):

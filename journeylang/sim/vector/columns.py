@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ...compile.conditions import COMPARISONS, arithmetic, compare, member, negate
+from ...compile.conditions import COMPARISONS, arithmetic, binary, compare, member, negate
 from ..cohort import Categorical, Const, Draw, Items, Record, Truncated
 
 
@@ -243,7 +243,7 @@ def evaluate(tree, scope: VectorScope):
             else (_each(negate, values[0], n=n) if isinstance(values[0], np.ndarray) else negate(values[0]))
     left, right = values
     if not isinstance(left, np.ndarray) and not isinstance(right, np.ndarray):
-        return _scalar(op, left, right)
+        return binary(op, left, right)
     if op in COMPARISONS:
         return _compare(op, left, right, n)
     if op in ("in", "not_in"):
@@ -253,15 +253,6 @@ def evaluate(tree, scope: VectorScope):
     if _numeric(left) and _numeric(right):
         return _arithmetic(op, left, right)
     return _each(lambda a, b: arithmetic(op, a, b), left, right, n=n)
-
-
-def _scalar(op, left, right):
-    if op in COMPARISONS:
-        return compare(op, left, right)
-    if op in ("in", "not_in"):
-        found = member(left, right)
-        return False if found is None else found == (op == "in")
-    return arithmetic(op, left, right)
 
 
 _NUMPY = {"==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal,
