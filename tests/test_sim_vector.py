@@ -287,17 +287,34 @@ def test_sharded_runs_give_exactly_the_single_run():
     assert other != single
 
 
-def test_sharding_on_dask_needs_dask():
+def test_sharding_on_dask_gives_exactly_the_single_run():
+    """Dask is in the test extra: shards as Dask tasks, on the local process scheduler and on a
+    dask.distributed cluster (in-process here), merge to the single run."""
+    pytest.importorskip("dask.distributed")
+    from dask.distributed import Client, LocalCluster
+    tables, cohort = compile_text(FEATURES), parse_cohort(FEATURES_COHORT)
+    cohort.size = 120
+    single = VectorSimulation(tables, cohort, 0, 30, block=25).run().to_dict()
+    assert simulate_sharded(tables, cohort, 0, 30, shards=3, executor="dask", block=25).to_dict() == single
+    with LocalCluster(n_workers=2, processes=False, dashboard_address=None) as cluster, Client(cluster):
+        on_cluster = simulate_sharded(tables, cohort, 0, 30, shards=3, executor="dask", block=25)
+    assert on_cluster.to_dict() == single
+
+
+def test_sharding_on_dask_without_dask_says_how_to_install(monkeypatch):
+    import builtins
+    real_import = builtins.__import__
+
+    def no_dask(name, *args, **kwargs):
+        if name == "dask" or name.startswith("dask."):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_dask)
     tables, cohort = compile_text(FEATURES), parse_cohort(FEATURES_COHORT)
     cohort.size = 50
-    try:
-        import dask  # noqa: F401
-    except ImportError:
-        with pytest.raises(ShardError, match="pip install 'journeylang\\[dask\\]'"):
-            simulate_sharded(tables, cohort, shards=2, executor="dask", block=25)
-    else:
-        single = VectorSimulation(tables, cohort, 0, 90, block=25).run().to_dict()
-        assert simulate_sharded(tables, cohort, shards=2, executor="dask", block=25).to_dict() == single
+    with pytest.raises(ShardError, match="pip install 'journeylang\\[dask\\]'"):
+        simulate_sharded(tables, cohort, shards=2, executor="dask", block=25)
 
 
 # --- what the vectorised engine refuses -------------------------------------------------------------
