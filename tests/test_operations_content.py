@@ -150,3 +150,42 @@ def test_capacity_message_names_role_expectation_and_capacity():
         (3, 2, Severity.WARNING, "role 'advisor' can expect up to 300 handoffs per 1d (3000 "
                                  "entries per 1d x 0.1 handoffs per entry on the busiest path), "
                                  "over its capacity of 80")]
+
+
+@pytest.mark.parametrize("first, second", [("loop", "vip"), ("vip", "loop")])
+def test_heaviest_path_does_not_depend_on_which_way_into_a_loop_is_searched_first(first, second):
+    # vip -> w -> loop -> w: two handoffs on one path, whichever branch arm is written first
+    steps = (f"b: branch {{ when customer.new -> {first}; else -> {second} }}\n"
+             "vip: handoff to r\ngoto w\nloop: handoff to r\n"
+             "w: wait for replied within 1d -> done timeout -> loop\ndone: exit completed")
+    assert _heaviest(steps) == 2
+
+
+# --- scheduled entry and reentry ----------------------------------------------------------
+
+@pytest.mark.parametrize("schedule, reentry, message, hint", [
+    ("monday, thursday at 10:00", "", "the journey enters customers every week but with "
+     "`reentry never`: each customer enters once, at the first occurrence",
+     "add `reentry after 2d` (or `reentry always`)"),
+    ("wednesday at 20:00", "reentry after 10d\n", "`reentry after 10d` is longer than the "
+     "shortest time between two occurrences of the scheduled entry (7d): a customer who entered "
+     "skips occurrences", "write `reentry after 6d` (or `reentry always`)"),
+    ("quarter on day 31 at 10:00", "reentry after 90d\n", "`reentry after 90d` is longer than "
+     "the shortest time between two occurrences of the scheduled entry (89d): a customer who "
+     "entered skips occurrences", "write `reentry after 88d` (or `reentry always`)"),
+])
+def test_reentry_of_a_scheduled_entry_fits_the_shortest_gap(schedule, reentry, message, hint):
+    text = (f'journey j "J" version 1 {{\n owner "o"\n entry every {schedule}\n {reentry}'
+            ' stage a {\n  exit completed\n }\n}\n')
+    found = [(d.message, d.hint) for d in api.check_text(text).diagnostics if d.code == "JL703"]
+    assert found == [(message, hint)]
+
+
+@pytest.mark.parametrize("schedule, reentry", [
+    ("wednesday at 20:00", "6d"), ("wednesday at 20:00", "7d"), ("day at 09:00", "23h"),
+    ("month on day 1 at 10:00", "28d"), ("quarter on day 1 at 10:00", "89d"),
+    ("year on feb 29 at 10:00", "365d")])
+def test_reentry_within_the_shortest_gap_is_clean(schedule, reentry):
+    text = (f'journey j "J" version 1 {{\n owner "o"\n entry every {schedule}\n'
+            f' reentry after {reentry}\n stage a {{\n  exit completed\n }}\n}}\n')
+    assert [d for d in api.check_text(text).diagnostics if d.code == "JL703"] == []

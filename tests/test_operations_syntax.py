@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from journeylang import ast
+from journeylang import api, ast
 from journeylang.ast import Schedule
 from journeylang.expand import expand
 from journeylang.frontend import parse_source
@@ -251,7 +251,7 @@ def test_ladders_in_a_fragment_expand_with_its_prefix(tmp_path):
     ("escalate: {until: x, within: 1h, rungs: [{at: 0m, goto: a}]}",
      ("JL004", 5, 59, "unknown key 'goto' in rung")),
     ("escalate: {until: x, within: 1h, rungs: []}\n        then: y",
-     ("JL004", 6, 9, "'then' is not allowed on a escalate step")),
+     ("JL004", 6, 9, "'then' is not allowed on an escalate step")),
     ("escalate: {until: x, rungs: []}",
      ("JL004", 5, 19, "missing required key 'within' in escalate")),
     ("send: {via: sms, template: t, promo: yes please}",
@@ -289,3 +289,30 @@ def test_wait_until_next_is_a_wait_for_loop_checks():
     assert isinstance(journey.stages[0].steps[0], ast.WAIT_KINDS)
     graph = build_graph(journey)
     assert sorted(graph.graph.edges) == [("a", "s.2", 0), ("s.2", "a", 0)]
+
+
+# --- YAML mistakes in the operations constructs ---------------------------------------------
+
+_YAML_HEAD = "journey: j\nentry: {on: signup}\nstages:\n  - stage: s\n    steps:\n"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("journey: j\nentry: {every: 5}\n",
+     [("JL004", 2, 16, "'every' in entry must be a schedule such as \"wednesday at 20:00\", "
+                       "got 5")]),
+    (_YAML_HEAD + "      - wait: {until_next: 2024}\n",
+     [("JL004", 6, 28, "'until_next' in wait with 'until_next' must be a schedule such as "
+                       "\"wednesday at 20:00\", got 2024")]),
+])
+def test_yaml_schedule_that_is_a_number_says_what_is_expected(text, expected):
+    assert problems(yml(text)) == expected
+
+
+def test_yaml_ladder_with_an_unreadable_rung_reports_only_the_rung():
+    # the rung is dropped; checking what is left would report a ladder it is not
+    text = _YAML_HEAD + ("      - name: crisis\n        escalate:\n          until: resolved\n"
+                         "          within: 1h\n          rungs:\n"
+                         "            - {at: 0m, wait: 1h}\n            - {at: 30m, tag: late}\n")
+    result = api.check_text(text, "t.yaml")
+    assert [(d.code, d.span.line, d.span.column) for d in result.diagnostics
+            if d.code in ("JL004", "JL711")] == [("JL004", 11, 24)]

@@ -168,3 +168,56 @@ def test_status_reports_slas_kpis_and_promo(tmp_path):
     assert "agent                open      0  met      0  breached      1  breach rate 100.0%" in text
     assert "k/clicked" in text and "1 of 1 = 100.0% (baseline 40.0%, target 30.0%): missed" in text
     assert "p                        1 of 3 = 33.3%, budget 20.0% (over budget)" in text
+
+
+TWO_AGENTS = journey('''
+  stage s {
+    handoff to agent within 1h
+    handoff to agent within 2h
+    exit completed
+  }''', header="  entry on complaint\n  reentry always")
+
+
+def test_several_open_slas_across_a_restart_with_an_event_ingested_twice(tmp_path):
+    path = tmp_path / "state.sqlite"
+    kit = Kit(TWO_AGENTS, store=SqliteStore(path))
+    kit.send("complaint", "c1")
+    kit.send("complaint", "c1", at=T0 + 10)   # a second run: four SLAs open, all ended runs
+    kit.runtime.close()
+    again = Kit(store=SqliteStore(path))
+    for _ in range(2):  # the same event id twice: applied once
+        again.send("handoff_resolved", "c1", at=T0 + 20, data={"role": "agent"}, ident="r1")
+    again.send("handoff_resolved", "c1", at=T0 + 30, data={"role": "nobody"}, ident="r2")
+    again.advance(T0 + DAY)
+    again.runtime.close()
+    db = queries.open_state(path)
+    slas = [tuple(r) for r in db.execute("SELECT run_id, status, closed FROM slas ORDER BY id")]
+    timers = db.execute("SELECT count(*) FROM timers").fetchone()[0]
+    db.close()
+    assert slas == [(1, "met", T0 + 20), (1, "breached", T0 + 2 * HOUR),
+                    (2, "breached", T0 + 10 + HOUR), (2, "breached", T0 + 10 + 2 * HOUR)]
+    assert timers == 0
+
+
+def test_an_observation_outlives_its_run_and_closes_at_due_after_a_restart(tmp_path):
+    text = journey('''
+  stage s {
+    kpi bought on order_paid within 2d baseline 20% target 30%
+    send via wecom template a
+    exit completed
+  }''', header="  entry on signup\n  reentry always")
+    path = tmp_path / "state.sqlite"
+    kit = Kit(text, store=SqliteStore(path))
+    for customer in ("c1", "c2", "c3"):
+        kit.send("signup", customer, attributes={"name": customer})  # each run ends at once
+    kit.runtime.close()
+    again = Kit(store=SqliteStore(path))
+    again.send("order_paid", "c1", at=T0 + DAY, ident="x1")
+    again.send("order_paid", "c3", at=T0 + 3 * DAY, ident="x3")  # after due: no hit
+    again.advance(T0 + 10 * DAY)
+    again.runtime.close()
+    db = queries.open_state(path)
+    seen = [tuple(r) for r in db.execute("SELECT customer, status, closed FROM observations ORDER BY id")]
+    db.close()
+    assert seen == [("c1", "hit", T0 + DAY), ("c2", "missed", T0 + 2 * DAY),
+                    ("c3", "missed", T0 + 2 * DAY)]

@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
+from journeylang.compile import TablesError
 from journeylang.runtime import SqliteStore, iso
 from journeylang.runtime.policies import next_occurrence
-from journeylang.runtime.program import Schedule
+from journeylang.runtime.program import Schedule, build_program
 
-from runtime_kit import DAY, HOUR, Kit, at, journey
+from runtime_kit import DAY, HOUR, Kit, at, compile_text, journey
 
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Shanghai", "Australia/Lord_Howe",
          "America/Santiago", "Asia/Kolkata"]
@@ -146,7 +149,6 @@ def test_a_restart_neither_misses_nor_doubles_an_occurrence(tmp_path):
     again.advance(monday + 3 * DAY)  # nothing due twice
     again.advance(monday + 15 * DAY)
     again.runtime.close()
-    import sqlite3
     db = sqlite3.connect(path)
     entered = [iso(r[0]) for r in db.execute("SELECT entered_at FROM runs ORDER BY id")]
     pending = db.execute("SELECT count(*) FROM timers WHERE kind = 'schedule'").fetchone()[0]
@@ -155,11 +157,37 @@ def test_a_restart_neither_misses_nor_doubles_an_occurrence(tmp_path):
     assert pending == 1
 
 
+def test_a_customer_seen_only_in_events_without_attributes_stays_known_across_a_restart(tmp_path):
+    daily = journey('''
+  stage s {
+    send via wecom template a
+    exit completed
+  }''', header="  entry every day at 20:00\n  reentry always")
+    monday = at("2026-03-02T08:00:00+00:00")
+
+    def entries(path, restart: bool) -> list:
+        kit = Kit(daily, store=SqliteStore(path))
+        kit.send("profile", "c1", monday, attributes={"name": "Ann"})
+        kit.send("click", "c2", monday + 60)  # no attributes: a customer all the same
+        if restart:
+            kit.runtime.close()
+            kit = Kit(store=SqliteStore(path))
+        kit.advance(monday + 2 * DAY)
+        kit.runtime.close()
+        db = sqlite3.connect(path)
+        found = sorted((c, iso(e)) for c, e in db.execute("SELECT customer, entered_at FROM runs"))
+        db.close()
+        return found
+
+    assert entries(tmp_path / "a.sqlite", False) == entries(tmp_path / "b.sqlite", True) == [
+        ("c1", "2026-03-02T20:00:00Z"), ("c1", "2026-03-03T20:00:00Z"),
+        ("c2", "2026-03-02T20:00:00Z"), ("c2", "2026-03-03T20:00:00Z")]
+
+
 def test_loading_a_new_version_replaces_the_schedule():
     kit = Kit(WEEKLY)
     monday = at("2026-03-02T08:00:00+00:00")
     kit.send("profile", "c1", monday, attributes={"tier": "gold"})
-    from runtime_kit import compile_text
     kit.runtime.load(compile_text(WEEKLY.replace("wednesday", "tuesday").replace("version 1", "version 2")))
     kit.advance(monday + 7 * DAY)
     assert [iso(r.entered_at) for r in kit.runs("c1")] == ["2026-03-03T20:00:00Z"]
@@ -184,3 +212,13 @@ def test_wait_until_next_schedule_in_the_customers_zone_across_dst():
                     "2026-03-31T10:00:00+02:00"]
     waits = [r[7] for r in kit.history(what="wait_schedule")]
     assert waits == ["until 2026-03-29T07:00:00Z", "until 2026-03-31T08:00:00Z"]
+
+
+@pytest.mark.parametrize("change", [{"time": "25:00"}, {"time": "20:60"},
+                                    {"every": "month", "day": 5.0}, {"weekdays": [True]}])
+def test_tables_with_an_impossible_schedule_are_refused_at_load(change):
+    tables = compile_text(WEEKLY)
+    entry = tables.rows["triggers"][0]
+    entry["schedule"] = {**entry["schedule"], **change}
+    with pytest.raises(TablesError, match="not a schedule"):
+        build_program(tables)

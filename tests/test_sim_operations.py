@@ -3,6 +3,7 @@ and `journey simulate --fail-under` for CI."""
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -42,6 +43,17 @@ def test_the_staff_queue_serves_one_handoff_every_interval_in_order():
     assert queue.longest() == 2  # at t=20: the ones of 10 and 20 wait (0 was served at once)
     assert queue.summary()["handoffs"] == 4
     assert StaffQueue().serve(42.0) == 42.0  # no capacity declared: served at once
+
+
+def test_a_role_with_capacity_0_serves_no_handoff():
+    queue = StaffQueue(interval=math.inf)
+    assert [queue.serve(t) for t in (0, 10)] == [math.inf, math.inf]
+    assert queue.summary() == {"handoffs": 2, "mean_wait_hours": None, "p90_wait_hours": None,
+                               "max_queue": 2}
+    results = run(HANDOFF.replace("capacity 240", "capacity 0"), cohort(20), days=3)
+    agent, = results.staff
+    assert (agent["handoffs"], agent["met"], agent["breached"], agent["max_queue"]) == (20, 0, 20, 20)
+    assert agent["mean_wait_hours"] is None  # not infinity: summary.json stays JSON
 
 
 def test_sla_breach_rate_rises_with_the_cohort_when_staff_capacity_is_fixed():
@@ -101,13 +113,21 @@ def test_kpi_values_match_a_hand_computed_case(p):
         "400 observations)"])
 
 
+def test_observations_still_open_at_the_horizon_are_not_misses():
+    results = run(KPI.replace("on bought within 1d", "on bought within 20d"), cohort(50), days=3)
+    bought = results.kpis[0]
+    assert (bought["observations"], bought["open"], bought["value"], bought["met"]) == (
+        0, 50, None, None)
+    assert missed_kpis(results)[0] == "KPI bought: no observations closed (needs target 30.0%)"
+
+
 def test_the_report_has_kpi_and_staff_tables(tmp_path):
     results = run(KPI.replace("wait 2d", "handoff to agent within 1h\n    wait 2d"), cohort(50))
     page = render_html(results)
     assert 'class="kpis"' in page and 'class="staff"' in page and "promo sends: 50 of 100" in page
     written = {p.name for p in results.write(tmp_path)}
     assert {"kpis.csv", "staff.csv"} <= written
-    assert (tmp_path / "kpis.csv").read_text().startswith("kpi,title,stage,step,observations")
+    assert (tmp_path / "kpis.csv").read_text().startswith("kpi,title,stage,step,observations,open,")
 
 
 # --- --fail-under --------------------------------------------------------------------------------
@@ -149,6 +169,10 @@ def test_fail_under_without_kpis_is_an_error(files):
     result = simulate(files, "half", "--fail-under", "target")
     assert result.exit_code == 1
     assert "error: --fail-under: journey t declares no KPIs" in result.stderr
+    assert result.stdout == ""  # said before simulating, not after a long run
+    bad = simulate(files, "half", "--fail-under", "targets")
+    assert bad.exit_code == 2 and "Invalid value for '--fail-under'" in bad.stderr
+    assert "Traceback" not in bad.output
 
 
 def test_fail_under_as_a_subprocess(files):

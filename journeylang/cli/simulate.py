@@ -54,6 +54,8 @@ def simulate_command(journey, cohort, seed, days, timezone, out, progress, engin
                              engine="vector" if shards > 1 else engine)
     except (ConfigError, TablesError, RuntimeSetupError, EngineError) as exc:
         fail(str(exc))
+    if fail_under is not None and not tables.rows["kpis"]:
+        fail(f"--fail-under: journey {tables.journey_id} declares no KPIs")  # before a long run
     started = time.perf_counter()
     steps = sim.blocks() if sim.engine == "vector" else int(-(-days // 1))
     if shards > 1:
@@ -81,8 +83,6 @@ def simulate_command(journey, cohort, seed, days, timezone, out, progress, engin
 
 def _check_kpis(results, against: str) -> None:
     """``--fail-under``: exit 1 naming every KPI that misses its target (or baseline)."""
-    if not results.kpis:
-        fail(f"--fail-under: journey {results.journey} declares no KPIs")
     missed = missed_kpis(results, against)
     if missed:
         for line in missed:

@@ -210,7 +210,8 @@ class _Builder(OperationsReader):
             changes["next"] = self.optional(_Builder.name, found.values["then"],
                                             f"'then' in {what}")
         elif then:  # as in the DSL, where these steps take no ``-> target`` suffix
-            self.report(STRUCTURE, f"'then' is not allowed on a {kinds[0]} step",
+            article = "an" if kinds[0][0] in "aeiou" else "a"
+            self.report(STRUCTURE, f"'then' is not allowed on {article} {kinds[0]} step",
                         found.keys["then"], hint=_NO_THEN[kinds[0]])
         return replace(body, **changes)
 
@@ -356,7 +357,7 @@ _RUNG_ACTIONS = {kind: _STEP_KINDS[kind] for kind in RUNG_ACTIONS}
 _STEP_KINDS["escalate"] = record("escalate", ast.Escalate, {
     "until": ("event", B.name, True), "where": _WHERE, "within": ("within", B.duration, True),
     "then": _THEN, "breach": _TIMEOUT,
-    "rungs": ("rungs", each(lambda b, node, what: b.rung(node, what, _RUNG_ACTIONS)), True)},
+    "rungs": ("rungs", lambda b, node, what: b.rungs(node, what, _RUNG_ACTIONS), True)},
     name="")
 _NO_THEN = {
     "escalate": "inside 'escalate', 'then' is where resolution leads and 'breach' where the "

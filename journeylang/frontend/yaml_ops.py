@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from yaml.nodes import SequenceNode
+
 from .. import ast
 from ..units import parse_percent
 from .text import parse_condition, parse_schedule
-from .yaml_reader import STRUCTURE, NodeReader, Skip
+from .yaml_reader import STRUCTURE, NodeReader, Skip, is_numeric
 
 # the step kinds a rung of an escalation ladder may run
 RUNG_ACTIONS = ("send", "handoff", "tag", "untag", "set", "coupon", "webhook", "emit")
@@ -40,8 +42,10 @@ class OperationsReader(NodeReader):
 
     def schedule(self, node, what: str) -> ast.Schedule:
         """``"wednesday at 20:00"``, ``"month on day 1 at 10:00"`` ..."""
-        return self.embedded(node, what, 'a schedule such as "wednesday at 20:00"',
-                             parse_schedule)
+        expected = 'a schedule such as "wednesday at 20:00"'
+        if is_numeric(node):  # the grammar would only say that it wanted a name
+            self.wrong(node, what, expected)
+        return self.embedded(node, what, expected, parse_schedule)
 
     def flag(self, node, what: str) -> bool:
         value = self.value(node, what)
@@ -55,6 +59,16 @@ class OperationsReader(NodeReader):
         return self.unit(lambda text: parse_percent(text if number is None else number,
                                                     bounded=False),
                          "a percentage such as 28%", node, what)
+
+    def rungs(self, node, what: str, actions: dict) -> tuple[ast.Rung, ...]:
+        """All the rungs, or none (Skip): a ladder missing one would be checked as another."""
+        if not isinstance(node, SequenceNode):
+            self.wrong(node, what, "a list")
+        rungs = self.items(node, what, lambda reader, child, name: reader.rung(child, name,
+                                                                             actions))
+        if len(rungs) < len(node.value):
+            raise Skip
+        return rungs
 
     def rung(self, node, what: str, actions: dict) -> ast.Rung:
         """``{at: 30m, handoff: {...}}``: an offset and exactly one action."""

@@ -1,6 +1,8 @@
 """Path facts for policy rules: how much time must pass along an edge, what a path sends."""
 from __future__ import annotations
 
+import networkx as nx
+
 from ..ast import Send, Wait, WaitEvent, WaitSchedule, WaitUntil
 from ..graph import SPLIT, TIMEOUT, JourneyGraph
 
@@ -43,29 +45,23 @@ def sends(graph: JourneyGraph, node: str) -> Send | None:
 
 
 def heaviest_path(graph: JourneyGraph, weight) -> float:
-    """The largest total of ``weight(node)`` along one path from the start: a split's arms
-    count by their percent, any other choice takes its heaviest way out, a loop counts once."""
+    """An upper bound of the total of ``weight(node)`` along one path from the start: a
+    split's arms count by their percent, any other choice takes its heaviest way out, and a
+    loop counts each of its steps once, wherever the path enters it."""
     if graph.start is None:
         return 0.0
-    totals: dict[str, float] = {}
-    stack, on_path = [(graph.start, iter(list(out_edges(graph, graph.start))))], {graph.start}
-    while stack:  # depth first, without recursion: journeys can be long
-        node, edges = stack[-1]
-        for target, _, _ in edges:
-            if target not in totals and target not in on_path:
-                on_path.add(target)
-                stack.append((target, iter(list(out_edges(graph, target)))))
-                break
-        else:
-            stack.pop()
-            on_path.discard(node)
-            totals[node] = weight(node) + _onward(graph, node, totals)
-    return totals[graph.start]
+    loops = nx.condensation(graph.graph)  # each loop (strongly connected steps) becomes a node
+    loop_of, totals = loops.graph["mapping"], {}
+    for loop in reversed(list(nx.topological_sort(loops))):  # no recursion: journeys can be long
+        members = loops.nodes[loop]["members"]
+        ways = [(kind, data, totals[loop_of[target]]) for node in members
+                for target, kind, data in out_edges(graph, node) if loop_of[target] != loop]
+        totals[loop] = sum(weight(node) for node in members) + _onward(ways, len(members) == 1)
+    return totals[loop_of[graph.start]]
 
 
-def _onward(graph: JourneyGraph, node: str, totals: dict[str, float]) -> float:
-    """What the ways out of ``node`` add; an edge back into the current path adds nothing."""
-    ways = [(kind, data, totals.get(target, 0.0)) for target, kind, data in out_edges(graph, node)]
-    if ways and all(kind == SPLIT for kind, _, _ in ways):
+def _onward(ways: list, single: bool) -> float:
+    """What the ways out of a step (``single``) or a loop add."""
+    if single and ways and all(kind == SPLIT for kind, _, _ in ways):
         return sum((data.get("weight") or 0) / 100 * total for _, data, total in ways)
     return max((total for _, _, total in ways), default=0.0)

@@ -76,6 +76,9 @@ class Executor:
             merge(customer.profile, event.attributes)
             customer.saved = None
             self.store.save(customer)
+        elif customer.saved_state is None:
+            # a customer first seen now is stored, so scheduled entries know them after a restart
+            self.store.save(customer)
         if self.scheduled:
             zone = self._zone_key(customer)
             for program in self.scheduled:

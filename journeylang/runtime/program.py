@@ -55,13 +55,20 @@ class Schedule:
         """ValueError when the JSON is not a schedule this runtime can follow."""
         every, day, month = params["every"], params.get("day"), params.get("month")
         weekdays = tuple(params.get("weekdays") or ())
-        valid = (every in SCHEDULE_UNITS and all(w in range(7) for w in weekdays)
-                 and (every != "week" or weekdays)
-                 and (every not in ("month", "quarter", "year") or day in range(1, 32))
-                 and (every != "year" or month in range(1, 13)))
+        minutes = _minutes(params["time"])
+        valid = (every in SCHEDULE_UNITS and all(_whole(w, 0, 6) for w in weekdays)
+                 and (every != "week" or weekdays) and 0 <= minutes < 1440
+                 and params["time"] == f"{minutes // 60:02d}:{minutes % 60:02d}"  # HH:MM
+                 and (every not in ("month", "quarter", "year") or _whole(day, 1, 31))
+                 and (every != "year" or _whole(month, 1, 12)))
         if not valid:
             raise ValueError(f"not a schedule: {params!r}")
-        return cls(every, _minutes(params["time"]), weekdays, day, month)
+        return cls(every, minutes, weekdays, day, month)
+
+
+def _whole(value, low: int, high: int) -> bool:
+    """An integer in [low, high] (JSON 5.0 and true are not days)."""
+    return type(value) is int and low <= value <= high
 
 
 @dataclass(frozen=True, slots=True)

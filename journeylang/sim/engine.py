@@ -7,6 +7,7 @@ this module adds is the customers (sampled, seeded per customer) and the countin
 """
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
 from typing import Callable
@@ -144,7 +145,8 @@ class Simulation:
         role = action.payload.get("role") or ""
         queue = self.staff.setdefault(role, StaffQueue())  # undeclared: served at once
         served = queue.serve(action.at)
-        self._queue(action.customer, "handoff_resolved", served, {"role": role})
+        if served != math.inf:  # a role with capacity 0 never serves
+            self._queue(action.customer, "handoff_resolved", served, {"role": role})
 
     # --- running ------------------------------------------------------------------------------
 

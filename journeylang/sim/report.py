@@ -168,7 +168,7 @@ class Results:
 
 STAFF_COLUMNS = ["role", "capacity", "per_hours", "handoffs", "mean_wait_hours", "p90_wait_hours",
                  "max_queue", "slas", "met", "breached", "breach_rate"]
-KPI_COLUMNS = ["kpi", "title", "stage", "step", "observations", "hits", "value", "ci95_low",
+KPI_COLUMNS = ["kpi", "title", "stage", "step", "observations", "open", "hits", "value", "ci95_low",
                "ci95_high", "baseline", "target", "met"]
 
 

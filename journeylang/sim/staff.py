@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 @dataclass
 class StaffQueue:
-    """One role's queue. ``interval`` is P/C (0: served at once, the role has no capacity).
+    """One role's queue. ``interval`` is P/C (0: served at once, the role declares no capacity;
+    infinite: capacity 0, never served).
 
     A handoff arriving at ``t`` is served at ``max(t, previous slot + interval)``."""
 
@@ -17,7 +18,10 @@ class StaffQueue:
     served: list[float] = field(default_factory=list)
 
     def serve(self, at: float) -> float:
-        slot = at if not self.served else max(at, self.served[-1] + self.interval)
+        if math.isinf(self.interval):
+            slot = math.inf  # capacity 0: not even the first handoff is served
+        else:
+            slot = at if not self.served else max(at, self.served[-1] + self.interval)
         self.arrivals.append(at)
         self.served.append(slot)
         return slot
@@ -28,9 +32,10 @@ class StaffQueue:
                    default=0)
 
     def summary(self) -> dict:
-        waits = sorted(s - a for a, s in zip(self.arrivals, self.served))
+        """Waits are of the handoffs ever served (none with capacity 0: no figures)."""
+        waits = sorted(s - a for a, s in zip(self.arrivals, self.served) if s != math.inf)
         p90 = waits[min(len(waits) - 1, int(0.9 * len(waits)))] if waits else None
-        return {"handoffs": len(waits),
+        return {"handoffs": len(self.arrivals),
                 "mean_wait_hours": _hours(sum(waits) / len(waits)) if waits else None,
                 "p90_wait_hours": _hours(p90), "max_queue": self.longest()}
 

@@ -69,6 +69,33 @@ def duplicate_stage(ctx: LintContext):
             first.setdefault(stage.name, stage)
 
 
+@rule("JL105", "duplicate-declaration", Severity.ERROR,
+      "A template, goal, role or KPI is declared twice.")
+def duplicate_declaration(ctx: LintContext):
+    """Templates, goals, roles and KPIs are looked up by name (sends name templates, handoffs
+    roles, reports goals and KPIs), so a second declaration would silently hide the first.
+
+    Bad::
+
+        role advisor capacity 80 per 1d
+        role advisor capacity 40 per 1d
+
+    Good: one declaration per name (KPI names are unique across the journey's stages).
+    """
+    journey = ctx.journey
+    kpis = [kpi for stage in journey.stages for kpi in stage.kpis]
+    for kind, items in (("template", journey.templates), ("goal", journey.goals),
+                        ("role", journey.roles), ("KPI", kpis)):
+        first = {}
+        for item in items:
+            if item.name in first:
+                yield Issue(f"{kind} '{item.name}' is declared twice", item.span,
+                            hint="remove one declaration or rename it",
+                            related=(Related(first[item.name].span, "first declared here"),))
+            else:
+                first[item.name] = item
+
+
 @rule("JL104", "unknown-channel", Severity.ERROR, "A send or policy names a channel that does not exist.")
 def unknown_channel(ctx: LintContext):
     """Channels are: wecom, group, sms, email, push, miniprogram, official_account, call,

@@ -1,20 +1,22 @@
 """Operations rules (JL70x schedules, JL71x roles and capacity, JL722 promo budget, JL73x KPIs)."""
 from __future__ import annotations
 
+import calendar
+import datetime as _dt
 import re
+from itertools import pairwise
 
 from ...ast import MONTHS, Handoff, Schedule, Send, WaitSchedule
 from ...diagnostics import Related, Severity
 from ...expressions import schedule_text
 from ...units import format_duration, format_number, format_time
-from ..flow import heaviest_path
+from ..flow import DAY, heaviest_path
 from ..placement import setting_span
 from ..registry import Issue, LintContext, rule
 from .names import did_you_mean
 
 _DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # February: 29 in leap years
 _MONTHS_OF = {"month": tuple(range(1, 13)), "quarter": (1, 4, 7, 10)}
-_REENTRY_HINT = {"day": "23h", "week": "6d", "month": "27d", "quarter": "89d", "year": "364d"}
 
 
 def _schedules(ctx: LintContext):
@@ -110,15 +112,20 @@ def schedule_in_quiet_hours(ctx: LintContext):
 
 
 @rule("JL703", "scheduled-entry-without-reentry", Severity.WARNING,
-      "A scheduled entry with `reentry never` enters each customer only once.")
+      "A scheduled entry's reentry rule lets customers in only once, or skips occurrences.")
 def scheduled_entry_without_reentry(ctx: LintContext):
     """A scheduled journey tries to enter every matching customer at each occurrence, but
     with ``reentry never`` (the default) a customer enters only the first time: every later
-    occurrence reaches only new customers. Say how often a customer may come back.
+    occurrence reaches only new customers. And with ``reentry after`` longer than the
+    shortest time between two occurrences (3d for ``monday, thursday``, 28d for a monthly
+    schedule), a customer who entered skips the occurrences that come too soon. Say how
+    often a customer may come back.
 
     Bad::
 
         entry every wednesday at 20:00      # and no reentry line
+        entry every monday, thursday at 19:30
+        reentry after 6d                    # Thursday is only 3d after Monday
 
     Good::
 
@@ -126,16 +133,42 @@ def scheduled_entry_without_reentry(ctx: LintContext):
         reentry after 6d
     """
     journey = ctx.journey
-    entry = journey.entry
-    if entry is None or entry.schedule is None or journey.reentry.mode != "never":
+    entry, reentry = journey.entry, journey.reentry
+    if entry is None or entry.schedule is None or reentry.mode == "always":
         return
-    every, written = entry.schedule.every, journey.reentry.span.line > 0
-    yield Issue(f"the journey enters customers every {every} but with `reentry never`: each "
-                "customer enters once, at the first occurrence",
-                journey.reentry.span if written else entry.span,
+    gap, written = shortest_gap(entry.schedule), reentry.span.line > 0
+    if reentry.mode == "never":
+        message = (f"the journey enters customers every {entry.schedule.every} but with "
+                   "`reentry never`: each customer enters once, at the first occurrence")
+    elif (reentry.after or 0) > gap:
+        message = (f"`reentry after {format_duration(reentry.after)}` is longer than the shortest "
+                   "time between two occurrences of the scheduled entry "
+                   f"({format_duration(gap)}): a customer who entered skips occurrences")
+    else:
+        return
+    below = gap - DAY if gap > DAY else gap - 3600  # a clock change may shorten a gap by 1h
+    yield Issue(message, reentry.span if written else entry.span,
                 hint=f"{'write' if written else 'add'} `reentry after "
-                     f"{_REENTRY_HINT.get(every, '1d')}` (or `reentry always`)",
+                     f"{format_duration(below)}` (or `reentry always`)",
                 related=(Related(entry.span, "the scheduled entry"),) if written else ())
+
+
+def shortest_gap(schedule: Schedule) -> int:
+    """The shortest time in seconds between two occurrences (months clamp to their last day)."""
+    if schedule.every == "day":
+        return DAY
+    if schedule.every == "week":
+        days = sorted(schedule.weekdays) or [0]
+        return DAY * min(b - a for a, b in zip(days, days[1:] + [days[0] + 7]))
+    step = {"month": 1, "quarter": 3, "year": 12}[schedule.every]
+    first = (schedule.month or 1) - 1 if schedule.every == "year" else 0
+    dates = [_clamped(2024 + index // 12, index % 12 + 1, schedule.day or 1)  # 2024: a leap year
+             for index in range(first, first + 12 * 5, step)]
+    return DAY * min((b - a).days for a, b in pairwise(dates))
+
+
+def _clamped(year: int, month: int, day: int) -> _dt.date:
+    return _dt.date(year, month, max(1, min(day, calendar.monthrange(year, month)[1])))
 
 
 @rule("JL712", "undeclared-role", Severity.WARNING,
@@ -172,8 +205,9 @@ def undeclared_role(ctx: LintContext):
 def capacity_exceeded(ctx: LintContext):
     """With ``expect N entries per P``, a role can expect at most that volume (scaled to the
     role's window) times the most handoffs to it on one path: a split arm counts by its
-    percent, a branch or wait takes its worst way, a loop counts once. When that bound is
-    above the role's capacity, customers queue and deadlines are breached.
+    percent, a branch or wait takes its worst way, a loop counts each of its steps once
+    (wherever the path enters it). When that bound is above the role's capacity, customers
+    queue and deadlines are breached.
 
     Bad::
 
