@@ -86,6 +86,13 @@ def test_convert_round_trip_and_no_overwrite(tmp_path):
     assert parse(back).journey == parse(EXAMPLES / "vip_care.yaml").journey
 
 
+def test_convert_output_suffix_must_match_the_form(tmp_path):
+    for to, wrong in (("yaml", "out.journey"), ("yaml", "out.txt"), ("journey", "out.yaml")):
+        result = run("convert", MESSY, "--to", to, "-o", tmp_path / wrong)
+        assert result.exit_code == 2 and "must end in" in result.stderr, result.stderr
+        assert not (tmp_path / wrong).exists()
+
+
 def test_convert_refuses_what_the_dsl_cannot_write(tmp_path):
     path = tmp_path / "neg.yaml"
     path.write_text("journey: j\nversion: -1\n", encoding="utf-8")

@@ -8,10 +8,11 @@ import click
 
 from ..api import parse
 from ..printer import FormatError, convert_document
+from ..source import DSL_SUFFIXES, YAML_SUFFIXES
 from . import main
 from .render import SourceLines, render
 
-_SUFFIX = {"yaml": ".yaml", "journey": ".journey"}
+_SUFFIXES = {"yaml": YAML_SUFFIXES, "journey": DSL_SUFFIXES}
 
 
 @main.command("convert")
@@ -26,12 +27,16 @@ def convert_command(file: str, to: str, output: str | None, force: bool) -> None
 
     Comments are not carried over (a note says so when the file has any).
     """
+    if output is not None and Path(output).suffix.lower() not in _SUFFIXES[to]:
+        raise click.BadParameter(f"{output} must end in {' or '.join(_SUFFIXES[to])} for --to {to} "
+                                 "(the file's suffix is how journeylang tells the two forms apart)",
+                                 param_hint="'-o' / '--output'")
     if output is not None and Path(output).exists() and not force:
         click.echo(f"error: {output} exists; use --force to overwrite it", err=True)
         sys.exit(1)
     document = parse(file)
     try:
-        text = convert_document(document, to, output or f"converted{_SUFFIX[to]}")
+        text = convert_document(document, to, output or f"converted{_SUFFIXES[to][0]}")
     except FormatError as exc:
         sources = SourceLines({document.source.name: document.source.text})
         for diagnostic in exc.diagnostics:
