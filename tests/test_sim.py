@@ -19,9 +19,18 @@ from sim_scenarios import assert_sends_respect_policies, scenarios
 from runtime_kit import compile_text, journey
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = [("cart_recovery.journey", "cart_recovery.cohort.yaml"),
-            ("welcome_activation.journey", "welcome_activation.cohort.yaml"),
-            ("churn_winback.journey", "churn_winback.cohort.yaml")]
+def _example_pairs() -> list[tuple[str, str]]:
+    """Every example cohort (examples/cohorts/X.cohort.yaml) with its journey examples/X.*."""
+    pairs = []
+    for cohort in sorted((ROOT / "examples" / "cohorts").glob("*.cohort.yaml")):
+        stem = cohort.name.removesuffix(".cohort.yaml")
+        journeys = [p.name for p in (ROOT / "examples").glob(f"{stem}.*") if p.is_file()]
+        assert len(journeys) == 1, f"{cohort.name} names no single journey: {journeys}"
+        pairs.append((journeys[0], cohort.name))
+    return pairs
+
+
+EXAMPLES = _example_pairs()
 
 
 # --- cohort files ------------------------------------------------------------------------------
@@ -89,7 +98,8 @@ def test_example_cohorts_run_and_keep_their_figures_plausible(journey_file, coho
     cohort.size = 600
     results = api.simulate(ROOT / "examples" / journey_file, cohort, seed=3, days=60)
     assert results.entered["runs"] > 300
-    assert 0.03 < results.conversion["rate"] < 0.5  # DOMAIN.md: conversion targets 15-30%
+    # DOMAIN.md: conversion targets 15-30%; a weekly journey's runs convert 1-3% each week
+    assert 0.01 < results.conversion["rate"] < 0.5
     assert results.messages["total"] > 0
     assert results.exited + results.still_inside == results.entered["runs"]
 
