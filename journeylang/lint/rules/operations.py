@@ -167,6 +167,13 @@ def shortest_gap(schedule: Schedule) -> int:
     return DAY * min((b - a).days for a, b in pairwise(dates))
 
 
+def mean_gap(schedule: Schedule) -> float:
+    """The average time in seconds between two occurrences."""
+    if schedule.every == "week":
+        return 7 * DAY / max(1, len(schedule.weekdays))
+    return DAY * {"day": 1, "month": 365.25 / 12, "quarter": 365.25 / 4, "year": 365.25}[schedule.every]
+
+
 def _clamped(year: int, month: int, day: int) -> _dt.date:
     return _dt.date(year, month, max(1, min(day, calendar.monthrange(year, month)[1])))
 
@@ -216,18 +223,29 @@ def capacity_exceeded(ctx: LintContext):
         split { a 10% -> call; b 90% -> done }   # 300 handoffs a day
         call: handoff to advisor within 1h
 
+    A scheduled entry (``entry every wednesday at 20:00``) brings the customers of a whole gap
+    between occurrences at once, so a role whose window is shorter than that gap is checked
+    against one occurrence's customers.
+
     Good: raise the capacity, or hand fewer customers to the role.
     """
     volume = ctx.journey.volume
     if volume is None or volume.per <= 0:
         return
+    entry = ctx.journey.entry
+    burst = mean_gap(entry.schedule) if entry is not None and entry.schedule else 0
     for role in ctx.journey.roles:
         per_entry = heaviest_path(ctx.graph, lambda node, name=role.name: _hands_to(ctx, node, name))
-        expected = volume.entries * role.per / volume.per * per_entry
+        # a scheduled entry brings a whole gap's customers at once: a window shorter than the
+        # gap still sees them all
+        window = max(role.per, burst)
+        expected = volume.entries * window / volume.per * per_entry
         if expected > role.capacity + 1e-9:
+            at_once = (", all entering at each occurrence of the schedule" if burst > role.per
+                       else "")
             yield Issue(f"role '{role.name}' can expect up to {_rounded(expected)} handoffs per "
                         f"{format_duration(role.per)} ({volume.entries} entries per "
-                        f"{format_duration(volume.per)} x {_rounded(per_entry)} "
+                        f"{format_duration(volume.per)}{at_once} x {_rounded(per_entry)} "
                         f"handoff{'' if per_entry == 1 else 's'} per entry on the busiest path), "
                         f"over its capacity of {role.capacity}",
                         role.span,
