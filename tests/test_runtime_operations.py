@@ -221,3 +221,29 @@ def test_an_observation_outlives_its_run_and_closes_at_due_after_a_restart(tmp_p
     db.close()
     assert seen == [("c1", "hit", T0 + DAY), ("c2", "missed", T0 + 2 * DAY),
                     ("c3", "missed", T0 + 2 * DAY)]
+
+
+def test_status_counts_a_kpi_for_the_active_version_only(tmp_path):
+    """A new version may measure a KPI differently: its figures start from its own runs."""
+    text = KPI.replace("journey t ", "journey k ")
+    v1, v2 = tmp_path / "v1.json", tmp_path / "v2.json"
+    v1.write_text(compile_text(text).canonical_json(), encoding="utf-8")
+    v2.write_text(compile_text(text.replace('version 1', 'version 2').replace(
+        "within 1d baseline 40%", "within 2d baseline 40%")).canonical_json(), encoding="utf-8")
+    db, runner = str(tmp_path / "state.sqlite"), CliRunner()
+
+    def run(tables, events, until):
+        path = tmp_path / "events.jsonl"
+        path.write_text("\n".join(json.dumps(e) for e in events) + "\n")
+        result = runner.invoke(main, ["run", "--tables", str(tables), "--events", str(path),
+                                      "--db", db, "--until", iso(until)])
+        assert result.exit_code == 0, result.output
+
+    run(v1, [{"id": "1", "type": "signup", "customer": "c1", "at": iso(T0), "attributes": {"name": "A"}},
+             {"id": "2", "type": "click", "customer": "c1", "at": iso(T0 + 3 * HOUR + 60)}], T0 + 5 * DAY)
+    clicked = lambda: next(k for k in json.loads(runner.invoke(  # noqa: E731
+        main, ["status", "--db", db, "--json"]).output)["kpis"] if k["kpi"] == "clicked")
+    assert (clicked()["observations"], clicked()["hits"]) == (1, 1)
+    run(v2, [{"id": "3", "type": "signup", "customer": "c2", "at": iso(T0 + 5 * DAY), "attributes": {"name": "B"}}],
+        T0 + 10 * DAY)
+    assert (clicked()["observations"], clicked()["hits"]) == (1, 0)  # v2's run only: missed

@@ -92,7 +92,7 @@ def _definitions(db: sqlite3.Connection, journeys=None) -> dict:
                           f"ORDER BY loaded_seq", args):
         tables = json.loads(row["tables"])
         entry = found.setdefault(row["journey_id"], {"promo_steps": set()})
-        entry["kpis"] = tables.get("kpis", [])
+        entry["kpis"], entry["content_hash"] = tables.get("kpis", []), row["content_hash"]
         entry["budget"] = next((p["params"]["percent"] for p in tables.get("policies", [])
                                 if p["kind"] == "promo"), None)
         entry["promo_steps"] |= {(row["content_hash"], s["step_id"]) for s in tables["steps"]
@@ -119,17 +119,18 @@ def roles(db: sqlite3.Connection, journeys=None) -> list[dict]:
 
 
 def kpis(db: sqlite3.Connection, definitions: dict) -> list[dict]:
-    """Per KPI of each journey's active version: closed observations, hits, the rate against
-    the baseline and the target (``met``: the rate reaches the target in its direction)."""
+    """Per KPI of each journey's active version, counting that version's runs only (another
+    version may measure it differently): closed observations, hits, the rate against the
+    baseline and the target (``met``: the rate reaches the target in its direction)."""
     counts = {}
     if _has_table(db, "observations"):
-        counts = {(r["journey_id"], r["kpi"]): r for r in db.execute(
-            "SELECT journey_id, kpi, sum(status = 'open') AS open, sum(status = 'hit') AS hits, "
+        counts = {(r["content_hash"], r["kpi"]): r for r in db.execute(
+            "SELECT content_hash, kpi, sum(status = 'open') AS open, sum(status = 'hit') AS hits, "
             "sum(status = 'missed') AS missed FROM observations GROUP BY 1, 2")}
     found = []
     for journey_id, entry in sorted(definitions.items()):
         for kpi in entry["kpis"]:
-            row = counts.get((journey_id, kpi["name"]))
+            row = counts.get((entry["content_hash"], kpi["name"]))
             hits, missed = (row["hits"], row["missed"]) if row else (0, 0)
             closed = hits + missed
             rate = hits / closed if closed else None
