@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,8 +13,9 @@ from journeylang.cli import main
 from journeylang.sim import CohortError, Simulation, load_cohort, parse_cohort, simulate, wilson
 from journeylang.sim.html import write_html
 
-from sim_scenarios import assert_sends_respect_policies, scenarios
+from browser import chromium, needs_chromium
 from runtime_kit import compile_text, journey
+from sim_scenarios import assert_sends_respect_policies, scenarios
 
 ROOT = Path(__file__).resolve().parent.parent
 def _example_pairs() -> list[tuple[str, str]]:
@@ -196,11 +195,9 @@ def test_cli_simulate_reports_a_bad_cohort_without_a_traceback(tmp_path):
     assert "Traceback" not in result.output
 
 
-CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
-                 if shutil.which(n)), None)
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
+@needs_chromium
 def test_html_report_opens_in_headless_chromium_without_console_errors(tmp_path):
     cohort = load_cohort(ROOT / "examples" / "cohorts" / "welcome_activation.cohort.yaml")
     cohort.size = 300
@@ -209,15 +206,11 @@ def test_html_report_opens_in_headless_chromium_without_console_errors(tmp_path)
     write_html(results, page)
     text = page.read_text(encoding="utf-8")
     assert "https://" not in text and "<script" not in text and " src=" not in text
-    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               "--disable-extensions", f"--user-data-dir={tmp_path / 'profile'}",
-               "--enable-logging=stderr", "--v=0", "--dump-dom", page.as_uri()]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    assert [line for line in done.stderr.splitlines() if ":CONSOLE" in line] == []
+    dom, console = chromium(page, tmp_path / "profile", "--dump-dom")
+    assert console == []
     for part in ('class="funnel"', 'class="sankey"', 'class="time-to-convert"', "holdout uplift",
                  "end:converted", "greet"):
-        assert part in done.stdout
+        assert part in dom
 
 
 # --- exact expectation ----------------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import subprocess
 import sys
 
@@ -17,6 +16,7 @@ from journeylang.sim.html import render_html
 from journeylang.sim.report import missed_kpis, wilson
 from journeylang.sim.staff import StaffQueue
 
+from browser import chromium, needs_chromium
 from runtime_kit import compile_text, journey
 
 HANDOFF = journey('''
@@ -193,19 +193,13 @@ def test_summary_json_holds_the_operations(files, tmp_path):
     assert summary["promo"]["share"] == 0.5
 
 
-CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
-                 if shutil.which(n)), None)
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
+@needs_chromium
 def test_the_report_with_kpis_and_staff_opens_in_headless_chromium(tmp_path):
     results = run(KPI.replace("wait 2d", "handoff to agent within 1h\n    wait 2d"), cohort(50))
     page = tmp_path / "report.html"
     page.write_text(render_html(results), encoding="utf-8")
-    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               "--disable-extensions", f"--user-data-dir={tmp_path / 'profile'}",
-               "--enable-logging=stderr", "--v=0", "--dump-dom", page.as_uri()]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    assert [line for line in done.stderr.splitlines() if ":CONSOLE" in line] == []
-    assert 'class="kpis"' in done.stdout and 'class="staff"' in done.stdout
+    dom, console = chromium(page, tmp_path / "profile", "--dump-dom")
+    assert console == []
+    assert 'class="kpis"' in dom and 'class="staff"' in dom

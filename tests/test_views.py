@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 
 import pytest
 from click.testing import CliRunner
@@ -12,12 +11,11 @@ from journeylang.cli import main
 from journeylang.views import ViewError, render_svg, write_dot, write_html, write_mermaid
 
 from conftest import EXAMPLES
+from browser import chromium, needs_chromium
 
 CART = EXAMPLES / "cart_recovery.journey"
 ALL = sorted(EXAMPLES.glob("*.journey")) + sorted(EXAMPLES.glob("*.yaml"))
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
-CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
-                 if shutil.which(n)), None)
 
 
 def run(*args):
@@ -86,41 +84,29 @@ def test_unreadable_journey_exits_1(write):
     assert "JL001" in result.stderr
 
 
-def _chromium(page, profile, *mode):
-    """Run headless Chromium on a local page: (stdout, console lines)."""
-    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-               "--no-first-run", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--disable-extensions",
-               f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
-               "--window-size=1200,1600", *mode, page.as_uri()]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
-    return done.stdout, console
-
-
 @needs_dot
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
-def test_html_view_renders_in_headless_chromium(tmp_path):
+@needs_chromium
+def test_html_view_renders_in_headlesschromium(tmp_path):
     page = tmp_path / "cart.html"
     assert run("graph", str(CART), "--format", "html", "-o", str(page)).exit_code == 0
     html = page.read_text(encoding="utf-8")
     assert "http://" not in html.replace("http://www.w3.org/", "")  # only SVG namespaces
     assert "https://" not in html and "<link" not in html and " src=" not in html
 
-    dom, console = _chromium(page, tmp_path / "profile", "--dump-dom")
+    dom, console = chromium(page, tmp_path / "profile", "--dump-dom")
     assert console == []
     assert 'data-steps="22"' in dom  # the script ran and saw 21 steps and the entry node
     for name in ("nudge", "give_coupon", "sms_last", "remind: Remind", "timeout 1d"):
         assert name in dom
 
     shot = tmp_path / "cart.png"
-    _chromium(page, tmp_path / "profile2", f"--screenshot={shot}")
+    chromium(page, tmp_path / "profile2", f"--screenshot={shot}")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20000
 
     # the console check itself works: a page with a script error is caught
     broken = tmp_path / "broken.html"
     broken.write_text(html.replace("(function () {", "(function () { missing();"), "utf-8")
-    _, console = _chromium(broken, tmp_path / "profile3", "--dump-dom")
+    _, console = chromium(broken, tmp_path / "profile3", "--dump-dom")
     assert any("missing is not defined" in line for line in console)
 
 
