@@ -365,3 +365,21 @@ def test_cli_engine_and_shards(tmp_path):
     assert out.exit_code == 1
     assert "error: the vectorised engine cannot run this simulation: reentry always" in out.output
     assert "Traceback" not in out.output
+
+
+def test_a_zero_wait_in_edited_tables_cannot_spin_either_engine():
+    """The linter refuses zero-wait loops (JL203); tables edited by hand can still hold one: both
+    engines end such a run as an error after MAX_STEPS steps instead of looping at one instant."""
+    tables = compile_text(journey('''  stage s "S" {
+    w: send via wecom template a
+    wait 1h
+    branch { when customer.x == 1 -> done
+      else -> w }
+    done: exit completed
+  }''', header="  entry on joined\n  policy {\n    cap 1 messages per 1d\n  }"))
+    for row in tables.rows["steps"]:
+        if row["kind"] == "wait":
+            row["params"]["duration"] = 0
+    cohort = parse_cohort("size: 3\nsegments: [{name: a}]\n")
+    for engine in ("vector", "reference"):
+        assert simulate(tables, cohort, 0, 2, engine=engine).ended == {"treated:error": 3}

@@ -316,6 +316,8 @@ class Executor:
         return step.next, "next"
 
     def _wait(self, customer, run, program, step):
+        if step.params["duration"] <= 0:  # no time passes: counted against MAX_STEPS
+            return step.next, "waited"
         run.waiting = "time"
         due = self.engine.now + step.params["duration"]
         self._timer(run, due, "wake", step.id)
@@ -339,8 +341,10 @@ class Executor:
         self._result("wait_schedule", f"until {iso(due)}")
 
     def _wait_event(self, customer, run, program, step):
-        run.waiting = "event"
         within = step.params.get("within")
+        if within is not None and within <= 0:  # times out at once, as a zero wait
+            return step.timeout or step.next, "timeout"
+        run.waiting = "event"
         if within is not None:
             self._timer(run, self.engine.now + within, "timeout", step.id)
             self._result("wait_event", f"until {iso(self.engine.now + within)}")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-from ...ast import STANDARD_OUTCOMES, WAIT_KINDS, Branch, Exit, Split, WaitEvent
+from ...ast import STANDARD_OUTCOMES, WAIT_KINDS, Branch, Exit, Split, Wait, WaitEvent
 from ...diagnostics import Related, Severity
 from ..logic import implies
 from ..registry import Issue, LintContext, rule
@@ -81,12 +81,23 @@ def loop_without_wait(ctx: LintContext):
         again: send via wecom template "nudge"
         wait 3d
         goto again
+
+    ``wait 0m`` and ``wait for ... within 0m`` do not count: they go on at once.
     """
     graph = ctx.graph.graph
-    busy = [n for n in graph.nodes if not isinstance(ctx.graph.step(n), WAIT_KINDS)]
+    busy = [n for n in graph.nodes if not _waits(ctx.graph.step(n))]
     for component in _cycles(graph.subgraph(busy)):
         yield _loop_issue(ctx, component, "loop through {steps} never waits",
                           "put a wait step inside the loop")
+
+
+def _waits(step) -> bool:
+    """Whether a step makes time pass: a wait kind, but not one of zero length."""
+    if isinstance(step, Wait):
+        return step.duration > 0
+    if isinstance(step, WaitEvent):
+        return step.within is None or step.within > 0
+    return isinstance(step, WAIT_KINDS)
 
 
 @rule("JL204", "loop-without-exit", Severity.ERROR, "From a loop no exit step can be reached.")

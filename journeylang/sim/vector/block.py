@@ -202,8 +202,9 @@ class Block:
             self._end(done, at[ends], self.end_why[done], s)
         keep = ~ends
         go = rows[keep]
+        before = self.t[go]
         self.t[go] = leave[keep] if isinstance(leave, np.ndarray) else leave
-        self.hops[go] = 0
+        self.hops[go[self.t[go] > before]] = 0   # a zero wait counts against MAX_STEPS
         self._move(go, s, _pick(to, keep), _pick(why, keep))
 
     def _end(self, rows, at, why, origin) -> None:
