@@ -206,3 +206,15 @@ def test_next_local_time_across_a_dst_change():
     berlin = ZONES.get("Europe/Berlin")
     before = at("2026-03-28T12:00:00+01:00")  # the clocks go forward on 29 March
     assert iso(next_local_time(before, 10 * 60, berlin)) == "2026-03-29T08:00:00Z"
+
+
+def test_quiet_hours_whose_open_window_the_clocks_skip_wait_for_the_next_day():
+    """quiet 03:00-02:00 leaves 02:00-03:00 open; on 8 March 2026 New York skips that hour, so
+    a send that night waits for 02:00 on 9 March (it used to be deferred to its own instant
+    again and again)."""
+    new_york = ZONES.get("America/New_York")
+    quiet = (3 * 60, 2 * 60)
+    for moment in (at("2026-03-08T05:00:00Z"), at("2026-03-08T07:00:00Z"), at("2026-03-08T06:59:00Z")):
+        assert iso(quiet_until(moment, quiet, new_york)) == "2026-03-09T06:00:00Z"
+    assert iso(quiet_until(at("2026-03-07T05:00:00Z"), quiet, new_york)) == "2026-03-07T07:00:00Z"
+    assert quiet_until(at("2026-03-09T06:30:00Z"), quiet, new_york) is None  # 02:30 EDT: open

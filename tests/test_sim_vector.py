@@ -383,3 +383,13 @@ def test_a_zero_wait_in_edited_tables_cannot_spin_either_engine():
     cohort = parse_cohort("size: 3\nsegments: [{name: a}]\n")
     for engine in ("vector", "reference"):
         assert simulate(tables, cohort, 0, 2, engine=engine).ended == {"treated:error": 3}
+
+
+def test_quiet_hours_the_clocks_skip_defer_to_the_next_day_in_both_engines():
+    tables = compile_text(journey('  stage s "S" {\n    send via wecom template a\n    exit completed\n  }',
+                                  header="  entry on joined\n  policy {\n    quiet 03:00-02:00\n  }"))
+    cohort = parse_cohort("size: 2\nstart: 2026-03-08T05:00:00Z\narrival: 0\n"
+                          "segments: [{name: a, timezone: America/New_York}]\n")
+    for engine in ("vector", "reference"):
+        results = simulate(tables, cohort, 0, 3, engine=engine)
+        assert results.ended == {"treated:completed": 2} and results.policies["quiet_deferrals"] == 2

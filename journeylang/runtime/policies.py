@@ -122,14 +122,27 @@ def _schedule_dates(start: dt.date, schedule: Schedule) -> Iterator[dt.date]:
             yield day
 
 
-def quiet_until(moment: float, quiet: tuple[int, int] | None, zone: dt.tzinfo) -> float | None:
-    """When a send at ``moment`` falls in quiet hours, the window's end; else None."""
-    if quiet is None:
-        return None
+def in_quiet(now: float, quiet: tuple[int, int]) -> bool:
+    """Whether ``now`` (seconds after local midnight) is inside quiet hours (may wrap midnight)."""
     start, end = quiet[0] * 60, quiet[1] * 60
-    now = local_seconds(moment, zone)
-    inside = start <= now < end if start <= end else (now >= start or now < end)
-    return next_local_time(moment, quiet[1], zone) if inside else None
+    return start <= now < end if start <= end else (now >= start or now < end)
+
+
+def quiet_until(moment: float, quiet: tuple[int, int] | None, zone: dt.tzinfo) -> float | None:
+    """When a send at ``moment`` falls in quiet hours, the window's end; else None.
+
+    The end is the first later instant the clock shows the window's end outside quiet hours:
+    on a day the clocks skip that time (DST), the short window between two quiet spells can
+    vanish, and the send waits for the next day's."""
+    if quiet is None or not in_quiet(local_seconds(moment, zone), quiet):
+        return None
+    at = moment
+    for _ in range(3):
+        at = next_local_time(at, quiet[1], zone)
+        if at > moment and not in_quiet(local_seconds(at, zone), quiet):
+            return at
+        at += 60  # a minute on: the next day's end of the window
+    return moment + DAY
 
 
 def kpi_met(rate: float, baseline: float, target: float, against: str = "target") -> bool:

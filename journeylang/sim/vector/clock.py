@@ -95,10 +95,22 @@ class ZoneClock:
         """The end of the quiet window for moments inside it, else NaN (``policies.quiet_until``)."""
         if quiet is None or len(moments) == 0:
             return np.full(len(moments), np.nan)
+        inside = self._in_quiet(moments, quiet, codes)
+        found = np.full(len(moments), np.nan)
+        if not inside.any():
+            return found
+        moments, codes = moments[inside], codes[inside]
+        until, searching = moments.copy(), np.ones(len(moments), dtype=bool)
+        for _ in range(3):  # as the runtime: a window that DST makes vanish moves to the next day
+            until[searching] = self.next_local_time(until[searching], quiet[1], codes[searching])
+            bad = (until <= moments) | self._in_quiet(until, quiet, codes)
+            searching &= bad
+            until[searching] += 60
+        until[searching] = moments[searching] + DAY
+        found[inside] = until
+        return found
+
+    def _in_quiet(self, moments: np.ndarray, quiet: tuple[int, int], codes: np.ndarray) -> np.ndarray:
         start, end = quiet[0] * 60, quiet[1] * 60
         now = self.local_seconds(moments, codes)
-        inside = (start <= now) & (now < end) if start <= end else (now >= start) | (now < end)
-        found = np.full(len(moments), np.nan)
-        if inside.any():
-            found[inside] = self.next_local_time(moments[inside], quiet[1], codes[inside])
-        return found
+        return (start <= now) & (now < end) if start <= end else (now >= start) | (now < end)
