@@ -122,10 +122,11 @@ def _schedule_dates(start: dt.date, schedule: Schedule) -> Iterator[dt.date]:
             yield day
 
 
-def in_quiet(now: float, quiet: tuple[int, int]) -> bool:
-    """Whether ``now`` (seconds after local midnight) is inside quiet hours (may wrap midnight)."""
+def in_quiet(now, quiet: tuple[int, int]):
+    """Whether ``now`` (seconds after local midnight: a number, or a numpy array of them) is
+    inside quiet hours (which may wrap midnight)."""
     start, end = quiet[0] * 60, quiet[1] * 60
-    return start <= now < end if start <= end else (now >= start or now < end)
+    return (start <= now) & (now < end) if start <= end else (now >= start) | (now < end)
 
 
 def quiet_until(moment: float, quiet: tuple[int, int] | None, zone: dt.tzinfo) -> float | None:

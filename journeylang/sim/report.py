@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..runtime.policies import kpi_met
+from .figures import hours, quantile
 
 Z95 = 1.959963984540054
 # time-to-convert buckets: upper bounds in seconds, and their labels
@@ -32,13 +33,6 @@ def _rate(successes: int, trials: int) -> dict:
     low, high = wilson(successes, trials)
     return {"converted": successes, "runs": trials,
             "rate": successes / trials if trials else None, "ci95": [low, high]}
-
-
-def _quantile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 @dataclass
@@ -113,8 +107,8 @@ class Results:
                      "customers_not_entered": len(sim.customers) - _entered_customers(store)},
             ended=ended, still_inside=inside, conversion=conversion, uplift=uplift,
             steps=steps, flows=flows, funnel=funnel,
-            time_to_convert={"count": len(times), "median_hours": _hours(_quantile(times, 0.5)),
-                             "p90_hours": _hours(_quantile(times, 0.9)), "histogram": histogram},
+            time_to_convert={"count": len(times), "median_hours": hours(quantile(times, 0.5)),
+                             "p90_hours": hours(quantile(times, 0.9)), "histogram": histogram},
             messages={"total": total, "per_customer_mean": total / len(counts) if counts else 0.0,
                       "per_customer": {str(k): v for k, v in sorted(per_customer.items())}},
             policies={"opt_outs": store.opt_outs, "cap_skips": store.skip_reasons["cap"],
@@ -242,10 +236,6 @@ def _exact(sim) -> dict:
 
 def _entered_customers(store) -> int:
     return sum(1 for c in store.customers.values() if c.entries)
-
-
-def _hours(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds / 3600.0, 3)
 
 
 def _difference_ci(a: int, n: int, b: int, m: int) -> list[float]:

@@ -5,6 +5,8 @@ import math
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
+from .figures import hours, quantile
+
 
 @dataclass
 class StaffQueue:
@@ -33,18 +35,13 @@ class StaffQueue:
 
     def summary(self) -> dict:
         """Waits are of the handoffs ever served (none with capacity 0: no figures)."""
-        waits = sorted(s - a for a, s in zip(self.arrivals, self.served) if s != math.inf)
-        p90 = waits[min(len(waits) - 1, int(0.9 * len(waits)))] if waits else None
+        waits = [s - a for a, s in zip(self.arrivals, self.served) if s != math.inf]
         return {"handoffs": len(self.arrivals),
-                "mean_wait_hours": _hours(sum(waits) / len(waits)) if waits else None,
-                "p90_wait_hours": _hours(p90), "max_queue": self.longest()}
+                "mean_wait_hours": hours(sum(waits) / len(waits)) if waits else None,
+                "p90_wait_hours": hours(quantile(waits, 0.9)), "max_queue": self.longest()}
 
 
 def staff_queues(roles: dict[str, tuple[int, int]]) -> dict[str, StaffQueue]:
     """A queue per declared role; ``roles`` maps a role to (capacity, per seconds)."""
     return {role: StaffQueue(per / capacity if capacity > 0 else math.inf)
             for role, (capacity, per) in roles.items()}
-
-
-def _hours(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds / 3600.0, 3)

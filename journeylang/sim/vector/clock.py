@@ -12,7 +12,7 @@ import datetime as dt
 
 import numpy as np
 
-from ...runtime.policies import Zones
+from ...runtime.policies import Zones, in_quiet
 
 DAY = 86400
 HOUR = 3600
@@ -111,6 +111,4 @@ class ZoneClock:
         return found
 
     def _in_quiet(self, moments: np.ndarray, quiet: tuple[int, int], codes: np.ndarray) -> np.ndarray:
-        start, end = quiet[0] * 60, quiet[1] * 60
-        now = self.local_seconds(moments, codes)
-        return (start <= now) & (now < end) if start <= end else (now >= start) | (now < end)
+        return in_quiet(self.local_seconds(moments, codes), quiet)
