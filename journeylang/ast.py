@@ -14,7 +14,6 @@ from .diagnostics import Span
 NO_SPAN = Span("<none>", 0, 0, 0, 0)
 
 CHANNELS = ("wecom", "group", "sms", "email", "push", "miniprogram", "official_account", "call")
-STANDARD_OUTCOMES = ("converted", "completed", "churned", "opted_out", "expired", "escalated")
 
 
 @dataclass(frozen=True)

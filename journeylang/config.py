@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .ast import CHANNELS
 from .diagnostics import Severity
+from .semantics import OPT_OUT_EVENTS
 
 CONFIG_FILE = ".journeylang.toml"
 SEVERITIES = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO}
@@ -62,7 +63,7 @@ class LintConfig:
     channels: tuple[str, ...] = CHANNELS
     attributes: tuple[str, ...] | None = None
     events: dict[str, tuple[str, ...]] | None = None
-    opt_out_events: tuple[str, ...] = ("unsubscribed", "opted_out", "opt_out", "stop")
+    opt_out_events: tuple[str, ...] = OPT_OUT_EVENTS
     naming: str = r"^[a-z][a-z0-9_]*$"
     channel_limits: dict[str, int] = field(default_factory=lambda: {"sms": 70})
     content: ContentConfig = ContentConfig()
