@@ -72,8 +72,20 @@ class StoreError(Exception):
     """A state file that cannot be used (not ours, locked by another run, unreadable)."""
 
 
-# Key order needs no sorting: processing is deterministic, so dicts are built in the same order.
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+def _compact_encoder():
+    """Compact JSON text (no sorting: processing is deterministic, so dicts are built in the
+    same order). The C encoder made once: the unit of work encodes every customer handed out
+    at each commit to see what changed, and JSONEncoder.encode builds a new encoder per call."""
+    plain = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # a Python without the C accelerator
+        return plain.encode
+    encode = make(None, plain.default, json.encoder.encode_basestring, None, ":", ",",
+                  False, False, True)
+    return lambda value: "".join(encode(value, 0))
+
+
+_dumps = _compact_encoder()
 
 
 class SqliteStore(MemoryStore):
