@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from .ast import CHANNELS
+from .ast import ATTRIBUTE_TYPES, CHANNELS
 
 SCHEMA_ID = "https://journeylang.invalid/schema/journey.schema.json"
 
@@ -25,6 +25,8 @@ SCHEDULE = {"type": "string", "description": "A recurring time: 'day at 09:00', 
             "'quarter on day 1 at 10:00' or 'year on mar 15 at 10:00'."}
 LITERAL = {"type": ["string", "number", "boolean", "null"]}
 TEXT = {"type": "string"}
+ATTRIBUTE_TYPE = {"type": "string", "enum": list(ATTRIBUTE_TYPES)}
+HANDLER_ACTIONS = ("set", "tag", "untag", "emit")
 
 
 def _ref(name: str) -> dict:
@@ -53,12 +55,14 @@ _PARAMS = {"type": "object", "propertyNames": NAME, "additionalProperties": LITE
 RUNG_ACTIONS = ("send", "handoff", "tag", "untag", "set", "coupon", "webhook", "emit")
 
 STEP_KINDS = {
-    "send": _object({"via": _ref("channel"), "template": TEXT, "params": _PARAMS,
-                     "promo": {"type": "boolean"}},
-                    ("via", "template"), "Send a message on a channel with a template."),
+    "send": _object({"via": _one_or_many(_ref("channel")), "template": TEXT, "params": _PARAMS,
+                     "promo": {"type": "boolean"}, "transactional": {"type": "boolean"}},
+                    ("via", "template"), "Send a message on a channel (or the first of several "
+                    "that the policies let through) with a template."),
     "wait": {"anyOf": [
         DURATION,
         _object({"until": TIME}, ("until",)),
+        _object({"until_day": {"type": "integer", "minimum": 0}, "at": TIME}, ("until_day", "at")),
         _object({"until_next": SCHEDULE}, ("until_next",)),
         _object({"for": NAME, "where": CONDITION, "within": DURATION, "then": NAME,
                  "timeout": NAME}, ("for",)),
@@ -126,7 +130,9 @@ def journey_schema() -> dict:
         "kpi": _object({"name": NAME, "title": TEXT, "on": NAME, "where": CONDITION,
                         "within": DURATION, "baseline": KPI_PERCENT, "target": KPI_PERCENT,
                         "at": NAME}, ("name", "on", "within", "baseline", "target")),
-        "cap": _object({"messages": {"type": "integer", "minimum": 0}, "per": DURATION,
+        "cap": _object({"messages": {"type": "integer", "minimum": 0},
+                        "per": {"anyOf": [DURATION, {"type": "string",
+                                                     "pattern": r"^\s*calendar\s+(day|week)\s*$"}]},
                         "on": _one_or_many(_ref("channel"))}, ("messages", "per")),
         "template": _either(TEXT, {"type": "object", "propertyNames": NAME,
                                    "additionalProperties": TEXT}),
@@ -149,6 +155,20 @@ def journey_schema() -> dict:
                            _object({"after": DURATION}, ("after",))),
         "goals": {"type": "array", "items": _object(
             {"name": NAME, "on": NAME, "where": CONDITION, "within": DURATION}, ("name", "on"))},
+        "milestones": {"type": "array", "items": _object(
+            {"name": NAME, "on": NAME, "where": CONDITION, "within": DURATION}, ("name", "on"))},
+        "locale": NAME,
+        "attributes": {"type": "object", "propertyNames": NAME, "additionalProperties": _either(
+            ATTRIBUTE_TYPE, _object({"type": ATTRIBUTE_TYPE, "default": LITERAL}))},
+        "vars": {"type": "object", "propertyNames": NAME, "additionalProperties": _either(
+            LITERAL, _object({"default": LITERAL, "type": ATTRIBUTE_TYPE}, ("default",)))},
+        "handlers": {"type": "array", "items": _object(
+            {"on": NAME, "where": CONDITION, "then": NAME,
+             "do": {"type": "array", "items": {
+                 "type": "object", "properties": {k: _ref(f"step_{k}") for k in HANDLER_ACTIONS},
+                 "additionalProperties": False,
+                 "oneOf": [{"required": [k]} for k in HANDLER_ACTIONS]}}}, ("on",),
+            "Instant actions whenever the event reaches a run, whatever step it is at.")},
         "exits": {"type": "array", "items": _object(
             {"on": NAME, "as": NAME, "where": CONDITION}, ("on", "as"))},
         "outcomes": _one_or_many(NAME),
