@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .ast import ATTRIBUTE_TYPES, CHANNELS
 from .diagnostics import Severity
-from .semantics import OPT_OUT_EVENTS
+from .semantics import OPT_OUT_EVENTS, value_type
 
 CONFIG_FILE = ".journeylang.toml"
 SEVERITIES = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO}
@@ -58,6 +58,11 @@ class DeclaredAttribute:
     type: str | None = None
     default: object = None
     has_default: bool = False
+
+    @property
+    def path(self) -> str:
+        """The path conditions read it by: ``points`` is ``customer.points``."""
+        return self.name if "." in self.name else f"customer.{self.name}"
 
 
 @dataclass(frozen=True)
@@ -183,8 +188,9 @@ def _from_table(data: dict, where: str) -> LintConfig:
 
 
 def _attributes(value, where: str) -> tuple[tuple[str, ...], tuple[DeclaredAttribute, ...]]:
-    """``attributes = ["tier", ...]`` (names only) or a table of declarations:
-    ``[schema.attributes] points = {type = "number", default = 0}``, ``tier = "string"``."""
+    """``attributes = ["customer.tier", ...]`` (paths only) or a table of declarations:
+    ``[schema.attributes] points = {type = "number", default = 0}``, ``tier = "string"``
+    (a name without a dot is the customer's: ``customer.points``)."""
     if isinstance(value, list):
         return tuple(_string_list(value, where, "schema.attributes")), ()
     table = _expect(value, dict, where, "schema.attributes")
@@ -200,8 +206,11 @@ def _attributes(value, where: str) -> tuple[tuple[str, ...], tuple[DeclaredAttri
             close = difflib.get_close_matches(str(kind), ATTRIBUTE_TYPES, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else f" (types: {', '.join(ATTRIBUTE_TYPES)})"
             raise ConfigError(f"{where}: {key}.type: unknown type {kind!r}{hint}")
-        declared.append(DeclaredAttribute(name, kind, spec.get("default"), "default" in spec))
-    return tuple(table), tuple(declared)
+        default = spec.get("default")
+        if kind is not None and "default" in spec and value_type(default) != kind:
+            raise ConfigError(f"{where}: {key}.default: {default!r} is not a {kind}")
+        declared.append(DeclaredAttribute(name, kind, default, "default" in spec))
+    return tuple(d.path for d in declared), tuple(declared)
 
 
 def _segments(table: dict, where: str) -> tuple[SegmentText, ...]:

