@@ -44,6 +44,10 @@ def event_lost_between_waits(ctx: LintContext):
     journey, graph = ctx.journey, ctx.graph
     quiet = journey.policy.quiet
     anywhere = {rule.event for rule in (*journey.handlers, *journey.goals, *journey.exits)}
+    awaited = {arm.event for _, step in journey.steps() if isinstance(step, WaitEvent)
+               for arm in step.arms}
+    if not awaited - anywhere:
+        return
     times = clocks(ctx.timings[0]) if quiet else {}
     waiting = [n for n in graph.in_source_order(graph.reachable())
                if waits_there(graph.step(n), quiet, times.get(n, {None}))]
