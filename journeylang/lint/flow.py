@@ -5,14 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import networkx as nx
 
 from ..ast import (QuietHours, Send, Wait, WaitDay, WaitEvent, WaitSchedule, WaitUntil,
-                   WAIT_KINDS, Schedule)
+                   WAIT_KINDS)
 from ..graph import SPLIT, TIMEOUT, JourneyGraph
 from ..semantics import makes_time_pass
+from .schedules import longest_gap, shortest_gap
 
 DAY = 86400
 INF = math.inf
@@ -52,14 +53,6 @@ def day_moments(step: WaitDay) -> tuple[int, int]:
     return latest - DAY, latest
 
 
-def longest_gap(schedule: Schedule) -> int:
-    """The longest time between two occurrences of a schedule (seconds)."""
-    if schedule.every == "week":
-        days = sorted(schedule.weekdays) or [0]
-        return DAY * max(b - a for a, b in zip(days, days[1:] + [days[0] + 7]))
-    return DAY * {"day": 1, "month": 31, "quarter": 92, "year": 366}[schedule.every]
-
-
 def stay(graph: JourneyGraph, node: str, kind: str,
          quiet: QuietHours | None = None) -> tuple[float, float]:
     """The least and greatest time a run spends at ``node`` before leaving it by an edge of
@@ -86,14 +79,17 @@ def stay(graph: JourneyGraph, node: str, kind: str,
 @dataclass(frozen=True)
 class When:
     """What a path search knows of the time at a step: the time of day (seconds after
-    midnight) when the journey fixes it, the least and the greatest time since entry, and,
-    once a day wait has surely waited, the exact time since the midnight that began the
-    day of entry (``anchor``), from which later day waits count."""
+    midnight) when the journey fixes it, the least and the greatest time since entry; once a
+    day wait has surely waited, the exact time since the midnight that began the day of
+    entry (``anchor``), from which later day waits count; and the ``wait until next`` step
+    the run last left with the least time since (``occurrence``: its next occurrence is at
+    least a gap of its schedule later)."""
 
     clock: int | None = None
     least: float = 0
     latest: float = 0
     anchor: float | None = None
+    occurrence: tuple[str, float] | None = None
 
     def clamped(self, horizon: float) -> "When":
         """Times beyond the horizon (the last day wait's moment) are all alike: this keeps
@@ -102,7 +98,7 @@ class When:
             return self
         return When(self.clock, min(self.least, horizon + 1),
                     INF if self.latest > horizon else self.latest,
-                    None if (self.anchor or 0) > horizon else self.anchor)
+                    None if (self.anchor or 0) > horizon else self.anchor, self.occurrence)
 
     def late_for(self, step: WaitDay) -> tuple[bool, bool]:
         """Whether a day wait's moment surely has, and whether it can have, passed."""
@@ -125,11 +121,26 @@ def advance(graph: JourneyGraph, node: str, kind: str, when: When,
     """
     step = graph.step(node)
     if isinstance(step, WaitDay):
-        return _day_wait(step, when)
-    least, greatest, clock = _delays(graph, node, kind, when.clock, quiet)
-    exact = least == greatest and when.anchor is not None
-    return least, When(clock, when.least + least, when.latest + greatest,
-                       when.anchor + least if exact else None)
+        least, after = _day_wait(step, when)
+    else:
+        least, greatest, clock = _delays(graph, node, kind, when.clock, quiet)
+        if isinstance(step, WaitSchedule) and when.occurrence and when.occurrence[0] == node:
+            least = max(least, shortest_gap(step.schedule) - when.occurrence[1])
+        exact = least == greatest and when.anchor is not None
+        after = When(clock, when.least + least, when.latest + greatest,
+                     when.anchor + least if exact else None)
+    return least, replace(after, occurrence=_occurrence(graph, node, when.occurrence, least))
+
+
+def _occurrence(graph, node, occurrence, delay) -> tuple[str, float] | None:
+    """The ``wait until next`` step left last and the least time since, while it matters."""
+    if isinstance(graph.step(node), WaitSchedule):
+        return node, 0.0
+    if occurrence is None:
+        return None
+    since = occurrence[1] + delay
+    return (occurrence[0], since) if since < shortest_gap(graph.step(occurrence[0]).schedule) \
+        else None
 
 
 def _delays(graph, node, kind, clock, quiet) -> tuple[float, float, int | None]:

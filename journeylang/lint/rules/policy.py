@@ -35,7 +35,8 @@ def cap_exceeded_on_path(ctx: LintContext):
     fallback channels is dropped only when every one of its channels is capped. A calendar
     cap (``cap 1 messages per calendar day``) counts two sends together only when they can
     fall on the same calendar day (or week): at a time of day the journey fixes, else
-    whenever they can be less than a day (a week) apart.
+    whenever they can be less than a day (a week) apart. Round a loop through ``wait until
+    next <schedule>`` its occurrences are at least the schedule's shortest gap apart.
 
     The search follows at most 50,000 distinct states (a step, the time of day, the sends
     still inside the window); a journey with more says so in an info note at the cap.
