@@ -183,25 +183,31 @@ def _from_table(data: dict, where: str) -> LintConfig:
 
 
 def _attributes(value, where: str) -> tuple[tuple[str, ...], tuple[DeclaredAttribute, ...]]:
-    """``attributes = ["tier", ...]`` (names only) or a table of declarations:
-    ``[schema.attributes] points = {type = "number", default = 0}``, ``tier = "string"``."""
+    """``attributes = ["customer.tier", ...]`` (paths only) or a table of declarations with a
+    type and a default: ``customer.points = {type = "number", default = 0}``,
+    ``customer.tier = "string"`` (TOML reads the dotted keys as nested tables)."""
     if isinstance(value, list):
         return tuple(_string_list(value, where, "schema.attributes")), ()
-    table = _expect(value, dict, where, "schema.attributes")
-    declared = []
+    declared = _declarations(_expect(value, dict, where, "schema.attributes"), where, "")
+    return tuple(d.name for d in declared), tuple(declared)
+
+
+def _declarations(table: dict, where: str, prefix: str) -> list[DeclaredAttribute]:
+    found = []
     for name, spec in table.items():
-        key = f"schema.attributes.{name}"
-        if isinstance(spec, str):
-            spec = {"type": spec}
-        spec = _expect(spec, dict, where, key)
-        _known_keys(spec, ("type", "default"), where, f"{key}.")
+        path = f"{prefix}{name}"
+        key = f"schema.attributes.{path}"
+        if isinstance(spec, dict) and spec and not set(spec) <= {"type", "default"}:
+            found += _declarations(spec, where, f"{path}.")  # a table of deeper paths
+            continue
+        spec = {"type": spec} if isinstance(spec, str) else _expect(spec, dict, where, key)
         kind = spec.get("type")
         if kind is not None and kind not in ATTRIBUTE_TYPES:
             close = difflib.get_close_matches(str(kind), ATTRIBUTE_TYPES, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else f" (types: {', '.join(ATTRIBUTE_TYPES)})"
             raise ConfigError(f"{where}: {key}.type: unknown type {kind!r}{hint}")
-        declared.append(DeclaredAttribute(name, kind, spec.get("default"), "default" in spec))
-    return tuple(table), tuple(declared)
+        found.append(DeclaredAttribute(path, kind, spec.get("default"), "default" in spec))
+    return found
 
 
 def _segments(table: dict, where: str) -> tuple[SegmentText, ...]:

@@ -64,7 +64,7 @@ def preview_command(journey, step, customer_file, event_file, locale) -> None:
     if not isinstance(send, Send):
         raise click.UsageError(f"step '{step}' is a {send.kind} step, not a send")
     templates = TemplateSet.for_journey(model, journey)
-    source = templates.pick(send.template, locale or customer.get("locale"))
+    source = templates.pick(send.template, locale or customer.get("locale"), model.locale)
     if source is None:
         click.echo(f"error: template '{send.template}' is not defined", err=True)
         sys.exit(1)
