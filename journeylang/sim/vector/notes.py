@@ -1,0 +1,140 @@
+"""Vectorised simulation: what events did where a run was, counted when a block has run.
+
+The runtime notes, for every event of a type the journey takes somewhere (a goal, exit rule,
+milestone or wait arm) that reaches a live run, a milestone the first time one is reached in
+the run, and otherwise, when nothing took the event there, that it was ignored at the run's
+step. A block keeps every such event (customer, time, sequence number, source), the instants
+at which each run came to rest at a waiting step, the milestones emitted events reached, and
+when each run stopped taking events; at the end, events are matched to where their run was.
+
+Instants are ordered as on the runtime's queue: by time, then by sequence number (see
+``block.py``); a run at rest from instant ``r`` sees every event after ``r`` until it moves on.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+import numpy as np
+
+
+def after(at, seq, now, split):
+    """Whether events at ``(at, seq)`` come after the instants ``(now, split)``."""
+    return (at > now) | ((at == now) & (seq > split))
+
+
+class Notes:
+    """The logs of one block (kept only for what the journey can note)."""
+
+    def __init__(self, plan):
+        self.plan = plan
+        self.tracking = bool(plan.watch)   # some event the cohort makes can be noted
+        self.events: list[tuple] = []      # (rows, times, sequence number, source)
+        self.rests: list[tuple] = []       # (rows, step, times, splits)
+        self.emitted: list[tuple] = []     # (milestone, rows, times, sequence numbers)
+
+    def event(self, source: int, rows: np.ndarray, at: np.ndarray, seq) -> None:
+        if self.tracking and source in self.plan.watch and len(rows):
+            self.events.append((rows, at, seq, source))
+
+    def rest(self, step: int, rows: np.ndarray, now: np.ndarray, split: np.ndarray) -> None:
+        """Runs ``rows`` come to rest at ``step`` from the instants ``(now, split)``."""
+        if self.tracking and len(rows):
+            self.rests.append((rows, np.full(len(rows), step), now.copy(), split.copy()))
+
+    def emit(self, milestone: int, rows: np.ndarray, at: np.ndarray, seq: np.ndarray) -> None:
+        if len(rows):
+            self.emitted.append((milestone, rows, at.copy(), seq.copy()))
+
+    # --- at the end -------------------------------------------------------------------------
+
+    def count(self, block) -> tuple[Counter, dict, np.ndarray]:
+        """Milestones reached (by group and name), their times from entry (treated runs), and
+        events ignored per step."""
+        plan = self.plan
+        rows, at, seq, source = self._events(block)
+        taken = np.zeros(len(rows), dtype=bool)
+        reached, times = Counter(), defaultdict(list)
+        for k, milestone in enumerate(plan.milestones):
+            self._milestone(block, k, milestone, (rows, at, seq, source), taken, reached, times)
+        ignored = np.zeros(len(plan.steps), dtype=np.int64)
+        ending = (at == block.stop_at[rows]) & (seq == block.stop_seq[rows])  # it ended the run
+        treated = ~block.held[rows] & ~taken & ~ending
+        if treated.any() and self.rests:
+            steps = self._where(rows[treated], at[treated], seq[treated])
+            ignored += np.bincount(steps[steps >= 0], minlength=len(plan.steps))
+        return reached, dict(times), ignored
+
+    def _events(self, block):
+        """The logged events of runs that entered, up to the horizon, before their run stopped."""
+        if not self.events:
+            empty = np.zeros(0)
+            return empty.astype(np.int64), empty, empty, empty.astype(np.int64)
+        rows = np.concatenate([e[0] for e in self.events])
+        at = np.concatenate([e[1] for e in self.events])
+        seq = np.concatenate([np.broadcast_to(np.asarray(e[2], dtype=float), len(e[0]))
+                              for e in self.events])
+        source = np.concatenate([np.full(len(e[0]), e[3]) for e in self.events])
+        live = block.joined[rows] & (at <= block.spec.horizon)
+        live &= ~after(at, seq, block.stop_at[rows], block.stop_seq[rows])
+        return rows[live], at[live], seq[live], source[live]
+
+    def _milestone(self, block, k: int, milestone, events, taken, reached, times) -> None:
+        """The first event of each run that reaches milestone ``k``."""
+        rows, at, seq, source = events
+        candidate = np.zeros(len(rows), dtype=bool)
+        for s, found in enumerate(self.plan.sources):
+            if found.event != milestone.event:
+                continue
+            mine = source == s
+            if mine.any():
+                test = block.test("milestone", k, milestone.tree, s)
+                candidate[mine] = test[rows[mine]]
+        if milestone.within is not None:
+            candidate &= at - block.arrival[rows] <= milestone.within
+        index = np.flatnonzero(candidate)
+        emitted = [e for e in self.emitted if e[0] == k]
+        who = np.concatenate([rows[index]] + [e[1] for e in emitted])
+        if not len(who):
+            return
+        when = np.concatenate([at[index]] + [e[2] for e in emitted])
+        order_of = np.concatenate([seq[index]] + [e[3] for e in emitted])
+        origin = np.concatenate([index] + [np.full(len(e[1]), -1) for e in emitted])
+        order = np.lexsort((order_of, when, who))
+        first = order[np.unique(who[order], return_index=True)[1]]
+        taken[origin[first][origin[first] >= 0]] = True
+        customers = who[first]
+        held = block.held[customers]
+        name = milestone.name
+        reached[("treated", name)] += int((~held).sum())
+        reached[("holdout", name)] += int(held.sum())
+        times[name] = (when[first][~held] - block.arrival[customers[~held]]).tolist()
+
+    def _where(self, rows: np.ndarray, at: np.ndarray, seq: np.ndarray) -> np.ndarray:
+        """The step each event found its run resting at (-1: the event was the one that moved
+        the run on, taken by a wait)."""
+        rest_rows = np.concatenate([r[0] for r in self.rests])
+        order = np.argsort(rest_rows, kind="stable")   # per run, in the order they rested
+        rest_rows = rest_rows[order]
+        rest_step = np.concatenate([r[1] for r in self.rests])[order]
+        rest_at = np.concatenate([r[2] for r in self.rests])[order]
+        rest_seq = np.concatenate([r[3] for r in self.rests])[order]
+        low = np.searchsorted(rest_rows, rows, side="left")
+        high = np.searchsorted(rest_rows, rows, side="right")
+        first = low.copy()
+        while True:  # the first rest of the run after the event: binary search
+            open_ = low < high
+            if not open_.any():
+                break
+            middle = (low + high) // 2
+            later = np.zeros(len(rows), dtype=bool)
+            later[open_] = after(rest_at[middle[open_]], rest_seq[middle[open_]], at[open_], seq[open_])
+            high = np.where(open_ & later, middle, high)
+            low = np.where(open_ & ~later, middle + 1, low)
+        last = low - 1
+        found = np.full(len(rows), -1)
+        rested = last >= first
+        at_rest = last[rested]
+        moved = (rest_at[at_rest] == at[rested]) & (rest_seq[at_rest] == seq[rested])
+        found[np.flatnonzero(rested)[~moved]] = rest_step[at_rest[~moved]]
+        return found
+
