@@ -89,6 +89,11 @@ MILESTONES = ("milestone replied_once on replied within {hours}h",
               "milestone bought_once on bought where consent.wecom",
               "milestone nurtured on nurtured within {hours}h")
 
+# an opt-out ends the run, or it stays (and later sends are skipped, a held one dropped)
+OPT_OUT_EXITS = ("  exit on unsubscribed as opted_out\n",) * 2 + (
+    '  exit on unsubscribed where customer.tier == "gold" as opted_out\n',
+    "  exit on stop as opted_out\n")
+
 
 def _send(draw, template: str) -> str:
     mode = draw(st.sampled_from(("", "", " transactional", " promo")))
@@ -172,7 +177,7 @@ def deterministic_scenarios(draw, max_size=80):
         "  entry on joined\n  attribute points: number = 0\n"
         '  attribute tier: string = "basic"\n  var n = 0\n'
         + "".join(f"  {line}\n" for line in goals + milestones)
-        + "  exit on unsubscribed as opted_out\n"
+        + draw(st.sampled_from(OPT_OUT_EXITS))
         + ("  policy {\n" + "".join(f"    {p}\n" for p in policy) + "  }" if policy else "")))
     certain, likely = st.sampled_from((0, 1)), st.sampled_from((0, 1, 1, 1))
     tier = draw(st.sampled_from(("", "tier: basic, ", "tier: gold, ")))
