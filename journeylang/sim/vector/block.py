@@ -28,10 +28,13 @@ SLOTS = 4                  # pending reactions kept per customer and wait arm
 def buckets(seed, parts: tuple[str, ...], customers: list[bytes]) -> np.ndarray:
     """``runtime.policies.bucket`` for many customers (ids UTF-8 encoded) at once; the tests
     check that the two agree."""
-    prefix = "\x1f".join([str(seed), *parts, ""]).encode("utf-8")
-    blake2b = hashlib.blake2b
-    digests = b"".join([blake2b(prefix + c, digest_size=8).digest() for c in customers])
-    return np.frombuffer(digests, dtype=">u8").astype(float) / 2.0 ** 64 * 100.0
+    prefix = hashlib.blake2b("\x1f".join([str(seed), *parts, ""]).encode("utf-8"), digest_size=8)
+    digests = []
+    for customer in customers:   # the prefix hashed once, then each id on a copy
+        hasher = prefix.copy()
+        hasher.update(customer)
+        digests.append(hasher.digest())
+    return np.frombuffer(b"".join(digests), dtype=">u8").astype(float) / 2.0 ** 64 * 100.0
 
 
 class Block:
@@ -66,6 +69,7 @@ class Block:
         self.end_seq = np.zeros(n)                 # and its sequence number
         self.stop_at = np.full(n, np.inf)          # the instant each run stopped taking events
         self.stop_seq = np.full(n, np.inf)
+        self.noted_until = np.full(n, -np.inf)     # the latest event noted for each customer
         self.seq = len(plan.sources)               # numbers up to here: baseline streams
         self.received = np.zeros(n, dtype=np.int64)
         self.opt_time = np.full(n, np.inf)
@@ -156,8 +160,9 @@ class Block:
             holdout = buckets(spec.seed, ("holdout", program.journey_id), self.ids(rows)) < program.holdout
         self.held[rows[holdout]] = True
         for source_index, stream in self.streams.items():
-            owners, times = stream.of(self.joined)
-            self.notes.event(source_index, owners, times, stream.seq)
+            if source_index in plan.watch:
+                owners, times = stream.of(self.joined)
+                self._note(source_index, owners, times, stream.seq, repeated=True)
             has, first = stream.first(rows)
             self._trigger(source_index, has, first, stream.seq)
         self._holdout(rows[holdout])
@@ -244,8 +249,21 @@ class Block:
         self.step[rows], self.prev[rows], self.why[rows] = to, s, why
 
     def _rest(self, s: int, rows: np.ndarray) -> None:
-        """Runs ``rows`` wait at step ``s`` from their instant on."""
-        self.notes.rest(s, rows, self.t[rows], self.split[rows])
+        """Runs ``rows`` wait at step ``s`` from their instant on. Every event that can reach
+        a run while it waits is made by then: a run with none still to come is left out."""
+        if self.notes.tracking:
+            now = self.t[rows]
+            some = self.noted_until[rows] >= now
+            self.notes.rest(s, rows[some], now[some], self.split[rows[some]])
+
+    def _note(self, source_index: int, rows: np.ndarray, at: np.ndarray, seq,
+              repeated: bool = False) -> None:
+        """Events of a watched source (``repeated``: a customer may have several)."""
+        self.notes.event(source_index, rows, at, seq)
+        if repeated:
+            np.maximum.at(self.noted_until, rows, at)
+        else:
+            self.noted_until[rows] = np.maximum(self.noted_until[rows], at)
 
     def _advance(self, rows, s: int, leave, to, why, leave_seq=None) -> None:
         """Leave step ``s`` at ``leave`` (a timer; ``leave_seq``: an event with that number)
@@ -279,7 +297,8 @@ class Block:
         seq = self._fresh()
         if not len(rows):
             return seq
-        self.notes.event(source_index, rows, at, seq)
+        if source_index in self.plan.watch and self.notes.tracking:
+            self._note(source_index, rows, at, seq)
         self._trigger(source_index, rows, at, seq)
         event = self.plan.sources[source_index].event
         for arm_index, arm in self.plan.arm_list:
@@ -308,9 +327,8 @@ class Block:
         if arm_index not in self.slots:
             self.slots[arm_index] = np.full((self.n, SLOTS), np.inf)
             self.slot_seq[arm_index] = np.zeros((self.n, SLOTS))
-        held, orders = self.slots[arm_index][rows], self.slot_seq[arm_index][rows]
-        # events behind the customer's instant: nobody waits for them now
-        held[~after(held, orders, self.t[rows][:, None], self.split[rows][:, None])] = np.inf
+        held = self.slots[arm_index][rows]
+        held[held < self.t[rows][:, None]] = np.inf     # past events: nobody waits for them now
         column = held.argmax(axis=1)
         latest = held[np.arange(len(rows)), column]
         self.tally.dropped += int(np.isfinite(latest).sum())
@@ -350,14 +368,14 @@ class Block:
         quiet hours defer the whole send; an opt-out skips it at once; a channel without
         consent or over a cap passes the send to the next (the last one's reason is the skip's)."""
         transactional = bool(step.params.get("transactional"))
+        channels = self.plan.channels_of[s]
         now, split = self.t[rows], self.split[rows]
         count = len(rows)
-        trying = np.ones(count, dtype=bool)           # no channel has sent, nothing decided yet
-        channel_of = np.full(count, -1)
-        refused = np.full(count, -1)                  # the check that refused the last channel
+        trying = np.ones(count, dtype=bool)    # not sent, deferred or skipped yet
         deferred = np.zeros(count, dtype=bool)
         until = np.full(count, np.nan)
-        for c, channel in enumerate(self.plan.channels_of[s]):
+        skips = dict.fromkeys((SEND_OPTED_OUT, SEND_NO_CONSENT, SEND_CAP), 0)
+        for c, channel in enumerate(channels):
             open_ = trying.copy()
             for check in send_checks(transactional):
                 if not open_.any():
@@ -368,21 +386,16 @@ class Block:
                 open_ &= ~hit
                 if check == SEND_QUIET:
                     deferred |= hit
-                    trying &= ~hit
+                elif check == SEND_OPTED_OUT or c == len(channels) - 1:
+                    skips[check] += int(hit.sum())   # no channel reaches a customer who opted out
                 else:
-                    refused[hit] = SEND_CHECKS.index(check)
-                    if check == SEND_OPTED_OUT:
-                        trying &= ~hit   # no channel reaches a customer who opted out
-            channel_of[open_] = c
-            trying &= ~open_
-        skipped = (channel_of < 0) & ~deferred
-        sent = channel_of >= 0
-        self.tally.send_results(s, int(sent.sum()), *(int((skipped & (refused == SEND_CHECKS.index(check))).sum())
-                                                      for check in (SEND_OPTED_OUT, SEND_NO_CONSENT, SEND_CAP)))
-        for c, channel in enumerate(self.plan.channels_of[s]):
-            mine = channel_of == c
-            if mine.any():
-                self._deliver(s, channel, rows[mine], now[mine], transactional)
+                    continue                         # the next channel may go out
+                trying &= ~hit
+            if open_.any():
+                self._deliver(s, channel, rows[open_], now[open_], transactional)
+                trying &= ~open_
+        self.tally.send_results(s, int(count - deferred.sum() - sum(skips.values())),
+                                skips[SEND_OPTED_OUT], skips[SEND_NO_CONSENT], skips[SEND_CAP])
         if deferred.any():
             self._defer(s, step, rows[deferred], now[deferred], until[deferred])
         rest = rows[~deferred]

@@ -19,7 +19,11 @@ import numpy as np
 
 def after(at, seq, now, split):
     """Whether events at ``(at, seq)`` come after the instants ``(now, split)``."""
-    return (at > now) | ((at == now) & (seq > split))
+    found = at > now
+    same = at == now
+    if same.any():   # rare: the sequence numbers decide
+        found |= same & (seq > split)
+    return found
 
 
 class Notes:
@@ -28,8 +32,8 @@ class Notes:
     def __init__(self, plan):
         self.plan = plan
         self.tracking = bool(plan.watch)   # some event the cohort makes can be noted
-        self.events: list[tuple] = []      # (rows, times, sequence number, source)
-        self.rests: list[tuple] = []       # (rows, step, times, splits)
+        self.events: list[tuple] = []      # (rows, times, their sequence number, source)
+        self.rests: list[tuple] = []       # (rows, step, times, sequence numbers)
         self.emitted: list[tuple] = []     # (milestone, rows, times, sequence numbers)
 
     def event(self, source: int, rows: np.ndarray, at: np.ndarray, seq) -> None:
@@ -37,9 +41,10 @@ class Notes:
             self.events.append((rows, at, seq, source))
 
     def rest(self, step: int, rows: np.ndarray, now: np.ndarray, split: np.ndarray) -> None:
-        """Runs ``rows`` come to rest at ``step`` from the instants ``(now, split)``."""
+        """Runs ``rows`` come to rest at ``step`` from the instants
+        ``(now, split)`` (arrays the caller no longer changes)."""
         if self.tracking and len(rows):
-            self.rests.append((rows, np.full(len(rows), step), now.copy(), split.copy()))
+            self.rests.append((rows, step, now, split))
 
     def emit(self, milestone: int, rows: np.ndarray, at: np.ndarray, seq: np.ndarray) -> None:
         if len(rows):
@@ -60,7 +65,7 @@ class Notes:
         ending = (at == block.stop_at[rows]) & (seq == block.stop_seq[rows])  # it ended the run
         treated = ~block.held[rows] & ~taken & ~ending
         if treated.any() and self.rests:
-            steps = self._where(rows[treated], at[treated], seq[treated])
+            steps = self._where(rows[treated], at[treated], seq[treated], block.n)
             ignored += np.bincount(steps[steps >= 0], minlength=len(plan.steps))
         return reached, dict(times), ignored
 
@@ -71,9 +76,9 @@ class Notes:
             return empty.astype(np.int64), empty, empty, empty.astype(np.int64)
         rows = np.concatenate([e[0] for e in self.events])
         at = np.concatenate([e[1] for e in self.events])
-        seq = np.concatenate([np.broadcast_to(np.asarray(e[2], dtype=float), len(e[0]))
-                              for e in self.events])
-        source = np.concatenate([np.full(len(e[0]), e[3]) for e in self.events])
+        sizes = [len(e[0]) for e in self.events]
+        seq = np.repeat(np.array([e[2] for e in self.events], dtype=float), sizes)
+        source = np.repeat([e[3] for e in self.events], sizes)
         live = block.joined[rows] & (at <= block.spec.horizon)
         live &= ~after(at, seq, block.stop_at[rows], block.stop_seq[rows])
         return rows[live], at[live], seq[live], source[live]
@@ -109,32 +114,28 @@ class Notes:
         reached[("holdout", name)] += int(held.sum())
         times[name] = (when[first][~held] - block.arrival[customers[~held]]).tolist()
 
-    def _where(self, rows: np.ndarray, at: np.ndarray, seq: np.ndarray) -> np.ndarray:
+    def _where(self, rows: np.ndarray, at: np.ndarray, seq: np.ndarray, n: int) -> np.ndarray:
         """The step each event found its run resting at (-1: the event was the one that moved
         the run on, taken by a wait)."""
         rest_rows = np.concatenate([r[0] for r in self.rests])
-        order = np.argsort(rest_rows, kind="stable")   # per run, in the order they rested
-        rest_rows = rest_rows[order]
-        rest_step = np.concatenate([r[1] for r in self.rests])[order]
+        # per run, in the order they rested (a block's rows fit 16 bits: a radix sort)
+        order = np.argsort(rest_rows.astype(np.uint16) if n <= 1 << 16 else rest_rows, kind="stable")
+        rest_step = np.repeat([r[1] for r in self.rests], [len(r[0]) for r in self.rests])[order]
         rest_at = np.concatenate([r[2] for r in self.rests])[order]
         rest_seq = np.concatenate([r[3] for r in self.rests])[order]
-        low = np.searchsorted(rest_rows, rows, side="left")
-        high = np.searchsorted(rest_rows, rows, side="right")
-        first = low.copy()
-        while True:  # the first rest of the run after the event: binary search
-            open_ = low < high
-            if not open_.any():
-                break
-            middle = (low + high) // 2
-            later = np.zeros(len(rows), dtype=bool)
-            later[open_] = after(rest_at[middle[open_]], rest_seq[middle[open_]], at[open_], seq[open_])
-            high = np.where(open_ & later, middle, high)
-            low = np.where(open_ & ~later, middle + 1, low)
+        starts = np.concatenate([[0], np.cumsum(np.bincount(rest_rows, minlength=n))])
+        first, high = starts[rows], starts[rows + 1]
+        low, pending = first.copy(), np.flatnonzero(first < high)
+        while len(pending):  # binary search: the run's first rest after the event
+            middle = (low[pending] + high[pending]) // 2
+            later = after(rest_at[middle], rest_seq[middle], at[pending], seq[pending])
+            high[pending[later]] = middle[later]
+            low[pending[~later]] = middle[~later] + 1
+            pending = pending[low[pending] < high[pending]]
         last = low - 1
         found = np.full(len(rows), -1)
-        rested = last >= first
+        rested = np.flatnonzero(last >= first)
         at_rest = last[rested]
         moved = (rest_at[at_rest] == at[rested]) & (rest_seq[at_rest] == seq[rested])
-        found[np.flatnonzero(rested)[~moved]] = rest_step[at_rest[~moved]]
+        found[rested[~moved]] = rest_step[at_rest[~moved]]
         return found
-
