@@ -126,6 +126,18 @@ def _pct(value) -> str:
 def _operations(results) -> list[str]:
     """KPI, staff and promo lines, for journeys that declare them."""
     lines = []
+    for m in getattr(results, "milestones", ()):
+        held = m["holdout"]
+        versus = "" if not held else f"; holdout {_pct(held['rate'])} of {held['runs']:,}"
+        median = "" if m["median_hours"] is None else f", median {m['median_hours']:.1f} h after entry"
+        lines.append(f"milestone {m['milestone']}: {m['reached']:,} of {m['runs']:,} runs = "
+                     f"{_pct(m['rate'])} (95% CI {_pct(m['ci95'][0])}-{_pct(m['ci95'][1])})"
+                     f"{median}{versus}")
+    ignored = sum(step.get("ignored", 0) for step in results.steps)
+    handled = getattr(results, "handled", {})
+    if ignored or handled:
+        lines.append(f"events: {sum(handled.values()):,} taken by handlers, {ignored:,} ignored "
+                     f"where the run was (see steps.csv)")
     for k in getattr(results, "kpis", ()):
         verdict = {None: "no data", True: "met", False: "missed"}[k["met"]]
         lines.append(f"KPI {k['kpi']}: {_pct(k['value'])} of {k['observations']:,} (95% CI "

@@ -5,7 +5,7 @@ import json
 
 import click
 
-from ..runtime import StoreError
+from ..runtime import StoreError, iso
 from ..runtime import status as queries
 from . import main
 from .run import fail, load_all, state_path
@@ -105,6 +105,10 @@ def _operations_text(data: dict):
             yield (f"  {row['journey_id']}/{row['kpi']:<20} {row['hits']} of {row['observations']} "
                    f"= {_rate(row['rate'])} (baseline {_rate(row['baseline'])}, target "
                    f"{_rate(row['target'])}): {verdict}; {row['open']} open")
+    if data.get("milestones"):
+        yield "milestones reached:"
+        for row in data["milestones"]:
+            yield f"  {row['journey_id']}/{row['milestone']:<24} {row['runs']} runs"
     if data.get("promo"):
         yield "promo share of sends:"
         for row in data["promo"]:
@@ -134,11 +138,18 @@ def _customer_text(data: dict):
         holdout = " holdout" if run["holdout"] else ""
         yield (f"  #{run['id']} {run['journey_id']} {run['content_hash'][:19]}{holdout}: "
                f"entered {run['entered_at']}, {end}")
+        if run.get("vars"):
+            yield f"    variables: {json.dumps(run['vars'], ensure_ascii=False, sort_keys=True)}"
+        for name, at in sorted(run.get("milestones", {}).items(), key=lambda m: m[1]):
+            yield f"    milestone {name} at {iso(at)}"
     yield "history:"
     for row in data["history"]:
         where = f"{row['journey_id']} #{row['run_id']}" if row["run_id"] is not None else "-"
         did = row["what"] + (f" {row['detail']}" if row["detail"] else "")
         yield f"  {row['at']}  {where:<22} {row['step'] or '-':<16} {did:<44} <- {row['why'] or ''}"
+    yield "events received:"
+    for event in data["events"]:
+        yield f"  {event['at']}  {event['type']:<24} id {event['id']}"
     if data["timers"]:
         yield "timers:"
         for timer in data["timers"]:

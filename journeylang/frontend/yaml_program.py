@@ -10,7 +10,8 @@ from yaml.nodes import MappingNode, SequenceNode
 
 from .. import ast
 from .text_ops import did_you_mean
-from .yaml_reader import BAD_VALUE, STRUCTURE, NodeReader, Skip, keys_of
+from .text_program import handler_action_name
+from .yaml_reader import BAD_VALUE, STRUCTURE, NodeReader, Skip
 
 HANDLER_ACTIONS = ("set", "tag", "untag", "emit")
 
@@ -112,9 +113,5 @@ def make_send(channel=(), span=ast.NO_SPAN, **rest) -> ast.Send:
 
 
 def make_handler(event, actions=(), span=ast.NO_SPAN, **rest) -> ast.Handler:
-    named = tuple(replace(action, name=f"on.{event}.{i + 1}") for i, action in enumerate(actions))
+    named = tuple(replace(action, name=handler_action_name(i)) for i, action in enumerate(actions))
     return ast.Handler(event, actions=named, span=span, **rest)
-
-
-def has_form(node, key: str) -> bool:
-    return key in keys_of(node)

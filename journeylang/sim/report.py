@@ -146,8 +146,8 @@ class Results:
         written[0].write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n",
                               encoding="utf-8")
         tables = {
-            "steps.csv": (["step", "stage", "kind", "entered", "sent", "skipped", "deferred"],
-                          self.steps),
+            "steps.csv": (["step", "stage", "kind", "entered", "sent", "skipped", "deferred",
+                           "ignored"], self.steps),
             "flows.csv": (["from", "edge", "to", "runs"], self.flows),
             "funnel.csv": (["stage", "runs", "share"], self.funnel),
             "time_to_convert.csv": (["bucket", "runs"], self.time_to_convert["histogram"]),
