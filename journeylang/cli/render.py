@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from wcwidth import wcwidth
+
 from ..diagnostics import Diagnostic, Severity, Span
 from ..source import Source
 
@@ -42,11 +44,17 @@ def _excerpt(span: Span, sources: SourceLines) -> list[str]:
     if text is None:
         return []
     gutter = str(span.line)
-    width = (span.end_column - span.column) if span.end_line == span.line else len(text) - span.column + 1
-    width = max(1, min(width, len(text) - span.column + 2))
-    # keep tabs so the caret lines up with the text above it
-    lead = "".join(c if c == "\t" else " " for c in text[: span.column - 1])
-    return [f" {gutter} | {text}", f" {' ' * len(gutter)} | {lead}^{'~' * (width - 1)}"]
+    start = min(span.column - 1, len(text))
+    end = span.end_column - 1 if span.end_line == span.line else len(text)
+    marked = max(1, display_width(text[start:max(end, start)]))
+    # keep tabs, and pad wide (CJK) characters by their width, so the caret lines up
+    lead = "".join(c if c == "\t" else " " * display_width(c) for c in text[:start])
+    return [f" {gutter} | {text}", f" {' ' * len(gutter)} | {lead}^{'~' * (marked - 1)}"]
+
+
+def display_width(text: str) -> int:
+    """Terminal columns ``text`` takes: 2 for each wide (CJK) character, 0 for combining marks."""
+    return sum(max(wcwidth(c), 0) if c != "\t" else 1 for c in text)
 
 
 def summary(diagnostics: list[Diagnostic], files: int) -> str:
