@@ -4,11 +4,11 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-import pytest
+from tools import needs
 
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
                  if shutil.which(n)), None)
-needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
+needs_chromium = needs(CHROMIUM is not None, "Chromium is not installed")
 
 
 def chromium(page, profile, *mode: str) -> tuple[str, list[str]]:
