@@ -14,5 +14,5 @@ def lsp_command() -> None:
     except ImportError as exc:
         raise click.ClickException(
             f"journey lsp needs pygls ({exc.name} is missing): "
-            "pip install 'journeylang[lsp]'") from None
+            "install the lsp extra: pip install '.[lsp]' in your journeylang clone") from None
     serve()
