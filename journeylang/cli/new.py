@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import click
@@ -10,6 +9,7 @@ import click
 from ..config import CJK, DEFAULT_NAMING
 from ..expand import stdlib_fragments
 from . import main
+from .console import examples, fail, note, quiet_option
 
 _NAME = re.compile(DEFAULT_NAMING)
 
@@ -98,13 +98,18 @@ def _parameters(fragment: str) -> list[str]:
             for p in stdlib_fragments()[fragment].params]
 
 
-@main.command("new")
+@main.command("new", epilog=examples(
+    "journey new cart_recovery                      # cart_recovery.journey here",
+    "journey new 新客欢迎 -o journeys/              # a Chinese name: Chinese texts",
+    "journey new winback_q3 --from stdlib:winback",
+    "journey new vip_care --yaml"))
 @click.argument("name")
 @click.option("--from", "origin", metavar="stdlib:FRAGMENT",
               help="Start from a stdlib fragment, e.g. stdlib:winback.")
 @click.option("--yaml", "as_yaml", is_flag=True, help="Write the YAML form instead of the DSL.")
 @click.option("-o", "--output", "out_dir", default=".", show_default=True,
               type=click.Path(file_okay=False), help="Folder to write the file into.")
+@quiet_option
 def new_command(name: str, origin: str | None, as_yaml: bool, out_dir: str) -> None:
     """Create NAME.journey (or NAME.yaml) with owner, version, entry, goal, policy and a stage."""
     if not _NAME.match(name):
@@ -114,11 +119,10 @@ def new_command(name: str, origin: str | None, as_yaml: bool, out_dir: str) -> N
     fragment = _fragment(origin) if origin else None
     path = Path(out_dir) / f"{name}{'.yaml' if as_yaml else '.journey'}"
     if path.exists():
-        click.echo(f"error: {path} already exists; not overwriting it", err=True)
-        sys.exit(1)
+        fail(f"{path} already exists; not overwriting it")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(scaffold(name, fragment, as_yaml), encoding="utf-8")
-    click.echo(f"created {path}")
+    note(f"created {path}")
 
 
 def _fragment(origin: str) -> str:

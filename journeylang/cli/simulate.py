@@ -14,12 +14,17 @@ from ..sim.report import missed_kpis
 from ..sim.engine import ENGINES, EngineError, simulation_for
 from ..sim.shard import ShardError, simulate_sharded
 from . import main
-from .run import fail, load_all
+from .console import error, examples, fail, is_quiet, note, quiet_option
+from .run import load_all
 
 PROGRESS_FROM = 20_000  # customers: smaller runs finish before a bar would help
 
 
-@main.command("simulate")
+@main.command("simulate", epilog=examples(
+    "journey simulate examples/cart_recovery.journey --cohort examples/cohorts/cart_recovery.cohort.yaml",
+    "journey simulate j.journey --cohort c.cohort.yaml --seed 7 --days 30 --out report/",
+    "journey simulate j.journey --cohort c.cohort.yaml --fail-under target    # CI: KPIs",
+    "journey simulate j.json --cohort big.cohort.yaml --engine vector --shards 2"))
 @click.argument("journey", type=click.Path(exists=True))
 @click.option("--cohort", "cohort", required=True, type=click.Path(exists=True, dir_okay=False),
               help="Cohort file (YAML): segments, attributes and behaviour (docs/simulation.md).")
@@ -41,6 +46,7 @@ PROGRESS_FROM = 20_000  # customers: smaller runs finish before a bar would help
 @click.option("--fail-under", "fail_under", type=click.Choice(["target", "baseline"]),
               is_flag=False, flag_value="target", default=None,
               help="Exit 1 when a KPI misses its target (or with `baseline`, its baseline): for CI.")
+@quiet_option
 def simulate_command(journey, cohort, seed, days, timezone, out, progress, engine, shards,
                      fail_under) -> None:
     """Simulate a COHORT of customers through JOURNEY (a journey file or compiled tables)."""
@@ -63,7 +69,7 @@ def simulate_command(journey, cohort, seed, days, timezone, out, progress, engin
             results = simulate_sharded(tables, people, seed, days, shards=shards, timezone=timezone)
         except ShardError as exc:
             fail(str(exc))
-    elif progress or (progress is None and people.size >= PROGRESS_FROM):
+    elif progress or (progress is None and people.size >= PROGRESS_FROM and not is_quiet()):
         with click.progressbar(length=steps, label=f"simulating {people.size:,} customers",
                                file=sys.stderr) as bar:
             results = sim.run(lambda done: bar.update(1))
@@ -76,7 +82,7 @@ def simulate_command(journey, cohort, seed, days, timezone, out, progress, engin
             written = results.write(out)
         except OSError as exc:
             fail(f"cannot write {out}: {exc}")
-        click.echo(f"wrote {', '.join(p.name for p in written)} to {out}", err=True)
+        note(f"wrote {', '.join(p.name for p in written)} to {out}")
     if fail_under is not None:
         _check_kpis(results, fail_under)
 
@@ -86,10 +92,9 @@ def _check_kpis(results, against: str) -> None:
     missed = missed_kpis(results, against)
     if missed:
         for line in missed:
-            click.echo(f"error: {line}", err=True)
-        click.echo(f"{len(missed)} of {len(results.kpis)} KPI(s) below their {against}", err=True)
-        sys.exit(1)
-    click.echo(f"all {len(results.kpis)} KPI(s) reach their {against}", err=True)
+            error(line)
+        fail(f"{len(missed)} of {len(results.kpis)} KPI(s) below their {against}")
+    note(f"all {len(results.kpis)} KPI(s) reach their {against}", "green")
 
 
 def _summary(results, seconds: float) -> None:
@@ -127,7 +132,8 @@ def _operations(results) -> list[str]:
     """KPI, staff and promo lines, for journeys that declare them."""
     lines = []
     for k in getattr(results, "kpis", ()):
-        verdict = {None: "no data", True: "met", False: "missed"}[k["met"]]
+        verdict = {None: "no data", True: click.style("met", fg="green"),
+                   False: click.style("missed", fg="red", bold=True)}[k["met"]]
         lines.append(f"KPI {k['kpi']}: {_pct(k['value'])} of {k['observations']:,} (95% CI "
                      f"{_pct(k['ci95'][0])}-{_pct(k['ci95'][1])}); baseline {_pct(k['baseline'])}, "
                      f"target {_pct(k['target'])}: {verdict}")
