@@ -110,6 +110,14 @@ def test_html_view_renders_in_headlesschromium(tmp_path):
 
 
 @needs_dot
+def test_html_uses_a_chinese_font_stack_for_page_and_graph():
+    from journeylang.views.html import FONTS
+    page = write_html(journey())
+    assert f"body {{ font-family: {FONTS};" in page and f"#graph svg text {{ font-family: {FONTS}; }}" in page
+    assert FONTS.index('"PingFang SC"') < FONTS.index("Helvetica")
+
+
+@needs_dot
 def test_html_needs_no_network_policy():
     html = write_html(journey())
     assert "default-src 'none'" in html

@@ -10,6 +10,7 @@ from ..api import ConfigError
 from ..compile import TablesError
 from ..runtime import RuntimeSetupError
 from ..sim import CohortError, load_cohort
+from ..sim.headline import FAIL, PASS, WARN, headline
 from ..sim.report import missed_kpis
 from ..sim.engine import ENGINES, EngineError, simulation_for
 from ..sim.shard import ShardError, simulate_sharded
@@ -18,6 +19,8 @@ from .console import error, examples, fail, is_quiet, note, quiet_option
 from .run import load_all
 
 PROGRESS_FROM = 20_000  # customers: smaller runs finish before a bar would help
+_COLOURS = {FAIL: "red", WARN: "yellow", PASS: "green"}
+_MARKS = {FAIL: "FAIL", WARN: "WARN", PASS: "OK"}
 
 
 @main.command("simulate", epilog=examples(
@@ -100,7 +103,8 @@ def _check_kpis(results, against: str) -> None:
 def _summary(results, seconds: float) -> None:
     conv = results.conversion
     rate = "n/a" if conv["rate"] is None else f"{conv['rate']:.1%} (95% CI {conv['ci95'][0]:.1%}-{conv['ci95'][1]:.1%})"
-    lines = [f"{results.journey} x {results.cohort}: {results.customers:,} customers, seed "
+    journey = f"{results.title} ({results.journey})" if results.title else results.journey
+    lines = [f"{journey} x {results.cohort}: {results.customers:,} customers, seed "
              f"{results.seed}, {results.days:g} days ({results.engine} engine, "
              f"{results.customers / seconds:,.0f} customers/s)",
              f"entered: {results.entered['treated']:,} runs, holdout {results.entered['holdout']:,}; "
@@ -112,7 +116,8 @@ def _summary(results, seconds: float) -> None:
                      f"{up['ci95'][1]:+.1%}); holdout converts {up['holdout']['rate'] or 0:.1%}")
     if results.exact.get("available"):
         lines.append(f"exact expectation (absorbing Markov chain): {results.exact['conversion']:.1%}")
-    lines.append("funnel: " + " -> ".join(f"{f['stage']} {f['runs']:,}" for f in results.funnel))
+    lines.append("runs per stage: " + ", ".join(
+        f"{f.get('title') or f['stage']} {f['runs']:,}" for f in results.funnel))
     pol = results.policies
     lines.append(f"messages: {results.messages['total']:,} ({results.messages['per_customer_mean']:.2f} "
                  f"per customer); opt-outs {pol['opt_outs']:,}, cap skips {pol['cap_skips']:,}, "
@@ -122,6 +127,9 @@ def _summary(results, seconds: float) -> None:
         lines.append(f"time to convert: median {ttc['median_hours']:.1f} h, p90 {ttc['p90_hours']:.1f} h")
     lines += _operations(results)
     click.echo("\n".join(lines))
+    for finding in headline(results):
+        click.echo(click.style(f"{_MARKS[finding.level]} {finding.text}",
+                               fg=_COLOURS[finding.level], bold=finding.level == FAIL))
 
 
 def _pct(value) -> str:
