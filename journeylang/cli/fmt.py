@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import difflib
-import re
 import sys
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import click
 
 from ..api import journey_files, parse
 from ..frontend import Document
+from ..frontend.text import is_fragment_file
 from ..printer import FormatError
 from ..printer.format import format_document
 from ..source import DSL_SUFFIXES
@@ -17,8 +17,6 @@ from . import main
 from .console import error, examples, note, quiet_option
 from .inputs import STDIN, check_stdin_use, parse_input, stdin_filename_option
 from .render import SourceLines, render
-
-_FRAGMENT_FILE = re.compile(r"\A(\s|#[^\n]*\n)*fragment\b")
 
 
 @main.command("fmt", epilog=examples(
@@ -71,7 +69,7 @@ def _formatted(document: Document) -> str | None:
 
 def _format_file(path: Path, check: bool, show_diff: bool) -> str:
     document = parse(path)
-    if document.journey is None and _FRAGMENT_FILE.match(document.source.text):
+    if document.journey is None and is_fragment_file(document.source.text):
         note(f"{path} is a fragment file: fmt formats journeys and leaves it as it is")
         return "skipped"
     text = _formatted(document)

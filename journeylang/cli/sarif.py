@@ -2,42 +2,18 @@
 from __future__ import annotations
 
 import json
-from functools import cache
-from importlib import metadata
 from pathlib import Path, PurePath
 from urllib.parse import quote
 
 from .. import __version__
 from ..diagnostics import Diagnostic, Severity
 from ..lint import REGISTRY
-from ..resources import resource_dir
+from ..lint.reference import rule_url
+from ..resources import docs_base
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "SRCROOT"  # the base id code-scanning services (GitHub's upload-sarif) map to a checkout
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
-
-
-@cache
-def docs_base() -> str | None:
-    """Where the docs folder is: the ``Documentation`` URL the installed project declares, else
-    the docs shipped beside the code (a file URI); None when neither exists."""
-    try:
-        urls = metadata.metadata("journeylang").get_all("Project-URL") or []
-    except metadata.PackageNotFoundError:
-        urls = []
-    for entry in urls:
-        label, _, url = entry.partition(",")
-        if label.strip().lower() == "documentation" and url.strip():
-            return url.strip().rstrip("/") + "/"
-    try:
-        return resource_dir("docs").as_uri() + "/"
-    except FileNotFoundError:
-        return None
-
-
-def rule_anchor(code: str) -> str:
-    """The heading anchor of a rule in docs/rules.md (``### JL201 dead-end``)."""
-    return f"{code.lower()}-{REGISTRY[code].name}"
 
 
 def artifact_location(file: str, root: Path) -> dict:
@@ -58,7 +34,7 @@ def _rule(code: str, base: str | None) -> dict:
                  "defaultConfiguration": {"level": _LEVEL[rule.severity]},
                  "help": {"text": rule.doc or rule.summary}}
     if base:
-        described["helpUri"] = f"{base}rules.md#{rule_anchor(code)}"
+        described["helpUri"] = rule_url(code)
     return described
 
 

@@ -7,7 +7,7 @@ the schema at once. Scalars are declared here with the patterns the reader check
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..units import DURATION_PATTERN, PERCENT_PATTERN, VALID_TIME_PATTERN
