@@ -72,13 +72,16 @@ def _overview_text(data: dict):
     for version in data["versions"]:
         label = "active" if version["active"] else "older version"
         yield ""
-        yield (f"journey {version['journey_id']} v{version['version']} "
+        title = f' "{version["title"]}"' if version.get("title") else ""
+        yield (f"journey {version['journey_id']}{title} v{version['version']} "
                f"{version['content_hash'][:19]} ({label}): runs {_counts(version['runs'])}")
         yield f"  outcomes: {_counts(version['outcomes'])}"
         stages = [s for s in data["steps"] if s["content_hash"] == version["content_hash"]]
+        stage_titles = version.get("stage_titles") or {}
         for stage in dict.fromkeys(s["stage"] for s in stages):
             rows = [s for s in stages if s["stage"] == stage]
-            yield f"  stage {stage}: {sum(r['customers'] for r in rows)}"
+            named = f' "{stage_titles[stage]}"' if stage in stage_titles else ""
+            yield f"  stage {stage}{named}: {sum(r['customers'] for r in rows)}"
             for row in rows:
                 waiting = f"waiting {row['waiting']}" if row["waiting"] else ""
                 yield f"    {row['step']:<24} {waiting:<20} {row['customers']}"
