@@ -437,3 +437,9 @@ async def test_a_client_that_negotiates_utf32_gets_code_points(utf32_client, wor
     await utf32_client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     [syntax] = [d for d in utf32_client.diagnostics[uri] if d.code == "JL001"]
     assert syntax.range.start.character == text.split("\n")[7].index("oops")
+
+
+async def test_cohort_files_are_not_journeys():
+    from journeylang.lsp.analysis import is_journey_file
+    assert is_journey_file("/j/welcome.yaml") and is_journey_file("/j/welcome.journey")
+    assert not is_journey_file("/j/cohorts/welcome.cohort.yaml")

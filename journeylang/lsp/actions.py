@@ -124,14 +124,8 @@ def _yaml_else(analysis, lines: Lines, step, target: str) -> types.TextEdit | No
     node = _yaml_value_at(analysis, step.span.line, "branch")
     if not isinstance(node, SequenceNode) or not node.value:
         return None
-    if node.flow_style:
-        at = node.end_mark.index - 1  # before ']'
-        return types.TextEdit(types.Range(lines.at(at), lines.at(at)), f", {{else: {target}}}")
-    last = node.value[-1]
-    dash_column = last.start_mark.column - 2
-    at = _end_of_line(lines, _last_mark(last).index)
-    return types.TextEdit(types.Range(lines.at(at), lines.at(at)),
-                          f"\n{' ' * dash_column}- else: {target}")
+    return _append(lines, node, f"{{else: {target}}}", f"- else: {target}",
+                   node.value[-1].start_mark.column - 2)
 
 
 # --- JL208 / JL212: add a within -------------------------------------------------------------------
@@ -178,13 +172,8 @@ def _yaml_within(analysis, lines: Lines, step) -> types.TextEdit | None:
     node = _yaml_value_at(analysis, step.span.line, "wait")
     if not isinstance(node, MappingNode) or not node.value:
         return None
-    if node.flow_style:
-        at = node.end_mark.index - 1  # before '}'
-        return types.TextEdit(types.Range(lines.at(at), lines.at(at)), f", within: {TIMEOUT}")
-    column = node.value[0][0].start_mark.column
-    at = _end_of_line(lines, _last_mark(node).index)
-    return types.TextEdit(types.Range(lines.at(at), lines.at(at)),
-                          f"\n{' ' * column}within: {TIMEOUT}")
+    return _append(lines, node, f"within: {TIMEOUT}", f"within: {TIMEOUT}",
+                   node.value[0][0].start_mark.column)
 
 
 # --- YAML nodes -------------------------------------------------------------------------------------
@@ -207,6 +196,18 @@ def _yaml_value_at(analysis: Analysis, line: int, key: str):
         elif isinstance(node, SequenceNode):
             stack += node.value
     return None
+
+
+def _append(lines: Lines, node, flow: str, block: str, column: int) -> types.TextEdit:
+    """Add an entry to a YAML collection: ``, flow`` before its closing bracket when it is
+    written inline, else ``block`` on a new line at ``column`` after its last line."""
+    if node.flow_style:
+        at = node.end_mark.index - 1
+        text = f", {flow}"
+    else:
+        at = _end_of_line(lines, _last_mark(node).index)
+        text = f"\n{' ' * column}{block}"
+    return types.TextEdit(types.Range(lines.at(at), lines.at(at)), text)
 
 
 def _last_mark(node):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ..api import ConfigError, LintConfig, check_document, config_for
+from ..api import COHORT_SUFFIXES, ConfigError, LintConfig, check_document, config_for
 from ..ast import Journey
 from ..diagnostics import Diagnostic
 from ..frontend import Document, parse_source
@@ -49,7 +49,9 @@ class Analysis:
 
 
 def is_journey_file(path: str) -> bool:
-    return path.lower().endswith(DSL_SUFFIXES + YAML_SUFFIXES)
+    """Journeys and fragments; not cohort files (simulation input, YAML of another kind)."""
+    lowered = path.lower()
+    return lowered.endswith(DSL_SUFFIXES + YAML_SUFFIXES) and not lowered.endswith(COHORT_SUFFIXES)
 
 
 def analyse(uri: str, path: str, text: str, version: int | None, lint: bool = True,

@@ -87,68 +87,33 @@ def shutdown(ls: JourneyServer, params) -> None:
     ls.analyses.shutdown()
 
 
-# --- requests --------------------------------------------------------------------------------------
+# --- requests: each answered from an analysis of the current text ----------------------------------
 
-@server.feature(types.TEXT_DOCUMENT_COMPLETION,
-                types.CompletionOptions(trigger_characters=TRIGGERS))
-def completion(ls: JourneyServer, params: types.CompletionParams):
-    analysis, lines = ls.current(params.text_document.uri)
-    if analysis is None:
-        return None
-    return types.CompletionList(is_incomplete=False, items=completions(
-        analysis, ls.analyses.last_good(analysis.uri), lines, params.position, ls.snippets()))
+def _answer(method: str, answer, options=None, nothing=None) -> None:
+    """Register ``answer(analysis, lines, params)`` for a request on one document."""
+    @server.feature(method, options)
+    def handler(ls: JourneyServer, params):
+        analysis, lines = ls.current(params.text_document.uri)
+        return answer(ls, analysis, lines, params) if analysis is not None else nothing
 
 
-@server.feature(types.TEXT_DOCUMENT_HOVER)
-def on_hover(ls: JourneyServer, params: types.HoverParams):
-    analysis, lines = ls.current(params.text_document.uri)
-    return hover(analysis, lines, params.position) if analysis else None
-
-
-@server.feature(types.TEXT_DOCUMENT_DEFINITION)
-def on_definition(ls: JourneyServer, params: types.DefinitionParams):
-    analysis, lines = ls.current(params.text_document.uri)
-    return definition(analysis, lines, params.position) if analysis else None
-
-
-@server.feature(types.TEXT_DOCUMENT_REFERENCES)
-def on_references(ls: JourneyServer, params: types.ReferenceParams):
-    analysis, lines = ls.current(params.text_document.uri)
-    if analysis is None:
-        return None
-    return references(analysis, lines, params.position, params.context.include_declaration)
-
-
-@server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)
-def on_prepare_rename(ls: JourneyServer, params: types.PrepareRenameParams):
-    analysis, lines = ls.current(params.text_document.uri)
-    return prepare_rename(analysis, lines, params.position) if analysis else None
-
-
-@server.feature(types.TEXT_DOCUMENT_RENAME)
-def on_rename(ls: JourneyServer, params: types.RenameParams):
-    analysis, lines = ls.current(params.text_document.uri)
-    return rename(analysis, lines, params.position, params.new_name) if analysis else None
-
-
-@server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
-def on_document_symbol(ls: JourneyServer, params: types.DocumentSymbolParams):
-    analysis, lines = ls.current(params.text_document.uri)
-    if analysis is None or analysis.index is None:
-        return []
-    if analysis.fragment_file:
-        return fragment_symbols(analysis, lines)
-    return document_symbols(analysis, lines)
-
-
-@server.feature(types.TEXT_DOCUMENT_FORMATTING)
-def on_formatting(ls: JourneyServer, params: types.DocumentFormattingParams):
-    analysis, lines = ls.current(params.text_document.uri)
-    return format_edits(analysis, lines) if analysis else None
-
-
-@server.feature(types.TEXT_DOCUMENT_CODE_ACTION,
-                types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))
-def on_code_action(ls: JourneyServer, params: types.CodeActionParams):
-    analysis, lines = ls.current(params.text_document.uri)
-    return code_actions(analysis, lines, params) if analysis else None
+_answer(types.TEXT_DOCUMENT_COMPLETION,
+        lambda ls, a, lines, p: types.CompletionList(is_incomplete=False, items=completions(
+            a, ls.analyses.last_good(a.uri), lines, p.position, ls.snippets())),
+        types.CompletionOptions(trigger_characters=TRIGGERS))
+_answer(types.TEXT_DOCUMENT_HOVER, lambda ls, a, lines, p: hover(a, lines, p.position))
+_answer(types.TEXT_DOCUMENT_DEFINITION,
+        lambda ls, a, lines, p: definition(a, lines, p.position), nothing=[])
+_answer(types.TEXT_DOCUMENT_REFERENCES, lambda ls, a, lines, p: references(
+    a, lines, p.position, p.context.include_declaration), nothing=[])
+_answer(types.TEXT_DOCUMENT_PREPARE_RENAME,
+        lambda ls, a, lines, p: prepare_rename(a, lines, p.position))
+_answer(types.TEXT_DOCUMENT_RENAME, lambda ls, a, lines, p: rename(a, lines, p.position,
+                                                                     p.new_name))
+_answer(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL, lambda ls, a, lines, p: (
+    [] if a.index is None else fragment_symbols(a, lines) if a.fragment_file
+    else document_symbols(a, lines)), nothing=[])
+_answer(types.TEXT_DOCUMENT_FORMATTING, lambda ls, a, lines, p: format_edits(a, lines),
+        nothing=[])
+_answer(types.TEXT_DOCUMENT_CODE_ACTION, lambda ls, a, lines, p: code_actions(a, lines, p),
+        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]), nothing=[])
