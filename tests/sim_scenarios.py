@@ -71,3 +71,92 @@ def assert_sends_respect_policies(sends, cap, quiet, zone_of) -> None:
                 hour = dt.datetime.fromtimestamp(moment, zone).hour
                 inside = start <= hour < end if start < end else (hour >= start or hour < end)
                 assert not inside, (own[0].customer, hour, quiet)
+
+
+# --- journeys and cohorts without chance, for exact comparisons of the two engines -------------
+
+CONDITIONS = ('customer.score >= 50', 'has tag "t"', "consent.sms", "consent.wecom",
+              'customer.score >= 40 and consent.wecom', 'not has tag "t"')
+ZONES = ("Asia/Shanghai", "America/New_York", "Europe/Berlin", "UTC")
+WAITS = st.sampled_from(("0m", "1m", "30m", "2h", "6h", "12h", "23h", "25h"))
+
+
+@st.composite
+def deterministic_scenarios(draw, max_size=80):
+    """(journey text, cohort text, seed, days): a journey drawn from every step kind the
+    vectorised engine runs, jumping forward only (so no loop spins) and optionally looping back
+    through a wait; a cohort whose draws are all certain (probabilities 0 or 1, fixed delays and
+    attributes, everyone arriving at once), so only the customer ids (splits, holdout) tell
+    customers apart and both engines must agree to the customer."""
+    count = draw(st.integers(2, 8))
+    loop, linger = draw(st.sampled_from((True, True, False))), draw(st.booleans())
+    labels = ([f"l{i}" for i in range(count)] + ["back"] * loop + ["linger"] * linger
+              + ["done"])
+    sends_of_a = 0
+    body = []
+    for i in range(count):
+        later = st.one_of(st.just(labels[i + 1]), st.sampled_from(labels[i + 1:]))
+        kind = "split" if i == 0 and draw(st.booleans()) else draw(st.sampled_from((
+            "send", "send", "send", "wait", "until", "wait_for", "branch", "split", "set", "tag",
+            "untag", "goto")))
+        if kind == "send":
+            template = "b" if sends_of_a >= 2 else draw(st.sampled_from("ab"))
+            sends_of_a += template == "a"
+            line = f"send via {draw(st.sampled_from(('wecom', 'sms')))} template {template}"
+        elif kind == "wait":
+            line = f"wait {draw(WAITS)}"
+        elif kind == "until":
+            line = f"wait until {draw(st.integers(0, 23)):02d}:{draw(st.sampled_from((0, 30))):02d}"
+        elif kind == "wait_for":
+            line = (f"wait for replied within {draw(WAITS)} -> {draw(later)} "
+                    f"timeout -> {draw(later)}")
+        elif kind == "branch":
+            line = (f"branch {{ when {draw(st.sampled_from(CONDITIONS))} -> {draw(later)}\n"
+                    f"      else -> {draw(later)} }}")
+        elif kind == "split":
+            percent = draw(st.integers(0, 100))
+            line = f"split {{ x {percent}% -> {draw(later)}\n      y {100 - percent}% -> {draw(later)} }}"
+        elif kind == "set":
+            line = f"set customer.score = customer.score + {draw(st.integers(-20, 20))}"
+        elif kind in ("tag", "untag"):
+            line = f'{kind} "t"'
+        else:
+            line = f"goto {draw(later)}"
+        body.append(f"    {labels[i]}: {line}")
+    if loop:  # back to the start through a wait (longer than any reply's delay)
+        body.append(f"    back: wait {draw(st.integers(4, 30))}h")
+        body.append(f"    branch {{ when {draw(st.sampled_from(CONDITIONS))} -> done\n      else -> l0 }}")
+    if linger:  # time for a purchase to convert
+        body.append(f"    linger: wait for bought within {draw(st.integers(1, 48))}h -> done timeout -> done")
+    body.append("    done: exit completed")
+    policy = []
+    if draw(st.booleans()):
+        policy.append(f"cap {draw(st.integers(1, 3))} messages per {draw(st.sampled_from(('6h', '1d', '2d')))}")
+    if draw(st.booleans()):
+        policy.append(f"quiet {draw(st.integers(0, 23)):02d}:00-{draw(st.integers(0, 23)):02d}:00")
+    if draw(st.booleans()):
+        policy.append("consent sms")
+    if draw(st.booleans()):
+        policy.append(f"holdout {draw(st.integers(1, 40))}%")
+    policy = [p for p in policy if not p.startswith("quiet") or p[6:11] != p[12:17]]
+    text = journey(f'  stage s "S" {{\n' + "\n".join(body) + "\n  }", header=(
+        "  entry on joined\n  goal won on bought within 20d\n  exit on unsubscribed as opted_out\n"
+        + ("  policy {\n" + "".join(f"    {p}\n" for p in policy) + "  }" if policy else "")))
+    certain, likely = st.sampled_from((0, 1)), st.sampled_from((0, 1, 1, 1))
+    cohort = f"""
+size: {draw(st.integers(1, max_size))}
+start: 2026-03-0{draw(st.integers(2, 8))}T{draw(st.integers(0, 23)):02d}:{draw(st.sampled_from((0, 30))):02d}:00Z
+arrival: 0
+segments:
+  - name: a
+    attributes: {{score: {draw(st.integers(20, 80))}}}
+    tags: {{t: {draw(certain)}}}
+    timezone: {draw(st.sampled_from(ZONES))}
+    consent: {{sms: {draw(likely)}, wecom: {draw(likely)}}}
+    behaviour:
+      responses:
+        - {{event: replied, after: {{template: a}}, p: {draw(certain)}, delay: {draw(st.integers(0, 3))}h}}
+        - {{event: bought, after: {{template: b}}, p: {draw(likely)}, delay: {draw(st.integers(0, 40))}h}}
+      opt_out: {1 - draw(likely)}
+"""
+    return text, cohort, draw(st.integers(0, 5)), draw(st.integers(1, 12))

@@ -61,7 +61,7 @@ def test_syntax_error_shows_expected_tokens(write):
     path = write("s.journey", "journey s {\n  stage a {\n    send via wecom\n  }\n}\n")
     result = run("check", str(path))
     assert result.exit_code == 1
-    assert f"{path}:4:3: JL001 error: unexpected '}}'; expected 'template'" in result.stdout
+    assert f"{path}:4:3: JL001 error: unexpected '}}'; expected ',', 'template'" in result.stdout
 
 
 def test_related_locations_are_notes(write):

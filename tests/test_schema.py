@@ -167,11 +167,11 @@ def test_the_docs_name_only_keys_the_reader_has():
 def test_a_key_added_to_a_reader_table_appears_in_the_schema(monkeypatch):
     from journeylang.frontend.yaml_reader import NodeReader
     table = shape_of(JOURNEY_TABLE).keys
-    monkeypatch.setitem(table, "locale", ("locale", NodeReader.name, False))
+    monkeypatch.setitem(table, "mascot", ("mascot", NodeReader.name, False))
     builder = SchemaBuilder()
     schema = builder.build()
-    assert schema["properties"]["locale"] == {"$ref": "#/$defs/name"}
-    assert builder.missing_docs == [("journey", "locale")]  # and a test asks for its docs
+    assert schema["properties"]["mascot"] == {"$ref": "#/$defs/name"}
+    assert builder.missing_docs == [("journey", "mascot")]  # and a test asks for its docs
 
 
 def test_configured_channels_are_in_the_schema(tmp_path, monkeypatch):

@@ -49,7 +49,7 @@ SCHEMA: dict[str, tuple[tuple[str, str], ...]] = {
         ("stage", "text"), ("step", "text?"), ("event", "text"), ("condition", "json?"),
         ("within", "int"), ("baseline", "real"), ("target", "real")),
 }
-# Added after the first release of the format (issue 7): tables written before may lack them.
+# Added after the first release of the format (schedules, roles, KPIs): tables written before may lack them.
 # Readers fill a missing column with null and a missing table with no rows, so older tables
 # (and the versions stored in older state files) still load.
 ADDED_COLUMNS = {"journey": ("volume",), "triggers": ("schedule",)}

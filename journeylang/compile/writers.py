@@ -140,7 +140,7 @@ def _read_json(path: Path) -> dict:
 
 
 def _older(name: str, columns) -> tuple:
-    """The columns of ``name`` as written before the issue-7 additions."""
+    """The columns of ``name`` as written before the operations columns were added."""
     added = ADDED_COLUMNS.get(name, ())
     return tuple((c, k) for c, k in columns if c not in added)
 

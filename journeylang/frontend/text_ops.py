@@ -28,7 +28,7 @@ def did_you_mean(word: str, choices) -> str:
 
 @v_args(meta=True, inline=True)
 class OperationsBuilder(Transformer):
-    """Builds the issue-7 constructs; ``ModelBuilder`` supplies ``span``, ``ref`` and the rest."""
+    """Builds the operations constructs; ``ModelBuilder`` supplies ``span``, ``ref`` and the rest."""
 
     def problem(self, code: str, message: str, where, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(code, Severity.ERROR, message, self.span(where),

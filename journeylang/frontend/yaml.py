@@ -21,6 +21,7 @@ from ..units import parse_duration, parse_percent, parse_time
 from . import Document
 from . import yaml_shapes as shapes
 from .yaml_ops import RUNG_ACTIONS, OperationsReader
+from .yaml_program import HANDLER_ACTIONS, make_cap, make_handler, make_send
 from .yaml_reader import (STRUCTURE, YAML_SYNTAX, Skip, describe, each, either, is_numeric,
                           exactly_one, keys_of, one_or_many, record, short)
 from .yaml_shapes import Converter, accepts, shape_only
@@ -245,8 +246,8 @@ class _Builder(OperationsReader):
             found = self.fields(node, what, "wait", tuple(dict.fromkeys(
                 key for form in _WAIT_FORMS.values() for key in form.shape.keys)))
             if not found.unknown:
-                self.report(STRUCTURE, f"{what} needs one of 'until', 'until_next', 'for' or "
-                                       "'on'", node)
+                self.report(STRUCTURE, f"{what} needs one of 'until', 'until_day', 'until_next', "
+                                       "'for' or 'on'", node)
             raise Skip
         return _WAIT_FORMS[form](self, node, what)
 
@@ -291,9 +292,9 @@ B = _Builder
 _NAMES = one_or_many(B.name)
 _CHANNELS = one_or_many(B.channel)
 _WHERE = ("condition", B.condition, False)
-_CAP = record("cap", ast.Cap, {"messages": ("messages", B.integer, True),
-                                "per": ("per", B.duration, True),
-                                "on": ("channels", _CHANNELS, False)})
+_CAP = record("cap", make_cap, {"messages": ("messages", B.integer, True),
+                               "per": ("per", B.cap_period, True),
+                               "on": ("channels", _CHANNELS, False)})
 _POLICY = record("policy", ast.Policy, {
     "cap": ("caps", one_or_many(_CAP), False),
     "quiet": ("quiet", either(B.quiet_text, record("quiet", ast.QuietHours, {
@@ -313,6 +314,9 @@ _JOURNEY = record("journey", ast.Journey, {
     "goals": ("goals", each(record("goal", ast.Goal, {
         "name": ("name", B.name, True), "on": ("event", B.name, True), "where": _WHERE,
         "within": ("within", B.duration, False)})), False),
+    "milestones": ("milestones", each(record("milestone", ast.Milestone, {
+        "name": ("name", B.name, True), "on": ("event", B.name, True), "where": _WHERE,
+        "within": ("within", B.duration, False)})), False),
     "exits": ("exits", each(record("exit", ast.ExitRule, {
         "on": ("event", B.name, True), "as": ("outcome", B.name, True), "where": _WHERE})), False),
     "outcomes": ("outcomes", _NAMES, False), "policy": ("policy", _POLICY, False),
@@ -321,11 +325,17 @@ _JOURNEY = record("journey", ast.Journey, {
         "per": ("per", B.duration, True)})), False),
     "expect": ("volume", record("expect", ast.Volume, {
         "entries": ("entries", B.integer, True), "per": ("per", B.duration, True)}), False),
-    "templates": ("templates", B.templates, False), "stages": ("stages", each(B.stage), False)})
+    "templates": ("templates", B.templates, False), "stages": ("stages", each(B.stage), False),
+    "locale": ("locale", B.name, False), "attributes": ("attributes", B.attributes, False),
+    "vars": ("variables", B.variables, False),
+    "handlers": ("handlers", each(Converter(lambda b, node, what: _HANDLER(b, node, what),
+                                            lambda: _HANDLER.shape)), False)})
 
 _THEN, _TIMEOUT = ("target", B.name, False), ("next", B.name, False)
 _WITHIN = ("within", B.duration, False)
 _WAIT_FORMS = {
+    "until_day": record("wait with 'until_day'", ast.WaitDay, {
+        "until_day": ("day", B.integer, True), "at": ("time", B.wait_time, True)}, name=""),
     "until_next": record("wait with 'until_next'", ast.WaitSchedule, {
         "until_next": ("schedule", B.schedule, True)}, name=""),
     "until": record("wait with 'until'", ast.WaitUntil, {"until": ("time", B.wait_time, True)},
@@ -348,9 +358,10 @@ _PARAMS = ("params", B.params, False)
 
 # one converter per step kind; a step-level ``then`` sets ``next`` on sequential steps
 _STEP_KINDS = {
-    "send": record("send", ast.Send, {"via": ("channel", B.channel, True),
-                                      "template": ("template", B.text, True),
-                                      "params": _PARAMS, "promo": ("promo", B.flag, False)},
+    "send": record("send", make_send, {"via": ("channel", _CHANNELS, True),
+                                       "template": ("template", B.text, True),
+                                       "params": _PARAMS, "promo": ("promo", B.flag, False),
+                                       "transactional": ("transactional", B.flag, False)},
                    name=""),
     "wait": either(short(ast.Wait, "duration", B.duration), B.wait),
     "branch": B.branch,
@@ -385,6 +396,15 @@ _RUNG = shape_only(shapes.Record(
     "rung", {"at": ("after", B.duration, True),
              **{kind: (kind, action, False) for kind, action in _RUNG_ACTIONS.items()}},
     tuple(_RUNG_ACTIONS)))
+_HANDLER_ACTIONS = {kind: _STEP_KINDS[kind] for kind in HANDLER_ACTIONS}
+_HANDLER_ACTION = shape_only(shapes.Record(
+    "handler action", {kind: (kind, action, False) for kind, action in _HANDLER_ACTIONS.items()},
+    tuple(_HANDLER_ACTIONS)))
+_HANDLER = record("handler", make_handler, {
+    "on": ("event", B.name, True), "where": _WHERE, "then": ("target", B.name, False),
+    "do": ("actions", Converter(lambda b, node, what: b.handler_actions(node, what,
+                                                                        _HANDLER_ACTIONS),
+                                shapes.ListOf(_HANDLER_ACTION)), False)})
 _STEP_KINDS["escalate"] = record("escalate", ast.Escalate, {
     "until": ("event", B.name, True), "where": _WHERE, "within": ("within", B.duration, True),
     "then": _THEN, "breach": _TIMEOUT,

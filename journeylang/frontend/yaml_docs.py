@@ -28,6 +28,9 @@ KEY_DOCS: dict[str, dict[str, tuple[str, object]]] = {
                     "a duration since the last entry.", "after 30d"),
         "goals": ("Conversion events: the first one reached ends the run as converted.",
                   [{"name": "recovered", "on": "order_paid", "within": "3d"}]),
+        "milestones": ("Conversions recorded with their time when their event first happens in "
+                       "a run; unlike a goal, a milestone does not end the run.",
+                       [{"name": "first_reply", "on": "replied", "within": "7d"}]),
         "exits": ("Events that end the run wherever the customer is, with an outcome.",
                   [{"on": "unsubscribed", "as": "opted_out"}]),
         "outcomes": ("Outcomes declared beyond the standard ones (converted, completed, churned, "
@@ -43,6 +46,16 @@ KEY_DOCS: dict[str, dict[str, tuple[str, object]]] = {
         "templates": ("Message templates by name: a text, or one text per locale (Jinja2).",
                       {"cart_nudge": {"zh": "{{ customer.name }}，您的购物车还在等您。",
                                       "en": "Hi {{ customer.name }}, your cart is waiting."}}),
+        "locale": ("The default locale of the journey's templates (a template text without a "
+                   "locale is in this one).", "zh"),
+        "attributes": ("Customer attributes the journey reads, with their type and the default "
+                       "they have while a profile has none.",
+                       {"points": {"type": "number", "default": 0}, "tier": "string"}),
+        "vars": ("Run-local variables, with their starting values.",
+                 {"streak": 0, "last_level": {"default": "novice", "type": "string"}}),
+        "handlers": ("Instant actions whenever the event reaches a run, whatever step it is "
+                     "at, then an optional jump.",
+                     [{"on": "complaint_filed", "do": [{"tag": "complained"}], "then": "care"}]),
         "stages": ("The lifecycle stages, in order; each holds steps (and KPIs).",
                    [{"stage": "remind", "title": "提醒",
                      "steps": [{"send": {"via": "wecom", "template": "cart_nudge"}},
@@ -55,6 +68,35 @@ KEY_DOCS: dict[str, dict[str, tuple[str, object]]] = {
         "where": (_WHERE, "cart.value >= 50"),
     },
     "reentry": {"after": ("A customer may enter again this long after the last entry.", "30d")},
+    "milestone": {
+        "name": ("The milestone's name (reports use it).", "first_reply"),
+        "on": ("The event that reaches the milestone.", "replied"),
+        "where": (_WHERE, "event.channel == \"wecom\""),
+        "within": ("Counts only this long after entry.", "7d"),
+    },
+    "attribute": {
+        "type": ("The attribute's type.", "number"),
+        "default": ("Its value while a profile has none.", 0),
+    },
+    "var": {
+        "default": ("The variable's value when the run starts.", 0),
+        "type": ("The variable's type.", "number"),
+    },
+    "handler": {
+        "on": ("The event that runs the handler, at any step.", "complaint_filed"),
+        "where": (_WHERE, "event.severity >= 3"),
+        "then": ("Where the run goes after the actions (default: it stays where it is).",
+                 "care"),
+        "do": ("The instant actions, in order.", [{"set": {"attribute": "customer.complaints",
+                                                           "expr": "customer.complaints + 1"}},
+                                                  {"emit": "complaint_counted"}]),
+    },
+    "handler action": {
+        "set": ("Set an attribute.", {"attribute": "customer.vip", "value": True}),
+        "tag": ("Add tags.", "complained"),
+        "untag": ("Remove tags.", "promo_ok"),
+        "emit": ("Emit an event.", "complaint_counted"),
+    },
     "goal": {
         "name": ("The goal's name (reports and KPIs use it).", "recovered"),
         "on": ("The event that reaches the goal.", "order_paid"),
@@ -144,14 +186,22 @@ KEY_DOCS: dict[str, dict[str, tuple[str, object]]] = {
                                                           "within": "3h"}}]}),
     },
     "send": {
-        "via": ("The channel.", "wecom"),
+        "via": ("The channel, or several: the first the policies let through is used.",
+                ["wecom", "sms"]),
         "template": ("The template's name (or a file in templates/).", "cart_nudge"),
         "params": ("Values the template reads as variables.", {"code": "CART10", "value": 10}),
         "promo": ("A promotional message (counts against the policy's promo budget).", True),
+        "transactional": ("A transactional message (an acknowledgement, a level reached): exempt "
+                          "from caps, quiet hours and the promo budget, never from consent or "
+                          "opt-out.", True),
     },
     "wait with 'until_next'": {
         "until_next": ("Wait until the next occurrence of a schedule (customer's time zone).",
                        "wednesday at 20:00"),
+    },
+    "wait with 'until_day'": {
+        "until_day": ("Wait until this day of the run (day 0 is the day of entry).", 3),
+        "at": ("At this time of day (customer's time zone).", "10:00"),
     },
     "wait with 'until'": {
         "until": ("Wait until the next time of day (customer's time zone).", "10:00"),

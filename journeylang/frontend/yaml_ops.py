@@ -13,14 +13,15 @@ from .. import ast
 from ..units import parse_percent
 from . import yaml_shapes as shapes
 from .text import parse_condition, parse_schedule
-from .yaml_reader import STRUCTURE, NodeReader, Skip, is_numeric
+from .yaml_program import ProgramReader
+from .yaml_reader import STRUCTURE, Skip, is_numeric
 from .yaml_shapes import accepts
 
 # the step kinds a rung of an escalation ladder may run
 RUNG_ACTIONS = ("send", "handoff", "tag", "untag", "set", "coupon", "webhook", "emit")
 
 
-class OperationsReader(NodeReader):
+class OperationsReader(ProgramReader):
     """Readers for DSL snippets, flags, KPI percentages and ladder rungs."""
 
     def embedded(self, node, what: str, expected: str, parse):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ..ast import ATTRIBUTE_TYPES, CALENDAR_UNITS
 from ..units import DURATION_PATTERN, PERCENT_PATTERN, VALID_TIME_PATTERN
 
 WORD = r"[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*"  # the DSL's NAME
@@ -151,3 +152,10 @@ LITERAL = Scalar("literal", {"type": ["string", "number", "boolean", "null"]},
 # a channel is a name to the reader (the linter checks it); the schema lists the channels the
 # configuration declares
 CHANNEL = _string("channel", rf"^{WORD}$", "A channel (the configuration's `channels`).", "wecom")
+TYPE = Scalar("type", {"type": "string", "enum": list(ATTRIBUTE_TYPES)},
+              "An attribute's type.", ATTRIBUTE_TYPES[0])
+CAP_PERIOD = Scalar("cap_period", {"anyOf": [
+    DURATION.json, {"type": "string",
+                    "pattern": rf"^{_BLANK}calendar\s+({'|'.join(CALENDAR_UNITS)}){_BLANK}$"}]},
+    "A window: a duration (any 7 days) or a calendar unit ('calendar day', 'calendar week').",
+    "calendar day")

@@ -72,8 +72,20 @@ class StoreError(Exception):
     """A state file that cannot be used (not ours, locked by another run, unreadable)."""
 
 
-# Key order needs no sorting: processing is deterministic, so dicts are built in the same order.
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+def _compact_encoder():
+    """Compact JSON text (no sorting: processing is deterministic, so dicts are built in the
+    same order). The C encoder made once: the unit of work encodes every customer handed out
+    at each commit to see what changed, and JSONEncoder.encode builds a new encoder per call."""
+    plain = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # a Python without the C accelerator
+        return plain.encode
+    encode = make(None, plain.default, json.encoder.encode_basestring, None, ":", ",",
+                  False, False, True)
+    return lambda value: "".join(encode(value, 0))
+
+
+_dumps = _compact_encoder()
 
 
 class SqliteStore(MemoryStore):
@@ -122,8 +134,8 @@ class SqliteStore(MemoryStore):
             raise StoreError(f"{self.path}: state schema {found[0]}, this journeylang reads {SCHEMA_VERSION}")
 
     def _clear_buffers(self) -> None:
-        self._customers: dict[str, Customer] = {}
-        self._runs: dict[int, Run] = {}
+        self.unit: dict[str, Customer] = {}
+        self._rows: dict[str, list] = {"customers": [], "runs": [], "slas": [], "observations": []}
         self._timers_new: dict[int, Timer] = {}
         self._timers_gone: set[int] = set()
         self._history: list = []
@@ -131,8 +143,6 @@ class SqliteStore(MemoryStore):
         self._cancels: list[tuple[str, int]] = []
         self._events: list[tuple] = []
         self._versions_new: list[tuple] = []
-        self._slas: dict[int, Sla] = {}
-        self._observations: dict[int, Observation] = {}
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -145,15 +155,15 @@ class SqliteStore(MemoryStore):
             return Customer(customer_id)
         state = json.loads(row[1])
         customer = Customer(customer_id, json.loads(row[0]), state["sends"], state["entries"],
-                            saved=row[0], saved_state=row[1])
+                            stored=(row[0], row[1]))
         customer.runs = [_run(r) for r in self.db.execute(
             f"SELECT {RUN_COLUMNS} FROM runs WHERE customer = ? AND status != ? ORDER BY id",
             (customer_id, ENDED))]
-        customer.slas = [Sla(*r) for r in self.db.execute(
+        customer.slas = [_record(Sla, r) for r in self.db.execute(
             f"SELECT {SLA_COLUMNS} FROM slas WHERE customer = ? AND status = ? ORDER BY id",
             (customer_id, OPEN))]
         live = {run.id for run in customer.runs}
-        customer.observations = [Observation(*r) for r in self.db.execute(
+        customer.observations = [_record(Observation, r) for r in self.db.execute(
             f"SELECT {OBSERVATION_COLUMNS} FROM observations WHERE customer = ? ORDER BY id",
             (customer_id,)) if r[8] == OPEN or r[2] in live]
         return customer
@@ -170,7 +180,7 @@ class SqliteStore(MemoryStore):
         return stored | {c.profile.get("timezone") for c in self.customers.values()}
 
     def pending_timers(self) -> list[Timer]:
-        return [Timer(*row) for row in self.db.execute(
+        return [Timer.from_row(row) for row in self.db.execute(
             "SELECT seq, due, run_id, customer, kind, step FROM timers ORDER BY seq")]
 
 
@@ -186,11 +196,18 @@ class SqliteStore(MemoryStore):
 
     # --- buffered writes ----------------------------------------------------------------------
 
-    def save(self, customer: Customer) -> None:
-        self._customers[customer.id] = customer
-
-    def save_run(self, run: Run) -> None:
-        self._runs[run.id] = run
+    def write(self, customer: Customer) -> None:
+        """Buffer the rows of what changed in a customer since they were last written."""
+        profile = _dumps(customer.profile)
+        state = _dumps({"sends": customer.sends, "entries": customer.entries})
+        if customer.stored != (profile, state):
+            customer.stored = (profile, state)
+            self._rows["customers"].append((customer.id, profile, state))
+        for record in customer.records():
+            row = _ROW_OF[type(record)](record)
+            if record.stored != row:
+                record.stored = row
+                self._rows[_TABLE_OF[type(record)]].append(row)
 
     def add_timer(self, timer: Timer) -> None:
         self._timers_new[timer.seq] = timer
@@ -201,12 +218,6 @@ class SqliteStore(MemoryStore):
 
     def history(self, row) -> None:
         self._history.append(row)
-
-    def save_sla(self, sla: Sla) -> None:
-        self._slas[sla.id] = sla
-
-    def save_observation(self, observation: Observation) -> None:
-        self._observations[observation.id] = observation
 
     def outbox(self, action) -> None:
         self._outbox.append(action)
@@ -231,10 +242,12 @@ class SqliteStore(MemoryStore):
         (with the next batch) while it does; a failed write is raised by the next ``commit``
         or ``sync``, and the caller must then ``rollback``.
         """
+        unit = list(self.unit)
+        self._write_unit()
         job = self._snapshot(counters)
         self.meta.update({k: str(v) for k, v in counters.items()})
         if self.known is not None:
-            self.known.update(self._customers)
+            self.known.update(unit)
         self.seen.update(row[1] for row in self._events)
         self._clear_buffers()
         self._submit(job)
@@ -258,26 +271,15 @@ class SqliteStore(MemoryStore):
 
     def _snapshot(self, counters) -> list[tuple[str, list]]:
         """The statements of one transaction, with their rows (plain values, no live objects)."""
-        for customer in self._customers.values():
-            if customer.saved is None:
-                customer.saved = _dumps(customer.profile)
-            if customer.saved_state is None:
-                customer.saved_state = _dumps({"sends": customer.sends, "entries": customer.entries})
-        for run in self._runs.values():
-            if run.saved is None:
-                run.saved = (_dumps(run.context), _dumps(run.event))
+        rows = self._rows
         return [
             ("INSERT OR REPLACE INTO versions VALUES (?, ?, ?, ?, ?)", self._versions_new),
             ("INSERT INTO customers VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-             "profile = excluded.profile, state = excluded.state",
-             [(c.id, c.saved, c.saved_state) for c in self._customers.values()]),
+             "profile = excluded.profile, state = excluded.state", rows["customers"]),
             (f"INSERT INTO runs ({RUN_COLUMNS}) VALUES ({','.join('?' * 16)}) "
-             f"ON CONFLICT (id) DO UPDATE SET {_RUN_UPDATE}",
-             [(r.id, r.customer, r.journey_id, r.content_hash, r.status, int(r.holdout), r.stage,
-               r.step, r.waiting, r.timer, r.entered_at, r.step_at, r.ended_at, r.outcome,
-               *r.saved) for r in self._runs.values()]),
+             f"ON CONFLICT (id) DO UPDATE SET {_RUN_UPDATE}", rows["runs"]),
             ("INSERT INTO timers VALUES (?, ?, ?, ?, ?, ?)",
-             [(t.seq, t.due, t.run_id, t.customer, t.kind, t.step) for t in self._timers_new.values()]),
+             [t.row() for t in self._timers_new.values()]),
             ("DELETE FROM timers WHERE seq = ?", [(seq,) for seq in self._timers_gone]),
             ("INSERT INTO history (at, customer, run_id, journey_id, step, what, why, detail) "
              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self._history),
@@ -289,12 +291,9 @@ class SqliteStore(MemoryStore):
              "WHERE customer = ?) AND id <= ? AND status = 'queued' AND kind = 'message'",
              self._cancels),
             ("INSERT INTO events VALUES (?, ?, ?, ?, ?)", self._events),
-            ("INSERT OR REPLACE INTO slas VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-             [(s.id, s.customer, s.run_id, s.journey_id, s.step, s.role, s.opened, s.due,
-               s.status, s.closed, s.timer) for s in self._slas.values()]),
+            ("INSERT OR REPLACE INTO slas VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows["slas"]),
             ("INSERT OR REPLACE INTO observations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-             [(o.id, o.customer, o.run_id, o.journey_id, o.content_hash, o.kpi, o.opened, o.due,
-               o.status, o.closed, o.timer) for o in self._observations.values()]),
+             rows["observations"]),
             ("INSERT OR REPLACE INTO meta VALUES (?, ?)",
              sorted((k, str(v)) for k, v in counters.items())),
         ]
@@ -330,7 +329,35 @@ def _run(row) -> Run:
      entered_at, step_at, ended_at, outcome, context, event) = row
     return Run(ident, customer, journey_id, content_hash, entered_at, status, bool(holdout), stage,
                step, waiting, timer, step_at, ended_at, outcome, json.loads(context),
-               json.loads(event), (context, event))
+               json.loads(event), tuple(row))
+
+
+def _run_row(r: Run) -> tuple:
+    """A run as a ``runs`` row, in RUN_COLUMNS order."""
+    return (r.id, r.customer, r.journey_id, r.content_hash, r.status, int(r.holdout), r.stage,
+            r.step, r.waiting, r.timer, r.entered_at, r.step_at, r.ended_at, r.outcome,
+            _dumps(r.context), _dumps(r.event))
+
+
+def _sla_row(s: Sla) -> tuple:
+    return (s.id, s.customer, s.run_id, s.journey_id, s.step, s.role, s.opened, s.due,
+            s.status, s.closed, s.timer)
+
+
+def _observation_row(o: Observation) -> tuple:
+    return (o.id, o.customer, o.run_id, o.journey_id, o.content_hash, o.kpi, o.opened, o.due,
+            o.status, o.closed, o.timer)
+
+
+def _record(kind, row):
+    """An SLA or observation read back, remembering its row as written."""
+    record = kind(*row)
+    record.stored = tuple(row)
+    return record
+
+
+_ROW_OF = {Run: _run_row, Sla: _sla_row, Observation: _observation_row}
+_TABLE_OF = {Run: "runs", Sla: "slas", Observation: "observations"}
 
 
 def _lock(path: Path) -> int | None:

@@ -14,7 +14,7 @@ from itertools import product
 
 import numpy as np
 
-from ..runtime.executor import OPT_OUT_EVENTS
+from ..semantics import OPT_OUT_EVENTS
 from ..runtime.program import Program
 from ..runtime.scope import RunScope
 from .cohort import Cohort, Segment

@@ -13,7 +13,10 @@ import hashlib
 import numpy as np
 
 from .columns import VectorScope, as_objects, flatten, holds, evaluate, sample, typed
-from .plan import MAX_STEPS, NO_NEXT, OPT_OUT_DELAY, Plan
+from ...semantics import (ERROR, MAX_STEPS, SEND_CAP, SEND_CHECKS, SEND_NO_CONSENT,
+                          SEND_OPTED_OUT, SEND_QUIET, zero_wait)
+from ..cohort import OPT_OUT_DELAY
+from .plan import NO_NEXT, Plan
 from .tally import Tally
 
 IDLE, ENDED = -3, -1       # never entered (or a holdout run) / ended; NO_NEXT (-2) is still live
@@ -183,7 +186,7 @@ class Block:
         looping = self.hops[rows] > MAX_STEPS
         if looping.any():
             self._end(rows[looping], self.t[rows[looping]],
-                      self.plan.why(f"more than {MAX_STEPS} steps without a wait", "error"), s)
+                      self.plan.why(f"more than {MAX_STEPS} steps without a wait", ERROR), s)
             rows = rows[~looping]
         step = self.plan.steps[s]
         _HANDLERS[step.kind](self, s, step, rows)
@@ -287,29 +290,49 @@ class Block:
     # --- step kinds -------------------------------------------------------------------------
 
     def _send(self, s: int, step, rows: np.ndarray) -> None:
+        """The send checks in the shared order (``semantics.SEND_CHECKS``): each decides for the
+        customers no earlier check has decided."""
         plan, channel = self.plan, step.params["channel"]
         now = self.t[rows]
-        opted = self.opt_time[rows] <= now
-        consented = self.consent_ok[channel][rows] if channel in plan.program.consent else True
-        ok = ~opted & consented
+        open_ = np.ones(len(rows), dtype=bool)
         until = np.full(len(rows), np.nan)
-        if plan.program.quiet is not None and ok.any():
-            until[ok] = self.spec.clock.quiet_until(now[ok], plan.program.quiet, self.zone[rows[ok]])
-        deferred = ~np.isnan(until)
+        decided = {}
+        for check in SEND_CHECKS:
+            hit = np.zeros(len(rows), dtype=bool)
+            if open_.any():
+                hit[open_] = self._send_check(check, channel, rows[open_], now[open_], until, open_)
+            decided[check] = hit
+            open_ &= ~hit
+        deferred = decided[SEND_QUIET]
         if deferred.any():
             self._defer(s, step, rows[deferred], now[deferred], until[deferred])
-        go = ok & ~deferred
-        capped = np.zeros(len(rows), dtype=bool)
-        for (messages, per, channels), (times, heads) in zip(plan.caps, self.caps):
-            if channels is None or channel in channels:
-                capped[go] |= times[rows[go], heads[rows[go]]] > now[go] - per
-        sent = go & ~capped
-        self.tally.send_results(s, int(sent.sum()), int((opted & ~deferred).sum()),
-                                int((~opted & ~consented).sum()) if not isinstance(consented, bool) else 0,
-                                int((go & capped).sum()))
-        self._deliver(s, channel, rows[sent], now[sent])
+        self.tally.send_results(s, int(open_.sum()), int(decided[SEND_OPTED_OUT].sum()),
+                                int(decided[SEND_NO_CONSENT].sum()), int(decided[SEND_CAP].sum()))
+        self._deliver(s, channel, rows[open_], now[open_])
         rest = rows[~deferred]
         self._move(rest, s, plan.next_of(step), plan.why("next"))
+
+    def _send_check(self, check: str, channel: str, rows, now, until, where) -> np.ndarray:
+        """Which of ``rows`` (sending at ``now``) the check stops; the quiet-hours check
+        writes the end of the window into ``until`` at ``where``."""
+        program = self.plan.program
+        if check == SEND_OPTED_OUT:
+            return self.opt_time[rows] <= now
+        if check == SEND_NO_CONSENT:
+            if channel not in program.consent:
+                return np.zeros(len(rows), dtype=bool)
+            return ~self.consent_ok[channel][rows]
+        if check == SEND_QUIET:
+            if program.quiet is None:
+                return np.zeros(len(rows), dtype=bool)
+            ends = self.spec.clock.quiet_until(now, program.quiet, self.zone[rows])
+            until[where] = ends
+            return ~np.isnan(ends)
+        capped = np.zeros(len(rows), dtype=bool)
+        for (messages, per, channels), (times, heads) in zip(self.plan.caps, self.caps):
+            if channels is None or channel in channels:
+                capped |= times[rows, heads[rows]] > now - per
+        return capped
 
     def _deliver(self, s: int, channel: str, rows: np.ndarray, now: np.ndarray) -> None:
         if not len(rows):
@@ -341,7 +364,11 @@ class Block:
         self.resumed[rows[wait]] = True
 
     def _wait(self, s: int, step, rows) -> None:
-        self._advance(rows, s, self.t[rows] + step.params["duration"], self.plan.next_of(step),
+        duration = step.params["duration"]
+        if zero_wait("wait", duration=duration):   # on at once, counted against MAX_STEPS
+            self._move(rows, s, self.plan.next_of(step), self.plan.why("waited"))
+            return
+        self._advance(rows, s, self.t[rows] + duration, self.plan.next_of(step),
                       self.plan.why("waited"))
 
     def _wait_until(self, s: int, step, rows) -> None:
@@ -355,6 +382,10 @@ class Block:
     def _wait_event(self, s: int, step, rows) -> None:
         plan, now = self.plan, self.t[rows]
         within = step.params.get("within")
+        target = plan.index[step.timeout] if step.timeout else plan.next_of(step)
+        if zero_wait("wait_event", within=within):   # times out at once, taking no event
+            self._move(rows, s, target, plan.why("timeout"))
+            return
         limit = now + (np.inf if within is None else within)
         best, arm_of = np.full(len(rows), np.inf), np.full(len(rows), -1)
         order = np.zeros(len(rows), dtype=np.int64)
@@ -377,7 +408,6 @@ class Block:
                 self.t[rows[mine]], self.hops[rows[mine]] = best[mine], 0
                 self._move(rows[mine], s, arm.to, arm.why)
         rest = ~ends & ~moved
-        target = plan.index[step.timeout] if step.timeout else plan.next_of(step)
         self.t[rows[rest]], self.hops[rows[rest]] = limit[rest], 0
         self._move(rows[rest], s, target, plan.why("timeout"))
 
@@ -411,13 +441,25 @@ class Block:
         def take(mask):
             slot = mask & (origin < 0)
             if slot.any():
-                self.slots[arm_index][rows[slot], column[slot]] = np.inf
+                self._consume(arm.event, rows[slot], found[slot], seq[slot])
             for source_index in np.unique(origin[mask & (origin >= 0)]).tolist():
                 mine = mask & (origin == source_index)
                 rate = self.plan.sources[source_index].rate
                 self.next_base[source_index][rows[mine]] = found[mine] + self.gen.exponential(
                     1.0 / rate, int(mine.sum()))
         return found, seq, take
+
+    def _consume(self, event: str, rows, at, seq) -> None:
+        """A wait took these events: no other wait arm (on that event) may take them again.
+        An event is pushed into every arm that listens for its type, and known there by its
+        time and the sequence number of its occurrence."""
+        for arm_index, arm in self.plan.arm_list:
+            if arm.event != event or arm_index not in self.slots:
+                continue
+            held, orders = self.slots[arm_index][rows], self.slot_seq[arm_index][rows]
+            same = (held == at[:, None]) & (orders == seq[:, None])
+            held[same] = np.inf
+            self.slots[arm_index][rows] = held
 
     def _branch(self, s: int, step, rows) -> None:
         to = np.full(len(rows), self.plan.next_of(step))

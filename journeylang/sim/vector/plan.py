@@ -12,15 +12,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...compile import Tables
-from ...runtime.executor import BREACH, MAX_STEPS, OPT_OUT_EVENTS, RESOLVED
+from ...runtime.executor import BREACH, RESOLVED
 from ...runtime.program import Program, build_program
-from ..cohort import Cohort
+from ...semantics import COMPLETED, CONVERTED, ERROR, MAX_STEPS, OPT_OUT_EVENTS
+from ..cohort import OPT_OUT_EVENT, Cohort
 from .columns import Unsupported, constant, flatten, keys_of
 
 STAFF_EVENTS = (RESOLVED, BREACH)  # made by staff queues and SLA deadlines
 
-OPT_OUT_EVENT = "unsubscribed"   # what the simulator's customers send when a message makes them leave
-OPT_OUT_DELAY = 60.0
 NO_NEXT = -2                     # a step without a next step: the run ends `completed`
 ZERO_TIME = ("branch", "split", "tag", "untag", "set", "coupon", "handoff", "webhook", "emit",
              "goto", "exit")
@@ -109,8 +108,8 @@ class Plan:
         self.reads = self._reads()
         for text in ("next", "waited", "time reached", "timeout", "else", "goto"):
             self.why(text)
-        self.why("no next step", "completed")
-        self.why(f"more than {MAX_STEPS} steps without a wait", "error")
+        self.why("no next step", COMPLETED)
+        self.why(f"more than {MAX_STEPS} steps without a wait", ERROR)
         if program.entry is not None:
             self.why(f"entry on {program.entry.event}")
         for step in self.steps:
@@ -198,9 +197,9 @@ class Plan:
         found = []
         for row in self.tables.rows["triggers"]:
             if row["kind"] == "goal":
-                why = self.why(f"goal {row['name']} on {row['event']}", "converted")
+                why = self.why(f"goal {row['name']} on {row['event']}", CONVERTED)
                 found.append(TriggerDef("goal", row["event"], row["condition"], row["within"],
-                                        "converted", why))
+                                        CONVERTED, why))
             elif row["kind"] == "exit":
                 why = self.why(f"exit on {row['event']}", row["outcome"])
                 found.append(TriggerDef("exit", row["event"], row["condition"], None,

@@ -1,0 +1,75 @@
+"""Step semantics that every executor shares: the runtime, both simulator engines and the lint
+rules that reason about what a run will do.
+
+Only facts live here (names, orders, pure rules); each executor applies them to its own data
+(one customer at a time, or numpy arrays of customers). docs/runtime.md describes them.
+"""
+from __future__ import annotations
+
+# --- outcomes ----------------------------------------------------------------------------------
+
+CONVERTED, COMPLETED, CHURNED, OPTED_OUT, EXPIRED, ESCALATED = (
+    "converted", "completed", "churned", "opted_out", "expired", "escalated")
+ERROR = "error"  # the runtime's own: a run that went round a loop MAX_STEPS times without waiting
+STANDARD_OUTCOMES = (CONVERTED, COMPLETED, CHURNED, OPTED_OUT, EXPIRED, ESCALATED)
+
+# --- opt-out -----------------------------------------------------------------------------------
+
+# Events that mean "stop contacting me" (the lint configuration may name others).
+OPT_OUT_EVENTS = ("unsubscribed", "opted_out", "opt_out", "stop")
+# Channels on which the law requires an opt-out to be honoured by an exit rule (JL306).
+OPT_OUT_CHANNELS = ("sms", "email")
+
+# --- guards ------------------------------------------------------------------------------------
+
+MAX_STEPS = 1000      # steps in one activation without time passing: a guard against zero-wait loops
+MAX_EMIT_DEPTH = 8    # emit -> entry -> emit ... chains longer than this are not delivered
+
+# --- waits -------------------------------------------------------------------------------------
+
+WAIT_KINDS = ("wait", "wait_until", "wait_event", "wait_schedule")
+
+
+def zero_wait(kind: str, duration: float | None = None, within: float | None = None) -> bool:
+    """Whether a waiting step lets no time pass and so goes on at once: ``wait 0m``, or a wait
+    for events ``within 0m`` (which times out at once, taking no event). Such steps count
+    against MAX_STEPS like any other step, and do not break a loop (JL203)."""
+    if kind == "wait":
+        return (duration or 0) <= 0
+    if kind == "wait_event":
+        return within is not None and within <= 0
+    return False
+
+
+def makes_time_pass(kind: str, duration: float | None = None, within: float | None = None) -> bool:
+    """Whether entering a step of ``kind`` can make the run wait (see ``zero_wait``)."""
+    return kind in WAIT_KINDS and not zero_wait(kind, duration, within)
+
+
+# --- sends -------------------------------------------------------------------------------------
+
+# What decides a send, tried in this order; the first that applies decides:
+#   opted out   the customer opted out: skipped
+#   no consent  the channel needs consent the customer has not given: skipped
+#   quiet       the customer's local time is inside quiet hours: deferred to the window's end
+#   cap         a frequency cap (across all the customer's journeys) is reached: skipped
+# Otherwise the message is sent. The promo budget is measured, never enforced per message.
+SEND_OPTED_OUT, SEND_NO_CONSENT, SEND_QUIET, SEND_CAP = "opted out", "no consent", "quiet", "cap"
+SEND_CHECKS = (SEND_OPTED_OUT, SEND_NO_CONSENT, SEND_QUIET, SEND_CAP)
+# The checks that skip (rather than defer) a send, and so count as skip reasons.
+SKIP_REASONS = (SEND_OPTED_OUT, SEND_NO_CONSENT, SEND_CAP)
+
+
+def skip_reason(detail: str | None) -> str | None:
+    """The check that skipped a send, read from its history detail (which starts with the
+    check's name: ``no consent for sms``, ``cap 2 per 86400s reached``)."""
+    for reason in SKIP_REASONS:
+        if detail and detail.startswith(reason):
+            return reason
+    return None
+
+
+def consents(profile: dict, channel: str) -> bool:
+    """Whether a profile gives consent for ``channel`` (``consent.<channel>`` is exactly true)."""
+    consent = profile.get("consent")
+    return isinstance(consent, dict) and consent.get(channel) is True
