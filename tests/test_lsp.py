@@ -38,7 +38,8 @@ def _make_client() -> LanguageClient:
 
 SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "journeylang.cli", "lsp"],
                             client_factory=_make_client)
-CONFIG = 'channels = ["wecom", "sms", "group", "whatsapp"]\n'
+CONFIG = ('channels = ["wecom", "sms", "group", "whatsapp"]\n\n[segments]\n'
+          'high_value = "customer.lifetime_value >= 5000"\n')
 
 JOURNEY = '''journey 购物车召回 "购物车召回" version 1 {
   owner "crm"
@@ -437,6 +438,38 @@ async def test_a_client_that_negotiates_utf32_gets_code_points(utf32_client, wor
     await utf32_client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     [syntax] = [d for d in utf32_client.diagnostics[uri] if d.code == "JL001"]
     assert syntax.range.start.character == text.split("\n")[7].index("oops")
+
+
+PROGRAMME = JOURNEY.replace(
+    "  entry on cart_abandoned where cart.value >= 50 and consent.wecom",
+    "  entry on cart_abandoned where segment(high_value) and count(order_paid within 30d) < 3\n"
+    "  on complaint_filed { tag \"complained\"; emit complaint_seen; -> human }").replace(
+    "nudge: send via wecom template", "nudge: send via wecom, sms template")
+
+
+async def test_segments_fallback_channels_and_handlers(client, docs, workspace):
+    uri = docs.open(PROGRAMME)
+    assert not [d for d in await docs.diagnostics(uri) if d.severity == 1]
+    [segment] = await client.text_document_definition_async(types.DefinitionParams(
+        doc(uri), at(PROGRAMME, "high_value", 2)))
+    assert segment.uri == (workspace / ".journeylang.toml").as_uri()
+    assert segment.range.start == types.Position(3, 0)
+    shown = await client.text_document_hover_async(types.HoverParams(
+        doc(uri), at(PROGRAMME, "high_value", 2)))
+    assert "customer.lifetime_value >= 5000" in shown.contents.value
+    refs = await client.text_document_references_async(types.ReferenceParams(
+        text_document=doc(uri), position=at(PROGRAMME, "-> human", 4),
+        context=types.ReferenceContext(include_declaration=False)))
+    assert len(refs) == 3  # the handler's jump, the wait's arrow and the branch arm
+    channels = await client.text_document_references_async(types.ReferenceParams(
+        text_document=doc(uri), position=at(PROGRAMME, "wecom, sms", 8),
+        context=types.ReferenceContext(include_declaration=True)))
+    assert len(channels) == 1  # the fallback channel of the first send
+    text = PROGRAMME.replace("where segment(high_value)", "where segment()")
+    items = await _complete(client, docs, text, at(text, "segment()", 8))
+    assert items["high_value"].documentation == "customer.lifetime_value >= 5000"
+    text = PROGRAMME.replace("count(order_paid within", "count( within")
+    assert "complaint_filed" in await _complete(client, docs, text, at(text, "count(", 6))
 
 
 async def test_cohort_files_are_not_journeys():

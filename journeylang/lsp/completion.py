@@ -26,7 +26,10 @@ K = types.CompletionItemKind
 _W = r"[\w\u4e00-\u9fff]*"  # a name being typed (possibly empty)
 
 # (pattern of the text before the cursor, what to offer); the first match wins
+_HISTORY = "|".join(ast.HISTORY_FUNCTIONS)
 _DSL_CONTEXTS = [
+    (rf"\bsegment\(\s*{_W}$", "segments"),
+    (rf"\b({_HISTORY})\(\s*{_W}$", "events"),
     (rf"\buse\s+(?P<fragment>{_W})\s+with\s*\{{[^}}]*?(?:^|[{{,]\s*)({_W})$", "parameters"),
     (rf"(->|\bgoto)\s*{_W}$", "targets"),
     (rf"\bkpi\b.*\bat\s+{_W}$", "steps"),
@@ -35,7 +38,7 @@ _DSL_CONTEXTS = [
     (rf"\b(consent|cap\b.*\bon)\s+([\w,\s]*,\s*)?{_W}$", "channels"),
     (rf"\bhandoff\s+to\s+{_W}$", "roles"),
     (rf"\buse\s+{_W}$", "fragments"),
-    (rf"(\bentry\s+on|\bwait\s+for|^\s*on|\bgoal\s+{_W}\s+on|\bexit\s+on|\bkpi\b.*\bon|"
+    (rf"(\bentry\s+on|\bwait\s+for|^\s*on|\b(goal|milestone)\s+{_W}\s+on|\bexit\s+on|\bkpi\b.*\bon|"
      rf"\buntil|\bemit)\s+{_W}$", "events"),
     (rf"(\bexit\s+on\s+{_W}.*\bas|^\s*(?:{_W}:\s*)?exit)\s+{_W}$", "outcomes"),
     (r"\bconsent\.[\w]*$", "consents"),
@@ -49,6 +52,10 @@ _SNIPPETS = {
         "entry every": "entry every ${1:wednesday at 20:00}",
         "audience": "audience ${1:condition}", "reentry": "reentry ${1|never,always,after 30d|}",
         "goal": "goal ${1:name} on ${2:event} within ${3:7d}",
+        "milestone": "milestone ${1:name} on ${2:event} within ${3:7d}",
+        "on": "on ${1:event} {\n  ${2:tag \"${3:tag}\"}\n}",
+        "attribute": "attribute ${1:name}: ${2|number,string,bool,list|} = ${3:0}",
+        "var": "var ${1:name} = ${2:0}", "locale": "locale ${1:zh}",
         "exit on": "exit on ${1:unsubscribed} as ${2:opted_out}",
         "outcomes": "outcomes ${1:name}",
         "policy": "policy {\n  cap ${1:3} messages per ${2:7d}\n  quiet ${3:22:00}-${4:08:00}\n}",
@@ -64,6 +71,8 @@ _SNIPPETS = {
         "send": "send via ${1:wecom} template ${2:name}",
         "wait": "wait ${1:1d}", "wait until": "wait until ${1:10:00}",
         "wait until next": "wait until next ${1:wednesday at 20:00}",
+        "wait until day": "wait until day ${1:3} at ${2:10:00}",
+        "send transactional": "send transactional via ${1:wecom} template ${2:name}",
         "wait for": "wait for ${1:replied} within ${2:24h} -> ${3:next} timeout -> ${4:other}",
         "wait within": "wait within ${1:24h} {\n  on ${2:replied} -> ${3:next}\n  timeout -> ${4:other}\n}",
         "branch": "branch {\n  when ${1:condition} -> ${2:step}\n  else -> ${3:step}\n}",
@@ -81,6 +90,8 @@ _SNIPPETS = {
                "target ${6:30}%",
     },
     "branch": {"when": "when ${1:condition} -> ${2:step}", "else": "else -> ${1:step}"},
+    "handler": {"set": "set ${1:customer.attribute} = ${2:value}", "tag": 'tag "${1:tag}"',
+                "untag": 'untag "${1:tag}"', "emit": "emit ${1:event}", "->": "-> ${1:step}"},
     "wait": {"on": "on ${1:event} -> ${2:step}", "timeout": "timeout -> ${1:step}"},
     "top": {"journey": 'journey ${1:name} "${2:title}" version 1 {\n  owner "${3:team}"\n  $0\n}',
             "fragment": "fragment ${1:name}(${2:channel: channel = wecom}) {\n  $0\n}"},
@@ -152,6 +163,9 @@ def _offer(wanted: str, known: _Known, found: re.Match) -> list[Item]:
                 for o in dict.fromkeys([*ast.STANDARD_OUTCOMES, *declared, *names(OUTCOME)])]
     if wanted == "attributes":
         return _attributes(known)
+    if wanted == "segments":
+        return [Item(s.name, kind=K.Constant, detail="segment", documentation=s.text)
+                for s in config.segments]
     return []
 
 
@@ -186,6 +200,10 @@ def _attributes(known: _Known) -> list[Item]:
     items += [Item(root, kind=K.Variable, detail="root") for root in ("customer", "event",
                                                                       "consent")]
     items += [Item("has tag", kind=K.Keyword, insert_text='has tag "')]
+    items += [Item(f"{function}(", kind=K.Function, detail="event history")
+              for function in ast.HISTORY_FUNCTIONS]
+    items += [Item(f"segment({s.name})", kind=K.Constant, detail="segment",
+                   documentation=s.text) for s in config.segments]
     return items
 
 
@@ -211,6 +229,8 @@ def _block(text: str) -> str:
 
 def _kind(header: str) -> str:
     words = header.split("\n")[-1].split() or [""]
+    if words[0] == "on":
+        return "handler"
     for keyword in ("journey", "fragment", "policy", "stage", "branch", "split", "escalate"):
         if keyword in words:
             return {"fragment": "stage", "escalate": "ladder"}.get(keyword, keyword)

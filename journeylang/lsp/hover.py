@@ -14,7 +14,7 @@ from ..views.model import summarize
 from .analysis import Analysis
 from .positions import Lines
 from .symbols import (ATTRIBUTE, CHANNEL, EVENT, FRAGMENT, JOURNEY, OUTCOME, PARAMETER, ROLE,
-                      STAGE, STEP, TEMPLATE, Symbol, symbol_at)
+                      SEGMENT, STAGE, STEP, TEMPLATE, Symbol, symbol_at)
 
 
 def hover(analysis: Analysis, lines: Lines, position: types.Position) -> types.Hover | None:
@@ -204,6 +204,13 @@ def _attribute(name: str, analysis: Analysis) -> str:
     return f"**attribute `{name}`**: {state}"
 
 
+def _segment(name: str, analysis: Analysis) -> str:
+    found = next((s for s in analysis.config.segments if s.name == name), None)
+    if found is None:
+        return f"**segment `{name}`**: **not declared** in the configuration"
+    return (f"**segment `{name}`** ({found.file}):\n```journey\n{found.text}\n```")
+
+
 def _parameter(name: str, analysis: Analysis) -> str:
     return f"**parameter `{name}`**"
 
@@ -220,4 +227,4 @@ def _journey(name: str, analysis: Analysis) -> str:
 
 _DESCRIBERS = {STEP: _step, STAGE: _stage, TEMPLATE: _template, FRAGMENT: _fragment, ROLE: _role,
                EVENT: _event, CHANNEL: _channel, OUTCOME: _outcome, ATTRIBUTE: _attribute,
-               PARAMETER: _parameter, JOURNEY: _journey}
+               PARAMETER: _parameter, JOURNEY: _journey, SEGMENT: _segment}

@@ -15,8 +15,8 @@ from ..frontend.yaml_shapes import WORD
 from ..templates import TemplateSet
 from .analysis import Analysis
 from .positions import Lines
-from .symbols import (EVENT, FRAGMENT, JOURNEY, OUTCOME, PARAMETER, ROLE, STAGE, STEP, TEMPLATE,
-                      Symbol, symbol_at)
+from .symbols import (EVENT, FRAGMENT, JOURNEY, OUTCOME, PARAMETER, ROLE, SEGMENT, STAGE, STEP,
+                      TEMPLATE, Symbol, symbol_at)
 
 RENAMABLE = (STEP, STAGE, TEMPLATE, ROLE, EVENT, OUTCOME, PARAMETER, JOURNEY)
 _NAME = re.compile(rf"{WORD}\Z")
@@ -34,6 +34,9 @@ def definition(analysis: Analysis, lines: Lines, position) -> list[types.Locatio
         return _fragment_definition(analysis, symbol.name)
     if symbol.kind == TEMPLATE:
         return _template_files(analysis, symbol.name)
+    if symbol.kind == SEGMENT:
+        return [_file_location(s.file, s.line, rf"(?<![\w.])({re.escape(s.name)})\s*=")
+                for s in analysis.config.segments if s.name == symbol.name]
     return []
 
 

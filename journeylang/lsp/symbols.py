@@ -25,8 +25,8 @@ from ..source import Source
 # a target names a step or, when no step has that name, a stage's first step
 STEP, STAGE, TARGET = "step", "stage", "target"
 TEMPLATE, ROLE, EVENT, OUTCOME = "template", "role", "event", "outcome"
-CHANNEL, FRAGMENT, PARAMETER, ATTRIBUTE, JOURNEY = (
-    "channel", "fragment", "parameter", "attribute", "journey")
+CHANNEL, FRAGMENT, PARAMETER, ATTRIBUTE, JOURNEY, SEGMENT = (
+    "channel", "fragment", "parameter", "attribute", "journey", "segment")
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def index_document(source: Source, journey: ast.Journey | None) -> SymbolIndex |
         found = _yaml_symbols(source) if source.is_yaml else _dsl_symbols(source)
     except (LarkError, yaml.YAMLError, RecursionError):
         return None if source.is_yaml else SymbolIndex(_token_symbols(source), partial=True)
-    return SymbolIndex(found + _attributes(journey))
+    return SymbolIndex(found + _model_symbols(source, journey))
 
 
 # --- the DSL -----------------------------------------------------------------------------------
@@ -93,8 +93,13 @@ _DSL_RULES = {
     "outcomes": lambda c: [(OUTCOME, t, True) for t in c],
     "entry": lambda c: [(EVENT, c[0], False)],
     "goal": lambda c: [(EVENT, c[1], False)],
+    "milestone": lambda c: [(EVENT, c[1], False)],
+    "handler": lambda c: [(EVENT, c[0], False)],
+    "handler_emit": lambda c: [(EVENT, c[0], True)],
+    "jump": lambda c: [(TARGET, c[0], False)],
+    "call": lambda c: _call(c),
     "exit_rule": lambda c: [(EVENT, c[0], False), (OUTCOME, c[-1], False)],
-    "send": lambda c: [(CHANNEL, c[1], False), (TEMPLATE, c[2], False)],
+    "send": lambda c: _send(c),
     "wait_for": lambda c: [(EVENT, c[0], False)],
     "wait_arm": lambda c: [(EVENT, c[0], False)],
     "escalate": lambda c: [(EVENT, c[1], False)],
@@ -116,6 +121,19 @@ _DSL_RULES = {
     "consent": lambda c: [(CHANNEL, t, False) for t in _names(c[0])],
     "cap": lambda c: [(CHANNEL, t, False) for t in _names(c[-1])],
 }
+
+
+def _send(children) -> list:
+    """``send [promo|transactional] via CHANNEL, FALLBACK... template NAME``."""
+    tokens = [c for c in children[1:] if isinstance(c, Token)]
+    return [(CHANNEL, t, False) for t in tokens[:-1]] + [(TEMPLATE, t, False) for t in tokens[-1:]]
+
+
+def _call(children) -> list:
+    """``segment(name)`` names a segment; ``count(event ...)`` and the others an event."""
+    function, query = children[0], children[1]
+    named = query.children[0] if isinstance(query, Tree) and query.children else None
+    return [(SEGMENT if str(function) == "segment" else EVENT, named, False)]
 
 
 def _names(tree) -> list:
@@ -197,6 +215,7 @@ def _yaml_value(path: tuple, key: str) -> tuple[str, bool] | None:
         (grand == ("stages", "[]") and key == "stage", (STAGE, True)),
         (grand == ("steps", "[]") and key == "name", (STEP, True)),
         (grand == ("roles", "[]") and key == "name", (ROLE, True)),
+        (grand in (("milestones", "[]"), ("handlers", "[]")) and key == "on", (EVENT, False)),
         (key in _YAML_TARGETS, (TARGET, False)),
         (parent == "send" and key == "template", (TEMPLATE, False)),
         (key == "via", (CHANNEL, False)),
@@ -256,15 +275,18 @@ def _scalar_symbol(file: str, kind: str, node: ScalarNode, defines: bool) -> Sym
                   defines)
 
 
-# --- attributes, from the model ------------------------------------------------------------------
+# --- attributes (and segments in YAML conditions), from the model --------------------------------
 
-def _attributes(journey) -> list[Symbol]:
-    """Every attribute path conditions read or ``set`` writes (from the model's spans)."""
+def _model_symbols(source: Source, journey) -> list[Symbol]:
+    """Every attribute path conditions read or ``set`` writes, from the model's spans; in
+    YAML also the segments conditions name (the DSL's come from its tree)."""
     found: list[Symbol] = []
 
     def walk(node):
         if isinstance(node, ast.Path) and node.span.line:
             found.append(Symbol(ATTRIBUTE, node.dotted, node.span))
+        elif isinstance(node, ast.SegmentRef) and source.is_yaml and node.span.line:
+            found.extend(_name_in(source, node.span, node.name, SEGMENT))
         elif dataclasses.is_dataclass(node):
             for field in dataclasses.fields(node):
                 walk(getattr(node, field.name))
@@ -275,6 +297,16 @@ def _attributes(journey) -> list[Symbol]:
     if journey is not None:
         walk(journey)
     return found
+
+
+def _name_in(source: Source, span: Span, name: str, kind: str) -> list[Symbol]:
+    """``name`` where it is written inside ``span`` (on its first line)."""
+    line = source.line_text(span.line)
+    column = line.find(name, max(span.column - 1, 0))
+    if column < 0:
+        return []
+    return [Symbol(kind, name, Span(span.file, span.line, column + 1, span.line,
+                                    column + 1 + len(name)))]
 
 
 def symbol_at(index: SymbolIndex | None, lines, position) -> Symbol | None:
