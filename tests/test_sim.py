@@ -208,7 +208,7 @@ def test_html_report_opens_in_headless_chromium_without_console_errors(tmp_path)
     assert "https://" not in text and "<script" not in text and " src=" not in text
     dom, console = chromium(page, tmp_path / "profile", "--dump-dom")
     assert console == []
-    for part in ('class="funnel"', 'class="sankey"', 'class="time-to-convert"', "holdout uplift",
+    for part in ('class="stages"', 'class="sankey"', 'class="time-to-convert"', "holdout uplift",
                  "end:converted", "greet"):
         assert part in dom
 

@@ -9,9 +9,11 @@ from dataclasses import replace
 from yaml.nodes import MappingNode, SequenceNode
 
 from .. import ast
+from . import yaml_shapes as shapes
 from .text_ops import did_you_mean
 from .text_program import handler_action_name
 from .yaml_reader import BAD_VALUE, STRUCTURE, NodeReader, Skip
+from .yaml_shapes import accepts, shape_only
 
 HANDLER_ACTIONS = ("set", "tag", "untag", "emit")
 
@@ -19,6 +21,9 @@ HANDLER_ACTIONS = ("set", "tag", "untag", "emit")
 class ProgramReader(NodeReader):
     """Readers for attributes, variables, handler actions and cap periods."""
 
+    @accepts(lambda: shapes.MapOf("attributes", shapes.NAME, shapes.AnyOf((shapes.TYPE, shape_only(
+        shapes.Record("attribute", {"type": ("type", ProgramReader.type_name, False),
+                                    "default": ("default", NodeReader.value, False)}))))))
     def attributes(self, node, what: str) -> tuple[ast.Attribute, ...]:
         """``{points: {type: number, default: 0}, tier: string}``."""
         found, built = self.fields(node, what, "attributes", None), []
@@ -39,6 +44,9 @@ class ProgramReader(NodeReader):
                                            span=self.span(found.keys[key], value)))
         return tuple(built)
 
+    @accepts(lambda: shapes.MapOf("vars", shapes.NAME, shapes.AnyOf((shapes.LITERAL, shape_only(
+        shapes.Record("var", {"default": ("default", NodeReader.value, True),
+                              "type": ("type", ProgramReader.type_name, False)}))))))
     def variables(self, node, what: str) -> tuple[ast.Variable, ...]:
         """``{streak: 0}`` or ``{streak: {default: 0, type: number}}``."""
         found, built = self.fields(node, what, "vars", None), []
@@ -58,6 +66,7 @@ class ProgramReader(NodeReader):
                                           kind, span=self.span(found.keys[key], value)))
         return tuple(built)
 
+    @accepts(shapes.TYPE)
     def type_name(self, node, what: str) -> str:
         word = self.scalar(node, what, "a type")
         if word not in ast.ATTRIBUTE_TYPES:
@@ -86,6 +95,7 @@ class ProgramReader(NodeReader):
                 built.append(replace(action, span=self.span(child)))
         return tuple(built)
 
+    @accepts(shapes.CAP_PERIOD)
     def cap_period(self, node, what: str):
         """``1d`` (seconds) or ``calendar day`` / ``calendar week`` (the unit's name)."""
         text = self.scalar(node, what, "a duration or 'calendar day'")

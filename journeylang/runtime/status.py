@@ -41,8 +41,8 @@ def overview(db: sqlite3.Connection, journeys=None) -> dict:
     meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
     clock = float(meta.get("clock", "-inf"))
     versions = []
-    for row in db.execute(f"SELECT content_hash, journey_id, version, loaded_seq FROM versions "
-                          f"WHERE {where} ORDER BY journey_id, loaded_seq", args):
+    for row in db.execute(f"SELECT content_hash, journey_id, version, loaded_seq, tables "
+                          f"FROM versions WHERE {where} ORDER BY journey_id, loaded_seq", args):
         latest = db.execute("SELECT max(loaded_seq) FROM versions WHERE journey_id = ?",
                             (row["journey_id"],)).fetchone()[0]
         runs = dict(db.execute("SELECT status, count(*) FROM runs WHERE content_hash = ? "
@@ -53,7 +53,7 @@ def overview(db: sqlite3.Connection, journeys=None) -> dict:
             (row["content_hash"],)).fetchall())
         versions.append({"journey_id": row["journey_id"], "version": row["version"],
                          "content_hash": row["content_hash"], "active": row["loaded_seq"] == latest,
-                         "runs": runs, "outcomes": outcomes})
+                         "runs": runs, "outcomes": outcomes, **_titles(row["tables"])})
     steps = [dict(r) for r in db.execute(
         f"SELECT journey_id, content_hash, coalesce(stage, '(holdout)') AS stage, "
         f"coalesce(step, '(holdout)') AS step, coalesce(waiting, '') AS waiting, count(*) AS customers "
@@ -84,6 +84,15 @@ def _has_table(db: sqlite3.Connection, name: str) -> bool:
     """State files written before SLAs and KPIs existed lack their tables until next opened."""
     return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
                       (name,)).fetchone() is not None
+
+
+def _titles(tables_json: str) -> dict:
+    """The journey's title and its stages' titles, from a version's stored tables."""
+    tables = json.loads(tables_json)
+    journey = (tables.get("journey") or [{}])[0]
+    return {"title": journey.get("title"),
+            "stage_titles": {s["stage"]: s["stage_title"] for s in tables.get("steps", ())
+                             if s.get("stage_title")}}
 
 
 def _definitions(db: sqlite3.Connection, journeys=None) -> dict:
