@@ -453,3 +453,41 @@ def test_a_state_file_of_schema_1_is_migrated(tmp_path):
     assert kit.runtime.store.meta["schema"] == "2"
     assert sqlite3.connect(db).execute("SELECT outcome, locals FROM runs").fetchall() == [
         ("completed", "{}")]
+
+
+POINTS_YAML = """
+journey: t
+title: Test
+version: 1
+owner: qa
+entry: {on: joined}
+attributes:
+  points: {type: number, default: 0}
+handlers:
+  - on: lesson_done
+    do:
+      - set: {attribute: customer.points, expr: customer.points + 10}
+policy: {quiet: "22:00-08:00"}
+templates:
+  a: "A {{ customer.name }}"
+stages:
+  - stage: learn
+    steps:
+      - {name: nudge, send: {via: wecom, template: a}}
+      - wait: {until: "08:30"}
+      - wait: {for: lesson_done, within: 1d, then: nudge, timeout: done}
+      - {name: done, exit: completed}
+"""
+
+
+def test_the_yaml_form_counts_every_event_as_the_dsl_does():
+    yaml_tables = compile_text(POINTS_YAML, "t.yaml")
+    dsl_tables = compile_text(POINTS, "t.journey")
+    assert yaml_tables.rows["handlers"] == dsl_tables.rows["handlers"]
+    assert yaml_tables.rows["attributes"] == dsl_tables.rows["attributes"]
+    kit = Kit()
+    kit.runtime.load(yaml_tables)
+    kit.send("joined", at=at("2026-03-02T23:00:00+08:00"), attributes=SHANGHAI)
+    for minute in (10, 20, 30):   # all while the message is held by quiet hours
+        kit.send("lesson_done", at=at("2026-03-02T23:00:00+08:00") + minute * 60)
+    assert kit.customer().profile["points"] == 30

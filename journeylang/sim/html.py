@@ -121,8 +121,17 @@ def _legend(results) -> str:
 
 
 def _operations(results) -> list[str]:
-    """KPI and staff tables, and the promo share, for journeys that declare them."""
+    """Milestone, KPI and staff tables, and the promo share, for journeys that declare them."""
     parts = []
+    if getattr(results, "milestones", None):
+        rows = [([m["milestone"], m["event"], f"{m['reached']:,} of {m['runs']:,}",
+                  _pct(m["rate"]), f"{_pct(m['ci95'][0])}-{_pct(m['ci95'][1])}",
+                  "-" if m["holdout"] is None else
+                  f"{_pct(m['holdout']['rate'])} of {m['holdout']['runs']:,}",
+                  _hours(m["median_hours"])], "") for m in results.milestones]
+        parts += ["<h2>Milestones</h2>", _table(["milestone", "event", "runs", "rate", "95% CI",
+                                                 "holdout", "median time (h)"], rows,
+                                                "milestones")]
     if getattr(results, "kpis", None):
         stages = getattr(results, "stage_titles", {})
         rows = [([k["title"] or k["kpi"], _titled(k["stage"], stages.get(k["stage"])),
@@ -184,7 +193,7 @@ def _bars(rows: list[tuple[str, int]], name: str) -> str:
 
 def _steps_table(results) -> str:
     rows = ['<table class="steps"><tr><th>step</th><th>stage</th><th>kind</th><th>entered</th>'
-            "<th>sent</th><th>skipped</th><th>deferred</th><th>exits</th></tr>"]
+            "<th>sent</th><th>skipped</th><th>deferred</th><th>ignored</th><th>exits</th></tr>"]
     stages = getattr(results, "stage_titles", {})
     for s in results.steps:
         exits = "; ".join(f"{k}: {v:,}" for k, v in s["exits"].items())
@@ -192,6 +201,6 @@ def _steps_table(results) -> str:
         rows.append(f"<tr><td>{_e(s['step'])}</td><td class=\"text\">{_e(stage)}</td>"
                     f"<td class=\"text\">{_e(s['kind'])}</td><td>{s['entered']:,}</td>"
                     f"<td>{s['sent']:,}</td><td>{s['skipped']:,}</td><td>{s['deferred']:,}</td>"
-                    f"<td class=\"text\">{_e(exits)}</td></tr>")
+                    f"<td>{s.get('ignored', 0):,}</td><td class=\"text\">{_e(exits)}</td></tr>")
     rows.append("</table>")
     return "".join(rows)
