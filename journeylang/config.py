@@ -18,6 +18,10 @@ _KEYS = ("select", "ignore", "severity", "channels", "schema", "opt_out_events",
 _SCHEMA_KEYS = ("attributes", "events")
 _CONTENT_KEYS = ("builtin", "categories", "rules")
 _WORDING_KEYS = ("name", "phrases", "locales", "severity", "message", "hint")
+# the default naming convention (JL505): lower snake_case, or Chinese (CJK ideographs), mixed
+# freely: 提醒, 提醒_2, vip_提醒; the grammar's names minus capitals
+CJK = "\u4e00-\u9fff"
+DEFAULT_NAMING = rf"^[a-z{CJK}][a-z0-9_{CJK}]*$"
 # the categories of stdlib/content/rulebook.yaml (a test keeps the two in step)
 BUILTIN_CATEGORIES = ("absolute_claims", "pressure", "induced_sharing")
 
@@ -86,7 +90,7 @@ class LintConfig:
     attributes: tuple[str, ...] | None = None
     events: dict[str, tuple[str, ...]] | None = None
     opt_out_events: tuple[str, ...] = OPT_OUT_EVENTS
-    naming: str = r"^[a-z][a-z0-9_]*$"
+    naming: str = DEFAULT_NAMING
     channel_limits: dict[str, int] = field(default_factory=lambda: {"sms": 70})
     content: ContentConfig = ContentConfig()
     declared: tuple[DeclaredAttribute, ...] = ()  # typed attributes (with defaults) of the schema

@@ -373,3 +373,121 @@ def test_variables_milestones_and_history_survive_a_restart(tmp_path):
     import sqlite3
     rows = sqlite3.connect(db).execute("SELECT outcome, locals FROM runs").fetchall()
     assert rows == [("converted", '{"vars":{"n":2},"milestones":{"pinged":%r}}' % (T0 + HOUR))]
+
+
+def test_the_stdlib_referral_loop_rewards_every_conversion():
+    """Three friends convert, two of them while the first reward waits out its cooldown: three
+    rewards (the loop used to count with an attribute that stayed null, and lost the
+    conversions that came during the cooldown: one reward, then `completed`)."""
+    text = journey('''
+  stage main {
+    ref: use referral with { cooldown: 1d, within: 14d }
+    done: exit completed
+  }''', header="  entry on joined")
+    kit = Kit(text)
+    kit.send("joined", attributes={"name": "Ann"})
+    for hours in (2, 5, 9):
+        kit.send("referral_converted", at=T0 + hours * HOUR)
+    kit.advance(T0 + 20 * DAY)
+    coupons = kit.actions("coupon")
+    assert [iso(c.at) for c in coupons] == [
+        "2026-03-02T04:00:00Z", "2026-03-03T04:00:00Z", "2026-03-04T04:00:00Z"]
+    run, = kit.runs()
+    assert run.vars == {"referrals_converted": 3, "referrals_rewarded": 3}
+    assert run.outcome == "completed" and "referral_loop_done" in kit.customer().profile["tags"]
+
+
+def test_status_explains_a_customers_path_event_by_event(tmp_path):
+    """Every event the runtime received for a customer is listed, and what became of it is in
+    the history: taken by a handler, ignored where the run was, a milestone reached."""
+    import json
+    from click.testing import CliRunner
+    from journeylang.cli import main
+    from journeylang.compile import write_json
+    tables = tmp_path / "points.json"
+    write_json(compile_text(journey('''
+  stage learn {
+    wait 1d
+    wait for quiz_done within 1d -> done timeout -> done
+    done: exit completed
+  }''', header="  entry on joined\n  attribute points: number = 0\n"
+                "  milestone first_lesson on lesson_done\n"
+                "  on lesson_done { set customer.points = customer.points + 10 }")), tables)
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(json.dumps(e) + "\n" for e in [
+        {"id": "e1", "type": "joined", "customer": "c1", "at": "2026-03-02T10:00:00Z"},
+        {"id": "e2", "type": "lesson_done", "customer": "c1", "at": "2026-03-02T11:00:00Z"},
+        {"id": "e3", "type": "quiz_done", "customer": "c1", "at": "2026-03-02T12:00:00Z"},
+        {"id": "e4", "type": "app_open", "customer": "c1", "at": "2026-03-02T13:00:00Z"}]))
+    runner = CliRunner()
+    assert runner.invoke(main, ["run", "--tables", str(tables), "--events", str(events)]).exit_code == 0
+    shown = runner.invoke(main, ["status", "--tables", str(tables), "--customer", "c1"]).stdout
+    assert "milestone first_lesson at 2026-03-02T11:00:00Z" in shown
+    assert "handled set customer.points" in shown and "<- on lesson_done" in shown
+    assert "ignored waiting for time to pass" in shown and "<- event quiz_done" in shown
+    assert "2026-03-02T13:00:00Z  app_open" in shown          # received, taken by nothing
+    data = json.loads(runner.invoke(main, ["status", "--tables", str(tables), "--customer", "c1",
+                                           "--json"]).stdout)
+    assert [e["type"] for e in data["events"]] == ["joined", "lesson_done", "quiz_done", "app_open"]
+    overview = json.loads(runner.invoke(main, ["status", "--tables", str(tables), "--json"]).stdout)
+    assert overview["milestones"] == [{"journey_id": "t", "milestone": "first_lesson", "runs": 1}]
+
+
+def test_a_state_file_of_schema_1_is_migrated(tmp_path):
+    import sqlite3
+    db = tmp_path / "old.sqlite"
+    kit = Kit(journey('''
+  stage s {
+    wait 2d
+    exit completed
+  }''', header="  entry on joined"), store=SqliteStore(db))
+    kit.send("joined")
+    kit.runtime.close()
+    with sqlite3.connect(db) as connection:  # as the previous release wrote it
+        connection.execute("ALTER TABLE runs DROP COLUMN locals")
+        connection.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")
+    kit = Kit(store=SqliteStore(db))
+    run, = kit.customer().runs
+    assert (run.vars, run.milestones, run.step) == ({}, {}, "s.1")
+    kit.advance(T0 + 3 * DAY)
+    assert kit.runtime.store.meta["schema"] == "2"
+    assert sqlite3.connect(db).execute("SELECT outcome, locals FROM runs").fetchall() == [
+        ("completed", "{}")]
+
+
+POINTS_YAML = """
+journey: t
+title: Test
+version: 1
+owner: qa
+entry: {on: joined}
+attributes:
+  points: {type: number, default: 0}
+handlers:
+  - on: lesson_done
+    do:
+      - set: {attribute: customer.points, expr: customer.points + 10}
+policy: {quiet: "22:00-08:00"}
+templates:
+  a: "A {{ customer.name }}"
+stages:
+  - stage: learn
+    steps:
+      - {name: nudge, send: {via: wecom, template: a}}
+      - wait: {until: "08:30"}
+      - wait: {for: lesson_done, within: 1d, then: nudge, timeout: done}
+      - {name: done, exit: completed}
+"""
+
+
+def test_the_yaml_form_counts_every_event_as_the_dsl_does():
+    yaml_tables = compile_text(POINTS_YAML, "t.yaml")
+    dsl_tables = compile_text(POINTS, "t.journey")
+    assert yaml_tables.rows["handlers"] == dsl_tables.rows["handlers"]
+    assert yaml_tables.rows["attributes"] == dsl_tables.rows["attributes"]
+    kit = Kit()
+    kit.runtime.load(yaml_tables)
+    kit.send("joined", at=at("2026-03-02T23:00:00+08:00"), attributes=SHANGHAI)
+    for minute in (10, 20, 30):   # all while the message is held by quiet hours
+        kit.send("lesson_done", at=at("2026-03-02T23:00:00+08:00") + minute * 60)
+    assert kit.customer().profile["points"] == 30

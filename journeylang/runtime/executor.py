@@ -221,7 +221,7 @@ class Executor:
                     run.context.update(run.event)
                     self._continue(customer, run, program, arm.to, arm.label)
                     return
-        if not taken and event.type in program.interest:
+        if not taken and event.type in program.awaited:
             self._history(run, run.step, "ignored", f"event {event.type}", _waiting(run))
 
     def _milestones(self, run: Run, program: Program, kind: str, scope: RunScope) -> bool:

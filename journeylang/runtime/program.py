@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable
 
 from ..compile import Tables, TablesError, compile_condition, compile_tree
@@ -169,11 +170,20 @@ class Program:
         return {step.id: step.stage for step in self.steps.values()}
 
     def holdout_window(self) -> float | None:
-        """How long a holdout run is tracked: the longest goal window (None: until a goal)."""
-        if not self.goals:
+        """How long a holdout run is tracked: the longest goal or milestone window (None: a
+        goal or milestone without one); 0 when there is nothing to measure."""
+        measured = self.goals + self.milestones
+        if not measured:
             return 0.0
-        windows = [g.within for g in self.goals]
+        windows = [t.within for t in measured]
         return None if any(w is None for w in windows) else float(max(windows))
+
+    @cached_property
+    def awaited(self) -> frozenset[str]:
+        """The events some step waits for: one that reaches a run elsewhere, and that nothing
+        else takes, is recorded as ignored."""
+        return frozenset(arm.event for s in self.steps.values() if s.kind == "wait_event"
+                         for arm in s.arms)
 
 
 def _minutes(text: str) -> int:

@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS history (
   journey_id TEXT, step TEXT, what TEXT NOT NULL, why TEXT, detail TEXT);
 CREATE INDEX IF NOT EXISTS history_by_run ON history (run_id);
 CREATE INDEX IF NOT EXISTS history_of_customers ON history (customer) WHERE run_id IS NULL;
+CREATE INDEX IF NOT EXISTS history_milestones ON history (journey_id) WHERE what = 'milestone';
 CREATE TABLE IF NOT EXISTS outbox (
   id INTEGER PRIMARY KEY, at REAL NOT NULL, customer TEXT NOT NULL, run_id INTEGER,
   journey_id TEXT, content_hash TEXT, step TEXT, kind TEXT NOT NULL, channel TEXT,
