@@ -77,7 +77,7 @@ def assert_sends_respect_policies(sends, cap, quiet, zone_of) -> None:
 
 CONDITIONS = ('customer.score >= 50', 'has tag "t"', "consent.sms", "consent.wecom",
               'customer.score >= 40 and consent.wecom', 'not has tag "t"', "customer.points >= 10",
-              "n >= 1", 'customer.tier == "basic"')
+              "n >= 1", 'customer.tier == "basic"', 'customer.timezone == "UTC"')
 ZONES = ("Asia/Shanghai", "America/New_York", "Europe/Berlin", "UTC")
 WAITS = st.sampled_from(("0m", "1m", "30m", "2h", "6h", "12h", "23h", "25h"))
 KINDS = ("send", "send", "send", "wait", "until", "day", "wait_for", "branch", "split", "set",

@@ -515,6 +515,31 @@ def test_an_event_at_the_instant_a_wait_ends_is_ignored_there_in_both_engines():
         assert [s["ignored"] for s in results.steps] == [0, 20, 0, 0, 0]
 
 
+CALENDAR_DAY = journey('''  stage s "S" {
+    send via wecom template a
+    wait 24h
+    wait 40m
+    send via wecom template b
+    exit completed
+  }''', header="  entry on joined\n  policy {\n    cap 1 messages per calendar day\n  }")
+# 00:10 on the day New York leaves summer time (25 hours long), then 23:50 the same day
+FALL_BACK = ("size: 3\nstart: 2026-11-01T04:10:00Z\narrival: 0\n"
+             "segments: [{name: a, timezone: America/New_York}]\n")
+
+
+def test_a_calendar_day_cap_counts_the_whole_of_a_25_hour_day():
+    results = simulate(compile_text(CALENDAR_DAY), parse_cohort(FALL_BACK), days=3, engine="vector")
+    assert (results.messages["total"], results.policies["cap_skips"]) == (3, 3)
+
+
+@pytest.mark.xfail(strict=True, reason="the runtime keeps a customer's sends for the longest "
+                   "cap's nominal length (86400 s for a calendar day), so on a 25-hour day it "
+                   "forgets a send made since local midnight")
+def test_the_reference_engine_counts_the_whole_of_a_25_hour_day():
+    results = simulate(compile_text(CALENDAR_DAY), parse_cohort(FALL_BACK), days=3, engine="reference")
+    assert (results.messages["total"], results.policies["cap_skips"]) == (3, 3)
+
+
 def test_a_wait_for_events_within_zero_times_out_at_once_in_both_engines():
     """``within 0m`` takes no event, not even one arriving at that very instant: the
     executor times out at once, and so must the vectorised engine (it used to take the reply)."""

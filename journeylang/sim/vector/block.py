@@ -69,7 +69,7 @@ class Block:
         self.end_seq = np.zeros(n)                 # and its sequence number
         self.stop_at = np.full(n, np.inf)          # the instant each run stopped taking events
         self.stop_seq = np.full(n, np.inf)
-        self.noted_until = np.full(n, -np.inf)     # the latest event noted for each customer
+        self.awaited_until = np.full(n, -np.inf)   # each customer's latest event a step awaits
         self.seq = len(plan.sources)               # numbers up to here: baseline streams
         self.received = np.zeros(n, dtype=np.int64)
         self.opt_time = np.full(n, np.inf)
@@ -249,21 +249,24 @@ class Block:
         self.step[rows], self.prev[rows], self.why[rows] = to, s, why
 
     def _rest(self, s: int, rows: np.ndarray) -> None:
-        """Runs ``rows`` wait at step ``s`` from their instant on. Every event that can reach
-        a run while it waits is made by then: a run with none still to come is left out."""
-        if self.notes.tracking:
+        """Runs ``rows`` wait at step ``s`` from their instant on (where an awaited event that
+        nothing takes is ignored). Every event that can reach a run while it waits is made by
+        then: a run with none still to come is left out."""
+        if self.notes.resting:
             now = self.t[rows]
-            some = self.noted_until[rows] >= now
+            some = self.awaited_until[rows] >= now
             self.notes.rest(s, rows[some], now[some], self.split[rows[some]])
 
     def _note(self, source_index: int, rows: np.ndarray, at: np.ndarray, seq,
               repeated: bool = False) -> None:
         """Events of a watched source (``repeated``: a customer may have several)."""
         self.notes.event(source_index, rows, at, seq)
+        if source_index not in self.plan.awaited:
+            return
         if repeated:
-            np.maximum.at(self.noted_until, rows, at)
+            np.maximum.at(self.awaited_until, rows, at)
         else:
-            self.noted_until[rows] = np.maximum(self.noted_until[rows], at)
+            self.awaited_until[rows] = np.maximum(self.awaited_until[rows], at)
 
     def _advance(self, rows, s: int, leave, to, why, leave_seq=None) -> None:
         """Leave step ``s`` at ``leave`` (a timer; ``leave_seq``: an event with that number)

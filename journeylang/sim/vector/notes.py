@@ -2,10 +2,11 @@
 
 The runtime notes, for every event of a type the journey takes somewhere (a goal, exit rule,
 milestone or wait arm) that reaches a live run, a milestone the first time one is reached in
-the run, and otherwise, when nothing took the event there, that it was ignored at the run's
-step. A block keeps every such event (customer, time, sequence number, source), the instants
-at which each run came to rest at a waiting step, the milestones emitted events reached, and
-when each run stopped taking events; at the end, events are matched to where their run was.
+the run, and, for an event some step waits for that nothing took, that it was ignored at the
+run's step. A block keeps every such event (customer, time, sequence number, source), the
+instants at which each run came to rest at a waiting step, the milestones emitted events
+reached, and when each run stopped taking events; at the end, events are matched to where
+their run was.
 
 Instants are ordered as on the runtime's queue: by time, then by sequence number (see
 ``block.py``); a run at rest from instant ``r`` sees every event after ``r`` until it moves on.
@@ -31,7 +32,8 @@ class Notes:
 
     def __init__(self, plan):
         self.plan = plan
-        self.tracking = bool(plan.watch)   # some event the cohort makes can be noted
+        self.tracking = bool(plan.watch)     # some event the cohort makes can be noted
+        self.resting = bool(plan.awaited)    # ... and ignored: where runs rest matters
         self.events: list[tuple] = []      # (rows, times, their sequence number, source)
         self.rests: list[tuple] = []       # (rows, step, times, sequence numbers)
         self.emitted: list[tuple] = []     # (milestone, rows, times, sequence numbers)
@@ -43,7 +45,7 @@ class Notes:
     def rest(self, step: int, rows: np.ndarray, now: np.ndarray, split: np.ndarray) -> None:
         """Runs ``rows`` come to rest at ``step`` from the instants
         ``(now, split)`` (arrays the caller no longer changes)."""
-        if self.tracking and len(rows):
+        if self.resting and len(rows):
             self.rests.append((rows, step, now, split))
 
     def emit(self, milestone: int, rows: np.ndarray, at: np.ndarray, seq: np.ndarray) -> None:
@@ -63,7 +65,8 @@ class Notes:
             self._milestone(block, k, milestone, (rows, at, seq, source), taken, reached, times)
         ignored = np.zeros(len(plan.steps), dtype=np.int64)
         ending = (at == block.stop_at[rows]) & (seq == block.stop_seq[rows])  # it ended the run
-        treated = ~block.held[rows] & ~taken & ~ending
+        awaited = np.isin(source, list(plan.awaited))
+        treated = awaited & ~block.held[rows] & ~taken & ~ending
         if treated.any() and self.rests:
             steps = self._where(rows[treated], at[treated], seq[treated], block.n)
             ignored += np.bincount(steps[steps >= 0], minlength=len(plan.steps))

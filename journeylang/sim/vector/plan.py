@@ -116,8 +116,10 @@ class Plan:
         self.arms = self._arms()
         self.branches = self._branches()
         self.sources = self._sources()
-        # sources whose events the journey takes somewhere: they reach milestones or are ignored
+        # sources whose events the journey takes somewhere (they may reach milestones), and
+        # those of them some step waits for (where nothing takes them, they are ignored)
         self.watch = {i for i, source in enumerate(self.sources) if source.event in program.interest}
+        self.awaited = {i for i in self.watch if self.sources[i].event in program.awaited}
         self.caps = [(c.messages, float(c.per), c.channels, c.calendar) for c in program.caps]
         self.entry_event = self.cohort.entry_event or (program.entry.event if program.entry else None)
         self.zone_names = self._zones()
