@@ -496,25 +496,6 @@ def test_quiet_hours_the_clocks_skip_defer_to_the_next_day_in_both_engines():
         assert results.ended == {"treated:completed": 2} and results.policies["quiet_deferrals"] == 2
 
 
-def test_an_event_at_the_instant_a_wait_ends_is_ignored_there_in_both_engines():
-    """Events come before timers at one instant: a reply at the very end of `wait 2h` reaches
-    the run while it still waits there (nothing takes it: ignored), so the next wait for
-    replies does not see it (the vectorised engine used to let that wait take it)."""
-    tables = compile_text(journey('''  stage s "S" {
-    send via wecom template a
-    wait 2h
-    wait for replied within 1h -> yes timeout -> no
-    yes: exit churned
-    no: exit completed
-  }''', header="  entry on joined"))
-    cohort = parse_cohort("size: 20\narrival: 0\nsegments:\n  - name: a\n    behaviour:\n"
-                          "      responses: [{event: replied, p: 1, delay: 2h}]\n")
-    for engine in ("vector", "reference"):
-        results = simulate(tables, cohort, engine=engine)
-        assert results.ended == {"treated:completed": 20}
-        assert [s["ignored"] for s in results.steps] == [0, 20, 0, 0, 0]
-
-
 CALENDAR_DAY = journey('''  stage s "S" {
     send via wecom template a
     wait 24h
@@ -540,16 +521,27 @@ def test_the_reference_engine_counts_the_whole_of_a_25_hour_day():
     assert (results.messages["total"], results.policies["cap_skips"]) == (3, 3)
 
 
-def test_a_wait_for_events_within_zero_times_out_at_once_in_both_engines():
-    """``within 0m`` takes no event, not even one arriving at that very instant: the
-    executor times out at once, and so must the vectorised engine (it used to take the reply)."""
-    tables = compile_text(journey('''  stage s "S" {
+@pytest.mark.parametrize("wait, delay, ignored", [
+    # ``within 0m`` takes no event, not even one arriving at that very instant: the executor
+    # times out at once, and so must the vectorised engine (it used to take the reply)
+    ("", "0h", [0, 0, 0, 0, 0]),
+    # events come before timers at one instant: a reply at the very end of `wait 2h` reaches
+    # the run while it still waits there (nothing takes it: ignored), so the wait for replies
+    # does not see it (the vectorised engine used to let that wait take it)
+    ("wait 2h", "2h", [0, 20, 0, 0, 0]),
+])
+def test_events_at_one_instant_in_both_engines(wait, delay, ignored):
+    within = "1h" if wait else "0m"
+    tables = compile_text(journey(f'''  stage s "S" {{
     send via wecom template a
-    wait for replied within 0m -> yes timeout -> no
+    {wait or "goto w"}
+    w: wait for replied within {within} -> yes timeout -> no
     yes: exit churned
     no: exit completed
-  }''', header="  entry on joined"))
+  }}''', header="  entry on joined"))
     cohort = parse_cohort("size: 20\narrival: 0\nsegments:\n  - name: a\n    behaviour:\n"
-                          "      responses: [{event: replied, p: 1, delay: 0h}]\n")
+                          f"      responses: [{{event: replied, p: 1, delay: {delay}}}]\n")
     for engine in ("vector", "reference"):
-        assert simulate(tables, cohort, engine=engine).ended == {"treated:completed": 20}
+        results = simulate(tables, cohort, engine=engine)
+        assert results.ended == {"treated:completed": 20}
+        assert [s["ignored"] for s in results.steps] == ignored

@@ -180,7 +180,7 @@ class Block:
 
     def _holdout(self, rows: np.ndarray) -> None:
         """Holdout runs take no step: they end on a goal or exit event, or when the longest
-        goal window is over (events at that instant still reach them)."""
+        goal or milestone window is over (events at that instant still reach them)."""
         window = self.plan.program.holdout_window()
         deadline = self.arrival[rows] + (np.inf if window is None else window)
         at, why = self.end_at[rows], self.end_why[rows]
@@ -300,7 +300,7 @@ class Block:
         seq = self._fresh()
         if not len(rows):
             return seq
-        if source_index in self.plan.watch and self.notes.tracking:
+        if source_index in self.plan.watch:
             self._note(source_index, rows, at, seq)
         self._trigger(source_index, rows, at, seq)
         event = self.plan.sources[source_index].event

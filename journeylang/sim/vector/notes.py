@@ -32,19 +32,19 @@ class Notes:
 
     def __init__(self, plan):
         self.plan = plan
-        self.tracking = bool(plan.watch)     # some event the cohort makes can be noted
-        self.resting = bool(plan.awaited)    # ... and ignored: where runs rest matters
+        self.resting = bool(plan.awaited)  # an event can be ignored: where runs rest matters
         self.events: list[tuple] = []      # (rows, times, their sequence number, source)
         self.rests: list[tuple] = []       # (rows, step, times, sequence numbers)
         self.emitted: list[tuple] = []     # (milestone, rows, times, sequence numbers)
 
     def event(self, source: int, rows: np.ndarray, at: np.ndarray, seq) -> None:
-        if self.tracking and source in self.plan.watch and len(rows):
+        """Events of a source the journey takes somewhere, all with sequence number ``seq``."""
+        if source in self.plan.watch and len(rows):
             self.events.append((rows, at, seq, source))
 
     def rest(self, step: int, rows: np.ndarray, now: np.ndarray, split: np.ndarray) -> None:
-        """Runs ``rows`` come to rest at ``step`` from the instants
-        ``(now, split)`` (arrays the caller no longer changes)."""
+        """Runs ``rows`` come to rest at ``step`` from the instants ``(now, split)`` (arrays
+        the caller no longer changes)."""
         if self.resting and len(rows):
             self.rests.append((rows, step, now, split))
 
