@@ -117,8 +117,10 @@ def compile_document(document: Document, compiled_at: str | None = None,
     if not result.ok or result.journey is None:
         return CompileResult(result, None)
     source = document.source
+    config = config or LintConfig()
     tables = compile_journey(result.journey, source.text, source.name,
-                             compiled_at or default_compiled_at(source.name))
+                             compiled_at or default_compiled_at(source.name), config.declared,
+                             config.default_locale)
     return CompileResult(result, tables)
 
 

@@ -18,6 +18,10 @@ _KEYS = ("select", "ignore", "severity", "channels", "schema", "opt_out_events",
 _SCHEMA_KEYS = ("attributes", "events")
 _CONTENT_KEYS = ("builtin", "categories", "rules")
 _WORDING_KEYS = ("name", "phrases", "locales", "severity", "message", "hint")
+# the default naming convention (JL505): lower snake_case, or Chinese (CJK ideographs), mixed
+# freely: 提醒, 提醒_2, vip_提醒; the grammar's names minus capitals
+CJK = "\u4e00-\u9fff"
+DEFAULT_NAMING = rf"^[a-z{CJK}][a-z0-9_{CJK}]*$"
 # the categories of stdlib/content/rulebook.yaml (a test keeps the two in step)
 BUILTIN_CATEGORIES = ("absolute_claims", "pressure", "induced_sharing")
 
@@ -59,11 +63,6 @@ class DeclaredAttribute:
     default: object = None
     has_default: bool = False
 
-    @property
-    def path(self) -> str:
-        """The path conditions read it by: ``points`` is ``customer.points``."""
-        return self.name if "." in self.name else f"customer.{self.name}"
-
 
 @dataclass(frozen=True)
 class SegmentText:
@@ -91,7 +90,7 @@ class LintConfig:
     attributes: tuple[str, ...] | None = None
     events: dict[str, tuple[str, ...]] | None = None
     opt_out_events: tuple[str, ...] = OPT_OUT_EVENTS
-    naming: str = r"^[a-z][a-z0-9_]*$"
+    naming: str = DEFAULT_NAMING
     channel_limits: dict[str, int] = field(default_factory=lambda: {"sms": 70})
     content: ContentConfig = ContentConfig()
     declared: tuple[DeclaredAttribute, ...] = ()  # typed attributes (with defaults) of the schema
@@ -188,19 +187,24 @@ def _from_table(data: dict, where: str) -> LintConfig:
 
 
 def _attributes(value, where: str) -> tuple[tuple[str, ...], tuple[DeclaredAttribute, ...]]:
-    """``attributes = ["customer.tier", ...]`` (paths only) or a table of declarations:
-    ``[schema.attributes] points = {type = "number", default = 0}``, ``tier = "string"``
-    (a name without a dot is the customer's: ``customer.points``)."""
+    """``attributes = ["customer.tier", ...]`` (paths only) or a table of declarations with a
+    type and a default: ``customer.points = {type = "number", default = 0}``,
+    ``customer.tier = "string"`` (TOML reads the dotted keys as nested tables)."""
     if isinstance(value, list):
         return tuple(_string_list(value, where, "schema.attributes")), ()
-    table = _expect(value, dict, where, "schema.attributes")
-    declared = []
+    declared = _declarations(_expect(value, dict, where, "schema.attributes"), where, "")
+    return tuple(d.name for d in declared), tuple(declared)
+
+
+def _declarations(table: dict, where: str, prefix: str) -> list[DeclaredAttribute]:
+    found = []
     for name, spec in table.items():
-        key = f"schema.attributes.{name}"
-        if isinstance(spec, str):
-            spec = {"type": spec}
-        spec = _expect(spec, dict, where, key)
-        _known_keys(spec, ("type", "default"), where, f"{key}.")
+        path = f"{prefix}{name}"
+        key = f"schema.attributes.{path}"
+        if isinstance(spec, dict) and spec and not set(spec) <= {"type", "default"}:
+            found += _declarations(spec, where, f"{path}.")  # a table of deeper paths
+            continue
+        spec = {"type": spec} if isinstance(spec, str) else _expect(spec, dict, where, key)
         kind = spec.get("type")
         if kind is not None and kind not in ATTRIBUTE_TYPES:
             close = difflib.get_close_matches(str(kind), ATTRIBUTE_TYPES, n=1)
@@ -209,8 +213,8 @@ def _attributes(value, where: str) -> tuple[tuple[str, ...], tuple[DeclaredAttri
         default = spec.get("default")
         if kind is not None and "default" in spec and value_type(default) != kind:
             raise ConfigError(f"{where}: {key}.default: {default!r} is not a {kind}")
-        declared.append(DeclaredAttribute(name, kind, default, "default" in spec))
-    return tuple(d.path for d in declared), tuple(declared)
+        found.append(DeclaredAttribute(path, kind, default, "default" in spec))
+    return found
 
 
 def _segments(table: dict, where: str) -> tuple[SegmentText, ...]:

@@ -15,8 +15,12 @@ from journeylang import api
 from conftest import EXAMPLES, ROOT
 
 
+# the installed wheel must be what runs, not a checkout that PYTHONPATH points at
+OUTSIDE = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+
 def _run(*args, cwd=None):
-    done = subprocess.run(args, capture_output=True, text=True, cwd=cwd)
+    done = subprocess.run(args, capture_output=True, text=True, cwd=cwd, env=OUTSIDE)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
@@ -54,7 +58,8 @@ KNOWN_FINDINGS = {("referral_fission.yaml", "JL213")}
 def test_installed_console_script_checks_examples_from_elsewhere(installed):
     bindir, work = installed
     files = sorted(str(p) for p in EXAMPLES.iterdir() if p.suffix in (".journey", ".yaml"))
-    out = subprocess.run([str(bindir / "journey"), "check", *files], capture_output=True, text=True, cwd=work)
+    out = subprocess.run([str(bindir / "journey"), "check", *files], capture_output=True, text=True,
+                         cwd=work, env=OUTSIDE)
     assert out.returncode == 0, out.stdout + out.stderr
     found = {(Path(m[1]).name, m[2])
              for m in re.finditer(r"^(\S+?):\d+:\d+: (JL\d{3}) ", out.stdout, re.M)}

@@ -11,22 +11,13 @@ from hypothesis import given, strategies as st
 from journeylang import api, ast
 from journeylang.cli import main
 from journeylang.cli.new import scaffold
+from journeylang.printer import format_text
 from journeylang.expand import stdlib_fragments
 from journeylang.templates import PLACEHOLDER_LENGTH, estimated_length, render_context
 
 FRAGMENTS = sorted(stdlib_fragments())
 EXPECTED = {"welcome", "cart_recovery", "repurchase", "winback", "referral",
             "complaint_escalation", "birthday_offer", "nps_ask"}
-# Fragments the linter finds real faults in, until they are fixed. Strict: a fixed fragment
-# makes its case pass, and its entry here must then go.
-FAULTY = {"referral": "JL110: the reward counter customer.referral_rewards has no default and "
-                      "stays unset; JL213: a referral_converted during the 7d pause is lost"}
-
-
-def fragments_linting_clean():
-    """Every stdlib fragment, the faulty ones expected to fail."""
-    return [pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=FAULTY[name]))
-            if name in FAULTY else name for name in FRAGMENTS]
 
 
 def journey_using(use: str) -> str:
@@ -47,7 +38,7 @@ def test_stdlib_has_the_playbook_fragments():
     assert EXPECTED <= set(FRAGMENTS)
 
 
-@pytest.mark.parametrize("name", fragments_linting_clean())
+@pytest.mark.parametrize("name", FRAGMENTS)
 def test_each_fragment_expands_and_lints_clean(name):
     result = api.check_text(journey_using(f"x: use {name}"), "t.journey")
     assert result.diagnostics == []
@@ -148,12 +139,30 @@ def test_any_duration_argument_expands(name, days):
 
 # --- journey new ---------------------------------------------------------------------------
 
+@pytest.mark.parametrize("name", ["my_journey", "新客欢迎"])
 @pytest.mark.parametrize("as_yaml", [False, True])
-@pytest.mark.parametrize("fragment", [None, *fragments_linting_clean()])
-def test_scaffolds_lint_clean(tmp_path, fragment, as_yaml):
+@pytest.mark.parametrize("fragment", [None, *FRAGMENTS])
+def test_scaffolds_lint_clean(tmp_path, fragment, as_yaml, name):
     path = tmp_path / ("j.yaml" if as_yaml else "j.journey")
-    path.write_text(scaffold("my_journey", fragment, as_yaml))
+    path.write_text(scaffold(name, fragment, as_yaml), encoding="utf-8")
     assert api.check(path).diagnostics == []
+
+
+@pytest.mark.parametrize("name", ["my_journey", "新客欢迎"])
+@pytest.mark.parametrize("fragment", [None, *FRAGMENTS])
+def test_scaffolds_are_already_formatted(fragment, name):
+    text = scaffold(name, fragment)
+    assert format_text(text, "j.journey") == text
+
+
+def test_new_takes_a_chinese_name_and_writes_chinese_texts(tmp_path):
+    result = CliRunner().invoke(main, ["new", "新旅程", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "新旅程.journey").read_text(encoding="utf-8")
+    assert text.startswith('journey 新旅程 "新旅程" version 1 {')
+    assert "您好" in text
+    refused = CliRunner().invoke(main, ["new", "NewJourney", "-o", str(tmp_path)])
+    assert refused.exit_code == 2 and "lower snake_case or Chinese" in refused.output
 
 
 def test_new_writes_a_file_and_never_overwrites(tmp_path):

@@ -47,10 +47,19 @@ def parse_fragments(source: Source) -> tuple[list[ast.Fragment], list[Diagnostic
         raise exc.orig_exc from None
 
 
-def parse_tree(text: str):
+def parse_tree(text: str, start: str = "start"):
     """The Lark parse tree of a whole ``.journey`` text (for tools that need token positions,
-    such as the formatter placing comments). Raises lark's UnexpectedInput on bad input."""
-    return parser().parse(text, start="start")
+    such as the formatter placing comments); ``start="fragment_file"`` for a fragment file.
+    Raises lark's UnexpectedInput on bad input."""
+    return parser().parse(text, start=start)
+
+
+_FRAGMENT_FILE = re.compile(r"\A(\s|#[^\n]*(\n|\Z))*fragment\b")
+
+
+def is_fragment_file(text: str) -> bool:
+    """Whether a ``.journey`` text declares fragments (stdlib/, fragments/) rather than a journey."""
+    return _FRAGMENT_FILE.match(text) is not None
 
 
 def parse_condition(text: str, file: str, line: int = 1, column: int = 1):

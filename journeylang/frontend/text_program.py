@@ -6,7 +6,9 @@ A mixin of the tree-to-model builder in text.py, like text_ops.py.
 """
 from __future__ import annotations
 
-from lark import Token, Transformer, v_args
+from dataclasses import replace
+
+from lark import Transformer, v_args
 
 from .. import ast
 from ..units import parse_time
@@ -54,8 +56,7 @@ class ProgramBuilder(Transformer):
                 actions.append(item)
             elif item is not None:
                 target = item
-        named = tuple(action if action.name else
-                      action.__class__(**{**_fields(action), "name": f"on.{event}.{i + 1}"})
+        named = tuple(replace(action, name=handler_action_name(i))
                       for i, action in enumerate(actions))
         return "handlers", ast.Handler(self.ref(event), where, named, target,
                                        span=self.span(meta))
@@ -118,5 +119,6 @@ class ProgramBuilder(Transformer):
         return event, None if field is None else str(field), where, within
 
 
-def _fields(step) -> dict:
-    return {name: getattr(step, name) for name in step.__dataclass_fields__}
+def handler_action_name(index: int) -> str:
+    """The name of a handler's ``index``-th action (an auto name: it is no step of the graph)."""
+    return f"on.{index + 1}"

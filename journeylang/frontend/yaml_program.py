@@ -9,8 +9,11 @@ from dataclasses import replace
 from yaml.nodes import MappingNode, SequenceNode
 
 from .. import ast
+from . import yaml_shapes as shapes
 from .text_ops import did_you_mean
-from .yaml_reader import BAD_VALUE, STRUCTURE, NodeReader, Skip, keys_of
+from .text_program import handler_action_name
+from .yaml_reader import BAD_VALUE, STRUCTURE, NodeReader, Skip
+from .yaml_shapes import accepts, shape_only
 
 HANDLER_ACTIONS = ("set", "tag", "untag", "emit")
 
@@ -18,6 +21,9 @@ HANDLER_ACTIONS = ("set", "tag", "untag", "emit")
 class ProgramReader(NodeReader):
     """Readers for attributes, variables, handler actions and cap periods."""
 
+    @accepts(lambda: shapes.MapOf("attributes", shapes.NAME, shapes.AnyOf((shapes.TYPE, shape_only(
+        shapes.Record("attribute", {"type": ("type", ProgramReader.type_name, False),
+                                    "default": ("default", NodeReader.value, False)}))))))
     def attributes(self, node, what: str) -> tuple[ast.Attribute, ...]:
         """``{points: {type: number, default: 0}, tier: string}``."""
         found, built = self.fields(node, what, "attributes", None), []
@@ -38,6 +44,9 @@ class ProgramReader(NodeReader):
                                            span=self.span(found.keys[key], value)))
         return tuple(built)
 
+    @accepts(lambda: shapes.MapOf("vars", shapes.NAME, shapes.AnyOf((shapes.LITERAL, shape_only(
+        shapes.Record("var", {"default": ("default", NodeReader.value, True),
+                              "type": ("type", ProgramReader.type_name, False)}))))))
     def variables(self, node, what: str) -> tuple[ast.Variable, ...]:
         """``{streak: 0}`` or ``{streak: {default: 0, type: number}}``."""
         found, built = self.fields(node, what, "vars", None), []
@@ -57,6 +66,7 @@ class ProgramReader(NodeReader):
                                           kind, span=self.span(found.keys[key], value)))
         return tuple(built)
 
+    @accepts(shapes.TYPE)
     def type_name(self, node, what: str) -> str:
         word = self.scalar(node, what, "a type")
         if word not in ast.ATTRIBUTE_TYPES:
@@ -85,6 +95,7 @@ class ProgramReader(NodeReader):
                 built.append(replace(action, span=self.span(child)))
         return tuple(built)
 
+    @accepts(shapes.CAP_PERIOD)
     def cap_period(self, node, what: str):
         """``1d`` (seconds) or ``calendar day`` / ``calendar week`` (the unit's name)."""
         text = self.scalar(node, what, "a duration or 'calendar day'")
@@ -112,9 +123,5 @@ def make_send(channel=(), span=ast.NO_SPAN, **rest) -> ast.Send:
 
 
 def make_handler(event, actions=(), span=ast.NO_SPAN, **rest) -> ast.Handler:
-    named = tuple(replace(action, name=f"on.{event}.{i + 1}") for i, action in enumerate(actions))
+    named = tuple(replace(action, name=handler_action_name(i)) for i, action in enumerate(actions))
     return ast.Handler(event, actions=named, span=span, **rest)
-
-
-def has_form(node, key: str) -> bool:
-    return key in keys_of(node)

@@ -24,8 +24,8 @@ class Declared:
 
 
 def attribute_path(name: str) -> str:
-    """``points`` is read as ``customer.points``."""
-    return name if "." in name else f"customer.{name}"
+    """A journey's ``attribute points`` is read as ``customer.points``."""
+    return f"customer.{name}"
 
 
 def typed(kind: str | None, default, has_default: bool = True) -> str | None:
@@ -34,9 +34,13 @@ def typed(kind: str | None, default, has_default: bool = True) -> str | None:
 
 
 def declared_attributes(journey: ast.Journey, config: LintConfig) -> dict[str, Declared]:
+    """Declared attributes by path: the journey's (``attribute points`` is
+    ``customer.points``), then the schema's (named by their paths)."""
     found: dict[str, list] = {}
-    for item in (*journey.attributes, *config.declared):
-        found.setdefault(attribute_path(item.name), []).append(item)
+    for attribute in journey.attributes:
+        found.setdefault(attribute_path(attribute.name), []).append(attribute)
+    for declared in config.declared:
+        found.setdefault(declared.name, []).append(declared)
     return {path: Declared(path, next((t for t in map(_type_of, items) if t), None),
                            any(i.has_default and i.default is not None for i in items),
                            tuple(items))

@@ -17,7 +17,11 @@ from ..compile.writers import TablesError, tables_from_dict
 from .state import ENDED, OPEN, Customer, MemoryStore, Observation, Run, Sla, Timer
 from .writer import WriteError, make_writer
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+# How a state file of an earlier schema is brought up to this one, in order, in one transaction.
+MIGRATIONS = {
+    "1": ("ALTER TABLE runs ADD COLUMN locals TEXT NOT NULL DEFAULT '{}'",),  # variables, milestones
+}
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS versions (
@@ -29,7 +33,8 @@ CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY, customer TEXT NOT NULL, journey_id TEXT NOT NULL,
   content_hash TEXT NOT NULL, status TEXT NOT NULL, holdout INTEGER NOT NULL, stage TEXT,
   step TEXT, waiting TEXT, timer INTEGER, entered_at REAL NOT NULL, step_at REAL,
-  ended_at REAL, outcome TEXT, context TEXT NOT NULL, event TEXT NOT NULL);
+  ended_at REAL, outcome TEXT, context TEXT NOT NULL, event TEXT NOT NULL,
+  locals TEXT NOT NULL DEFAULT '{}');
 CREATE INDEX IF NOT EXISTS runs_by_customer ON runs (customer);
 CREATE TABLE IF NOT EXISTS timers (
   seq INTEGER PRIMARY KEY, due REAL NOT NULL, run_id INTEGER NOT NULL, customer TEXT NOT NULL,
@@ -39,6 +44,7 @@ CREATE TABLE IF NOT EXISTS history (
   journey_id TEXT, step TEXT, what TEXT NOT NULL, why TEXT, detail TEXT);
 CREATE INDEX IF NOT EXISTS history_by_run ON history (run_id);
 CREATE INDEX IF NOT EXISTS history_of_customers ON history (customer) WHERE run_id IS NULL;
+CREATE INDEX IF NOT EXISTS history_milestones ON history (journey_id) WHERE what = 'milestone';
 CREATE TABLE IF NOT EXISTS outbox (
   id INTEGER PRIMARY KEY, at REAL NOT NULL, customer TEXT NOT NULL, run_id INTEGER,
   journey_id TEXT, content_hash TEXT, step TEXT, kind TEXT NOT NULL, channel TEXT,
@@ -62,7 +68,7 @@ SLA_COLUMNS = "id, customer, run_id, journey_id, step, role, opened, due, status
 OBSERVATION_COLUMNS = ("id, customer, run_id, journey_id, content_hash, kpi, opened, due, status, "
                        "closed, timer")
 RUN_COLUMNS = ("id, customer, journey_id, content_hash, status, holdout, stage, step, waiting, "
-               "timer, entered_at, step_at, ended_at, outcome, context, event")
+               "timer, entered_at, step_at, ended_at, outcome, context, event, locals")
 KNOWN_LIMIT = 5_000_000
 LOCK_WAIT = 3.0  # seconds
 _RUN_UPDATE = ", ".join(f"{c} = excluded.{c}" for c in RUN_COLUMNS.split(", ")[4:])
@@ -126,12 +132,32 @@ class SqliteStore(MemoryStore):
         tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if tables and "meta" not in tables:
             raise StoreError(f"{self.path}: a SQLite file, but not a journeylang state file")
+        found = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone() \
+            if tables else None
+        if found is not None and found[0] != SCHEMA_VERSION:
+            self._migrate(found[0])
         self.db.executescript(SCHEMA)
-        found = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
         if found is None:
-            self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-        elif found[0] != SCHEMA_VERSION:
-            raise StoreError(f"{self.path}: state schema {found[0]}, this journeylang reads {SCHEMA_VERSION}")
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+
+    def _migrate(self, version: str) -> None:
+        """Bring a state file of an earlier schema up to this one (all steps or none)."""
+        steps = []
+        while version != SCHEMA_VERSION:
+            if version not in MIGRATIONS:
+                raise StoreError(f"{self.path}: state schema {version}, this journeylang reads "
+                                 f"{SCHEMA_VERSION}")
+            steps += MIGRATIONS[version]
+            version = str(int(version) + 1)
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in steps:
+                self.db.execute(statement)
+            self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
 
     def _clear_buffers(self) -> None:
         self.unit: dict[str, Customer] = {}
@@ -155,7 +181,7 @@ class SqliteStore(MemoryStore):
             return Customer(customer_id)
         state = json.loads(row[1])
         customer = Customer(customer_id, json.loads(row[0]), state["sends"], state["entries"],
-                            stored=(row[0], row[1]))
+                            events=state.get("events", {}), stored=(row[0], row[1]))
         customer.runs = [_run(r) for r in self.db.execute(
             f"SELECT {RUN_COLUMNS} FROM runs WHERE customer = ? AND status != ? ORDER BY id",
             (customer_id, ENDED))]
@@ -199,7 +225,8 @@ class SqliteStore(MemoryStore):
     def write(self, customer: Customer) -> None:
         """Buffer the rows of what changed in a customer since they were last written."""
         profile = _dumps(customer.profile)
-        state = _dumps({"sends": customer.sends, "entries": customer.entries})
+        state = _dumps({"sends": customer.sends, "entries": customer.entries,
+                        **({"events": customer.events} if customer.events else {})})
         if customer.stored != (profile, state):
             customer.stored = (profile, state)
             self._rows["customers"].append((customer.id, profile, state))
@@ -276,7 +303,7 @@ class SqliteStore(MemoryStore):
             ("INSERT OR REPLACE INTO versions VALUES (?, ?, ?, ?, ?)", self._versions_new),
             ("INSERT INTO customers VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
              "profile = excluded.profile, state = excluded.state", rows["customers"]),
-            (f"INSERT INTO runs ({RUN_COLUMNS}) VALUES ({','.join('?' * 16)}) "
+            (f"INSERT INTO runs ({RUN_COLUMNS}) VALUES ({','.join('?' * 17)}) "
              f"ON CONFLICT (id) DO UPDATE SET {_RUN_UPDATE}", rows["runs"]),
             ("INSERT INTO timers VALUES (?, ?, ?, ?, ?, ?)",
              [t.row() for t in self._timers_new.values()]),
@@ -326,17 +353,24 @@ class SqliteStore(MemoryStore):
 
 def _run(row) -> Run:
     (ident, customer, journey_id, content_hash, status, holdout, stage, step, waiting, timer,
-     entered_at, step_at, ended_at, outcome, context, event) = row
+     entered_at, step_at, ended_at, outcome, context, event, local) = row
+    local = json.loads(local)
     return Run(ident, customer, journey_id, content_hash, entered_at, status, bool(holdout), stage,
                step, waiting, timer, step_at, ended_at, outcome, json.loads(context),
-               json.loads(event), tuple(row))
+               json.loads(event), local.get("vars", {}), local.get("milestones", {}), tuple(row))
 
 
 def _run_row(r: Run) -> tuple:
     """A run as a ``runs`` row, in RUN_COLUMNS order."""
     return (r.id, r.customer, r.journey_id, r.content_hash, r.status, int(r.holdout), r.stage,
             r.step, r.waiting, r.timer, r.entered_at, r.step_at, r.ended_at, r.outcome,
-            _dumps(r.context), _dumps(r.event))
+            _dumps(r.context), _dumps(r.event), _locals(r))
+
+
+def _locals(r: Run) -> str:
+    """A run's variables and milestones reached, as the ``locals`` column's JSON."""
+    found = {key: value for key, value in (("vars", r.vars), ("milestones", r.milestones)) if value}
+    return _dumps(found)
 
 
 def _sla_row(s: Sla) -> tuple:

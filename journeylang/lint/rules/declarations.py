@@ -113,8 +113,7 @@ def _declare_hint(ctx: LintContext, key: str, operation) -> str:
     section = ("[schema.attributes] of .journeylang.toml"
                if (ctx.config.path or "").endswith(".journeylang.toml")
                else "[tool.journeylang.schema.attributes]")
-    toml_key = f'"{name}"' if "." in name else name
-    shared = f'`{toml_key} = {{type = "{kind}", default = {default}}}` under {section}'
+    shared = f'`{key} = {{type = "{kind}", default = {default}}}` under {section}'
     if "." in name:
         return f"declare a default: {shared}"
     own = (f"`attributes: {{{name}: {{type: {kind}, default: {default}}}}}`" if yaml
