@@ -50,9 +50,8 @@ def test_wheel_ships_grammar_and_stdlib(installed):
 
 
 # Examples the linter finds real faults in, until they are fixed; a fixed example fails the test
-# below until its entry here goes. referral_fission.yaml: an assist that comes while the progress
-# note is held by quiet hours is lost (JL213).
-KNOWN_FINDINGS = {("referral_fission.yaml", "JL213")}
+# below until its entry here goes.
+KNOWN_FINDINGS: set[tuple[str, str]] = set()
 
 
 def test_installed_console_script_checks_examples_from_elsewhere(installed):
