@@ -239,7 +239,8 @@ def _rounded(value: float) -> str:
       "More of the journey's sends are promotional than the policy's promo budget allows.")
 def promo_budget(ctx: LintContext):
     """``policy { promo 30% }`` caps the share of promotional sends (``send promo via ...``)
-    among the journey's send steps. A journey without a promo budget is not checked.
+    among the journey's send steps (transactional sends, exempt from the budget, are not
+    counted). A journey without a promo budget is not checked.
 
     Bad::
 
@@ -251,7 +252,9 @@ def promo_budget(ctx: LintContext):
     Good: make the journey's messages mostly useful ones, or raise the budget.
     """
     budget = ctx.journey.policy.promo
-    sends = [step for _, step in ctx.journey.steps() if isinstance(step, Send)]
+    # transactional messages are exempt from the budget: they are no content of the mix
+    sends = [step for _, step in ctx.journey.steps()
+             if isinstance(step, Send) and not step.transactional]
     promos = [step for step in sends if step.promo]
     if budget is None or not sends:
         return
