@@ -26,9 +26,9 @@ import math
 from typing import Any, Callable, Protocol
 
 from .. import ast
+from ..semantics import (ARITHMETIC, COMPARISONS, arithmetic, compare,  # noqa: F401 (re-exported)
+                         equal, member, negate)
 
-ARITHMETIC = ("+", "-", "*", "/", "%")
-COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 _ARITY = {"neg": 1, "not": 1, "exists": 1, "in": 2, "not_in": 2,
           **{op: 2 for op in ARITHMETIC + COMPARISONS}}  # and, or: two or more; list: any
 OPERATORS = frozenset(("path", "list", "neg", "in", "not_in", "has_tag", "exists", "not", "and",
@@ -152,62 +152,6 @@ def _validate_history(tree) -> None:
     if within is not None and (isinstance(within, bool) or not isinstance(within, int) or within < 0):
         raise ConditionError(f"history window must be whole seconds: {tree!r}")
     validate(condition)
-
-
-# --- values -----------------------------------------------------------------------------------
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _kind(value) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if _is_number(value):
-        return "number"
-    return type(value).__name__
-
-
-def equal(a, b) -> bool:
-    """JSON equality: 1 == 1.0, but true is not 1 and "1" is not 1."""
-    if _kind(a) != _kind(b):
-        return False
-    if isinstance(a, list):
-        return len(a) == len(b) and all(equal(x, y) for x, y in zip(a, b))
-    return a == b
-
-
-def compare(op: str, a, b) -> bool:
-    if a is None or b is None:
-        return False
-    if op == "==":
-        return equal(a, b)
-    if op == "!=":
-        return not equal(a, b)
-    if not (_is_number(a) and _is_number(b) or isinstance(a, str) and isinstance(b, str)):
-        return False
-    return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
-
-
-def arithmetic(op: str, a, b):
-    if not (_is_number(a) and _is_number(b)):
-        return None
-    if op in ("/", "%") and b == 0:
-        return None
-    result = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
-              "/": lambda: a / b, "%": lambda: a % b}[op]()
-    return result if not isinstance(result, float) or math.isfinite(result) else None
-
-
-def member(item, collection) -> bool | None:
-    """Whether ``item`` is in the list; None when either side makes the test false."""
-    if item is None or not isinstance(collection, list):
-        return None
-    return any(equal(item, x) for x in collection)
-
-
-def negate(value):
-    return -value if _is_number(value) else None
 
 
 # --- the interpreter --------------------------------------------------------------------------
