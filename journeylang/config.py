@@ -91,7 +91,8 @@ class LintConfig:
     events: dict[str, tuple[str, ...]] | None = None
     opt_out_events: tuple[str, ...] = OPT_OUT_EVENTS
     naming: str = DEFAULT_NAMING
-    channel_limits: dict[str, int] = field(default_factory=lambda: {"sms": 70})
+    channel_limits: dict[str, int] = field(default_factory=dict)  # characters, by channel
+    sms_segments: int = 1                 # the SMS segments one message may cost (JL405)
     content: ContentConfig = ContentConfig()
     declared: tuple[DeclaredAttribute, ...] = ()  # typed attributes (with defaults) of the schema
     segments: tuple[SegmentText, ...] = ()
@@ -170,9 +171,8 @@ def _from_table(data: dict, where: str) -> LintConfig:
     if "severity" in data:
         values["severity"] = _severities(_expect(data["severity"], dict, where, "severity"), where)
     if "channel_limits" in data:
-        limits = _expect(data["channel_limits"], dict, where, "channel_limits")
-        values["channel_limits"] = {k: _expect(v, int, where, f"channel_limits.{k}")
-                                    for k, v in limits.items()}
+        values.update(_channel_limits(_expect(data["channel_limits"], dict, where,
+                                              "channel_limits"), where))
     if "attributes" in schema:
         values["attributes"], values["declared"] = _attributes(schema["attributes"], where)
     if "events" in schema:
@@ -184,6 +184,33 @@ def _from_table(data: dict, where: str) -> LintConfig:
     if "default_locale" in data:
         values["default_locale"] = _expect(data["default_locale"], str, where, "default_locale")
     return LintConfig(**values)
+
+
+def _channel_limits(table: dict, where: str) -> dict:
+    """``channel_limits = { sms = { segments = 2 }, push = 100 }``: an SMS costs segments
+    by its encoding; other channels limit characters."""
+    characters, found = {}, {}
+    for channel, limit in table.items():
+        key = f"channel_limits.{channel}"
+        if channel == "sms":
+            if not isinstance(limit, dict):
+                raise ConfigError(
+                    f"{where}: {key}: an SMS is now limited by the segments it costs, counted "
+                    "by its encoding (GSM-7: 160 characters, 153 per segment of a longer "
+                    "message; UCS-2, as soon as one character is outside GSM-7: 70 and 67), "
+                    "no longer by characters: write `sms = { segments = 1 }` (the most "
+                    "segments one message may cost)")
+            _known_keys(limit, ("segments",), where, f"{key}.")
+            found["sms_segments"] = _positive(limit.get("segments", 1), where, f"{key}.segments")
+        else:
+            characters[channel] = _positive(limit, where, key)
+    return {"channel_limits": characters, **found}
+
+
+def _positive(value, where: str, key: str) -> int:
+    if _expect(value, int, where, key) < 1:
+        raise ConfigError(f"{where}: {key} must be at least 1, not {value}")
+    return value
 
 
 def _attributes(value, where: str) -> tuple[tuple[str, ...], tuple[DeclaredAttribute, ...]]:
