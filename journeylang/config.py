@@ -143,7 +143,26 @@ def load_config(path: Path | None) -> LintConfig:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     if path.name == "pyproject.toml":
         data = data.get("tool", {}).get("journeylang", {})
+    elif "tool" in data:
+        data = _tool_table(data, str(path))
     return _from_table(data, str(path))
+
+
+def _tool_table(data: dict, where: str) -> dict:
+    """``[tool.journeylang]`` copied from a pyproject.toml into ``.journeylang.toml``: its
+    keys are read as if written at the top level."""
+    tool = _expect(data["tool"], dict, where, "tool")
+    others = sorted(set(tool) - {"journeylang"})
+    if others:
+        raise ConfigError(f"{where}: [tool.{others[0]}] is not journeylang's: "
+                          f"{CONFIG_FILE} holds journeylang's keys only, at the top level or "
+                          "under [tool.journeylang]")
+    top = sorted(set(data) - {"tool"})
+    if top:
+        raise ConfigError(f"{where}: '{top[0]}' is at the top level and other keys are under "
+                          "[tool.journeylang]: write them all in one place (at the top level, "
+                          "or all under [tool.journeylang])")
+    return _expect(tool.get("journeylang", {}), dict, where, "tool.journeylang")
 
 
 def _read(path: Path) -> str:

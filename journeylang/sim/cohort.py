@@ -137,6 +137,21 @@ def parse_cohort(text: str, name: str = "<cohort>") -> Cohort:
 
 
 _DISTRIBUTIONS = ("categorical", "normal", "lognormal", "uniform", "exponential", "fixed")
+_TOP_KEYS = ("cohort", "size", "start", "arrival", "entry", "segments")
+_SEGMENT_KEYS = ("name", "weight", "attributes", "tags", "timezone", "consent", "entry_data",
+                 "behaviour")
+_BEHAVIOUR_KEYS = ("responses", "baseline", "opt_out", "fatigue")
+_RESPONSE_KEYS = ("event", "p", "delay", "within", "after", "data")
+_BASELINE_KEYS = ("event", "per_day", "data")
+# where a key belongs, for one written in the wrong place (keys of several places are left out)
+_PLACES = {
+    **dict.fromkeys(_TOP_KEYS, "at the top of the cohort file"),
+    **dict.fromkeys(_SEGMENT_KEYS, "in a segment (an entry of 'segments')"),
+    **dict.fromkeys(_BEHAVIOUR_KEYS, "under a segment's 'behaviour'"),
+    **dict.fromkeys(("p", "delay", "within", "after"),
+                    "in a response (an entry of a segment's 'behaviour: responses')"),
+    "per_day": "in a baseline event (an entry of a segment's 'behaviour: baseline')",
+}
 
 
 class _Reader:
@@ -158,9 +173,8 @@ class _Reader:
             if not isinstance(key, ScalarNode):
                 self.fail(key, f"a key in {what} must be a name")
             if allowed is not None and key.value not in allowed:
-                close = difflib.get_close_matches(key.value, allowed, 1)
-                hint = f"did you mean {close[0]!r}?" if close else f"expected one of {', '.join(allowed)}"
-                self.fail(key, f"unknown key {key.value!r} in {what}: {hint}")
+                self.fail(key, f"unknown key {key.value!r} in {what}: "
+                               f"{_where_instead(key.value, allowed)}")
             if key.value in found:
                 self.fail(key, f"duplicate key {key.value!r} in {what}")
             found[key.value] = value
@@ -209,8 +223,7 @@ class _Reader:
     # --- the cohort ---------------------------------------------------------------------------
 
     def cohort(self, root) -> Cohort:
-        top = self.mapping(root, "the cohort", ("cohort", "size", "start", "arrival", "entry",
-                                                "segments"), ("size", "segments"))
+        top = self.mapping(root, "the cohort", _TOP_KEYS, ("size", "segments"))
         size = self.number(top["size"], "'size'", 1)
         if size != int(size):
             self.fail(top["size"], "'size' must be a whole number")
@@ -239,9 +252,7 @@ class _Reader:
         return Cohort(name, int(size), moment, arrival, entry_event, segments, self.name)
 
     def segment(self, node, index: int) -> Segment:
-        keys = ("name", "weight", "attributes", "tags", "timezone", "consent", "entry_data",
-                "behaviour")
-        fields = self.mapping(node, f"segment {index + 1}", keys, ("name",))
+        fields = self.mapping(node, f"segment {index + 1}", _SEGMENT_KEYS, ("name",))
         name = self.string(fields["name"], "a segment's 'name'")
         where = f"segment {name!r}"
         weight = self.number(fields["weight"], f"'weight' of {where}", 0) if "weight" in fields else 1.0
@@ -271,12 +282,11 @@ class _Reader:
         return _categorical({k: w for k, (w, _) in zones.items()})
 
     def behaviour(self, node, segment: Segment, where: str) -> None:
-        fields = self.mapping(node, f"'behaviour' of {where}",
-                              ("responses", "baseline", "opt_out", "fatigue"))
+        fields = self.mapping(node, f"'behaviour' of {where}", _BEHAVIOUR_KEYS)
         for item in self.sequence(fields.get("responses") or _EMPTY_LIST, f"'responses' of {where}"):
             segment.responses.append(self.response(item, where))
         for item in self.sequence(fields.get("baseline") or _EMPTY_LIST, f"'baseline' of {where}"):
-            part = self.mapping(item, f"a baseline event of {where}", ("event", "per_day", "data"),
+            part = self.mapping(item, f"a baseline event of {where}", _BASELINE_KEYS,
                                 ("event", "per_day"))
             segment.baseline.append(Baseline(
                 self.string(part["event"], "'event'"),
@@ -289,7 +299,7 @@ class _Reader:
 
     def response(self, node, where: str) -> Response:
         part = self.mapping(node, f"a response of {where}",
-                            ("event", "p", "delay", "within", "after", "data"), ("event", "p"))
+                            _RESPONSE_KEYS, ("event", "p"))
         after = self.mapping(part["after"], "'after'", ("template", "channel", "step")) \
             if "after" in part else {}
         within = self.duration(part["within"], "'within'") if "within" in part else None
@@ -373,6 +383,14 @@ _EMPTY_LIST = SequenceNode("tag:yaml.org,2002:seq", [])
 _CONSTRUCTOR = SafeConstructor()
 # YAML 1.2 floats that YAML 1.1 (PyYAML) leaves as text: 1e-9, 2E5 (no dot before the exponent)
 _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
+
+
+def _where_instead(key: str, allowed: tuple[str, ...]) -> str:
+    """What to write instead of an unknown key: where it belongs, or a close known key."""
+    if key in _PLACES:
+        return f"it belongs {_PLACES[key]}"
+    close = difflib.get_close_matches(key, allowed, 1)
+    return f"did you mean {close[0]!r}?" if close else f"expected one of {', '.join(allowed)}"
 
 
 def _value(node: ScalarNode):
