@@ -172,38 +172,37 @@ class _Builder(OperationsReader):
 
     # --- journey, stages and steps -------------------------------------------------------------
 
-    def journey(self, root) -> ast.Journey | None:
-        """The whole file; None when it has no usable journey id."""
-        start = "a YAML journey starts with 'journey: <id>'"
+    def top_level(self, root, key: str, start: str) -> bool:
+        """Whether the file's top level is a mapping (``key`` names what it must hold);
+        ``start`` says how the file starts."""
         if root is None:
             self.diagnostics.append(Diagnostic(STRUCTURE, Severity.ERROR,
                                                f"the file is empty; {start}",
                                                Span.point(self.source.name, 1, 1)))
         elif not isinstance(root, MappingNode):
-            self.report(STRUCTURE, "the top level must be a mapping with a 'journey' key, "
+            self.report(STRUCTURE, f"the top level must be a mapping with a '{key}' key, "
                                    f"got {describe(root)}", root, hint=start)
-        elif "journey" not in keys_of(root):
-            close = difflib.get_close_matches("journey", keys_of(root), n=1)
-            hint = f"did you mean 'journey' instead of '{close[0]}'?" if close else start
-            if "fragment" in keys_of(root):
-                hint = ("this is a fragment file: journeys use it (`use: NAME`) from a "
-                        "fragments/ folder beside them")
-            self.report(STRUCTURE, "missing required key 'journey' at the top level", root, hint)
-        else:
+        return isinstance(root, MappingNode)
+
+    def journey(self, root) -> ast.Journey | None:
+        """The whole file; None when it has no usable journey id."""
+        start = "a YAML journey starts with 'journey: <id>'"
+        if not self.top_level(root, "journey", start):
+            return None
+        if "journey" in keys_of(root):
             return self.optional(_JOURNEY, root, "the file")
+        close = difflib.get_close_matches("journey", keys_of(root), n=1)
+        hint = f"did you mean 'journey' instead of '{close[0]}'?" if close else start
+        if "fragment" in keys_of(root):
+            hint = ("this is a fragment file: journeys use it (`use: NAME`) from a "
+                    "fragments/ folder beside them")
+        self.report(STRUCTURE, "missing required key 'journey' at the top level", root, hint)
         return None
 
     def fragment(self, root) -> ast.Fragment | None:
         """A fragment file; None when it has no usable name."""
-        start = "a YAML fragment file starts with 'fragment: <name>'"
-        if root is None:
-            self.diagnostics.append(Diagnostic(STRUCTURE, Severity.ERROR,
-                                               f"the file is empty; {start}",
-                                               Span.point(self.source.name, 1, 1)))
-            return None
-        if not isinstance(root, MappingNode):
-            self.report(STRUCTURE, f"the top level must be a mapping, got {describe(root)}",
-                        root, hint=start)
+        if not self.top_level(root, "fragment", "a YAML fragment file starts with "
+                                                "'fragment: <name>'"):
             return None
         found = self.fields(root, "the file", "fragment", tuple(_FRAGMENT), ("fragment",))
         name = self.optional(_Builder.name, found.values.get("fragment"), "'fragment'")
