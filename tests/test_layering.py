@@ -11,7 +11,7 @@ PACKAGE = Path(journeylang.__file__).parent
 LAYERS = [
     {"diagnostics", "units", "semantics"},
     {"source", "ast", "resources", "config"},
-    {"expressions"},
+    {"expressions", "migration"},
     {"frontend"},
     {"expand", "ladders"},
     {"graph", "templates"},

@@ -76,6 +76,7 @@ def _overview_text(data: dict):
         yield (f"journey {version['journey_id']}{title} v{version['version']} "
                f"{version['content_hash'][:19]} ({label}): runs {_counts(version['runs'])}")
         yield f"  outcomes: {_counts(version['outcomes'])}"
+        yield from _migrations_text(version, data["versions"])
         stages = [s for s in data["steps"] if s["content_hash"] == version["content_hash"]]
         stage_titles = version.get("stage_titles") or {}
         for stage in dict.fromkeys(s["stage"] for s in stages):
@@ -94,6 +95,19 @@ def _overview_text(data: dict):
     for row in data["outbox"]:
         yield f"  {row['kind']:<8} {row['channel'] or '-':<17} {row['status']:<10} {row['count']:>8}"
     yield from _operations_text(data)
+
+
+def _migrations_text(version: dict, versions: list[dict]):
+    """Runs moved into this version from older ones, and out of it by newer ones."""
+    numbers = {v["content_hash"]: v["version"] for v in versions}
+    moved = version.get("migrations") or {"in": [], "out": []}
+    for row in moved["in"]:
+        yield (f"  migrated in {row['at']} from v{row['from_version']} {row['from_hash'][:19]}: "
+               f"{row['moved']} moved, {row['stopped']} stopped, {row['kept']} kept there")
+    for row in moved["out"]:
+        yield (f"  migrated out {row['at']} to v{numbers.get(row['to_hash'], '?')} "
+               f"{row['to_hash'][:19]}: {row['moved']} moved, {row['stopped']} stopped, "
+               f"{row['kept']} kept here")
 
 
 def _rate(value) -> str:

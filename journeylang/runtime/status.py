@@ -5,6 +5,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+from ..compile.writers import TablesError, tables_from_dict
 from .events import iso
 from .policies import kpi_met
 from .store import StoreError
@@ -22,6 +23,37 @@ def open_state(path: str | Path) -> sqlite3.Connection:
         raise StoreError(f"{path}: not a journeylang state file ({exc})") from None
     db.row_factory = sqlite3.Row
     return db
+
+
+def is_state_file(path: str | Path) -> bool:
+    """Whether ``path`` is a journeylang state file (SQLite with ``meta`` and ``versions``)."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            if handle.read(16) != b"SQLite format 3\x00":
+                return False
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        finally:
+            db.close()
+    except (OSError, sqlite3.DatabaseError):
+        return False
+    return {"meta", "versions"} <= names
+
+
+def stored_versions(path: str | Path) -> list:
+    """Every version of every journey a state file holds, as Tables, oldest load first."""
+    db = open_state(path)
+    try:
+        rows = db.execute("SELECT content_hash, tables FROM versions ORDER BY loaded_seq").fetchall()
+    finally:
+        db.close()
+    try:
+        return [tables_from_dict(json.loads(row["tables"]), f"{path} ({row['content_hash'][:19]})")
+                for row in rows]
+    except (json.JSONDecodeError, TablesError) as exc:
+        raise StoreError(f"{path}: a stored version is damaged: {exc}") from None
 
 
 def _when(value) -> str | None:
@@ -53,7 +85,8 @@ def overview(db: sqlite3.Connection, journeys=None) -> dict:
             (row["content_hash"],)).fetchall())
         versions.append({"journey_id": row["journey_id"], "version": row["version"],
                          "content_hash": row["content_hash"], "active": row["loaded_seq"] == latest,
-                         "runs": runs, "outcomes": outcomes, **_titles(row["tables"])})
+                         "runs": runs, "outcomes": outcomes, **_titles(row["tables"]),
+                         "migrations": _migrations(db, row["content_hash"])})
     steps = [dict(r) for r in db.execute(
         f"SELECT journey_id, content_hash, coalesce(stage, '(holdout)') AS stage, "
         f"coalesce(step, '(holdout)') AS step, coalesce(waiting, '') AS waiting, count(*) AS customers "
@@ -78,6 +111,19 @@ def overview(db: sqlite3.Connection, journeys=None) -> dict:
             "versions": versions, "stages": stages, "steps": steps, "timers": timers,
             "outbox": outbox, "roles": roles(db, journeys), "kpis": kpis(db, definitions),
             "promo": promo(db, definitions), "milestones": milestones}
+
+
+def _migrations(db: sqlite3.Connection, content_hash: str) -> dict:
+    """What migrations did to a version: runs moved in from older versions (``in``) and runs
+    of this version moved out, stopped or kept by newer ones (``out``)."""
+    if not _has_table(db, "migrations"):
+        return {"in": [], "out": []}
+    columns = "at, journey_id, from_version, from_hash, to_hash, moved, stopped, kept"
+    found = {}
+    for side, column in (("in", "to_hash"), ("out", "from_hash")):
+        found[side] = [{**dict(r), "at": iso(r["at"])} for r in db.execute(
+            f"SELECT {columns} FROM migrations WHERE {column} = ? ORDER BY id", (content_hash,))]
+    return found
 
 
 def _has_table(db: sqlite3.Connection, name: str) -> bool:

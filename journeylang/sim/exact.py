@@ -59,6 +59,8 @@ def _check_journey(program: Program) -> None:
     kinds = {step.kind for step in program.steps.values()} - set(WAITING) - set(PASSING)
     if kinds:
         raise NotMemoryless(f"steps of kind {', '.join(sorted(kinds))} are not covered")
+    if any(arm.holdout for step in program.steps.values() for arm in step.arms):
+        raise NotMemoryless("a split's control group is followed until its goal window ends")
 
 
 def _profiles(segment: Segment) -> list[tuple[dict, dict]]:

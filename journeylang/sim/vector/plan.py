@@ -35,6 +35,8 @@ KNOWN = {  # tables and columns this engine understands; anything else set means
                     "to_step"},
     "templates": {"journey_id", "template", "locale", "text"},
     "policies": {"journey_id", "seq", "kind", "params"},
+    # how runs of an older version move when this one is loaded: nothing to simulate
+    "migrations": {"journey_id", "seq", "from_version", "from_step", "action", "to_step"},
 }
 POLICIES = ("cap", "quiet", "consent", "holdout", "promo")
 # the step and policy parameters this engine understands; any other set means "unsupported"
@@ -174,6 +176,8 @@ class Plan:
                 raise Unsupported(f"emit of {step.params['event']!r}, an event the journey reacts to")
             if step.kind == "set":
                 _settable(step)
+            if any(arm.holdout for arm in step.arms):
+                raise Unsupported(f"a control group (holdout arm) in split {step.id}")
         if program.reentry == "always":
             raise Unsupported("reentry always")
         for event in STAFF_EVENTS:
