@@ -10,6 +10,7 @@ from ..runtime import status as queries
 from . import main
 from .console import examples, fail, quiet_option
 from .run import load_all, state_path
+from .simulate import experiment_lines
 
 
 @main.command("status", epilog=examples(
@@ -124,14 +125,25 @@ def _operations_text(data: dict):
     if data.get("kpis"):
         yield "KPIs:"
         for row in data["kpis"]:
-            verdict = {None: "no data yet", True: "met", False: "missed"}[row["met"]]
+            verdict = {None: "no window closed yet", True: "met", False: "missed"}[row["met"]]
+            sure = "" if row["met"] is None else (
+                ", with 95% confidence" if row["met_ci"] else ", not yet with 95% confidence"
+                if row["met"] else "")
+            interval = "" if row["rate"] is None else \
+                f", 95% CI {_rate(row['ci95'][0])}-{_rate(row['ci95'][1])}"
             yield (f"  {row['journey_id']}/{row['kpi']:<20} {row['hits']} of {row['observations']} "
-                   f"= {_rate(row['rate'])} (baseline {_rate(row['baseline'])}, target "
-                   f"{_rate(row['target'])}): {verdict}; {row['open']} open")
+                   f"closed windows = {_rate(row['rate'])}{interval} (baseline "
+                   f"{_rate(row['baseline'])}, target {_rate(row['target'])}): {verdict}{sure}"
+                   + (f"; {row['open']} windows open ({row.get('hits_open', 0)} already hit, "
+                      "counted when their window closes)" if row["open"] else ""))
     if data.get("milestones"):
         yield "milestones reached:"
         for row in data["milestones"]:
             yield f"  {row['journey_id']}/{row['milestone']:<24} {row['runs']} runs"
+    for journey in data.get("experiments", ()):
+        yield f"experiments of {journey['journey_id']}:"
+        for line in experiment_lines(journey["experiments"]):
+            yield f"  {line}"
     if data.get("promo"):
         yield "promo share of sends:"
         for row in data["promo"]:

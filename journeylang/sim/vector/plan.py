@@ -169,6 +169,9 @@ class Plan:
 
     def _check_journey(self) -> None:
         program = self.program
+        reason = self.cohort.reference_only()
+        if reason is not None:
+            raise Unsupported(reason)
         for step in self.steps:
             if step.kind not in KINDS:
                 raise Unsupported(f"step kind {step.kind!r} (step {step.id})")
