@@ -67,6 +67,20 @@ class JourneyCounts:
         return merged
 
 
+@dataclass(slots=True, eq=False)
+class _Place:
+    """Where a run is while it is counted: its step, the stages it reached, when it entered,
+    its arms in the journey's experiments, and what it achieved (milestones reached, KPI
+    windows closed) to credit its arms with when it ends."""
+
+    counts: JourneyCounts
+    entered_at: float
+    step: str | None = None
+    stages: set = field(default_factory=set)
+    arms: dict = field(default_factory=dict)
+    achieved: list = field(default_factory=list)  # figure names: milestone:x, kpi:y:hit
+
+
 class CountingStore(MemoryStore):
     """Counts each journey's rows into its ``JourneyCounts`` (``attach`` every program first)."""
 
@@ -79,8 +93,8 @@ class CountingStore(MemoryStore):
         self.segment_of: dict[str, str] = {}
         self.first: str | None = None            # the journey opt-outs go to before any message
         self.last_sender: dict[str, str] = {}    # customer -> journey of their last message
-        self.where: dict[int, tuple] = {}        # run id -> (step, stages, entered at, holdout, arms)
-        self.arms_of: dict[int, dict] = {}       # run id -> experiment arms (for KPIs closing later)
+        self.where: dict[int, _Place] = {}       # run id -> where a run not ended is
+        self.arms_of: dict[int, dict] = {}       # ended run id -> its arms (KPIs close later)
 
     def attach(self, program) -> None:
         jid = program.journey_id
@@ -90,8 +104,10 @@ class CountingStore(MemoryStore):
             self.entry_experiment.add(jid)
         self.first = self.first or jid
 
-    def counts(self, journey_id: str) -> JourneyCounts:
-        return self.journeys[journey_id]
+    def finish(self) -> None:
+        """At the horizon: credit the arms of the runs still inside with what they achieved."""
+        for place in self.where.values():
+            _credit(place)
 
     # the executor's interface
     def history(self, row) -> None:
@@ -103,17 +119,18 @@ class CountingStore(MemoryStore):
         counts = self.journeys[journey_id]
         place = self.where.get(run_id)
         if what == "ended":
-            self._ended(counts, journey_id, run_id, place, at, customer, why, detail)
-        elif what == "holdout" and step is None:
+            self._ended(journey_id, run_id, place, at, customer, why, detail)
+            return
+        if what == "holdout" and step is None:
             counts.entered["holdout"] += 1
-            self.where[run_id] = (None, set(), at, True, self._arms(counts, run_id, HELD_OUT))
+            self.where[run_id] = _Place(counts, at, arms=self._arm(counts, HELD_OUT))
+            return
+        if place is None:  # the first row of a run
+            place = self.where[run_id] = self._entered(counts, journey_id, customer, at)
+        if what in NOTES:
+            self._note(place, step, what, why, detail, at)
         else:
-            if place is None:  # the first row of a run
-                place = self.where[run_id] = self._entered(counts, journey_id, run_id, customer, at)
-            if what in NOTES:
-                self._note(counts, place, step, what, why, detail, at)
-            else:
-                self._stepped(counts, journey_id, run_id, place, step, what, why, detail)
+            self._stepped(place, journey_id, step, what, why, detail)
 
     def outbox(self, action) -> None:
         pass
@@ -138,62 +155,62 @@ class CountingStore(MemoryStore):
         self.last_sender[action.customer] = action.journey_id
 
     # counting
-    def _entered(self, counts: JourneyCounts, journey_id, run_id, customer: str, at: float):
+    def _entered(self, counts: JourneyCounts, journey_id, customer: str, at: float) -> _Place:
         counts.entered["treated"] += 1
         counts.by_segment[self.segment_of.get(customer, "")]["entered"] += 1
-        arms = self._arms(counts, run_id, TREATED) if journey_id in self.entry_experiment else {}
-        return (None, set(), at, False, arms)
+        arms = self._arm(counts, TREATED) if journey_id in self.entry_experiment else {}
+        return _Place(counts, at, arms=arms)
 
-    def _arms(self, counts: JourneyCounts, run_id: int, group: str) -> dict:
-        arms = self.arms_of[run_id] = {ENTRY_EXPERIMENT: group}
+    def _arm(self, counts: JourneyCounts, group: str) -> dict:
         counts.experiments[(ENTRY_EXPERIMENT, group)]["runs"] += 1
-        return arms
+        return {ENTRY_EXPERIMENT: group}
 
-    def _stepped(self, counts, journey_id, run_id, place, step, what, why, detail) -> None:
-        previous, stages, entered_at, holdout, arms = place
-        if not (step == previous and why in CONTINUED):
+    def _stepped(self, place: _Place, journey_id, step, what, why, detail) -> None:
+        counts = place.counts
+        if not (step == place.step and why in CONTINUED):
             counts.steps[step] += 1
-            if previous is not None:
-                counts.flows[(previous, why, step)] += 1
+            if place.step is not None:
+                counts.flows[(place.step, why, step)] += 1
             stage = self.stage_of[journey_id].get(step)
-            if stage not in stages:
-                stages.add(stage)
+            if stage not in place.stages:
+                place.stages.add(stage)
                 counts.stages[stage] += 1
-        if what in ("split", "holdout"):  # the run's arm in this split's experiment
-            arms = self.arms_of[run_id] = {**arms, step: detail}
+        if what in ("split", "holdout") and step not in place.arms:  # the run's arm
+            place.arms[step] = detail
             counts.experiments[(step, detail)]["runs"] += 1
-        self.where[run_id] = (step, stages, entered_at, holdout or what == "holdout", arms)
+        place.step = step
         _result(counts, step, what, why, detail)
 
-    def _note(self, counts, place: tuple, step, what: str, why: str, detail, at: float) -> None:
+    def _note(self, place: _Place, step, what: str, why: str, detail, at: float) -> None:
         """What happened to a run where it was, without moving it: a milestone reached, an
         event handled or ignored."""
-        _, _, entered_at, _, arms = place
+        counts = place.counts
         if what == "milestone":
-            group = _group(arms)
+            group = _group(place.arms)
             counts.milestones[(group, detail)] += 1
-            for key in arms.items():
-                counts.experiments[key][f"milestone:{detail}"] += 1
+            place.achieved.append(f"milestone:{detail}")
             if group == "treated":
-                counts.milestone_times[detail].append(at - entered_at)
+                counts.milestone_times[detail].append(at - place.entered_at)
         elif what == "ignored":
             counts.ignored[step] += 1
         elif what == "handled":
             counts.handled[why.removeprefix("on ")] += 1
 
-    def _ended(self, counts, journey_id, run_id, place, at, customer, why, outcome) -> None:
+    def _ended(self, journey_id, run_id, place, at, customer, why, outcome) -> None:
         self.where.pop(run_id, None)
+        counts = self.journeys[journey_id]
         if place is None:  # ended before entering a step
-            place = self._entered(counts, journey_id, run_id, customer, at)
-        previous, _, entered_at, _, arms = place
-        group = _group(arms)
+            place = self._entered(counts, journey_id, customer, at)
+        group = _group(place.arms)
         counts.ended[(group, outcome)] += 1
-        for key in arms.items():
-            counts.experiments[key][f"outcome:{outcome}"] += 1
-        if previous is not None:
-            counts.flows[(previous, why, f"end:{outcome}")] += 1
+        place.achieved.append(f"outcome:{outcome}")
+        _credit(place)
+        if place.arms:
+            self.arms_of[run_id] = place.arms
+        if place.step is not None:
+            counts.flows[(place.step, why, f"end:{outcome}")] += 1
         if outcome == "converted" and group == "treated":
-            counts.convert_times.append(at - entered_at)
+            counts.convert_times.append(at - place.entered_at)
             counts.by_segment[self.segment_of.get(customer, "")]["converted"] += 1
 
     def _observation(self, counts: JourneyCounts, seen) -> None:
@@ -203,12 +220,25 @@ class CountingStore(MemoryStore):
         status = seen.status
         if status == HIT and seen.due > self.horizon:
             status = HIT_OPEN
-        arms = self.arms_of.get(seen.run_id, {})
+        place = self.where.get(seen.run_id)
+        arms = place.arms if place is not None else self.arms_of.get(seen.run_id, {})
         if arms.get(ENTRY_EXPERIMENT) != HELD_OUT:
             _count_status(counts.kpis[seen.kpi], seen.stored, status)
-        if status in (HIT, MISSED):
+        if status not in (HIT, MISSED) or not arms:
+            return
+        if place is not None:  # credited to the run's arms when it ends
+            place.achieved.append(f"kpi:{seen.kpi}:{status}")
+        else:
             for key in arms.items():
                 counts.experiments[key][f"kpi:{seen.kpi}:{status}"] += 1
+
+
+def _credit(place: _Place) -> None:
+    """Credit each of a run's arms with everything the run achieved (once)."""
+    for key in place.arms.items():
+        for figure in place.achieved:
+            place.counts.experiments[key][figure] += 1
+    place.achieved.clear()
 
 
 def _group(arms: dict) -> str:

@@ -192,9 +192,11 @@ class Simulation:
         if not rng.random() < p:
             return
         figures["fired"] += 1
-        for _ in range(response.times(rng)):
+        times = response.times(rng)
+        figures["events"] += times
+        figures["events_sq"] += times * times
+        for _ in range(times):
             when = at + response.delay(rng)
-            figures["events"] += when <= self.horizon
             attributes = response.attributes(rng) if response.attributes is not None else None
             self._queue(customer, response.event, when, response.data(rng), attributes, depth + 1)
 
@@ -221,6 +223,7 @@ class Simulation:
 
     def tally(self) -> "Tally":
         """What was counted, per journey, after ``advance``."""
+        self.store.finish()
         for customer in self.store.customers.values():
             for run in customer.runs:
                 self.store.journeys[run.journey_id].inside += 1

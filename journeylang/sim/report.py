@@ -368,11 +368,22 @@ def results_of(tally, programs, cohort, seed: int, days: float, customers: list)
     return MultiResults.combine(found, tally, cohort, seed, days, customers)
 
 
+def mean_ci(total: float, squares: float, n: int) -> list[float] | None:
+    """The 95% interval of a mean from the sum and the sum of squares of ``n`` values (the
+    normal approximation, with the sample variance); None with fewer than two values."""
+    if n < 2:
+        return None
+    mean = total / n
+    variance = max(0.0, (squares - n * mean * mean) / (n - 1))
+    half = Z95 * math.sqrt(variance / n)
+    return [mean - half, mean + half]
+
+
 def behaviour_report(tally, cohort) -> dict:
     """What the cohort's behaviour model drew, to read its figures back: per response, how
-    often it was triggered (a matching message or event), how often it fired (its ``p``) and
-    the events it gave (its ``count``); per event, how many happened by the horizon and to how
-    many customers."""
+    often it was triggered (a matching message or event), how often it fired (its ``p``, with
+    a Wilson interval) and the events it gave (its ``count``: the mean per response, with a
+    normal interval); per event, how many happened by the horizon and to how many customers."""
     segments = {segment.name: segment for segment in cohort.segments}
     responses = []
     for (name, index), figures in sorted(tally.behaviour.items()):
@@ -382,7 +393,9 @@ def behaviour_report(tally, cohort) -> dict:
                           "p": response.p, "triggers": triggers, "fired": fired,
                           "rate": fired / triggers if triggers else None,
                           "ci95": list(wilson(fired, triggers)), "events": events,
-                          "events_per_response": events / fired if fired else None})
+                          "events_per_response": events / fired if fired else None,
+                          "events_per_response_ci95": mean_ci(events, figures["events_sq"],
+                                                              fired)})
     events = {event: {"count": count, "customers": tally.reached[event],
                       "per_customer": count / tally.reached[event] if tally.reached[event] else None,
                       "per_cohort_customer": count / tally.customers if tally.customers else None}
