@@ -211,11 +211,15 @@ def open_runtime(db: str | Path, tables: Iterable[str | Path | Tables] = (), **o
 
 # --- simulate: a thin wrapper over sim/ ---------------------------------------------
 
-def simulate(journey: str | Path | Tables, cohort, seed: int = 0, days: float = 90.0, **options):
+def simulate(journey, cohort, seed: int = 0, days: float = 90.0, **options):
     """Run a cohort (a cohort file, or a ``sim.Cohort``) through a journey (a journey file,
-    tables file, or ``Tables``); returns ``sim.Results``. ``options`` go to ``sim.simulate``."""
+    tables file, or ``Tables``), or a list of them run together; returns ``sim.Results``
+    (``sim.report.MultiResults`` for several). ``options`` go to ``sim.simulate``."""
     from .sim import load_cohort, simulate as run
-    tables = journey if isinstance(journey, Tables) else load_tables(journey)
+    if isinstance(journey, (list, tuple)):
+        tables = [j if isinstance(j, Tables) else load_tables(j) for j in journey]
+    else:
+        tables = journey if isinstance(journey, Tables) else load_tables(journey)
     if isinstance(cohort, (str, Path)):
         cohort = load_cohort(cohort)
     return run(tables, cohort, seed, days, **options)

@@ -22,7 +22,8 @@ INCOMPLETE, UNSOUND = "incomplete", "unsound"
 # runs held out by a split's control arm stay at the split
 TIME, EVENTS, QUIET, HELD_OUT = "time", "events", "quiet", "held out"
 _WAIT_KINDS = ("wait", "wait_until", "wait_day", "wait_schedule", "wait_event")
-_KIND_WORDS = {"wait": "a wait", "wait_until": "a wait until a time", "wait_day": "a wait until a day",
+_KIND_WORDS = {"wait": "a wait", "wait_until": "a wait until a time",
+               "wait_day": "a wait until a day",
                "wait_schedule": "a wait until a schedule", "wait_event": "a wait for events",
                "send": "a send", "split": "a split", "branch": "a branch", "exit": "an exit",
                "goto": "a goto", "set": "a set", "tag": "a tag", "untag": "an untag",
@@ -131,8 +132,8 @@ def shape_of_journey(journey: ast.Journey) -> VersionShape:
     quiet = journey.policy.quiet is not None
     steps = {}
     for stage, step in journey.steps():
-        params = {"duration": getattr(step, "duration", None), "within": getattr(step, "within", None),
-                  "transactional": getattr(step, "transactional", False)}
+        params = {name: getattr(step, name, None)
+                  for name in ("duration", "within", "transactional")}
         holdout = isinstance(step, ast.Split) and any(arm.holdout for arm in step.arms)
         steps[step.name] = StepShape(step.name, stage.name, step.kind,
                                      _waits(step.kind, params, quiet, holdout))
@@ -300,6 +301,7 @@ def carried_variables(old_values: dict, new: dict) -> dict:
     return {**new, **{k: v for k, v in old_values.items() if k in new}}
 
 
-__all__ = ["DRAIN", "MIGRATION_ACTIONS", "MOVE", "STOP", "Plan", "Problem", "StepShape", "VersionShape",
-           "carried_variables", "check_against", "check_targets", "shape_of_journey",
+__all__ = ["DRAIN", "MIGRATION_ACTIONS", "MOVE", "STOP", "Plan", "Problem", "StepShape",
+           "VersionShape", "carried_variables", "check_against", "check_targets",
+           "shape_of_journey",
            "shape_of_rows"]

@@ -245,3 +245,37 @@ def test_diff_shows_steps_templates_and_how_runs_move(released):
             "new": "3d"} in data["changes"]
     same = invoke("diff", released / "v2.journey", released / "v2.journey")
     assert same.exit_code == 0 and "no changes" in same.output
+
+
+def test_the_example_pair_migrates_as_the_docs_say(tmp_path):
+    """docs/runtime.md, "6. Versions": the walk through examples/refill_nudge*.journey."""
+    from conftest import EXAMPLES
+    db = tmp_path / "refill.sqlite"
+    assert invoke("run", "--tables", EXAMPLES / "refill_nudge_v1.journey", "--events",
+                  EXAMPLES / "events" / "refill_nudge_v1.jsonl", "--db", db, "--until",
+                  "2026-03-26T12:00:00+08:00").exit_code == 0
+    assert invoke("check", EXAMPLES / "refill_nudge.journey", "--against", db).exit_code == 0
+    assert invoke("check", EXAMPLES / "refill_nudge.journey").exit_code == 0  # config `versions`
+    loaded = invoke("run", "--tables", EXAMPLES / "refill_nudge.journey", "--db", db, "--until",
+                    "2026-04-30T00:00:00+08:00")
+    assert "3 moved, 0 stopped, 1 kept on version 1" in loaded.output
+    zhou = json.loads(invoke("status", "--db", db, "--customer", "c-zhouli", "--json").output)
+    moved = [row for row in zhou["history"] if row["what"] == "migrated"]
+    # 24 days into version 1's 25-day wait: past version 2's day 22, so reminded at once
+    assert moved[0]["step"] == "supply" and moved[0]["at"] == "2026-03-26T04:00:00Z"
+    assert [row["step"] for row in zhou["history"]][2:4] == ["remind", "cycle.3"]
+    he = json.loads(invoke("status", "--db", db, "--customer", "c-hemei", "--json").output)
+    assert he["runs"][0]["outcome"] == "expired" and any(
+        row["what"] == "kept" for row in he["history"])  # the last call stayed on version 1
+
+
+def test_earlier_versions_come_from_tables_folders_and_journeys(tmp_path):
+    from journeylang.api import older_versions
+    write_json(compile_text(V1), tmp_path / "v1.json")
+    (tmp_path / "v1.journey").write_text(V1, encoding="utf-8")
+    shapes = older_versions([tmp_path])
+    assert [(s.journey_id, s.version) for s in shapes] == [("nurture", 1), ("nurture", 1)]
+    assert [s.described for s in shapes[0].waiting()] == ["'pause' (a wait)",
+                                                          "'listen' (a wait for events)"]
+    with pytest.raises(Exception, match="no such file or folder"):
+        older_versions([tmp_path / "missing.json"])

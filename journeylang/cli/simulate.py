@@ -215,7 +215,8 @@ def experiment_lines(experiments) -> list[str]:
     """Each experiment's arms, then each arm against the control on every metric."""
     lines = []
     for experiment in experiments:
-        name = "entry holdout" if experiment["stage"] is None else f"split {experiment['experiment']}"
+        name = ("entry holdout" if experiment["stage"] is None
+                else f"split {experiment['experiment']}")
         arms = ", ".join(f"{a['arm']}{' (held out)' if a['holdout'] else ''} {a['runs']:,}"
                          for a in experiment["arms"])
         lines.append(f"experiment {name}: {arms} runs; control {experiment['control']}")
@@ -224,7 +225,8 @@ def experiment_lines(experiments) -> list[str]:
         for c in experiment["comparisons"]:
             if c["difference"] is None:
                 continue
-            arm, control = rates[(c["arm"], c["metric"])], rates[(experiment["control"], c["metric"])]
+            arm = rates[(c["arm"], c["metric"])]
+            control = rates[(experiment["control"], c["metric"])]
             verdict = "significant" if c["significant"] else "not significant"
             small = ", small sample" if c["small_sample"] else ""
             lines.append(f"  {c['metric']}: {c['arm']} {_pct(arm['rate'])} vs "

@@ -43,14 +43,11 @@ def diff_tables(old: Tables, new: Tables) -> list[Change]:
     found += _keyed("steps", _steps(a), _steps(b))
     found += _keyed("templates", _by(a, "templates", lambda r: _template_key(r), "text"),
                     _by(b, "templates", lambda r: _template_key(r), "text"))
-    for section, table, key in (("triggers", "triggers", _trigger_key),
-                                ("policies", "policies", _policy_key),
-                                ("roles", "roles", lambda r: r["role"]),
-                                ("kpis", "kpis", lambda r: r["name"]),
-                                ("handlers", "handlers", lambda r: f"on {r['event']} #{r['seq'] + 1}"),
-                                ("attributes", "attributes",
-                                 lambda r: ("var " if r["scope"] == "run" else "customer.") + r["name"])):
-        found += _keyed(section, _rows_by(a.get(table, ()), key), _rows_by(b.get(table, ()), key))
+    for table, key in (("triggers", _trigger_key), ("policies", _policy_key),
+                       ("roles", lambda r: r["role"]), ("kpis", lambda r: r["name"]),
+                       ("handlers", lambda r: f"on {r['event']} #{r['seq'] + 1}"),
+                       ("attributes", _attribute_key)):
+        found += _keyed(table, _rows_by(a.get(table, ()), key), _rows_by(b.get(table, ()), key))
     found += _keyed("migrations", _migrations(a), _migrations(b))
     return found
 
@@ -113,10 +110,15 @@ def _trigger_key(row: dict) -> str:
 
 def _policy_key(row: dict) -> str:
     params = row["params"]
-    if row["kind"] == "cap":
-        per = f"calendar {params['calendar']}" if params.get("calendar") else format_duration(params["per"])
-        return f"cap per {per}" + (f" on {', '.join(params['channels'])}" if params["channels"] else "")
-    return row["kind"]
+    if row["kind"] != "cap":
+        return row["kind"]
+    per = (f"calendar {params['calendar']}" if params.get("calendar")
+           else format_duration(params["per"]))
+    return f"cap per {per}" + (f" on {', '.join(params['channels'])}" if params["channels"] else "")
+
+
+def _attribute_key(row: dict) -> str:
+    return ("var " if row["scope"] == "run" else "customer.") + row["name"]
 
 
 def _by(rows: dict, table: str, key, column: str) -> dict[str, dict]:
@@ -147,7 +149,7 @@ def _value(key: str, value):
     return value
 
 
-# --- comparing -------------------------------------------------------------------------------------
+# --- comparing ---------------------------------------------------------------------------------
 
 def _fields(section: str, old: dict, new: dict) -> list[Change]:
     found = []
@@ -187,7 +189,7 @@ def _text(value) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-# --- conditions back to text ------------------------------------------------------------------------
+# --- conditions back to text --------------------------------------------------------------------
 
 def _condition(tree) -> str:
     try:

@@ -383,8 +383,8 @@ _STEP_KINDS = {
                    name=""),
     "wait": either(short(ast.Wait, "duration", B.duration), B.wait),
     "branch": B.branch,
-    "split": short(ast.Split, "arms", each(Converter(lambda b, node, what: _split_arm(b, node, what),
-                                                    lambda: _SPLIT_ARM.shape))),
+    "split": short(ast.Split, "arms", each(Converter(
+        lambda b, node, what: _split_arm(b, node, what), lambda: _SPLIT_ARM.shape))),
     "tag": short(ast.Tag, "tags", one_or_many(B.text)),
     "untag": short(ast.Untag, "tags", one_or_many(B.text)),
     "set": B.set_step,

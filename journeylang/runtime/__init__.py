@@ -13,7 +13,8 @@ from .state import HISTORY_COLUMNS, Customer, MemoryStore, Run, Timer
 from .store import SqliteStore, StoreError
 
 __all__ = ["DEFAULT_BATCH", "Action", "Adapters", "ChannelAdapter", "Customer", "EVENT", "Engine", "Event",
-           "EventError", "Executor", "HISTORY_COLUMNS", "IngestReport", "MemoryAdapter", "MemoryStore", "MigrationError",
+           "EventError", "Executor", "HISTORY_COLUMNS", "IngestReport", "MemoryAdapter", "MemoryStore",
+           "MigrationError",
            "OPT_OUT_EVENTS", "OutboxAdapter", "Program", "Run", "Runtime", "RuntimeSetupError",
            "STEP_KINDS", "SqliteStore", "StoreError", "TIMER", "TemplateRenderer", "Timer",
            "VirtualClock", "WallClock", "build_program", "event_from_dict", "iso", "parse_time",

@@ -124,6 +124,7 @@ class Runtime:
         move, stop or stay as it says, in the same transaction (MigrationError when it cannot
         be applied: nothing is changed).
         """
+        self.migrated = []
         current = self.executor.active.get(tables.journey_id)
         if current is not None and current.content_hash == tables.content_hash:
             return current

@@ -50,7 +50,8 @@ def stored_versions(path: str | Path) -> list:
     """Every version of every journey a state file holds, as Tables, oldest load first."""
     db = open_state(path)
     try:
-        rows = db.execute("SELECT content_hash, tables FROM versions ORDER BY loaded_seq").fetchall()
+        rows = db.execute("SELECT content_hash, tables FROM versions "
+                          "ORDER BY loaded_seq").fetchall()
     finally:
         db.close()
     try:
@@ -192,7 +193,8 @@ def kpis(db: sqlite3.Connection, definitions: dict, clock: float = float("inf"))
     if _has_table(db, "observations"):
         counts = {(r["content_hash"], r["kpi"]): r for r in db.execute(
             "SELECT content_hash, kpi, sum(status = 'open' OR status = 'hit' AND due > ?) AS open, "
-            "sum(status = 'hit' AND due <= ?) AS hits, sum(status = 'hit' AND due > ?) AS hits_open, "
+            "sum(status = 'hit' AND due <= ?) AS hits, "
+            "sum(status = 'hit' AND due > ?) AS hits_open, "
             "sum(status = 'missed') AS missed FROM observations WHERE run_id NOT IN "
             "(SELECT id FROM runs WHERE holdout = 1 AND step IS NULL) GROUP BY 1, 2",
             (clock, clock, clock))}
@@ -238,9 +240,8 @@ def _arm_figures(db: sqlite3.Connection, content_hash: str, clock: float) -> dic
     """(experiment, arm) -> runs, outcomes, milestones and closed KPI windows of its runs."""
     figures: dict = {}
     arms_of = {}
-    for run in db.execute("SELECT id, status, outcome, locals FROM runs WHERE content_hash = ?",
-                          (content_hash,)):
-        local = json.loads(run["locals"] or "{}")
+    for run in db.execute("SELECT * FROM runs WHERE content_hash = ?", (content_hash,)):
+        local = json.loads(run["locals"] if "locals" in run.keys() else "{}")  # schema 1: none
         arms = arms_of[run["id"]] = list(local.get("arms", {}).items())
         for key in arms:
             counted = figures.setdefault(key, Counter())

@@ -131,7 +131,8 @@ class Cohort:
         for segment in self.segments:
             for response in segment.responses:
                 if response.on_event is not None:
-                    return f"segment {segment.name!r}: a response to the event {response.on_event!r}"
+                    return (f"segment {segment.name!r}: a response to the event "
+                            f"{response.on_event!r}")
                 if response.count is not None or response.attributes is not None:
                     return f"segment {segment.name!r}: a response with a count or attributes"
             if any(b.attributes is not None for b in segment.baseline):

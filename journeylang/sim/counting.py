@@ -32,17 +32,17 @@ class JourneyCounts:
     entered: Counter = field(default_factory=Counter)        # "treated" / "holdout" runs
     ended: Counter = field(default_factory=Counter)          # (group, outcome)
     steps: Counter = field(default_factory=Counter)          # step -> runs that entered it
-    flows: Counter = field(default_factory=Counter)          # (from step, edge, to step or end:outcome)
+    flows: Counter = field(default_factory=Counter)          # (from, edge, to step or end:outcome)
     stages: Counter = field(default_factory=Counter)         # stage -> runs that reached it
     results: defaultdict = field(default_factory=_counters)  # step -> sent / skipped / deferred
     skip_reasons: Counter = field(default_factory=Counter)   # "cap", "opted out", "no consent"
     convert_times: list = field(default_factory=list)        # seconds from entry to the goal
     by_segment: defaultdict = field(default_factory=_counters)  # segment -> entered / converted
-    opt_outs: int = 0                                        # opt-outs after this journey's messages
+    opt_outs: int = 0                                        # opt-outs after its messages
     sent_to: Counter = field(default_factory=Counter)        # customer -> messages of this journey
     promo_sends: int = 0
     slas: defaultdict = field(default_factory=_counters)     # role -> opened / met / breached
-    kpis: defaultdict = field(default_factory=_counters)     # KPI -> opened / hit / hit_open / missed
+    kpis: defaultdict = field(default_factory=_counters)     # KPI -> opened, hit, hit_open, missed
     milestones: Counter = field(default_factory=Counter)     # (group, milestone) -> runs
     milestone_times: defaultdict = field(default_factory=lambda: defaultdict(list))
     ignored: Counter = field(default_factory=Counter)        # step -> events nothing took there

@@ -101,6 +101,8 @@ class Simulation:
         self.entries = arrival_events(self.cohort, self.programs)
         self._serial = 0
         self.behaviour: dict[tuple, Counter] = {}  # (segment, response) -> triggers, fired, events
+        self.on_events = {segment.name: responses_to_events(segment)
+                          for segment in self.cohort.segments}
         self.events = Counter()                    # event -> how many happened by the horizon
         self.reached = Counter()                   # event -> customers it happened to
         self.staff = staff_queues({role: spec for program in reversed(self.programs)
@@ -179,15 +181,16 @@ class Simulation:
         person = self.customers.get(customer)
         if person is None or at > self.horizon or depth >= MAX_CHAIN:
             return
-        for index, response in enumerate(person.segment.responses):
-            if response.on_event == kind:
-                self._respond(customer, person, index, at, response.p, depth)
+        for index in self.on_events[person.segment.name].get(kind, ()):
+            self._respond(customer, person, index, at, person.segment.responses[index].p, depth)
 
     def _respond(self, customer: str, person: SimCustomer, index: int, at: float, p: float,
                  depth: int) -> None:
         """With probability ``p``, the response's events (its count), each after its delay."""
         response, rng = person.segment.responses[index], person.rng
-        figures = self.behaviour.setdefault((person.segment.name, index), Counter())
+        figures = self.behaviour.get((person.segment.name, index))
+        if figures is None:
+            figures = self.behaviour[(person.segment.name, index)] = Counter()
         figures["triggers"] += 1
         if not rng.random() < p:
             return
@@ -269,6 +272,15 @@ class Tally:
                      self.reached + other.reached)
 
 
+def responses_to_events(segment: Segment) -> dict[str, list[int]]:
+    """Event -> the indexes of the segment's responses that follow it."""
+    found: dict[str, list[int]] = {}
+    for index, response in enumerate(segment.responses):
+        if response.on_event is not None:
+            found.setdefault(response.on_event, []).append(index)
+    return found
+
+
 def arrival_events(cohort: Cohort, programs) -> list[str]:
     """The events each customer arrives with: the cohort's ``entry`` (one or a list); else the
     entry events of the journeys that no other of them enters by an ``emit`` (a helper journey
@@ -325,16 +337,23 @@ def vector_reason(tables: Tables | list[Tables], cohort: Cohort) -> str | None:
     return vector_support(journeys[0], cohort)
 
 
-def simulation_for(tables: Tables | list[Tables], cohort: Cohort, seed: int = 0,
-                   days: float = 90.0, *, timezone: str = "UTC", trace: bool = False,
-                   engine: str = "auto"):
-    """A ``Simulation`` or ``VectorSimulation`` (``.engine`` names it) ready to ``run``."""
-    from .vector import VectorSimulation
+def choose_engine(tables: Tables | list[Tables], cohort: Cohort, engine: str) -> str | None:
+    """None to run on the vectorised engine, else why the reference engine runs;
+    EngineError for an unknown engine, or ``vector`` asked for what it cannot run."""
     if engine not in ENGINES:
         raise EngineError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
     reason = vector_reason(tables, cohort) if engine != "reference" else "not asked for"
     if engine == "vector" and reason is not None:
         raise EngineError(f"the vectorised engine cannot run this simulation: {reason}")
+    return reason
+
+
+def simulation_for(tables: Tables | list[Tables], cohort: Cohort, seed: int = 0,
+                   days: float = 90.0, *, timezone: str = "UTC", trace: bool = False,
+                   engine: str = "auto"):
+    """A ``Simulation`` or ``VectorSimulation`` (``.engine`` names it) ready to ``run``."""
+    from .vector import VectorSimulation
+    reason = choose_engine(tables, cohort, engine)
     if reason is None:
         sim = VectorSimulation(journeys_of(tables)[0], cohort, seed, days, timezone, trace)
     else:
@@ -344,5 +363,6 @@ def simulation_for(tables: Tables | list[Tables], cohort: Cohort, seed: int = 0,
     return sim
 
 
-__all__ = ["ENGINES", "EngineError", "Simulation", "Tally", "arrival_events", "journeys_of",
+__all__ = ["ENGINES", "EngineError", "Simulation", "Tally", "arrival_events", "choose_engine",
+           "journeys_of",
            "simulate", "simulation_for", "vector_reason"]

@@ -338,7 +338,7 @@ def _inside(store) -> int:
     return sum(len(c.runs) for c in store.customers.values())
 
 
-# --- several journeys ------------------------------------------------------------------------------
+# --- several journeys ----------------------------------------------------------------------------
 
 @dataclass
 class JourneyView:
@@ -366,6 +366,10 @@ def results_of(tally, programs, cohort, seed: int, days: float, customers: list)
         found[0].behaviour = behaviour_report(tally, cohort)
         return found[0]
     return MultiResults.combine(found, tally, cohort, seed, days, customers)
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return a / b if b else None
 
 
 def mean_ci(total: float, squares: float, n: int) -> list[float] | None:
@@ -397,8 +401,8 @@ def behaviour_report(tally, cohort) -> dict:
                           "events_per_response_ci95": mean_ci(events, figures["events_sq"],
                                                               fired)})
     events = {event: {"count": count, "customers": tally.reached[event],
-                      "per_customer": count / tally.reached[event] if tally.reached[event] else None,
-                      "per_cohort_customer": count / tally.customers if tally.customers else None}
+                      "per_customer": _ratio(count, tally.reached[event]),
+                      "per_cohort_customer": _ratio(count, tally.customers)}
               for event, count in sorted(tally.events.items())}
     return {"responses": responses, "events": events}
 
@@ -417,7 +421,8 @@ class MultiResults:
     engine: str = "reference"
 
     @classmethod
-    def combine(cls, journeys: list[Results], tally, cohort, seed, days, customers) -> "MultiResults":
+    def combine(cls, journeys: list[Results], tally, cohort, seed, days,
+                customers) -> "MultiResults":
         counts = [sum(j.sent_to.get(c, 0) for j in tally.journeys.values()) for c in customers]
         total = sum(counts)
         policies = Counter()

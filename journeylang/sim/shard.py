@@ -20,7 +20,7 @@ from operator import add
 
 from ..compile import Tables
 from .cohort import Cohort
-from .engine import ENGINES, EngineError, Simulation, journeys_of, vector_reason
+from .engine import Simulation, choose_engine, journeys_of
 from .vector import BLOCK, Counts, VectorSimulation
 
 EXECUTORS = ("processes", "dask")
@@ -60,12 +60,7 @@ def simulate_sharded(tables: Tables | list[Tables], cohort: Cohort, seed: int = 
     else the reference engine), ``vector`` or ``reference``."""
     if executor not in EXECUTORS:
         raise ShardError(f"unknown executor {executor!r}: use one of {', '.join(EXECUTORS)}")
-    if engine not in ENGINES:
-        raise EngineError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
-    reason = vector_reason(tables, cohort) if engine != "reference" else "not asked for"
-    if engine == "vector" and reason is not None:
-        raise EngineError(f"the vectorised engine cannot run this simulation: {reason}")
-    if reason is None:
+    if choose_engine(tables, cohort, engine) is None:
         return _vector(journeys_of(tables)[0], cohort, seed, days, shards, timezone, executor,
                        block)
     return _reference(journeys_of(tables), cohort, seed, days, shards, timezone, executor)
