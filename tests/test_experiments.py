@@ -182,3 +182,22 @@ def test_status_compares_the_arms_of_the_runs_so_far(tmp_path):
     text = runner.invoke(main, ["status", "--db", str(db)]).output
     assert "experiments of t:" in text and "experiment split ab: coupon" in text
     assert "goal: coupon" in text and "vs control" in text
+
+
+def test_the_vectorised_engine_reports_the_entry_holdout_experiment_too():
+    from journeylang import api
+    from journeylang.sim import load_cohort, simulate
+    from conftest import EXAMPLES
+    tables = api.load_tables(EXAMPLES / "churn_winback.journey")
+    cohort = load_cohort(EXAMPLES / "cohorts" / "churn_winback.cohort.yaml")
+    cohort.size = 3000
+    found = {engine: simulate(tables, cohort, seed=1, days=60, engine=engine)
+             for engine in ("vector", "reference")}
+    for results in found.values():
+        entry, = results.experiments
+        arms = {a["arm"]: a for a in entry["arms"]}
+        assert arms["holdout"]["runs"] == results.entered["holdout"]
+        assert arms["treated"]["metrics"]["goal"]["count"] == results.conversion["converted"]
+    vector, reference = (found[e].experiments[0]["arms"][0]["metrics"]["goal"]
+                         for e in ("vector", "reference"))
+    assert abs(vector["rate"] - reference["rate"]) < 0.04

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..experiments import report as experiment_report
 from ..runtime.policies import kpi_met
+from ..semantics import ENTRY_EXPERIMENT, HELD_OUT, TREATED
 from ..stats import Z95, difference_ci, wilson  # noqa: F401 (wilson and Z95 re-exported)
 from .figures import hours, quantile
 
@@ -129,7 +130,7 @@ class Results:
             milestones=_milestones(store, program, treated, holdout),
             handled=dict(sorted(getattr(store, "handled", Counter()).items())),
             title=title, stage_titles=stage_titles,
-            experiments=experiment_report(program.tables.rows, getattr(store, "experiments", {})))
+            experiments=experiment_report(program.tables.rows, _arm_figures(store)))
 
     @property
     def exited(self) -> int:
@@ -323,6 +324,22 @@ def _exact(sim) -> dict:
     except NotMemoryless as exc:
         return {"available": False, "reason": str(exc)}
     return {"available": True, **found}
+
+
+def _arm_figures(store) -> dict:
+    """(experiment, arm) -> figures: the store's, or for counts that keep none per arm (the
+    vectorised engine's, which runs no splits with a control), the entry holdout's from the
+    runs, outcomes and milestones it counts by group."""
+    if hasattr(store, "experiments"):
+        return store.experiments
+    found = {}
+    for group, arm in (("treated", TREATED), ("holdout", HELD_OUT)):
+        figures = found[(ENTRY_EXPERIMENT, arm)] = Counter({"runs": store.entered[group]})
+        for (ended_group, outcome), n in store.ended.items():
+            figures[f"outcome:{outcome}"] += n if ended_group == group else 0
+        for (reached_group, name), n in getattr(store, "milestones", Counter()).items():
+            figures[f"milestone:{name}"] += n if reached_group == group else 0
+    return found
 
 
 def _entered_customers(store) -> int:
