@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .ast import ATTRIBUTE_TYPES, CHANNELS
 from .diagnostics import Severity
-from .semantics import OPT_OUT_EVENTS
+from .semantics import OPT_OUT_EVENTS, value_type
 
 CONFIG_FILE = ".journeylang.toml"
 SEVERITIES = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO}
@@ -214,7 +214,10 @@ def _declarations(table: dict, where: str, prefix: str) -> list[DeclaredAttribut
             close = difflib.get_close_matches(str(kind), ATTRIBUTE_TYPES, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else f" (types: {', '.join(ATTRIBUTE_TYPES)})"
             raise ConfigError(f"{where}: {key}.type: unknown type {kind!r}{hint}")
-        found.append(DeclaredAttribute(path, kind, spec.get("default"), "default" in spec))
+        default = spec.get("default")
+        if kind is not None and "default" in spec and value_type(default) != kind:
+            raise ConfigError(f"{where}: {key}.default: {default!r} is not a {kind}")
+        found.append(DeclaredAttribute(path, kind, default, "default" in spec))
     return found
 
 

@@ -50,6 +50,22 @@ def makes_time_pass(kind: str, duration: float | None = None, within: float | No
     return kind in WAIT_KINDS and not zero_wait(kind, duration, within)
 
 
+# --- values ----------------------------------------------------------------------------------
+
+def value_type(value) -> str | None:
+    """The declared-attribute type (number, string, bool, list) of a JSON value; None for
+    null and objects. ``true`` is a bool, never the number 1."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    return None
+
+
 # --- sends -------------------------------------------------------------------------------------
 
 # What decides a send, tried in this order; the first that applies decides:

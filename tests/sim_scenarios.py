@@ -87,7 +87,7 @@ KINDS = ("send", "send", "send", "wait", "until", "day", "wait_for", "branch", "
 MILESTONES = ("milestone replied_once on replied within {hours}h",
               'milestone clicked_sms on clicked where customer.tier == "basic"',
               "milestone bought_once on bought where consent.wecom",
-              "milestone nurtured on nurtured within {hours}h")
+              "milestone nurtured_soon on nurtured within {hours}h")
 
 # an opt-out ends the run, or it stays (and later sends are skipped, a held one dropped)
 OPT_OUT_EXITS = ("  exit on unsubscribed as opted_out\n",) * 2 + (
@@ -174,7 +174,7 @@ def deterministic_scenarios(draw, max_size=80):
         goals.append(draw(st.sampled_from(("goal nurtured on nurtured",
                                            "exit on nurtured where customer.points >= 10 as churned"))))
     text = journey(f'  stage s "S" {{\n' + "\n".join(body) + "\n  }", header=(
-        "  entry on joined\n  attribute points: number = 0\n"
+        "  entry on joined\n  attribute points: number = 0\n  attribute score: number = 0\n"
         '  attribute tier: string = "basic"\n  var n = 0\n'
         + "".join(f"  {line}\n" for line in goals + milestones)
         + draw(st.sampled_from(OPT_OUT_EXITS))

@@ -116,7 +116,8 @@ def test_tables_say_what_each_step_does():
       two 75% -> fin
     }
     fin: exit completed
-  }''', header="  entry on go\n  exit on unsubscribed as opted_out\n  policy { quiet 22:00-08:00; holdout 5% }"))
+  }''', header="  entry on go\n  exit on unsubscribed as opted_out\n  policy { quiet 22:00-08:00; holdout 5% }\n"
+                  "  attribute score: number = 0"))
     steps = {r["step_id"]: r for r in tables.rows["steps"]}
     assert steps["s.2"]["params"] == {"channel": "sms", "template": "a", "params": {"code": "X1"},
                                       "promo": False}

@@ -76,7 +76,7 @@ KPI = journey('''
     wait 1h
     later: wait 3d
     exit completed
-  }''', header="  entry on signup\n  reentry always")
+  }''', header="  entry on signup\n  reentry always\n  attribute loops: number = 0")
 
 
 def test_kpis_open_once_per_run_and_are_hit_or_missed():

@@ -104,6 +104,7 @@ FEATURES = journey("""  stage s "S" {
     wait for replied within 1d -> done timeout -> done
     done: exit completed
   }""", header="""  entry on joined where customer.score >= 20
+  attribute score: number = 0
   audience not customer.tier == "blocked"
   reentry never
   goal won on bought where order.total > 50 within 10d

@@ -7,11 +7,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ..ast import Emit, Journey
+from ..ast import Emit, Journey, Variable
 from ..config import LintConfig
 from ..diagnostics import Diagnostic, Related, Severity, Span
 from ..graph import JourneyGraph, build_graph
 from ..templates import TemplateSet
+from .declared import Declared, declared_attributes, declared_variables
+from .flow import When, elapsed, timings
+from .places import Place, places
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,31 @@ class LintContext:
     @cached_property
     def templates(self) -> TemplateSet:
         return TemplateSet.for_journey(self.journey, self.file)
+
+    @cached_property
+    def attributes(self) -> dict[str, Declared]:
+        """Declared customer attributes by path (``customer.points``), journey and schema."""
+        return declared_attributes(self.journey, self.config)
+
+    @cached_property
+    def variables(self) -> dict[str, Variable]:
+        """The journey's run-local variables by name."""
+        return declared_variables(self.journey)
+
+    @cached_property
+    def places(self) -> tuple[Place, ...]:
+        """Every condition and set value, with when it is evaluated."""
+        return tuple(places(self.journey, self.graph))
+
+    @cached_property
+    def timings(self) -> tuple[dict[str, set[When]], bool]:
+        """What path searches know of the time at each step (``flow.timings``)."""
+        return timings(self.graph, self.journey.policy.quiet)
+
+    @cached_property
+    def elapsed(self) -> dict[str, tuple[float, float]]:
+        """Bounds of the time since entry at each step (``flow.elapsed``)."""
+        return elapsed(self.graph, self.journey.policy.quiet)
 
     @cached_property
     def known_events(self) -> set[str] | None:
