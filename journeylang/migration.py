@@ -11,7 +11,7 @@ import difflib
 from dataclasses import dataclass
 
 from . import ast
-from .semantics import zero_wait
+from .semantics import value_type, zero_wait
 
 MIGRATION_ACTIONS = ast.MIGRATION_ACTIONS
 STOP, DRAIN = MIGRATION_ACTIONS
@@ -96,17 +96,8 @@ def _first_steps(stages_in_order: list[tuple[str, list[str]]]) -> dict[str, str]
 
 
 def _type_of(declared, value) -> str | None:
-    if declared:
-        return declared
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "list"
-    return None
+    """A variable's type: declared, else its initial value's."""
+    return declared or value_type(value)
 
 
 def shape_of_rows(rows: dict) -> VersionShape:
