@@ -14,7 +14,7 @@ from .semantics import OPT_OUT_EVENTS, value_type
 CONFIG_FILE = ".journeylang.toml"
 SEVERITIES = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO}
 _KEYS = ("select", "ignore", "severity", "channels", "schema", "opt_out_events", "naming",
-         "channel_limits", "content", "segments", "default_locale")
+         "channel_limits", "content", "segments", "default_locale", "versions")
 _SCHEMA_KEYS = ("attributes", "events")
 _CONTENT_KEYS = ("builtin", "categories", "rules")
 _WORDING_KEYS = ("name", "phrases", "locales", "severity", "message", "hint")
@@ -96,6 +96,7 @@ class LintConfig:
     declared: tuple[DeclaredAttribute, ...] = ()  # typed attributes (with defaults) of the schema
     segments: tuple[SegmentText, ...] = ()
     default_locale: str | None = None
+    versions: tuple[str, ...] = ()  # earlier versions' tables (or a state file): migration checks
     path: str | None = None
 
     def enabled(self, code: str) -> bool:
@@ -183,6 +184,9 @@ def _from_table(data: dict, where: str) -> LintConfig:
         values["segments"] = _segments(_expect(data["segments"], dict, where, "segments"), where)
     if "default_locale" in data:
         values["default_locale"] = _expect(data["default_locale"], str, where, "default_locale")
+    if "versions" in data:  # relative to the configuration's folder
+        values["versions"] = tuple(str(Path(where).parent / p)
+                                   for p in _string_list(data["versions"], where, "versions"))
     return LintConfig(**values)
 
 

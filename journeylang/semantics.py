@@ -11,6 +11,10 @@ from __future__ import annotations
 CONVERTED, COMPLETED, CHURNED, OPTED_OUT, EXPIRED, ESCALATED = (
     "converted", "completed", "churned", "opted_out", "expired", "escalated")
 ERROR = "error"  # the runtime's own: a run that went round a loop MAX_STEPS times without waiting
+STOPPED = "stopped"  # the runtime's own: a run a new version's migration stopped (`-> stop`)
+# the experiment of a journey's entry holdout (``policy holdout``), beside its splits: a run's
+# group in it is TREATED or HELD_OUT (a split's arms are named by the journey)
+ENTRY_EXPERIMENT, TREATED, HELD_OUT = "(entry)", "treated", "holdout"
 STANDARD_OUTCOMES = (CONVERTED, COMPLETED, CHURNED, OPTED_OUT, EXPIRED, ESCALATED)
 
 # --- opt-out -----------------------------------------------------------------------------------

@@ -166,7 +166,8 @@ def test_status_reports_slas_kpis_and_promo(tmp_path):
                               "budget": 0.2}]  # c2's signup also entered the promo journey
     text = runner.invoke(main, ["status", "--db", db]).output
     assert "agent                open      0  met      0  breached      1  breach rate 100.0%" in text
-    assert "k/clicked" in text and "1 of 1 = 100.0% (baseline 40.0%, target 30.0%): missed" in text
+    assert "k/clicked" in text and ("1 of 1 closed windows = 100.0%, 95% CI 20.7%-100.0% "
+                                    "(baseline 40.0%, target 30.0%): missed") in text
     assert "p                        1 of 3 = 33.3%, budget 20.0% (over budget)" in text
 
 

@@ -185,7 +185,8 @@ def test_cli_simulate_writes_json_and_csv(tmp_path):
     assert (out / "steps.csv").read_text(encoding="utf-8").startswith("step,stage,kind,entered")
     assert {p.name for p in out.iterdir()} == {"summary.json", "report.html", "steps.csv", "flows.csv",
                                                "funnel.csv", "time_to_convert.csv",
-                                               "staff.csv"}  # the journey hands off to agents
+                                               "staff.csv",  # the journey hands off to agents
+                                               "experiments.csv"}  # and holds out 10%
 
 
 def test_cli_simulate_reports_a_bad_cohort_without_a_traceback(tmp_path):

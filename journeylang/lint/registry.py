@@ -37,11 +37,13 @@ class LintContext:
     config: LintConfig = field(default_factory=LintConfig)
     file: str | None = None  # the journey's file, to find templates/ beside it
     text: str | None = None  # the journey file's text as parsed (it may differ from the disk)
+    older: tuple = ()  # earlier versions' shapes (migration.VersionShape), to check migrations
 
     @classmethod
     def of(cls, journey: Journey, config: LintConfig | None = None,
-           file: str | None = None, text: str | None = None) -> "LintContext":
-        return cls(journey, build_graph(journey), config or LintConfig(), file, text)
+           file: str | None = None, text: str | None = None, older=()) -> "LintContext":
+        return cls(journey, build_graph(journey), config or LintConfig(), file, text,
+                   tuple(older))
 
     def file_text(self, path: str) -> str | None:
         """The text of the journey file, or of another file (a fragment) read from disk."""
@@ -126,9 +128,10 @@ def rule(code: str, name: str, severity: Severity, summary: str):
 
 
 def run_rules(journey: Journey, config: LintConfig | None = None,
-              file: str | None = None, text: str | None = None) -> list[Diagnostic]:
-    """Run every rule the configuration enables over one journey (``text``: the file's)."""
-    ctx = LintContext.of(journey, config, file, text)
+              file: str | None = None, text: str | None = None, older=()) -> list[Diagnostic]:
+    """Run every rule the configuration enables over one journey (``text``: the file's;
+    ``older``: the shapes of earlier versions, for the migration rules)."""
+    ctx = LintContext.of(journey, config, file, text, older)
     found: list[Diagnostic] = []
     for code, registered in sorted(REGISTRY.items()):
         if ctx.config.enabled(code):

@@ -17,10 +17,15 @@ from ..compile.writers import TablesError, tables_from_dict
 from .state import ENDED, OPEN, Customer, MemoryStore, Observation, Run, Sla, Timer
 from .writer import WriteError, make_writer
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
+_MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS migrations (
+  id INTEGER PRIMARY KEY, at REAL NOT NULL, journey_id TEXT NOT NULL, from_version INTEGER,
+  from_hash TEXT NOT NULL, to_hash TEXT NOT NULL, moved INTEGER NOT NULL,
+  stopped INTEGER NOT NULL, kept INTEGER NOT NULL)"""
 # How a state file of an earlier schema is brought up to this one, in order, in one transaction.
 MIGRATIONS = {
     "1": ("ALTER TABLE runs ADD COLUMN locals TEXT NOT NULL DEFAULT '{}'",),  # variables, milestones
+    "2": (_MIGRATIONS_TABLE,),  # what each version migration did (the runs' moves are in history)
 }
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -63,7 +68,7 @@ CREATE TABLE IF NOT EXISTS observations (
   journey_id TEXT NOT NULL, content_hash TEXT NOT NULL, kpi TEXT NOT NULL, opened REAL NOT NULL,
   due REAL NOT NULL, status TEXT NOT NULL, closed REAL, timer INTEGER);
 CREATE INDEX IF NOT EXISTS observations_by_customer ON observations (customer);
-"""
+""" + _MIGRATIONS_TABLE + ";\n"
 SLA_COLUMNS = "id, customer, run_id, journey_id, step, role, opened, due, status, closed, timer"
 OBSERVATION_COLUMNS = ("id, customer, run_id, journey_id, content_hash, kpi, opened, due, status, "
                        "closed, timer")
@@ -71,7 +76,8 @@ RUN_COLUMNS = ("id, customer, journey_id, content_hash, status, holdout, stage, 
                "timer, entered_at, step_at, ended_at, outcome, context, event, locals")
 KNOWN_LIMIT = 5_000_000
 LOCK_WAIT = 3.0  # seconds
-_RUN_UPDATE = ", ".join(f"{c} = excluded.{c}" for c in RUN_COLUMNS.split(", ")[4:])
+# everything but the id, the customer and the journey (a migration changes the version)
+_RUN_UPDATE = ", ".join(f"{c} = excluded.{c}" for c in RUN_COLUMNS.split(", ")[3:])
 
 
 class StoreError(Exception):
@@ -169,6 +175,7 @@ class SqliteStore(MemoryStore):
         self._cancels: list[tuple[str, int]] = []
         self._events: list[tuple] = []
         self._versions_new: list[tuple] = []
+        self.migrations: list[tuple] = []
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -193,6 +200,14 @@ class SqliteStore(MemoryStore):
             f"SELECT {OBSERVATION_COLUMNS} FROM observations WHERE customer = ? ORDER BY id",
             (customer_id,)) if r[8] == OPEN or r[2] in live]
         return customer
+
+    def customers_in(self, content_hashes) -> list[str]:
+        hashes = list(content_hashes)
+        marks = ",".join("?" * len(hashes))
+        stored = {r[0] for r in self.db.execute(
+            f"SELECT DISTINCT customer FROM runs WHERE status != ? AND content_hash IN ({marks})",
+            (ENDED, *hashes))} if hashes else set()
+        return sorted(stored | set(super().customers_in(hashes)))
 
     def customer_ids(self) -> list[str]:
         if self.known is not None:
@@ -321,6 +336,8 @@ class SqliteStore(MemoryStore):
             ("INSERT OR REPLACE INTO slas VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows["slas"]),
             ("INSERT OR REPLACE INTO observations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
              rows["observations"]),
+            ("INSERT INTO migrations (at, journey_id, from_version, from_hash, to_hash, moved, "
+             "stopped, kept) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self.migrations),
             ("INSERT OR REPLACE INTO meta VALUES (?, ?)",
              sorted((k, str(v)) for k, v in counters.items())),
         ]
@@ -357,7 +374,8 @@ def _run(row) -> Run:
     local = json.loads(local)
     return Run(ident, customer, journey_id, content_hash, entered_at, status, bool(holdout), stage,
                step, waiting, timer, step_at, ended_at, outcome, json.loads(context),
-               json.loads(event), local.get("vars", {}), local.get("milestones", {}), tuple(row))
+               json.loads(event), local.get("vars", {}), local.get("milestones", {}), tuple(row),
+               local.get("arms", {}))
 
 
 def _run_row(r: Run) -> tuple:
@@ -368,8 +386,10 @@ def _run_row(r: Run) -> tuple:
 
 
 def _locals(r: Run) -> str:
-    """A run's variables and milestones reached, as the ``locals`` column's JSON."""
-    found = {key: value for key, value in (("vars", r.vars), ("milestones", r.milestones)) if value}
+    """A run's variables, milestones reached and experiment arms, as the ``locals`` column's
+    JSON."""
+    found = {key: value for key, value in (("vars", r.vars), ("milestones", r.milestones),
+                                           ("arms", r.arms)) if value}
     return _dumps(found)
 
 
