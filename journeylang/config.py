@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .ast import CHANNELS
 from .diagnostics import Severity
+from .limits import MAX_FILE_BYTES, MAX_NESTING, MAX_WHOLE
 
 CONFIG_FILE = ".journeylang.toml"
 SEVERITIES = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO}
@@ -106,9 +107,11 @@ def load_config(path: Path | None) -> LintConfig:
     """Read and validate a configuration file (None gives the defaults)."""
     if path is None:
         return LintConfig()
+    text = _read(path)
+    _check_nesting(text, path)
     try:
-        data = tomllib.loads(_read(path))
-    except tomllib.TOMLDecodeError as exc:
+        data = tomllib.loads(text)
+    except ValueError as exc:  # TOMLDecodeError, or a number of more than 4,300 digits
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     if path.name == "pyproject.toml":
         data = data.get("tool", {}).get("journeylang", {})
@@ -117,9 +120,35 @@ def load_config(path: Path | None) -> LintConfig:
 
 def _read(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise ConfigError(f"{path}: cannot read configuration: larger than "
+                              f"{MAX_FILE_BYTES:,} bytes")
+        return raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read configuration: {exc}") from None
+
+
+# TOML's tokens that matter for nesting: strings and comments (skipped), and brackets
+_TOML_TOKENS = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"[^"\\\n]*(?:\\.[^"\\\n]*)*"'
+                          r"|'[^'\n]*'|#[^\n]*|[\[\]{}]")
+
+
+def _check_nesting(text: str, path: Path) -> None:
+    """Arrays and inline tables nest at most MAX_NESTING deep (tomllib recurses)."""
+    depth = 0
+    for token in _TOML_TOKENS.finditer(text):
+        bracket = token.group()
+        if bracket in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                line = text.count("\n", 0, token.start()) + 1
+                column = token.start() - (text.rfind("\n", 0, token.start()) + 1) + 1
+                raise ConfigError(f"{path}:{line}:{column}: nested more than {MAX_NESTING} "
+                                  "levels deep")
+        elif bracket in "]}":
+            depth -= 1
 
 
 def _from_table(data: dict, where: str) -> LintConfig:
@@ -141,7 +170,7 @@ def _from_table(data: dict, where: str) -> LintConfig:
         values["severity"] = _severities(_expect(data["severity"], dict, where, "severity"), where)
     if "channel_limits" in data:
         limits = _expect(data["channel_limits"], dict, where, "channel_limits")
-        values["channel_limits"] = {k: _expect(v, int, where, f"channel_limits.{k}")
+        values["channel_limits"] = {k: _count(v, where, f"channel_limits.{k}")
                                     for k, v in limits.items()}
     if "attributes" in schema:
         values["attributes"] = tuple(_string_list(schema["attributes"], where, "schema.attributes"))
@@ -163,6 +192,14 @@ def _known_keys(table: dict, known, where: str, prefix: str) -> None:
 def _expect(value, kind, where: str, key: str):
     if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
         raise ConfigError(f"{where}: {key} must be a {kind.__name__}, not {type(value).__name__}")
+    return value
+
+
+def _count(value, where: str, key: str) -> int:
+    _expect(value, int, where, key)
+    if not 1 <= value <= MAX_WHOLE:
+        raise ConfigError(f"{where}: {key} must be a whole number from 1 to {MAX_WHOLE:,}, "
+                          f"not {value}")
     return value
 
 

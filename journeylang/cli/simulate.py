@@ -8,6 +8,7 @@ import click
 
 from ..api import ConfigError
 from ..compile import TablesError
+from ..limits import MAX_DURATION
 from ..runtime import RuntimeSetupError
 from ..sim import CohortError, load_cohort
 from ..sim.report import missed_kpis
@@ -25,8 +26,8 @@ PROGRESS_FROM = 20_000  # customers: smaller runs finish before a bar would help
               help="Cohort file (YAML): segments, attributes and behaviour (docs/simulation.md).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed: the same cohort, journey and seed give the same results.")
-@click.option("--days", type=click.FloatRange(min=0, min_open=True), default=90, show_default=True,
-              help="Horizon in days after the cohort's start.")
+@click.option("--days", type=click.FloatRange(min=0, min_open=True, max=MAX_DURATION // 86400),
+              default=90, show_default=True, help="Horizon in days after the cohort's start.")
 @click.option("--timezone", default="UTC", show_default=True,
               help="Time zone of customers without one in the cohort.")
 @click.option("--out", "out", type=click.Path(file_okay=False),
@@ -52,7 +53,7 @@ def simulate_command(journey, cohort, seed, days, timezone, out, progress, engin
         (tables,) = load_all((journey,))
         sim = simulation_for(tables, people, seed, days, timezone=timezone,
                              engine="vector" if shards > 1 else engine)
-    except (ConfigError, TablesError, RuntimeSetupError, EngineError) as exc:
+    except (ConfigError, TablesError, RuntimeSetupError, EngineError, CohortError) as exc:
         fail(str(exc))
     if fail_under is not None and not tables.rows["kpis"]:
         fail(f"--fail-under: journey {tables.journey_id} declares no KPIs")  # before a long run

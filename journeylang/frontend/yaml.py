@@ -15,15 +15,18 @@ from yaml.nodes import MappingNode, SequenceNode
 from .. import ast
 from ..diagnostics import Diagnostic, Severity, Span
 from ..source import Source
-from ..units import parse_duration, parse_percent, parse_time
+from ..units import parse_duration, parse_percent, parse_period, parse_time
 from . import Document
 from .yaml_ops import RUNG_ACTIONS, OperationsReader
-from .yaml_reader import (STRUCTURE, YAML_SYNTAX, Skip, describe, each, either, is_numeric,
-                          exactly_one, keys_of, one_or_many, record, short)
+from .yaml_reader import (STRUCTURE, TOO_LARGE, YAML_SYNTAX, Skip, describe, each, either,
+                          is_numeric, exactly_one, keys_of, one_or_many, record, scan, short)
 
 
 def parse_yaml(source: Source) -> Document:
     """Parse a YAML journey into a Document; bad input gives diagnostics, never exceptions."""
+    found = scan(source.text, source.name, FAST_LOADER or yaml.SafeLoader)
+    if any(d.code == TOO_LARGE for d in found):
+        return Document(source, None, found)  # composing it would recurse or expand too far
     try:
         root = _compose(source.text)
     except yaml.YAMLError as exc:
@@ -32,7 +35,8 @@ def parse_yaml(source: Source) -> Document:
         return Document(source, None, [Diagnostic(YAML_SYNTAX, Severity.ERROR,
                                                   "invalid YAML: nested too deeply",
                                                   Span.point(source.name, 1, 1))])
-    builder = _Builder(source)
+    builder = _Builder(source, found)
+    builder.diagnostics.extend(found)
     journey = builder.journey(root)  # what could be read: unusable items are left out
     return Document(source, journey, sorted(builder.diagnostics, key=Diagnostic.sort_key))
 
@@ -78,6 +82,11 @@ class _Builder(OperationsReader):
     def duration(self, node, what: str) -> int:
         hint = "a bare number has no unit; write e.g. 30s, 30m or 30h" if is_numeric(node) else None
         return self.unit(parse_duration, "a duration such as 30m, 2h or 7d", node, what, hint, 0)
+
+    def period(self, node, what: str) -> int:
+        """The period a count is taken over: a duration longer than 0."""
+        hint = "a bare number has no unit; write e.g. 30s, 30m or 30h" if is_numeric(node) else None
+        return self.unit(parse_period, "a duration such as 30m, 2h or 7d", node, what, hint, 1)
 
     def time(self, node, what: str, fallback=Skip):
         return self.unit(parse_time, 'a time of day such as "09:30"', node, what, None, fallback)
@@ -265,8 +274,8 @@ def _wait_for(event, condition=None, target=None, span=ast.NO_SPAN, **rest) -> a
 B = _Builder
 _NAMES = one_or_many(B.name)
 _WHERE = ("condition", B.condition, False)
-_CAP = record("cap", ast.Cap, {"messages": ("messages", B.integer, True),
-                                "per": ("per", B.duration, True),
+_CAP = record("cap", ast.Cap, {"messages": ("messages", B.count, True),
+                                "per": ("per", B.period, True),
                                 "on": ("channels", _NAMES, False)})
 _POLICY = record("policy", ast.Policy, {
     "cap": ("caps", one_or_many(_CAP), False),
@@ -276,7 +285,7 @@ _POLICY = record("policy", ast.Policy, {
     "promo": ("promo", B.optional_percent, False)})
 _JOURNEY = record("journey", ast.Journey, {
     "journey": ("id", B.journey_id, True), "title": ("title", B.text, False),
-    "version": ("version", B.integer, False), "owner": ("owner", B.text, False),
+    "version": ("version", B.count, False), "owner": ("owner", B.text, False),
     "description": ("description", B.text, False),
     "entry": ("entry", exactly_one(record("entry", ast.Entry, {
         "on": ("event", B.name, False), "every": ("schedule", B.schedule, False),
@@ -291,10 +300,10 @@ _JOURNEY = record("journey", ast.Journey, {
         "on": ("event", B.name, True), "as": ("outcome", B.name, True), "where": _WHERE})), False),
     "outcomes": ("outcomes", _NAMES, False), "policy": ("policy", _POLICY, False),
     "roles": ("roles", each(record("role", ast.Role, {
-        "name": ("name", B.name, True), "capacity": ("capacity", B.integer, True),
-        "per": ("per", B.duration, True)})), False),
+        "name": ("name", B.name, True), "capacity": ("capacity", B.amount, True),
+        "per": ("per", B.period, True)})), False),
     "expect": ("volume", record("expect", ast.Volume, {
-        "entries": ("entries", B.integer, True), "per": ("per", B.duration, True)}), False),
+        "entries": ("entries", B.amount, True), "per": ("per", B.period, True)}), False),
     "templates": ("templates", B.templates, False), "stages": ("stages", each(B.stage), False)})
 
 _THEN, _TIMEOUT = ("target", B.name, False), ("next", B.name, False)

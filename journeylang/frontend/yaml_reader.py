@@ -12,21 +12,77 @@ from contextlib import suppress
 
 import yaml
 from yaml.constructor import SafeConstructor
+from yaml.events import (AliasEvent, CollectionEndEvent, CollectionStartEvent, NodeEvent,
+                         ScalarEvent)
 from yaml.nodes import CollectionNode, MappingNode, ScalarNode, SequenceNode
 
 from .. import ast
 from ..diagnostics import Diagnostic, Severity, Span
-from ..source import Source
+from ..limits import MAX_NESTING, MAX_WHOLE, MAX_YAML_NODES
+from ..source import Source, has_surrogate, join_surrogates
+from ..units import check_number, shown
 
 BAD_VALUE = "JL002"
 YAML_SYNTAX = "JL003"
 STRUCTURE = "JL004"
+TOO_LARGE = "JL005"
 
 _WORD = r"[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*"
 _NAME = re.compile(rf"{_WORD}\Z")  # the DSL's NAME, so every YAML journey can be written as text
 _PATH = re.compile(rf"{_WORD}(\.{_WORD})*\Z")
 _NULL_TAG = "tag:yaml.org,2002:null"
 _LITERAL_TYPES = (str, int, float, bool, type(None))
+
+
+def scan(text: str, name: str, loader) -> list[Diagnostic]:
+    """What composing would not survive or would hide, found in PyYAML's event stream (which
+    is read without recursion): nesting deeper than MAX_NESTING, more than MAX_YAML_NODES
+    values once aliases are expanded, an alias inside its own anchor, and tags. A syntax error
+    is left to composing, which reports it at its mark."""
+    found: list[Diagnostic] = []
+    sizes: dict[str, int] = {}  # anchor -> values under it
+    open_: list[tuple[str | None, int]] = []  # collections being read: (anchor, count at start)
+    count = 0
+    try:
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, AliasEvent):
+                if any(anchor == event.anchor for anchor, _ in open_):
+                    found.append(_at(TOO_LARGE, f"alias *{event.anchor} is inside its own anchor "
+                                                f"&{event.anchor}: the value would never end",
+                                     event, name))
+                    break
+                count += sizes.get(event.anchor, 1)
+            elif isinstance(event, NodeEvent):
+                count += 1
+                if event.tag is not None:
+                    found.append(_at(STRUCTURE, f"YAML tags are not part of a journey file: "
+                                                f"{event.tag}", event, name,
+                                     "quote the value to keep it as text; remove the tag"))
+                if isinstance(event, CollectionStartEvent):
+                    open_.append((event.anchor, count))
+                    if len(open_) > MAX_NESTING:
+                        found.append(_at(TOO_LARGE, f"nested more than {MAX_NESTING} levels "
+                                                    "deep", event, name))
+                        break
+                elif isinstance(event, ScalarEvent) and event.anchor:
+                    sizes[event.anchor] = 1
+            elif isinstance(event, CollectionEndEvent):
+                anchor, start = open_.pop()
+                if anchor:
+                    sizes[anchor] = count - start + 1
+            if count > MAX_YAML_NODES:
+                found.append(_at(TOO_LARGE, f"more than {MAX_YAML_NODES:,} values (aliases "
+                                            "expanded)", event, name))
+                break
+    except yaml.YAMLError:
+        pass
+    return found
+
+
+def _at(code: str, message: str, event, name: str, hint: str | None = None) -> Diagnostic:
+    mark = event.start_mark
+    return Diagnostic(code, Severity.ERROR, message, Span.point(name, mark.line + 1,
+                                                                mark.column + 1), hint=hint)
 
 
 class Skip(Exception):
@@ -63,10 +119,11 @@ class Fields:
 class NodeReader:
     """Walks the composed node tree, collecting diagnostics."""
 
-    def __init__(self, source: Source):
+    def __init__(self, source: Source, tagged=()):
         self.source = source
         self.diagnostics: list[Diagnostic] = []
         self.constructor = SafeConstructor()
+        self.tagged = {(d.span.line, d.span.column) for d in tagged}  # reported by ``scan``
 
     # --- reporting ------------------------------------------------------------------------
 
@@ -166,7 +223,19 @@ class NodeReader:
         """The text of a non-null scalar (keeps ``on``, ``no`` and ``10:00`` as written)."""
         if not isinstance(node, ScalarNode) or node.tag == _NULL_TAG:
             self.wrong(node, what, expected)
-        return node.value
+        return self.proper(node, node.value, what)
+
+    def proper(self, node, value: str, what: str) -> str:
+        """Text with escaped surrogate pairs joined; a lone half is JL002."""
+        if not has_surrogate(value):
+            return value
+        value = join_surrogates(value)
+        if has_surrogate(value):
+            self.report(BAD_VALUE, f"{what}: a \\u escape of half a surrogate pair is not a "
+                                   "character", node,
+                        hint="write the character itself (files are UTF-8), or both halves")
+            raise Skip
+        return value
 
     def text(self, node, what: str) -> str:
         return self.scalar(node, what, "a string")
@@ -183,17 +252,32 @@ class NodeReader:
         return node.value
 
     def value(self, node, what: str):
-        """A scalar resolved the YAML way: int, float, bool, null or string."""
+        """A scalar resolved the YAML way: int, float, bool, null or string; a number must be
+        finite and within +-MAX_NUMBER."""
         if not isinstance(node, ScalarNode):
             self.wrong(node, what, "a string, number, true, false or null")
-        try:
-            value = self.constructor.construct_object(node)
-        except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
-            self.report(STRUCTURE, f"{what} cannot be read: {str(exc).splitlines()[0]}", node)
-            raise Skip from None
+        if (node.start_mark.line + 1, node.start_mark.column + 1) in self.tagged:
+            raise Skip  # a tagged value: reported already
+        if node.tag.endswith(":int") and len(node.value.replace("_", "").lstrip("+-0")) > 20:
+            value = float("inf")  # too long to convert: it is out of range anyway
+        else:
+            try:
+                value = self.constructor.construct_object(node)
+            except (yaml.YAMLError, ValueError, TypeError, OverflowError, LookupError) as exc:
+                self.report(STRUCTURE, f"{what} cannot be read: {str(exc).splitlines()[0]}",
+                            node)
+                raise Skip from None
         if not isinstance(value, _LITERAL_TYPES):
             self.wrong(node, what, "a string, number, true, false or null",
                        hint="quote the value to keep it as text")
+        if isinstance(value, str):
+            return self.proper(node, value, what)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            try:
+                check_number(value, node.value)
+            except ValueError as exc:
+                self.report(BAD_VALUE, f"{what}: {exc}", node)
+                raise Skip from None
         return value
 
     def literal(self, node, what: str) -> ast.Literal:
@@ -201,6 +285,20 @@ class NodeReader:
 
     def integer(self, node, what: str) -> int:
         return self.number(node, what, whole=True)
+
+    def count(self, node, what: str, low: int = 1) -> int:
+        """A whole number from ``low`` to MAX_WHOLE: a version, a cap (from 1), a capacity,
+        expected entries (from 0); out of range, JL002 and ``low``, as in the DSL."""
+        value = self.integer(node, what)
+        if not low <= value <= MAX_WHOLE:
+            self.report(BAD_VALUE, f"{what} must be a whole number between {low} and "
+                                   f"{MAX_WHOLE:,}, got {shown(node.value)}", node)
+            return low
+        return value
+
+    def amount(self, node, what: str) -> int:
+        """A whole number from 0 to MAX_WHOLE (a capacity, expected entries)."""
+        return self.count(node, what, 0)
 
     def number(self, node, what: str, whole: bool = False) -> float:
         value = self.value(node, what)

@@ -15,7 +15,7 @@ from typing import Callable
 from ..compile import Tables
 from ..runtime import Adapters, Event, Runtime
 from ..runtime.program import build_program
-from .cohort import Cohort, Segment
+from .cohort import Cohort, Segment, check_cohort
 from .counting import CountingStore
 from .staff import StaffQueue, staff_queues
 
@@ -188,6 +188,7 @@ def simulation_for(tables: Tables, cohort: Cohort, seed: int = 0, days: float = 
     from .vector import VectorSimulation, vector_support
     if engine not in ENGINES:
         raise EngineError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
+    check_cohort(cohort, tables)
     reason = vector_support(tables, cohort) if engine != "reference" else "not asked for"
     if engine == "vector" and reason is not None:
         raise EngineError(f"the vectorised engine cannot run this simulation: {reason}")

@@ -13,7 +13,7 @@ from functools import reduce
 from operator import add
 
 from ..compile import Tables
-from .cohort import Cohort
+from .cohort import Cohort, check_cohort
 from .vector import BLOCK, Counts, VectorSimulation
 
 EXECUTORS = ("processes", "dask")
@@ -40,6 +40,7 @@ def simulate_sharded(tables: Tables, cohort: Cohort, seed: int = 0, days: float 
                      shards: int = 2, timezone: str = "UTC", executor: str = "processes",
                      block: int = BLOCK):
     """Run ``cohort`` in ``shards`` shards and merge them; the same ``Results`` as one run."""
+    check_cohort(cohort, tables)
     sim = VectorSimulation(tables, cohort, seed, days, timezone, block=block)  # Unsupported early
     ranges = shard_ranges(sim.blocks(), shards)
     jobs = [(tables, cohort, seed, days, timezone, r, block) for r in ranges]

@@ -70,17 +70,20 @@ def duplicate_stage(ctx: LintContext):
 
 
 @rule("JL105", "duplicate-declaration", Severity.ERROR,
-      "A template, goal, role or KPI is declared twice.")
+      "A template, goal, role or KPI is declared twice, or a template has two texts for a locale.")
 def duplicate_declaration(ctx: LintContext):
     """Templates, goals, roles and KPIs are looked up by name (sends name templates, handoffs
-    roles, reports goals and KPIs), so a second declaration would silently hide the first.
+    roles, reports goals and KPIs), and a template's texts by locale, so a second declaration
+    would silently hide the first.
 
     Bad::
 
         role advisor capacity 80 per 1d
         role advisor capacity 40 per 1d
+        template hi { zh: "你好" zh: "您好" }
 
-    Good: one declaration per name (KPI names are unique across the journey's stages).
+    Good: one declaration per name (KPI names are unique across the journey's stages), one
+    text per locale.
     """
     journey = ctx.journey
     kpis = [kpi for stage in journey.stages for kpi in stage.kpis]
@@ -94,6 +97,16 @@ def duplicate_declaration(ctx: LintContext):
                             related=(Related(first[item.name].span, "first declared here"),))
             else:
                 first[item.name] = item
+    for template in journey.templates:
+        texts = {}
+        for text in template.texts:
+            if text.locale in texts:
+                shown = text.locale or "the default locale"
+                yield Issue(f"template '{template.name}' has two texts for {shown}", text.span,
+                            hint="keep one; the first would be sent and the second never",
+                            related=(Related(texts[text.locale].span, "first text"),))
+            else:
+                texts[text.locale] = text
 
 
 @rule("JL104", "unknown-channel", Severity.ERROR, "A send or policy names a channel that does not exist.")
