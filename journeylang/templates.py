@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import TemplateSyntaxError, nodes
 
 from .ast import Journey
 from .diagnostics import Span
+from .limits import MAX_FILE_BYTES, MAX_OUTPUT_CHARS
+from .sandbox import RenderError, compile_template, environment, render
 
 TEMPLATE_DIR = "templates"
 DEFAULT_LOCALE = None
@@ -39,12 +39,6 @@ class TemplateProblem:
     source: TemplateSource
     message: str
     span: Span
-
-
-@cache
-def environment() -> SandboxedEnvironment:
-    """The one sandbox every template is parsed and rendered in (runtime included)."""
-    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
 
 class TemplateSet:
@@ -89,15 +83,23 @@ class TemplateSet:
             except TemplateSyntaxError as exc:
                 found.append(TemplateProblem(source, exc.message or "syntax error",
                                              source.span_of_line(exc.lineno or 1)))
+            except RecursionError:  # Jinja's parser recurses: absurdly deep nesting
+                found.append(TemplateProblem(source, "the template nests too deeply",
+                                             source.span_of_line(1)))
         return found
 
     def variables(self, source: TemplateSource) -> list[str]:
         """Dotted paths a template reads (``customer.name``), in order, without duplicates."""
-        try:
-            tree = environment().parse(source.text)
-        except TemplateSyntaxError:
-            return []
-        return list(dict.fromkeys(_paths(tree)))
+        tree = parsed(source.text)
+        return [] if tree is None else list(dict.fromkeys(_paths(tree)))
+
+
+def parsed(text: str) -> nodes.Template | None:
+    """The Jinja2 syntax tree of a template text; None when it does not parse."""
+    try:
+        return environment().parse(text)
+    except (TemplateSyntaxError, RecursionError):
+        return None
 
 
 def locale_fallbacks(locale: str | None) -> tuple[str | None, ...]:
@@ -105,9 +107,70 @@ def locale_fallbacks(locale: str | None) -> tuple[str | None, ...]:
     return (locale, (locale or "").split("-")[0] or None, DEFAULT_LOCALE, "en")
 
 
-def render(source: TemplateSource, context: dict) -> str:
-    """Render a template text; a missing variable raises jinja2.UndefinedError."""
-    return environment().from_string(source.text).render(context)
+class MessageTemplate:
+    """A template text ready to render messages, the runtime's and preview's alike: a text of
+    plain data and ``{{ a.b.c }}`` paths is filled without Jinja's per-call context (the common
+    case, and fast); any other renders in the sandbox, under its limits. ``render`` raises
+    RenderError, never anything else."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.pieces = _substitutions(text)
+        self._compiled = None
+
+    def render(self, context: dict) -> str:
+        text = None if self.pieces is None else _fill(self.pieces, context)
+        if text is None:
+            if self._compiled is None:
+                self._compiled = compile_template(self.text)
+            return render(self._compiled, context)
+        if len(text) > MAX_OUTPUT_CHARS:
+            raise RenderError(f"over a template limit: a message of more than "
+                              f"{MAX_OUTPUT_CHARS:,} characters or items")
+        return text
+
+
+_MISSING = object()
+
+
+def _substitutions(text: str) -> list | None:
+    """A text made only of literal data and ``{{ a.b.c }}`` as pieces (str or path tuple);
+    None for anything else."""
+    tree = parsed(text)
+    if tree is None:
+        return None
+    pieces: list = []
+    for output in tree.body:
+        if not isinstance(output, nodes.Output):
+            return None
+        for node in output.nodes:
+            path = node.data if isinstance(node, nodes.TemplateData) else attribute_path(node)
+            if path is None:
+                return None
+            pieces.append(path if isinstance(path, str) else tuple(path))
+    return pieces
+
+
+def _fill(pieces: list, context: dict) -> str | None:
+    """The text, exactly as Jinja renders it; None when a value needs Jinja (not a scalar)."""
+    out = []
+    for piece in pieces:
+        if type(piece) is str:
+            out.append(piece)
+            continue
+        value = context.get(piece[0], _MISSING)
+        for part in piece[1:]:
+            if value is _MISSING:
+                break
+            if not isinstance(value, dict):
+                return None
+            value = value.get(part, _MISSING)
+        if value is _MISSING:
+            raise RenderError(f"'{'.'.join(piece)}' is undefined")
+        if isinstance(value, (dict, list)):
+            return None
+        out.append(str(value))
+    return "".join(out)
 
 
 def _file_sources(folder: Path) -> list[TemplateSource]:
@@ -119,8 +182,9 @@ def _file_sources(folder: Path) -> list[TemplateSource]:
         if not match:
             continue
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+            with open(path, "rb") as handle:  # a file past the limit is JL406 (template-limit)
+                text = handle.read(MAX_FILE_BYTES + 1).decode("utf-8", "replace")
+        except OSError:
             continue
         found.append(TemplateSource(match["name"], match["locale"], text,
                                     Span(str(path), 1, 1, 1, 2), False))
@@ -139,8 +203,10 @@ def _paths(tree: nodes.Node):
                 chained.add(id(inner))
                 inner = inner.node
             yield ".".join(parts)
+    known = environment().globals  # range, dict, namespace, ...: the sandbox's own names
     for name in tree.find_all(nodes.Name):
-        if name.ctx == "load" and name.name not in locals_ and not _used_inattribute_path(tree, name):
+        if name.ctx == "load" and name.name not in locals_ and name.name not in known \
+                and not _used_inattribute_path(tree, name):
             yield name.name
 
 

@@ -6,13 +6,16 @@ import sys
 from pathlib import Path
 
 import click
-from jinja2 import TemplateError, UndefinedError
 
-from ..api import check
+from ..api import ConfigError, check
 from ..ast import Send
+from ..diagnostics import Diagnostic, Severity
 from ..lint.rules.names import did_you_mean
-from ..templates import TemplateSet, render, render_context
+from ..lint.rules.templates import RENDER_ERROR
+from ..sandbox import RenderError
+from ..templates import MessageTemplate, TemplateSet, render_context
 from . import main
+from .render import SourceLines, render
 
 
 def load_json(path: str, what: str) -> dict:
@@ -22,8 +25,9 @@ def load_json(path: str, what: str) -> dict:
     except json.JSONDecodeError as exc:
         raise click.UsageError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON in {what}: "
                                f"{exc.msg}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise click.UsageError(f"{path}: cannot read {what}: {exc}") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise click.UsageError(f"{path}: cannot read {what}: {reason}") from None
     if not isinstance(data, dict):
         raise click.UsageError(f"{path}: {what} must be a JSON object, got {type(data).__name__}")
     return data
@@ -40,6 +44,11 @@ def missing_variable(variables: list[str], context: dict) -> str | None:
     return None
 
 
+def _fail(diagnostic: Diagnostic) -> None:
+    click.echo(render(diagnostic, SourceLines()), err=True)
+    sys.exit(1)
+
+
 @main.command("preview")
 @click.argument("journey", type=click.Path(exists=True, dir_okay=False))
 @click.argument("step")
@@ -49,13 +58,22 @@ def missing_variable(variables: list[str], context: dict) -> str | None:
               help="The triggering event as a JSON object (cart, order, ... at the top level).")
 @click.option("--locale", help="The customer's locale, e.g. zh or en (falls back by language).")
 def preview_command(journey, step, customer_file, event_file, locale) -> None:
-    """Render the message that send step STEP of JOURNEY sends to a customer."""
+    """Render the message that send step STEP of JOURNEY sends to a customer.
+
+    The text is rendered exactly as `journey run` renders it, under the same limits; a
+    template that fails is reported as a diagnostic (exit 1).
+    """
     customer = load_json(customer_file, "--customer")
     event = load_json(event_file, "--event") if event_file else {}
-    result = check(journey)
+    try:
+        result = check(journey)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
     model = result.journey
     if model is None:
-        raise click.UsageError(f"{journey} cannot be read; run `journey check {journey}`")
+        for diagnostic in result.diagnostics:
+            click.echo(render(diagnostic, SourceLines()), err=True)
+        sys.exit(1)
     steps = {s.name: s for _, s in model.steps()}
     send = steps.get(step)
     if send is None:
@@ -64,19 +82,19 @@ def preview_command(journey, step, customer_file, event_file, locale) -> None:
     if not isinstance(send, Send):
         raise click.UsageError(f"step '{step}' is a {send.kind} step, not a send")
     templates = TemplateSet.for_journey(model, journey)
-    source = templates.pick(send.template, locale or customer.get("locale"))
+    wanted = locale or customer.get("locale")
+    source = templates.pick(send.template, wanted if isinstance(wanted, str) else None)
     if source is None:
-        click.echo(f"error: template '{send.template}' is not defined", err=True)
-        sys.exit(1)
+        _fail(Diagnostic("JL401", Severity.ERROR, f"template '{send.template}' is not defined",
+                         send.span))
     context = render_context(customer, event, {p.name: p.value for p in send.params},
                              model.id, send.name)
     try:
-        click.echo(render(source, context))
-    except UndefinedError as exc:
-        name = missing_variable(templates.variables(source), context)
-        what = f"missing variable '{name}'" if name else str(exc)
-        click.echo(f"error: template '{send.template}': {what}", err=True)
-        sys.exit(1)
-    except TemplateError as exc:
-        click.echo(f"error: template '{send.template}': {exc}", err=True)
-        sys.exit(1)
+        click.echo(MessageTemplate(source.text).render(context))
+    except RenderError as exc:
+        name = missing_variable(templates.variables(source), context) \
+            if "undefined" in exc.message or "has no attribute" in exc.message else None
+        what = f"missing variable '{name}'" if name else exc.message
+        _fail(Diagnostic(RENDER_ERROR, Severity.ERROR,
+                         f"template '{send.template}' cannot be rendered: {what}",
+                         source.span_of_line(exc.line or 1)))
