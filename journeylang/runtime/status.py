@@ -5,27 +5,44 @@ import json
 import sqlite3
 from pathlib import Path
 
+from ..compile import TablesError
+from ..compile.writers import loads, tables_from_dict
 from .events import iso
 from .policies import kpi_met
-from .store import StoreError
+from .rows import RowReader, StoreError
+from .store import RUN_COLUMNS
 
 
-def open_state(path: str | Path) -> sqlite3.Connection:
-    """A read-only connection to a state file; StoreError when it is missing or not ours."""
+class StateConnection(sqlite3.Connection):
+    """A read-only connection to a state file, with the checks of what it reads (``rows``)."""
+
+    rows: RowReader
+
+
+def open_state(path: str | Path) -> StateConnection:
+    """A read-only connection to a state file; StoreError when it is missing, not ours or
+    damaged (a query on a damaged file raises sqlite3.DatabaseError: callers report it)."""
     path = Path(path)
     if not path.is_file():
         raise StoreError(f"{path}: no such state file (run `journey run` first, or pass --db)")
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, factory=StateConnection)
+        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path}: not a journeylang state file ({exc})") from None
+    db.rows = RowReader(path)
+    db.rows.meta(meta)
     db.row_factory = sqlite3.Row
     return db
 
 
-def _when(value) -> str | None:
-    return None if value is None else iso(value)
+def _when(value, db: StateConnection | None = None, table: str = "", column: str = "",
+          key=None) -> str | None:
+    if value is None:
+        return None
+    if db is not None:
+        value = db.rows.number(table, key, column, value)
+    return iso(value)
 
 
 def _in(column: str, values) -> tuple[str, list]:
@@ -62,8 +79,10 @@ def overview(db: sqlite3.Connection, journeys=None) -> dict:
     stages = [dict(r) for r in db.execute(
         f"SELECT journey_id, coalesce(stage, '(holdout)') AS stage, count(*) AS customers FROM runs "
         f"WHERE status != 'ended' AND {where} GROUP BY 1, 2 ORDER BY 1, 2", args)]
-    timers = [{"kind": r["kind"], "count": r["n"], "next_due": _when(r["due"])} for r in db.execute(
-        "SELECT kind, count(*) AS n, min(due) AS due FROM timers GROUP BY kind ORDER BY kind")]
+    timers = [{"kind": r["kind"], "count": r["n"],
+               "next_due": _when(r["due"], db, "timers", "due", f"kind {r['kind']}")}
+              for r in db.execute("SELECT kind, count(*) AS n, min(due) AS due FROM timers "
+                                  "GROUP BY kind ORDER BY kind")]
     outbox = [dict(r) for r in db.execute(
         f"SELECT kind, coalesce(channel, '') AS channel, status, count(*) AS count FROM outbox "
         f"WHERE {where} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3", args)]
@@ -90,7 +109,7 @@ def _definitions(db: sqlite3.Connection, journeys=None) -> dict:
     found: dict = {}
     for row in db.execute(f"SELECT content_hash, journey_id, tables FROM versions WHERE {where} "
                           f"ORDER BY loaded_seq", args):
-        tables = json.loads(row["tables"])
+        tables = _version(db, row["content_hash"], row["tables"])
         entry = found.setdefault(row["journey_id"], {"promo_steps": set()})
         entry["kpis"], entry["content_hash"] = tables.get("kpis", []), row["content_hash"]
         entry["budget"] = next((p["params"]["percent"] for p in tables.get("policies", [])
@@ -114,7 +133,7 @@ def roles(db: sqlite3.Connection, journeys=None) -> list[dict]:
         found.append({"role": row["role"], "open": row["open"], "met": row["met"],
                       "breached": row["breached"],
                       "breach_rate": row["breached"] / closed if closed else None,
-                      "next_due": _when(row["next_due"])})
+                      "next_due": _when(row["next_due"], db, "slas", "due", f"role {row['role']}")})
     return found
 
 
@@ -161,10 +180,21 @@ def promo(db: sqlite3.Connection, definitions: dict) -> list[dict]:
     return found
 
 
-def _outbox_row(row) -> dict:
+def _version(db: StateConnection, content_hash, text) -> dict:
+    """A stored version's tables, as checked as `journey run` checks them."""
+    try:
+        return tables_from_dict(loads(text), f"version {content_hash}").to_dict()
+    except (ValueError, TypeError, RecursionError, TablesError) as exc:
+        raise StoreError(f"{db.rows.path}: damaged state: table 'versions', row "
+                         f"{content_hash!r}, column 'tables': {exc}") from None
+
+
+def _outbox_row(db: StateConnection, row) -> dict:
     found = dict(row)
-    found["payload"] = json.loads(found["payload"])
-    found["at"], found["due"] = _when(found["at"]), _when(found["due"])
+    key = found["id"]
+    found["payload"] = db.rows.json("outbox", key, "payload", found["payload"])
+    found["at"] = _when(found["at"], db, "outbox", "at", key)
+    found["due"] = _when(found["due"], db, "outbox", "due", key)
     return found
 
 
@@ -185,16 +215,19 @@ def outbox(db: sqlite3.Connection, status=None, channel=None, customer=None, jou
     sql = f"SELECT * FROM outbox WHERE {' AND '.join(clauses)} ORDER BY id DESC"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    return [_outbox_row(r) for r in db.execute(sql, args)]
+    return [_outbox_row(db, r) for r in db.execute(sql, args)]
 
 
-def customer(db: sqlite3.Connection, customer_id: str) -> dict | None:
+def customer(db: StateConnection, customer_id: str) -> dict | None:
     """A customer's profile, runs, history (step entered, when, why) and outbox, in order."""
     row = db.execute("SELECT profile, state FROM customers WHERE id = ?", (customer_id,)).fetchone()
     if row is None:
         return None
+    profile, _, _ = db.rows.customer(customer_id, row["profile"], row["state"])
     runs = []
-    for r in db.execute("SELECT * FROM runs WHERE customer = ? ORDER BY id", (customer_id,)):
+    for r in db.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE customer = ? ORDER BY id",
+                        (customer_id,)):
+        db.rows.run(tuple(r))  # every column what it must be
         run = dict(r)
         run["context"], run["event"] = json.loads(run["context"]), json.loads(run["event"])
         run["holdout"] = bool(run["holdout"])
@@ -202,13 +235,18 @@ def customer(db: sqlite3.Connection, customer_id: str) -> dict | None:
             run[key] = _when(run[key])
         runs.append(run)
     # by run (indexed), plus the customer's own rows (opt-outs), which have no run
-    history = [{**dict(h), "at": iso(h["at"])} for h in db.execute(
-        "SELECT at, run_id, journey_id, step, what, why, detail FROM history "
+    history = [{**dict(h), "at": _when(h["at"], db, "history", "at", h["id"])} for h in db.execute(
+        "SELECT id, at, run_id, journey_id, step, what, why, detail FROM history "
         "WHERE run_id IN (SELECT id FROM runs WHERE customer = ?) "
         "OR (run_id IS NULL AND customer = ?) ORDER BY id", (customer_id, customer_id))]
-    timers = [{**dict(t), "due": iso(t["due"])} for t in db.execute(
-        "SELECT seq, due, run_id, kind, step FROM timers WHERE customer = ? ORDER BY due, seq",
-        (customer_id,))]
-    return {"id": customer_id, "profile": json.loads(row["profile"]),
+    for entry in history:
+        del entry["id"]
+    timers = []
+    for t in db.execute("SELECT seq, due, run_id, customer, kind, step FROM timers "
+                        "WHERE customer = ? ORDER BY due, seq", (customer_id,)):
+        timer = db.rows.timer(tuple(t))
+        timers.append({"seq": timer.seq, "due": iso(timer.due), "run_id": timer.run_id,
+                       "kind": timer.kind, "step": timer.step})
+    return {"id": customer_id, "profile": profile,
             "state": json.loads(row["state"]), "runs": runs, "history": history,
             "timers": timers, "outbox": outbox(db, customer=customer_id, limit=None)[::-1]}
