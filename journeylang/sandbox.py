@@ -21,6 +21,7 @@ from itertools import islice
 
 from jinja2 import StrictUndefined, nodes, pass_context
 from jinja2.exceptions import TemplateError, UndefinedError
+from jinja2.runtime import LoopContext
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
@@ -85,7 +86,7 @@ def _too_long(length: float, what: str = "a text or list") -> None:
 def _listed(value):
     """An iterator (``map``, ``select``, a generator) as a list, so that what a call or a filter
     does with it can be measured first; past MAX_OUTPUT_CHARS items, a LimitError."""
-    if not isinstance(value, Iterator):
+    if not isinstance(value, Iterator) or isinstance(value, LoopContext):
         return value
     items = list(islice(value, MAX_OUTPUT_CHARS + 1))
     _too_long(len(items))
@@ -124,7 +125,7 @@ def weight(value, budget: int = MAX_OUTPUT_CHARS) -> int:
     return total
 
 
-# --- operators, calls and filters ------------------------------------------------------------------
+# --- operators, calls and filters ---------------------------------------------------------------
 
 def check_binop(operator: str, left, right) -> None:
     """Refuse an operation whose result would be too large, before it is computed."""

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from jinja2 import TemplateSyntaxError, nodes
@@ -78,14 +79,9 @@ class TemplateSet:
         """Jinja2 syntax errors, placed in the journey or template file."""
         found = []
         for source in self.sources:
-            try:
-                environment().parse(source.text)
-            except TemplateSyntaxError as exc:
-                found.append(TemplateProblem(source, exc.message or "syntax error",
-                                             source.span_of_line(exc.lineno or 1)))
-            except RecursionError:  # Jinja's parser recurses: absurdly deep nesting
-                found.append(TemplateProblem(source, "the template nests too deeply",
-                                             source.span_of_line(1)))
+            _, problem, line = parse_template(source.text)
+            if problem is not None:
+                found.append(TemplateProblem(source, problem, source.span_of_line(line)))
         return found
 
     def variables(self, source: TemplateSource) -> list[str]:
@@ -94,12 +90,24 @@ class TemplateSet:
         return [] if tree is None else list(dict.fromkeys(_paths(tree)))
 
 
+@lru_cache(maxsize=4096)
+def parse_template(text: str) -> tuple[nodes.Template | None, str | None, int]:
+    """(the Jinja2 syntax tree, None, 1), or (None, why it does not parse, its line). The
+    rules, the compiler and the renderer read one text's tree again and again: it is parsed
+    once (callers never change it)."""
+    try:
+        return environment().parse(text), None, 1
+    except TemplateSyntaxError as exc:
+        return None, exc.message or "syntax error", exc.lineno or 1
+    except RecursionError:  # Jinja's parser recurses: absurdly deep nesting
+        return None, "the template nests too deeply", 1
+    except ValueError as exc:  # the lexer's int() of a number of more than 4,300 digits
+        return None, str(exc).split(";")[0], 1
+
+
 def parsed(text: str) -> nodes.Template | None:
     """The Jinja2 syntax tree of a template text; None when it does not parse."""
-    try:
-        return environment().parse(text)
-    except (TemplateSyntaxError, RecursionError):
-        return None
+    return parse_template(text)[0]
 
 
 def locale_fallbacks(locale: str | None) -> tuple[str | None, ...]:
@@ -182,9 +190,11 @@ def _file_sources(folder: Path) -> list[TemplateSource]:
         if not match:
             continue
         try:
-            with open(path, "rb") as handle:  # a file past the limit is JL406 (template-limit)
-                text = handle.read(MAX_FILE_BYTES + 1).decode("utf-8", "replace")
-        except OSError:
+            with open(path, "rb") as handle:
+                raw = handle.read(MAX_FILE_BYTES + 1)
+            # a file past the limit is read no further: JL406 reports its length
+            text = raw.decode("utf-8", "ignore" if len(raw) > MAX_FILE_BYTES else "strict")
+        except (OSError, UnicodeDecodeError):
             continue
         found.append(TemplateSource(match["name"], match["locale"], text,
                                     Span(str(path), 1, 1, 1, 2), False))

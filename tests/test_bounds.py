@@ -220,6 +220,12 @@ def test_half_a_surrogate_pair_is_refused_and_a_pair_is_one_character(tmp_path):
                  "t.yaml") == ["JL002", "JL401"]
 
 
+def test_a_number_of_thousands_of_digits_in_a_template_is_a_template_error():
+    text = BASE.replace("Hi {{ customer.name }}", "Hi {{ " + HUGE + " }}")
+    assert errors(text) == [("JL402", 5, 14, "template 'a': Exceeds the limit (4300 digits) for "
+                                             "integer string conversion: value has 5000 digits")]
+
+
 def test_duplicate_locale_texts_are_refused():
     text = BASE.replace('template a "Hi {{ customer.name }}"',
                         'template a { zh: "你好" en: "Hi" zh: "您好" }')
@@ -271,6 +277,8 @@ COHORT = "size: 10\nentry: signup\nsegments:\n  - name: a\n"
      "c.yaml:5:48: 'per_day' must be between 0 and 1,440, got 1000000000.0"),
     (COHORT + "    attributes: {x: {lognormal: {mu: 800, sigma: 1}}}\n",
      "c.yaml:5:38: 'mu' must be at most 36, got 800"),
+    (COHORT + "    timezone: {}\n",
+     "c.yaml:5:15: 'timezone' of segment 'a' needs weights adding up to more than 0"),
 ])
 def test_cohort_bounds_name_file_line_and_column(text, message):
     with pytest.raises(CohortError) as caught:

@@ -154,6 +154,8 @@ WAIT, SEND = step({"steps": STEPS}, "wait"), step({"steps": STEPS}, "send")
     ("journey", 0, lambda r: r.update(version=-1),
      "table 'journey', row 1, version: must be a count (a whole number from 1 to "
      "2,147,483,647), not -1"),
+    ("triggers", 0, lambda r: r.update(condition=[["path", "x"], 1]),
+     "table 'triggers', row 1: not a condition tree: [['path', 'x'], 1]"),
     ("triggers", 0, lambda r: r.update(condition=["not"] * 5000 + [True]),
      "table 'triggers', row 1: wrong number of operands for not: ['not', 'not', 'not', 'not', "
      "...]"),

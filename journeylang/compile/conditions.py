@@ -120,7 +120,8 @@ def validate(tree) -> None:
             continue
         if depth > MAX_TREE_DEPTH:
             raise ConditionError(f"a condition nests more than {MAX_TREE_DEPTH} levels")
-        if not isinstance(node, list) or not node or node[0] not in OPERATORS:
+        if not isinstance(node, list) or not node or not isinstance(node[0], str) \
+                or node[0] not in OPERATORS:
             raise ConditionError(f"not a condition tree: {_SHORT.repr(node)}")
         op, args = node[0], node[1:]
         if op in ("path", "has_tag"):

@@ -10,10 +10,8 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-from jinja2 import TemplateSyntaxError
-
 from ..limits import MAX_DURATION, MAX_NUMBER, MAX_TEMPLATE_CHARS, MAX_WHOLE
-from ..sandbox import environment
+from ..templates import parse_template
 
 _NAME = re.compile(r"[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*\Z")
 _PATH = re.compile(r"[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*"
@@ -306,11 +304,9 @@ def _templates(rows: list[dict], step_rows: list[dict]) -> None:
         seen.add((row["template"], row["locale"]))
         if len(row["text"]) > MAX_TEMPLATE_CHARS:
             raise Bad(f"{at}, text: longer than {MAX_TEMPLATE_CHARS:,} characters")
-        try:
-            environment().parse(row["text"])
-        except TemplateSyntaxError as exc:
-            raise Bad(f"{at}, text: not a valid template (line {exc.lineno}: {exc.message})") \
-                from None
+        _, problem, line = parse_template(row["text"])
+        if problem is not None:
+            raise Bad(f"{at}, text: not a valid template (line {line}: {problem})")
     defined = {template for template, _ in seen}
     for index, row in enumerate(step_rows):
         template = row["params"].get("template") if row["kind"] == "send" else None

@@ -125,10 +125,10 @@ def load_cohort(path: str | Path) -> Cohort:
 def parse_cohort(text: str, name: str = "<cohort>") -> Cohort:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
         raise CohortError(name, 1, 1, f"the cohort file is larger than {MAX_FILE_BYTES:,} bytes")
-    for problem in scan(text, name, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    for problem in scan(text, name, loader, "a cohort file"):
         span = problem.span  # nesting, size, aliases and tags: before composing recurses
-        raise CohortError(name, span.line, span.column, problem.message.replace(
-            "a journey file", "a cohort file"))
+        raise CohortError(name, span.line, span.column, problem.message)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
@@ -292,6 +292,8 @@ class _Reader:
         for zone, (_, at) in zones.items():
             if not valid_zone(zone):
                 self.fail(at, f"unknown time zone {zone!r}: use an IANA name such as Asia/Shanghai")
+        if sum(w for w, _ in zones.values()) <= 0:
+            self.fail(node, f"'timezone' of {where} needs weights adding up to more than 0")
         return _categorical({k: w for k, (w, _) in zones.items()})
 
     def behaviour(self, node, segment: Segment, where: str) -> None:
