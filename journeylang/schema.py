@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from .ast import CHANNELS
+from .limits import MAX_WHOLE
 
 SCHEMA_ID = "https://journeylang.invalid/schema/journey.schema.json"
 
@@ -25,6 +26,8 @@ SCHEDULE = {"type": "string", "description": "A recurring time: 'day at 09:00', 
             "'quarter on day 1 at 10:00' or 'year on mar 15 at 10:00'."}
 LITERAL = {"type": ["string", "number", "boolean", "null"]}
 TEXT = {"type": "string"}
+COUNT = {"type": "integer", "minimum": 1, "maximum": MAX_WHOLE}   # a version, a cap
+AMOUNT = {"type": "integer", "minimum": 0, "maximum": MAX_WHOLE}  # a capacity, entries
 
 
 def _ref(name: str) -> dict:
@@ -126,7 +129,7 @@ def journey_schema() -> dict:
         "kpi": _object({"name": NAME, "title": TEXT, "on": NAME, "where": CONDITION,
                         "within": DURATION, "baseline": KPI_PERCENT, "target": KPI_PERCENT,
                         "at": NAME}, ("name", "on", "within", "baseline", "target")),
-        "cap": _object({"messages": {"type": "integer", "minimum": 0}, "per": DURATION,
+        "cap": _object({"messages": COUNT, "per": DURATION,
                         "on": _one_or_many(_ref("channel"))}, ("messages", "per")),
         "template": _either(TEXT, {"type": "object", "propertyNames": NAME,
                                    "additionalProperties": TEXT}),
@@ -140,7 +143,7 @@ def journey_schema() -> dict:
         "promo": PERCENT,
     })
     top = _object({
-        "journey": NAME, "title": TEXT, "version": {"type": "integer", "minimum": 0},
+        "journey": NAME, "title": TEXT, "version": COUNT,
         "owner": TEXT, "description": TEXT,
         "entry": _either(_object({"on": NAME, "where": CONDITION}, ("on",)),
                          _object({"every": SCHEDULE, "where": CONDITION}, ("every",))),
@@ -154,9 +157,9 @@ def journey_schema() -> dict:
         "outcomes": _one_or_many(NAME),
         "policy": policy,
         "roles": {"type": "array", "items": _object(
-            {"name": NAME, "capacity": {"type": "integer", "minimum": 0}, "per": DURATION},
+            {"name": NAME, "capacity": AMOUNT, "per": DURATION},
             ("name", "capacity", "per"))},
-        "expect": _object({"entries": {"type": "integer", "minimum": 0}, "per": DURATION},
+        "expect": _object({"entries": AMOUNT, "per": DURATION},
                           ("entries", "per")),
         "templates": {"type": "object", "propertyNames": NAME,
                       "additionalProperties": _ref("template")},

@@ -36,7 +36,6 @@ def parse_yaml(source: Source) -> Document:
                                                   "invalid YAML: nested too deeply",
                                                   Span.point(source.name, 1, 1))])
     builder = _Builder(source, found)
-    builder.diagnostics.extend(found)
     journey = builder.journey(root)  # what could be read: unusable items are left out
     return Document(source, journey, sorted(builder.diagnostics, key=Diagnostic.sort_key))
 

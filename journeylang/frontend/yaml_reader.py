@@ -12,8 +12,7 @@ from contextlib import suppress
 
 import yaml
 from yaml.constructor import SafeConstructor
-from yaml.events import (AliasEvent, CollectionEndEvent, CollectionStartEvent, NodeEvent,
-                         ScalarEvent)
+from yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, NodeEvent
 from yaml.nodes import CollectionNode, MappingNode, ScalarNode, SequenceNode
 
 from .. import ast
@@ -34,49 +33,71 @@ _NULL_TAG = "tag:yaml.org,2002:null"
 _LITERAL_TYPES = (str, int, float, bool, type(None))
 
 
-def scan(text: str, name: str, loader) -> list[Diagnostic]:
+def scan(text: str, name: str, loader, kind: str = "a journey file") -> list[Diagnostic]:
     """What composing would not survive or would hide, found in PyYAML's event stream (which
-    is read without recursion): nesting deeper than MAX_NESTING, more than MAX_YAML_NODES
-    values once aliases are expanded, an alias inside its own anchor, and tags. A syntax error
-    is left to composing, which reports it at its mark."""
-    found: list[Diagnostic] = []
-    sizes: dict[str, int] = {}  # anchor -> values under it
-    open_: list[tuple[str | None, int]] = []  # collections being read: (anchor, count at start)
-    count = 0
+    is read without recursion): tags, nesting deeper than MAX_NESTING, more than
+    MAX_YAML_NODES values once aliases are expanded, an alias inside its own anchor. A syntax
+    error is left to composing, which reports it at its mark."""
+    if not _NEEDS_SCAN.search(text) and _depth_bound(text) <= MAX_NESTING:
+        return []  # no tag, anchor or alias, and too shallow to nest too deeply: nothing to find
+    found, values = [], _Values()
     try:
         for event in yaml.parse(text, Loader=loader):
-            if isinstance(event, AliasEvent):
-                if any(anchor == event.anchor for anchor, _ in open_):
-                    found.append(_at(TOO_LARGE, f"alias *{event.anchor} is inside its own anchor "
-                                                f"&{event.anchor}: the value would never end",
-                                     event, name))
-                    break
-                count += sizes.get(event.anchor, 1)
-            elif isinstance(event, NodeEvent):
-                count += 1
-                if event.tag is not None:
-                    found.append(_at(STRUCTURE, f"YAML tags are not part of a journey file: "
-                                                f"{event.tag}", event, name,
-                                     "quote the value to keep it as text; remove the tag"))
-                if isinstance(event, CollectionStartEvent):
-                    open_.append((event.anchor, count))
-                    if len(open_) > MAX_NESTING:
-                        found.append(_at(TOO_LARGE, f"nested more than {MAX_NESTING} levels "
-                                                    "deep", event, name))
-                        break
-                elif isinstance(event, ScalarEvent) and event.anchor:
-                    sizes[event.anchor] = 1
-            elif isinstance(event, CollectionEndEvent):
-                anchor, start = open_.pop()
-                if anchor:
-                    sizes[anchor] = count - start + 1
-            if count > MAX_YAML_NODES:
-                found.append(_at(TOO_LARGE, f"more than {MAX_YAML_NODES:,} values (aliases "
-                                            "expanded)", event, name))
+            if getattr(event, "tag", None) is not None:  # a node's, not an alias's
+                found.append(_at(STRUCTURE, f"YAML tags are not part of {kind}: {event.tag}",
+                                 event, name, "quote the value to keep it as text; remove the tag"))
+            problem = values.add(event)
+            if problem is not None:
+                found.append(_at(TOO_LARGE, problem, event, name))
                 break
     except yaml.YAMLError:
         pass
     return found
+
+
+# where a tag, an anchor or an alias could start a node (a superset: quoted text matches too)
+_NEEDS_SCAN = re.compile(r"(?:^|[\s,\[{])[!&*]", re.M)
+_INDENT = re.compile(r"^[ ?-]*", re.M)  # indentation, with '- ' and '? ' that open a level
+
+
+def _depth_bound(text: str) -> int:
+    """How deeply the text can nest at most: a block level takes a column of a line's
+    indentation or its '- ' (a compact sequence under its key shares it, hence + 2), a flow
+    level a bracket."""
+    indent = max((len(m) for m in _INDENT.findall(text)), default=0)
+    return indent + 2 + text.count("[") + text.count("{")
+
+
+class _Values:
+    """The values composing a YAML stream would build, counted as its events come."""
+
+    def __init__(self):
+        self.count = 0
+        self.sizes: dict[str, int] = {}  # anchor -> values under it
+        self.open: list[tuple[str | None, int]] = []  # collections being read: anchor, count
+
+    def add(self, event) -> str | None:
+        """Count one event; what goes past a limit, if it does."""
+        if isinstance(event, AliasEvent):
+            if any(anchor == event.anchor for anchor, _ in self.open):
+                return (f"alias *{event.anchor} is inside its own anchor &{event.anchor}: the "
+                        "value would never end")
+            self.count += self.sizes.get(event.anchor, 1)
+        elif isinstance(event, NodeEvent):
+            self.count += 1
+            if isinstance(event, CollectionStartEvent):
+                self.open.append((event.anchor, self.count))
+                if len(self.open) > MAX_NESTING:
+                    return f"nested more than {MAX_NESTING} levels deep"
+            elif event.anchor:
+                self.sizes[event.anchor] = 1
+        elif isinstance(event, CollectionEndEvent):
+            anchor, start = self.open.pop()
+            if anchor:
+                self.sizes[anchor] = self.count - start + 1
+        if self.count > MAX_YAML_NODES:
+            return f"more than {MAX_YAML_NODES:,} values (aliases expanded)"
+        return None
 
 
 def _at(code: str, message: str, event, name: str, hint: str | None = None) -> Diagnostic:
@@ -119,11 +140,11 @@ class Fields:
 class NodeReader:
     """Walks the composed node tree, collecting diagnostics."""
 
-    def __init__(self, source: Source, tagged=()):
+    def __init__(self, source: Source, scanned: list[Diagnostic] = ()):
         self.source = source
-        self.diagnostics: list[Diagnostic] = []
+        self.diagnostics: list[Diagnostic] = list(scanned)  # what ``scan`` found: tags
         self.constructor = SafeConstructor()
-        self.tagged = {(d.span.line, d.span.column) for d in tagged}  # reported by ``scan``
+        self.tagged = {(d.span.line, d.span.column) for d in scanned}
 
     # --- reporting ------------------------------------------------------------------------
 
