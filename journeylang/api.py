@@ -41,7 +41,7 @@ def check_document(document: Document, config: LintConfig | None = None) -> Chec
     """Run the enabled rules over a parsed file and drop what its directives suppress."""
     config = config or LintConfig()
     found = [d for d in document.diagnostics if config.enabled(d.code)]
-    expansion = expand_document(document, config.channels)
+    expansion = expand_document(document, config.channels, config.segments)
     found += [d for d in expansion.diagnostics if config.enabled(d.code)]
     if expansion.journey is not None:
         found += expansion.relate(run_rules(expansion.journey, config, document.source.name,
@@ -93,7 +93,7 @@ def journey_files(paths: Iterable[str | Path]) -> list[Path]:
     return found
 
 
-# --- compile and run (issue 4): thin wrappers over compile/ and runtime/ ----------------------
+# --- compile and run: thin wrappers over compile/ and runtime/ ----------------------
 from .compile import Tables, compile_journey, default_compiled_at  # noqa: E402
 from .compile import read_tables, write_tables  # noqa: E402,F401 (re-exported)
 
@@ -117,8 +117,10 @@ def compile_document(document: Document, compiled_at: str | None = None,
     if not result.ok or result.journey is None:
         return CompileResult(result, None)
     source = document.source
+    config = config or LintConfig()
     tables = compile_journey(result.journey, source.text, source.name,
-                             compiled_at or default_compiled_at(source.name))
+                             compiled_at or default_compiled_at(source.name), config.declared,
+                             config.default_locale)
     return CompileResult(result, tables)
 
 
@@ -157,7 +159,7 @@ def open_runtime(db: str | Path, tables: Iterable[str | Path | Tables] = (), **o
     return runtime
 
 
-# --- simulate (issue 5): a thin wrapper over sim/ ---------------------------------------------
+# --- simulate: a thin wrapper over sim/ ---------------------------------------------
 
 def simulate(journey: str | Path | Tables, cohort, seed: int = 0, days: float = 90.0, **options):
     """Run a cohort (a cohort file, or a ``sim.Cohort``) through a journey (a journey file,

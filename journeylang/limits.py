@@ -1,5 +1,5 @@
 """Bounds on every input: what lies outside them is refused with a diagnostic (docs/language.md,
-"Limits"), so nothing a check accepts can overflow later in compile, run or simulate."""
+"18. Limits"), so nothing a check accepts can overflow later in compile, run or simulate."""
 from __future__ import annotations
 
 MAX_FILE_BYTES = 1_048_576        # a journey, fragment, cohort, configuration or template file

@@ -1,8 +1,8 @@
 """Message templates' sandbox: Jinja2's SandboxedEnvironment, with resource limits.
 
 Every template is parsed, compiled and rendered here: by the checker, the compiler, ``journey
-preview`` and the runtime. A render runs under a budget (docs/language.md, "Limits"): at most
-MAX_OUTPUT_CHARS of output, no text or list built on the way longer than that, at most
+preview`` and the runtime. A render runs under a budget (docs/language.md, "18. Limits"): at
+most MAX_OUTPUT_CHARS of output, no text or list built on the way longer than that, at most
 MAX_LOOP_ITERATIONS loop iterations and MAX_RENDER_SECONDS. Jinja2's sandbox hooks carry the
 checks: intercepted operators (``call_binop``), every call (``call``), the filters, and two
 rewrites of the compiled template: each ``for`` loop's iterable and each ``~`` go through a

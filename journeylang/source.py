@@ -29,8 +29,15 @@ class Source:
                 raw = handle.read(MAX_FILE_BYTES + 1)
         except OSError as exc:
             raise JourneyError([_io_error(str(path), exc.strerror or str(exc))]) from None
+        return cls.decode(str(path), raw)
+
+    @classmethod
+    def decode(cls, name: str, raw: bytes) -> "Source":
+        """Bytes read from a file or standard input as UTF-8 (a BOM is dropped); more than
+        MAX_FILE_BYTES or invalid text becomes a diagnostic (JL005, JL000 at the first bad
+        byte)."""
         if len(raw) > MAX_FILE_BYTES:
-            raise JourneyError([too_large(str(path))])
+            raise JourneyError([too_large(name)])
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -38,10 +45,10 @@ class Source:
             column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
             raise JourneyError([
                 Diagnostic("JL000", Severity.ERROR, "file is not valid UTF-8 text",
-                           Span.point(str(path), line, column),
+                           Span.point(name, line, column),
                            hint="save the file as UTF-8")
             ]) from None
-        return cls(str(path), text)
+        return cls(name, text)
 
     @property
     def is_yaml(self) -> bool:

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from tools import missing
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -18,3 +20,14 @@ def write(tmp_path):
         path.write_text(text, encoding="utf-8")
         return path
     return _write
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "needs(available, reason): the test needs an external "
+                                       "tool (skipped without it; under CI=true it fails)")
+
+
+def pytest_runtest_setup(item):
+    for mark in item.iter_markers("needs"):
+        if not mark.kwargs["available"]:
+            missing(mark.kwargs["reason"])

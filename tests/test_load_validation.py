@@ -127,8 +127,8 @@ WAIT, SEND = step({"steps": STEPS}, "wait"), step({"steps": STEPS}, "send")
      "table 'steps', row 2 (step 'nudge'), step_id: two steps are named 'nudge'"),
     ("steps", WAIT, lambda r: r.update(kind="sleep"),
      "table 'steps', row 1 (step 'remind.1'), kind: 'sleep' is not a step kind (send, wait, "
-     "wait_until, wait_schedule, wait_event, branch, split, goto, tag, untag, set, coupon, "
-     "handoff, webhook, emit, exit)"),
+     "wait_until, wait_day, wait_schedule, wait_event, branch, split, goto, tag, untag, set, "
+     "coupon, handoff, webhook, emit, exit)"),
     ("steps", SEND, lambda r: r["params"].update(template="nope"),
      "table 'steps', row 2 (step 'nudge'), params: template 'nope' is not in the templates "
      "table"),

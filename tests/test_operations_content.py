@@ -1,4 +1,4 @@
-"""Issue 7 lint rules beyond the fixtures: the wording rulebook and its configuration, the
+"""The operations lint rules beyond the fixtures: the wording rulebook and its configuration, the
 placing of phrases in template texts, and the path bound behind the capacity rule."""
 from __future__ import annotations
 

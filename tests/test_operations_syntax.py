@@ -1,4 +1,4 @@
-"""Issue 7 in both syntaxes: schedules, roles, volume, KPIs, promo and escalation ladders."""
+"""The operations constructs in both syntaxes: schedules, roles, volume, KPIs, promo and escalation ladders."""
 from __future__ import annotations
 
 import datetime as dt

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..api import ConfigError, check
+from ..api import ConfigError, check_document, config_for
 from ..ast import Send
 from ..diagnostics import Diagnostic, Severity
 from ..lint.rules.names import did_you_mean
@@ -15,6 +15,8 @@ from ..lint.rules.templates import RENDER_ERROR
 from ..sandbox import RenderError
 from ..templates import MessageTemplate, TemplateSet, render_context
 from . import main
+from .console import examples, quiet_option
+from .inputs import journey_argument, parse_input, stdin_filename_option
 from .render import SourceLines, render
 
 
@@ -44,36 +46,44 @@ def missing_variable(variables: list[str], context: dict) -> str | None:
     return None
 
 
-def _fail(diagnostic: Diagnostic) -> None:
-    click.echo(render(diagnostic, SourceLines()), err=True)
+def _fail(diagnostics, sources: SourceLines) -> None:
+    for diagnostic in diagnostics:
+        click.echo(render(diagnostic, sources), err=True)
     sys.exit(1)
 
 
-@main.command("preview")
-@click.argument("journey", type=click.Path(exists=True, dir_okay=False))
+@main.command("preview", epilog=examples(
+    "journey preview examples/cart_recovery.journey nudge --customer ann.json",
+    "journey preview j.journey offer --customer c.json --event cart.json --locale zh",
+    "journey preview - nudge --stdin-filename j.journey --customer c.json < j.journey"))
+@journey_argument("journey")
 @click.argument("step")
 @click.option("--customer", "customer_file", required=True, type=click.Path(dir_okay=False),
               help="The customer profile as a JSON object (consent under 'consent').")
 @click.option("--event", "event_file", type=click.Path(dir_okay=False),
               help="The triggering event as a JSON object (cart, order, ... at the top level).")
 @click.option("--locale", help="The customer's locale, e.g. zh or en (falls back by language).")
-def preview_command(journey, step, customer_file, event_file, locale) -> None:
-    """Render the message that send step STEP of JOURNEY sends to a customer.
+@stdin_filename_option
+@quiet_option
+def preview_command(journey, step, customer_file, event_file, locale, stdin_filename) -> None:
+    """Render the message that send step STEP of JOURNEY (- reads standard input) sends to a
+    customer.
 
     The text is rendered exactly as `journey run` renders it, under the same limits; a
     template that fails is reported as a diagnostic (exit 1).
     """
     customer = load_json(customer_file, "--customer")
     event = load_json(event_file, "--event") if event_file else {}
+    document = parse_input(journey, stdin_filename)
+    journey = document.source.name
+    sources = SourceLines({journey: document.source.text})
     try:
-        result = check(journey)
+        result = check_document(document, config_for(Path(journey)))
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
     model = result.journey
     if model is None:
-        for diagnostic in result.diagnostics:
-            click.echo(render(diagnostic, SourceLines()), err=True)
-        sys.exit(1)
+        _fail(result.diagnostics, sources)
     steps = {s.name: s for _, s in model.steps()}
     send = steps.get(step)
     if send is None:
@@ -83,10 +93,11 @@ def preview_command(journey, step, customer_file, event_file, locale) -> None:
         raise click.UsageError(f"step '{step}' is a {send.kind} step, not a send")
     templates = TemplateSet.for_journey(model, journey)
     wanted = locale or customer.get("locale")
-    source = templates.pick(send.template, wanted if isinstance(wanted, str) else None)
+    source = templates.pick(send.template, wanted if isinstance(wanted, str) else None,
+                            model.locale)
     if source is None:
-        _fail(Diagnostic("JL401", Severity.ERROR, f"template '{send.template}' is not defined",
-                         send.span))
+        _fail([Diagnostic("JL401", Severity.ERROR, f"template '{send.template}' is not defined",
+                          send.span)], sources)
     context = render_context(customer, event, {p.name: p.value for p in send.params},
                              model.id, send.name)
     try:
@@ -95,6 +106,6 @@ def preview_command(journey, step, customer_file, event_file, locale) -> None:
         name = missing_variable(templates.variables(source), context) \
             if "undefined" in exc.message or "has no attribute" in exc.message else None
         what = f"missing variable '{name}'" if name else exc.message
-        _fail(Diagnostic(RENDER_ERROR, Severity.ERROR,
-                         f"template '{send.template}' cannot be rendered: {what}",
-                         source.span_of_line(exc.line or 1)))
+        _fail([Diagnostic(RENDER_ERROR, Severity.ERROR,
+                          f"template '{send.template}' cannot be rendered: {what}",
+                          source.span_of_line(exc.line or 1))], sources)

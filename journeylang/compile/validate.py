@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Callable
 
+from ..ast import ATTRIBUTE_TYPES, CALENDAR_UNITS
 from ..limits import MAX_DURATION, MAX_NUMBER, MAX_TEMPLATE_CHARS, MAX_WHOLE
 from ..templates import parse_template
 
@@ -170,10 +171,12 @@ def _shown(value) -> str:
 # step kind -> (parameter checks, the parameters every step of the kind has); a condition
 # (``set``'s value) is checked by compile.conditions.validate
 STEP_PARAMS: dict[str, tuple[dict, tuple[str, ...]]] = {
-    "send": ({"channel": name, "template": text, "params": literals, "promo": boolean},
-             ("channel", "template", "params")),
+    "send": ({"channel": name, "template": text, "params": literals, "promo": boolean,
+              "transactional": boolean, "fallback": names}, ("channel", "template", "params")),
     "wait": ({"duration": duration}, ("duration",)),
     "wait_until": ({"time": time_of_day}, ("time",)),
+    "wait_day": ({"day": lambda day: whole(day, 0, MAX_DURATION // 86400, "a day after entry"),
+                  "time": time_of_day}, ("day", "time")),
     "wait_schedule": ({"schedule": schedule}, ("schedule",)),
     "wait_event": ({"within": _optional(duration)}, ()),
     "branch": ({}, ()), "split": ({}, ()), "goto": ({}, ()),
@@ -187,12 +190,14 @@ STEP_PARAMS: dict[str, tuple[dict, tuple[str, ...]]] = {
     "emit": ({"event": name, "params": literals}, ("event", "params")),
     "exit": ({"outcome": name}, ("outcome",)),
 }
-POLICY_PARAMS = {
-    "cap": {"messages": count, "per": period, "channels": names},
-    "quiet": {"start": time_of_day, "end": time_of_day},
-    "consent": {"channels": names},
-    "holdout": {"percent": percent},
-    "promo": {"percent": percent},
+HANDLER_ACTIONS = ("set", "tag", "untag", "emit")
+POLICY_PARAMS: dict[str, tuple[dict, tuple[str, ...]]] = {  # as STEP_PARAMS
+    "cap": ({"messages": count, "per": period, "channels": names,
+             "calendar": _one_of(tuple(CALENDAR_UNITS))}, ("messages", "per", "channels")),
+    "quiet": ({"start": time_of_day, "end": time_of_day}, ("start", "end")),
+    "consent": ({"channels": names}, ("channels",)),
+    "holdout": ({"percent": percent}, ("percent",)),
+    "promo": ({"percent": percent}, ("percent",)),
 }
 
 
@@ -217,6 +222,8 @@ def check_tables(tables) -> None:
     _templates(tables.rows["templates"], tables.rows["steps"])
     _policies(tables.rows["policies"])
     _roles_and_kpis(tables.rows["roles"], tables.rows["kpis"], steps)
+    _handlers(tables.rows["handlers"], steps)
+    _attributes(tables.rows["attributes"])
 
 
 def _row(table: str, index: int, what: str = "") -> str:
@@ -239,6 +246,7 @@ def _journey(row: dict, steps: dict) -> None:
            row["reentry_after"])
     _check(at, "volume", _optional(lambda v: _fields(v, {"entries": amount, "per": period})),
            row["volume"])
+    _check(at, "locale", _optional(name), row["locale"])
     start = row["start_step"]
     if start is None and steps:
         raise Bad(f"{at}, start_step: missing")
@@ -250,7 +258,7 @@ def _triggers(rows: list[dict]) -> None:
     entries = 0
     for index, row in enumerate(rows):
         at = _row("triggers", index, row["kind"] if isinstance(row["kind"], str) else "")
-        _check(at, "kind", _one_of(("entry", "goal", "exit")), row["kind"])
+        _check(at, "kind", _one_of(("entry", "goal", "milestone", "exit")), row["kind"])
         entries += row["kind"] == "entry"
         if entries > 1:
             raise Bad(f"{at}, kind: a journey has one entry")
@@ -261,6 +269,45 @@ def _triggers(rows: list[dict]) -> None:
         _check(at, "within", _optional(duration), row["within"])
         _check(at, "name", _optional(name), row["name"])
         _check(at, "outcome", name if row["kind"] == "exit" else _optional(name), row["outcome"])
+
+
+def _handlers(rows: list[dict], steps: dict) -> None:
+    for index, row in enumerate(rows):
+        at = _row("handlers", index, f"on {row['event']!r}")
+        _check(at, "event", name, row["event"])
+        _check(at, "actions", lambda actions: _each(actions, _action, "a list of actions"),
+               row["actions"])
+        if row["to_step"] is not None and row["to_step"] not in steps:
+            raise Bad(f"{at}, to_step: no step is named {_shown(row['to_step'])}")
+
+
+def _action(value) -> None:
+    """A handler's action: ``{"kind", "params"}``, an instant step kind and its parameters."""
+    _fields(value, {"kind": _one_of(HANDLER_ACTIONS), "params": lambda params: None})
+    spec, required = STEP_PARAMS[value["kind"]]
+    _fields(value["params"], spec, required)
+
+
+def _attributes(rows: list[dict]) -> None:
+    seen = set()
+    for index, row in enumerate(rows):
+        at = _row("attributes", index, f"{row['scope']} {row['name']!r}")
+        _check(at, "scope", _one_of(("customer", "run")), row["scope"])
+        _check(at, "name", name, row["name"])
+        if (row["scope"], row["name"]) in seen:
+            raise Bad(f"{at}, name: declared twice")
+        seen.add((row["scope"], row["name"]))
+        _check(at, "type", _optional(_one_of(ATTRIBUTE_TYPES)), row["type"])
+        _check(at, "has_default", lambda v: whole(v, 0, 1, "0 or 1"), row["has_default"])
+        _check(at, "value", _json_value, row["value"])
+
+
+def _json_value(value) -> None:
+    """A declared default: a string, a finite number, true, false, null or a list of them."""
+    if isinstance(value, list):
+        _each(value, _json_value, "a list")
+    elif value is not None and not isinstance(value, (str, bool)):
+        number(value)
 
 
 def _never(value) -> None:
@@ -323,7 +370,7 @@ def _policies(rows: list[dict]) -> None:
         if row["kind"] != "cap" and row["kind"] in seen:
             raise Bad(f"{at}, kind: a second {row['kind']!r} policy")
         seen.add(row["kind"])
-        _check(at, "params", lambda v: _fields(v, POLICY_PARAMS[row["kind"]]), row["params"])
+        _check(at, "params", lambda v: _fields(v, *POLICY_PARAMS[row["kind"]]), row["params"])
 
 
 def _roles_and_kpis(roles: list[dict], kpis: list[dict], steps: dict) -> None:

@@ -157,7 +157,7 @@ def _read_json(path: Path) -> dict:
 
 
 def _older(name: str, columns) -> tuple:
-    """The columns of ``name`` as written before the issue-7 additions."""
+    """The columns of ``name`` as written before the operations columns were added."""
     added = ADDED_COLUMNS.get(name, ())
     return tuple((c, k) for c, k in columns if c not in added)
 
@@ -256,23 +256,31 @@ def tables_from_dict(raw: dict, path) -> Tables:
         raise TablesError(f"{path}: table 'journey' must have exactly one row")
     if tables.journey["format"] != FORMAT:
         raise TablesError(f"{path}: unsupported format {tables.journey['format']!r} (expected {FORMAT!r})")
-    for name, column in (("triggers", "condition"), ("transitions", "condition"),
-                         ("journey", "audience"), ("steps", "params"), ("kpis", "condition")):
-        for index, row in enumerate(tables.rows[name]):
-            tree = row[column]
-            if name == "steps":
-                if not isinstance(tree, dict):
-                    raise TablesError(f"{path}: table 'steps', row {index + 1}: params must be an object")
-                tree = tree.get("value") if row["kind"] == "set" else None
-            try:
-                validate(tree)
-            except ConditionError as exc:
-                raise TablesError(f"{path}: table {name!r}, row {index + 1}: {exc}") from None
+    for name, index, tree in _trees(tables):
+        try:
+            validate(tree)
+        except ConditionError as exc:
+            raise TablesError(f"{path}: table {name!r}, row {index + 1}: {exc}") from None
     try:
         check_tables(tables)
     except Bad as exc:
         raise TablesError(f"{path}: {exc}") from None
     return tables
+
+
+def _trees(tables: Tables):
+    """(table, row index, tree) of every condition and ``set`` expression in the tables."""
+    for name, column in (("triggers", "condition"), ("transitions", "condition"),
+                         ("journey", "audience"), ("kpis", "condition"), ("handlers", "condition")):
+        for index, row in enumerate(tables.rows[name]):
+            yield name, index, row[column]
+    for name, column in (("steps", "params"), ("handlers", "actions")):
+        for index, row in enumerate(tables.rows[name]):
+            actions = row[column] if isinstance(row[column], list) else []
+            for step in ([row] if name == "steps" else actions):
+                if isinstance(step, dict) and step.get("kind") == "set" \
+                        and isinstance(step.get("params"), dict):
+                    yield name, index, step["params"].get("value")
 
 
 _PYTHON_TYPES = {"text": (str,), "int": (int,), "real": (int, float)}

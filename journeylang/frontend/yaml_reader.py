@@ -2,7 +2,9 @@
 
 A *converter* ``(reader, node, what)`` turns one node into a value, or reports a diagnostic
 (``what`` names the place, e.g. "'per' in cap") and raises Skip so the enclosing item is
-dropped while the rest of the file is still checked. The journey schema is in yaml.py.
+dropped while the rest of the file is still checked. Every converter declares its shape
+(yaml_shapes.py), from which the JSON Schema is generated. The journey's key tables are in
+yaml.py.
 """
 from __future__ import annotations
 
@@ -17,18 +19,19 @@ from yaml.nodes import CollectionNode, MappingNode, ScalarNode, SequenceNode
 
 from .. import ast
 from ..diagnostics import Diagnostic, Severity, Span
-from ..limits import MAX_NESTING, MAX_WHOLE, MAX_YAML_NODES
+from ..limits import MAX_DURATION, MAX_NESTING, MAX_WHOLE, MAX_YAML_NODES
 from ..source import Source, has_surrogate, join_surrogates
 from ..units import check_number, shown
+from . import yaml_shapes as shapes
+from .yaml_shapes import WORD, Converter, accepts
 
 BAD_VALUE = "JL002"
 YAML_SYNTAX = "JL003"
 STRUCTURE = "JL004"
 TOO_LARGE = "JL005"
 
-_WORD = r"[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*"
-_NAME = re.compile(rf"{_WORD}\Z")  # the DSL's NAME, so every YAML journey can be written as text
-_PATH = re.compile(rf"{_WORD}(\.{_WORD})*\Z")
+_NAME = re.compile(rf"{WORD}\Z")  # the DSL's NAME, so every YAML journey can be written as text
+_PATH = re.compile(rf"{WORD}(\.{WORD})*\Z")
 _NULL_TAG = "tag:yaml.org,2002:null"
 _LITERAL_TYPES = (str, int, float, bool, type(None))
 
@@ -258,20 +261,24 @@ class NodeReader:
             raise Skip
         return value
 
+    @accepts(shapes.TEXT)
     def text(self, node, what: str) -> str:
         return self.scalar(node, what, "a string")
 
+    @accepts(shapes.NAME)
     def name(self, node, what: str) -> str:
         value = self.scalar(node, what, "a name")
         if not _NAME.match(value):
             self.wrong(node, what, "a name (letters, digits and _, not starting with a digit)")
         return value
 
+    @accepts(shapes.PATH)
     def path(self, node, what: str) -> str:
         if not _PATH.match(self.scalar(node, what, "an attribute path")):
             self.wrong(node, what, "an attribute path such as customer.segment")
         return node.value
 
+    @accepts(shapes.LITERAL)
     def value(self, node, what: str):
         """A scalar resolved the YAML way: int, float, bool, null or string; a number must be
         finite and within +-MAX_NUMBER."""
@@ -301,26 +308,36 @@ class NodeReader:
                 raise Skip from None
         return value
 
+    @accepts(shapes.LITERAL)
     def literal(self, node, what: str) -> ast.Literal:
         return ast.Literal(self.value(node, what), span=self.span(node))
 
+    @accepts(shapes.INTEGER)
     def integer(self, node, what: str) -> int:
         return self.number(node, what, whole=True)
 
-    def count(self, node, what: str, low: int = 1) -> int:
-        """A whole number from ``low`` to MAX_WHOLE: a version, a cap (from 1), a capacity,
+    @accepts(shapes.COUNT)
+    def count(self, node, what: str, low: int = 1, high: int = MAX_WHOLE) -> int:
+        """A whole number from ``low`` to ``high``: a version, a cap (from 1), a capacity,
         expected entries (from 0); out of range, JL002 and ``low``, as in the DSL."""
         value = self.integer(node, what)
-        if not low <= value <= MAX_WHOLE:
+        if not low <= value <= high:
             self.report(BAD_VALUE, f"{what} must be a whole number between {low} and "
-                                   f"{MAX_WHOLE:,}, got {shown(node.value)}", node)
+                                   f"{high:,}, got {shown(node.value)}", node)
             return low
         return value
 
+    @accepts(shapes.AMOUNT)
     def amount(self, node, what: str) -> int:
         """A whole number from 0 to MAX_WHOLE (a capacity, expected entries)."""
         return self.count(node, what, 0)
 
+    @accepts(shapes.DAY)
+    def day(self, node, what: str) -> int:
+        """A day after entry (``until_day``), from 0 to 3650 like every duration."""
+        return self.count(node, what, 0, MAX_DURATION // 86400)
+
+    @accepts(shapes.NUMBER)
     def number(self, node, what: str, whole: bool = False) -> float:
         value = self.value(node, what)
         if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)):
@@ -342,37 +359,41 @@ class NodeReader:
 
 # --- converters built from key tables ------------------------------------------------------
 
-def record(context: str, make, spec: dict, **fixed):
+def record(context: str, make, spec: dict, **fixed) -> Converter:
     """A converter reading a mapping by a key table: key -> (model field, converter, required)."""
-    return lambda builder, node, what: builder.record(node, what, context, make, spec, fixed)
+    return Converter(lambda builder, node, what: builder.record(node, what, context, make, spec,
+                                                                fixed),
+                     shapes.Record(context, spec))
 
 
-def each(convert):
+def each(convert) -> Converter:
     """A converter for a list of entries read by ``convert``."""
-    return lambda builder, node, what: builder.items(node, what, convert)
+    return Converter(lambda builder, node, what: builder.items(node, what, convert),
+                     shapes.ListOf(convert))
 
 
-def one_or_many(convert):
+def one_or_many(convert) -> Converter:
     """A converter for one value or a list of them, giving a tuple."""
     def read(builder, node, what):
         if isinstance(node, SequenceNode):
             return builder.items(node, what, convert)
         return (convert(builder, node, what),)
-    return read
+    return Converter(read, shapes.OneOrMany(convert))
 
 
-def either(short, full):
+def either(short, full) -> Converter:
     """A converter for a scalar shorthand (``short``) or a mapping (``full``)."""
-    return lambda builder, node, what: (full if isinstance(node, MappingNode) else short)(
-        builder, node, what)
+    return Converter(lambda builder, node, what: (full if isinstance(node, MappingNode) else short)(
+        builder, node, what), shapes.AnyOf((short, full)))
 
 
-def short(make, field: str, convert):
+def short(make, field: str, convert) -> Converter:
     """A step written as its one value, e.g. ``goto: done``."""
-    return lambda builder, node, what: make("", **{field: convert(builder, node, what)})
+    return Converter(lambda builder, node, what: make("", **{field: convert(builder, node, what)}),
+                     lambda: shapes.shape_of(convert))
 
 
-def exactly_one(convert, keys: tuple[str, ...], expected: str):
+def exactly_one(convert, keys: tuple[str, ...], expected: str) -> Converter:
     """A converter for a mapping that must hold exactly one of ``keys``."""
     def read(builder, node, what):
         reported = len(builder.diagnostics)
@@ -383,4 +404,8 @@ def exactly_one(convert, keys: tuple[str, ...], expected: str):
                 f"'{key}'" for key in keys) + f": {expected}", node)
             raise Skip
         return value
-    return read
+    return Converter(read, lambda: _with_one_of(shapes.shape_of(convert), keys))
+
+
+def _with_one_of(shape, keys):
+    return shapes.Record(shape.context, shape.keys, tuple(keys))

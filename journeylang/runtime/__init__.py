@@ -4,7 +4,8 @@ from __future__ import annotations
 from .channels import Action, Adapters, ChannelAdapter, MemoryAdapter, OutboxAdapter, TemplateRenderer
 from .engine import EVENT, TIMER, Engine, VirtualClock, WallClock
 from .events import Event, EventError, event_from_dict, iso, parse_time, read_events, write_events
-from .executor import OPT_OUT_EVENTS, Executor
+from ..semantics import OPT_OUT_EVENTS
+from .executor import Executor
 from .program import STEP_KINDS, Program, build_program
 from .runtime import DEFAULT_BATCH, IngestReport, Runtime, RuntimeSetupError
 from .state import HISTORY_COLUMNS, Customer, MemoryStore, Run, Timer

@@ -116,22 +116,23 @@ class TemplateRenderer:
             action.status, action.payload["error"] = FAILED, f"unknown template {action.template!r}"
             return
         locale = customer.profile.get("locale")
-        action.locale = _pick(texts, locale if isinstance(locale, str) else None)
+        action.locale = _pick(texts, locale if isinstance(locale, str) else None, program.locale)
         key = (program.content_hash, action.template, action.locale)
         template = self._templates.get(key)
         if template is None:
             template = self._templates[key] = MessageTemplate(texts[action.locale])
-        context = render_context(customer.profile, run.event, action.payload, program.journey_id,
-                                 action.step, business=run.context)
+        profile = {**program.defaults, **customer.profile} if program.defaults else customer.profile
+        context = render_context(profile, run.event, action.payload, program.journey_id,
+                                 action.step, business={**run.context, **run.vars})
         try:
             action.text = template.render(context)
         except RenderError as exc:
             action.status, action.payload["error"] = FAILED, exc.message
 
 
-def _pick(texts: dict[str, str], locale: str | None) -> str:
+def _pick(texts: dict[str, str], locale: str | None, default: str | None = None) -> str:
     """The key of the text to send; the tables key the default text as ""."""
-    for candidate in locale_fallbacks(locale):
+    for candidate in locale_fallbacks(locale, default):
         key = "" if candidate is None else candidate
         if key in texts:
             return key

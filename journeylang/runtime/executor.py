@@ -1,25 +1,53 @@
 """Runtime semantics: what an event or a timer does to a customer's runs, step kind by step kind.
 
-The executor reads programs, writes through a store and hands actions to channel adapters. It
-never looks at a clock: ``engine.now`` is the time of the item being handled, so live runs,
-replays and simulations follow the same rules (docs/runtime.md).
+The executor reads programs, changes customers handed out by a store (which saves what changed
+at commit), writes history rows and timers through it, and hands actions to channel adapters.
+It never looks at a clock: ``engine.now`` is the time of the item being handled, so live runs,
+replays and simulations follow the same rules (docs/runtime.md). The rules every executor
+shares (the order of send checks, zero waits, outcomes) are in ``journeylang.semantics``.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
+from ..semantics import (COMPLETED, CONVERTED, ERROR, EXPIRED, MAX_EMIT_DEPTH, MAX_STEPS,
+                         OPT_OUT_EVENTS, SEND_CAP, SEND_NO_CONSENT, SEND_OPTED_OUT, SEND_QUIET,
+                         consents, send_checks, zero_wait)
 from .channels import FAILED, Action, Adapters
 from .engine import EVENT, TIMER, Engine
 from .events import Event, iso
-from .policies import (Zones, cap_reached, choose_arm, in_holdout, next_local_time,
-                       next_occurrence, quiet_until)
-from .program import STEP_KINDS, KpiDef, Program, StepDef
+from .history import History, needs, record
+from .policies import (Zones, cap_reached, choose_arm, day_after_entry, in_holdout,
+                       next_local_time, next_occurrence, quiet_until)
+from .program import STEP_KINDS, HandlerDef, KpiDef, Program, StepDef
 from .scope import RunScope, assign, copy_json, merge
-from .state import (BREACHED, ENDED, HIT, HOLDOUT, MET, MISSED, OPEN, Customer, Observation, Run,
-                    Sla, Timer)
+from .state import (BREACHED, ENDED, HIT, HOLDOUT, MET, MISSED, OPEN, Customer, KpiDue,
+                    Observation, Occurrence, Run, RunTimer, Sla, SlaDue, Timer)
 
-MAX_STEPS = 1000       # steps in one activation: a guard against loops without a wait
-MAX_EMIT_DEPTH = 8     # emit -> entry -> emit ... chains longer than this are dropped
-OPT_OUT_EVENTS = ("unsubscribed", "opted_out", "opt_out", "stop")  # as in lint configuration
 RESOLVED, BREACH = "handoff_resolved", "sla_breached"  # the SLA events (docs/runtime.md)
+
+
+class Result(NamedTuple):
+    """What a step did, recorded once in its history row (``what``, ``detail``); then the run
+    goes on to ``to`` by the edge ``why`` (``to`` None: there is no next step), waits at the
+    step (``why`` None), or ends with ``outcome``."""
+
+    what: str
+    detail: str | None = None
+    to: str | None = None
+    why: str | None = None
+    outcome: str | None = None
+
+
+def go(step: StepDef, what: str, detail: str | None = None, to: str | None = None,
+       why: str = "next") -> Result:
+    """On to ``to`` (the step's next step by default)."""
+    return Result(what, detail, step.next if to is None else to, why)
+
+
+def stay(what: str, detail: str | None = None) -> Result:
+    """The run waits at the step (its timer or its events move it on)."""
+    return Result(what, detail)
 
 
 class Executor:
@@ -42,9 +70,9 @@ class Executor:
         self.next_sla = 1
         self.next_observation = 1
         self.send_window = 0.0
+        self.history_needs = {}  # event type -> what the loaded journeys' questions keep of it
         self.depth = 0
         self.fired = 0
-        self._row: list = []  # the history row of the step being executed
 
     # --- programs -----------------------------------------------------------------------------
 
@@ -60,6 +88,7 @@ class Executor:
                           if p.entry is not None and p.entry.schedule is not None]
         windows = [cap.per for p in self.programs.values() for cap in p.caps]
         self.send_window = float(max(windows, default=0))
+        self.history_needs = needs(self.programs.values())
 
     # --- the two kinds of item ----------------------------------------------------------------
 
@@ -74,11 +103,9 @@ class Executor:
         self.depth = event.depth
         if event.attributes:
             merge(customer.profile, event.attributes)
-            customer.saved = None
-            self.store.save(customer)
-        elif customer.saved_state is None:
-            # a customer first seen now is stored, so scheduled entries know them after a restart
-            self.store.save(customer)
+        need = self.history_needs.get(event.type)
+        if need is not None:
+            record(customer.events, event.type, event.data, need, customer.runs, self.engine.now)
         if self.scheduled:
             zone = self._zone_key(customer)
             for program in self.scheduled:
@@ -92,6 +119,8 @@ class Executor:
             self._opt_out(customer, f"event {event.type}")
         for run in list(customer.runs):
             program = self.programs[run.content_hash]
+            if run.id == event.origin_run:
+                continue  # it took its own emitted event at once
             if event.type in program.interest or (opting_out and run.waiting == "quiet"):
                 self._react(customer, run, program, event, opting_out)
         for program in self.entries.get(event.type, ()):
@@ -99,34 +128,34 @@ class Executor:
 
     def on_timer(self, timer: Timer, sequence: int) -> None:
         if self.pending.pop(sequence, None) is None:
-            return  # cancelled: its run moved on before it was due
+            return  # cancelled: its owner moved on before it was due
         self.store.drop_timer(sequence)
         self.fired += 1
         self.depth = 0
-        if timer.kind in _RECORD_TIMERS:
-            _RECORD_TIMERS[timer.kind](self, timer)
-            return
-        customer = self.store.customer(timer.customer)
-        run = next((r for r in customer.runs if r.id == timer.run_id), None)
+        _TIMER_KINDS[type(timer.payload)](self, timer.payload, sequence)
+
+    def _run_timer(self, due: RunTimer, sequence: int) -> None:
+        customer = self.store.customer(due.customer)
+        run = next((r for r in customer.runs if r.id == due.run_id), None)
         if run is None or run.timer != sequence:
             return
         run.timer, run.waiting = None, None
         program = self.programs[run.content_hash]
         step = program.steps.get(run.step) if run.step else None
-        if timer.kind == "wake":
+        if due.kind == "wake":
             self._continue(customer, run, program, step.next, "waited")
-        elif timer.kind == "timeout":
+        elif due.kind == "timeout":
             self._continue(customer, run, program, step.timeout or step.next, "timeout")
-        elif timer.kind == "quiet":
-            self._row = self._history(run, step.id, "send", "quiet hours over")
-            self._resume(customer, run, program, self._send(customer, run, program, step))
-        elif timer.kind == "holdout":
-            self._end(customer, run, "expired", "holdout goal window over")
+        elif due.kind == "quiet":
+            self._execute(customer, run, program, step, "quiet hours over")
+        elif due.kind == "holdout":
+            self._end(customer, run, EXPIRED, "holdout goal window over")
 
     # --- entering, reacting, ending -----------------------------------------------------------
 
     def _try_enter(self, customer: Customer, program: Program, data: dict, why: str) -> None:
-        scope = RunScope(customer.profile, data, {})
+        scope = RunScope(customer.profile, data, {}, None, program.defaults,
+                         History(customer.events, None, self.engine.now))
         if not program.entry.test(scope) or not program.audience(scope):
             return
         now, jid = self.engine.now, program.journey_id
@@ -137,73 +166,123 @@ class Executor:
             if now - entered[1] < (program.reentry_after or 0):
                 return
         run = Run(self.next_run, customer.id, jid, program.content_hash, now,
-                  context=copy_json(data), event=copy_json(data))
+                  context=copy_json(data), event=copy_json(data),
+                  vars=copy_json(program.variables))
         self.next_run += 1
         customer.entries[jid] = [(entered[0] if entered else 0) + 1, now]
-        customer.saved_state = None
         customer.runs.append(run)
-        self.store.save(customer)
         if in_holdout(self.seed, jid, customer.id, program.holdout):
             run.status, run.holdout = HOLDOUT, True
             self._history(run, None, "holdout", why)
             window = program.holdout_window()
             if window == 0:
-                self._end(customer, run, "expired", "holdout without goals")
+                self._end(customer, run, EXPIRED, "holdout without goals")
             elif window is not None:
                 run.waiting = "holdout"
                 self._timer(run, now + window, "holdout", None)
-                self.store.save_run(run)
-            else:
-                self.store.save_run(run)
             return
         self._continue(customer, run, program, program.start, why)
 
+    def _scope(self, customer: Customer, run: Run, program: Program, data: dict) -> RunScope:
+        """What a condition of ``run`` reads, with ``data`` as the current event's."""
+        return RunScope(customer.profile, data, run.context, run.vars, program.defaults,
+                        History(customer.events, run.entered_at, self.engine.now))
+
     def _react(self, customer: Customer, run: Run, program: Program, event: Event,
                opting_out: bool) -> None:
-        scope = RunScope(customer.profile, event.data, run.context)
-        kind = event.type
-        age = self.engine.now - run.entered_at
-        for goal in program.goals:
-            if goal.event == kind and (goal.within is None or age <= goal.within) and goal.test(scope):
-                self._end(customer, run, "converted", f"goal {goal.name} on {kind}")
-                return
-        for rule in program.exits:
-            if rule.event == kind and rule.test(scope):
-                self._end(customer, run, rule.outcome, f"exit on {kind}")
-                return
+        """An event reaches an active run: milestones, goals, exit rules, handlers, then the
+        wait it is at; an event the journey takes somewhere but nothing took here is
+        recorded as ignored."""
+        scope = self._scope(customer, run, program, event.data)
+        taken = self._milestones(run, program, event.type, scope)
+        ending = self._ending(run, program, event.type, scope)
+        if ending is not None:
+            self._end(customer, run, *ending)
+            return
         if run.holdout:
             return
+        for handler in program.handlers.get(event.type, ()):
+            if handler.test(scope):
+                self._handle(customer, run, program, handler, event, scope)
+                if handler.to is not None:
+                    return
+                taken = True
         step = program.steps[run.step]
         if opting_out and run.waiting == "quiet":
             self._cancel_timer(run)
             self._history(run, step.id, "skipped", "opted out", "the deferred send is dropped")
             self._continue(customer, run, program, step.next, "next")
-        elif run.waiting == "event":
+            return
+        if run.waiting == "event":
             for arm in step.arms:
-                if arm.event == kind and arm.test(scope):
+                if arm.event == event.type and arm.test(scope):
                     self._cancel_timer(run)
                     run.event = copy_json(event.data)
                     run.context.update(run.event)
-                    run.saved = None
                     self._continue(customer, run, program, arm.to, arm.label)
                     return
+        if not taken and event.type in program.awaited:
+            self._history(run, run.step, "ignored", f"event {event.type}", _waiting(run))
+
+    def _milestones(self, run: Run, program: Program, kind: str, scope: RunScope) -> bool:
+        """Record each milestone this event reaches for the first time in the run."""
+        reached = False
+        age = self.engine.now - run.entered_at
+        for milestone in program.milestones:
+            if milestone.event == kind and milestone.name not in run.milestones and (
+                    milestone.within is None or age <= milestone.within) and milestone.test(scope):
+                run.milestones[milestone.name] = self.engine.now
+                self._history(run, run.step, "milestone", f"milestone {milestone.name} on {kind}",
+                              milestone.name)
+                reached = True
+        return reached
+
+    def _ending(self, run: Run, program: Program, kind: str, scope: RunScope):
+        """(outcome, why) when a goal or exit rule ends the run on this event, else None."""
+        age = self.engine.now - run.entered_at
+        for goal in program.goals:
+            if goal.event == kind and (goal.within is None or age <= goal.within) and goal.test(scope):
+                return CONVERTED, f"goal {goal.name} on {kind}"
+        for rule in program.exits:
+            if rule.event == kind and rule.test(scope):
+                return rule.outcome, f"exit on {kind}"
+        return None
+
+    def _handle(self, customer: Customer, run: Run, program: Program, handler: HandlerDef,
+                event: Event, scope: RunScope) -> None:
+        """Run a handler's actions where the run is, then jump when it says so (a wait or a
+        deferred send the run was at is left)."""
+        done = [self._action_of(customer, run, program, action, scope) for action in handler.actions]
+        jump = f"-> {handler.to}" if handler.to is not None else None
+        self._history(run, run.step, "handled", f"on {event.type}",
+                      "; ".join(d for d in done + [jump] if d) or None)
+        if handler.to is not None:
+            self._cancel_timer(run)
+            self._continue(customer, run, program, handler.to, f"on {event.type}")
+
+    def _action_of(self, customer, run, program, action: StepDef, scope: RunScope) -> str:
+        """One instant action of a handler; what it did, for the history."""
+        if action.kind == "set":
+            self._assign(customer, run, action, scope)
+            return f"set {action.params['attribute']}"
+        if action.kind in ("tag", "untag"):
+            self._tag(customer, run, program, action)
+            return f"{action.kind} {', '.join(action.params['tags'])}"
+        result = self._emit(customer, run, program, action)
+        return f"emit {action.params['event']}" + (
+            f" ({result.detail})" if result.what == "skipped" else "")
 
     def _end(self, customer: Customer, run: Run, outcome: str, why: str) -> None:
         self._cancel_timer(run)
         run.status, run.outcome, run.ended_at, run.waiting = ENDED, outcome, self.engine.now, None
         if run in customer.runs:
-            customer.runs.remove(run)
-        if customer.observations:  # closed observations are kept only while their run lives
-            customer.observations = [o for o in customer.observations
-                                     if o.status == OPEN or o.run_id != run.id]
+            customer.retire(customer.runs, run)
+        for seen in [o for o in customer.observations if o.run_id == run.id and o.status != OPEN]:
+            customer.retire(customer.observations, seen)  # kept only while their run lives
         self._history(run, run.step, "ended", why, outcome)
-        self.store.save(customer)
-        self.store.save_run(run)
 
     def _opt_out(self, customer: Customer, why: str) -> None:
         customer.profile["opted_out"] = True
-        customer.saved = None
-        self.store.save(customer)
         for adapter in self.adapters.distinct():
             adapter.cancel_pending(customer.id, self.next_action - 1)
         self.store.history([self.engine.now, customer.id, None, None, None, "opted_out", why,
@@ -214,56 +293,57 @@ class Executor:
     def _continue(self, customer: Customer, run: Run, program: Program, step_id: str | None,
                   why: str) -> None:
         """Enter ``step_id`` and keep going until the run waits or ends."""
-        now = self.engine.now
         for _ in range(MAX_STEPS):
             if step_id is None:
-                self._end(customer, run, "completed", "no next step")
+                self._end(customer, run, COMPLETED, "no next step")
                 return
             step = program.steps[step_id]
-            run.step, run.stage, run.step_at, run.waiting = step.id, step.stage, now, None
-            self._row = self._history(run, step.id, step.kind, why)
+            run.step, run.stage, run.step_at, run.waiting = step.id, step.stage, self.engine.now, None
             kpis = program.kpis_at.get(step.id)
             if kpis:
                 self._open_kpis(customer, run, kpis)
-            result = _STEP_KINDS[step.kind](self, customer, run, program, step)
+            result = self._execute(customer, run, program, step, why, go_on=False)
             if result is None:
-                if run.status != ENDED:
-                    self.store.save_run(run)
                 return
-            step_id, why = result
-        self._end(customer, run, "error", f"more than {MAX_STEPS} steps without a wait")
+            step_id, why = result.to, result.why
+        self._end(customer, run, ERROR, f"more than {MAX_STEPS} steps without a wait")
 
-    def _resume(self, customer, run, program, result) -> None:
-        if result is not None:
-            self._continue(customer, run, program, *result)
-        elif run.status != ENDED:
-            self.store.save_run(run)
+    def _execute(self, customer: Customer, run: Run, program: Program, step: StepDef, why: str,
+                 go_on: bool = True) -> Result | None:
+        """Run the step where ``run`` is, record what it did, and end the run or (``go_on``)
+        go on from it; the result when the run moves on, else None."""
+        result = _STEP_KINDS[step.kind](self, customer, run, program, step)
+        self._history(run, step.id, result.what, why, result.detail)
+        if result.outcome is not None:
+            self._end(customer, run, result.outcome, result.why)
+            return None
+        if result.why is None:
+            return None
+        if go_on:
+            self._continue(customer, run, program, result.to, result.why)
+        return result
 
     def _timer(self, run: Run, due: float, kind: str, step: str | None) -> None:
-        run.timer = self._add_timer(Timer(-1, due, run.id, run.customer, kind, step))
+        run.timer = self._add_timer(due, RunTimer(run.id, run.customer, kind, step))
 
-    def _add_timer(self, timer: Timer) -> int:
-        timer.seq = self.engine.schedule(timer.due, TIMER, timer)
+    def _add_timer(self, due: float, payload) -> int:
+        timer = Timer(-1, due, payload)
+        timer.seq = self.engine.schedule(due, TIMER, timer)
         self.pending[timer.seq] = timer
         self.store.add_timer(timer)
         return timer.seq
 
-    def _cancel_timer(self, run) -> None:
+    def _cancel_timer(self, owner) -> None:
         """Cancel the pending timer of a run, an SLA or an observation."""
-        if run.timer is not None:
-            self.pending.pop(run.timer, None)
-            self.store.drop_timer(run.timer)
-            run.timer = None
+        if owner.timer is not None:
+            self.pending.pop(owner.timer, None)
+            self.store.drop_timer(owner.timer)
+            owner.timer = None
 
     def _history(self, run: Run, step: str | None, what: str, why: str | None,
-                 detail: str | None = None) -> list:
-        row = [self.engine.now, run.customer, run.id, run.journey_id, step, what, why, detail]
-        self.store.history(row)
-        return row
-
-    def _result(self, what: str, detail: str | None) -> None:
-        """What the current step did: written into its history row."""
-        self._row[5], self._row[7] = what, detail
+                 detail: str | None = None) -> None:
+        self.store.history([self.engine.now, run.customer, run.id, run.journey_id, step, what,
+                            why, detail])
 
     def _action(self, run: Run, step: StepDef, kind: str, **fields) -> Action:
         action = Action(self.next_action, self.engine.now, run.customer, run.id, run.journey_id,
@@ -274,93 +354,125 @@ class Executor:
     def _deliver(self, action: Action) -> None:
         self.adapters.for_action(action).deliver(action)
 
-    # --- step kinds ---------------------------------------------------------------------------
+    # --- step kinds: each returns its Result --------------------------------------------------
 
-    def _send(self, customer: Customer, run: Run, program: Program, step: StepDef):
-        now, params = self.engine.now, step.params
-        channel, profile = params["channel"], customer.profile
-        reason = None
-        if profile.get("opted_out") is True:
-            reason = "opted out"
-        elif channel in program.consent and not _consents(profile, channel):
-            reason = f"no consent for {channel}"
-        else:
-            until = quiet_until(now, program.quiet, self.zones.get(profile.get("timezone")))
-            if until is not None:
+    def _send(self, customer: Customer, run: Run, program: Program, step: StepDef) -> Result:
+        """Send on the first channel (the step's, then its fallbacks) that the send checks let
+        through; quiet hours defer the whole send (they hold for every channel)."""
+        params = step.params
+        transactional = bool(params.get("transactional"))
+        refused, channel = [], None
+        for candidate in (params["channel"], *params.get("fallback", ())):
+            blocked = self._send_blocked(customer, program, candidate, transactional)
+            if blocked is None:
+                channel = candidate
+                break
+            check, detail, until = blocked
+            if check == SEND_QUIET:
                 run.waiting = "quiet"
                 self._timer(run, until, "quiet", step.id)
-                self._result("deferred", f"quiet hours until {iso(until)}")
-                return None
-            window = [s for s in customer.sends if s[0] > now - self.send_window]
-            if len(window) != len(customer.sends):
-                customer.sends, customer.saved_state = window, None
-            cap = cap_reached(customer.sends, now, channel, program.caps)
-            if cap is not None:
-                scope = f" on {', '.join(sorted(cap.channels))}" if cap.channels else ""
-                reason = f"cap {cap.messages} per {cap.per}s{scope} reached"
-        if reason is not None:
-            self._result("skipped", reason)
-            return step.next, "next"
+                return stay("deferred", detail)
+            refused.append((candidate, detail))
+            if check == SEND_OPTED_OUT:
+                break  # no channel reaches a customer who opted out
+        if channel is None:
+            return go(step, "skipped", _refusals(refused))
         action = self._action(run, step, "message", channel=channel, template=params["template"],
                               payload=dict(params["params"]), promo=bool(params.get("promo")))
         if self.render is not None:
             self.render(action, program, customer, run)
         self._deliver(action)
         if action.status == FAILED:
-            self._result("failed", action.payload.get("error"))
-        else:
-            customer.sends.append([now, channel, run.journey_id])
-            customer.saved_state = None
-            self.store.save(customer)
-            self._result("sent", f"{channel} {params['template']} #{action.id}")
-        return step.next, "next"
+            return go(step, "failed", action.payload.get("error"))
+        if not transactional:  # transactional messages neither meet nor fill the caps
+            customer.sends.append([self.engine.now, channel, run.journey_id])
+        detail = f"{channel} {params['template']} #{action.id}"
+        return go(step, "sent", detail + (f" (after {_refusals(refused)})" if refused else ""))
 
-    def _wait(self, customer, run, program, step):
-        if step.params["duration"] <= 0:  # no time passes: counted against MAX_STEPS
-            return step.next, "waited"
+    def _send_blocked(self, customer: Customer, program: Program, channel: str,
+                      transactional: bool = False):
+        """The first send check (in the shared order) that stops a send on ``channel`` now:
+        (check, history detail, end of quiet hours or None); None when the message may go."""
+        profile, now = customer.profile, self.engine.now
+        zone = self.zones.get(profile.get("timezone"))
+        for check in send_checks(transactional):
+            if check == SEND_OPTED_OUT and profile.get("opted_out") is True:
+                return check, "opted out", None
+            if check == SEND_NO_CONSENT and channel in program.consent \
+                    and not consents(profile, channel):
+                return check, f"no consent for {channel}", None
+            if check == SEND_QUIET:
+                until = quiet_until(now, program.quiet, zone)
+                if until is not None:
+                    return check, f"quiet hours until {iso(until)}", until
+            if check == SEND_CAP:
+                if customer.sends and customer.sends[0][0] <= now - self.send_window:
+                    customer.sends = [s for s in customer.sends if s[0] > now - self.send_window]
+                cap = cap_reached(customer.sends, now, channel, program.caps, zone)
+                if cap is not None:
+                    return check, cap_text(cap), None
+        return None
+
+    def _wait(self, customer, run, program, step) -> Result:
+        duration = step.params["duration"]
+        if zero_wait("wait", duration=duration):
+            return go(step, "wait", why="waited")
         run.waiting = "time"
-        due = self.engine.now + step.params["duration"]
+        due = self.engine.now + duration
         self._timer(run, due, "wake", step.id)
-        self._result("wait", f"until {iso(due)}")
+        return stay("wait", f"until {iso(due)}")
 
-    def _wait_until(self, customer, run, program, step):
+    def _wait_until(self, customer, run, program, step) -> Result:
         hours, minutes = step.params["time"].split(":")
         zone = self.zones.get(customer.profile.get("timezone"))
         due = next_local_time(self.engine.now, int(hours) * 60 + int(minutes), zone)
         if due <= self.engine.now:
-            return step.next, "time reached"
+            return go(step, "wait_until", why="time reached")
         run.waiting = "time"
         self._timer(run, due, "wake", step.id)
-        self._result("wait_until", f"until {iso(due)}")
+        return stay("wait_until", f"until {iso(due)}")
 
-    def _wait_schedule(self, customer, run, program, step):
+    def _wait_day(self, customer, run, program, step) -> Result:
+        hours, minutes = step.params["time"].split(":")
+        zone = self.zones.get(customer.profile.get("timezone"))
+        due = day_after_entry(run.entered_at, step.params["day"], int(hours) * 60 + int(minutes),
+                              zone)
+        if due <= self.engine.now:
+            return go(step, "wait_day", f"day {step.params['day']} at {step.params['time']} "
+                                        f"was {iso(due)}", why="time passed")
+        run.waiting = "time"
+        self._timer(run, due, "wake", step.id)
+        return stay("wait_day", f"until {iso(due)}")
+
+    def _wait_schedule(self, customer, run, program, step) -> Result:
         zone = self.zones.get(customer.profile.get("timezone"))
         due = next_occurrence(self.engine.now, step.schedule, zone)
         run.waiting = "time"
         self._timer(run, due, "wake", step.id)
-        self._result("wait_schedule", f"until {iso(due)}")
+        return stay("wait_schedule", f"until {iso(due)}")
 
-    def _wait_event(self, customer, run, program, step):
+    def _wait_event(self, customer, run, program, step) -> Result:
         within = step.params.get("within")
-        if within is not None and within <= 0:  # times out at once, as a zero wait
-            return step.timeout or step.next, "timeout"
+        if zero_wait("wait_event", within=within):
+            return go(step, "wait_event", to=step.timeout or step.next, why="timeout")
         run.waiting = "event"
-        if within is not None:
-            self._timer(run, self.engine.now + within, "timeout", step.id)
-            self._result("wait_event", f"until {iso(self.engine.now + within)}")
+        if within is None:
+            return stay("wait_event")
+        self._timer(run, self.engine.now + within, "timeout", step.id)
+        return stay("wait_event", f"until {iso(self.engine.now + within)}")
 
-    def _branch(self, customer, run, program, step):
-        scope = RunScope(customer.profile, run.event, run.context)
+    def _branch(self, customer, run, program, step) -> Result:
+        scope = self._scope(customer, run, program, run.event)
         for arm in step.arms:
             if arm.test(scope):
-                return arm.to, arm.label
-        return step.next, "else"
+                return go(step, "branch", to=arm.to, why=arm.label)
+        return go(step, "branch", why="else")
 
-    def _split(self, customer, run, program, step):
+    def _split(self, customer, run, program, step) -> Result:
         arm = choose_arm(self.seed, run.journey_id, step.id, customer.id, step.arms)
-        return arm.to, arm.label
+        return go(step, "split", to=arm.to, why=arm.label)
 
-    def _tag(self, customer, run, program, step):
+    def _tag(self, customer, run, program, step) -> Result:
         tags = customer.profile.get("tags")
         current = set(tags) if isinstance(tags, list) else set()
         if step.kind == "tag":
@@ -368,61 +480,64 @@ class Executor:
         else:
             current -= set(step.params["tags"])
         customer.profile["tags"] = sorted(current)
-        customer.saved = None
-        self.store.save(customer)
-        return step.next, "next"
+        return go(step, step.kind)
 
-    def _set(self, customer, run, program, step):
-        value = step.value(RunScope(customer.profile, run.event, run.context))
-        assign(customer.profile, run.event, run.context, step.params["attribute"], value)
-        customer.saved, run.saved = None, None
-        self.store.save(customer)
-        return step.next, "next"
+    def _set(self, customer, run, program, step) -> Result:
+        self._assign(customer, run, step, self._scope(customer, run, program, run.event))
+        return go(step, "set")
 
-    def _coupon(self, customer, run, program, step):
+    def _assign(self, customer, run, step: StepDef, scope: RunScope) -> None:
+        assign(customer.profile, run.event, run.context, step.params["attribute"],
+               step.value(scope), run.vars)
+
+    def _coupon(self, customer, run, program, step) -> Result:
         params, now = step.params, self.engine.now
         expires = params.get("expires")
-        self._act(run, step, "coupon", due=None if expires is None else now + expires,
-                  payload={"code": params["code"], "value": params.get("value")})
-        return step.next, "next"
+        action = self._act(run, step, "coupon", due=None if expires is None else now + expires,
+                           payload={"code": params["code"], "value": params.get("value")})
+        return go(step, "coupon", f"#{action.id}")
 
-    def _handoff(self, customer, run, program, step):
+    def _handoff(self, customer, run, program, step) -> Result:
         params, now = step.params, self.engine.now
         within = params.get("within")
-        self._act(run, step, "handoff", due=None if within is None else now + within,
-                  payload={"role": params["role"], "note": params.get("note")})
+        action = self._act(run, step, "handoff", due=None if within is None else now + within,
+                           payload={"role": params["role"], "note": params.get("note")})
         if within is not None:
             self._open_sla(customer, run, step.id, params["role"], now + within)
-        return step.next, "next"
+        return go(step, "handoff", f"#{action.id}")
 
-    def _webhook(self, customer, run, program, step):
-        self._act(run, step, "webhook", payload={"url": step.params["url"]})
-        return step.next, "next"
+    def _webhook(self, customer, run, program, step) -> Result:
+        action = self._act(run, step, "webhook", payload={"url": step.params["url"]})
+        return go(step, "webhook", f"#{action.id}")
 
-    def _emit(self, customer, run, program, step):
+    def _emit(self, customer, run, program, step) -> Result:
         params = step.params
         action = self._act(run, step, "event", payload={"event": params["event"],
                                                         "params": dict(params["params"])})
         if self.depth >= MAX_EMIT_DEPTH:
-            self._result("skipped", f"emit chain deeper than {MAX_EMIT_DEPTH}")
-        else:
-            self.engine.schedule(self.engine.now, EVENT, Event(
-                f"emit-{action.id}", params["event"], customer.id, self.engine.now,
-                {}, copy_json(params["params"]), self.depth + 1))
-        return step.next, "next"
+            return go(step, "skipped", f"emit chain deeper than {MAX_EMIT_DEPTH}")
+        data = copy_json(params["params"])
+        self.engine.schedule(self.engine.now, EVENT, Event(
+            f"emit-{action.id}", params["event"], customer.id, self.engine.now,
+            {}, data, self.depth + 1, origin_run=run.id))
+        # the emitting run takes its own event at once: its milestones, goals and exit rules
+        scope = self._scope(customer, run, program, data)
+        self._milestones(run, program, params["event"], scope)
+        ending = self._ending(run, program, params["event"], scope)
+        if ending is not None:
+            return Result("event", f"#{action.id}", why=ending[1], outcome=ending[0])
+        return go(step, "event", f"#{action.id}")
 
     def _act(self, run, step, kind, **fields) -> Action:
         action = self._action(run, step, kind, **fields)
         self._deliver(action)
-        self._result(kind, f"#{action.id}")
         return action
 
-    def _goto(self, customer, run, program, step):
-        return step.next, "goto"
+    def _goto(self, customer, run, program, step) -> Result:
+        return go(step, "goto", why="goto")
 
-    def _exit(self, customer, run, program, step):
-        self._end(customer, run, step.params["outcome"], f"exit step {step.id}")
-
+    def _exit(self, customer, run, program, step) -> Result:
+        return Result("exit", why=f"exit step {step.id}", outcome=step.params["outcome"])
 
     # --- scheduled entries ----------------------------------------------------------------------
 
@@ -435,8 +550,7 @@ class Executor:
         if key in self.schedule_timers or self.engine.now == float("-inf"):
             return
         due = next_occurrence(self.engine.now, program.entry.schedule, self.zones.get(zone))
-        self.schedule_timers[key] = self._add_timer(
-            Timer(-1, due, 0, zone, "schedule", program.journey_id))
+        self.schedule_timers[key] = self._add_timer(due, Occurrence(program.journey_id, zone))
 
     def arm_schedules(self, journey_id: str) -> None:
         """(Re)arm a journey's scheduled entry for the zone of every known customer: at a load,
@@ -456,12 +570,12 @@ class Executor:
     def restore_timer(self, timer: Timer) -> None:
         """A pending timer read back from the store (a restart)."""
         self.pending[timer.seq] = timer
-        if timer.kind == "schedule":
-            self.schedule_timers[(timer.step, timer.customer)] = timer.seq
+        if type(timer.payload) is Occurrence:
+            self.schedule_timers[(timer.payload.journey_id, timer.payload.zone)] = timer.seq
 
-    def _occurrence(self, timer: Timer) -> None:
+    def _occurrence(self, due: Occurrence, sequence: int) -> None:
         """Every known customer in the timer's zone tries to enter; then the next occurrence."""
-        journey_id, zone = timer.step, timer.customer
+        journey_id, zone = due.journey_id, due.zone
         self.schedule_timers.pop((journey_id, zone), None)
         program = self.active.get(journey_id)
         if program is None or program not in self.scheduled:
@@ -479,35 +593,31 @@ class Executor:
         sla = Sla(self.next_sla, customer.id, run.id, run.journey_id, step, role,
                   self.engine.now, due)
         self.next_sla += 1
-        sla.timer = self._add_timer(Timer(-1, due, sla.id, customer.id, "sla", step))
+        sla.timer = self._add_timer(due, SlaDue(sla.id, customer.id, step))
         customer.slas.append(sla)
-        self.store.save_sla(sla)
 
     def _resolve_sla(self, customer: Customer, role) -> None:
         """The oldest open SLA of ``role`` (any role when None) is met."""
         for sla in customer.slas:
             if role is None or sla.role == role:
                 self._cancel_timer(sla)
-                self._close(customer.slas, sla, MET)
-                self.store.save_sla(sla)
+                self._close(customer, sla, MET)
                 return
 
-    def _sla_due(self, timer: Timer) -> None:
-        customer = self.store.customer(timer.customer)
-        sla = next((s for s in customer.slas if s.id == timer.run_id), None)
+    def _sla_due(self, due: SlaDue, sequence: int) -> None:
+        customer = self.store.customer(due.customer)
+        sla = next((s for s in customer.slas if s.id == due.sla_id), None)
         if sla is None:
             return
         sla.timer = None
-        self._close(customer.slas, sla, BREACHED)
-        self.store.save_sla(sla)
+        self._close(customer, sla, BREACHED)
         data = {"role": sla.role, "step": sla.step, "journey": sla.journey_id, "due": iso(sla.due)}
         self.engine.schedule(self.engine.now, EVENT, Event(
             f"sla-{sla.id}", BREACH, customer.id, self.engine.now, {}, data))
 
-    def _close(self, records: list, record, status: str) -> None:
-        record.status, record.closed = status, self.engine.now
-        if record in records:
-            records.remove(record)
+    def _close(self, customer: Customer, sla: Sla, status: str) -> None:
+        sla.status, sla.closed = status, self.engine.now
+        customer.retire(customer.slas, sla)
 
     # --- KPIs ---------------------------------------------------------------------------------
 
@@ -520,9 +630,8 @@ class Executor:
             seen = Observation(self.next_observation, customer.id, run.id, run.journey_id,
                                run.content_hash, kpi.name, now, now + kpi.within)
             self.next_observation += 1
-            seen.timer = self._add_timer(Timer(-1, seen.due, seen.id, customer.id, "kpi", kpi.name))
+            seen.timer = self._add_timer(seen.due, KpiDue(seen.id, customer.id, kpi.name))
             customer.observations.append(seen)
-            self.store.save_observation(seen)
 
     def _kpi_event(self, customer: Customer, event: Event) -> None:
         scope = None
@@ -532,14 +641,15 @@ class Executor:
             kpi = self.programs[seen.content_hash].kpis[seen.kpi]
             if kpi.event != event.type or self.engine.now > seen.due:
                 continue
-            scope = scope or RunScope(customer.profile, event.data, {})
+            scope = scope or RunScope(customer.profile, event.data, {}, None, None,
+                                      History(customer.events, None, self.engine.now))
             if kpi.test(scope):
                 self._cancel_timer(seen)
                 self._settle(customer, seen, HIT)
 
-    def _kpi_due(self, timer: Timer) -> None:
-        customer = self.store.customer(timer.customer)
-        seen = next((o for o in customer.observations if o.id == timer.run_id), None)
+    def _kpi_due(self, due: KpiDue, sequence: int) -> None:
+        customer = self.store.customer(due.customer)
+        seen = next((o for o in customer.observations if o.id == due.observation_id), None)
         if seen is not None and seen.status == OPEN:
             seen.timer = None
             self._settle(customer, seen, MISSED)
@@ -547,21 +657,16 @@ class Executor:
     def _settle(self, customer: Customer, seen: Observation, status: str) -> None:
         seen.status, seen.closed = status, self.engine.now
         if all(r.id != seen.run_id for r in customer.runs):
-            customer.observations.remove(seen)  # its run has ended: nothing will look again
-        self.store.save_observation(seen)
+            customer.retire(customer.observations, seen)  # its run has ended: nothing will look again
 
 
-_RECORD_TIMERS = {"sla": Executor._sla_due, "kpi": Executor._kpi_due,
-                  "schedule": Executor._occurrence}
-
-
-def _consents(profile: dict, channel: str) -> bool:
-    consent = profile.get("consent")
-    return isinstance(consent, dict) and consent.get(channel) is True
+_TIMER_KINDS = {RunTimer: Executor._run_timer, SlaDue: Executor._sla_due,
+                KpiDue: Executor._kpi_due, Occurrence: Executor._occurrence}
 
 
 _STEP_KINDS = {
     "send": Executor._send, "wait": Executor._wait, "wait_until": Executor._wait_until,
+    "wait_day": Executor._wait_day,
     "wait_schedule": Executor._wait_schedule,
     "wait_event": Executor._wait_event, "branch": Executor._branch, "split": Executor._split,
     "tag": Executor._tag, "untag": Executor._tag, "set": Executor._set,
@@ -569,3 +674,25 @@ _STEP_KINDS = {
     "emit": Executor._emit, "goto": Executor._goto, "exit": Executor._exit,
 }
 assert set(_STEP_KINDS) == set(STEP_KINDS), "every step kind of the tables has a handler"
+
+
+def _waiting(run: Run) -> str:
+    """What a run was doing when an event found nothing to take it."""
+    return {"time": "waiting for time to pass", "event": "waiting for other events",
+            "quiet": "holding a send until quiet hours end"}.get(run.waiting, "not waiting")
+
+
+def cap_text(cap) -> str:
+    """How a reached cap reads in the history: ``cap 2 per 86400s on sms reached``."""
+    scope = f" on {', '.join(sorted(cap.channels))}" if cap.channels else ""
+    per = f"calendar {cap.calendar}" if cap.calendar else f"{cap.per}s"
+    return f"cap {cap.messages} per {per}{scope} reached"
+
+
+def _refusals(refused: list[tuple[str, str]]) -> str:
+    """Why a send was skipped: the last channel's reason first (it decided), then the
+    channels tried before it."""
+    if len(refused) == 1:
+        return refused[0][1]
+    earlier = "; ".join(f"{channel}: {detail}" for channel, detail in refused[:-1])
+    return f"{refused[-1][1]} (tried first {earlier})"

@@ -79,11 +79,11 @@ class RowReader:
 
     # --- rows ---------------------------------------------------------------------------------
 
-    def customer(self, ident: str, profile: str, state: str) -> tuple[dict, list, dict]:
-        """(profile, sends, entries) of a ``customers`` row."""
+    def customer(self, ident: str, profile: str, state: str) -> tuple[dict, list, dict, dict]:
+        """(profile, sends, entries, events) of a ``customers`` row."""
         found = self.json("customers", ident, "profile", profile)
         kept = self.json("customers", ident, "state", state)
-        sends, entries = kept.get("sends"), kept.get("entries")
+        sends, entries, events = kept.get("sends"), kept.get("entries"), kept.get("events", {})
         if not isinstance(sends, list) or not all(
                 isinstance(s, list) and len(s) == 3 and _finite(s[0]) and isinstance(s[1], str)
                 for s in sends):
@@ -94,12 +94,22 @@ class RowReader:
                 for e in entries.values()):
             self.fail("customers", ident, "state", "'entries' must map journeys to [count, "
                                                    "time]")
-        return found, sends, entries
+        if not isinstance(events, dict) or not all(
+                isinstance(kept_events, list) and all(
+                    isinstance(e, list) and len(e) == 2 and _finite(e[0]) for e in kept_events)
+                for kept_events in events.values()):
+            self.fail("customers", ident, "state", "'events' must map event types to [[time, "
+                                                   "data]]")
+        return found, sends, entries, events
 
     def run(self, row) -> Run:
         (ident, customer, journey_id, content_hash, status, holdout, stage, step, waiting, timer,
-         entered_at, step_at, ended_at, outcome, context, event) = row
+         entered_at, step_at, ended_at, outcome, context, event, local) = row
         at = ("runs", ident)
+        local = self.json(*at, "locals", local)
+        variables, milestones = local.get("vars", {}), local.get("milestones", {})
+        if not isinstance(variables, dict) or not isinstance(milestones, dict):
+            self.fail(*at, "locals", "'vars' and 'milestones' must be JSON objects")
         return Run(
             self.whole(*at, "id", ident), self.text(*at, "customer", customer),
             self.text(*at, "journey_id", journey_id), self.text(*at, "content_hash", content_hash),
@@ -110,15 +120,17 @@ class RowReader:
             self.text(*at, "waiting", waiting, True, choices=WAITING),
             self.whole(*at, "timer", timer, True), self.number(*at, "step_at", step_at, True),
             self.number(*at, "ended_at", ended_at, True), self.text(*at, "outcome", outcome, True),
-            self.json(*at, "context", context), self.json(*at, "event", event), (context, event))
+            self.json(*at, "context", context), self.json(*at, "event", event), variables,
+            milestones, tuple(row))
 
     def timer(self, row) -> Timer:
         seq, due, run_id, customer, kind, step = row
         at = ("timers", seq)
-        return Timer(self.whole(*at, "seq", seq), self.number(*at, "due", due),
-                     self.whole(*at, "run_id", run_id), self.text(*at, "customer", customer),
-                     self.text(*at, "kind", kind, choices=TIMER_KINDS),
-                     self.text(*at, "step", step, True))
+        return Timer.from_row((self.whole(*at, "seq", seq), self.number(*at, "due", due),
+                               self.whole(*at, "run_id", run_id),
+                               self.text(*at, "customer", customer),
+                               self.text(*at, "kind", kind, choices=TIMER_KINDS),
+                               self.text(*at, "step", step, True)))
 
     def record(self, table: str, row) -> Sla | Observation:
         """An ``slas`` or ``observations`` row: the same shape, but for one column."""
@@ -139,7 +151,7 @@ class RowReader:
         tail = (self.number(*at, "opened", opened), self.number(*at, "due", due),
                 self.text(*at, "status", status, choices=statuses),
                 self.number(*at, "closed", closed, True), self.whole(*at, "timer", timer, True))
-        return (Sla if table == "slas" else Observation)(*head, *middle, *tail)
+        return (Sla if table == "slas" else Observation)(*head, *middle, *tail, tuple(row))
 
     def meta(self, meta: dict) -> dict:
         """The ``meta`` table: counters are whole numbers, the clock a number."""

@@ -16,7 +16,8 @@ from ..compile import Tables
 from .channels import Adapters, OutboxAdapter, TemplateRenderer
 from .engine import EVENT, TIMER, Engine, VirtualClock
 from .events import Event
-from .executor import OPT_OUT_EVENTS, Executor
+from ..semantics import OPT_OUT_EVENTS
+from .executor import Executor
 from .policies import Zones, valid_zone
 from .program import Program, build_program
 from .state import MemoryStore

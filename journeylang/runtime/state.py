@@ -1,7 +1,9 @@
 """Runtime state: customers, runs and timers in memory, and the in-memory store (no persistence).
 
-``MemoryStore`` is the interface the executor writes through; ``SqliteStore`` (store.py) adds
-durability to it, and the simulator can subclass it to aggregate instead of keeping rows.
+``MemoryStore`` is the interface the executor works through: it hands out customers and, at
+each commit, saves what changed in them (a unit of work); history rows, timers and actions are
+written as they happen. ``SqliteStore`` (store.py) adds durability to it, and the simulator
+can subclass it to aggregate instead of keeping rows.
 """
 from __future__ import annotations
 
@@ -33,20 +35,39 @@ class Run:
     outcome: str | None = None
     context: dict = field(default_factory=dict)  # business objects: the trigger's data, then waits'
     event: dict = field(default_factory=dict)    # data of the last event the run consumed
-    saved: tuple | None = None  # context and event as stored JSON; None after they change
+    vars: dict = field(default_factory=dict)     # run-local variables
+    milestones: dict = field(default_factory=dict)  # milestone name -> when it was reached
+    stored: tuple | None = None  # the row as last written (set by the store only)
 
 
 @dataclass(slots=True, eq=False)
 class Customer:
+    """A customer and everything of theirs the runtime keeps. A store saves what changed in
+    each customer it handed out, comparing with ``stored`` (the rows as last written): the
+    executor changes these objects and never says what it changed."""
+
     id: str
     profile: dict = field(default_factory=dict)
     sends: list = field(default_factory=list)     # [at, channel, journey_id], for caps
     entries: dict = field(default_factory=dict)   # journey_id -> [count, last entered at]
     runs: list = field(default_factory=list)      # runs not ended, in entry order
-    saved: str | None = None        # the profile as stored JSON; None after it changes
-    saved_state: str | None = None  # sends and entries as stored JSON; None after they change
     slas: list = field(default_factory=list)          # open SLAs, oldest first
     observations: list = field(default_factory=list)  # KPI observations: open, or of a live run
+    events: dict = field(default_factory=dict)   # event type -> [[at, data]]: kept for history
+    retired: list = field(default_factory=list)  # runs, SLAs and observations just taken off
+    stored: tuple | None = None  # (profile, state) as last written (set by the store only)
+
+    def records(self):
+        """Every run, SLA and observation the store may have to save."""
+        yield from self.runs
+        yield from self.slas
+        yield from self.observations
+        yield from self.retired
+
+    def retire(self, records: list, record) -> None:
+        """Take a record off one of the live lists; it is saved once more, then forgotten."""
+        records.remove(record)
+        self.retired.append(record)
 
 
 @dataclass(slots=True, eq=False)
@@ -64,6 +85,7 @@ class Sla:
     status: str = OPEN
     closed: float | None = None
     timer: int | None = None
+    stored: tuple | None = None
 
 
 @dataclass(slots=True, eq=False)
@@ -81,24 +103,89 @@ class Observation:
     status: str = OPEN
     closed: float | None = None
     timer: int | None = None
+    stored: tuple | None = None
+
+
+# --- timers: one payload type per kind ---------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class RunTimer:
+    """A run's own timer at ``step``: ``wake`` (a wait is over), ``timeout`` (a wait for
+    events timed out), ``quiet`` (quiet hours are over for a deferred send) or ``holdout``
+    (a holdout run's goal window is over)."""
+
+    run_id: int
+    customer: str
+    kind: str
+    step: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SlaDue:
+    """An SLA's deadline."""
+
+    sla_id: int
+    customer: str
+    step: str
+
+
+@dataclass(frozen=True, slots=True)
+class KpiDue:
+    """The end of a KPI observation's window."""
+
+    observation_id: int
+    customer: str
+    kpi: str
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """A scheduled entry's next occurrence for the customers in one time zone."""
+
+    journey_id: str
+    zone: str
+
+
+RUN_TIMERS = ("wake", "timeout", "quiet", "holdout")
 
 
 @dataclass(slots=True)
 class Timer:
-    """A pending timer. For kinds ``sla`` and ``kpi`` ``run_id`` holds the SLA's or the
-    observation's id; for ``schedule`` (a scheduled entry's next occurrence) ``customer`` holds
-    the time zone and ``step`` the journey id."""
+    """A pending timer: its sequence number, when it is due, and what it is for."""
 
     seq: int
     due: float
-    run_id: int
-    customer: str
-    kind: str  # "wake", "timeout", "quiet", "holdout", "sla", "kpi", "schedule"
-    step: str | None
+    payload: RunTimer | SlaDue | KpiDue | Occurrence
+
+    def row(self) -> tuple:
+        """The ``timers`` table row: seq, due, owner id, customer (or zone), kind, step (or
+        journey, or KPI)."""
+        p = self.payload
+        if type(p) is RunTimer:
+            return (self.seq, self.due, p.run_id, p.customer, p.kind, p.step)
+        if type(p) is SlaDue:
+            return (self.seq, self.due, p.sla_id, p.customer, "sla", p.step)
+        if type(p) is KpiDue:
+            return (self.seq, self.due, p.observation_id, p.customer, "kpi", p.kpi)
+        return (self.seq, self.due, 0, p.zone, "schedule", p.journey_id)
+
+    @classmethod
+    def from_row(cls, row) -> "Timer":
+        seq, due, owner, customer, kind, step = row
+        if kind in RUN_TIMERS:
+            payload = RunTimer(owner, customer, kind, step)
+        elif kind == "sla":
+            payload = SlaDue(owner, customer, step)
+        elif kind == "kpi":
+            payload = KpiDue(owner, customer, step)
+        elif kind == "schedule":
+            payload = Occurrence(step, customer)
+        else:
+            raise ValueError(f"unknown timer kind {kind!r}")
+        return cls(seq, due, payload)
 
 
-# A history row is a list in this column order (lists, not objects: there are many, and the
-# executor fills in a step's result after the row is queued).
+# A history row is a list in this column order (lists, not objects: there are many).
 HISTORY_COLUMNS = ("at", "customer", "run_id", "journey_id", "step", "what", "why", "detail")
 
 
@@ -120,23 +207,36 @@ class MemoryStore:
         self.seen: set[str] = set()
         self.meta: dict[str, str] = {}
         self._versions: dict[str, tuple[int, Tables]] = {}
+        self.unit: dict[str, Customer] = {}  # customers handed out since the last commit
 
-    # customers and runs
+    # customers: the unit of work
     def customer(self, customer_id: str) -> Customer:
+        """The customer, loaded once and cached; whatever changes in it is saved at commit."""
         found = self.customers.get(customer_id)
         if found is None:
             found = self.customers[customer_id] = self.load_customer(customer_id)
+        self.unit[customer_id] = found
         return found
 
     def load_customer(self, customer_id: str) -> Customer:
         return Customer(customer_id)
 
-    def save(self, customer: Customer) -> None:
-        """The customer (profile, sends, entries) changed."""
-
-    def save_run(self, run: Run) -> None:
+    def write(self, customer: Customer) -> None:
+        """Save what changed in a customer handed out since the last commit (here: keep the
+        records by id, for tests and previews)."""
         if self.keep_rows:
-            self.runs[run.id] = run
+            for record in customer.records():
+                self._table_of(record)[record.id] = record
+
+    def _table_of(self, record) -> dict:
+        return self.runs if type(record) is Run else self.slas if type(record) is Sla \
+            else self.observations
+
+    def _write_unit(self) -> None:
+        for customer in self.unit.values():
+            self.write(customer)
+            customer.retired.clear()
+        self.unit.clear()
 
     def customer_ids(self) -> list[str]:
         """Every customer the store knows, sorted (scheduled entries visit them all)."""
@@ -145,15 +245,6 @@ class MemoryStore:
     def timezones(self) -> set:
         """The ``timezone`` attributes of known customers (any value, None included)."""
         return {c.profile.get("timezone") for c in self.customers.values()}
-
-    # SLAs and KPI observations: saved when opened and when closed
-    def save_sla(self, sla: Sla) -> None:
-        if self.keep_rows:
-            self.slas[sla.id] = sla
-
-    def save_observation(self, observation: Observation) -> None:
-        if self.keep_rows:
-            self.observations[observation.id] = observation
 
     # timers
     def add_timer(self, timer: Timer) -> None:
@@ -205,6 +296,7 @@ class MemoryStore:
         return {k: int(v) for k, v in self.meta.items() if k.startswith("next_")}
 
     def commit(self, counters: dict[str, int], wait: bool = True) -> None:
+        self._write_unit()
         self.meta.update({k: str(v) for k, v in counters.items()})
 
     def sync(self) -> None:

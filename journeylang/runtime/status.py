@@ -58,8 +58,8 @@ def overview(db: sqlite3.Connection, journeys=None) -> dict:
     meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
     clock = float(meta.get("clock", "-inf"))
     versions = []
-    for row in db.execute(f"SELECT content_hash, journey_id, version, loaded_seq FROM versions "
-                          f"WHERE {where} ORDER BY journey_id, loaded_seq", args):
+    for row in db.execute(f"SELECT content_hash, journey_id, version, loaded_seq, tables "
+                          f"FROM versions WHERE {where} ORDER BY journey_id, loaded_seq", args):
         latest = db.execute("SELECT max(loaded_seq) FROM versions WHERE journey_id = ?",
                             (row["journey_id"],)).fetchone()[0]
         runs = dict(db.execute("SELECT status, count(*) FROM runs WHERE content_hash = ? "
@@ -70,7 +70,8 @@ def overview(db: sqlite3.Connection, journeys=None) -> dict:
             (row["content_hash"],)).fetchall())
         versions.append({"journey_id": row["journey_id"], "version": row["version"],
                          "content_hash": row["content_hash"], "active": row["loaded_seq"] == latest,
-                         "runs": runs, "outcomes": outcomes})
+                         "runs": runs, "outcomes": outcomes,
+                         **_titles(_version(db, row["content_hash"], row["tables"]))})
     steps = [dict(r) for r in db.execute(
         f"SELECT journey_id, content_hash, coalesce(stage, '(holdout)') AS stage, "
         f"coalesce(step, '(holdout)') AS step, coalesce(waiting, '') AS waiting, count(*) AS customers "
@@ -87,19 +88,30 @@ def overview(db: sqlite3.Connection, journeys=None) -> dict:
         f"SELECT kind, coalesce(channel, '') AS channel, status, count(*) AS count FROM outbox "
         f"WHERE {where} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3", args)]
     definitions = _definitions(db, journeys)
+    milestones = [dict(r) for r in db.execute(
+        f"SELECT journey_id, detail AS milestone, count(*) AS runs FROM history "
+        f"WHERE what = 'milestone' AND {where} GROUP BY 1, 2 ORDER BY 1, 2", args)]
     return {"clock": None if clock == float("-inf") else iso(clock),
             "events": db.execute("SELECT count(*) FROM events").fetchone()[0],
             "customers": db.execute("SELECT count(*) FROM customers").fetchone()[0],
             "seed": meta.get("seed"), "timezone": meta.get("timezone"),
             "versions": versions, "stages": stages, "steps": steps, "timers": timers,
             "outbox": outbox, "roles": roles(db, journeys), "kpis": kpis(db, definitions),
-            "promo": promo(db, definitions)}
+            "promo": promo(db, definitions), "milestones": milestones}
 
 
 def _has_table(db: sqlite3.Connection, name: str) -> bool:
     """State files written before SLAs and KPIs existed lack their tables until next opened."""
     return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
                       (name,)).fetchone() is not None
+
+
+def _titles(tables: dict) -> dict:
+    """The journey's title and its stages' titles, from a version's stored tables."""
+    journey = (tables.get("journey") or [{}])[0]
+    return {"title": journey.get("title"),
+            "stage_titles": {s["stage"]: s["stage_title"] for s in tables.get("steps", ())
+                             if s.get("stage_title")}}
 
 
 def _definitions(db: sqlite3.Connection, journeys=None) -> dict:
@@ -223,13 +235,14 @@ def customer(db: StateConnection, customer_id: str) -> dict | None:
     row = db.execute("SELECT profile, state FROM customers WHERE id = ?", (customer_id,)).fetchone()
     if row is None:
         return None
-    profile, _, _ = db.rows.customer(customer_id, row["profile"], row["state"])
+    profile, *_ = db.rows.customer(customer_id, row["profile"], row["state"])
     runs = []
     for r in db.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE customer = ? ORDER BY id",
                         (customer_id,)):
         db.rows.run(tuple(r))  # every column what it must be
         run = dict(r)
         run["context"], run["event"] = json.loads(run["context"]), json.loads(run["event"])
+        run.update(json.loads(run.pop("locals", None) or "{}"))  # variables, milestones
         run["holdout"] = bool(run["holdout"])
         for key in ("entered_at", "step_at", "ended_at"):
             run[key] = _when(run[key])
@@ -241,12 +254,17 @@ def customer(db: StateConnection, customer_id: str) -> dict | None:
         "OR (run_id IS NULL AND customer = ?) ORDER BY id", (customer_id, customer_id))]
     for entry in history:
         del entry["id"]
+    # every event the runtime received for the customer, with what became of it in the history
+    events = [{**dict(e), "at": _when(e["at"], db, "events", "at", e["ordinal"])}
+              for e in db.execute("SELECT ordinal, id, type, at FROM events WHERE customer = ? "
+                                  "ORDER BY ordinal", (customer_id,))]
     timers = []
     for t in db.execute("SELECT seq, due, run_id, customer, kind, step FROM timers "
                         "WHERE customer = ? ORDER BY due, seq", (customer_id,)):
-        timer = db.rows.timer(tuple(t))
-        timers.append({"seq": timer.seq, "due": iso(timer.due), "run_id": timer.run_id,
-                       "kind": timer.kind, "step": timer.step})
+        db.rows.timer(tuple(t))  # every column what it must be
+        timers.append({"seq": t["seq"], "due": iso(t["due"]), "run_id": t["run_id"],
+                       "kind": t["kind"], "step": t["step"]})
     return {"id": customer_id, "profile": profile,
             "state": json.loads(row["state"]), "runs": runs, "history": history,
+            "events": events,
             "timers": timers, "outbox": outbox(db, customer=customer_id, limit=None)[::-1]}

@@ -15,10 +15,14 @@ from pathlib import Path
 from ..compile import Tables
 from ..compile.writers import TablesError, loads, tables_from_dict
 from .rows import RowReader, StoreError
-from .state import ENDED, OPEN, Customer, MemoryStore, Run, Timer
+from .state import ENDED, OPEN, Customer, MemoryStore, Observation, Run, Sla, Timer
 from .writer import WriteError, make_writer
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+# How a state file of an earlier schema is brought up to this one, in order, in one transaction.
+MIGRATIONS = {
+    "1": ("ALTER TABLE runs ADD COLUMN locals TEXT NOT NULL DEFAULT '{}'",),  # variables, milestones
+}
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS versions (
@@ -30,7 +34,8 @@ CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY, customer TEXT NOT NULL, journey_id TEXT NOT NULL,
   content_hash TEXT NOT NULL, status TEXT NOT NULL, holdout INTEGER NOT NULL, stage TEXT,
   step TEXT, waiting TEXT, timer INTEGER, entered_at REAL NOT NULL, step_at REAL,
-  ended_at REAL, outcome TEXT, context TEXT NOT NULL, event TEXT NOT NULL);
+  ended_at REAL, outcome TEXT, context TEXT NOT NULL, event TEXT NOT NULL,
+  locals TEXT NOT NULL DEFAULT '{}');
 CREATE INDEX IF NOT EXISTS runs_by_customer ON runs (customer);
 CREATE TABLE IF NOT EXISTS timers (
   seq INTEGER PRIMARY KEY, due REAL NOT NULL, run_id INTEGER NOT NULL, customer TEXT NOT NULL,
@@ -40,6 +45,7 @@ CREATE TABLE IF NOT EXISTS history (
   journey_id TEXT, step TEXT, what TEXT NOT NULL, why TEXT, detail TEXT);
 CREATE INDEX IF NOT EXISTS history_by_run ON history (run_id);
 CREATE INDEX IF NOT EXISTS history_of_customers ON history (customer) WHERE run_id IS NULL;
+CREATE INDEX IF NOT EXISTS history_milestones ON history (journey_id) WHERE what = 'milestone';
 CREATE TABLE IF NOT EXISTS outbox (
   id INTEGER PRIMARY KEY, at REAL NOT NULL, customer TEXT NOT NULL, run_id INTEGER,
   journey_id TEXT, content_hash TEXT, step TEXT, kind TEXT NOT NULL, channel TEXT,
@@ -63,14 +69,26 @@ SLA_COLUMNS = "id, customer, run_id, journey_id, step, role, opened, due, status
 OBSERVATION_COLUMNS = ("id, customer, run_id, journey_id, content_hash, kpi, opened, due, status, "
                        "closed, timer")
 RUN_COLUMNS = ("id, customer, journey_id, content_hash, status, holdout, stage, step, waiting, "
-               "timer, entered_at, step_at, ended_at, outcome, context, event")
+               "timer, entered_at, step_at, ended_at, outcome, context, event, locals")
 KNOWN_LIMIT = 5_000_000
 LOCK_WAIT = 3.0  # seconds
 _RUN_UPDATE = ", ".join(f"{c} = excluded.{c}" for c in RUN_COLUMNS.split(", ")[4:])
 
 
-# Key order needs no sorting: processing is deterministic, so dicts are built in the same order.
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+def _compact_encoder():
+    """Compact JSON text (no sorting: processing is deterministic, so dicts are built in the
+    same order). The C encoder made once: the unit of work encodes every customer handed out
+    at each commit to see what changed, and JSONEncoder.encode builds a new encoder per call."""
+    plain = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # a Python without the C accelerator
+        return plain.encode
+    encode = make(None, plain.default, json.encoder.encode_basestring, None, ":", ",",
+                  False, False, True)
+    return lambda value: "".join(encode(value, 0))
+
+
+_dumps = _compact_encoder()
 
 
 class SqliteStore(MemoryStore):
@@ -118,16 +136,36 @@ class SqliteStore(MemoryStore):
         tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if tables and "meta" not in tables:
             raise StoreError(f"{self.path}: a SQLite file, but not a journeylang state file")
+        found = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone() \
+            if tables else None
+        if found is not None and found[0] != SCHEMA_VERSION:
+            self._migrate(found[0])
         self.db.executescript(SCHEMA)
-        found = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
         if found is None:
-            self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-        elif found[0] != SCHEMA_VERSION:
-            raise StoreError(f"{self.path}: state schema {found[0]}, this journeylang reads {SCHEMA_VERSION}")
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+
+    def _migrate(self, version: str) -> None:
+        """Bring a state file of an earlier schema up to this one (all steps or none)."""
+        steps = []
+        while version != SCHEMA_VERSION:
+            if version not in MIGRATIONS:
+                raise StoreError(f"{self.path}: state schema {version}, this journeylang reads "
+                                 f"{SCHEMA_VERSION}")
+            steps += MIGRATIONS[version]
+            version = str(int(version) + 1)
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in steps:
+                self.db.execute(statement)
+            self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
 
     def _clear_buffers(self) -> None:
-        self._customers: dict[str, Customer] = {}
-        self._runs: dict[int, Run] = {}
+        self.unit: dict[str, Customer] = {}
+        self._rows: dict[str, list] = {"customers": [], "runs": [], "slas": [], "observations": []}
         self._timers_new: dict[int, Timer] = {}
         self._timers_gone: set[int] = set()
         self._history: list = []
@@ -135,8 +173,6 @@ class SqliteStore(MemoryStore):
         self._cancels: list[tuple[str, int]] = []
         self._events: list[tuple] = []
         self._versions_new: list[tuple] = []
-        self._slas: dict[int, Sla] = {}
-        self._observations: dict[int, Observation] = {}
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -147,8 +183,9 @@ class SqliteStore(MemoryStore):
                               (customer_id,)).fetchone()
         if row is None:
             return Customer(customer_id)
-        profile, sends, entries = self.rows.customer(customer_id, row[0], row[1])
-        customer = Customer(customer_id, profile, sends, entries, saved=row[0], saved_state=row[1])
+        profile, sends, entries, events = self.rows.customer(customer_id, row[0], row[1])
+        customer = Customer(customer_id, profile, sends, entries, events=events,
+                            stored=(row[0], row[1]))
         customer.runs = [self._known(self.rows.run(r)) for r in self.db.execute(
             f"SELECT {RUN_COLUMNS} FROM runs WHERE customer = ? AND status != ? ORDER BY id",
             (customer_id, ENDED))]
@@ -226,11 +263,19 @@ class SqliteStore(MemoryStore):
 
     # --- buffered writes ----------------------------------------------------------------------
 
-    def save(self, customer: Customer) -> None:
-        self._customers[customer.id] = customer
-
-    def save_run(self, run: Run) -> None:
-        self._runs[run.id] = run
+    def write(self, customer: Customer) -> None:
+        """Buffer the rows of what changed in a customer since they were last written."""
+        profile = _dumps(customer.profile)
+        state = _dumps({"sends": customer.sends, "entries": customer.entries,
+                        **({"events": customer.events} if customer.events else {})})
+        if customer.stored != (profile, state):
+            customer.stored = (profile, state)
+            self._rows["customers"].append((customer.id, profile, state))
+        for record in customer.records():
+            row = _ROW_OF[type(record)](record)
+            if record.stored != row:
+                record.stored = row
+                self._rows[_TABLE_OF[type(record)]].append(row)
 
     def add_timer(self, timer: Timer) -> None:
         self._timers_new[timer.seq] = timer
@@ -241,12 +286,6 @@ class SqliteStore(MemoryStore):
 
     def history(self, row) -> None:
         self._history.append(row)
-
-    def save_sla(self, sla: Sla) -> None:
-        self._slas[sla.id] = sla
-
-    def save_observation(self, observation: Observation) -> None:
-        self._observations[observation.id] = observation
 
     def outbox(self, action) -> None:
         self._outbox.append(action)
@@ -271,10 +310,12 @@ class SqliteStore(MemoryStore):
         (with the next batch) while it does; a failed write is raised by the next ``commit``
         or ``sync``, and the caller must then ``rollback``.
         """
+        unit = list(self.unit)
+        self._write_unit()
         job = self._snapshot(counters)
         self.meta.update({k: str(v) for k, v in counters.items()})
         if self.known is not None:
-            self.known.update(self._customers)
+            self.known.update(unit)
         self.seen.update(row[1] for row in self._events)
         self._clear_buffers()
         self._submit(job)
@@ -298,26 +339,15 @@ class SqliteStore(MemoryStore):
 
     def _snapshot(self, counters) -> list[tuple[str, list]]:
         """The statements of one transaction, with their rows (plain values, no live objects)."""
-        for customer in self._customers.values():
-            if customer.saved is None:
-                customer.saved = _dumps(customer.profile)
-            if customer.saved_state is None:
-                customer.saved_state = _dumps({"sends": customer.sends, "entries": customer.entries})
-        for run in self._runs.values():
-            if run.saved is None:
-                run.saved = (_dumps(run.context), _dumps(run.event))
+        rows = self._rows
         return [
             ("INSERT OR REPLACE INTO versions VALUES (?, ?, ?, ?, ?)", self._versions_new),
             ("INSERT INTO customers VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-             "profile = excluded.profile, state = excluded.state",
-             [(c.id, c.saved, c.saved_state) for c in self._customers.values()]),
-            (f"INSERT INTO runs ({RUN_COLUMNS}) VALUES ({','.join('?' * 16)}) "
-             f"ON CONFLICT (id) DO UPDATE SET {_RUN_UPDATE}",
-             [(r.id, r.customer, r.journey_id, r.content_hash, r.status, int(r.holdout), r.stage,
-               r.step, r.waiting, r.timer, r.entered_at, r.step_at, r.ended_at, r.outcome,
-               *r.saved) for r in self._runs.values()]),
+             "profile = excluded.profile, state = excluded.state", rows["customers"]),
+            (f"INSERT INTO runs ({RUN_COLUMNS}) VALUES ({','.join('?' * 17)}) "
+             f"ON CONFLICT (id) DO UPDATE SET {_RUN_UPDATE}", rows["runs"]),
             ("INSERT INTO timers VALUES (?, ?, ?, ?, ?, ?)",
-             [(t.seq, t.due, t.run_id, t.customer, t.kind, t.step) for t in self._timers_new.values()]),
+             [t.row() for t in self._timers_new.values()]),
             ("DELETE FROM timers WHERE seq = ?", [(seq,) for seq in self._timers_gone]),
             ("INSERT INTO history (at, customer, run_id, journey_id, step, what, why, detail) "
              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self._history),
@@ -329,12 +359,9 @@ class SqliteStore(MemoryStore):
              "WHERE customer = ?) AND id <= ? AND status = 'queued' AND kind = 'message'",
              self._cancels),
             ("INSERT INTO events VALUES (?, ?, ?, ?, ?)", self._events),
-            ("INSERT OR REPLACE INTO slas VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-             [(s.id, s.customer, s.run_id, s.journey_id, s.step, s.role, s.opened, s.due,
-               s.status, s.closed, s.timer) for s in self._slas.values()]),
+            ("INSERT OR REPLACE INTO slas VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows["slas"]),
             ("INSERT OR REPLACE INTO observations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-             [(o.id, o.customer, o.run_id, o.journey_id, o.content_hash, o.kpi, o.opened, o.due,
-               o.status, o.closed, o.timer) for o in self._observations.values()]),
+             rows["observations"]),
             ("INSERT OR REPLACE INTO meta VALUES (?, ?)",
              sorted((k, str(v)) for k, v in counters.items())),
         ]
@@ -363,6 +390,33 @@ class SqliteStore(MemoryStore):
         if self._lock is not None:
             os.close(self._lock)
             self._lock = None
+
+
+def _run_row(r: Run) -> tuple:
+    """A run as a ``runs`` row, in RUN_COLUMNS order."""
+    return (r.id, r.customer, r.journey_id, r.content_hash, r.status, int(r.holdout), r.stage,
+            r.step, r.waiting, r.timer, r.entered_at, r.step_at, r.ended_at, r.outcome,
+            _dumps(r.context), _dumps(r.event), _locals(r))
+
+
+def _locals(r: Run) -> str:
+    """A run's variables and milestones reached, as the ``locals`` column's JSON."""
+    found = {key: value for key, value in (("vars", r.vars), ("milestones", r.milestones)) if value}
+    return _dumps(found)
+
+
+def _sla_row(s: Sla) -> tuple:
+    return (s.id, s.customer, s.run_id, s.journey_id, s.step, s.role, s.opened, s.due,
+            s.status, s.closed, s.timer)
+
+
+def _observation_row(o: Observation) -> tuple:
+    return (o.id, o.customer, o.run_id, o.journey_id, o.content_hash, o.kpi, o.opened, o.due,
+            o.status, o.closed, o.timer)
+
+
+_ROW_OF = {Run: _run_row, Sla: _sla_row, Observation: _observation_row}
+_TABLE_OF = {Run: "runs", Sla: "slas", Observation: "observations"}
 
 
 def _lock(path: Path) -> int | None:

@@ -26,6 +26,9 @@ from ..runtime.policies import valid_zone
 from ..units import parse_duration
 
 DEFAULT_START = "2026-03-02T00:00:00Z"  # a Monday
+# A simulated customer who leaves after a message sends this event, this long after it.
+OPT_OUT_EVENT = "unsubscribed"
+OPT_OUT_DELAY = 60.0
 Sampler = Callable[[random.Random], Any]
 
 

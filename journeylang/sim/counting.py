@@ -1,17 +1,20 @@
 """Simulation stage: a runtime store that counts what happens instead of keeping rows.
 
-The executor writes one history row per step entered and fills in the step's result (sent,
-skipped, deferred) after queueing it, so a row is counted when the next one arrives (and at
-``flush``). Counts: runs entered and ended (by outcome), steps entered, flows between steps by
-edge, stage funnel, sends, skips and deferrals, conversions and their times.
+The executor writes one history row per step entered, with the step's result (sent, skipped,
+deferred); each row is counted as it comes. Counts: runs entered and ended (by outcome), steps
+entered, flows between steps by edge, stage funnel, sends, skips and deferrals, conversions and
+their times; SLAs and KPI observations are counted from what changed at each commit.
 """
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 
 from ..runtime import MemoryStore
+from ..runtime.state import OPEN, Run, Sla
+from ..semantics import skip_reason
 
 CONTINUED = ("quiet hours over", "opted out")  # rows for the step a run is already on
+NOTES = ("milestone", "handled", "ignored")     # rows that say what happened where a run is
 
 
 class CountingStore(MemoryStore):
@@ -19,7 +22,6 @@ class CountingStore(MemoryStore):
         super().__init__(keep_rows=False)
         self.stage_of: dict[str, str] = {}
         self.segment_of: dict[str, str] = {}
-        self.pending: list | None = None
         self.where: dict[int, tuple] = {}        # run id -> (step, stages seen, entered at, holdout)
         self.entered = Counter()                 # "treated" / "holdout" runs
         self.ended = Counter()                   # (group, outcome)
@@ -35,40 +37,41 @@ class CountingStore(MemoryStore):
         self.promo_sends = 0
         self.slas = defaultdict(Counter)         # role -> opened / met / breached
         self.kpis = defaultdict(Counter)         # KPI name -> opened / hit / missed
+        self.milestones = Counter()              # (group, milestone) -> runs that reached it
+        self.milestone_times = defaultdict(list) # milestone -> seconds from entry, treated runs
+        self.ignored = Counter()                 # step -> events that nothing took there
+        self.handled = Counter()                 # event -> handler runs
+        self.channel_sends = Counter()           # (step, channel) -> messages sent
 
     def attach(self, program) -> None:
         self.stage_of = {step.id: step.stage for step in program.steps.values()}
 
     # the executor's interface
-    def history(self, row: list) -> None:
-        if self.pending is not None:
-            self._count(self.pending)
-        self.pending = row
-
-    def save_run(self, run) -> None:
-        pass
+    def history(self, row) -> None:
+        self._count(row)
 
     def outbox(self, action) -> None:
         pass
 
-    def flush(self) -> None:
-        if self.pending is not None:
-            self._count(self.pending)
-            self.pending = None
+    def write(self, customer) -> None:
+        """Count each SLA and KPI observation once when it opens and once when it closes
+        (``stored`` holds the status last counted)."""
+        for record in customer.records():
+            if type(record) is Run or record.stored == record.status:
+                continue
+            table = self.slas[record.role] if type(record) is Sla else self.kpis[record.kpi]
+            if record.stored is None:
+                table["opened"] += 1
+            if record.status != OPEN:
+                table[record.status] += 1
+            record.stored = record.status
 
     def on_send(self, action) -> None:
         self.sent_to[action.customer] += 1
         self.promo_sends += action.promo
 
-    def save_sla(self, sla) -> None:
-        """Called when an SLA opens and when it closes: count each state once."""
-        self.slas[sla.role]["opened" if sla.status == "open" else sla.status] += 1
-
-    def save_observation(self, observation) -> None:
-        self.kpis[observation.kpi]["opened" if observation.status == "open" else observation.status] += 1
-
     # counting
-    def _count(self, row: list) -> None:
+    def _count(self, row) -> None:
         at, customer, run_id, _, step, what, why, detail = row
         if run_id is None:
             if what == "opted_out":
@@ -82,10 +85,11 @@ class CountingStore(MemoryStore):
             self.entered["holdout"] += 1
             self.where[run_id] = (None, set(), at, True)
             return
-        if place is None:  # the first step of a run
-            self.entered["treated"] += 1
-            self.by_segment[self.segment_of.get(customer, "")]["entered"] += 1
-            place = (None, set(), at, False)
+        if place is None:  # the first row of a run
+            place = self.where[run_id] = self._entered(customer, at)
+        if what in NOTES:
+            self._note(place, step, what, why, detail, at)
+            return
         previous, stages, entered_at, holdout = place
         if not (step == previous and why in CONTINUED):
             self.steps[step] += 1
@@ -96,21 +100,41 @@ class CountingStore(MemoryStore):
                 stages.add(stage)
                 self.stages[stage] += 1
         self.where[run_id] = (step, stages, entered_at, holdout)
-        self._result(step, what, detail)
+        self._result(step, what, why, detail)
 
-    def _result(self, step: str, what: str, detail) -> None:
+    def _entered(self, customer: str, at: float) -> tuple:
+        self.entered["treated"] += 1
+        self.by_segment[self.segment_of.get(customer, "")]["entered"] += 1
+        return (None, set(), at, False)
+
+    def _note(self, place: tuple, step, what: str, why: str, detail, at: float) -> None:
+        """What happened to a run where it was, without moving it: a milestone reached, an
+        event handled or ignored."""
+        _, _, entered_at, holdout = place
+        if what == "milestone":
+            self.milestones[("holdout" if holdout else "treated", detail)] += 1
+            if not holdout:
+                self.milestone_times[detail].append(at - entered_at)
+        elif what == "ignored":
+            self.ignored[step] += 1
+        else:
+            self.handled[why.removeprefix("on ")] += 1
+
+    def _result(self, step: str, what: str, why: str, detail) -> None:
         if what in ("sent", "skipped", "deferred", "failed"):
             self.results[step][what] += 1
-        if what == "skipped" and detail:
-            reason = "cap" if detail.startswith("cap ") else \
-                "no consent" if detail.startswith("no consent") else "opted out"
-            self.skip_reasons[reason] += 1
+        if what == "sent":
+            self.channel_sends[(step, detail.split(" ", 1)[0])] += 1
+        if what == "skipped":
+            # a deferred send dropped by an opt-out says why in its reason, not in its detail
+            reason = skip_reason(detail) or skip_reason(why)
+            if reason is not None:
+                self.skip_reasons[reason] += 1
 
     def _ended(self, run_id, place, at, customer, why, outcome) -> None:
         self.where.pop(run_id, None)
         if place is None:  # ended before entering a step
-            self.entered["treated"] += 1
-            place = (None, set(), at, False)
+            place = self._entered(customer, at)
         previous, _, entered_at, holdout = place
         group = "holdout" if holdout else "treated"
         self.ended[(group, outcome)] += 1

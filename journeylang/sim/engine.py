@@ -15,13 +15,11 @@ from typing import Callable
 from ..compile import Tables
 from ..runtime import Adapters, Event, Runtime
 from ..runtime.program import build_program
-from .cohort import Cohort, Segment, check_cohort
+from .cohort import OPT_OUT_DELAY, OPT_OUT_EVENT, Cohort, Segment, check_cohort
 from .counting import CountingStore
 from .staff import StaffQueue, staff_queues
 
 DAY = 86400.0
-OPT_OUT_EVENT = "unsubscribed"
-OPT_OUT_DELAY = 60.0  # an unsubscribe comes a minute after the message that caused it
 
 
 @dataclass(slots=True)
@@ -161,7 +159,6 @@ class Simulation:
             done += 1
             if progress is not None:
                 progress(done)
-        self.store.flush()
         return Results.collect(self)
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import networkx as nx
 
-from ...ast import STANDARD_OUTCOMES, WAIT_KINDS, Branch, Exit, Split, Wait, WaitEvent
+from ...ast import Branch, Exit, Split, WaitEvent
+from ...semantics import STANDARD_OUTCOMES, makes_time_pass
 from ...diagnostics import Related, Severity
 from ..logic import implies
 from ..registry import Issue, LintContext, rule
@@ -92,12 +93,8 @@ def loop_without_wait(ctx: LintContext):
 
 
 def _waits(step) -> bool:
-    """Whether a step makes time pass: a wait kind, but not one of zero length."""
-    if isinstance(step, Wait):
-        return step.duration > 0
-    if isinstance(step, WaitEvent):
-        return step.within is None or step.within > 0
-    return isinstance(step, WAIT_KINDS)
+    """Whether a step makes time pass (the runtime's rule: zero-length waits do not)."""
+    return makes_time_pass(step.kind, getattr(step, "duration", None), getattr(step, "within", None))
 
 
 @rule("JL204", "loop-without-exit", Severity.ERROR, "From a loop no exit step can be reached.")

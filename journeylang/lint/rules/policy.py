@@ -7,12 +7,12 @@ from collections import deque
 from ...ast import Handoff, Send, WaitEvent, WAIT_KINDS
 from ...diagnostics import Related, Severity
 from ...expressions import paths_in
+from ...semantics import OPT_OUT_CHANNELS
 from ...units import format_duration, format_time
 from ..flow import advance, out_edges, sends
 from ..registry import Issue, LintContext, rule
 
 MAX_STATES = 50_000  # path search budget per rule and journey
-OPT_OUT_CHANNELS = ("sms", "email")
 
 
 @rule("JL301", "cap-exceeded-on-path", Severity.WARNING,
@@ -31,9 +31,13 @@ def cap_exceeded_on_path(ctx: LintContext):
         send via wecom template "c"     # third message within a day
 
     Good: space the sends with waits longer than the window, or raise the cap.
+
+    The search follows at most 50,000 distinct states (a step, the time of day, the sends
+    still inside the window); a journey with more says so in an info note at the cap.
     """
     for cap in ctx.journey.policy.caps:
-        for send_node, first_node in _cap_violations(ctx, cap):
+        found, complete = _cap_violations(ctx, cap)
+        for send_node, first_node in found:
             step = ctx.graph.step(send_node)
             scope = f" on {', '.join(cap.channels)}" if cap.channels else ""
             yield Issue(
@@ -42,21 +46,34 @@ def cap_exceeded_on_path(ctx: LintContext):
                 hint="add a wait between the sends or raise the cap",
                 related=(Related(ctx.graph.step(first_node).span, "first send in that window"),
                          Related(cap.span, "the cap")))
+        if not complete:
+            yield _search_cut_short(cap.span, "the cap")
+
+
+def _search_cut_short(span, what: str) -> Issue:
+    """A note that a path search ran out of budget: what it did not reach is unchecked."""
+    return Issue(f"the path search for {what} stopped after {MAX_STATES:,} states: sends on "
+                 "paths beyond were not checked", span, severity=Severity.INFO,
+                 hint="the journey has very many distinct paths; split it, or check the "
+                      "remaining sends by simulation")
 
 
 def _cap_violations(ctx: LintContext, cap):
-    """(send node, first send of the window) for each send a path can push over the cap."""
+    """(send node, first send of the window) for each send a path can push over the cap, and
+    whether the search saw every state. A state is a step, the time of day when the journey
+    fixes it, and the sends still inside the cap's window (older ones can never count again)."""
     graph, start = ctx.graph, ctx.graph.start
     if start is None:
-        return []
+        return [], True
     found: dict[str, str] = {}
     seen = set()
     queue = deque([(start, 0, None, ())])  # node, time now, time of day, recent (time, send)
     while queue and len(seen) < MAX_STATES:
         node, now, clock, recent = queue.popleft()
+        recent = tuple(r for r in recent if now - r[0] < cap.per)
         step = sends(graph, node)
         if step and (not cap.channels or step.channel in cap.channels):
-            recent = tuple(r for r in recent if now - r[0] < cap.per) + ((now, node),)
+            recent += ((now, node),)
             if len(recent) > cap.messages:
                 found.setdefault(node, recent[0][1])
                 recent = recent[1:]
@@ -67,7 +84,8 @@ def _cap_violations(ctx: LintContext, cap):
         for target, kind, _ in out_edges(graph, node):
             delay, after = advance(graph, node, kind, clock)
             queue.append((target, now + delay, after, recent))
-    return sorted(found.items(), key=lambda item: graph.graph.nodes[item[0]]["order"])
+    order = sorted(found.items(), key=lambda item: graph.graph.nodes[item[0]]["order"])
+    return order, not queue
 
 
 @rule("JL302", "send-in-quiet-hours", Severity.WARNING,
@@ -108,6 +126,8 @@ def send_in_quiet_hours(ctx: LintContext):
                             related=(Related(quiet.span, "quiet hours"),))
         for target, kind, _ in out_edges(graph, node):
             queue.append((target, advance(graph, node, kind, clock)[1]))
+    if queue:
+        yield _search_cut_short(quiet.span, "quiet hours")
 
 
 def _as_time(seconds: int) -> dt.time:

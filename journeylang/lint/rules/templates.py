@@ -62,8 +62,8 @@ def template_syntax_error(ctx: LintContext):
       "A template reads a variable that its sends do not provide or the schema does not declare.")
 def template_unknown_variable(ctx: LintContext):
     """A template is rendered with ``customer``, ``event``, ``consent``, ``journey``,
-    ``step``, the event's business objects (``cart``, ``order``, ...) and the params of the
-    send (``with { code: "X" }``). A bare name must be a param of every send that uses the
+    ``step``, the event's business objects (``cart``, ``order``, ...), the run-local variables
+    (``var streak = 0``) and the params of the send (``with { code: "X" }``). A bare name must be a param of every send that uses the
     template, or rendering fails. With a declared schema, dotted paths must be in it.
 
     Bad::
@@ -85,8 +85,9 @@ def template_unknown_variable(ctx: LintContext):
 
 def _check_variable(ctx, source, variable, senders):
     root = variable.split(".")[0]
-    if root in CONTEXT_ROOTS and "." not in variable:
-        return
+    if (root in CONTEXT_ROOTS or root in {v.name for v in ctx.journey.variables}) \
+            and "." not in variable:
+        return  # a context name or a run-local variable
     if "." not in variable:
         for send in senders:
             if variable not in {p.name for p in send.params}:
@@ -152,7 +153,7 @@ def channel_length_limit(ctx: LintContext):
 @rule("JL406", "template-limit", Severity.ERROR,
       "A template would go past a limit of the sandbox it renders in.")
 def template_limit(ctx: LintContext):
-    """Templates render in a sandbox with limits (docs/language.md, "Limits"): a template is
+    """Templates render in a sandbox with limits (docs/language.md, "18. Limits"): a template is
     at most 100,000 characters, a message and any text or list built while rendering it at
     most 100,000 characters or items, a render at most 100,000 loop iterations and 0.25 s.
     A message that goes past one fails (the outbox and the history say why); this rule
