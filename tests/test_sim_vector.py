@@ -513,10 +513,9 @@ def test_a_calendar_day_cap_counts_the_whole_of_a_25_hour_day():
     assert (results.messages["total"], results.policies["cap_skips"]) == (3, 3)
 
 
-@pytest.mark.xfail(strict=True, reason="the runtime keeps a customer's sends for the longest "
-                   "cap's nominal length (86400 s for a calendar day), so on a 25-hour day it "
-                   "forgets a send made since local midnight")
 def test_the_reference_engine_counts_the_whole_of_a_25_hour_day():
+    """The runtime used to keep a customer's sends for the longest cap's nominal length (86400 s
+    for a calendar day), and so forgot on a 25-hour day a send made since local midnight."""
     results = simulate(compile_text(CALENDAR_DAY), parse_cohort(FALL_BACK), days=3, engine="reference")
     assert (results.messages["total"], results.policies["cap_skips"]) == (3, 3)
 

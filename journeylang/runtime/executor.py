@@ -25,6 +25,9 @@ from .state import (BREACHED, ENDED, HIT, HOLDOUT, MET, MISSED, OPEN, Customer, 
                     Observation, Occurrence, Run, RunTimer, Sla, SlaDue, Timer)
 
 RESOLVED, BREACH = "handoff_resolved", "sla_breached"  # the SLA events (docs/runtime.md)
+# A local calendar day or week can outlast its nominal length across a clock change (a 25-hour
+# day): sends are kept this much longer for calendar caps.
+CALENDAR_SLACK = 2 * 3600
 
 
 class Result(NamedTuple):
@@ -86,7 +89,8 @@ class Executor:
                 self.entries.setdefault(active.entry.event, []).append(active)
         self.scheduled = [p for p in self.active.values()
                           if p.entry is not None and p.entry.schedule is not None]
-        windows = [cap.per for p in self.programs.values() for cap in p.caps]
+        windows = [cap.per + (CALENDAR_SLACK if cap.calendar else 0)
+                   for p in self.programs.values() for cap in p.caps]
         self.send_window = float(max(windows, default=0))
         self.history_needs = needs(self.programs.values())
 
