@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .ast import ATTRIBUTE_TYPES, CHANNELS
 from .diagnostics import Severity
-from .limits import MAX_FILE_BYTES, MAX_NESTING, MAX_WHOLE
+from .limits import MAX_FILE_BYTES, MAX_NESTING, MAX_NUMBER, MAX_WHOLE
 from .semantics import OPT_OUT_EVENTS
 
 CONFIG_FILE = ".journeylang.toml"
@@ -239,8 +239,22 @@ def _declarations(table: dict, where: str, prefix: str) -> list[DeclaredAttribut
             close = difflib.get_close_matches(str(kind), ATTRIBUTE_TYPES, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else f" (types: {', '.join(ATTRIBUTE_TYPES)})"
             raise ConfigError(f"{where}: {key}.type: unknown type {kind!r}{hint}")
-        found.append(DeclaredAttribute(path, kind, spec.get("default"), "default" in spec))
+        found.append(DeclaredAttribute(path, kind, _default(spec.get("default"), where, key),
+                                       "default" in spec))
     return found
+
+
+def _default(value, where: str, key: str):
+    """A declared default: a string, true, false, a finite number within +-MAX_NUMBER, or a
+    list of them (what the tables and the state file hold as JSON)."""
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        number = isinstance(item, (int, float)) and not isinstance(item, bool)
+        if not (item is None or isinstance(item, (str, bool))
+                or number and abs(item) <= MAX_NUMBER):
+            raise ConfigError(f"{where}: {key}.default must be a string, true, false, a finite "
+                              f"number within +-{MAX_NUMBER:,} or a list of them, not {item!r}")
+    return value
 
 
 def _segments(table: dict, where: str) -> tuple[SegmentText, ...]:

@@ -330,6 +330,10 @@ def test_a_deeply_nested_configuration_names_its_place(tmp_path):
 @pytest.mark.parametrize("text, message", [
     ("[channel_limits]\nsms = " + HUGE + "\n", "invalid TOML"),
     ("[channel_limits]\nsms = -1\n", "channel_limits.sms must be a whole number from 1"),
+    ("[schema.attributes]\ncustomer.points = {type = \"number\", default = inf}\n",
+     "schema.attributes.customer.points.default must be a string, true, false, a finite number"),
+    ("[schema.attributes]\ncustomer.born = {default = 1979-05-27}\n",
+     r"not datetime.date\(1979, 5, 27\)"),
 ])
 def test_configuration_values_are_bounded(tmp_path, text, message):
     path = tmp_path / ".journeylang.toml"
