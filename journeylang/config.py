@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .ast import ATTRIBUTE_TYPES, CHANNELS
 from .diagnostics import Severity
+from .limits import MAX_FILE_BYTES, MAX_NESTING, MAX_NUMBER, MAX_WHOLE
 from .semantics import OPT_OUT_EVENTS, value_type
 
 CONFIG_FILE = ".journeylang.toml"
@@ -137,9 +138,11 @@ def load_config(path: Path | None) -> LintConfig:
     """Read and validate a configuration file (None gives the defaults)."""
     if path is None:
         return LintConfig()
+    text = _read(path)
+    _check_nesting(text, path)
     try:
-        data = tomllib.loads(_read(path))
-    except tomllib.TOMLDecodeError as exc:
+        data = tomllib.loads(text)
+    except ValueError as exc:  # TOMLDecodeError, or a number of more than 4,300 digits
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     if path.name == "pyproject.toml":
         data = data.get("tool", {}).get("journeylang", {})
@@ -148,9 +151,35 @@ def load_config(path: Path | None) -> LintConfig:
 
 def _read(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise ConfigError(f"{path}: cannot read configuration: larger than "
+                              f"{MAX_FILE_BYTES:,} bytes")
+        return raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read configuration: {exc}") from None
+
+
+# TOML's tokens that matter for nesting: strings and comments (skipped), and brackets
+_TOML_TOKENS = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"[^"\\\n]*(?:\\.[^"\\\n]*)*"'
+                          r"|'[^'\n]*'|#[^\n]*|[\[\]{}]")
+
+
+def _check_nesting(text: str, path: Path) -> None:
+    """Arrays and inline tables nest at most MAX_NESTING deep (tomllib recurses)."""
+    depth = 0
+    for token in _TOML_TOKENS.finditer(text):
+        bracket = token.group()
+        if bracket in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                line = text.count("\n", 0, token.start()) + 1
+                column = token.start() - (text.rfind("\n", 0, token.start()) + 1) + 1
+                raise ConfigError(f"{path}:{line}:{column}: nested more than {MAX_NESTING} "
+                                  "levels deep")
+        elif bracket in "]}":
+            depth -= 1
 
 
 def _from_table(data: dict, where: str) -> LintConfig:
@@ -172,7 +201,7 @@ def _from_table(data: dict, where: str) -> LintConfig:
         values["severity"] = _severities(_expect(data["severity"], dict, where, "severity"), where)
     if "channel_limits" in data:
         limits = _expect(data["channel_limits"], dict, where, "channel_limits")
-        values["channel_limits"] = {k: _expect(v, int, where, f"channel_limits.{k}")
+        values["channel_limits"] = {k: _count(v, where, f"channel_limits.{k}")
                                     for k, v in limits.items()}
     if "attributes" in schema:
         values["attributes"], values["declared"] = _attributes(schema["attributes"], where)
@@ -214,11 +243,24 @@ def _declarations(table: dict, where: str, prefix: str) -> list[DeclaredAttribut
             close = difflib.get_close_matches(str(kind), ATTRIBUTE_TYPES, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else f" (types: {', '.join(ATTRIBUTE_TYPES)})"
             raise ConfigError(f"{where}: {key}.type: unknown type {kind!r}{hint}")
-        default = spec.get("default")
+        default = _default(spec.get("default"), where, key)
         if kind is not None and "default" in spec and value_type(default) != kind:
             raise ConfigError(f"{where}: {key}.default: {default!r} is not a {kind}")
         found.append(DeclaredAttribute(path, kind, default, "default" in spec))
     return found
+
+
+def _default(value, where: str, key: str):
+    """A declared default: a string, true, false, a finite number within +-MAX_NUMBER, or a
+    list of them (what the tables and the state file hold as JSON)."""
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        number = isinstance(item, (int, float)) and not isinstance(item, bool)
+        if not (item is None or isinstance(item, (str, bool))
+                or number and abs(item) <= MAX_NUMBER):
+            raise ConfigError(f"{where}: {key}.default must be a string, true, false, a finite "
+                              f"number within +-{MAX_NUMBER:,} or a list of them, not {item!r}")
+    return value
 
 
 def _segments(table: dict, where: str) -> tuple[SegmentText, ...]:
@@ -253,6 +295,14 @@ def _known_keys(table: dict, known, where: str, prefix: str) -> None:
 def _expect(value, kind, where: str, key: str):
     if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
         raise ConfigError(f"{where}: {key} must be a {kind.__name__}, not {type(value).__name__}")
+    return value
+
+
+def _count(value, where: str, key: str) -> int:
+    _expect(value, int, where, key)
+    if not 1 <= value <= MAX_WHOLE:
+        raise ConfigError(f"{where}: {key} must be a whole number from 1 to {MAX_WHOLE:,}, "
+                          f"not {value}")
     return value
 
 

@@ -158,10 +158,10 @@ templates = st.builds(
     st.one_of(texts.map(lambda t: (ast.TemplateText(None, t),)),
               unique(st.builds(ast.TemplateText, names, texts), lambda t: t.locale, max_size=3)))
 calendar_caps = st.sampled_from(sorted(ast.CALENDAR_UNITS)).flatmap(
-    lambda unit: st.builds(ast.Cap, st.integers(0, 99), st.just(ast.CALENDAR_UNITS[unit]),
+    lambda unit: st.builds(ast.Cap, st.integers(1, 99), st.just(ast.CALENDAR_UNITS[unit]),
                            st.lists(channels, max_size=2).map(tuple), calendar=st.just(unit)))
 policies = st.builds(
-    ast.Policy, caps=st.lists(st.builds(ast.Cap, st.integers(0, 99), durations,
+    ast.Policy, caps=st.lists(st.builds(ast.Cap, st.integers(1, 99), durations.filter(bool),
                                         st.lists(channels, max_size=2).map(tuple))
                               | calendar_caps, max_size=2).map(tuple),
     quiet=maybe(st.builds(ast.QuietHours, times, times)),
@@ -175,7 +175,7 @@ reentries = st.one_of(st.just(ast.Reentry()), st.just(ast.Reentry("always")),
 def journeys(draw):
     stage_names = draw(st.lists(names, unique=True, max_size=3))
     return ast.Journey(
-        draw(names), title=draw(maybe(texts)), version=draw(maybe(st.integers(0, 999))),
+        draw(names), title=draw(maybe(texts)), version=draw(maybe(st.integers(1, 999))),
         owner=draw(maybe(texts)), description=draw(maybe(texts)),
         entry=draw(maybe(st.builds(ast.Entry, names, maybe(conditions))
                          | st.builds(ast.Entry, st.just(""), maybe(conditions), schedules))),
@@ -186,9 +186,9 @@ def journeys(draw):
                             max_size=2).map(tuple)),
         outcomes=draw(st.lists(names, max_size=2).map(tuple)),
         policy=draw(policies),
-        roles=draw(st.lists(st.builds(ast.Role, names, st.integers(0, 9999), durations.filter(
+        roles=draw(st.lists(st.builds(ast.Role, names, st.integers(1, 9999), durations.filter(
             bool)), max_size=2).map(tuple)),
-        volume=draw(maybe(st.builds(ast.Volume, st.integers(0, 10**6), durations.filter(bool)))),
+        volume=draw(maybe(st.builds(ast.Volume, st.integers(1, 10**6), durations.filter(bool)))),
         templates=draw(unique(templates, lambda t: t.name, max_size=3)),
         stages=tuple(draw(stages(n)) for n in stage_names),
         milestones=draw(st.lists(st.builds(ast.Milestone, names, names, maybe(conditions),

@@ -9,12 +9,12 @@ import journeylang
 PACKAGE = Path(journeylang.__file__).parent
 # lower layers first; a module may import only from its own layer or layers before it
 LAYERS = [
-    {"diagnostics", "units", "semantics", "stats", "experiments"},
+    {"diagnostics", "units", "limits", "semantics", "stats", "experiments"},
     {"source", "ast", "resources", "config"},
     {"expressions", "migration"},
     {"frontend"},
     {"expand", "ladders"},
-    {"graph", "templates"},
+    {"graph", "templates", "sandbox", "template_limits"},
     {"views", "printer", "schema"},
     {"lint"},
     {"compile"},

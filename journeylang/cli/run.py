@@ -1,6 +1,7 @@
 """`journey run`: load compiled tables into a state file and ingest events.jsonl, exactly once."""
 from __future__ import annotations
 
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -84,6 +85,8 @@ def run_command(tables, events, db, seed, timezone, until, batch, progress) -> N
         runtime = Runtime(SqliteStore(path), seed=seed, timezone=timezone)
     except (StoreError, RuntimeSetupError, TablesError) as exc:
         fail(str(exc))
+    except sqlite3.DatabaseError as exc:
+        fail(f"{path}: damaged state file: {exc}")
     with runtime:
         try:
             for item in loaded:
@@ -92,6 +95,9 @@ def run_command(tables, events, db, seed, timezone, until, batch, progress) -> N
             fired = runtime.advance(horizon) if horizon is not None else 0
         except (StoreError, TablesError) as exc:
             fail(f"{exc} (the state file keeps what was committed before)")
+        except sqlite3.DatabaseError as exc:
+            fail(f"{path}: damaged state file: {exc} (the state file keeps what was committed "
+                 "before)")
         except KeyboardInterrupt:
             click.echo("interrupted: what was read is applied; run again to continue", err=True)
             sys.exit(INTERRUPTED)

@@ -8,6 +8,7 @@ import click
 
 from ..api import ConfigError, journey_files
 from ..compile import TablesError
+from ..limits import MAX_DURATION
 from ..runtime import RuntimeSetupError
 from ..sim import CohortError, load_cohort
 from ..sim.headline import FAIL, PASS, WARN, headline
@@ -35,8 +36,8 @@ _MARKS = {FAIL: "FAIL", WARN: "WARN", PASS: "OK"}
               help="Cohort file (YAML): segments, attributes and behaviour (docs/simulation.md).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed: the same cohort, journey and seed give the same results.")
-@click.option("--days", type=click.FloatRange(min=0, min_open=True), default=90, show_default=True,
-              help="Horizon in days after the cohort's start.")
+@click.option("--days", type=click.FloatRange(min=0, min_open=True, max=MAX_DURATION // 86400),
+              default=90, show_default=True, help="Horizon in days after the cohort's start.")
 @click.option("--timezone", default="UTC", show_default=True,
               help="Time zone of customers without one in the cohort.")
 @click.option("--out", "out", type=click.Path(file_okay=False),
@@ -67,7 +68,7 @@ def simulate_command(journeys, cohort, seed, days, timezone, out, progress, engi
         loaded = load_all(tuple(paths))
         tables = loaded[0] if len(loaded) == 1 else loaded
         sim = simulation_for(tables, people, seed, days, timezone=timezone, engine=engine)
-    except (ConfigError, TablesError, RuntimeSetupError, EngineError) as exc:
+    except (ConfigError, TablesError, RuntimeSetupError, EngineError, CohortError) as exc:
         fail(str(exc))
     if fail_under is not None and not any(t.rows["kpis"] for t in loaded):
         named = ", ".join(t.journey_id for t in loaded)  # said before a long run

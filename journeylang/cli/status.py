@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import click
 
@@ -40,19 +41,27 @@ def status_command(tables, db, customer, show_outbox, status, channel, limit, as
     except StoreError as exc:
         fail(str(exc))
     try:
-        if customer is not None:
-            data = queries.customer(connection, customer)
-            if data is None:
-                fail(f"no customer {customer!r} in {path}")
-            _print(data, as_json, _customer_text)
-        elif show_outbox:
-            rows = queries.outbox(connection, status=status, channel=channel, journeys=journeys,
-                                  limit=limit)
-            _print(rows, as_json, _outbox_text)
-        else:
-            _print(queries.overview(connection, journeys), as_json, _overview_text)
+        _show(connection, customer, show_outbox, status, channel, journeys, limit, as_json, path)
+    except StoreError as exc:
+        fail(str(exc))
+    except sqlite3.DatabaseError as exc:
+        fail(f"{path}: damaged state file: {exc}")
     finally:
         connection.close()
+
+
+def _show(connection, customer, show_outbox, status, channel, journeys, limit, as_json, path):
+    if customer is not None:
+        data = queries.customer(connection, customer)
+        if data is None:
+            fail(f"no customer {customer!r} in {path}")
+        _print(data, as_json, _customer_text)
+    elif show_outbox:
+        rows = queries.outbox(connection, status=status, channel=channel, journeys=journeys,
+                              limit=limit)
+        _print(rows, as_json, _outbox_text)
+    else:
+        _print(queries.overview(connection, journeys), as_json, _overview_text)
 
 
 def _print(data, as_json: bool, as_text) -> None:

@@ -12,7 +12,8 @@ from lark import Transformer, v_args
 
 from .. import ast
 from ..diagnostics import Diagnostic, Severity
-from ..units import parse_time
+from ..limits import MAX_DURATION
+from ..units import parse_time, parse_whole
 from .text_ops import did_you_mean
 
 FUNCTIONS = ast.HISTORY_FUNCTIONS + ("segment",)
@@ -113,8 +114,9 @@ class ProgramBuilder(Transformer):
 
     def wait_day(self, meta, day, time, arrow):
         moment = self._value(parse_time, time, None)
-        return ast.WaitDay("", next=arrow, day=int(day),
-                           **({"time": moment} if moment else {}))
+        number = self._value(lambda text: parse_whole(text, "day", 0, MAX_DURATION // 86400),
+                             day, 0)
+        return ast.WaitDay("", next=arrow, day=number, **({"time": moment} if moment else {}))
 
     # --- functions in conditions --------------------------------------------------------------
 
@@ -138,7 +140,8 @@ class ProgramBuilder(Transformer):
             self.problem("JL002", f"{name}(...) counts events and takes no field: write "
                                   f"{name}({event})", meta)
             field = None
-        return ast.History(name, self.ref(event), field, where, within, span=span)
+        return self._nested(ast.History(name, self.ref(event), field, where, within, span=span),
+                            where)
 
     def query(self, meta, event, field, where, within):
         return event, None if field is None else str(field), where, within

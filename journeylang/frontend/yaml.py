@@ -17,18 +17,21 @@ from yaml.nodes import MappingNode, SequenceNode
 from .. import ast
 from ..diagnostics import Diagnostic, Severity, Span
 from ..source import Source
-from ..units import parse_duration, parse_percent, parse_time
+from ..units import parse_duration, parse_percent, parse_period, parse_time
 from . import Document
 from . import yaml_shapes as shapes
 from .yaml_ops import RUNG_ACTIONS, OperationsReader
 from .yaml_program import HANDLER_ACTIONS, make_cap, make_handler, make_send
-from .yaml_reader import (STRUCTURE, YAML_SYNTAX, Skip, describe, each, either, is_numeric,
-                          exactly_one, keys_of, one_or_many, record, short)
+from .yaml_reader import (STRUCTURE, TOO_LARGE, YAML_SYNTAX, Skip, describe, each, either,
+                          is_numeric, exactly_one, keys_of, one_or_many, record, scan, short)
 from .yaml_shapes import Converter, accepts, shape_only
 
 
 def parse_yaml(source: Source) -> Document:
     """Parse a YAML journey into a Document; bad input gives diagnostics, never exceptions."""
+    found = scan(source.text, source.name, FAST_LOADER or yaml.SafeLoader)
+    if any(d.code == TOO_LARGE for d in found):
+        return Document(source, None, found)  # composing it would recurse or expand too far
     try:
         root = _compose(source.text)
     except yaml.YAMLError as exc:
@@ -37,7 +40,7 @@ def parse_yaml(source: Source) -> Document:
         return Document(source, None, [Diagnostic(YAML_SYNTAX, Severity.ERROR,
                                                   "invalid YAML: nested too deeply",
                                                   Span.point(source.name, 1, 1))])
-    builder = _Builder(source)
+    builder = _Builder(source, found)
     journey = builder.journey(root)  # what could be read: unusable items are left out
     return Document(source, journey, sorted(builder.diagnostics, key=Diagnostic.sort_key))
 
@@ -84,6 +87,12 @@ class _Builder(OperationsReader):
     def duration(self, node, what: str) -> int:
         hint = "a bare number has no unit; write e.g. 30s, 30m or 30h" if is_numeric(node) else None
         return self.unit(parse_duration, "a duration such as 30m, 2h or 7d", node, what, hint, 0)
+
+    @accepts(shapes.DURATION)
+    def period(self, node, what: str) -> int:
+        """The period a count is taken over: a duration longer than 0."""
+        hint = "a bare number has no unit; write e.g. 30s, 30m or 30h" if is_numeric(node) else None
+        return self.unit(parse_period, "a duration such as 30m, 2h or 7d", node, what, hint, 1)
 
     @accepts(shapes.TIME)
     def time(self, node, what: str, fallback=Skip):
@@ -292,7 +301,7 @@ B = _Builder
 _NAMES = one_or_many(B.name)
 _CHANNELS = one_or_many(B.channel)
 _WHERE = ("condition", B.condition, False)
-_CAP = record("cap", make_cap, {"messages": ("messages", B.integer, True),
+_CAP = record("cap", make_cap, {"messages": ("messages", B.count, True),
                                "per": ("per", B.cap_period, True),
                                "on": ("channels", _CHANNELS, False)})
 _POLICY = record("policy", ast.Policy, {
@@ -303,7 +312,7 @@ _POLICY = record("policy", ast.Policy, {
     "promo": ("promo", B.optional_percent, False)})
 _JOURNEY = record("journey", ast.Journey, {
     "journey": ("id", B.journey_id, True), "title": ("title", B.text, False),
-    "version": ("version", B.integer, False), "owner": ("owner", B.text, False),
+    "version": ("version", B.count, False), "owner": ("owner", B.text, False),
     "description": ("description", B.text, False),
     "entry": ("entry", exactly_one(record("entry", ast.Entry, {
         "on": ("event", B.name, False), "every": ("schedule", B.schedule, False),
@@ -321,10 +330,10 @@ _JOURNEY = record("journey", ast.Journey, {
         "on": ("event", B.name, True), "as": ("outcome", B.name, True), "where": _WHERE})), False),
     "outcomes": ("outcomes", _NAMES, False), "policy": ("policy", _POLICY, False),
     "roles": ("roles", each(record("role", ast.Role, {
-        "name": ("name", B.name, True), "capacity": ("capacity", B.integer, True),
-        "per": ("per", B.duration, True)})), False),
+        "name": ("name", B.name, True), "capacity": ("capacity", B.amount, True),
+        "per": ("per", B.period, True)})), False),
     "expect": ("volume", record("expect", ast.Volume, {
-        "entries": ("entries", B.integer, True), "per": ("per", B.duration, True)}), False),
+        "entries": ("entries", B.amount, True), "per": ("per", B.period, True)}), False),
     "templates": ("templates", B.templates, False), "stages": ("stages", each(B.stage), False),
     "locale": ("locale", B.name, False), "attributes": ("attributes", B.attributes, False),
     "vars": ("variables", B.variables, False),
@@ -338,7 +347,7 @@ _THEN, _TIMEOUT = ("target", B.name, False), ("next", B.name, False)
 _WITHIN = ("within", B.duration, False)
 _WAIT_FORMS = {
     "until_day": record("wait with 'until_day'", ast.WaitDay, {
-        "until_day": ("day", B.integer, True), "at": ("time", B.wait_time, True)}, name=""),
+        "until_day": ("day", B.day, True), "at": ("time", B.wait_time, True)}, name=""),
     "until_next": record("wait with 'until_next'", ast.WaitSchedule, {
         "until_next": ("schedule", B.schedule, True)}, name=""),
     "until": record("wait with 'until'", ast.WaitUntil, {"until": ("time", B.wait_time, True)},

@@ -127,7 +127,7 @@ class ProgramReader(NodeReader):
                             hint="write 'calendar day' or 'calendar week'")
                 raise Skip
             return unit
-        return self.duration(node, what)
+        return self.period(node, what)
 
 
 _OLD_STEP = re.compile(shapes.OLD_STEP.json["pattern"])

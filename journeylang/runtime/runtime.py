@@ -69,7 +69,11 @@ class Runtime:
         self.executor = Executor(self.store, self.engine, self.adapters, seed=self.seed,
                                  zones=Zones(zone), render=renderer,
                                  opt_out_events=opt_out_events)
-        self._reload()
+        try:
+            self._reload()
+        except BaseException:  # a damaged state file: release it
+            self.store.close()
+            raise
         if fresh:
             self.commit()  # a new state file keeps its seed and time zone from now on
 

@@ -6,25 +6,36 @@ import sqlite3
 from collections import Counter
 from pathlib import Path
 
-from ..compile.writers import TablesError, tables_from_dict
+from ..compile import TablesError
+from ..compile.writers import loads, tables_from_dict
 from ..experiments import experiments_of
 from ..experiments import report as experiment_report
 from ..stats import wilson
 from .events import iso
 from .policies import kpi_met
-from .store import StoreError
+from .rows import RowReader, StoreError
+from .store import RUN_COLUMNS
 
 
-def open_state(path: str | Path) -> sqlite3.Connection:
-    """A read-only connection to a state file; StoreError when it is missing or not ours."""
+class StateConnection(sqlite3.Connection):
+    """A read-only connection to a state file, with the checks of what it reads (``rows``)."""
+
+    rows: RowReader
+
+
+def open_state(path: str | Path) -> StateConnection:
+    """A read-only connection to a state file; StoreError when it is missing, not ours or
+    damaged (a query on a damaged file raises sqlite3.DatabaseError: callers report it)."""
     path = Path(path)
     if not path.is_file():
         raise StoreError(f"{path}: no such state file (run `journey run` first, or pass --db)")
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, factory=StateConnection)
+        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path}: not a journeylang state file ({exc})") from None
+    db.rows = RowReader(path)
+    db.rows.meta(meta)
     db.row_factory = sqlite3.Row
     return db
 
@@ -52,17 +63,21 @@ def stored_versions(path: str | Path) -> list:
     try:
         rows = db.execute("SELECT content_hash, tables FROM versions "
                           "ORDER BY loaded_seq").fetchall()
+        return [tables_from_dict(_version(db, row["content_hash"], row["tables"]),
+                                 f"{path} ({row['content_hash'][:19]})") for row in rows]
+    except TablesError as exc:
+        raise StoreError(f"{path}: a stored version is damaged: {exc}") from None
     finally:
         db.close()
-    try:
-        return [tables_from_dict(json.loads(row["tables"]), f"{path} ({row['content_hash'][:19]})")
-                for row in rows]
-    except (json.JSONDecodeError, TablesError) as exc:
-        raise StoreError(f"{path}: a stored version is damaged: {exc}") from None
 
 
-def _when(value) -> str | None:
-    return None if value is None else iso(value)
+def _when(value, db: StateConnection | None = None, table: str = "", column: str = "",
+          key=None) -> str | None:
+    if value is None:
+        return None
+    if db is not None:
+        value = db.rows.number(table, key, column, value)
+    return iso(value)
 
 
 def _in(column: str, values) -> tuple[str, list]:
@@ -90,7 +105,8 @@ def overview(db: sqlite3.Connection, journeys=None) -> dict:
             (row["content_hash"],)).fetchall())
         versions.append({"journey_id": row["journey_id"], "version": row["version"],
                          "content_hash": row["content_hash"], "active": row["loaded_seq"] == latest,
-                         "runs": runs, "outcomes": outcomes, **_titles(row["tables"]),
+                         "runs": runs, "outcomes": outcomes,
+                         **_titles(_version(db, row["content_hash"], row["tables"])),
                          "migrations": _migrations(db, row["content_hash"])})
     steps = [dict(r) for r in db.execute(
         f"SELECT journey_id, content_hash, coalesce(stage, '(holdout)') AS stage, "
@@ -100,8 +116,10 @@ def overview(db: sqlite3.Connection, journeys=None) -> dict:
     stages = [dict(r) for r in db.execute(
         f"SELECT journey_id, coalesce(stage, '(holdout)') AS stage, count(*) AS customers FROM runs "
         f"WHERE status != 'ended' AND {where} GROUP BY 1, 2 ORDER BY 1, 2", args)]
-    timers = [{"kind": r["kind"], "count": r["n"], "next_due": _when(r["due"])} for r in db.execute(
-        "SELECT kind, count(*) AS n, min(due) AS due FROM timers GROUP BY kind ORDER BY kind")]
+    timers = [{"kind": r["kind"], "count": r["n"],
+               "next_due": _when(r["due"], db, "timers", "due", f"kind {r['kind']}")}
+              for r in db.execute("SELECT kind, count(*) AS n, min(due) AS due FROM timers "
+                                  "GROUP BY kind ORDER BY kind")]
     outbox = [dict(r) for r in db.execute(
         f"SELECT kind, coalesce(channel, '') AS channel, status, count(*) AS count FROM outbox "
         f"WHERE {where} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3", args)]
@@ -138,9 +156,8 @@ def _has_table(db: sqlite3.Connection, name: str) -> bool:
                       (name,)).fetchone() is not None
 
 
-def _titles(tables_json: str) -> dict:
+def _titles(tables: dict) -> dict:
     """The journey's title and its stages' titles, from a version's stored tables."""
-    tables = json.loads(tables_json)
     journey = (tables.get("journey") or [{}])[0]
     return {"title": journey.get("title"),
             "stage_titles": {s["stage"]: s["stage_title"] for s in tables.get("steps", ())
@@ -154,7 +171,7 @@ def _definitions(db: sqlite3.Connection, journeys=None) -> dict:
     found: dict = {}
     for row in db.execute(f"SELECT content_hash, journey_id, tables FROM versions WHERE {where} "
                           f"ORDER BY loaded_seq", args):
-        tables = json.loads(row["tables"])
+        tables = _version(db, row["content_hash"], row["tables"])
         entry = found.setdefault(row["journey_id"], {"promo_steps": set()})
         entry["kpis"], entry["content_hash"] = tables.get("kpis", []), row["content_hash"]
         entry["budget"] = next((p["params"]["percent"] for p in tables.get("policies", [])
@@ -178,7 +195,7 @@ def roles(db: sqlite3.Connection, journeys=None) -> list[dict]:
         found.append({"role": row["role"], "open": row["open"], "met": row["met"],
                       "breached": row["breached"],
                       "breach_rate": row["breached"] / closed if closed else None,
-                      "next_due": _when(row["next_due"])})
+                      "next_due": _when(row["next_due"], db, "slas", "due", f"role {row['role']}")})
     return found
 
 
@@ -227,7 +244,7 @@ def experiments(db: sqlite3.Connection, clock: float, journeys=None) -> list[dic
     for row in db.execute(f"SELECT content_hash, journey_id, tables FROM versions v WHERE {where} "
                           f"AND loaded_seq = (SELECT max(loaded_seq) FROM versions "
                           f"WHERE journey_id = v.journey_id) ORDER BY journey_id", args):
-        rows = json.loads(row["tables"])
+        rows = _version(db, row["content_hash"], row["tables"])
         if not experiments_of(rows):
             continue
         figures = _arm_figures(db, row["content_hash"], clock)
@@ -278,10 +295,21 @@ def promo(db: sqlite3.Connection, definitions: dict) -> list[dict]:
     return found
 
 
-def _outbox_row(row) -> dict:
+def _version(db: StateConnection, content_hash, text) -> dict:
+    """A stored version's tables, as checked as `journey run` checks them."""
+    try:
+        return tables_from_dict(loads(text), f"version {content_hash}").to_dict()
+    except (ValueError, TypeError, RecursionError, TablesError) as exc:
+        raise StoreError(f"{db.rows.path}: damaged state: table 'versions', row "
+                         f"{content_hash!r}, column 'tables': {exc}") from None
+
+
+def _outbox_row(db: StateConnection, row) -> dict:
     found = dict(row)
-    found["payload"] = json.loads(found["payload"])
-    found["at"], found["due"] = _when(found["at"]), _when(found["due"])
+    key = found["id"]
+    found["payload"] = db.rows.json("outbox", key, "payload", found["payload"])
+    found["at"] = _when(found["at"], db, "outbox", "at", key)
+    found["due"] = _when(found["due"], db, "outbox", "due", key)
     return found
 
 
@@ -302,16 +330,19 @@ def outbox(db: sqlite3.Connection, status=None, channel=None, customer=None, jou
     sql = f"SELECT * FROM outbox WHERE {' AND '.join(clauses)} ORDER BY id DESC"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    return [_outbox_row(r) for r in db.execute(sql, args)]
+    return [_outbox_row(db, r) for r in db.execute(sql, args)]
 
 
-def customer(db: sqlite3.Connection, customer_id: str) -> dict | None:
+def customer(db: StateConnection, customer_id: str) -> dict | None:
     """A customer's profile, runs, history (step entered, when, why) and outbox, in order."""
     row = db.execute("SELECT profile, state FROM customers WHERE id = ?", (customer_id,)).fetchone()
     if row is None:
         return None
+    profile, *_ = db.rows.customer(customer_id, row["profile"], row["state"])
     runs = []
-    for r in db.execute("SELECT * FROM runs WHERE customer = ? ORDER BY id", (customer_id,)):
+    for r in db.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE customer = ? ORDER BY id",
+                        (customer_id,)):
+        db.rows.run(tuple(r))  # every column what it must be
         run = dict(r)
         run["context"], run["event"] = json.loads(run["context"]), json.loads(run["event"])
         run.update(json.loads(run.pop("locals", None) or "{}"))  # variables, milestones
@@ -320,18 +351,23 @@ def customer(db: sqlite3.Connection, customer_id: str) -> dict | None:
             run[key] = _when(run[key])
         runs.append(run)
     # by run (indexed), plus the customer's own rows (opt-outs), which have no run
-    history = [{**dict(h), "at": iso(h["at"])} for h in db.execute(
-        "SELECT at, run_id, journey_id, step, what, why, detail FROM history "
+    history = [{**dict(h), "at": _when(h["at"], db, "history", "at", h["id"])} for h in db.execute(
+        "SELECT id, at, run_id, journey_id, step, what, why, detail FROM history "
         "WHERE run_id IN (SELECT id FROM runs WHERE customer = ?) "
         "OR (run_id IS NULL AND customer = ?) ORDER BY id", (customer_id, customer_id))]
+    for entry in history:
+        del entry["id"]
     # every event the runtime received for the customer, with what became of it in the history
-    events = [{**dict(e), "at": iso(e["at"])} for e in db.execute(
-        "SELECT ordinal, id, type, at FROM events WHERE customer = ? ORDER BY ordinal",
-        (customer_id,))]
-    timers = [{**dict(t), "due": iso(t["due"])} for t in db.execute(
-        "SELECT seq, due, run_id, kind, step FROM timers WHERE customer = ? ORDER BY due, seq",
-        (customer_id,))]
-    return {"id": customer_id, "profile": json.loads(row["profile"]),
+    events = [{**dict(e), "at": _when(e["at"], db, "events", "at", e["ordinal"])}
+              for e in db.execute("SELECT ordinal, id, type, at FROM events WHERE customer = ? "
+                                  "ORDER BY ordinal", (customer_id,))]
+    timers = []
+    for t in db.execute("SELECT seq, due, run_id, customer, kind, step FROM timers "
+                        "WHERE customer = ? ORDER BY due, seq", (customer_id,)):
+        db.rows.timer(tuple(t))  # every column what it must be
+        timers.append({"seq": t["seq"], "due": iso(t["due"]), "run_id": t["run_id"],
+                       "kind": t["kind"], "step": t["step"]})
+    return {"id": customer_id, "profile": profile,
             "state": json.loads(row["state"]), "runs": runs, "history": history,
             "events": events,
             "timers": timers, "outbox": outbox(db, customer=customer_id, limit=None)[::-1]}

@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 from ..compile import Tables
-from ..compile.writers import TablesError, tables_from_dict
+from ..compile.writers import TablesError, loads, tables_from_dict
+from .rows import RowReader, StoreError
 from .state import ENDED, OPEN, Customer, MemoryStore, Observation, Run, Sla, Timer
 from .writer import WriteError, make_writer
 
@@ -80,10 +81,6 @@ LOCK_WAIT = 3.0  # seconds
 _RUN_UPDATE = ", ".join(f"{c} = excluded.{c}" for c in RUN_COLUMNS.split(", ")[3:])
 
 
-class StoreError(Exception):
-    """A state file that cannot be used (not ours, locked by another run, unreadable)."""
-
-
 def _compact_encoder():
     """Compact JSON text (no sorting: processing is deterministic, so dicts are built in the
     same order). The C encoder made once: the unit of work encodes every customer handed out
@@ -110,6 +107,8 @@ class SqliteStore(MemoryStore):
         super().__init__(keep_rows=False)
         self.path = Path(path)
         self.cache_limit = cache_limit
+        self.rows = RowReader(self.path)
+        self._shapes: dict[str, tuple[frozenset, frozenset]] = {}  # version: its steps, KPIs
         self._lock = _lock(self.path)
         try:
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -121,11 +120,16 @@ class SqliteStore(MemoryStore):
             self._unlock()
             raise StoreError(f"{self.path}: not a journeylang state file ({exc})") from None
         self._clear_buffers()
-        self._read_committed()
+        try:
+            self._read_committed()
+        except StoreError:  # damaged: the file is left as it is, and free for the next try
+            self.db.close()
+            self._unlock()
+            raise
         self._writer = make_writer(self.db, self.path, synchronous, writer_process)
 
     def _read_committed(self) -> None:
-        self.meta = dict(self.db.execute("SELECT key, value FROM meta"))
+        self.meta = self.rows.meta(dict(self.db.execute("SELECT key, value FROM meta")))
         # Ids of stored customers, so a new customer costs no query (up to a size worth keeping).
         count = self.db.execute("SELECT count(*) FROM customers").fetchone()[0]
         self.known: set[str] | None = None if count > KNOWN_LIMIT else {
@@ -186,19 +190,20 @@ class SqliteStore(MemoryStore):
                               (customer_id,)).fetchone()
         if row is None:
             return Customer(customer_id)
-        state = json.loads(row[1])
-        customer = Customer(customer_id, json.loads(row[0]), state["sends"], state["entries"],
-                            events=state.get("events", {}), stored=(row[0], row[1]))
-        customer.runs = [_run(r) for r in self.db.execute(
+        profile, sends, entries, events = self.rows.customer(customer_id, row[0], row[1])
+        customer = Customer(customer_id, profile, sends, entries, events=events,
+                            stored=(row[0], row[1]))
+        customer.runs = [self._known(self.rows.run(r)) for r in self.db.execute(
             f"SELECT {RUN_COLUMNS} FROM runs WHERE customer = ? AND status != ? ORDER BY id",
             (customer_id, ENDED))]
-        customer.slas = [_record(Sla, r) for r in self.db.execute(
+        customer.slas = [self.rows.record("slas", r) for r in self.db.execute(
             f"SELECT {SLA_COLUMNS} FROM slas WHERE customer = ? AND status = ? ORDER BY id",
             (customer_id, OPEN))]
         live = {run.id for run in customer.runs}
-        customer.observations = [_record(Observation, r) for r in self.db.execute(
-            f"SELECT {OBSERVATION_COLUMNS} FROM observations WHERE customer = ? ORDER BY id",
-            (customer_id,)) if r[8] == OPEN or r[2] in live]
+        customer.observations = [self._known(self.rows.record("observations", r)) for r in
+                                 self.db.execute(f"SELECT {OBSERVATION_COLUMNS} FROM observations "
+                                                 "WHERE customer = ? ORDER BY id", (customer_id,))
+                                 if r[8] == OPEN or r[2] in live]
         return customer
 
     def customers_in(self, content_hashes) -> list[str]:
@@ -209,6 +214,32 @@ class SqliteStore(MemoryStore):
             (ENDED, *hashes))} if hashes else set()
         return sorted(stored | set(super().customers_in(hashes)))
 
+    def _known(self, record):
+        """A run or a KPI observation whose version, step and KPI the stored versions have."""
+        table = "runs" if isinstance(record, Run) else "observations"
+        shape = self._shape(record.content_hash)
+        if shape is None:
+            self.rows.fail(table, record.id, "content_hash", f"no stored version "
+                                                            f"{record.content_hash!r}")
+        if table == "runs" and record.step is not None and record.step not in shape[0]:
+            self.rows.fail(table, record.id, "step", f"version {record.content_hash[:19]} has no "
+                                                     f"step {record.step!r}")
+        if table == "observations" and record.kpi not in shape[1]:
+            self.rows.fail(table, record.id, "kpi", f"version {record.content_hash[:19]} has no "
+                                                    f"KPI {record.kpi!r}")
+        return record
+
+    def _shape(self, content_hash: str) -> tuple[frozenset, frozenset] | None:
+        if content_hash not in self._shapes:
+            for tables in self._stored("WHERE content_hash = ?", (content_hash,)):
+                self._note(tables)
+        return self._shapes.get(content_hash)
+
+    def _note(self, tables: Tables) -> None:
+        self._shapes[tables.content_hash] = (
+            frozenset(r["step_id"] for r in tables.rows["steps"]),
+            frozenset(r["name"] for r in tables.rows["kpis"]))
+
     def customer_ids(self) -> list[str]:
         if self.known is not None:
             return sorted(self.known.union(self.customers))
@@ -216,22 +247,32 @@ class SqliteStore(MemoryStore):
         return sorted(stored.union(self.customers))
 
     def timezones(self) -> set:
-        stored = {r[0] for r in self.db.execute(
-            "SELECT DISTINCT json_extract(profile, '$.timezone') FROM customers")}
+        try:
+            stored = {r[0] for r in self.db.execute(
+                "SELECT DISTINCT json_extract(profile, '$.timezone') FROM customers")}
+        except sqlite3.OperationalError:  # a profile that is not JSON: name it
+            for ident, profile, state in self.db.execute("SELECT id, profile, state FROM customers"):
+                self.rows.customer(ident, profile, state)
+            raise
         return stored | {c.profile.get("timezone") for c in self.customers.values()}
 
     def pending_timers(self) -> list[Timer]:
-        return [Timer.from_row(row) for row in self.db.execute(
+        return [self.rows.timer(row) for row in self.db.execute(
             "SELECT seq, due, run_id, customer, kind, step FROM timers ORDER BY seq")]
 
-
     def versions(self) -> list[Tables]:
-        rows = self.db.execute("SELECT content_hash, tables FROM versions ORDER BY loaded_seq")
+        found = self._stored("ORDER BY loaded_seq")
+        for tables in found:
+            self._note(tables)
+        return found
+
+    def _stored(self, where: str, args=()) -> list[Tables]:
         found = []
-        for content_hash, text in rows:
+        for content_hash, text in self.db.execute(
+                f"SELECT content_hash, tables FROM versions {where}", args):
             try:
-                found.append(tables_from_dict(json.loads(text), f"{self.path} ({content_hash[:19]})"))
-            except (json.JSONDecodeError, TablesError) as exc:
+                found.append(tables_from_dict(loads(text), f"{self.path} ({content_hash[:19]})"))
+            except (ValueError, TypeError, RecursionError, TablesError) as exc:
                 raise StoreError(f"{self.path}: stored version {content_hash} is damaged: {exc}") from None
         return found
 
@@ -368,16 +409,6 @@ class SqliteStore(MemoryStore):
             self._lock = None
 
 
-def _run(row) -> Run:
-    (ident, customer, journey_id, content_hash, status, holdout, stage, step, waiting, timer,
-     entered_at, step_at, ended_at, outcome, context, event, local) = row
-    local = json.loads(local)
-    return Run(ident, customer, journey_id, content_hash, entered_at, status, bool(holdout), stage,
-               step, waiting, timer, step_at, ended_at, outcome, json.loads(context),
-               json.loads(event), local.get("vars", {}), local.get("milestones", {}), tuple(row),
-               local.get("arms", {}))
-
-
 def _run_row(r: Run) -> tuple:
     """A run as a ``runs`` row, in RUN_COLUMNS order."""
     return (r.id, r.customer, r.journey_id, r.content_hash, r.status, int(r.holdout), r.stage,
@@ -403,26 +434,20 @@ def _observation_row(o: Observation) -> tuple:
             o.status, o.closed, o.timer)
 
 
-def _record(kind, row):
-    """An SLA or observation read back, remembering its row as written."""
-    record = kind(*row)
-    record.stored = tuple(row)
-    return record
-
-
 _ROW_OF = {Run: _run_row, Sla: _sla_row, Observation: _observation_row}
 _TABLE_OF = {Run: "runs", Sla: "slas", Observation: "observations"}
 
 
 def _lock(path: Path) -> int | None:
-    """An exclusive lock beside the state file: two writers would each cache stale state."""
+    """An exclusive lock beside the state file: two writers would each cache stale state.
+    It is keyed on the file itself (symlinks resolved), not on the name it was given."""
     try:
         import fcntl
     except ImportError:  # not POSIX: no lock
         return None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        handle = os.open(f"{path.resolve()}.lock", os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         raise StoreError(f"{path}: cannot create the lock file: {exc.strerror or exc}") from None
     deadline = time.monotonic() + LOCK_WAIT

@@ -16,7 +16,7 @@ from typing import Callable
 from ..compile import Tables
 from ..runtime import Adapters, Event, Runtime
 from ..runtime.program import build_program
-from .cohort import OPT_OUT_DELAY, OPT_OUT_EVENT, Cohort, Segment
+from .cohort import OPT_OUT_DELAY, OPT_OUT_EVENT, Cohort, Segment, check_cohort
 from .counting import CountingStore, JourneyCounts
 from .staff import StaffQueue, merge_queues, staff_queues
 
@@ -342,6 +342,7 @@ def choose_engine(tables: Tables | list[Tables], cohort: Cohort, engine: str) ->
     EngineError for an unknown engine, or ``vector`` asked for what it cannot run."""
     if engine not in ENGINES:
         raise EngineError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
+    check_cohort(cohort, journeys_of(tables))
     reason = vector_reason(tables, cohort) if engine != "reference" else "not asked for"
     if engine == "vector" and reason is not None:
         raise EngineError(f"the vectorised engine cannot run this simulation: {reason}")
