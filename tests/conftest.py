@@ -18,3 +18,38 @@ def write(tmp_path):
         path.write_text(text, encoding="utf-8")
         return path
     return _write
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The URL of a PostgreSQL server for this session (skips, saying why, without one)."""
+    import os
+
+    import pg
+    if os.environ.get(pg.ENV):
+        yield os.environ[pg.ENV]
+        return
+    try:
+        server = pg.Server()
+    except pg.Unavailable as exc:
+        pytest.skip(f"no PostgreSQL server: {exc}")
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """A PostgreSQL state URL of its own (a fresh schema) for one test."""
+    pytest.importorskip("psycopg", reason="psycopg is in the test extra")
+    import pg
+    return pg.fresh_schema(postgres_server)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def state_target(request, tmp_path):
+    """Where a durable state lives, once per store: a SQLite file, a PostgreSQL schema."""
+    if request.param == "sqlite":
+        return tmp_path / "state.sqlite"
+    return request.getfixturevalue("postgres_url")

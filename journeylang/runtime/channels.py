@@ -11,6 +11,10 @@ from jinja2 import TemplateSyntaxError, nodes
 from ..templates import attribute_path, environment, locale_fallbacks, render_context
 
 QUEUED, CANCELLED, FAILED = "queued", "cancelled", "failed"
+# what a delivery worker makes of a queued action (docs/runtime.md, "Running it live")
+SENDING, SENT, DELIVERED, DEAD = "sending", "sent", "delivered", "dead"
+PENDING = (QUEUED, SENDING)   # on its way: counts towards caps until it fails
+SENT_STATUSES = (SENT, DELIVERED)
 ACTION_KINDS = ("message", "coupon", "handoff", "webhook", "event")
 
 

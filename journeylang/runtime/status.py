@@ -1,26 +1,28 @@
-"""Runtime inspection: read-only queries over a state file (status, outbox, a customer's history)."""
+"""Runtime inspection: read-only queries over a state (status, outbox, a customer's history)."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
+from .channels import PENDING, SENT_STATUSES as SENT
+from .database import Database, StoreError, connect, database_errors, describe, is_postgres
 from .events import iso
 from .policies import kpi_met
-from .store import StoreError
 
 
-def open_state(path: str | Path) -> sqlite3.Connection:
-    """A read-only connection to a state file; StoreError when it is missing or not ours."""
-    path = Path(path)
-    if not path.is_file():
-        raise StoreError(f"{path}: no such state file (run `journey run` first, or pass --db)")
+def open_state(target) -> Database:
+    """A connection for reading a state (a file, or a PostgreSQL URL); StoreError when it is
+    missing or not ours."""
+    if not is_postgres(target) and not Path(target).is_file():
+        raise StoreError(f"{target}: no such state file (run `journey run` first, or pass --db)")
+    db = None
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        db = connect(target, readonly=True, named=True)
         db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{path}: not a journeylang state file ({exc})") from None
-    db.row_factory = sqlite3.Row
+    except database_errors() as exc:
+        if db is not None:
+            db.close()
+        raise StoreError(f"{describe(target)}: not a journeylang state ({exc})") from None
     return db
 
 
@@ -35,7 +37,7 @@ def _in(column: str, values) -> tuple[str, list]:
     return f"{column} IN ({','.join('?' * len(values))})", values
 
 
-def overview(db: sqlite3.Connection, journeys=None) -> dict:
+def overview(db: Database, journeys=None) -> dict:
     """Versions, runs by status and outcome, customers per stage and step, timers, outbox."""
     where, args = _in("journey_id", journeys)
     meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
@@ -77,13 +79,17 @@ def overview(db: sqlite3.Connection, journeys=None) -> dict:
             "promo": promo(db, definitions)}
 
 
-def _has_table(db: sqlite3.Connection, name: str) -> bool:
+def _count(status: str) -> str:
+    """SQL counting the rows of a group with ``status`` (either database)."""
+    return f"count(CASE WHEN status = '{status}' THEN 1 END)"
+
+
+def _has_table(db: Database, name: str) -> bool:
     """State files written before SLAs and KPIs existed lack their tables until next opened."""
-    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                      (name,)).fetchone() is not None
+    return name in db.tables()
 
 
-def _definitions(db: sqlite3.Connection, journeys=None) -> dict:
+def _definitions(db: Database, journeys=None) -> dict:
     """Per journey id, what its stored versions declare: KPIs and the promo budget of the
     active (last loaded) version, and the promo send steps of every version."""
     where, args = _in("journey_id", journeys)
@@ -100,15 +106,15 @@ def _definitions(db: sqlite3.Connection, journeys=None) -> dict:
     return found
 
 
-def roles(db: sqlite3.Connection, journeys=None) -> list[dict]:
+def roles(db: Database, journeys=None) -> list[dict]:
     """SLAs per role: open (the queue of handoffs waiting), met, breached, breach rate."""
     if not _has_table(db, "slas"):
         return []
     where, args = _in("journey_id", journeys)
     found = []
     for row in db.execute(
-            f"SELECT role, sum(status = 'open') AS open, sum(status = 'met') AS met, "
-            f"sum(status = 'breached') AS breached, min(CASE status WHEN 'open' THEN due END) "
+            f"SELECT role, {_count('open')} AS open, {_count('met')} AS met, "
+            f"{_count('breached')} AS breached, min(CASE status WHEN 'open' THEN due END) "
             f"AS next_due FROM slas WHERE {where} GROUP BY role ORDER BY role", args):
         closed = row["met"] + row["breached"]
         found.append({"role": row["role"], "open": row["open"], "met": row["met"],
@@ -118,15 +124,15 @@ def roles(db: sqlite3.Connection, journeys=None) -> list[dict]:
     return found
 
 
-def kpis(db: sqlite3.Connection, definitions: dict) -> list[dict]:
+def kpis(db: Database, definitions: dict) -> list[dict]:
     """Per KPI of each journey's active version, counting that version's runs only (another
     version may measure it differently): closed observations, hits, the rate against the
     baseline and the target (``met``: the rate reaches the target in its direction)."""
     counts = {}
     if _has_table(db, "observations"):
         counts = {(r["content_hash"], r["kpi"]): r for r in db.execute(
-            "SELECT content_hash, kpi, sum(status = 'open') AS open, sum(status = 'hit') AS hits, "
-            "sum(status = 'missed') AS missed FROM observations GROUP BY 1, 2")}
+            f"SELECT content_hash, kpi, {_count('open')} AS open, {_count('hit')} AS hits, "
+            f"{_count('missed')} AS missed FROM observations GROUP BY 1, 2")}
     found = []
     for journey_id, entry in sorted(definitions.items()):
         for kpi in entry["kpis"]:
@@ -143,22 +149,30 @@ def kpis(db: sqlite3.Connection, definitions: dict) -> list[dict]:
     return found
 
 
-def promo(db: sqlite3.Connection, definitions: dict) -> list[dict]:
-    """Per journey: messages sent (not failed or cancelled), promo messages, share, budget."""
+def promo(db: Database, definitions: dict) -> list[dict]:
+    """Per journey: messages sent (the delivery worker handed them to the provider; not those
+    still pending, failed or cancelled), the promo ones among them, their share, the budget,
+    and the messages still pending delivery."""
     found = []
+    sent, pending = ", ".join(f"'{s}'" for s in SENT), ", ".join(f"'{s}'" for s in PENDING)
     for journey_id, entry in sorted(definitions.items()):
-        total = marked = 0
+        total = marked = waiting = 0
         for row in db.execute(
-                "SELECT content_hash, step, count(*) AS n FROM outbox WHERE journey_id = ? AND "
-                "kind = 'message' AND status NOT IN ('failed', 'cancelled') GROUP BY 1, 2",
+                f"SELECT content_hash, step, {_count_in(sent)} AS n, {_count_in(pending)} AS p "
+                f"FROM outbox WHERE journey_id = ? AND kind = 'message' GROUP BY 1, 2",
                 (journey_id,)):
-            total += row["n"]
+            total, waiting = total + row["n"], waiting + row["p"]
             marked += row["n"] if (row["content_hash"], row["step"]) in entry["promo_steps"] else 0
         if entry["promo_steps"] or entry["budget"] is not None:
             found.append({"journey_id": journey_id, "sends": total, "promo": marked,
                           "share": marked / total if total else None,
-                          "budget": None if entry["budget"] is None else entry["budget"] / 100})
+                          "budget": None if entry["budget"] is None else entry["budget"] / 100,
+                          "pending": waiting})
     return found
+
+
+def _count_in(statuses: str) -> str:
+    return f"count(CASE WHEN status IN ({statuses}) THEN 1 END)"
 
 
 def _outbox_row(row) -> dict:
@@ -168,7 +182,7 @@ def _outbox_row(row) -> dict:
     return found
 
 
-def outbox(db: sqlite3.Connection, status=None, channel=None, customer=None, journeys=None,
+def outbox(db: Database, status=None, channel=None, customer=None, journeys=None,
            kind=None, limit: int | None = 50) -> list[dict]:
     """Outbox rows, newest first, filtered."""
     clauses, args = [], []
@@ -188,7 +202,7 @@ def outbox(db: sqlite3.Connection, status=None, channel=None, customer=None, jou
     return [_outbox_row(r) for r in db.execute(sql, args)]
 
 
-def customer(db: sqlite3.Connection, customer_id: str) -> dict | None:
+def customer(db: Database, customer_id: str) -> dict | None:
     """A customer's profile, runs, history (step entered, when, why) and outbox, in order."""
     row = db.execute("SELECT profile, state FROM customers WHERE id = ?", (customer_id,)).fetchone()
     if row is None:

@@ -1,0 +1,442 @@
+"""Runtime persistence: the state in SQL tables, written one batch per transaction (both backends).
+
+Writes are buffered in memory while a batch runs and flushed with ``executemany`` at commit, in
+one transaction together with the ids of the events that caused them: a crash loses the whole
+batch or nothing, and a restart re-applies exactly the events that are not recorded.
+``SqliteStore`` (store.py) and ``PostgresStore`` (postgres.py) differ only in how they connect,
+keep other writers out and run a commit's statements.
+"""
+from __future__ import annotations
+
+import json
+
+from ..compile import Tables
+from ..compile.writers import TablesError, tables_from_dict
+from .database import Database, StoreError, database_errors
+from .events import Event
+from .state import ENDED, OPEN, Customer, MemoryStore, Observation, Run, Sla, Timer
+
+SCHEMA_VERSION = "2"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS versions (
+  content_hash TEXT PRIMARY KEY, journey_id TEXT NOT NULL, version INTEGER,
+  loaded_seq INTEGER NOT NULL, tables TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS customers (
+  id TEXT PRIMARY KEY, profile TEXT NOT NULL, state TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY, customer TEXT NOT NULL, journey_id TEXT NOT NULL,
+  content_hash TEXT NOT NULL, status TEXT NOT NULL, holdout INTEGER NOT NULL, stage TEXT,
+  step TEXT, waiting TEXT, timer INTEGER, entered_at REAL NOT NULL, step_at REAL,
+  ended_at REAL, outcome TEXT, context TEXT NOT NULL, event TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS runs_by_customer ON runs (customer);
+CREATE TABLE IF NOT EXISTS timers (
+  seq INTEGER PRIMARY KEY, due REAL NOT NULL, run_id INTEGER NOT NULL, customer TEXT NOT NULL,
+  kind TEXT NOT NULL, step TEXT);
+CREATE TABLE IF NOT EXISTS history (
+  id INTEGER PRIMARY KEY, at REAL NOT NULL, customer TEXT NOT NULL, run_id INTEGER,
+  journey_id TEXT, step TEXT, what TEXT NOT NULL, why TEXT, detail TEXT);
+CREATE INDEX IF NOT EXISTS history_by_run ON history (run_id);
+CREATE INDEX IF NOT EXISTS history_of_customers ON history (customer) WHERE run_id IS NULL;
+CREATE TABLE IF NOT EXISTS outbox (
+  id INTEGER PRIMARY KEY, at REAL NOT NULL, customer TEXT NOT NULL, run_id INTEGER,
+  journey_id TEXT, content_hash TEXT, step TEXT, kind TEXT NOT NULL, channel TEXT,
+  template TEXT, locale TEXT, text TEXT, payload TEXT NOT NULL, due REAL, status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0, next_try REAL, lease TEXT, sent_at REAL,
+  provider_id TEXT, error TEXT);
+CREATE INDEX IF NOT EXISTS outbox_by_run ON outbox (run_id);
+CREATE TABLE IF NOT EXISTS events (
+  ordinal INTEGER PRIMARY KEY, id TEXT NOT NULL, customer TEXT NOT NULL, type TEXT NOT NULL,
+  at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS slas (
+  id INTEGER PRIMARY KEY, customer TEXT NOT NULL, run_id INTEGER NOT NULL,
+  journey_id TEXT NOT NULL, step TEXT NOT NULL, role TEXT NOT NULL, opened REAL NOT NULL,
+  due REAL NOT NULL, status TEXT NOT NULL, closed REAL, timer INTEGER);
+CREATE INDEX IF NOT EXISTS open_slas ON slas (customer) WHERE status = 'open';
+CREATE TABLE IF NOT EXISTS observations (
+  id INTEGER PRIMARY KEY, customer TEXT NOT NULL, run_id INTEGER NOT NULL,
+  journey_id TEXT NOT NULL, content_hash TEXT NOT NULL, kpi TEXT NOT NULL, opened REAL NOT NULL,
+  due REAL NOT NULL, status TEXT NOT NULL, closed REAL, timer INTEGER);
+CREATE INDEX IF NOT EXISTS observations_by_customer ON observations (customer);
+CREATE TABLE IF NOT EXISTS inbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, customer TEXT NOT NULL,
+  received REAL NOT NULL, event TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS outbox_work ON outbox (kind, channel, next_try) WHERE next_try IS NOT NULL;
+"""
+# What a state of schema 1 (no delivery columns, no inbox) needs before SCHEMA applies.
+MIGRATIONS = {"1": [f"ALTER TABLE outbox ADD COLUMN {column}" for column in (
+    "attempts INTEGER NOT NULL DEFAULT 0", "next_try REAL", "lease TEXT", "sent_at REAL",
+    "provider_id TEXT", "error TEXT")] + [
+    "UPDATE outbox SET next_try = at WHERE status = 'queued' AND kind != 'event'"]}
+
+SLA_COLUMNS = "id, customer, run_id, journey_id, step, role, opened, due, status, closed, timer"
+OBSERVATION_COLUMNS = ("id, customer, run_id, journey_id, content_hash, kpi, opened, due, status, "
+                       "closed, timer")
+RUN_COLUMNS = ("id, customer, journey_id, content_hash, status, holdout, stage, step, waiting, "
+               "timer, entered_at, step_at, ended_at, outcome, context, event")
+OUTBOX_COLUMNS = ("id, at, customer, run_id, journey_id, content_hash, step, kind, channel, "
+                  "template, locale, text, payload, due, status, next_try")
+KNOWN_LIMIT = 5_000_000
+PREFETCH_CHUNK = 500
+_COMPLETE = {"meta", "versions", "customers", "runs", "timers", "history", "outbox", "events",
+             "slas", "observations", "inbox"}
+_RUN_UPDATE = ", ".join(f"{c} = excluded.{c}" for c in RUN_COLUMNS.split(", ")[4:])
+
+
+def _upsert(table: str, columns: str, key: str) -> str:
+    names = columns.split(", ")
+    updates = ", ".join(f"{c} = excluded.{c}" for c in names if c != key)
+    return (f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(names))}) "
+            f"ON CONFLICT ({key}) DO UPDATE SET {updates}")
+
+
+def _compact_encoder():
+    """Compact JSON text (no sorting: processing is deterministic, so dicts are built in the
+    same order). The C encoder made once: the unit of work encodes every customer handed out
+    at each commit to see what changed, and JSONEncoder.encode builds a new encoder per call."""
+    plain = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # a Python without the C accelerator
+        return plain.encode
+    encode = make(None, plain.default, json.encoder.encode_basestring, None, ":", ",",
+                  False, False, True)
+    return lambda value: "".join(encode(value, 0))
+
+
+dumps = _compact_encoder()
+
+
+def event_json(event: Event) -> str:
+    """An event as the inbox keeps it (``at`` in epoch seconds, exactly)."""
+    return dumps({"id": event.id, "type": event.type, "customer": event.customer, "at": event.at,
+                  "attributes": event.attributes, "data": event.data})
+
+
+def event_from_json(text: str) -> Event:
+    raw = json.loads(text)
+    return Event(raw["id"], raw["type"], raw["customer"], raw["at"], raw["attributes"], raw["data"])
+
+
+def prepare(db: Database, where: str) -> None:
+    """Create or upgrade the tables; StoreError when the database holds something else."""
+    tables = db.tables()
+    if tables and "meta" not in tables:
+        raise StoreError(f"{where}: a database, but not a journeylang state")
+    found = None
+    if tables:
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        found = row[0] if row else None
+    if found not in (None, SCHEMA_VERSION, *MIGRATIONS):
+        raise StoreError(f"{where}: state schema {found}, this journeylang reads {SCHEMA_VERSION}")
+    if found == SCHEMA_VERSION and _COMPLETE <= tables:
+        return
+    with db.transaction():
+        db.exclusive()
+        for sql in MIGRATIONS.get(found, ()):
+            db.execute(sql)
+        for statement in db.schema(SCHEMA).split(";"):
+            if statement.strip():
+                db.execute(statement)
+        db.execute("INSERT INTO meta (key, value) VALUES ('schema', ?) ON CONFLICT (key) "
+                   "DO UPDATE SET value = excluded.value", (SCHEMA_VERSION,))
+
+
+class SqlStore(MemoryStore):
+    """Durable state in SQL tables; one writer at a time (the subclass keeps others out).
+
+    ``db`` is the store's connection for reads; a commit's statements go to ``_submit``.
+    """
+
+    durable = True
+    keeps_seen = True  # the ids of applied events are held in memory (else asked per batch)
+    # Whether inbox rows become visible in the order of their numbers (one writer at a time).
+    # Else a row numbered earlier may commit later, so every read starts from the beginning
+    # (what was taken is gone once its commit is in: such a store commits synchronously).
+    ordered_inbox = True
+
+    def __init__(self, db: Database, where: str, cache_limit: int = 500_000):
+        super().__init__(keep_rows=False)
+        self.db, self.where, self.cache_limit = db, where, cache_limit
+        self._clear_buffers()
+        self._inbox_after = 0
+        self._read_committed()
+
+    def _read_committed(self) -> None:
+        self.meta = dict(self.db.execute("SELECT key, value FROM meta"))
+        # Ids of stored customers, so a new customer costs no query (up to a size worth keeping).
+        count = self.db.execute("SELECT count(*) FROM customers").fetchone()[0]
+        self.known: set[str] | None = None if count > KNOWN_LIMIT else {
+            r[0] for r in self.db.execute("SELECT id FROM customers")}
+        # The ids of applied events, in memory: an index on them would be a random-key B-tree
+        # that dirties a page per event at every commit (measured: the largest cost at scale).
+        self.seen = {r[0] for r in self.db.execute("SELECT id FROM events")} if self.keeps_seen \
+            else set()
+
+    def _clear_buffers(self) -> None:
+        self.unit: dict[str, Customer] = {}
+        self._rows: dict[str, list] = {"customers": [], "runs": [], "slas": [], "observations": []}
+        self._timers_new: dict[int, Timer] = {}
+        self._timers_gone: set[int] = set()
+        self._history: list = []
+        self._outbox: list = []
+        self._cancels: list[tuple[str, int]] = []
+        self._events: list[tuple] = []
+        self._versions_new: list[tuple] = []
+        self._inbox_taken: list[tuple[int]] = []
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def load_customer(self, customer_id: str) -> Customer:
+        if self.known is not None and customer_id not in self.known:
+            return Customer(customer_id)
+        row = self.db.execute("SELECT profile, state FROM customers WHERE id = ?",
+                              (customer_id,)).fetchone()
+        if row is None:
+            return Customer(customer_id)
+        customer = _customer(customer_id, row)
+        customer.runs = [_run(r) for r in self.db.execute(
+            f"SELECT {RUN_COLUMNS} FROM runs WHERE customer = ? AND status != ? ORDER BY id",
+            (customer_id, ENDED))]
+        customer.slas = [_record(Sla, r) for r in self.db.execute(
+            f"SELECT {SLA_COLUMNS} FROM slas WHERE customer = ? AND status = ? ORDER BY id",
+            (customer_id, OPEN))]
+        live = {run.id for run in customer.runs}
+        customer.observations = [_record(Observation, r) for r in self.db.execute(
+            f"SELECT {OBSERVATION_COLUMNS} FROM observations WHERE customer = ? ORDER BY id",
+            (customer_id,)) if r[8] == OPEN or r[2] in live]
+        return customer
+
+    def prefetch(self, customer_ids) -> None:
+        """Load the stored customers among ``customer_ids`` that are not cached, a few queries
+        for many (a round trip per customer is what a server costs)."""
+        wanted = [c for c in dict.fromkeys(customer_ids) if c not in self.customers
+                  and (self.known is None or c in self.known)]
+        for start in range(0, len(wanted), PREFETCH_CHUNK):
+            self._prefetch(wanted[start:start + PREFETCH_CHUNK])
+
+    def _prefetch(self, ids: list[str]) -> None:
+        marks = ",".join("?" * len(ids))
+        found = {r[0]: _customer(r[0], r[1:]) for r in self.db.execute(
+            f"SELECT id, profile, state FROM customers WHERE id IN ({marks})", ids)}
+        for r in self.db.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE customer IN ({marks}) "
+                                 f"AND status != ? ORDER BY id", [*ids, ENDED]):
+            found[r[1]].runs.append(_run(r))
+        for r in self.db.execute(f"SELECT {SLA_COLUMNS} FROM slas WHERE customer IN ({marks}) "
+                                 f"AND status = ? ORDER BY id", [*ids, OPEN]):
+            found[r[1]].slas.append(_record(Sla, r))
+        for r in self.db.execute(f"SELECT {OBSERVATION_COLUMNS} FROM observations "
+                                 f"WHERE customer IN ({marks}) ORDER BY id", ids):
+            customer = found[r[1]]
+            if r[8] == OPEN or any(run.id == r[2] for run in customer.runs):
+                customer.observations.append(_record(Observation, r))
+        for ident in ids:
+            self.customers[ident] = found.get(ident) or Customer(ident)
+
+    def customer_ids(self) -> list[str]:
+        if self.known is not None:
+            return sorted(self.known.union(self.customers))
+        stored = {r[0] for r in self.db.execute("SELECT id FROM customers")}
+        return sorted(stored.union(self.customers))
+
+    def timezones(self) -> set:
+        stored = {r[0] for r in self.db.execute(
+            f"SELECT DISTINCT {self.db.json_field('profile', 'timezone')} FROM customers")}
+        return stored | {c.profile.get("timezone") for c in self.customers.values()}
+
+    def pending_timers(self) -> list[Timer]:
+        return [Timer.from_row(row) for row in self.db.execute(
+            "SELECT seq, due, run_id, customer, kind, step FROM timers ORDER BY seq")]
+
+    def versions(self) -> list[Tables]:
+        rows = self.db.execute("SELECT content_hash, tables FROM versions ORDER BY loaded_seq")
+        found = []
+        for content_hash, text in rows:
+            try:
+                found.append(tables_from_dict(json.loads(text), f"{self.where} ({content_hash[:19]})"))
+            except (json.JSONDecodeError, TablesError) as exc:
+                raise StoreError(f"{self.where}: stored version {content_hash} is damaged: {exc}") from None
+        return found
+
+    def processed(self, ids) -> set[str]:
+        if self.keeps_seen:
+            return {i for i in ids if i in self.seen}
+        ids, found = list(ids), set()
+        for start in range(0, len(ids), PREFETCH_CHUNK):
+            chunk = ids[start:start + PREFETCH_CHUNK]
+            found.update(r[0] for r in self.db.execute(
+                f"SELECT id FROM events WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+        return found
+
+    # --- the inbox: events accepted, not yet applied ------------------------------------------
+
+    def read_inbox(self, limit: int) -> list[tuple[int, Event]]:
+        """Up to ``limit`` accepted events in the order they came, after those already taken."""
+        rows = self.db.execute("SELECT seq, event FROM inbox WHERE seq > ? ORDER BY seq LIMIT ?",
+                               (self._inbox_after, limit)).fetchall()
+        if rows and self.ordered_inbox:
+            self._inbox_after = rows[-1][0]
+        return [(seq, event_from_json(text)) for seq, text in rows]
+
+    def take_inbox(self, seqs) -> None:
+        """Inbox rows applied (or found applied before): deleted in the next commit."""
+        self._inbox_taken.extend((seq,) for seq in seqs)
+
+    # --- buffered writes ----------------------------------------------------------------------
+
+    def write(self, customer: Customer) -> None:
+        """Buffer the rows of what changed in a customer since they were last written."""
+        profile = dumps(customer.profile)
+        state = dumps({"sends": customer.sends, "entries": customer.entries})
+        if customer.stored != (profile, state):
+            customer.stored = (profile, state)
+            self._rows["customers"].append((customer.id, profile, state))
+        for record in customer.records():
+            row = _ROW_OF[type(record)](record)
+            if record.stored != row:
+                record.stored = row
+                self._rows[_TABLE_OF[type(record)]].append(row)
+
+    def add_timer(self, timer: Timer) -> None:
+        self._timers_new[timer.seq] = timer
+
+    def drop_timer(self, seq: int) -> None:
+        if self._timers_new.pop(seq, None) is None:
+            self._timers_gone.add(seq)
+
+    def history(self, row) -> None:
+        self._history.append(row)
+
+    def outbox(self, action) -> None:
+        self._outbox.append(action)
+
+    def cancel_outbox(self, customer_id: str, up_to: int) -> None:
+        self._cancels.append((customer_id, up_to))
+
+    def mark_processed(self, event, ordinal: int) -> None:
+        self._events.append((ordinal, event.id, event.customer, event.type, event.at))
+
+    def save_version(self, tables: Tables, loaded_seq: int) -> None:
+        self._versions_new.append((tables.content_hash, tables.journey_id,
+                                   tables.journey["version"], loaded_seq,
+                                   json.dumps(tables.to_dict(), ensure_ascii=False)))
+
+    # --- transactions -------------------------------------------------------------------------
+
+    def commit(self, counters: dict[str, int], wait: bool = True) -> None:
+        """Write every buffered change and the counters in one transaction.
+
+        The rows are taken here; ``_submit`` runs the SQL. With ``wait=False`` the caller may
+        go on (with the next batch) while it does; a failed write is raised by the next
+        ``commit`` or ``sync``, and the caller must then ``rollback``.
+        """
+        unit = list(self.unit)
+        self._write_unit()
+        job = self._snapshot(counters)
+        self.meta.update({k: str(v) for k, v in counters.items()})
+        if self.known is not None:
+            self.known.update(unit)
+        if self.keeps_seen:
+            self.seen.update(row[1] for row in self._events)
+        self._clear_buffers()
+        self._submit(job)
+        if wait or len(self.customers) > self.cache_limit:
+            self.sync()
+            if len(self.customers) > self.cache_limit:
+                self.customers.clear()  # only once the database holds what they hold
+
+    def _submit(self, job) -> None:
+        raise NotImplementedError
+
+    def _snapshot(self, counters) -> list[tuple[str, list]]:
+        """The statements of one transaction, with their rows (plain values, no live objects)."""
+        rows = self._rows
+        return [
+            (_upsert("versions", "content_hash, journey_id, version, loaded_seq, tables",
+                     "content_hash"), self._versions_new),
+            ("INSERT INTO customers VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+             "profile = excluded.profile, state = excluded.state", rows["customers"]),
+            (f"INSERT INTO runs ({RUN_COLUMNS}) VALUES ({','.join('?' * 16)}) "
+             f"ON CONFLICT (id) DO UPDATE SET {_RUN_UPDATE}", rows["runs"]),
+            ("INSERT INTO timers VALUES (?, ?, ?, ?, ?, ?)",
+             [t.row() for t in self._timers_new.values()]),
+            ("DELETE FROM timers WHERE seq = ?", [(seq,) for seq in self._timers_gone]),
+            ("INSERT INTO history (at, customer, run_id, journey_id, step, what, why, detail) "
+             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self._history),
+            (f"INSERT INTO outbox ({OUTBOX_COLUMNS}) VALUES ({','.join('?' * 16)})",
+             [_outbox_row(a) for a in self._outbox]),
+            ("UPDATE outbox SET status = 'cancelled', next_try = NULL WHERE run_id IN "
+             "(SELECT id FROM runs WHERE customer = ?) AND id <= ? AND status = 'queued' "
+             "AND kind = 'message'", self._cancels),
+            ("INSERT INTO events VALUES (?, ?, ?, ?, ?)", self._events),
+            ("DELETE FROM inbox WHERE seq = ?", self._inbox_taken),
+            (_upsert("slas", SLA_COLUMNS, "id"), rows["slas"]),
+            (_upsert("observations", OBSERVATION_COLUMNS, "id"), rows["observations"]),
+            (_upsert("meta", "key, value", "key"), sorted((k, str(v)) for k, v in counters.items())),
+        ]
+
+    def rollback(self) -> None:
+        """Forget everything not in the database and reread what is."""
+        self._abandon()
+        self._clear_buffers()
+        self.customers.clear()
+        self._inbox_after = 0
+        self._read_committed()
+
+    def _abandon(self) -> None:
+        """Wait for (or drop) a commit in flight before rereading."""
+
+    def counters(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self.meta.items() if k.startswith("next_")}
+
+
+def _customer(customer_id: str, row) -> Customer:
+    state = json.loads(row[1])
+    return Customer(customer_id, json.loads(row[0]), state["sends"], state["entries"],
+                    stored=(row[0], row[1]))
+
+
+def _run(row) -> Run:
+    (ident, customer, journey_id, content_hash, status, holdout, stage, step, waiting, timer,
+     entered_at, step_at, ended_at, outcome, context, event) = row
+    return Run(ident, customer, journey_id, content_hash, entered_at, status, bool(holdout), stage,
+               step, waiting, timer, step_at, ended_at, outcome, json.loads(context),
+               json.loads(event), tuple(row))
+
+
+def _run_row(r: Run) -> tuple:
+    """A run as a ``runs`` row, in RUN_COLUMNS order."""
+    return (r.id, r.customer, r.journey_id, r.content_hash, r.status, int(r.holdout), r.stage,
+            r.step, r.waiting, r.timer, r.entered_at, r.step_at, r.ended_at, r.outcome,
+            dumps(r.context), dumps(r.event))
+
+
+def _sla_row(s: Sla) -> tuple:
+    return (s.id, s.customer, s.run_id, s.journey_id, s.step, s.role, s.opened, s.due,
+            s.status, s.closed, s.timer)
+
+
+def _observation_row(o: Observation) -> tuple:
+    return (o.id, o.customer, o.run_id, o.journey_id, o.content_hash, o.kpi, o.opened, o.due,
+            o.status, o.closed, o.timer)
+
+
+def _outbox_row(a) -> tuple:
+    """An action as an ``outbox`` row: queued actions are due for the delivery worker at once
+    (an emitted event is applied by the runtime itself: its row is a record)."""
+    next_try = a.at if a.status == "queued" and a.kind != "event" else None
+    return (a.id, a.at, a.customer, a.run_id, a.journey_id, a.content_hash, a.step, a.kind,
+            a.channel, a.template, a.locale, a.text, dumps(a.payload), a.due, a.status, next_try)
+
+
+def _record(kind, row):
+    """An SLA or observation read back, remembering its row as written."""
+    record = kind(*row)
+    record.stored = tuple(row)
+    return record
+
+
+_ROW_OF = {Run: _run_row, Sla: _sla_row, Observation: _observation_row}
+_TABLE_OF = {Run: "runs", Sla: "slas", Observation: "observations"}
+
+__all__ = ["SCHEMA_VERSION", "SqlStore", "StoreError", "database_errors", "dumps", "event_from_json",
+           "event_json", "prepare"]
