@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..semantics import (COMPLETED, CONVERTED, ERROR, EXPIRED, MAX_EMIT_DEPTH, MAX_STEPS,
-                         OPT_OUT_EVENTS, SEND_CAP, SEND_CHECKS, SEND_NO_CONSENT, SEND_OPTED_OUT,
-                         SEND_QUIET, consents, zero_wait)
-from .channels import FAILED, Action, Adapters
+from ..semantics import (COMPLETED, CONVERTED, DELIVERY_EVENTS, ERROR, EXPIRED, MAX_EMIT_DEPTH,
+                         MAX_STEPS, OPT_OUT_EVENTS, SEND_CAP, SEND_CHECKS, SEND_NO_CONSENT,
+                         SEND_OPTED_OUT, SEND_QUIET, consents, zero_wait)
+from .channels import FAILED, QUEUED, Action, Adapters
 from .engine import EVENT, TIMER, Engine
 from .events import Event, iso
-from .policies import (Zones, cap_reached, choose_arm, in_holdout, next_local_time,
-                       next_occurrence, quiet_until)
+from .policies import (Zones, cap_reached, choose_arm, count_send, drop_pending, in_holdout,
+                       next_local_time, next_occurrence, quiet_until, settle_send)
 from .program import STEP_KINDS, KpiDef, Program, StepDef
 from .scope import RunScope, assign, copy_json, merge
 from .state import (BREACHED, ENDED, HIT, HOLDOUT, MET, MISSED, OPEN, Customer, KpiDue,
@@ -100,6 +100,8 @@ class Executor:
         self.depth = event.depth
         if event.attributes:
             merge(customer.profile, event.attributes)
+        if event.type in DELIVERY_EVENTS:
+            settle_send(customer.sends, event.type, event.data, self.engine.now)
         if self.scheduled:
             zone = self._zone_key(customer)
             for program in self.scheduled:
@@ -213,6 +215,7 @@ class Executor:
 
     def _opt_out(self, customer: Customer, why: str) -> None:
         customer.profile["opted_out"] = True
+        drop_pending(customer.sends)
         for adapter in self.adapters.distinct():
             adapter.cancel_pending(customer.id, self.next_action - 1)
         self.store.history([self.engine.now, customer.id, None, None, None, "opted_out", why,
@@ -304,7 +307,8 @@ class Executor:
         self._deliver(action)
         if action.status == FAILED:
             return go(step, "failed", action.payload.get("error"))
-        customer.sends.append([self.engine.now, channel, run.journey_id])
+        count_send(customer.sends, self.engine.now, channel, run.journey_id, action.id,
+                   action.status == QUEUED)
         return go(step, "sent", f"{channel} {params['template']} #{action.id}")
 
     def _send_blocked(self, customer: Customer, program: Program, channel: str):

@@ -11,6 +11,7 @@ from itertools import count
 from typing import Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..semantics import MESSAGE_FAILED, MESSAGE_SENT
 from .program import Arm, CapRule, Schedule
 
 DAY = 86400
@@ -151,6 +152,35 @@ def kpi_met(rate: float, baseline: float, target: float, against: str = "target"
     means lower is better."""
     bar = target if against == "target" else baseline
     return rate <= bar if target < baseline else rate >= bar
+
+
+def count_send(sends: list, at: float, channel: str, journey_id: str, action_id: int,
+               pending: bool) -> None:
+    """Count a message towards the customer's caps: ``[at, channel, journey, action, pending]``
+    (``pending``: not yet reported sent by the delivery worker)."""
+    sends.append([at, channel, journey_id, action_id, pending])
+
+
+def settle_send(sends: list, kind: str, data: dict, now: float) -> None:
+    """What a delivery result (``semantics.DELIVERY_EVENTS``) changes in the messages a
+    customer's caps count: a failed message no longer counts; a sent one counts from ``now``
+    (the moment its result came), even when an opt-out had dropped it while it was on its way."""
+    if kind not in (MESSAGE_SENT, MESSAGE_FAILED):
+        return  # delivered: it already counts since it was sent
+    action = data.get("action")
+    found = next((s for s in sends if len(s) > 3 and s[3] == action), None)
+    if found is not None:
+        sends.remove(found)
+    if kind == MESSAGE_SENT and found is not None:
+        count_send(sends, now, found[1], found[2], action, False)
+    elif kind == MESSAGE_SENT and isinstance(data.get("channel"), str):
+        count_send(sends, now, data["channel"], data.get("journey"), action, False)
+
+
+def drop_pending(sends: list) -> None:
+    """An opt-out cancels the messages not yet sent: they no longer count (one already on its
+    way comes back with its delivery result)."""
+    sends[:] = [s for s in sends if not (len(s) > 4 and s[4])]
 
 
 def cap_reached(sends: list, now: float, channel: str, caps: list[CapRule]) -> CapRule | None:

@@ -143,6 +143,13 @@ class Program:
         return None if any(w is None for w in windows) else float(max(windows))
 
 
+def reacts_to(program: Program, event: str) -> bool:
+    """Whether an event of this type can change anything in the journey: a goal, an exit
+    rule, a wait, the entry or a KPI is about it."""
+    return event in program.interest or (program.entry is not None and program.entry.event == event) \
+        or any(kpi.event == event for kpi in program.kpis.values())
+
+
 def _minutes(text: str) -> int:
     hours, minutes = text.split(":")
     return int(hours) * 60 + int(minutes)
