@@ -18,6 +18,10 @@ class StoreError(Exception):
     """A state that cannot be used (not ours, locked by another run, unreadable, unreachable)."""
 
 
+class StoreBusy(StoreError):
+    """Another process applies the events of this state (it holds the state's lock)."""
+
+
 def is_postgres(target) -> bool:
     return isinstance(target, str) and target.startswith(POSTGRES_SCHEMES)
 
@@ -38,7 +42,8 @@ class Database:
     def execute(self, sql: str, args=()):
         raise NotImplementedError
 
-    def executemany(self, sql: str, rows) -> None:
+    def executemany(self, sql: str, rows) -> int:
+        """Run ``sql`` for each row; the number of rows changed."""
         raise NotImplementedError
 
     @contextmanager
@@ -87,8 +92,8 @@ class SqliteDatabase(Database):
     def execute(self, sql: str, args=()):
         return self.conn.execute(sql, args)
 
-    def executemany(self, sql: str, rows) -> None:
-        self.conn.executemany(sql, rows)
+    def executemany(self, sql: str, rows) -> int:
+        return self.conn.executemany(sql, rows).rowcount
 
     @contextmanager
     def transaction(self):
@@ -167,9 +172,10 @@ class PostgresDatabase(Database):
             return self.conn.execute(sql)
         return self.conn.execute(self._translate(sql), args)
 
-    def executemany(self, sql: str, rows) -> None:
+    def executemany(self, sql: str, rows) -> int:
         with self.conn.cursor() as cursor:
             cursor.executemany(self._translate(sql), rows)
+            return cursor.rowcount
 
     @contextmanager
     def transaction(self):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from .database import PostgresDatabase, StoreError, database_errors
+from .database import PostgresDatabase, StoreBusy, StoreError, database_errors
 from .sql import SqlStore, prepare
 
 LOCK_WAIT = 3.0  # seconds
@@ -54,6 +54,6 @@ def _lock(db: PostgresDatabase, wait: float) -> None:
     deadline = time.monotonic() + wait
     while not db.execute(f"SELECT pg_try_advisory_lock({_LOCK_KEY})").fetchone()[0]:
         if time.monotonic() > deadline:
-            raise StoreError(f"{db.name}: in use by another journey process (it applies the "
+            raise StoreBusy(f"{db.name}: in use by another journey process (it applies the "
                              f"events of this state)")
         time.sleep(0.05)

@@ -37,6 +37,7 @@ class IngestReport:
     timers: int = 0      # timers fired
     batches: int = 0     # transactions committed
     seconds: float = 0.0
+    oldest: float | None = None  # from an inbox: when the earliest event read was accepted
 
     @property
     def rate(self) -> float:
@@ -209,8 +210,9 @@ class Runtime:
         if not taken and (due is None or due > now):
             return report  # nothing to do: no empty transaction
         report.read = len(taken)
-        self.store.take_inbox(seq for seq, _ in taken)
-        self._apply([event for _, event in taken], report, until=now)
+        report.oldest = min((received for _, received, _ in taken), default=None)
+        self.store.take_inbox(seq for seq, _, _ in taken)
+        self._apply([event for _, _, event in taken], report, until=now)
         report.timers = self.executor.fired - fired
         report.seconds = _time.perf_counter() - started
         return report

@@ -269,13 +269,14 @@ class SqlStore(MemoryStore):
 
     # --- the inbox: events accepted, not yet applied ------------------------------------------
 
-    def read_inbox(self, limit: int) -> list[tuple[int, Event]]:
-        """Up to ``limit`` accepted events in the order they came, after those already taken."""
-        rows = self.db.execute("SELECT seq, event FROM inbox WHERE seq > ? ORDER BY seq LIMIT ?",
-                               (self._inbox_after, limit)).fetchall()
+    def read_inbox(self, limit: int) -> list[tuple[int, float, Event]]:
+        """Up to ``limit`` accepted events in the order they came, after those already taken:
+        ``(seq, received at, event)``."""
+        rows = self.db.execute("SELECT seq, received, event FROM inbox WHERE seq > ? "
+                               "ORDER BY seq LIMIT ?", (self._inbox_after, limit)).fetchall()
         if rows and self.ordered_inbox:
             self._inbox_after = rows[-1][0]
-        return [(seq, event_from_json(text)) for seq, text in rows]
+        return [(seq, received, event_from_json(text)) for seq, received, text in rows]
 
     def take_inbox(self, seqs) -> None:
         """Inbox rows applied (or found applied before): deleted in the next commit."""

@@ -12,7 +12,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from .database import SqliteDatabase, StoreError, is_postgres
+from .database import SqliteDatabase, StoreBusy, StoreError, is_postgres
 from .sql import SqlStore, prepare
 from .writer import WriteError, make_writer
 
@@ -103,5 +103,5 @@ def _lock(path: Path, wait: float = LOCK_WAIT) -> int | None:
             # the writer process of a run that just died may still finish its transaction
             if time.monotonic() > deadline:
                 os.close(handle)
-                raise StoreError(f"{path}: in use by another journey run") from None
+                raise StoreBusy(f"{path}: in use by another journey run") from None
             time.sleep(0.05)
