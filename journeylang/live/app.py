@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..runtime.database import database_errors, describe
+from ..runtime.database import StoreError, database_errors, describe
 from ..runtime.queues import Outbox, connect_queues, receipt
 from ..semantics import MESSAGE_DELIVERED, MESSAGE_FAILED
 from . import signing
@@ -101,8 +101,14 @@ class Service:
             (f", or sign the body ({signing.SIGNATURE})" if self.secret else "")
 
     def read_with(self, call):
+        """``call(connection)`` on the service's own connection (opened again after an error)."""
         with self._reader_lock:
-            return call()
+            try:
+                return call(self._reader)
+            except database_errors():
+                self._reader.close()
+                self._reader = connect_queues(self.config.state)
+                raise
 
 
 def _known(token: bytes, tokens: list[bytes]) -> bool:
@@ -189,12 +195,11 @@ def report(service: Service):
         except ValueError as exc:
             return _refuse(service, "invalid", 400, [{"field": "", "message": str(exc)}])
         detail = {"reason": reason} if status == "failed" else {}
-        outbox = Outbox(service._reader)
         try:
-            done = await run_in_threadpool(service.read_with, lambda: outbox.report(
+            done = await run_in_threadpool(service.read_with, lambda db: Outbox(db).report(
                 action, status, time.time(),
                 lambda row, at: receipt(row, REPORTS[status], at, **detail)))
-        except database_errors():
+        except (StoreError, *database_errors()):
             return _refuse(service, "store", 503, "the state cannot be written now", 5)
         if done == "unknown":
             return JSONResponse({"success": False, "error": f"no message {action}"}, 404)
@@ -233,11 +238,10 @@ def create_app(service: Service) -> Starlette:
         return JSONResponse(body, 200 if healthy else 503)
 
     async def metrics(request: Request) -> Response:
-        outbox = Outbox(service._reader)
         try:
-            rows = await run_in_threadpool(service.read_with, outbox.depth)
+            rows = await run_in_threadpool(service.read_with, lambda db: Outbox(db).depth())
             service.metrics.outbox(rows, time.time())
-        except database_errors():
+        except (StoreError, *database_errors()):
             pass  # the gauges keep their last values; /health says what is wrong
         service.metrics.backlog.set(service.committer.backlog)
         return Response(service.metrics.text(), media_type="text/plain; version=0.0.4")

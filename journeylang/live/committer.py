@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 
-from ..runtime.database import database_errors, describe
+from ..runtime.database import StoreError, database_errors, describe
 from ..runtime.events import Event
 from ..runtime.queues import Inbox, connect_queues
 from .adapters.base import describe_error
@@ -93,6 +93,7 @@ class Committer:
             self.error = describe_error(exc)
             log.error("adding %d events to the inbox of %s failed: %s (the requests are refused)",
                       sum(len(i[0]) for i in items), describe(self.state), self.error)
+            self._reconnect()
         self.backlog += new
         for _, _, future, loop in items:
             loop.call_soon_threadsafe(_settle, future, outcome, new)
@@ -102,8 +103,22 @@ class Committer:
     def _count(self) -> None:
         try:
             self.backlog = self._inbox.backlog()
+            self.error = None
         except database_errors() as exc:
             self.error = describe_error(exc)
+            self._reconnect()
+
+    def _reconnect(self) -> None:
+        """A new connection after an error (a server restarted, a connection dropped)."""
+        try:
+            self._db.close()
+        except database_errors():
+            pass
+        try:
+            self._db = connect_queues(self.state)
+            self._inbox = Inbox(self._db)
+        except (StoreError, *database_errors()) as exc:
+            self.error = describe_error(exc)  # tried again at the next commit or count
 
 
 def _settle(future: asyncio.Future, error, new: int) -> None:

@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ..runtime.channels import DEAD, DELIVERED, FAILED, QUEUED, SENT
-from ..runtime.database import database_errors, describe
+from ..runtime.database import StoreError, database_errors, describe
 from ..runtime.queues import Leased, Outbox, Result, connect_queues, receipt
 from ..semantics import MESSAGE_DELIVERED, MESSAGE_FAILED, MESSAGE_SENT
 from .adapters import ADAPTERS, RETRY, Adapter, Outcome
@@ -75,8 +75,8 @@ class Worker:
                 failures += 1
                 log.error("the state %s cannot be reached: %s (trying again)",
                           describe(self.config.state), describe_error(exc))
-                turn = Turn()
                 await _sleep(stop, min(30.0, self.options["poll"] * 2 ** failures))
+                self._reconnect()
                 continue
             total.leased += turn.leased
             total.results.update(turn.results)
@@ -199,6 +199,17 @@ class Worker:
             what = f"{kind} on channel {channel}" if channel else kind
             log.warning("%d outbox rows (%s) have no adapter in %s: they wait until one is "
                         "configured", count, what, self.config.path)
+
+    def _reconnect(self) -> None:
+        try:
+            self.db.close()
+        except database_errors():
+            pass
+        try:
+            self.db = connect_queues(self.config.state)
+            self.outbox = Outbox(self.db)
+        except (StoreError, *database_errors()) as exc:
+            log.error("reconnecting failed: %s", describe_error(exc))
 
     async def close(self) -> None:
         for _, adapter in self.adapters.values():

@@ -51,13 +51,6 @@ class Database:
         raise NotImplementedError
         yield
 
-    def run_job(self, job) -> None:
-        """Statements with their rows, ``[(sql, rows), ...]``, in one transaction."""
-        with self.transaction():
-            for sql, rows in job:
-                if rows:
-                    self.executemany(sql, rows)
-
     def schema(self, text: str) -> str:
         """DDL written for SQLite, in this database's dialect."""
         return text

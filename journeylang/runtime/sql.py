@@ -9,6 +9,7 @@ keep other writers out and run a commit's statements.
 from __future__ import annotations
 
 import json
+from typing import NamedTuple
 
 from ..compile import Tables
 from ..compile.writers import TablesError, tables_from_dict
@@ -80,14 +81,43 @@ KNOWN_LIMIT = 5_000_000
 PREFETCH_CHUNK = 500
 _COMPLETE = {"meta", "versions", "customers", "runs", "timers", "history", "outbox", "events",
              "slas", "observations", "inbox"}
-_RUN_UPDATE = ", ".join(f"{c} = excluded.{c}" for c in RUN_COLUMNS.split(", ")[4:])
+
+
+class Write(NamedTuple):
+    """One statement of a commit and its rows. ``sql`` runs once per row (executemany); a
+    store may write the rows of an ``append``, ``upsert`` or ``delete`` of ``table`` in bulk
+    instead (``columns``: the rows' columns; ``key``: the conflict key, or the deleted key)."""
+
+    sql: str
+    rows: list
+    mode: str | None = None
+    table: str | None = None
+    columns: str | None = None
+    key: str | None = None
+
+
+def _appends(table: str, columns: str, rows: list) -> Write:
+    marks = ", ".join("?" * len(columns.split(", ")))
+    return Write(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows, "append", table,
+                 columns)
+
+
+def _upserts(table: str, columns: str, key: str, rows: list) -> Write:
+    return Write(_upsert(table, columns, key), rows, "upsert", table, columns, key)
+
+
+def _deletes(table: str, key: str, rows: list) -> Write:
+    return Write(f"DELETE FROM {table} WHERE {key} = ?", rows, "delete", table, key, key)
+
+
+def upsert_set(columns: str, key: str) -> str:
+    return ", ".join(f"{c} = excluded.{c}" for c in columns.split(", ") if c != key)
 
 
 def _upsert(table: str, columns: str, key: str) -> str:
-    names = columns.split(", ")
-    updates = ", ".join(f"{c} = excluded.{c}" for c in names if c != key)
-    return (f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(names))}) "
-            f"ON CONFLICT ({key}) DO UPDATE SET {updates}")
+    marks = ", ".join("?" * len(columns.split(", ")))
+    return (f"INSERT INTO {table} ({columns}) VALUES ({marks}) "
+            f"ON CONFLICT ({key}) DO UPDATE SET {upsert_set(columns, key)}")
 
 
 def _compact_encoder():
@@ -348,31 +378,28 @@ class SqlStore(MemoryStore):
     def _submit(self, job) -> None:
         raise NotImplementedError
 
-    def _snapshot(self, counters) -> list[tuple[str, list]]:
-        """The statements of one transaction, with their rows (plain values, no live objects)."""
+    def _snapshot(self, counters) -> list[Write]:
+        """The writes of one transaction, with their rows (plain values, no live objects)."""
         rows = self._rows
         return [
-            (_upsert("versions", "content_hash, journey_id, version, loaded_seq, tables",
-                     "content_hash"), self._versions_new),
-            ("INSERT INTO customers VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-             "profile = excluded.profile, state = excluded.state", rows["customers"]),
-            (f"INSERT INTO runs ({RUN_COLUMNS}) VALUES ({','.join('?' * 16)}) "
-             f"ON CONFLICT (id) DO UPDATE SET {_RUN_UPDATE}", rows["runs"]),
-            ("INSERT INTO timers VALUES (?, ?, ?, ?, ?, ?)",
-             [t.row() for t in self._timers_new.values()]),
-            ("DELETE FROM timers WHERE seq = ?", [(seq,) for seq in self._timers_gone]),
-            ("INSERT INTO history (at, customer, run_id, journey_id, step, what, why, detail) "
-             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self._history),
-            (f"INSERT INTO outbox ({OUTBOX_COLUMNS}) VALUES ({','.join('?' * 16)})",
-             [_outbox_row(a) for a in self._outbox]),
-            ("UPDATE outbox SET status = 'cancelled', next_try = NULL WHERE run_id IN "
-             "(SELECT id FROM runs WHERE customer = ?) AND id <= ? AND status = 'queued' "
-             "AND kind = 'message'", self._cancels),
-            ("INSERT INTO events VALUES (?, ?, ?, ?, ?)", self._events),
-            ("DELETE FROM inbox WHERE seq = ?", self._inbox_taken),
-            (_upsert("slas", SLA_COLUMNS, "id"), rows["slas"]),
-            (_upsert("observations", OBSERVATION_COLUMNS, "id"), rows["observations"]),
-            (_upsert("meta", "key, value", "key"), sorted((k, str(v)) for k, v in counters.items())),
+            _upserts("versions", "content_hash, journey_id, version, loaded_seq, tables",
+                     "content_hash", self._versions_new),
+            _upserts("customers", "id, profile, state", "id", rows["customers"]),
+            _upserts("runs", RUN_COLUMNS, "id", rows["runs"]),
+            _appends("timers", "seq, due, run_id, customer, kind, step",
+                     [t.row() for t in self._timers_new.values()]),
+            _deletes("timers", "seq", [(seq,) for seq in self._timers_gone]),
+            _appends("history", "at, customer, run_id, journey_id, step, what, why, detail",
+                     self._history),
+            _appends("outbox", OUTBOX_COLUMNS, [_outbox_row(a) for a in self._outbox]),
+            Write("UPDATE outbox SET status = 'cancelled', next_try = NULL WHERE run_id IN "
+                  "(SELECT id FROM runs WHERE customer = ?) AND id <= ? AND status = 'queued' "
+                  "AND kind = 'message'", self._cancels),
+            _appends("events", "ordinal, id, customer, type, at", self._events),
+            _deletes("inbox", "seq", self._inbox_taken),
+            _upserts("slas", SLA_COLUMNS, "id", rows["slas"]),
+            _upserts("observations", OBSERVATION_COLUMNS, "id", rows["observations"]),
+            _upserts("meta", "key, value", "key", sorted((k, str(v)) for k, v in counters.items())),
         ]
 
     def rollback(self) -> None:

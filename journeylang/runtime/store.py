@@ -42,9 +42,9 @@ class SqliteStore(SqlStore):
             raise
         self._writer = make_writer(self.db.conn, self.path, synchronous, writer_process)
 
-    def _submit(self, job) -> None:
+    def _submit(self, writes) -> None:
         try:
-            self._writer.submit(job)
+            self._writer.submit([(write.sql, write.rows) for write in writes])
         except WriteError as exc:
             raise StoreError(f"{self.path}: writing the state failed: {exc}") from None
 
