@@ -16,7 +16,7 @@ from journeylang.runtime.database import connect
 
 import pg
 from conftest import EXAMPLES, ROOT
-from runtime_kit import compile_text
+from runtime_kit import compile_text, dump
 
 TABLES = ("meta", "versions", "customers", "runs", "timers", "history", "outbox", "events")
 
@@ -32,15 +32,6 @@ def _command(tables, events, db, *extra):
     return [sys.executable, "-m", "journeylang.cli", "run", "--tables", str(tables), "--events",
             str(events), "--db", str(db), "--batch", "400", "--seed", "11",
             "--until", "2026-03-20T00:00:00Z", *extra]
-
-
-def _dump(target) -> dict[str, list]:
-    connection = connect(target)
-    try:
-        return {table: [tuple(row) for row in connection.execute(f"SELECT * FROM {table} ORDER BY 1")]
-                for table in TABLES}
-    finally:
-        connection.close()
 
 
 def _count(target, table: str) -> int:
@@ -93,7 +84,7 @@ def test_kill_9_then_restart_equals_an_uninterrupted_run(tmp_path, store, reques
     done = re.search(r"(\d+) already applied", again.stderr)
     assert done and applied <= int(done.group(1)) < total, again.stderr
 
-    expected, found = _dump(clean), _dump(crashed)
+    expected, found = dump(clean, TABLES), dump(crashed, TABLES)
     for table in TABLES:
         assert found[table] == expected[table], f"table {table} differs after the restart"
     assert len(expected["outbox"]) > 1000 and len(expected["events"]) == total

@@ -10,11 +10,11 @@ from click.testing import CliRunner
 
 from journeylang.cli import main
 from journeylang.runtime import Event, Runtime, StoreError, open_store
-from journeylang.runtime.database import connect, describe
+from journeylang.runtime.database import describe
 from journeylang.runtime.sql import SCHEMA_VERSION
 
 from conftest import EXAMPLES
-from runtime_kit import DAY, T0, compile_text
+from runtime_kit import DAY, T0, compile_text, dump
 
 TABLES = ("meta", "versions", "customers", "runs", "timers", "history", "outbox", "events",
           "slas", "observations")
@@ -34,15 +34,6 @@ def _events(count: int) -> list[Event]:
     return found
 
 
-def _dump(target) -> dict[str, list]:
-    db = connect(target)
-    try:
-        return {table: [tuple(r) for r in db.execute(f"SELECT * FROM {table} ORDER BY 1")]
-                for table in TABLES}
-    finally:
-        db.close()
-
-
 def _run(target, tables, events, batch: int) -> None:
     with Runtime(open_store(target), seed=3, timezone="Asia/Shanghai") as runtime:
         runtime.load(tables)
@@ -58,7 +49,7 @@ def test_both_stores_hold_the_same_rows(tmp_path, postgres_url):
     _run(postgres_url, tables, events[:200], 37)
     _run(tmp_path / "s.sqlite", tables, events, 50)  # again, with more: a restart, exactly once
     _run(postgres_url, tables, events, 50)
-    sqlite, postgres = _dump(tmp_path / "s.sqlite"), _dump(postgres_url)
+    sqlite, postgres = dump(tmp_path / "s.sqlite", TABLES), dump(postgres_url, TABLES)
     for table in TABLES:
         assert postgres[table] == sqlite[table], f"table {table} differs"
     assert len(sqlite["events"]) == len(events) and len(sqlite["outbox"]) > 100

@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..runtime.database import StoreError, database_errors, describe
-from ..runtime.queues import Outbox, connect_queues, receipt
+from ..runtime.queues import Outbox, connect_queues, receipt, reconnect
 from ..semantics import MESSAGE_DELIVERED, MESSAGE_FAILED
 from . import signing
 from .applier import Applier
@@ -106,8 +106,7 @@ class Service:
             try:
                 return call(self._reader)
             except database_errors():
-                self._reader.close()
-                self._reader = connect_queues(self.config.state)
+                self._reader = reconnect(self._reader, self.config.state)
                 raise
 
 

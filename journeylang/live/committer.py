@@ -11,7 +11,7 @@ import time
 
 from ..runtime.database import StoreError, database_errors, describe
 from ..runtime.events import Event
-from ..runtime.queues import Inbox, connect_queues
+from ..runtime.queues import Inbox, connect_queues, reconnect
 from .adapters.base import describe_error
 
 log = logging.getLogger("journeylang.serve")
@@ -109,13 +109,8 @@ class Committer:
             self._reconnect()
 
     def _reconnect(self) -> None:
-        """A new connection after an error (a server restarted, a connection dropped)."""
         try:
-            self._db.close()
-        except database_errors():
-            pass
-        try:
-            self._db = connect_queues(self.state)
+            self._db = reconnect(self._db, self.state)
             self._inbox = Inbox(self._db)
         except (StoreError, *database_errors()) as exc:
             self.error = describe_error(exc)  # tried again at the next commit or count

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from ..runtime.channels import DEAD, DELIVERED, FAILED, QUEUED, SENT
 from ..runtime.database import StoreError, database_errors, describe
-from ..runtime.queues import Leased, Outbox, Result, connect_queues, receipt
+from ..runtime.queues import Leased, Outbox, Result, connect_queues, receipt, reconnect
 from ..semantics import MESSAGE_DELIVERED, MESSAGE_FAILED, MESSAGE_SENT
 from .adapters import ADAPTERS, RETRY, Adapter, Outcome
 from .adapters.base import describe_error
@@ -202,11 +202,7 @@ class Worker:
 
     def _reconnect(self) -> None:
         try:
-            self.db.close()
-        except database_errors():
-            pass
-        try:
-            self.db = connect_queues(self.config.state)
+            self.db = reconnect(self.db, self.config.state)
             self.outbox = Outbox(self.db)
         except (StoreError, *database_errors()) as exc:
             log.error("reconnecting failed: %s", describe_error(exc))

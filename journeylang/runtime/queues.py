@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 
 from .channels import DEAD, QUEUED, SENDING, SENT
-from .database import Database, connect
+from .database import Database, connect, database_errors
 from .events import Event
 from .sql import event_json, prepare
 
@@ -76,6 +76,16 @@ def connect_queues(target) -> Database:
         db.close()
         raise
     return db
+
+
+def reconnect(db: Database, target) -> Database:
+    """A new connection after an error (a server restarted, a connection dropped); StoreError
+    or a database error when the state cannot be reached yet."""
+    try:
+        db.close()
+    except database_errors():
+        pass
+    return connect_queues(target)
 
 
 class Inbox:

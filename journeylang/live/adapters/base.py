@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ...runtime.channels import DELIVERED, FAILED, SENT
 from ...runtime.queues import Leased
 from ..config import ConfigError, Route
 
-SENT, DELIVERED, RETRY, FAILED = "sent", "delivered", "retry", "failed"
+RETRY = "retry"  # the other results are the outbox statuses they lead to
 _SECRETS = re.compile(r"(access_token|token|key|secret)=[^&\s]+", re.IGNORECASE)
 
 
@@ -44,6 +45,17 @@ class Adapter:
             raise ConfigError(f"{self.route.section}.{key}: missing ({why})")
         return self.options[key]
 
+    def recipient(self, row: Leased) -> str | Outcome:
+        """Where a message goes (the profile attribute ``to_attribute`` names), or the
+        outcome failing it: no such attribute, or no text to send."""
+        attribute = self.options["to_attribute"]
+        to = address(row, attribute)
+        if to is None:
+            return Outcome(FAILED, error=f"the customer's profile has no {attribute}")
+        if not row.text:
+            return Outcome(FAILED, error="no text to send")
+        return to
+
     async def send(self, row: Leased) -> Outcome:
         raise NotImplementedError
 
@@ -63,10 +75,6 @@ def address(row: Leased, attribute: str | None) -> str | None:
     for part in attribute.split("."):
         value = value.get(part) if isinstance(value, dict) else None
     return str(value) if isinstance(value, (str, int)) and value != "" else None
-
-
-def no_address(attribute: str) -> Outcome:
-    return Outcome(FAILED, error=f"the customer's profile has no {attribute}")
 
 
 def http_failure(response) -> Outcome | None:

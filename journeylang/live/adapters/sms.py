@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ...runtime.queues import Leased
 from ..config import Option
-from .base import FAILED, SENT, Adapter, Outcome, address, http_failure, no_address
+from .base import SENT, Adapter, Outcome, http_failure
 from .webhook import _id
 
 
@@ -19,11 +19,9 @@ class SmsGatewayAdapter(Adapter):
                "to_attribute": Option(str, "phone"), "sender": Option(str)}
 
     async def send(self, row: Leased) -> Outcome:
-        to = address(row, self.options["to_attribute"])
-        if to is None:
-            return no_address(self.options["to_attribute"])
-        if not row.text:
-            return Outcome(FAILED, error="no text to send")
+        to = self.recipient(row)
+        if isinstance(to, Outcome):
+            return to
         reference = f"journeylang-{row.id}"
         body = {"to": to, "text": row.text, "reference": reference}
         if self.options.get("sender"):

@@ -14,7 +14,7 @@ from email.utils import formatdate, parseaddr
 
 from ...runtime.queues import Leased
 from ..config import ConfigError, Option
-from .base import FAILED, RETRY, SENT, Adapter, Outcome, address, no_address
+from .base import FAILED, RETRY, SENT, Adapter, Outcome
 
 SECURITY = ("starttls", "ssl", "none")
 
@@ -36,11 +36,12 @@ class SmtpAdapter(Adapter):
         self.domain = parseaddr(self.options["sender"])[1].rpartition("@")[2] or "journeylang"
 
     async def send(self, row: Leased) -> Outcome:
-        to = address(row, self.options["to_attribute"])
-        if to is None or "@" not in to:
-            return no_address(self.options["to_attribute"])
-        if not row.text:
-            return Outcome(FAILED, error="no text to send")
+        to = self.recipient(row)
+        if isinstance(to, Outcome):
+            return to
+        if "@" not in to:
+            return Outcome(FAILED, error=f"the customer's {self.options['to_attribute']} is "
+                                         f"not an e-mail address")
         return await asyncio.to_thread(self._send, self._message(row, to))
 
     def _message(self, row: Leased, to: str) -> EmailMessage:

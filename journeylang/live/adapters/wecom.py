@@ -25,7 +25,7 @@ import time
 
 from ...runtime.queues import Leased
 from ..config import Option
-from .base import DELIVERED, FAILED, RETRY, SENT, Adapter, Outcome, address, no_address
+from .base import DELIVERED, FAILED, RETRY, SENT, Adapter, Outcome, address
 
 TOKEN_ERRORS = (40001, 40014, 42001)  # invalid credential, invalid or expired access_token
 BUSY = (-1, 45009, 45033)             # system busy, frequency limits
@@ -102,11 +102,9 @@ class WecomAdapter(Adapter):
         return (address(row, attribute) if attribute else None) or self.options.get("sender")
 
     async def send(self, row: Leased) -> Outcome:
-        to = address(row, self.options["to_attribute"])
-        if to is None:
-            return no_address(self.options["to_attribute"])
-        if not row.text:
-            return Outcome(FAILED, error="no text to send")
+        to = self.recipient(row)
+        if isinstance(to, Outcome):
+            return to
         body = {"chat_type": "single", "external_userid": [to], "text": {"content": row.text}}
         sender = self._sender(row)
         if sender:
