@@ -41,7 +41,7 @@ def check_document(document: Document, config: LintConfig | None = None) -> Chec
     """Run the enabled rules over a parsed file and drop what its directives suppress."""
     config = config or LintConfig()
     found = [d for d in document.diagnostics if config.enabled(d.code)]
-    expansion = expand_document(document, config.channels)
+    expansion = expand_document(document, config.channels, config.segments)
     found += [d for d in expansion.diagnostics if config.enabled(d.code)]
     if expansion.journey is not None:
         found += expansion.relate(run_rules(expansion.journey, config, document.source.name,
@@ -117,8 +117,10 @@ def compile_document(document: Document, compiled_at: str | None = None,
     if not result.ok or result.journey is None:
         return CompileResult(result, None)
     source = document.source
+    config = config or LintConfig()
     tables = compile_journey(result.journey, source.text, source.name,
-                             compiled_at or default_compiled_at(source.name))
+                             compiled_at or default_compiled_at(source.name), config.declared,
+                             config.default_locale)
     return CompileResult(result, tables)
 
 

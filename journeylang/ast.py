@@ -100,7 +100,41 @@ class BoolOp(Node):
     operands: tuple["Expr", ...]
 
 
-Expr = Union[Literal, Path, ListExpr, Unary, Binary, Compare, In, HasTag, Exists, Not, BoolOp]
+@dataclass(frozen=True)
+class Duration(Node):
+    """A duration written in a condition (``30d``): its value is the number of seconds."""
+
+    seconds: int
+
+
+HISTORY_FUNCTIONS = ("happened", "count", "sum", "min", "max", "time_since",
+                     "recency_score", "frequency_score", "monetary_score", "rfm_score")
+FIELD_FUNCTIONS = ("sum", "min", "max", "monetary_score", "rfm_score")  # they read event.FIELD
+
+
+@dataclass(frozen=True)
+class History(Node):
+    """A question about the customer's recent events: whether one ``happened``, their
+    ``count``, the ``sum``/``min``/``max`` of a numeric ``field``, the ``time_since`` the last
+    one (seconds), or an RFM score. ``condition`` filters the events (``event.x`` is the past
+    event's data); ``within`` limits them to that many seconds back, None to the run's entry."""
+
+    function: str
+    event: str
+    field: str | None = None
+    condition: "Expr | None" = None
+    within: int | None = None
+
+
+@dataclass(frozen=True)
+class SegmentRef(Node):
+    """``segment(name)``: a named condition declared once in the configuration."""
+
+    name: str
+
+
+Expr = Union[Literal, Path, ListExpr, Unary, Binary, Compare, In, HasTag, Exists, Not, BoolOp,
+             Duration, History, SegmentRef]
 
 
 # --- journey-level declarations ----------------------------------------------------------------
@@ -156,6 +190,17 @@ class Goal(Node):
 
 
 @dataclass(frozen=True)
+class Milestone(Node):
+    """A conversion recorded with its time when ``event`` (with ``condition``, within
+    ``within`` seconds of entry) first happens in a run; unlike a goal the run goes on."""
+
+    name: str
+    event: str
+    condition: Expr | None = None
+    within: int | None = None
+
+
+@dataclass(frozen=True)
 class ExitRule(Node):
     """An event that ends the journey wherever the customer is, with an outcome."""
 
@@ -164,13 +209,19 @@ class ExitRule(Node):
     condition: Expr | None = None
 
 
+CALENDAR_UNITS = {"day": 86400, "week": 7 * 86400}
+
+
 @dataclass(frozen=True)
 class Cap(Node):
-    """At most ``messages`` sends per ``per`` seconds (optionally on some channels only)."""
+    """At most ``messages`` sends per ``per`` seconds (optionally on some channels only); with
+    ``calendar`` (``day`` or ``week``) per calendar day or week in the customer's time zone,
+    ``per`` then being that unit's length."""
 
     messages: int
     per: int
     channels: tuple[str, ...] = ()
+    calendar: str | None = None
 
 
 @dataclass(frozen=True)
@@ -274,10 +325,21 @@ class Param(Node):
 
 @dataclass(frozen=True)
 class Send(SequentialStep):
+    """Send ``template`` on ``channel``, or when the policies stop it there, on the first of
+    ``fallback`` that they let through. A ``transactional`` message (an acknowledgement, a
+    level reached) is exempt from caps, quiet hours and the promo budget, never from consent
+    or opt-out."""
+
     channel: str = ""
     template: str = ""
     params: tuple[Param, ...] = ()
     promo: bool = False  # a promotional message: counts against the policy's promo budget
+    transactional: bool = False
+    fallback: tuple[str, ...] = ()
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        return (self.channel, *self.fallback)
 
 
 @dataclass(frozen=True)
@@ -291,6 +353,15 @@ class Wait(SequentialStep):
 class WaitUntil(SequentialStep):
     """Wait until the next occurrence of a time of day (customer's time zone)."""
 
+    time: _dt.time = _dt.time(0, 0)
+
+
+@dataclass(frozen=True)
+class WaitDay(SequentialStep):
+    """Wait until ``time`` on day ``day`` after entry (day 0 is the day of entry), in the
+    customer's time zone; go on at once when that moment has passed."""
+
+    day: int = 0
     time: _dt.time = _dt.time(0, 0)
 
 
@@ -438,13 +509,48 @@ class Use(Step):
 
 
 _KIND_NAMES = {
-    Send: "send", Wait: "wait", WaitUntil: "wait_until", WaitEvent: "wait_event",
+    Send: "send", Wait: "wait", WaitUntil: "wait_until", WaitDay: "wait_day", WaitEvent: "wait_event",
     WaitSchedule: "wait_schedule", Escalate: "escalate",
     Branch: "branch", Split: "split", Tag: "tag", Untag: "untag", SetAttribute: "set",
     Coupon: "coupon", Handoff: "handoff", Webhook: "webhook", Emit: "emit", Goto: "goto",
     Exit: "exit", Use: "use",
 }
-WAIT_KINDS = (Wait, WaitUntil, WaitEvent, WaitSchedule)
+WAIT_KINDS = (Wait, WaitUntil, WaitDay, WaitEvent, WaitSchedule)
+HANDLER_ACTIONS = (SetAttribute, Tag, Untag, Emit)  # the instant actions an event handler runs
+ATTRIBUTE_TYPES = ("number", "string", "bool", "list")
+
+
+@dataclass(frozen=True)
+class Handler(Node):
+    """``on EVENT [where C] { actions [-> target] }``: whatever step a run is at (waiting,
+    or with a send held back by quiet hours), the event runs these instant actions and, with a
+    ``target``, moves the run there."""
+
+    event: str
+    condition: Expr | None = None
+    actions: tuple[Step, ...] = ()
+    target: str | None = None
+
+
+@dataclass(frozen=True)
+class Attribute(Node):
+    """A declared customer attribute (``attribute points: number = 0``): its type, and the
+    value it has while the profile has none (``has_default``)."""
+
+    name: str
+    type: str | None = None
+    default: str | int | float | bool | None = None
+    has_default: bool = False
+
+
+@dataclass(frozen=True)
+class Variable(Node):
+    """A run-local variable (``var streak = 0``): each run has its own, starting at
+    ``default``; no other journey and no event can change it."""
+
+    name: str
+    default: str | int | float | bool | None = None
+    type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -466,6 +572,7 @@ class Journey(Node):
     audience: Expr | None = None
     reentry: Reentry = Reentry()
     goals: tuple[Goal, ...] = ()
+    milestones: tuple[Milestone, ...] = ()
     exits: tuple[ExitRule, ...] = ()
     outcomes: tuple[str, ...] = ()  # outcomes declared beyond the standard ones
     policy: Policy = Policy()
@@ -473,6 +580,10 @@ class Journey(Node):
     volume: Volume | None = None
     templates: tuple[Template, ...] = ()
     stages: tuple[Stage, ...] = ()
+    handlers: tuple[Handler, ...] = ()
+    attributes: tuple[Attribute, ...] = ()
+    variables: tuple[Variable, ...] = ()
+    locale: str | None = None  # the templates' default locale for customers without one
 
     def steps(self):
         """Every step in source order, with its stage."""
@@ -516,6 +627,8 @@ class Fragment(Node):
     params: tuple[FragmentParam, ...] = ()
     templates: tuple[Template, ...] = ()
     steps: tuple[Step, ...] = ()
+    variables: tuple[Variable, ...] = ()  # hoisted into the journey that uses the fragment
+    handlers: tuple[Handler, ...] = ()
 
 
 def auto_step_name(stage: str, index: int) -> str:

@@ -7,17 +7,21 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .ast import CHANNELS
+from .ast import ATTRIBUTE_TYPES, CHANNELS
 from .diagnostics import Severity
 from .semantics import OPT_OUT_EVENTS
 
 CONFIG_FILE = ".journeylang.toml"
 SEVERITIES = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO}
 _KEYS = ("select", "ignore", "severity", "channels", "schema", "opt_out_events", "naming",
-         "channel_limits", "content")
+         "channel_limits", "content", "segments", "default_locale")
 _SCHEMA_KEYS = ("attributes", "events")
 _CONTENT_KEYS = ("builtin", "categories", "rules")
 _WORDING_KEYS = ("name", "phrases", "locales", "severity", "message", "hint")
+# the default naming convention (JL505): lower snake_case, or Chinese (CJK ideographs), mixed
+# freely: 提醒, 提醒_2, vip_提醒; the grammar's names minus capitals
+CJK = "\u4e00-\u9fff"
+DEFAULT_NAMING = rf"^[a-z{CJK}][a-z0-9_{CJK}]*$"
 # the categories of stdlib/content/rulebook.yaml (a test keeps the two in step)
 BUILTIN_CATEGORIES = ("absolute_claims", "pressure", "induced_sharing")
 
@@ -50,6 +54,28 @@ class ContentConfig:
 
 
 @dataclass(frozen=True)
+class DeclaredAttribute:
+    """A customer attribute the shared schema declares: its type and, with ``has_default``,
+    the value it has while a profile has none."""
+
+    name: str
+    type: str | None = None
+    default: object = None
+    has_default: bool = False
+
+
+@dataclass(frozen=True)
+class SegmentText:
+    """A named segment: a condition in the DSL's syntax, and where it is written."""
+
+    name: str
+    text: str
+    file: str
+    line: int = 1
+    column: int = 1
+
+
+@dataclass(frozen=True)
 class LintConfig:
     """What the linter checks and how strictly.
 
@@ -64,9 +90,12 @@ class LintConfig:
     attributes: tuple[str, ...] | None = None
     events: dict[str, tuple[str, ...]] | None = None
     opt_out_events: tuple[str, ...] = OPT_OUT_EVENTS
-    naming: str = r"^[a-z][a-z0-9_]*$"
+    naming: str = DEFAULT_NAMING
     channel_limits: dict[str, int] = field(default_factory=lambda: {"sms": 70})
     content: ContentConfig = ContentConfig()
+    declared: tuple[DeclaredAttribute, ...] = ()  # typed attributes (with defaults) of the schema
+    segments: tuple[SegmentText, ...] = ()
+    default_locale: str | None = None
     path: str | None = None
 
     def enabled(self, code: str) -> bool:
@@ -145,12 +174,65 @@ def _from_table(data: dict, where: str) -> LintConfig:
         values["channel_limits"] = {k: _expect(v, int, where, f"channel_limits.{k}")
                                     for k, v in limits.items()}
     if "attributes" in schema:
-        values["attributes"] = tuple(_string_list(schema["attributes"], where, "schema.attributes"))
+        values["attributes"], values["declared"] = _attributes(schema["attributes"], where)
     if "events" in schema:
         values["events"] = _events(schema["events"], where)
     if "content" in data:
         values["content"] = _content(_expect(data["content"], dict, where, "content"), where)
+    if "segments" in data:
+        values["segments"] = _segments(_expect(data["segments"], dict, where, "segments"), where)
+    if "default_locale" in data:
+        values["default_locale"] = _expect(data["default_locale"], str, where, "default_locale")
     return LintConfig(**values)
+
+
+def _attributes(value, where: str) -> tuple[tuple[str, ...], tuple[DeclaredAttribute, ...]]:
+    """``attributes = ["customer.tier", ...]`` (paths only) or a table of declarations with a
+    type and a default: ``customer.points = {type = "number", default = 0}``,
+    ``customer.tier = "string"`` (TOML reads the dotted keys as nested tables)."""
+    if isinstance(value, list):
+        return tuple(_string_list(value, where, "schema.attributes")), ()
+    declared = _declarations(_expect(value, dict, where, "schema.attributes"), where, "")
+    return tuple(d.name for d in declared), tuple(declared)
+
+
+def _declarations(table: dict, where: str, prefix: str) -> list[DeclaredAttribute]:
+    found = []
+    for name, spec in table.items():
+        path = f"{prefix}{name}"
+        key = f"schema.attributes.{path}"
+        if isinstance(spec, dict) and spec and not set(spec) <= {"type", "default"}:
+            found += _declarations(spec, where, f"{path}.")  # a table of deeper paths
+            continue
+        spec = {"type": spec} if isinstance(spec, str) else _expect(spec, dict, where, key)
+        kind = spec.get("type")
+        if kind is not None and kind not in ATTRIBUTE_TYPES:
+            close = difflib.get_close_matches(str(kind), ATTRIBUTE_TYPES, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f" (types: {', '.join(ATTRIBUTE_TYPES)})"
+            raise ConfigError(f"{where}: {key}.type: unknown type {kind!r}{hint}")
+        found.append(DeclaredAttribute(path, kind, spec.get("default"), "default" in spec))
+    return found
+
+
+def _segments(table: dict, where: str) -> tuple[SegmentText, ...]:
+    """``[segments] high_value = "customer.lifetime_value >= 5000"``, placed in the file."""
+    text = _read(Path(where)) if Path(where).is_file() else ""
+    found = []
+    for name, condition in table.items():
+        condition = _expect(condition, str, where, f"segments.{name}")
+        line, column = _position(text, name, condition)
+        found.append(SegmentText(name, condition, where, line, column))
+    return tuple(found)
+
+
+def _position(text: str, key: str, value: str) -> tuple[int, int]:
+    """Where a ``key = "value"`` string's text starts in a TOML file (1, 1 when not found)."""
+    match = re.search(rf"^\s*\"?{re.escape(key)}\"?\s*=\s*(['\"]{{1,3}})", text, re.M)
+    if not match:
+        return 1, 1
+    offset = match.end()
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
 def _known_keys(table: dict, known, where: str, prefix: str) -> None:

@@ -1,5 +1,7 @@
-"""Expansion: replace each ``use`` step by its fragment's steps, then each escalation ladder by
-its primitive steps (ladders.py); after parsing, before the graph."""
+"""Expansion: replace each ``use`` step by its fragment's steps (hoisting the fragment's
+variables and event handlers into the journey), each ``segment(name)`` by the segment's
+condition, then each escalation ladder by its primitive steps (ladders.py); after parsing,
+before the graph."""
 from __future__ import annotations
 
 import difflib
@@ -17,6 +19,7 @@ from .units import parse_duration
 
 UNKNOWN_FRAGMENT, UNKNOWN_PARAMETER, MISSING_PARAMETER = "JL601", "JL602", "JL603"
 PARAMETER_TYPE, FRAGMENT_DEFINITION, RECURSIVE_USE = "JL604", "JL605", "JL606"
+UNKNOWN_SEGMENT, SEGMENT_DEFINITION = "JL607", "JL608"
 FRAGMENT_DIR = "fragments"  # local fragments beside a journey, found before the stdlib
 _NAME = re.compile(r"[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*\Z")
 
@@ -159,24 +162,29 @@ class Expansion:
 
 
 def expand(journey: ast.Journey | None, library: Library | None = None,
-           channels=ast.CHANNELS) -> Expansion:
-    """Inline every ``use`` of ``journey``; diagnostics for bad uses and ``$refs`` outside fragments."""
+           channels=ast.CHANNELS, segments=()) -> Expansion:
+    """Inline every ``use`` and ``segment(...)`` of ``journey`` (``segments``: the configured
+    ``SegmentText``s); diagnostics for bad uses, unknown segments and ``$refs`` outside
+    fragments."""
     if journey is None:
         return Expansion(None)
     expander = _Expander(library or Library.for_file(None), tuple(channels))
     stages = tuple(replace(stage, steps=expander.steps(stage.steps, stage.name, ()))
                    for stage in journey.stages)
     templates = journey.templates + expander.templates(journey)
-    expanded = replace(journey, stages=stages, templates=templates)
+    expanded = replace(journey, stages=stages, templates=templates,
+                       variables=journey.variables + tuple(expander.variables),
+                       handlers=journey.handlers + tuple(expander.handlers))
     expanded = _Substitution({}, None, expander.report).node(expanded)  # stray `$refs`
     expanded = _retarget(expanded, expander.entries)
+    expanded = _Segments(segments, expander.report).node(expanded)
     expanded = expand_ladders(expanded, expander.report)
     return Expansion(expanded, expander.diagnostics, expander.uses)
 
 
-def expand_document(document, channels=ast.CHANNELS) -> Expansion:
+def expand_document(document, channels=ast.CHANNELS, segments=()) -> Expansion:
     """Expand a parsed Document, finding local fragments beside its file."""
-    return expand(document.journey, Library.for_file(document.source.name), channels)
+    return expand(document.journey, Library.for_file(document.source.name), channels, segments)
 
 
 class _Expander:
@@ -186,6 +194,8 @@ class _Expander:
         self.uses: list[UseSite] = []
         self.entries: dict[str, str] = {}  # use label -> first expanded step
         self.used_templates: dict[str, ast.Template] = {}
+        self.variables: list[ast.Variable] = []   # hoisted from fragments
+        self.handlers: list[ast.Handler] = []
         self._counts: dict[str, int] = {}
         self._reported: set[str] = set()
 
@@ -235,6 +245,9 @@ class _Expander:
         if renamed:
             self.entries[prefix] = renamed[0].name
         self._collect_templates(fragment, renamed)
+        self.variables += substitution.node(fragment.variables)
+        targets = {name: _renamed(name, prefix, fragment.name) for name in local}
+        self.handlers += _retarget(substitution.node(fragment.handlers), targets)
         return renamed
 
     def _fragment_problems(self, fragment: ast.Fragment, site: Related) -> bool:
@@ -292,12 +305,15 @@ class _Expander:
 
 def _prefixed(step: ast.Step, prefix: str, fragment: str, local: set[str]) -> ast.Step:
     """Rename a fragment step to ``prefix.name`` and its targets inside the fragment likewise."""
-    def rename(name):
-        if name.startswith(fragment + ".") and name[len(fragment) + 1:].isdigit():
-            name = name[len(fragment) + 1:]
-        return f"{prefix}.{name}"
-    targets = {name: rename(name) for name in local}
-    return replace(_retarget(step, targets), name=rename(step.name))
+    targets = {name: _renamed(name, prefix, fragment) for name in local}
+    return replace(_retarget(step, targets), name=_renamed(step.name, prefix, fragment))
+
+
+def _renamed(name: str, prefix: str, fragment: str) -> str:
+    """A fragment's step name as expanded: ``prefix.name`` (``fragment.3`` -> ``prefix.3``)."""
+    if name.startswith(fragment + ".") and name[len(fragment) + 1:].isdigit():
+        name = name[len(fragment) + 1:]
+    return f"{prefix}.{name}"
 
 
 def _retarget(node, names: dict[str, str]):
@@ -316,6 +332,59 @@ def _retarget(node, names: dict[str, str]):
             if new is not value:
                 changes[f.name] = new
     return replace(node, **changes) if changes else node
+
+
+class _Segments:
+    """Replaces ``segment(name)`` by the named segment's condition (parsed where it is
+    written, in the configuration file), reporting unknown and circular segments."""
+
+    def __init__(self, segments, report):
+        self.texts = {s.name: s for s in segments}
+        self.report = report
+        self.parsed: dict[str, ast.Expr | None] = {}
+
+    def node(self, node, stack: tuple[str, ...] = ()):
+        if isinstance(node, ast.SegmentRef):
+            return self.segment(node, stack)
+        if isinstance(node, tuple):
+            return tuple(self.node(item, stack) for item in node)
+        if not (is_dataclass(node) and isinstance(node, ast.Node)):
+            return node
+        changes = {}
+        for f in fields(node):
+            value = getattr(node, f.name)
+            if f.name != "span" and isinstance(value, (tuple, ast.Node)):
+                new = self.node(value, stack)
+                if new is not value:
+                    changes[f.name] = new
+        return replace(node, **changes) if changes else node
+
+    def segment(self, ref: ast.SegmentRef, stack: tuple[str, ...]) -> ast.Expr:
+        text = self.texts.get(ref.name)
+        if text is None:
+            close = difflib.get_close_matches(ref.name, self.texts, n=1)
+            self.report(_error(UNKNOWN_SEGMENT, f"unknown segment '{ref.name}'", ref.span,
+                               hint=f"did you mean '{close[0]}'?" if close else
+                               "declare it under [tool.journeylang.segments] in "
+                               ".journeylang.toml" + (": " + ", ".join(sorted(self.texts))
+                                                      if self.texts else "")))
+            return ast.Literal(False, span=ref.span)
+        if ref.name in stack:
+            self.report(_error(SEGMENT_DEFINITION, f"segment '{ref.name}' refers to itself "
+                               f"({' -> '.join(stack + (ref.name,))})", ref.span,
+                               hint="a segment may use other segments, never itself"))
+            return ast.Literal(False, span=ref.span)
+        if ref.name not in self.parsed:
+            from .frontend.text import parse_condition
+            expr, problems = parse_condition(text.text, text.file, text.line, text.column)
+            for problem in problems:
+                self.report(replace(problem, code=SEGMENT_DEFINITION,
+                                    message=f"segment '{ref.name}': {problem.message}",
+                                    related=(Related(ref.span, "the segment is used here"),)))
+            self.parsed[ref.name] = expr
+        expr = self.parsed[ref.name]
+        return ast.Literal(False, span=ref.span) if expr is None else \
+            self.node(expr, stack + (ref.name,))
 
 
 class _Substitution:

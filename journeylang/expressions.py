@@ -5,6 +5,7 @@ import math
 from decimal import Decimal
 
 from . import ast
+from .units import format_duration
 
 # binding strength: higher binds tighter
 _PRECEDENCE = {"or": 1, "and": 2, "not": 3, "compare": 4, "+": 5, "-": 5, "*": 6, "/": 6, "%": 6,
@@ -73,7 +74,25 @@ def _unparse(expr) -> tuple[str, int]:
         case ast.BoolOp(op=op, operands=operands):
             strength = _PRECEDENCE[op]
             return f" {op} ".join(_wrap(o, strength + 1) for o in operands), strength
+        case ast.Duration(seconds=seconds):
+            return format_duration(seconds), _PRECEDENCE["atom"]
+        case ast.SegmentRef(name=name):
+            return f"segment({name})", _PRECEDENCE["atom"]
+        case ast.History():
+            return f"{expr.function}({query_text(expr)})", _PRECEDENCE["atom"]
     raise TypeError(f"not a condition: {expr!r}")
+
+
+def query_text(query: ast.History) -> str:
+    """The argument of a history function: ``order_paid.total where ... within 30d``."""
+    event = f"${query.event.name}" if isinstance(query.event, ast.ParamRef) else query.event
+    text = event + (f".{query.field}" if query.field else "")
+    if query.condition is not None:
+        text += f" where {unparse(query.condition)}"
+    if query.within is not None:
+        within = query.within
+        text += f" within {f'${within.name}' if isinstance(within, ast.ParamRef) else format_duration(within)}"
+    return text
 
 
 def walk(expr: ast.Expr):
@@ -93,6 +112,8 @@ def walk(expr: ast.Expr):
             yield from walk(collection)
         case ast.Exists(path=path):
             yield path
+        case ast.History(condition=condition) if condition is not None:
+            yield from walk(condition)
 
 
 def paths_in(expr: ast.Expr | None) -> list[ast.Path]:

@@ -34,15 +34,25 @@ class JourneyGraph:
     journey: ast.Journey
     graph: nx.MultiDiGraph
     start: str | None
-    unresolved: list[tuple[ast.Step, Target]] = field(default_factory=list)
+    unresolved: list[tuple[ast.Step | ast.Handler, Target]] = field(default_factory=list)
+    jumps: list[str] = field(default_factory=list)  # steps event handlers move runs to
 
     def step(self, name: str) -> ast.Step:
         return self.graph.nodes[name]["step"]
 
-    def reachable(self) -> set[str]:
+    def roots(self) -> list[str]:
+        """Where runs can enter the steps: the start, and every handler's jump target (a
+        handler moves a run there from wherever it waits, at any time)."""
         if self.start is None:
-            return set()
-        return nx.descendants(self.graph, self.start) | {self.start}
+            return []
+        return list(dict.fromkeys([self.start, *self.jumps]))
+
+    def reachable(self) -> set[str]:
+        found: set[str] = set()
+        for root in self.roots():
+            if root not in found:
+                found |= nx.descendants(self.graph, root) | {root}
+        return found
 
     def in_source_order(self, names) -> list[str]:
         return sorted(names, key=lambda n: self.graph.nodes[n]["order"])
@@ -95,6 +105,13 @@ def build_graph(journey: ast.Journey) -> JourneyGraph:
     result = JourneyGraph(journey, graph, resolver.ids[0] if resolver.ids else None)
     for index, (node_id, (_, step)) in enumerate(zip(resolver.ids, resolver.ordered)):
         _add_edges(result, node_id, step, resolver.following(index), resolver)
+    for handler in journey.handlers:
+        if handler.target is not None:
+            destination = resolver.resolve(handler.target)
+            if destination is None:
+                result.unresolved.append((handler, Target(handler.target, handler.span, "jump")))
+            else:
+                result.jumps.append(destination)
     return result
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from functools import cache
+from importlib import metadata
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -18,3 +19,21 @@ def resource_dir(name: str) -> Path:
 
 def grammar_text() -> str:
     return (resource_dir("grammar") / "journey.lark").read_text(encoding="utf-8")
+
+
+@cache
+def docs_base() -> str | None:
+    """Where the docs folder is, ending in '/': the ``Documentation`` URL the installed project
+    declares, else the docs shipped beside the code (a file URI); None when neither exists."""
+    try:
+        urls = metadata.metadata("journeylang").get_all("Project-URL") or []
+    except metadata.PackageNotFoundError:
+        urls = []
+    for entry in urls:
+        label, _, url = entry.partition(",")
+        if label.strip().lower() == "documentation" and url.strip():
+            return url.strip().rstrip("/") + "/"
+    try:
+        return resource_dir("docs").as_uri() + "/"
+    except FileNotFoundError:
+        return None

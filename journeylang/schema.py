@@ -1,170 +1,113 @@
-"""JSON Schema (draft 2020-12) of the YAML form, for editors; mirrors frontend/yaml.py."""
+"""JSON Schema (draft 2020-12) of the YAML form, generated from the YAML reader's declarations.
+
+Every key comes from the reader's tables (frontend/yaml.py) with the shape its converter
+declares (frontend/yaml_shapes.py) and its description and example (frontend/yaml_docs.py),
+so the schema accepts what the reader accepts, and a key added to the reader is in the schema.
+"""
 from __future__ import annotations
 
 import json
+import re
 
 from .ast import CHANNELS
+from .frontend.yaml import JOURNEY_TABLE
+from .frontend.yaml_docs import KEY_DOCS
+from .frontend.yaml_shapes import (CHANNEL, AnyOf, ListOf, MapOf, OneOrMany, Record, Scalar,
+                                   shape_of)
 
 SCHEMA_ID = "https://journeylang.invalid/schema/journey.schema.json"
-
-_WORD = r"[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*"
-NAME = {"type": "string", "pattern": rf"^{_WORD}$"}
-PATH = {"type": "string", "pattern": rf"^{_WORD}(\.{_WORD})*$"}
-DURATION = {"type": "string", "pattern": r"^\s*\d+(\.\d+)?[wdhms]\s*$",
-            "description": "A number and a unit (s, m, h, d, w), e.g. 30m, 2h, 7d."}
-TIME = {"type": "string", "pattern": r"^\s*\d{1,2}:\d{2}\s*$",
-        "description": "A time of day, HH:MM (quote it in YAML)."}
-PERCENT = {"anyOf": [{"type": "number", "minimum": 0, "maximum": 100},
-                     {"type": "string", "pattern": r"^\s*\d+(\.\d+)?%\s*$"}],
-           "description": "A percentage such as 5% (a bare number is read as a percentage)."}
-KPI_PERCENT = {"anyOf": [{"type": "number", "minimum": 0},
-                         {"type": "string", "pattern": r"^\s*\d+(\.\d+)?%\s*$"}]}
-CONDITION = {"type": "string", "description": "A condition in the DSL's condition syntax."}
-SCHEDULE = {"type": "string", "description": "A recurring time: 'day at 09:00', "
-            "'wednesday at 20:00', 'monday, thursday at 19:30', 'month on day 1 at 10:00', "
-            "'quarter on day 1 at 10:00' or 'year on mar 15 at 10:00'."}
-LITERAL = {"type": ["string", "number", "boolean", "null"]}
-TEXT = {"type": "string"}
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/$defs/{name}"}
+class SchemaBuilder:
+    """Walks the reader's shapes once; ``missing_docs`` and ``undescribed`` say what it found
+    without a description or without a declared shape (a test keeps both empty)."""
+
+    def __init__(self, channels=CHANNELS):
+        self.channels = list(channels)
+        self.defs: dict[str, dict] = {}
+        self.missing_docs: list[tuple[str, str]] = []
+        self.undescribed: list[str] = []
+        self._records: dict[str, tuple] = {}
+
+    def build(self) -> dict:
+        top = self._record(shape_of(JOURNEY_TABLE))
+        return {"$schema": DRAFT, "$id": SCHEMA_ID, "title": "journeylang journey (YAML form)",
+                "description": "A customer journey in journeylang's YAML form: an entry, "
+                               "stages of steps, goals and policies (docs/language.md).",
+                **top, "$defs": dict(sorted(self.defs.items()))}
+
+    def of(self, converter, where: str) -> dict:
+        """The schema of what ``converter`` reads (``where`` names it in ``undescribed``)."""
+        shape = shape_of(converter)
+        if isinstance(shape, Scalar):
+            return self._scalar(shape)
+        if isinstance(shape, Record):
+            return {"$ref": f"#/$defs/{self._record_def(shape)}"}
+        if isinstance(shape, ListOf):
+            return {"type": "array", "items": self.of(shape.item, where)}
+        if isinstance(shape, OneOrMany):
+            item = self.of(shape.item, where)
+            return {"anyOf": [item, {"type": "array", "items": item}]}
+        if isinstance(shape, AnyOf):
+            return {"anyOf": [self.of(option, where) for option in shape.options]}
+        if isinstance(shape, MapOf):
+            return {"type": "object", "propertyNames": {"pattern": shape.key.json["pattern"]},
+                    "additionalProperties": self.of(shape.value, where)}
+        self.undescribed.append(where)
+        return {}
+
+    def _scalar(self, scalar: Scalar) -> dict:
+        if scalar.name not in self.defs:
+            json_schema = dict(scalar.json)
+            if scalar is CHANNEL:
+                json_schema = {"type": "string", "enum": self.channels}
+            self.defs[scalar.name] = {"description": scalar.about, "examples": [scalar.example],
+                                      **json_schema}
+        return {"$ref": f"#/$defs/{scalar.name}"}
+
+    def _record_def(self, shape: Record) -> str:
+        """The $defs name of a record (its context; two different records of one context get
+        numbered names)."""
+        signature = (tuple(shape.keys), shape.one_of)
+        name, number = _slug(shape.context), 1
+        while name in self._records and self._records[name] != signature:
+            number += 1
+            name = f"{_slug(shape.context)}_{number}"
+        if name not in self._records:
+            self._records[name] = signature  # before the body: a record may contain itself
+            self.defs[name] = {"title": shape.context, **self._record(shape)}
+        return name
+
+    def _record(self, shape: Record) -> dict:
+        properties = {key: self._property(shape.context, key, converter)
+                      for key, (_, converter, _) in shape.keys.items()}
+        body = {"type": "object", "properties": properties, "additionalProperties": False}
+        required = [key for key, (_, _, needed) in shape.keys.items() if needed]
+        if required:
+            body["required"] = required
+        if shape.one_of:
+            body["oneOf"] = [{"required": [key]} for key in shape.one_of]
+        return body
+
+    def _property(self, context: str, key: str, converter) -> dict:
+        schema = self.of(converter, f"'{key}' in {context}")
+        docs = KEY_DOCS.get(context, {}).get(key)
+        if docs is None:
+            self.missing_docs.append((context, key))
+            return schema
+        description, example = docs
+        return {"description": description, "examples": [example], **schema}
 
 
-def _object(properties: dict, required=(), description: str | None = None) -> dict:
-    schema = {"type": "object", "properties": properties, "additionalProperties": False}
-    if required:
-        schema["required"] = list(required)
-    if description:
-        schema["description"] = description
-    return schema
+def _slug(context: str) -> str:
+    return re.sub(r"\W+", "_", context).strip("_")
 
 
-def _one_or_many(item: dict) -> dict:
-    return {"anyOf": [item, {"type": "array", "items": item}]}
+def journey_schema(channels=CHANNELS) -> dict:
+    """The schema as a JSON-ready dict; ``channels``: the configured channels."""
+    return SchemaBuilder(channels).build()
 
 
-def _either(short: dict, full: dict) -> dict:
-    return {"anyOf": [short, full]}
-
-
-_PARAMS = {"type": "object", "propertyNames": NAME, "additionalProperties": LITERAL}
-
-RUNG_ACTIONS = ("send", "handoff", "tag", "untag", "set", "coupon", "webhook", "emit")
-
-STEP_KINDS = {
-    "send": _object({"via": _ref("channel"), "template": TEXT, "params": _PARAMS,
-                     "promo": {"type": "boolean"}},
-                    ("via", "template"), "Send a message on a channel with a template."),
-    "wait": {"anyOf": [
-        DURATION,
-        _object({"until": TIME}, ("until",)),
-        _object({"until_next": SCHEDULE}, ("until_next",)),
-        _object({"for": NAME, "where": CONDITION, "within": DURATION, "then": NAME,
-                 "timeout": NAME}, ("for",)),
-        _object({"on": {"type": "array", "items": _object(
-                    {"event": NAME, "where": CONDITION, "then": NAME}, ("event",))},
-                 "within": DURATION, "timeout": NAME}, ("on",)),
-    ], "description": "Wait a duration, until a time of day or a schedule, or for events."},
-    "branch": {"type": "array", "items": {"anyOf": [
-        _object({"when": CONDITION, "then": NAME}, ("when", "then")),
-        _object({"else": NAME}, ("else",))]},
-        "description": "Arms tried in order; the 'else' entry comes last."},
-    "split": {"type": "array", "items": _object(
-        {"arm": NAME, "percent": PERCENT, "then": NAME}, ("arm", "percent", "then")),
-        "description": "A random split; the percentages add up to 100."},
-    "tag": _one_or_many(TEXT),
-    "untag": _one_or_many(TEXT),
-    "set": {"allOf": [
-        _object({"attribute": PATH, "value": LITERAL, "expr": CONDITION}, ("attribute",)),
-        {"oneOf": [{"required": ["value"]}, {"required": ["expr"]}]}]},
-    "coupon": _either(TEXT, _object({"code": TEXT, "value": {"type": "number"},
-                                     "expires": DURATION}, ("code",))),
-    "handoff": _object({"to": NAME, "within": DURATION, "note": TEXT}, ("to",)),
-    "webhook": _either(TEXT, _object({"url": TEXT}, ("url",))),
-    "emit": _either(NAME, _object({"event": NAME, "params": _PARAMS}, ("event",))),
-    "goto": NAME,
-    "exit": NAME,
-    "use": _either(NAME, _object({"fragment": NAME, "with": _PARAMS}, ("fragment",),
-                                 "Use a stdlib or local fragment: its steps run here.")),
-}
-
-
-def _escalate() -> dict:
-    rung = {"type": "object", "properties": {"at": DURATION} | {
-                kind: _ref(f"step_{kind}") for kind in RUNG_ACTIONS},
-            "additionalProperties": False, "required": ["at"],
-            "oneOf": [{"required": [kind]} for kind in RUNG_ACTIONS]}
-    return _object({"until": NAME, "where": CONDITION, "within": DURATION, "then": NAME,
-                    "breach": NAME, "rungs": {"type": "array", "items": rung}},
-                   ("until", "within", "rungs"),
-                   "An escalation ladder: each rung's action at its offset until the event.")
-
-
-STEP_KINDS["escalate"] = _escalate()
-
-
-def _step() -> dict:
-    properties = {kind: _ref(f"step_{kind}") for kind in STEP_KINDS}
-    properties |= {"name": NAME, "then": NAME}
-    return {"type": "object", "properties": properties, "additionalProperties": False,
-            "oneOf": [{"required": [kind]} for kind in STEP_KINDS],
-            "description": "One step: exactly one kind key, plus optional 'name' and 'then'."}
-
-
-def journey_schema() -> dict:
-    """The schema as a JSON-ready dict."""
-    defs = {f"step_{kind}": schema for kind, schema in STEP_KINDS.items()}
-    defs |= {
-        "name": NAME, "duration": DURATION, "time": TIME, "percent": PERCENT,
-        "condition": CONDITION,
-        "channel": {"type": "string", "enum": list(CHANNELS)},
-        "step": _step(),
-        "stage": _object({"stage": NAME, "title": TEXT,
-                          "kpis": {"type": "array", "items": _ref("kpi")},
-                          "steps": {"type": "array", "items": _ref("step")}}, ("stage",)),
-        "kpi": _object({"name": NAME, "title": TEXT, "on": NAME, "where": CONDITION,
-                        "within": DURATION, "baseline": KPI_PERCENT, "target": KPI_PERCENT,
-                        "at": NAME}, ("name", "on", "within", "baseline", "target")),
-        "cap": _object({"messages": {"type": "integer", "minimum": 0}, "per": DURATION,
-                        "on": _one_or_many(_ref("channel"))}, ("messages", "per")),
-        "template": _either(TEXT, {"type": "object", "propertyNames": NAME,
-                                   "additionalProperties": TEXT}),
-    }
-    policy = _object({
-        "cap": _one_or_many(_ref("cap")),
-        "quiet": _either({"type": "string", "pattern": r"^\s*\d{1,2}:\d{2}-\d{1,2}:\d{2}\s*$"},
-                         _object({"from": TIME, "to": TIME}, ("from", "to"))),
-        "consent": _one_or_many(_ref("channel")),
-        "holdout": PERCENT,
-        "promo": PERCENT,
-    })
-    top = _object({
-        "journey": NAME, "title": TEXT, "version": {"type": "integer", "minimum": 0},
-        "owner": TEXT, "description": TEXT,
-        "entry": _either(_object({"on": NAME, "where": CONDITION}, ("on",)),
-                         _object({"every": SCHEDULE, "where": CONDITION}, ("every",))),
-        "audience": CONDITION,
-        "reentry": _either({"type": "string", "pattern": r"^\s*(never|always|after\s+\S+)\s*$"},
-                           _object({"after": DURATION}, ("after",))),
-        "goals": {"type": "array", "items": _object(
-            {"name": NAME, "on": NAME, "where": CONDITION, "within": DURATION}, ("name", "on"))},
-        "exits": {"type": "array", "items": _object(
-            {"on": NAME, "as": NAME, "where": CONDITION}, ("on", "as"))},
-        "outcomes": _one_or_many(NAME),
-        "policy": policy,
-        "roles": {"type": "array", "items": _object(
-            {"name": NAME, "capacity": {"type": "integer", "minimum": 0}, "per": DURATION},
-            ("name", "capacity", "per"))},
-        "expect": _object({"entries": {"type": "integer", "minimum": 0}, "per": DURATION},
-                          ("entries", "per")),
-        "templates": {"type": "object", "propertyNames": NAME,
-                      "additionalProperties": _ref("template")},
-        "stages": {"type": "array", "items": _ref("stage")},
-    }, ("journey",), "A journeylang journey in its YAML form.")
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
-            "title": "journeylang journey (YAML form)", **top, "$defs": defs}
-
-
-def schema_json() -> str:
-    return json.dumps(journey_schema(), indent=2, ensure_ascii=False) + "\n"
+def schema_json(channels=CHANNELS) -> str:
+    return json.dumps(journey_schema(channels), indent=2, ensure_ascii=False) + "\n"

@@ -88,3 +88,64 @@ def consents(profile: dict, channel: str) -> bool:
     """Whether a profile gives consent for ``channel`` (``consent.<channel>`` is exactly true)."""
     consent = profile.get("consent")
     return isinstance(consent, dict) and consent.get(channel) is True
+
+
+def send_checks(transactional: bool = False) -> tuple[str, ...]:
+    """The checks that decide a send, in order: a transactional message (an acknowledgement,
+    a level reached) is exempt from quiet hours and caps, never from opt-out and consent."""
+    return (SEND_OPTED_OUT, SEND_NO_CONSENT) if transactional else SEND_CHECKS
+
+
+# --- event history -----------------------------------------------------------------------------
+
+DAY = 86400
+# RFM scores, 1 (worst) to 5 (best): the least value reaching each score, best first.
+RECENCY_DAYS = (7, 30, 90, 180)          # days since the last event: at most this for 5, 4, 3, 2
+FREQUENCY_COUNTS = (10, 5, 3, 2)         # events in the window: at least this for 5, 4, 3, 2
+MONETARY_SUMS = (5000, 2000, 500, 100)   # the field's sum in the window: at least this for 5..2
+
+
+def history_answer(function: str, moments: list[float], values: list, now: float):
+    """The answer to a history question over the matching events (their ``moments``, oldest
+    first, and ``values``: the field's value of each, for the functions that read a field).
+
+    happened: any; count: how many; sum / min / max of the numeric values (sum of none is 0,
+    min and max of none are null); time_since: seconds since the last (null when none);
+    recency_score, frequency_score, monetary_score: 1-5 by the bands above; rfm_score: the three
+    as one number, R * 100 + F * 10 + M (555 is the best customer).
+    """
+    numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if function == "happened":
+        return bool(moments)
+    if function == "count":
+        return len(moments)
+    if function == "sum":
+        return sum(numbers)
+    if function in ("min", "max"):
+        return (min if function == "min" else max)(numbers) if numbers else None
+    if function == "time_since":
+        return now - moments[-1] if moments else None
+    scores = {"recency_score": lambda: recency_score(moments, now),
+              "frequency_score": lambda: frequency_score(len(moments)),
+              "monetary_score": lambda: monetary_score(sum(numbers))}
+    if function in scores:
+        return scores[function]()
+    if function == "rfm_score":
+        return (recency_score(moments, now) * 100 + frequency_score(len(moments)) * 10
+                + monetary_score(sum(numbers)))
+    raise ValueError(f"unknown history function {function!r}")
+
+
+def recency_score(moments: list[float], now: float) -> int:
+    if not moments:
+        return 1
+    days = (now - moments[-1]) / DAY
+    return next((5 - i for i, bound in enumerate(RECENCY_DAYS) if days <= bound), 1)
+
+
+def frequency_score(count: int) -> int:
+    return next((5 - i for i, bound in enumerate(FREQUENCY_COUNTS) if count >= bound), 1)
+
+
+def monetary_score(total: float) -> int:
+    return next((5 - i for i, bound in enumerate(MONETARY_SUMS) if total >= bound), 1)

@@ -26,6 +26,12 @@ class Source:
             raw = path.read_bytes()
         except OSError as exc:
             raise JourneyError([_io_error(str(path), exc.strerror or str(exc))]) from None
+        return cls.decode(str(path), raw)
+
+    @classmethod
+    def decode(cls, name: str, raw: bytes) -> "Source":
+        """Bytes read from a file or standard input as UTF-8 (a BOM is dropped); invalid text
+        becomes a JL000 diagnostic at the first bad byte."""
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -33,10 +39,10 @@ class Source:
             column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
             raise JourneyError([
                 Diagnostic("JL000", Severity.ERROR, "file is not valid UTF-8 text",
-                           Span.point(str(path), line, column),
+                           Span.point(name, line, column),
                            hint="save the file as UTF-8")
             ]) from None
-        return cls(str(path), text)
+        return cls(name, text)
 
     @property
     def is_yaml(self) -> bool:

@@ -70,12 +70,14 @@ class TemplateSet:
     def locales(self, name: str) -> dict[str | None, TemplateSource]:
         return self._by_name.get(name, {})
 
-    def pick(self, name: str, locale: str | None = None) -> TemplateSource | None:
-        """The text for ``locale``, falling back to its language, the default, then any text."""
+    def pick(self, name: str, locale: str | None = None,
+             default: str | None = None) -> TemplateSource | None:
+        """The text for ``locale``, falling back to its language, the journey's ``default``
+        locale, the default text, en, then any text."""
         texts = self._by_name.get(name)
         if not texts:
             return None
-        for candidate in locale_fallbacks(locale):
+        for candidate in locale_fallbacks(locale, default):
             if candidate in texts:
                 return texts[candidate]
         return next(iter(texts.values()))
@@ -100,9 +102,12 @@ class TemplateSet:
         return list(dict.fromkeys(_paths(tree)))
 
 
-def locale_fallbacks(locale: str | None) -> tuple[str | None, ...]:
-    """The locales to try for ``locale``, best first: itself, its language, the default, en."""
-    return (locale, (locale or "").split("-")[0] or None, DEFAULT_LOCALE, "en")
+def locale_fallbacks(locale: str | None, default: str | None = None) -> tuple[str | None, ...]:
+    """The locales to try for ``locale``, best first: itself, its language, the journey's
+    default locale and its language, the default text, en."""
+    def language(code):
+        return (code or "").split("-")[0] or None
+    return (locale, language(locale), default, language(default), DEFAULT_LOCALE, "en")
 
 
 def render(source: TemplateSource, context: dict) -> str:

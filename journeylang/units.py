@@ -5,9 +5,14 @@ import datetime as dt
 import re
 
 UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([wdhms])$")
-_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
-_PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
+# what each literal looks like (the JSON Schema of the YAML form uses the same patterns)
+DURATION_PATTERN = r"(\d+(?:\.\d+)?)([wdhms])"
+TIME_PATTERN = r"(\d{1,2}):(\d{2})"
+VALID_TIME_PATTERN = r"([01]?\d|2[0-3]):[0-5]\d"  # TIME_PATTERN within 00:00-23:59
+PERCENT_PATTERN = r"(\d+(?:\.\d+)?)%"
+_DURATION = re.compile(rf"^{DURATION_PATTERN}$")
+_TIME = re.compile(rf"^{TIME_PATTERN}$")
+_PERCENT = re.compile(rf"^{PERCENT_PATTERN}$")
 
 
 def parse_duration(text: str) -> int:

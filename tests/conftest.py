@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from tools import import_or_skip, missing
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -20,9 +22,21 @@ def write(tmp_path):
     return _write
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "needs(available, reason): the test needs an external "
+                                       "tool (skipped without it; under CI=true it fails)")
+
+
+def pytest_runtest_setup(item):
+    for mark in item.iter_markers("needs"):
+        if not mark.kwargs["available"]:
+            missing(mark.kwargs["reason"])
+
+
 @pytest.fixture(scope="session")
 def postgres_server():
-    """The URL of a PostgreSQL server for this session (skips, saying why, without one)."""
+    """The URL of a PostgreSQL server for this session (without one: skipped saying why, or
+    failed under CI=true, where .ci/run starts one)."""
     import os
 
     import pg
@@ -32,7 +46,7 @@ def postgres_server():
     try:
         server = pg.Server()
     except pg.Unavailable as exc:
-        pytest.skip(f"no PostgreSQL server: {exc}")
+        missing(f"no PostgreSQL server: {exc}")
     try:
         yield server.url
     finally:
@@ -42,8 +56,8 @@ def postgres_server():
 @pytest.fixture
 def postgres_url(postgres_server):
     """A PostgreSQL state URL of its own (a fresh schema) for one test."""
-    pytest.importorskip("psycopg", reason="psycopg is in the test extra")
     import pg
+    import_or_skip("psycopg")
     return pg.fresh_schema(postgres_server)
 
 

@@ -11,7 +11,8 @@ KEYWORDS = set("""journey version owner description entry on where audience reen
 after goal within exit as outcomes policy cap messages per quiet consent holdout template stage
 send via with wait until for timeout branch when else split tag untag set coupon value expires
 handoff to note webhook emit goto true false null and or not in has exists use fragment
-every role capacity expect entries promo kpi baseline target at breach next""".split())
+every role capacity expect entries promo kpi baseline target at breach next milestone attribute
+var locale transactional calendar""".split())
 
 names = st.from_regex(r"\A[a-z_][a-z0-9_]{0,7}\Z").filter(lambda n: n not in KEYWORDS) | \
     st.sampled_from(["欢迎", "顾客_1", "cart_value"])
@@ -28,7 +29,8 @@ paths = st.lists(names, min_size=1, max_size=3).map(lambda p: ast.Path(tuple(p))
 
 
 def _expressions():
-    atoms = st.one_of(st.builds(ast.Literal, literal_values), paths)
+    atoms = st.one_of(st.builds(ast.Literal, literal_values), paths,
+                      st.builds(ast.Duration, durations), st.builds(ast.SegmentRef, names))
 
     def extend(inner):
         return st.one_of(
@@ -44,8 +46,18 @@ def _expressions():
             st.builds(ast.Not, inner),
             st.builds(ast.BoolOp, st.sampled_from(["and", "or"]),
                       st.lists(inner, min_size=2, max_size=3).map(tuple)),
+            _history(inner),
         )
     return st.recursive(atoms, extend, max_leaves=8)
+
+
+def _history(inner):
+    """A history question; the functions that read a field get one, the others none."""
+    def build(function, event, field, condition, within):
+        return ast.History(function, event, field if function in ast.FIELD_FUNCTIONS else None,
+                           condition, within)
+    return st.builds(build, st.sampled_from(ast.HISTORY_FUNCTIONS), names, names,
+                     st.none() | inner, st.none() | durations)
 
 
 conditions = _expressions()
@@ -72,9 +84,14 @@ schedules = st.one_of(
               month=st.integers(1, 12)))
 sequential = {
     "send": st.builds(ast.Send, st.just(""), next=targets, channel=channels,
-                      template=names | texts, params=params, promo=st.booleans()),
+                      template=names | texts, params=params, promo=st.booleans(),
+                      fallback=st.lists(channels, max_size=2).map(tuple)).flatmap(
+        lambda send: st.just(send) if send.promo else st.builds(
+            lambda t: ast.Send(**{**vars_of(send), "transactional": t}), st.booleans())),
     "wait": st.builds(ast.Wait, st.just(""), next=targets, duration=durations),
     "wait_until": st.builds(ast.WaitUntil, st.just(""), next=targets, time=times),
+    "wait_day": st.builds(ast.WaitDay, st.just(""), next=targets, day=st.integers(0, 400),
+                          time=times),
     "wait_schedule": st.builds(ast.WaitSchedule, st.just(""), next=targets,
                                schedule=schedules),
     "wait_event": st.builds(ast.WaitEvent, st.just(""), next=targets,
@@ -138,10 +155,13 @@ templates = st.builds(
     ast.Template, names,
     st.one_of(texts.map(lambda t: (ast.TemplateText(None, t),)),
               unique(st.builds(ast.TemplateText, names, texts), lambda t: t.locale, max_size=3)))
+calendar_caps = st.sampled_from(sorted(ast.CALENDAR_UNITS)).flatmap(
+    lambda unit: st.builds(ast.Cap, st.integers(0, 99), st.just(ast.CALENDAR_UNITS[unit]),
+                           st.lists(channels, max_size=2).map(tuple), calendar=st.just(unit)))
 policies = st.builds(
     ast.Policy, caps=st.lists(st.builds(ast.Cap, st.integers(0, 99), durations,
-                                        st.lists(channels, max_size=2).map(tuple)),
-                              max_size=2).map(tuple),
+                                        st.lists(channels, max_size=2).map(tuple))
+                              | calendar_caps, max_size=2).map(tuple),
     quiet=maybe(st.builds(ast.QuietHours, times, times)),
     consent=st.lists(channels, max_size=3).map(tuple), holdout=maybe(percents),
     promo=maybe(percents))
@@ -168,4 +188,29 @@ def journeys(draw):
             bool)), max_size=2).map(tuple)),
         volume=draw(maybe(st.builds(ast.Volume, st.integers(0, 10**6), durations.filter(bool)))),
         templates=draw(unique(templates, lambda t: t.name, max_size=3)),
-        stages=tuple(draw(stages(n)) for n in stage_names))
+        stages=tuple(draw(stages(n)) for n in stage_names),
+        milestones=draw(st.lists(st.builds(ast.Milestone, names, names, maybe(conditions),
+                                           maybe(durations)), max_size=2).map(tuple)),
+        handlers=draw(st.lists(handlers, max_size=2).map(tuple)),
+        attributes=draw(unique(attributes, lambda a: a.name, max_size=2)),
+        variables=draw(unique(st.builds(ast.Variable, names, literal_values,
+                                        maybe(attribute_types)), lambda v: v.name, max_size=2)),
+        locale=draw(maybe(names)))
+
+
+attribute_types = st.sampled_from(ast.ATTRIBUTE_TYPES)
+attributes = st.one_of(
+    st.builds(ast.Attribute, names, maybe(attribute_types)),
+    st.builds(ast.Attribute, names, maybe(attribute_types), literal_values, st.just(True)))
+handler_actions = st.one_of(*(sequential[kind].map(lambda step: _bare(step)) for kind in (
+    "set", "tag", "untag", "emit"))).map(lambda step: step)
+
+
+def _handler(event, condition, actions, target):
+    named = tuple(step.__class__(**{**vars_of(step), "name": f"on.{i + 1}"})
+                  for i, step in enumerate(actions))
+    return ast.Handler(event, condition, named, target)
+
+
+handlers = st.builds(_handler, names, maybe(conditions),
+                     st.lists(handler_actions, max_size=3), targets)

@@ -66,7 +66,8 @@ class Kit:
 
     def steps(self, customer: str = "c1") -> list[str]:
         """The steps a customer entered, in order."""
-        return [r[4] for r in self.history(customer) if r[4] is not None and r[5] not in ("ended",)]
+        return [r[4] for r in self.history(customer) if r[4] is not None
+                and r[5] not in ("ended", "handled", "ignored", "milestone")]
 
     def runs(self, customer: str = "c1"):
         return sorted((r for r in self.runtime.store.runs.values() if r.customer == customer),

@@ -39,6 +39,17 @@ def test_errors_exit_1_with_location_code_caret_and_hint(write):
     assert "2 error(s), 0 warning(s)" in result.stderr
 
 
+def test_carets_line_up_under_chinese_text_by_display_width(write):
+    text = BROKEN.replace("stage a {", "stage 提醒 {").replace(
+        "send via wechat template hi", "通知: send via wechat template hi")
+    result = run("check", str(write("cn.journey", text)))
+    source, caret = result.stdout.splitlines()[1:3]
+    assert source == " 6 |     通知: send via wechat template hi"
+    # each Chinese character takes two columns: the tildes end under the last character
+    assert caret == "   |     ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~"
+    assert len(caret) == len(source) + 2
+
+
 def test_warnings_alone_exit_0(write):
     text = 'journey w {\n stage a {\n exit completed\n late: exit completed\n }\n}\n'
     result = run("check", str(write("w.journey", text)))
@@ -50,7 +61,7 @@ def test_syntax_error_shows_expected_tokens(write):
     path = write("s.journey", "journey s {\n  stage a {\n    send via wecom\n  }\n}\n")
     result = run("check", str(path))
     assert result.exit_code == 1
-    assert f"{path}:4:3: JL001 error: unexpected '}}'; expected 'template'" in result.stdout
+    assert f"{path}:4:3: JL001 error: unexpected '}}'; expected ',', 'template'" in result.stdout
 
 
 def test_related_locations_are_notes(write):

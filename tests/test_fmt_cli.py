@@ -7,6 +7,7 @@ from click.testing import CliRunner
 
 from journeylang.api import parse
 from journeylang.cli import main
+from journeylang.printer import format_text
 
 from conftest import EXAMPLES, FIXTURES
 
@@ -57,6 +58,20 @@ def test_diff_alone_writes_nothing_and_exits_0(tmp_path):
     assert result.exit_code == 0
     assert path.read_text(encoding="utf-8") == MESSY.read_text(encoding="utf-8")
     assert "+  outcomes a, b  # b trailing" in result.stdout
+
+
+def test_every_bundled_journey_is_formatted():
+    """CI keeps the examples (and so what users copy) in the formatter's layout."""
+    result = run("fmt", "--check", EXAMPLES)
+    assert result.exit_code == 0, result.stderr
+    assert "0 file(s) would be reformatted" in result.stderr
+
+
+def test_durations_keep_the_authors_spelling():
+    text = ("journey d {\n  stage a {\n    wait 72h\n    wait 3d\n    wait 60m\n"
+            "    wait for replied within 72h -> b timeout -> b\n    b: exit completed\n  }\n}\n")
+    formatted = format_text(text.replace("    wait 3d", "  wait   3d"), "d.journey")
+    assert formatted == text
 
 
 def test_syntax_errors_are_refused(tmp_path):

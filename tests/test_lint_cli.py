@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -50,6 +51,40 @@ def test_sarif_output_is_valid_sarif_2_1_0():
     rules = run["tool"]["driver"]["rules"]
     for result_ in run["results"]:
         assert rules[result_["ruleIndex"]]["id"] == result_["ruleId"]
+
+
+def test_sarif_rules_link_to_their_section_of_the_rule_reference():
+    log = json.loads(lint("broken", "--format", "sarif").stdout)
+    driver = log["runs"][0]["tool"]["driver"]
+    reference = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    anchors = {re.sub(r"[^\w\- ]", "", line[4:].strip().lower()).replace(" ", "-")
+               for line in reference.splitlines() if line.startswith("### ")}
+    assert driver["informationUri"] == (ROOT / "docs").as_uri() + "/rules.md"
+    for rule in driver["rules"]:
+        page, _, anchor = rule["helpUri"].partition("#")
+        assert page == driver["informationUri"] and anchor in anchors, rule["helpUri"]
+    assert "pypi" not in json.dumps(log)
+
+
+def test_sarif_uris_are_relative_to_srcroot(tmp_path):
+    inside = tmp_path / "repo" / "journeys" / "退货.journey"
+    inside.parent.mkdir(parents=True)
+    inside.write_text("journey r {\n  stage a {\n    wait 1d\n  }\n}\n", encoding="utf-8")
+    outside = tmp_path / "elsewhere.journey"
+    outside.write_text(inside.read_text(encoding="utf-8"), encoding="utf-8")
+    result = lint(str(inside), str(outside), "--format", "sarif", cwd=tmp_path / "repo")
+    log = json.loads(result.stdout)
+    jsonschema.validate(log, sarif_schema())
+    run = log["runs"][0]
+    assert run["originalUriBaseIds"] == {"SRCROOT": {"uri": (tmp_path / "repo").as_uri() + "/"}}
+    assert run["columnKind"] == "unicodeCodePoints"
+    located = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]: r
+               for r in run["results"]}
+    assert located.keys() == {"journeys/%E9%80%80%E8%B4%A7.journey", outside.as_uri()}
+    assert located["journeys/%E9%80%80%E8%B4%A7.journey"]["locations"][0]["physicalLocation"][
+        "artifactLocation"]["uriBaseId"] == "SRCROOT"
+    assert "uriBaseId" not in located[outside.as_uri()]["locations"][0]["physicalLocation"][
+        "artifactLocation"]
 
 
 def test_github_annotations():
@@ -160,4 +195,12 @@ def test_pre_commit_hook_definition():
     import yaml
     [hook] = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     assert hook["id"] == "journey-lint" and hook["entry"] == "journey lint"
-    assert hook["files"] and hook["language"] == "python"
+    assert hook["language"] == "python"
+    linted = lambda path: bool(re.search(hook["files"], path)) and not re.search(  # noqa: E731
+        hook["exclude"], path)
+    assert [path for path in (
+        "welcome.journey", "crm/journeys/welcome.journey", "journeys/vip_care.yaml",
+        "team/journeys/sub/winback.yml", ".pre-commit-config.yaml", ".github/workflows/ci.yml",
+        "docker-compose.yaml", "journeys/cohorts/vip.cohort.yaml", "myjourneys/x.yaml")
+        if linted(path)] == ["welcome.journey", "crm/journeys/welcome.journey",
+                             "journeys/vip_care.yaml", "team/journeys/sub/winback.yml"]

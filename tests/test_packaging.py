@@ -15,8 +15,12 @@ from journeylang import api
 from conftest import EXAMPLES, ROOT
 
 
+# the installed wheel must be what runs, not a checkout that PYTHONPATH points at
+OUTSIDE = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+
 def _run(*args, cwd=None):
-    done = subprocess.run(args, capture_output=True, text=True, cwd=cwd)
+    done = subprocess.run(args, capture_output=True, text=True, cwd=cwd, env=OUTSIDE)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
@@ -48,7 +52,8 @@ def test_wheel_ships_grammar_and_stdlib(installed):
 def test_installed_console_script_checks_examples_from_elsewhere(installed):
     bindir, work = installed
     files = sorted(str(p) for p in EXAMPLES.iterdir() if p.suffix in (".journey", ".yaml"))
-    out = subprocess.run([str(bindir / "journey"), "check", *files], capture_output=True, text=True, cwd=work)
+    out = subprocess.run([str(bindir / "journey"), "check", *files], capture_output=True, text=True,
+                         cwd=work, env=OUTSIDE)
     assert out.returncode == 0, out.stdout + out.stderr
     assert f"checked {len(files)} files: no problems" in out.stderr
 

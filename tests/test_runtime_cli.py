@@ -50,8 +50,8 @@ def test_run_then_status(setup, tmp_path):
     assert status.exit_code == 0
     text = status.stdout
     assert "3 events applied; 2 customers" in text
-    assert "journey cart_recovery v4" in text and "(active): runs active 2" in text
-    assert "stage remind: 2" in text and "waiting quiet" in text  # c2 has no time zone: UTC
+    assert 'journey cart_recovery "Cart recovery" v4' in text and "(active): runs active 2" in text
+    assert 'stage remind "Remind": 2' in text and "waiting quiet" in text  # c2: UTC
     assert "timers pending: 3" in text  # two runs' timers and the handoff's SLA deadline
     data = json.loads(run("status", "--tables", tables, "--json").stdout)
     assert {(s["step"], s["waiting"], s["customers"]) for s in data["steps"]} == {

@@ -12,7 +12,8 @@ from runtime_kit import DAY, HOUR, T0, Kit, journey
 
 def test_every_step_kind_has_a_test_here():
     covered = {"send", "wait", "wait_until", "wait_schedule", "wait_event", "branch", "split",
-               "tag", "untag", "set", "coupon", "handoff", "webhook", "emit", "goto", "exit"}
+               "tag", "untag", "set", "coupon", "handoff", "webhook", "emit", "goto", "exit",
+               "wait_day"}  # wait_day: test_runtime_programmes.py
     assert set(STEP_KINDS) == covered
 
 

@@ -76,19 +76,19 @@ def test_status_reads_a_postgresql_state(postgres_url, tmp_path):
     assert rows and all(r["status"] == "queued" for r in rows)
 
 
-def test_a_state_of_the_first_schema_is_upgraded(tmp_path):
+def test_a_state_without_the_delivery_columns_is_upgraded(tmp_path):
     path = tmp_path / "old.sqlite"
     with Runtime(open_store(path)) as runtime:
         runtime.load(compile_text((EXAMPLES / "cart_recovery.journey").read_text(encoding="utf-8")))
         runtime.ingest(_events(3))
         runtime.advance(T0 + DAY)
-    db = sqlite3.connect(path)  # back to the first schema: no delivery columns, no inbox
+    db = sqlite3.connect(path)  # back to schema 2: no delivery columns, no inbox
     db.executescript("""
         DROP TABLE inbox; DROP INDEX outbox_work;
         CREATE TABLE old AS SELECT id, at, customer, run_id, journey_id, content_hash, step, kind,
           channel, template, locale, text, payload, due, status FROM outbox;
         DROP TABLE outbox; ALTER TABLE old RENAME TO outbox;
-        UPDATE meta SET value = '1' WHERE key = 'schema';""")
+        UPDATE meta SET value = '2' WHERE key = 'schema';""")
     db.close()
     with Runtime(open_store(path)) as runtime:
         assert runtime.store.meta["schema"] == SCHEMA_VERSION

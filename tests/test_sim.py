@@ -97,8 +97,11 @@ def test_example_cohorts_run_and_keep_their_figures_plausible(journey_file, coho
     cohort.size = 600
     results = api.simulate(ROOT / "examples" / journey_file, cohort, seed=3, days=60)
     assert results.entered["runs"] > 300
-    # DOMAIN.md: conversion targets 15-30%; a weekly journey's runs convert 1-3% each week
-    assert 0.01 < results.conversion["rate"] < 0.5
+    # the playbooks' conversion targets are 15-30%; a weekly journey's runs convert 1-3% each
+    # week; a programme without a goal converts by its first milestone
+    rate = results.conversion["rate"] if results.conversion["converted"] or not \
+        results.milestones else results.milestones[0]["rate"]
+    assert 0.01 < rate < 0.5
     assert results.messages["total"] > 0
     assert results.exited + results.still_inside == results.entered["runs"]
 
@@ -208,7 +211,7 @@ def test_html_report_opens_in_headless_chromium_without_console_errors(tmp_path)
     assert "https://" not in text and "<script" not in text and " src=" not in text
     dom, console = chromium(page, tmp_path / "profile", "--dump-dom")
     assert console == []
-    for part in ('class="funnel"', 'class="sankey"', 'class="time-to-convert"', "holdout uplift",
+    for part in ('class="stages"', 'class="sankey"', 'class="time-to-convert"', "holdout uplift",
                  "end:converted", "greet"):
         assert part in dom
 

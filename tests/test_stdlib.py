@@ -11,6 +11,7 @@ from hypothesis import given, strategies as st
 from journeylang import api, ast
 from journeylang.cli import main
 from journeylang.cli.new import scaffold
+from journeylang.printer import format_text
 from journeylang.expand import stdlib_fragments
 from journeylang.templates import PLACEHOLDER_LENGTH, estimated_length, render_context
 
@@ -138,12 +139,30 @@ def test_any_duration_argument_expands(name, days):
 
 # --- journey new ---------------------------------------------------------------------------
 
+@pytest.mark.parametrize("name", ["my_journey", "新客欢迎"])
 @pytest.mark.parametrize("as_yaml", [False, True])
 @pytest.mark.parametrize("fragment", [None, *FRAGMENTS])
-def test_scaffolds_lint_clean(tmp_path, fragment, as_yaml):
+def test_scaffolds_lint_clean(tmp_path, fragment, as_yaml, name):
     path = tmp_path / ("j.yaml" if as_yaml else "j.journey")
-    path.write_text(scaffold("my_journey", fragment, as_yaml))
+    path.write_text(scaffold(name, fragment, as_yaml), encoding="utf-8")
     assert api.check(path).diagnostics == []
+
+
+@pytest.mark.parametrize("name", ["my_journey", "新客欢迎"])
+@pytest.mark.parametrize("fragment", [None, *FRAGMENTS])
+def test_scaffolds_are_already_formatted(fragment, name):
+    text = scaffold(name, fragment)
+    assert format_text(text, "j.journey") == text
+
+
+def test_new_takes_a_chinese_name_and_writes_chinese_texts(tmp_path):
+    result = CliRunner().invoke(main, ["new", "新旅程", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "新旅程.journey").read_text(encoding="utf-8")
+    assert text.startswith('journey 新旅程 "新旅程" version 1 {')
+    assert "您好" in text
+    refused = CliRunner().invoke(main, ["new", "NewJourney", "-o", str(tmp_path)])
+    assert refused.exit_code == 2 and "lower snake_case or Chinese" in refused.output
 
 
 def test_new_writes_a_file_and_never_overwrites(tmp_path):

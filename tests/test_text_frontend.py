@@ -118,7 +118,7 @@ def test_hash_inside_a_string_is_not_a_comment():
     ("journey x { stage a { wait 2h ", "unexpected end of file", None),
     ("journey x { owner @ }", "unexpected character '@'; expected a quoted string", (1, 19)),
     ("journey x { stage a { send via wecom } }",
-     "unexpected '}'; expected 'template'", (1, 38)),
+     "unexpected '}'; expected ',', 'template'", (1, 38)),
     ("journey x { stage a { coupon: coupon \"x\" } }",
      "unexpected ':'; expected a quoted string", (1, 29)),
 ])

@@ -1,7 +1,6 @@
 """Graph views: Mermaid and DOT text, SVG through Graphviz, and the HTML page in headless Chromium."""
 from __future__ import annotations
 
-import shutil
 
 import pytest
 from click.testing import CliRunner
@@ -12,10 +11,10 @@ from journeylang.views import ViewError, render_svg, write_dot, write_html, writ
 
 from conftest import EXAMPLES
 from browser import chromium, needs_chromium
+from tools import needs_dot
 
 CART = EXAMPLES / "cart_recovery.journey"
 ALL = sorted(EXAMPLES.glob("*.journey")) + sorted(EXAMPLES.glob("*.yaml"))
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
 
 
 def run(*args):
@@ -110,8 +109,15 @@ def test_html_view_renders_in_headlesschromium(tmp_path):
     assert any("missing is not defined" in line for line in console)
 
 
+@needs_dot
+def test_html_uses_a_chinese_font_stack_for_page_and_graph():
+    from journeylang.views.html import FONTS
+    page = write_html(journey())
+    assert f"body {{ font-family: {FONTS};" in page and f"#graph svg text {{ font-family: {FONTS}; }}" in page
+    assert FONTS.index('"PingFang SC"') < FONTS.index("Helvetica")
+
+
+@needs_dot
 def test_html_needs_no_network_policy():
-    if shutil.which("dot") is None:
-        pytest.skip("Graphviz is not installed")
     html = write_html(journey())
     assert "default-src 'none'" in html

@@ -68,8 +68,8 @@ def test_spans_point_into_the_yaml_file(pair):
     steps = dict((step.name, step) for _, step in journey.steps())
     name = str(PAIR / "cart_recovery.yaml")
     # the step's mapping, from "name: nudge" to the end of its params
-    assert steps["nudge"].span == Span(name, 58, 9, 62, 93)
-    assert (steps["remind.2"].span.line, steps["remind.2"].span.column) == (63, 9)
+    assert steps["nudge"].span == Span(name, 60, 9, 64, 93)
+    assert (steps["remind.2"].span.line, steps["remind.2"].span.column) == (65, 9)
     condition = journey.entry.condition  # "  where: cart.value >= 50 and consent.wecom" on line 9
     assert (condition.span.line, condition.span.column) == (9, 10)
     assert (condition.operands[1].span.line, condition.operands[1].span.column) == (9, 31)
@@ -137,8 +137,9 @@ def test_a_stage_without_steps_is_empty():
 ], ids=["plain", "double-quoted", "single-quoted"])
 def test_condition_errors_point_into_the_yaml_file(line, column):
     found = problems("journey: j\nentry:\n  on: e\n" + line + "\n")
-    assert found == [("JL001", 4, column, "unexpected '>'; expected '(', '-', '[', a name, "
-                                          "a number, a quoted string")]
+    assert found == [("JL001", 4, column, "unexpected '>'; expected '(', '-', '[', a duration "
+                                          "such as 30m, 2h or 7d, a name, a number, a quoted "
+                                          "string")]
 
 
 @pytest.mark.parametrize("indicator", ["|", ">", "|-", ">+"])
@@ -243,8 +244,8 @@ CASES = [
     ("wait form unknown", STEPS + "      - wait: {fro: paid}\n",
      [("JL004", 5, 16, "unknown key 'fro' in wait; did you mean 'for'?")]),
     ("wait form needs a kind", STEPS + "      - wait: {within: 2h}\n",
-     [("JL004", 5, 15, "'wait' in step 1 of stage 's' needs one of 'until', 'until_next', "
-                       "'for' or 'on'")]),
+     [("JL004", 5, 15, "'wait' in step 1 of stage 's' needs one of 'until', 'until_day', "
+                       "'until_next', 'for' or 'on'")]),
     ("key of another wait form", STEPS + "      - wait: {until: '10:00', within: 2h}\n",
      [("JL004", 5, 32, "unknown key 'within' in wait with 'until'")]),
     ("else not last", STEPS + "      - branch: [{else: a}, {when: x, then: b}]\n",

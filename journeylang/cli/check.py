@@ -7,11 +7,13 @@ from pathlib import Path
 
 import click
 
-from ..api import ConfigError, check, config_for, journey_files
+from ..api import ConfigError, CheckResult, check, check_document, config_for, journey_files
 from ..config import load_config
 from ..diagnostics import Severity, has_errors
 from . import main
+from .console import examples, note, quiet_option, warn
 from .formats import FORMATTERS
+from .inputs import STDIN, check_stdin_use, parse_input, stdin_filename_option
 from .render import SourceLines, render, summary
 
 _FORMATS = ["text", *FORMATTERS]
@@ -22,32 +24,42 @@ def _split_codes(values: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def run_checks(paths, output_format="text", config_path=None, select=(), ignore=(),
-               max_warnings=None, quiet=False) -> None:
-    """Check ``paths`` and exit: 0 clean, 1 errors (or too many warnings), 2 usage errors."""
-    files = journey_files(paths)
-    if not files:
+               max_warnings=None, stdin_filename=None) -> None:
+    """Check ``paths`` (``-``: standard input) and exit: 0 clean, 1 errors (or too many
+    warnings), 2 usage errors."""
+    check_stdin_use(paths, stdin_filename)
+    files = journey_files([p for p in paths if p != STDIN])
+    if not files and STDIN not in paths:
         raise click.UsageError("no journey files (.journey, .yaml, .yml) found in the given paths")
     try:
         fixed = load_config(Path(config_path)) if config_path else None
-        results = [check(path, _narrowed(fixed or config_for(path), select, ignore))
-                   for path in files]
+        results = [_check_stdin(stdin_filename, fixed, select, ignore)] if STDIN in paths else []
+        results += [check(path, _narrowed(fixed or config_for(path), select, ignore))
+                    for path in files]
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
     everything = [d for r in results for d in r.diagnostics]
-    names = [str(path) for path in files]
+    names = [r.document.source.name for r in results]
     if output_format == "text":
         sources = SourceLines({r.document.source.name: r.document.source.text for r in results})
         for diagnostic in everything:
             click.echo(render(diagnostic, sources))
-        if not quiet:
-            click.echo(summary(everything, len(files)), err=True)
+        note(summary(everything, len(results)))
     else:
         click.echo(FORMATTERS[output_format](everything, names))
     warnings = sum(d.severity is Severity.WARNING for d in everything)
     too_many = max_warnings is not None and warnings > max_warnings
     if too_many and output_format == "text":
-        click.echo(f"too many warnings: {warnings} > --max-warnings {max_warnings}", err=True)
+        warn(f"too many warnings: {warnings} > --max-warnings {max_warnings}")
     sys.exit(1 if has_errors(everything) or too_many else 0)
+
+
+def _check_stdin(stdin_filename, fixed, select, ignore) -> CheckResult:
+    """Check the text on standard input as the file ``stdin_filename`` (default config: the
+    one nearest that name)."""
+    document = parse_input(STDIN, stdin_filename)
+    config = fixed or config_for(Path(document.source.name))
+    return check_document(document, _narrowed(config, select, ignore))
 
 
 def _narrowed(config, select, ignore):
@@ -58,18 +70,33 @@ def _narrowed(config, select, ignore):
     return config
 
 
-_paths = click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+_paths = click.argument("paths", nargs=-1, required=True,
+                        type=click.Path(exists=True, allow_dash=True))
 
 
-@main.command("check")
+@main.command("check", epilog=examples(
+    "journey check examples/                       # every journey below a folder",
+    "journey check welcome.journey vip_care.yaml",
+    "cat j.journey | journey check - --stdin-filename journeys/j.journey",
+    "journey check -q journeys/ && echo clean      # no summary line"))
 @_paths
-@click.option("--quiet", "-q", is_flag=True, help="Print only diagnostics, no summary line.")
-def check_command(paths: tuple[str, ...], quiet: bool) -> None:
-    """Check journey files (.journey, .yaml) or the folders that hold them."""
-    run_checks(paths, quiet=quiet)
+@stdin_filename_option
+@quiet_option
+def check_command(paths: tuple[str, ...], stdin_filename: str | None) -> None:
+    """Check journey files (.journey, .yaml) or the folders that hold them; - reads standard
+    input.
+
+    Prints each problem with its location, code, source line, caret and hint; exits 0 when
+    there are no errors, 1 when there are, 2 on a usage error.
+    """
+    run_checks(paths, stdin_filename=stdin_filename)
 
 
-@main.command("lint")
+@main.command("lint", epilog=examples(
+    "journey lint journeys/ --format github --max-warnings 0",
+    "journey lint journeys/ --format sarif > journeylang.sarif",
+    "journey lint journeys/ --select JL2,JL301 --ignore JL505",
+    "journey lint - --stdin-filename journeys/j.yaml --format json < j.yaml"))
 @_paths
 @click.option("--format", "output_format", type=click.Choice(_FORMATS), default="text",
               show_default=True, help="Output format.")
@@ -79,8 +106,11 @@ def check_command(paths: tuple[str, ...], quiet: bool) -> None:
 @click.option("--ignore", multiple=True, help="Skip these codes or prefixes.")
 @click.option("--max-warnings", type=click.IntRange(min=0), default=None,
               help="Fail when there are more warnings than this.")
-@click.option("--quiet", "-q", is_flag=True, help="No summary line (text format).")
-def lint_command(paths, output_format, config_path, select, ignore, max_warnings, quiet) -> None:
-    """Lint journeys for CI: every rule, machine-readable output, configurable."""
+@stdin_filename_option
+@quiet_option
+def lint_command(paths, output_format, config_path, select, ignore, max_warnings,
+                 stdin_filename) -> None:
+    """Lint journeys for CI: every rule, machine-readable output, configurable; - reads
+    standard input."""
     run_checks(paths, output_format, config_path, _split_codes(select), _split_codes(ignore),
-               max_warnings, quiet)
+               max_warnings, stdin_filename)

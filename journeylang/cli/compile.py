@@ -2,30 +2,43 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
-from ..api import ConfigError, compile_file
-from ..compile import FORMATS, TablesError, write_tables
+from ..api import ConfigError, compile_document, config_for
+from ..compile import FORMATS, TablesError, default_compiled_at, write_tables
 from ..diagnostics import Severity
 from . import main
+from .console import error, examples, note, quiet_option
+from .inputs import STDIN, journey_argument, parse_input, stdin_filename_option
 from .render import SourceLines, render
 
 
-@main.command("compile")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@main.command("compile", epilog=examples(
+    "journey compile examples/cart_recovery.journey -o cart.json",
+    "journey compile vip_care.yaml -o tables/ --format csv",
+    "SOURCE_DATE_EPOCH=0 journey compile j.journey -o j.sqlite --format sqlite",
+    "journey compile - --stdin-filename journeys/j.journey -o j.json < j.journey"))
+@journey_argument()
 @click.option("-o", "--output", "output", required=True, type=click.Path(),
               help="Where to write: a .json file, a folder (csv) or a .sqlite file.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True,
               help="Table format.")
-def compile_command(file: str, output: str, fmt: str) -> None:
-    """Compile a checked journey FILE to executable step tables.
+@stdin_filename_option
+@quiet_option
+def compile_command(file: str, output: str, fmt: str, stdin_filename: str | None) -> None:
+    """Compile a checked journey FILE (- reads standard input) to executable step tables.
 
     A journey with check errors is not compiled: its diagnostics are printed and the exit
-    code is 1. Set SOURCE_DATE_EPOCH to pin the compiled-at time (otherwise the file's mtime).
+    code is 1. Set SOURCE_DATE_EPOCH to pin the compiled-at time (otherwise the file's mtime;
+    for standard input, 1970-01-01).
     """
+    document = parse_input(file, stdin_filename)
+    # standard input has no mtime (and --stdin-filename may name an older file on disk)
+    compiled_at = default_compiled_at(None) if file == STDIN else None
     try:
-        result = compile_file(file)
+        result = compile_document(document, compiled_at, config_for(Path(document.source.name)))
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
     diagnostics = result.check.diagnostics
@@ -35,13 +48,13 @@ def compile_command(file: str, output: str, fmt: str) -> None:
         click.echo(render(diagnostic, sources))
     if not result.ok:
         errors = sum(d.severity is Severity.ERROR for d in diagnostics)
-        click.echo(f"not compiled: {file} has {errors} error(s)", err=True)
+        error(f"not compiled: {source.name} has {errors} error(s)")
         sys.exit(1)
     try:
         written = write_tables(result.tables, output, fmt)
     except (TablesError, OSError) as exc:
-        click.echo(f"error: cannot write {output}: {exc}", err=True)
+        error(f"cannot write {output}: {exc}")
         sys.exit(1)
     tables = result.tables
-    click.echo(f"compiled {tables.journey_id} ({len(tables.rows['steps'])} steps, "
-               f"{tables.content_hash[:19]}) to {written} [{fmt}]", err=True)
+    note(f"compiled {tables.journey_id} ({len(tables.rows['steps'])} steps, "
+         f"{tables.content_hash[:19]}) to {written} [{fmt}]")

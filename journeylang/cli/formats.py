@@ -1,4 +1,5 @@
-"""Machine-readable renderings of diagnostics: JSON, SARIF 2.1.0, GitHub annotations, JUnit XML."""
+"""Machine-readable renderings of diagnostics: JSON, SARIF 2.1.0 (sarif.py), GitHub annotations,
+JUnit XML."""
 from __future__ import annotations
 
 import json
@@ -7,10 +8,8 @@ from xml.etree import ElementTree as ET
 
 from .. import __version__
 from ..diagnostics import Diagnostic, Severity
-from ..lint import REGISTRY
+from .sarif import to_sarif
 
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-_SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 _GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
 
@@ -39,49 +38,6 @@ def to_json(diagnostics: list[Diagnostic], files: list[str]) -> str:
 
 def _uri(file: str) -> str:
     return PurePath(file).as_posix()
-
-
-def _region(span) -> dict:
-    return {"startLine": span.line, "startColumn": span.column,
-            "endLine": span.end_line, "endColumn": span.end_column}
-
-
-def _location(span, message: str | None = None, index: int | None = None) -> dict:
-    location = {"physicalLocation": {"artifactLocation": {"uri": _uri(span.file)},
-                                     "region": _region(span)}}
-    if index is not None:
-        location["id"] = index
-    if message:
-        location["message"] = {"text": message}
-    return location
-
-
-def to_sarif(diagnostics: list[Diagnostic], files: list[str]) -> str:
-    codes = sorted(REGISTRY)
-    rules = [{"id": code, "name": REGISTRY[code].name,
-              "shortDescription": {"text": REGISTRY[code].summary},
-              "fullDescription": {"text": REGISTRY[code].doc or REGISTRY[code].summary},
-              "defaultConfiguration": {"level": _SARIF_LEVEL[REGISTRY[code].severity]},
-              "help": {"text": REGISTRY[code].doc or REGISTRY[code].summary}}
-             for code in codes]
-    results = []
-    for d in diagnostics:
-        result = {"ruleId": d.code, "level": _SARIF_LEVEL[d.severity],
-                  "message": {"text": d.message + (f" ({d.hint})" if d.hint else "")},
-                  "locations": [_location(d.span)]}
-        if d.code in REGISTRY:
-            result["ruleIndex"] = codes.index(d.code)
-        if d.related:
-            result["relatedLocations"] = [_location(r.span, r.message, i)
-                                          for i, r in enumerate(d.related)]
-        results.append(result)
-    log = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [{
-        "tool": {"driver": {"name": "journeylang", "version": __version__,
-                            "informationUri": "https://pypi.org/project/journeylang/",
-                            "rules": rules}},
-        "artifacts": [{"location": {"uri": _uri(f)}} for f in files],
-        "results": results}]}
-    return json.dumps(log, indent=2, ensure_ascii=False)
 
 
 def _escape_data(text: str) -> str:

@@ -6,34 +6,41 @@ from pathlib import Path
 
 import click
 
-from ..api import parse
 from ..views import FORMATS, ViewError, render_view
 from . import main
+from .console import error, examples, fail, note, quiet_option
+from .inputs import journey_argument, parse_input, stdin_filename_option
 from .render import SourceLines, render
 
 
-@main.command("graph")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@main.command("graph", epilog=examples(
+    "journey graph examples/cart_recovery.journey                  # Mermaid to standard output",
+    "journey graph examples/vip_care.yaml --format html -o vip_care.html",
+    "journey graph j.journey --format dot | dot -Tpng > j.png",
+    "journey graph - --stdin-filename j.yaml --format svg -o j.svg < j.yaml"))
+@journey_argument()
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="mermaid", show_default=True,
               help="View format (svg and html need Graphviz's dot).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write the view to this file instead of standard output.")
-def graph_command(file: str, fmt: str, output: str | None) -> None:
-    """Draw the step graph of a journey FILE: stages as clusters, labelled edges."""
-    document = parse(file)
+@stdin_filename_option
+@quiet_option
+def graph_command(file: str, fmt: str, output: str | None, stdin_filename: str | None) -> None:
+    """Draw the step graph of a journey FILE (- reads standard input): stages as clusters,
+    labelled edges."""
+    document = parse_input(file, stdin_filename)
     if document.journey is None:
         sources = SourceLines({document.source.name: document.source.text})
         for diagnostic in document.diagnostics:
             click.echo(render(diagnostic, sources), err=True)
-        click.echo(f"error: {file} cannot be read as a journey", err=True)
+        error(f"{document.source.name} cannot be read as a journey")
         sys.exit(1)
     try:
         text = render_view(document.journey, fmt)
     except ViewError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        fail(str(exc))
     if output is None:
         click.echo(text, nl=False)
         return
     Path(output).write_text(text, encoding="utf-8")
-    click.echo(f"wrote {fmt} view of {document.journey.id} to {output}", err=True)
+    note(f"wrote {fmt} view of {document.journey.id} to {output}")

@@ -4,15 +4,23 @@ from __future__ import annotations
 import click
 
 from . import main
+from .console import examples, quiet_option
 
 
-@main.command("lsp")
+@main.command("lsp", epilog=examples(
+    "journey lsp                          # started by an editor, speaks LSP on stdin/stdout",
+    "nvim: vim.lsp.start({ name = 'journeylang', cmd = { 'journey', 'lsp' } })"))
+@quiet_option
 def lsp_command() -> None:
-    """Run the language server on standard input/output (for editors)."""
+    """Run the language server on standard input/output (for editors).
+
+    Completion, hover, go to definition, references, rename, document symbols, formatting,
+    code actions and diagnostics for .journey and YAML journeys; see docs/authoring.md.
+    """
     try:
         from ..lsp import serve
     except ImportError as exc:
         raise click.ClickException(
             f"journey lsp needs pygls ({exc.name} is missing): "
-            "pip install 'journeylang[lsp]'") from None
+            "install the lsp extra: pip install '.[lsp]' in your journeylang clone") from None
     serve()

@@ -2,17 +2,18 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 from jinja2 import TemplateError, UndefinedError
 
-from ..api import check
+from ..api import ConfigError, check_document, config_for
 from ..ast import Send
 from ..lint.rules.names import did_you_mean
 from ..templates import TemplateSet, render, render_context
 from . import main
+from .console import examples, fail, quiet_option
+from .inputs import journey_argument, parse_input, stdin_filename_option
 
 
 def load_json(path: str, what: str) -> dict:
@@ -40,19 +41,30 @@ def missing_variable(variables: list[str], context: dict) -> str | None:
     return None
 
 
-@main.command("preview")
-@click.argument("journey", type=click.Path(exists=True, dir_okay=False))
+@main.command("preview", epilog=examples(
+    "journey preview examples/cart_recovery.journey nudge --customer ann.json",
+    "journey preview j.journey offer --customer c.json --event cart.json --locale zh",
+    "journey preview - nudge --stdin-filename j.journey --customer c.json < j.journey"))
+@journey_argument("journey")
 @click.argument("step")
 @click.option("--customer", "customer_file", required=True, type=click.Path(dir_okay=False),
               help="The customer profile as a JSON object (consent under 'consent').")
 @click.option("--event", "event_file", type=click.Path(dir_okay=False),
               help="The triggering event as a JSON object (cart, order, ... at the top level).")
 @click.option("--locale", help="The customer's locale, e.g. zh or en (falls back by language).")
-def preview_command(journey, step, customer_file, event_file, locale) -> None:
-    """Render the message that send step STEP of JOURNEY sends to a customer."""
+@stdin_filename_option
+@quiet_option
+def preview_command(journey, step, customer_file, event_file, locale, stdin_filename) -> None:
+    """Render the message that send step STEP of JOURNEY (- reads standard input) sends to a
+    customer."""
     customer = load_json(customer_file, "--customer")
     event = load_json(event_file, "--event") if event_file else {}
-    result = check(journey)
+    document = parse_input(journey, stdin_filename)
+    journey = document.source.name
+    try:
+        result = check_document(document, config_for(Path(journey)))
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
     model = result.journey
     if model is None:
         raise click.UsageError(f"{journey} cannot be read; run `journey check {journey}`")
@@ -64,19 +76,15 @@ def preview_command(journey, step, customer_file, event_file, locale) -> None:
     if not isinstance(send, Send):
         raise click.UsageError(f"step '{step}' is a {send.kind} step, not a send")
     templates = TemplateSet.for_journey(model, journey)
-    source = templates.pick(send.template, locale or customer.get("locale"))
+    source = templates.pick(send.template, locale or customer.get("locale"), model.locale)
     if source is None:
-        click.echo(f"error: template '{send.template}' is not defined", err=True)
-        sys.exit(1)
+        fail(f"template '{send.template}' is not defined")
     context = render_context(customer, event, {p.name: p.value for p in send.params},
                              model.id, send.name)
     try:
         click.echo(render(source, context))
     except UndefinedError as exc:
         name = missing_variable(templates.variables(source), context)
-        what = f"missing variable '{name}'" if name else str(exc)
-        click.echo(f"error: template '{send.template}': {what}", err=True)
-        sys.exit(1)
+        fail(f"template '{send.template}': " + (f"missing variable '{name}'" if name else str(exc)))
     except TemplateError as exc:
-        click.echo(f"error: template '{send.template}': {exc}", err=True)
-        sys.exit(1)
+        fail(f"template '{send.template}': {exc}")

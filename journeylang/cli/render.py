@@ -1,7 +1,11 @@
-"""Render diagnostics like a compiler: location, code, message, source line and caret."""
+"""Render diagnostics like a compiler: location, code, message, source line and caret (coloured
+by severity; click strips the colour where the output is not a terminal)."""
 from __future__ import annotations
 
 from pathlib import Path
+
+import click
+from wcwidth import wcwidth
 
 from ..diagnostics import Diagnostic, Severity, Span
 from ..source import Source
@@ -26,27 +30,41 @@ class SourceLines:
         return source.line_text(number).rstrip("\r")
 
 
+SEVERITY_COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+
+
 def render(diagnostic: Diagnostic, sources: SourceLines) -> str:
     """The full text of one diagnostic."""
-    out = [f"{diagnostic.span}: {diagnostic.code} {diagnostic.severity}: {diagnostic.message}"]
-    out += _excerpt(diagnostic.span, sources)
+    colour = SEVERITY_COLOURS[diagnostic.severity]
+    out = [click.style(f"{diagnostic.span}:", bold=True) + " "
+           + click.style(f"{diagnostic.code} {diagnostic.severity}:", fg=colour, bold=True)
+           + f" {diagnostic.message}"]
+    out += _excerpt(diagnostic.span, sources, colour)
     if diagnostic.hint:
-        out.append(f"  = hint: {diagnostic.hint}")
+        out.append(click.style("  = hint:", fg="green") + f" {diagnostic.hint}")
     for related in diagnostic.related:
-        out.append(f"  = note: {related.span}: {related.message}")
+        out.append(click.style("  = note:", fg="blue") + f" {related.span}: {related.message}")
     return "\n".join(out)
 
 
-def _excerpt(span: Span, sources: SourceLines) -> list[str]:
+def _excerpt(span: Span, sources: SourceLines, colour: str | None = None) -> list[str]:
     text = sources.line(span.file, span.line)
     if text is None:
         return []
     gutter = str(span.line)
-    width = (span.end_column - span.column) if span.end_line == span.line else len(text) - span.column + 1
-    width = max(1, min(width, len(text) - span.column + 2))
-    # keep tabs so the caret lines up with the text above it
-    lead = "".join(c if c == "\t" else " " for c in text[: span.column - 1])
-    return [f" {gutter} | {text}", f" {' ' * len(gutter)} | {lead}^{'~' * (width - 1)}"]
+    start = min(span.column - 1, len(text))
+    end = span.end_column - 1 if span.end_line == span.line else len(text)
+    marked = max(1, display_width(text[start:max(end, start)]))
+    # keep tabs, and pad wide (CJK) characters by their width, so the caret lines up
+    lead = "".join(c if c == "\t" else " " * display_width(c) for c in text[:start])
+    bar = click.style("|", fg="blue")
+    caret = click.style(f"^{'~' * (marked - 1)}", fg=colour, bold=True)
+    return [f" {click.style(gutter, fg='blue')} {bar} {text}", f" {' ' * len(gutter)} {bar} {lead}{caret}"]
+
+
+def display_width(text: str) -> int:
+    """Terminal columns ``text`` takes: 2 for each wide (CJK) character, 0 for combining marks."""
+    return sum(max(wcwidth(c), 0) if c != "\t" else 1 for c in text)
 
 
 def summary(diagnostics: list[Diagnostic], files: int) -> str:
@@ -54,5 +72,7 @@ def summary(diagnostics: list[Diagnostic], files: int) -> str:
     warnings = sum(d.severity is Severity.WARNING for d in diagnostics)
     noun = "file" if files == 1 else "files"
     if not diagnostics:
-        return f"checked {files} {noun}: no problems"
-    return f"checked {files} {noun}: {errors} error(s), {warnings} warning(s)"
+        return click.style(f"checked {files} {noun}: no problems", fg="green")
+    colour = "red" if errors else "yellow" if warnings else None
+    return click.style(f"checked {files} {noun}: {errors} error(s), {warnings} warning(s)",
+                       fg=colour)

@@ -7,10 +7,15 @@ from ..lint import REGISTRY
 from ..lint.reference import explain, rules_markdown
 from ..lint.rules.names import did_you_mean
 from . import main
+from .console import examples, quiet_option
 
 
-@main.command("rules")
+@main.command("rules", epilog=examples(
+    "journey rules                        # code, default severity, name, summary",
+    "journey rules | grep JL3             # the policy rules",
+    "journey rules --markdown > docs/rules.md"))
 @click.option("--markdown", is_flag=True, help="Print the reference as Markdown (docs/rules.md).")
+@quiet_option
 def rules_command(markdown: bool) -> None:
     """List every rule: code, default severity, summary."""
     if markdown:
@@ -21,8 +26,9 @@ def rules_command(markdown: bool) -> None:
         click.echo(f"{code}  {str(rule.severity):7}  {rule.name:28}  {rule.summary}")
 
 
-@main.command("explain")
+@main.command("explain", epilog=examples("journey explain JL201", "journey explain jl505"))
 @click.argument("code")
+@quiet_option
 def explain_command(code: str) -> None:
     """Print the documentation of one rule, e.g. `journey explain JL201`."""
     text = explain(code)

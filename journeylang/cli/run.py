@@ -13,6 +13,7 @@ from ..runtime import (DEFAULT_BATCH, EventError, Runtime, RuntimeSetupError, St
                        WallClock, iso, open_store, parse_time, read_events)
 from ..runtime.database import describe, is_postgres
 from . import main
+from .console import INTERRUPTED, examples, fail, note, quiet_option
 from .render import SourceLines, render
 
 
@@ -31,11 +32,6 @@ def state_path(tables: tuple[str, ...], db: str | None) -> Path | str:
     return default_state_path(tables[0])
 
 
-def fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(1)
-
-
 def load_all(paths: tuple[str, ...]):
     """Tables from each path; a journey with errors prints its diagnostics and exits 1."""
     loaded = []
@@ -52,7 +48,10 @@ def load_all(paths: tuple[str, ...]):
     return loaded
 
 
-@main.command("run")
+@main.command("run", epilog=examples(
+    "journey run --tables examples/cart_recovery.journey --events examples/events/cart_recovery.jsonl",
+    "journey run --tables cart.json --events more.jsonl --until now    # and fire due timers",
+    "journey run --tables a.json --tables b.json --events e.jsonl --db state.sqlite"))
 @click.option("--tables", "tables", multiple=True, required=True,
               help="Compiled tables (JSON, CSV folder, SQLite) or a journey file; repeatable.")
 @click.option("--events", "events", type=click.Path(dir_okay=False),
@@ -69,6 +68,7 @@ def load_all(paths: tuple[str, ...]):
 @click.option("--batch", type=click.IntRange(min=1), default=DEFAULT_BATCH, show_default=True,
               help="Events per transaction.")
 @click.option("--progress", is_flag=True, help="Print a line after each committed batch.")
+@quiet_option
 def run_command(tables, events, db, seed, timezone, until, batch, progress) -> None:
     """Run compiled journeys over customer events, with durable state.
 
@@ -97,7 +97,7 @@ def run_command(tables, events, db, seed, timezone, until, batch, progress) -> N
             fail(f"{exc} (the state file keeps what was committed before)")
         except KeyboardInterrupt:
             click.echo("interrupted: what was read is applied; run again to continue", err=True)
-            sys.exit(130)
+            sys.exit(INTERRUPTED)
         _summary(report, fired, path, runtime)
 
 
@@ -106,8 +106,8 @@ def _ingest(runtime, events, batch, progress):
         return None
 
     def show(done):
-        click.echo(f"committed {done.read} events ({done.applied} applied, "
-                   f"{done.skipped} already applied)", err=True)
+        note(f"committed {done.read} events ({done.applied} applied, "
+             f"{done.skipped} already applied)")
     try:
         return runtime.ingest(read_events(events), batch, show if progress else None)
     except EventError as exc:
@@ -117,9 +117,8 @@ def _ingest(runtime, events, batch, progress):
 def _summary(report, fired, path, runtime) -> None:
     if report is not None:
         rate = f", {report.rate:,.0f} events/s" if report.read >= 10_000 else ""
-        click.echo(f"events: {report.read} read, {report.applied} applied, {report.skipped} "
-                   f"already applied; {report.timers} timers fired{rate}", err=True)
+        note(f"events: {report.read} read, {report.applied} applied, {report.skipped} "
+             f"already applied; {report.timers} timers fired{rate}")
     if fired:
-        click.echo(f"timers fired up to {iso(runtime.now)}: {fired}", err=True)
-    click.echo(f"state: {describe(path)} (clock {iso(runtime.now) if runtime.now > float('-inf') else 'not started'})",
-               err=True)
+        note(f"timers fired up to {iso(runtime.now)}: {fired}")
+    note(f"state: {describe(path)} (clock {iso(runtime.now) if runtime.now > float('-inf') else 'not started'})")

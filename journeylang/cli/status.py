@@ -5,13 +5,18 @@ import json
 
 import click
 
-from ..runtime import StoreError
+from ..runtime import StoreError, iso
 from ..runtime import status as queries
 from . import main
-from .run import fail, load_all, state_path
+from .console import examples, fail, quiet_option
+from .run import load_all, state_path
 
 
-@main.command("status")
+@main.command("status", epilog=examples(
+    "journey status --tables cart.json                 # customers per stage and step, timers",
+    "journey status --db state.sqlite --customer c42   # one customer's history",
+    "journey status --tables cart.json --outbox --status queued --limit 50",
+    "journey status --tables cart.json --json | jq .kpis"))
 @click.option("--tables", "tables", multiple=True,
               help="Tables or journey files: show these journeys (the state is found beside them).")
 @click.option("--db", "db", help="State: a SQLite file or a postgresql:// URL.")
@@ -25,6 +30,7 @@ from .run import fail, load_all, state_path
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
               help="With --outbox: at most this many rows.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@quiet_option
 def status_command(tables, db, customer, show_outbox, status, channel, limit, as_json) -> None:
     """Show what the runtime's state holds."""
     path = state_path(tables, db)
@@ -67,13 +73,16 @@ def _overview_text(data: dict):
     for version in data["versions"]:
         label = "active" if version["active"] else "older version"
         yield ""
-        yield (f"journey {version['journey_id']} v{version['version']} "
+        title = f' "{version["title"]}"' if version.get("title") else ""
+        yield (f"journey {version['journey_id']}{title} v{version['version']} "
                f"{version['content_hash'][:19]} ({label}): runs {_counts(version['runs'])}")
         yield f"  outcomes: {_counts(version['outcomes'])}"
         stages = [s for s in data["steps"] if s["content_hash"] == version["content_hash"]]
+        stage_titles = version.get("stage_titles") or {}
         for stage in dict.fromkeys(s["stage"] for s in stages):
             rows = [s for s in stages if s["stage"] == stage]
-            yield f"  stage {stage}: {sum(r['customers'] for r in rows)}"
+            named = f' "{stage_titles[stage]}"' if stage in stage_titles else ""
+            yield f"  stage {stage}{named}: {sum(r['customers'] for r in rows)}"
             for row in rows:
                 waiting = f"waiting {row['waiting']}" if row["waiting"] else ""
                 yield f"    {row['step']:<24} {waiting:<20} {row['customers']}"
@@ -106,6 +115,10 @@ def _operations_text(data: dict):
             yield (f"  {row['journey_id']}/{row['kpi']:<20} {row['hits']} of {row['observations']} "
                    f"= {_rate(row['rate'])} (baseline {_rate(row['baseline'])}, target "
                    f"{_rate(row['target'])}): {verdict}; {row['open']} open")
+    if data.get("milestones"):
+        yield "milestones reached:"
+        for row in data["milestones"]:
+            yield f"  {row['journey_id']}/{row['milestone']:<24} {row['runs']} runs"
     if data.get("promo"):
         yield "promo share of sent messages:"
         for row in data["promo"]:
@@ -136,11 +149,18 @@ def _customer_text(data: dict):
         holdout = " holdout" if run["holdout"] else ""
         yield (f"  #{run['id']} {run['journey_id']} {run['content_hash'][:19]}{holdout}: "
                f"entered {run['entered_at']}, {end}")
+        if run.get("vars"):
+            yield f"    variables: {json.dumps(run['vars'], ensure_ascii=False, sort_keys=True)}"
+        for name, at in sorted(run.get("milestones", {}).items(), key=lambda m: m[1]):
+            yield f"    milestone {name} at {iso(at)}"
     yield "history:"
     for row in data["history"]:
         where = f"{row['journey_id']} #{row['run_id']}" if row["run_id"] is not None else "-"
         did = row["what"] + (f" {row['detail']}" if row["detail"] else "")
         yield f"  {row['at']}  {where:<22} {row['step'] or '-':<16} {did:<44} <- {row['why'] or ''}"
+    yield "events received:"
+    for event in data["events"]:
+        yield f"  {event['at']}  {event['type']:<24} id {event['id']}"
     if data["timers"]:
         yield "timers:"
         for timer in data["timers"]:

@@ -12,6 +12,9 @@ The form (documented in docs/runtime.md) is plain JSON, so a compiled table neve
     ["has_tag", "vip"]                      the customer has a tag
     ["exists", ["path", ...]]               the path has a non-null value
     ["not", c], ["and", c1, ...], ["or", c1, ...]
+    ["history", fn, event, field, c, within] a question about the customer's recent events
+                                            (fn: happened, count, sum, ...; field and c may
+                                            be null; within in seconds, null: since entry)
 
 A condition holds when its value is exactly ``true``. Null follows docs/language.md: every
 comparison involving null is false and arithmetic on null is null. Nothing is ever ``eval``-ed:
@@ -29,7 +32,8 @@ COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 _ARITY = {"neg": 1, "not": 1, "exists": 1, "in": 2, "not_in": 2,
           **{op: 2 for op in ARITHMETIC + COMPARISONS}}  # and, or: two or more; list: any
 OPERATORS = frozenset(("path", "list", "neg", "in", "not_in", "has_tag", "exists", "not", "and",
-                       "or") + ARITHMETIC + COMPARISONS)
+                       "or", "history") + ARITHMETIC + COMPARISONS)
+HISTORY_FUNCTIONS = ast.HISTORY_FUNCTIONS
 
 
 class Scope(Protocol):
@@ -38,6 +42,10 @@ class Scope(Protocol):
     def resolve(self, parts: tuple[str, ...] | list[str]) -> Any: ...
 
     def has_tag(self, tag: str) -> bool: ...
+
+    def history(self, function: str, event: str, field, test, within):
+        """The answer of a history question; ``test`` tells which past events count (it is
+        called with a scope whose ``event`` is the past event's data)."""
 
 
 class DictScope:
@@ -54,6 +62,9 @@ class DictScope:
 
     def has_tag(self, tag):
         return tag in self.tags
+
+    def history(self, function, event, field, test, within):
+        return None  # no events known
 
 
 class ConditionError(ValueError):
@@ -87,6 +98,11 @@ def to_tree(expr: ast.Expr | None):
             return ["not", to_tree(operand)]
         case ast.BoolOp(op=op, operands=operands):
             return [op, *map(to_tree, operands)]
+        case ast.Duration(seconds=seconds):
+            return seconds
+        case ast.History():
+            return ["history", expr.function, expr.event, expr.field,
+                    condition_tree(expr.condition), expr.within]
     raise TypeError(f"not a condition: {expr!r}")
 
 
@@ -108,6 +124,9 @@ def validate(tree) -> None:
     if not isinstance(tree, list) or not tree or tree[0] not in OPERATORS:
         raise ConditionError(f"not a condition tree: {tree!r}")
     op, args = tree[0], tree[1:]
+    if op == "history":
+        _validate_history(tree)
+        return
     if op in ("path", "has_tag"):
         names = args and all(isinstance(a, str) for a in args)
         if not names or (op == "has_tag" and len(args) != 1):
@@ -120,6 +139,19 @@ def validate(tree) -> None:
         raise ConditionError(f"exists takes a path: {tree!r}")
     for arg in args:
         validate(arg)
+
+
+def _validate_history(tree) -> None:
+    if len(tree) != 6:
+        raise ConditionError(f"history takes function, event, field, condition, within: {tree!r}")
+    _, function, event, field, condition, within = tree
+    if function not in HISTORY_FUNCTIONS or not isinstance(event, str) or not event:
+        raise ConditionError(f"not a history question: {tree!r}")
+    if field is not None and not isinstance(field, str):
+        raise ConditionError(f"history field must be a name: {tree!r}")
+    if within is not None and (isinstance(within, bool) or not isinstance(within, int) or within < 0):
+        raise ConditionError(f"history window must be whole seconds: {tree!r}")
+    validate(condition)
 
 
 # --- values -----------------------------------------------------------------------------------
@@ -201,6 +233,9 @@ def evaluate(tree, scope: Scope):
         return [evaluate(t, scope) for t in tree[1:]]
     if op == "neg":
         return negate(evaluate(tree[1], scope))
+    if op == "history":
+        function, event, field, condition, within = tree[1:]
+        return scope.history(function, event, field, lambda past: holds(condition, past), within)
     return binary(op, evaluate(tree[1], scope), evaluate(tree[2], scope))
 
 
@@ -232,6 +267,10 @@ def compile_tree(tree) -> Compiled:
         return lambda scope: scope.resolve(parts)
     if op == "has_tag":
         return lambda scope, tag=args[0]: scope.has_tag(tag)
+    if op == "history":
+        function, event, field, condition, within = args
+        test = compile_condition(condition)
+        return lambda scope: scope.history(function, event, field, test, within)
     subs = [compile_tree(a) for a in args]
     return _COMBINE[op](*subs) if op in _COMBINE else _binary(op, *subs)
 

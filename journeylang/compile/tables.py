@@ -5,10 +5,12 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__, ast
+from ..expressions import paths_in
 from ..graph import BRANCH, DEFAULT, EVENT, GOTO, NEXT, SPLIT, TIMEOUT
 from ..templates import TemplateSet
 from ..units import format_time
@@ -24,7 +26,7 @@ SCHEMA: dict[str, tuple[tuple[str, str], ...]] = {
         ("description", "text?"), ("content_hash", "text"), ("source", "text"),
         ("compiled_at", "text"), ("compiler", "text"), ("format", "text"),
         ("start_step", "text?"), ("audience", "json?"), ("reentry", "text"),
-        ("reentry_after", "int?"), ("volume", "json?")),
+        ("reentry_after", "int?"), ("volume", "json?"), ("locale", "text?")),
     "triggers": (
         ("journey_id", "text"), ("seq", "int"), ("kind", "text"), ("name", "text?"),
         ("event", "text"), ("condition", "json?"), ("within", "int?"), ("outcome", "text?"),
@@ -48,12 +50,23 @@ SCHEMA: dict[str, tuple[tuple[str, str], ...]] = {
         ("journey_id", "text"), ("seq", "int"), ("name", "text"), ("title", "text?"),
         ("stage", "text"), ("step", "text?"), ("event", "text"), ("condition", "json?"),
         ("within", "int"), ("baseline", "real"), ("target", "real")),
+    # always-on event handlers: instant actions (kind and params as in `steps`) and a jump
+    "handlers": (
+        ("journey_id", "text"), ("seq", "int"), ("event", "text"), ("condition", "json?"),
+        ("actions", "json"), ("to_step", "text?")),
+    # declared customer attributes (scope "customer") and run-local variables (scope "run")
+    "attributes": (
+        ("journey_id", "text"), ("seq", "int"), ("scope", "text"), ("name", "text"),
+        ("type", "text?"), ("value", "json?"), ("has_default", "int")),
 }
 # Added after the first release of the format (schedules, roles, KPIs): tables written before may lack them.
 # Readers fill a missing column with null and a missing table with no rows, so older tables
 # (and the versions stored in older state files) still load.
-ADDED_COLUMNS = {"journey": ("volume",), "triggers": ("schedule",)}
-ADDED_TABLES = ("roles", "kpis")
+ADDED_COLUMNS = {"journey": ("volume", "locale"), "triggers": ("schedule",)}
+ADDED_TABLES = ("roles", "kpis", "handlers", "attributes")
+# Added with event handlers and declared attributes: left out of the content hash while null or
+# empty, so a journey that uses none of them keeps the hash (and so the version) it had.
+UNHASHED_WHEN_EMPTY = {"journey": ("locale",), "handlers": (), "attributes": ()}
 
 
 @dataclass
@@ -99,6 +112,12 @@ def content_hash(source_text: str, tables: Tables) -> str:
     The compile time and the compiler's name are left out, so recompiling keeps the hash."""
     volatile = {"content_hash": "", "compiled_at": "", "compiler": ""}
     rows = {**tables.rows, "journey": [{**tables.journey, **volatile}]}
+    for name, columns in UNHASHED_WHEN_EMPTY.items():
+        if not columns and not rows.get(name):
+            rows.pop(name, None)
+        for column in columns:
+            rows[name] = [{k: v for k, v in row.items() if k != column or v is not None}
+                          for row in rows[name]]
     digest = hashlib.sha256(source_text.encode("utf-8"))
     digest.update(b"\0" + json.dumps(rows, ensure_ascii=False, sort_keys=True).encode("utf-8"))
     return "sha256:" + digest.hexdigest()
@@ -120,8 +139,10 @@ def default_compiled_at(path: str | Path | None = None) -> str:
 
 
 def compile_journey(journey: ast.Journey, source_text: str, source_name: str,
-                    compiled_at: str | None = None) -> Tables:
-    """Lower a journey that passed its checks (no errors) to tables."""
+                    compiled_at: str | None = None, declared=(), default_locale=None) -> Tables:
+    """Lower a journey that passed its checks (no errors) to tables. ``declared``: the
+    configuration's typed attributes (those with a default that the journey reads are compiled
+    in); ``default_locale``: the configuration's, for a journey that names none."""
     tables = Tables()
     resolve = _Targets(journey)
     jid = journey.id
@@ -132,7 +153,7 @@ def compile_journey(journey: ast.Journey, source_text: str, source_name: str,
                compiled_at=compiled_at or default_compiled_at(None),
                compiler=f"journeylang {__version__}", format=FORMAT, start_step=resolve.start,
                audience=condition_tree(journey.audience), reentry=journey.reentry.mode,
-               reentry_after=journey.reentry.after)
+               reentry_after=journey.reentry.after, locale=journey.locale or default_locale)
     _triggers(tables, journey)
     for seq, (stage, step) in enumerate(journey.steps()):
         tables.add("steps", journey_id=jid, version=journey.version, seq=seq, step_id=step.name,
@@ -149,6 +170,8 @@ def compile_journey(journey: ast.Journey, source_text: str, source_name: str,
                    locale=template.locale or "", text=template.text)
     _policies(tables, journey)
     _roles_and_kpis(tables, journey, resolve)
+    _handlers(tables, journey, resolve)
+    _attributes(tables, journey, declared, templates)
     tables.journey["content_hash"] = content_hash(source_text, tables)
     return tables
 
@@ -177,6 +200,9 @@ def _triggers(tables: Tables, journey: ast.Journey) -> None:
                          schedule=None if entry.schedule is None else schedule_params(entry.schedule)))
     rows += [dict(kind="goal", name=g.name, event=g.event, condition=condition_tree(g.condition),
                   within=g.within, outcome="converted") for g in journey.goals]
+    rows += [dict(kind="milestone", name=m.name, event=m.event,
+                  condition=condition_tree(m.condition), within=m.within)
+             for m in journey.milestones]
     rows += [dict(kind="exit", event=e.event, condition=condition_tree(e.condition), outcome=e.outcome)
              for e in journey.exits]
     for seq, row in enumerate(rows):
@@ -185,7 +211,8 @@ def _triggers(tables: Tables, journey: ast.Journey) -> None:
 
 def _policies(tables: Tables, journey: ast.Journey) -> None:
     policy, rows = journey.policy, []
-    rows += [("cap", {"messages": c.messages, "per": c.per, "channels": list(c.channels)})
+    rows += [("cap", {"messages": c.messages, "per": c.per, "channels": list(c.channels),
+                      **({"calendar": c.calendar} if c.calendar else {})})
              for c in policy.caps]
     if policy.quiet is not None:
         rows.append(("quiet", {"start": format_time(policy.quiet.start),
@@ -213,6 +240,69 @@ def _roles_and_kpis(tables: Tables, journey: ast.Journey, resolve: "_Targets") -
                    baseline=float(kpi.baseline), target=float(kpi.target))
 
 
+def _handlers(tables: Tables, journey: ast.Journey, resolve: "_Targets") -> None:
+    for seq, handler in enumerate(journey.handlers):
+        actions = [{"kind": action.kind, "params": _params(action)} for action in handler.actions]
+        tables.add("handlers", journey_id=journey.id, seq=seq, event=handler.event,
+                   condition=condition_tree(handler.condition), actions=actions,
+                   to_step=None if handler.target is None else resolve.step_or_stage(handler.target))
+
+
+def _attributes(tables: Tables, journey: ast.Journey, declared, templates) -> None:
+    """The journey's own declarations, then the configuration's defaulted attributes that it
+    reads (in a condition, a set or a template) and does not declare itself."""
+    rows = [("customer", a.name, a.type, a.default, a.has_default) for a in journey.attributes]
+    rows += [("run", v.name, v.type, v.default, True) for v in journey.variables]
+    own = {a.name for a in journey.attributes}
+    read = attributes_read(journey, templates)
+    rows += [("customer", d.name.removeprefix("customer."), d.type, d.default, True)
+             for d in declared if d.has_default and d.name.startswith("customer.")
+             and d.name.removeprefix("customer.") in read - own]
+    for seq, (scope, name, kind, value, has_default) in enumerate(rows):
+        tables.add("attributes", journey_id=journey.id, seq=seq, scope=scope, name=name,
+                   type=kind, value=value, has_default=int(has_default))
+
+
+def attributes_read(journey: ast.Journey, templates=()) -> set[str]:
+    """The names of the customer attributes (``customer.X``) the journey reads anywhere."""
+    found = {path.parts[1] for expr in conditions(journey) for path in paths_in(expr)
+             if len(path.parts) > 1 and path.parts[0] == "customer"}
+    found |= {step.attribute.split(".")[1] for step in _sets(journey)
+              if step.attribute.startswith("customer.")}
+    for source in templates:
+        found |= {m.group(1) for m in _CUSTOMER_IN_TEMPLATE.finditer(source.text)}
+    return found
+
+
+_CUSTOMER_IN_TEMPLATE = re.compile(r"\bcustomer\.(\w+)")
+
+
+def conditions(journey: ast.Journey):
+    """Every condition and expression of a journey: entry, audience, goals, milestones, exits,
+    KPIs, handlers (and their sets), branch and wait arms, set values."""
+    if journey.entry is not None:
+        yield journey.entry.condition
+    yield journey.audience
+    for rule in (*journey.goals, *journey.milestones, *journey.exits, *journey.handlers):
+        yield rule.condition
+    for stage in journey.stages:
+        for kpi in stage.kpis:
+            yield kpi.condition
+    for step in _sets(journey):
+        yield step.value
+    for _, step in journey.steps():
+        if isinstance(step, (ast.Branch, ast.WaitEvent)):
+            yield from (arm.condition for arm in step.arms)
+
+
+def _sets(journey: ast.Journey):
+    for _, step in journey.steps():
+        if isinstance(step, ast.SetAttribute):
+            yield step
+    for handler in journey.handlers:
+        yield from (a for a in handler.actions if isinstance(a, ast.SetAttribute))
+
+
 def _named_params(params: tuple[ast.Param, ...]) -> dict:
     return {p.name: p.value for p in params}
 
@@ -221,12 +311,18 @@ def _params(step: ast.Step) -> dict:
     """What a step does, kind by kind; where it goes is in the transitions."""
     match step:
         case ast.Send():
+            # keys added after the first release appear only when used, so that the tables
+            # (and the content hash) of a journey that does not use them stay as they were
             return {"channel": step.channel, "template": step.template,
-                    "params": _named_params(step.params), "promo": step.promo}
+                    "params": _named_params(step.params), "promo": step.promo,
+                    **({"transactional": True} if step.transactional else {}),
+                    **({"fallback": list(step.fallback)} if step.fallback else {})}
         case ast.Wait():
             return {"duration": step.duration}
         case ast.WaitUntil():
             return {"time": format_time(step.time)}
+        case ast.WaitDay():
+            return {"day": step.day, "time": format_time(step.time)}
         case ast.WaitSchedule():
             return {"schedule": schedule_params(step.schedule)}
         case ast.WaitEvent():

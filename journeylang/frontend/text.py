@@ -16,6 +16,7 @@ from . import Comment, Document
 from .parser import parse as _parse
 from .parser import parser, shift, syntax_diagnostic
 from .text_ops import OperationsBuilder
+from .text_program import ProgramBuilder
 
 BAD_VALUE = "JL002"
 
@@ -46,10 +47,19 @@ def parse_fragments(source: Source) -> tuple[list[ast.Fragment], list[Diagnostic
         raise exc.orig_exc from None
 
 
-def parse_tree(text: str):
+def parse_tree(text: str, start: str = "start"):
     """The Lark parse tree of a whole ``.journey`` text (for tools that need token positions,
-    such as the formatter placing comments). Raises lark's UnexpectedInput on bad input."""
-    return parser().parse(text, start="start")
+    such as the formatter placing comments); ``start="fragment_file"`` for a fragment file.
+    Raises lark's UnexpectedInput on bad input."""
+    return parser().parse(text, start=start)
+
+
+_FRAGMENT_FILE = re.compile(r"\A(\s|#[^\n]*(\n|\Z))*fragment\b")
+
+
+def is_fragment_file(text: str) -> bool:
+    """Whether a ``.journey`` text declares fragments (stdlib/, fragments/) rather than a journey."""
+    return _FRAGMENT_FILE.match(text) is not None
 
 
 def parse_condition(text: str, file: str, line: int = 1, column: int = 1):
@@ -91,7 +101,7 @@ def _unescape(match: re.Match) -> str:
 
 
 @v_args(meta=True, inline=True)
-class ModelBuilder(OperationsBuilder):
+class ModelBuilder(OperationsBuilder, ProgramBuilder):
     """Builds model nodes bottom-up; bad literal values become diagnostics, not exceptions."""
 
     _unquote = staticmethod(unquote)
@@ -130,20 +140,22 @@ class ModelBuilder(OperationsBuilder):
 
     # fragments and their use
     def fragment(self, meta, name, *items):
-        params, title, templates, steps = [], None, [], []
+        params, title, steps = [], None, []
+        declared: dict[str, list] = {"templates": [], "variables": [], "handlers": []}
         for item in items:
             if isinstance(item, ast.FragmentParam):
                 params.append(item)
             elif isinstance(item, Token):
                 title = unquote(item)
             elif isinstance(item, tuple):
-                templates.append(item[1])
+                declared[item[0]].append(item[1])
             elif isinstance(item, ast.Step):
                 steps.append(item)
         steps = [step if step.name else replace(step, name=ast.auto_step_name(str(name), i))
                  for i, step in enumerate(steps)]
-        return ast.Fragment(str(name), title, tuple(params), tuple(templates), tuple(steps),
-                            span=self.span(meta))
+        return ast.Fragment(str(name), title, tuple(params), tuple(declared["templates"]),
+                            tuple(steps), tuple(declared["variables"]),
+                            tuple(declared["handlers"]), span=self.span(meta))
 
     def fragment_param(self, meta, name, kind, default):
         return ast.FragmentParam(str(name), str(kind), default.value if default else None,
@@ -166,8 +178,9 @@ class ModelBuilder(OperationsBuilder):
 
     # journey-level
     def journey(self, meta, name, title, version, *items):
-        fields: dict = {"goals": [], "exits": [], "outcomes": [], "roles": [], "templates": [],
-                        "stages": []}
+        fields: dict = {"goals": [], "milestones": [], "exits": [], "outcomes": [], "roles": [],
+                        "templates": [], "stages": [], "handlers": [], "attributes": [],
+                        "variables": []}
         for key, value in items:
             if isinstance(fields.get(key), list):
                 fields[key].extend(value if key == "outcomes" else [value])
@@ -197,6 +210,10 @@ class ModelBuilder(OperationsBuilder):
     def goal(self, meta, name, event, where, within):
         return "goals", ast.Goal(str(name), str(event), where, within, span=self.span(meta))
 
+    def milestone(self, meta, name, event, where, within):
+        return "milestones", ast.Milestone(str(name), str(event), where, within,
+                                           span=self.span(meta))
+
     def exit_rule(self, meta, event, where, outcome):
         return "exits", ast.ExitRule(str(event), str(outcome), where, span=self.span(meta))
 
@@ -214,7 +231,11 @@ class ModelBuilder(OperationsBuilder):
         return "policy", ast.Policy(span=self.span(meta), **fields)
 
     def cap(self, meta, count, per, channels):
-        return "caps", ast.Cap(int(count), self.duration(per), channels or (), span=self.span(meta))
+        if isinstance(per, Token):
+            return "caps", ast.Cap(int(count), self.duration(per), channels or (),
+                                   span=self.span(meta))
+        return "caps", ast.Cap(int(count), ast.CALENDAR_UNITS[per], channels or (), calendar=per,
+                               span=self.span(meta))
 
     def quiet(self, meta, start, end):
         times = [self._value(parse_time, t, None) for t in (start, end)]
@@ -251,10 +272,14 @@ class ModelBuilder(OperationsBuilder):
     def label(self, meta, name):
         return name
 
-    def send(self, meta, promo, channel, template, params, arrow):
+    def send(self, meta, kind, *rest):
+        *channels, template, params, arrow = rest
         name = unquote(template) if template.type == "STRING" else self.ref(template)
-        return ast.Send("", next=arrow, channel=self.ref(channel), template=name,
-                        params=params or (), promo=promo is not None)
+        channels = [self.ref(c) for c in channels]
+        return ast.Send("", next=arrow, channel=channels[0], template=name,
+                        params=params or (), promo=kind is not None and kind.type == "PROMO",
+                        transactional=kind is not None and kind.type == "TRANSACTIONAL",
+                        fallback=tuple(channels[1:]))
 
     def wait(self, meta, duration, arrow):
         return ast.Wait("", next=arrow, duration=self.duration(duration))
@@ -411,6 +436,9 @@ class ModelBuilder(OperationsBuilder):
 
     def path(self, meta, *names):
         return ast.Path(tuple(str(n) for n in names), span=self.span(meta))
+
+    def duration_literal(self, meta, token):
+        return ast.Duration(self._value(parse_duration, token, 0), span=self.span(meta))
 
 
 def _number(token) -> int | float:

@@ -1,7 +1,9 @@
 """YAML frontend: compose ``.yaml`` journeys with PyYAML and lower the node tree to the model.
 
 The walk is schema-driven: the tables at the end map each key to a model field and a
-converter; the generic node reading and reporting is in yaml_reader.py.
+converter; the generic node reading and reporting is in yaml_reader.py. The JSON Schema is
+generated from these tables (journeylang/schema.py): a key added here is in it at once, and a
+test asks for its description and example in yaml_docs.py.
 """
 from __future__ import annotations
 
@@ -17,9 +19,12 @@ from ..diagnostics import Diagnostic, Severity, Span
 from ..source import Source
 from ..units import parse_duration, parse_percent, parse_time
 from . import Document
+from . import yaml_shapes as shapes
 from .yaml_ops import RUNG_ACTIONS, OperationsReader
+from .yaml_program import HANDLER_ACTIONS, make_cap, make_handler, make_send
 from .yaml_reader import (STRUCTURE, YAML_SYNTAX, Skip, describe, each, either, is_numeric,
                           exactly_one, keys_of, one_or_many, record, short)
+from .yaml_shapes import Converter, accepts, shape_only
 
 
 def parse_yaml(source: Source) -> Document:
@@ -75,31 +80,38 @@ def _quiet_times(text: str):
 class _Builder(OperationsReader):
     """Lowers a composed YAML journey to the model, collecting diagnostics."""
 
+    @accepts(shapes.DURATION)
     def duration(self, node, what: str) -> int:
         hint = "a bare number has no unit; write e.g. 30s, 30m or 30h" if is_numeric(node) else None
         return self.unit(parse_duration, "a duration such as 30m, 2h or 7d", node, what, hint, 0)
 
+    @accepts(shapes.TIME)
     def time(self, node, what: str, fallback=Skip):
         return self.unit(parse_time, 'a time of day such as "09:30"', node, what, None, fallback)
 
+    @accepts(shapes.TIME)
     def wait_time(self, node, what: str):
         return self.time(node, what, ast.WaitUntil.time)
 
+    @accepts(shapes.PERCENT)
     def percent(self, node, what: str, fallback=0.0) -> float:
         """``5%`` or a bare number ``5``."""
         number = self.value(node, what) if is_numeric(node) else None
         return self.unit(lambda text: parse_percent(text if number is None else number),
                          "a percentage such as 5%", node, what, None, fallback)
 
+    @accepts(shapes.PERCENT)
     def optional_percent(self, node, what: str) -> float:
         return self.percent(node, what, Skip)
 
+    @accepts(shapes.QUIET)
     def quiet_text(self, node, what: str) -> ast.QuietHours:
         start, end = self.unit(_quiet_times, 'quiet hours such as "22:00-08:00"', node, what)
         return ast.QuietHours(start, end, span=self.span(node))
 
     # --- free-keyed mappings ----------------------------------------------------------------
 
+    @accepts(shapes.MapOf("params", shapes.NAME, shapes.LITERAL))
     def params(self, node, what: str) -> tuple[ast.Param, ...]:
         """``{name: literal, ...}`` -> Params in written order."""
         found, built = self.fields(node, what, what, None), []
@@ -110,6 +122,7 @@ class _Builder(OperationsReader):
                                        span=self.span(found.keys[key], value)))
         return tuple(built)
 
+    @accepts(lambda: shapes.MapOf("templates", shapes.NAME, _TEMPLATE))
     def templates(self, node, what: str) -> tuple[ast.Template, ...]:
         found, built = self.fields(node, what, "templates", None), []
         for key, value in found.values.items():
@@ -150,12 +163,19 @@ class _Builder(OperationsReader):
             return self.optional(_JOURNEY, root, "the file")
         return None
 
+    @accepts(shapes.NAME)
     def journey_id(self, node, what: str) -> str:
         if isinstance(node, MappingNode):
             self.wrong(node, "'journey'", "the journey's id (a name)",
                        hint="put title, stages and the other keys beside 'journey', not under it")
         return self.name(node, "'journey'")
 
+    @accepts(shapes.CHANNEL)
+    def channel(self, node, what: str) -> str:
+        """A channel is a name here; the linter checks it against the configured channels."""
+        return self.name(node, what)
+
+    @accepts(shapes.REENTRY)
     def reentry_text(self, node, what: str) -> ast.Reentry:
         """``never``, ``always`` or ``after 30d``."""
         expected = "never, always or after <duration> (e.g. after 30d)"
@@ -167,15 +187,18 @@ class _Builder(OperationsReader):
         seconds = self.unit(lambda _: parse_duration(words[1]), expected, node, what, None, 0)
         return ast.Reentry("after", seconds, span=self.span(node))
 
+    @accepts(lambda: shapes.Record("stage", _STAGE))
     def stage(self, node, what: str) -> ast.Stage:
-        found = self.fields(node, what, "stage", ("stage", "title", "steps", "kpis"), ("stage",))
+        found = self.fields(node, what, "stage", tuple(_STAGE),
+                            [key for key, (_, _, needed) in _STAGE.items() if needed])
         if found.missing:
             raise Skip
         name = self.name(found.values["stage"], "'stage' in stage")
         title = self.optional(_Builder.text, found.values.get("title"), "'title' in stage")
         steps = self.optional(lambda _, n, w: self.steps(n, w, name), found.values.get("steps"),
-                              f"'steps' in stage '{name}'", ())
-        kpis = self.optional(each(_KPI), found.values.get("kpis"), f"'kpis' in stage '{name}'", ())
+                              f"'steps' in stage '{name}'", ())  # auto names need the stage
+        kpis = self.optional(_STAGE["kpis"][1], found.values.get("kpis"),
+                             f"'kpis' in stage '{name}'", ())
         return ast.Stage(name, title, steps, kpis, span=self.span(node))
 
     def steps(self, node, what: str, stage: str) -> tuple[ast.Step, ...]:
@@ -190,7 +213,7 @@ class _Builder(OperationsReader):
     def step(self, node, stage: str, index: int) -> ast.Step:
         """One step mapping: exactly one kind key, plus optional ``name`` and ``then``."""
         what = f"step {index + 1} of stage '{stage}'"
-        found = self.fields(node, what, what, (*_STEP_KINDS, "name", "then"))
+        found = self.fields(node, what, what, (*_STEP_KINDS, *_STEP_KEYS))
         kinds = [key for key in found.values if key in _STEP_KINDS]
         if not kinds:
             if not found.unknown:
@@ -215,18 +238,20 @@ class _Builder(OperationsReader):
                         found.keys["then"], hint=_NO_THEN[kinds[0]])
         return replace(body, **changes)
 
+    @accepts(lambda: shapes.AnyOf(tuple(_WAIT_FORMS.values())))
     def wait(self, node, what: str) -> ast.Step:
         """``{until: ...}``, ``{for: event, ...}`` or ``{on: [arms], ...}``."""
         form = next((key for key in _WAIT_FORMS if key in keys_of(node)), None)
         if form is None:
-            found = self.fields(node, what, "wait", ("until", "until_next", "for", "on", "where",
-                                                     "within", "then", "timeout"))
+            found = self.fields(node, what, "wait", tuple(dict.fromkeys(
+                key for form in _WAIT_FORMS.values() for key in form.shape.keys)))
             if not found.unknown:
-                self.report(STRUCTURE, f"{what} needs one of 'until', 'until_next', 'for' or "
-                                       "'on'", node)
+                self.report(STRUCTURE, f"{what} needs one of 'until', 'until_day', 'until_next', "
+                                       "'for' or 'on'", node)
             raise Skip
         return _WAIT_FORMS[form](self, node, what)
 
+    @accepts(lambda: shapes.ListOf(shapes.AnyOf((_BRANCH_ARM, _BRANCH_ELSE))))
     def branch(self, node, what: str) -> ast.Branch:
         """``[{when: cond, then: step}, ..., {else: step}]``; the else entry comes last."""
         if not isinstance(node, SequenceNode):
@@ -238,13 +263,14 @@ class _Builder(OperationsReader):
                 with suppress(Skip):
                     arms.append(_BRANCH_ARM(self, child, entry))
                 continue
-            found = self.fields(child, entry, "branch else", ("else",))
+            found = self.fields(child, entry, "branch else", tuple(_BRANCH_ELSE.shape.keys))
             default = self.optional(_Builder.name, found.values["else"], "'else' in branch")
             if i != len(node.value) - 1:
                 self.report(STRUCTURE, "'else' must be the last entry of a branch",
                             found.keys["else"])
         return ast.Branch("", arms=tuple(arms), default=default)
 
+    @accepts(lambda: shapes.Record("set", _SET.shape.keys, ("value", "expr")))
     def set_step(self, node, what: str) -> ast.SetAttribute:
         """``{attribute: path, value: literal}`` or ``{attribute: path, expr: "..."}``."""
         step = _SET(self, node, what)
@@ -264,15 +290,16 @@ def _wait_for(event, condition=None, target=None, span=ast.NO_SPAN, **rest) -> a
 
 B = _Builder
 _NAMES = one_or_many(B.name)
+_CHANNELS = one_or_many(B.channel)
 _WHERE = ("condition", B.condition, False)
-_CAP = record("cap", ast.Cap, {"messages": ("messages", B.integer, True),
-                                "per": ("per", B.duration, True),
-                                "on": ("channels", _NAMES, False)})
+_CAP = record("cap", make_cap, {"messages": ("messages", B.integer, True),
+                               "per": ("per", B.cap_period, True),
+                               "on": ("channels", _CHANNELS, False)})
 _POLICY = record("policy", ast.Policy, {
     "cap": ("caps", one_or_many(_CAP), False),
     "quiet": ("quiet", either(B.quiet_text, record("quiet", ast.QuietHours, {
         "from": ("start", B.time, True), "to": ("end", B.time, True)})), False),
-    "consent": ("consent", _NAMES, False), "holdout": ("holdout", B.optional_percent, False),
+    "consent": ("consent", _CHANNELS, False), "holdout": ("holdout", B.optional_percent, False),
     "promo": ("promo", B.optional_percent, False)})
 _JOURNEY = record("journey", ast.Journey, {
     "journey": ("id", B.journey_id, True), "title": ("title", B.text, False),
@@ -287,6 +314,9 @@ _JOURNEY = record("journey", ast.Journey, {
     "goals": ("goals", each(record("goal", ast.Goal, {
         "name": ("name", B.name, True), "on": ("event", B.name, True), "where": _WHERE,
         "within": ("within", B.duration, False)})), False),
+    "milestones": ("milestones", each(record("milestone", ast.Milestone, {
+        "name": ("name", B.name, True), "on": ("event", B.name, True), "where": _WHERE,
+        "within": ("within", B.duration, False)})), False),
     "exits": ("exits", each(record("exit", ast.ExitRule, {
         "on": ("event", B.name, True), "as": ("outcome", B.name, True), "where": _WHERE})), False),
     "outcomes": ("outcomes", _NAMES, False), "policy": ("policy", _POLICY, False),
@@ -295,11 +325,17 @@ _JOURNEY = record("journey", ast.Journey, {
         "per": ("per", B.duration, True)})), False),
     "expect": ("volume", record("expect", ast.Volume, {
         "entries": ("entries", B.integer, True), "per": ("per", B.duration, True)}), False),
-    "templates": ("templates", B.templates, False), "stages": ("stages", each(B.stage), False)})
+    "templates": ("templates", B.templates, False), "stages": ("stages", each(B.stage), False),
+    "locale": ("locale", B.name, False), "attributes": ("attributes", B.attributes, False),
+    "vars": ("variables", B.variables, False),
+    "handlers": ("handlers", each(Converter(lambda b, node, what: _HANDLER(b, node, what),
+                                            lambda: _HANDLER.shape)), False)})
 
 _THEN, _TIMEOUT = ("target", B.name, False), ("next", B.name, False)
 _WITHIN = ("within", B.duration, False)
 _WAIT_FORMS = {
+    "until_day": record("wait with 'until_day'", ast.WaitDay, {
+        "until_day": ("day", B.integer, True), "at": ("time", B.wait_time, True)}, name=""),
     "until_next": record("wait with 'until_next'", ast.WaitSchedule, {
         "until_next": ("schedule", B.schedule, True)}, name=""),
     "until": record("wait with 'until'", ast.WaitUntil, {"until": ("time", B.wait_time, True)},
@@ -314,6 +350,7 @@ _WAIT_FORMS = {
 }
 _BRANCH_ARM = record("branch arm", ast.BranchArm, {"when": ("condition", B.condition, True),
                                                     "then": ("target", B.name, True)})
+_BRANCH_ELSE = shape_only(shapes.Record("branch else", {"else": ("default", B.name, True)}))
 _SET = record("set", ast.SetAttribute, {"attribute": ("attribute", B.path, True),
                                          "value": ("value", B.literal, False),
                                          "expr": ("value", B.condition, False)}, name="")
@@ -321,9 +358,10 @@ _PARAMS = ("params", B.params, False)
 
 # one converter per step kind; a step-level ``then`` sets ``next`` on sequential steps
 _STEP_KINDS = {
-    "send": record("send", ast.Send, {"via": ("channel", B.name, True),
-                                      "template": ("template", B.text, True),
-                                      "params": _PARAMS, "promo": ("promo", B.flag, False)},
+    "send": record("send", make_send, {"via": ("channel", _CHANNELS, True),
+                                       "template": ("template", B.text, True),
+                                       "params": _PARAMS, "promo": ("promo", B.flag, False),
+                                       "transactional": ("transactional", B.flag, False)},
                    name=""),
     "wait": either(short(ast.Wait, "duration", B.duration), B.wait),
     "branch": B.branch,
@@ -354,11 +392,34 @@ _KPI = record("kpi", ast.Kpi, {
     "baseline": ("baseline", B.kpi_percent, True), "target": ("target", B.kpi_percent, True),
     "at": ("step", B.name, False)})
 _RUNG_ACTIONS = {kind: _STEP_KINDS[kind] for kind in RUNG_ACTIONS}
+_RUNG = shape_only(shapes.Record(
+    "rung", {"at": ("after", B.duration, True),
+             **{kind: (kind, action, False) for kind, action in _RUNG_ACTIONS.items()}},
+    tuple(_RUNG_ACTIONS)))
+_HANDLER_ACTIONS = {kind: _STEP_KINDS[kind] for kind in HANDLER_ACTIONS}
+_HANDLER_ACTION = shape_only(shapes.Record(
+    "handler action", {kind: (kind, action, False) for kind, action in _HANDLER_ACTIONS.items()},
+    tuple(_HANDLER_ACTIONS)))
+_HANDLER = record("handler", make_handler, {
+    "on": ("event", B.name, True), "where": _WHERE, "then": ("target", B.name, False),
+    "do": ("actions", Converter(lambda b, node, what: b.handler_actions(node, what,
+                                                                        _HANDLER_ACTIONS),
+                                shapes.ListOf(_HANDLER_ACTION)), False)})
 _STEP_KINDS["escalate"] = record("escalate", ast.Escalate, {
     "until": ("event", B.name, True), "where": _WHERE, "within": ("within", B.duration, True),
     "then": _THEN, "breach": _TIMEOUT,
-    "rungs": ("rungs", lambda b, node, what: b.rungs(node, what, _RUNG_ACTIONS), True)},
+    "rungs": ("rungs", Converter(lambda b, node, what: b.rungs(node, what, _RUNG_ACTIONS),
+                                 shapes.ListOf(_RUNG)), True)},
     name="")
+# besides its one kind key, a step may have these
+_STEP_KEYS = {"name": ("name", B.name, False), "then": ("next", B.name, False)}
+_STEP = shape_only(lambda: shapes.Record(
+    "step", {**{kind: (kind, read, False) for kind, read in _STEP_KINDS.items()}, **_STEP_KEYS},
+    tuple(_STEP_KINDS)))
+_STAGE = {"stage": ("name", B.name, True), "title": ("title", B.text, False),
+          "steps": ("steps", shape_only(shapes.ListOf(_STEP)), False),
+          "kpis": ("kpis", each(_KPI), False)}
+_TEMPLATE = shape_only(shapes.AnyOf((B.text, shapes.MapOf("template", shapes.NAME, B.text))))
 _NO_THEN = {
     "escalate": "inside 'escalate', 'then' is where resolution leads and 'breach' where the "
                 "breach leads",
@@ -367,4 +428,5 @@ _NO_THEN = {
     "use": "the fragment's steps continue with the step after the use",
     "wait": "inside 'wait', 'then' is where the event leads and 'timeout' where the timeout leads",
 }
+JOURNEY_TABLE = _JOURNEY  # the whole file's key table (journeylang/schema.py starts from it)
 del B

@@ -11,14 +11,17 @@ from yaml.nodes import SequenceNode
 
 from .. import ast
 from ..units import parse_percent
+from . import yaml_shapes as shapes
 from .text import parse_condition, parse_schedule
-from .yaml_reader import STRUCTURE, NodeReader, Skip, is_numeric
+from .yaml_program import ProgramReader
+from .yaml_reader import STRUCTURE, Skip, is_numeric
+from .yaml_shapes import accepts
 
 # the step kinds a rung of an escalation ladder may run
 RUNG_ACTIONS = ("send", "handoff", "tag", "untag", "set", "coupon", "webhook", "emit")
 
 
-class OperationsReader(NodeReader):
+class OperationsReader(ProgramReader):
     """Readers for DSL snippets, flags, KPI percentages and ladder rungs."""
 
     def embedded(self, node, what: str, expected: str, parse):
@@ -37,9 +40,11 @@ class OperationsReader(NodeReader):
             raise Skip
         return value
 
+    @accepts(shapes.CONDITION)
     def condition(self, node, what: str) -> ast.Expr:
         return self.embedded(node, what, "a condition", parse_condition)
 
+    @accepts(shapes.SCHEDULE)
     def schedule(self, node, what: str) -> ast.Schedule:
         """``"wednesday at 20:00"``, ``"month on day 1 at 10:00"`` ..."""
         expected = 'a schedule such as "wednesday at 20:00"'
@@ -47,12 +52,14 @@ class OperationsReader(NodeReader):
             self.wrong(node, what, expected)
         return self.embedded(node, what, expected, parse_schedule)
 
+    @accepts(shapes.FLAG)
     def flag(self, node, what: str) -> bool:
         value = self.value(node, what)
         if not isinstance(value, bool):
             self.wrong(node, what, "true or false")
         return value
 
+    @accepts(shapes.KPI_PERCENT)
     def kpi_percent(self, node, what: str) -> float:
         """A KPI's baseline or target: ``28%`` or ``28`` (the range is a lint check)."""
         number = self.value(node, what) if node.tag.endswith((":int", ":float")) else None

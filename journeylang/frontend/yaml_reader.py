@@ -2,7 +2,9 @@
 
 A *converter* ``(reader, node, what)`` turns one node into a value, or reports a diagnostic
 (``what`` names the place, e.g. "'per' in cap") and raises Skip so the enclosing item is
-dropped while the rest of the file is still checked. The journey schema is in yaml.py.
+dropped while the rest of the file is still checked. Every converter declares its shape
+(yaml_shapes.py), from which the JSON Schema is generated. The journey's key tables are in
+yaml.py.
 """
 from __future__ import annotations
 
@@ -17,14 +19,15 @@ from yaml.nodes import CollectionNode, MappingNode, ScalarNode, SequenceNode
 from .. import ast
 from ..diagnostics import Diagnostic, Severity, Span
 from ..source import Source
+from . import yaml_shapes as shapes
+from .yaml_shapes import WORD, Converter, accepts
 
 BAD_VALUE = "JL002"
 YAML_SYNTAX = "JL003"
 STRUCTURE = "JL004"
 
-_WORD = r"[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*"
-_NAME = re.compile(rf"{_WORD}\Z")  # the DSL's NAME, so every YAML journey can be written as text
-_PATH = re.compile(rf"{_WORD}(\.{_WORD})*\Z")
+_NAME = re.compile(rf"{WORD}\Z")  # the DSL's NAME, so every YAML journey can be written as text
+_PATH = re.compile(rf"{WORD}(\.{WORD})*\Z")
 _NULL_TAG = "tag:yaml.org,2002:null"
 _LITERAL_TYPES = (str, int, float, bool, type(None))
 
@@ -168,20 +171,24 @@ class NodeReader:
             self.wrong(node, what, expected)
         return node.value
 
+    @accepts(shapes.TEXT)
     def text(self, node, what: str) -> str:
         return self.scalar(node, what, "a string")
 
+    @accepts(shapes.NAME)
     def name(self, node, what: str) -> str:
         value = self.scalar(node, what, "a name")
         if not _NAME.match(value):
             self.wrong(node, what, "a name (letters, digits and _, not starting with a digit)")
         return value
 
+    @accepts(shapes.PATH)
     def path(self, node, what: str) -> str:
         if not _PATH.match(self.scalar(node, what, "an attribute path")):
             self.wrong(node, what, "an attribute path such as customer.segment")
         return node.value
 
+    @accepts(shapes.LITERAL)
     def value(self, node, what: str):
         """A scalar resolved the YAML way: int, float, bool, null or string."""
         if not isinstance(node, ScalarNode):
@@ -196,12 +203,15 @@ class NodeReader:
                        hint="quote the value to keep it as text")
         return value
 
+    @accepts(shapes.LITERAL)
     def literal(self, node, what: str) -> ast.Literal:
         return ast.Literal(self.value(node, what), span=self.span(node))
 
+    @accepts(shapes.INTEGER)
     def integer(self, node, what: str) -> int:
         return self.number(node, what, whole=True)
 
+    @accepts(shapes.NUMBER)
     def number(self, node, what: str, whole: bool = False) -> float:
         value = self.value(node, what)
         if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)):
@@ -223,37 +233,41 @@ class NodeReader:
 
 # --- converters built from key tables ------------------------------------------------------
 
-def record(context: str, make, spec: dict, **fixed):
+def record(context: str, make, spec: dict, **fixed) -> Converter:
     """A converter reading a mapping by a key table: key -> (model field, converter, required)."""
-    return lambda builder, node, what: builder.record(node, what, context, make, spec, fixed)
+    return Converter(lambda builder, node, what: builder.record(node, what, context, make, spec,
+                                                                fixed),
+                     shapes.Record(context, spec))
 
 
-def each(convert):
+def each(convert) -> Converter:
     """A converter for a list of entries read by ``convert``."""
-    return lambda builder, node, what: builder.items(node, what, convert)
+    return Converter(lambda builder, node, what: builder.items(node, what, convert),
+                     shapes.ListOf(convert))
 
 
-def one_or_many(convert):
+def one_or_many(convert) -> Converter:
     """A converter for one value or a list of them, giving a tuple."""
     def read(builder, node, what):
         if isinstance(node, SequenceNode):
             return builder.items(node, what, convert)
         return (convert(builder, node, what),)
-    return read
+    return Converter(read, shapes.OneOrMany(convert))
 
 
-def either(short, full):
+def either(short, full) -> Converter:
     """A converter for a scalar shorthand (``short``) or a mapping (``full``)."""
-    return lambda builder, node, what: (full if isinstance(node, MappingNode) else short)(
-        builder, node, what)
+    return Converter(lambda builder, node, what: (full if isinstance(node, MappingNode) else short)(
+        builder, node, what), shapes.AnyOf((short, full)))
 
 
-def short(make, field: str, convert):
+def short(make, field: str, convert) -> Converter:
     """A step written as its one value, e.g. ``goto: done``."""
-    return lambda builder, node, what: make("", **{field: convert(builder, node, what)})
+    return Converter(lambda builder, node, what: make("", **{field: convert(builder, node, what)}),
+                     lambda: shapes.shape_of(convert))
 
 
-def exactly_one(convert, keys: tuple[str, ...], expected: str):
+def exactly_one(convert, keys: tuple[str, ...], expected: str) -> Converter:
     """A converter for a mapping that must hold exactly one of ``keys``."""
     def read(builder, node, what):
         reported = len(builder.diagnostics)
@@ -264,4 +278,8 @@ def exactly_one(convert, keys: tuple[str, ...], expected: str):
                 f"'{key}'" for key in keys) + f": {expected}", node)
             raise Skip
         return value
-    return read
+    return Converter(read, lambda: _with_one_of(shapes.shape_of(convert), keys))
+
+
+def _with_one_of(shape, keys):
+    return shapes.Record(shape.context, shape.keys, tuple(keys))

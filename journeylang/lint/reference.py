@@ -22,7 +22,7 @@ docs/linting.md.
 
 def rules_markdown() -> str:
     out = [HEADER, "| code | name | default severity | summary |", "| --- | --- | --- | --- |"]
-    out += [f"| [{r.code}](#{r.code.lower()}-{r.name}) | {r.name} | {r.severity} | {r.summary} |"
+    out += [f"| [{r.code}](#{rule_anchor(r.code)}) | {r.name} | {r.severity} | {r.summary} |"
             for r in sorted(REGISTRY.values(), key=lambda r: r.code)]
     for prefix, title in AREAS:
         out.append(f"\n## {title}\n")
@@ -31,6 +31,18 @@ def rules_markdown() -> str:
                 out.append(f"### {rule.code} {rule.name}\n\n*{rule.severity}* — {rule.summary}\n\n"
                            f"{rule.doc}\n")
     return "\n".join(out).rstrip() + "\n"
+
+
+def rule_anchor(code: str) -> str:
+    """The heading anchor of a rule in docs/rules.md (``### JL201 dead-end``)."""
+    return f"{code.lower()}-{REGISTRY[code].name}"
+
+
+def rule_url(code: str) -> str | None:
+    """The rule's section of the rule reference (None without docs or for an unknown code)."""
+    from ..resources import docs_base
+    base = docs_base()
+    return f"{base}rules.md#{rule_anchor(code)}" if base and code in REGISTRY else None
 
 
 def explain(code: str) -> str | None:

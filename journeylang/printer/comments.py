@@ -130,7 +130,8 @@ def _journey_region(start: Tree) -> Region:
         if not isinstance(item, Tree):
             continue
         kind = {"exit_rule": "exit", "scheduled_entry": "entry"}.get(item.data, item.data)
-        if kind in ("goal", "exit", "role", "template", "stage"):
+        if kind in ("goal", "milestone", "exit", "role", "template", "stage", "handler",
+                    "attribute", "variable"):
             index = counts[kind] = counts.get(kind, -1) + 1
             region = _region((kind, index), item, 1)
         else:
@@ -141,6 +142,8 @@ def _journey_region(start: Tree) -> Region:
         elif kind == "template":
             region.children = [_region(("locale", index, j), child, 2)
                                for j, child in enumerate(_trees(item, "locale_text"))]
+        elif kind == "handler":
+            region.children = _handler_items(index, item)
         elif kind == "stage":
             region.children = [_step_region(index, j, child)
                                for j, child in enumerate(_trees(item, "step"))]
@@ -158,6 +161,17 @@ def _policy_items(policy: Tree) -> list[Region]:
             caps += 1
         else:
             regions.append(_region((item.data,), item, 2))
+    return regions
+
+
+def _handler_items(index: int, handler: Tree) -> list[Region]:
+    regions, actions = [], 0
+    for item in _trees(handler):
+        if item.data == "jump":
+            regions.append(_region(("jump", index), item, 2))
+        elif item.data.startswith("handler_"):
+            regions.append(_region(("action", index, actions), item, 2))
+            actions += 1
     return regions
 
 

@@ -175,6 +175,8 @@ class DslPrinter:
             meta.append((("owner",), f"owner {quote(journey.owner)}"))
         if journey.description is not None:
             meta.append((("description",), f"description {self.text(journey.description)}"))
+        if journey.locale is not None:
+            meta.append((("locale",), f"locale {journey.locale}"))
         yield meta
         header = []
         if journey.entry is not None:
@@ -184,7 +186,10 @@ class DslPrinter:
         if journey.reentry != ast.Reentry() or journey.reentry.span != ast.NO_SPAN:
             header.append((("reentry",), self.visit_Reentry(journey.reentry)))
         yield header
+        yield ([(("attribute", i), self.visit_Attribute(a)) for i, a in enumerate(journey.attributes)]
+               + [(("variable", i), self.visit_Variable(v)) for i, v in enumerate(journey.variables)])
         ends = [(("goal", i), self.visit_Goal(g)) for i, g in enumerate(journey.goals)]
+        ends += [(("milestone", i), self.visit_Milestone(m)) for i, m in enumerate(journey.milestones)]
         ends += [(("exit", i), self.visit_ExitRule(e)) for i, e in enumerate(journey.exits)]
         if journey.outcomes:
             ends.append((("outcomes",), "outcomes " + ", ".join(journey.outcomes)))
@@ -196,6 +201,8 @@ class DslPrinter:
         if journey.policy != ast.Policy() or journey.policy.span != ast.NO_SPAN:
             yield [(("policy",), self.visit_Policy(journey.policy))]
         yield [(("template", i), self.visit_Template(t, i)) for i, t in enumerate(journey.templates)]
+        for index, handler in enumerate(journey.handlers):
+            yield [(("handler", index), self.visit_Handler(handler, index))]
         for index, stage in enumerate(journey.stages):
             yield [(("stage", index), self.visit_Stage(stage, index))]
 
@@ -218,6 +225,32 @@ class DslPrinter:
     def visit_Goal(self, goal: ast.Goal) -> str:
         return f"goal {goal.name} on {goal.event}{self.where(goal.condition)}{self.within(goal.within)}"
 
+    def visit_Milestone(self, milestone: ast.Milestone) -> str:
+        return (f"milestone {milestone.name} on {milestone.event}"
+                f"{self.where(milestone.condition)}{self.within(milestone.within)}")
+
+    def visit_Attribute(self, attribute: ast.Attribute) -> str:
+        kind = f": {attribute.type}" if attribute.type else ""
+        default = f" = {self.literal(attribute.default)}" if attribute.has_default else ""
+        return f"attribute {attribute.name}{kind}{default}"
+
+    def visit_Variable(self, variable: ast.Variable) -> str:
+        kind = f": {variable.type}" if variable.type else ""
+        return f"var {variable.name}{kind} = {self.literal(variable.default)}"
+
+    def visit_Handler(self, handler: ast.Handler, index: int) -> Block:
+        self.depth += 1
+        items: list = [(("action", index, k), self.action(action))
+                       for k, action in enumerate(handler.actions)]
+        if handler.target is not None:
+            items.append((("jump", index), f"-> {self.name(handler.target)}"))
+        self.depth -= 1
+        return Block(f"on {self.name(handler.event)}{self.where(handler.condition)}", items)
+
+    def action(self, step: ast.Step) -> str:
+        """A handler's instant action: a step without a name or an arrow."""
+        return getattr(self, f"visit_{type(step).__name__}")(step, None)
+
     def visit_ExitRule(self, rule: ast.ExitRule) -> str:
         return f"exit on {rule.event}{self.where(rule.condition)} as {rule.outcome}"
 
@@ -235,7 +268,8 @@ class DslPrinter:
 
     def visit_Cap(self, cap: ast.Cap) -> str:
         channels = f" on {', '.join(cap.channels)}" if cap.channels else ""
-        return f"cap {cap.messages} messages per {format_duration(cap.per)}{channels}"
+        per = f"calendar {cap.calendar}" if cap.calendar else format_duration(cap.per)
+        return f"cap {cap.messages} messages per {per}{channels}"
 
     def visit_QuietHours(self, quiet: ast.QuietHours) -> str:
         return f"quiet {format_time(quiet.start)}-{format_time(quiet.end)}"
@@ -281,8 +315,9 @@ class DslPrinter:
         template = step.template
         shown = (self.name(template) if isinstance(template, ast.ParamRef)
                  else template if _NAME.match(template) else quote(template))
-        promo = "promo " if step.promo else ""
-        return (f"send {promo}via {self.name(step.channel)} template {shown}"
+        kind = "promo " if step.promo else "transactional " if step.transactional else ""
+        channels = ", ".join(self.name(c) for c in step.channels)
+        return (f"send {kind}via {channels} template {shown}"
                 f"{self.params(step.params)}{self.arrow(step)}")
 
     def visit_Wait(self, step: ast.Wait, at) -> str:
@@ -290,6 +325,9 @@ class DslPrinter:
 
     def visit_WaitUntil(self, step: ast.WaitUntil, at) -> str:
         return f"wait until {format_time(step.time)}{self.arrow(step)}"
+
+    def visit_WaitDay(self, step: ast.WaitDay, at) -> str:
+        return f"wait until day {step.day} at {format_time(step.time)}{self.arrow(step)}"
 
     def visit_WaitSchedule(self, step: ast.WaitSchedule, at) -> str:
         return f"wait until next {schedule_text(step.schedule)}{self.arrow(step)}"

@@ -113,17 +113,21 @@ class YamlPrinter:
         policy = self.visit_Policy(journey.policy)
         return _mapping(
             journey=journey.id, title=journey.title, version=journey.version,
-            owner=journey.owner, description=journey.description,
+            owner=journey.owner, description=journey.description, locale=journey.locale,
             entry=journey.entry and self.visit_Entry(journey.entry),
             audience=_condition(journey.audience),
             reentry=self.visit_Reentry(reentry) if explicit else None,
+            attributes={_Key(a.name): self.visit_Attribute(a) for a in journey.attributes} or None,
+            vars={_Key(v.name): self.visit_Variable(v) for v in journey.variables} or None,
             goals=[self.visit_Goal(g) for g in journey.goals] or None,
+            milestones=[self.visit_Milestone(m) for m in journey.milestones] or None,
             exits=[self.visit_ExitRule(e) for e in journey.exits] or None,
             outcomes=list(journey.outcomes) or None,
             roles=[self.visit_Role(r) for r in journey.roles] or None,
             expect=journey.volume and self.visit_Volume(journey.volume),
             policy=policy if policy or journey.policy.span != ast.NO_SPAN else None,
             templates={_Key(t.name): self.visit_Template(t) for t in journey.templates} or None,
+            handlers=[self.visit_Handler(h) for h in journey.handlers] or None,
             stages=[self.visit_Stage(s) for s in journey.stages] or None)
 
     def visit_Entry(self, entry: ast.Entry) -> dict:
@@ -146,6 +150,28 @@ class YamlPrinter:
         return _mapping(name=goal.name, on_=goal.event, where=_condition(goal.condition),
                         within=_duration(goal.within))
 
+    def visit_Milestone(self, milestone: ast.Milestone) -> dict:
+        return _mapping(name=milestone.name, on_=milestone.event,
+                        where=_condition(milestone.condition), within=_duration(milestone.within))
+
+    def visit_Attribute(self, attribute: ast.Attribute):
+        if not attribute.has_default and attribute.type:
+            return attribute.type
+        return _mapping(type=attribute.type) | ({_Key("default"): attribute.default}
+                                               if attribute.has_default else {})
+
+    def visit_Variable(self, variable: ast.Variable):
+        if variable.type is None:
+            return variable.default
+        return _mapping(default=variable.default, type=variable.type) | (
+            {_Key("default"): None} if variable.default is None else {})
+
+    def visit_Handler(self, handler: ast.Handler) -> dict:
+        actions = [_Block(_mapping(**dict([getattr(self, f"visit_{type(a).__name__}")(a)])))
+                   for a in handler.actions]
+        return _Block(_mapping(on_=handler.event, where=_condition(handler.condition),
+                               do=actions or None, then=handler.target))
+
     def visit_ExitRule(self, rule: ast.ExitRule) -> dict:
         return _mapping(on_=rule.event, where=_condition(rule.condition), as_=rule.outcome)
 
@@ -157,8 +183,8 @@ class YamlPrinter:
             holdout=_percent(policy.holdout), promo=_percent(policy.promo))
 
     def visit_Cap(self, cap: ast.Cap) -> dict:
-        return _mapping(messages=cap.messages, per=format_duration(cap.per),
-                        on_=list(cap.channels) or None)
+        per = f"calendar {cap.calendar}" if cap.calendar else format_duration(cap.per)
+        return _mapping(messages=cap.messages, per=per, on_=list(cap.channels) or None)
 
     def visit_QuietHours(self, quiet: ast.QuietHours) -> str:
         return f"{format_time(quiet.start)}-{format_time(quiet.end)}"
@@ -190,14 +216,19 @@ class YamlPrinter:
         return {_Key(p.name): p.value for p in params} or None
 
     def visit_Send(self, step: ast.Send):
-        return "send", _mapping(via=step.channel, template=step.template,
-                                params=self.params(step.params), promo=step.promo or None)
+        via = list(step.channels) if step.fallback else step.channel
+        return "send", _mapping(via=via, template=step.template,
+                                params=self.params(step.params), promo=step.promo or None,
+                                transactional=step.transactional or None)
 
     def visit_Wait(self, step: ast.Wait):
         return "wait", format_duration(step.duration)
 
     def visit_WaitUntil(self, step: ast.WaitUntil):
         return "wait", _mapping(until=format_time(step.time))
+
+    def visit_WaitDay(self, step: ast.WaitDay):
+        return "wait", _mapping(until_day=step.day, at=format_time(step.time))
 
     def visit_WaitSchedule(self, step: ast.WaitSchedule):
         return "wait", _mapping(until_next=_Quoted(schedule_text(step.schedule)))

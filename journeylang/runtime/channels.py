@@ -122,10 +122,11 @@ class TemplateRenderer:
             action.status, action.payload["error"] = FAILED, f"unknown template {action.template!r}"
             return
         locale = customer.profile.get("locale")
-        action.locale = _pick(texts, locale if isinstance(locale, str) else None)
+        action.locale = _pick(texts, locale if isinstance(locale, str) else None, program.locale)
         key = (program.content_hash, action.template, action.locale)
-        context = render_context(customer.profile, run.event, action.payload, program.journey_id,
-                                 action.step, business=run.context)
+        profile = {**program.defaults, **customer.profile} if program.defaults else customer.profile
+        context = render_context(profile, run.event, action.payload, program.journey_id,
+                                 action.step, business={**run.context, **run.vars})
         if key not in self._pieces:
             self._pieces[key] = _substitutions(self.environment, texts[action.locale])
         pieces = self._pieces[key]
@@ -185,9 +186,9 @@ def _fill(pieces: list, context: dict) -> str | None:
     return "".join(out)
 
 
-def _pick(texts: dict[str, str], locale: str | None) -> str:
+def _pick(texts: dict[str, str], locale: str | None, default: str | None = None) -> str:
     """The key of the text to send; the tables key the default text as ""."""
-    for candidate in locale_fallbacks(locale):
+    for candidate in locale_fallbacks(locale, default):
         key = "" if candidate is None else candidate
         if key in texts:
             return key

@@ -65,6 +65,9 @@ class Database:
     def tables(self) -> set[str]:
         raise NotImplementedError
 
+    def columns(self, table: str) -> set[str]:
+        raise NotImplementedError
+
     def close(self) -> None:
         raise NotImplementedError
 
@@ -103,6 +106,9 @@ class SqliteDatabase(Database):
 
     def tables(self) -> set[str]:
         return {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+    def columns(self, table: str) -> set[str]:
+        return {r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")}
 
     def close(self) -> None:
         self.conn.close()
@@ -189,6 +195,11 @@ class PostgresDatabase(Database):
     def tables(self) -> set[str]:
         return {r[0] for r in self.conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")}
+
+    def columns(self, table: str) -> set[str]:
+        return {r[0] for r in self.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+            "current_schema() AND table_name = ?", (table,))}
 
     def close(self) -> None:
         self.conn.close()

@@ -32,6 +32,7 @@ class Event:
     attributes: dict = field(default_factory=dict)
     data: dict = field(default_factory=dict)
     depth: int = 0  # 0 for ingested events, n for an event emitted by a chain of n emit steps
+    origin_run: int | None = None  # the run that emitted it (which has already seen it)
 
     def to_json(self) -> str:
         return json.dumps({"id": self.id, "type": self.type, "customer": self.customer,

@@ -11,14 +11,15 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..semantics import (COMPLETED, CONVERTED, DELIVERY_EVENTS, ERROR, EXPIRED, MAX_EMIT_DEPTH,
-                         MAX_STEPS, OPT_OUT_EVENTS, SEND_CAP, SEND_CHECKS, SEND_NO_CONSENT,
-                         SEND_OPTED_OUT, SEND_QUIET, consents, zero_wait)
+                         MAX_STEPS, OPT_OUT_EVENTS, SEND_CAP, SEND_NO_CONSENT, SEND_OPTED_OUT,
+                         SEND_QUIET, consents, send_checks, zero_wait)
 from .channels import FAILED, QUEUED, Action, Adapters
 from .engine import EVENT, TIMER, Engine
 from .events import Event, iso
-from .policies import (Zones, cap_reached, choose_arm, count_send, drop_pending, in_holdout,
-                       next_local_time, next_occurrence, quiet_until, settle_send)
-from .program import STEP_KINDS, KpiDef, Program, StepDef
+from .history import History, needs, record
+from .policies import (Zones, cap_reached, choose_arm, count_send, day_after_entry, drop_pending,
+                       in_holdout, next_local_time, next_occurrence, quiet_until, settle_send)
+from .program import STEP_KINDS, HandlerDef, KpiDef, Program, StepDef
 from .scope import RunScope, assign, copy_json, merge
 from .state import (BREACHED, ENDED, HIT, HOLDOUT, MET, MISSED, OPEN, Customer, KpiDue,
                     Observation, Occurrence, Run, RunTimer, Sla, SlaDue, Timer)
@@ -69,6 +70,7 @@ class Executor:
         self.next_sla = 1
         self.next_observation = 1
         self.send_window = 0.0
+        self.history_needs = {}  # event type -> what the loaded journeys' questions keep of it
         self.depth = 0
         self.fired = 0
 
@@ -86,6 +88,7 @@ class Executor:
                           if p.entry is not None and p.entry.schedule is not None]
         windows = [cap.per for p in self.programs.values() for cap in p.caps]
         self.send_window = float(max(windows, default=0))
+        self.history_needs = needs(self.programs.values())
 
     # --- the two kinds of item ----------------------------------------------------------------
 
@@ -100,6 +103,9 @@ class Executor:
         self.depth = event.depth
         if event.attributes:
             merge(customer.profile, event.attributes)
+        need = self.history_needs.get(event.type)
+        if need is not None:
+            record(customer.events, event.type, event.data, need, customer.runs, self.engine.now)
         if event.type in DELIVERY_EVENTS:
             settle_send(customer.sends, event.type, event.data, self.engine.now)
         if self.scheduled:
@@ -115,6 +121,8 @@ class Executor:
             self._opt_out(customer, f"event {event.type}")
         for run in list(customer.runs):
             program = self.programs[run.content_hash]
+            if run.id == event.origin_run:
+                continue  # it took its own emitted event at once
             if event.type in program.interest or (opting_out and run.waiting == "quiet"):
                 self._react(customer, run, program, event, opting_out)
         for program in self.entries.get(event.type, ()):
@@ -148,7 +156,8 @@ class Executor:
     # --- entering, reacting, ending -----------------------------------------------------------
 
     def _try_enter(self, customer: Customer, program: Program, data: dict, why: str) -> None:
-        scope = RunScope(customer.profile, data, {})
+        scope = RunScope(customer.profile, data, {}, None, program.defaults,
+                         History(customer.events, None, self.engine.now))
         if not program.entry.test(scope) or not program.audience(scope):
             return
         now, jid = self.engine.now, program.journey_id
@@ -159,7 +168,8 @@ class Executor:
             if now - entered[1] < (program.reentry_after or 0):
                 return
         run = Run(self.next_run, customer.id, jid, program.content_hash, now,
-                  context=copy_json(data), event=copy_json(data))
+                  context=copy_json(data), event=copy_json(data),
+                  vars=copy_json(program.variables))
         self.next_run += 1
         customer.entries[jid] = [(entered[0] if entered else 0) + 1, now]
         customer.runs.append(run)
@@ -175,34 +185,94 @@ class Executor:
             return
         self._continue(customer, run, program, program.start, why)
 
+    def _scope(self, customer: Customer, run: Run, program: Program, data: dict) -> RunScope:
+        """What a condition of ``run`` reads, with ``data`` as the current event's."""
+        return RunScope(customer.profile, data, run.context, run.vars, program.defaults,
+                        History(customer.events, run.entered_at, self.engine.now))
+
     def _react(self, customer: Customer, run: Run, program: Program, event: Event,
                opting_out: bool) -> None:
-        scope = RunScope(customer.profile, event.data, run.context)
-        kind = event.type
-        age = self.engine.now - run.entered_at
-        for goal in program.goals:
-            if goal.event == kind and (goal.within is None or age <= goal.within) and goal.test(scope):
-                self._end(customer, run, CONVERTED, f"goal {goal.name} on {kind}")
-                return
-        for rule in program.exits:
-            if rule.event == kind and rule.test(scope):
-                self._end(customer, run, rule.outcome, f"exit on {kind}")
-                return
+        """An event reaches an active run: milestones, goals, exit rules, handlers, then the
+        wait it is at; an event the journey takes somewhere but nothing took here is
+        recorded as ignored."""
+        scope = self._scope(customer, run, program, event.data)
+        taken = self._milestones(run, program, event.type, scope)
+        ending = self._ending(run, program, event.type, scope)
+        if ending is not None:
+            self._end(customer, run, *ending)
+            return
         if run.holdout:
             return
+        for handler in program.handlers.get(event.type, ()):
+            if handler.test(scope):
+                self._handle(customer, run, program, handler, event, scope)
+                if handler.to is not None:
+                    return
+                taken = True
         step = program.steps[run.step]
         if opting_out and run.waiting == "quiet":
             self._cancel_timer(run)
             self._history(run, step.id, "skipped", "opted out", "the deferred send is dropped")
             self._continue(customer, run, program, step.next, "next")
-        elif run.waiting == "event":
+            return
+        if run.waiting == "event":
             for arm in step.arms:
-                if arm.event == kind and arm.test(scope):
+                if arm.event == event.type and arm.test(scope):
                     self._cancel_timer(run)
                     run.event = copy_json(event.data)
                     run.context.update(run.event)
                     self._continue(customer, run, program, arm.to, arm.label)
                     return
+        if not taken and event.type in program.awaited:
+            self._history(run, run.step, "ignored", f"event {event.type}", _waiting(run))
+
+    def _milestones(self, run: Run, program: Program, kind: str, scope: RunScope) -> bool:
+        """Record each milestone this event reaches for the first time in the run."""
+        reached = False
+        age = self.engine.now - run.entered_at
+        for milestone in program.milestones:
+            if milestone.event == kind and milestone.name not in run.milestones and (
+                    milestone.within is None or age <= milestone.within) and milestone.test(scope):
+                run.milestones[milestone.name] = self.engine.now
+                self._history(run, run.step, "milestone", f"milestone {milestone.name} on {kind}",
+                              milestone.name)
+                reached = True
+        return reached
+
+    def _ending(self, run: Run, program: Program, kind: str, scope: RunScope):
+        """(outcome, why) when a goal or exit rule ends the run on this event, else None."""
+        age = self.engine.now - run.entered_at
+        for goal in program.goals:
+            if goal.event == kind and (goal.within is None or age <= goal.within) and goal.test(scope):
+                return CONVERTED, f"goal {goal.name} on {kind}"
+        for rule in program.exits:
+            if rule.event == kind and rule.test(scope):
+                return rule.outcome, f"exit on {kind}"
+        return None
+
+    def _handle(self, customer: Customer, run: Run, program: Program, handler: HandlerDef,
+                event: Event, scope: RunScope) -> None:
+        """Run a handler's actions where the run is, then jump when it says so (a wait or a
+        deferred send the run was at is left)."""
+        done = [self._action_of(customer, run, program, action, scope) for action in handler.actions]
+        jump = f"-> {handler.to}" if handler.to is not None else None
+        self._history(run, run.step, "handled", f"on {event.type}",
+                      "; ".join(d for d in done + [jump] if d) or None)
+        if handler.to is not None:
+            self._cancel_timer(run)
+            self._continue(customer, run, program, handler.to, f"on {event.type}")
+
+    def _action_of(self, customer, run, program, action: StepDef, scope: RunScope) -> str:
+        """One instant action of a handler; what it did, for the history."""
+        if action.kind == "set":
+            self._assign(customer, run, action, scope)
+            return f"set {action.params['attribute']}"
+        if action.kind in ("tag", "untag"):
+            self._tag(customer, run, program, action)
+            return f"{action.kind} {', '.join(action.params['tags'])}"
+        result = self._emit(customer, run, program, action)
+        return f"emit {action.params['event']}" + (
+            f" ({result.detail})" if result.what == "skipped" else "")
 
     def _end(self, customer: Customer, run: Run, outcome: str, why: str) -> None:
         self._cancel_timer(run)
@@ -290,16 +360,26 @@ class Executor:
     # --- step kinds: each returns its Result --------------------------------------------------
 
     def _send(self, customer: Customer, run: Run, program: Program, step: StepDef) -> Result:
+        """Send on the first channel (the step's, then its fallbacks) that the send checks let
+        through; quiet hours defer the whole send (they hold for every channel)."""
         params = step.params
-        channel = params["channel"]
-        blocked = self._send_blocked(customer, program, channel)
-        if blocked is not None:
+        transactional = bool(params.get("transactional"))
+        refused, channel = [], None
+        for candidate in (params["channel"], *params.get("fallback", ())):
+            blocked = self._send_blocked(customer, program, candidate, transactional)
+            if blocked is None:
+                channel = candidate
+                break
             check, detail, until = blocked
             if check == SEND_QUIET:
                 run.waiting = "quiet"
                 self._timer(run, until, "quiet", step.id)
                 return stay("deferred", detail)
-            return go(step, "skipped", detail)
+            refused.append((candidate, detail))
+            if check == SEND_OPTED_OUT:
+                break  # no channel reaches a customer who opted out
+        if channel is None:
+            return go(step, "skipped", _refusals(refused))
         action = self._action(run, step, "message", channel=channel, template=params["template"],
                               payload=dict(params["params"]), promo=bool(params.get("promo")))
         if self.render is not None:
@@ -307,31 +387,34 @@ class Executor:
         self._deliver(action)
         if action.status == FAILED:
             return go(step, "failed", action.payload.get("error"))
-        count_send(customer.sends, self.engine.now, channel, run.journey_id, action.id,
-                   action.status == QUEUED)
-        return go(step, "sent", f"{channel} {params['template']} #{action.id}")
+        if not transactional:  # transactional messages neither meet nor fill the caps
+            count_send(customer.sends, self.engine.now, channel, run.journey_id, action.id,
+                       action.status == QUEUED)
+        detail = f"{channel} {params['template']} #{action.id}"
+        return go(step, "sent", detail + (f" (after {_refusals(refused)})" if refused else ""))
 
-    def _send_blocked(self, customer: Customer, program: Program, channel: str):
-        """The first send check (in the shared order) that stops a send now: (check, history
-        detail, end of quiet hours or None); None when the message may go."""
+    def _send_blocked(self, customer: Customer, program: Program, channel: str,
+                      transactional: bool = False):
+        """The first send check (in the shared order) that stops a send on ``channel`` now:
+        (check, history detail, end of quiet hours or None); None when the message may go."""
         profile, now = customer.profile, self.engine.now
-        for check in SEND_CHECKS:
+        zone = self.zones.get(profile.get("timezone"))
+        for check in send_checks(transactional):
             if check == SEND_OPTED_OUT and profile.get("opted_out") is True:
                 return check, "opted out", None
             if check == SEND_NO_CONSENT and channel in program.consent \
                     and not consents(profile, channel):
                 return check, f"no consent for {channel}", None
             if check == SEND_QUIET:
-                until = quiet_until(now, program.quiet, self.zones.get(profile.get("timezone")))
+                until = quiet_until(now, program.quiet, zone)
                 if until is not None:
                     return check, f"quiet hours until {iso(until)}", until
             if check == SEND_CAP:
                 if customer.sends and customer.sends[0][0] <= now - self.send_window:
                     customer.sends = [s for s in customer.sends if s[0] > now - self.send_window]
-                cap = cap_reached(customer.sends, now, channel, program.caps)
+                cap = cap_reached(customer.sends, now, channel, program.caps, zone)
                 if cap is not None:
-                    scope = f" on {', '.join(sorted(cap.channels))}" if cap.channels else ""
-                    return check, f"cap {cap.messages} per {cap.per}s{scope} reached", None
+                    return check, cap_text(cap), None
         return None
 
     def _wait(self, customer, run, program, step) -> Result:
@@ -353,6 +436,18 @@ class Executor:
         self._timer(run, due, "wake", step.id)
         return stay("wait_until", f"until {iso(due)}")
 
+    def _wait_day(self, customer, run, program, step) -> Result:
+        hours, minutes = step.params["time"].split(":")
+        zone = self.zones.get(customer.profile.get("timezone"))
+        due = day_after_entry(run.entered_at, step.params["day"], int(hours) * 60 + int(minutes),
+                              zone)
+        if due <= self.engine.now:
+            return go(step, "wait_day", f"day {step.params['day']} at {step.params['time']} "
+                                        f"was {iso(due)}", why="time passed")
+        run.waiting = "time"
+        self._timer(run, due, "wake", step.id)
+        return stay("wait_day", f"until {iso(due)}")
+
     def _wait_schedule(self, customer, run, program, step) -> Result:
         zone = self.zones.get(customer.profile.get("timezone"))
         due = next_occurrence(self.engine.now, step.schedule, zone)
@@ -371,7 +466,7 @@ class Executor:
         return stay("wait_event", f"until {iso(self.engine.now + within)}")
 
     def _branch(self, customer, run, program, step) -> Result:
-        scope = RunScope(customer.profile, run.event, run.context)
+        scope = self._scope(customer, run, program, run.event)
         for arm in step.arms:
             if arm.test(scope):
                 return go(step, "branch", to=arm.to, why=arm.label)
@@ -392,9 +487,12 @@ class Executor:
         return go(step, step.kind)
 
     def _set(self, customer, run, program, step) -> Result:
-        value = step.value(RunScope(customer.profile, run.event, run.context))
-        assign(customer.profile, run.event, run.context, step.params["attribute"], value)
+        self._assign(customer, run, step, self._scope(customer, run, program, run.event))
         return go(step, "set")
+
+    def _assign(self, customer, run, step: StepDef, scope: RunScope) -> None:
+        assign(customer.profile, run.event, run.context, step.params["attribute"],
+               step.value(scope), run.vars)
 
     def _coupon(self, customer, run, program, step) -> Result:
         params, now = step.params, self.engine.now
@@ -422,9 +520,16 @@ class Executor:
                                                         "params": dict(params["params"])})
         if self.depth >= MAX_EMIT_DEPTH:
             return go(step, "skipped", f"emit chain deeper than {MAX_EMIT_DEPTH}")
+        data = copy_json(params["params"])
         self.engine.schedule(self.engine.now, EVENT, Event(
             f"emit-{action.id}", params["event"], customer.id, self.engine.now,
-            {}, copy_json(params["params"]), self.depth + 1))
+            {}, data, self.depth + 1, origin_run=run.id))
+        # the emitting run takes its own event at once: its milestones, goals and exit rules
+        scope = self._scope(customer, run, program, data)
+        self._milestones(run, program, params["event"], scope)
+        ending = self._ending(run, program, params["event"], scope)
+        if ending is not None:
+            return Result("event", f"#{action.id}", why=ending[1], outcome=ending[0])
         return go(step, "event", f"#{action.id}")
 
     def _act(self, run, step, kind, **fields) -> Action:
@@ -540,7 +645,8 @@ class Executor:
             kpi = self.programs[seen.content_hash].kpis[seen.kpi]
             if kpi.event != event.type or self.engine.now > seen.due:
                 continue
-            scope = scope or RunScope(customer.profile, event.data, {})
+            scope = scope or RunScope(customer.profile, event.data, {}, None, None,
+                                      History(customer.events, None, self.engine.now))
             if kpi.test(scope):
                 self._cancel_timer(seen)
                 self._settle(customer, seen, HIT)
@@ -564,6 +670,7 @@ _TIMER_KINDS = {RunTimer: Executor._run_timer, SlaDue: Executor._sla_due,
 
 _STEP_KINDS = {
     "send": Executor._send, "wait": Executor._wait, "wait_until": Executor._wait_until,
+    "wait_day": Executor._wait_day,
     "wait_schedule": Executor._wait_schedule,
     "wait_event": Executor._wait_event, "branch": Executor._branch, "split": Executor._split,
     "tag": Executor._tag, "untag": Executor._tag, "set": Executor._set,
@@ -571,3 +678,25 @@ _STEP_KINDS = {
     "emit": Executor._emit, "goto": Executor._goto, "exit": Executor._exit,
 }
 assert set(_STEP_KINDS) == set(STEP_KINDS), "every step kind of the tables has a handler"
+
+
+def _waiting(run: Run) -> str:
+    """What a run was doing when an event found nothing to take it."""
+    return {"time": "waiting for time to pass", "event": "waiting for other events",
+            "quiet": "holding a send until quiet hours end"}.get(run.waiting, "not waiting")
+
+
+def cap_text(cap) -> str:
+    """How a reached cap reads in the history: ``cap 2 per 86400s on sms reached``."""
+    scope = f" on {', '.join(sorted(cap.channels))}" if cap.channels else ""
+    per = f"calendar {cap.calendar}" if cap.calendar else f"{cap.per}s"
+    return f"cap {cap.messages} per {per}{scope} reached"
+
+
+def _refusals(refused: list[tuple[str, str]]) -> str:
+    """Why a send was skipped: the last channel's reason first (it decided), then the
+    channels tried before it."""
+    if len(refused) == 1:
+        return refused[0][1]
+    earlier = "; ".join(f"{channel}: {detail}" for channel, detail in refused[:-1])
+    return f"{refused[-1][1]} (tried first {earlier})"

@@ -164,34 +164,58 @@ def count_send(sends: list, at: float, channel: str, journey_id: str, action_id:
 def settle_send(sends: list, kind: str, data: dict, now: float) -> None:
     """What a delivery result (``semantics.DELIVERY_EVENTS``) changes in the messages a
     customer's caps count: a failed message no longer counts; a sent one counts from ``now``
-    (the moment its result came), even when an opt-out had dropped it while it was on its way."""
+    (the moment its result came). A message the caps do not count (transactional, or dropped
+    by an opt-out) is left out."""
     if kind not in (MESSAGE_SENT, MESSAGE_FAILED):
         return  # delivered: it already counts since it was sent
-    action = data.get("action")
-    found = next((s for s in sends if len(s) > 3 and s[3] == action), None)
-    if found is not None:
-        sends.remove(found)
-    if kind == MESSAGE_SENT and found is not None:
-        count_send(sends, now, found[1], found[2], action, False)
-    elif kind == MESSAGE_SENT and isinstance(data.get("channel"), str):
-        count_send(sends, now, data["channel"], data.get("journey"), action, False)
+    found = next((s for s in sends if len(s) > 3 and s[3] == data.get("action")), None)
+    if found is None:
+        return
+    sends.remove(found)
+    if kind == MESSAGE_SENT:
+        count_send(sends, now, found[1], found[2], found[3], False)
 
 
 def drop_pending(sends: list) -> None:
-    """An opt-out cancels the messages not yet sent: they no longer count (one already on its
-    way comes back with its delivery result)."""
+    """An opt-out cancels the messages not yet sent: they no longer count."""
     sends[:] = [s for s in sends if not (len(s) > 4 and s[4])]
 
 
-def cap_reached(sends: list, now: float, channel: str, caps: list[CapRule]) -> CapRule | None:
+def cap_reached(sends: list, now: float, channel: str, caps: list[CapRule],
+                zone: dt.tzinfo | None = None) -> CapRule | None:
     """The first cap a send on ``channel`` at ``now`` would break, counting ``sends``
-    (``[at, channel, journey]``, every journey of the customer) in each rolling window."""
+    (``[at, channel, journey, ...]``, every journey of the customer) in each rolling window, or
+    since the start of the calendar day or week in ``zone`` for a calendar cap."""
     for cap in caps:
         if cap.channels is not None and channel not in cap.channels:
             continue
-        since = now - cap.per
-        count = sum(1 for at, ch, *_ in sends
-                    if at > since and (cap.channels is None or ch in cap.channels))
+        if cap.calendar is None:
+            count = sum(1 for at, ch, *_ in sends
+                        if at > now - cap.per and (cap.channels is None or ch in cap.channels))
+        else:
+            since = calendar_start(now, cap.calendar, zone or dt.timezone.utc)
+            count = sum(1 for at, ch, *_ in sends
+                        if at >= since and (cap.channels is None or ch in cap.channels))
         if count >= cap.messages:
             return cap
     return None
+
+
+def calendar_start(moment: float, unit: str, zone: dt.tzinfo) -> float:
+    """The start of the local calendar day (or week, from Monday) holding ``moment``."""
+    local = dt.datetime.fromtimestamp(moment, zone)
+    day = local.date() - dt.timedelta(days=local.weekday() if unit == "week" else 0)
+    return _local_instant(day, dt.time(0, 0), zone)
+
+
+def day_after_entry(entered: float, day: int, minutes: int, zone: dt.tzinfo) -> float:
+    """``minutes`` after local midnight on the ``day``-th day after the local date of
+    ``entered`` (day 0 is the day of entry), in ``zone``."""
+    date = dt.datetime.fromtimestamp(entered, zone).date() + dt.timedelta(days=day)
+    return _local_instant(date, dt.time(minutes // 60, minutes % 60), zone)
+
+
+def _local_instant(date: dt.date, time: dt.time, zone: dt.tzinfo) -> float:
+    """A local date and time as an instant (read as zoneinfo does: a time the clocks skip is
+    the clock before the change, a time they repeat is the first), as next_occurrence does."""
+    return dt.datetime.combine(date, time, zone).timestamp()

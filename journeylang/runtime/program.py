@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable
 
 from ..compile import Tables, TablesError, compile_condition, compile_tree
 from ..compile.conditions import Scope
 
 Predicate = Callable[[Scope], bool]
-STEP_KINDS = ("send", "wait", "wait_until", "wait_schedule", "wait_event", "branch", "split", "tag",
-              "untag", "set", "coupon", "handoff", "webhook", "emit", "goto", "exit")
+STEP_KINDS = ("send", "wait", "wait_until", "wait_day", "wait_schedule", "wait_event", "branch",
+              "split", "tag", "untag", "set", "coupon", "handoff", "webhook", "emit", "goto", "exit")
+HANDLER_ACTIONS = ("set", "tag", "untag", "emit")
 SCHEDULE_UNITS = ("day", "week", "month", "quarter", "year")
 
 
@@ -102,6 +104,32 @@ class CapRule:
     messages: int
     per: int
     channels: frozenset[str] | None  # None: every channel
+    calendar: str | None = None      # "day" / "week": per calendar unit in the customer's zone
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerDef:
+    """An always-on handler: on ``event`` (with ``test``) run ``actions`` (StepDefs of kind
+    set, tag, untag or emit) wherever the run is, then go to ``to`` when set."""
+
+    event: str
+    test: Predicate
+    actions: tuple
+    to: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryNeed:
+    """What one event type's history must keep: the data fields questions read, the longest
+    window they look back over (seconds), and whether one looks back to a run's entry."""
+
+    fields: frozenset[str] = frozenset()
+    window: float = 0.0
+    since_entry: bool = False
+
+    def __or__(self, other: "HistoryNeed") -> "HistoryNeed":
+        return HistoryNeed(self.fields | other.fields, max(self.window, other.window),
+                           self.since_entry or other.since_entry)
 
 
 @dataclass
@@ -125,22 +153,37 @@ class Program:
     holdout: float | None
     templates: dict[str, dict[str, str]]  # name -> locale ('' default) -> text
     tables: Tables
-    interest: frozenset[str] = frozenset()  # event types goals, exits or waits react to
+    interest: frozenset[str] = frozenset()  # event types goals, exits, waits or handlers take
     promo: float | None = None              # the promo budget, percent of sends
     roles: dict[str, tuple[int, int]] = field(default_factory=dict)  # role -> (capacity, per)
     kpis: dict[str, KpiDef] = field(default_factory=dict)
     kpis_at: dict[str, list[KpiDef]] = field(default_factory=dict)  # step id -> KPIs it opens
+    milestones: list[Trigger] = field(default_factory=list)
+    handlers: dict[str, list[HandlerDef]] = field(default_factory=dict)  # by event type
+    defaults: dict = field(default_factory=dict)    # customer attribute -> its default
+    variables: dict = field(default_factory=dict)   # run-local variable -> its initial value
+    history: dict[str, HistoryNeed] = field(default_factory=dict)  # event type -> what to keep
+    locale: str | None = None                       # the templates' default locale
 
     @property
     def stages(self) -> dict[str, str]:
         return {step.id: step.stage for step in self.steps.values()}
 
     def holdout_window(self) -> float | None:
-        """How long a holdout run is tracked: the longest goal window (None: until a goal)."""
-        if not self.goals:
+        """How long a holdout run is tracked: the longest goal or milestone window (None: a
+        goal or milestone without one); 0 when there is nothing to measure."""
+        measured = self.goals + self.milestones
+        if not measured:
             return 0.0
-        windows = [g.within for g in self.goals]
+        windows = [t.within for t in measured]
         return None if any(w is None for w in windows) else float(max(windows))
+
+    @cached_property
+    def awaited(self) -> frozenset[str]:
+        """The events some step waits for: one that reaches a run elsewhere, and that nothing
+        else takes, is recorded as ignored."""
+        return frozenset(arm.event for s in self.steps.values() if s.kind == "wait_event"
+                         for arm in s.arms)
 
 
 def reacts_to(program: Program, event: str) -> bool:
@@ -167,6 +210,7 @@ def build_program(tables: Tables) -> Program:
     known = set(program.steps)
     targets = [program.start] + [t for s in program.steps.values()
                                  for t in (s.next, s.timeout, *(a.to for a in s.arms)) if t]
+    targets += [h.to for handlers in program.handlers.values() for h in handlers if h.to]
     missing = sorted({t for t in targets if t not in known})
     if program.steps and missing:
         raise TablesError(f"journey {tables.journey_id!r}: transitions to unknown steps {missing}")
@@ -180,10 +224,7 @@ def _build(tables: Tables) -> Program:
     for row in tables.rows["transitions"]:
         _link(steps[row["from_step"]], row)
     for step in steps.values():
-        if step.kind == "set":
-            step.value = compile_tree(step.params.get("value"))
-        elif step.kind == "wait_schedule":
-            step.schedule = Schedule.from_params(step.params["schedule"])
+        _prepare(step)
     triggers = [Trigger(r["kind"], r["event"], compile_condition(r["condition"]), r["name"],
                         r["within"], r["outcome"],
                         None if r["schedule"] is None else Schedule.from_params(r["schedule"]))
@@ -193,7 +234,8 @@ def _build(tables: Tables) -> Program:
         params = row["params"]
         if row["kind"] == "cap":
             policy["caps"].append(CapRule(params["messages"], params["per"],
-                                          frozenset(params["channels"]) or None))
+                                          frozenset(params["channels"]) or None,
+                                          params.get("calendar")))
         elif row["kind"] == "quiet":
             policy["quiet"] = (_minutes(params["start"]), _minutes(params["end"]))
         elif row["kind"] == "consent":
@@ -208,7 +250,9 @@ def _build(tables: Tables) -> Program:
     entries = [t for t in triggers if t.kind == "entry"]
     goals = [t for t in triggers if t.kind == "goal"]
     exits = [t for t in triggers if t.kind == "exit"]
-    interest = {t.event for t in goals + exits}
+    milestones = [t for t in triggers if t.kind == "milestone"]
+    handlers = _handlers(tables.rows.get("handlers", ()))
+    interest = {t.event for t in goals + exits + milestones} | set(handlers)
     interest |= {arm.event for s in steps.values() if s.kind == "wait_event" for arm in s.arms}
     kpis = [KpiDef(r["name"], r["stage"], r["step"], r["event"], compile_condition(r["condition"]),
                    r["within"], r["baseline"], r["target"], r["title"]) for r in tables.rows["kpis"]]
@@ -218,7 +262,93 @@ def _build(tables: Tables) -> Program:
                    journey["reentry_after"], goals, exits, policy["caps"], policy["quiet"],
                    policy["consent"], policy["holdout"], templates, tables, frozenset(interest),
                    policy["promo"], {r["role"]: (r["capacity"], r["per"]) for r in tables.rows["roles"]},
-                   {k.name: k for k in kpis}, _kpis_at(steps, kpis))
+                   {k.name: k for k in kpis}, _kpis_at(steps, kpis), milestones, handlers,
+                   *_declared(tables.rows.get("attributes", ())), _history(tables),
+                   journey.get("locale"))
+
+
+def _prepare(step: StepDef) -> None:
+    """Compile what a step evaluates: a set's value, a wait's schedule."""
+    if step.kind == "set":
+        step.value = compile_tree(step.params.get("value"))
+    elif step.kind == "wait_schedule":
+        step.schedule = Schedule.from_params(step.params["schedule"])
+
+
+def _handlers(rows) -> dict[str, list[HandlerDef]]:
+    found: dict[str, list[HandlerDef]] = {}
+    for row in rows:
+        actions = []
+        for index, action in enumerate(row["actions"]):
+            if action["kind"] not in HANDLER_ACTIONS:
+                raise ValueError(f"a handler cannot run a {action['kind']!r}")
+            step = StepDef(f"on {row['event']} #{index + 1}", "", action["kind"], action["params"])
+            _prepare(step)
+            actions.append(step)
+        found.setdefault(row["event"], []).append(
+            HandlerDef(row["event"], compile_condition(row["condition"]), tuple(actions),
+                       row["to_step"]))
+    return found
+
+
+def _declared(rows) -> tuple[dict, dict]:
+    """Customer attribute defaults and run-local variables' initial values."""
+    defaults = {r["name"]: r["value"] for r in rows if r["scope"] == "customer" and r["has_default"]}
+    variables = {r["name"]: r["value"] for r in rows if r["scope"] == "run"}
+    return defaults, variables
+
+
+def _history(tables: Tables) -> dict[str, HistoryNeed]:
+    """Per event type the history questions of the journey ask about: the fields they read
+    (in their filters and sums) and the longest window (None when one looks back to entry)."""
+    found: dict[str, HistoryNeed] = {}
+    for tree in _trees(tables):
+        for _, _, event, field_name, condition, within in _questions(tree):
+            paths = list(_tree_paths(condition))
+            fields = {p[1] for p in paths if p[0] == "event" and len(p) > 1}
+            fields |= {p[0] for p in paths if p[0] not in ("event", "customer", "consent")}
+            need = HistoryNeed(frozenset(fields | ({field_name} if field_name else set())),
+                               float(within or 0), within is None)
+            found[event] = found[event] | need if event in found else need
+    return found
+
+
+def _trees(tables: Tables):
+    """Every condition and expression tree of the tables."""
+    yield tables.journey["audience"]
+    for row in tables.rows["triggers"]:
+        yield row["condition"]
+    for row in tables.rows["transitions"]:
+        yield row["condition"]
+    for row in tables.rows["kpis"]:
+        yield row["condition"]
+    for row in tables.rows["steps"]:
+        if row["kind"] == "set":
+            yield row["params"].get("value")
+    for row in tables.rows.get("handlers", ()):
+        yield row["condition"]
+        for action in row["actions"]:
+            if action["kind"] == "set":
+                yield action["params"].get("value")
+
+
+def _questions(tree):
+    if not isinstance(tree, list) or not tree:
+        return
+    if tree[0] == "history":
+        yield tree
+    for arg in tree[1:]:
+        yield from _questions(arg)
+
+
+def _tree_paths(tree):
+    if not isinstance(tree, list) or not tree:
+        return
+    if tree[0] == "path":
+        yield tree[1:]
+        return
+    for arg in tree[1:]:
+        yield from _tree_paths(arg)
 
 
 def _kpis_at(steps: dict[str, StepDef], kpis: list[KpiDef]) -> dict[str, list[KpiDef]]:

@@ -7,24 +7,32 @@ from typing import Any
 class RunScope:
     """Paths as docs/runtime.md defines them.
 
-    ``customer.x`` reads the profile, ``consent.x`` the profile's ``consent`` object, ``event.x``
-    the current event's data; any other root (``cart``, ``order``) reads the current event's
-    data first, then the run's context (the trigger's business objects).
+    ``customer.x`` reads the profile (a declared attribute the profile lacks reads as its
+    default), ``consent.x`` the profile's ``consent`` object, ``event.x`` the current event's
+    data, a declared run-local variable its value in the run; any other root (``cart``,
+    ``order``) reads the current event's data first, then the run's context (the trigger's
+    business objects). History questions go to ``past`` (a ``History``), when there is one.
     """
 
-    __slots__ = ("profile", "event", "context")
+    __slots__ = ("profile", "event", "context", "run_vars", "defaults", "past")
 
-    def __init__(self, profile: dict, event: dict, context: dict):
+    def __init__(self, profile: dict, event: dict, context: dict, run_vars: dict | None = None,
+                 defaults: dict | None = None, past=None):
         self.profile, self.event, self.context = profile, event, context
+        self.run_vars, self.defaults, self.past = run_vars, defaults, past
 
     def resolve(self, parts) -> Any:
         root = parts[0]
         if root == "customer":
             value: Any = self.profile
+            if self.defaults and len(parts) > 1 and parts[1] not in self.profile:
+                value = {parts[1]: self.defaults.get(parts[1])}
         elif root == "consent":
             value = self.profile.get("consent")
         elif root == "event":
             value = self.event
+        elif self.run_vars is not None and root in self.run_vars:
+            value = self.run_vars[root]
         elif root in self.event:
             value = self.event[root]
         else:
@@ -38,6 +46,15 @@ class RunScope:
     def has_tag(self, tag: str) -> bool:
         tags = self.profile.get("tags")
         return isinstance(tags, list) and tag in tags
+
+    def history(self, function, event, field, test, within):
+        if self.past is None:
+            return None
+        return self.past.answer(function, event, field, test, within, self)
+
+    def about(self, event: dict) -> "RunScope":
+        """The same scope, reading ``event`` as the current event (a past one, in history)."""
+        return RunScope(self.profile, event, self.context, self.run_vars, self.defaults)
 
 
 def copy_json(value):
@@ -76,11 +93,15 @@ def merge(target: dict, updates: dict) -> None:
             target[str(key)] = copy_json(value)
 
 
-def assign(profile: dict, run_event: dict, context: dict, path: str, value) -> None:
+def assign(profile: dict, run_event: dict, context: dict, path: str, value,
+           run_vars: dict | None = None) -> None:
     """``set <path> = value``: customer.* and consent.* change the profile, event.* the run's
-    current event, any other root the run's context."""
+    current event, a declared variable the run's variable, any other root the run's context."""
     parts = path.split(".")
     root = parts[0]
+    if run_vars is not None and root in run_vars and len(parts) == 1:
+        run_vars[root] = copy_json(value)
+        return
     if root == "customer":
         holder, parts = profile, parts[1:]
     elif root == "consent":

@@ -17,7 +17,7 @@ from .database import Database, StoreError, database_errors
 from .events import Event
 from .state import ENDED, OPEN, Customer, MemoryStore, Observation, Run, Sla, Timer
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS versions (
@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY, customer TEXT NOT NULL, journey_id TEXT NOT NULL,
   content_hash TEXT NOT NULL, status TEXT NOT NULL, holdout INTEGER NOT NULL, stage TEXT,
   step TEXT, waiting TEXT, timer INTEGER, entered_at REAL NOT NULL, step_at REAL,
-  ended_at REAL, outcome TEXT, context TEXT NOT NULL, event TEXT NOT NULL);
+  ended_at REAL, outcome TEXT, context TEXT NOT NULL, event TEXT NOT NULL,
+  locals TEXT NOT NULL DEFAULT '{}');
 CREATE INDEX IF NOT EXISTS runs_by_customer ON runs (customer);
 CREATE TABLE IF NOT EXISTS timers (
   seq INTEGER PRIMARY KEY, due REAL NOT NULL, run_id INTEGER NOT NULL, customer TEXT NOT NULL,
@@ -39,6 +40,7 @@ CREATE TABLE IF NOT EXISTS history (
   journey_id TEXT, step TEXT, what TEXT NOT NULL, why TEXT, detail TEXT);
 CREATE INDEX IF NOT EXISTS history_by_run ON history (run_id);
 CREATE INDEX IF NOT EXISTS history_of_customers ON history (customer) WHERE run_id IS NULL;
+CREATE INDEX IF NOT EXISTS history_milestones ON history (journey_id) WHERE what = 'milestone';
 CREATE TABLE IF NOT EXISTS outbox (
   id INTEGER PRIMARY KEY, at REAL NOT NULL, customer TEXT NOT NULL, run_id INTEGER,
   journey_id TEXT, content_hash TEXT, step TEXT, kind TEXT NOT NULL, channel TEXT,
@@ -64,17 +66,23 @@ CREATE TABLE IF NOT EXISTS inbox (
   received REAL NOT NULL, event TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS outbox_work ON outbox (kind, channel, next_try) WHERE next_try IS NOT NULL;
 """
-# What a state of schema 1 (no delivery columns, no inbox) needs before SCHEMA applies.
-MIGRATIONS = {"1": [f"ALTER TABLE outbox ADD COLUMN {column}" for column in (
-    "attempts INTEGER NOT NULL DEFAULT 0", "next_try REAL", "lease TEXT", "sent_at REAL",
-    "provider_id TEXT", "error TEXT")] + [
-    "UPDATE outbox SET next_try = at WHERE status = 'queued' AND kind != 'event'"]}
+# How a state of an earlier schema is brought up to the next one (then SCHEMA adds the tables
+# and indexes it lacks), all steps in one transaction: 2 keeps runs' variables and milestones,
+# 3 adds the outbox's delivery columns and the inbox.
+# A step is a column to add (when the table lacks it) or a statement.
+MIGRATIONS = {
+    "1": [("runs", "locals TEXT NOT NULL DEFAULT '{}'")],
+    "2": [("outbox", column) for column in (
+        "attempts INTEGER NOT NULL DEFAULT 0", "next_try REAL", "lease TEXT", "sent_at REAL",
+        "provider_id TEXT", "error TEXT")] + [
+        "UPDATE outbox SET next_try = at WHERE status = 'queued' AND kind != 'event'"],
+}
 
 SLA_COLUMNS = "id, customer, run_id, journey_id, step, role, opened, due, status, closed, timer"
 OBSERVATION_COLUMNS = ("id, customer, run_id, journey_id, content_hash, kpi, opened, due, status, "
                        "closed, timer")
 RUN_COLUMNS = ("id, customer, journey_id, content_hash, status, holdout, stage, step, waiting, "
-               "timer, entered_at, step_at, ended_at, outcome, context, event")
+               "timer, entered_at, step_at, ended_at, outcome, context, event, locals")
 OUTBOX_COLUMNS = ("id, at, customer, run_id, journey_id, content_hash, step, kind, channel, "
                   "template, locale, text, payload, due, status, next_try")
 KNOWN_LIMIT = 5_000_000
@@ -156,14 +164,21 @@ def prepare(db: Database, where: str) -> None:
     if tables:
         row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
         found = row[0] if row else None
-    if found not in (None, SCHEMA_VERSION, *MIGRATIONS):
-        raise StoreError(f"{where}: state schema {found}, this journeylang reads {SCHEMA_VERSION}")
+    steps, version = [], found
+    while version not in (None, SCHEMA_VERSION):
+        if version not in MIGRATIONS:
+            raise StoreError(f"{where}: state schema {found}, this journeylang reads {SCHEMA_VERSION}")
+        steps += MIGRATIONS[version]
+        version = str(int(version) + 1)
     if found == SCHEMA_VERSION and _COMPLETE <= tables:
         return
     with db.transaction():
         db.exclusive()
-        for sql in MIGRATIONS.get(found, ()):
-            db.execute(sql)
+        for step in steps:
+            if isinstance(step, str):
+                db.execute(step)
+            elif step[1].split()[0] not in db.columns(step[0]):
+                db.execute(db.schema(f"ALTER TABLE {step[0]} ADD COLUMN {step[1]}"))
         for statement in db.schema(SCHEMA).split(";"):
             if statement.strip():
                 db.execute(statement)
@@ -317,7 +332,8 @@ class SqlStore(MemoryStore):
     def write(self, customer: Customer) -> None:
         """Buffer the rows of what changed in a customer since they were last written."""
         profile = dumps(customer.profile)
-        state = dumps({"sends": customer.sends, "entries": customer.entries})
+        state = dumps({"sends": customer.sends, "entries": customer.entries,
+                       **({"events": customer.events} if customer.events else {})})
         if customer.stored != (profile, state):
             customer.stored = (profile, state)
             self._rows["customers"].append((customer.id, profile, state))
@@ -420,22 +436,29 @@ class SqlStore(MemoryStore):
 def _customer(customer_id: str, row) -> Customer:
     state = json.loads(row[1])
     return Customer(customer_id, json.loads(row[0]), state["sends"], state["entries"],
-                    stored=(row[0], row[1]))
+                    events=state.get("events", {}), stored=(row[0], row[1]))
 
 
 def _run(row) -> Run:
     (ident, customer, journey_id, content_hash, status, holdout, stage, step, waiting, timer,
-     entered_at, step_at, ended_at, outcome, context, event) = row
+     entered_at, step_at, ended_at, outcome, context, event, local) = row
+    local = json.loads(local)
     return Run(ident, customer, journey_id, content_hash, entered_at, status, bool(holdout), stage,
                step, waiting, timer, step_at, ended_at, outcome, json.loads(context),
-               json.loads(event), tuple(row))
+               json.loads(event), local.get("vars", {}), local.get("milestones", {}), tuple(row))
 
 
 def _run_row(r: Run) -> tuple:
     """A run as a ``runs`` row, in RUN_COLUMNS order."""
     return (r.id, r.customer, r.journey_id, r.content_hash, r.status, int(r.holdout), r.stage,
             r.step, r.waiting, r.timer, r.entered_at, r.step_at, r.ended_at, r.outcome,
-            dumps(r.context), dumps(r.event))
+            dumps(r.context), dumps(r.event), _locals(r))
+
+
+def _locals(r: Run) -> str:
+    """A run's variables and milestones reached, as the ``locals`` column's JSON."""
+    found = {key: value for key, value in (("vars", r.vars), ("milestones", r.milestones)) if value}
+    return dumps(found)
 
 
 def _sla_row(s: Sla) -> tuple:

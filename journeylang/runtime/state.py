@@ -35,6 +35,8 @@ class Run:
     outcome: str | None = None
     context: dict = field(default_factory=dict)  # business objects: the trigger's data, then waits'
     event: dict = field(default_factory=dict)    # data of the last event the run consumed
+    vars: dict = field(default_factory=dict)     # run-local variables
+    milestones: dict = field(default_factory=dict)  # milestone name -> when it was reached
     stored: tuple | None = None  # the row as last written (set by the store only)
 
 
@@ -51,6 +53,7 @@ class Customer:
     runs: list = field(default_factory=list)      # runs not ended, in entry order
     slas: list = field(default_factory=list)          # open SLAs, oldest first
     observations: list = field(default_factory=list)  # KPI observations: open, or of a live run
+    events: dict = field(default_factory=dict)   # event type -> [[at, data]]: kept for history
     retired: list = field(default_factory=list)  # runs, SLAs and observations just taken off
     stored: tuple | None = None  # (profile, state) as last written (set by the store only)
 

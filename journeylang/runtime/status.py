@@ -43,8 +43,8 @@ def overview(db: Database, journeys=None) -> dict:
     meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
     clock = float(meta.get("clock", "-inf"))
     versions = []
-    for row in db.execute(f"SELECT content_hash, journey_id, version, loaded_seq FROM versions "
-                          f"WHERE {where} ORDER BY journey_id, loaded_seq", args):
+    for row in db.execute(f"SELECT content_hash, journey_id, version, loaded_seq, tables "
+                          f"FROM versions WHERE {where} ORDER BY journey_id, loaded_seq", args):
         latest = db.execute("SELECT max(loaded_seq) FROM versions WHERE journey_id = ?",
                             (row["journey_id"],)).fetchone()[0]
         runs = dict(db.execute("SELECT status, count(*) FROM runs WHERE content_hash = ? "
@@ -55,7 +55,7 @@ def overview(db: Database, journeys=None) -> dict:
             (row["content_hash"],)).fetchall())
         versions.append({"journey_id": row["journey_id"], "version": row["version"],
                          "content_hash": row["content_hash"], "active": row["loaded_seq"] == latest,
-                         "runs": runs, "outcomes": outcomes})
+                         "runs": runs, "outcomes": outcomes, **_titles(row["tables"])})
     steps = [dict(r) for r in db.execute(
         f"SELECT journey_id, content_hash, coalesce(stage, '(holdout)') AS stage, "
         f"coalesce(step, '(holdout)') AS step, coalesce(waiting, '') AS waiting, count(*) AS customers "
@@ -70,13 +70,16 @@ def overview(db: Database, journeys=None) -> dict:
         f"SELECT kind, coalesce(channel, '') AS channel, status, count(*) AS count FROM outbox "
         f"WHERE {where} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3", args)]
     definitions = _definitions(db, journeys)
+    milestones = [dict(r) for r in db.execute(
+        f"SELECT journey_id, detail AS milestone, count(*) AS runs FROM history "
+        f"WHERE what = 'milestone' AND {where} GROUP BY 1, 2 ORDER BY 1, 2", args)]
     return {"clock": None if clock == float("-inf") else iso(clock),
             "events": db.execute("SELECT count(*) FROM events").fetchone()[0],
             "customers": db.execute("SELECT count(*) FROM customers").fetchone()[0],
             "seed": meta.get("seed"), "timezone": meta.get("timezone"),
             "versions": versions, "stages": stages, "steps": steps, "timers": timers,
             "outbox": outbox, "roles": roles(db, journeys), "kpis": kpis(db, definitions),
-            "promo": promo(db, definitions)}
+            "promo": promo(db, definitions), "milestones": milestones}
 
 
 def _count(status: str) -> str:
@@ -87,6 +90,15 @@ def _count(status: str) -> str:
 def _has_table(db: Database, name: str) -> bool:
     """State files written before SLAs and KPIs existed lack their tables until next opened."""
     return name in db.tables()
+
+
+def _titles(tables_json: str) -> dict:
+    """The journey's title and its stages' titles, from a version's stored tables."""
+    tables = json.loads(tables_json)
+    journey = (tables.get("journey") or [{}])[0]
+    return {"title": journey.get("title"),
+            "stage_titles": {s["stage"]: s["stage_title"] for s in tables.get("steps", ())
+                             if s.get("stage_title")}}
 
 
 def _definitions(db: Database, journeys=None) -> dict:
@@ -211,6 +223,7 @@ def customer(db: Database, customer_id: str) -> dict | None:
     for r in db.execute("SELECT * FROM runs WHERE customer = ? ORDER BY id", (customer_id,)):
         run = dict(r)
         run["context"], run["event"] = json.loads(run["context"]), json.loads(run["event"])
+        run.update(json.loads(run.pop("locals", None) or "{}"))  # variables, milestones
         run["holdout"] = bool(run["holdout"])
         for key in ("entered_at", "step_at", "ended_at"):
             run[key] = _when(run[key])
@@ -220,9 +233,14 @@ def customer(db: Database, customer_id: str) -> dict | None:
         "SELECT at, run_id, journey_id, step, what, why, detail FROM history "
         "WHERE run_id IN (SELECT id FROM runs WHERE customer = ?) "
         "OR (run_id IS NULL AND customer = ?) ORDER BY id", (customer_id, customer_id))]
+    # every event the runtime received for the customer, with what became of it in the history
+    events = [{**dict(e), "at": iso(e["at"])} for e in db.execute(
+        "SELECT ordinal, id, type, at FROM events WHERE customer = ? ORDER BY ordinal",
+        (customer_id,))]
     timers = [{**dict(t), "due": iso(t["due"])} for t in db.execute(
         "SELECT seq, due, run_id, kind, step FROM timers WHERE customer = ? ORDER BY due, seq",
         (customer_id,))]
     return {"id": customer_id, "profile": json.loads(row["profile"]),
             "state": json.loads(row["state"]), "runs": runs, "history": history,
+            "events": events,
             "timers": timers, "outbox": outbox(db, customer=customer_id, limit=None)[::-1]}

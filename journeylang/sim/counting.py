@@ -14,6 +14,7 @@ from ..runtime.state import OPEN, Run, Sla
 from ..semantics import skip_reason
 
 CONTINUED = ("quiet hours over", "opted out")  # rows for the step a run is already on
+NOTES = ("milestone", "handled", "ignored")     # rows that say what happened where a run is
 
 
 class CountingStore(MemoryStore):
@@ -36,6 +37,11 @@ class CountingStore(MemoryStore):
         self.promo_sends = 0
         self.slas = defaultdict(Counter)         # role -> opened / met / breached
         self.kpis = defaultdict(Counter)         # KPI name -> opened / hit / missed
+        self.milestones = Counter()              # (group, milestone) -> runs that reached it
+        self.milestone_times = defaultdict(list) # milestone -> seconds from entry, treated runs
+        self.ignored = Counter()                 # step -> events that nothing took there
+        self.handled = Counter()                 # event -> handler runs
+        self.channel_sends = Counter()           # (step, channel) -> messages sent
 
     def attach(self, program) -> None:
         self.stage_of = {step.id: step.stage for step in program.steps.values()}
@@ -79,10 +85,11 @@ class CountingStore(MemoryStore):
             self.entered["holdout"] += 1
             self.where[run_id] = (None, set(), at, True)
             return
-        if place is None:  # the first step of a run
-            self.entered["treated"] += 1
-            self.by_segment[self.segment_of.get(customer, "")]["entered"] += 1
-            place = (None, set(), at, False)
+        if place is None:  # the first row of a run
+            place = self.where[run_id] = self._entered(customer, at)
+        if what in NOTES:
+            self._note(place, step, what, why, detail, at)
+            return
         previous, stages, entered_at, holdout = place
         if not (step == previous and why in CONTINUED):
             self.steps[step] += 1
@@ -95,9 +102,29 @@ class CountingStore(MemoryStore):
         self.where[run_id] = (step, stages, entered_at, holdout)
         self._result(step, what, why, detail)
 
+    def _entered(self, customer: str, at: float) -> tuple:
+        self.entered["treated"] += 1
+        self.by_segment[self.segment_of.get(customer, "")]["entered"] += 1
+        return (None, set(), at, False)
+
+    def _note(self, place: tuple, step, what: str, why: str, detail, at: float) -> None:
+        """What happened to a run where it was, without moving it: a milestone reached, an
+        event handled or ignored."""
+        _, _, entered_at, holdout = place
+        if what == "milestone":
+            self.milestones[("holdout" if holdout else "treated", detail)] += 1
+            if not holdout:
+                self.milestone_times[detail].append(at - entered_at)
+        elif what == "ignored":
+            self.ignored[step] += 1
+        else:
+            self.handled[why.removeprefix("on ")] += 1
+
     def _result(self, step: str, what: str, why: str, detail) -> None:
         if what in ("sent", "skipped", "deferred", "failed"):
             self.results[step][what] += 1
+        if what == "sent":
+            self.channel_sends[(step, detail.split(" ", 1)[0])] += 1
         if what == "skipped":
             # a deferred send dropped by an opt-out says why in its reason, not in its detail
             reason = skip_reason(detail) or skip_reason(why)
@@ -107,8 +134,7 @@ class CountingStore(MemoryStore):
     def _ended(self, run_id, place, at, customer, why, outcome) -> None:
         self.where.pop(run_id, None)
         if place is None:  # ended before entering a step
-            self.entered["treated"] += 1
-            place = (None, set(), at, False)
+            place = self._entered(customer, at)
         previous, _, entered_at, holdout = place
         group = "holdout" if holdout else "treated"
         self.ended[(group, outcome)] += 1

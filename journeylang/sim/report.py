@@ -58,7 +58,11 @@ class Results:
     staff: list = field(default_factory=list)  # per role: queue, waits, SLA breach rate
     kpis: list = field(default_factory=list)   # per KPI: value, interval, baseline, target, met
     promo: dict = field(default_factory=dict)  # promo sends, share, budget
+    milestones: list = field(default_factory=list)  # per milestone: runs reaching it, share, time
+    handled: dict = field(default_factory=dict)  # event -> times a handler took it
     engine: str = "reference"  # which engine ran: "reference" (the runtime's executor) or "vector"
+    title: str | None = None   # the journey's title
+    stage_titles: dict = field(default_factory=dict)  # stage -> its title (stages that have one)
 
     @classmethod
     def collect(cls, sim) -> "Results":
@@ -75,20 +79,29 @@ class Results:
             uplift = {"treated": conversion, "holdout": base, "absolute": difference,
                       "ci95": _difference_ci(won, treated, won_holdout, holdout),
                       "relative": difference / base["rate"] if base["rate"] else None}
+        title, stage_titles = _titles(program)
         steps = []
+        channel_sends = getattr(store, "channel_sends", Counter())
+        ignored = getattr(store, "ignored", Counter())
         for step in program.steps.values():
             exits = Counter()
             for (origin, edge, target), count in store.flows.items():
                 if origin == step.id:
                     exits[f"{edge} -> {target}"] += count
             results = store.results.get(step.id, {})
+            channels = {channel: n for (at, channel), n in sorted(channel_sends.items())
+                        if at == step.id}
             steps.append({"step": step.id, "stage": step.stage, "kind": step.kind,
+                          "stage_title": stage_titles.get(step.stage),
                           "entered": store.steps[step.id], "sent": results.get("sent", 0),
                           "skipped": results.get("skipped", 0),
-                          "deferred": results.get("deferred", 0), "exits": dict(exits)})
+                          "deferred": results.get("deferred", 0),
+                          "ignored": ignored.get(step.id, 0), "exits": dict(exits),
+                          **({"channels": channels} if channels else {})})
         stages = list(dict.fromkeys(s.stage for s in program.steps.values()))
         funnel = [{"stage": s, "runs": store.stages[s],
-                   "share": store.stages[s] / treated if treated else None} for s in stages]
+                   "share": store.stages[s] / treated if treated else None,
+                   "title": stage_titles.get(s)} for s in stages]
         flows = [{"from": a, "edge": e, "to": b, "runs": n}
                  for (a, e, b), n in sorted(store.flows.items(), key=lambda kv: (-kv[1], kv[0]))]
         counts = [store.sent_to.get(c, 0) for c in sim.customers]
@@ -118,7 +131,10 @@ class Results:
             segments={name: _rate(c["converted"], c["entered"])
                       for name, c in sorted(store.by_segment.items())},
             exact=_exact(sim), staff=_staff(sim), kpis=_kpis(sim),
-            promo=_promo(getattr(store, "promo_sends", 0), total, getattr(program, "promo", None)))
+            promo=_promo(getattr(store, "promo_sends", 0), total, getattr(program, "promo", None)),
+            milestones=_milestones(store, program, treated, holdout),
+            handled=dict(sorted(getattr(store, "handled", Counter()).items())),
+            title=title, stage_titles=stage_titles)
 
     @property
     def exited(self) -> int:
@@ -136,10 +152,10 @@ class Results:
         written[0].write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n",
                               encoding="utf-8")
         tables = {
-            "steps.csv": (["step", "stage", "kind", "entered", "sent", "skipped", "deferred"],
-                          self.steps),
+            "steps.csv": (["step", "stage", "kind", "entered", "sent", "skipped", "deferred",
+                           "ignored", "stage_title"], self.steps),
             "flows.csv": (["from", "edge", "to", "runs"], self.flows),
-            "funnel.csv": (["stage", "runs", "share"], self.funnel),
+            "funnel.csv": (["stage", "runs", "share", "title"], self.funnel),
             "time_to_convert.csv": (["bucket", "runs"], self.time_to_convert["histogram"]),
             "staff.csv": (STAFF_COLUMNS, self.staff),
             "kpis.csv": (KPI_COLUMNS, [{**k, "ci95_low": k["ci95"][0], "ci95_high": k["ci95"][1]}
@@ -164,6 +180,14 @@ STAFF_COLUMNS = ["role", "capacity", "per_hours", "handoffs", "mean_wait_hours",
                  "max_queue", "slas", "met", "breached", "breach_rate"]
 KPI_COLUMNS = ["kpi", "title", "stage", "step", "observations", "open", "hits", "value", "ci95_low",
                "ci95_high", "baseline", "target", "met"]
+
+
+def _titles(program) -> tuple[str | None, dict[str, str]]:
+    """The journey's title and its stages' titles, from the compiled tables."""
+    rows = program.tables.rows
+    title = rows["journey"][0].get("title") if rows.get("journey") else None
+    stages = {r["stage"]: r["stage_title"] for r in rows.get("steps", ()) if r.get("stage_title")}
+    return title, stages
 
 
 def _staff(sim) -> list[dict]:
@@ -200,6 +224,28 @@ def _kpis(sim) -> list[dict]:
                       "met_baseline": None if value is None else kpi_met(value, baseline, target,
                                                                          "baseline")})
     return found
+
+
+def _milestones(store, program, treated: int, holdout: int) -> list[dict]:
+    """Per milestone: the runs that reached it (treated and holdout), their share, and how
+    long after entry the treated runs reached it."""
+    reached = getattr(store, "milestones", Counter())
+    times = getattr(store, "milestone_times", {})
+    found = []
+    for milestone in getattr(program, "milestones", ()):
+        runs, held = reached[("treated", milestone.name)], reached[("holdout", milestone.name)]
+        found.append({"milestone": milestone.name, "event": milestone.event,
+                      **_share(runs, treated),
+                      "holdout": _share(held, holdout) if holdout else None,
+                      "median_hours": hours(quantile(times.get(milestone.name, []), 0.5))})
+    return found
+
+
+def _share(reached: int, runs: int) -> dict:
+    """How many of ``runs`` reached a milestone, with the Wilson interval of the share."""
+    low, high = wilson(reached, runs)
+    return {"reached": reached, "runs": runs, "rate": reached / runs if runs else None,
+            "ci95": [low, high]}
 
 
 def _promo(promo: int, total: int, budget: float | None) -> dict:

@@ -13,8 +13,15 @@ from .svg import render_svg
 _CSP = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
         "img-src data:")
 
+# Chinese first: fonts with Simplified Chinese glyphs before the Latin fallbacks, on macOS,
+# Windows, Linux (Noto, Source Han, WenQuanYi) and Android (the simulation report uses it too)
+FONTS = ('"PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", '
+         '"Source Han Sans SC", "WenQuanYi Micro Hei", system-ui, -apple-system, "Segoe UI", '
+         'Roboto, Helvetica, Arial, sans-serif')
+
 _STYLE = """
-body { font-family: Helvetica, Arial, sans-serif; margin: 1.5em; color: #263238; }
+body { font-family: FONTS; margin: 1.5em; color: #263238; }
+#graph svg text { font-family: FONTS; }
 h1 { font-size: 1.4em; margin: 0 0 .3em; }
 .meta { color: #546e7a; margin-bottom: 1em; }
 .legend span { display: inline-block; padding: .1em .6em; margin-right: .4em; border: 2px solid;
@@ -24,7 +31,7 @@ h1 { font-size: 1.4em; margin: 0 0 .3em; }
 #graph .node.hit polygon, #graph .node.hit path { stroke-width: 3px; stroke: #d81b60; }
 table { border-collapse: collapse; margin-top: 1em; font-size: .9em; }
 td, th { border: 1px solid #cfd8dc; padding: .2em .6em; text-align: left; }
-"""
+""".replace("FONTS", FONTS)
 
 _SCRIPT = """
 (function () {

@@ -32,6 +32,19 @@ _FRAGMENT_CODES = [
      "    fragment f(d: duration = 1d) { wait $d }"),
     ("JL606", "recursive-use", "A fragment uses itself, directly or through other fragments.",
      "Expansion would never end. Use a `goto` back to an earlier step for a loop instead."),
+    ("JL607", "unknown-segment", "A condition names a segment the configuration does not "
+     "declare.",
+     "Segments are named conditions declared once in the configuration and used by many\n"
+     "journeys:\n\n    [tool.journeylang.segments]\n"
+     "    high_value = \"customer.lifetime_value >= 5000\"\n\n"
+     "Bad::\n\n    entry on joined where segment(high_valu)\n\nGood::\n\n"
+     "    entry on joined where segment(high_value)"),
+    ("JL608", "segment-definition", "A segment's condition does not parse, or the segment "
+     "refers to itself.",
+     "The condition is written in the DSL's condition syntax, in the configuration file; a\n"
+     "segment may use another segment, but not itself (directly or through others).\n\n"
+     "Bad::\n\n    [tool.journeylang.segments]\n    loop = \"segment(loop) or customer.vip\"\n\n"
+     "Good::\n\n    [tool.journeylang.segments]\n    vip = \"customer.vip == true\""),
     ("JL711", "ladder-malformed", "An escalation ladder's rungs or deadline do not fit together.",
      "A ladder runs its first rung at once, so the first rung is `at 0m`; the rungs come in\n"
      "increasing time; `within` (the deadline of the whole ladder) comes after the last rung;\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from ... import ast
+from ...config import DEFAULT_NAMING
 from ...diagnostics import Severity
 from ...expressions import paths_in
 from ..registry import Issue, LintContext, rule
@@ -113,12 +114,15 @@ def missing_version(ctx: LintContext):
 @rule("JL505", "naming-convention", Severity.WARNING,
       "A journey, stage, step, template, arm or outcome name breaks the naming convention.")
 def naming_convention(ctx: LintContext):
-    """Names are snake_case by default (configurable with ``naming`` in the config), so that
-    reports, tables and dashboards can use them as keys.
+    """Names are lower snake_case or Chinese by default (configurable with ``naming`` in the
+    config), so that reports, tables and dashboards can use them as keys. Chinese names
+    (``提醒``, ``新客欢迎``) and mixed ones (``vip_提醒``) follow the convention.
 
-    Bad: ``stage WinBack`` or ``VipOffer: send ...``. Good: ``stage win_back``.
+    Bad: ``stage WinBack`` or ``VipOffer: send ...``. Good: ``stage win_back`` or ``stage 挽回``.
     """
     pattern = re.compile(ctx.config.naming)
+    convention = ("lower snake_case or Chinese" if ctx.config.naming == DEFAULT_NAMING
+                  else ctx.config.naming)
     journey = ctx.journey
     named = [("journey", journey.id, journey.span)]
     named += [("stage", s.name, s.span) for s in journey.stages]
@@ -129,9 +133,18 @@ def naming_convention(ctx: LintContext):
     named += [("outcome", o, journey.span) for o in journey.outcomes]
     for kind, name, span in named:
         if not pattern.match(name):
+            suggestion = snake_case(name)
+            hint = (f"rename it to '{suggestion}'" if pattern.match(suggestion)
+                    else f"rename it to match {ctx.config.naming}")
             yield Issue(f"{kind} name '{name}' does not match the naming convention "
-                        f"{ctx.config.naming}", span, hint="use snake_case, e.g. "
-                        + re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower().replace("-", "_"))
+                        f"({convention})", span, hint=hint)
+
+
+def snake_case(name: str) -> str:
+    """``VipOffer`` -> ``vip_offer``, ``VIPOffer`` -> ``vip_offer``; Chinese is kept."""
+    words = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", words)
+    return re.sub(r"_+", "_", words.replace("-", "_")).lower()
 
 
 def _known_paths(config) -> list[str]:

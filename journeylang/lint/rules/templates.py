@@ -59,8 +59,8 @@ def template_syntax_error(ctx: LintContext):
       "A template reads a variable that its sends do not provide or the schema does not declare.")
 def template_unknown_variable(ctx: LintContext):
     """A template is rendered with ``customer``, ``event``, ``consent``, ``journey``,
-    ``step``, the event's business objects (``cart``, ``order``, ...) and the params of the
-    send (``with { code: "X" }``). A bare name must be a param of every send that uses the
+    ``step``, the event's business objects (``cart``, ``order``, ...), the run-local variables
+    (``var streak = 0``) and the params of the send (``with { code: "X" }``). A bare name must be a param of every send that uses the
     template, or rendering fails. With a declared schema, dotted paths must be in it.
 
     Bad::
@@ -82,8 +82,9 @@ def template_unknown_variable(ctx: LintContext):
 
 def _check_variable(ctx, source, variable, senders):
     root = variable.split(".")[0]
-    if root in CONTEXT_ROOTS and "." not in variable:
-        return
+    if (root in CONTEXT_ROOTS or root in {v.name for v in ctx.journey.variables}) \
+            and "." not in variable:
+        return  # a context name or a run-local variable
     if "." not in variable:
         for send in senders:
             if variable not in {p.name for p in send.params}:

@@ -441,13 +441,25 @@ class Block:
         def take(mask):
             slot = mask & (origin < 0)
             if slot.any():
-                self.slots[arm_index][rows[slot], column[slot]] = np.inf
+                self._consume(arm.event, rows[slot], found[slot], seq[slot])
             for source_index in np.unique(origin[mask & (origin >= 0)]).tolist():
                 mine = mask & (origin == source_index)
                 rate = self.plan.sources[source_index].rate
                 self.next_base[source_index][rows[mine]] = found[mine] + self.gen.exponential(
                     1.0 / rate, int(mine.sum()))
         return found, seq, take
+
+    def _consume(self, event: str, rows, at, seq) -> None:
+        """A wait took these events: no other wait arm (on that event) may take them again.
+        An event is pushed into every arm that listens for its type, and known there by its
+        time and the sequence number of its occurrence."""
+        for arm_index, arm in self.plan.arm_list:
+            if arm.event != event or arm_index not in self.slots:
+                continue
+            held, orders = self.slots[arm_index][rows], self.slot_seq[arm_index][rows]
+            same = (held == at[:, None]) & (orders == seq[:, None])
+            held[same] = np.inf
+            self.slots[arm_index][rows] = held
 
     def _branch(self, s: int, step, rows) -> None:
         to = np.full(len(rows), self.plan.next_of(step))

@@ -27,7 +27,7 @@ KINDS = ZERO_TIME + ("send", "wait", "wait_until", "wait_event")
 KNOWN = {  # tables and columns this engine understands; anything else set means "unsupported"
     "journey": {"journey_id", "title", "version", "owner", "description", "content_hash", "source",
                 "compiled_at", "compiler", "format", "start_step", "audience", "reentry",
-                "reentry_after"},
+                "reentry_after", "locale"},
     "triggers": {"journey_id", "seq", "kind", "name", "event", "condition", "within", "outcome"},
     "steps": {"journey_id", "version", "seq", "step_id", "stage", "stage_title", "kind", "params",
               "line"},
@@ -37,6 +37,10 @@ KNOWN = {  # tables and columns this engine understands; anything else set means
     "policies": {"journey_id", "seq", "kind", "params"},
 }
 POLICIES = ("cap", "quiet", "consent", "holdout", "promo")
+# the step and policy parameters this engine understands; any other set means "unsupported"
+KNOWN_PARAMS = {"send": {"channel", "template", "params", "promo"},
+                "cap": {"messages", "per", "channels"}}
+TRIGGERS = ("entry", "goal", "exit")
 RESERVED = ("tags", "consent", "timezone", "opted_out")
 
 
@@ -343,6 +347,21 @@ def _tags(tree) -> set[str]:
     return set().union(*[_tags(arg) for arg in tree[1:]])
 
 
+def _all_trees(tables: Tables):
+    yield tables.journey["audience"]
+    for name in ("triggers", "transitions", "kpis"):
+        for row in tables.rows.get(name, ()):
+            yield row["condition"]
+    for row in tables.rows["steps"]:
+        yield row["params"].get("value")
+
+
+def _history(tree) -> bool:
+    if not isinstance(tree, list) or not tree:
+        return False
+    return tree[0] == "history" or any(_history(arg) for arg in tree[1:])
+
+
 def _check_tables(tables: Tables) -> None:
     for name, rows in tables.rows.items():
         known = KNOWN.get(name)
@@ -357,6 +376,15 @@ def _check_tables(tables: Tables) -> None:
     for row in tables.rows.get("policies", ()):
         if row["kind"] not in POLICIES:
             raise Unsupported(f"policy {row['kind']!r}")
+    for row in tables.rows["steps"] + tables.rows.get("policies", []):
+        extra = sorted(set(row["params"]) - KNOWN_PARAMS.get(row["kind"], set(row["params"])))
+        if extra:
+            raise Unsupported(f"{row['kind']} {extra[0]!r}")
+    for row in tables.rows["triggers"]:
+        if row["kind"] not in TRIGGERS:
+            raise Unsupported(f"{row['kind']}s")
+    if any(_history(tree) for tree in _all_trees(tables)):
+        raise Unsupported("event history in conditions")
 
 
 def vector_support(tables: Tables, cohort: Cohort) -> str | None:
