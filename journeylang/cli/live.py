@@ -1,12 +1,15 @@
 """`journey serve` and `journey deliver`: the live service and the delivery worker."""
 from __future__ import annotations
 
+import logging
+
 import click
 
 from ..compile import TablesError
 from ..runtime import RuntimeSetupError, StoreError
 from . import main
-from .run import fail, load_all
+from .console import examples, fail, is_quiet, note, quiet_option
+from .run import load_all
 
 
 def _live():
@@ -31,13 +34,21 @@ def _config(path: str, host=None, port=None):
     return config
 
 
-@main.command("serve")
+def _logging(server) -> None:
+    """Service logs on stderr; --quiet keeps warnings and errors only."""
+    server.setup_logging(logging.WARNING if is_quiet() else logging.INFO)
+
+
+@main.command("serve", epilog=examples(
+    "JOURNEY_TOKENS=demo-token journey serve --config examples/live/demo.toml --deliver",
+    "journey serve --config live.toml --host 0.0.0.0 --port 8080"))
 @click.option("--config", "path", required=True, type=click.Path(dir_okay=False),
               help="The live configuration (TOML): state, journeys, credentials, channels.")
 @click.option("--host", default=None, help="Listen on this address (default: the file's, else 127.0.0.1).")
 @click.option("--port", type=click.IntRange(0, 65535), default=None, help="Listen on this port.")
 @click.option("--deliver", "with_deliver", is_flag=True,
               help="Also run a delivery worker in this process.")
+@quiet_option
 def serve_command(path, host, port, with_deliver) -> None:
     """Serve the ingestion API: events in over HTTP, journeys applied, timers fired on time.
 
@@ -46,7 +57,7 @@ def serve_command(path, host, port, with_deliver) -> None:
     """
     config = _config(path, host, port)
     config_module, server = _live()
-    server.setup_logging()
+    _logging(server)
     tables = load_all(config.journeys)
     try:
         server.serve(config, tables, deliver=with_deliver)
@@ -54,7 +65,10 @@ def serve_command(path, host, port, with_deliver) -> None:
         fail(str(exc))
 
 
-@main.command("deliver")
+@main.command("deliver", epilog=examples(
+    "journey deliver --config live.toml --metrics-port 9101",
+    "journey deliver --config live.toml --once            # what is due now, then exit",
+    "journey deliver --config live.toml --requeue-dead --channel sms"))
 @click.option("--config", "path", required=True, type=click.Path(dir_okay=False),
               help="The live configuration (TOML): state and channel adapters.")
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
@@ -63,6 +77,7 @@ def serve_command(path, host, port, with_deliver) -> None:
 @click.option("--channel", default=None, help="With --requeue-dead: only this channel.")
 @click.option("--metrics-port", type=click.IntRange(1, 65535), default=None,
               help="Serve Prometheus metrics on this port.")
+@quiet_option
 def deliver_command(path, once, requeue_dead, channel, metrics_port) -> None:
     """Deliver the outbox: lease due rows, send them through the channel adapters, report the
     results as events (message_sent, message_delivered, message_failed).
@@ -72,7 +87,7 @@ def deliver_command(path, once, requeue_dead, channel, metrics_port) -> None:
     """
     config = _config(path)
     config_module, server = _live()
-    server.setup_logging()
+    _logging(server)
     try:
         if requeue_dead:
             _requeue(config, channel)
@@ -81,7 +96,7 @@ def deliver_command(path, once, requeue_dead, channel, metrics_port) -> None:
     except (config_module.ConfigError, StoreError) as exc:
         fail(str(exc))
     done = ", ".join(f"{n} {status}" for status, n in sorted(turn.results.items())) or "nothing"
-    click.echo(f"delivered: {done}", err=True)
+    note(f"delivered: {done}")
 
 
 def _requeue(config, channel) -> None:
@@ -92,4 +107,4 @@ def _requeue(config, channel) -> None:
         count = Outbox(db).requeue(channel=channel, now=time.time())
     finally:
         db.close()
-    click.echo(f"{count} dead letters back in the queue", err=True)
+    note(f"{count} dead letters back in the queue")
