@@ -68,7 +68,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--kills", type=int, default=5)
-    parser.add_argument("--events", type=int, default=60_000)
+    parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--clients", type=int, default=6)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
@@ -85,11 +85,14 @@ def main(argv=None) -> int:
             clients = Clients(service.url, work, args.clients, 50)
             stop = threading.Event()
             thread = run_load(clients, stop)
+            under_load = 0
             for kill in range(args.kills):
                 time.sleep(rng.uniform(0.5, 3.0))
-                before = len(clients.acked)
+                before, loaded = len(clients.acked), bool(clients.work)
                 service.kill()
-                print(f"kill -9 #{kill + 1}: {before:,} events acknowledged so far", flush=True)
+                under_load += loaded
+                print(f"kill -9 #{kill + 1}: {before:,} events acknowledged so far"
+                      f"{'' if loaded else ' (the load was over)'}", flush=True)
                 service = Service(config, port, log)
             while clients.work:  # the clients send again what was not acknowledged
                 time.sleep(0.1)
@@ -102,7 +105,7 @@ def main(argv=None) -> int:
             events = count(state, "SELECT count(*) FROM events")
         finally:
             stop_server()
-    print(f"{args.kills} kills under load; {len(clients.acked):,} events acknowledged "
+    print(f"{args.kills} kills ({under_load} under load); {len(clients.acked):,} events acknowledged "
           f"({clients.failed:,} requests failed with the service down and were sent again); "
           f"{events:,} applied")
     for problem in problems:
