@@ -66,6 +66,12 @@ def journey(index: int, steps: int = 40, seed: int = 7) -> dict:
         "policy": {"cap": {"messages": 3, "per": "1d"}, "quiet": "22:00-08:00",
                    "consent": CHANNELS},
         "templates": templates, "stages": stages,
+        # the score starts at 0; every engagement event is counted wherever the run is
+        "attributes": {"score": {"type": "number", "default": 0}},
+        "vars": {f"{event}_count": 0 for event in EVENTS},
+        "handlers": [{"on": event, "do": [{"set": {"attribute": f"{event}_count",
+                                                   "expr": f"{event}_count + 1"}}]}
+                     for event in EVENTS],
     }
 
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 from .ast import ATTRIBUTE_TYPES, CHANNELS
 from .diagnostics import Severity
-from .semantics import OPT_OUT_EVENTS
+from .semantics import OPT_OUT_EVENTS, value_type
 
 CONFIG_FILE = ".journeylang.toml"
 SEVERITIES = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO}
 _KEYS = ("select", "ignore", "severity", "channels", "schema", "opt_out_events", "naming",
-         "channel_limits", "content", "segments", "default_locale")
+         "channel_limits", "content", "segments", "default_locale", "versions")
 _SCHEMA_KEYS = ("attributes", "events")
 _CONTENT_KEYS = ("builtin", "categories", "rules")
 _WORDING_KEYS = ("name", "phrases", "locales", "severity", "message", "hint")
@@ -96,6 +96,7 @@ class LintConfig:
     declared: tuple[DeclaredAttribute, ...] = ()  # typed attributes (with defaults) of the schema
     segments: tuple[SegmentText, ...] = ()
     default_locale: str | None = None
+    versions: tuple[str, ...] = ()  # earlier versions' tables (or a state file): migration checks
     path: str | None = None
 
     def enabled(self, code: str) -> bool:
@@ -183,6 +184,9 @@ def _from_table(data: dict, where: str) -> LintConfig:
         values["segments"] = _segments(_expect(data["segments"], dict, where, "segments"), where)
     if "default_locale" in data:
         values["default_locale"] = _expect(data["default_locale"], str, where, "default_locale")
+    if "versions" in data:  # relative to the configuration's folder
+        values["versions"] = tuple(str(Path(where).parent / p)
+                                   for p in _string_list(data["versions"], where, "versions"))
     return LintConfig(**values)
 
 
@@ -210,7 +214,10 @@ def _declarations(table: dict, where: str, prefix: str) -> list[DeclaredAttribut
             close = difflib.get_close_matches(str(kind), ATTRIBUTE_TYPES, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else f" (types: {', '.join(ATTRIBUTE_TYPES)})"
             raise ConfigError(f"{where}: {key}.type: unknown type {kind!r}{hint}")
-        found.append(DeclaredAttribute(path, kind, spec.get("default"), "default" in spec))
+        default = spec.get("default")
+        if kind is not None and "default" in spec and value_type(default) != kind:
+            raise ConfigError(f"{where}: {key}.default: {default!r} is not a {kind}")
+        found.append(DeclaredAttribute(path, kind, default, "default" in spec))
     return found
 
 

@@ -11,6 +11,10 @@ from __future__ import annotations
 CONVERTED, COMPLETED, CHURNED, OPTED_OUT, EXPIRED, ESCALATED = (
     "converted", "completed", "churned", "opted_out", "expired", "escalated")
 ERROR = "error"  # the runtime's own: a run that went round a loop MAX_STEPS times without waiting
+STOPPED = "stopped"  # the runtime's own: a run a new version's migration stopped (`-> stop`)
+# the experiment of a journey's entry holdout (``policy holdout``), beside its splits: a run's
+# group in it is TREATED or HELD_OUT (a split's arms are named by the journey)
+ENTRY_EXPERIMENT, TREATED, HELD_OUT = "(entry)", "treated", "holdout"
 STANDARD_OUTCOMES = (CONVERTED, COMPLETED, CHURNED, OPTED_OUT, EXPIRED, ESCALATED)
 
 # --- opt-out -----------------------------------------------------------------------------------
@@ -44,6 +48,22 @@ def zero_wait(kind: str, duration: float | None = None, within: float | None = N
 def makes_time_pass(kind: str, duration: float | None = None, within: float | None = None) -> bool:
     """Whether entering a step of ``kind`` can make the run wait (see ``zero_wait``)."""
     return kind in WAIT_KINDS and not zero_wait(kind, duration, within)
+
+
+# --- values ----------------------------------------------------------------------------------
+
+def value_type(value) -> str | None:
+    """The declared-attribute type (number, string, bool, list) of a JSON value; None for
+    null and objects. ``true`` is a bool, never the number 1."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    return None
 
 
 # --- sends -------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
@@ -95,11 +95,7 @@ class TemplateSet:
 
     def variables(self, source: TemplateSource) -> list[str]:
         """Dotted paths a template reads (``customer.name``), in order, without duplicates."""
-        try:
-            tree = environment().parse(source.text)
-        except TemplateSyntaxError:
-            return []
-        return list(dict.fromkeys(_paths(tree)))
+        return list(_variables(source.text))
 
 
 def locale_fallbacks(locale: str | None, default: str | None = None) -> tuple[str | None, ...]:
@@ -130,6 +126,16 @@ def _file_sources(folder: Path) -> list[TemplateSource]:
         found.append(TemplateSource(match["name"], match["locale"], text,
                                     Span(str(path), 1, 1, 1, 2), False))
     return found
+
+
+@lru_cache(maxsize=4096)
+def _variables(text: str) -> tuple[str, ...]:
+    """The dotted paths a template text reads (several rules ask for the same texts)."""
+    try:
+        tree = environment().parse(text)
+    except TemplateSyntaxError:
+        return ()
+    return tuple(dict.fromkeys(_paths(tree)))
 
 
 def _paths(tree: nodes.Node):

@@ -34,6 +34,13 @@ def format_duration(seconds: int) -> str:
     return "0s"
 
 
+def format_span(seconds: float) -> str:
+    """A length of time in days, hours and minutes, for messages: ``8d 1h``, ``45m``."""
+    minutes = int(seconds) // 60
+    parts = [(minutes // 1440, "d"), (minutes // 60 % 24, "h"), (minutes % 60, "m")]
+    return " ".join(f"{n}{unit}" for n, unit in parts if n) or f"{int(seconds)}s"
+
+
 def parse_time(text: str) -> dt.time:
     """``"22:00"`` -> time(22, 0)."""
     match = _TIME.match(text.strip())

@@ -35,12 +35,22 @@ def agree(name: str, a: int, b: int, exact: bool = False) -> None:
 
 
 def compare(fast, slow, exact: bool = False) -> None:
-    """Two ``Results`` of the same journey, cohort and size: the same steps, outcomes, flows
-    and policy counts (equal when the run has no randomness, else within ``agree``)."""
+    """Two ``Results`` of the same journey, cohort and size: the same steps, outcomes, flows,
+    policy counts, sends per channel, ignored events and milestones (equal when the run has no
+    randomness, else within ``agree``)."""
     assert [s["step"] for s in fast.steps] == [s["step"] for s in slow.steps]
     for a, b in zip(fast.steps, slow.steps):
-        for what in ("entered", "sent", "skipped", "deferred"):
+        for what in ("entered", "sent", "skipped", "deferred", "ignored"):
             agree(f"{a['step']} {what}", a[what], b[what], exact)
+        _keyed(f"{a['step']} sends on", a.get("channels", {}), b.get("channels", {}), exact)
+    assert [m["milestone"] for m in fast.milestones] == [m["milestone"] for m in slow.milestones]
+    for a, b in zip(fast.milestones, slow.milestones):
+        agree(f"milestone {a['milestone']}", a["reached"], b["reached"], exact)
+        agree(f"milestone {a['milestone']} (holdout)", (a["holdout"] or {}).get("reached", 0),
+              (b["holdout"] or {}).get("reached", 0), exact)
+        if exact:
+            assert a == b, f"milestone: vector {a}, reference {b}"
+    _keyed("handled", fast.handled, slow.handled, exact)
     _keyed("ended", fast.ended, slow.ended, exact)
     _keyed("flow", {_flow(f): f["runs"] for f in fast.flows},
            {_flow(f): f["runs"] for f in slow.flows}, exact)

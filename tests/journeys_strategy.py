@@ -12,7 +12,7 @@ after goal within exit as outcomes policy cap messages per quiet consent holdout
 send via with wait until for timeout branch when else split tag untag set coupon value expires
 handoff to note webhook emit goto true false null and or not in has exists use fragment
 every role capacity expect entries promo kpi baseline target at breach next milestone attribute
-var locale transactional calendar""".split())
+var locale transactional calendar migrate from""".split())
 
 names = st.from_regex(r"\A[a-z_][a-z0-9_]{0,7}\Z").filter(lambda n: n not in KEYWORDS) | \
     st.sampled_from(["欢迎", "顾客_1", "cart_value"])
@@ -115,7 +115,9 @@ others = {
                         arms=st.lists(st.builds(ast.BranchArm, conditions, names),
                                       max_size=3).map(tuple), default=targets),
     "split": st.builds(ast.Split, st.just(""), arms=st.lists(
-        st.builds(ast.SplitArm, names, percents, names), max_size=3).map(tuple)),
+        st.builds(ast.SplitArm, names, percents, names)
+        | st.builds(ast.SplitArm, names, percents, st.none(), st.just(True)),
+        max_size=3).map(tuple)),
     "goto": st.builds(ast.Goto, st.just(""), target=names),
     "exit": st.builds(ast.Exit, st.just(""), outcome=names),
 }
@@ -195,7 +197,8 @@ def journeys(draw):
         attributes=draw(unique(attributes, lambda a: a.name, max_size=2)),
         variables=draw(unique(st.builds(ast.Variable, names, literal_values,
                                         maybe(attribute_types)), lambda v: v.name, max_size=2)),
-        locale=draw(maybe(names)))
+        locale=draw(maybe(names)),
+        migrations=draw(st.lists(migrations, max_size=2).map(tuple)))
 
 
 attribute_types = st.sampled_from(ast.ATTRIBUTE_TYPES)
@@ -214,3 +217,14 @@ def _handler(event, condition, actions, target):
 
 handlers = st.builds(_handler, names, maybe(conditions),
                      st.lists(handler_actions, max_size=3), targets)
+
+
+# a step of an older version: a label, an automatic name (remind.2) or an expanded one (wb.ask)
+old_steps = st.builds(lambda name, rest: ".".join([name, *rest]), names,
+                      st.lists(names | st.integers(1, 99).map(str), max_size=2)).filter(
+    lambda step: step != ast.OTHER_STEPS)
+move_targets = names | st.sampled_from(ast.MIGRATION_ACTIONS)
+migrations = st.builds(
+    ast.Migration, st.integers(0, 999),
+    unique(st.builds(ast.Move, old_steps, move_targets), lambda m: m.step, max_size=3),
+    maybe(move_targets))

@@ -76,9 +76,30 @@ def assert_sends_respect_policies(sends, cap, quiet, zone_of) -> None:
 # --- journeys and cohorts without chance, for exact comparisons of the two engines -------------
 
 CONDITIONS = ('customer.score >= 50', 'has tag "t"', "consent.sms", "consent.wecom",
-              'customer.score >= 40 and consent.wecom', 'not has tag "t"')
+              'customer.score >= 40 and consent.wecom', 'not has tag "t"', "customer.points >= 10",
+              "n >= 1", 'customer.tier == "basic"', 'customer.timezone == "UTC"')
 ZONES = ("Asia/Shanghai", "America/New_York", "Europe/Berlin", "UTC")
 WAITS = st.sampled_from(("0m", "1m", "30m", "2h", "6h", "12h", "23h", "25h"))
+KINDS = ("send", "send", "send", "wait", "until", "day", "wait_for", "branch", "split", "set",
+         "set", "tag", "untag", "goto", "emit")
+# milestones on what the cohort does (replies to a, clicks on sms, purchases) and on what the
+# journey emits; their conditions read nothing a step changes
+MILESTONES = ("milestone replied_once on replied within {hours}h",
+              'milestone clicked_sms on clicked where customer.tier == "basic"',
+              "milestone bought_once on bought where consent.wecom",
+              "milestone nurtured_soon on nurtured within {hours}h")
+
+# an opt-out ends the run, or it stays (and later sends are skipped, a held one dropped)
+OPT_OUT_EXITS = ("  exit on unsubscribed as opted_out\n",) * 2 + (
+    '  exit on unsubscribed where customer.tier == "gold" as opted_out\n',
+    "  exit on stop as opted_out\n")
+
+
+def _send(draw, template: str) -> str:
+    mode = draw(st.sampled_from(("", "", " transactional", " promo")))
+    channels = draw(st.sampled_from(("wecom", "sms", "sms", "sms, wecom", "wecom, sms",
+                                     "email, sms, wecom")))
+    return f"send{mode} via {channels} template {template}"
 
 
 @st.composite
@@ -96,19 +117,21 @@ def deterministic_scenarios(draw, max_size=80):
     body = []
     for i in range(count):
         later = st.one_of(st.just(labels[i + 1]), st.sampled_from(labels[i + 1:]))
-        kind = "split" if i == 0 and draw(st.booleans()) else draw(st.sampled_from((
-            "send", "send", "send", "wait", "until", "wait_for", "branch", "split", "set", "tag",
-            "untag", "goto")))
+        kind = "split" if i == 0 and draw(st.booleans()) else draw(st.sampled_from(KINDS))
         if kind == "send":
             template = "b" if sends_of_a >= 2 else draw(st.sampled_from("ab"))
             sends_of_a += template == "a"
-            line = f"send via {draw(st.sampled_from(('wecom', 'sms')))} template {template}"
+            line = _send(draw, template)
         elif kind == "wait":
             line = f"wait {draw(WAITS)}"
         elif kind == "until":
             line = f"wait until {draw(st.integers(0, 23)):02d}:{draw(st.sampled_from((0, 30))):02d}"
+        elif kind == "day":
+            line = (f"wait until day {draw(st.integers(0, 3))} at "
+                    f"{draw(st.integers(0, 23)):02d}:{draw(st.sampled_from((0, 30))):02d}")
         elif kind == "wait_for":
-            line = (f"wait for replied within {draw(WAITS)} -> {draw(later)} "
+            event = draw(st.sampled_from(("replied", "replied", "clicked", "bought")))
+            line = (f"wait for {event} within {draw(WAITS)} -> {draw(later)} "
                     f"timeout -> {draw(later)}")
         elif kind == "branch":
             line = (f"branch {{ when {draw(st.sampled_from(CONDITIONS))} -> {draw(later)}\n"
@@ -117,9 +140,12 @@ def deterministic_scenarios(draw, max_size=80):
             percent = draw(st.integers(0, 100))
             line = f"split {{ x {percent}% -> {draw(later)}\n      y {100 - percent}% -> {draw(later)} }}"
         elif kind == "set":
-            line = f"set customer.score = customer.score + {draw(st.integers(-20, 20))}"
+            target = draw(st.sampled_from(("customer.score", "customer.points", "n")))
+            line = f"set {target} = {target} + {draw(st.integers(-20, 20))}"
         elif kind in ("tag", "untag"):
             line = f'{kind} "t"'
+        elif kind == "emit":
+            line = "emit nurtured"
         else:
             line = f"goto {draw(later)}"
         body.append(f"    {labels[i]}: {line}")
@@ -131,31 +157,44 @@ def deterministic_scenarios(draw, max_size=80):
     body.append("    done: exit completed")
     policy = []
     if draw(st.booleans()):
-        policy.append(f"cap {draw(st.integers(1, 3))} messages per {draw(st.sampled_from(('6h', '1d', '2d')))}")
+        policy.append(f"cap {draw(st.integers(1, 3))} messages per "
+                      f"{draw(st.sampled_from(('6h', '1d', '2d', 'calendar day', 'calendar week')))}"
+                      f"{draw(st.sampled_from(('', '', ' on sms', ' on wecom, email')))}")
     if draw(st.booleans()):
         policy.append(f"quiet {draw(st.integers(0, 23)):02d}:00-{draw(st.integers(0, 23)):02d}:00")
     if draw(st.booleans()):
-        policy.append("consent sms")
+        policy.append(f"consent {draw(st.sampled_from(('sms', 'sms, email')))}")
     if draw(st.booleans()):
         policy.append(f"holdout {draw(st.integers(1, 40))}%")
     policy = [p for p in policy if not p.startswith("quiet") or p[6:11] != p[12:17]]
+    milestones = [m.format(hours=draw(st.integers(1, 72)))
+                  for m in draw(st.lists(st.sampled_from(MILESTONES), unique=True, max_size=4))]
+    goals = [f"goal won on bought within {draw(st.sampled_from(('6h', '1d', '3d', '20d')))}"]
+    if draw(st.booleans()):
+        goals.append(draw(st.sampled_from(("goal nurtured on nurtured",
+                                           "exit on nurtured where customer.points >= 10 as churned"))))
     text = journey(f'  stage s "S" {{\n' + "\n".join(body) + "\n  }", header=(
-        "  entry on joined\n  goal won on bought within 20d\n  exit on unsubscribed as opted_out\n"
+        "  entry on joined\n  attribute points: number = 0\n  attribute score: number = 0\n"
+        '  attribute tier: string = "basic"\n  var n = 0\n'
+        + "".join(f"  {line}\n" for line in goals + milestones)
+        + draw(st.sampled_from(OPT_OUT_EXITS))
         + ("  policy {\n" + "".join(f"    {p}\n" for p in policy) + "  }" if policy else "")))
     certain, likely = st.sampled_from((0, 1)), st.sampled_from((0, 1, 1, 1))
+    tier = draw(st.sampled_from(("", "tier: basic, ", "tier: gold, ")))
     cohort = f"""
 size: {draw(st.integers(1, max_size))}
 start: 2026-03-0{draw(st.integers(2, 8))}T{draw(st.integers(0, 23)):02d}:{draw(st.sampled_from((0, 30))):02d}:00Z
 arrival: 0
 segments:
   - name: a
-    attributes: {{score: {draw(st.integers(20, 80))}}}
+    attributes: {{{tier}score: {draw(st.integers(20, 80))}}}
     tags: {{t: {draw(certain)}}}
     timezone: {draw(st.sampled_from(ZONES))}
-    consent: {{sms: {draw(likely)}, wecom: {draw(likely)}}}
+    consent: {{sms: {draw(likely)}, wecom: {draw(likely)}, email: {draw(likely)}}}
     behaviour:
       responses:
         - {{event: replied, after: {{template: a}}, p: {draw(certain)}, delay: {draw(st.integers(0, 3))}h}}
+        - {{event: clicked, after: {{channel: sms}}, p: {draw(certain)}, delay: {draw(st.integers(0, 3))}h}}
         - {{event: bought, after: {{template: b}}, p: {draw(likely)}, delay: {draw(st.integers(0, 40))}h}}
       opt_out: {1 - draw(likely)}
 """

@@ -9,9 +9,9 @@ import journeylang
 PACKAGE = Path(journeylang.__file__).parent
 # lower layers first; a module may import only from its own layer or layers before it
 LAYERS = [
-    {"diagnostics", "units", "semantics"},
+    {"diagnostics", "units", "semantics", "stats", "experiments"},
     {"source", "ast", "resources", "config"},
-    {"expressions"},
+    {"expressions", "migration"},
     {"frontend"},
     {"expand", "ladders"},
     {"graph", "templates"},

@@ -158,6 +158,8 @@ def test_explicit_config_flag(tmp_path):
     ("[severity]\nJL201 = \"fatal\"\n", "severity.JL201 must be error, warning, info or off, not 'fatal'"),
     ("select = \"JL2\"\n", "select must be a list of strings"),
     ("[schema]\nattributes = [1]\n", "schema.attributes must be a list of strings"),
+    ("[schema.attributes]\ncustomer.points = {type = \"number\", default = \"0\"}\n",
+     "schema.attributes.customer.points.default: '0' is not a number"),
     ("select = [\n", "invalid TOML"),
 ])
 def test_bad_config_is_a_usage_error_naming_the_file(tmp_path, config, message):
@@ -165,6 +167,18 @@ def test_bad_config_is_a_usage_error_naming_the_file(tmp_path, config, message):
     result = lint(str(journeys))
     assert result.exit_code == 2
     assert str(tmp_path / ".journeylang.toml") in result.stderr and message in result.stderr
+
+
+def test_typed_attributes_in_the_schema_are_known_with_their_defaults(tmp_path):
+    journeys = _project(tmp_path, ".journeylang.toml", '[schema.attributes]\n'
+                        'customer.points = {type = "number", default = 0}\n'
+                        'cart.value = "number"\n')
+    (journeys / "j.journey").write_text('journey j { stage a {\n'
+                                        'set customer.points = customer.points + cart.value\n'
+                                        'set customer.pionts = 1\n exit completed } }')
+    found = json.loads(lint(str(journeys), "--format", "json").stdout)["diagnostics"]
+    assert [(d["code"], d["message"]) for d in found if d["code"].startswith("JL1") or
+            d["code"] == "JL502"] == [("JL502", "unknown attribute 'customer.pionts'")]
 
 
 def test_channels_from_config(tmp_path):

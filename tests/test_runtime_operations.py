@@ -77,7 +77,7 @@ KPI = journey('''
     wait 1h
     later: wait 3d
     exit completed
-  }''', header="  entry on signup\n  reentry always")
+  }''', header="  entry on signup\n  reentry always\n  attribute loops: number = 0")
 
 
 def test_kpis_open_once_per_run_and_are_hit_or_missed():
@@ -171,7 +171,8 @@ def test_status_reports_slas_kpis_and_promo(tmp_path):
                               "budget": 0.2, "pending": 0}]  # c2's signup also entered the promo journey
     text = runner.invoke(main, ["status", "--db", db]).output
     assert "agent                open      0  met      0  breached      1  breach rate 100.0%" in text
-    assert "k/clicked" in text and "1 of 1 = 100.0% (baseline 40.0%, target 30.0%): missed" in text
+    assert "k/clicked" in text and ("1 of 1 closed windows = 100.0%, 95% CI 20.7%-100.0% "
+                                    "(baseline 40.0%, target 30.0%): missed") in text
     assert "p                        1 of 3 = 33.3%, budget 20.0% (over budget)" in text
 
 

@@ -447,6 +447,7 @@ def test_a_state_file_of_schema_1_is_migrated(tmp_path):
     kit.runtime.close()
     with sqlite3.connect(db) as connection:  # as the previous release wrote it
         connection.execute("ALTER TABLE runs DROP COLUMN locals")
+        connection.execute("DROP TABLE migrations")
         connection.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")
     kit = Kit(store=SqliteStore(db))
     run, = kit.customer().runs
@@ -455,6 +456,7 @@ def test_a_state_file_of_schema_1_is_migrated(tmp_path):
     assert kit.runtime.store.meta["schema"] == SCHEMA_VERSION
     assert sqlite3.connect(db).execute("SELECT outcome, locals FROM runs").fetchall() == [
         ("completed", "{}")]
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM migrations").fetchone() == (0,)
 
 
 POINTS_YAML = """

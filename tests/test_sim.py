@@ -185,7 +185,8 @@ def test_cli_simulate_writes_json_and_csv(tmp_path):
     assert (out / "steps.csv").read_text(encoding="utf-8").startswith("step,stage,kind,entered")
     assert {p.name for p in out.iterdir()} == {"summary.json", "report.html", "steps.csv", "flows.csv",
                                                "funnel.csv", "time_to_convert.csv",
-                                               "staff.csv"}  # the journey hands off to agents
+                                               "staff.csv",  # the journey hands off to agents
+                                               "experiments.csv"}  # and holds out 10%
 
 
 def test_cli_simulate_reports_a_bad_cohort_without_a_traceback(tmp_path):
@@ -293,6 +294,72 @@ segments:
     for step in results.steps:  # visits too: within four standard errors
         share, p = step["entered"] / results.entered["runs"], exact["visits"][step["step"]]
         assert abs(share - p) <= 4 * (max(p * (1 - p), 1e-4) / results.entered["runs"]) ** 0.5 + 1e-9
+
+
+def test_exact_expectation_covers_milestones_fallback_channels_and_declared_values():
+    """The first channel with consent sends (its responses follow); milestones are reached by
+    the first matching reaction while the run is inside; declared defaults and variables are
+    read as the runtime reads them."""
+    text = journey('''  stage s "S" {
+    send via sms, wecom template a
+    wait for replied within 2d -> hot timeout -> done
+    hot: send transactional via wecom template b
+    wait 1d
+    done: exit completed
+  }''', header='''  entry on joined
+  attribute tier: string = "basic"
+  var level = 2
+  goal won on bought where level >= 2 within 6d
+  milestone replied_once on replied where customer.tier == "basic"
+  milestone clicked on clicked within 1d
+  exit on unsubscribed as opted_out
+  policy { consent sms }''')
+    cohort = parse_cohort("""
+size: 8000
+segments:
+  - name: a
+    weight: 3
+    consent: {sms: 0}
+    behaviour:
+      responses:
+        - {event: replied, after: {channel: wecom}, p: 0.4}
+        - {event: clicked, after: {template: b}, p: 0.5}
+        - {event: bought, after: {template: b}, p: 0.3}
+  - name: b
+    consent: {sms: 1}
+    attributes: {tier: gold}
+    behaviour:
+      responses: [{event: replied, after: {channel: sms}, p: 0.5}, {event: clicked, p: 0.2}]
+""")
+    results = simulate(compile_text(text), cohort, seed=3, days=20)
+    exact = results.exact
+    assert exact["available"], exact
+    # a (3/4): replies (0.4) to the wecom fallback, then on b clicks (0.5) and buys (0.3);
+    # b (1/4): replies to sms but is gold; clicks on a (0.2), or on b after a reply (0.5 * 0.8 * 0.2)
+    assert exact["milestones"] == pytest.approx({"replied_once": 0.3, "clicked": 0.22}, abs=1e-12)
+    assert exact["conversion"] == pytest.approx(0.09, abs=1e-12)
+    runs = results.entered["runs"]
+    for row in results.milestones:
+        p = exact["milestones"][row["milestone"]]
+        assert abs(row["reached"] / runs - p) <= 4 * (p * (1 - p) / runs) ** 0.5
+
+
+@pytest.mark.parametrize("header, body, reason", [
+    ('  on replied { tag "x" }', "wait 1d", "always-on event handlers"),
+    ("", "branch { when count(replied within 3d) > 0 -> done\n      else -> done }",
+     "steps of kind branch"),
+    ("  goal g on replied where happened(clicked)", "wait 1d", "event history in conditions"),
+    ("", "wait until day 2 at 10:00", "steps of kind wait_day"),
+    ('  exit on unsubscribed where customer.tier == "gold" as opted_out', "wait 1d",
+     "an opt-out on 'unsubscribed' that no exit rule ends"),
+])
+def test_exact_expectation_refuses_what_it_does_not_model(header, body, reason):
+    text = journey(f'  stage s "S" {{\n    send via wecom template a\n    {body}\n    done: exit completed\n  }}',
+                   header="  entry on joined\n" + header)
+    cohort = parse_cohort("size: 20\nsegments:\n  - name: a\n    behaviour:\n"
+                          "      responses: [{event: unsubscribed, p: 0.5}]\n")
+    exact = simulate(compile_text(text), cohort, days=10).exact
+    assert exact["available"] is False and reason in exact["reason"], exact
 
 
 def test_exact_expectation_says_why_it_does_not_apply():

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from journeylang import api
 from journeylang.cli import main
-from journeylang.runtime.policies import Zones, bucket, choose_arm, next_local_time, quiet_until
+from journeylang.runtime.policies import (Zones, bucket, calendar_start, choose_arm, day_after_entry,
+                                          next_local_time, quiet_until)
 from journeylang.runtime.program import build_program
 from journeylang.sim import load_cohort, parse_cohort, simulate
 from journeylang.sim.engine import EngineError
@@ -61,12 +62,18 @@ def test_local_clock_matches_the_runtime_across_dst():
     codes = np.array([rng.randrange(len(names)) for _ in moments])
     wake = clock.next_local_time(moments, 10 * 60 + 30, codes)
     quiet = clock.quiet_until(moments, (21 * 60 + 30, 9 * 60), codes)
+    days = clock.calendar_start(moments, "day", codes)
+    weeks = clock.calendar_start(moments, "week", codes)
+    third = clock.day_after_entry(moments, 3, 2 * 60 + 30, codes)   # 02:30: skipped in spring
     zones = Zones("UTC")
     for i, moment in enumerate(moments.tolist()):
         zone = zones.get(names[codes[i]])
         assert wake[i] == next_local_time(moment, 630, zone)
         expected = quiet_until(moment, (21 * 60 + 30, 9 * 60), zone)
         assert (math.isnan(quiet[i]) and expected is None) or quiet[i] == expected
+        assert days[i] == calendar_start(moment, "day", zone)
+        assert weeks[i] == calendar_start(moment, "week", zone)
+        assert third[i] == day_after_entry(moment, 3, 150, zone)
 
 
 # --- the same figures as the reference engine ------------------------------------------------------
@@ -97,6 +104,7 @@ FEATURES = journey("""  stage s "S" {
     wait for replied within 1d -> done timeout -> done
     done: exit completed
   }""", header="""  entry on joined where customer.score >= 20
+  attribute score: number = 0
   audience not customer.tier == "blocked"
   reentry never
   goal won on bought where order.total > 50 within 10d
@@ -164,6 +172,75 @@ segments:
 """
 
 
+# transactional sends, fallback channels, calendar caps, day-N waits, milestones (on responses,
+# baseline events and an emitted event), declared attribute defaults, a run-local variable;
+# events the journey takes elsewhere are ignored at every kind of waiting step
+PROGRAMME = journey("""  stage s "S" {
+    send via sms, wecom template a
+    send via sms, email template e
+    wait for replied within 6h -> engaged timeout -> day1
+    day1: wait until day 1 at 09:00
+    ack: send transactional via wecom template b
+    wait for browsed within 1d -> look timeout -> look
+    look: wait 1d
+    wait for replied within 2d -> engaged timeout -> nudge
+    nudge: send via sms, email, wecom template c
+    set n = n + 1
+    branch { when n >= 1 and customer.points < 10 -> later
+      else -> engaged }
+    engaged: set customer.points = customer.points + 10
+    branch { when customer.points >= 10 -> vip
+      else -> later }
+    vip: emit vip_reached with { level: 2 }
+    later: wait until day 5 at 10:00
+    send promo via wecom template d
+    wait for bought within 3d -> done timeout -> done
+    done: exit completed
+  }""", header="""  entry on joined
+  attribute points: number = 0
+  attribute tier: string = "basic"
+  var n = 0
+  goal won on bought where order.total > 50 within 7d
+  milestone replied_once on replied within 3d
+  milestone clicked on clicked where customer.tier == "basic"
+  milestone vip on vip_reached where event.level >= 2
+  milestone browsing on browsed within 5d
+  exit on unsubscribed as opted_out
+  policy {
+    cap 1 messages per calendar day on sms
+    cap 3 messages per calendar week
+    quiet 22:00-08:00
+    consent sms, email
+    holdout 10%
+  }""")
+
+PROGRAMME_COHORT = """
+size: 4000
+arrival: 3d
+segments:
+  - name: a
+    weight: 2
+    attributes: {tier: {categorical: {basic: 1, gold: 1}}}
+    timezone: {America/New_York: 1, Asia/Shanghai: 1}
+    consent: {sms: 0.6, email: 0.5}
+    behaviour:
+      responses:
+        - {event: replied, p: 0.4, delay: {exponential: {mean: 10h}}}
+        - {event: clicked, after: {channel: sms}, p: 0.5, delay: {exponential: {mean: 2h}}}
+        - {event: bought, after: {template: d}, p: 0.3, delay: {lognormal: {median: 6h, sigma: 1}},
+           data: {order: {total: 80}}}
+      baseline: [{event: browsed, per_day: 0.8}, {event: bought, per_day: 0.05, data: {order: {total: 10}}}]
+      opt_out: 0.05
+      fatigue: 0.8
+  - name: b
+    timezone: Europe/Berlin
+    attributes: {points: 20}
+    consent: {sms: 1, email: 0}
+    behaviour:
+      responses: [{event: replied, p: 0.6, delay: 2h}, {event: clicked, p: 0.2, delay: 30m}]
+      baseline: [{event: browsed, per_day: 0.3}, {event: bought, per_day: 0.02, data: {order: {total: 90}}}]
+"""
+
 def _bench():
     import sys
     sys.path.insert(0, str(BENCH))
@@ -182,6 +259,7 @@ def _example(journey_file: str, cohort_file: str, size: int = 3000):
 CASES = {
     "features": lambda: (compile_text(FEATURES), parse_cohort(FEATURES_COHORT)),
     "promo_and_handoffs": lambda: (compile_text(PROMO_AND_HANDOFFS), parse_cohort(PROMO_COHORT)),
+    "programme": lambda: (compile_text(PROGRAMME), parse_cohort(PROGRAMME_COHORT)),
     "bench": _bench,
     "cart_recovery": lambda: _example("cart_recovery.journey", "cart_recovery.cohort.yaml"),
     "welcome_activation": lambda: _example("welcome_activation.journey", "welcome_activation.cohort.yaml"),
@@ -236,10 +314,13 @@ def test_without_randomness_the_engines_agree_exactly():
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(deterministic_scenarios())
 def test_engines_agree_exactly_on_generated_journeys(scenario):
-    """Journeys drawn with every step kind the vectorised engine runs (sends on two channels,
-    waits, wait until, waits for events, branches on attributes, tags and consent, splits, set,
-    tag, untag, goto, exits), caps, quiet hours, consent and holdout, and a cohort without
-    chance: both engines must give the same figures to the customer."""
+    """Journeys drawn with every step kind the vectorised engine runs (sends on three channels,
+    with fallbacks, transactional or promo; waits, wait until, day-N waits, waits for events,
+    branches on attributes, declared defaults, a run-local variable, tags and consent, splits,
+    set, tag, untag, emit, goto, exits), goals, exit rules and milestones (on what the cohort
+    does and on the emitted event), rolling and calendar caps, quiet hours, consent and holdout,
+    and a cohort without chance: both engines must give the same figures to the customer, the
+    events ignored at each step and the milestones reached included."""
     text, cohort_text, seed, days = scenario
     tables, cohort = compile_text(text), parse_cohort(cohort_text)
     assert vector_support(tables, cohort) is None
@@ -322,6 +403,9 @@ def test_sharding_on_dask_without_dask_says_how_to_install(monkeypatch):
 
 UNSUPPORTED = [
     ("  entry on joined\n  reentry always", "", "reentry always"),
+    ('  entry on joined\n  on replied { tag "talked" }', "", "always-on event handlers"),
+    ("  entry on joined\n  goal g on bought where count(bought within 30d) >= 2", "",
+     "event history in conditions"),
     ("  entry on joined\n  reentry after 1d", "baseline: [{event: joined, per_day: 1}]",
      "behaviour event 'joined' re-enters the journey"),
     ("  entry on joined\n  goal g on bought where event.x > 1", "baseline: [{event: bought, per_day: 1, "
@@ -338,6 +422,23 @@ def test_vector_support_names_what_it_refuses(header, behaviour, reason):
     with pytest.raises(EngineError, match="the vectorised engine cannot run this simulation"):
         simulate(tables, cohort, engine="vector")
     assert simulate(tables, cohort, engine="auto").engine == "reference"
+
+
+def test_milestones_and_emits_it_cannot_follow_are_refused():
+    body = '  stage s "S" {{\n    set customer.points = customer.points + 1\n    {}\n    exit completed\n  }}'
+    cohort = parse_cohort("size: 5\nsegments:\n  - name: a\n    behaviour: {baseline: "
+                          "[{event: bought, per_day: 1}]}\n")
+    header = "  entry on joined\n  attribute points: number = 0\n"
+    changed = compile_text(journey(body.format("wait 1d"), header=header + (
+        "  milestone m on bought where customer.points > 1")))
+    assert "milestone, exit or wait condition reads customer.points, which a set step changes" \
+        in vector_support(changed, cohort)
+    reentry = compile_text(journey(body.format("emit joined"), header=header))
+    assert vector_support(reentry, cohort) == "emit of 'joined', the journey's entry event (step s.2)"
+    # an emitted event's conditions are evaluated when the step runs: what a set changed is fine
+    emitted = compile_text(journey(body.format("emit levelled"), header=header + (
+        "  milestone m on levelled where customer.points > 1")))
+    assert vector_support(emitted, cohort) is None
 
 
 def test_unknown_tables_are_refused():
@@ -396,16 +497,51 @@ def test_quiet_hours_the_clocks_skip_defer_to_the_next_day_in_both_engines():
         assert results.ended == {"treated:completed": 2} and results.policies["quiet_deferrals"] == 2
 
 
-def test_a_wait_for_events_within_zero_times_out_at_once_in_both_engines():
-    """``within 0m`` takes no event, not even one arriving at that very instant: the
-    executor times out at once, and so must the vectorised engine (it used to take the reply)."""
-    tables = compile_text(journey('''  stage s "S" {
+CALENDAR_DAY = journey('''  stage s "S" {
     send via wecom template a
-    wait for replied within 0m -> yes timeout -> no
+    wait 24h
+    wait 40m
+    send via wecom template b
+    exit completed
+  }''', header="  entry on joined\n  policy {\n    cap 1 messages per calendar day\n  }")
+# 00:10 on the day New York leaves summer time (25 hours long), then 23:50 the same day
+FALL_BACK = ("size: 3\nstart: 2026-11-01T04:10:00Z\narrival: 0\n"
+             "segments: [{name: a, timezone: America/New_York}]\n")
+
+
+def test_a_calendar_day_cap_counts_the_whole_of_a_25_hour_day():
+    results = simulate(compile_text(CALENDAR_DAY), parse_cohort(FALL_BACK), days=3, engine="vector")
+    assert (results.messages["total"], results.policies["cap_skips"]) == (3, 3)
+
+
+def test_the_reference_engine_counts_the_whole_of_a_25_hour_day():
+    """The runtime used to keep a customer's sends for the longest cap's nominal length (86400 s
+    for a calendar day), and so forgot on a 25-hour day a send made since local midnight."""
+    results = simulate(compile_text(CALENDAR_DAY), parse_cohort(FALL_BACK), days=3, engine="reference")
+    assert (results.messages["total"], results.policies["cap_skips"]) == (3, 3)
+
+
+@pytest.mark.parametrize("wait, delay, ignored", [
+    # ``within 0m`` takes no event, not even one arriving at that very instant: the executor
+    # times out at once, and so must the vectorised engine (it used to take the reply)
+    ("", "0h", [0, 0, 0, 0, 0]),
+    # events come before timers at one instant: a reply at the very end of `wait 2h` reaches
+    # the run while it still waits there (nothing takes it: ignored), so the wait for replies
+    # does not see it (the vectorised engine used to let that wait take it)
+    ("wait 2h", "2h", [0, 20, 0, 0, 0]),
+])
+def test_events_at_one_instant_in_both_engines(wait, delay, ignored):
+    within = "1h" if wait else "0m"
+    tables = compile_text(journey(f'''  stage s "S" {{
+    send via wecom template a
+    {wait or "goto w"}
+    w: wait for replied within {within} -> yes timeout -> no
     yes: exit churned
     no: exit completed
-  }''', header="  entry on joined"))
+  }}''', header="  entry on joined"))
     cohort = parse_cohort("size: 20\narrival: 0\nsegments:\n  - name: a\n    behaviour:\n"
-                          "      responses: [{event: replied, p: 1, delay: 0h}]\n")
+                          f"      responses: [{{event: replied, p: 1, delay: {delay}}}]\n")
     for engine in ("vector", "reference"):
-        assert simulate(tables, cohort, engine=engine).ended == {"treated:completed": 20}
+        results = simulate(tables, cohort, engine=engine)
+        assert results.ended == {"treated:completed": 20}
+        assert [s["ignored"] for s in results.steps] == ignored

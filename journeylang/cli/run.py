@@ -9,8 +9,8 @@ import click
 from ..api import load_tables
 from ..compile import TablesError
 from ..diagnostics import JourneyError
-from ..runtime import (DEFAULT_BATCH, EventError, Runtime, RuntimeSetupError, StoreError,
-                       WallClock, iso, open_store, parse_time, read_events)
+from ..runtime import (DEFAULT_BATCH, EventError, MigrationError, Runtime, RuntimeSetupError,
+                       StoreError, WallClock, iso, open_store, parse_time, read_events)
 from ..runtime.database import describe, is_postgres
 from . import main
 from .console import INTERRUPTED, examples, fail, note, quiet_option
@@ -90,7 +90,7 @@ def run_command(tables, events, db, seed, timezone, until, batch, progress) -> N
     with runtime:
         try:
             for item in loaded:
-                runtime.load(item)
+                _load(runtime, item)
             report = _ingest(runtime, events, batch, progress)
             fired = runtime.advance(horizon) if horizon is not None else 0
         except (StoreError, TablesError) as exc:
@@ -99,6 +99,17 @@ def run_command(tables, events, db, seed, timezone, until, batch, progress) -> N
             click.echo("interrupted: what was read is applied; run again to continue", err=True)
             sys.exit(INTERRUPTED)
         _summary(report, fired, path, runtime)
+
+
+def _load(runtime, tables) -> None:
+    """Load a version; say what its migration did to the runs of older versions."""
+    try:
+        runtime.load(tables)
+    except MigrationError as exc:
+        fail(str(exc))
+    for at, journey, version, old, new, moved, stopped, kept in runtime.migrated:
+        note(f"journey {journey}: migrated the runs of version {version} ({old[:19]}) to "
+             f"{new[:19]}: {moved} moved, {stopped} stopped, {kept} kept on version {version}")
 
 
 def _ingest(runtime, events, batch, progress):

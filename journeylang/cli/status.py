@@ -10,6 +10,7 @@ from ..runtime import status as queries
 from . import main
 from .console import examples, fail, quiet_option
 from .run import load_all, state_path
+from .simulate import experiment_lines
 
 
 @main.command("status", epilog=examples(
@@ -77,6 +78,7 @@ def _overview_text(data: dict):
         yield (f"journey {version['journey_id']}{title} v{version['version']} "
                f"{version['content_hash'][:19]} ({label}): runs {_counts(version['runs'])}")
         yield f"  outcomes: {_counts(version['outcomes'])}"
+        yield from _migrations_text(version, data["versions"])
         stages = [s for s in data["steps"] if s["content_hash"] == version["content_hash"]]
         stage_titles = version.get("stage_titles") or {}
         for stage in dict.fromkeys(s["stage"] for s in stages):
@@ -97,6 +99,19 @@ def _overview_text(data: dict):
     yield from _operations_text(data)
 
 
+def _migrations_text(version: dict, versions: list[dict]):
+    """Runs moved into this version from older ones, and out of it by newer ones."""
+    numbers = {v["content_hash"]: v["version"] for v in versions}
+    moved = version.get("migrations") or {"in": [], "out": []}
+    for row in moved["in"]:
+        yield (f"  migrated in {row['at']} from v{row['from_version']} {row['from_hash'][:19]}: "
+               f"{row['moved']} moved, {row['stopped']} stopped, {row['kept']} kept there")
+    for row in moved["out"]:
+        yield (f"  migrated out {row['at']} to v{numbers.get(row['to_hash'], '?')} "
+               f"{row['to_hash'][:19]}: {row['moved']} moved, {row['stopped']} stopped, "
+               f"{row['kept']} kept here")
+
+
 def _rate(value) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
@@ -111,14 +126,25 @@ def _operations_text(data: dict):
     if data.get("kpis"):
         yield "KPIs:"
         for row in data["kpis"]:
-            verdict = {None: "no data yet", True: "met", False: "missed"}[row["met"]]
+            verdict = {None: "no window closed yet", True: "met", False: "missed"}[row["met"]]
+            sure = "" if row["met"] is None else (
+                ", with 95% confidence" if row["met_ci"] else ", not yet with 95% confidence"
+                if row["met"] else "")
+            interval = "" if row["rate"] is None else \
+                f", 95% CI {_rate(row['ci95'][0])}-{_rate(row['ci95'][1])}"
             yield (f"  {row['journey_id']}/{row['kpi']:<20} {row['hits']} of {row['observations']} "
-                   f"= {_rate(row['rate'])} (baseline {_rate(row['baseline'])}, target "
-                   f"{_rate(row['target'])}): {verdict}; {row['open']} open")
+                   f"closed windows = {_rate(row['rate'])}{interval} (baseline "
+                   f"{_rate(row['baseline'])}, target {_rate(row['target'])}): {verdict}{sure}"
+                   + (f"; {row['open']} windows open ({row.get('hits_open', 0)} already hit, "
+                      "counted when their window closes)" if row["open"] else ""))
     if data.get("milestones"):
         yield "milestones reached:"
         for row in data["milestones"]:
             yield f"  {row['journey_id']}/{row['milestone']:<24} {row['runs']} runs"
+    for journey in data.get("experiments", ()):
+        yield f"experiments of {journey['journey_id']}:"
+        for line in experiment_lines(journey["experiments"]):
+            yield f"  {line}"
     if data.get("promo"):
         yield "promo share of sent messages:"
         for row in data["promo"]:

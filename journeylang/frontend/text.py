@@ -180,7 +180,7 @@ class ModelBuilder(OperationsBuilder, ProgramBuilder):
     def journey(self, meta, name, title, version, *items):
         fields: dict = {"goals": [], "milestones": [], "exits": [], "outcomes": [], "roles": [],
                         "templates": [], "stages": [], "handlers": [], "attributes": [],
-                        "variables": []}
+                        "variables": [], "migrations": []}
         for key, value in items:
             if isinstance(fields.get(key), list):
                 fields[key].extend(value if key == "outcomes" else [value])
@@ -316,8 +316,9 @@ class ModelBuilder(OperationsBuilder, ProgramBuilder):
         return ast.Split("", arms=tuple(arms))
 
     def split_arm(self, meta, name, percent, target):
-        return ast.SplitArm(str(name), self._value(parse_percent, percent, 0.0), self.ref(target),
-                            span=self.span(meta))
+        held = isinstance(target, Token) and target.type == "HOLDOUT"
+        return ast.SplitArm(str(name), self._value(parse_percent, percent, 0.0),
+                            None if held else self.ref(target), held, span=self.span(meta))
 
     def tag(self, meta, tags, arrow):
         return ast.Tag("", next=arrow, tags=tags)

@@ -11,6 +11,7 @@ from dataclasses import replace
 from lark import Transformer, v_args
 
 from .. import ast
+from ..diagnostics import Diagnostic, Severity
 from ..units import parse_time
 from .text_ops import did_you_mean
 
@@ -43,6 +44,30 @@ class ProgramBuilder(Transformer):
                          token, hint="types: " + ", ".join(ast.ATTRIBUTE_TYPES))
             return None
         return str(token)
+
+    # --- migrations ----------------------------------------------------------------------------
+
+    def migration(self, meta, version, *items):
+        moves, other = [], None
+        for move in items:
+            if move is None:
+                continue
+            if move.step != ast.OTHER_STEPS:
+                moves.append(move)
+            elif other is not None:
+                self.diagnostics.append(Diagnostic("JL002", Severity.ERROR,
+                                                   "'other' is mapped twice in this migration",
+                                                   move.span))
+            else:
+                other = move.target
+        return "migrations", ast.Migration(int(version), tuple(moves), other,
+                                           span=self.span(meta))
+
+    def move(self, meta, step, target):
+        return ast.Move(step, str(target), span=self.span(meta))
+
+    def old_step(self, meta, *parts):
+        return ".".join(str(part) for part in parts)
 
     # --- handlers -----------------------------------------------------------------------------
 

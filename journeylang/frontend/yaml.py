@@ -329,7 +329,10 @@ _JOURNEY = record("journey", ast.Journey, {
     "locale": ("locale", B.name, False), "attributes": ("attributes", B.attributes, False),
     "vars": ("variables", B.variables, False),
     "handlers": ("handlers", each(Converter(lambda b, node, what: _HANDLER(b, node, what),
-                                            lambda: _HANDLER.shape)), False)})
+                                            lambda: _HANDLER.shape)), False),
+    "migrations": ("migrations", each(record("migration", ast.Migration, {
+        "from": ("from_version", B.integer, True), "steps": ("moves", B.moves, False),
+        "other": ("other", B.name, False)})), False)})
 
 _THEN, _TIMEOUT = ("target", B.name, False), ("next", B.name, False)
 _WITHIN = ("within", B.duration, False)
@@ -348,6 +351,21 @@ _WAIT_FORMS = {
             "event": ("event", B.name, True), "where": _WHERE, "then": _THEN})), True),
         "within": _WITHIN, "timeout": _TIMEOUT}, name=""),
 }
+_SPLIT_ARM = exactly_one(record("split arm", ast.SplitArm, {
+    "arm": ("name", B.name, True), "percent": ("percent", B.percent, True),
+    "then": ("target", B.name, False), "holdout": ("holdout", B.flag, False)}),
+    ("then", "holdout"), "the arm's step ('then') or a control group ('holdout: true')")
+
+
+def _split_arm(builder, node, what: str) -> ast.SplitArm:
+    arm = _SPLIT_ARM(builder, node, what)
+    if arm.target is None and not arm.holdout:
+        builder.report(STRUCTURE, f"{what} has no step: write 'then: <step>', or "
+                                  "'holdout: true' for a control group", node)
+        raise Skip
+    return arm
+
+
 _BRANCH_ARM = record("branch arm", ast.BranchArm, {"when": ("condition", B.condition, True),
                                                     "then": ("target", B.name, True)})
 _BRANCH_ELSE = shape_only(shapes.Record("branch else", {"else": ("default", B.name, True)}))
@@ -365,9 +383,8 @@ _STEP_KINDS = {
                    name=""),
     "wait": either(short(ast.Wait, "duration", B.duration), B.wait),
     "branch": B.branch,
-    "split": short(ast.Split, "arms", each(record("split arm", ast.SplitArm, {
-        "arm": ("name", B.name, True), "percent": ("percent", B.percent, True),
-        "then": ("target", B.name, True)}))),
+    "split": short(ast.Split, "arms", each(Converter(
+        lambda b, node, what: _split_arm(b, node, what), lambda: _SPLIT_ARM.shape))),
     "tag": short(ast.Tag, "tags", one_or_many(B.text)),
     "untag": short(ast.Untag, "tags", one_or_many(B.text)),
     "set": B.set_step,

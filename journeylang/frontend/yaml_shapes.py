@@ -120,6 +120,9 @@ _PERCENT_UP_TO_100 = r"(100(\.0+)?|\d{1,2}(\.\d+)?)%"
 
 NAME = _string("name", rf"^{WORD}$", "A name: letters (Chinese too), digits and _, not starting "
                "with a digit.", "cart_nudge")
+OLD_STEP = _string("old_step", rf"^{WORD}(\.({WORD}|\d+))*$", "A step of an older version: its "
+                   "label, its automatic name (remind.2), an expanded name (wb.ask), or a "
+                   "stage's name.", "remind.2")
 PATH = _string("path", rf"^{WORD}(\.{WORD})*$", "A dotted attribute path.", "customer.segment")
 TEXT = Scalar("text", {"type": _SCALAR_TYPES}, "Text (a number or true/false is read as "
               "written).", "购物车提醒")

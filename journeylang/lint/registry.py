@@ -7,12 +7,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ..ast import Emit, Journey
+from ..ast import Emit, Journey, Variable
 from ..config import LintConfig
 from ..diagnostics import Diagnostic, Related, Severity, Span
 from ..graph import JourneyGraph, build_graph
 from ..semantics import DELIVERY_EVENTS
 from ..templates import TemplateSet
+from .declared import Declared, declared_attributes, declared_variables
+from .flow import When, elapsed, timings
+from .places import Place, places
 
 
 @dataclass(frozen=True)
@@ -35,11 +38,13 @@ class LintContext:
     config: LintConfig = field(default_factory=LintConfig)
     file: str | None = None  # the journey's file, to find templates/ beside it
     text: str | None = None  # the journey file's text as parsed (it may differ from the disk)
+    older: tuple = ()  # earlier versions' shapes (migration.VersionShape), to check migrations
 
     @classmethod
     def of(cls, journey: Journey, config: LintConfig | None = None,
-           file: str | None = None, text: str | None = None) -> "LintContext":
-        return cls(journey, build_graph(journey), config or LintConfig(), file, text)
+           file: str | None = None, text: str | None = None, older=()) -> "LintContext":
+        return cls(journey, build_graph(journey), config or LintConfig(), file, text,
+                   tuple(older))
 
     def file_text(self, path: str) -> str | None:
         """The text of the journey file, or of another file (a fragment) read from disk."""
@@ -53,6 +58,31 @@ class LintContext:
     @cached_property
     def templates(self) -> TemplateSet:
         return TemplateSet.for_journey(self.journey, self.file)
+
+    @cached_property
+    def attributes(self) -> dict[str, Declared]:
+        """Declared customer attributes by path (``customer.points``), journey and schema."""
+        return declared_attributes(self.journey, self.config)
+
+    @cached_property
+    def variables(self) -> dict[str, Variable]:
+        """The journey's run-local variables by name."""
+        return declared_variables(self.journey)
+
+    @cached_property
+    def places(self) -> tuple[Place, ...]:
+        """Every condition and set value, with when it is evaluated."""
+        return tuple(places(self.journey, self.graph))
+
+    @cached_property
+    def timings(self) -> tuple[dict[str, set[When]], bool]:
+        """What path searches know of the time at each step (``flow.timings``)."""
+        return timings(self.graph, self.journey.policy.quiet)
+
+    @cached_property
+    def elapsed(self) -> dict[str, tuple[float, float]]:
+        """Bounds of the time since entry at each step (``flow.elapsed``)."""
+        return elapsed(self.graph, self.journey.policy.quiet)
 
     @cached_property
     def known_events(self) -> set[str] | None:
@@ -101,9 +131,10 @@ def rule(code: str, name: str, severity: Severity, summary: str):
 
 
 def run_rules(journey: Journey, config: LintConfig | None = None,
-              file: str | None = None, text: str | None = None) -> list[Diagnostic]:
-    """Run every rule the configuration enables over one journey (``text``: the file's)."""
-    ctx = LintContext.of(journey, config, file, text)
+              file: str | None = None, text: str | None = None, older=()) -> list[Diagnostic]:
+    """Run every rule the configuration enables over one journey (``text``: the file's;
+    ``older``: the shapes of earlier versions, for the migration rules)."""
+    ctx = LintContext.of(journey, config, file, text, older)
     found: list[Diagnostic] = []
     for code, registered in sorted(REGISTRY.items()):
         if ctx.config.enabled(code):

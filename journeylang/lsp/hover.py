@@ -100,7 +100,8 @@ def _leads_to(step: ast.Step) -> list[tuple[str, str]]:
         found += [("when", arm.target) for arm in step.arms]
         found += [("else", step.default)] if step.default else []
     elif isinstance(step, ast.Split):
-        found += [(f"{arm.name} {arm.percent:g}%", arm.target) for arm in step.arms]
+        found += [(f"{arm.name} {arm.percent:g}%", "holdout" if arm.holdout else arm.target)
+                  for arm in step.arms]
     elif isinstance(step, ast.Goto):
         found.append(("", step.target))
     elif isinstance(step, ast.SequentialStep) and step.next:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..semantics import (COMPLETED, CONVERTED, DELIVERY_EVENTS, ERROR, EXPIRED, MAX_EMIT_DEPTH,
-                         MAX_STEPS, OPT_OUT_EVENTS, SEND_CAP, SEND_NO_CONSENT, SEND_OPTED_OUT,
-                         SEND_QUIET, consents, send_checks, zero_wait)
+from ..semantics import (COMPLETED, CONVERTED, DELIVERY_EVENTS, ENTRY_EXPERIMENT, ERROR, EXPIRED,
+                         HELD_OUT, MAX_EMIT_DEPTH, MAX_STEPS, OPT_OUT_EVENTS, SEND_CAP,
+                         SEND_NO_CONSENT, SEND_OPTED_OUT, SEND_QUIET, TREATED, consents,
+                         send_checks, zero_wait)
 from .channels import FAILED, QUEUED, Action, Adapters
 from .engine import EVENT, TIMER, Engine
 from .events import Event, iso
@@ -25,6 +26,9 @@ from .state import (BREACHED, ENDED, HIT, HOLDOUT, MET, MISSED, OPEN, Customer, 
                     Observation, Occurrence, Run, RunTimer, Sla, SlaDue, Timer)
 
 RESOLVED, BREACH = "handoff_resolved", "sla_breached"  # the SLA events (docs/runtime.md)
+# A local calendar day or week can outlast its nominal length across a clock change (a 25-hour
+# day): sends are kept this much longer for calendar caps.
+CALENDAR_SLACK = 2 * 3600
 
 
 class Result(NamedTuple):
@@ -86,7 +90,8 @@ class Executor:
                 self.entries.setdefault(active.entry.event, []).append(active)
         self.scheduled = [p for p in self.active.values()
                           if p.entry is not None and p.entry.schedule is not None]
-        windows = [cap.per for p in self.programs.values() for cap in p.caps]
+        windows = [cap.per + (CALENDAR_SLACK if cap.calendar else 0)
+                   for p in self.programs.values() for cap in p.caps]
         self.send_window = float(max(windows, default=0))
         self.history_needs = needs(self.programs.values())
 
@@ -173,17 +178,33 @@ class Executor:
         self.next_run += 1
         customer.entries[jid] = [(entered[0] if entered else 0) + 1, now]
         customer.runs.append(run)
-        if in_holdout(self.seed, jid, customer.id, program.holdout):
-            run.status, run.holdout = HOLDOUT, True
+        held = in_holdout(self.seed, jid, customer.id, program.holdout)
+        if program.holdout:
+            run.arms[ENTRY_EXPERIMENT] = HELD_OUT if held else TREATED
+        if held:
             self._history(run, None, "holdout", why)
-            window = program.holdout_window()
-            if window == 0:
-                self._end(customer, run, EXPIRED, "holdout without goals")
-            elif window is not None:
-                run.waiting = "holdout"
-                self._timer(run, now + window, "holdout", None)
+            # observed from where it is held out (here: the start), to compare with treated runs
+            self._open_kpis(customer, run, program.kpis_at.get(program.start, ()))
+            outcome = self._hold(run, program, None)
+            if outcome is not None:
+                self._end(customer, run, EXPIRED, outcome)
             return
         self._continue(customer, run, program, program.start, why)
+
+    def _hold(self, run: Run, program: Program, step: str | None) -> str | None:
+        """Hold a run out (a control group): it takes no more steps and is followed for its
+        goals, milestones and exit rules until the longest goal or milestone window after its
+        entry; why it ends at once, or None."""
+        run.status, run.holdout = HOLDOUT, True
+        window = program.holdout_window()
+        if window == 0:
+            return "holdout without goals"
+        if window is not None:
+            if run.entered_at + window <= self.engine.now:
+                return "holdout goal window over"
+            run.waiting = "holdout"
+            self._timer(run, run.entered_at + window, "holdout", step)
+        return None
 
     def _scope(self, customer: Customer, run: Run, program: Program, data: dict) -> RunScope:
         """What a condition of ``run`` reads, with ``data`` as the current event's."""
@@ -474,7 +495,13 @@ class Executor:
 
     def _split(self, customer, run, program, step) -> Result:
         arm = choose_arm(self.seed, run.journey_id, step.id, customer.id, step.arms)
-        return go(step, "split", to=arm.to, why=arm.label)
+        run.arms[step.id] = arm.name
+        if arm.holdout:
+            ending = self._hold(run, program, step.id)
+            if ending is not None:
+                return Result("holdout", arm.name, why=ending, outcome=EXPIRED)
+            return stay("holdout", arm.name)
+        return go(step, "split", arm.name, to=arm.to, why=arm.label)
 
     def _tag(self, customer, run, program, step) -> Result:
         tags = customer.profile.get("tags")

@@ -18,6 +18,7 @@ from .engine import EVENT, TIMER, Engine, VirtualClock
 from .events import Event
 from ..semantics import OPT_OUT_EVENTS
 from .executor import Executor
+from .migrate import apply_moves, plan_moves
 from .policies import Zones, valid_zone
 from .program import Program, build_program
 from .state import MemoryStore
@@ -63,6 +64,7 @@ class Runtime:
         except RuntimeSetupError:
             self.store.close()  # the state file is not usable with these options
             raise
+        self.migrated: list[tuple] = []  # what the last load's migrations did (summary rows)
         renderer = TemplateRenderer() if render is True else (render or None)
         self.engine = Engine(self._handle)
         self.executor = Executor(self.store, self.engine, self.adapters, seed=self.seed,
@@ -118,17 +120,29 @@ class Runtime:
     def load(self, tables: Tables) -> Program:
         """Add a compiled version (by content hash) and make it the one new customers enter.
 
-        Customers already inside another version stay on it until their run ends.
+        Customers already inside another version stay on it until their run ends, unless the
+        new version migrates that version's runs (``migrate from version N``): then they all
+        move, stop or stay as it says, in the same transaction (MigrationError when it cannot
+        be applied: nothing is changed).
         """
+        self.migrated = []
         current = self.executor.active.get(tables.journey_id)
         if current is not None and current.content_hash == tables.content_hash:
             return current
         program = self.executor.programs.get(tables.content_hash) or build_program(tables)
-        self.executor.add_program(program)
-        self.executor.arm_schedules(program.journey_id)
-        self.store.save_version(tables, self.loads)
-        self.loads += 1
-        self.commit()
+        moves = plan_moves(self.executor, program) if program.migrations else []
+        try:
+            self.executor.add_program(program)
+            self.executor.arm_schedules(program.journey_id)
+            self.migrated = apply_moves(self.executor, moves)
+            for row in self.migrated:
+                self.store.migration(row)
+            self.store.save_version(tables, self.loads)
+            self.loads += 1
+            self.commit()
+        except BaseException:
+            self.rollback()
+            raise
         return program
 
     # --- time and events ----------------------------------------------------------------------

@@ -15,9 +15,14 @@ from ..compile import Tables
 from ..compile.writers import TablesError, tables_from_dict
 from .database import Database, StoreError, database_errors
 from .events import Event
-from .state import ENDED, OPEN, Customer, MemoryStore, Observation, Run, Sla, Timer
+from .state import (ENDED, MIGRATION_COLUMNS, OPEN, Customer, MemoryStore, Observation, Run, Sla,
+                    Timer)
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
+_MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS migrations (
+  id INTEGER PRIMARY KEY, at REAL NOT NULL, journey_id TEXT NOT NULL, from_version INTEGER,
+  from_hash TEXT NOT NULL, to_hash TEXT NOT NULL, moved INTEGER NOT NULL,
+  stopped INTEGER NOT NULL, kept INTEGER NOT NULL)"""
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS versions (
@@ -65,14 +70,15 @@ CREATE TABLE IF NOT EXISTS inbox (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, customer TEXT NOT NULL,
   received REAL NOT NULL, event TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS outbox_work ON outbox (kind, channel, next_try) WHERE next_try IS NOT NULL;
-"""
+""" + _MIGRATIONS_TABLE + ";\n"
 # How a state of an earlier schema is brought up to the next one (then SCHEMA adds the tables
 # and indexes it lacks), all steps in one transaction: 2 keeps runs' variables and milestones,
-# 3 adds the outbox's delivery columns and the inbox.
-# A step is a column to add (when the table lacks it) or a statement.
+# 3 records what each version migration did, 4 adds the outbox's delivery columns and the
+# inbox. A step is a column to add (when the table lacks it) or a statement.
 MIGRATIONS = {
     "1": [("runs", "locals TEXT NOT NULL DEFAULT '{}'")],
-    "2": [("outbox", column) for column in (
+    "2": [_MIGRATIONS_TABLE],
+    "3": [("outbox", column) for column in (
         "attempts INTEGER NOT NULL DEFAULT 0", "next_try REAL", "lease TEXT", "sent_at REAL",
         "provider_id TEXT", "error TEXT")] + [
         "UPDATE outbox SET next_try = at WHERE status = 'queued' AND kind != 'event'"],
@@ -88,7 +94,7 @@ OUTBOX_COLUMNS = ("id, at, customer, run_id, journey_id, content_hash, step, kin
 KNOWN_LIMIT = 5_000_000
 PREFETCH_CHUNK = 500
 _COMPLETE = {"meta", "versions", "customers", "runs", "timers", "history", "outbox", "events",
-             "slas", "observations", "inbox"}
+             "slas", "observations", "inbox", "migrations"}
 
 
 class Write(NamedTuple):
@@ -176,7 +182,7 @@ def prepare(db: Database, where: str) -> None:
         db.exclusive()
         for step in steps:
             if isinstance(step, str):
-                db.execute(step)
+                db.execute(db.schema(step))
             elif step[1].split()[0] not in db.columns(step[0]):
                 db.execute(db.schema(f"ALTER TABLE {step[0]} ADD COLUMN {step[1]}"))
         for statement in db.schema(SCHEMA).split(";"):
@@ -228,6 +234,7 @@ class SqlStore(MemoryStore):
         self._events: list[tuple] = []
         self._versions_new: list[tuple] = []
         self._inbox_taken: list[tuple[int]] = []
+        self.migrations: list[tuple] = []
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -276,6 +283,14 @@ class SqlStore(MemoryStore):
                 customer.observations.append(_record(Observation, r))
         for ident in ids:
             self.customers[ident] = found.get(ident) or Customer(ident)
+
+    def customers_in(self, content_hashes) -> list[str]:
+        hashes = list(content_hashes)
+        marks = ",".join("?" * len(hashes))
+        stored = {r[0] for r in self.db.execute(
+            f"SELECT DISTINCT customer FROM runs WHERE status != ? AND content_hash IN ({marks})",
+            (ENDED, *hashes))} if hashes else set()
+        return sorted(stored | set(super().customers_in(hashes)))
 
     def customer_ids(self) -> list[str]:
         if self.known is not None:
@@ -415,6 +430,7 @@ class SqlStore(MemoryStore):
             _deletes("inbox", "seq", self._inbox_taken),
             _upserts("slas", SLA_COLUMNS, "id", rows["slas"]),
             _upserts("observations", OBSERVATION_COLUMNS, "id", rows["observations"]),
+            _appends("migrations", ", ".join(MIGRATION_COLUMNS), self.migrations),
             _upserts("meta", "key, value", "key", sorted((k, str(v)) for k, v in counters.items())),
         ]
 
@@ -445,7 +461,8 @@ def _run(row) -> Run:
     local = json.loads(local)
     return Run(ident, customer, journey_id, content_hash, entered_at, status, bool(holdout), stage,
                step, waiting, timer, step_at, ended_at, outcome, json.loads(context),
-               json.loads(event), local.get("vars", {}), local.get("milestones", {}), tuple(row))
+               json.loads(event), local.get("vars", {}), local.get("milestones", {}), tuple(row),
+               local.get("arms", {}))
 
 
 def _run_row(r: Run) -> tuple:
@@ -456,8 +473,10 @@ def _run_row(r: Run) -> tuple:
 
 
 def _locals(r: Run) -> str:
-    """A run's variables and milestones reached, as the ``locals`` column's JSON."""
-    found = {key: value for key, value in (("vars", r.vars), ("milestones", r.milestones)) if value}
+    """A run's variables, milestones reached and experiment arms, as the ``locals`` column's
+    JSON."""
+    found = {key: value for key, value in (("vars", r.vars), ("milestones", r.milestones),
+                                           ("arms", r.arms)) if value}
     return dumps(found)
 
 

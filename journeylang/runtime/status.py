@@ -2,8 +2,14 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from collections import Counter
 from pathlib import Path
 
+from ..compile.writers import TablesError, tables_from_dict
+from ..experiments import experiments_of
+from ..experiments import report as experiment_report
+from ..stats import wilson
 from .channels import PENDING, SENT_STATUSES as SENT
 from .database import Database, StoreError, connect, database_errors, describe, is_postgres
 from .events import iso
@@ -24,6 +30,38 @@ def open_state(target) -> Database:
             db.close()
         raise StoreError(f"{describe(target)}: not a journeylang state ({exc})") from None
     return db
+
+
+def is_state_file(path: str | Path) -> bool:
+    """Whether ``path`` is a journeylang state file (SQLite with ``meta`` and ``versions``)."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            if handle.read(16) != b"SQLite format 3\x00":
+                return False
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        finally:
+            db.close()
+    except (OSError, sqlite3.DatabaseError):
+        return False
+    return {"meta", "versions"} <= names
+
+
+def stored_versions(path: str | Path) -> list:
+    """Every version of every journey a state file holds, as Tables, oldest load first."""
+    db = open_state(path)
+    try:
+        rows = db.execute("SELECT content_hash, tables FROM versions "
+                          "ORDER BY loaded_seq").fetchall()
+    finally:
+        db.close()
+    try:
+        return [tables_from_dict(json.loads(row["tables"]), f"{path} ({row['content_hash'][:19]})")
+                for row in rows]
+    except (json.JSONDecodeError, TablesError) as exc:
+        raise StoreError(f"{path}: a stored version is damaged: {exc}") from None
 
 
 def _when(value) -> str | None:
@@ -55,7 +93,8 @@ def overview(db: Database, journeys=None) -> dict:
             (row["content_hash"],)).fetchall())
         versions.append({"journey_id": row["journey_id"], "version": row["version"],
                          "content_hash": row["content_hash"], "active": row["loaded_seq"] == latest,
-                         "runs": runs, "outcomes": outcomes, **_titles(row["tables"])})
+                         "runs": runs, "outcomes": outcomes, **_titles(row["tables"]),
+                         "migrations": _migrations(db, row["content_hash"])})
     steps = [dict(r) for r in db.execute(
         f"SELECT journey_id, content_hash, coalesce(stage, '(holdout)') AS stage, "
         f"coalesce(step, '(holdout)') AS step, coalesce(waiting, '') AS waiting, count(*) AS customers "
@@ -78,13 +117,22 @@ def overview(db: Database, journeys=None) -> dict:
             "customers": db.execute("SELECT count(*) FROM customers").fetchone()[0],
             "seed": meta.get("seed"), "timezone": meta.get("timezone"),
             "versions": versions, "stages": stages, "steps": steps, "timers": timers,
-            "outbox": outbox, "roles": roles(db, journeys), "kpis": kpis(db, definitions),
-            "promo": promo(db, definitions), "milestones": milestones}
+            "outbox": outbox, "roles": roles(db, journeys), "kpis": kpis(db, definitions, clock),
+            "promo": promo(db, definitions), "milestones": milestones,
+            "experiments": experiments(db, clock, journeys)}
 
 
-def _count(status: str) -> str:
-    """SQL counting the rows of a group with ``status`` (either database)."""
-    return f"count(CASE WHEN status = '{status}' THEN 1 END)"
+def _migrations(db: Database, content_hash: str) -> dict:
+    """What migrations did to a version: runs moved in from older versions (``in``) and runs
+    of this version moved out, stopped or kept by newer ones (``out``)."""
+    if not _has_table(db, "migrations"):
+        return {"in": [], "out": []}
+    columns = "at, journey_id, from_version, from_hash, to_hash, moved, stopped, kept"
+    found = {}
+    for side, column in (("in", "to_hash"), ("out", "from_hash")):
+        found[side] = [{**dict(r), "at": iso(r["at"])} for r in db.execute(
+            f"SELECT {columns} FROM migrations WHERE {column} = ? ORDER BY id", (content_hash,))]
+    return found
 
 
 def _has_table(db: Database, name: str) -> bool:
@@ -125,8 +173,10 @@ def roles(db: Database, journeys=None) -> list[dict]:
     where, args = _in("journey_id", journeys)
     found = []
     for row in db.execute(
-            f"SELECT role, {_count('open')} AS open, {_count('met')} AS met, "
-            f"{_count('breached')} AS breached, min(CASE status WHEN 'open' THEN due END) "
+            f"SELECT role, count(CASE WHEN status = 'open' THEN 1 END) AS open, "
+            f"count(CASE WHEN status = 'met' THEN 1 END) AS met, "
+            f"count(CASE WHEN status = 'breached' THEN 1 END) AS breached, "
+            f"min(CASE status WHEN 'open' THEN due END) "
             f"AS next_due FROM slas WHERE {where} GROUP BY role ORDER BY role", args):
         closed = row["met"] + row["breached"]
         found.append({"role": row["role"], "open": row["open"], "met": row["met"],
@@ -136,15 +186,24 @@ def roles(db: Database, journeys=None) -> list[dict]:
     return found
 
 
-def kpis(db: Database, definitions: dict) -> list[dict]:
+def kpis(db: Database, definitions: dict, clock: float = float("inf")) -> list[dict]:
     """Per KPI of each journey's active version, counting that version's runs only (another
-    version may measure it differently): closed observations, hits, the rate against the
-    baseline and the target (``met``: the rate reaches the target in its direction)."""
+    version may measure it differently): observations whose window has closed by the clock,
+    hits among them, the rate with its 95% interval against the baseline and the target
+    (``met``: the rate reaches the target in its direction; ``met_ci``: the bound of the
+    interval does). A hit inside a window still open is not counted yet (``hits_open``): early
+    hits would bias the rate. Runs held out at entry are measured in their experiment only."""
     counts = {}
     if _has_table(db, "observations"):
         counts = {(r["content_hash"], r["kpi"]): r for r in db.execute(
-            f"SELECT content_hash, kpi, {_count('open')} AS open, {_count('hit')} AS hits, "
-            f"{_count('missed')} AS missed FROM observations GROUP BY 1, 2")}
+            "SELECT content_hash, kpi, "
+            "count(CASE WHEN status = 'open' OR status = 'hit' AND due > ? THEN 1 END) AS open, "
+            "count(CASE WHEN status = 'hit' AND due <= ? THEN 1 END) AS hits, "
+            "count(CASE WHEN status = 'hit' AND due > ? THEN 1 END) AS hits_open, "
+            "count(CASE WHEN status = 'missed' THEN 1 END) AS missed FROM observations "
+            "WHERE run_id NOT IN "
+            "(SELECT id FROM runs WHERE holdout = 1 AND step IS NULL) GROUP BY 1, 2",
+            (clock, clock, clock))}
     found = []
     for journey_id, entry in sorted(definitions.items()):
         for kpi in entry["kpis"]:
@@ -152,13 +211,59 @@ def kpis(db: Database, definitions: dict) -> list[dict]:
             hits, missed = (row["hits"], row["missed"]) if row else (0, 0)
             closed = hits + missed
             rate = hits / closed if closed else None
+            baseline, target = kpi["baseline"] / 100, kpi["target"] / 100
+            interval = list(wilson(hits, closed))
+            bound = interval[1] if target < baseline else interval[0]
             found.append({"journey_id": journey_id, "kpi": kpi["name"], "title": kpi["title"],
                           "open": row["open"] if row else 0, "observations": closed,
-                          "hits": hits, "rate": rate, "baseline": kpi["baseline"] / 100,
-                          "target": kpi["target"] / 100,
-                          "met": None if rate is None else kpi_met(rate, kpi["baseline"] / 100,
-                                                                   kpi["target"] / 100)})
+                          "hits": hits, "hits_open": row["hits_open"] if row else 0,
+                          "rate": rate, "ci95": interval, "baseline": baseline,
+                          "target": target,
+                          "met": None if rate is None else kpi_met(rate, baseline, target),
+                          "met_ci": None if rate is None else kpi_met(bound, baseline, target)})
     return found
+
+
+def experiments(db: Database, clock: float, journeys=None) -> list[dict]:
+    """Per journey's active version with experiments (an entry holdout, splits): each arm's
+    runs, goal conversions, milestones and KPIs (closed windows), compared with the control
+    (difference, 95% interval, two-proportion test), over the runs of that version."""
+    where, args = _in("journey_id", journeys)
+    found = []
+    for row in db.execute(f"SELECT content_hash, journey_id, tables FROM versions v WHERE {where} "
+                          f"AND loaded_seq = (SELECT max(loaded_seq) FROM versions "
+                          f"WHERE journey_id = v.journey_id) ORDER BY journey_id", args):
+        rows = json.loads(row["tables"])
+        if not experiments_of(rows):
+            continue
+        figures = _arm_figures(db, row["content_hash"], clock)
+        found.append({"journey_id": row["journey_id"], "content_hash": row["content_hash"],
+                      "experiments": experiment_report(rows, figures)})
+    return found
+
+
+def _arm_figures(db: Database, content_hash: str, clock: float) -> dict:
+    """(experiment, arm) -> runs, outcomes, milestones and closed KPI windows of its runs."""
+    figures: dict = {}
+    arms_of = {}
+    for run in db.execute("SELECT * FROM runs WHERE content_hash = ?", (content_hash,)):
+        local = json.loads(run["locals"] if "locals" in run.keys() else "{}")  # schema 1: none
+        arms = arms_of[run["id"]] = list(local.get("arms", {}).items())
+        for key in arms:
+            counted = figures.setdefault(key, Counter())
+            counted["runs"] += 1
+            if run["status"] == "ended":
+                counted[f"outcome:{run['outcome']}"] += 1
+            for name in local.get("milestones", {}):
+                counted[f"milestone:{name}"] += 1
+    if arms_of and _has_table(db, "observations"):
+        for seen in db.execute(
+                "SELECT o.run_id, o.kpi, o.status FROM observations o JOIN runs r ON r.id = "
+                "o.run_id WHERE r.content_hash = ? AND (o.status = 'missed' OR o.status = 'hit' "
+                "AND o.due <= ?)", (content_hash, clock)):
+            for key in arms_of.get(seen["run_id"], ()):
+                figures[key][f"kpi:{seen['kpi']}:{seen['status']}"] += 1
+    return figures
 
 
 def promo(db: Database, definitions: dict) -> list[dict]:
@@ -170,9 +275,9 @@ def promo(db: Database, definitions: dict) -> list[dict]:
     for journey_id, entry in sorted(definitions.items()):
         total = marked = waiting = 0
         for row in db.execute(
-                f"SELECT content_hash, step, {_count_in(sent)} AS n, {_count_in(pending)} AS p "
-                f"FROM outbox WHERE journey_id = ? AND kind = 'message' GROUP BY 1, 2",
-                (journey_id,)):
+                f"SELECT content_hash, step, count(CASE WHEN status IN ({sent}) THEN 1 END) AS n, "
+                f"count(CASE WHEN status IN ({pending}) THEN 1 END) AS p FROM outbox "
+                f"WHERE journey_id = ? AND kind = 'message' GROUP BY 1, 2", (journey_id,)):
             total, waiting = total + row["n"], waiting + row["p"]
             marked += row["n"] if (row["content_hash"], row["step"]) in entry["promo_steps"] else 0
         if entry["promo_steps"] or entry["budget"] is not None:
@@ -181,10 +286,6 @@ def promo(db: Database, definitions: dict) -> list[dict]:
                           "budget": None if entry["budget"] is None else entry["budget"] / 100,
                           "pending": waiting})
     return found
-
-
-def _count_in(statuses: str) -> str:
-    return f"count(CASE WHEN status IN ({statuses}) THEN 1 END)"
 
 
 def _outbox_row(row) -> dict:

@@ -40,7 +40,9 @@ class CohortError(ValueError):
 
 @dataclass
 class Response:
-    """After a matching send: ``event`` with probability ``p``, after a sampled delay."""
+    """After a matching send, or after an event of the customer (``on_event``): with
+    probability ``p``, ``count`` events (1 by default), each after its own sampled delay,
+    with ``data`` and profile updates (``attributes``)."""
 
     event: str
     p: float
@@ -49,11 +51,31 @@ class Response:
     template: str | None = None
     channel: str | None = None
     step: str | None = None
+    on_event: str | None = None       # responds to this event instead of to messages
+    count: Sampler | None = None      # how many events a response gives (None: one)
+    attributes: Sampler | None = None  # profile updates the events carry
 
     def matches(self, action) -> bool:
-        return ((self.template is None or self.template == action.template)
+        return (self.on_event is None
+                and (self.template is None or self.template == action.template)
                 and (self.channel is None or self.channel == action.channel)
                 and (self.step is None or self.step == action.step))
+
+    def times(self, rng: random.Random) -> int:
+        """How many events this response gives (a count distribution, rounded, at least 0)."""
+        if self.count is None:
+            return 1
+        value = self.count(rng)
+        return max(0, int(round(value))) if isinstance(value, (int, float)) else 0
+
+    @property
+    def after(self) -> str:
+        """What the response follows, as the cohort file says it."""
+        if self.on_event is not None:
+            return f"event {self.on_event}"
+        found = [f"{k} {v}" for k, v in (("template", self.template), ("channel", self.channel),
+                                         ("step", self.step)) if v is not None]
+        return ", ".join(found) or "every message"
 
 
 @dataclass
@@ -63,6 +85,7 @@ class Baseline:
     event: str
     per_day: float
     data: Sampler
+    attributes: Sampler | None = None
 
 
 @dataclass
@@ -98,6 +121,27 @@ class Cohort:
     entry_event: str | None   # None: the journey's entry event
     segments: list[Segment]
     path: str = "<cohort>"
+    entry_events: tuple[str, ...] = ()  # every event a customer arrives with (entry: a list)
+
+    def reference_only(self) -> str | None:
+        """Why only the reference engine can run this cohort (what the vectorised engine does
+        not model), or None."""
+        if len(self.entry_events) > 1:
+            return "customers arrive with several events"
+        for segment in self.segments:
+            for response in segment.responses:
+                if response.on_event is not None:
+                    return (f"segment {segment.name!r}: a response to the event "
+                            f"{response.on_event!r}")
+                if response.count is not None or response.attributes is not None:
+                    return f"segment {segment.name!r}: a response with a count or attributes"
+            if any(b.attributes is not None for b in segment.baseline):
+                return f"segment {segment.name!r}: a baseline event with attributes"
+            samplers = [*segment.attributes.values(), segment.entry_data,
+                        *(r.data for r in segment.responses), *(b.data for b in segment.baseline)]
+            if any(_uses(sampler, (Poisson, Bernoulli)) for sampler in samplers):
+                return f"segment {segment.name!r}: a poisson or bernoulli distribution"
+        return None
 
     def segment_for(self, rng: random.Random) -> Segment:
         total = sum(s.weight for s in self.segments)
@@ -136,7 +180,8 @@ def parse_cohort(text: str, name: str = "<cohort>") -> Cohort:
     return _Reader(name).cohort(root)
 
 
-_DISTRIBUTIONS = ("categorical", "normal", "lognormal", "uniform", "exponential", "fixed")
+_DISTRIBUTIONS = ("categorical", "normal", "lognormal", "uniform", "exponential", "fixed",
+                  "poisson", "bernoulli")
 
 
 class _Reader:
@@ -223,7 +268,7 @@ class _Reader:
         except ValueError as exc:
             self.fail(top["start"], f"'start': {exc}")
         arrival = self.duration(top["arrival"], "'arrival'") if "arrival" in top else 86400.0
-        entry_event = self.string(top["entry"], "'entry'") if "entry" in top else None
+        entries = self.entries(top["entry"]) if "entry" in top else ()
         nodes = self.sequence(top["segments"], "'segments'")
         if not nodes:
             self.fail(top["segments"], "'segments' needs at least one segment")
@@ -236,7 +281,17 @@ class _Reader:
         if sum(s.weight for s in segments) <= 0:
             self.fail(top["segments"], "the segments' weights add up to 0")
         name = self.string(top["cohort"], "'cohort'") if "cohort" in top else "cohort"
-        return Cohort(name, int(size), moment, arrival, entry_event, segments, self.name)
+        return Cohort(name, int(size), moment, arrival, entries[0] if entries else None, segments,
+                      self.name, tuple(entries))
+
+    def entries(self, node) -> tuple[str, ...]:
+        """``entry: contact_added`` or a list of events every customer arrives with."""
+        if isinstance(node, SequenceNode):
+            found = tuple(self.string(item, "an event of 'entry'") for item in node.value)
+            if not found:
+                self.fail(node, "'entry' needs at least one event")
+            return found
+        return (self.string(node, "'entry'"),)
 
     def segment(self, node, index: int) -> Segment:
         keys = ("name", "weight", "attributes", "tags", "timezone", "consent", "entry_data",
@@ -276,12 +331,13 @@ class _Reader:
         for item in self.sequence(fields.get("responses") or _EMPTY_LIST, f"'responses' of {where}"):
             segment.responses.append(self.response(item, where))
         for item in self.sequence(fields.get("baseline") or _EMPTY_LIST, f"'baseline' of {where}"):
-            part = self.mapping(item, f"a baseline event of {where}", ("event", "per_day", "data"),
-                                ("event", "per_day"))
+            part = self.mapping(item, f"a baseline event of {where}",
+                                ("event", "per_day", "data", "attributes"), ("event", "per_day"))
             segment.baseline.append(Baseline(
                 self.string(part["event"], "'event'"),
                 self.number(part["per_day"], "'per_day'", 0),
-                self.value(part.get("data") or _EMPTY, "'data'")))
+                self.value(part.get("data") or _EMPTY, "'data'"),
+                self.updates(part, "a baseline event")))
         if "opt_out" in fields:
             segment.opt_out = self.probability(fields["opt_out"], f"'opt_out' of {where}")
         if "fatigue" in fields:
@@ -289,15 +345,33 @@ class _Reader:
 
     def response(self, node, where: str) -> Response:
         part = self.mapping(node, f"a response of {where}",
-                            ("event", "p", "delay", "within", "after", "data"), ("event", "p"))
-        after = self.mapping(part["after"], "'after'", ("template", "channel", "step")) \
+                            ("event", "p", "delay", "within", "after", "data", "count",
+                             "attributes"), ("event", "p"))
+        after = self.mapping(part["after"], "'after'", ("template", "channel", "step", "event")) \
             if "after" in part else {}
+        if "event" in after and len(after) > 1:
+            self.fail(part["after"], "'after' names an event or what a message is (template, "
+                                     "channel, step), not both")
         within = self.duration(part["within"], "'within'") if "within" in part else None
         delay = self.delay(part["delay"], "'delay'") if "delay" in part else _fixed(0.0)
+        count = self.value(part["count"], "'count'") if "count" in part else None
+        if isinstance(count, Const) and (isinstance(count.value, bool) or not isinstance(
+                count.value, (int, float)) or count.value < 0):
+            self.fail(part["count"], f"'count' must be a number of events (at least 0) or a "
+                                     f"distribution, got {count.value!r}")
         return Response(self.string(part["event"], "'event'"), self.probability(part["p"], "'p'"),
                         _truncated(delay, within), self.value(part.get("data") or _EMPTY, "'data'"),
                         *(self.string(after[k], f"'{k}'") if k in after else None
-                          for k in ("template", "channel", "step")))
+                          for k in ("template", "channel", "step", "event")),
+                        count, self.updates(part, "a response"))
+
+    def updates(self, part: dict, what: str):
+        """The profile updates an event carries: ``attributes: {tier: {categorical: ...}}``."""
+        if "attributes" not in part:
+            return None
+        fields = self.mapping(part["attributes"], f"'attributes' of {what}")
+        return Record({key: self.value(value, f"attribute {key!r} of {what}")
+                       for key, value in fields.items()})
 
     # --- distributions ------------------------------------------------------------------------
 
@@ -353,6 +427,12 @@ class _Reader:
             return _categorical({_plain(k): w for k, w in weights.items()})
         if kind == "fixed":
             return Const(self.scalar(body, what))
+        if kind == "poisson":
+            part = self.mapping(body, f"{what} poisson", ("mean",), ("mean",))
+            return Poisson(self.number(part["mean"], "'mean'", 0))
+        if kind == "bernoulli":
+            part = self.mapping(body, f"{what} bernoulli", ("p",), ("p",))
+            return Bernoulli(self.probability(part["p"], "'p'"))
         names = {"normal": ("mean", "sd"), "lognormal": ("mu", "sigma"), "uniform": ("min", "max"),
                  "exponential": ("mean",)}[kind]
         part = self.mapping(body, f"{what} {kind}", names + ("round",), names)
@@ -473,6 +553,46 @@ class Truncated:
             if value <= self.within:
                 return value
         return rng.uniform(0.0, self.within)
+
+
+@dataclass(frozen=True)
+class Poisson:
+    """A count: Poisson with ``mean`` (2.5 invitations per person)."""
+
+    mean: float
+
+    def __call__(self, rng: random.Random) -> int:
+        # Knuth's product of uniforms for small means, a rounded normal beyond 50
+        if self.mean > 50:
+            return max(0, int(round(rng.gauss(self.mean, math.sqrt(self.mean)))))
+        limit, count, product = math.exp(-self.mean), 0, rng.random()
+        while product > limit:
+            count += 1
+            product *= rng.random()
+        return count
+
+
+@dataclass(frozen=True)
+class Bernoulli:
+    """true with probability ``p``, else false."""
+
+    p: float
+
+    def __call__(self, rng: random.Random) -> bool:
+        return rng.random() < self.p
+
+
+def _uses(sampler, kinds) -> bool:
+    """Whether a sampler is, or holds, one of ``kinds``."""
+    if isinstance(sampler, kinds):
+        return True
+    if isinstance(sampler, Record):
+        return any(_uses(part, kinds) for part in sampler.parts.values())
+    if isinstance(sampler, Items):
+        return any(_uses(item, kinds) for item in sampler.items)
+    if isinstance(sampler, Truncated):
+        return _uses(sampler.delay, kinds)
+    return False
 
 
 def _fixed(value: float) -> Sampler:

@@ -2,10 +2,11 @@
 
 When customers react at once (every response has delay 0) and nothing happens without a touch
 (no baseline events, no opt-outs, no fatigue), a run's future depends only on where it is, how
-long it has been inside, and the reactions still queued at this instant. Those states form an
-absorbing Markov chain; the fundamental matrix N = (I - Q)^-1 gives expected visits per step,
-and B = N R the probability of each way out (conversion, exits, still inside at the horizon).
-Anything outside that class is refused with the reason, never approximated.
+long it has been inside, the reactions still queued at this instant and the milestones it has
+reached. Those states form an absorbing Markov chain; the fundamental matrix N = (I - Q)^-1
+gives expected visits per step, and B = N R the probability of each way out (conversion, exits,
+still inside at the horizon) and of the milestones reached on the way. Anything outside that
+class is refused with the reason, never approximated.
 """
 from __future__ import annotations
 
@@ -30,27 +31,28 @@ class NotMemoryless(ValueError):
 
 
 def expectation(program: Program, cohort: Cohort, days: float, arrival: float | None = None) -> dict:
-    """Expected goal conversion of treated runs and expected visits per step."""
+    """Expected goal conversion of treated runs, the probability of each outcome and of
+    reaching each milestone, and expected visits per step."""
     _check_journey(program)
     arrival = cohort.arrival if arrival is None else arrival
     limit = days * 86400.0 - arrival  # every run has at least this long before the horizon
-    total, conversion, visits, outcomes = 0.0, 0.0, {}, {}
+    total, visits, outcomes, milestones = 0.0, {}, {}, {}
     for segment in cohort.segments:
         if segment.weight <= 0 or not _enters(program, segment):
             continue
         chain = _Chain(program, segment, limit)
         result = chain.solve()
         total += segment.weight
-        for key, p in result["outcomes"].items():
-            outcomes[key] = outcomes.get(key, 0.0) + segment.weight * p
-        for step, v in result["visits"].items():
-            visits[step] = visits.get(step, 0.0) + segment.weight * v
+        for found, key in ((outcomes, "outcomes"), (visits, "visits"), (milestones, "milestones")):
+            for name, p in result[key].items():
+                found[name] = found.get(name, 0.0) + segment.weight * p
     if total == 0:
         raise NotMemoryless("no segment enters the journey")
     outcomes = {k: v / total for k, v in sorted(outcomes.items())}
     conversion = outcomes.get("converted", 0.0)
     return {"conversion": conversion, "outcomes": outcomes,
-            "visits": {s: visits.get(s, 0.0) / total for s in program.steps}}
+            "visits": {s: visits.get(s, 0.0) / total for s in program.steps},
+            "milestones": {m.name: milestones.get(m.name, 0.0) / total for m in program.milestones}}
 
 
 def _check_journey(program: Program) -> None:
@@ -59,6 +61,12 @@ def _check_journey(program: Program) -> None:
     kinds = {step.kind for step in program.steps.values()} - set(WAITING) - set(PASSING)
     if kinds:
         raise NotMemoryless(f"steps of kind {', '.join(sorted(kinds))} are not covered")
+    if program.handlers:
+        raise NotMemoryless("always-on event handlers act wherever a run is, between steps")
+    if program.history:
+        raise NotMemoryless("event history in conditions depends on each customer's past")
+    if any(arm.holdout for step in program.steps.values() for arm in step.arms):
+        raise NotMemoryless("a split's control group is followed until its goal window ends")
 
 
 def _profiles(segment: Segment) -> list[tuple[dict, dict]]:
@@ -82,7 +90,8 @@ def _enters(program: Program, segment: Segment) -> bool:
     for channel in program.consent:
         if segment.consent.get(channel, 0.0) not in (0.0, 1.0):
             raise NotMemoryless(f"segment {segment.name!r}: consent for {channel} is random")
-    scopes = [RunScope(profile, data, {}) for profile, data in _profiles(segment)]
+    scopes = [RunScope(profile, data, {}, None, program.defaults)
+              for profile, data in _profiles(segment)]
     entry = program.entry
     if entry is None:
         return False
@@ -102,12 +111,14 @@ def _instant(response) -> bool:
 
 
 class _Chain:
-    """States: (step, seconds inside, queued reactions); absorbing: ("end", outcome)."""
+    """States: (step, seconds inside, queued reactions, milestones reached); absorbing:
+    ("end", outcome, milestones reached)."""
 
     def __init__(self, program: Program, segment: Segment, limit: float):
         self.program, self.segment, self.limit = program, segment, limit
         profiles = _profiles(segment)
-        self.scopes = lambda data: [RunScope(p, data, d) for p, d in profiles]
+        self.scopes = lambda data: [RunScope(p, data, d, dict(program.variables), program.defaults)
+                                    for p, d in profiles]
 
     def holds(self, test, data, what) -> bool:
         return _same_everywhere(test, self.scopes(data), what)
@@ -115,37 +126,42 @@ class _Chain:
     # --- transitions ----------------------------------------------------------------------
 
     def moves(self, state) -> list[tuple[float, tuple]]:
-        step_id, age, queued = state
+        step_id, age, queued, reached = state
         if step_id is None:
-            return [(1.0, ("end", "completed"))]
+            return [(1.0, ("end", "completed", reached))]
         if age > self.limit:
             raise NotMemoryless("some runs may still be inside at the horizon: the result would "
                                 "depend on when each customer arrived (give more days)")
         step = self.program.steps[step_id]
         if step.kind in WAITING:
             if queued:
-                return [(1.0, self.react(step_id, age, queued))]
+                return [(1.0, self.react(step_id, age, queued, reached))]
             if step.kind == "wait":
-                return [(1.0, (step.next, age + step.params["duration"], ()))]
+                return [(1.0, (step.next, age + step.params["duration"], (), reached))]
             within = step.params.get("within")
             if within is None:
-                return [(1.0, ("end", "inside"))]
-            return [(1.0, (step.timeout or step.next, age + within, ()))]
+                return [(1.0, ("end", "inside", reached))]
+            return [(1.0, (step.timeout or step.next, age + within, (), reached))]
         if step.kind == "exit":
-            return [(1.0, ("end", step.params["outcome"]))]
+            return [(1.0, ("end", step.params["outcome"], reached))]
         if step.kind == "split":
             total = sum(a.weight for a in step.arms) or 100.0
-            return [(a.weight / total, (a.to, age, queued)) for a in step.arms if a.weight]
+            return [(a.weight / total, (a.to, age, queued, reached)) for a in step.arms if a.weight]
         if step.kind == "send":
-            return self.send(step, age, queued)
-        return [(1.0, (step.next, age, queued))]
+            return self.send(step, age, queued, reached)
+        return [(1.0, (step.next, age, queued, reached))]
 
-    def send(self, step, age, queued) -> list[tuple[float, tuple]]:
+    def send(self, step, age, queued, reached) -> list[tuple[float, tuple]]:
+        """The first of the step's channels (then its fallbacks) with consent sends: consent
+        is certain or absent per segment (quiet hours and caps are refused, so a transactional
+        send is an ordinary one here)."""
         params = step.params
-        if params["channel"] in self.program.consent and \
-                self.segment.consent.get(params["channel"], 0.0) != 1.0:
-            return [(1.0, (step.next, age, queued))]  # skipped for want of consent
-        action = _Action(params["template"], params["channel"], step.id)
+        channel = next((c for c in (params["channel"], *params.get("fallback", ()))
+                        if c not in self.program.consent
+                        or self.segment.consent.get(c, 0.0) == 1.0), None)
+        if channel is None:
+            return [(1.0, (step.next, age, queued, reached))]  # skipped for want of consent
+        action = _Action(params["template"], channel, step.id)
         matching = [r for r in self.segment.responses if r.matches(action)]
         moves = []
         for fired in product((False, True), repeat=len(matching)):
@@ -154,36 +170,45 @@ class _Chain:
                 p *= response.p if yes else 1.0 - response.p
             if p > 0:
                 events = tuple((r.event, _data(r)) for r, yes in zip(matching, fired) if yes)
-                moves.append((p, (step.next, age, queued + events)))
+                moves.append((p, (step.next, age, queued + events, reached)))
         return moves
 
-    def react(self, step_id, age, queued):
-        """The first queued reaction, applied as the executor applies an event."""
+    def react(self, step_id, age, queued, reached):
+        """The first queued reaction, applied as the executor applies an event: milestones
+        first, then goals, exit rules and the wait's arms."""
         (kind, frozen), rest = queued[0], queued[1:]
         data = frozen.value
+        new = {m.name for m in self.program.milestones
+               if m.event == kind and m.name not in reached
+               and (m.within is None or age <= m.within)
+               and self.holds(m.test, data, f"milestone {m.name}")}
+        reached = tuple(sorted(set(reached) | new))
         for goal in self.program.goals:
             if goal.event == kind and (goal.within is None or age <= goal.within) and \
                     self.holds(goal.test, data, f"goal {goal.name}"):
-                return ("end", "converted")
+                return ("end", "converted", reached)
         for rule in self.program.exits:
             if rule.event == kind and self.holds(rule.test, data, f"exit on {kind}"):
-                return ("end", rule.outcome)
+                return ("end", rule.outcome, reached)
+        if kind in OPT_OUT_EVENTS:
+            raise NotMemoryless(f"an opt-out on {kind!r} that no exit rule ends leaves the "
+                                "customer inside with later sends skipped")
         step = self.program.steps[step_id]
         if step.kind == "wait_event":
             for arm in step.arms:
                 if arm.event == kind and self.holds(arm.test, data, f"arm {arm.label}"):
-                    return (arm.to, age, rest)
-        return (step_id, age, rest)
+                    return (arm.to, age, rest, reached)
+        return (step_id, age, rest, reached)
 
     # --- solving ---------------------------------------------------------------------------
 
     def solve(self) -> dict:
-        start = (self.program.start, 0.0, ())
+        start = (self.program.start, 0.0, (), ())
         index, order, edges = {start: 0}, [start], []
         position = 0
         while position < len(order):
             state = order[position]
-            for p, target in (self.moves(state) if len(state) == 3 else ()):
+            for p, target in (self.moves(state) if len(state) == 4 else ()):
                 if target not in index:
                     index[target] = len(order)
                     order.append(target)
@@ -191,8 +216,8 @@ class _Chain:
             position += 1
             if len(order) > MAX_STATES:
                 raise NotMemoryless("too many states (loops over a long horizon)")
-        transient = [i for i, s in enumerate(order) if len(s) == 3]
-        absorbing = [i for i, s in enumerate(order) if len(s) == 2]
+        transient = [i for i, s in enumerate(order) if len(s) == 4]
+        absorbing = [i for i, s in enumerate(order) if len(s) == 3]
         t_at = {i: k for k, i in enumerate(transient)}
         a_at = {i: k for k, i in enumerate(absorbing)}
         q = np.zeros((len(transient), len(transient)))
@@ -206,15 +231,19 @@ class _Chain:
         start_row = np.linalg.solve((np.eye(len(transient)) - q).T, np.eye(len(transient))[0])
         ends = start_row @ r
         outcomes: dict[str, float] = {}
+        milestones: dict[str, float] = {}
         for k, i in enumerate(absorbing):
-            outcomes[order[i][1]] = outcomes.get(order[i][1], 0.0) + float(ends[k])
+            _, outcome, reached = order[i]
+            outcomes[outcome] = outcomes.get(outcome, 0.0) + float(ends[k])
+            for name in reached:
+                milestones[name] = milestones.get(name, 0.0) + float(ends[k])
         # expected entries of a step: the expected uses of every move into it from elsewhere
         visits: dict[str, float] = {order[0][0]: 1.0}
         for origin, target, p in edges:
             step = order[target][0]
             if target in t_at and step != order[origin][0] and step is not None:
                 visits[step] = visits.get(step, 0.0) + float(start_row[t_at[origin]]) * p
-        return {"outcomes": outcomes, "visits": visits}
+        return {"outcomes": outcomes, "visits": visits, "milestones": milestones}
 
 
 class _Action:

@@ -1,3 +1,3 @@
 """Every rule module; importing this package registers them all."""
-from . import (content, fragments, frontend, graph, hygiene, names,  # noqa: F401
-               operations, policy, templates)
+from . import (content, declarations, fragments, frontend, graph, hygiene,  # noqa: F401
+               migration, names, operations, policy, templates, timing)

@@ -215,11 +215,11 @@ def wait_without_timeout(ctx: LintContext):
 
 
 @rule("JL209", "unknown-goal-event", Severity.WARNING,
-      "A goal or exit rule listens for an event that is neither declared nor emitted.")
+      "A goal, milestone or exit rule listens for an event that is neither declared nor emitted.")
 def unknown_goal_event(ctx: LintContext):
-    """A goal whose event never arrives can never convert anyone, so the journey's
-    conversion would read 0%. Checked when ``[tool.journeylang.schema] events`` is declared:
-    the event must be declared there or emitted by a step.
+    """A goal (or milestone) whose event never arrives can never convert anyone, so the
+    journey's conversion would read 0%. Checked when ``[tool.journeylang.schema] events`` is
+    declared: the event must be declared there or emitted by a step.
 
     Bad::
 
@@ -232,10 +232,12 @@ def unknown_goal_event(ctx: LintContext):
     known = ctx.known_events
     if known is None:
         return
-    for goal in ctx.journey.goals:
-        if goal.event not in known:
-            yield Issue(f"goal '{goal.name}' listens for '{goal.event}', which is not declared "
-                        "and no step emits", goal.span, hint=did_you_mean(goal.event, known))
+    for kind, rules in (("goal", ctx.journey.goals), ("milestone", ctx.journey.milestones)):
+        for goal in rules:
+            if goal.event not in known:
+                yield Issue(f"{kind} '{goal.name}' listens for '{goal.event}', which is not "
+                            "declared and no step emits", goal.span,
+                            hint=did_you_mean(goal.event, known))
     for exit_rule in ctx.journey.exits:
         if exit_rule.event not in known:
             yield Issue(f"exit rule listens for '{exit_rule.event}', which is not declared and "

@@ -6,26 +6,37 @@ import re
 from ... import ast
 from ...config import DEFAULT_NAMING
 from ...diagnostics import Severity
-from ...expressions import paths_in
+from ...expressions import paths_in, walk
+from ..places import set_steps
 from ..registry import Issue, LintContext, rule
 from .names import did_you_mean
 
 
-def _event_references(journey: ast.Journey):
-    """(event, span, where) for every event a journey starts on or waits for."""
+def _event_references(ctx: LintContext):
+    """(event, span, where) for every event a journey starts on, waits for, handles or asks
+    about in a history function (goals, milestones and exit rules: JL209)."""
+    journey = ctx.journey
     if journey.entry:
         yield journey.entry.event, journey.entry.span, "entry"
     for _, step in journey.steps():
         if isinstance(step, ast.WaitEvent):
             for arm in step.arms:
                 yield arm.event, arm.span or step.span, f"step '{step.name}'"
+    for handler in journey.handlers:
+        yield handler.event, handler.span, f"the handler on {handler.event}"
+    for place in ctx.places:
+        for node in walk(place.expr):
+            if isinstance(node, ast.History):
+                yield node.event, node.span, place.what
 
 
 @rule("JL501", "unknown-event", Severity.ERROR,
-      "The entry or a wait names an event the schema does not declare.")
+      "The entry, a wait, a handler or a history function names an event the schema does not "
+      "declare.")
 def unknown_event(ctx: LintContext):
     """Checked when ``[tool.journeylang.schema] events`` is declared: an event the feed
-    never sends means a journey nobody enters or a wait that always times out.
+    never sends means a journey nobody enters, a wait that always times out, a handler that
+    never runs or a history that is always empty. (Goals, milestones and exit rules: JL209.)
 
     Bad::
 
@@ -38,27 +49,25 @@ def unknown_event(ctx: LintContext):
     known = ctx.known_events
     if known is None:
         return
-    for event, span, where in _event_references(ctx.journey):
-        if event not in known:
+    reported = set()
+    for event, span, where in _event_references(ctx):
+        if event not in known and span not in reported:
+            reported.add(span)
             yield Issue(f"unknown event '{event}' in {where}", span, hint=did_you_mean(event, known))
 
 
-def _conditions(journey: ast.Journey):
-    if journey.entry:
-        yield journey.entry.condition
-    yield journey.audience
-    for goal in journey.goals:
-        yield goal.condition
-    for exit_rule in journey.exits:
-        yield exit_rule.condition
-    for _, step in journey.steps():
-        if isinstance(step, ast.Branch):
-            yield from (arm.condition for arm in step.arms)
-        elif isinstance(step, ast.WaitEvent):
-            yield from (arm.condition for arm in step.arms)
-        elif isinstance(step, ast.SetAttribute):
-            yield step.value
-            yield ast.Path(tuple(step.attribute.split(".")), span=step.span)
+def _reads(ctx: LintContext):
+    """(path, event) for every path a journey reads or sets; ``event`` names the past event
+    whose data ``event.x`` means inside a history function, else None."""
+    for place in ctx.places:
+        inside = {}
+        for node in walk(place.expr):
+            if isinstance(node, ast.History):
+                inside.update({id(p): node.event for p in paths_in(node.condition)})
+        for path in paths_in(place.expr):
+            yield path, inside.get(id(path))
+    for step in set_steps(ctx.journey, ctx.graph):
+        yield ast.Path(tuple(step.attribute.split(".")), span=step.span), None
 
 
 @rule("JL502", "unknown-attribute", Severity.ERROR,
@@ -66,8 +75,11 @@ def _conditions(journey: ast.Journey):
 def unknown_attribute(ctx: LintContext):
     """Checked when ``[tool.journeylang.schema] attributes`` is declared. A misspelt
     attribute is always missing, so every comparison on it is false and the branch silently
-    takes its else arm. ``consent.*`` is always allowed; ``event.x`` is checked against the
-    attributes listed for events in ``[tool.journeylang.schema.events]``, if any.
+    takes its else arm. ``consent.*`` is always allowed, and so are the journey's own
+    ``attribute`` declarations and its variables (``var streak = 0``, read as ``streak``).
+    ``event.x`` is checked against the attributes listed for events in
+    ``[tool.journeylang.schema.events]``, if any: inside a history function, against those of
+    its event (``count(order_paid where event.total > 0)``, ``sum(order_paid.total)``).
 
     Bad::
 
@@ -80,12 +92,37 @@ def unknown_attribute(ctx: LintContext):
     if ctx.config.attributes is None and not ctx.config.events:
         return
     reported = set()
-    for condition in _conditions(ctx.journey):
-        for path in paths_in(condition):
-            if not ctx.config.knows_attribute(path.dotted) and path.span not in reported:
-                reported.add(path.span)
-                yield Issue(f"unknown attribute '{path.dotted}'", path.span,
-                            hint=did_you_mean(path.dotted, _known_paths(ctx.config)))
+    for path, event in _reads(ctx):
+        if path.span in reported or _known(ctx, path, event):
+            continue
+        reported.add(path.span)
+        fields = _fields_of(ctx, event)
+        hint = did_you_mean(path.dotted, [f"event.{f}" for f in fields] if fields else
+                            _known_paths(ctx))
+        yield Issue(f"unknown attribute '{path.dotted}'", path.span, hint=hint)
+    for place in ctx.places:
+        for node in walk(place.expr):
+            fields = _fields_of(ctx, node.event) if isinstance(node, ast.History) else None
+            if fields and node.field is not None and node.field not in fields:
+                yield Issue(f"event '{node.event}' has no field '{node.field}'", node.span,
+                            hint=did_you_mean(node.field, fields))
+
+
+def _known(ctx: LintContext, path: ast.Path, event: str | None) -> bool:
+    dotted = path.dotted
+    fields = _fields_of(ctx, event)
+    if fields and path.parts[0] == "event":
+        return len(path.parts) > 1 and path.parts[1] in fields
+    if len(path.parts) == 1 and dotted in ctx.variables:
+        return True
+    if any(dotted == known or dotted.startswith(known + ".") for known in ctx.attributes):
+        return True
+    return ctx.config.knows_attribute(dotted)
+
+
+def _fields_of(ctx: LintContext, event: str | None) -> tuple[str, ...]:
+    """The fields the schema lists for an event (none when it lists none)."""
+    return (ctx.config.events or {}).get(event, ()) if event else ()
 
 
 @rule("JL503", "missing-owner", Severity.WARNING, "The journey does not name an owner.")
@@ -112,7 +149,8 @@ def missing_version(ctx: LintContext):
 
 
 @rule("JL505", "naming-convention", Severity.WARNING,
-      "A journey, stage, step, template, arm or outcome name breaks the naming convention.")
+      "A journey, stage, step, template, arm, outcome, milestone, attribute or variable name "
+      "breaks the naming convention.")
 def naming_convention(ctx: LintContext):
     """Names are lower snake_case or Chinese by default (configurable with ``naming`` in the
     config), so that reports, tables and dashboards can use them as keys. Chinese names
@@ -131,6 +169,9 @@ def naming_convention(ctx: LintContext):
     named += [("split arm", a.name, a.span) for _, s in journey.steps()
               if isinstance(s, ast.Split) for a in s.arms]
     named += [("outcome", o, journey.span) for o in journey.outcomes]
+    named += [("milestone", m.name, m.span) for m in journey.milestones]
+    named += [("attribute", a.name, a.span) for a in journey.attributes]
+    named += [("variable", v.name, v.span) for v in journey.variables]
     for kind, name, span in named:
         if not pattern.match(name):
             suggestion = snake_case(name)
@@ -147,6 +188,7 @@ def snake_case(name: str) -> str:
     return re.sub(r"_+", "_", words.replace("-", "_")).lower()
 
 
-def _known_paths(config) -> list[str]:
+def _known_paths(ctx: LintContext) -> list[str]:
+    config = ctx.config
     events = {f"event.{a}" for attrs in (config.events or {}).values() for a in attrs}
-    return sorted(set(config.attributes or ()) | events)
+    return sorted(set(config.attributes or ()) | events | set(ctx.attributes) | set(ctx.variables))

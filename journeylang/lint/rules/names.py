@@ -70,10 +70,13 @@ def duplicate_stage(ctx: LintContext):
 
 
 @rule("JL105", "duplicate-declaration", Severity.ERROR,
-      "A template, goal, role or KPI is declared twice.")
+      "A template, goal, milestone, role, KPI, attribute or variable is declared twice.")
 def duplicate_declaration(ctx: LintContext):
-    """Templates, goals, roles and KPIs are looked up by name (sends name templates, handoffs
-    roles, reports goals and KPIs), so a second declaration would silently hide the first.
+    """Templates, goals, milestones, roles, KPIs, attributes and variables are looked up by
+    name (sends name templates, handoffs roles, conditions attributes and variables, reports
+    goals, milestones and KPIs), so a second declaration would silently hide the first. Goals
+    and milestones are both conversions in reports: a milestone cannot be named like a goal.
+    (A fragment used twice declares its variables once.)
 
     Bad::
 
@@ -84,16 +87,23 @@ def duplicate_declaration(ctx: LintContext):
     """
     journey = ctx.journey
     kpis = [kpi for stage in journey.stages for kpi in stage.kpis]
-    for kind, items in (("template", journey.templates), ("goal", journey.goals),
-                        ("role", journey.roles), ("KPI", kpis)):
+    conversions = [("goal", goal) for goal in journey.goals] + \
+        [("milestone", milestone) for milestone in journey.milestones]
+    groups = [[("template", t) for t in journey.templates], conversions,
+              [("role", r) for r in journey.roles], [("KPI", k) for k in kpis],
+              [("attribute", a) for a in journey.attributes],
+              [("variable", v) for v in {(v, v.span): v for v in journey.variables}.values()]]
+    for items in groups:
         first = {}
-        for item in items:
-            if item.name in first:
-                yield Issue(f"{kind} '{item.name}' is declared twice", item.span,
-                            hint="remove one declaration or rename it",
-                            related=(Related(first[item.name].span, "first declared here"),))
-            else:
-                first[item.name] = item
+        for kind, item in items:
+            if item.name not in first:
+                first[item.name] = (kind, item)
+                continue
+            earlier, original = first[item.name]
+            what = f"{kind} '{item.name}' is declared twice" if kind == earlier else \
+                f"{kind} '{item.name}' is named like {earlier} '{item.name}'"
+            yield Issue(what, item.span, hint="remove one declaration or rename it",
+                        related=(Related(original.span, "first declared here"),))
 
 
 @rule("JL104", "unknown-channel", Severity.ERROR, "A send or policy names a channel that does not exist.")
@@ -111,9 +121,10 @@ def unknown_channel(ctx: LintContext):
     """
     channels = ctx.config.channels
     for _, step in ctx.journey.steps():
-        if isinstance(step, Send) and step.channel not in channels:
-            yield Issue(f"unknown channel '{step.channel}'", step.span,
-                        hint=_channel_hint(step.channel, channels))
+        for channel in step.channels if isinstance(step, Send) else ():
+            if channel not in channels:
+                yield Issue(f"unknown channel '{channel}'", step.span,
+                            hint=_channel_hint(channel, channels))
     policy = ctx.journey.policy
     named = list(policy.consent) + [c for cap in policy.caps for c in cap.channels]
     for channel in dict.fromkeys(named):

@@ -1,16 +1,14 @@
 """Operations rules (JL70x schedules, JL71x roles and capacity, JL722 promo budget, JL73x KPIs)."""
 from __future__ import annotations
 
-import calendar
-import datetime as _dt
 import re
-from itertools import pairwise
 
 from ...ast import MONTHS, Handoff, Schedule, Send, WaitSchedule
 from ...diagnostics import Related, Severity
 from ...expressions import schedule_text
 from ...units import format_duration, format_number, format_time
 from ..flow import DAY, heaviest_path
+from ..schedules import mean_gap, shortest_gap
 from ..placement import setting_span
 from ..registry import Issue, LintContext, rule
 from .names import did_you_mean
@@ -153,31 +151,6 @@ def scheduled_entry_without_reentry(ctx: LintContext):
                 related=(Related(entry.span, "the scheduled entry"),) if written else ())
 
 
-def shortest_gap(schedule: Schedule) -> int:
-    """The shortest time in seconds between two occurrences (months clamp to their last day)."""
-    if schedule.every == "day":
-        return DAY
-    if schedule.every == "week":
-        days = sorted(schedule.weekdays) or [0]
-        return DAY * min(b - a for a, b in zip(days, days[1:] + [days[0] + 7]))
-    step = {"month": 1, "quarter": 3, "year": 12}[schedule.every]
-    first = (schedule.month or 1) - 1 if schedule.every == "year" else 0
-    dates = [_clamped(2024 + index // 12, index % 12 + 1, schedule.day or 1)  # 2024: a leap year
-             for index in range(first, first + 12 * 5, step)]
-    return DAY * min((b - a).days for a, b in pairwise(dates))
-
-
-def mean_gap(schedule: Schedule) -> float:
-    """The average time in seconds between two occurrences."""
-    if schedule.every == "week":
-        return 7 * DAY / max(1, len(schedule.weekdays))
-    return DAY * {"day": 1, "month": 365.25 / 12, "quarter": 365.25 / 4, "year": 365.25}[schedule.every]
-
-
-def _clamped(year: int, month: int, day: int) -> _dt.date:
-    return _dt.date(year, month, max(1, min(day, calendar.monthrange(year, month)[1])))
-
-
 @rule("JL712", "undeclared-role", Severity.WARNING,
       "A handoff names a role that the journey does not declare.")
 def undeclared_role(ctx: LintContext):
@@ -266,7 +239,8 @@ def _rounded(value: float) -> str:
       "More of the journey's sends are promotional than the policy's promo budget allows.")
 def promo_budget(ctx: LintContext):
     """``policy { promo 30% }`` caps the share of promotional sends (``send promo via ...``)
-    among the journey's send steps. A journey without a promo budget is not checked.
+    among the journey's send steps (transactional sends, exempt from the budget, are not
+    counted). A journey without a promo budget is not checked.
 
     Bad::
 
@@ -278,7 +252,9 @@ def promo_budget(ctx: LintContext):
     Good: make the journey's messages mostly useful ones, or raise the budget.
     """
     budget = ctx.journey.policy.promo
-    sends = [step for _, step in ctx.journey.steps() if isinstance(step, Send)]
+    # transactional messages are exempt from the budget: they are no content of the mix
+    sends = [step for _, step in ctx.journey.steps()
+             if isinstance(step, Send) and not step.transactional]
     promos = [step for step in sends if step.promo]
     if budget is None or not sends:
         return

@@ -122,7 +122,8 @@ def channel_length_limit(ctx: LintContext):
     ``channel_limits`` in the configuration sets the limit per channel (default: sms 70).
     The rendered length is estimated: a ``{{ name }}`` the send passes as a param counts as
     that value, any other ``{{ ... }}`` as 8 characters, ``{% ... %}`` tags as nothing.
-    Every locale of the template is checked.
+    Every locale of the template is checked, on every channel of a send with fallback
+    channels.
 
     Bad::
 
@@ -133,15 +134,17 @@ def channel_length_limit(ctx: LintContext):
     """
     limits = ctx.config.channel_limits
     for send in _sends(ctx):
-        limit = limits.get(send.channel)
-        if limit is None:
-            continue
         params = {p.name: p.value for p in send.params}
-        for locale, source in ctx.templates.locales(send.template).items():
-            length = estimated_length(source.text, params)
-            if length > limit:
-                shown = f" ({locale})" if locale else ""
-                yield Issue(f"template '{send.template}'{shown} is about {length} characters, "
-                            f"over the {send.channel} limit of {limit}", send.span,
-                            hint="shorten the text or raise channel_limits in the configuration",
-                            related=(Related(source.span, "the template"),))
+        for channel in send.channels:
+            limit = limits.get(channel)
+            if limit is None:
+                continue
+            for locale, source in ctx.templates.locales(send.template).items():
+                length = estimated_length(source.text, params)
+                if length > limit:
+                    shown = f" ({locale})" if locale else ""
+                    yield Issue(f"template '{send.template}'{shown} is about {length} characters, "
+                                f"over the {channel} limit of {limit}", send.span,
+                                hint="shorten the text or raise channel_limits in the "
+                                     "configuration",
+                                related=(Related(source.span, "the template"),))

@@ -2,9 +2,9 @@
 
 Offsets come from zoneinfo: every change of a zone's UTC offset over the simulated span is
 found once (hourly scan, then bisection to the second), so ``local_seconds`` is a table lookup.
-``next_local_time`` reads a table of the instants each local day shows a given time, computed
-with ``datetime.combine`` as ``runtime.policies.next_local_time`` does, so DST gaps and folds
-resolve exactly as in the runtime.
+``next_local_time``, ``calendar_start`` and ``day_after_entry`` read a table of the instants each
+local day shows a given time, computed with ``datetime.combine`` as ``runtime.policies`` does, so
+DST gaps and folds resolve exactly as in the runtime.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from ...runtime.policies import Zones, in_quiet
 
 DAY = 86400
 HOUR = 3600
+EPOCH = dt.date(1970, 1, 1).toordinal()
 
 
 def _offset(zone: dt.tzinfo, moment: float) -> float:
@@ -44,7 +45,7 @@ class ZoneClock:
     def __init__(self, names: list[str | None], start: float, end: float, default: str = "UTC"):
         zones = Zones(default)
         self.zones = [zones.get(name) for name in names]
-        self.start, self.end = start - 2 * DAY, end + 3 * DAY
+        self.start, self.end = start - 9 * DAY, end + 3 * DAY   # a calendar week before the start
         self.tables = [_transitions(z, self.start, self.end) for z in self.zones]
         self._days: dict[tuple[int, int], tuple[int, np.ndarray]] = {}
 
@@ -77,8 +78,7 @@ class ZoneClock:
     def next_local_time(self, moments: np.ndarray, minutes: int, codes: np.ndarray) -> np.ndarray:
         """The first instant at or after each moment when the local clock shows ``minutes``."""
         found = moments + DAY
-        local = moments + self.offsets(moments, codes)
-        ordinal = np.floor(local / DAY).astype(np.int64) + dt.date(1970, 1, 1).toordinal()
+        ordinal = self._dates(moments, codes)
         for code in np.unique(codes):
             mine = np.flatnonzero(codes == code)
             first, table = self._showing(int(code), minutes)
@@ -89,6 +89,39 @@ class ZoneClock:
                 chosen = np.where(candidate >= moments[mine], candidate, chosen)
             found[mine] = np.where(np.isnan(chosen), found[mine], chosen)
         return found
+
+    def _dates(self, moments: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """The local date of each moment, as a proleptic Gregorian ordinal."""
+        local = moments + self.offsets(moments, codes)
+        return np.floor(local / DAY).astype(np.int64) + EPOCH
+
+    def _on_dates(self, ordinals: np.ndarray, minutes: int, codes: np.ndarray) -> np.ndarray:
+        """When each local date (an ordinal) shows ``minutes`` on the clock; +inf for a date
+        after the span (the moment is beyond the horizon)."""
+        found = np.full(len(ordinals), np.inf)
+        for code in np.unique(codes):
+            mine = np.flatnonzero(codes == code)
+            first, table = self._showing(int(code), minutes)
+            index = ordinals[mine] - first
+            if (index < 0).any():
+                raise ValueError("a local date before the clock's span")
+            inside = index < len(table)
+            found[mine[inside]] = table[index[inside]]
+        return found
+
+    def calendar_start(self, moments: np.ndarray, unit: str, codes: np.ndarray) -> np.ndarray:
+        """The start of the local calendar day (or week, from Monday) holding each moment
+        (``policies.calendar_start``)."""
+        dates = self._dates(moments, codes)
+        if unit == "week":
+            dates = dates - (dates - 1) % 7   # ordinal 1 is a Monday
+        return self._on_dates(dates, 0, codes)
+
+    def day_after_entry(self, entered: np.ndarray, day: int, minutes: int,
+                        codes: np.ndarray) -> np.ndarray:
+        """``minutes`` after local midnight on the ``day``-th local date after each entry
+        (``policies.day_after_entry``)."""
+        return self._on_dates(self._dates(entered, codes) + day, minutes, codes)
 
     def quiet_until(self, moments: np.ndarray, quiet: tuple[int, int] | None,
                     codes: np.ndarray) -> np.ndarray:

@@ -139,23 +139,34 @@ def missing(n: int) -> np.ndarray:
 # --- conditions --------------------------------------------------------------------------------
 
 class VectorScope:
-    """What conditions read, for customers ``rows`` of a block: profile, consent and tag columns,
-    the entry event's data, and optionally one constant event (a behaviour source's data)."""
+    """What conditions read, for customers ``rows`` of a block: profile, consent and tag columns
+    (a declared attribute a profile lacks reads as its default), the entry event's data, the
+    run-local variables (``run``: not in the entry condition) and optionally one constant
+    event (a behaviour source's data, or an emitted event's)."""
 
-    def __init__(self, block, rows: np.ndarray, event: dict | None = None):
-        self.block, self.rows, self.event = block, rows, event
+    def __init__(self, block, rows: np.ndarray, event: dict | None = None, run: bool = True):
+        self.block, self.rows, self.event, self.run = block, rows, event, run
 
     def resolve(self, parts):
         root, rest = parts[0], tuple(parts[1:])
+        block = self.block
         if root == "customer":
-            return self._column(self.block.profile, rest)
+            if rest == ("timezone",):
+                return block.zone_name[block.zone[self.rows]]
+            value = self._column(block.profile, rest)
+            defaults = block.plan.defaults
+            if len(rest) == 1 and rest[0] in defaults:
+                return with_default(value, defaults[rest[0]], len(self.rows))
+            return value
         if root == "consent":
-            return self._column(self.block.consent, rest)
+            return self._column(block.consent, rest)
         if root == "event":
-            return self._column(self.block.entry, rest) if self.event is None else _dig(self.event, rest)
+            return self._column(block.entry, rest) if self.event is None else _dig(self.event, rest)
+        if self.run and root in block.variables:
+            return None if rest else block.variables[root][self.rows]
         if self.event is not None and root in self.event:
             return _dig(self.event[root], rest)
-        return self._column(self.block.entry, (root, *rest))
+        return self._column(block.entry, (root, *rest))
 
     def _column(self, table: dict, path: tuple):
         column = table.get(path)
@@ -164,6 +175,19 @@ class VectorScope:
     def has_tag(self, tag: str):
         column = self.block.tags.get(tag)
         return False if column is None else column[self.rows]
+
+
+def with_default(value, default, n: int):
+    """A column whose nulls (a profile without the attribute) read as ``default``."""
+    if default is None or value is None:
+        return default if value is None else value
+    if value.dtype == bool:
+        return value
+    if value.dtype == float and _is_number(default):
+        return np.where(np.isnan(value), float(default), value)
+    found = as_objects(value).copy()
+    found[[v is None for v in found.tolist()]] = default
+    return typed(found)
 
 
 def _dig(value, path: tuple):

@@ -13,7 +13,7 @@ import numpy as np
 
 from ...compile import Tables
 from ...runtime.executor import BREACH, RESOLVED
-from ...runtime.program import Program, build_program
+from ...runtime.program import Program, build_program, reacts_to
 from ...semantics import COMPLETED, CONVERTED, DELIVERY_EVENTS, ERROR, MAX_STEPS, OPT_OUT_EVENTS
 from ..cohort import OPT_OUT_EVENT, Cohort
 from .columns import Unsupported, constant, flatten, keys_of
@@ -23,7 +23,7 @@ STAFF_EVENTS = (RESOLVED, BREACH)  # made by staff queues and SLA deadlines
 NO_NEXT = -2                     # a step without a next step: the run ends `completed`
 ZERO_TIME = ("branch", "split", "tag", "untag", "set", "coupon", "handoff", "webhook", "emit",
              "goto", "exit")
-KINDS = ZERO_TIME + ("send", "wait", "wait_until", "wait_event")
+KINDS = ZERO_TIME + ("send", "wait", "wait_until", "wait_day", "wait_event")
 KNOWN = {  # tables and columns this engine understands; anything else set means "unsupported"
     "journey": {"journey_id", "title", "version", "owner", "description", "content_hash", "source",
                 "compiled_at", "compiler", "format", "start_step", "audience", "reentry",
@@ -35,12 +35,18 @@ KNOWN = {  # tables and columns this engine understands; anything else set means
                     "to_step"},
     "templates": {"journey_id", "template", "locale", "text"},
     "policies": {"journey_id", "seq", "kind", "params"},
+    "attributes": {"journey_id", "seq", "scope", "name", "type", "value", "has_default"},
+    # how runs of an older version move when this one is loaded: nothing to simulate
+    "migrations": {"journey_id", "seq", "from_version", "from_step", "action", "to_step"},
 }
 POLICIES = ("cap", "quiet", "consent", "holdout", "promo")
 # the step and policy parameters this engine understands; any other set means "unsupported"
-KNOWN_PARAMS = {"send": {"channel", "template", "params", "promo"},
-                "cap": {"messages", "per", "channels"}}
-TRIGGERS = ("entry", "goal", "exit")
+KNOWN_PARAMS = {"send": {"channel", "template", "params", "promo", "transactional", "fallback"},
+                "cap": {"messages", "per", "channels", "calendar"}}
+TRIGGERS = ("entry", "goal", "exit", "milestone")
+# tables whose rows the engine refuses, with the reason
+REFUSED_TABLES = {"handlers": "always-on event handlers (on EVENT { ... }): they act wherever a "
+                              "run is, between the steps the engine moves customers through"}
 RESERVED = ("tags", "consent", "timezone", "opted_out")
 
 
@@ -67,12 +73,24 @@ class ArmDef:
 
 @dataclass
 class TriggerDef:
-    kind: str                      # goal or exit
+    kind: str                      # goal, exit or milestone
     event: str
     tree: object
     within: float | None
-    outcome: str
-    why: int
+    outcome: str | None            # goals and exits: the outcome they end a run with
+    why: int | None                # goals and exits: the reason code of that end
+    name: str | None = None
+
+
+@dataclass
+class EmitDef:
+    """An emit step's event, which the emitting run takes at once: the milestones it may reach
+    and the goals and exit rules (in the runtime's order) that may end the run."""
+
+    event: str
+    data: dict
+    milestones: list[int]          # indexes into Plan.milestones
+    endings: list[TriggerDef]
 
 
 @dataclass
@@ -84,6 +102,7 @@ class Plan:
     def __post_init__(self):
         _check_tables(self.tables)
         self.program = program = build_program(self.tables)
+        self.defaults, self.variables = program.defaults, program.variables
         self.ids = list(program.steps)
         self.index = {sid: i for i, sid in enumerate(self.ids)}
         self.steps = list(program.steps.values())
@@ -94,23 +113,31 @@ class Plan:
         self.start = self._target(program.start)
         self._check_journey()
         self.triggers = self._triggers()
+        self.milestones = self._milestones()
+        self.emits = self._emits()
         self.arms = self._arms()
         self.branches = self._branches()
         self.sources = self._sources()
-        self.caps = [(c.messages, float(c.per), c.channels) for c in program.caps]
+        # sources whose events the journey takes somewhere (they may reach milestones), and
+        # those of them some step waits for (where nothing takes them, they are ignored)
+        self.watch = {i for i, source in enumerate(self.sources) if source.event in program.interest}
+        self.awaited = {i for i in self.watch if self.sources[i].event in program.awaited}
+        self.caps = [(c.messages, float(c.per), c.channels, c.calendar) for c in program.caps]
         self.entry_event = self.cohort.entry_event or (program.entry.event if program.entry else None)
         self.zone_names = self._zones()
         self._check_reads()
         self.arm_list = [(i, arm) for i, arm in enumerate(a for arms in self.arms.values() for a in arms)]
         self.arms_at = {s: [(i, a) for i, a in self.arm_list if a.step == s] for s in self.arms}
-        self.responses_of = {i: self.responses(step) for i, step in enumerate(self.steps)
-                             if step.kind == "send"}
+        self.channels_of = {i: (step.params["channel"], *step.params.get("fallback", ()))
+                            for i, step in enumerate(self.steps) if step.kind == "send"}
+        self.responses_of = {(i, channel): self.responses(self.steps[i], channel)
+                             for i, channels in self.channels_of.items() for channel in channels}
         self.splits = {i: [(self.index[a.to], self.why(a.label)) for a in step.arms]
                        for i, step in enumerate(self.steps) if step.kind == "split"}
         self.entry_tree = _entry_tree(self.tables)
         self.audience_tree = self.tables.journey["audience"]
         self.reads = self._reads()
-        for text in ("next", "waited", "time reached", "timeout", "else", "goto"):
+        for text in ("next", "waited", "time reached", "time passed", "timeout", "else", "goto"):
             self.why(text)
         self.why("no next step", COMPLETED)
         self.why(f"more than {MAX_STEPS} steps without a wait", ERROR)
@@ -133,7 +160,7 @@ class Plan:
     def _reads(self) -> dict[str, set[tuple]]:
         """The profile and entry-data paths conditions read: only these are drawn."""
         trees = [self.entry_tree, self.audience_tree] + [t.tree for t in self.triggers]
-        trees += [a.tree for _, a in self.arm_list]
+        trees += [m.tree for m in self.milestones] + [a.tree for _, a in self.arm_list]
         trees += [t for arms in self.branches.values() for t, _, _ in arms]
         trees += [s.params.get("value") for s in self.steps if s.kind == "set"]
         found: dict[str, set[tuple]] = {"profile": set(), "entry": set()}
@@ -167,13 +194,22 @@ class Plan:
 
     def _check_journey(self) -> None:
         program = self.program
+        reason = self.cohort.reference_only()
+        if reason is not None:
+            raise Unsupported(reason)
         for step in self.steps:
             if step.kind not in KINDS:
                 raise Unsupported(f"step kind {step.kind!r} (step {step.id})")
-            if step.kind == "emit" and self._matters(step.params["event"]):
-                raise Unsupported(f"emit of {step.params['event']!r}, an event the journey reacts to")
+            if step.kind == "emit":
+                _emittable(step, program)
             if step.kind == "set":
-                _settable(step)
+                _settable(step, program.variables)
+            if any(arm.holdout for arm in step.arms):
+                raise Unsupported(f"a control group (holdout arm) in split {step.id}")
+        for scope, declared in (("attribute", program.defaults), ("variable", program.variables)):
+            for name, value in declared.items():
+                if value is not None and not isinstance(value, (str, int, float, bool)):
+                    raise Unsupported(f"{scope} {name!r} starts as {value!r}, not a single value")
         if program.reentry == "always":
             raise Unsupported("reentry always")
         for event in STAFF_EVENTS:
@@ -181,7 +217,7 @@ class Plan:
                 raise Unsupported(f"the journey reacts to {event!r} (staff queues run on the "
                                   "reference engine)")
         for event in DELIVERY_EVENTS:
-            if self._matters(event):
+            if reacts_to(self.program, event):
                 raise Unsupported(f"the journey reacts to {event!r} (delivery results run on "
                                   "the reference engine)")
         for segment in self.cohort.segments:
@@ -202,16 +238,33 @@ class Plan:
     # --- triggers, arms, branches -----------------------------------------------------------
 
     def _triggers(self) -> list[TriggerDef]:
+        """Goals and exit rules, goals first (as the runtime tries them)."""
         found = []
         for row in self.tables.rows["triggers"]:
             if row["kind"] == "goal":
                 why = self.why(f"goal {row['name']} on {row['event']}", CONVERTED)
                 found.append(TriggerDef("goal", row["event"], row["condition"], row["within"],
-                                        CONVERTED, why))
-            elif row["kind"] == "exit":
+                                        CONVERTED, why, row["name"]))
+        for row in self.tables.rows["triggers"]:
+            if row["kind"] == "exit":
                 why = self.why(f"exit on {row['event']}", row["outcome"])
                 found.append(TriggerDef("exit", row["event"], row["condition"], None,
                                         row["outcome"], why))
+        return found
+
+    def _milestones(self) -> list[TriggerDef]:
+        return [TriggerDef("milestone", row["event"], row["condition"], row["within"], None, None,
+                           row["name"])
+                for row in self.tables.rows["triggers"] if row["kind"] == "milestone"]
+
+    def _emits(self) -> dict[int, EmitDef]:
+        found = {}
+        for i, step in enumerate(self.steps):
+            if step.kind == "emit":
+                event = step.params["event"]
+                found[i] = EmitDef(event, step.params["params"],
+                                   [k for k, m in enumerate(self.milestones) if m.event == event],
+                                   [t for t in self.triggers if t.event == event])
         return found
 
     def _rows(self, step_id: str, kinds: tuple[str, ...]) -> list[dict]:
@@ -251,10 +304,10 @@ class Plan:
             source.fixed = (value if isinstance(value, dict) else {}) if fixed else None
         return sources
 
-    def responses(self, step) -> dict[int, list[int]]:
-        """Per segment, the sources of the responses a message of this send step draws."""
-        params = step.params
-        action = _Message(params["template"], params["channel"], step.id)
+    def responses(self, step, channel: str) -> dict[int, list[int]]:
+        """Per segment, the sources of the responses a message of this send step on ``channel``
+        draws."""
+        action = _Message(step.params["template"], channel, step.id)
         found: dict[int, list[int]] = {}
         for s, source in enumerate(self.sources):
             if source.response is not None and source.response.matches(action):
@@ -276,22 +329,39 @@ class Plan:
         arm_keys = set().union(*[keys_of(src.data) for src in self.sources
                                  if any(a.event == src.event for arms in self.arms.values()
                                         for a in arms)])
-        changed = {tuple(s.params["attribute"].split(".")[1:]) for s in self.steps if s.kind == "set"}
+        variables = set(self.variables)
+        sets = [s.params["attribute"].split(".") for s in self.steps if s.kind == "set"]
+        changed = {tuple(a[1:]) for a in sets if a[0] == "customer"}
+        changed_variables = {a[0] for a in sets if a[0] in variables}
         tagged = {t for s in self.steps if s.kind in ("tag", "untag") for t in s.params["tags"]}
         steps_trees = [t for arms in self.branches.values() for t, _, _ in arms]
         steps_trees += [s.params.get("value") for s in self.steps if s.kind == "set"]
         for tree in steps_trees:
-            roots = {p[0] for p in _paths(tree)}
+            roots = {p[0] for p in _paths(tree)} - variables
             if (waits and "event" in roots) or roots & arm_keys:
                 raise Unsupported("a branch or set reads the data of an event a wait received")
-        event_trees = [(t.event, t.tree, True) for t in self.triggers]
-        event_trees += [(a.event, a.tree, True) for arms in self.arms.values() for a in arms]
-        for event, tree, fixed_profile in event_trees + [(None, _entry_tree(self.tables), False)]:
+        for emit in self.emits.values():
+            for tree in [self.milestones[k].tree for k in emit.milestones] + [t.tree for t in emit.endings]:
+                roots = {p[0] for p in _paths(tree)} - variables - set(emit.data)
+                if roots & arm_keys:
+                    raise Unsupported(f"a condition on the emitted {emit.event!r} reads the data "
+                                      "of an event a wait received")
+                for path in _paths(tree):
+                    self._check_path(path)
+        # conditions tested on behaviour events (when the cohort draws them)
+        produced = {source.event for source in self.sources}
+        event_trees = [(t.event, t.tree) for t in self.triggers + self.milestones]
+        event_trees += [(a.event, a.tree) for arms in self.arms.values() for a in arms]
+        for event, tree in event_trees:
+            if event not in produced:
+                continue
             for path in _paths(tree):
                 self._check_path(path)
-                if fixed_profile and (tuple(path[1:]) in changed and path[0] == "customer"):
-                    raise Unsupported(f"a goal, exit or wait condition reads {'.'.join(path)}, which a set step changes")
-                if event is None or path[0] in ("customer", "consent"):
+                if path[0] == "customer" and tuple(path[1:]) in changed or \
+                        path[0] in changed_variables:
+                    raise Unsupported(f"a goal, milestone, exit or wait condition reads "
+                                      f"{'.'.join(path)}, which a set step changes")
+                if path[0] in ("customer", "consent") or path[0] in variables:
                     continue
                 for source in self.sources:
                     if source.event != event:
@@ -300,14 +370,32 @@ class Plan:
                         raise Unsupported("a condition reads the data of an event a wait received")
                     if source.fixed is None and (path[0] == "event" or path[0] in keys_of(source.data)):
                         raise Unsupported(f"a condition on {event!r} reads event data the cohort draws at random")
-            if fixed_profile and _tags(tree) & tagged:
-                raise Unsupported("a goal, exit or wait condition reads a tag that a step changes")
+            if _tags(tree) & tagged:
+                raise Unsupported("a goal, milestone, exit or wait condition reads a tag that a "
+                                  "step changes")
+        for path in _paths(_entry_tree(self.tables)):
+            self._check_path(path)
+        self._check_whole_values()
 
     def _check_path(self, path: list[str]) -> None:
         if path[0] == "customer" and (len(path) < 2 or path[1] in ("tags", "opted_out", "consent")):
             raise Unsupported(f"a condition reads {'.'.join(path)}")
         if path[0] == "consent" and len(path) != 2:
             raise Unsupported(f"a condition reads {'.'.join(path)}")
+
+    def _check_whole_values(self) -> None:
+        """Profile columns hold single values: a condition may not read a nested attribute
+        (which a segment draws as a mapping) as a whole."""
+        trees = list(_all_trees(self.tables))
+        for path in {tuple(p[1:]) for tree in trees for p in _paths(tree) if p[0] == "customer"}:
+            for segment in self.cohort.segments:
+                sampler = segment.attributes.get(path[0])
+                for part in path[1:]:
+                    parts = getattr(sampler, "parts", None)
+                    sampler = parts.get(part) if isinstance(parts, dict) else None
+                if hasattr(sampler, "parts"):
+                    raise Unsupported(f"a condition reads customer.{'.'.join(path)} as a whole, "
+                                      f"a nested value in segment {segment.name!r}")
 
 
 @dataclass
@@ -317,13 +405,27 @@ class _Message:
     step: str
 
 
-def _settable(step) -> None:
+def _settable(step, variables: dict) -> None:
     attribute = step.params["attribute"].split(".")
-    if attribute[0] != "customer" or len(attribute) < 2 or attribute[1] in RESERVED:
-        raise Unsupported(f"set {step.params['attribute']} (step {step.id}): only customer attributes")
+    variable = len(attribute) == 1 and attribute[0] in variables
+    if not variable and (attribute[0] != "customer" or len(attribute) < 2 or attribute[1] in RESERVED):
+        raise Unsupported(f"set {step.params['attribute']} (step {step.id}): only customer "
+                          "attributes and run-local variables")
     for path in _paths(step.params.get("value")):
         if path[0] == "customer" and path[1:2] == ["tags"]:
             raise Unsupported(f"set {step.params['attribute']} reads the tag list")
+
+
+def _emittable(step, program: Program) -> None:
+    """An emitted event reaches the emitting run at once (its milestones, goals and exit
+    rules); the engine refuses one that would reach the customer elsewhere."""
+    event = step.params["event"]
+    if event in OPT_OUT_EVENTS:
+        raise Unsupported(f"emit of {event!r}, an opt-out event (step {step.id})")
+    if event in STAFF_EVENTS:
+        raise Unsupported(f"emit of {event!r}, a staff event (step {step.id})")
+    if program.entry is not None and event == program.entry.event:
+        raise Unsupported(f"emit of {event!r}, the journey's entry event (step {step.id})")
 
 
 def _entry_tree(tables: Tables):
@@ -349,7 +451,7 @@ def _tags(tree) -> set[str]:
 
 def _all_trees(tables: Tables):
     yield tables.journey["audience"]
-    for name in ("triggers", "transitions", "kpis"):
+    for name in ("triggers", "transitions", "kpis", "handlers"):
         for row in tables.rows.get(name, ()):
             yield row["condition"]
     for row in tables.rows["steps"]:
@@ -365,6 +467,8 @@ def _history(tree) -> bool:
 def _check_tables(tables: Tables) -> None:
     for name, rows in tables.rows.items():
         known = KNOWN.get(name)
+        if rows and name in REFUSED_TABLES:
+            raise Unsupported(REFUSED_TABLES[name])
         if known is None:
             if rows:
                 raise Unsupported(f"table {name!r}")
@@ -384,7 +488,8 @@ def _check_tables(tables: Tables) -> None:
         if row["kind"] not in TRIGGERS:
             raise Unsupported(f"{row['kind']}s")
     if any(_history(tree) for tree in _all_trees(tables)):
-        raise Unsupported("event history in conditions")
+        raise Unsupported("event history in conditions (count, happened, time_since, sum... of "
+                          "past events): the engine keeps no history of each customer's events")
 
 
 def vector_support(tables: Tables, cohort: Cohort) -> str | None:

@@ -30,10 +30,16 @@ class Counts:
     sent: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # per customer
     entered_customers: int = 0
     dropped: int = 0   # pending reactions dropped because a customer had more than SLOTS queued
+    milestones: Counter = field(default_factory=Counter)       # (group, milestone) -> runs
+    milestone_times: defaultdict = field(default_factory=lambda: defaultdict(list))  # treated
+    ignored: Counter = field(default_factory=Counter)          # step -> events nothing took
+    handled: Counter = field(default_factory=Counter)          # event -> handler runs (none)
+    channel_sends: Counter = field(default_factory=Counter)    # (step, channel) -> messages
 
     def __add__(self, other: "Counts") -> "Counts":
         merged = Counts()
-        for name in ("entered", "ended", "steps", "flows", "stages", "skip_reasons"):
+        for name in ("entered", "ended", "steps", "flows", "stages", "skip_reasons", "milestones",
+                     "ignored", "handled", "channel_sends"):
             setattr(merged, name, getattr(self, name) + getattr(other, name))
         for name in ("results", "by_segment"):
             table = defaultdict(Counter)
@@ -41,6 +47,9 @@ class Counts:
                 for key, counter in source.items():
                     table[key] += counter
             setattr(merged, name, table)
+        for source in (self.milestone_times, other.milestone_times):
+            for name, times in source.items():
+                merged.milestone_times[name] += times
         merged.convert_times = self.convert_times + other.convert_times
         merged.sent = np.concatenate([self.sent, other.sent])
         for name in ("opt_outs", "entered_customers", "dropped"):
@@ -73,6 +82,10 @@ class Tally:
         self.sent = np.zeros(n, dtype=np.int64)
         self.dropped = 0
         self.opt_outs = 0
+        self.channels: Counter = Counter()      # (step index, channel) -> messages
+        self.milestones: Counter = Counter()
+        self.milestone_times: dict = {}
+        self.ignored = np.zeros(steps, dtype=np.int64)
         self.converted = np.array([code for code, outcome in plan.outcome_of.items()
                                    if outcome == "converted"], dtype=np.int64)
 
@@ -117,6 +130,9 @@ class Tally:
     def send_results(self, s: int, sent: int, opted: int, consent: int, cap: int) -> None:
         self.outcomes[s, :4] += (sent, opted, consent, cap)
 
+    def on_channel(self, s: int, channel: str, sent: int) -> None:
+        self.channels[(s, channel)] += sent
+
     def deferred(self, s: int, count: int) -> None:
         self.outcomes[s, 4] += count
 
@@ -125,6 +141,7 @@ class Tally:
 
     def finish(self, block) -> None:
         self.opt_outs = int((block.opt_time <= block.spec.horizon).sum())
+        self.milestones, self.milestone_times, self.ignored = block.notes.count(block)
 
     # --- as counts --------------------------------------------------------------------------
 
@@ -163,6 +180,10 @@ class Tally:
             if self.segment_won[g]:
                 found.by_segment[segment.name]["converted"] += int(self.segment_won[g])
         found.opt_outs, found.sent, found.dropped = self.opt_outs, self.sent, self.dropped
+        found.channel_sends = Counter({(ids[s], channel): n for (s, channel), n in self.channels.items()})
+        found.ignored = Counter({ids[s]: int(n) for s, n in enumerate(self.ignored) if n})
+        found.milestones = +self.milestones
+        found.milestone_times = defaultdict(list, self.milestone_times)
         found.entered_customers = self.treated + self.unplaced + self.holdouts
         return found
 
@@ -195,7 +216,8 @@ class CountsStore:
 
     def __init__(self, counts: Counts):
         for name in ("entered", "ended", "steps", "flows", "stages", "results", "skip_reasons",
-                     "convert_times", "by_segment", "opt_outs"):
+                     "convert_times", "by_segment", "opt_outs", "milestones", "milestone_times",
+                     "ignored", "handled", "channel_sends"):
             setattr(self, name, getattr(counts, name))
         self.sent_to = dict(enumerate(counts.sent.tolist()))
         self.customers = _Customers(counts.still_inside, counts.entered_customers)
