@@ -198,12 +198,13 @@ def load_tables(path: str | Path) -> Tables:
 
 
 def open_runtime(db: str | Path, tables: Iterable[str | Path | Tables] = (), **options):
-    """A runtime over the SQLite state file ``db`` with the given journeys loaded.
+    """A runtime over the state ``db`` (a SQLite file, or a ``postgresql://`` URL) with the
+    given journeys loaded.
 
     ``options`` go to ``runtime.Runtime`` (seed, timezone, clock, adapters, render).
     """
-    from .runtime import Runtime, SqliteStore
-    runtime = Runtime(SqliteStore(db), **options)
+    from .runtime import Runtime, open_store
+    runtime = Runtime(open_store(db), **options)
     for item in tables:
         runtime.load(item if isinstance(item, Tables) else load_tables(item))
     return runtime

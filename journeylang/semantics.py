@@ -74,10 +74,25 @@ def value_type(value) -> str | None:
 #   quiet       the customer's local time is inside quiet hours: deferred to the window's end
 #   cap         a frequency cap (across all the customer's journeys) is reached: skipped
 # Otherwise the message is sent. The promo budget is measured, never enforced per message.
+#
+# Caps count the messages sent to the customer and those on their way to the provider (so a
+# delivery backlog cannot break a cap); a message that fails or is cancelled stops counting,
+# and one reported sent counts from the moment it was sent. The promo budget is measured over
+# sent messages. In a simulation every message is sent and delivered the moment it is queued.
 SEND_OPTED_OUT, SEND_NO_CONSENT, SEND_QUIET, SEND_CAP = "opted out", "no consent", "quiet", "cap"
 SEND_CHECKS = (SEND_OPTED_OUT, SEND_NO_CONSENT, SEND_QUIET, SEND_CAP)
 # The checks that skip (rather than defer) a send, and so count as skip reasons.
 SKIP_REASONS = (SEND_OPTED_OUT, SEND_NO_CONSENT, SEND_CAP)
+
+
+# --- delivery results ---------------------------------------------------------------------------
+
+# Events the delivery worker reports for a message, which journeys can wait for. Their data:
+# action (the outbox id), channel, template, journey, step, attempts, and provider_id (sent,
+# delivered) or reason (failed).
+MESSAGE_SENT, MESSAGE_DELIVERED, MESSAGE_FAILED = ("message_sent", "message_delivered",
+                                                   "message_failed")
+DELIVERY_EVENTS = (MESSAGE_SENT, MESSAGE_DELIVERED, MESSAGE_FAILED)
 
 
 def skip_reason(detail: str | None) -> str | None:

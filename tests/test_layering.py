@@ -21,6 +21,7 @@ LAYERS = [
     {"runtime"},
     {"sim"},
     {"api"},
+    {"live"},
     {"cli", "lsp"},
 ]
 

@@ -236,7 +236,7 @@ def edit(db, sql: str) -> None:
      "table 'customers', row 'c1', column 'profile': expected a JSON object, found list"),
     ("UPDATE customers SET state = '{\"sends\": 3, \"entries\": {}}'",
      "table 'customers', row 'c1', column 'state': 'sends' must be a list of [time, channel, "
-     "journey]"),
+     "journey, action, pending]"),
     ("UPDATE runs SET entered_at = 'yesterday'",
      "table 'runs', row 1, column 'entered_at': expected a finite number, found 'yesterday'"),
     ("UPDATE runs SET status = 'paused'",

@@ -435,7 +435,8 @@ def test_status_explains_a_customers_path_event_by_event(tmp_path):
 
 def test_a_state_file_of_schema_1_is_migrated(tmp_path):
     import sqlite3
-    from journeylang.runtime.store import SCHEMA_VERSION
+
+    from journeylang.runtime.sql import SCHEMA_VERSION
     db = tmp_path / "old.sqlite"
     kit = Kit(journey('''
   stage s {

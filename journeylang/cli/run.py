@@ -11,7 +11,8 @@ from ..api import load_tables
 from ..compile import TablesError
 from ..diagnostics import JourneyError
 from ..runtime import (DEFAULT_BATCH, EventError, MigrationError, Runtime, RuntimeSetupError,
-                       SqliteStore, StoreError, WallClock, iso, parse_time, read_events)
+                       StoreError, WallClock, iso, open_store, parse_time, read_events)
+from ..runtime.database import describe, is_postgres
 from . import main
 from .console import INTERRUPTED, examples, fail, note, quiet_option
 from .render import SourceLines, render
@@ -23,9 +24,10 @@ def default_state_path(tables: str) -> Path:
     return path.with_name(f"{path.stem if path.suffix else path.name}.state.sqlite")
 
 
-def state_path(tables: tuple[str, ...], db: str | None) -> Path:
+def state_path(tables: tuple[str, ...], db: str | None) -> Path | str:
+    """The state: ``--db`` (a file, or a ``postgresql://`` URL), else beside the tables."""
     if db:
-        return Path(db)
+        return db if is_postgres(db) else Path(db)
     if not tables:
         raise click.UsageError("give --db, or --tables to find the state file beside them")
     return default_state_path(tables[0])
@@ -55,8 +57,9 @@ def load_all(paths: tuple[str, ...]):
               help="Compiled tables (JSON, CSV folder, SQLite) or a journey file; repeatable.")
 @click.option("--events", "events", type=click.Path(dir_okay=False),
               help="Events as JSON Lines: {id, type, customer, at, attributes, data}.")
-@click.option("--db", "db", type=click.Path(dir_okay=False),
-              help="State file (default: beside the first --tables, NAME.state.sqlite).")
+@click.option("--db", "db",
+              help="State: a SQLite file (default: beside the first --tables, "
+                   "NAME.state.sqlite) or a postgresql:// URL.")
 @click.option("--seed", type=int, default=None,
               help="Seed for splits and holdout (default 0; fixed per state file).")
 @click.option("--timezone", default=None,
@@ -82,7 +85,7 @@ def run_command(tables, events, db, seed, timezone, until, batch, progress) -> N
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--until") from None
     try:
-        runtime = Runtime(SqliteStore(path), seed=seed, timezone=timezone)
+        runtime = Runtime(open_store(path), seed=seed, timezone=timezone)
     except (StoreError, RuntimeSetupError, TablesError) as exc:
         fail(str(exc))
     except sqlite3.DatabaseError as exc:
@@ -135,4 +138,4 @@ def _summary(report, fired, path, runtime) -> None:
              f"already applied; {report.timers} timers fired{rate}")
     if fired:
         note(f"timers fired up to {iso(runtime.now)}: {fired}")
-    note(f"state: {path} (clock {iso(runtime.now) if runtime.now > float('-inf') else 'not started'})")
+    note(f"state: {describe(path)} (clock {iso(runtime.now) if runtime.now > float('-inf') else 'not started'})")

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import click
 
 from ..runtime import StoreError, iso
+from ..runtime.database import database_errors, describe
 from ..runtime import status as queries
 from . import main
 from .console import examples, fail, quiet_option
@@ -21,12 +21,13 @@ from .simulate import experiment_lines
     "journey status --tables cart.json --json | jq .kpis"))
 @click.option("--tables", "tables", multiple=True,
               help="Tables or journey files: show these journeys (the state is found beside them).")
-@click.option("--db", "db", type=click.Path(dir_okay=False), help="State file.")
+@click.option("--db", "db", help="State: a SQLite file or a postgresql:// URL.")
 @click.option("--customer", "customer", default=None,
               help="Show one customer: profile, runs, history, outbox.")
 @click.option("--outbox", "show_outbox", is_flag=True, help="List outbox rows, newest first.")
 @click.option("--status", "status", default=None,
-              help="With --outbox: only this status (queued, cancelled, failed).")
+              help="With --outbox: only this status (queued, sending, sent, delivered, failed, "
+                   "dead, cancelled).")
 @click.option("--channel", default=None, help="With --outbox: only this channel.")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
               help="With --outbox: at most this many rows.")
@@ -44,8 +45,8 @@ def status_command(tables, db, customer, show_outbox, status, channel, limit, as
         _show(connection, customer, show_outbox, status, channel, journeys, limit, as_json, path)
     except StoreError as exc:
         fail(str(exc))
-    except sqlite3.DatabaseError as exc:
-        fail(f"{path}: damaged state file: {exc}")
+    except database_errors() as exc:
+        fail(f"{describe(path)}: damaged state: {exc}")
     finally:
         connection.close()
 
@@ -154,12 +155,13 @@ def _operations_text(data: dict):
         for line in experiment_lines(journey["experiments"]):
             yield f"  {line}"
     if data.get("promo"):
-        yield "promo share of sends:"
+        yield "promo share of sent messages:"
         for row in data["promo"]:
             budget = "no budget" if row["budget"] is None else f"budget {_rate(row['budget'])}"
             over = " (over budget)" if row["budget"] is not None and (row["share"] or 0) > row["budget"] else ""
+            pending = f"; {row['pending']} pending delivery" if row["pending"] else ""
             yield (f"  {row['journey_id']:<24} {row['promo']} of {row['sends']} = "
-                   f"{_rate(row['share'])}, {budget}{over}")
+                   f"{_rate(row['share'])}, {budget}{over}{pending}")
 
 
 def _outbox_text(rows: list[dict]):

@@ -11,6 +11,7 @@ from ..ast import Emit, Journey, Variable
 from ..config import LintConfig
 from ..diagnostics import Diagnostic, Related, Severity, Span
 from ..graph import JourneyGraph, build_graph
+from ..semantics import DELIVERY_EVENTS
 from ..templates import TemplateSet
 from .declared import Declared, declared_attributes, declared_variables
 from .flow import When, elapsed, timings
@@ -85,11 +86,13 @@ class LintContext:
 
     @cached_property
     def known_events(self) -> set[str] | None:
-        """Events the schema declares, steps emit, or opt-outs name; None without a schema."""
+        """Events the schema declares, steps emit, opt-outs name, or the delivery worker
+        reports; None without a schema."""
         if self.config.events is None:
             return None
         emitted = {step.event for _, step in self.journey.steps() if isinstance(step, Emit)}
-        return set(self.config.events) | emitted | set(self.config.opt_out_events)
+        return set(self.config.events) | emitted | set(self.config.opt_out_events) \
+            | set(DELIVERY_EVENTS)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,10 @@ from ..sandbox import RenderError
 from ..templates import MessageTemplate, locale_fallbacks, render_context
 
 QUEUED, CANCELLED, FAILED = "queued", "cancelled", "failed"
+# what a delivery worker makes of a queued action (docs/runtime.md, "Running it live")
+SENDING, SENT, DELIVERED, DEAD = "sending", "sent", "delivered", "dead"
+PENDING = (QUEUED, SENDING)   # on its way: counts towards caps until it fails
+SENT_STATUSES = (SENT, DELIVERED)
 ACTION_KINDS = ("message", "coupon", "handoff", "webhook", "event")
 
 

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..semantics import (COMPLETED, CONVERTED, ENTRY_EXPERIMENT, ERROR, EXPIRED, HELD_OUT,
-                         MAX_EMIT_DEPTH, MAX_STEPS, OPT_OUT_EVENTS, SEND_CAP, SEND_NO_CONSENT,
-                         SEND_OPTED_OUT, SEND_QUIET, TREATED, consents, send_checks, zero_wait)
-from .channels import FAILED, Action, Adapters
+from ..semantics import (COMPLETED, CONVERTED, DELIVERY_EVENTS, ENTRY_EXPERIMENT, ERROR, EXPIRED,
+                         HELD_OUT, MAX_EMIT_DEPTH, MAX_STEPS, OPT_OUT_EVENTS, SEND_CAP,
+                         SEND_NO_CONSENT, SEND_OPTED_OUT, SEND_QUIET, TREATED, consents,
+                         send_checks, zero_wait)
+from .channels import FAILED, QUEUED, Action, Adapters
 from .engine import EVENT, TIMER, Engine
 from .events import Event, iso
 from .history import History, needs, record
-from .policies import (Zones, cap_reached, choose_arm, day_after_entry, in_holdout,
-                       next_local_time, next_occurrence, quiet_until)
+from .policies import (Zones, cap_reached, choose_arm, count_send, day_after_entry, drop_pending,
+                       in_holdout, next_local_time, next_occurrence, quiet_until, settle_send)
 from .program import STEP_KINDS, HandlerDef, KpiDef, Program, StepDef
 from .scope import RunScope, assign, copy_json, merge
 from .state import (BREACHED, ENDED, HIT, HOLDOUT, MET, MISSED, OPEN, Customer, KpiDue,
@@ -110,6 +111,8 @@ class Executor:
         need = self.history_needs.get(event.type)
         if need is not None:
             record(customer.events, event.type, event.data, need, customer.runs, self.engine.now)
+        if event.type in DELIVERY_EVENTS:
+            settle_send(customer.sends, event.type, event.data, self.engine.now)
         if self.scheduled:
             zone = self._zone_key(customer)
             for program in self.scheduled:
@@ -303,6 +306,7 @@ class Executor:
 
     def _opt_out(self, customer: Customer, why: str) -> None:
         customer.profile["opted_out"] = True
+        drop_pending(customer.sends)
         for adapter in self.adapters.distinct():
             adapter.cancel_pending(customer.id, self.next_action - 1)
         self.store.history([self.engine.now, customer.id, None, None, None, "opted_out", why,
@@ -405,7 +409,8 @@ class Executor:
         if action.status == FAILED:
             return go(step, "failed", action.payload.get("error"))
         if not transactional:  # transactional messages neither meet nor fill the caps
-            customer.sends.append([self.engine.now, channel, run.journey_id])
+            count_send(customer.sends, self.engine.now, channel, run.journey_id, action.id,
+                       action.status == QUEUED)
         detail = f"{channel} {params['template']} #{action.id}"
         return go(step, "sent", detail + (f" (after {_refusals(refused)})" if refused else ""))
 

@@ -190,6 +190,15 @@ class Program:
                          for arm in s.arms)
 
 
+def reacts_to(program: Program, event: str) -> bool:
+    """Whether an event of this type can change anything in the journey: a goal, an exit
+    rule, a milestone, a handler, a wait, the entry, a KPI or a question about the event
+    history is about it."""
+    return event in program.interest or event in program.history \
+        or (program.entry is not None and program.entry.event == event) \
+        or any(kpi.event == event for kpi in program.kpis.values())
+
+
 def _minutes(text: str) -> int:
     hours, minutes = text.split(":")
     return int(hours) * 60 + int(minutes)

@@ -10,15 +10,12 @@ import json
 import math
 from pathlib import Path
 
+from .database import StoreError
 from .state import (ACTIVE, BREACHED, ENDED, HIT, HOLDOUT, MET, MISSED, OPEN, Observation, Run,
                     Sla, Timer)
 
 TIMER_KINDS = ("wake", "timeout", "quiet", "holdout", "sla", "kpi", "schedule")
 WAITING = (None, "time", "event", "quiet", "holdout")
-
-
-class StoreError(Exception):
-    """A state file that cannot be used (not ours, locked by another run, unreadable, damaged)."""
 
 
 def _no_constant(name: str):
@@ -85,10 +82,10 @@ class RowReader:
         kept = self.json("customers", ident, "state", state)
         sends, entries, events = kept.get("sends"), kept.get("entries"), kept.get("events", {})
         if not isinstance(sends, list) or not all(
-                isinstance(s, list) and len(s) == 3 and _finite(s[0]) and isinstance(s[1], str)
-                for s in sends):
+                isinstance(s, list) and len(s) in (3, 5) and _finite(s[0])
+                and isinstance(s[1], str) for s in sends):
             self.fail("customers", ident, "state", "'sends' must be a list of [time, channel, "
-                                                   "journey]")
+                                                   "journey, action, pending]")
         if not isinstance(entries, dict) or not all(
                 isinstance(e, list) and len(e) == 2 and type(e[0]) is int and _finite(e[1])
                 for e in entries.values()):

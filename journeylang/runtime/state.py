@@ -2,8 +2,8 @@
 
 ``MemoryStore`` is the interface the executor works through: it hands out customers and, at
 each commit, saves what changed in them (a unit of work); history rows, timers and actions are
-written as they happen. ``SqliteStore`` (store.py) adds durability to it, and the simulator
-can subclass it to aggregate instead of keeping rows.
+written as they happen. ``SqliteStore`` and ``PostgresStore`` (sql.py) add durability to it,
+and the simulator can subclass it to aggregate instead of keeping rows.
 """
 from __future__ import annotations
 
@@ -226,6 +226,9 @@ class MemoryStore:
 
     def load_customer(self, customer_id: str) -> Customer:
         return Customer(customer_id)
+
+    def prefetch(self, customer_ids) -> None:
+        """Load these customers ahead of a batch (in memory: nothing to load)."""
 
     def write(self, customer: Customer) -> None:
         """Save what changed in a customer handed out since the last commit (here: keep the

@@ -1,4 +1,4 @@
-"""Runtime inspection: read-only queries over a state file (status, outbox, a customer's history)."""
+"""Runtime inspection: read-only queries over a state (status, outbox, a customer's history)."""
 from __future__ import annotations
 
 import json
@@ -11,32 +11,29 @@ from ..compile.writers import loads, tables_from_dict
 from ..experiments import experiments_of
 from ..experiments import report as experiment_report
 from ..stats import wilson
+from .channels import PENDING, SENT_STATUSES as SENT
+from .database import Database, StoreError, connect, database_errors, describe, is_postgres
 from .events import iso
 from .policies import kpi_met
-from .rows import RowReader, StoreError
-from .store import RUN_COLUMNS
+from .rows import RowReader
+from .sql import RUN_COLUMNS
 
 
-class StateConnection(sqlite3.Connection):
-    """A read-only connection to a state file, with the checks of what it reads (``rows``)."""
-
-    rows: RowReader
-
-
-def open_state(path: str | Path) -> StateConnection:
-    """A read-only connection to a state file; StoreError when it is missing, not ours or
-    damaged (a query on a damaged file raises sqlite3.DatabaseError: callers report it)."""
-    path = Path(path)
-    if not path.is_file():
-        raise StoreError(f"{path}: no such state file (run `journey run` first, or pass --db)")
+def open_state(target) -> Database:
+    """A read-only connection to a state (a file, or a PostgreSQL URL), with the checks of
+    what it reads (``db.rows``); StoreError when it is missing or not ours."""
+    if not is_postgres(target) and not Path(target).is_file():
+        raise StoreError(f"{target}: no such state file (run `journey run` first, or pass --db)")
+    db = None
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, factory=StateConnection)
+        db = connect(target, readonly=True, named=True)
         meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{path}: not a journeylang state file ({exc})") from None
-    db.rows = RowReader(path)
+    except database_errors() as exc:
+        if db is not None:
+            db.close()
+        raise StoreError(f"{describe(target)}: not a journeylang state ({exc})") from None
+    db.rows = RowReader(describe(target))
     db.rows.meta(meta)
-    db.row_factory = sqlite3.Row
     return db
 
 
@@ -71,7 +68,7 @@ def stored_versions(path: str | Path) -> list:
         db.close()
 
 
-def _when(value, db: StateConnection | None = None, table: str = "", column: str = "",
+def _when(value, db: Database | None = None, table: str = "", column: str = "",
           key=None) -> str | None:
     if value is None:
         return None
@@ -87,7 +84,7 @@ def _in(column: str, values) -> tuple[str, list]:
     return f"{column} IN ({','.join('?' * len(values))})", values
 
 
-def overview(db: sqlite3.Connection, journeys=None) -> dict:
+def overview(db: Database, journeys=None) -> dict:
     """Versions, runs by status and outcome, customers per stage and step, timers, outbox."""
     where, args = _in("journey_id", journeys)
     meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
@@ -137,7 +134,7 @@ def overview(db: sqlite3.Connection, journeys=None) -> dict:
             "experiments": experiments(db, clock, journeys)}
 
 
-def _migrations(db: sqlite3.Connection, content_hash: str) -> dict:
+def _migrations(db: Database, content_hash: str) -> dict:
     """What migrations did to a version: runs moved in from older versions (``in``) and runs
     of this version moved out, stopped or kept by newer ones (``out``)."""
     if not _has_table(db, "migrations"):
@@ -150,10 +147,9 @@ def _migrations(db: sqlite3.Connection, content_hash: str) -> dict:
     return found
 
 
-def _has_table(db: sqlite3.Connection, name: str) -> bool:
+def _has_table(db: Database, name: str) -> bool:
     """State files written before SLAs and KPIs existed lack their tables until next opened."""
-    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                      (name,)).fetchone() is not None
+    return name in db.tables()
 
 
 def _titles(tables: dict) -> dict:
@@ -164,7 +160,7 @@ def _titles(tables: dict) -> dict:
                              if s.get("stage_title")}}
 
 
-def _definitions(db: sqlite3.Connection, journeys=None) -> dict:
+def _definitions(db: Database, journeys=None) -> dict:
     """Per journey id, what its stored versions declare: KPIs and the promo budget of the
     active (last loaded) version, and the promo send steps of every version."""
     where, args = _in("journey_id", journeys)
@@ -181,15 +177,17 @@ def _definitions(db: sqlite3.Connection, journeys=None) -> dict:
     return found
 
 
-def roles(db: sqlite3.Connection, journeys=None) -> list[dict]:
+def roles(db: Database, journeys=None) -> list[dict]:
     """SLAs per role: open (the queue of handoffs waiting), met, breached, breach rate."""
     if not _has_table(db, "slas"):
         return []
     where, args = _in("journey_id", journeys)
     found = []
     for row in db.execute(
-            f"SELECT role, sum(status = 'open') AS open, sum(status = 'met') AS met, "
-            f"sum(status = 'breached') AS breached, min(CASE status WHEN 'open' THEN due END) "
+            f"SELECT role, count(CASE WHEN status = 'open' THEN 1 END) AS open, "
+            f"count(CASE WHEN status = 'met' THEN 1 END) AS met, "
+            f"count(CASE WHEN status = 'breached' THEN 1 END) AS breached, "
+            f"min(CASE status WHEN 'open' THEN due END) "
             f"AS next_due FROM slas WHERE {where} GROUP BY role ORDER BY role", args):
         closed = row["met"] + row["breached"]
         found.append({"role": row["role"], "open": row["open"], "met": row["met"],
@@ -199,7 +197,7 @@ def roles(db: sqlite3.Connection, journeys=None) -> list[dict]:
     return found
 
 
-def kpis(db: sqlite3.Connection, definitions: dict, clock: float = float("inf")) -> list[dict]:
+def kpis(db: Database, definitions: dict, clock: float = float("inf")) -> list[dict]:
     """Per KPI of each journey's active version, counting that version's runs only (another
     version may measure it differently): observations whose window has closed by the clock,
     hits among them, the rate with its 95% interval against the baseline and the target
@@ -209,10 +207,12 @@ def kpis(db: sqlite3.Connection, definitions: dict, clock: float = float("inf"))
     counts = {}
     if _has_table(db, "observations"):
         counts = {(r["content_hash"], r["kpi"]): r for r in db.execute(
-            "SELECT content_hash, kpi, sum(status = 'open' OR status = 'hit' AND due > ?) AS open, "
-            "sum(status = 'hit' AND due <= ?) AS hits, "
-            "sum(status = 'hit' AND due > ?) AS hits_open, "
-            "sum(status = 'missed') AS missed FROM observations WHERE run_id NOT IN "
+            "SELECT content_hash, kpi, "
+            "count(CASE WHEN status = 'open' OR status = 'hit' AND due > ? THEN 1 END) AS open, "
+            "count(CASE WHEN status = 'hit' AND due <= ? THEN 1 END) AS hits, "
+            "count(CASE WHEN status = 'hit' AND due > ? THEN 1 END) AS hits_open, "
+            "count(CASE WHEN status = 'missed' THEN 1 END) AS missed FROM observations "
+            "WHERE run_id NOT IN "
             "(SELECT id FROM runs WHERE holdout = 1 AND step IS NULL) GROUP BY 1, 2",
             (clock, clock, clock))}
     found = []
@@ -235,7 +235,7 @@ def kpis(db: sqlite3.Connection, definitions: dict, clock: float = float("inf"))
     return found
 
 
-def experiments(db: sqlite3.Connection, clock: float, journeys=None) -> list[dict]:
+def experiments(db: Database, clock: float, journeys=None) -> list[dict]:
     """Per journey's active version with experiments (an entry holdout, splits): each arm's
     runs, goal conversions, milestones and KPIs (closed windows), compared with the control
     (difference, 95% interval, two-proportion test), over the runs of that version."""
@@ -253,7 +253,7 @@ def experiments(db: sqlite3.Connection, clock: float, journeys=None) -> list[dic
     return found
 
 
-def _arm_figures(db: sqlite3.Connection, content_hash: str, clock: float) -> dict:
+def _arm_figures(db: Database, content_hash: str, clock: float) -> dict:
     """(experiment, arm) -> runs, outcomes, milestones and closed KPI windows of its runs."""
     figures: dict = {}
     arms_of = {}
@@ -277,25 +277,29 @@ def _arm_figures(db: sqlite3.Connection, content_hash: str, clock: float) -> dic
     return figures
 
 
-def promo(db: sqlite3.Connection, definitions: dict) -> list[dict]:
-    """Per journey: messages sent (not failed or cancelled), promo messages, share, budget."""
+def promo(db: Database, definitions: dict) -> list[dict]:
+    """Per journey: messages sent (the delivery worker handed them to the provider; not those
+    still pending, failed or cancelled), the promo ones among them, their share, the budget,
+    and the messages still pending delivery."""
     found = []
+    sent, pending = ", ".join(f"'{s}'" for s in SENT), ", ".join(f"'{s}'" for s in PENDING)
     for journey_id, entry in sorted(definitions.items()):
-        total = marked = 0
+        total = marked = waiting = 0
         for row in db.execute(
-                "SELECT content_hash, step, count(*) AS n FROM outbox WHERE journey_id = ? AND "
-                "kind = 'message' AND status NOT IN ('failed', 'cancelled') GROUP BY 1, 2",
-                (journey_id,)):
-            total += row["n"]
+                f"SELECT content_hash, step, count(CASE WHEN status IN ({sent}) THEN 1 END) AS n, "
+                f"count(CASE WHEN status IN ({pending}) THEN 1 END) AS p FROM outbox "
+                f"WHERE journey_id = ? AND kind = 'message' GROUP BY 1, 2", (journey_id,)):
+            total, waiting = total + row["n"], waiting + row["p"]
             marked += row["n"] if (row["content_hash"], row["step"]) in entry["promo_steps"] else 0
         if entry["promo_steps"] or entry["budget"] is not None:
             found.append({"journey_id": journey_id, "sends": total, "promo": marked,
                           "share": marked / total if total else None,
-                          "budget": None if entry["budget"] is None else entry["budget"] / 100})
+                          "budget": None if entry["budget"] is None else entry["budget"] / 100,
+                          "pending": waiting})
     return found
 
 
-def _version(db: StateConnection, content_hash, text) -> dict:
+def _version(db: Database, content_hash, text) -> dict:
     """A stored version's tables, as checked as `journey run` checks them."""
     try:
         return tables_from_dict(loads(text), f"version {content_hash}").to_dict()
@@ -304,7 +308,7 @@ def _version(db: StateConnection, content_hash, text) -> dict:
                          f"{content_hash!r}, column 'tables': {exc}") from None
 
 
-def _outbox_row(db: StateConnection, row) -> dict:
+def _outbox_row(db: Database, row) -> dict:
     found = dict(row)
     key = found["id"]
     found["payload"] = db.rows.json("outbox", key, "payload", found["payload"])
@@ -313,7 +317,7 @@ def _outbox_row(db: StateConnection, row) -> dict:
     return found
 
 
-def outbox(db: sqlite3.Connection, status=None, channel=None, customer=None, journeys=None,
+def outbox(db: Database, status=None, channel=None, customer=None, journeys=None,
            kind=None, limit: int | None = 50) -> list[dict]:
     """Outbox rows, newest first, filtered."""
     clauses, args = [], []
@@ -333,7 +337,7 @@ def outbox(db: sqlite3.Connection, status=None, channel=None, customer=None, jou
     return [_outbox_row(db, r) for r in db.execute(sql, args)]
 
 
-def customer(db: StateConnection, customer_id: str) -> dict | None:
+def customer(db: Database, customer_id: str) -> dict | None:
     """A customer's profile, runs, history (step entered, when, why) and outbox, in order."""
     row = db.execute("SELECT profile, state FROM customers WHERE id = ?", (customer_id,)).fetchone()
     if row is None:

@@ -15,7 +15,9 @@ from typing import Callable
 
 from ..compile import Tables
 from ..runtime import Adapters, Event, Runtime
-from ..runtime.program import build_program
+from ..runtime.channels import SENT
+from ..runtime.program import build_program, reacts_to
+from ..semantics import MESSAGE_DELIVERED, MESSAGE_SENT
 from .cohort import OPT_OUT_DELAY, OPT_OUT_EVENT, Cohort, Segment, check_cohort
 from .counting import CountingStore, JourneyCounts
 from .staff import StaffQueue, merge_queues, staff_queues
@@ -48,14 +50,16 @@ class SendRecord:
 
 
 class CohortAdapter:
-    """Takes every action of the simulated journey; a message draws the customer's reactions
-    and queues them as future events on the runtime."""
+    """Takes every action of the simulated journey; a message is sent and delivered at once
+    (its delivery results are events at that instant, for a journey that waits for them),
+    draws the customer's reactions and queues them as future events on the runtime."""
 
     def __init__(self, sim: "Simulation"):
         self.sim = sim
 
     def deliver(self, action) -> None:
         if action.kind == "message":
+            action.status = SENT
             self.sim.on_message(action)
         elif action.kind == "handoff":
             self.sim.on_handoff(action)
@@ -100,6 +104,8 @@ class Simulation:
         self.program = self.programs[0]
         self.entries = arrival_events(self.cohort, self.programs)
         self._serial = 0
+        self.receipts = [kind for kind in (MESSAGE_SENT, MESSAGE_DELIVERED)
+                         if any(reacts_to(program, kind) for program in self.programs)]
         self.behaviour: dict[tuple, Counter] = {}  # (segment, response) -> triggers, fired, events
         self.on_events = {segment.name: responses_to_events(segment)
                           for segment in self.cohort.segments}
@@ -160,6 +166,10 @@ class Simulation:
     def on_message(self, action) -> None:
         person = self.customers.get(action.customer)
         self.store.on_send(action)
+        for kind in self.receipts:
+            self._queue(action.customer, kind, action.at, {
+                "action": action.id, "channel": action.channel, "template": action.template,
+                "journey": action.journey_id, "step": action.step, "attempts": 1})
         if self.trace:
             self.sends.append(SendRecord(action.customer, action.at, action.channel,
                                          action.journey_id, action.step))

@@ -13,8 +13,8 @@ import numpy as np
 
 from ...compile import Tables
 from ...runtime.executor import BREACH, RESOLVED
-from ...runtime.program import Program, build_program
-from ...semantics import COMPLETED, CONVERTED, ERROR, MAX_STEPS, OPT_OUT_EVENTS
+from ...runtime.program import Program, build_program, reacts_to
+from ...semantics import COMPLETED, CONVERTED, DELIVERY_EVENTS, ERROR, MAX_STEPS, OPT_OUT_EVENTS
 from ..cohort import OPT_OUT_EVENT, Cohort
 from .columns import Unsupported, constant, flatten, keys_of
 
@@ -216,6 +216,10 @@ class Plan:
             if self._matters(event):
                 raise Unsupported(f"the journey reacts to {event!r} (staff queues run on the "
                                   "reference engine)")
+        for event in DELIVERY_EVENTS:
+            if reacts_to(self.program, event):
+                raise Unsupported(f"the journey reacts to {event!r} (delivery results run on "
+                                  "the reference engine)")
         for segment in self.cohort.segments:
             reserved = sorted(set(segment.attributes) & set(RESERVED))
             if reserved:
