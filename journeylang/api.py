@@ -1,7 +1,7 @@
 """The Python API: parse and check journey files (the CLI is a thin shell over this)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
@@ -38,15 +38,21 @@ def parse(path: str | Path) -> Document:
     return parse_file(path)
 
 
-def check_document(document: Document, config: LintConfig | None = None) -> CheckResult:
-    """Run the enabled rules over a parsed file and drop what its directives suppress."""
+def check_document(document: Document, config: LintConfig | None = None,
+                   against: Iterable[str | Path] = ()) -> CheckResult:
+    """Run the enabled rules over a parsed file and drop what its directives suppress.
+    ``against``: earlier versions (tables, journey files, folders or state files) to check a
+    migration with, besides the configuration's ``versions``."""
     config = config or LintConfig()
     found = [d for d in document.diagnostics if config.enabled(d.code)]
     expansion = expand_document(document, config.channels, config.segments)
     found += [d for d in expansion.diagnostics if config.enabled(d.code)]
     if expansion.journey is not None:
+        older = ()
+        if expansion.journey.migrations:
+            older = older_versions((*config.versions, *against))
         found += expansion.relate(run_rules(expansion.journey, config, document.source.name,
-                                            document.source.text))
+                                            document.source.text, older))
     own = [d for d in found if d.span.file == document.source.name]  # directives: own lines only
     found = apply_suppressions(own, document.source.text, document.journey) + [
         d for d in found if d.span.file != document.source.name]
@@ -54,11 +60,12 @@ def check_document(document: Document, config: LintConfig | None = None) -> Chec
     return CheckResult(document, found, expansion.journey)
 
 
-def check(path: str | Path, config: LintConfig | None = None) -> CheckResult:
+def check(path: str | Path, config: LintConfig | None = None,
+          against: Iterable[str | Path] = ()) -> CheckResult:
     """Parse and check one file; without a config, the one nearest the file applies."""
     if config is None:
         config = config_for(Path(path))
-    return check_document(parse_file(path), config)
+    return check_document(parse_file(path), config, against)
 
 
 def check_text(text: str, name: str = "<text>.journey",
@@ -97,7 +104,7 @@ def journey_files(paths: Iterable[str | Path]) -> list[Path]:
 
 # --- compile and run: thin wrappers over compile/ and runtime/ ----------------------
 from .compile import Tables, compile_journey, default_compiled_at  # noqa: E402
-from .compile import read_tables, write_tables  # noqa: E402,F401 (re-exported)
+from .compile import TablesError, read_tables, write_tables  # noqa: E402,F401 (re-exported)
 
 
 @dataclass
@@ -134,6 +141,49 @@ def compile_file(path: str | Path, compiled_at: str | None = None,
     return compile_document(parse_file(path), compiled_at, config)
 
 
+def older_versions(paths: Iterable[str | Path]) -> tuple:
+    """The shapes (``migration.VersionShape``) of the earlier versions stored at ``paths``:
+    compiled tables, journey files (compiled on the way, without their own migration checks),
+    folders of either, or state files (every version they hold). TablesError when a path
+    cannot be read."""
+    found = []
+    for path in map(Path, paths):
+        try:
+            stamp = path.stat().st_mtime_ns
+        except OSError:
+            raise TablesError(f"{path}: no such file or folder (an earlier version to check "
+                              "migrations against)") from None
+        found += _versions_at(path.resolve(), stamp)
+    return tuple(found)
+
+
+@lru_cache(maxsize=64)
+def _versions_at(path: Path, stamp: int) -> list:
+    from .migration import shape_of_rows
+    return [shape_of_rows(tables.rows) for tables in _tables_at(path)]
+
+
+def _tables_at(path: Path) -> list[Tables]:
+    from .runtime import StoreError
+    from .runtime.status import is_state_file, stored_versions
+    if path.is_dir() and not (path / "journey.csv").is_file():  # a folder, not CSV tables
+        inside = [p for p in journey_files([path])]
+        inside += sorted(p for p in path.iterdir() if p.suffix.lower() in (".json", ".sqlite"))
+        return [tables for item in inside for tables in _tables_at(item)]
+    if is_state_file(path):
+        try:
+            return stored_versions(path)
+        except StoreError as exc:
+            raise TablesError(str(exc)) from None
+    if path.suffix.lower() in JOURNEY_SUFFIXES:
+        result = compile_file(path, config=replace(config_for(path), versions=()))
+        if not result.ok:
+            raise TablesError(f"{path}: an earlier version with errors cannot be checked "
+                              "against (run journey check on it)")
+        return [result.tables]
+    return [read_tables(path)]
+
+
 def load_tables(path: str | Path) -> Tables:
     """Compiled tables from a tables file or folder, or compile a journey file on the way.
 
@@ -150,12 +200,13 @@ def load_tables(path: str | Path) -> Tables:
 
 
 def open_runtime(db: str | Path, tables: Iterable[str | Path | Tables] = (), **options):
-    """A runtime over the SQLite state file ``db`` with the given journeys loaded.
+    """A runtime over the state ``db`` (a SQLite file, or a ``postgresql://`` URL) with the
+    given journeys loaded.
 
     ``options`` go to ``runtime.Runtime`` (seed, timezone, clock, adapters, render).
     """
-    from .runtime import Runtime, SqliteStore
-    runtime = Runtime(SqliteStore(db), **options)
+    from .runtime import Runtime, open_store
+    runtime = Runtime(open_store(db), **options)
     for item in tables:
         runtime.load(item if isinstance(item, Tables) else load_tables(item))
     return runtime
@@ -163,11 +214,15 @@ def open_runtime(db: str | Path, tables: Iterable[str | Path | Tables] = (), **o
 
 # --- simulate: a thin wrapper over sim/ ---------------------------------------------
 
-def simulate(journey: str | Path | Tables, cohort, seed: int = 0, days: float = 90.0, **options):
+def simulate(journey, cohort, seed: int = 0, days: float = 90.0, **options):
     """Run a cohort (a cohort file, or a ``sim.Cohort``) through a journey (a journey file,
-    tables file, or ``Tables``); returns ``sim.Results``. ``options`` go to ``sim.simulate``."""
+    tables file, or ``Tables``), or a list of them run together; returns ``sim.Results``
+    (``sim.report.MultiResults`` for several). ``options`` go to ``sim.simulate``."""
     from .sim import load_cohort, simulate as run
-    tables = journey if isinstance(journey, Tables) else load_tables(journey)
+    if isinstance(journey, (list, tuple)):
+        tables = [j if isinstance(j, Tables) else load_tables(j) for j in journey]
+    else:
+        tables = journey if isinstance(journey, Tables) else load_tables(journey)
     if isinstance(cohort, (str, Path)):
         cohort = load_cohort(cohort)
     return run(tables, cohort, seed, days, **options)

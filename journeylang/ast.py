@@ -405,9 +405,13 @@ class Branch(Step):
 
 @dataclass(frozen=True)
 class SplitArm(Node):
+    """One arm of a split; a ``holdout`` arm (a control group) has no target: its runs get no
+    more steps and are followed for goals, milestones and KPIs only."""
+
     name: str
     percent: float
-    target: str
+    target: str | None = None
+    holdout: bool = False
 
 
 @dataclass(frozen=True)
@@ -553,6 +557,30 @@ class Variable(Node):
     type: str | None = None
 
 
+MIGRATION_ACTIONS = ("stop", "drain")  # the targets of a move that name no step
+OTHER_STEPS = "other"                   # the source of a move: every step not mapped otherwise
+
+
+@dataclass(frozen=True)
+class Move(Node):
+    """``old_step -> target`` in a migration: runs of the older version at ``step`` (a step id
+    or a stage name of that version) go to ``target``, a step or stage of this version, or
+    ``stop`` (they end now) or ``drain`` (they stay on the older version until they end)."""
+
+    step: str
+    target: str
+
+
+@dataclass(frozen=True)
+class Migration(Node):
+    """``migrate from version N { moves; other -> ... }``: how runs of version N move when this
+    version is loaded; ``other`` is the target of every step no move names (None: none)."""
+
+    from_version: int
+    moves: tuple[Move, ...] = ()
+    other: str | None = None
+
+
 @dataclass(frozen=True)
 class Stage(Node):
     name: str
@@ -584,6 +612,7 @@ class Journey(Node):
     attributes: tuple[Attribute, ...] = ()
     variables: tuple[Variable, ...] = ()
     locale: str | None = None  # the templates' default locale for customers without one
+    migrations: tuple[Migration, ...] = ()
 
     def steps(self):
         """Every step in source order, with its stage."""

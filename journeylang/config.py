@@ -9,12 +9,13 @@ from pathlib import Path
 
 from .ast import ATTRIBUTE_TYPES, CHANNELS
 from .diagnostics import Severity
+from .limits import MAX_FILE_BYTES, MAX_NESTING, MAX_NUMBER, MAX_WHOLE
 from .semantics import OPT_OUT_EVENTS, value_type
 
 CONFIG_FILE = ".journeylang.toml"
 SEVERITIES = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO}
 _KEYS = ("select", "ignore", "severity", "channels", "schema", "opt_out_events", "naming",
-         "channel_limits", "content", "segments", "default_locale")
+         "channel_limits", "content", "segments", "default_locale", "versions")
 _SCHEMA_KEYS = ("attributes", "events")
 _CONTENT_KEYS = ("builtin", "categories", "rules")
 _WORDING_KEYS = ("name", "phrases", "locales", "severity", "message", "hint")
@@ -97,6 +98,7 @@ class LintConfig:
     declared: tuple[DeclaredAttribute, ...] = ()  # typed attributes (with defaults) of the schema
     segments: tuple[SegmentText, ...] = ()
     default_locale: str | None = None
+    versions: tuple[str, ...] = ()  # earlier versions' tables (or a state file): migration checks
     path: str | None = None
 
     def enabled(self, code: str) -> bool:
@@ -137,9 +139,11 @@ def load_config(path: Path | None) -> LintConfig:
     """Read and validate a configuration file (None gives the defaults)."""
     if path is None:
         return LintConfig()
+    text = _read(path)
+    _check_nesting(text, path)
     try:
-        data = tomllib.loads(_read(path))
-    except tomllib.TOMLDecodeError as exc:
+        data = tomllib.loads(text)
+    except ValueError as exc:  # TOMLDecodeError, or a number of more than 4,300 digits
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     if path.name == "pyproject.toml":
         data = data.get("tool", {}).get("journeylang", {})
@@ -167,9 +171,35 @@ def _tool_table(data: dict, where: str) -> dict:
 
 def _read(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise ConfigError(f"{path}: cannot read configuration: larger than "
+                              f"{MAX_FILE_BYTES:,} bytes")
+        return raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read configuration: {exc}") from None
+
+
+# TOML's tokens that matter for nesting: strings and comments (skipped), and brackets
+_TOML_TOKENS = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"[^"\\\n]*(?:\\.[^"\\\n]*)*"'
+                          r"|'[^'\n]*'|#[^\n]*|[\[\]{}]")
+
+
+def _check_nesting(text: str, path: Path) -> None:
+    """Arrays and inline tables nest at most MAX_NESTING deep (tomllib recurses)."""
+    depth = 0
+    for token in _TOML_TOKENS.finditer(text):
+        bracket = token.group()
+        if bracket in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                line = text.count("\n", 0, token.start()) + 1
+                column = token.start() - (text.rfind("\n", 0, token.start()) + 1) + 1
+                raise ConfigError(f"{path}:{line}:{column}: nested more than {MAX_NESTING} "
+                                  "levels deep")
+        elif bracket in "]}":
+            depth -= 1
 
 
 def _from_table(data: dict, where: str) -> LintConfig:
@@ -202,6 +232,9 @@ def _from_table(data: dict, where: str) -> LintConfig:
         values["segments"] = _segments(_expect(data["segments"], dict, where, "segments"), where)
     if "default_locale" in data:
         values["default_locale"] = _expect(data["default_locale"], str, where, "default_locale")
+    if "versions" in data:  # relative to the configuration's folder
+        values["versions"] = tuple(str(Path(where).parent / p)
+                                   for p in _string_list(data["versions"], where, "versions"))
     return LintConfig(**values)
 
 
@@ -220,16 +253,10 @@ def _channel_limits(table: dict, where: str) -> dict:
                     "no longer by characters: write `sms = { segments = 1 }` (the most "
                     "segments one message may cost)")
             _known_keys(limit, ("segments",), where, f"{key}.")
-            found["sms_segments"] = _positive(limit.get("segments", 1), where, f"{key}.segments")
+            found["sms_segments"] = _count(limit.get("segments", 1), where, f"{key}.segments")
         else:
-            characters[channel] = _positive(limit, where, key)
+            characters[channel] = _count(limit, where, key)
     return {"channel_limits": characters, **found}
-
-
-def _positive(value, where: str, key: str) -> int:
-    if _expect(value, int, where, key) < 1:
-        raise ConfigError(f"{where}: {key} must be at least 1, not {value}")
-    return value
 
 
 def _attributes(value, where: str) -> tuple[tuple[str, ...], tuple[DeclaredAttribute, ...]]:
@@ -256,11 +283,24 @@ def _declarations(table: dict, where: str, prefix: str) -> list[DeclaredAttribut
             close = difflib.get_close_matches(str(kind), ATTRIBUTE_TYPES, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else f" (types: {', '.join(ATTRIBUTE_TYPES)})"
             raise ConfigError(f"{where}: {key}.type: unknown type {kind!r}{hint}")
-        default = spec.get("default")
+        default = _default(spec.get("default"), where, key)
         if kind is not None and "default" in spec and value_type(default) != kind:
             raise ConfigError(f"{where}: {key}.default: {default!r} is not a {kind}")
         found.append(DeclaredAttribute(path, kind, default, "default" in spec))
     return found
+
+
+def _default(value, where: str, key: str):
+    """A declared default: a string, true, false, a finite number within +-MAX_NUMBER, or a
+    list of them (what the tables and the state file hold as JSON)."""
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        number = isinstance(item, (int, float)) and not isinstance(item, bool)
+        if not (item is None or isinstance(item, (str, bool))
+                or number and abs(item) <= MAX_NUMBER):
+            raise ConfigError(f"{where}: {key}.default must be a string, true, false, a finite "
+                              f"number within +-{MAX_NUMBER:,} or a list of them, not {item!r}")
+    return value
 
 
 def _segments(table: dict, where: str) -> tuple[SegmentText, ...]:
@@ -295,6 +335,14 @@ def _known_keys(table: dict, known, where: str, prefix: str) -> None:
 def _expect(value, kind, where: str, key: str):
     if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
         raise ConfigError(f"{where}: {key} must be a {kind.__name__}, not {type(value).__name__}")
+    return value
+
+
+def _count(value, where: str, key: str) -> int:
+    _expect(value, int, where, key)
+    if not 1 <= value <= MAX_WHOLE:
+        raise ConfigError(f"{where}: {key} must be a whole number from 1 to {MAX_WHOLE:,}, "
+                          f"not {value}")
     return value
 
 

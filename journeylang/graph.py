@@ -145,8 +145,9 @@ def _add_edges(result: JourneyGraph, node_id: str, step: ast.Step, following: st
                 link(step.default, DEFAULT, "else")
         case ast.Split():
             for arm in step.arms:
-                link(arm.target, SPLIT, f"{arm.name} {arm.percent:g}%", weight=arm.percent,
-                     span=arm.span)
+                if not arm.holdout:  # a control group goes nowhere: it gets no more steps
+                    link(arm.target, SPLIT, f"{arm.name} {arm.percent:g}%", weight=arm.percent,
+                         span=arm.span)
         case ast.Escalate():  # drawn unexpanded in views; checks see its primitive steps
             link(step.target, EVENT, step.event, condition=step.condition)
             link(step.next, TIMEOUT, "breach")

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import math
 
+from .limits import MAX_NUMBER
+
 # --- outcomes ----------------------------------------------------------------------------------
 
 CONVERTED, COMPLETED, CHURNED, OPTED_OUT, EXPIRED, ESCALATED = (
     "converted", "completed", "churned", "opted_out", "expired", "escalated")
 ERROR = "error"  # the runtime's own: a run that went round a loop MAX_STEPS times without waiting
+STOPPED = "stopped"  # the runtime's own: a run a new version's migration stopped (`-> stop`)
+# the experiment of a journey's entry holdout (``policy holdout``), beside its splits: a run's
+# group in it is TREATED or HELD_OUT (a split's arms are named by the journey)
+ENTRY_EXPERIMENT, TREATED, HELD_OUT = "(entry)", "treated", "holdout"
 STANDARD_OUTCOMES = (CONVERTED, COMPLETED, CHURNED, OPTED_OUT, EXPIRED, ESCALATED)
 
 # --- opt-out -----------------------------------------------------------------------------------
@@ -112,6 +118,8 @@ def arithmetic(op: str, a, b):
         return None
     result = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
               "/": lambda: a / b, "%": lambda: a % b}[op]()
+    if isinstance(result, int) and abs(result) > MAX_NUMBER:  # past exact integers: a float,
+        result = float(result) if result.bit_length() < 1024 else math.inf  # as numpy has it
     return result if not isinstance(result, float) or math.isfinite(result) else None
 
 
@@ -134,10 +142,25 @@ def negate(value):
 #   quiet       the customer's local time is inside quiet hours: deferred to the window's end
 #   cap         a frequency cap (across all the customer's journeys) is reached: skipped
 # Otherwise the message is sent. The promo budget is measured, never enforced per message.
+#
+# Caps count the messages sent to the customer and those on their way to the provider (so a
+# delivery backlog cannot break a cap); a message that fails or is cancelled stops counting,
+# and one reported sent counts from the moment it was sent. The promo budget is measured over
+# sent messages. In a simulation every message is sent and delivered the moment it is queued.
 SEND_OPTED_OUT, SEND_NO_CONSENT, SEND_QUIET, SEND_CAP = "opted out", "no consent", "quiet", "cap"
 SEND_CHECKS = (SEND_OPTED_OUT, SEND_NO_CONSENT, SEND_QUIET, SEND_CAP)
 # The checks that skip (rather than defer) a send, and so count as skip reasons.
 SKIP_REASONS = (SEND_OPTED_OUT, SEND_NO_CONSENT, SEND_CAP)
+
+
+# --- delivery results ---------------------------------------------------------------------------
+
+# Events the delivery worker reports for a message, which journeys can wait for. Their data:
+# action (the outbox id), channel, template, journey, step, attempts, and provider_id (sent,
+# delivered) or reason (failed).
+MESSAGE_SENT, MESSAGE_DELIVERED, MESSAGE_FAILED = ("message_sent", "message_delivered",
+                                                   "message_failed")
+DELIVERY_EVENTS = (MESSAGE_SENT, MESSAGE_DELIVERED, MESSAGE_FAILED)
 
 
 def skip_reason(detail: str | None) -> str | None:

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import TemplateSyntaxError, nodes
 
 from .ast import Journey
 from .diagnostics import Span
+from .limits import MAX_FILE_BYTES, MAX_OUTPUT_CHARS
+from .sandbox import RenderError, compile_template, environment, render
 
 TEMPLATE_DIR = "templates"
 DEFAULT_LOCALE = None
@@ -39,12 +40,6 @@ class TemplateProblem:
     source: TemplateSource
     message: str
     span: Span
-
-
-@cache
-def environment() -> SandboxedEnvironment:
-    """The one sandbox every template is parsed and rendered in (runtime included)."""
-    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
 
 class TemplateSet:
@@ -86,16 +81,34 @@ class TemplateSet:
         """Jinja2 syntax errors, placed in the journey or template file."""
         found = []
         for source in self.sources:
-            try:
-                environment().parse(source.text)
-            except TemplateSyntaxError as exc:
-                found.append(TemplateProblem(source, exc.message or "syntax error",
-                                             source.span_of_line(exc.lineno or 1)))
+            _, problem, line = parse_template(source.text)
+            if problem is not None:
+                found.append(TemplateProblem(source, problem, source.span_of_line(line)))
         return found
 
     def variables(self, source: TemplateSource) -> list[str]:
         """Dotted paths a template reads (``customer.name``), in order, without duplicates."""
         return list(_variables(source.text))
+
+
+@lru_cache(maxsize=4096)
+def parse_template(text: str) -> tuple[nodes.Template | None, str | None, int]:
+    """(the Jinja2 syntax tree, None, 1), or (None, why it does not parse, its line). The
+    rules, the compiler and the renderer read one text's tree again and again: it is parsed
+    once (callers never change it)."""
+    try:
+        return environment().parse(text), None, 1
+    except TemplateSyntaxError as exc:
+        return None, exc.message or "syntax error", exc.lineno or 1
+    except RecursionError:  # Jinja's parser recurses: absurdly deep nesting
+        return None, "the template nests too deeply", 1
+    except ValueError as exc:  # the lexer's int() of a number of more than 4,300 digits
+        return None, str(exc).split(";")[0], 1
+
+
+def parsed(text: str) -> nodes.Template | None:
+    """The Jinja2 syntax tree of a template text; None when it does not parse."""
+    return parse_template(text)[0]
 
 
 def locale_fallbacks(locale: str | None, default: str | None = None) -> tuple[str | None, ...]:
@@ -106,9 +119,70 @@ def locale_fallbacks(locale: str | None, default: str | None = None) -> tuple[st
     return (locale, language(locale), default, language(default), DEFAULT_LOCALE, "en")
 
 
-def render(source: TemplateSource, context: dict) -> str:
-    """Render a template text; a missing variable raises jinja2.UndefinedError."""
-    return environment().from_string(source.text).render(context)
+class MessageTemplate:
+    """A template text ready to render messages, the runtime's and preview's alike: a text of
+    plain data and ``{{ a.b.c }}`` paths is filled without Jinja's per-call context (the common
+    case, and fast); any other renders in the sandbox, under its limits. ``render`` raises
+    RenderError, never anything else."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.pieces = _substitutions(text)
+        self._compiled = None
+
+    def render(self, context: dict) -> str:
+        text = None if self.pieces is None else _fill(self.pieces, context)
+        if text is None:
+            if self._compiled is None:
+                self._compiled = compile_template(self.text)
+            return render(self._compiled, context)
+        if len(text) > MAX_OUTPUT_CHARS:
+            raise RenderError(f"over a template limit: a message of more than "
+                              f"{MAX_OUTPUT_CHARS:,} characters or items")
+        return text
+
+
+_MISSING = object()
+
+
+def _substitutions(text: str) -> list | None:
+    """A text made only of literal data and ``{{ a.b.c }}`` as pieces (str or path tuple);
+    None for anything else."""
+    tree = parsed(text)
+    if tree is None:
+        return None
+    pieces: list = []
+    for output in tree.body:
+        if not isinstance(output, nodes.Output):
+            return None
+        for node in output.nodes:
+            path = node.data if isinstance(node, nodes.TemplateData) else attribute_path(node)
+            if path is None:
+                return None
+            pieces.append(path if isinstance(path, str) else tuple(path))
+    return pieces
+
+
+def _fill(pieces: list, context: dict) -> str | None:
+    """The text, exactly as Jinja renders it; None when a value needs Jinja (not a scalar)."""
+    out = []
+    for piece in pieces:
+        if type(piece) is str:
+            out.append(piece)
+            continue
+        value = context.get(piece[0], _MISSING)
+        for part in piece[1:]:
+            if value is _MISSING:
+                break
+            if not isinstance(value, dict):
+                return None
+            value = value.get(part, _MISSING)
+        if value is _MISSING:
+            raise RenderError(f"'{'.'.join(piece)}' is undefined")
+        if isinstance(value, (dict, list)):
+            return None
+        out.append(str(value))
+    return "".join(out)
 
 
 def _file_sources(folder: Path) -> list[TemplateSource]:
@@ -120,7 +194,10 @@ def _file_sources(folder: Path) -> list[TemplateSource]:
         if not match:
             continue
         try:
-            text = path.read_text(encoding="utf-8")
+            with open(path, "rb") as handle:
+                raw = handle.read(MAX_FILE_BYTES + 1)
+            # a file past the limit is read no further: JL406 reports its length
+            text = raw.decode("utf-8", "ignore" if len(raw) > MAX_FILE_BYTES else "strict")
         except (OSError, UnicodeDecodeError):
             continue
         found.append(TemplateSource(match["name"], match["locale"], text,
@@ -131,11 +208,8 @@ def _file_sources(folder: Path) -> list[TemplateSource]:
 @lru_cache(maxsize=4096)
 def _variables(text: str) -> tuple[str, ...]:
     """The dotted paths a template text reads (several rules ask for the same texts)."""
-    try:
-        tree = environment().parse(text)
-    except TemplateSyntaxError:
-        return ()
-    return tuple(dict.fromkeys(_paths(tree)))
+    tree = parsed(text)
+    return () if tree is None else tuple(dict.fromkeys(_paths(tree)))
 
 
 def _paths(tree: nodes.Node):
@@ -150,8 +224,10 @@ def _paths(tree: nodes.Node):
                 chained.add(id(inner))
                 inner = inner.node
             yield ".".join(parts)
+    known = environment().globals  # range, dict, namespace, ...: the sandbox's own names
     for name in tree.find_all(nodes.Name):
-        if name.ctx == "load" and name.name not in locals_ and not _used_inattribute_path(tree, name):
+        if name.ctx == "load" and name.name not in locals_ and name.name not in known \
+                and not _used_inattribute_path(tree, name):
             yield name.name
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import missing
+from tools import import_or_skip, missing
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -31,3 +31,39 @@ def pytest_runtest_setup(item):
     for mark in item.iter_markers("needs"):
         if not mark.kwargs["available"]:
             missing(mark.kwargs["reason"])
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The URL of a PostgreSQL server for this session (without one: skipped saying why, or
+    failed under CI=true, where .ci/run starts one)."""
+    import os
+
+    import pg
+    if os.environ.get(pg.ENV):
+        yield os.environ[pg.ENV]
+        return
+    try:
+        server = pg.Server()
+    except pg.Unavailable as exc:
+        missing(f"no PostgreSQL server: {exc}")
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """A PostgreSQL state URL of its own (a fresh schema) for one test."""
+    import pg
+    import_or_skip("psycopg")
+    return pg.fresh_schema(postgres_server)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def state_target(request, tmp_path):
+    """Where a durable state lives, once per store: a SQLite file, a PostgreSQL schema."""
+    if request.param == "sqlite":
+        return tmp_path / "state.sqlite"
+    return request.getfixturevalue("postgres_url")

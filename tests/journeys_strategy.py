@@ -12,7 +12,7 @@ after goal within exit as outcomes policy cap messages per quiet consent holdout
 send via with wait until for timeout branch when else split tag untag set coupon value expires
 handoff to note webhook emit goto true false null and or not in has exists use fragment
 every role capacity expect entries promo kpi baseline target at breach next milestone attribute
-var locale transactional calendar""".split())
+var locale transactional calendar migrate from""".split())
 
 names = st.from_regex(r"\A[a-z_][a-z0-9_]{0,7}\Z").filter(lambda n: n not in KEYWORDS) | \
     st.sampled_from(["欢迎", "顾客_1", "cart_value"])
@@ -115,7 +115,9 @@ others = {
                         arms=st.lists(st.builds(ast.BranchArm, conditions, names),
                                       max_size=3).map(tuple), default=targets),
     "split": st.builds(ast.Split, st.just(""), arms=st.lists(
-        st.builds(ast.SplitArm, names, percents, names), max_size=3).map(tuple)),
+        st.builds(ast.SplitArm, names, percents, names)
+        | st.builds(ast.SplitArm, names, percents, st.none(), st.just(True)),
+        max_size=3).map(tuple)),
     "goto": st.builds(ast.Goto, st.just(""), target=names),
     "exit": st.builds(ast.Exit, st.just(""), outcome=names),
 }
@@ -156,10 +158,10 @@ templates = st.builds(
     st.one_of(texts.map(lambda t: (ast.TemplateText(None, t),)),
               unique(st.builds(ast.TemplateText, names, texts), lambda t: t.locale, max_size=3)))
 calendar_caps = st.sampled_from(sorted(ast.CALENDAR_UNITS)).flatmap(
-    lambda unit: st.builds(ast.Cap, st.integers(0, 99), st.just(ast.CALENDAR_UNITS[unit]),
+    lambda unit: st.builds(ast.Cap, st.integers(1, 99), st.just(ast.CALENDAR_UNITS[unit]),
                            st.lists(channels, max_size=2).map(tuple), calendar=st.just(unit)))
 policies = st.builds(
-    ast.Policy, caps=st.lists(st.builds(ast.Cap, st.integers(0, 99), durations,
+    ast.Policy, caps=st.lists(st.builds(ast.Cap, st.integers(1, 99), durations.filter(bool),
                                         st.lists(channels, max_size=2).map(tuple))
                               | calendar_caps, max_size=2).map(tuple),
     quiet=maybe(st.builds(ast.QuietHours, times, times)),
@@ -173,7 +175,7 @@ reentries = st.one_of(st.just(ast.Reentry()), st.just(ast.Reentry("always")),
 def journeys(draw):
     stage_names = draw(st.lists(names, unique=True, max_size=3))
     return ast.Journey(
-        draw(names), title=draw(maybe(texts)), version=draw(maybe(st.integers(0, 999))),
+        draw(names), title=draw(maybe(texts)), version=draw(maybe(st.integers(1, 999))),
         owner=draw(maybe(texts)), description=draw(maybe(texts)),
         entry=draw(maybe(st.builds(ast.Entry, names, maybe(conditions))
                          | st.builds(ast.Entry, st.just(""), maybe(conditions), schedules))),
@@ -184,9 +186,9 @@ def journeys(draw):
                             max_size=2).map(tuple)),
         outcomes=draw(st.lists(names, max_size=2).map(tuple)),
         policy=draw(policies),
-        roles=draw(st.lists(st.builds(ast.Role, names, st.integers(0, 9999), durations.filter(
+        roles=draw(st.lists(st.builds(ast.Role, names, st.integers(1, 9999), durations.filter(
             bool)), max_size=2).map(tuple)),
-        volume=draw(maybe(st.builds(ast.Volume, st.integers(0, 10**6), durations.filter(bool)))),
+        volume=draw(maybe(st.builds(ast.Volume, st.integers(1, 10**6), durations.filter(bool)))),
         templates=draw(unique(templates, lambda t: t.name, max_size=3)),
         stages=tuple(draw(stages(n)) for n in stage_names),
         milestones=draw(st.lists(st.builds(ast.Milestone, names, names, maybe(conditions),
@@ -195,7 +197,8 @@ def journeys(draw):
         attributes=draw(unique(attributes, lambda a: a.name, max_size=2)),
         variables=draw(unique(st.builds(ast.Variable, names, literal_values,
                                         maybe(attribute_types)), lambda v: v.name, max_size=2)),
-        locale=draw(maybe(names)))
+        locale=draw(maybe(names)),
+        migrations=draw(st.lists(migrations, max_size=2).map(tuple)))
 
 
 attribute_types = st.sampled_from(ast.ATTRIBUTE_TYPES)
@@ -214,3 +217,14 @@ def _handler(event, condition, actions, target):
 
 handlers = st.builds(_handler, names, maybe(conditions),
                      st.lists(handler_actions, max_size=3), targets)
+
+
+# a step of an older version: a label, an automatic name (remind.2) or an expanded one (wb.ask)
+old_steps = st.builds(lambda name, rest: ".".join([name, *rest]), names,
+                      st.lists(names | st.integers(1, 99).map(str), max_size=2)).filter(
+    lambda step: step != ast.OTHER_STEPS)
+move_targets = names | st.sampled_from(ast.MIGRATION_ACTIONS)
+migrations = st.builds(
+    ast.Migration, st.integers(0, 999),
+    unique(st.builds(ast.Move, old_steps, move_targets), lambda m: m.step, max_size=3),
+    maybe(move_targets))

@@ -77,9 +77,20 @@ class Kit:
         return self.runtime.store.customer(customer)
 
 
+def dump(target, tables) -> dict[str, list]:
+    """Every row of ``tables`` of a state (a file or a PostgreSQL URL), in key order."""
+    from journeylang.runtime.database import connect
+    db = connect(target)
+    try:
+        return {table: [tuple(row) for row in db.execute(f"SELECT * FROM {table} ORDER BY 1")]
+                for table in tables}
+    finally:
+        db.close()
+
+
 def at(text: str) -> float:
     """An ISO-8601 time as epoch seconds."""
     return dt.datetime.fromisoformat(text).timestamp()
 
 
-__all__ = ["COMPILED_AT", "DAY", "HOUR", "Kit", "T0", "at", "compile_text", "iso", "journey"]
+__all__ = ["COMPILED_AT", "DAY", "HOUR", "Kit", "T0", "at", "compile_text", "dump", "iso", "journey"]

@@ -111,7 +111,7 @@ def test_convert_output_suffix_must_match_the_form(tmp_path):
 
 def test_convert_refuses_what_the_dsl_cannot_write(tmp_path):
     path = tmp_path / "neg.yaml"
-    path.write_text("journey: j\nversion: -1\n", encoding="utf-8")
+    path.write_text("journey: j\nversion: -1\n", encoding="utf-8")  # out of range in both forms
     result = run("convert", path, "--to", "journey")
     assert result.exit_code == 1
-    assert "would change what it means" in result.stderr
+    assert "JL002 error: 'version' in journey must be a whole number between 1" in result.stderr

@@ -9,18 +9,19 @@ import journeylang
 PACKAGE = Path(journeylang.__file__).parent
 # lower layers first; a module may import only from its own layer or layers before it
 LAYERS = [
-    {"diagnostics", "units", "semantics", "sms"},
+    {"diagnostics", "units", "limits", "semantics", "stats", "experiments", "sms"},
     {"source", "ast", "resources", "config"},
-    {"expressions"},
+    {"expressions", "migration"},
     {"frontend"},
     {"expand", "ladders"},
-    {"graph", "templates"},
+    {"graph", "templates", "sandbox", "template_limits"},
     {"views", "printer", "schema"},
     {"lint"},
     {"compile"},
     {"runtime"},
     {"sim"},
     {"api"},
+    {"live"},
     {"cli", "lsp"},
 ]
 

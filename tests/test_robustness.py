@@ -31,8 +31,9 @@ def test_random_bytes(data, suffix):
 
 
 @st.composite
-def mutated(draw):
-    path = draw(st.sampled_from(SEEDS))
+def mutated(draw, seeds=SEEDS, pieces=st.one_of(st.sampled_from(TOKENS), st.text(max_size=5))):
+    """A seed file with a few pieces deleted, inserted (from ``pieces``) or repeated."""
+    path = draw(st.sampled_from(seeds))
     text = path.read_text(encoding="utf-8")
     for _ in range(draw(st.integers(1, 4))):
         at = draw(st.integers(0, len(text)))
@@ -40,8 +41,7 @@ def mutated(draw):
         if action == "delete":
             text = text[:at] + text[at + draw(st.integers(1, 40)):]
         elif action == "insert":
-            piece = draw(st.one_of(st.sampled_from(TOKENS), st.text(max_size=5)))
-            text = text[:at] + piece + text[at:]
+            text = text[:at] + draw(pieces) + text[at:]
         else:
             end = min(len(text), at + draw(st.integers(1, 80)))
             text = text[:end] + text[at:end] + text[end:]

@@ -6,16 +6,17 @@ import importlib.util
 import os
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 
 import pytest
 
 from journeylang.compile import write_json
+from journeylang.runtime.database import connect
 
+import pg
 from conftest import EXAMPLES, ROOT
-from runtime_kit import compile_text
+from runtime_kit import compile_text, dump
 
 TABLES = ("meta", "versions", "customers", "runs", "timers", "history", "outbox", "events")
 
@@ -33,17 +34,17 @@ def _command(tables, events, db, *extra):
             "--until", "2026-03-20T00:00:00Z", *extra]
 
 
-def _dump(db) -> dict[str, list]:
-    connection = sqlite3.connect(db)
+def _count(target, table: str) -> int:
+    connection = connect(target)
     try:
-        return {table: connection.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
-                for table in TABLES}
+        return connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     finally:
         connection.close()
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
-def test_kill_9_then_restart_equals_an_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_kill_9_then_restart_equals_an_uninterrupted_run(tmp_path, store, request):
     bench = _bench()
     tables = tmp_path / "cart.json"
     write_json(compile_text((EXAMPLES / "cart_recovery.journey").read_text(encoding="utf-8"),
@@ -54,10 +55,13 @@ def test_kill_9_then_restart_equals_an_uninterrupted_run(tmp_path):
     total = len(generated)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
-    clean = tmp_path / "clean.sqlite"
+    if store == "sqlite":
+        clean, crashed = tmp_path / "clean.sqlite", tmp_path / "crashed.sqlite"
+    else:
+        server = request.getfixturevalue("postgres_server")
+        clean, crashed = pg.fresh_schema(server), pg.fresh_schema(server)
     subprocess.run(_command(tables, events, clean), check=True, capture_output=True, env=env)
 
-    crashed = tmp_path / "crashed.sqlite"
     process = subprocess.Popen(_command(tables, events, crashed, "--progress"), env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     commits = 0
@@ -70,7 +74,7 @@ def test_kill_9_then_restart_equals_an_uninterrupted_run(tmp_path):
     process.wait()
     process.stderr.close()
     assert process.returncode == -signal.SIGKILL
-    applied = sqlite3.connect(crashed).execute("SELECT count(*) FROM events").fetchone()[0]
+    applied = _count(crashed, "events")
     assert 0 < applied < total  # killed in the middle: some batches in, some not
 
     again = subprocess.run(_command(tables, events, crashed), capture_output=True, text=True, env=env)
@@ -80,7 +84,7 @@ def test_kill_9_then_restart_equals_an_uninterrupted_run(tmp_path):
     done = re.search(r"(\d+) already applied", again.stderr)
     assert done and applied <= int(done.group(1)) < total, again.stderr
 
-    expected, found = _dump(clean), _dump(crashed)
+    expected, found = dump(clean, TABLES), dump(crashed, TABLES)
     for table in TABLES:
         assert found[table] == expected[table], f"table {table} differs after the restart"
     assert len(expected["outbox"]) > 1000 and len(expected["events"]) == total

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from journeylang.runtime import (Event, Runtime, RuntimeSetupError, SqliteStore, StoreError,
-                                 VirtualClock, WallClock)
+                                 VirtualClock, WallClock, open_store)
 
 from runtime_kit import DAY, HOUR, T0, Kit, compile_text, journey
 
@@ -141,13 +141,12 @@ def test_late_events_are_applied_at_the_current_time():
     assert kit.runs()[0].ended_at == T0 + DAY
 
 
-def test_state_survives_a_restart_and_timers_fire_after_it(tmp_path):
+def test_state_survives_a_restart_and_timers_fire_after_it(state_target):
     tables = compile_text(flow("  entry on signup\n  policy { cap 5 messages per 7d }"))
-    path = tmp_path / "state.sqlite"
-    with Runtime(SqliteStore(path), seed=5) as runtime:
+    with Runtime(open_store(state_target), seed=5) as runtime:
         runtime.load(tables)
         runtime.ingest([Event("e1", "signup", "c1", T0, NAME)])
-    with Runtime(SqliteStore(path)) as runtime:
+    with Runtime(open_store(state_target)) as runtime:
         assert runtime.seed == "5"
         runtime.load(tables)  # already there: no new version
         report = runtime.ingest([Event("e1", "signup", "c1", T0, NAME),
@@ -161,22 +160,20 @@ def test_state_survives_a_restart_and_timers_fire_after_it(tmp_path):
         assert runtime.store.db.execute("SELECT count(*) FROM versions").fetchone() == (1,)
 
 
-def test_a_state_file_keeps_its_seed_and_time_zone(tmp_path):
-    path = tmp_path / "state.sqlite"
-    Runtime(SqliteStore(path), seed=1, timezone="Asia/Shanghai").close()
+def test_a_state_file_keeps_its_seed_and_time_zone(state_target, tmp_path):
+    Runtime(open_store(state_target), seed=1, timezone="Asia/Shanghai").close()
     with pytest.raises(RuntimeSetupError, match="seed 1, not 2"):
-        Runtime(SqliteStore(path), seed=2)
+        Runtime(open_store(state_target), seed=2)
     with pytest.raises(RuntimeSetupError, match="time zone"):
         Runtime(SqliteStore(tmp_path / "other.sqlite"), timezone="Mars/Olympus")
 
 
-def test_one_writer_per_state_file(tmp_path, monkeypatch):
-    monkeypatch.setattr("journeylang.runtime.store.LOCK_WAIT", 0.2)
-    first = SqliteStore(tmp_path / "state.sqlite")
-    with pytest.raises(StoreError, match="in use by another journey run"):
-        SqliteStore(tmp_path / "state.sqlite")
+def test_one_writer_per_state(state_target):
+    first = open_store(state_target)
+    with pytest.raises(StoreError, match="in use by another journey"):
+        open_store(state_target, lock_wait=0.2)
     first.close()
-    SqliteStore(tmp_path / "state.sqlite").close()
+    open_store(state_target).close()
 
 
 def test_a_file_that_is_not_a_state_file_is_refused(tmp_path):
@@ -186,9 +183,9 @@ def test_a_file_that_is_not_a_state_file_is_refused(tmp_path):
         SqliteStore(junk)
 
 
-def test_a_failing_batch_leaves_the_committed_state(tmp_path):
+def test_a_failing_batch_leaves_the_committed_state(state_target):
     tables = compile_text(flow("  entry on signup"))
-    with Runtime(SqliteStore(tmp_path / "s.sqlite")) as runtime:
+    with Runtime(open_store(state_target)) as runtime:
         runtime.load(tables)
         runtime.ingest([Event("e1", "signup", "c1", T0, NAME)])
 

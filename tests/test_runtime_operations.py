@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 from click.testing import CliRunner
 
@@ -158,15 +159,20 @@ def test_status_reports_slas_kpis_and_promo(tmp_path):
                                   "--db", db, "--until", iso(T0 + 10 * DAY)])
     assert result.exit_code == 0, result.output
     data = json.loads(runner.invoke(main, ["status", "--db", db, "--json"]).output)
+    assert [(p["sends"], p["pending"]) for p in data["promo"]] == [(0, 3)]  # none sent yet
+    with sqlite3.connect(db) as connection:  # as a delivery worker reports them sent
+        connection.execute("UPDATE outbox SET status = 'sent' WHERE kind = 'message'")
+    data = json.loads(runner.invoke(main, ["status", "--db", db, "--json"]).output)
     assert [(r["role"], r["met"], r["breached"]) for r in data["roles"]] == [
         ("agent", 0, 1), ("billing", 1, 0)]
     assert [(k["kpi"], k["observations"], k["hits"], k["met"]) for k in data["kpis"]] == [
         ("bought", 1, 0, False), ("clicked", 1, 1, False)]  # clicked: lower is better
     assert data["promo"] == [{"journey_id": "p", "sends": 3, "promo": 1, "share": 1 / 3,
-                              "budget": 0.2}]  # c2's signup also entered the promo journey
+                              "budget": 0.2, "pending": 0}]  # c2's signup also entered the promo journey
     text = runner.invoke(main, ["status", "--db", db]).output
     assert "agent                open      0  met      0  breached      1  breach rate 100.0%" in text
-    assert "k/clicked" in text and "1 of 1 = 100.0% (baseline 40.0%, target 30.0%): missed" in text
+    assert "k/clicked" in text and ("1 of 1 closed windows = 100.0%, 95% CI 20.7%-100.0% "
+                                    "(baseline 40.0%, target 30.0%): missed") in text
     assert "p                        1 of 3 = 33.3%, budget 20.0% (over budget)" in text
 
 

@@ -435,6 +435,8 @@ def test_status_explains_a_customers_path_event_by_event(tmp_path):
 
 def test_a_state_file_of_schema_1_is_migrated(tmp_path):
     import sqlite3
+
+    from journeylang.runtime.sql import SCHEMA_VERSION
     db = tmp_path / "old.sqlite"
     kit = Kit(journey('''
   stage s {
@@ -445,14 +447,16 @@ def test_a_state_file_of_schema_1_is_migrated(tmp_path):
     kit.runtime.close()
     with sqlite3.connect(db) as connection:  # as the previous release wrote it
         connection.execute("ALTER TABLE runs DROP COLUMN locals")
+        connection.execute("DROP TABLE migrations")
         connection.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")
     kit = Kit(store=SqliteStore(db))
     run, = kit.customer().runs
     assert (run.vars, run.milestones, run.step) == ({}, {}, "s.1")
     kit.advance(T0 + 3 * DAY)
-    assert kit.runtime.store.meta["schema"] == "2"
+    assert kit.runtime.store.meta["schema"] == SCHEMA_VERSION
     assert sqlite3.connect(db).execute("SELECT outcome, locals FROM runs").fetchall() == [
         ("completed", "{}")]
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM migrations").fetchone() == (0,)
 
 
 POINTS_YAML = """

@@ -36,7 +36,7 @@ EXAMPLES = _example_pairs()
 
 BAD_COHORTS = [
     ("size: 10\n", "c.yaml:1:1: the cohort needs 'segments'"),
-    ("size: 0\nsegments: [{name: a}]\n", "c.yaml:1:7: 'size' must be at least 1, got 0"),
+    ("size: 0\nsegments: [{name: a}]\n", "c.yaml:1:7: 'size' must be between 1 and 100,000,000, got 0"),
     ("size: 10\nsegmnts: []\n",
      "c.yaml:2:1: unknown key 'segmnts' in the cohort: did you mean 'segments'?"),
     ("size: 10\nsegments: []\n", "c.yaml:2:11: 'segments' needs at least one segment"),
@@ -192,7 +192,8 @@ def test_cli_simulate_writes_json_and_csv(tmp_path):
     assert (out / "steps.csv").read_text(encoding="utf-8").startswith("step,stage,kind,entered")
     assert {p.name for p in out.iterdir()} == {"summary.json", "report.html", "steps.csv", "flows.csv",
                                                "funnel.csv", "time_to_convert.csv",
-                                               "staff.csv"}  # the journey hands off to agents
+                                               "staff.csv",  # the journey hands off to agents
+                                               "experiments.csv"}  # and holds out 10%
 
 
 def test_cli_simulate_reports_a_bad_cohort_without_a_traceback(tmp_path):

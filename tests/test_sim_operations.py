@@ -110,7 +110,7 @@ def test_kpi_values_match_a_hand_computed_case(p):
                              "over_budget": True}
     assert missed_kpis(results) == ([] if p else [
         "KPI bought: 0.0% against target 30.0% (needs at least 30.0%; 95% CI 0.0%-1.0%, "
-        "400 observations)"])
+        "400 closed observations)"])
 
 
 def test_observations_still_open_at_the_horizon_are_not_misses():
@@ -118,7 +118,36 @@ def test_observations_still_open_at_the_horizon_are_not_misses():
     bought = results.kpis[0]
     assert (bought["observations"], bought["open"], bought["value"], bought["met"]) == (
         0, 50, None, None)
-    assert missed_kpis(results)[0] == "KPI bought: no observations closed (needs target 30.0%)"
+    assert missed_kpis(results)[0] == ("KPI bought: no observation window closed (needs target "
+                                       "30.0%; 50 still open)")
+
+
+def test_hits_inside_windows_still_open_are_not_counted():
+    """Censoring: half the customers buy within an hour, the others never; windows of 20 days
+    close only for the customers who arrived in the first ten days. Counting every hit so far
+    (and the misses known so far) would report 75%; the closed windows say 50%."""
+    people = cohort(2000, "      responses:\n        - {event: bought, after: {template: a}, "
+                          "p: 0.5, delay: 1h}", arrival="40d")
+    results = run(KPI.replace("on bought within 1d", "on bought within 20d"), people, days=30)
+    bought = results.kpis[0]
+    closed, opened = bought["observations"], bought["observations"] + bought["open"]
+    assert 0.25 < closed / opened < 0.42 and bought["hits_open"] > bought["open"] * 0.4
+    assert bought["ci95"][0] < 0.5 < bought["ci95"][1]
+    naive = (bought["hits"] + bought["hits_open"]) / (closed + bought["hits_open"])
+    assert naive > 0.7
+
+
+@pytest.mark.parametrize("p, missed", [(0.305, 1), (0.5, 0)])
+def test_fail_under_ci_judges_the_bound_of_the_interval(p, missed):
+    people = cohort(400, f"      responses:\n        - {{event: bought, after: {{template: a}}, p: {p}}}")
+    results = run(KPI, people)
+    bought = results.kpis[0]
+    assert bought["met"] is True                            # the value reaches the 30% target
+    assert len(missed_kpis(results, "ci")) == missed        # its lower bound may not
+    if missed:
+        assert missed_kpis(results, "ci")[0].startswith(
+            f"KPI bought: {bought['value']:.1%}, but the lower bound of its 95% CI is "
+            f"{bought['ci95'][0]:.1%}, not at least the target 30.0%")
 
 
 def test_the_report_has_kpi_and_staff_tables(tmp_path):

@@ -25,6 +25,7 @@ from journeylang.sim.vector.clock import ZoneClock
 from journeylang.sim.vector.plan import Plan
 
 from equivalence import agree, compare
+from tools import import_or_skip
 from sim_scenarios import assert_sends_respect_policies, deterministic_scenarios, scenarios
 from runtime_kit import compile_text, journey
 
@@ -372,7 +373,7 @@ def test_sharded_runs_give_exactly_the_single_run():
 def test_sharding_on_dask_gives_exactly_the_single_run():
     """Dask is in the test extra: shards as Dask tasks, on the local process scheduler and on a
     dask.distributed cluster (in-process here), merge to the single run."""
-    pytest.importorskip("dask.distributed")
+    import_or_skip("dask.distributed")  # in the test extra: under CI=true, missing fails
     from dask.distributed import Client, LocalCluster
     tables, cohort = compile_text(FEATURES), parse_cohort(FEATURES_COHORT)
     cohort.size = 120

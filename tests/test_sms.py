@@ -83,8 +83,10 @@ def test_an_sms_limit_in_characters_says_what_to_write_instead(write):
 @pytest.mark.parametrize("table, message", [
     ("{ sms = { segmets = 2 } }", "unknown key 'channel_limits.sms.segmets'; did you mean "
                                   "'channel_limits.sms.segments'?"),
-    ("{ sms = { segments = 0 } }", "channel_limits.sms.segments must be at least 1, not 0"),
-    ("{ push = 0 }", "channel_limits.push must be at least 1, not 0"),
+    ("{ sms = { segments = 0 } }", "channel_limits.sms.segments must be a whole number from 1 "
+                                   "to 2,147,483,647, not 0"),
+    ("{ push = 0 }", "channel_limits.push must be a whole number from 1 to 2,147,483,647, "
+                     "not 0"),
 ])
 def test_bad_channel_limits_are_refused(write, table, message):
     config = write(".journeylang.toml", f"channel_limits = {table}\n")

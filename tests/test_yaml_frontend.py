@@ -224,8 +224,10 @@ CASES = [
      [("JL004", 5, 51, "'d' in 'params' in send must be a string, number, true, false or null, "
                        "got 2024-01-01")]),
     ("unknown tag", "journey: j\nversion: !custom 3\n",
-     [("JL004", 2, 10, "'version' in journey cannot be read: could not determine a constructor "
-                       "for the tag '!custom'")]),
+     [("JL004", 2, 10, "YAML tags are not part of a journey file: !custom")]),
+    ("standard tag", "journey: j\nversion: !!bool maybe\ntitle: !!str x\n",
+     [("JL004", 2, 10, "YAML tags are not part of a journey file: tag:yaml.org,2002:bool"),
+      ("JL004", 3, 8, "YAML tags are not part of a journey file: tag:yaml.org,2002:str")]),
     ("reentry word", "journey: j\nreentry: sometimes\n",
      [("JL004", 2, 10, "'reentry' in journey must be never, always or after <duration> "
                        "(e.g. after 30d), got 'sometimes'")]),

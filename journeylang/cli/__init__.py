@@ -32,6 +32,8 @@ from . import fmt as _fmt  # noqa: E402,F401
 from . import convert as _convert  # noqa: E402,F401
 from . import new as _new, preview as _preview  # noqa: E402,F401
 from . import simulate as _simulate  # noqa: E402,F401
+from . import live as _live  # noqa: E402,F401
+from . import diff as _diff  # noqa: E402,F401
 
 if __name__ == "__main__":
     main()

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..api import ConfigError, CheckResult, check, check_document, config_for, journey_files
+from ..api import (ConfigError, CheckResult, TablesError, check, check_document, config_for,
+                   journey_files)
 from ..config import load_config
 from ..diagnostics import Severity, has_errors
 from . import main
@@ -24,19 +25,20 @@ def _split_codes(values: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def run_checks(paths, output_format="text", config_path=None, select=(), ignore=(),
-               max_warnings=None, stdin_filename=None) -> None:
+               max_warnings=None, stdin_filename=None, against=()) -> None:
     """Check ``paths`` (``-``: standard input) and exit: 0 clean, 1 errors (or too many
-    warnings), 2 usage errors."""
+    warnings), 2 usage errors. ``against``: earlier versions to check migrations with."""
     check_stdin_use(paths, stdin_filename)
     files = journey_files([p for p in paths if p != STDIN])
     if not files and STDIN not in paths:
         raise click.UsageError("no journey files (.journey, .yaml, .yml) found in the given paths")
     try:
         fixed = load_config(Path(config_path)) if config_path else None
-        results = [_check_stdin(stdin_filename, fixed, select, ignore)] if STDIN in paths else []
-        results += [check(path, _narrowed(fixed or config_for(path), select, ignore))
+        results = [_check_stdin(stdin_filename, fixed, select, ignore, against)] \
+            if STDIN in paths else []
+        results += [check(path, _narrowed(fixed or config_for(path), select, ignore), against)
                     for path in files]
-    except ConfigError as exc:
+    except (ConfigError, TablesError) as exc:
         raise click.UsageError(str(exc)) from None
     everything = [d for r in results for d in r.diagnostics]
     names = [r.document.source.name for r in results]
@@ -54,12 +56,12 @@ def run_checks(paths, output_format="text", config_path=None, select=(), ignore=
     sys.exit(1 if has_errors(everything) or too_many else 0)
 
 
-def _check_stdin(stdin_filename, fixed, select, ignore) -> CheckResult:
+def _check_stdin(stdin_filename, fixed, select, ignore, against=()) -> CheckResult:
     """Check the text on standard input as the file ``stdin_filename`` (default config: the
     one nearest that name)."""
     document = parse_input(STDIN, stdin_filename)
     config = fixed or config_for(Path(document.source.name))
-    return check_document(document, _narrowed(config, select, ignore))
+    return check_document(document, _narrowed(config, select, ignore), against)
 
 
 def _narrowed(config, select, ignore):
@@ -72,24 +74,31 @@ def _narrowed(config, select, ignore):
 
 _paths = click.argument("paths", nargs=-1, required=True,
                         type=click.Path(exists=True, allow_dash=True))
+_against = click.option(
+    "--against", "against", multiple=True, type=click.Path(exists=True),
+    help="Earlier versions to check a migration with: compiled tables, journey files, a "
+         "folder of them, or a state file (every version it holds). Repeatable.")
 
 
 @main.command("check", epilog=examples(
     "journey check examples/                       # every journey below a folder",
     "journey check welcome.journey vip_care.yaml",
     "cat j.journey | journey check - --stdin-filename journeys/j.journey",
-    "journey check -q journeys/ && echo clean      # no summary line"))
+    "journey check -q journeys/ && echo clean      # no summary line",
+    "journey check cart_v2.journey --against cart.state.sqlite   # its migration, too"))
 @_paths
+@_against
 @stdin_filename_option
 @quiet_option
-def check_command(paths: tuple[str, ...], stdin_filename: str | None) -> None:
+def check_command(paths: tuple[str, ...], against: tuple[str, ...],
+                  stdin_filename: str | None) -> None:
     """Check journey files (.journey, .yaml) or the folders that hold them; - reads standard
     input.
 
     Prints each problem with its location, code, source line, caret and hint; exits 0 when
     there are no errors, 1 when there are, 2 on a usage error.
     """
-    run_checks(paths, stdin_filename=stdin_filename)
+    run_checks(paths, stdin_filename=stdin_filename, against=against)
 
 
 @main.command("lint", epilog=examples(
@@ -106,11 +115,12 @@ def check_command(paths: tuple[str, ...], stdin_filename: str | None) -> None:
 @click.option("--ignore", multiple=True, help="Skip these codes or prefixes.")
 @click.option("--max-warnings", type=click.IntRange(min=0), default=None,
               help="Fail when there are more warnings than this.")
+@_against
 @stdin_filename_option
 @quiet_option
-def lint_command(paths, output_format, config_path, select, ignore, max_warnings,
+def lint_command(paths, output_format, config_path, select, ignore, max_warnings, against,
                  stdin_filename) -> None:
     """Lint journeys for CI: every rule, machine-readable output, configurable; - reads
     standard input."""
     run_checks(paths, output_format, config_path, _split_codes(select), _split_codes(ignore),
-               max_warnings, stdin_filename)
+               max_warnings, stdin_filename, against)

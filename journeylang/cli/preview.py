@@ -2,18 +2,22 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
-from jinja2 import TemplateError, UndefinedError
 
 from ..api import ConfigError, check_document, config_for
 from ..ast import Send
+from ..diagnostics import Diagnostic, Severity
 from ..lint.rules.names import did_you_mean
-from ..templates import TemplateSet, render, render_context
+from ..lint.rules.templates import RENDER_ERROR
+from ..sandbox import RenderError
+from ..templates import MessageTemplate, TemplateSet, render_context
 from . import main
-from .console import examples, fail, quiet_option
+from .console import examples, quiet_option
 from .inputs import journey_argument, parse_input, stdin_filename_option
+from .render import SourceLines, render
 
 
 def load_json(path: str, what: str) -> dict:
@@ -23,8 +27,9 @@ def load_json(path: str, what: str) -> dict:
     except json.JSONDecodeError as exc:
         raise click.UsageError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON in {what}: "
                                f"{exc.msg}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise click.UsageError(f"{path}: cannot read {what}: {exc}") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise click.UsageError(f"{path}: cannot read {what}: {reason}") from None
     if not isinstance(data, dict):
         raise click.UsageError(f"{path}: {what} must be a JSON object, got {type(data).__name__}")
     return data
@@ -39,6 +44,12 @@ def missing_variable(variables: list[str], context: dict) -> str | None:
                 return dotted
             value = value[part]
     return None
+
+
+def _fail(diagnostics, sources: SourceLines) -> None:
+    for diagnostic in diagnostics:
+        click.echo(render(diagnostic, sources), err=True)
+    sys.exit(1)
 
 
 @main.command("preview", epilog=examples(
@@ -56,18 +67,23 @@ def missing_variable(variables: list[str], context: dict) -> str | None:
 @quiet_option
 def preview_command(journey, step, customer_file, event_file, locale, stdin_filename) -> None:
     """Render the message that send step STEP of JOURNEY (- reads standard input) sends to a
-    customer."""
+    customer.
+
+    The text is rendered exactly as `journey run` renders it, under the same limits; a
+    template that fails is reported as a diagnostic (exit 1).
+    """
     customer = load_json(customer_file, "--customer")
     event = load_json(event_file, "--event") if event_file else {}
     document = parse_input(journey, stdin_filename)
     journey = document.source.name
+    sources = SourceLines({journey: document.source.text})
     try:
         result = check_document(document, config_for(Path(journey)))
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
     model = result.journey
     if model is None:
-        raise click.UsageError(f"{journey} cannot be read; run `journey check {journey}`")
+        _fail(result.diagnostics, sources)
     steps = {s.name: s for _, s in model.steps()}
     send = steps.get(step)
     if send is None:
@@ -76,15 +92,20 @@ def preview_command(journey, step, customer_file, event_file, locale, stdin_file
     if not isinstance(send, Send):
         raise click.UsageError(f"step '{step}' is a {send.kind} step, not a send")
     templates = TemplateSet.for_journey(model, journey)
-    source = templates.pick(send.template, locale or customer.get("locale"), model.locale)
+    wanted = locale or customer.get("locale")
+    source = templates.pick(send.template, wanted if isinstance(wanted, str) else None,
+                            model.locale)
     if source is None:
-        fail(f"template '{send.template}' is not defined")
+        _fail([Diagnostic("JL401", Severity.ERROR, f"template '{send.template}' is not defined",
+                          send.span)], sources)
     context = render_context(customer, event, {p.name: p.value for p in send.params},
                              model.id, send.name)
     try:
-        click.echo(render(source, context))
-    except UndefinedError as exc:
-        name = missing_variable(templates.variables(source), context)
-        fail(f"template '{send.template}': " + (f"missing variable '{name}'" if name else str(exc)))
-    except TemplateError as exc:
-        fail(f"template '{send.template}': {exc}")
+        click.echo(MessageTemplate(source.text).render(context))
+    except RenderError as exc:
+        name = missing_variable(templates.variables(source), context) \
+            if "undefined" in exc.message or "has no attribute" in exc.message else None
+        what = f"missing variable '{name}'" if name else exc.message
+        _fail([Diagnostic(RENDER_ERROR, Severity.ERROR,
+                          f"template '{send.template}' cannot be rendered: {what}",
+                          source.span_of_line(exc.line or 1))], sources)

@@ -1,6 +1,7 @@
 """`journey run`: load compiled tables into a state file and ingest events.jsonl, exactly once."""
 from __future__ import annotations
 
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -9,8 +10,9 @@ import click
 from ..api import load_tables
 from ..compile import TablesError
 from ..diagnostics import JourneyError
-from ..runtime import (DEFAULT_BATCH, EventError, Runtime, RuntimeSetupError, SqliteStore,
-                       StoreError, WallClock, iso, parse_time, read_events)
+from ..runtime import (DEFAULT_BATCH, EventError, MigrationError, Runtime, RuntimeSetupError,
+                       StoreError, WallClock, iso, open_store, parse_time, read_events)
+from ..runtime.database import describe, is_postgres
 from . import main
 from .console import INTERRUPTED, examples, fail, note, quiet_option
 from .render import SourceLines, render
@@ -22,9 +24,10 @@ def default_state_path(tables: str) -> Path:
     return path.with_name(f"{path.stem if path.suffix else path.name}.state.sqlite")
 
 
-def state_path(tables: tuple[str, ...], db: str | None) -> Path:
+def state_path(tables: tuple[str, ...], db: str | None) -> Path | str:
+    """The state: ``--db`` (a file, or a ``postgresql://`` URL), else beside the tables."""
     if db:
-        return Path(db)
+        return db if is_postgres(db) else Path(db)
     if not tables:
         raise click.UsageError("give --db, or --tables to find the state file beside them")
     return default_state_path(tables[0])
@@ -54,8 +57,9 @@ def load_all(paths: tuple[str, ...]):
               help="Compiled tables (JSON, CSV folder, SQLite) or a journey file; repeatable.")
 @click.option("--events", "events", type=click.Path(dir_okay=False),
               help="Events as JSON Lines: {id, type, customer, at, attributes, data}.")
-@click.option("--db", "db", type=click.Path(dir_okay=False),
-              help="State file (default: beside the first --tables, NAME.state.sqlite).")
+@click.option("--db", "db",
+              help="State: a SQLite file (default: beside the first --tables, "
+                   "NAME.state.sqlite) or a postgresql:// URL.")
 @click.option("--seed", type=int, default=None,
               help="Seed for splits and holdout (default 0; fixed per state file).")
 @click.option("--timezone", default=None,
@@ -81,21 +85,37 @@ def run_command(tables, events, db, seed, timezone, until, batch, progress) -> N
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--until") from None
     try:
-        runtime = Runtime(SqliteStore(path), seed=seed, timezone=timezone)
+        runtime = Runtime(open_store(path), seed=seed, timezone=timezone)
     except (StoreError, RuntimeSetupError, TablesError) as exc:
         fail(str(exc))
+    except sqlite3.DatabaseError as exc:
+        fail(f"{path}: damaged state file: {exc}")
     with runtime:
         try:
             for item in loaded:
-                runtime.load(item)
+                _load(runtime, item)
             report = _ingest(runtime, events, batch, progress)
             fired = runtime.advance(horizon) if horizon is not None else 0
         except (StoreError, TablesError) as exc:
             fail(f"{exc} (the state file keeps what was committed before)")
+        except sqlite3.DatabaseError as exc:
+            fail(f"{path}: damaged state file: {exc} (the state file keeps what was committed "
+                 "before)")
         except KeyboardInterrupt:
             click.echo("interrupted: what was read is applied; run again to continue", err=True)
             sys.exit(INTERRUPTED)
         _summary(report, fired, path, runtime)
+
+
+def _load(runtime, tables) -> None:
+    """Load a version; say what its migration did to the runs of older versions."""
+    try:
+        runtime.load(tables)
+    except MigrationError as exc:
+        fail(str(exc))
+    for at, journey, version, old, new, moved, stopped, kept in runtime.migrated:
+        note(f"journey {journey}: migrated the runs of version {version} ({old[:19]}) to "
+             f"{new[:19]}: {moved} moved, {stopped} stopped, {kept} kept on version {version}")
 
 
 def _ingest(runtime, events, batch, progress):
@@ -118,4 +138,4 @@ def _summary(report, fired, path, runtime) -> None:
              f"already applied; {report.timers} timers fired{rate}")
     if fired:
         note(f"timers fired up to {iso(runtime.now)}: {fired}")
-    note(f"state: {path} (clock {iso(runtime.now) if runtime.now > float('-inf') else 'not started'})")
+    note(f"state: {describe(path)} (clock {iso(runtime.now) if runtime.now > float('-inf') else 'not started'})")

@@ -6,12 +6,13 @@ import time
 
 import click
 
-from ..api import ConfigError
+from ..api import ConfigError, journey_files
 from ..compile import TablesError
+from ..limits import MAX_DURATION
 from ..runtime import RuntimeSetupError
 from ..sim import CohortError, load_cohort
 from ..sim.headline import FAIL, PASS, WARN, headline
-from ..sim.report import missed_kpis
+from ..sim.report import MultiResults, missed_kpis
 from ..sim.engine import ENGINES, EngineError, simulation_for
 from ..sim.shard import ShardError, simulate_sharded
 from . import main
@@ -27,14 +28,16 @@ _MARKS = {FAIL: "FAIL", WARN: "WARN", PASS: "OK"}
     "journey simulate examples/cart_recovery.journey --cohort examples/cohorts/cart_recovery.cohort.yaml",
     "journey simulate j.journey --cohort c.cohort.yaml --seed 7 --days 30 --out report/",
     "journey simulate j.journey --cohort c.cohort.yaml --fail-under target    # CI: KPIs",
+    "journey simulate j.journey --cohort c.cohort.yaml --fail-under ci        # ...surely",
+    "journey simulate journeys/ --cohort c.cohort.yaml    # every journey of a folder, together",
     "journey simulate j.json --cohort big.cohort.yaml --engine vector --shards 2"))
-@click.argument("journey", type=click.Path(exists=True))
+@click.argument("journeys", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--cohort", "cohort", required=True, type=click.Path(exists=True, dir_okay=False),
               help="Cohort file (YAML): segments, attributes and behaviour (docs/simulation.md).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed: the same cohort, journey and seed give the same results.")
-@click.option("--days", type=click.FloatRange(min=0, min_open=True), default=90, show_default=True,
-              help="Horizon in days after the cohort's start.")
+@click.option("--days", type=click.FloatRange(min=0, min_open=True, max=MAX_DURATION // 86400),
+              default=90, show_default=True, help="Horizon in days after the cohort's start.")
 @click.option("--timezone", default="UTC", show_default=True,
               help="Time zone of customers without one in the cohort.")
 @click.option("--out", "out", type=click.Path(file_okay=False),
@@ -45,32 +48,39 @@ _MARKS = {FAIL: "FAIL", WARN: "WARN", PASS: "OK"}
               help="vector (numpy, a subset of journeys), reference (the runtime's executor) or "
                    "auto (vector when it supports the journey and cohort).")
 @click.option("--shards", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Run the vectorised engine in this many local processes (results unchanged).")
-@click.option("--fail-under", "fail_under", type=click.Choice(["target", "baseline"]),
+              help="Run in this many local processes (results unchanged; either engine).")
+@click.option("--fail-under", "fail_under", type=click.Choice(["target", "baseline", "ci"]),
               is_flag=False, flag_value="target", default=None,
-              help="Exit 1 when a KPI misses its target (or with `baseline`, its baseline): for CI.")
+              help="Exit 1 when a KPI misses its target (`baseline`: its baseline; `ci`: when "
+                   "the bound of its 95% interval does not reach the target): for CI.")
 @quiet_option
-def simulate_command(journey, cohort, seed, days, timezone, out, progress, engine, shards,
+def simulate_command(journeys, cohort, seed, days, timezone, out, progress, engine, shards,
                      fail_under) -> None:
-    """Simulate a COHORT of customers through JOURNEY (a journey file or compiled tables)."""
+    """Simulate a COHORT of customers through JOURNEYS: a journey file or compiled tables, or
+    several (or a folder of them), run together on one runtime (caps count across them and
+    emitted events reach them all)."""
     try:
         people = load_cohort(cohort)
     except CohortError as exc:
         fail(str(exc))
+    paths = [str(p) for p in journey_files(journeys)] or list(journeys)
     try:
-        (tables,) = load_all((journey,))
-        sim = simulation_for(tables, people, seed, days, timezone=timezone,
-                             engine="vector" if shards > 1 else engine)
-    except (ConfigError, TablesError, RuntimeSetupError, EngineError) as exc:
+        loaded = load_all(tuple(paths))
+        tables = loaded[0] if len(loaded) == 1 else loaded
+        sim = simulation_for(tables, people, seed, days, timezone=timezone, engine=engine)
+    except (ConfigError, TablesError, RuntimeSetupError, EngineError, CohortError) as exc:
         fail(str(exc))
-    if fail_under is not None and not tables.rows["kpis"]:
-        fail(f"--fail-under: journey {tables.journey_id} declares no KPIs")  # before a long run
+    if fail_under is not None and not any(t.rows["kpis"] for t in loaded):
+        named = ", ".join(t.journey_id for t in loaded)  # said before a long run
+        fail(f"--fail-under: journey {named} declares no KPIs" if len(loaded) == 1 else
+             f"--fail-under: none of the journeys {named} declares KPIs")
     started = time.perf_counter()
     steps = sim.blocks() if sim.engine == "vector" else int(-(-days // 1))
     if shards > 1:
         try:
-            results = simulate_sharded(tables, people, seed, days, shards=shards, timezone=timezone)
-        except ShardError as exc:
+            results = simulate_sharded(tables, people, seed, days, shards=shards,
+                                       timezone=timezone, engine=engine)
+        except (ShardError, EngineError) as exc:
             fail(str(exc))
     elif progress or (progress is None and people.size >= PROGRESS_FROM and not is_quiet()):
         with click.progressbar(length=steps, label=f"simulating {people.size:,} customers",
@@ -79,7 +89,10 @@ def simulate_command(journey, cohort, seed, days, timezone, out, progress, engin
     else:
         results = sim.run()
     seconds = time.perf_counter() - started
-    _summary(results, seconds)
+    if isinstance(results, MultiResults):
+        _multi_summary(results, seconds)
+    else:
+        _summary(results, seconds)
     if out:
         try:
             written = results.write(out)
@@ -93,20 +106,42 @@ def simulate_command(journey, cohort, seed, days, timezone, out, progress, engin
 def _check_kpis(results, against: str) -> None:
     """``--fail-under``: exit 1 naming every KPI that misses its target (or baseline)."""
     missed = missed_kpis(results, against)
+    goal = "baseline" if against == "baseline" else "target"
     if missed:
         for line in missed:
             error(line)
-        fail(f"{len(missed)} of {len(results.kpis)} KPI(s) below their {against}")
-    note(f"all {len(results.kpis)} KPI(s) reach their {against}", "green")
+        fail(f"{len(missed)} of {len(results.kpis)} KPI(s) below their {goal}"
+             + (" with 95% confidence" if against == "ci" else ""))
+    note(f"all {len(results.kpis)} KPI(s) reach their {goal}"
+         + (" with 95% confidence" if against == "ci" else ""), "green")
 
 
-def _summary(results, seconds: float) -> None:
+def _multi_summary(results, seconds: float) -> None:
+    """Per journey, then the combined figures; each journey's own summary follows."""
+    click.echo(f"{len(results.journeys)} journeys x {results.cohort}: {results.customers:,} "
+               f"customers, seed {results.seed}, {results.days:g} days (reference engine, "
+               f"{results.customers / seconds:,.0f} customers/s)")
+    combined = results.combined
+    for row in combined["journeys"]:
+        click.echo(f"  {row['journey']}: {row['runs']:,} runs of {row['customers_entered']:,} "
+                   f"customers, converted {_pct(row['conversion'])}, {row['messages']:,} "
+                   f"messages, {row['cap_skips']:,} cap skips, {row['opt_outs']:,} opt-outs")
+    messages = combined["messages"]
+    several = sum(v for k, v in combined["customers_by_journeys_entered"].items() if int(k) > 1)
+    click.echo(f"combined: {messages['total']:,} messages ({messages['per_customer_mean']:.2f} "
+               f"per customer); {several:,} customers in several journeys")
+    for journey in results.journeys:
+        click.echo("")
+        _summary(journey, seconds, header=False)
+
+
+def _summary(results, seconds: float, header: bool = True) -> None:
     conv = results.conversion
     rate = "n/a" if conv["rate"] is None else f"{conv['rate']:.1%} (95% CI {conv['ci95'][0]:.1%}-{conv['ci95'][1]:.1%})"
     journey = f"{results.title} ({results.journey})" if results.title else results.journey
     lines = [f"{journey} x {results.cohort}: {results.customers:,} customers, seed "
              f"{results.seed}, {results.days:g} days ({results.engine} engine, "
-             f"{results.customers / seconds:,.0f} customers/s)",
+             f"{results.customers / seconds:,.0f} customers/s)" if header else f"{journey}:",
              f"entered: {results.entered['treated']:,} runs, holdout {results.entered['holdout']:,}; "
              f"ended {results.exited:,}, still inside {results.still_inside:,}",
              f"goal conversion: {conv['converted']:,} / {conv['runs']:,} = {rate}"]
@@ -154,9 +189,11 @@ def _operations(results) -> list[str]:
     for k in getattr(results, "kpis", ()):
         verdict = {None: "no data", True: click.style("met", fg="green"),
                    False: click.style("missed", fg="red", bold=True)}[k["met"]]
-        lines.append(f"KPI {k['kpi']}: {_pct(k['value'])} of {k['observations']:,} (95% CI "
-                     f"{_pct(k['ci95'][0])}-{_pct(k['ci95'][1])}); baseline {_pct(k['baseline'])}, "
-                     f"target {_pct(k['target'])}: {verdict}")
+        still = (f"; {k['open']:,} windows still open ({k.get('hits_open', 0):,} already hit, "
+                 f"not counted)" if k.get("open") else "")
+        lines.append(f"KPI {k['kpi']}: {_pct(k['value'])} of {k['observations']:,} closed windows "
+                     f"(95% CI {_pct(k['ci95'][0])}-{_pct(k['ci95'][1])}); baseline "
+                     f"{_pct(k['baseline'])}, target {_pct(k['target'])}: {verdict}{still}")
     for r in getattr(results, "staff", ()):
         wait = "n/a" if r["mean_wait_hours"] is None else \
             f"{r['mean_wait_hours']:.1f} h mean, {r['p90_wait_hours']:.1f} h p90"
@@ -167,4 +204,34 @@ def _operations(results) -> list[str]:
         budget = "no budget" if promo["budget"] is None else f"budget {_pct(promo['budget'])}"
         lines.append(f"promo sends: {promo['promo']:,} of {promo['sends']:,} = "
                      f"{_pct(promo['share'])} ({budget})")
+    lines += experiment_lines(getattr(results, "experiments", ()))
+    return lines
+
+
+def p_text(value: float) -> str:
+    return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
+
+
+def experiment_lines(experiments) -> list[str]:
+    """Each experiment's arms, then each arm against the control on every metric."""
+    lines = []
+    for experiment in experiments:
+        name = ("entry holdout" if experiment["stage"] is None
+                else f"split {experiment['experiment']}")
+        arms = ", ".join(f"{a['arm']}{' (held out)' if a['holdout'] else ''} {a['runs']:,}"
+                         for a in experiment["arms"])
+        lines.append(f"experiment {name}: {arms} runs; control {experiment['control']}")
+        rates = {(a["arm"], metric): measured for a in experiment["arms"]
+                 for metric, measured in a["metrics"].items()}
+        for c in experiment["comparisons"]:
+            if c["difference"] is None:
+                continue
+            arm = rates[(c["arm"], c["metric"])]
+            control = rates[(experiment["control"], c["metric"])]
+            verdict = "significant" if c["significant"] else "not significant"
+            small = ", small sample" if c["small_sample"] else ""
+            lines.append(f"  {c['metric']}: {c['arm']} {_pct(arm['rate'])} vs "
+                         f"{experiment['control']} {_pct(control['rate'])}: {c['difference']:+.1%} "
+                         f"(95% CI {c['ci95'][0]:+.1%} to {c['ci95'][1]:+.1%}, "
+                         f"{p_text(c['p_value'])}, {verdict}{small})")
     return lines

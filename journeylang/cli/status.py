@@ -6,10 +6,12 @@ import json
 import click
 
 from ..runtime import StoreError, iso
+from ..runtime.database import database_errors, describe
 from ..runtime import status as queries
 from . import main
 from .console import examples, fail, quiet_option
 from .run import load_all, state_path
+from .simulate import experiment_lines
 
 
 @main.command("status", epilog=examples(
@@ -19,12 +21,13 @@ from .run import load_all, state_path
     "journey status --tables cart.json --json | jq .kpis"))
 @click.option("--tables", "tables", multiple=True,
               help="Tables or journey files: show these journeys (the state is found beside them).")
-@click.option("--db", "db", type=click.Path(dir_okay=False), help="State file.")
+@click.option("--db", "db", help="State: a SQLite file or a postgresql:// URL.")
 @click.option("--customer", "customer", default=None,
               help="Show one customer: profile, runs, history, outbox.")
 @click.option("--outbox", "show_outbox", is_flag=True, help="List outbox rows, newest first.")
 @click.option("--status", "status", default=None,
-              help="With --outbox: only this status (queued, cancelled, failed).")
+              help="With --outbox: only this status (queued, sending, sent, delivered, failed, "
+                   "dead, cancelled).")
 @click.option("--channel", default=None, help="With --outbox: only this channel.")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
               help="With --outbox: at most this many rows.")
@@ -39,19 +42,27 @@ def status_command(tables, db, customer, show_outbox, status, channel, limit, as
     except StoreError as exc:
         fail(str(exc))
     try:
-        if customer is not None:
-            data = queries.customer(connection, customer)
-            if data is None:
-                fail(f"no customer {customer!r} in {path}")
-            _print(data, as_json, _customer_text)
-        elif show_outbox:
-            rows = queries.outbox(connection, status=status, channel=channel, journeys=journeys,
-                                  limit=limit)
-            _print(rows, as_json, _outbox_text)
-        else:
-            _print(queries.overview(connection, journeys), as_json, _overview_text)
+        _show(connection, customer, show_outbox, status, channel, journeys, limit, as_json, path)
+    except StoreError as exc:
+        fail(str(exc))
+    except database_errors() as exc:
+        fail(f"{describe(path)}: damaged state: {exc}")
     finally:
         connection.close()
+
+
+def _show(connection, customer, show_outbox, status, channel, journeys, limit, as_json, path):
+    if customer is not None:
+        data = queries.customer(connection, customer)
+        if data is None:
+            fail(f"no customer {customer!r} in {path}")
+        _print(data, as_json, _customer_text)
+    elif show_outbox:
+        rows = queries.outbox(connection, status=status, channel=channel, journeys=journeys,
+                              limit=limit)
+        _print(rows, as_json, _outbox_text)
+    else:
+        _print(queries.overview(connection, journeys), as_json, _overview_text)
 
 
 def _print(data, as_json: bool, as_text) -> None:
@@ -76,6 +87,7 @@ def _overview_text(data: dict):
         yield (f"journey {version['journey_id']}{title} v{version['version']} "
                f"{version['content_hash'][:19]} ({label}): runs {_counts(version['runs'])}")
         yield f"  outcomes: {_counts(version['outcomes'])}"
+        yield from _migrations_text(version, data["versions"])
         stages = [s for s in data["steps"] if s["content_hash"] == version["content_hash"]]
         stage_titles = version.get("stage_titles") or {}
         for stage in dict.fromkeys(s["stage"] for s in stages):
@@ -96,6 +108,19 @@ def _overview_text(data: dict):
     yield from _operations_text(data)
 
 
+def _migrations_text(version: dict, versions: list[dict]):
+    """Runs moved into this version from older ones, and out of it by newer ones."""
+    numbers = {v["content_hash"]: v["version"] for v in versions}
+    moved = version.get("migrations") or {"in": [], "out": []}
+    for row in moved["in"]:
+        yield (f"  migrated in {row['at']} from v{row['from_version']} {row['from_hash'][:19]}: "
+               f"{row['moved']} moved, {row['stopped']} stopped, {row['kept']} kept there")
+    for row in moved["out"]:
+        yield (f"  migrated out {row['at']} to v{numbers.get(row['to_hash'], '?')} "
+               f"{row['to_hash'][:19]}: {row['moved']} moved, {row['stopped']} stopped, "
+               f"{row['kept']} kept here")
+
+
 def _rate(value) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
@@ -110,21 +135,33 @@ def _operations_text(data: dict):
     if data.get("kpis"):
         yield "KPIs:"
         for row in data["kpis"]:
-            verdict = {None: "no data yet", True: "met", False: "missed"}[row["met"]]
+            verdict = {None: "no window closed yet", True: "met", False: "missed"}[row["met"]]
+            sure = "" if row["met"] is None else (
+                ", with 95% confidence" if row["met_ci"] else ", not yet with 95% confidence"
+                if row["met"] else "")
+            interval = "" if row["rate"] is None else \
+                f", 95% CI {_rate(row['ci95'][0])}-{_rate(row['ci95'][1])}"
             yield (f"  {row['journey_id']}/{row['kpi']:<20} {row['hits']} of {row['observations']} "
-                   f"= {_rate(row['rate'])} (baseline {_rate(row['baseline'])}, target "
-                   f"{_rate(row['target'])}): {verdict}; {row['open']} open")
+                   f"closed windows = {_rate(row['rate'])}{interval} (baseline "
+                   f"{_rate(row['baseline'])}, target {_rate(row['target'])}): {verdict}{sure}"
+                   + (f"; {row['open']} windows open ({row.get('hits_open', 0)} already hit, "
+                      "counted when their window closes)" if row["open"] else ""))
     if data.get("milestones"):
         yield "milestones reached:"
         for row in data["milestones"]:
             yield f"  {row['journey_id']}/{row['milestone']:<24} {row['runs']} runs"
+    for journey in data.get("experiments", ()):
+        yield f"experiments of {journey['journey_id']}:"
+        for line in experiment_lines(journey["experiments"]):
+            yield f"  {line}"
     if data.get("promo"):
-        yield "promo share of sends:"
+        yield "promo share of sent messages:"
         for row in data["promo"]:
             budget = "no budget" if row["budget"] is None else f"budget {_rate(row['budget'])}"
             over = " (over budget)" if row["budget"] is not None and (row["share"] or 0) > row["budget"] else ""
+            pending = f"; {row['pending']} pending delivery" if row["pending"] else ""
             yield (f"  {row['journey_id']:<24} {row['promo']} of {row['sends']} = "
-                   f"{_rate(row['share'])}, {budget}{over}")
+                   f"{_rate(row['share'])}, {budget}{over}{pending}")
 
 
 def _outbox_text(rows: list[dict]):

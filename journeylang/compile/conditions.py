@@ -23,9 +23,11 @@ comparison involving null is false and arithmetic on null is null. Nothing is ev
 from __future__ import annotations
 
 import math
+import reprlib
 from typing import Any, Callable, Protocol
 
 from .. import ast
+from ..limits import MAX_DURATION, MAX_NESTING, MAX_NUMBER
 from ..semantics import (ARITHMETIC, COMPARISONS, arithmetic, compare,  # noqa: F401 (re-exported)
                          equal, member, negate)
 
@@ -115,43 +117,60 @@ def condition_tree(expr: ast.Expr | None):
     return False if tree is None else tree
 
 
+MAX_TREE_DEPTH = MAX_NESTING + 2  # an expression's operators, then exists and a path
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxstring = 3, 4, 40
+
+
 def validate(tree) -> None:
-    """Raise ConditionError unless ``tree`` is in the documented form."""
-    if tree is None or isinstance(tree, (bool, int, float, str)):
-        if isinstance(tree, float) and not math.isfinite(tree):
-            raise ConditionError("numbers must be finite")
-        return
-    if not isinstance(tree, list) or not tree or tree[0] not in OPERATORS:
-        raise ConditionError(f"not a condition tree: {tree!r}")
-    op, args = tree[0], tree[1:]
-    if op == "history":
-        _validate_history(tree)
-        return
-    if op in ("path", "has_tag"):
-        names = args and all(isinstance(a, str) for a in args)
-        if not names or (op == "has_tag" and len(args) != 1):
-            raise ConditionError(f"{op} takes names: {tree!r}")
-        return
-    arity = _ARITY.get(op)
-    if (arity is not None and len(args) != arity) or (arity is None and op != "list" and len(args) < 2):
-        raise ConditionError(f"wrong number of operands for {op}: {tree!r}")
-    if op == "exists" and not (isinstance(args[0], list) and args[0][:1] == ["path"]):
-        raise ConditionError(f"exists takes a path: {tree!r}")
-    for arg in args:
-        validate(arg)
+    """Raise ConditionError unless ``tree`` is in the documented form (without recursion: a
+    hand-edited tree may be deeper than the stack; more than MAX_TREE_DEPTH is refused)."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if node is None or isinstance(node, (bool, int, float, str)):
+            if not isinstance(node, (int, float)) or isinstance(node, bool):
+                continue
+            if not abs(node) <= MAX_NUMBER:  # NaN and infinities included
+                raise ConditionError(f"numbers must be finite and within +-{MAX_NUMBER:,}")
+            continue
+        if depth > MAX_TREE_DEPTH:
+            raise ConditionError(f"a condition nests more than {MAX_TREE_DEPTH} levels")
+        if not isinstance(node, list) or not node or not isinstance(node[0], str) \
+                or node[0] not in OPERATORS:
+            raise ConditionError(f"not a condition tree: {_SHORT.repr(node)}")
+        op, args = node[0], node[1:]
+        if op == "history":
+            stack.append((_history_condition(node), depth + 1))
+            continue
+        if op in ("path", "has_tag"):
+            names = args and all(isinstance(a, str) for a in args)
+            if not names or (op == "has_tag" and len(args) != 1):
+                raise ConditionError(f"{op} takes names: {_SHORT.repr(node)}")
+            continue
+        arity = _ARITY.get(op)
+        if (arity is not None and len(args) != arity) or (arity is None and op != "list"
+                                                          and len(args) < 2):
+            raise ConditionError(f"wrong number of operands for {op}: {_SHORT.repr(node)}")
+        if op == "exists" and not (isinstance(args[0], list) and args[0][:1] == ["path"]):
+            raise ConditionError(f"exists takes a path: {_SHORT.repr(node)}")
+        stack.extend((arg, depth + 1) for arg in args)
 
 
-def _validate_history(tree) -> None:
+def _history_condition(tree):
+    """The condition of a well-formed history question (``validate`` checks it next)."""
     if len(tree) != 6:
-        raise ConditionError(f"history takes function, event, field, condition, within: {tree!r}")
+        raise ConditionError(f"history takes function, event, field, condition, within: "
+                             f"{_SHORT.repr(tree)}")
     _, function, event, field, condition, within = tree
     if function not in HISTORY_FUNCTIONS or not isinstance(event, str) or not event:
-        raise ConditionError(f"not a history question: {tree!r}")
+        raise ConditionError(f"not a history question: {_SHORT.repr(tree)}")
     if field is not None and not isinstance(field, str):
-        raise ConditionError(f"history field must be a name: {tree!r}")
-    if within is not None and (isinstance(within, bool) or not isinstance(within, int) or within < 0):
-        raise ConditionError(f"history window must be whole seconds: {tree!r}")
-    validate(condition)
+        raise ConditionError(f"history field must be a name: {_SHORT.repr(tree)}")
+    if within is not None and (type(within) is not int or not 0 <= within <= MAX_DURATION):
+        raise ConditionError(f"history window must be whole seconds up to {MAX_DURATION:,}: "
+                             f"{_SHORT.repr(tree)}")
+    return condition
 
 
 # --- the interpreter --------------------------------------------------------------------------

@@ -58,15 +58,22 @@ SCHEMA: dict[str, tuple[tuple[str, str], ...]] = {
     "attributes": (
         ("journey_id", "text"), ("seq", "int"), ("scope", "text"), ("name", "text"),
         ("type", "text?"), ("value", "json?"), ("has_default", "int")),
+    # how runs of an older version move when this one is loaded: from_step null is `other`;
+    # action `move` (to_step set), `stop` or `drain`
+    "migrations": (
+        ("journey_id", "text"), ("seq", "int"), ("from_version", "int"), ("from_step", "text?"),
+        ("action", "text"), ("to_step", "text?")),
 }
 # Added after the first release of the format (schedules, roles, KPIs): tables written before may lack them.
 # Readers fill a missing column with null and a missing table with no rows, so older tables
 # (and the versions stored in older state files) still load.
 ADDED_COLUMNS = {"journey": ("volume", "locale"), "triggers": ("schedule",)}
-ADDED_TABLES = ("roles", "kpis", "handlers", "attributes")
+ADDED_TABLES = ("roles", "kpis", "handlers", "attributes", "migrations")
 # Added with event handlers and declared attributes: left out of the content hash while null or
 # empty, so a journey that uses none of them keeps the hash (and so the version) it had.
-UNHASHED_WHEN_EMPTY = {"journey": ("locale",), "handlers": (), "attributes": ()}
+UNHASHED_WHEN_EMPTY = {"journey": ("locale",), "handlers": (), "attributes": (), "migrations": ()}
+# a split's control arm (a holdout arm): the run stays at the split, held out
+HOLDOUT_ARM = "holdout"
 
 
 @dataclass
@@ -172,6 +179,7 @@ def compile_journey(journey: ast.Journey, source_text: str, source_name: str,
     _roles_and_kpis(tables, journey, resolve)
     _handlers(tables, journey, resolve)
     _attributes(tables, journey, declared, templates)
+    _migrations(tables, journey, resolve)
     tables.journey["content_hash"] = content_hash(source_text, tables)
     return tables
 
@@ -261,6 +269,21 @@ def _attributes(tables: Tables, journey: ast.Journey, declared, templates) -> No
     for seq, (scope, name, kind, value, has_default) in enumerate(rows):
         tables.add("attributes", journey_id=journey.id, seq=seq, scope=scope, name=name,
                    type=kind, value=value, has_default=int(has_default))
+
+
+def _migrations(tables: Tables, journey: ast.Journey, resolve: "_Targets") -> None:
+    rows = []
+    for migration in journey.migrations:
+        moves = [(m.step, m.target) for m in migration.moves]
+        if migration.other is not None:
+            moves.append((None, migration.other))
+        for source, target in moves:
+            action = target if target in ast.MIGRATION_ACTIONS else "move"
+            rows.append(dict(from_version=migration.from_version, from_step=source,
+                             action=action, to_step=None if action != "move"
+                             else resolve.step_or_stage(target)))
+    for seq, row in enumerate(rows):
+        tables.add("migrations", journey_id=journey.id, seq=seq, **row)
 
 
 def attributes_read(journey: ast.Journey, templates=()) -> set[str]:
@@ -389,8 +412,9 @@ def _edges(step: ast.Step, resolve: _Targets):
             edges = [edge(BRANCH, arm.target, condition=condition_tree(arm.condition)) for arm in step.arms]
             edges.append(edge(DEFAULT, step.default))
         case ast.Split():
-            edges = [edge(SPLIT, arm.target, weight=float(arm.percent), arm=arm.name)
-                     for arm in step.arms]
+            edges = [edge(HOLDOUT_ARM, step.name, weight=float(arm.percent), arm=arm.name)
+                     if arm.holdout else edge(SPLIT, arm.target, weight=float(arm.percent),
+                                              arm=arm.name) for arm in step.arms]
         case ast.Goto():
             edges = [edge(GOTO, step.target)]
         case ast.Exit():

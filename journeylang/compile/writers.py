@@ -13,8 +13,10 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
+from ..limits import MAX_NUMBER
 from .conditions import ConditionError, validate
 from .tables import ADDED_COLUMNS, ADDED_TABLES, FORMAT, SCHEMA, Tables
+from .validate import Bad, check_tables
 
 FORMATS = ("json", "csv", "sqlite")
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -129,11 +131,26 @@ def read_tables(path: str | Path) -> Tables:
     return tables_from_dict(raw, path)
 
 
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+_decode = json.JSONDecoder(parse_constant=_no_constant).decode
+
+
+def loads(text: str):
+    """JSON as tables hold it: no NaN or Infinity. ValueError (JSONDecodeError included) or
+    RecursionError when it is not."""
+    return _decode(text)
+
+
 def _read_json(path: Path) -> dict:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise TablesError(f"{path}: not a tables file (JSON, a CSV folder or SQLite): {exc}") from None
+    except RecursionError:
+        raise TablesError(f"{path}: not a tables file: JSON nested too deeply") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise TablesError(f"{path}: not a journeylang tables file (expected format {FORMAT!r})")
     return data
@@ -172,6 +189,8 @@ def _read_csv(folder: Path) -> dict:
                 data[name].append({c: _from_csv(kind, cell) for (c, kind), cell in zip(columns, cells)})
             except ValueError as exc:
                 raise TablesError(f"{file}:{number}: {exc}") from None
+            except RecursionError:
+                raise TablesError(f"{file}:{number}: JSON nested too deeply") from None
     return data
 
 
@@ -184,7 +203,7 @@ def _from_csv(kind: str, cell: str):
     if base == "real":
         return float(cell)
     if base == "json":
-        return json.loads(cell)
+        return loads(cell)
     return cell
 
 
@@ -203,18 +222,23 @@ def _read_sqlite(path: Path) -> dict:
                 names = ", ".join(c if c in found or c not in ADDED_COLUMNS.get(name, ()) else "NULL"
                                   for c, _ in columns)
                 rows = connection.execute(f"SELECT {names} FROM {name} ORDER BY rowid").fetchall()
-                data[name] = [{c: (json.loads(v) if k.startswith("json") and v is not None else v)
+                data[name] = [{c: (loads(v) if k.startswith("json") and v is not None else v)
                                for (c, k), v in zip(columns, row)} for row in rows]
             return data
         finally:
             connection.close()
-    except (sqlite3.Error, json.JSONDecodeError) as exc:
+    except (sqlite3.Error, ValueError, TypeError) as exc:
         raise TablesError(f"{path}: not a journeylang tables database: {exc}") from None
+    except RecursionError:
+        raise TablesError(f"{path}: not a journeylang tables database: JSON nested too deeply") \
+            from None
 
 
 def tables_from_dict(raw: dict, path) -> Tables:
     """Typed, validated tables; anything malformed is a TablesError naming ``path`` and the table."""
     tables = Tables()
+    if not isinstance(raw, dict):
+        raise TablesError(f"{path}: not a journeylang tables file (expected a JSON object)")
     for name, columns in SCHEMA.items():
         rows = raw.get(name, [] if name in ADDED_TABLES else None)
         if not isinstance(rows, list):
@@ -232,19 +256,31 @@ def tables_from_dict(raw: dict, path) -> Tables:
         raise TablesError(f"{path}: table 'journey' must have exactly one row")
     if tables.journey["format"] != FORMAT:
         raise TablesError(f"{path}: unsupported format {tables.journey['format']!r} (expected {FORMAT!r})")
-    for name, column in (("triggers", "condition"), ("transitions", "condition"),
-                         ("journey", "audience"), ("steps", "params"), ("kpis", "condition")):
-        for index, row in enumerate(tables.rows[name]):
-            tree = row[column]
-            if name == "steps":
-                if not isinstance(tree, dict):
-                    raise TablesError(f"{path}: table 'steps', row {index + 1}: params must be an object")
-                tree = tree.get("value") if row["kind"] == "set" else None
-            try:
-                validate(tree)
-            except ConditionError as exc:
-                raise TablesError(f"{path}: table {name!r}, row {index + 1}: {exc}") from None
+    for name, index, tree in _trees(tables):
+        try:
+            validate(tree)
+        except ConditionError as exc:
+            raise TablesError(f"{path}: table {name!r}, row {index + 1}: {exc}") from None
+    try:
+        check_tables(tables)
+    except Bad as exc:
+        raise TablesError(f"{path}: {exc}") from None
     return tables
+
+
+def _trees(tables: Tables):
+    """(table, row index, tree) of every condition and ``set`` expression in the tables."""
+    for name, column in (("triggers", "condition"), ("transitions", "condition"),
+                         ("journey", "audience"), ("kpis", "condition"), ("handlers", "condition")):
+        for index, row in enumerate(tables.rows[name]):
+            yield name, index, row[column]
+    for name, column in (("steps", "params"), ("handlers", "actions")):
+        for index, row in enumerate(tables.rows[name]):
+            actions = row[column] if isinstance(row[column], list) else []
+            for step in ([row] if name == "steps" else actions):
+                if isinstance(step, dict) and step.get("kind") == "set" \
+                        and isinstance(step.get("params"), dict):
+                    yield name, index, step["params"].get("value")
 
 
 _PYTHON_TYPES = {"text": (str,), "int": (int,), "real": (int, float)}
@@ -258,3 +294,6 @@ def _check_cell(path, table, index, column, kind, value) -> None:
         raise TablesError(f"{path}: table {table!r}, row {index + 1}: {column} is missing")
     if base in _PYTHON_TYPES and (isinstance(value, bool) or not isinstance(value, _PYTHON_TYPES[base])):
         raise TablesError(f"{path}: table {table!r}, row {index + 1}: {column} must be {base}")
+    if base == "real" and not abs(value) <= MAX_NUMBER:  # NaN and infinities included
+        raise TablesError(f"{path}: table {table!r}, row {index + 1}: {column} must be a finite "
+                          f"number within +-{MAX_NUMBER:,}")

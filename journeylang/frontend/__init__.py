@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from ..ast import Fragment, Journey
 from ..diagnostics import Diagnostic, JourneyError, Span
-from ..source import Source
+from ..source import Source, oversized, too_large
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,8 @@ class Document:
 
 def parse_source(source: Source) -> Document:
     """Parse DSL or YAML text, chosen by the file name."""
+    if oversized(source.text):
+        return Document(source, None, [too_large(source.name)])
     if source.is_yaml:
         from .yaml import parse_yaml
         return parse_yaml(source)

@@ -10,8 +10,9 @@ from lark.exceptions import UnexpectedInput, VisitError
 
 from .. import ast
 from ..diagnostics import Diagnostic, Severity, Span
-from ..source import Source
-from ..units import parse_duration, parse_percent, parse_time
+from ..source import Source, has_surrogate, join_surrogates
+from ..limits import MAX_NESTING
+from ..units import parse_duration, parse_number, parse_percent, parse_time, parse_whole
 from . import Comment, Document
 from .parser import parse as _parse
 from .parser import parser, shift, syntax_diagnostic
@@ -19,6 +20,7 @@ from .text_ops import OperationsBuilder
 from .text_program import ProgramBuilder
 
 BAD_VALUE = "JL002"
+TOO_LARGE = "JL005"
 
 
 def parse_text(source: Source) -> Document:
@@ -89,7 +91,8 @@ _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\", "r": "\r"}
 def unquote(token: str) -> str:
     if token.startswith('"""'):
         return textwrap.dedent(token[3:-3]).strip("\n")
-    return _ESCAPE.sub(_unescape, token[1:-1])
+    text = _ESCAPE.sub(_unescape, token[1:-1])
+    return join_surrogates(text) if "\\u" in token else text  # \ud83d\ude00 as JSON has it
 
 
 _ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)")
@@ -110,6 +113,7 @@ class ModelBuilder(OperationsBuilder, ProgramBuilder):
         super().__init__()
         self.file, self.base_line, self.base_column = file, base_line, base_column
         self.diagnostics: list[Diagnostic] = []
+        self._depths: dict[int, tuple[int, ast.Expr]] = {}  # id -> (nesting, the node itself)
 
     def span(self, where) -> Span:
         if isinstance(where, Token):
@@ -126,6 +130,18 @@ class ModelBuilder(OperationsBuilder, ProgramBuilder):
         except ValueError as exc:
             self.diagnostics.append(Diagnostic(BAD_VALUE, Severity.ERROR, str(exc), self.span(token)))
             return fallback
+
+    def STRING(self, token):
+        """A string token; one whose escapes give half a surrogate pair is reported (it is not
+        a character, and no file could hold it) and read with U+FFFD in its place."""
+        if "\\u" in token and has_surrogate(unquote(token)):
+            self.diagnostics.append(Diagnostic(
+                BAD_VALUE, Severity.ERROR, "invalid escape: a \\u escape of half a surrogate "
+                "pair is not a character", self.span(token),
+                hint="write the character itself (files are UTF-8), or both halves of the pair"))
+            fixed = "".join("\ufffd" if has_surrogate(c) else c for c in unquote(token))
+            return token.update(value=fixed.replace("\\", "\\\\").join('""'))
+        return token
 
     def duration(self, token):
         if token.type == "PARAM_REF":
@@ -180,15 +196,16 @@ class ModelBuilder(OperationsBuilder, ProgramBuilder):
     def journey(self, meta, name, title, version, *items):
         fields: dict = {"goals": [], "milestones": [], "exits": [], "outcomes": [], "roles": [],
                         "templates": [], "stages": [], "handlers": [], "attributes": [],
-                        "variables": []}
+                        "variables": [], "migrations": []}
         for key, value in items:
             if isinstance(fields.get(key), list):
                 fields[key].extend(value if key == "outcomes" else [value])
             else:
                 fields[key] = value
         fields = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
-        return ast.Journey(str(name), title=unquote(title) if title else None,
-                           version=int(version) if version else None, span=self.span(meta), **fields)
+        version = self.count(version, "version") if version else None
+        return ast.Journey(str(name), title=unquote(title) if title else None, version=version,
+                           span=self.span(meta), **fields)
 
     def owner(self, meta, value):
         return "owner", unquote(value)
@@ -232,9 +249,10 @@ class ModelBuilder(OperationsBuilder, ProgramBuilder):
 
     def cap(self, meta, count, per, channels):
         if isinstance(per, Token):
-            return "caps", ast.Cap(int(count), self.duration(per), channels or (),
+            return "caps", ast.Cap(self.count(count, "cap"), self.period(per), channels or (),
                                    span=self.span(meta))
-        return "caps", ast.Cap(int(count), ast.CALENDAR_UNITS[per], channels or (), calendar=per,
+        return "caps", ast.Cap(self.count(count, "cap"), ast.CALENDAR_UNITS[per], channels or (),
+                               calendar=per,
                                span=self.span(meta))
 
     def quiet(self, meta, start, end):
@@ -316,8 +334,9 @@ class ModelBuilder(OperationsBuilder, ProgramBuilder):
         return ast.Split("", arms=tuple(arms))
 
     def split_arm(self, meta, name, percent, target):
-        return ast.SplitArm(str(name), self._value(parse_percent, percent, 0.0), self.ref(target),
-                            span=self.span(meta))
+        held = isinstance(target, Token) and target.type == "HOLDOUT"
+        return ast.SplitArm(str(name), self._value(parse_percent, percent, 0.0),
+                            None if held else self.ref(target), held, span=self.span(meta))
 
     def tag(self, meta, tags, arrow):
         return ast.Tag("", next=arrow, tags=tags)
@@ -333,7 +352,7 @@ class ModelBuilder(OperationsBuilder, ProgramBuilder):
         return ast.Coupon("", next=arrow, code=code, value=value, expires=expires)
 
     def coupon_value(self, meta, number):
-        return self.ref(number) if number.type == "PARAM_REF" else float(number)
+        return self.ref(number) if number.type == "PARAM_REF" else float(self._number(number))
 
     def coupon_expires(self, meta, duration):
         return self.duration(duration)
@@ -380,24 +399,48 @@ class ModelBuilder(OperationsBuilder, ProgramBuilder):
     def string_list(self, meta, *strings):
         return tuple(self.ref(s) if s.type == "PARAM_REF" else unquote(s) for s in strings)
 
-    # conditions
+    # conditions: each node notes how deeply it nests; past MAX_NESTING the expression is
+    # reported once and replaced, so no later stage walks a tree deep enough to overflow
+    def _nested(self, node: ast.Expr, *operands) -> ast.Expr:
+        depth = 1
+        for operand in operands:
+            below = self._depths.get(id(operand))
+            if below is not None and below[0] > MAX_NESTING:
+                return self._noted(node, below[0])  # already reported further down
+            depth = max(depth, 1 + (below[0] if below else 0))
+        if depth > MAX_NESTING:
+            self.diagnostics.append(Diagnostic(
+                TOO_LARGE, Severity.ERROR, f"this expression nests more than {MAX_NESTING} "
+                "operations inside one another", node.span,
+                hint="each operator of a chain such as a + b + c counts as one level, and so "
+                     "does each 'not', list or parenthesis; split the expression"))
+            return self._noted(ast.Literal(False, span=node.span), depth)
+        return self._noted(node, depth)
+
+    def _noted(self, node: ast.Expr, depth: int) -> ast.Expr:
+        if depth > MAX_NESTING and not isinstance(node, ast.Literal):
+            node = ast.Literal(False, span=node.span)
+        self._depths[id(node)] = (depth, node)
+        return node
+
     def expr(self, meta, *operands):
-        return ast.BoolOp("or", operands, span=self.span(meta))
+        return self._nested(ast.BoolOp("or", operands, span=self.span(meta)), *operands)
 
     def and_expr(self, meta, *operands):
-        return ast.BoolOp("and", operands, span=self.span(meta))
+        return self._nested(ast.BoolOp("and", operands, span=self.span(meta)), *operands)
 
     def not_op(self, meta, operand):
-        return ast.Not(operand, span=self.span(meta))
+        return self._nested(ast.Not(operand, span=self.span(meta)), operand)
 
     def compare(self, meta, left, op, right):
-        return ast.Compare(str(op), left, right, span=self.span(meta))
+        return self._nested(ast.Compare(str(op), left, right, span=self.span(meta)), left, right)
 
     def in_op(self, meta, item, collection):
-        return ast.In(item, collection, span=self.span(meta))
+        return self._nested(ast.In(item, collection, span=self.span(meta)), item, collection)
 
     def not_in_op(self, meta, item, collection):
-        return ast.In(item, collection, negated=True, span=self.span(meta))
+        return self._nested(ast.In(item, collection, negated=True, span=self.span(meta)), item,
+                            collection)
 
     def has_tag(self, meta, tag):
         return ast.HasTag(unquote(tag), span=self.span(meta))
@@ -406,18 +449,21 @@ class ModelBuilder(OperationsBuilder, ProgramBuilder):
         return ast.Exists(path, span=self.span(meta))
 
     def binary(self, meta, left, op, right):
-        return ast.Binary(str(op), left, right, span=self.span(meta))
+        return self._nested(ast.Binary(str(op), left, right, span=self.span(meta)), left, right)
 
     def neg(self, meta, operand):
         if isinstance(operand, ast.Literal) and isinstance(operand.value, (int, float)):
             return ast.Literal(-operand.value, span=self.span(meta))
-        return ast.Unary("-", operand, span=self.span(meta))
+        return self._nested(ast.Unary("-", operand, span=self.span(meta)), operand)
 
     def negative_number(self, meta, number):
-        return ast.Literal(-_number(number), span=self.span(meta))
+        return ast.Literal(-self._number(number), span=self.span(meta))
 
     def number(self, meta, token):
-        return ast.Literal(_number(token), span=self.span(meta))
+        return ast.Literal(self._number(token), span=self.span(meta))
+
+    def _number(self, token) -> int | float:
+        return self._value(parse_number, token, 0)
 
     def string(self, meta, token):
         return ast.Literal(unquote(token), span=self.span(meta))
@@ -432,15 +478,11 @@ class ModelBuilder(OperationsBuilder, ProgramBuilder):
         return ast.Literal(None, span=self.span(meta))
 
     def list_expr(self, meta, *items):
-        return ast.ListExpr(tuple(i for i in items if i is not None), span=self.span(meta))
+        items = tuple(i for i in items if i is not None)
+        return self._nested(ast.ListExpr(items, span=self.span(meta)), *items)
 
     def path(self, meta, *names):
         return ast.Path(tuple(str(n) for n in names), span=self.span(meta))
 
     def duration_literal(self, meta, token):
         return ast.Duration(self._value(parse_duration, token, 0), span=self.span(meta))
-
-
-def _number(token) -> int | float:
-    text = str(token)
-    return float(text) if "." in text else int(text)

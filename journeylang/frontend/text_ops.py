@@ -9,11 +9,11 @@ import datetime as _dt
 import difflib
 from dataclasses import replace
 
-from lark import Transformer, v_args
+from lark import Transformer_NonRecursive, v_args
 
 from .. import ast
 from ..diagnostics import Diagnostic, Severity
-from ..units import parse_percent, parse_time
+from ..units import parse_percent, parse_period, parse_time, parse_whole
 
 _SCHEDULE_HINT = ("a schedule is 'day at 09:00', weekdays ('monday, thursday at 19:30'), "
                   "'month on day 1 at 10:00', 'quarter on day 1 at 10:00' or "
@@ -27,8 +27,9 @@ def did_you_mean(word: str, choices) -> str:
 
 
 @v_args(meta=True, inline=True)
-class OperationsBuilder(Transformer):
-    """Builds the operations constructs; ``ModelBuilder`` supplies ``span``, ``ref`` and the rest."""
+class OperationsBuilder(Transformer_NonRecursive):
+    """Builds the operations constructs; ``ModelBuilder`` supplies ``span``, ``ref`` and the rest.
+    Non-recursive: a deeply nested parse tree cannot overflow the stack while it is built."""
 
     def problem(self, code: str, message: str, where, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(code, Severity.ERROR, message, self.span(where),
@@ -79,7 +80,7 @@ class OperationsBuilder(Transformer):
                          meta)
             return ast.Schedule(every, moment, day=1, month=1 if every == "year" else None,
                                 span=span)
-        word, day = str(on[0]), int(on[1])
+        word, day = str(on[0]), self._value(lambda text: parse_whole(text, "day"), on[1], 1)
         if every != "year":
             if word != "day":
                 self.problem("JL002", f"expected 'on day N' in a {every}ly schedule, got "
@@ -100,11 +101,23 @@ class OperationsBuilder(Transformer):
     # --- operations --------------------------------------------------------------------------
 
     def role(self, meta, name, capacity, per):
-        return "roles", ast.Role(str(name), int(capacity), self.duration(per),
-                                 span=self.span(meta))
+        return "roles", ast.Role(str(name), self.count(capacity, "capacity", 0),
+                                 self.period(per), span=self.span(meta))
 
     def volume(self, meta, entries, per):
-        return "volume", ast.Volume(int(entries), self.duration(per), span=self.span(meta))
+        return "volume", ast.Volume(self.count(entries, "number of entries", 0),
+                                    self.period(per), span=self.span(meta))
+
+    def count(self, token, what: str, low: int = 1) -> int:
+        """A whole number from ``low`` (a version, a cap; 0 for a capacity, which serves
+        nothing, and expected entries) to MAX_WHOLE; out of range, JL002 and ``low``."""
+        return self._value(lambda text: parse_whole(text, what, low), token, low)
+
+    def period(self, token):
+        """The period a count is taken over: a duration longer than 0."""
+        if token.type == "PARAM_REF":
+            return self.ref(token)
+        return self._value(parse_period, token, 1)
 
     def promo(self, meta, percent):
         return "promo", self._value(parse_percent, percent, None)

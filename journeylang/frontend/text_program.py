@@ -11,7 +11,9 @@ from dataclasses import replace
 from lark import Transformer, v_args
 
 from .. import ast
-from ..units import parse_time
+from ..diagnostics import Diagnostic, Severity
+from ..limits import MAX_DURATION
+from ..units import parse_time, parse_whole
 from .text_ops import did_you_mean
 
 FUNCTIONS = ast.HISTORY_FUNCTIONS + ("segment",)
@@ -43,6 +45,30 @@ class ProgramBuilder(Transformer):
                          token, hint="types: " + ", ".join(ast.ATTRIBUTE_TYPES))
             return None
         return str(token)
+
+    # --- migrations ----------------------------------------------------------------------------
+
+    def migration(self, meta, version, *items):
+        moves, other = [], None
+        for move in items:
+            if move is None:
+                continue
+            if move.step != ast.OTHER_STEPS:
+                moves.append(move)
+            elif other is not None:
+                self.diagnostics.append(Diagnostic("JL002", Severity.ERROR,
+                                                   "'other' is mapped twice in this migration",
+                                                   move.span))
+            else:
+                other = move.target
+        return "migrations", ast.Migration(int(version), tuple(moves), other,
+                                           span=self.span(meta))
+
+    def move(self, meta, step, target):
+        return ast.Move(step, str(target), span=self.span(meta))
+
+    def old_step(self, meta, *parts):
+        return ".".join(str(part) for part in parts)
 
     # --- handlers -----------------------------------------------------------------------------
 
@@ -88,8 +114,9 @@ class ProgramBuilder(Transformer):
 
     def wait_day(self, meta, day, time, arrow):
         moment = self._value(parse_time, time, None)
-        return ast.WaitDay("", next=arrow, day=int(day),
-                           **({"time": moment} if moment else {}))
+        number = self._value(lambda text: parse_whole(text, "day", 0, MAX_DURATION // 86400),
+                             day, 0)
+        return ast.WaitDay("", next=arrow, day=number, **({"time": moment} if moment else {}))
 
     # --- functions in conditions --------------------------------------------------------------
 
@@ -113,7 +140,8 @@ class ProgramBuilder(Transformer):
             self.problem("JL002", f"{name}(...) counts events and takes no field: write "
                                   f"{name}({event})", meta)
             field = None
-        return ast.History(name, self.ref(event), field, where, within, span=span)
+        return self._nested(ast.History(name, self.ref(event), field, where, within, span=span),
+                            where)
 
     def query(self, meta, event, field, where, within):
         return event, None if field is None else str(field), where, within

@@ -19,22 +19,23 @@ from yaml.nodes import MappingNode, SequenceNode
 from .. import ast
 from ..diagnostics import Diagnostic, Severity, Span
 from ..source import Source
-from ..units import parse_duration, parse_percent, parse_time
+from ..units import parse_duration, parse_percent, parse_period, parse_time
 from . import Document
 from . import yaml_shapes as shapes
 from .yaml_ops import RUNG_ACTIONS, OperationsReader
 from .yaml_program import HANDLER_ACTIONS, make_cap, make_handler, make_send
-from .yaml_reader import (STRUCTURE, YAML_SYNTAX, Skip, describe, each, either, is_numeric,
-                          exactly_one, keys_of, one_or_many, parameter_or, record, short)
+from .yaml_reader import (STRUCTURE, TOO_LARGE, YAML_SYNTAX, Skip, describe, each, either,
+                          is_numeric, exactly_one, keys_of, one_or_many, parameter_or, record,
+                          scan, short)
 from .yaml_shapes import Converter, accepts, shape_only
 
 
 def parse_yaml(source: Source) -> Document:
     """Parse a YAML journey into a Document; bad input gives diagnostics, never exceptions."""
-    root, problems = _root(source)
-    if problems:
-        return Document(source, None, problems)
-    builder = _Builder(source)
+    readable, root, found = _read(source)
+    if not readable:
+        return Document(source, None, found)
+    builder = _Builder(source, found)
     journey = builder.journey(root)  # what could be read: unusable items are left out
     return Document(source, journey, sorted(builder.diagnostics, key=Diagnostic.sort_key))
 
@@ -42,10 +43,10 @@ def parse_yaml(source: Source) -> Document:
 def parse_yaml_fragments(source: Source) -> tuple[list[ast.Fragment], list[Diagnostic]]:
     """Parse a YAML fragment file (``fragment: name`` beside its params, templates, vars,
     handlers and steps: the DSL's ``fragment name(params) { ... }``)."""
-    root, problems = _root(source)
-    if problems:
-        return [], problems
-    builder = _Builder(source)
+    readable, root, found = _read(source, "a fragment file")
+    if not readable:
+        return [], found
+    builder = _Builder(source, found)
     fragment = builder.fragment(root)
     return [fragment] if fragment else [], sorted(builder.diagnostics, key=Diagnostic.sort_key)
 
@@ -58,15 +59,20 @@ def is_yaml_fragment_file(text: str) -> bool:
     return _FRAGMENT_FILE.match(text) is not None
 
 
-def _root(source: Source):
-    """The composed node tree, or the diagnostic that says why there is none."""
+def _read(source: Source, kind: str = "a journey file"):
+    """(whether the text composes, the node tree, what was found on the way): the scan's
+    findings (tags), or the diagnostics that say why there is no tree."""
+    found = scan(source.text, source.name, FAST_LOADER or yaml.SafeLoader, kind)
+    if any(d.code == TOO_LARGE for d in found):
+        return False, None, found  # composing it would recurse or expand too far
     try:
-        return _compose(source.text), []
+        return True, _compose(source.text), found
     except yaml.YAMLError as exc:
-        return None, [_syntax_diagnostic(exc, source)]
+        return False, None, [_syntax_diagnostic(exc, source)]
     except RecursionError:  # PyYAML composes recursively: absurdly deep nesting
-        return None, [Diagnostic(YAML_SYNTAX, Severity.ERROR, "invalid YAML: nested too deeply",
-                                 Span.point(source.name, 1, 1))]
+        return False, None, [Diagnostic(YAML_SYNTAX, Severity.ERROR,
+                                        "invalid YAML: nested too deeply",
+                                        Span.point(source.name, 1, 1))]
 
 
 def _compose(text: str):
@@ -111,6 +117,12 @@ class _Builder(OperationsReader):
     def duration(self, node, what: str) -> int:
         hint = "a bare number has no unit; write e.g. 30s, 30m or 30h" if is_numeric(node) else None
         return self.unit(parse_duration, "a duration such as 30m, 2h or 7d", node, what, hint, 0)
+
+    @accepts(shapes.DURATION)
+    def period(self, node, what: str) -> int:
+        """The period a count is taken over: a duration longer than 0."""
+        hint = "a bare number has no unit; write e.g. 30s, 30m or 30h" if is_numeric(node) else None
+        return self.unit(parse_period, "a duration such as 30m, 2h or 7d", node, what, hint, 1)
 
     @accepts(shapes.TIME)
     def time(self, node, what: str, fallback=Skip):
@@ -374,7 +386,7 @@ _CHANNELS = one_or_many(B.channel)
 _NAME_OR_REF, _DURATION_OR_REF = parameter_or(B.name), parameter_or(B.duration)
 _TEXT_OR_REF, _LITERAL_OR_REF = parameter_or(B.text), parameter_or(B.value)
 _WHERE = ("condition", B.condition, False)
-_CAP = record("cap", make_cap, {"messages": ("messages", B.integer, True),
+_CAP = record("cap", make_cap, {"messages": ("messages", B.count, True),
                                "per": ("per", B.cap_period, True),
                                "on": ("channels", _CHANNELS, False)})
 _POLICY = record("policy", ast.Policy, {
@@ -385,7 +397,7 @@ _POLICY = record("policy", ast.Policy, {
     "promo": ("promo", B.optional_percent, False)})
 _JOURNEY = record("journey", ast.Journey, {
     "journey": ("id", B.journey_id, True), "title": ("title", B.text, False),
-    "version": ("version", B.integer, False), "owner": ("owner", B.text, False),
+    "version": ("version", B.count, False), "owner": ("owner", B.text, False),
     "description": ("description", B.text, False),
     "entry": ("entry", exactly_one(record("entry", ast.Entry, {
         "on": ("event", B.name, False), "every": ("schedule", B.schedule, False),
@@ -403,21 +415,24 @@ _JOURNEY = record("journey", ast.Journey, {
         "on": ("event", B.name, True), "as": ("outcome", B.name, True), "where": _WHERE})), False),
     "outcomes": ("outcomes", _NAMES, False), "policy": ("policy", _POLICY, False),
     "roles": ("roles", each(record("role", ast.Role, {
-        "name": ("name", B.name, True), "capacity": ("capacity", B.integer, True),
-        "per": ("per", B.duration, True)})), False),
+        "name": ("name", B.name, True), "capacity": ("capacity", B.amount, True),
+        "per": ("per", B.period, True)})), False),
     "expect": ("volume", record("expect", ast.Volume, {
-        "entries": ("entries", B.integer, True), "per": ("per", B.duration, True)}), False),
+        "entries": ("entries", B.amount, True), "per": ("per", B.period, True)}), False),
     "templates": ("templates", B.templates, False), "stages": ("stages", each(B.stage), False),
     "locale": ("locale", B.name, False), "attributes": ("attributes", B.attributes, False),
     "vars": ("variables", B.variables, False),
     "handlers": ("handlers", each(Converter(lambda b, node, what: _HANDLER(b, node, what),
-                                            lambda: _HANDLER.shape)), False)})
+                                            lambda: _HANDLER.shape)), False),
+    "migrations": ("migrations", each(record("migration", ast.Migration, {
+        "from": ("from_version", B.integer, True), "steps": ("moves", B.moves, False),
+        "other": ("other", B.name, False)})), False)})
 
 _THEN, _TIMEOUT = ("target", _NAME_OR_REF, False), ("next", _NAME_OR_REF, False)
 _WITHIN = ("within", _DURATION_OR_REF, False)
 _WAIT_FORMS = {
     "until_day": record("wait with 'until_day'", ast.WaitDay, {
-        "until_day": ("day", B.integer, True), "at": ("time", B.wait_time, True)}, name=""),
+        "until_day": ("day", B.day, True), "at": ("time", B.wait_time, True)}, name=""),
     "until_next": record("wait with 'until_next'", ast.WaitSchedule, {
         "until_next": ("schedule", B.schedule, True)}, name=""),
     "until": record("wait with 'until'", ast.WaitUntil, {"until": ("time", B.wait_time, True)},
@@ -430,6 +445,21 @@ _WAIT_FORMS = {
             "event": ("event", _NAME_OR_REF, True), "where": _WHERE, "then": _THEN})), True),
         "within": _WITHIN, "timeout": _TIMEOUT}, name=""),
 }
+_SPLIT_ARM = exactly_one(record("split arm", ast.SplitArm, {
+    "arm": ("name", B.name, True), "percent": ("percent", B.percent, True),
+    "then": ("target", _NAME_OR_REF, False), "holdout": ("holdout", B.flag, False)}),
+    ("then", "holdout"), "the arm's step ('then') or a control group ('holdout: true')")
+
+
+def _split_arm(builder, node, what: str) -> ast.SplitArm:
+    arm = _SPLIT_ARM(builder, node, what)
+    if arm.target is None and not arm.holdout:
+        builder.report(STRUCTURE, f"{what} has no step: write 'then: <step>', or "
+                                  "'holdout: true' for a control group", node)
+        raise Skip
+    return arm
+
+
 _BRANCH_ARM = record("branch arm", ast.BranchArm, {"when": ("condition", B.condition, True),
                                                     "then": ("target", _NAME_OR_REF, True)})
 _BRANCH_ELSE = shape_only(shapes.Record("branch else", {"else": ("default", _NAME_OR_REF, True)}))
@@ -448,9 +478,8 @@ _STEP_KINDS = {
                    name=""),
     "wait": either(short(ast.Wait, "duration", _DURATION_OR_REF), B.wait),
     "branch": B.branch,
-    "split": short(ast.Split, "arms", each(record("split arm", ast.SplitArm, {
-        "arm": ("name", B.name, True), "percent": ("percent", B.percent, True),
-        "then": ("target", _NAME_OR_REF, True)}))),
+    "split": short(ast.Split, "arms", each(Converter(
+        lambda b, node, what: _split_arm(b, node, what), lambda: _SPLIT_ARM.shape))),
     "tag": short(ast.Tag, "tags", one_or_many(_TEXT_OR_REF)),
     "untag": short(ast.Untag, "tags", one_or_many(_TEXT_OR_REF)),
     "set": B.set_step,

@@ -56,6 +56,9 @@ KEY_DOCS: dict[str, dict[str, tuple[str, object]]] = {
         "handlers": ("Instant actions whenever the event reaches a run, whatever step it is "
                      "at, then an optional jump.",
                      [{"on": "complaint_filed", "do": [{"tag": "complained"}], "then": "care"}]),
+        "migrations": ("How runs of older versions move when this version is loaded: per "
+                       "older version, where runs at each of its steps go.",
+                       [{"from": 1, "steps": {"wait_reply": "wait_reply"}, "other": "drain"}]),
         "stages": ("The lifecycle stages, in order; each holds steps (and KPIs).",
                    [{"stage": "remind", "title": "提醒",
                      "steps": [{"send": {"via": "wecom", "template": "cart_nudge"}},
@@ -110,6 +113,15 @@ KEY_DOCS: dict[str, dict[str, tuple[str, object]]] = {
     "var": {
         "default": ("The variable's value when the run starts.", 0),
         "type": ("The variable's type.", "number"),
+    },
+    "migration": {
+        "from": ("The older version whose runs move when this version is loaded.", 1),
+        "steps": ("Where runs at each step (or stage) of the older version go: a step or "
+                  "stage of this version, stop (they end now) or drain (they stay on the "
+                  "older version until they end).",
+                  {"remind.2": "reminder", "wait_reply": "wait_reply", "old_offer": "stop"}),
+        "other": ("Where runs at every step not named in 'steps' go (a step, stop or drain); "
+                  "without it every step where a run can wait must be named.", "drain"),
     },
     "handler": {
         "on": ("The event that runs the handler, at any step.", "complaint_filed"),
@@ -262,7 +274,10 @@ KEY_DOCS: dict[str, dict[str, tuple[str, object]]] = {
     "split arm": {
         "arm": ("The arm's name (reports use it).", "story"),
         "percent": ("The share of customers that take this arm.", "50%"),
-        "then": (_STEP_NAME, "tease_story"),
+        "then": (_STEP_NAME + " Give this or 'holdout'.", "tease_story"),
+        "holdout": ("true: the arm is a control group; its runs get no more steps and are "
+                    "followed for goals, milestones and KPIs, to compare with the other arms.",
+                    True),
     },
     "set": {
         "attribute": ("The attribute to set: customer.*, consent.*, event.* or a context path.",

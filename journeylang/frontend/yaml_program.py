@@ -3,6 +3,7 @@ variables, event handlers, calendar caps, sends with fallback channels (the key 
 these readers are in yaml.py)."""
 from __future__ import annotations
 
+import re
 from contextlib import suppress
 from dataclasses import replace
 
@@ -95,6 +96,24 @@ class ProgramReader(NodeReader):
                 built.append(replace(action, span=self.span(child)))
         return tuple(built)
 
+    @accepts(lambda: shapes.MapOf("steps", shapes.OLD_STEP, shapes.NAME))
+    def moves(self, node, what: str) -> tuple[ast.Move, ...]:
+        """``{old_step: new_step, other_old_step: stop}``, in written order."""
+        found, built = self.fields(node, what, "steps", None), []
+        for key, value in found.values.items():
+            with suppress(Skip):
+                where = f"the move of '{key}' in {what}"
+                if not _OLD_STEP.match(key):
+                    self.wrong(found.keys[key], f"the old step '{key}' in {what}",
+                               "a step name such as remind or remind.2")
+                if key == ast.OTHER_STEPS:
+                    self.report(STRUCTURE, f"'other' is not a step: write it beside 'steps' "
+                                           f"(other: drain) in {what}", found.keys[key])
+                    raise Skip
+                built.append(ast.Move(key, self.name(value, where),
+                                      span=self.span(found.keys[key], value)))
+        return tuple(built)
+
     @accepts(shapes.CAP_PERIOD)
     def cap_period(self, node, what: str):
         """``1d`` (seconds) or ``calendar day`` / ``calendar week`` (the unit's name)."""
@@ -108,7 +127,10 @@ class ProgramReader(NodeReader):
                             hint="write 'calendar day' or 'calendar week'")
                 raise Skip
             return unit
-        return self.duration(node, what)
+        return self.period(node, what)
+
+
+_OLD_STEP = re.compile(shapes.OLD_STEP.json["pattern"])
 
 
 def make_cap(messages, per, channels=(), span=ast.NO_SPAN) -> ast.Cap:

@@ -14,22 +14,99 @@ from contextlib import suppress
 
 import yaml
 from yaml.constructor import SafeConstructor
+from yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, NodeEvent
 from yaml.nodes import CollectionNode, MappingNode, ScalarNode, SequenceNode
 
 from .. import ast
 from ..diagnostics import Diagnostic, Severity, Span
-from ..source import Source
+from ..limits import MAX_DURATION, MAX_NESTING, MAX_WHOLE, MAX_YAML_NODES
+from ..source import Source, has_surrogate, join_surrogates
+from ..units import check_number, shown
 from . import yaml_shapes as shapes
 from .yaml_shapes import WORD, Converter, accepts
 
 BAD_VALUE = "JL002"
 YAML_SYNTAX = "JL003"
 STRUCTURE = "JL004"
+TOO_LARGE = "JL005"
 
 _NAME = re.compile(rf"{WORD}\Z")  # the DSL's NAME, so every YAML journey can be written as text
 _PATH = re.compile(rf"{WORD}(\.{WORD})*\Z")
 _NULL_TAG = "tag:yaml.org,2002:null"
 _LITERAL_TYPES = (str, int, float, bool, type(None))
+
+
+def scan(text: str, name: str, loader, kind: str = "a journey file") -> list[Diagnostic]:
+    """What composing would not survive or would hide, found in PyYAML's event stream (which
+    is read without recursion): tags, nesting deeper than MAX_NESTING, more than
+    MAX_YAML_NODES values once aliases are expanded, an alias inside its own anchor. A syntax
+    error is left to composing, which reports it at its mark."""
+    if not _NEEDS_SCAN.search(text) and _depth_bound(text) <= MAX_NESTING:
+        return []  # no tag, anchor or alias, and too shallow to nest too deeply: nothing to find
+    found, values = [], _Values()
+    try:
+        for event in yaml.parse(text, Loader=loader):
+            if getattr(event, "tag", None) is not None:  # a node's, not an alias's
+                found.append(_at(STRUCTURE, f"YAML tags are not part of {kind}: {event.tag}",
+                                 event, name, "quote the value to keep it as text; remove the tag"))
+            problem = values.add(event)
+            if problem is not None:
+                found.append(_at(TOO_LARGE, problem, event, name))
+                break
+    except yaml.YAMLError:
+        pass
+    return found
+
+
+# where a tag, an anchor or an alias could start a node (a superset: quoted text matches too)
+_NEEDS_SCAN = re.compile(r"(?:^|[\s,\[{])[!&*]", re.M)
+_INDENT = re.compile(r"^[ ?-]*", re.M)  # indentation, with '- ' and '? ' that open a level
+
+
+def _depth_bound(text: str) -> int:
+    """How deeply the text can nest at most: a block level takes a column of a line's
+    indentation or its '- ' (a compact sequence under its key shares it, hence + 2), a flow
+    level a bracket."""
+    indent = max((len(m) for m in _INDENT.findall(text)), default=0)
+    return indent + 2 + text.count("[") + text.count("{")
+
+
+class _Values:
+    """The values composing a YAML stream would build, counted as its events come."""
+
+    def __init__(self):
+        self.count = 0
+        self.sizes: dict[str, int] = {}  # anchor -> values under it
+        self.open: list[tuple[str | None, int]] = []  # collections being read: anchor, count
+
+    def add(self, event) -> str | None:
+        """Count one event; what goes past a limit, if it does."""
+        if isinstance(event, AliasEvent):
+            if any(anchor == event.anchor for anchor, _ in self.open):
+                return (f"alias *{event.anchor} is inside its own anchor &{event.anchor}: the "
+                        "value would never end")
+            self.count += self.sizes.get(event.anchor, 1)
+        elif isinstance(event, NodeEvent):
+            self.count += 1
+            if isinstance(event, CollectionStartEvent):
+                self.open.append((event.anchor, self.count))
+                if len(self.open) > MAX_NESTING:
+                    return f"nested more than {MAX_NESTING} levels deep"
+            elif event.anchor:
+                self.sizes[event.anchor] = 1
+        elif isinstance(event, CollectionEndEvent):
+            anchor, start = self.open.pop()
+            if anchor:
+                self.sizes[anchor] = self.count - start + 1
+        if self.count > MAX_YAML_NODES:
+            return f"more than {MAX_YAML_NODES:,} values (aliases expanded)"
+        return None
+
+
+def _at(code: str, message: str, event, name: str, hint: str | None = None) -> Diagnostic:
+    mark = event.start_mark
+    return Diagnostic(code, Severity.ERROR, message, Span.point(name, mark.line + 1,
+                                                                mark.column + 1), hint=hint)
 
 
 class Skip(Exception):
@@ -66,10 +143,11 @@ class Fields:
 class NodeReader:
     """Walks the composed node tree, collecting diagnostics."""
 
-    def __init__(self, source: Source):
+    def __init__(self, source: Source, scanned: list[Diagnostic] = ()):
         self.source = source
-        self.diagnostics: list[Diagnostic] = []
+        self.diagnostics: list[Diagnostic] = list(scanned)  # what ``scan`` found: tags
         self.constructor = SafeConstructor()
+        self.tagged = {(d.span.line, d.span.column) for d in scanned}
 
     # --- reporting ------------------------------------------------------------------------
 
@@ -169,7 +247,19 @@ class NodeReader:
         """The text of a non-null scalar (keeps ``on``, ``no`` and ``10:00`` as written)."""
         if not isinstance(node, ScalarNode) or node.tag == _NULL_TAG:
             self.wrong(node, what, expected)
-        return node.value
+        return self.proper(node, node.value, what)
+
+    def proper(self, node, value: str, what: str) -> str:
+        """Text with escaped surrogate pairs joined; a lone half is JL002."""
+        if not has_surrogate(value):
+            return value
+        value = join_surrogates(value)
+        if has_surrogate(value):
+            self.report(BAD_VALUE, f"{what}: a \\u escape of half a surrogate pair is not a "
+                                   "character", node,
+                        hint="write the character itself (files are UTF-8), or both halves")
+            raise Skip
+        return value
 
     @accepts(shapes.TEXT)
     def text(self, node, what: str) -> str:
@@ -190,17 +280,32 @@ class NodeReader:
 
     @accepts(shapes.LITERAL)
     def value(self, node, what: str):
-        """A scalar resolved the YAML way: int, float, bool, null or string."""
+        """A scalar resolved the YAML way: int, float, bool, null or string; a number must be
+        finite and within +-MAX_NUMBER."""
         if not isinstance(node, ScalarNode):
             self.wrong(node, what, "a string, number, true, false or null")
-        try:
-            value = self.constructor.construct_object(node)
-        except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
-            self.report(STRUCTURE, f"{what} cannot be read: {str(exc).splitlines()[0]}", node)
-            raise Skip from None
+        if (node.start_mark.line + 1, node.start_mark.column + 1) in self.tagged:
+            raise Skip  # a tagged value: reported already
+        if node.tag.endswith(":int") and len(node.value.replace("_", "").lstrip("+-0")) > 20:
+            value = float("inf")  # too long to convert: it is out of range anyway
+        else:
+            try:
+                value = self.constructor.construct_object(node)
+            except (yaml.YAMLError, ValueError, TypeError, OverflowError, LookupError) as exc:
+                self.report(STRUCTURE, f"{what} cannot be read: {str(exc).splitlines()[0]}",
+                            node)
+                raise Skip from None
         if not isinstance(value, _LITERAL_TYPES):
             self.wrong(node, what, "a string, number, true, false or null",
                        hint="quote the value to keep it as text")
+        if isinstance(value, str):
+            return self.proper(node, value, what)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            try:
+                check_number(value, node.value)
+            except ValueError as exc:
+                self.report(BAD_VALUE, f"{what}: {exc}", node)
+                raise Skip from None
         return value
 
     @accepts(shapes.LITERAL)
@@ -210,6 +315,27 @@ class NodeReader:
     @accepts(shapes.INTEGER)
     def integer(self, node, what: str) -> int:
         return self.number(node, what, whole=True)
+
+    @accepts(shapes.COUNT)
+    def count(self, node, what: str, low: int = 1, high: int = MAX_WHOLE) -> int:
+        """A whole number from ``low`` to ``high``: a version, a cap (from 1), a capacity,
+        expected entries (from 0); out of range, JL002 and ``low``, as in the DSL."""
+        value = self.integer(node, what)
+        if not low <= value <= high:
+            self.report(BAD_VALUE, f"{what} must be a whole number between {low} and "
+                                   f"{high:,}, got {shown(node.value)}", node)
+            return low
+        return value
+
+    @accepts(shapes.AMOUNT)
+    def amount(self, node, what: str) -> int:
+        """A whole number from 0 to MAX_WHOLE (a capacity, expected entries)."""
+        return self.count(node, what, 0)
+
+    @accepts(shapes.DAY)
+    def day(self, node, what: str) -> int:
+        """A day after entry (``until_day``), from 0 to 3650 like every duration."""
+        return self.count(node, what, 0, MAX_DURATION // 86400)
 
     @accepts(shapes.NUMBER)
     def number(self, node, what: str, whole: bool = False) -> float:

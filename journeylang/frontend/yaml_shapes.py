@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..ast import ATTRIBUTE_TYPES, CALENDAR_UNITS, PARAM_TYPES
+from ..limits import MAX_DURATION, MAX_WHOLE
 from ..units import DURATION_PATTERN, PERCENT_PATTERN, VALID_TIME_PATTERN
 
 WORD = r"[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*"  # the DSL's NAME
@@ -120,6 +121,9 @@ _PERCENT_UP_TO_100 = r"(100(\.0+)?|\d{1,2}(\.\d+)?)%"
 
 NAME = _string("name", rf"^{WORD}$", "A name: letters (Chinese too), digits and _, not starting "
                "with a digit.", "cart_nudge")
+OLD_STEP = _string("old_step", rf"^{WORD}(\.({WORD}|\d+))*$", "A step of an older version: its "
+                   "label, its automatic name (remind.2), an expanded name (wb.ask), or a "
+                   "stage's name.", "remind.2")
 PATH = _string("path", rf"^{WORD}(\.{WORD})*$", "A dotted attribute path.", "customer.segment")
 TEXT = Scalar("text", {"type": _SCALAR_TYPES}, "Text (a number or true/false is read as "
               "written).", "购物车提醒")
@@ -145,6 +149,12 @@ KPI_PERCENT = Scalar("kpi_percent", {"anyOf": [
     {"type": "number"}, {"type": "string", "pattern": rf"^{_BLANK}{PERCENT_PATTERN}{_BLANK}$"}]},
     "A percentage such as 28% (or a bare number).", "28%")
 INTEGER = Scalar("integer", {"type": "integer"}, "A whole number.", 3)
+COUNT = Scalar("count", {"type": "integer", "minimum": 1, "maximum": MAX_WHOLE},
+               "A whole number from 1 to 2,147,483,647 (a version, a cap).", 3)
+DAY = Scalar("day", {"type": "integer", "minimum": 0, "maximum": MAX_DURATION // 86400},
+             "A day counted from the entry, from 0 to 3650.", 7)
+AMOUNT = Scalar("amount", {"type": "integer", "minimum": 0, "maximum": MAX_WHOLE},
+                "A whole number from 0 to 2,147,483,647 (a capacity, expected entries).", 40)
 NUMBER = Scalar("number", {"type": "number"}, "A number.", 10)
 FLAG = Scalar("flag", {"type": "boolean"}, "true or false.", True)
 LITERAL = Scalar("literal", {"type": ["string", "number", "boolean", "null"]},

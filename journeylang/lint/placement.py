@@ -15,7 +15,7 @@ from ..frontend.text import unquote
 from ..source import YAML_SUFFIXES
 from ..templates import TemplateSource
 
-_DSL_LITERAL = re.compile(r'"""(?:.|\n)*?"""|"(?:[^"\\\n]|\\.)*"')
+_DSL_LITERAL = re.compile(r'"""[\s\S]*?"""|"[^"\\\n]*(?:\\.[^"\\\n]*)*"')  # as the grammar
 # a backslash escape in a double-quoted string: one character (a YAML line continuation: none)
 _ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|x[0-9a-fA-F]{2}|\n[ \t]*|.)", re.S)
 

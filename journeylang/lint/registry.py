@@ -11,6 +11,7 @@ from ..ast import Emit, Journey, Variable
 from ..config import LintConfig
 from ..diagnostics import Diagnostic, Related, Severity, Span
 from ..graph import JourneyGraph, build_graph
+from ..semantics import DELIVERY_EVENTS
 from ..templates import TemplateSet
 from .declared import Declared, declared_attributes, declared_variables
 from .flow import When, elapsed, timings
@@ -37,11 +38,13 @@ class LintContext:
     config: LintConfig = field(default_factory=LintConfig)
     file: str | None = None  # the journey's file, to find templates/ beside it
     text: str | None = None  # the journey file's text as parsed (it may differ from the disk)
+    older: tuple = ()  # earlier versions' shapes (migration.VersionShape), to check migrations
 
     @classmethod
     def of(cls, journey: Journey, config: LintConfig | None = None,
-           file: str | None = None, text: str | None = None) -> "LintContext":
-        return cls(journey, build_graph(journey), config or LintConfig(), file, text)
+           file: str | None = None, text: str | None = None, older=()) -> "LintContext":
+        return cls(journey, build_graph(journey), config or LintConfig(), file, text,
+                   tuple(older))
 
     def file_text(self, path: str) -> str | None:
         """The text of the journey file, or of another file (a fragment) read from disk."""
@@ -83,11 +86,13 @@ class LintContext:
 
     @cached_property
     def known_events(self) -> set[str] | None:
-        """Events the schema declares, steps emit, or opt-outs name; None without a schema."""
+        """Events the schema declares, steps emit, opt-outs name, or the delivery worker
+        reports; None without a schema."""
         if self.config.events is None:
             return None
         emitted = {step.event for _, step in self.journey.steps() if isinstance(step, Emit)}
-        return set(self.config.events) | emitted | set(self.config.opt_out_events)
+        return set(self.config.events) | emitted | set(self.config.opt_out_events) \
+            | set(DELIVERY_EVENTS)
 
 
 @dataclass(frozen=True)
@@ -126,9 +131,10 @@ def rule(code: str, name: str, severity: Severity, summary: str):
 
 
 def run_rules(journey: Journey, config: LintConfig | None = None,
-              file: str | None = None, text: str | None = None) -> list[Diagnostic]:
-    """Run every rule the configuration enables over one journey (``text``: the file's)."""
-    ctx = LintContext.of(journey, config, file, text)
+              file: str | None = None, text: str | None = None, older=()) -> list[Diagnostic]:
+    """Run every rule the configuration enables over one journey (``text``: the file's;
+    ``older``: the shapes of earlier versions, for the migration rules)."""
+    ctx = LintContext.of(journey, config, file, text, older)
     found: list[Diagnostic] = []
     for code, registered in sorted(REGISTRY.items()):
         if ctx.config.enabled(code):

@@ -8,7 +8,8 @@ from .. import ast
 from ..expand import Library
 from ..lint import REGISTRY
 from ..lint.reference import explain
-from ..templates import TemplateSet, render
+from ..sandbox import RenderError
+from ..templates import MessageTemplate, TemplateSet
 from ..units import format_duration
 from ..views.model import summarize
 from .analysis import Analysis
@@ -100,7 +101,8 @@ def _leads_to(step: ast.Step) -> list[tuple[str, str]]:
         found += [("when", arm.target) for arm in step.arms]
         found += [("else", step.default)] if step.default else []
     elif isinstance(step, ast.Split):
-        found += [(f"{arm.name} {arm.percent:g}%", arm.target) for arm in step.arms]
+        found += [(f"{arm.name} {arm.percent:g}%", "holdout" if arm.holdout else arm.target)
+                  for arm in step.arms]
     elif isinstance(step, ast.Goto):
         found.append(("", step.target))
     elif isinstance(step, ast.SequentialStep) and step.next:
@@ -146,9 +148,9 @@ def preview(source, variables: list[str]) -> str:
         for part in parts[:-1]:
             holder = holder.setdefault(part, {}) if isinstance(holder.get(part, {}), dict) else {}
         holder.setdefault(parts[-1], f"‹{dotted}›")
-    try:
-        return render(source, context)
-    except Exception:  # a template with errors: its text as written (the lint says why)
+    try:  # in the sandbox, under its limits: a hover never hangs the server
+        return MessageTemplate(source.text).render(context)
+    except RenderError:  # a template with errors: its text as written (the lint says why)
         return source.text
 
 

@@ -234,6 +234,8 @@ def _yaml_value(path: tuple, key: str) -> tuple[str, bool] | None:
         (not path and key == "outcomes", (OUTCOME, True)),
         (key == "use" or parent == "use" and key == "fragment", (FRAGMENT, False)),
         (grand == ("kpis", "[]") and key == "at", (STEP, False)),
+        (path[-3:] == ("migrations", "[]", "steps")
+         or grand == ("migrations", "[]") and key == "other", (TARGET, False)),
     ]
     return next((found for matches, found in rules if matches), None)
 

@@ -157,7 +157,7 @@ def _journey_region(start: Tree) -> Region:
             continue
         kind = {"exit_rule": "exit", "scheduled_entry": "entry"}.get(item.data, item.data)
         if kind in ("goal", "milestone", "exit", "role", "template", "stage", "handler",
-                    "attribute", "variable"):
+                    "attribute", "variable", "migration"):
             index = counts[kind] = counts.get(kind, -1) + 1
             region = _region((kind, index), item, 1)
         else:
@@ -170,6 +170,9 @@ def _journey_region(start: Tree) -> Region:
                                for j, child in enumerate(_trees(item, "locale_text"))]
         elif kind == "handler":
             region.children = _handler_items(index, item)
+        elif kind == "migration":
+            region.children = [_region(("move", index, k), child, 2)
+                               for k, child in enumerate(_trees(item, "move"))]
         elif kind == "stage":
             region.children = [_step_region(index, j, child)
                                for j, child in enumerate(_trees(item, "step"))]

@@ -183,6 +183,8 @@ class DslPrinter:
         if journey.locale is not None:
             meta.append((("locale",), f"locale {journey.locale}"))
         yield meta
+        for index, migration in enumerate(journey.migrations):
+            yield [(("migration", index), self.visit_Migration(migration, index))]
         header = []
         if journey.entry is not None:
             header.append((("entry",), self.visit_Entry(journey.entry)))
@@ -210,6 +212,14 @@ class DslPrinter:
             yield [(("handler", index), self.visit_Handler(handler, index))]
         for index, stage in enumerate(journey.stages):
             yield [(("stage", index), self.visit_Stage(stage, index))]
+
+    def visit_Migration(self, migration: ast.Migration, index: int) -> Block:
+        moves = list(migration.moves)
+        if migration.other is not None:
+            moves.append(ast.Move(ast.OTHER_STEPS, migration.other))
+        return Block(f"migrate from version {migration.from_version}",
+                     [(("move", index, k), f"{move.step} -> {move.target}")
+                      for k, move in enumerate(moves)])
 
     def visit_Entry(self, entry: ast.Entry) -> str:
         if entry.schedule is not None:
@@ -367,7 +377,8 @@ class DslPrinter:
                                for k, arm in enumerate(step.arms)])
 
     def visit_SplitArm(self, arm: ast.SplitArm) -> str:
-        return f"{arm.name} {percent(arm.percent)} -> {self.name(arm.target)}"
+        where = "holdout" if arm.holdout else f"-> {self.name(arm.target)}"
+        return f"{arm.name} {percent(arm.percent)} {where}"
 
     def visit_Tag(self, step: ast.Tag, at) -> str:
         return f"tag {', '.join(map(self.string, step.tags))}{self.arrow(step)}"

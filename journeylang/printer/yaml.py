@@ -120,6 +120,8 @@ class YamlPrinter:
         return _mapping(
             journey=journey.id, title=journey.title, version=journey.version,
             owner=journey.owner, description=journey.description, locale=journey.locale,
+            migrations=[self.visit_Migration(m, i)
+                        for i, m in enumerate(journey.migrations)] or None,
             entry=journey.entry and self.visit_Entry(journey.entry),
             audience=_condition(journey.audience),
             reentry=self.visit_Reentry(reentry) if explicit else None,
@@ -136,6 +138,13 @@ class YamlPrinter:
                        for i, t in enumerate(journey.templates)} or None,
             handlers=[self.visit_Handler(h) for h in journey.handlers] or None,
             stages=[self.visit_Stage(s, i) for i, s in enumerate(journey.stages)] or None)
+
+    def visit_Migration(self, migration: ast.Migration, index: int = 0) -> dict:
+        moves = {_Key(move.step): move.target for move in migration.moves}
+        if ("move", index) in self.commented:
+            moves = _Block(moves)
+        return _mapping(from_=migration.from_version, steps=moves or None,
+                        other=migration.other)
 
     def visit_Entry(self, entry: ast.Entry) -> dict:
         if entry.schedule is not None:
@@ -270,7 +279,8 @@ class YamlPrinter:
         return "split", [self.visit_SplitArm(a) for a in step.arms]
 
     def visit_SplitArm(self, arm: ast.SplitArm) -> dict:
-        return _mapping(arm=arm.name, percent=number(arm.percent, whole=True) + "%", then=arm.target)
+        return _mapping(arm=arm.name, percent=number(arm.percent, whole=True) + "%",
+                        then=arm.target, holdout=arm.holdout or None)
 
     def visit_Tag(self, step: ast.Tag):
         return "tag", step.tags[0] if len(step.tags) == 1 else list(step.tags)

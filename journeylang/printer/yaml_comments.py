@@ -75,6 +75,8 @@ def _top_level(name, key, value) -> list[Region]:
         return [_handler(i, item) for i, item in enumerate(_list(value))]
     if name == "stages":
         return [_stage(i, item) for i, item in enumerate(_list(value))]
+    if name == "migrations":
+        return [_migration(i, item) for i, item in enumerate(_list(value))]
     return []  # journey, title, version: the journey's header line
 
 
@@ -105,6 +107,18 @@ def _handler(index: int, node) -> Region:
                                 for k, action in enumerate(_list(value))]
         elif name.value == "then":
             region.children.append(_entry(("jump", index), name, value, 2))
+    region.children.sort(key=lambda r: r.start)
+    return region
+
+
+def _migration(index: int, node) -> Region:
+    """A migration, with its moves (``other`` is the last, as the DSL writes it)."""
+    region = _item(("migration", index), node, 1)
+    moves = [(k, v) for name, part in _pairs(node) if name.value == "steps"
+             for k, v in _pairs(part)]
+    moves += [(name, part) for name, part in _pairs(node) if name.value == "other"]
+    region.children = [_entry(("move", index, k), key, value, 2)
+                       for k, (key, value) in enumerate(moves)]
     region.children.sort(key=lambda r: r.start)
     return region
 
@@ -235,6 +249,7 @@ _HOLDER = {
     "default": lambda k: ("step", *k[1:3]), "step": lambda k: ("stage", k[1]),
     "kpi": lambda k: ("stage", k[1]), "locale": lambda k: ("template", k[1]),
     "action": lambda k: ("handler", k[1]), "jump": lambda k: ("handler", k[1]),
+    "move": lambda k: ("migration", k[1]),
     **dict.fromkeys(("cap", "quiet", "consent", "holdout", "promo"), lambda k: ("policy",)),
 }
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from jinja2 import TemplateSyntaxError, nodes
-
-from ..templates import attribute_path, environment, locale_fallbacks, render_context
+from ..sandbox import RenderError
+from ..templates import MessageTemplate, locale_fallbacks, render_context
 
 QUEUED, CANCELLED, FAILED = "queued", "cancelled", "failed"
+# what a delivery worker makes of a queued action (docs/runtime.md, "Running it live")
+SENDING, SENT, DELIVERED, DEAD = "sending", "sent", "delivered", "dead"
+PENDING = (QUEUED, SENDING)   # on its way: counts towards caps until it fails
+SENT_STATUSES = (SENT, DELIVERED)
 ACTION_KINDS = ("message", "coupon", "handoff", "webhook", "event")
 
 
@@ -103,14 +106,13 @@ class TemplateRenderer:
 
     The locale is the customer's ``locale`` attribute, falling back as ``TemplateSet.pick``
     does: its language, the default text, ``en``, then any text. A text that cannot be
-    rendered (a missing variable, a sandbox violation) fails the message: status ``failed``,
-    the error in its payload, and it does not count towards caps.
+    rendered (a missing variable, a sandbox violation, a resource limit) fails the message:
+    status ``failed``, the error in its payload, and it does not count towards caps. Nothing a
+    template does can stop the runtime: the next message and event go on.
     """
 
     def __init__(self):
-        self.environment = environment()
-        self._jinja: dict[tuple[str, str, str], object] = {}
-        self._pieces: dict[tuple[str, str, str], list | None] = {}
+        self._templates: dict[tuple[str, str, str], MessageTemplate] = {}
 
     def __call__(self, action: Action, program, customer, run) -> None:
         texts = program.templates.get(action.template)
@@ -120,66 +122,16 @@ class TemplateRenderer:
         locale = customer.profile.get("locale")
         action.locale = _pick(texts, locale if isinstance(locale, str) else None, program.locale)
         key = (program.content_hash, action.template, action.locale)
+        template = self._templates.get(key)
+        if template is None:
+            template = self._templates[key] = MessageTemplate(texts[action.locale])
         profile = {**program.defaults, **customer.profile} if program.defaults else customer.profile
         context = render_context(profile, run.event, action.payload, program.journey_id,
                                  action.step, business={**run.context, **run.vars})
-        if key not in self._pieces:
-            self._pieces[key] = _substitutions(self.environment, texts[action.locale])
-        pieces = self._pieces[key]
         try:
-            text = None if pieces is None else _fill(pieces, context)
-            if text is None:
-                template = self._jinja.get(key)
-                if template is None:
-                    template = self._jinja[key] = self.environment.from_string(texts[action.locale])
-                text = template.render({k: _record(v) for k, v in context.items()})
-            action.text = text
-        except Exception as exc:  # any template failure is the message's, never the runtime's
-            action.status, action.payload["error"] = FAILED, f"{type(exc).__name__}: {exc}"
-
-
-_MISSING = object()
-
-
-def _substitutions(environment, text: str) -> list | None:
-    """A text made only of literal data and ``{{ a.b.c }}`` as pieces (str or path tuple), so
-    the common case renders without Jinja's per-call context; None for anything else."""
-    try:
-        tree = environment.parse(text)
-    except TemplateSyntaxError:
-        return None
-    pieces: list = []
-    for output in tree.body:
-        if not isinstance(output, nodes.Output):
-            return None
-        for node in output.nodes:
-            path = node.data if isinstance(node, nodes.TemplateData) else attribute_path(node)
-            if path is None:
-                return None
-            pieces.append(path if isinstance(path, str) else tuple(path))
-    return pieces
-
-
-def _fill(pieces: list, context: dict) -> str | None:
-    """The text, exactly as Jinja renders it; None when a value needs Jinja (not a scalar)."""
-    out = []
-    for piece in pieces:
-        if type(piece) is str:
-            out.append(piece)
-            continue
-        value = context.get(piece[0], _MISSING)
-        for part in piece[1:]:
-            if value is _MISSING:
-                break
-            if not isinstance(value, dict):
-                return None
-            value = value.get(part, _MISSING)
-        if value is _MISSING:
-            raise LookupError(f"{'.'.join(piece)} is undefined")
-        if isinstance(value, (dict, list)):
-            return None
-        out.append(str(value))
-    return "".join(out)
+            action.text = template.render(context)
+        except RenderError as exc:
+            action.status, action.payload["error"] = FAILED, exc.message
 
 
 def _pick(texts: dict[str, str], locale: str | None, default: str | None = None) -> str:
@@ -189,44 +141,3 @@ def _pick(texts: dict[str, str], locale: str | None, default: str | None = None)
         if key in texts:
             return key
     return next(iter(texts))
-
-
-class Record:
-    """A JSON object as templates see it: ``{{ cart.items }}`` is the key, never ``dict.items``."""
-
-    __slots__ = ("_data",)
-
-    def __init__(self, data: dict):
-        self._data = data
-
-    def __getattr__(self, name: str):
-        try:
-            return _record(self._data[name])
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def __getitem__(self, name):
-        return _record(self._data[name])
-
-    def __contains__(self, name) -> bool:
-        return name in self._data
-
-    def __iter__(self):
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def __str__(self) -> str:
-        return str(self._data)
-
-
-Record.__module__ = "builtins"  # errors read "'Record object' has no attribute 'name'"
-
-
-def _record(value):
-    if isinstance(value, dict):
-        return Record(value)
-    if isinstance(value, list):
-        return [_record(v) for v in value]
-    return value

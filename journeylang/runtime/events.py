@@ -4,11 +4,18 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
+import math
 import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from functools import lru_cache
+from itertools import count
 from typing import Iterator
+from zoneinfo import ZoneInfo
+
+from ..limits import EARLIEST_TIME, LATEST_TIME, MAX_EVENT_BYTES, MAX_NESTING
+from ..source import has_surrogate
 
 FIELDS = ("id", "type", "customer", "at", "attributes", "data")
 REQUIRED = ("id", "type", "customer", "at")
@@ -66,7 +73,13 @@ def parse_time(text: str) -> float:
         raise ValueError(f"{text!r} is not an ISO-8601 time such as 2026-03-01T09:30:00+08:00") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+    try:
+        seconds = moment.timestamp()
+    except (OverflowError, ValueError):  # year 1 or 9999 shifted out of range by its offset
+        seconds = -math.inf
+    if not EARLIEST_TIME <= seconds < LATEST_TIME:
+        raise ValueError(f"{text!r} is out of range: times are from 1970-01-01 to 8999-12-31")
+    return seconds
 
 
 _FIELD_SET = frozenset(FIELDS)
@@ -92,19 +105,46 @@ def event_from_dict(raw) -> Event:
         customer = _identifier("customer", customer)
     if not ident or not customer:
         raise ValueError(f"{'id' if not ident else 'customer'!r} must not be empty")
-    if kind not in _known_types:
+    if type(kind) is not str or kind not in _known_types:
         if not isinstance(kind, str) or not _NAME.match(kind):
-            raise ValueError(f"'type' must be an event name such as order_paid, not {kind!r}")
+            raise ValueError(f"'type' must be an event name such as order_paid, not "
+                             f"{_short(kind)}")
         _known_types.add(kind)
     try:
         at = parse_time(at)
     except ValueError as exc:
         raise ValueError(f"'at': {exc}") from None
-    attributes, data = raw.get("attributes") or {}, raw.get("data") or {}
+    attributes, data = raw.get("attributes"), raw.get("data")
+    attributes = {} if attributes is None else attributes
+    data = {} if data is None else data
     if type(attributes) is not dict or type(data) is not dict:
         name = "attributes" if type(attributes) is not dict else "data"
-        raise ValueError(f"{name!r} must be a JSON object")
+        raise ValueError(f"{name!r} must be a JSON object, not {_short(attributes if name == 'attributes' else data)}")
+    if "timezone" in attributes:
+        _check_zone(attributes["timezone"])
     return Event(ident, kind, customer, at, attributes, data)
+
+
+def _short(value) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 40 else text[:40] + "..."
+
+
+def _check_zone(name) -> None:
+    """A profile's time zone is an IANA name (null removes it): an unknown one would quietly
+    fall back to the default zone for every quiet hour and wait of that customer."""
+    if name is not None and not (isinstance(name, str) and _known_zone(name)):
+        raise ValueError(f"'attributes.timezone': unknown time zone {_short(name)}: use an IANA "
+                         "name such as Asia/Shanghai")
+
+
+@lru_cache(maxsize=1024)
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+        return True
+    except (ValueError, OSError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        return False
 
 
 def _identifier(name: str, value) -> str:
@@ -113,7 +153,11 @@ def _identifier(name: str, value) -> str:
     return str(value)
 
 
-_raw_decode = json.JSONDecoder().raw_decode
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+_raw_decode = json.JSONDecoder(parse_constant=_no_constant).raw_decode
 
 
 def _decode(line: str):
@@ -121,7 +165,37 @@ def _decode(line: str):
     value, end = _raw_decode(line, len(line) - len(line.lstrip()))
     if end != len(line) and not line[end:].isspace():
         raise json.JSONDecodeError("Extra data", line, end)
+    if line.count("{") + line.count("[") > MAX_NESTING and _depth(value) > MAX_NESTING:
+        raise RecursionError  # as json itself does for deeper data
+    if "\\u" in line and any(has_surrogate(text) for text in _strings(value)):
+        raise ValueError("a \\u escape of half a surrogate pair is not a character")
     return value
+
+
+def _depth(value) -> int:
+    """How deeply JSON data nests (iteratively: the data may be deeper than the stack)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in
+                         (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _strings(value) -> Iterator[str]:
+    """Every string in JSON data, keys included."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def read_events(path: str | Path) -> Iterator[Event]:
@@ -132,7 +206,13 @@ def read_events(path: str | Path) -> Iterator[Event]:
     except OSError as exc:
         raise EventError(name, 0, f"cannot read: {exc.strerror or exc}") from None
     with handle:
-        for number, raw in enumerate(handle, start=1):
+        for number in count(1):
+            raw = handle.readline(MAX_EVENT_BYTES + 1)
+            if not raw:
+                return
+            if len(raw) > MAX_EVENT_BYTES:
+                raise EventError(name, number, f"an event is at most {MAX_EVENT_BYTES:,} bytes "
+                                               "(one line)")
             try:
                 line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError:
@@ -145,7 +225,10 @@ def read_events(path: str | Path) -> Iterator[Event]:
                 message = f"not valid JSON: {exc.msg} at column {exc.colno}"
                 raise EventError(name, number, message) from None
             except RecursionError:
-                raise EventError(name, number, "JSON nested too deeply") from None
+                raise EventError(name, number, f"JSON nested more than {MAX_NESTING} levels "
+                                               "deep") from None
+            except ValueError as exc:  # NaN, Infinity, a number of more than 4,300 digits
+                raise EventError(name, number, f"not valid JSON: {exc}") from None
             try:
                 yield event_from_dict(decoded)
             except ValueError as exc:

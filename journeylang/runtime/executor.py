@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..semantics import (COMPLETED, CONVERTED, ERROR, EXPIRED, MAX_EMIT_DEPTH, MAX_STEPS,
-                         OPT_OUT_EVENTS, SEND_CAP, SEND_NO_CONSENT, SEND_OPTED_OUT, SEND_QUIET,
-                         consents, send_checks, zero_wait)
-from .channels import FAILED, Action, Adapters
+from ..semantics import (COMPLETED, CONVERTED, DELIVERY_EVENTS, ENTRY_EXPERIMENT, ERROR, EXPIRED,
+                         HELD_OUT, MAX_EMIT_DEPTH, MAX_STEPS, OPT_OUT_EVENTS, SEND_CAP,
+                         SEND_NO_CONSENT, SEND_OPTED_OUT, SEND_QUIET, TREATED, consents,
+                         send_checks, zero_wait)
+from .channels import FAILED, QUEUED, Action, Adapters
 from .engine import EVENT, TIMER, Engine
 from .events import Event, iso
 from .history import History, needs, record
-from .policies import (Zones, cap_reached, choose_arm, day_after_entry, in_holdout,
-                       next_local_time, next_occurrence, quiet_until)
+from .policies import (Zones, cap_reached, choose_arm, count_send, day_after_entry, drop_pending,
+                       in_holdout, next_local_time, next_occurrence, quiet_until, settle_send)
 from .program import STEP_KINDS, HandlerDef, KpiDef, Program, StepDef
 from .scope import RunScope, assign, copy_json, merge
 from .state import (BREACHED, ENDED, HIT, HOLDOUT, MET, MISSED, OPEN, Customer, KpiDue,
@@ -110,6 +111,8 @@ class Executor:
         need = self.history_needs.get(event.type)
         if need is not None:
             record(customer.events, event.type, event.data, need, customer.runs, self.engine.now)
+        if event.type in DELIVERY_EVENTS:
+            settle_send(customer.sends, event.type, event.data, self.engine.now)
         if self.scheduled:
             zone = self._zone_key(customer)
             for program in self.scheduled:
@@ -175,17 +178,33 @@ class Executor:
         self.next_run += 1
         customer.entries[jid] = [(entered[0] if entered else 0) + 1, now]
         customer.runs.append(run)
-        if in_holdout(self.seed, jid, customer.id, program.holdout):
-            run.status, run.holdout = HOLDOUT, True
+        held = in_holdout(self.seed, jid, customer.id, program.holdout)
+        if program.holdout:
+            run.arms[ENTRY_EXPERIMENT] = HELD_OUT if held else TREATED
+        if held:
             self._history(run, None, "holdout", why)
-            window = program.holdout_window()
-            if window == 0:
-                self._end(customer, run, EXPIRED, "holdout without goals")
-            elif window is not None:
-                run.waiting = "holdout"
-                self._timer(run, now + window, "holdout", None)
+            # observed from where it is held out (here: the start), to compare with treated runs
+            self._open_kpis(customer, run, program.kpis_at.get(program.start, ()))
+            outcome = self._hold(run, program, None)
+            if outcome is not None:
+                self._end(customer, run, EXPIRED, outcome)
             return
         self._continue(customer, run, program, program.start, why)
+
+    def _hold(self, run: Run, program: Program, step: str | None) -> str | None:
+        """Hold a run out (a control group): it takes no more steps and is followed for its
+        goals, milestones and exit rules until the longest goal or milestone window after its
+        entry; why it ends at once, or None."""
+        run.status, run.holdout = HOLDOUT, True
+        window = program.holdout_window()
+        if window == 0:
+            return "holdout without goals"
+        if window is not None:
+            if run.entered_at + window <= self.engine.now:
+                return "holdout goal window over"
+            run.waiting = "holdout"
+            self._timer(run, run.entered_at + window, "holdout", step)
+        return None
 
     def _scope(self, customer: Customer, run: Run, program: Program, data: dict) -> RunScope:
         """What a condition of ``run`` reads, with ``data`` as the current event's."""
@@ -287,6 +306,7 @@ class Executor:
 
     def _opt_out(self, customer: Customer, why: str) -> None:
         customer.profile["opted_out"] = True
+        drop_pending(customer.sends)
         for adapter in self.adapters.distinct():
             adapter.cancel_pending(customer.id, self.next_action - 1)
         self.store.history([self.engine.now, customer.id, None, None, None, "opted_out", why,
@@ -389,7 +409,8 @@ class Executor:
         if action.status == FAILED:
             return go(step, "failed", action.payload.get("error"))
         if not transactional:  # transactional messages neither meet nor fill the caps
-            customer.sends.append([self.engine.now, channel, run.journey_id])
+            count_send(customer.sends, self.engine.now, channel, run.journey_id, action.id,
+                       action.status == QUEUED)
         detail = f"{channel} {params['template']} #{action.id}"
         return go(step, "sent", detail + (f" (after {_refusals(refused)})" if refused else ""))
 
@@ -474,7 +495,13 @@ class Executor:
 
     def _split(self, customer, run, program, step) -> Result:
         arm = choose_arm(self.seed, run.journey_id, step.id, customer.id, step.arms)
-        return go(step, "split", to=arm.to, why=arm.label)
+        run.arms[step.id] = arm.name
+        if arm.holdout:
+            ending = self._hold(run, program, step.id)
+            if ending is not None:
+                return Result("holdout", arm.name, why=ending, outcome=EXPIRED)
+            return stay("holdout", arm.name)
+        return go(step, "split", arm.name, to=arm.to, why=arm.label)
 
     def _tag(self, customer, run, program, step) -> Result:
         tags = customer.profile.get("tags")

@@ -11,6 +11,7 @@ from itertools import count
 from typing import Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..semantics import MESSAGE_FAILED, MESSAGE_SENT
 from .program import Arm, CapRule, Schedule
 
 DAY = 86400
@@ -153,10 +154,37 @@ def kpi_met(rate: float, baseline: float, target: float, against: str = "target"
     return rate <= bar if target < baseline else rate >= bar
 
 
+def count_send(sends: list, at: float, channel: str, journey_id: str, action_id: int,
+               pending: bool) -> None:
+    """Count a message towards the customer's caps: ``[at, channel, journey, action, pending]``
+    (``pending``: not yet reported sent by the delivery worker)."""
+    sends.append([at, channel, journey_id, action_id, pending])
+
+
+def settle_send(sends: list, kind: str, data: dict, now: float) -> None:
+    """What a delivery result (``semantics.DELIVERY_EVENTS``) changes in the messages a
+    customer's caps count: a failed message no longer counts; a sent one counts from ``now``
+    (the moment its result came). A message the caps do not count (transactional, or dropped
+    by an opt-out) is left out."""
+    if kind not in (MESSAGE_SENT, MESSAGE_FAILED):
+        return  # delivered: it already counts since it was sent
+    found = next((s for s in sends if len(s) > 3 and s[3] == data.get("action")), None)
+    if found is None:
+        return
+    sends.remove(found)
+    if kind == MESSAGE_SENT:
+        count_send(sends, now, found[1], found[2], found[3], False)
+
+
+def drop_pending(sends: list) -> None:
+    """An opt-out cancels the messages not yet sent: they no longer count."""
+    sends[:] = [s for s in sends if not (len(s) > 4 and s[4])]
+
+
 def cap_reached(sends: list, now: float, channel: str, caps: list[CapRule],
                 zone: dt.tzinfo | None = None) -> CapRule | None:
     """The first cap a send on ``channel`` at ``now`` would break, counting ``sends``
-    (``[at, channel, journey]``, every journey of the customer) in each rolling window, or
+    (``[at, channel, journey, ...]``, every journey of the customer) in each rolling window, or
     since the start of the calendar day or week in ``zone`` for a calendar cap."""
     for cap in caps:
         if cap.channels is not None and channel not in cap.channels:

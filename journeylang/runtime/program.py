@@ -7,6 +7,7 @@ from typing import Callable
 
 from ..compile import Tables, TablesError, compile_condition, compile_tree
 from ..compile.conditions import Scope
+from ..migration import MIGRATION_ACTIONS, MOVE, Plan
 
 Predicate = Callable[[Scope], bool]
 STEP_KINDS = ("send", "wait", "wait_until", "wait_day", "wait_schedule", "wait_event", "branch",
@@ -17,7 +18,8 @@ SCHEDULE_UNITS = ("day", "week", "month", "quarter", "year")
 
 @dataclass(frozen=True, slots=True)
 class Arm:
-    """A way out of a step: an event arm, a branch arm or a split arm."""
+    """A way out of a step: an event arm, a branch arm or a split arm (a ``holdout`` arm, a
+    control group, keeps its runs at the split, held out)."""
 
     to: str
     event: str | None = None
@@ -25,6 +27,7 @@ class Arm:
     weight: float = 0.0
     name: str | None = None
     label: str = ""
+    holdout: bool = False
 
 
 @dataclass(slots=True)
@@ -164,6 +167,7 @@ class Program:
     variables: dict = field(default_factory=dict)   # run-local variable -> its initial value
     history: dict[str, HistoryNeed] = field(default_factory=dict)  # event type -> what to keep
     locale: str | None = None                       # the templates' default locale
+    migrations: list = field(default_factory=list)  # migration.Plan: how older versions' runs move
 
     @property
     def stages(self) -> dict[str, str]:
@@ -186,6 +190,15 @@ class Program:
                          for arm in s.arms)
 
 
+def reacts_to(program: Program, event: str) -> bool:
+    """Whether an event of this type can change anything in the journey: a goal, an exit
+    rule, a milestone, a handler, a wait, the entry, a KPI or a question about the event
+    history is about it."""
+    return event in program.interest or event in program.history \
+        or (program.entry is not None and program.entry.event == event) \
+        or any(kpi.event == event for kpi in program.kpis.values())
+
+
 def _minutes(text: str) -> int:
     hours, minutes = text.split(":")
     return int(hours) * 60 + int(minutes)
@@ -204,6 +217,8 @@ def build_program(tables: Tables) -> Program:
     targets = [program.start] + [t for s in program.steps.values()
                                  for t in (s.next, s.timeout, *(a.to for a in s.arms)) if t]
     targets += [h.to for handlers in program.handlers.values() for h in handlers if h.to]
+    targets += [t for plan in program.migrations for _, t in (*plan.moves, (None, plan.other))
+                if t and t not in MIGRATION_ACTIONS]
     missing = sorted({t for t in targets if t not in known})
     if program.steps and missing:
         raise TablesError(f"journey {tables.journey_id!r}: transitions to unknown steps {missing}")
@@ -257,7 +272,15 @@ def _build(tables: Tables) -> Program:
                    policy["promo"], {r["role"]: (r["capacity"], r["per"]) for r in tables.rows["roles"]},
                    {k.name: k for k in kpis}, _kpis_at(steps, kpis), milestones, handlers,
                    *_declared(tables.rows.get("attributes", ())), _history(tables),
-                   journey.get("locale"))
+                   journey.get("locale"), _migrations(tables.rows.get("migrations", ())))
+
+
+def _migrations(rows) -> list[Plan]:
+    for row in rows:
+        if row["action"] not in (MOVE, *MIGRATION_ACTIONS) or (row["action"] == MOVE) != bool(
+                row["to_step"]):
+            raise ValueError(f"not a migration row: {row!r}")
+    return Plan.from_rows(rows)
 
 
 def _prepare(step: StepDef) -> None:
@@ -370,3 +393,6 @@ def _link(step: StepDef, row: dict) -> None:
     elif kind == "split":
         step.arms.append(Arm(to, weight=row["weight"] or 0.0, name=row["arm"],
                              label=f"split {row['arm']}"))
+    elif kind == "holdout":  # a control arm: the run stays at the split, held out
+        step.arms.append(Arm(step.id, weight=row["weight"] or 0.0, name=row["arm"],
+                             label=f"holdout {row['arm']}", holdout=True))

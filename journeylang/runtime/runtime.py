@@ -1,7 +1,7 @@
 """Runtime orchestration: wires engine, executor, store and adapters; ingests events in batches.
 
-The seams the simulator reuses: ``store`` (MemoryStore or SqliteStore, or a subclass that
-aggregates), ``adapters`` (where actions go; a simulator adapter schedules the customer's
+The seams the simulator reuses: ``store`` (MemoryStore, SqliteStore or PostgresStore, or a
+subclass that aggregates), ``adapters`` (where actions go; a simulator adapter schedules the customer's
 reaction with ``schedule_event``), ``render`` (off for speed), and the engine's virtual time,
 advanced by events (``ingest``), by a clock (``tick``) or to a horizon (``advance``).
 """
@@ -18,6 +18,7 @@ from .engine import EVENT, TIMER, Engine, VirtualClock
 from .events import Event
 from ..semantics import OPT_OUT_EVENTS
 from .executor import Executor
+from .migrate import apply_moves, plan_moves
 from .policies import Zones, valid_zone
 from .program import Program, build_program
 from .state import MemoryStore
@@ -37,6 +38,7 @@ class IngestReport:
     timers: int = 0      # timers fired
     batches: int = 0     # transactions committed
     seconds: float = 0.0
+    oldest: float | None = None  # from an inbox: when the earliest event read was accepted
 
     @property
     def rate(self) -> float:
@@ -62,12 +64,17 @@ class Runtime:
         except RuntimeSetupError:
             self.store.close()  # the state file is not usable with these options
             raise
+        self.migrated: list[tuple] = []  # what the last load's migrations did (summary rows)
         renderer = TemplateRenderer() if render is True else (render or None)
         self.engine = Engine(self._handle)
         self.executor = Executor(self.store, self.engine, self.adapters, seed=self.seed,
                                  zones=Zones(zone), render=renderer,
                                  opt_out_events=opt_out_events)
-        self._reload()
+        try:
+            self._reload()
+        except BaseException:  # a damaged state file: release it
+            self.store.close()
+            raise
         if fresh:
             self.commit()  # a new state file keeps its seed and time zone from now on
 
@@ -117,17 +124,29 @@ class Runtime:
     def load(self, tables: Tables) -> Program:
         """Add a compiled version (by content hash) and make it the one new customers enter.
 
-        Customers already inside another version stay on it until their run ends.
+        Customers already inside another version stay on it until their run ends, unless the
+        new version migrates that version's runs (``migrate from version N``): then they all
+        move, stop or stay as it says, in the same transaction (MigrationError when it cannot
+        be applied: nothing is changed).
         """
+        self.migrated = []
         current = self.executor.active.get(tables.journey_id)
         if current is not None and current.content_hash == tables.content_hash:
             return current
         program = self.executor.programs.get(tables.content_hash) or build_program(tables)
-        self.executor.add_program(program)
-        self.executor.arm_schedules(program.journey_id)
-        self.store.save_version(tables, self.loads)
-        self.loads += 1
-        self.commit()
+        moves = plan_moves(self.executor, program) if program.migrations else []
+        try:
+            self.executor.add_program(program)
+            self.executor.arm_schedules(program.journey_id)
+            self.migrated = apply_moves(self.executor, moves)
+            for row in self.migrated:
+                self.store.migration(row)
+            self.store.save_version(tables, self.loads)
+            self.loads += 1
+            self.commit()
+        except BaseException:
+            self.rollback()
+            raise
         return program
 
     # --- time and events ----------------------------------------------------------------------
@@ -171,10 +190,12 @@ class Runtime:
             report.seconds = _time.perf_counter() - started
         return report
 
-    def _apply(self, batch: list[Event], report: IngestReport) -> None:
+    def _apply(self, batch: list[Event], report: IngestReport, until: float | None = None) -> None:
+        """Apply a batch (each event once) and, with ``until``, the timers due by then; commit."""
         engine, store = self.engine, self.store
-        done = store.processed([e.id for e in batch])
         try:
+            done = store.processed([e.id for e in batch])
+            store.prefetch([e.customer for e in batch])
             for event in batch:
                 if event.id in done:
                     report.skipped += 1
@@ -187,11 +208,32 @@ class Runtime:
                 self.executor.on_event(event)
                 engine.run(at, EVENT)      # what the event emitted
                 report.applied += 1
+            if until is not None:
+                engine.run(until, TIMER)
             self.commit(wait=False)  # the writer stores it while the next batch runs
             report.batches += 1
         except BaseException:
             self.rollback()
             raise
+
+    def ingest_inbox(self, now: float, limit: int = DEFAULT_BATCH) -> IngestReport:
+        """One turn of a live runtime: apply up to ``limit`` events of the store's inbox (events
+        accepted durably, not yet applied) in the order they came, fire the timers due by
+        ``now``, and commit it all in one transaction that also takes the events out of the
+        inbox. The commit may still be in flight when this returns (``sync`` waits for it)."""
+        report, started = IngestReport(), _time.perf_counter()
+        fired = self.executor.fired
+        taken = self.store.read_inbox(limit)
+        due = self.engine.peek()
+        if not taken and (due is None or due > now):
+            return report  # nothing to do: no empty transaction
+        report.read = len(taken)
+        report.oldest = min((received for _, received, _ in taken), default=None)
+        self.store.take_inbox(seq for seq, _, _ in taken)
+        self._apply([event for _, _, event in taken], report, until=now)
+        report.timers = self.executor.fired - fired
+        report.seconds = _time.perf_counter() - started
+        return report
 
     def advance(self, until: float) -> int:
         """Fire every timer due by ``until`` (and what they cause), then commit."""

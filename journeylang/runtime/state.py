@@ -2,8 +2,8 @@
 
 ``MemoryStore`` is the interface the executor works through: it hands out customers and, at
 each commit, saves what changed in them (a unit of work); history rows, timers and actions are
-written as they happen. ``SqliteStore`` (store.py) adds durability to it, and the simulator
-can subclass it to aggregate instead of keeping rows.
+written as they happen. ``SqliteStore`` and ``PostgresStore`` (sql.py) add durability to it,
+and the simulator can subclass it to aggregate instead of keeping rows.
 """
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ class Run:
     vars: dict = field(default_factory=dict)     # run-local variables
     milestones: dict = field(default_factory=dict)  # milestone name -> when it was reached
     stored: tuple | None = None  # the row as last written (set by the store only)
+    arms: dict = field(default_factory=dict)  # experiment (split step) -> the run's arm in it
 
 
 @dataclass(slots=True, eq=False)
@@ -185,6 +186,10 @@ class Timer:
         return cls(seq, due, payload)
 
 
+# What one migration did to one older version's runs (the state's ``migrations`` table).
+MIGRATION_COLUMNS = ("at", "journey_id", "from_version", "from_hash", "to_hash", "moved",
+                     "stopped", "kept")
+
 # A history row is a list in this column order (lists, not objects: there are many).
 HISTORY_COLUMNS = ("at", "customer", "run_id", "journey_id", "step", "what", "why", "detail")
 
@@ -208,6 +213,7 @@ class MemoryStore:
         self.meta: dict[str, str] = {}
         self._versions: dict[str, tuple[int, Tables]] = {}
         self.unit: dict[str, Customer] = {}  # customers handed out since the last commit
+        self.migrations: list[tuple] = []    # MIGRATION_COLUMNS rows: what each migration did
 
     # customers: the unit of work
     def customer(self, customer_id: str) -> Customer:
@@ -220,6 +226,9 @@ class MemoryStore:
 
     def load_customer(self, customer_id: str) -> Customer:
         return Customer(customer_id)
+
+    def prefetch(self, customer_ids) -> None:
+        """Load these customers ahead of a batch (in memory: nothing to load)."""
 
     def write(self, customer: Customer) -> None:
         """Save what changed in a customer handed out since the last commit (here: keep the
@@ -241,6 +250,16 @@ class MemoryStore:
     def customer_ids(self) -> list[str]:
         """Every customer the store knows, sorted (scheduled entries visit them all)."""
         return sorted(self.customers)
+
+    def customers_in(self, content_hashes) -> list[str]:
+        """The customers with a run not ended on one of these versions, sorted."""
+        wanted = set(content_hashes)
+        return sorted(c.id for c in self.customers.values()
+                      if any(r.content_hash in wanted for r in c.runs))
+
+    def migration(self, row: tuple) -> None:
+        """Record what a migration did (a MIGRATION_COLUMNS row), with the next commit."""
+        self.migrations.append(row)
 
     def timezones(self) -> set:
         """The ``timezone`` attributes of known customers (any value, None included)."""

@@ -1,31 +1,80 @@
-"""Runtime inspection: read-only queries over a state file (status, outbox, a customer's history)."""
+"""Runtime inspection: read-only queries over a state (status, outbox, a customer's history)."""
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections import Counter
 from pathlib import Path
 
+from ..compile import TablesError
+from ..compile.writers import loads, tables_from_dict
+from ..experiments import experiments_of
+from ..experiments import report as experiment_report
+from ..stats import wilson
+from .channels import PENDING, SENT_STATUSES as SENT
+from .database import Database, StoreError, connect, database_errors, describe, is_postgres
 from .events import iso
 from .policies import kpi_met
-from .store import StoreError
+from .rows import RowReader
+from .sql import RUN_COLUMNS
 
 
-def open_state(path: str | Path) -> sqlite3.Connection:
-    """A read-only connection to a state file; StoreError when it is missing or not ours."""
-    path = Path(path)
-    if not path.is_file():
-        raise StoreError(f"{path}: no such state file (run `journey run` first, or pass --db)")
+def open_state(target) -> Database:
+    """A read-only connection to a state (a file, or a PostgreSQL URL), with the checks of
+    what it reads (``db.rows``); StoreError when it is missing or not ours."""
+    if not is_postgres(target) and not Path(target).is_file():
+        raise StoreError(f"{target}: no such state file (run `journey run` first, or pass --db)")
+    db = None
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{path}: not a journeylang state file ({exc})") from None
-    db.row_factory = sqlite3.Row
+        db = connect(target, readonly=True, named=True)
+        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+    except database_errors() as exc:
+        if db is not None:
+            db.close()
+        raise StoreError(f"{describe(target)}: not a journeylang state ({exc})") from None
+    db.rows = RowReader(describe(target))
+    db.rows.meta(meta)
     return db
 
 
-def _when(value) -> str | None:
-    return None if value is None else iso(value)
+def is_state_file(path: str | Path) -> bool:
+    """Whether ``path`` is a journeylang state file (SQLite with ``meta`` and ``versions``)."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            if handle.read(16) != b"SQLite format 3\x00":
+                return False
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        finally:
+            db.close()
+    except (OSError, sqlite3.DatabaseError):
+        return False
+    return {"meta", "versions"} <= names
+
+
+def stored_versions(path: str | Path) -> list:
+    """Every version of every journey a state file holds, as Tables, oldest load first."""
+    db = open_state(path)
+    try:
+        rows = db.execute("SELECT content_hash, tables FROM versions "
+                          "ORDER BY loaded_seq").fetchall()
+        return [tables_from_dict(_version(db, row["content_hash"], row["tables"]),
+                                 f"{path} ({row['content_hash'][:19]})") for row in rows]
+    except TablesError as exc:
+        raise StoreError(f"{path}: a stored version is damaged: {exc}") from None
+    finally:
+        db.close()
+
+
+def _when(value, db: Database | None = None, table: str = "", column: str = "",
+          key=None) -> str | None:
+    if value is None:
+        return None
+    if db is not None:
+        value = db.rows.number(table, key, column, value)
+    return iso(value)
 
 
 def _in(column: str, values) -> tuple[str, list]:
@@ -35,7 +84,7 @@ def _in(column: str, values) -> tuple[str, list]:
     return f"{column} IN ({','.join('?' * len(values))})", values
 
 
-def overview(db: sqlite3.Connection, journeys=None) -> dict:
+def overview(db: Database, journeys=None) -> dict:
     """Versions, runs by status and outcome, customers per stage and step, timers, outbox."""
     where, args = _in("journey_id", journeys)
     meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
@@ -53,7 +102,9 @@ def overview(db: sqlite3.Connection, journeys=None) -> dict:
             (row["content_hash"],)).fetchall())
         versions.append({"journey_id": row["journey_id"], "version": row["version"],
                          "content_hash": row["content_hash"], "active": row["loaded_seq"] == latest,
-                         "runs": runs, "outcomes": outcomes, **_titles(row["tables"])})
+                         "runs": runs, "outcomes": outcomes,
+                         **_titles(_version(db, row["content_hash"], row["tables"])),
+                         "migrations": _migrations(db, row["content_hash"])})
     steps = [dict(r) for r in db.execute(
         f"SELECT journey_id, content_hash, coalesce(stage, '(holdout)') AS stage, "
         f"coalesce(step, '(holdout)') AS step, coalesce(waiting, '') AS waiting, count(*) AS customers "
@@ -62,8 +113,10 @@ def overview(db: sqlite3.Connection, journeys=None) -> dict:
     stages = [dict(r) for r in db.execute(
         f"SELECT journey_id, coalesce(stage, '(holdout)') AS stage, count(*) AS customers FROM runs "
         f"WHERE status != 'ended' AND {where} GROUP BY 1, 2 ORDER BY 1, 2", args)]
-    timers = [{"kind": r["kind"], "count": r["n"], "next_due": _when(r["due"])} for r in db.execute(
-        "SELECT kind, count(*) AS n, min(due) AS due FROM timers GROUP BY kind ORDER BY kind")]
+    timers = [{"kind": r["kind"], "count": r["n"],
+               "next_due": _when(r["due"], db, "timers", "due", f"kind {r['kind']}")}
+              for r in db.execute("SELECT kind, count(*) AS n, min(due) AS due FROM timers "
+                                  "GROUP BY kind ORDER BY kind")]
     outbox = [dict(r) for r in db.execute(
         f"SELECT kind, coalesce(channel, '') AS channel, status, count(*) AS count FROM outbox "
         f"WHERE {where} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3", args)]
@@ -76,33 +129,45 @@ def overview(db: sqlite3.Connection, journeys=None) -> dict:
             "customers": db.execute("SELECT count(*) FROM customers").fetchone()[0],
             "seed": meta.get("seed"), "timezone": meta.get("timezone"),
             "versions": versions, "stages": stages, "steps": steps, "timers": timers,
-            "outbox": outbox, "roles": roles(db, journeys), "kpis": kpis(db, definitions),
-            "promo": promo(db, definitions), "milestones": milestones}
+            "outbox": outbox, "roles": roles(db, journeys), "kpis": kpis(db, definitions, clock),
+            "promo": promo(db, definitions), "milestones": milestones,
+            "experiments": experiments(db, clock, journeys)}
 
 
-def _has_table(db: sqlite3.Connection, name: str) -> bool:
+def _migrations(db: Database, content_hash: str) -> dict:
+    """What migrations did to a version: runs moved in from older versions (``in``) and runs
+    of this version moved out, stopped or kept by newer ones (``out``)."""
+    if not _has_table(db, "migrations"):
+        return {"in": [], "out": []}
+    columns = "at, journey_id, from_version, from_hash, to_hash, moved, stopped, kept"
+    found = {}
+    for side, column in (("in", "to_hash"), ("out", "from_hash")):
+        found[side] = [{**dict(r), "at": iso(r["at"])} for r in db.execute(
+            f"SELECT {columns} FROM migrations WHERE {column} = ? ORDER BY id", (content_hash,))]
+    return found
+
+
+def _has_table(db: Database, name: str) -> bool:
     """State files written before SLAs and KPIs existed lack their tables until next opened."""
-    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                      (name,)).fetchone() is not None
+    return name in db.tables()
 
 
-def _titles(tables_json: str) -> dict:
+def _titles(tables: dict) -> dict:
     """The journey's title and its stages' titles, from a version's stored tables."""
-    tables = json.loads(tables_json)
     journey = (tables.get("journey") or [{}])[0]
     return {"title": journey.get("title"),
             "stage_titles": {s["stage"]: s["stage_title"] for s in tables.get("steps", ())
                              if s.get("stage_title")}}
 
 
-def _definitions(db: sqlite3.Connection, journeys=None) -> dict:
+def _definitions(db: Database, journeys=None) -> dict:
     """Per journey id, what its stored versions declare: KPIs and the promo budget of the
     active (last loaded) version, and the promo send steps of every version."""
     where, args = _in("journey_id", journeys)
     found: dict = {}
     for row in db.execute(f"SELECT content_hash, journey_id, tables FROM versions WHERE {where} "
                           f"ORDER BY loaded_seq", args):
-        tables = json.loads(row["tables"])
+        tables = _version(db, row["content_hash"], row["tables"])
         entry = found.setdefault(row["journey_id"], {"promo_steps": set()})
         entry["kpis"], entry["content_hash"] = tables.get("kpis", []), row["content_hash"]
         entry["budget"] = next((p["params"]["percent"] for p in tables.get("policies", [])
@@ -112,33 +177,44 @@ def _definitions(db: sqlite3.Connection, journeys=None) -> dict:
     return found
 
 
-def roles(db: sqlite3.Connection, journeys=None) -> list[dict]:
+def roles(db: Database, journeys=None) -> list[dict]:
     """SLAs per role: open (the queue of handoffs waiting), met, breached, breach rate."""
     if not _has_table(db, "slas"):
         return []
     where, args = _in("journey_id", journeys)
     found = []
     for row in db.execute(
-            f"SELECT role, sum(status = 'open') AS open, sum(status = 'met') AS met, "
-            f"sum(status = 'breached') AS breached, min(CASE status WHEN 'open' THEN due END) "
+            f"SELECT role, count(CASE WHEN status = 'open' THEN 1 END) AS open, "
+            f"count(CASE WHEN status = 'met' THEN 1 END) AS met, "
+            f"count(CASE WHEN status = 'breached' THEN 1 END) AS breached, "
+            f"min(CASE status WHEN 'open' THEN due END) "
             f"AS next_due FROM slas WHERE {where} GROUP BY role ORDER BY role", args):
         closed = row["met"] + row["breached"]
         found.append({"role": row["role"], "open": row["open"], "met": row["met"],
                       "breached": row["breached"],
                       "breach_rate": row["breached"] / closed if closed else None,
-                      "next_due": _when(row["next_due"])})
+                      "next_due": _when(row["next_due"], db, "slas", "due", f"role {row['role']}")})
     return found
 
 
-def kpis(db: sqlite3.Connection, definitions: dict) -> list[dict]:
+def kpis(db: Database, definitions: dict, clock: float = float("inf")) -> list[dict]:
     """Per KPI of each journey's active version, counting that version's runs only (another
-    version may measure it differently): closed observations, hits, the rate against the
-    baseline and the target (``met``: the rate reaches the target in its direction)."""
+    version may measure it differently): observations whose window has closed by the clock,
+    hits among them, the rate with its 95% interval against the baseline and the target
+    (``met``: the rate reaches the target in its direction; ``met_ci``: the bound of the
+    interval does). A hit inside a window still open is not counted yet (``hits_open``): early
+    hits would bias the rate. Runs held out at entry are measured in their experiment only."""
     counts = {}
     if _has_table(db, "observations"):
         counts = {(r["content_hash"], r["kpi"]): r for r in db.execute(
-            "SELECT content_hash, kpi, sum(status = 'open') AS open, sum(status = 'hit') AS hits, "
-            "sum(status = 'missed') AS missed FROM observations GROUP BY 1, 2")}
+            "SELECT content_hash, kpi, "
+            "count(CASE WHEN status = 'open' OR status = 'hit' AND due > ? THEN 1 END) AS open, "
+            "count(CASE WHEN status = 'hit' AND due <= ? THEN 1 END) AS hits, "
+            "count(CASE WHEN status = 'hit' AND due > ? THEN 1 END) AS hits_open, "
+            "count(CASE WHEN status = 'missed' THEN 1 END) AS missed FROM observations "
+            "WHERE run_id NOT IN "
+            "(SELECT id FROM runs WHERE holdout = 1 AND step IS NULL) GROUP BY 1, 2",
+            (clock, clock, clock))}
     found = []
     for journey_id, entry in sorted(definitions.items()):
         for kpi in entry["kpis"]:
@@ -146,41 +222,102 @@ def kpis(db: sqlite3.Connection, definitions: dict) -> list[dict]:
             hits, missed = (row["hits"], row["missed"]) if row else (0, 0)
             closed = hits + missed
             rate = hits / closed if closed else None
+            baseline, target = kpi["baseline"] / 100, kpi["target"] / 100
+            interval = list(wilson(hits, closed))
+            bound = interval[1] if target < baseline else interval[0]
             found.append({"journey_id": journey_id, "kpi": kpi["name"], "title": kpi["title"],
                           "open": row["open"] if row else 0, "observations": closed,
-                          "hits": hits, "rate": rate, "baseline": kpi["baseline"] / 100,
-                          "target": kpi["target"] / 100,
-                          "met": None if rate is None else kpi_met(rate, kpi["baseline"] / 100,
-                                                                   kpi["target"] / 100)})
+                          "hits": hits, "hits_open": row["hits_open"] if row else 0,
+                          "rate": rate, "ci95": interval, "baseline": baseline,
+                          "target": target,
+                          "met": None if rate is None else kpi_met(rate, baseline, target),
+                          "met_ci": None if rate is None else kpi_met(bound, baseline, target)})
     return found
 
 
-def promo(db: sqlite3.Connection, definitions: dict) -> list[dict]:
-    """Per journey: messages sent (not failed or cancelled), promo messages, share, budget."""
+def experiments(db: Database, clock: float, journeys=None) -> list[dict]:
+    """Per journey's active version with experiments (an entry holdout, splits): each arm's
+    runs, goal conversions, milestones and KPIs (closed windows), compared with the control
+    (difference, 95% interval, two-proportion test), over the runs of that version."""
+    where, args = _in("journey_id", journeys)
     found = []
+    for row in db.execute(f"SELECT content_hash, journey_id, tables FROM versions v WHERE {where} "
+                          f"AND loaded_seq = (SELECT max(loaded_seq) FROM versions "
+                          f"WHERE journey_id = v.journey_id) ORDER BY journey_id", args):
+        rows = _version(db, row["content_hash"], row["tables"])
+        if not experiments_of(rows):
+            continue
+        figures = _arm_figures(db, row["content_hash"], clock)
+        found.append({"journey_id": row["journey_id"], "content_hash": row["content_hash"],
+                      "experiments": experiment_report(rows, figures)})
+    return found
+
+
+def _arm_figures(db: Database, content_hash: str, clock: float) -> dict:
+    """(experiment, arm) -> runs, outcomes, milestones and closed KPI windows of its runs."""
+    figures: dict = {}
+    arms_of = {}
+    for run in db.execute("SELECT * FROM runs WHERE content_hash = ?", (content_hash,)):
+        local = json.loads(run["locals"] if "locals" in run.keys() else "{}")  # schema 1: none
+        arms = arms_of[run["id"]] = list(local.get("arms", {}).items())
+        for key in arms:
+            counted = figures.setdefault(key, Counter())
+            counted["runs"] += 1
+            if run["status"] == "ended":
+                counted[f"outcome:{run['outcome']}"] += 1
+            for name in local.get("milestones", {}):
+                counted[f"milestone:{name}"] += 1
+    if arms_of and _has_table(db, "observations"):
+        for seen in db.execute(
+                "SELECT o.run_id, o.kpi, o.status FROM observations o JOIN runs r ON r.id = "
+                "o.run_id WHERE r.content_hash = ? AND (o.status = 'missed' OR o.status = 'hit' "
+                "AND o.due <= ?)", (content_hash, clock)):
+            for key in arms_of.get(seen["run_id"], ()):
+                figures[key][f"kpi:{seen['kpi']}:{seen['status']}"] += 1
+    return figures
+
+
+def promo(db: Database, definitions: dict) -> list[dict]:
+    """Per journey: messages sent (the delivery worker handed them to the provider; not those
+    still pending, failed or cancelled), the promo ones among them, their share, the budget,
+    and the messages still pending delivery."""
+    found = []
+    sent, pending = ", ".join(f"'{s}'" for s in SENT), ", ".join(f"'{s}'" for s in PENDING)
     for journey_id, entry in sorted(definitions.items()):
-        total = marked = 0
+        total = marked = waiting = 0
         for row in db.execute(
-                "SELECT content_hash, step, count(*) AS n FROM outbox WHERE journey_id = ? AND "
-                "kind = 'message' AND status NOT IN ('failed', 'cancelled') GROUP BY 1, 2",
-                (journey_id,)):
-            total += row["n"]
+                f"SELECT content_hash, step, count(CASE WHEN status IN ({sent}) THEN 1 END) AS n, "
+                f"count(CASE WHEN status IN ({pending}) THEN 1 END) AS p FROM outbox "
+                f"WHERE journey_id = ? AND kind = 'message' GROUP BY 1, 2", (journey_id,)):
+            total, waiting = total + row["n"], waiting + row["p"]
             marked += row["n"] if (row["content_hash"], row["step"]) in entry["promo_steps"] else 0
         if entry["promo_steps"] or entry["budget"] is not None:
             found.append({"journey_id": journey_id, "sends": total, "promo": marked,
                           "share": marked / total if total else None,
-                          "budget": None if entry["budget"] is None else entry["budget"] / 100})
+                          "budget": None if entry["budget"] is None else entry["budget"] / 100,
+                          "pending": waiting})
     return found
 
 
-def _outbox_row(row) -> dict:
+def _version(db: Database, content_hash, text) -> dict:
+    """A stored version's tables, as checked as `journey run` checks them."""
+    try:
+        return tables_from_dict(loads(text), f"version {content_hash}").to_dict()
+    except (ValueError, TypeError, RecursionError, TablesError) as exc:
+        raise StoreError(f"{db.rows.path}: damaged state: table 'versions', row "
+                         f"{content_hash!r}, column 'tables': {exc}") from None
+
+
+def _outbox_row(db: Database, row) -> dict:
     found = dict(row)
-    found["payload"] = json.loads(found["payload"])
-    found["at"], found["due"] = _when(found["at"]), _when(found["due"])
+    key = found["id"]
+    found["payload"] = db.rows.json("outbox", key, "payload", found["payload"])
+    found["at"] = _when(found["at"], db, "outbox", "at", key)
+    found["due"] = _when(found["due"], db, "outbox", "due", key)
     return found
 
 
-def outbox(db: sqlite3.Connection, status=None, channel=None, customer=None, journeys=None,
+def outbox(db: Database, status=None, channel=None, customer=None, journeys=None,
            kind=None, limit: int | None = 50) -> list[dict]:
     """Outbox rows, newest first, filtered."""
     clauses, args = [], []
@@ -197,16 +334,19 @@ def outbox(db: sqlite3.Connection, status=None, channel=None, customer=None, jou
     sql = f"SELECT * FROM outbox WHERE {' AND '.join(clauses)} ORDER BY id DESC"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    return [_outbox_row(r) for r in db.execute(sql, args)]
+    return [_outbox_row(db, r) for r in db.execute(sql, args)]
 
 
-def customer(db: sqlite3.Connection, customer_id: str) -> dict | None:
+def customer(db: Database, customer_id: str) -> dict | None:
     """A customer's profile, runs, history (step entered, when, why) and outbox, in order."""
     row = db.execute("SELECT profile, state FROM customers WHERE id = ?", (customer_id,)).fetchone()
     if row is None:
         return None
+    profile, *_ = db.rows.customer(customer_id, row["profile"], row["state"])
     runs = []
-    for r in db.execute("SELECT * FROM runs WHERE customer = ? ORDER BY id", (customer_id,)):
+    for r in db.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE customer = ? ORDER BY id",
+                        (customer_id,)):
+        db.rows.run(tuple(r))  # every column what it must be
         run = dict(r)
         run["context"], run["event"] = json.loads(run["context"]), json.loads(run["event"])
         run.update(json.loads(run.pop("locals", None) or "{}"))  # variables, milestones
@@ -215,18 +355,23 @@ def customer(db: sqlite3.Connection, customer_id: str) -> dict | None:
             run[key] = _when(run[key])
         runs.append(run)
     # by run (indexed), plus the customer's own rows (opt-outs), which have no run
-    history = [{**dict(h), "at": iso(h["at"])} for h in db.execute(
-        "SELECT at, run_id, journey_id, step, what, why, detail FROM history "
+    history = [{**dict(h), "at": _when(h["at"], db, "history", "at", h["id"])} for h in db.execute(
+        "SELECT id, at, run_id, journey_id, step, what, why, detail FROM history "
         "WHERE run_id IN (SELECT id FROM runs WHERE customer = ?) "
         "OR (run_id IS NULL AND customer = ?) ORDER BY id", (customer_id, customer_id))]
+    for entry in history:
+        del entry["id"]
     # every event the runtime received for the customer, with what became of it in the history
-    events = [{**dict(e), "at": iso(e["at"])} for e in db.execute(
-        "SELECT ordinal, id, type, at FROM events WHERE customer = ? ORDER BY ordinal",
-        (customer_id,))]
-    timers = [{**dict(t), "due": iso(t["due"])} for t in db.execute(
-        "SELECT seq, due, run_id, kind, step FROM timers WHERE customer = ? ORDER BY due, seq",
-        (customer_id,))]
-    return {"id": customer_id, "profile": json.loads(row["profile"]),
+    events = [{**dict(e), "at": _when(e["at"], db, "events", "at", e["ordinal"])}
+              for e in db.execute("SELECT ordinal, id, type, at FROM events WHERE customer = ? "
+                                  "ORDER BY ordinal", (customer_id,))]
+    timers = []
+    for t in db.execute("SELECT seq, due, run_id, customer, kind, step FROM timers "
+                        "WHERE customer = ? ORDER BY due, seq", (customer_id,)):
+        db.rows.timer(tuple(t))  # every column what it must be
+        timers.append({"seq": t["seq"], "due": iso(t["due"]), "run_id": t["run_id"],
+                       "kind": t["kind"], "step": t["step"]})
+    return {"id": customer_id, "profile": profile,
             "state": json.loads(row["state"]), "runs": runs, "history": history,
             "events": events,
             "timers": timers, "outbox": outbox(db, customer=customer_id, limit=None)[::-1]}

@@ -19,6 +19,8 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
+from ..frontend.yaml_reader import scan
+from ..limits import MAX_COHORT_SIZE, MAX_DURATION, MAX_FILE_BYTES, MAX_NUMBER
 from ..runtime import parse_time
 from ..runtime.policies import valid_zone
 from ..units import parse_duration
@@ -40,7 +42,9 @@ class CohortError(ValueError):
 
 @dataclass
 class Response:
-    """After a matching send: ``event`` with probability ``p``, after a sampled delay."""
+    """After a matching send, or after an event of the customer (``on_event``): with
+    probability ``p``, ``count`` events (1 by default), each after its own sampled delay,
+    with ``data`` and profile updates (``attributes``)."""
 
     event: str
     p: float
@@ -49,11 +53,32 @@ class Response:
     template: str | None = None
     channel: str | None = None
     step: str | None = None
+    on_event: str | None = None       # responds to this event instead of to messages
+    count: Sampler | None = None      # how many events a response gives (None: one)
+    attributes: Sampler | None = None  # profile updates the events carry
+    marks: dict = field(default_factory=dict, compare=False)  # 'template'/'step' -> (line, col)
 
     def matches(self, action) -> bool:
-        return ((self.template is None or self.template == action.template)
+        return (self.on_event is None
+                and (self.template is None or self.template == action.template)
                 and (self.channel is None or self.channel == action.channel)
                 and (self.step is None or self.step == action.step))
+
+    def times(self, rng: random.Random) -> int:
+        """How many events this response gives (a count distribution, rounded, at least 0)."""
+        if self.count is None:
+            return 1
+        value = self.count(rng)
+        return max(0, int(round(value))) if isinstance(value, (int, float)) else 0
+
+    @property
+    def after(self) -> str:
+        """What the response follows, as the cohort file says it."""
+        if self.on_event is not None:
+            return f"event {self.on_event}"
+        found = [f"{k} {v}" for k, v in (("template", self.template), ("channel", self.channel),
+                                         ("step", self.step)) if v is not None]
+        return ", ".join(found) or "every message"
 
 
 @dataclass
@@ -63,6 +88,7 @@ class Baseline:
     event: str
     per_day: float
     data: Sampler
+    attributes: Sampler | None = None
 
 
 @dataclass
@@ -98,6 +124,27 @@ class Cohort:
     entry_event: str | None   # None: the journey's entry event
     segments: list[Segment]
     path: str = "<cohort>"
+    entry_events: tuple[str, ...] = ()  # every event a customer arrives with (entry: a list)
+
+    def reference_only(self) -> str | None:
+        """Why only the reference engine can run this cohort (what the vectorised engine does
+        not model), or None."""
+        if len(self.entry_events) > 1:
+            return "customers arrive with several events"
+        for segment in self.segments:
+            for response in segment.responses:
+                if response.on_event is not None:
+                    return (f"segment {segment.name!r}: a response to the event "
+                            f"{response.on_event!r}")
+                if response.count is not None or response.attributes is not None:
+                    return f"segment {segment.name!r}: a response with a count or attributes"
+            if any(b.attributes is not None for b in segment.baseline):
+                return f"segment {segment.name!r}: a baseline event with attributes"
+            samplers = [*segment.attributes.values(), segment.entry_data,
+                        *(r.data for r in segment.responses), *(b.data for b in segment.baseline)]
+            if any(_uses(sampler, (Poisson, Bernoulli)) for sampler in samplers):
+                return f"segment {segment.name!r}: a poisson or bernoulli distribution"
+        return None
 
     def segment_for(self, rng: random.Random) -> Segment:
         total = sum(s.weight for s in self.segments)
@@ -115,13 +162,20 @@ def load_cohort(path: str | Path) -> Cohort:
     """Read a cohort file; CohortError (file:line:column: message) for anything unusable."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            text = handle.read(MAX_FILE_BYTES + 1).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise CohortError(str(path), 1, 1, f"cannot read the cohort file: {exc}") from None
     return parse_cohort(text, str(path))
 
 
 def parse_cohort(text: str, name: str = "<cohort>") -> Cohort:
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+        raise CohortError(name, 1, 1, f"the cohort file is larger than {MAX_FILE_BYTES:,} bytes")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    for problem in scan(text, name, loader, "a cohort file"):
+        span = problem.span  # nesting, size, aliases and tags: before composing recurses
+        raise CohortError(name, span.line, span.column, problem.message)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
@@ -136,19 +190,23 @@ def parse_cohort(text: str, name: str = "<cohort>") -> Cohort:
     return _Reader(name).cohort(root)
 
 
-_DISTRIBUTIONS = ("categorical", "normal", "lognormal", "uniform", "exponential", "fixed")
+_DISTRIBUTIONS = ("categorical", "normal", "lognormal", "uniform", "exponential", "fixed",
+                  "poisson", "bernoulli")
+MAX_PER_DAY = 1440.0  # baseline events a day: one a minute
+MAX_LOG = 36.0        # lognormal mu: a median of e**36 (4.3e15) keeps draws finite
+MAX_SIGMA = 10.0      # lognormal sigma
 _TOP_KEYS = ("cohort", "size", "start", "arrival", "entry", "segments")
 _SEGMENT_KEYS = ("name", "weight", "attributes", "tags", "timezone", "consent", "entry_data",
                  "behaviour")
 _BEHAVIOUR_KEYS = ("responses", "baseline", "opt_out", "fatigue")
-_RESPONSE_KEYS = ("event", "p", "delay", "within", "after", "data")
-_BASELINE_KEYS = ("event", "per_day", "data")
+_RESPONSE_KEYS = ("event", "p", "delay", "within", "after", "data", "count", "attributes")
+_BASELINE_KEYS = ("event", "per_day", "data", "attributes")
 # where a key belongs, for one written in the wrong place (keys of several places are left out)
 _PLACES = {
     **dict.fromkeys(_TOP_KEYS, "at the top of the cohort file"),
     **dict.fromkeys(_SEGMENT_KEYS, "in a segment (an entry of 'segments')"),
     **dict.fromkeys(_BEHAVIOUR_KEYS, "under a segment's 'behaviour'"),
-    **dict.fromkeys(("p", "delay", "within", "after"),
+    **dict.fromkeys(("p", "delay", "within", "after", "count"),
                     "in a response (an entry of a segment's 'behaviour: responses')"),
     "per_day": "in a baseline event (an entry of a segment's 'behaviour: baseline')",
 }
@@ -191,7 +249,13 @@ class _Reader:
     def scalar(self, node, what: str):
         if not isinstance(node, ScalarNode):
             self.fail(node, f"{what} must be a single value")
-        return _value(node)
+        return self.plain(node, what)
+
+    def plain(self, node: ScalarNode, what: str):
+        try:
+            return _value(node)
+        except _NodeError as exc:
+            self.fail(node, f"{what}: {exc.message}")
 
     def string(self, node, what: str) -> str:
         value = self.scalar(node, what)
@@ -203,8 +267,12 @@ class _Reader:
         value = self.scalar(node, what)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
             self.fail(node, f"{what} must be a number, got {value!r}")
+        if abs(value) > MAX_NUMBER:  # .inf included
+            self.fail(node, f"{what} must be a finite number within +-{MAX_NUMBER:,}, got "
+                            f"{node.value}")
         if (low is not None and value < low) or (high is not None and value > high):
-            bounds = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
+            bounds = (f"at least {_figure(low)}" if high is None else f"at most {_figure(high)}"
+                      if low is None else f"between {_figure(low)} and {_figure(high)}")
             self.fail(node, f"{what} must be {bounds}, got {value}")
         return float(value)
 
@@ -212,8 +280,12 @@ class _Reader:
         return self.number(node, what, 0.0, 1.0)
 
     def duration(self, node, what: str) -> float:
+        """Seconds (a bare number) or a duration (``2h``), from 0 to MAX_DURATION."""
         value = self.scalar(node, what)
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+            if not value <= MAX_DURATION:  # NaN included
+                self.fail(node, f"{what}: at most {MAX_DURATION:,} seconds (3650d), got "
+                                f"{node.value}")
             return float(value)
         try:
             return float(parse_duration(str(value)))
@@ -224,7 +296,7 @@ class _Reader:
 
     def cohort(self, root) -> Cohort:
         top = self.mapping(root, "the cohort", _TOP_KEYS, ("size", "segments"))
-        size = self.number(top["size"], "'size'", 1)
+        size = self.number(top["size"], "'size'", 1, MAX_COHORT_SIZE)
         if size != int(size):
             self.fail(top["size"], "'size' must be a whole number")
         start = DEFAULT_START
@@ -236,7 +308,7 @@ class _Reader:
         except ValueError as exc:
             self.fail(top["start"], f"'start': {exc}")
         arrival = self.duration(top["arrival"], "'arrival'") if "arrival" in top else 86400.0
-        entry_event = self.string(top["entry"], "'entry'") if "entry" in top else None
+        entries = self.entries(top["entry"]) if "entry" in top else ()
         nodes = self.sequence(top["segments"], "'segments'")
         if not nodes:
             self.fail(top["segments"], "'segments' needs at least one segment")
@@ -249,7 +321,17 @@ class _Reader:
         if sum(s.weight for s in segments) <= 0:
             self.fail(top["segments"], "the segments' weights add up to 0")
         name = self.string(top["cohort"], "'cohort'") if "cohort" in top else "cohort"
-        return Cohort(name, int(size), moment, arrival, entry_event, segments, self.name)
+        return Cohort(name, int(size), moment, arrival, entries[0] if entries else None, segments,
+                      self.name, tuple(entries))
+
+    def entries(self, node) -> tuple[str, ...]:
+        """``entry: contact_added`` or a list of events every customer arrives with."""
+        if isinstance(node, SequenceNode):
+            found = tuple(self.string(item, "an event of 'entry'") for item in node.value)
+            if not found:
+                self.fail(node, "'entry' needs at least one event")
+            return found
+        return (self.string(node, "'entry'"),)
 
     def segment(self, node, index: int) -> Segment:
         fields = self.mapping(node, f"segment {index + 1}", _SEGMENT_KEYS, ("name",))
@@ -279,6 +361,8 @@ class _Reader:
         for zone, (_, at) in zones.items():
             if not valid_zone(zone):
                 self.fail(at, f"unknown time zone {zone!r}: use an IANA name such as Asia/Shanghai")
+        if sum(w for w, _ in zones.values()) <= 0:
+            self.fail(node, f"'timezone' of {where} needs weights adding up to more than 0")
         return _categorical({k: w for k, (w, _) in zones.items()})
 
     def behaviour(self, node, segment: Segment, where: str) -> None:
@@ -290,8 +374,9 @@ class _Reader:
                                 ("event", "per_day"))
             segment.baseline.append(Baseline(
                 self.string(part["event"], "'event'"),
-                self.number(part["per_day"], "'per_day'", 0),
-                self.value(part.get("data") or _EMPTY, "'data'")))
+                self.number(part["per_day"], "'per_day'", 0, MAX_PER_DAY),
+                self.value(part.get("data") or _EMPTY, "'data'"),
+                self.updates(part, "a baseline event")))
         if "opt_out" in fields:
             segment.opt_out = self.probability(fields["opt_out"], f"'opt_out' of {where}")
         if "fatigue" in fields:
@@ -300,14 +385,32 @@ class _Reader:
     def response(self, node, where: str) -> Response:
         part = self.mapping(node, f"a response of {where}",
                             _RESPONSE_KEYS, ("event", "p"))
-        after = self.mapping(part["after"], "'after'", ("template", "channel", "step")) \
+        after = self.mapping(part["after"], "'after'", ("template", "channel", "step", "event")) \
             if "after" in part else {}
+        if "event" in after and len(after) > 1:
+            self.fail(part["after"], "'after' names an event or what a message is (template, "
+                                     "channel, step), not both")
         within = self.duration(part["within"], "'within'") if "within" in part else None
         delay = self.delay(part["delay"], "'delay'") if "delay" in part else _fixed(0.0)
+        count = self.value(part["count"], "'count'") if "count" in part else None
+        if isinstance(count, Const) and (isinstance(count.value, bool) or not isinstance(
+                count.value, (int, float)) or count.value < 0):
+            self.fail(part["count"], f"'count' must be a number of events (at least 0) or a "
+                                     f"distribution, got {count.value!r}")
+        marks = {k: (after[k].start_mark.line + 1, after[k].start_mark.column + 1) for k in after}
         return Response(self.string(part["event"], "'event'"), self.probability(part["p"], "'p'"),
                         _truncated(delay, within), self.value(part.get("data") or _EMPTY, "'data'"),
                         *(self.string(after[k], f"'{k}'") if k in after else None
-                          for k in ("template", "channel", "step")))
+                          for k in ("template", "channel", "step", "event")),
+                        count, self.updates(part, "a response"), marks=marks)
+
+    def updates(self, part: dict, what: str):
+        """The profile updates an event carries: ``attributes: {tier: {categorical: ...}}``."""
+        if "attributes" not in part:
+            return None
+        fields = self.mapping(part["attributes"], f"'attributes' of {what}")
+        return Record({key: self.value(value, f"attribute {key!r} of {what}")
+                       for key, value in fields.items()})
 
     # --- distributions ------------------------------------------------------------------------
 
@@ -330,7 +433,8 @@ class _Reader:
                                  "'mean'")
             return Draw("exponential", mean) if mean > 0 else _fixed(0.0)
         part = self.mapping(body, f"{what} lognormal", ("median", "sigma"), ("median", "sigma"))
-        median, sigma = self.duration(part["median"], "'median'"), self.number(part["sigma"], "'sigma'", 0)
+        median = self.duration(part["median"], "'median'")
+        sigma = self.number(part["sigma"], "'sigma'", 0, MAX_SIGMA)
         if median <= 0:
             self.fail(part["median"], "'median' must be more than 0")
         return Draw("lognormal", math.log(median), sigma)
@@ -345,7 +449,7 @@ class _Reader:
         """A value: a constant, a nested mapping of values, or a distribution (a mapping with
         one key: categorical, normal, lognormal, uniform)."""
         if isinstance(node, ScalarNode):
-            return Const(_value(node))
+            return Const(self.plain(node, what))
         if isinstance(node, SequenceNode):
             return Items([self.value(item, what) for item in node.value])
         fields = self.mapping(node, what)
@@ -363,17 +467,53 @@ class _Reader:
             return _categorical({_plain(k): w for k, w in weights.items()})
         if kind == "fixed":
             return Const(self.scalar(body, what))
+        if kind == "poisson":
+            part = self.mapping(body, f"{what} poisson", ("mean",), ("mean",))
+            return Poisson(self.number(part["mean"], "'mean'", 0))
+        if kind == "bernoulli":
+            part = self.mapping(body, f"{what} bernoulli", ("p",), ("p",))
+            return Bernoulli(self.probability(part["p"], "'p'"))
         names = {"normal": ("mean", "sd"), "lognormal": ("mu", "sigma"), "uniform": ("min", "max"),
                  "exponential": ("mean",)}[kind]
         part = self.mapping(body, f"{what} {kind}", names + ("round",), names)
-        a = self.number(part[names[0]], f"'{names[0]}'", 0 if kind == "exponential" else None)
-        b = self.number(part[names[1]], f"'{names[1]}'") if len(names) == 2 else 0.0
+        a = self.number(part[names[0]], f"'{names[0]}'", 0 if kind == "exponential" else None,
+                        MAX_LOG if kind == "lognormal" else None)
+        b = self.number(part[names[1]], f"'{names[1]}'", None,
+                        MAX_SIGMA if kind == "lognormal" else None) if len(names) == 2 else 0.0
         if kind in ("normal", "lognormal") and b < 0:
             self.fail(part[names[1]], f"'{names[1]}' must be at least 0")
         if kind == "uniform" and b < a:
             self.fail(part["max"], "'max' is smaller than 'min'")
         digits = int(self.number(part["round"], "'round'", 0, 12)) if "round" in part else None
         return Draw(kind, a, b, digits)
+
+
+def _figure(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
+
+
+def check_cohort(cohort: Cohort, tables) -> None:
+    """CohortError when a response follows a template or step that none of the journeys (their
+    compiled ``tables``, one set or a list) has: it could never happen, and the simulation would
+    quietly lack it."""
+    journeys = tables if isinstance(tables, (list, tuple)) else [tables]
+    known = {"template": {row["template"] for t in journeys for row in t.rows["templates"]},
+             "step": {row["step_id"] for t in journeys for row in t.rows["steps"]}}
+    names_of = ", ".join(repr(t.journey_id) for t in journeys)
+    for segment in cohort.segments:
+        for response in segment.responses:
+            for key, names in known.items():
+                name = getattr(response, key)
+                if name is None or name in names:
+                    continue
+                close = difflib.get_close_matches(name, sorted(names), 1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                line, column = response.marks.get(key, (1, 1))
+                whose = f"journey {names_of} does" if len(journeys) == 1 else \
+                    f"none of the journeys {names_of} do"
+                raise CohortError(cohort.path, line, column,
+                                  f"a response of segment {segment.name!r} follows {key} "
+                                  f"{name!r}, which {whose} not have{hint}")
 
 
 _EMPTY = MappingNode("tag:yaml.org,2002:map", [])
@@ -395,14 +535,31 @@ def _where_instead(key: str, allowed: tuple[str, ...]) -> str:
 
 def _value(node: ScalarNode):
     """A scalar as YAML 1.1 reads it (int, float, bool, null, date or str), except that an
-    unquoted number in exponent notation is a float, as in YAML 1.2."""
-    try:
-        value = _CONSTRUCTOR.construct_object(node, deep=True)
-    finally:
-        _CONSTRUCTOR.constructed_objects.clear()  # keep no nodes alive between files
+    unquoted number in exponent notation is a float, as in YAML 1.2. A number is finite and
+    within +-MAX_NUMBER."""
+    if node.tag.endswith(":int") and len(node.value.replace("_", "").lstrip("+-0")) > 20:
+        value = math.inf  # too long to convert: out of range anyway
+    else:
+        try:
+            value = _CONSTRUCTOR.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError, LookupError) as exc:
+            raise _NodeError(node, f"cannot read {node.value!r}: {exc}") from None
+        finally:
+            _CONSTRUCTOR.constructed_objects.clear()  # keep no nodes alive between files
     if isinstance(value, str) and node.style is None and _FLOAT.match(value):
-        return float(value)
+        value = float(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) \
+            and not abs(value) <= MAX_NUMBER:
+        raise _NodeError(node, f"the number {node.value} is out of range: numbers are finite "
+                               f"and within +-{MAX_NUMBER:,}")
     return value
+
+
+class _NodeError(Exception):
+    """A scalar that cannot be a value; the reader turns it into a CohortError at the node."""
+
+    def __init__(self, node, message: str):
+        self.node, self.message = node, message
 
 
 def _plain(key: str):
@@ -491,6 +648,46 @@ class Truncated:
             if value <= self.within:
                 return value
         return rng.uniform(0.0, self.within)
+
+
+@dataclass(frozen=True)
+class Poisson:
+    """A count: Poisson with ``mean`` (2.5 invitations per person)."""
+
+    mean: float
+
+    def __call__(self, rng: random.Random) -> int:
+        # Knuth's product of uniforms for small means, a rounded normal beyond 50
+        if self.mean > 50:
+            return max(0, int(round(rng.gauss(self.mean, math.sqrt(self.mean)))))
+        limit, count, product = math.exp(-self.mean), 0, rng.random()
+        while product > limit:
+            count += 1
+            product *= rng.random()
+        return count
+
+
+@dataclass(frozen=True)
+class Bernoulli:
+    """true with probability ``p``, else false."""
+
+    p: float
+
+    def __call__(self, rng: random.Random) -> bool:
+        return rng.random() < self.p
+
+
+def _uses(sampler, kinds) -> bool:
+    """Whether a sampler is, or holds, one of ``kinds``."""
+    if isinstance(sampler, kinds):
+        return True
+    if isinstance(sampler, Record):
+        return any(_uses(part, kinds) for part in sampler.parts.values())
+    if isinstance(sampler, Items):
+        return any(_uses(item, kinds) for item in sampler.items)
+    if isinstance(sampler, Truncated):
+        return _uses(sampler.delay, kinds)
+    return False
 
 
 def _fixed(value: float) -> Sampler:

@@ -1,54 +1,136 @@
 """Simulation stage: a runtime store that counts what happens instead of keeping rows.
 
 The executor writes one history row per step entered, with the step's result (sent, skipped,
-deferred); each row is counted as it comes. Counts: runs entered and ended (by outcome), steps
-entered, flows between steps by edge, stage funnel, sends, skips and deferrals, conversions and
-their times; SLAs and KPI observations are counted from what changed at each commit.
+deferred); each row is counted as it comes, for the journey it belongs to. Counts: runs entered
+and ended (by outcome), steps entered, flows between steps by edge, stage funnel, sends, skips
+and deferrals, conversions and their times, each experiment's arms (splits and the entry
+holdout); SLAs and KPI observations are counted from what changed at each commit. Each
+journey's counts are a ``JourneyCounts``, which add up exactly across shards.
 """
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 
 from ..runtime import MemoryStore
-from ..runtime.state import OPEN, Run, Sla
-from ..semantics import skip_reason
+from ..runtime.state import HIT, MISSED, OPEN, Run, Sla
+from ..semantics import ENTRY_EXPERIMENT, HELD_OUT, TREATED, skip_reason
 
 CONTINUED = ("quiet hours over", "opted out")  # rows for the step a run is already on
-NOTES = ("milestone", "handled", "ignored")     # rows that say what happened where a run is
+NOTES = ("milestone", "handled", "ignored", "migrated", "kept")  # rows that do not move a run
+HIT_OPEN = "hit_open"  # a KPI hit whose window is still open at the horizon: not yet counted
+
+
+def _counters():
+    return defaultdict(Counter)
+
+
+@dataclass
+class JourneyCounts:
+    """What the simulator counts of one journey, for any number of customers; ``+`` merges."""
+
+    entered: Counter = field(default_factory=Counter)        # "treated" / "holdout" runs
+    ended: Counter = field(default_factory=Counter)          # (group, outcome)
+    steps: Counter = field(default_factory=Counter)          # step -> runs that entered it
+    flows: Counter = field(default_factory=Counter)          # (from, edge, to step or end:outcome)
+    stages: Counter = field(default_factory=Counter)         # stage -> runs that reached it
+    results: defaultdict = field(default_factory=_counters)  # step -> sent / skipped / deferred
+    skip_reasons: Counter = field(default_factory=Counter)   # "cap", "opted out", "no consent"
+    convert_times: list = field(default_factory=list)        # seconds from entry to the goal
+    by_segment: defaultdict = field(default_factory=_counters)  # segment -> entered / converted
+    opt_outs: int = 0                                        # opt-outs after its messages
+    sent_to: Counter = field(default_factory=Counter)        # customer -> messages of this journey
+    promo_sends: int = 0
+    slas: defaultdict = field(default_factory=_counters)     # role -> opened / met / breached
+    kpis: defaultdict = field(default_factory=_counters)     # KPI -> opened, hit, hit_open, missed
+    milestones: Counter = field(default_factory=Counter)     # (group, milestone) -> runs
+    milestone_times: defaultdict = field(default_factory=lambda: defaultdict(list))
+    ignored: Counter = field(default_factory=Counter)        # step -> events nothing took there
+    handled: Counter = field(default_factory=Counter)        # event -> handler runs
+    channel_sends: Counter = field(default_factory=Counter)  # (step, channel) -> messages
+    experiments: defaultdict = field(default_factory=_counters)  # (experiment, arm) -> figures
+    inside: int = 0                 # runs not ended at the horizon
+    entered_customers: int = 0      # customers with at least one run
+
+    def __add__(self, other: "JourneyCounts") -> "JourneyCounts":
+        merged = JourneyCounts()
+        for name, value in vars(self).items():
+            theirs = getattr(other, name)
+            if isinstance(value, defaultdict):
+                table = type(value)(value.default_factory)
+                for source in (value, theirs):
+                    for key, item in source.items():
+                        table[key] = table[key] + item
+                setattr(merged, name, table)
+            else:
+                setattr(merged, name, value + theirs)
+        return merged
+
+
+@dataclass(slots=True, eq=False)
+class _Place:
+    """Where a run is while it is counted: its step, the stages it reached, when it entered,
+    its arms in the journey's experiments, and what it achieved (milestones reached, KPI
+    windows closed) to credit its arms with when it ends."""
+
+    counts: JourneyCounts
+    entered_at: float
+    step: str | None = None
+    stages: set = field(default_factory=set)
+    arms: dict = field(default_factory=dict)
+    achieved: list = field(default_factory=list)  # figure names: milestone:x, kpi:y:hit
 
 
 class CountingStore(MemoryStore):
-    def __init__(self):
+    """Counts each journey's rows into its ``JourneyCounts`` (``attach`` every program first)."""
+
+    def __init__(self, horizon: float = float("inf")):
         super().__init__(keep_rows=False)
-        self.stage_of: dict[str, str] = {}
+        self.horizon = horizon                   # KPI windows closing after it stay open
+        self.journeys: dict[str, JourneyCounts] = {}
+        self.stage_of: dict[str, dict[str, str]] = {}
+        self.entry_experiment: set[str] = set()  # journeys with an entry holdout
         self.segment_of: dict[str, str] = {}
-        self.where: dict[int, tuple] = {}        # run id -> (step, stages seen, entered at, holdout)
-        self.entered = Counter()                 # "treated" / "holdout" runs
-        self.ended = Counter()                   # (group, outcome)
-        self.steps = Counter()                   # step -> runs that entered it
-        self.flows = Counter()                   # (from step, edge, to step or "end:outcome")
-        self.stages = Counter()                  # stage -> runs that reached it
-        self.results = defaultdict(Counter)      # step -> sent / skipped / deferred / failed
-        self.skip_reasons = Counter()            # "cap", "opted out", "no consent"
-        self.convert_times: list[float] = []     # seconds from entry to the goal, treated runs
-        self.by_segment = defaultdict(Counter)   # segment -> entered / converted (treated)
-        self.opt_outs = 0
-        self.sent_to = Counter()                 # customer -> messages
-        self.promo_sends = 0
-        self.slas = defaultdict(Counter)         # role -> opened / met / breached
-        self.kpis = defaultdict(Counter)         # KPI name -> opened / hit / missed
-        self.milestones = Counter()              # (group, milestone) -> runs that reached it
-        self.milestone_times = defaultdict(list) # milestone -> seconds from entry, treated runs
-        self.ignored = Counter()                 # step -> events that nothing took there
-        self.handled = Counter()                 # event -> handler runs
-        self.channel_sends = Counter()           # (step, channel) -> messages sent
+        self.first: str | None = None            # the journey opt-outs go to before any message
+        self.last_sender: dict[str, str] = {}    # customer -> journey of their last message
+        self.where: dict[int, _Place] = {}       # run id -> where a run not ended is
+        self.arms_of: dict[int, dict] = {}       # ended run id -> its arms (KPIs close later)
 
     def attach(self, program) -> None:
-        self.stage_of = {step.id: step.stage for step in program.steps.values()}
+        jid = program.journey_id
+        self.journeys.setdefault(jid, JourneyCounts())
+        self.stage_of[jid] = {step.id: step.stage for step in program.steps.values()}
+        if program.holdout:
+            self.entry_experiment.add(jid)
+        self.first = self.first or jid
+
+    def finish(self) -> None:
+        """At the horizon: credit the arms of the runs still inside with what they achieved."""
+        for place in self.where.values():
+            _credit(place)
 
     # the executor's interface
     def history(self, row) -> None:
-        self._count(row)
+        at, customer, run_id, journey_id, step, what, why, detail = row
+        if run_id is None:
+            if what == "opted_out":
+                self.journeys[self.last_sender.get(customer, self.first)].opt_outs += 1
+            return
+        counts = self.journeys[journey_id]
+        place = self.where.get(run_id)
+        if what == "ended":
+            self._ended(journey_id, run_id, place, at, customer, why, detail)
+            return
+        if what == "holdout" and step is None:
+            counts.entered["holdout"] += 1
+            self.where[run_id] = _Place(counts, at, arms=self._arm(counts, HELD_OUT))
+            return
+        if place is None:  # the first row of a run
+            place = self.where[run_id] = self._entered(counts, journey_id, customer, at)
+        if what in NOTES:
+            self._note(place, step, what, why, detail, at)
+        else:
+            self._stepped(place, journey_id, step, what, why, detail)
 
     def outbox(self, action) -> None:
         pass
@@ -59,87 +141,126 @@ class CountingStore(MemoryStore):
         for record in customer.records():
             if type(record) is Run or record.stored == record.status:
                 continue
-            table = self.slas[record.role] if type(record) is Sla else self.kpis[record.kpi]
-            if record.stored is None:
-                table["opened"] += 1
-            if record.status != OPEN:
-                table[record.status] += 1
+            counts = self.journeys[record.journey_id]
+            if type(record) is Sla:
+                _count_status(counts.slas[record.role], record.stored, record.status)
+            else:
+                self._observation(counts, record)
             record.stored = record.status
 
     def on_send(self, action) -> None:
-        self.sent_to[action.customer] += 1
-        self.promo_sends += action.promo
+        counts = self.journeys[action.journey_id]
+        counts.sent_to[action.customer] += 1
+        counts.promo_sends += action.promo
+        self.last_sender[action.customer] = action.journey_id
 
     # counting
-    def _count(self, row) -> None:
-        at, customer, run_id, _, step, what, why, detail = row
-        if run_id is None:
-            if what == "opted_out":
-                self.opt_outs += 1
-            return
-        place = self.where.get(run_id)
-        if what == "ended":
-            self._ended(run_id, place, at, customer, why, detail)
-            return
-        if what == "holdout":
-            self.entered["holdout"] += 1
-            self.where[run_id] = (None, set(), at, True)
-            return
-        if place is None:  # the first row of a run
-            place = self.where[run_id] = self._entered(customer, at)
-        if what in NOTES:
-            self._note(place, step, what, why, detail, at)
-            return
-        previous, stages, entered_at, holdout = place
-        if not (step == previous and why in CONTINUED):
-            self.steps[step] += 1
-            if previous is not None:
-                self.flows[(previous, why, step)] += 1
-            stage = self.stage_of.get(step)
-            if stage not in stages:
-                stages.add(stage)
-                self.stages[stage] += 1
-        self.where[run_id] = (step, stages, entered_at, holdout)
-        self._result(step, what, why, detail)
+    def _entered(self, counts: JourneyCounts, journey_id, customer: str, at: float) -> _Place:
+        counts.entered["treated"] += 1
+        counts.by_segment[self.segment_of.get(customer, "")]["entered"] += 1
+        arms = self._arm(counts, TREATED) if journey_id in self.entry_experiment else {}
+        return _Place(counts, at, arms=arms)
 
-    def _entered(self, customer: str, at: float) -> tuple:
-        self.entered["treated"] += 1
-        self.by_segment[self.segment_of.get(customer, "")]["entered"] += 1
-        return (None, set(), at, False)
+    def _arm(self, counts: JourneyCounts, group: str) -> dict:
+        counts.experiments[(ENTRY_EXPERIMENT, group)]["runs"] += 1
+        return {ENTRY_EXPERIMENT: group}
 
-    def _note(self, place: tuple, step, what: str, why: str, detail, at: float) -> None:
+    def _stepped(self, place: _Place, journey_id, step, what, why, detail) -> None:
+        counts = place.counts
+        if not (step == place.step and why in CONTINUED):
+            counts.steps[step] += 1
+            if place.step is not None:
+                counts.flows[(place.step, why, step)] += 1
+            stage = self.stage_of[journey_id].get(step)
+            if stage not in place.stages:
+                place.stages.add(stage)
+                counts.stages[stage] += 1
+        if what in ("split", "holdout") and step not in place.arms:  # the run's arm
+            place.arms[step] = detail
+            counts.experiments[(step, detail)]["runs"] += 1
+        place.step = step
+        _result(counts, step, what, why, detail)
+
+    def _note(self, place: _Place, step, what: str, why: str, detail, at: float) -> None:
         """What happened to a run where it was, without moving it: a milestone reached, an
         event handled or ignored."""
-        _, _, entered_at, holdout = place
+        counts = place.counts
         if what == "milestone":
-            self.milestones[("holdout" if holdout else "treated", detail)] += 1
-            if not holdout:
-                self.milestone_times[detail].append(at - entered_at)
+            group = _group(place.arms)
+            counts.milestones[(group, detail)] += 1
+            place.achieved.append(f"milestone:{detail}")
+            if group == "treated":
+                counts.milestone_times[detail].append(at - place.entered_at)
         elif what == "ignored":
-            self.ignored[step] += 1
-        else:
-            self.handled[why.removeprefix("on ")] += 1
+            counts.ignored[step] += 1
+        elif what == "handled":
+            counts.handled[why.removeprefix("on ")] += 1
 
-    def _result(self, step: str, what: str, why: str, detail) -> None:
-        if what in ("sent", "skipped", "deferred", "failed"):
-            self.results[step][what] += 1
-        if what == "sent":
-            self.channel_sends[(step, detail.split(" ", 1)[0])] += 1
-        if what == "skipped":
-            # a deferred send dropped by an opt-out says why in its reason, not in its detail
-            reason = skip_reason(detail) or skip_reason(why)
-            if reason is not None:
-                self.skip_reasons[reason] += 1
-
-    def _ended(self, run_id, place, at, customer, why, outcome) -> None:
+    def _ended(self, journey_id, run_id, place, at, customer, why, outcome) -> None:
         self.where.pop(run_id, None)
+        counts = self.journeys[journey_id]
         if place is None:  # ended before entering a step
-            place = self._entered(customer, at)
-        previous, _, entered_at, holdout = place
-        group = "holdout" if holdout else "treated"
-        self.ended[(group, outcome)] += 1
-        if previous is not None:
-            self.flows[(previous, why, f"end:{outcome}")] += 1
-        if outcome == "converted" and not holdout:
-            self.convert_times.append(at - entered_at)
-            self.by_segment[self.segment_of.get(customer, "")]["converted"] += 1
+            place = self._entered(counts, journey_id, customer, at)
+        group = _group(place.arms)
+        counts.ended[(group, outcome)] += 1
+        place.achieved.append(f"outcome:{outcome}")
+        _credit(place)
+        if place.arms:
+            self.arms_of[run_id] = place.arms
+        if place.step is not None:
+            counts.flows[(place.step, why, f"end:{outcome}")] += 1
+        if outcome == "converted" and group == "treated":
+            counts.convert_times.append(at - place.entered_at)
+            counts.by_segment[self.segment_of.get(customer, "")]["converted"] += 1
+
+    def _observation(self, counts: JourneyCounts, seen) -> None:
+        """A KPI observation opened or closed: a hit counts only once its window has closed by
+        the horizon (a hit inside an open window is ``hit_open``), so that early hits do not
+        bias the rate; entry-holdout runs count in their experiment only."""
+        status = seen.status
+        if status == HIT and seen.due > self.horizon:
+            status = HIT_OPEN
+        place = self.where.get(seen.run_id)
+        arms = place.arms if place is not None else self.arms_of.get(seen.run_id, {})
+        if arms.get(ENTRY_EXPERIMENT) != HELD_OUT:
+            _count_status(counts.kpis[seen.kpi], seen.stored, status)
+        if status not in (HIT, MISSED) or not arms:
+            return
+        if place is not None:  # credited to the run's arms when it ends
+            place.achieved.append(f"kpi:{seen.kpi}:{status}")
+        else:
+            for key in arms.items():
+                counts.experiments[key][f"kpi:{seen.kpi}:{status}"] += 1
+
+
+def _credit(place: _Place) -> None:
+    """Credit each of a run's arms with everything the run achieved (once)."""
+    for key in place.arms.items():
+        for figure in place.achieved:
+            place.counts.experiments[key][figure] += 1
+    place.achieved.clear()
+
+
+def _group(arms: dict) -> str:
+    """A run's group for the journey's conversion and uplift: held out at entry, or treated
+    (runs a split holds out later were treated at entry)."""
+    return "holdout" if arms.get(ENTRY_EXPERIMENT) == HELD_OUT else "treated"
+
+
+def _count_status(table: Counter, before, status: str) -> None:
+    if before is None:
+        table["opened"] += 1
+    if status != OPEN:
+        table[status] += 1
+
+
+def _result(counts: JourneyCounts, step: str, what: str, why: str, detail) -> None:
+    if what in ("sent", "skipped", "deferred", "failed"):
+        counts.results[step][what] += 1
+    if what == "sent":
+        counts.channel_sends[(step, detail.split(" ", 1)[0])] += 1
+    if what == "skipped":
+        # a deferred send dropped by an opt-out says why in its reason, not in its detail
+        reason = skip_reason(detail) or skip_reason(why)
+        if reason is not None:
+            counts.skip_reasons[reason] += 1

@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import math
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
 from ..compile import Tables
 from ..runtime import Adapters, Event, Runtime
-from ..runtime.program import build_program
-from .cohort import OPT_OUT_DELAY, OPT_OUT_EVENT, Cohort, Segment
-from .counting import CountingStore
-from .staff import StaffQueue, staff_queues
+from ..runtime.channels import SENT
+from ..runtime.program import build_program, reacts_to
+from ..semantics import MESSAGE_DELIVERED, MESSAGE_SENT
+from .cohort import OPT_OUT_DELAY, OPT_OUT_EVENT, Cohort, Segment, check_cohort
+from .counting import CountingStore, JourneyCounts
+from .staff import StaffQueue, merge_queues, staff_queues
 
 DAY = 86400.0
+
+
+MAX_CHAIN = 32  # responses to responses to ... events: a chain deeper than this stops
 
 
 @dataclass(slots=True)
@@ -28,6 +34,7 @@ class SimCustomer:
     rng: random.Random
     received: int = 0   # messages delivered: fatigue lowers each response by a factor per message
     opted_out: bool = False
+    seen: set = field(default_factory=set)  # the kinds of event that happened to the customer
 
 
 @dataclass
@@ -43,17 +50,21 @@ class SendRecord:
 
 
 class CohortAdapter:
-    """Takes every action of the simulated journey; a message draws the customer's reactions
-    and queues them as future events on the runtime."""
+    """Takes every action of the simulated journey; a message is sent and delivered at once
+    (its delivery results are events at that instant, for a journey that waits for them),
+    draws the customer's reactions and queues them as future events on the runtime."""
 
     def __init__(self, sim: "Simulation"):
         self.sim = sim
 
     def deliver(self, action) -> None:
         if action.kind == "message":
+            action.status = SENT
             self.sim.on_message(action)
         elif action.kind == "handoff":
             self.sim.on_handoff(action)
+        elif action.kind == "event":  # a journey's emit: the customer may respond to it
+            self.sim.after_event(action.customer, action.payload["event"], action.at, 0)
 
     def cancel_pending(self, customer: str, up_to: int) -> None:
         pass  # a simulated message is delivered at once: nothing is pending
@@ -61,33 +72,56 @@ class CohortAdapter:
 
 @dataclass
 class Simulation:
-    """One run of ``cohort`` through ``tables`` for ``days`` days with ``seed``."""
+    """One run of ``cohort`` through ``tables`` (one journey, or a list of journeys run
+    together: one runtime, so caps count across them and emitted events reach them all) for
+    ``days`` days with ``seed``; ``only``: the indexes of the customers to simulate (a shard)."""
 
-    tables: Tables
+    tables: Tables | list[Tables]
     cohort: Cohort
     seed: int = 0
     days: float = 90.0
     timezone: str = "UTC"
     trace: bool = False   # keep every send (the property tests read it)
+    only: range | None = None
     customers: dict[str, SimCustomer] = field(default_factory=dict)
     sends: list[SendRecord] = field(default_factory=list)
 
     def __post_init__(self):
-        self.store = CountingStore()
+        self.journeys = [self.tables] if isinstance(self.tables, Tables) else list(self.tables)
+        if not self.journeys:
+            raise EngineError("no journey to simulate")
+        self.horizon = self.cohort.start + self.days * DAY
+        self.store = CountingStore(self.horizon)
         self.runtime = Runtime(self.store, seed=self.seed, timezone=self.timezone,
                                adapters=Adapters(CohortAdapter(self)), render=False)
-        self.program = self.runtime.load(self.tables)
-        self.store.attach(self.program)
-        self.horizon = self.cohort.start + self.days * DAY
+        self.programs = []
+        for tables in self.journeys:
+            if tables.journey_id in self.runtime.active:
+                raise EngineError(f"journey {tables.journey_id!r} is given twice: simulate one "
+                                  "version of a journey at a time")
+            self.programs.append(self.runtime.load(tables))
+            self.store.attach(self.programs[-1])
+        self.program = self.programs[0]
+        self.entries = arrival_events(self.cohort, self.programs)
         self._serial = 0
-        self.staff = staff_queues(self.program.roles)
+        self.receipts = [kind for kind in (MESSAGE_SENT, MESSAGE_DELIVERED)
+                         if any(reacts_to(program, kind) for program in self.programs)]
+        self.behaviour: dict[tuple, Counter] = {}  # (segment, response) -> triggers, fired, events
+        self.on_events = {segment.name: responses_to_events(segment)
+                          for segment in self.cohort.segments}
+        self.events = Counter()                    # event -> how many happened by the horizon
+        self.reached = Counter()                   # event -> customers it happened to
+        self.staff = staff_queues({role: spec for program in reversed(self.programs)
+                                   for role, spec in program.roles.items()})
 
     # --- the cohort ---------------------------------------------------------------------------
 
+    def indexes(self) -> range:
+        return self.only if self.only is not None else range(self.cohort.size)
+
     def populate(self) -> None:
-        """Sample every customer and queue their entry and baseline events."""
-        entry = self.cohort.entry_event or (self.program.entry.event if self.program.entry else None)
-        for index in range(self.cohort.size):
+        """Sample every customer and queue their arrival and baseline events."""
+        for index in self.indexes():
             ident = f"c{index + 1}"
             rng = random.Random(f"{self.seed}/{ident}")  # per customer: shards give the same draws
             segment = self.cohort.segment_for(rng)
@@ -95,9 +129,10 @@ class Simulation:
             self.store.segment_of[ident] = segment.name
             at = self.cohort.start + rng.random() * self.cohort.arrival
             profile = segment.profile(rng)
-            if entry is not None:
+            for entry in self.entries:
                 self._queue(ident, entry, at, segment.entry_data(rng), profile)
-            elif profile:
+                profile = None  # the profile comes with the first arrival event
+            if not self.entries and profile:
                 self._queue(ident, "profile", at, {}, profile)
             for base in segment.baseline:
                 self._baseline(ident, base, rng, at)
@@ -110,18 +145,31 @@ class Simulation:
             at += rng.expovariate(base.per_day / DAY)
             if at > self.horizon:
                 return
-            self._queue(ident, base.event, at, base.data(rng))
+            self._queue(ident, base.event, at, base.data(rng),
+                        base.attributes(rng) if base.attributes is not None else None)
 
-    def _queue(self, customer: str, kind: str, at: float, data: dict, attributes=None) -> None:
+    def _queue(self, customer: str, kind: str, at: float, data: dict, attributes=None,
+               depth: int = 0) -> None:
         self._serial += 1
         self.runtime.schedule_event(Event(f"sim-{self._serial}", kind, customer, at,
                                           attributes or {}, data if isinstance(data, dict) else {}))
+        if at <= self.horizon:
+            self.events[kind] += 1
+            person = self.customers.get(customer)
+            if person is not None and kind not in person.seen:
+                person.seen.add(kind)
+                self.reached[kind] += 1
+        self.after_event(customer, kind, at, depth)
 
     # --- reactions ----------------------------------------------------------------------------
 
     def on_message(self, action) -> None:
         person = self.customers.get(action.customer)
         self.store.on_send(action)
+        for kind in self.receipts:
+            self._queue(action.customer, kind, action.at, {
+                "action": action.id, "channel": action.channel, "template": action.template,
+                "journey": action.journey_id, "step": action.step, "attempts": 1})
         if self.trace:
             self.sends.append(SendRecord(action.customer, action.at, action.channel,
                                          action.journey_id, action.step))
@@ -130,13 +178,40 @@ class Simulation:
         segment, rng = person.segment, person.rng
         factor = segment.fatigue ** person.received
         person.received += 1
-        for response in segment.responses:
-            if response.matches(action) and rng.random() < response.p * factor:
-                self._queue(action.customer, response.event, action.at + response.delay(rng),
-                            response.data(rng))
+        for index, response in enumerate(segment.responses):
+            if response.matches(action):
+                self._respond(action.customer, person, index, action.at, response.p * factor, 0)
         if not person.opted_out and segment.opt_out and rng.random() < segment.opt_out:
             person.opted_out = True
             self._queue(action.customer, OPT_OUT_EVENT, action.at + OPT_OUT_DELAY, {})
+
+    def after_event(self, customer: str, kind: str, at: float, depth: int) -> None:
+        """The customer's responses to an event of theirs (``after: {event: ...}``): chains
+        ("8% of invitees join") end at the horizon, or MAX_CHAIN events deep."""
+        person = self.customers.get(customer)
+        if person is None or at > self.horizon or depth >= MAX_CHAIN:
+            return
+        for index in self.on_events[person.segment.name].get(kind, ()):
+            self._respond(customer, person, index, at, person.segment.responses[index].p, depth)
+
+    def _respond(self, customer: str, person: SimCustomer, index: int, at: float, p: float,
+                 depth: int) -> None:
+        """With probability ``p``, the response's events (its count), each after its delay."""
+        response, rng = person.segment.responses[index], person.rng
+        figures = self.behaviour.get((person.segment.name, index))
+        if figures is None:
+            figures = self.behaviour[(person.segment.name, index)] = Counter()
+        figures["triggers"] += 1
+        if not rng.random() < p:
+            return
+        figures["fired"] += 1
+        times = response.times(rng)
+        figures["events"] += times
+        figures["events_sq"] += times * times
+        for _ in range(times):
+            when = at + response.delay(rng)
+            attributes = response.attributes(rng) if response.attributes is not None else None
+            self._queue(customer, response.event, when, response.data(rng), attributes, depth + 1)
 
     def on_handoff(self, action) -> None:
         """Staff take the handoff in their role's FIFO queue and resolve it when served."""
@@ -148,9 +223,8 @@ class Simulation:
 
     # --- running ------------------------------------------------------------------------------
 
-    def run(self, progress: Callable[[int], None] | None = None, step: float = DAY) -> "Results":
+    def advance(self, progress: Callable[[int], None] | None = None, step: float = DAY) -> None:
         """Populate, then advance the clock to the horizon (``progress`` gets the days done)."""
-        from .report import Results
         self.populate()
         moment, done = self.cohort.start, 0
         while moment < self.horizon:
@@ -159,15 +233,96 @@ class Simulation:
             done += 1
             if progress is not None:
                 progress(done)
-        return Results.collect(self)
+
+    def tally(self) -> "Tally":
+        """What was counted, per journey, after ``advance``."""
+        self.store.finish()
+        for customer in self.store.customers.values():
+            for run in customer.runs:
+                self.store.journeys[run.journey_id].inside += 1
+            for journey_id in customer.entries:
+                self.store.journeys[journey_id].entered_customers += 1
+        overlap = Counter(len(c.entries) for c in self.store.customers.values() if c.entries)
+        return Tally(dict(self.store.journeys), self.staff, len(self.indexes()), overlap,
+                     self.behaviour, self.events, self.reached)
+
+    def run(self, progress: Callable[[int], None] | None = None, step: float = DAY):
+        """Populate, advance to the horizon; ``Results`` (``MultiResults`` for several
+        journeys)."""
+        self.advance(progress, step)
+        return self.results(self.tally())
+
+    def results(self, tally: "Tally"):
+        from .report import results_of
+        return results_of(tally, self.programs, self.cohort, self.seed, self.days,
+                          [f"c{index + 1}" for index in self.indexes()])
 
 
-def simulate(tables: Tables, cohort: Cohort, seed: int = 0, days: float = 90.0, *,
+@dataclass
+class Tally:
+    """What a run (or a shard of one) counted: per journey, and the staff queues; ``+`` merges
+    the tallies of shards of one run exactly (their customers are disjoint)."""
+
+    journeys: dict[str, JourneyCounts]
+    staff: dict[str, StaffQueue]
+    customers: int
+    overlap: Counter = field(default_factory=Counter)  # journeys entered -> customers
+    behaviour: dict = field(default_factory=dict)      # (segment, response) -> figures
+    events: Counter = field(default_factory=Counter)   # event -> how many happened
+    reached: Counter = field(default_factory=Counter)  # event -> customers it happened to
+
+    def __add__(self, other: "Tally") -> "Tally":
+        journeys = {jid: self.journeys[jid] + other.journeys[jid] for jid in self.journeys}
+        staff = {role: merge_queues(self.staff.get(role), other.staff.get(role))
+                 for role in {**self.staff, **other.staff}}
+        behaviour = {key: self.behaviour.get(key, Counter()) + other.behaviour.get(key, Counter())
+                     for key in {**self.behaviour, **other.behaviour}}
+        return Tally(journeys, staff, self.customers + other.customers,
+                     self.overlap + other.overlap, behaviour, self.events + other.events,
+                     self.reached + other.reached)
+
+
+def responses_to_events(segment: Segment) -> dict[str, list[int]]:
+    """Event -> the indexes of the segment's responses that follow it."""
+    found: dict[str, list[int]] = {}
+    for index, response in enumerate(segment.responses):
+        if response.on_event is not None:
+            found.setdefault(response.on_event, []).append(index)
+    return found
+
+
+def arrival_events(cohort: Cohort, programs) -> list[str]:
+    """The events each customer arrives with: the cohort's ``entry`` (one or a list); else the
+    entry events of the journeys that no other of them enters by an ``emit`` (a helper journey
+    entered on another's emitted event is not arrived in), in the order the journeys are
+    given; none for scheduled journeys (customers then arrive with a profile event)."""
+    if cohort.entry_events:
+        return list(cohort.entry_events)
+    emitted = {event for program in programs for event in _emits(program)}
+    found = []
+    for program in programs:
+        entry = program.entry
+        if entry is not None and entry.schedule is None and entry.event not in found and (
+                len(programs) == 1 or entry.event not in emitted):
+            found.append(entry.event)
+    return found
+
+
+def _emits(program) -> set[str]:
+    steps = [s for s in program.steps.values() if s.kind == "emit"]
+    steps += [a for handlers in program.handlers.values() for h in handlers for a in h.actions
+              if a.kind == "emit"]
+    return {step.params["event"] for step in steps}
+
+
+def simulate(tables: Tables | list[Tables], cohort: Cohort, seed: int = 0, days: float = 90.0, *,
              timezone: str = "UTC", trace: bool = False,
              progress: Callable[[int], None] | None = None, engine: str = "auto"):
-    """Run ``cohort`` through the journey ``tables``; returns ``Results``. ``engine``: ``vector``,
-    ``reference`` or ``auto`` (the vectorised engine when it supports the journey and cohort)."""
-    build_program(tables)  # TablesError early, before any customer is sampled
+    """Run ``cohort`` through the journey ``tables`` (or a list of journeys, together); returns
+    ``Results`` (``MultiResults`` for several journeys). ``engine``: ``vector``, ``reference``
+    or ``auto`` (the vectorised engine when it supports the journey and cohort)."""
+    for journey in journeys_of(tables):
+        build_program(journey)  # TablesError early, before any customer is sampled
     sim = simulation_for(tables, cohort, seed, days, timezone=timezone, trace=trace, engine=engine)
     return sim.run(progress)
 
@@ -179,17 +334,39 @@ class EngineError(ValueError):
     """The engine asked for cannot run this simulation."""
 
 
-def simulation_for(tables: Tables, cohort: Cohort, seed: int = 0, days: float = 90.0, *,
-                   timezone: str = "UTC", trace: bool = False, engine: str = "auto"):
-    """A ``Simulation`` or ``VectorSimulation`` (``.engine`` names it) ready to ``run``."""
-    from .vector import VectorSimulation, vector_support
+def journeys_of(tables: Tables | list[Tables]) -> list[Tables]:
+    return [tables] if isinstance(tables, Tables) else list(tables)
+
+
+def vector_reason(tables: Tables | list[Tables], cohort: Cohort) -> str | None:
+    """Why the vectorised engine cannot run this simulation, or None."""
+    from .vector import vector_support
+    journeys = journeys_of(tables)
+    if len(journeys) > 1:
+        return "several journeys run together"
+    return vector_support(journeys[0], cohort)
+
+
+def choose_engine(tables: Tables | list[Tables], cohort: Cohort, engine: str) -> str | None:
+    """None to run on the vectorised engine, else why the reference engine runs;
+    EngineError for an unknown engine, or ``vector`` asked for what it cannot run."""
     if engine not in ENGINES:
         raise EngineError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
-    reason = vector_support(tables, cohort) if engine != "reference" else "not asked for"
+    check_cohort(cohort, journeys_of(tables))
+    reason = vector_reason(tables, cohort) if engine != "reference" else "not asked for"
     if engine == "vector" and reason is not None:
         raise EngineError(f"the vectorised engine cannot run this simulation: {reason}")
+    return reason
+
+
+def simulation_for(tables: Tables | list[Tables], cohort: Cohort, seed: int = 0,
+                   days: float = 90.0, *, timezone: str = "UTC", trace: bool = False,
+                   engine: str = "auto"):
+    """A ``Simulation`` or ``VectorSimulation`` (``.engine`` names it) ready to ``run``."""
+    from .vector import VectorSimulation
+    reason = choose_engine(tables, cohort, engine)
     if reason is None:
-        sim = VectorSimulation(tables, cohort, seed, days, timezone, trace)
+        sim = VectorSimulation(journeys_of(tables)[0], cohort, seed, days, timezone, trace)
     else:
         sim = Simulation(tables, cohort, seed, days, timezone, trace)
     sim.engine = "vector" if reason is None else "reference"
@@ -197,4 +374,6 @@ def simulation_for(tables: Tables, cohort: Cohort, seed: int = 0, days: float = 
     return sim
 
 
-__all__ = ["ENGINES", "EngineError", "Simulation", "simulate", "simulation_for"]
+__all__ = ["ENGINES", "EngineError", "Simulation", "Tally", "arrival_events", "choose_engine",
+           "journeys_of",
+           "simulate", "simulation_for", "vector_reason"]

@@ -65,6 +65,8 @@ def _check_journey(program: Program) -> None:
         raise NotMemoryless("always-on event handlers act wherever a run is, between steps")
     if program.history:
         raise NotMemoryless("event history in conditions depends on each customer's past")
+    if any(arm.holdout for step in program.steps.values() for arm in step.arms):
+        raise NotMemoryless("a split's control group is followed until its goal window ends")
 
 
 def _profiles(segment: Segment) -> list[tuple[dict, dict]]:

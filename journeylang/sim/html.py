@@ -120,6 +120,32 @@ def _legend(results) -> str:
             "below.</p>")
 
 
+def _experiment(experiment: dict) -> list[str]:
+    """One experiment: every arm's rate on every metric, and the difference with the control."""
+    against = {(c["arm"], c["metric"]): c for c in experiment["comparisons"]}
+    rows = []
+    for arm in experiment["arms"]:
+        for metric, measured in arm["metrics"].items():
+            versus = against.get((arm["arm"], metric))
+            compared = ["control", "", ""] if arm["arm"] == experiment["control"] else \
+                ["n/a", "", ""] if versus is None or versus["difference"] is None else [
+                    f"{versus['difference']:+.1%}",
+                    f"{versus['ci95'][0]:+.1%} to {versus['ci95'][1]:+.1%}",
+                    f"{versus['p_value']:.3f}"]
+            level = "" if versus is None or not versus["significant"] else WARN
+            rows.append(([arm["arm"] + (" (held out)" if arm["holdout"] else ""), metric,
+                          f"{measured['count']:,} of {measured['runs']:,}", _pct(measured["rate"]),
+                          f"{_pct(measured['ci95'][0])}-{_pct(measured['ci95'][1])}", *compared],
+                         level))
+    title = ("Experiment: the entry holdout" if experiment["stage"] is None
+             else f"Experiment: split {experiment['experiment']}")
+    return [f"<h2>{_e(title)}</h2>",
+            _table(["arm", "metric", "count", "rate", "95% CI", "difference", "95% CI",
+                    "p (z-test)"], rows, "experiment"),
+            '<p class="note">Each arm against the control; highlighted: significant at 5% '
+            "(two-proportion z-test).</p>"]
+
+
 def _operations(results) -> list[str]:
     """Milestone, KPI and staff tables, and the promo share, for journeys that declare them."""
     parts = []
@@ -135,12 +161,18 @@ def _operations(results) -> list[str]:
     if getattr(results, "kpis", None):
         stages = getattr(results, "stage_titles", {})
         rows = [([k["title"] or k["kpi"], _titled(k["stage"], stages.get(k["stage"])),
-                  f"{k['observations']:,}", _pct(k["value"]),
-                  f"{_pct(k['ci95'][0])}-{_pct(k['ci95'][1])}", _pct(k["baseline"]),
-                  _pct(k["target"]), {None: "n/a", True: "yes", False: "no"}[k["met"]]],
+                  f"{k['observations']:,}", f"{k['open']:,} ({k.get('hits_open', 0):,} hit)",
+                  _pct(k["value"]), f"{_pct(k['ci95'][0])}-{_pct(k['ci95'][1])}",
+                  _pct(k["baseline"]), _pct(k["target"]),
+                  {None: "n/a", True: "yes", False: "no"}[k["met"]]],
                  {None: WARN, True: "", False: FAIL}[k["met"]]) for k in results.kpis]
-        parts += ["<h2>KPIs</h2>", _table(["kpi", "stage", "observations", "value", "95% CI",
-                                           "baseline", "target", "met"], rows, "kpis")]
+        parts += ["<h2>KPIs</h2>", _table(["kpi", "stage", "closed windows", "still open",
+                                           "value", "95% CI", "baseline", "target", "met"],
+                                          rows, "kpis"),
+                  '<p class="note">A KPI counts the observations whose window has closed by the '
+                  "horizon; hits inside a window still open are counted when it closes.</p>"]
+    for experiment in getattr(results, "experiments", ()):
+        parts += _experiment(experiment)
     if getattr(results, "staff", None):
         rows = [([r["role"], "-" if r["capacity"] is None
                   else f"{r['capacity']:,} per {r['per_hours']:g} h",

@@ -8,25 +8,16 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..experiments import report as experiment_report
 from ..runtime.policies import kpi_met
+from ..semantics import ENTRY_EXPERIMENT, HELD_OUT, TREATED
+from ..stats import Z95, difference_ci, wilson  # noqa: F401 (wilson and Z95 re-exported)
 from .figures import hours, quantile
 
-Z95 = 1.959963984540054
 # time-to-convert buckets: upper bounds in seconds, and their labels
 TTC_BUCKETS = [(3600, "<1h"), (6 * 3600, "1-6h"), (86400, "6-24h"), (3 * 86400, "1-3d"),
                (7 * 86400, "3-7d"), (14 * 86400, "7-14d"), (30 * 86400, "14-30d"),
                (math.inf, ">30d")]
-
-
-def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float, float]:
-    """The Wilson score interval of a proportion (95% by default); (0, 1) without trials."""
-    if trials <= 0:
-        return (0.0, 1.0)
-    p = successes / trials
-    denominator = 1 + z * z / trials
-    centre = (p + z * z / (2 * trials)) / denominator
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def _rate(successes: int, trials: int) -> dict:
@@ -63,11 +54,15 @@ class Results:
     engine: str = "reference"  # which engine ran: "reference" (the runtime's executor) or "vector"
     title: str | None = None   # the journey's title
     stage_titles: dict = field(default_factory=dict)  # stage -> its title (stages that have one)
+    experiments: list = field(default_factory=list)  # per split and entry holdout: arms compared
+    behaviour: dict = field(default_factory=dict)    # the cohort's responses and events, as drawn
 
     @classmethod
     def collect(cls, sim) -> "Results":
+        """The results of one journey: ``sim`` has its counts (``store``), its ``program``,
+        the ``customers`` (ids), ``cohort``, ``seed``, ``days`` and ``staff`` queues."""
         store, program = sim.store, sim.program
-        inside = sum(len(c.runs) for c in store.customers.values())
+        inside = _inside(store)
         treated, holdout = store.entered["treated"], store.entered["holdout"]
         won = store.ended[("treated", "converted")]
         won_holdout = store.ended[("holdout", "converted")]
@@ -77,7 +72,7 @@ class Results:
             base = _rate(won_holdout, holdout)
             difference = (conversion["rate"] or 0.0) - (base["rate"] or 0.0)
             uplift = {"treated": conversion, "holdout": base, "absolute": difference,
-                      "ci95": _difference_ci(won, treated, won_holdout, holdout),
+                      "ci95": difference_ci(won, treated, won_holdout, holdout),
                       "relative": difference / base["rate"] if base["rate"] else None}
         title, stage_titles = _titles(program)
         steps = []
@@ -134,7 +129,8 @@ class Results:
             promo=_promo(getattr(store, "promo_sends", 0), total, getattr(program, "promo", None)),
             milestones=_milestones(store, program, treated, holdout),
             handled=dict(sorted(getattr(store, "handled", Counter()).items())),
-            title=title, stage_titles=stage_titles)
+            title=title, stage_titles=stage_titles,
+            experiments=experiment_report(program.tables.rows, _arm_figures(store)))
 
     @property
     def exited(self) -> int:
@@ -160,13 +156,14 @@ class Results:
             "staff.csv": (STAFF_COLUMNS, self.staff),
             "kpis.csv": (KPI_COLUMNS, [{**k, "ci95_low": k["ci95"][0], "ci95_high": k["ci95"][1]}
                                        for k in self.kpis]),
+            "experiments.csv": (EXPERIMENT_COLUMNS, experiment_rows(self.experiments)),
         }
         from .html import write_html
         written.append(folder / "report.html")
         write_html(self, written[-1])
         for name, (columns, rows) in tables.items():
-            if name in ("staff.csv", "kpis.csv") and not rows:
-                continue  # only journeys with roles, handoffs or KPIs have these
+            if name in ("staff.csv", "kpis.csv", "experiments.csv") and not rows:
+                continue  # only journeys with roles, handoffs, KPIs or experiments have these
             path = folder / name
             with path.open("w", newline="", encoding="utf-8") as handle:
                 writer = csv.DictWriter(handle, columns, extrasaction="ignore", lineterminator="\n")
@@ -178,8 +175,31 @@ class Results:
 
 STAFF_COLUMNS = ["role", "capacity", "per_hours", "handoffs", "mean_wait_hours", "p90_wait_hours",
                  "max_queue", "slas", "met", "breached", "breach_rate"]
-KPI_COLUMNS = ["kpi", "title", "stage", "step", "observations", "open", "hits", "value", "ci95_low",
-               "ci95_high", "baseline", "target", "met"]
+KPI_COLUMNS = ["kpi", "title", "stage", "step", "observations", "open", "hits_open", "hits",
+               "value", "ci95_low", "ci95_high", "baseline", "target", "met", "met_ci"]
+EXPERIMENT_COLUMNS = ["experiment", "stage", "arm", "control", "metric", "runs", "count", "rate",
+                      "ci95_low", "ci95_high", "difference", "difference_ci95_low",
+                      "difference_ci95_high", "p_value", "significant"]
+
+
+def experiment_rows(experiments: list[dict]) -> list[dict]:
+    """One row per experiment, arm and metric, with the comparison against the control."""
+    rows = []
+    for experiment in experiments:
+        against = {(c["arm"], c["metric"]): c for c in experiment["comparisons"]}
+        for arm in experiment["arms"]:
+            for metric, measured in arm["metrics"].items():
+                versus = against.get((arm["arm"], metric), {})
+                low, high = versus.get("ci95", [None, None])
+                rows.append({"experiment": experiment["experiment"], "stage": experiment["stage"],
+                             "arm": arm["arm"], "control": experiment["control"],
+                             "metric": metric, "runs": measured["runs"],
+                             "count": measured["count"], "rate": measured["rate"],
+                             "ci95_low": measured["ci95"][0], "ci95_high": measured["ci95"][1],
+                             "difference": versus.get("difference"), "difference_ci95_low": low,
+                             "difference_ci95_high": high, "p_value": versus.get("p_value"),
+                             "significant": versus.get("significant")})
+    return rows
 
 
 def _titles(program) -> tuple[str | None, dict[str, str]]:
@@ -209,7 +229,10 @@ def _staff(sim) -> list[dict]:
 
 
 def _kpis(sim) -> list[dict]:
-    """Per KPI: the share of closed observations that were hits, with its Wilson interval."""
+    """Per KPI: the share of the observations whose window has closed that were hits, with its
+    Wilson interval. Windows still open at the horizon are left out (``open``, of which
+    ``hits_open`` already hit): counting an early hit before the misses of its cohort are
+    known would bias the rate upwards."""
     found, observed = [], getattr(sim.store, "kpis", {})
     for kpi in getattr(sim.program, "kpis", {}).values():
         counts = observed.get(kpi.name, Counter())
@@ -218,12 +241,21 @@ def _kpis(sim) -> list[dict]:
         baseline, target = kpi.baseline / 100.0, kpi.target / 100.0
         found.append({"kpi": kpi.name, "title": kpi.title, "stage": kpi.stage, "step": kpi.step,
                       "observations": trials, "hits": hits, "open": counts["opened"] - trials,
+                      "hits_open": counts["hit_open"],
                       "value": value, "ci95": list(wilson(hits, trials)), "baseline": baseline,
                       "target": target,
                       "met": None if value is None else kpi_met(value, baseline, target),
                       "met_baseline": None if value is None else kpi_met(value, baseline, target,
-                                                                         "baseline")})
+                                                                         "baseline"),
+                      "met_ci": None if value is None else kpi_met(kpi_bound(
+                          list(wilson(hits, trials)), baseline, target), baseline, target)})
     return found
+
+
+def kpi_bound(ci95: list[float], baseline: float, target: float) -> float:
+    """The bound of the interval a KPI must clear to be sure of its target: the lower bound
+    (the upper one when lower is better)."""
+    return ci95[1] if target < baseline else ci95[0]
 
 
 def _milestones(store, program, treated: int, holdout: int) -> list[dict]:
@@ -256,17 +288,31 @@ def _promo(promo: int, total: int, budget: float | None) -> dict:
 
 
 def missed_kpis(results: "Results", against: str = "target") -> list[str]:
-    """One line per KPI that misses its target (or baseline), for ``--fail-under``."""
+    """One line per KPI that misses its target (or baseline), for ``--fail-under``; with
+    ``against="ci"`` the target must be cleared by the bound of the 95% interval (the lower
+    bound, the upper when lower is better), not just by the value."""
     lines = []
     for kpi in results.kpis:
-        bar = kpi[against]
+        bar = kpi["baseline" if against == "baseline" else "target"]
+        name = "baseline" if against == "baseline" else "target"
+        low, high = kpi["ci95"]
+        shown = (f"95% CI {low:.1%}-{high:.1%}, {kpi['observations']:,} closed observations"
+                 + (f", {kpi['open']:,} still open" if kpi.get("open") else ""))
         if kpi["value"] is None:
-            lines.append(f"KPI {kpi['kpi']}: no observations closed (needs {against} {bar:.1%})")
+            lines.append(f"KPI {kpi['kpi']}: no observation window closed (needs {name} {bar:.1%}"
+                         + (f"; {kpi['open']:,} still open" if kpi.get("open") else "") + ")")
+            continue
+        better = "at most" if kpi["target"] < kpi["baseline"] else "at least"
+        if against == "ci":
+            bound = kpi_bound(kpi["ci95"], kpi["baseline"], kpi["target"])
+            if not kpi_met(bound, kpi["baseline"], kpi["target"]):
+                side = "upper" if kpi["target"] < kpi["baseline"] else "lower"
+                lines.append(f"KPI {kpi['kpi']}: {kpi['value']:.1%}, but the {side} bound of its "
+                             f"95% CI is {bound:.1%}, not {better} the target {bar:.1%} "
+                             f"({shown})")
         elif not kpi_met(kpi["value"], kpi["baseline"], kpi["target"], against):
-            better = "at most" if kpi["target"] < kpi["baseline"] else "at least"
-            lines.append(f"KPI {kpi['kpi']}: {kpi['value']:.1%} against {against} {bar:.1%} "
-                         f"(needs {better} {bar:.1%}; 95% CI {kpi['ci95'][0]:.1%}-{kpi['ci95'][1]:.1%},"
-                         f" {kpi['observations']:,} observations)")
+            lines.append(f"KPI {kpi['kpi']}: {kpi['value']:.1%} against {name} {bar:.1%} "
+                         f"(needs {better} {bar:.1%}; {shown})")
     return lines
 
 
@@ -280,16 +326,168 @@ def _exact(sim) -> dict:
     return {"available": True, **found}
 
 
+def _arm_figures(store) -> dict:
+    """(experiment, arm) -> figures: the store's, or for counts that keep none per arm (the
+    vectorised engine's, which runs no splits with a control), the entry holdout's from the
+    runs, outcomes and milestones it counts by group."""
+    if hasattr(store, "experiments"):
+        return store.experiments
+    found = {}
+    for group, arm in (("treated", TREATED), ("holdout", HELD_OUT)):
+        figures = found[(ENTRY_EXPERIMENT, arm)] = Counter({"runs": store.entered[group]})
+        for (ended_group, outcome), n in store.ended.items():
+            figures[f"outcome:{outcome}"] += n if ended_group == group else 0
+        for (reached_group, name), n in getattr(store, "milestones", Counter()).items():
+            figures[f"milestone:{name}"] += n if reached_group == group else 0
+    return found
+
+
 def _entered_customers(store) -> int:
+    if hasattr(store, "entered_customers"):
+        return store.entered_customers
     return sum(1 for c in store.customers.values() if c.entries)
 
 
-def _difference_ci(a: int, n: int, b: int, m: int) -> list[float]:
-    """Newcombe's interval for the difference of two proportions (from Wilson intervals)."""
-    if not n or not m:
-        return [-1.0, 1.0]
-    p, q = a / n, b / m
-    (l1, u1), (l2, u2) = wilson(a, n), wilson(b, m)
-    low = p - q - math.sqrt((p - l1) ** 2 + (u2 - q) ** 2)
-    high = p - q + math.sqrt((u1 - p) ** 2 + (q - l2) ** 2)
-    return [low, high]
+def _inside(store) -> int:
+    """Runs not ended at the horizon."""
+    if hasattr(store, "inside"):
+        return store.inside
+    return sum(len(c.runs) for c in store.customers.values())
+
+
+# --- several journeys ----------------------------------------------------------------------------
+
+@dataclass
+class JourneyView:
+    """What ``Results.collect`` reads of one journey of a run: its counts and definitions."""
+
+    store: object
+    program: object
+    cohort: object
+    seed: int
+    days: float
+    customers: list
+    staff: dict
+
+
+def results_of(tally, programs, cohort, seed: int, days: float, customers: list):
+    """``Results`` of a run's tally (one journey), or ``MultiResults`` (several)."""
+    found = []
+    for program in programs:
+        roles = set(program.roles) | {s.params["role"] for s in program.steps.values()
+                                      if s.kind == "handoff"}
+        staff = {role: queue for role, queue in tally.staff.items() if role in roles}
+        found.append(Results.collect(JourneyView(tally.journeys[program.journey_id], program,
+                                                 cohort, seed, days, customers, staff)))
+    if len(found) == 1:
+        found[0].behaviour = behaviour_report(tally, cohort)
+        return found[0]
+    return MultiResults.combine(found, tally, cohort, seed, days, customers)
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return a / b if b else None
+
+
+def mean_ci(total: float, squares: float, n: int) -> list[float] | None:
+    """The 95% interval of a mean from the sum and the sum of squares of ``n`` values (the
+    normal approximation, with the sample variance); None with fewer than two values."""
+    if n < 2:
+        return None
+    mean = total / n
+    variance = max(0.0, (squares - n * mean * mean) / (n - 1))
+    half = Z95 * math.sqrt(variance / n)
+    return [mean - half, mean + half]
+
+
+def behaviour_report(tally, cohort) -> dict:
+    """What the cohort's behaviour model drew, to read its figures back: per response, how
+    often it was triggered (a matching message or event), how often it fired (its ``p``, with
+    a Wilson interval) and the events it gave (its ``count``: the mean per response, with a
+    normal interval); per event, how many happened by the horizon and to how many customers."""
+    segments = {segment.name: segment for segment in cohort.segments}
+    responses = []
+    for (name, index), figures in sorted(tally.behaviour.items()):
+        response = segments[name].responses[index]
+        fired, triggers, events = figures["fired"], figures["triggers"], figures["events"]
+        responses.append({"segment": name, "event": response.event, "after": response.after,
+                          "p": response.p, "triggers": triggers, "fired": fired,
+                          "rate": fired / triggers if triggers else None,
+                          "ci95": list(wilson(fired, triggers)), "events": events,
+                          "events_per_response": events / fired if fired else None,
+                          "events_per_response_ci95": mean_ci(events, figures["events_sq"],
+                                                              fired)})
+    events = {event: {"count": count, "customers": tally.reached[event],
+                      "per_customer": _ratio(count, tally.reached[event]),
+                      "per_cohort_customer": _ratio(count, tally.customers)}
+              for event, count in sorted(tally.events.items())}
+    return {"responses": responses, "events": events}
+
+
+@dataclass
+class MultiResults:
+    """One cohort through several journeys at once: each journey's ``Results`` and the
+    combined figures (every customer's messages from all journeys, policies, overlap)."""
+
+    cohort: str
+    seed: int
+    days: float
+    customers: int
+    journeys: list[Results]
+    combined: dict
+    engine: str = "reference"
+
+    @classmethod
+    def combine(cls, journeys: list[Results], tally, cohort, seed, days,
+                customers) -> "MultiResults":
+        counts = [sum(j.sent_to.get(c, 0) for j in tally.journeys.values()) for c in customers]
+        total = sum(counts)
+        policies = Counter()
+        for results in journeys:
+            policies.update(results.policies)
+        rows = [{"journey": r.journey, "title": r.title, "runs": r.entered["runs"],
+                 "holdout": r.entered["holdout"],
+                 "customers_entered": r.customers - r.entered["customers_not_entered"],
+                 "converted": r.conversion["converted"], "conversion": r.conversion["rate"],
+                 "still_inside": r.still_inside, "messages": r.messages["total"],
+                 "opt_outs": r.policies["opt_outs"], "cap_skips": r.policies["cap_skips"]}
+                for r in journeys]
+        combined = {"journeys": rows,
+                    "messages": {"total": total,
+                                 "per_customer_mean": total / len(counts) if counts else 0.0,
+                                 "per_customer": {str(k): v for k, v in
+                                                  sorted(Counter(counts).items())}},
+                    "policies": dict(policies),
+                    "customers_by_journeys_entered": {
+                        str(k): v for k, v in sorted(tally.overlap.items())},
+                    "behaviour": behaviour_report(tally, cohort)}
+        return cls(cohort.name, seed, days, cohort.size, journeys, combined)
+
+    @property
+    def kpis(self) -> list[dict]:
+        """Every journey's KPIs, named ``journey/kpi`` (for ``--fail-under``)."""
+        return [{**k, "kpi": f"{r.journey}/{k['kpi']}"} for r in self.journeys for k in r.kpis]
+
+    def to_dict(self) -> dict:
+        return {"format": "journeylang.simulation.multi/1", "cohort": self.cohort,
+                "seed": self.seed, "days": self.days, "customers": self.customers,
+                "engine": self.engine, "combined": self.combined,
+                "journeys": {r.journey: r.to_dict() for r in self.journeys}}
+
+    def write(self, folder: str | Path) -> list[Path]:
+        """``summary.json`` and ``journeys.csv`` (one row per journey) in ``folder``, and each
+        journey's own report in ``folder/<journey>/``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        written = [folder / "summary.json", folder / "journeys.csv"]
+        written[0].write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n",
+                              encoding="utf-8")
+        rows = self.combined["journeys"]
+        with written[1].open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, list(rows[0]), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+        for results in self.journeys:
+            results.write(folder / results.journey)
+            written.append(folder / results.journey)
+        return written

@@ -1,10 +1,16 @@
 """Simulation at scale: a cohort split by customer into shards, run apart, merged exactly.
 
-Shards are ranges of whole blocks of the vectorised engine. A block's draws come from its
-own generator (seeded by the run's seed and the block's index), so which process or machine
-runs a block does not change its customers' fate, and adding up the shards' counts gives the
-result of a single run, exactly. Local shards run in processes (``ProcessPoolExecutor``);
-with the ``dask`` extra they can run on a Dask cluster.
+On the vectorised engine, shards are ranges of whole blocks: a block's draws come from its own
+generator (seeded by the run's seed and the block's index), so which process or machine runs a
+block does not change its customers' fate. On the reference engine (any journey, several
+journeys together), shards are ranges of customers: each customer draws from their own generator
+(seeded by the run's seed and their id) and nothing a customer does reaches another, so a shard
+simulates its customers exactly as the whole run would. Either way adding up the shards' counts
+gives the result of a single run, exactly. Local shards run in processes
+(``ProcessPoolExecutor``); with the ``dask`` extra they can run on a Dask cluster.
+
+The one thing that couples customers is a staff queue with a capacity (a role serves one
+handoff after another): a journey with such a role runs in one process.
 """
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ from operator import add
 
 from ..compile import Tables
 from .cohort import Cohort
+from .engine import Simulation, choose_engine, journeys_of
 from .vector import BLOCK, Counts, VectorSimulation
 
 EXECUTORS = ("processes", "dask")
@@ -36,33 +43,69 @@ def count_shard(tables: Tables, cohort: Cohort, seed: int, days: float, timezone
     return VectorSimulation(tables, cohort, seed, days, timezone, block=block).count(blocks)
 
 
-def simulate_sharded(tables: Tables, cohort: Cohort, seed: int = 0, days: float = 90.0, *,
-                     shards: int = 2, timezone: str = "UTC", executor: str = "processes",
-                     block: int = BLOCK):
-    """Run ``cohort`` in ``shards`` shards and merge them; the same ``Results`` as one run."""
+def tally_shard(tables: list[Tables], cohort: Cohort, seed: int, days: float, timezone: str,
+                customers: range):
+    """The reference engine's tally of the customers ``customers`` (a picklable top-level
+    function for worker processes)."""
+    sim = Simulation(tables, cohort, seed, days, timezone, only=customers)
+    sim.advance()
+    return sim.tally()
+
+
+def simulate_sharded(tables: Tables | list[Tables], cohort: Cohort, seed: int = 0,
+                     days: float = 90.0, *, shards: int = 2, timezone: str = "UTC",
+                     executor: str = "processes", block: int = BLOCK, engine: str = "auto"):
+    """Run ``cohort`` in ``shards`` shards and merge them; the same results as one run.
+    ``engine``: ``auto`` (the vectorised engine when it supports the journey and cohort,
+    else the reference engine), ``vector`` or ``reference``."""
+    if executor not in EXECUTORS:
+        raise ShardError(f"unknown executor {executor!r}: use one of {', '.join(EXECUTORS)}")
+    if choose_engine(tables, cohort, engine) is None:
+        return _vector(journeys_of(tables)[0], cohort, seed, days, shards, timezone, executor,
+                       block)
+    return _reference(journeys_of(tables), cohort, seed, days, shards, timezone, executor)
+
+
+def _vector(tables, cohort, seed, days, shards, timezone, executor, block):
     sim = VectorSimulation(tables, cohort, seed, days, timezone, block=block)  # Unsupported early
     ranges = shard_ranges(sim.blocks(), shards)
     jobs = [(tables, cohort, seed, days, timezone, r, block) for r in ranges]
+    return sim.results(reduce(add, _run(count_shard, jobs, executor)))
+
+
+def _reference(tables, cohort, seed, days, shards, timezone, executor):
+    sim = Simulation(tables, cohort, seed, days, timezone)
+    handed = {s.params["role"] for program in sim.programs for s in program.steps.values()
+              if s.kind == "handoff"}
+    coupled = sorted(role for program in sim.programs
+                     for role, (capacity, _) in program.roles.items()
+                     if capacity > 0 and role in handed)
+    if coupled and shards > 1:
+        raise ShardError(f"the staff of role {coupled[0]!r} serve the handoffs of every customer "
+                         "in turn, so shards cannot be simulated apart: run it in one process "
+                         "(without --shards)")
+    ranges = shard_ranges(cohort.size, shards)
+    jobs = [(tables, cohort, seed, days, timezone, r) for r in ranges]
+    return sim.results(reduce(add, _run(tally_shard, jobs, executor)))
+
+
+def _run(work, jobs: list[tuple], executor: str) -> list:
     if executor == "dask":
-        parts = _on_dask(jobs)
-    elif executor != "processes":
-        raise ShardError(f"unknown executor {executor!r}: use one of {', '.join(EXECUTORS)}")
-    elif len(jobs) == 1:
-        parts = [count_shard(*jobs[0])]
-    else:
-        with ProcessPoolExecutor(max_workers=len(jobs)) as pool:
-            parts = list(pool.map(count_shard, *zip(*jobs)))
-    return sim.results(reduce(add, parts))
+        return _on_dask(work, jobs)
+    if len(jobs) == 1:
+        return [work(*jobs[0])]
+    with ProcessPoolExecutor(max_workers=len(jobs)) as pool:
+        return list(pool.map(work, *zip(*jobs)))
 
 
-def _on_dask(jobs: list[tuple]) -> list[Counts]:
+def _on_dask(work, jobs: list[tuple]) -> list:
     """Each shard as a Dask task: on the current ``dask.distributed`` client if there is one,
     else on Dask's local process scheduler."""
     try:
         import dask
     except ImportError:
         raise ShardError("sharding on Dask needs the dask extra: pip install 'journeylang[dask]'") from None
-    tasks = [dask.delayed(count_shard)(*job) for job in jobs]
+    tasks = [dask.delayed(work)(*job) for job in jobs]
     try:
         from dask.distributed import default_client
         default_client()
@@ -72,4 +115,4 @@ def _on_dask(jobs: list[tuple]) -> list[Counts]:
     return list(dask.compute(*tasks, scheduler=scheduler))
 
 
-__all__ = ["ShardError", "count_shard", "shard_ranges", "simulate_sharded"]
+__all__ = ["ShardError", "count_shard", "shard_ranges", "simulate_sharded", "tally_shard"]

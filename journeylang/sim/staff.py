@@ -45,3 +45,12 @@ def staff_queues(roles: dict[str, tuple[int, int]]) -> dict[str, StaffQueue]:
     """A queue per declared role; ``roles`` maps a role to (capacity, per seconds)."""
     return {role: StaffQueue(per / capacity if capacity > 0 else math.inf)
             for role, (capacity, per) in roles.items()}
+
+
+def merge_queues(a: StaffQueue | None, b: StaffQueue | None) -> StaffQueue:
+    """One queue from the queues of two shards of a run. Exact only for queues that serve at
+    once (every handoff at its arrival), the only kind a sharded run has (shard.py)."""
+    if a is None or b is None:
+        return a or b
+    pairs = sorted(zip(a.arrivals + b.arrivals, a.served + b.served))
+    return StaffQueue(a.interval, [p[0] for p in pairs], [p[1] for p in pairs])

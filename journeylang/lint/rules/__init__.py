@@ -1,3 +1,3 @@
 """Every rule module; importing this package registers them all."""
 from . import (content, declarations, fragments, frontend, graph, hygiene,  # noqa: F401
-               names, operations, policy, templates, timing)
+               migration, names, operations, policy, templates, timing)

@@ -257,6 +257,31 @@ def empty_stage(ctx: LintContext):
                         hint="add steps or remove the stage")
 
 
+@rule("JL215", "empty-journey", Severity.ERROR, "A journey has no steps.")
+def empty_journey(ctx: LintContext):
+    """A journey without steps does nothing for the customers who enter it: it would compile
+    to tables that run nothing, quietly.
+
+    Bad::
+
+        journey welcome "Welcome" version 1 {
+          owner "crm"
+          entry on signed_up
+        }
+
+    Good::
+
+        journey welcome "Welcome" version 1 {
+          owner "crm"
+          entry on signed_up
+          stage greet { send via wecom template hi; exit completed }
+        }
+    """
+    if not any(True for _ in ctx.journey.steps()):
+        yield Issue(f"journey '{ctx.journey.id}' has no steps", ctx.journey.span,
+                    hint="add a stage with steps")
+
+
 @rule("JL211", "undeclared-outcome", Severity.ERROR, "An exit uses an outcome that is not declared.")
 def undeclared_outcome(ctx: LintContext):
     """Outcomes feed reports, so they must be spelled consistently. The standard ones are

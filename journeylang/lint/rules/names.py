@@ -70,20 +70,23 @@ def duplicate_stage(ctx: LintContext):
 
 
 @rule("JL105", "duplicate-declaration", Severity.ERROR,
-      "A template, goal, milestone, role, KPI, attribute or variable is declared twice.")
+      "A template, goal, milestone, role, KPI, attribute or variable is declared twice, or a "
+      "template has two texts for a locale.")
 def duplicate_declaration(ctx: LintContext):
     """Templates, goals, milestones, roles, KPIs, attributes and variables are looked up by
     name (sends name templates, handoffs roles, conditions attributes and variables, reports
-    goals, milestones and KPIs), so a second declaration would silently hide the first. Goals
-    and milestones are both conversions in reports: a milestone cannot be named like a goal.
-    (A fragment used twice declares its variables once.)
+    goals, milestones and KPIs), and a template's texts by locale, so a second declaration
+    would silently hide the first. Goals and milestones are both conversions in reports: a
+    milestone cannot be named like a goal. (A fragment used twice declares its variables once.)
 
     Bad::
 
         role advisor capacity 80 per 1d
         role advisor capacity 40 per 1d
+        template hi { zh: "你好" zh: "您好" }
 
-    Good: one declaration per name (KPI names are unique across the journey's stages).
+    Good: one declaration per name (KPI names are unique across the journey's stages), one
+    text per locale.
     """
     journey = ctx.journey
     kpis = [kpi for stage in journey.stages for kpi in stage.kpis]
@@ -104,6 +107,16 @@ def duplicate_declaration(ctx: LintContext):
                 f"{kind} '{item.name}' is named like {earlier} '{item.name}'"
             yield Issue(what, item.span, hint="remove one declaration or rename it",
                         related=(Related(original.span, "first declared here"),))
+    for template in journey.templates:
+        texts = {}
+        for text in template.texts:
+            if text.locale in texts:
+                shown = text.locale or "the default locale"
+                yield Issue(f"template '{template.name}' has two texts for {shown}", text.span,
+                            hint="keep one; the first would be sent and the second never",
+                            related=(Related(texts[text.locale].span, "first text"),))
+            else:
+                texts[text.locale] = text
 
 
 @rule("JL104", "unknown-channel", Severity.ERROR, "A send or policy names a channel that does not exist.")

@@ -4,9 +4,12 @@ from __future__ import annotations
 from ...ast import Send
 from ...diagnostics import Related, Severity
 from ...sms import SEGMENT_SIZES, sms_length
+from ...template_limits import limit_problems
 from ...templates import estimated_text
-from ..registry import Issue, LintContext, rule
+from ..registry import Issue, LintContext, Rule, register, rule
 from .names import did_you_mean
+
+RENDER_ERROR = "JL407"
 
 # the names a template is rendered with, beside the send's own params
 CONTEXT_ROOTS = ("customer", "event", "consent", "journey", "step")
@@ -175,3 +178,39 @@ def _too_long(text: str, channel: str, limit: int | None) -> tuple[str, str] | N
         return None
     return (f"is about {len(text)} characters, over the {channel} limit of {limit}",
             "shorten the text or raise channel_limits in the configuration")
+
+
+@rule("JL406", "template-limit", Severity.ERROR,
+      "A template would go past a limit of the sandbox it renders in.")
+def template_limit(ctx: LintContext):
+    """Templates render in a sandbox with limits (docs/language.md, "19. Limits"): a template is
+    at most 100,000 characters, a message and any text or list built while rendering it at
+    most 100,000 characters or items, a render at most 100,000 loop iterations and 0.25 s.
+    A message that goes past one fails (the outbox and the history say why); this rule
+    reports what can be told before any render: a template that is too long, constants that
+    are too large, and ``include``, ``import`` or ``extends``, which cannot work in a
+    message template.
+
+    Bad::
+
+        template banner "{{ '=' * 1000000 }} Sale!"
+        template wide "{{ customer.name|center(10**9) }}"
+
+    Good::
+
+        template banner "==== Sale! ===="
+    """
+    for source in ctx.templates.sources:
+        locale = f" ({source.locale})" if source.locale else ""
+        for line, message in limit_problems(source.text):
+            yield Issue(f"template '{source.name}'{locale}: {message}",
+                        source.span_of_line(line))
+
+
+register(Rule(RENDER_ERROR, "template-render-error", Severity.ERROR,
+              "A template cannot be rendered with the given customer and event (preview).",
+              "`journey preview` renders a message exactly as `journey run` does; when the\n"
+              "template fails with the given --customer and --event (a missing variable, a\n"
+              "division by zero, a resource limit), the failure is this diagnostic, at the\n"
+              "template's line. At run time the same failure fails that one message: its outbox\n"
+              "row has status 'failed' and the error, and the history records it."))

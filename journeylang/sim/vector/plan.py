@@ -13,8 +13,8 @@ import numpy as np
 
 from ...compile import Tables
 from ...runtime.executor import BREACH, RESOLVED
-from ...runtime.program import Program, build_program
-from ...semantics import COMPLETED, CONVERTED, ERROR, MAX_STEPS, OPT_OUT_EVENTS
+from ...runtime.program import Program, build_program, reacts_to
+from ...semantics import COMPLETED, CONVERTED, DELIVERY_EVENTS, ERROR, MAX_STEPS, OPT_OUT_EVENTS
 from ..cohort import OPT_OUT_EVENT, Cohort
 from .columns import Unsupported, constant, flatten, keys_of
 
@@ -36,6 +36,8 @@ KNOWN = {  # tables and columns this engine understands; anything else set means
     "templates": {"journey_id", "template", "locale", "text"},
     "policies": {"journey_id", "seq", "kind", "params"},
     "attributes": {"journey_id", "seq", "scope", "name", "type", "value", "has_default"},
+    # how runs of an older version move when this one is loaded: nothing to simulate
+    "migrations": {"journey_id", "seq", "from_version", "from_step", "action", "to_step"},
 }
 POLICIES = ("cap", "quiet", "consent", "holdout", "promo")
 # the step and policy parameters this engine understands; any other set means "unsupported"
@@ -192,6 +194,9 @@ class Plan:
 
     def _check_journey(self) -> None:
         program = self.program
+        reason = self.cohort.reference_only()
+        if reason is not None:
+            raise Unsupported(reason)
         for step in self.steps:
             if step.kind not in KINDS:
                 raise Unsupported(f"step kind {step.kind!r} (step {step.id})")
@@ -199,6 +204,8 @@ class Plan:
                 _emittable(step, program)
             if step.kind == "set":
                 _settable(step, program.variables)
+            if any(arm.holdout for arm in step.arms):
+                raise Unsupported(f"a control group (holdout arm) in split {step.id}")
         for scope, declared in (("attribute", program.defaults), ("variable", program.variables)):
             for name, value in declared.items():
                 if value is not None and not isinstance(value, (str, int, float, bool)):
@@ -209,6 +216,10 @@ class Plan:
             if self._matters(event):
                 raise Unsupported(f"the journey reacts to {event!r} (staff queues run on the "
                                   "reference engine)")
+        for event in DELIVERY_EVENTS:
+            if reacts_to(self.program, event):
+                raise Unsupported(f"the journey reacts to {event!r} (delivery results run on "
+                                  "the reference engine)")
         for segment in self.cohort.segments:
             reserved = sorted(set(segment.attributes) & set(RESERVED))
             if reserved:

@@ -1,0 +1,547 @@
+"""Runtime persistence: the state in SQL tables, written one batch per transaction (both backends).
+
+Writes are buffered in memory while a batch runs and flushed with ``executemany`` at commit, in
+one transaction together with the ids of the events that caused them: a crash loses the whole
+batch or nothing, and a restart re-applies exactly the events that are not recorded.
+``SqliteStore`` (store.py) and ``PostgresStore`` (postgres.py) differ only in how they connect,
+keep other writers out and run a commit's statements.
+"""
+from __future__ import annotations
+
+import json
+from typing import NamedTuple
+
+from ..compile import Tables
+from ..compile.writers import TablesError, loads, tables_from_dict
+from .database import Database, StoreError, database_errors
+from .events import Event
+from .rows import RowReader
+from .state import (ENDED, MIGRATION_COLUMNS, OPEN, Customer, MemoryStore, Observation, Run, Sla,
+                    Timer)
+
+SCHEMA_VERSION = "4"
+_MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS migrations (
+  id INTEGER PRIMARY KEY, at REAL NOT NULL, journey_id TEXT NOT NULL, from_version INTEGER,
+  from_hash TEXT NOT NULL, to_hash TEXT NOT NULL, moved INTEGER NOT NULL,
+  stopped INTEGER NOT NULL, kept INTEGER NOT NULL)"""
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS versions (
+  content_hash TEXT PRIMARY KEY, journey_id TEXT NOT NULL, version INTEGER,
+  loaded_seq INTEGER NOT NULL, tables TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS customers (
+  id TEXT PRIMARY KEY, profile TEXT NOT NULL, state TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY, customer TEXT NOT NULL, journey_id TEXT NOT NULL,
+  content_hash TEXT NOT NULL, status TEXT NOT NULL, holdout INTEGER NOT NULL, stage TEXT,
+  step TEXT, waiting TEXT, timer INTEGER, entered_at REAL NOT NULL, step_at REAL,
+  ended_at REAL, outcome TEXT, context TEXT NOT NULL, event TEXT NOT NULL,
+  locals TEXT NOT NULL DEFAULT '{}');
+CREATE INDEX IF NOT EXISTS runs_by_customer ON runs (customer);
+CREATE TABLE IF NOT EXISTS timers (
+  seq INTEGER PRIMARY KEY, due REAL NOT NULL, run_id INTEGER NOT NULL, customer TEXT NOT NULL,
+  kind TEXT NOT NULL, step TEXT);
+CREATE TABLE IF NOT EXISTS history (
+  id INTEGER PRIMARY KEY, at REAL NOT NULL, customer TEXT NOT NULL, run_id INTEGER,
+  journey_id TEXT, step TEXT, what TEXT NOT NULL, why TEXT, detail TEXT);
+CREATE INDEX IF NOT EXISTS history_by_run ON history (run_id);
+CREATE INDEX IF NOT EXISTS history_of_customers ON history (customer) WHERE run_id IS NULL;
+CREATE INDEX IF NOT EXISTS history_milestones ON history (journey_id) WHERE what = 'milestone';
+CREATE TABLE IF NOT EXISTS outbox (
+  id INTEGER PRIMARY KEY, at REAL NOT NULL, customer TEXT NOT NULL, run_id INTEGER,
+  journey_id TEXT, content_hash TEXT, step TEXT, kind TEXT NOT NULL, channel TEXT,
+  template TEXT, locale TEXT, text TEXT, payload TEXT NOT NULL, due REAL, status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0, next_try REAL, lease TEXT, sent_at REAL,
+  provider_id TEXT, error TEXT);
+CREATE INDEX IF NOT EXISTS outbox_by_run ON outbox (run_id);
+CREATE TABLE IF NOT EXISTS events (
+  ordinal INTEGER PRIMARY KEY, id TEXT NOT NULL, customer TEXT NOT NULL, type TEXT NOT NULL,
+  at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS slas (
+  id INTEGER PRIMARY KEY, customer TEXT NOT NULL, run_id INTEGER NOT NULL,
+  journey_id TEXT NOT NULL, step TEXT NOT NULL, role TEXT NOT NULL, opened REAL NOT NULL,
+  due REAL NOT NULL, status TEXT NOT NULL, closed REAL, timer INTEGER);
+CREATE INDEX IF NOT EXISTS open_slas ON slas (customer) WHERE status = 'open';
+CREATE TABLE IF NOT EXISTS observations (
+  id INTEGER PRIMARY KEY, customer TEXT NOT NULL, run_id INTEGER NOT NULL,
+  journey_id TEXT NOT NULL, content_hash TEXT NOT NULL, kpi TEXT NOT NULL, opened REAL NOT NULL,
+  due REAL NOT NULL, status TEXT NOT NULL, closed REAL, timer INTEGER);
+CREATE INDEX IF NOT EXISTS observations_by_customer ON observations (customer);
+CREATE TABLE IF NOT EXISTS inbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, customer TEXT NOT NULL,
+  received REAL NOT NULL, event TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS outbox_work ON outbox (kind, channel, next_try) WHERE next_try IS NOT NULL;
+""" + _MIGRATIONS_TABLE + ";\n"
+# How a state of an earlier schema is brought up to the next one (then SCHEMA adds the tables
+# and indexes it lacks), all steps in one transaction: 2 keeps runs' variables and milestones,
+# 3 records what each version migration did, 4 adds the outbox's delivery columns and the
+# inbox. A step is a column to add (when the table lacks it) or a statement.
+MIGRATIONS = {
+    "1": [("runs", "locals TEXT NOT NULL DEFAULT '{}'")],
+    "2": [_MIGRATIONS_TABLE],
+    "3": [("outbox", column) for column in (
+        "attempts INTEGER NOT NULL DEFAULT 0", "next_try REAL", "lease TEXT", "sent_at REAL",
+        "provider_id TEXT", "error TEXT")] + [
+        "UPDATE outbox SET next_try = at WHERE status = 'queued' AND kind != 'event'"],
+}
+
+SLA_COLUMNS = "id, customer, run_id, journey_id, step, role, opened, due, status, closed, timer"
+OBSERVATION_COLUMNS = ("id, customer, run_id, journey_id, content_hash, kpi, opened, due, status, "
+                       "closed, timer")
+RUN_COLUMNS = ("id, customer, journey_id, content_hash, status, holdout, stage, step, waiting, "
+               "timer, entered_at, step_at, ended_at, outcome, context, event, locals")
+OUTBOX_COLUMNS = ("id, at, customer, run_id, journey_id, content_hash, step, kind, channel, "
+                  "template, locale, text, payload, due, status, next_try")
+KNOWN_LIMIT = 5_000_000
+PREFETCH_CHUNK = 500
+_COMPLETE = {"meta", "versions", "customers", "runs", "timers", "history", "outbox", "events",
+             "slas", "observations", "inbox", "migrations"}
+
+
+class Write(NamedTuple):
+    """One statement of a commit and its rows. ``sql`` runs once per row (executemany); a
+    store may write the rows of an ``append``, ``upsert`` or ``delete`` of ``table`` in bulk
+    instead (``columns``: the rows' columns; ``key``: the conflict key, or the deleted key)."""
+
+    sql: str
+    rows: list
+    mode: str | None = None
+    table: str | None = None
+    columns: str | None = None
+    key: str | None = None
+
+
+def _appends(table: str, columns: str, rows: list) -> Write:
+    marks = ", ".join("?" * len(columns.split(", ")))
+    return Write(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows, "append", table,
+                 columns)
+
+
+def _upserts(table: str, columns: str, key: str, rows: list) -> Write:
+    return Write(_upsert(table, columns, key), rows, "upsert", table, columns, key)
+
+
+def _deletes(table: str, key: str, rows: list) -> Write:
+    return Write(f"DELETE FROM {table} WHERE {key} = ?", rows, "delete", table, key, key)
+
+
+def upsert_set(columns: str, key: str) -> str:
+    return ", ".join(f"{c} = excluded.{c}" for c in columns.split(", ") if c != key)
+
+
+def _upsert(table: str, columns: str, key: str) -> str:
+    marks = ", ".join("?" * len(columns.split(", ")))
+    return (f"INSERT INTO {table} ({columns}) VALUES ({marks}) "
+            f"ON CONFLICT ({key}) DO UPDATE SET {upsert_set(columns, key)}")
+
+
+def _compact_encoder():
+    """Compact JSON text (no sorting: processing is deterministic, so dicts are built in the
+    same order). The C encoder made once: the unit of work encodes every customer handed out
+    at each commit to see what changed, and JSONEncoder.encode builds a new encoder per call."""
+    plain = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # a Python without the C accelerator
+        return plain.encode
+    encode = make(None, plain.default, json.encoder.encode_basestring, None, ":", ",",
+                  False, False, True)
+    return lambda value: "".join(encode(value, 0))
+
+
+dumps = _compact_encoder()
+
+
+def event_json(event: Event) -> str:
+    """An event as the inbox keeps it (``at`` in epoch seconds, exactly)."""
+    return dumps({"id": event.id, "type": event.type, "customer": event.customer, "at": event.at,
+                  "attributes": event.attributes, "data": event.data})
+
+
+def event_from_json(text: str) -> Event:
+    raw = json.loads(text)
+    return Event(raw["id"], raw["type"], raw["customer"], raw["at"], raw["attributes"], raw["data"])
+
+
+def prepare(db: Database, where: str) -> None:
+    """Create or upgrade the tables; StoreError when the database holds something else."""
+    tables = db.tables()
+    if tables and "meta" not in tables:
+        raise StoreError(f"{where}: a database, but not a journeylang state")
+    found = None
+    if tables:
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        found = row[0] if row else None
+    steps, version = [], found
+    while version not in (None, SCHEMA_VERSION):
+        if version not in MIGRATIONS:
+            raise StoreError(f"{where}: state schema {found}, this journeylang reads {SCHEMA_VERSION}")
+        steps += MIGRATIONS[version]
+        version = str(int(version) + 1)
+    if found == SCHEMA_VERSION and _COMPLETE <= tables:
+        return
+    with db.transaction():
+        db.exclusive()
+        for step in steps:
+            if isinstance(step, str):
+                db.execute(db.schema(step))
+            elif step[1].split()[0] not in db.columns(step[0]):
+                db.execute(db.schema(f"ALTER TABLE {step[0]} ADD COLUMN {step[1]}"))
+        for statement in db.schema(SCHEMA).split(";"):
+            if statement.strip():
+                db.execute(statement)
+        db.execute("INSERT INTO meta (key, value) VALUES ('schema', ?) ON CONFLICT (key) "
+                   "DO UPDATE SET value = excluded.value", (SCHEMA_VERSION,))
+
+
+class SqlStore(MemoryStore):
+    """Durable state in SQL tables; one writer at a time (the subclass keeps others out).
+
+    ``db`` is the store's connection for reads; a commit's statements go to ``_submit``.
+    """
+
+    durable = True
+    keeps_seen = True  # the ids of applied events are held in memory (else asked per batch)
+    # Whether inbox rows become visible in the order of their numbers (one writer at a time).
+    # Else a row numbered earlier may commit later, so every read starts from the beginning
+    # (what was taken is gone once its commit is in: such a store commits synchronously).
+    ordered_inbox = True
+
+    def __init__(self, db: Database, where: str, cache_limit: int = 500_000):
+        super().__init__(keep_rows=False)
+        self.db, self.where, self.cache_limit = db, where, cache_limit
+        self.rows = RowReader(where)
+        self._shapes: dict[str, tuple[frozenset, frozenset]] = {}  # version: its steps, KPIs
+        self._clear_buffers()
+        self._inbox_after = 0
+        self._read_committed()
+
+    def _read_committed(self) -> None:
+        self.meta = self.rows.meta(dict(self.db.execute("SELECT key, value FROM meta")))
+        # Ids of stored customers, so a new customer costs no query (up to a size worth keeping).
+        count = self.db.execute("SELECT count(*) FROM customers").fetchone()[0]
+        self.known: set[str] | None = None if count > KNOWN_LIMIT else {
+            r[0] for r in self.db.execute("SELECT id FROM customers")}
+        # The ids of applied events, in memory: an index on them would be a random-key B-tree
+        # that dirties a page per event at every commit (measured: the largest cost at scale).
+        self.seen = {r[0] for r in self.db.execute("SELECT id FROM events")} if self.keeps_seen \
+            else set()
+
+    def _clear_buffers(self) -> None:
+        self.unit: dict[str, Customer] = {}
+        self._rows: dict[str, list] = {"customers": [], "runs": [], "slas": [], "observations": []}
+        self._timers_new: dict[int, Timer] = {}
+        self._timers_gone: set[int] = set()
+        self._history: list = []
+        self._outbox: list = []
+        self._cancels: list[tuple[str, int]] = []
+        self._events: list[tuple] = []
+        self._versions_new: list[tuple] = []
+        self._inbox_taken: list[tuple[int]] = []
+        self.migrations: list[tuple] = []
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def load_customer(self, customer_id: str) -> Customer:
+        if self.known is not None and customer_id not in self.known:
+            return Customer(customer_id)
+        row = self.db.execute("SELECT profile, state FROM customers WHERE id = ?",
+                              (customer_id,)).fetchone()
+        if row is None:
+            return Customer(customer_id)
+        customer = self._customer(customer_id, row)
+        customer.runs = [self._run(r) for r in self.db.execute(
+            f"SELECT {RUN_COLUMNS} FROM runs WHERE customer = ? AND status != ? ORDER BY id",
+            (customer_id, ENDED))]
+        customer.slas = [self.rows.record("slas", r) for r in self.db.execute(
+            f"SELECT {SLA_COLUMNS} FROM slas WHERE customer = ? AND status = ? ORDER BY id",
+            (customer_id, OPEN))]
+        live = {run.id for run in customer.runs}
+        customer.observations = [self._observation(r) for r in self.db.execute(
+            f"SELECT {OBSERVATION_COLUMNS} FROM observations WHERE customer = ? ORDER BY id",
+            (customer_id,)) if r[8] == OPEN or r[2] in live]
+        return customer
+
+    def prefetch(self, customer_ids) -> None:
+        """Load the stored customers among ``customer_ids`` that are not cached, a few queries
+        for many (a round trip per customer is what a server costs)."""
+        wanted = [c for c in dict.fromkeys(customer_ids) if c not in self.customers
+                  and (self.known is None or c in self.known)]
+        for start in range(0, len(wanted), PREFETCH_CHUNK):
+            self._prefetch(wanted[start:start + PREFETCH_CHUNK])
+
+    def _prefetch(self, ids: list[str]) -> None:
+        marks = ",".join("?" * len(ids))
+        found = {r[0]: self._customer(r[0], r[1:]) for r in self.db.execute(
+            f"SELECT id, profile, state FROM customers WHERE id IN ({marks})", ids)}
+        for r in self.db.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE customer IN ({marks}) "
+                                 f"AND status != ? ORDER BY id", [*ids, ENDED]):
+            self._owner(found, "runs", r).runs.append(self._run(r))
+        for r in self.db.execute(f"SELECT {SLA_COLUMNS} FROM slas WHERE customer IN ({marks}) "
+                                 f"AND status = ? ORDER BY id", [*ids, OPEN]):
+            self._owner(found, "slas", r).slas.append(self.rows.record("slas", r))
+        for r in self.db.execute(f"SELECT {OBSERVATION_COLUMNS} FROM observations "
+                                 f"WHERE customer IN ({marks}) ORDER BY id", ids):
+            customer = self._owner(found, "observations", r)
+            if r[8] == OPEN or any(run.id == r[2] for run in customer.runs):
+                customer.observations.append(self._observation(r))
+        for ident in ids:
+            self.customers[ident] = found.get(ident) or Customer(ident)
+
+    def _owner(self, found: dict, table: str, row) -> Customer:
+        """The customer a prefetched row belongs to (a row without its customer is damage)."""
+        if row[1] not in found:
+            self.rows.fail(table, row[0], "customer", f"no stored customer {row[1]!r}")
+        return found[row[1]]
+
+    def _customer(self, customer_id: str, row) -> Customer:
+        profile, sends, entries, events = self.rows.customer(customer_id, row[0], row[1])
+        return Customer(customer_id, profile, sends, entries, events=events,
+                        stored=(row[0], row[1]))
+
+    def _run(self, row) -> Run:
+        return self._known(self.rows.run(row))
+
+    def _observation(self, row) -> Observation:
+        return self._known(self.rows.record("observations", row))
+
+    def _known(self, record):
+        """A run or a KPI observation whose version, step and KPI the stored versions have."""
+        table = "runs" if isinstance(record, Run) else "observations"
+        shape = self._shape(record.content_hash)
+        if shape is None:
+            self.rows.fail(table, record.id, "content_hash", f"no stored version "
+                                                            f"{record.content_hash!r}")
+        if table == "runs" and record.step is not None and record.step not in shape[0]:
+            self.rows.fail(table, record.id, "step", f"version {record.content_hash[:19]} has no "
+                                                     f"step {record.step!r}")
+        if table == "observations" and record.kpi not in shape[1]:
+            self.rows.fail(table, record.id, "kpi", f"version {record.content_hash[:19]} has no "
+                                                    f"KPI {record.kpi!r}")
+        return record
+
+    def _shape(self, content_hash: str) -> tuple[frozenset, frozenset] | None:
+        if content_hash not in self._shapes:
+            for tables in self._stored("WHERE content_hash = ?", (content_hash,)):
+                self._note(tables)
+        return self._shapes.get(content_hash)
+
+    def _note(self, tables: Tables) -> None:
+        self._shapes[tables.content_hash] = (
+            frozenset(r["step_id"] for r in tables.rows["steps"]),
+            frozenset(r["name"] for r in tables.rows["kpis"]))
+
+    def customers_in(self, content_hashes) -> list[str]:
+        hashes = list(content_hashes)
+        marks = ",".join("?" * len(hashes))
+        stored = {r[0] for r in self.db.execute(
+            f"SELECT DISTINCT customer FROM runs WHERE status != ? AND content_hash IN ({marks})",
+            (ENDED, *hashes))} if hashes else set()
+        return sorted(stored | set(super().customers_in(hashes)))
+
+    def customer_ids(self) -> list[str]:
+        if self.known is not None:
+            return sorted(self.known.union(self.customers))
+        stored = {r[0] for r in self.db.execute("SELECT id FROM customers")}
+        return sorted(stored.union(self.customers))
+
+    def timezones(self) -> set:
+        try:
+            stored = {r[0] for r in self.db.execute(
+                f"SELECT DISTINCT {self.db.json_field('profile', 'timezone')} FROM customers")}
+        except database_errors():  # a profile that is not JSON: name it
+            for ident, profile, state in self.db.execute("SELECT id, profile, state FROM customers"):
+                self.rows.customer(ident, profile, state)
+            raise
+        return stored | {c.profile.get("timezone") for c in self.customers.values()}
+
+    def pending_timers(self) -> list[Timer]:
+        return [self.rows.timer(row) for row in self.db.execute(
+            "SELECT seq, due, run_id, customer, kind, step FROM timers ORDER BY seq")]
+
+    def versions(self) -> list[Tables]:
+        found = self._stored("ORDER BY loaded_seq")
+        for tables in found:
+            self._note(tables)
+        return found
+
+    def _stored(self, where: str, args=()) -> list[Tables]:
+        found = []
+        for content_hash, text in self.db.execute(
+                f"SELECT content_hash, tables FROM versions {where}", args):
+            try:
+                found.append(tables_from_dict(loads(text), f"{self.where} ({content_hash[:19]})"))
+            except (ValueError, TypeError, RecursionError, TablesError) as exc:
+                raise StoreError(f"{self.where}: stored version {content_hash} is damaged: "
+                                 f"{exc}") from None
+        return found
+
+    def processed(self, ids) -> set[str]:
+        if self.keeps_seen:
+            return {i for i in ids if i in self.seen}
+        ids, found = list(ids), set()
+        for start in range(0, len(ids), PREFETCH_CHUNK):
+            chunk = ids[start:start + PREFETCH_CHUNK]
+            found.update(r[0] for r in self.db.execute(
+                f"SELECT id FROM events WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+        return found
+
+    # --- the inbox: events accepted, not yet applied ------------------------------------------
+
+    def read_inbox(self, limit: int) -> list[tuple[int, float, Event]]:
+        """Up to ``limit`` accepted events in the order they came, after those already taken:
+        ``(seq, received at, event)``."""
+        rows = self.db.execute("SELECT seq, received, event FROM inbox WHERE seq > ? "
+                               "ORDER BY seq LIMIT ?", (self._inbox_after, limit)).fetchall()
+        if rows and self.ordered_inbox:
+            self._inbox_after = rows[-1][0]
+        return [(seq, received, event_from_json(text)) for seq, received, text in rows]
+
+    def take_inbox(self, seqs) -> None:
+        """Inbox rows applied (or found applied before): deleted in the next commit."""
+        self._inbox_taken.extend((seq,) for seq in seqs)
+
+    # --- buffered writes ----------------------------------------------------------------------
+
+    def write(self, customer: Customer) -> None:
+        """Buffer the rows of what changed in a customer since they were last written."""
+        profile = dumps(customer.profile)
+        state = dumps({"sends": customer.sends, "entries": customer.entries,
+                       **({"events": customer.events} if customer.events else {})})
+        if customer.stored != (profile, state):
+            customer.stored = (profile, state)
+            self._rows["customers"].append((customer.id, profile, state))
+        for record in customer.records():
+            row = _ROW_OF[type(record)](record)
+            if record.stored != row:
+                record.stored = row
+                self._rows[_TABLE_OF[type(record)]].append(row)
+
+    def add_timer(self, timer: Timer) -> None:
+        self._timers_new[timer.seq] = timer
+
+    def drop_timer(self, seq: int) -> None:
+        if self._timers_new.pop(seq, None) is None:
+            self._timers_gone.add(seq)
+
+    def history(self, row) -> None:
+        self._history.append(row)
+
+    def outbox(self, action) -> None:
+        self._outbox.append(action)
+
+    def cancel_outbox(self, customer_id: str, up_to: int) -> None:
+        self._cancels.append((customer_id, up_to))
+
+    def mark_processed(self, event, ordinal: int) -> None:
+        self._events.append((ordinal, event.id, event.customer, event.type, event.at))
+
+    def save_version(self, tables: Tables, loaded_seq: int) -> None:
+        self._versions_new.append((tables.content_hash, tables.journey_id,
+                                   tables.journey["version"], loaded_seq,
+                                   json.dumps(tables.to_dict(), ensure_ascii=False)))
+
+    # --- transactions -------------------------------------------------------------------------
+
+    def commit(self, counters: dict[str, int], wait: bool = True) -> None:
+        """Write every buffered change and the counters in one transaction.
+
+        The rows are taken here; ``_submit`` runs the SQL. With ``wait=False`` the caller may
+        go on (with the next batch) while it does; a failed write is raised by the next
+        ``commit`` or ``sync``, and the caller must then ``rollback``.
+        """
+        unit = list(self.unit)
+        self._write_unit()
+        job = self._snapshot(counters)
+        self.meta.update({k: str(v) for k, v in counters.items()})
+        if self.known is not None:
+            self.known.update(unit)
+        if self.keeps_seen:
+            self.seen.update(row[1] for row in self._events)
+        self._clear_buffers()
+        self._submit(job)
+        if wait or len(self.customers) > self.cache_limit:
+            self.sync()
+            if len(self.customers) > self.cache_limit:
+                self.customers.clear()  # only once the database holds what they hold
+
+    def _submit(self, job) -> None:
+        raise NotImplementedError
+
+    def _snapshot(self, counters) -> list[Write]:
+        """The writes of one transaction, with their rows (plain values, no live objects)."""
+        rows = self._rows
+        return [
+            _upserts("versions", "content_hash, journey_id, version, loaded_seq, tables",
+                     "content_hash", self._versions_new),
+            _upserts("customers", "id, profile, state", "id", rows["customers"]),
+            _upserts("runs", RUN_COLUMNS, "id", rows["runs"]),
+            _appends("timers", "seq, due, run_id, customer, kind, step",
+                     [t.row() for t in self._timers_new.values()]),
+            _deletes("timers", "seq", [(seq,) for seq in self._timers_gone]),
+            _appends("history", "at, customer, run_id, journey_id, step, what, why, detail",
+                     self._history),
+            _appends("outbox", OUTBOX_COLUMNS, [_outbox_row(a) for a in self._outbox]),
+            Write("UPDATE outbox SET status = 'cancelled', next_try = NULL WHERE run_id IN "
+                  "(SELECT id FROM runs WHERE customer = ?) AND id <= ? AND status = 'queued' "
+                  "AND kind = 'message'", self._cancels),
+            _appends("events", "ordinal, id, customer, type, at", self._events),
+            _deletes("inbox", "seq", self._inbox_taken),
+            _upserts("slas", SLA_COLUMNS, "id", rows["slas"]),
+            _upserts("observations", OBSERVATION_COLUMNS, "id", rows["observations"]),
+            _appends("migrations", ", ".join(MIGRATION_COLUMNS), self.migrations),
+            _upserts("meta", "key, value", "key", sorted((k, str(v)) for k, v in counters.items())),
+        ]
+
+    def rollback(self) -> None:
+        """Forget everything not in the database and reread what is."""
+        self._abandon()
+        self._clear_buffers()
+        self.customers.clear()
+        self._inbox_after = 0
+        self._read_committed()
+
+    def _abandon(self) -> None:
+        """Wait for (or drop) a commit in flight before rereading."""
+
+    def counters(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self.meta.items() if k.startswith("next_")}
+
+
+def _run_row(r: Run) -> tuple:
+    """A run as a ``runs`` row, in RUN_COLUMNS order."""
+    return (r.id, r.customer, r.journey_id, r.content_hash, r.status, int(r.holdout), r.stage,
+            r.step, r.waiting, r.timer, r.entered_at, r.step_at, r.ended_at, r.outcome,
+            dumps(r.context), dumps(r.event), _locals(r))
+
+
+def _locals(r: Run) -> str:
+    """A run's variables, milestones reached and experiment arms, as the ``locals`` column's
+    JSON."""
+    found = {key: value for key, value in (("vars", r.vars), ("milestones", r.milestones),
+                                           ("arms", r.arms)) if value}
+    return dumps(found)
+
+
+def _sla_row(s: Sla) -> tuple:
+    return (s.id, s.customer, s.run_id, s.journey_id, s.step, s.role, s.opened, s.due,
+            s.status, s.closed, s.timer)
+
+
+def _observation_row(o: Observation) -> tuple:
+    return (o.id, o.customer, o.run_id, o.journey_id, o.content_hash, o.kpi, o.opened, o.due,
+            o.status, o.closed, o.timer)
+
+
+def _outbox_row(a) -> tuple:
+    """An action as an ``outbox`` row: queued actions are due for the delivery worker at once
+    (an emitted event is applied by the runtime itself: its row is a record)."""
+    next_try = a.at if a.status == "queued" and a.kind != "event" else None
+    return (a.id, a.at, a.customer, a.run_id, a.journey_id, a.content_hash, a.step, a.kind,
+            a.channel, a.template, a.locale, a.text, dumps(a.payload), a.due, a.status, next_try)
+
+
+_ROW_OF = {Run: _run_row, Sla: _sla_row, Observation: _observation_row}
+_TABLE_OF = {Run: "runs", Sla: "slas", Observation: "observations"}
+
+__all__ = ["SCHEMA_VERSION", "SqlStore", "StoreError", "database_errors", "dumps", "event_from_json",
+           "event_json", "prepare"]

@@ -1,0 +1,284 @@
+"""One cohort through several journeys at once, sharding on either engine with the results of
+one process, and cohorts that state the playbooks' figures directly (responses to events,
+repeated responses, chains, profile updates), read back within their confidence intervals."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from journeylang import api
+from journeylang.cli import main
+from journeylang.sim import CohortError, Simulation, parse_cohort, simulate
+from journeylang.sim.report import MultiResults
+from journeylang.sim.shard import ShardError, simulate_sharded
+from journeylang.sim.vector import vector_support
+
+from conftest import EXAMPLES, FIXTURES
+from runtime_kit import compile_text, journey
+
+WELCOME = journey('''
+  stage s {
+    send via wecom template a
+    emit welcomed
+    wait 1d
+    send via wecom template b
+    wait for order_paid within 7d -> done timeout -> done
+    done: exit completed
+  }''', header="  entry on contact_added\n  goal bought on order_paid within 14d\n"
+               "  policy { cap 2 messages per 1d }", ident="welcome")
+HELPER = journey('''
+  stage s {
+    send via wecom template c
+    send via wecom template d
+    exit completed
+  }''', header="  entry on welcomed\n  policy { cap 2 messages per 1d }", ident="helper")
+BUYERS = """size: 600
+arrival: 2d
+segments:
+  - name: a
+    behaviour:
+      responses:
+        - {event: order_paid, after: {template: c}, p: 0.2, delay: 1h}
+"""
+
+
+@pytest.fixture(scope="module")
+def together():
+    tables = [compile_text(WELCOME), compile_text(HELPER)]
+    return tables, Simulation(tables, parse_cohort(BUYERS), seed=1, days=12).run()
+
+
+# --- several journeys -------------------------------------------------------------------------
+
+def test_every_customer_goes_through_both_journeys(together):
+    _, results = together
+    assert isinstance(results, MultiResults)
+    welcome, helper = results.journeys
+    assert (welcome.journey, helper.journey) == ("welcome", "helper")
+    assert welcome.entered["runs"] == 600          # arrived with contact_added
+    assert helper.entered["runs"] == 600           # entered on welcome's emitted event
+    assert results.combined["customers_by_journeys_entered"] == {"2": 600}
+
+
+def test_caps_count_across_journeys(together):
+    _, results = together
+    welcome, helper = results.journeys
+    # welcome's first message and helper's first fill the cap of 2 a day: helper's second is
+    # skipped, for every customer; alone, helper sends both
+    assert helper.policies["cap_skips"] == 600 and helper.messages["total"] == 600
+    alone = Simulation(compile_text(HELPER), parse_cohort(BUYERS.replace(
+        "arrival: 2d", "arrival: 2d\nentry: welcomed")), seed=1, days=12).run()
+    assert alone.policies["cap_skips"] == 0 and alone.messages["total"] == 1200
+    assert results.combined["messages"]["total"] == welcome.messages["total"] + 600
+
+
+def test_emitted_and_cohort_events_reach_the_other_journey(together):
+    _, results = together
+    welcome, _ = results.journeys
+    # orders answer helper's coupon; welcome converts on them
+    assert 0.15 < welcome.conversion["rate"] < 0.25
+
+
+def test_several_journeys_from_the_command_line(tmp_path):
+    (tmp_path / "journeys").mkdir()
+    (tmp_path / "journeys" / "welcome.journey").write_text(WELCOME, encoding="utf-8")
+    (tmp_path / "journeys" / "helper.journey").write_text(HELPER, encoding="utf-8")
+    (tmp_path / "c.cohort.yaml").write_text(BUYERS, encoding="utf-8")
+    runner = CliRunner()
+    out = tmp_path / "out"
+    result = runner.invoke(main, ["simulate", str(tmp_path / "journeys"), "--cohort",
+                                  str(tmp_path / "c.cohort.yaml"), "--days", "12", "--out",
+                                  str(out)])
+    assert result.exit_code == 0, result.output
+    assert "2 journeys x cohort: 600 customers" in result.output
+    assert "helper: 600 runs of 600 customers" in result.output and "600 cap skips" in result.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["format"] == "journeylang.simulation.multi/1"
+    assert set(summary["journeys"]) == {"helper", "welcome"}
+    assert (out / "welcome" / "report.html").is_file() and (out / "journeys.csv").is_file()
+    listed = runner.invoke(main, ["simulate", str(tmp_path / "journeys" / "welcome.journey"),
+                                  str(tmp_path / "journeys" / "helper.journey"), "--cohort",
+                                  str(tmp_path / "c.cohort.yaml"), "--days", "12",
+                                  "--shards", "2"])
+    assert listed.exit_code == 0, listed.output
+    assert sorted(listed.output.splitlines()[1:3]) == sorted(result.output.splitlines()[1:3])
+
+
+def test_the_same_journey_twice_is_an_error():
+    with pytest.raises(ValueError, match="journey 'welcome' is given twice"):
+        Simulation([compile_text(WELCOME), compile_text(WELCOME)], parse_cohort(BUYERS))
+
+
+# --- sharding -----------------------------------------------------------------------------------
+
+def _figures(results):
+    found = results.to_dict()
+    found.pop("engine")
+    return found
+
+
+@pytest.mark.parametrize("shards", [2, 3])
+def test_the_reference_engine_shards_with_the_results_of_one_process(shards):
+    tables = api.load_tables(EXAMPLES / "acquisition_funnel.yaml")
+    cohort = dataclasses.replace(api_cohort("acquisition_funnel"), size=500)
+    assert vector_support(tables, cohort) is not None  # milestones, KPIs, history...
+    single = simulate(tables, cohort, seed=7, days=35)
+    sharded = simulate_sharded(tables, cohort, seed=7, days=35, shards=shards)
+    assert _figures(sharded) == _figures(single)
+    assert sharded.engine == "reference"
+
+
+def test_several_journeys_shard_too(together):
+    tables, results = together
+    sharded = simulate_sharded(tables, parse_cohort(BUYERS), seed=1, days=12, shards=3)
+    assert sharded.to_dict() == results.to_dict()
+
+
+def test_a_staff_queue_with_a_capacity_cannot_be_sharded():
+    text = journey('''
+  stage s {
+    handoff to agent within 1h
+    exit completed
+  }''', header="  entry on joined\n  role agent capacity 10 per 1h")
+    with pytest.raises(ShardError, match="the staff of role 'agent' serve the handoffs of every "
+                                         "customer in turn"):
+        simulate_sharded(compile_text(text), parse_cohort("size: 20\nsegments: [{name: a}]\n"),
+                         shards=2)
+
+
+def api_cohort(name: str):
+    from journeylang.sim import load_cohort
+    return load_cohort(EXAMPLES / "cohorts" / f"{name}.cohort.yaml")
+
+
+# --- cohorts ----------------------------------------------------------------------------------
+
+BAD = [
+    ("{event: x, p: 0.1, after: {event: a, template: t}}",
+     "c.yaml:5:45: 'after' names an event or what a message is (template, channel, step), not both"),
+    ("{event: x, p: 0.1, count: -1}",
+     "c.yaml:5:45: 'count' must be a number of events (at least 0) or a distribution, got -1"),
+    ("{event: x, p: 0.1, count: {poisson: {mean: -2}}}",
+     "c.yaml:5:62: 'mean' must be at least 0, got -2"),
+    ("{event: x, p: 0.1, attributes: [1]}", "c.yaml:5:50: 'attributes' of a response must be a mapping"),
+]
+
+
+@pytest.mark.parametrize("response, message", BAD)
+def test_new_response_keys_are_checked_with_their_place(response, message):
+    text = f"size: 1\nsegments:\n  - name: a\n    behaviour:\n      responses: [{response}]\n"
+    with pytest.raises(CohortError) as caught:
+        parse_cohort(text, "c.yaml")
+    assert str(caught.value) == message
+
+
+REFERRAL = journey('''
+  stage s {
+    wait for order_paid within 30d -> invite timeout -> done
+    invite: send via wecom template a
+    wait 60d
+    done: exit completed
+  }''', header="  entry on contact_added\n  milestone referred on referral_converted within 90d")
+REFERRERS = """size: 4000
+arrival: 5d
+segments:
+  - name: a
+    attributes:
+      vip: {bernoulli: {p: 0.25}}
+    behaviour:
+      responses:
+        - {event: order_paid, after: {event: contact_added}, p: 0.5, delay: {uniform: {min: 1h, max: 10d}}}
+        - {event: referral_made, after: {template: a}, p: 1, count: {poisson: {mean: 2.5}},
+           delay: {uniform: {min: 1h, max: 20d}}}
+        - {event: referral_converted, after: {event: referral_made}, p: 0.08, delay: 2d,
+           attributes: {tier: gold}}
+"""
+
+
+@pytest.fixture(scope="module")
+def referral():
+    cohort = parse_cohort(REFERRERS)
+    return cohort, Simulation(compile_text(REFERRAL), cohort, seed=5, days=80).run()
+
+
+def test_repeated_responses_and_chains_give_back_their_figures(referral):
+    cohort, results = referral
+    assert "a response to the event 'contact_added'" in cohort.reference_only()
+    rules = {r["event"]: r for r in results.behaviour["responses"]}
+    buys, invites, joins = rules["order_paid"], rules["referral_made"], rules["referral_converted"]
+    assert buys["after"] == "event contact_added" and buys["triggers"] == 4000
+    assert buys["ci95"][0] < 0.5 < buys["ci95"][1]
+    assert invites["triggers"] == invites["fired"] == buys["fired"]  # one invite message each
+    low, high = invites["events_per_response_ci95"]
+    assert low < 2.5 < high                      # 2.5 invitations per person
+    assert joins["triggers"] == invites["events"]  # each invitation can convert
+    assert joins["ci95"][0] < 0.08 < joins["ci95"][1]  # 8% of the invitees
+    events = results.behaviour["events"]
+    assert events["referral_made"]["count"] <= invites["events"]  # some after the horizon
+    assert events["contact_added"] == {"count": 4000, "customers": 4000, "per_customer": 1.0,
+                                       "per_cohort_customer": 1.0}
+
+
+def test_profile_updates_come_with_the_events():
+    text = journey('''
+  stage s {
+    wait for referral_converted within 30d -> check timeout -> done
+    check: branch {
+      when customer.tier == "gold" and customer.vip == true -> gold
+      when customer.tier == "gold" -> gold
+      else -> done
+    }
+    gold: exit converted
+    done: exit completed
+  }''', header="  entry on contact_added")
+    people = parse_cohort(REFERRERS.replace("referral_made, after: {template: a}",
+                                            "referral_made, after: {event: order_paid}"))
+    results = Simulation(compile_text(text), people, seed=2, days=40).run()
+    assert results.ended.get("treated:completed", 0) > 0
+    assert results.conversion["converted"] == sum(
+        f["runs"] for f in results.flows if f["from"] == "check" and f["to"] == "gold")
+    assert results.conversion["converted"] > 0   # the branch read the tier the event set
+
+
+def test_a_cohort_can_arrive_with_several_events():
+    people = parse_cohort("size: 50\nentry: [contact_added, welcomed]\nsegments: [{name: a}]\n")
+    assert people.entry_events == ("contact_added", "welcomed")
+    results = Simulation([compile_text(WELCOME), compile_text(HELPER)], people, 0, 3).run()
+    # helper is entered on arrival; welcome's emitted `welcomed` does not enter it again
+    assert [r.entered["runs"] for r in results.journeys] == [50, 50]
+    assert results.journeys[1].flows[0]["runs"] == 50
+
+
+# --- the playbook's traffic acquisition targets, stated in a cohort and read back --------------
+
+TRAFFIC = journey('''
+  stage land {
+    kpi d7_retention on app_open within 7d baseline 20% target 28%
+    kpi first_purchase on order_paid within 30d baseline 12% target 18%
+    wait for order_paid within 30d -> invite timeout -> lost
+    lost: exit completed
+  }
+  stage buyer {
+    kpi repurchase on order_paid within 30d baseline 31% target 65%
+    invite: send via wecom template a
+    wait 60d
+    exit completed
+  }''', header="  entry on contact_added")
+TARGETS = FIXTURES / "cohorts" / "traffic_targets.cohort.yaml"
+
+
+def test_the_acquisition_targets_come_back_within_their_intervals():
+    cohort = parse_cohort(TARGETS.read_text(encoding="utf-8"), str(TARGETS))
+    results = Simulation(compile_text(TRAFFIC), cohort, seed=11, days=150).run()
+    kpis = {k["kpi"]: k for k in results.kpis}
+    for name, target in (("d7_retention", 0.28), ("first_purchase", 0.18), ("repurchase", 0.65)):
+        low, high = kpis[name]["ci95"]
+        assert low <= target <= high, (name, kpis[name]["value"], low, high)
+    rules = {r["event"]: r for r in results.behaviour["responses"]}
+    low, high = rules["referral_made"]["events_per_response_ci95"]
+    assert low <= 2.5 <= high
+    low, high = rules["referral_converted"]["ci95"]
+    assert low <= 0.08 <= high
