@@ -35,7 +35,7 @@ def test_wait_until_after_an_event_waits_for_the_next_occurrence_after_the_send(
     assert _messages(RULES / "JL301" / "pass_levels.journey", "JL301") == []
 
 
-def test_counters_rule_out_a_third_reminder(write):
+def test_counters_rule_out_a_third_reminder():
     assert _messages(RULES / "JL301" / "pass_counter.journey", "JL301") == []
     assert len(_messages(RULES / "JL301" / "fail_counter.journey", "JL301")) == 1
 

@@ -66,7 +66,8 @@ def test_other_channels_limit_characters(write):
     journey = write("limits.journey", (JL405 / "pass_gsm.journey").read_text(
         encoding="utf-8").replace("via sms", "via push"))
     config = write(".journeylang.toml", "channel_limits = { push = 100 }\n")
-    assert _messages(journey, load_config(config)) == ["template 'shipped' is about 129 characters, over the push limit of 100"]
+    assert _messages(journey, load_config(config)) == [
+        "template 'shipped' is about 129 characters, over the push limit of 100"]
 
 
 def test_an_sms_limit_in_characters_says_what_to_write_instead(write):

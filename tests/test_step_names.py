@@ -56,7 +56,8 @@ def test_the_language_server_shows_what_the_step_does(journey):
 
 
 def test_a_labelled_step_keeps_its_label(write):
-    path = write("j.journey", JOURNEY.replace("    wait 1h\n    send", "    wait 1h\n    again: send"))
+    path = write("j.journey", JOURNEY.replace("    wait 1h\n    send",
+                                              "    wait 1h\n    again: send"))
     [found] = [d.for_people() for d in api.check(path).diagnostics if d.code == "JL301"]
     assert found.message == MESSAGE.format("send 'again'")
 

@@ -22,14 +22,12 @@ comparison involving null is false and arithmetic on null is null. Nothing is ev
 """
 from __future__ import annotations
 
-import math
 import reprlib
 from typing import Any, Callable, Protocol
 
 from .. import ast
 from ..limits import MAX_DURATION, MAX_NESTING, MAX_NUMBER
-from ..semantics import (ARITHMETIC, COMPARISONS, arithmetic, compare,  # noqa: F401 (re-exported)
-                         equal, member, negate)
+from ..semantics import ARITHMETIC, COMPARISONS, arithmetic, compare, member, negate
 
 _ARITY = {"neg": 1, "not": 1, "exists": 1, "in": 2, "not_in": 2,
           **{op: 2 for op in ARITHMETIC + COMPARISONS}}  # and, or: two or more; list: any

@@ -9,7 +9,7 @@ from ..semantics import arithmetic, compare, member, negate
 
 
 class _Unknown:
-    """A value the search does not know (a sentinel that sorts and hashes)."""
+    """A value the search does not know (a sentinel, compared by identity)."""
 
     def __repr__(self) -> str:
         return "UNKNOWN"

@@ -6,13 +6,13 @@ from collections import deque
 from ...ast import Emit, ExitRule, Goal, Handoff, Literal, Send, WaitDay, WaitEvent
 from ...diagnostics import Related, Severity
 from ...expressions import paths_in
+from ...graph import BRANCH, DEFAULT
 from ...semantics import OPT_OUT_CHANNELS
 from ...units import format_duration, format_time
-from ...graph import BRANCH, DEFAULT
 from ..counters import Counters
+from ..flow import (DAY, INF, MAX_STATES, advance, as_time, clocks, held, horizon, least_from,
+                    most, out_edges, root_times, sends)
 from ..logic import implies
-from ..flow import (DAY, INF, MAX_STATES, advance, as_time, clocks, held, horizon, least_from, most,
-                    out_edges, root_times, sends)
 from ..registry import Issue, LintContext, rule
 
 
@@ -121,7 +121,7 @@ def _cap_violations(ctx: LintContext, cap, counters: Counters | None = None):
         seen.add(key)
         if counters:
             values = counters.after(graph.step(node), values)
-        for target, kind, data in _open_edges(graph, node, counters, values):
+        for target, kind, _ in _open_edges(graph, node, counters, values):
             delay, after = advance(graph, node, kind, when, quiet)
             longest = most(graph, node, kind, when, quiet)
             aged = tuple(_aged(graph, node, kind, r, delay, longest, when, quiet, cap.per)
