@@ -17,6 +17,8 @@ from journeylang.cli import main
 from journeylang.cli.console import colour_from_environment
 
 from conftest import EXAMPLES
+from tools import needs
+import importlib.util
 
 CART = EXAMPLES / "cart_recovery.journey"
 VIP = EXAMPLES / "vip_care.yaml"
@@ -154,12 +156,44 @@ def test_a_terminal_gets_colour_unless_no_color_is_set(tmp_path):
     assert code == 1 and ANSI not in output and "JL104" in output
 
 
+def _wait_until_reading_a_pipe(pid: int, timeout: float = 60.0) -> None:
+    """Wait until the process is blocked reading its standard input (Linux names the kernel
+    function it sleeps in), so that Ctrl-C reaches the command, not the interpreter starting."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/wchan", encoding="ascii") as wchan:
+                if "pipe_read" in wchan.read():
+                    return
+        except OSError:  # no /proc: give the command time to start
+            time.sleep(3)
+            return
+        time.sleep(0.05)
+    pytest.fail("the command never read its standard input")
+
+
 def test_ctrl_c_exits_130_without_a_traceback():
     process = subprocess.Popen([sys.executable, "-m", "journeylang.cli", "check", "-"],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)  # started, and blocked reading standard input
+    _wait_until_reading_a_pipe(process.pid)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130
     assert "Traceback" not in stderr and "interrupted" in stderr
+
+
+@needs(importlib.util.find_spec("pygls") is not None, "the Python package pygls is not installed")
+def test_ctrl_c_stops_the_language_server_with_130():
+    process = subprocess.Popen([sys.executable, "-m", "journeylang.cli", "lsp"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                       "params": {"processId": None, "rootUri": None, "capabilities": {}}})
+    process.stdin.write(f"Content-Length: {len(body)}\r\n\r\n{body}".encode())
+    process.stdin.flush()
+    assert process.stdout.readline().startswith(b"Content-Length")  # serving
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert b"Traceback" not in stderr and b"interrupted" in stderr
