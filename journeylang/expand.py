@@ -13,13 +13,14 @@ from pathlib import Path
 from . import ast
 from .diagnostics import Diagnostic, Related, Severity, Span
 from .ladders import expand_ladders
+from .limits import MAX_NESTING
 from .resources import resource_dir
 from .source import DSL_SUFFIXES, YAML_SUFFIXES, Source
 from .units import parse_duration
 
 UNKNOWN_FRAGMENT, UNKNOWN_PARAMETER, MISSING_PARAMETER = "JL601", "JL602", "JL603"
 PARAMETER_TYPE, FRAGMENT_DEFINITION, RECURSIVE_USE = "JL604", "JL605", "JL606"
-UNKNOWN_SEGMENT, SEGMENT_DEFINITION = "JL607", "JL608"
+UNKNOWN_SEGMENT, SEGMENT_DEFINITION, TOO_LARGE = "JL607", "JL608", "JL005"
 FRAGMENT_DIR = "fragments"  # local fragments beside a journey, found before the stdlib
 _NAME = re.compile(r"[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*\Z")
 
@@ -336,30 +337,44 @@ def _retarget(node, names: dict[str, str]):
     return replace(node, **changes) if changes else node
 
 
+_OPERATORS = (ast.ListExpr, ast.Unary, ast.Binary, ast.Compare, ast.In, ast.Not, ast.BoolOp,
+              ast.History)  # each is one level of nesting; paths, literals and tags are none
+MAX_SEGMENT_CHAIN = 8           # segments using segments using segments ...
+MAX_INLINED_NODES = 10_000      # a condition's nodes once its segments are inlined
+
+
 class _Segments:
     """Replaces ``segment(name)`` by the named segment's condition (parsed where it is
-    written, in the configuration file), reporting unknown and circular segments."""
+    written, in the configuration file), reporting unknown and circular segments, chains
+    deeper than MAX_SEGMENT_CHAIN, and conditions that inlining makes deeper than MAX_NESTING
+    or larger than MAX_INLINED_NODES (a segment used twice by one used twice by ... doubles
+    at every step): past those, compile and run would refuse what check accepted."""
 
     def __init__(self, segments, report):
         self.texts = {s.name: s for s in segments}
         self.report = report
-        self.parsed: dict[str, ast.Expr | None] = {}
+        self.expanded: dict[str, ast.Expr | None] = {}  # each segment inlined once, shared
 
-    def node(self, node, stack: tuple[str, ...] = ()):
+    def node(self, node, stack: tuple[str, ...] = (), in_condition: bool = False):
         if isinstance(node, ast.SegmentRef):
-            return self.segment(node, stack)
+            inlined = self.segment(node, stack)
+            return inlined if in_condition else self.bounded(inlined, node.span)
         if isinstance(node, tuple):
-            return tuple(self.node(item, stack) for item in node)
+            return tuple(self.node(item, stack, in_condition) for item in node)
         if not (is_dataclass(node) and isinstance(node, ast.Node)):
             return node
+        operator = isinstance(node, _OPERATORS)
         changes = {}
         for f in fields(node):
             value = getattr(node, f.name)
             if f.name != "span" and isinstance(value, (tuple, ast.Node)):
-                new = self.node(value, stack)
+                new = self.node(value, stack, in_condition or operator)
                 if new is not value:
                     changes[f.name] = new
-        return replace(node, **changes) if changes else node
+        if not changes:
+            return node
+        changed = replace(node, **changes)
+        return self.bounded(changed, node.span) if operator and not in_condition else changed
 
     def segment(self, ref: ast.SegmentRef, stack: tuple[str, ...]) -> ast.Expr:
         text = self.texts.get(ref.name)
@@ -376,17 +391,66 @@ class _Segments:
                                f"({' -> '.join(stack + (ref.name,))})", ref.span,
                                hint="a segment may use other segments, never itself"))
             return ast.Literal(False, span=ref.span)
-        if ref.name not in self.parsed:
+        if len(stack) >= MAX_SEGMENT_CHAIN:
+            self.report(_error(SEGMENT_DEFINITION, f"segments use one another more than "
+                               f"{MAX_SEGMENT_CHAIN} deep ({' -> '.join(stack + (ref.name,))})",
+                               ref.span, hint="write the condition of a deeper segment out"))
+            return ast.Literal(False, span=ref.span)
+        if ref.name not in self.expanded:
             from .frontend.text import parse_condition
             expr, problems = parse_condition(text.text, text.file, text.line, text.column)
             for problem in problems:
                 self.report(replace(problem, code=SEGMENT_DEFINITION,
                                     message=f"segment '{ref.name}': {problem.message}",
                                     related=(Related(ref.span, "the segment is used here"),)))
-            self.parsed[ref.name] = expr
-        expr = self.parsed[ref.name]
-        return ast.Literal(False, span=ref.span) if expr is None else \
-            self.node(expr, stack + (ref.name,))
+            self.expanded[ref.name] = None if expr is None else \
+                self.node(expr, stack + (ref.name,), in_condition=True)
+        expanded = self.expanded[ref.name]
+        return ast.Literal(False, span=ref.span) if expanded is None else expanded
+
+    def bounded(self, condition: ast.Expr, span: Span) -> ast.Expr:
+        """``condition`` (a whole condition with its segments inlined), or False and an error
+        when it nests too deep or has too many nodes."""
+        depth, size = _measure(condition)
+        if depth <= MAX_NESTING and size <= MAX_INLINED_NODES:
+            return condition
+        what = (f"nests {depth} operations inside one another (at most {MAX_NESTING})"
+                if depth > MAX_NESTING else f"has {size:,} terms (at most {MAX_INLINED_NODES:,})")
+        self.report(_error(TOO_LARGE, f"with its segments inlined, this condition {what}", span,
+                           hint="segments are copied where they are used: use fewer segments "
+                                "inside segments, or write a simpler one"))
+        return ast.Literal(False, span=span)
+
+
+def _measure(expr: ast.Expr) -> tuple[int, int]:
+    """An expression's nesting (in operators) and its number of nodes as a tree, without
+    recursion; a subtree shared by several parents is measured once and counted each time."""
+    measured: dict[int, tuple[int, int]] = {}
+    pending = [(expr, False)]
+    while pending:
+        node, children_done = pending.pop()
+        if id(node) in measured:
+            continue
+        children = _sub_expressions(node)
+        if not children_done:
+            pending.append((node, True))
+            pending.extend((child, False) for child in children if id(child) not in measured)
+            continue
+        depth = max((measured[id(child)][0] for child in children), default=0)
+        size = 1 + sum(measured[id(child)][1] for child in children)
+        measured[id(node)] = (depth + isinstance(node, _OPERATORS), size)
+    return measured[id(expr)]
+
+
+def _sub_expressions(node) -> list:
+    children = []
+    for f in fields(node):
+        value = getattr(node, f.name)
+        if isinstance(value, ast.Node) and f.name != "span":
+            children.append(value)
+        elif isinstance(value, tuple):
+            children.extend(item for item in value if isinstance(item, ast.Node))
+    return children
 
 
 class _Substitution:

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from journeylang import __version__
 from journeylang.cli import main
 
-HEAD = 'owner "crm"\n  template hi "Hi {{ customer.name }}"\n  policy { consent wecom }'
+HEAD = 'owner "crm"  entry on joined\n  template hi "Hi {{ customer.name }}"\n  policy { consent wecom }'
 CLEAN = f'journey ok "OK" version 1 {{\n  {HEAD}\n  stage a {{\n    send via wecom template hi\n    exit completed\n  }}\n}}\n'
 BROKEN = f'journey bad "Bad" version 1 {{\n  {HEAD}\n  stage a {{\n    send via wechat template hi\n  }}\n}}\n'
 

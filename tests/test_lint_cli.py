@@ -108,7 +108,7 @@ def test_junit_report():
 
 def test_max_warnings(tmp_path):
     (tmp_path / "w.journey").write_text(
-        'journey w "W" version 1 {\n owner "o"\n stage a {\n handoff to agent\n exit completed\n }\n}\n')
+        'journey w "W" version 1 {\n owner "o"\n entry on joined\n stage a {\n handoff to agent\n exit completed\n }\n}\n')
     assert lint(str(tmp_path)).exit_code == 0
     assert lint(str(tmp_path), "--max-warnings", "1").exit_code == 0
     result = lint(str(tmp_path), "--max-warnings", "0")
@@ -129,7 +129,7 @@ def _project(tmp_path, config_name: str, config: str) -> Path:
     journeys = tmp_path / "journeys"
     journeys.mkdir()
     (journeys / "j.journey").write_text(
-        'journey j "J" version 1 {\n stage a {\n handoff to agent\n exit completed\n }\n}\n')
+        'journey j "J" version 1 {\n entry on joined\n stage a {\n handoff to agent\n exit completed\n }\n}\n')
     return journeys
 
 

@@ -5,6 +5,7 @@ from journeylang import api
 
 DSL = '''journey s "S" version 1 {
   owner "o"
+  entry on joined
   stage one {
     # journeylang: disable=JL208
     wait for replied
@@ -26,17 +27,17 @@ def codes(text: str, name: str) -> list[tuple[str, int]]:
 
 
 def test_line_and_next_line_and_whole_step_suppressions():
-    assert codes(DSL, "s.journey") == [("JL305", 12)]
+    assert codes(DSL, "s.journey") == [("JL305", 13)]
 
 
 def test_file_suppression_and_all():
     text = "# journeylang: disable-file=JL305, JL208\n" + DSL
     assert codes(text, "s.journey") == []
-    assert codes(DSL.replace("disable=JL208", "disable=all"), "s.journey") == [("JL305", 12)]
+    assert codes(DSL.replace("disable=JL208", "disable=all"), "s.journey") == [("JL305", 13)]
 
 
 def test_other_codes_are_not_suppressed():
-    assert ("JL208", 5) in codes(DSL.replace("disable=JL208", "disable=JL999"), "s.journey")
+    assert ("JL208", 6) in codes(DSL.replace("disable=JL208", "disable=JL999"), "s.journey")
 
 
 def test_yaml_comments_suppress_too():
@@ -44,6 +45,7 @@ def test_yaml_comments_suppress_too():
 title: S
 version: 1
 owner: o
+entry: {on: joined}
 stages:
   - stage: one
     steps:
@@ -53,4 +55,4 @@ stages:
       - handoff: {to: agent}
       - exit: completed
 '''
-    assert codes(text, "s.yaml") == [("JL305", 11)]
+    assert codes(text, "s.yaml") == [("JL305", 12)]

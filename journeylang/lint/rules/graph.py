@@ -282,6 +282,33 @@ def empty_journey(ctx: LintContext):
                     hint="add a stage with steps")
 
 
+@rule("JL216", "no-entry", Severity.WARNING, "A journey has steps but no entry.")
+def no_entry(ctx: LintContext):
+    """Customers start a journey only through its entry (``entry on <event>`` or ``entry every
+    <schedule>``). A journey with steps and no entry compiles and deploys, and then nobody
+    ever starts it.
+
+    Bad::
+
+        journey welcome "Welcome" version 1 {
+          owner "crm"
+          stage greet { send via wecom template hi; exit completed }
+        }
+
+    Good::
+
+        journey welcome "Welcome" version 1 {
+          owner "crm"
+          entry on signed_up
+          stage greet { send via wecom template hi; exit completed }
+        }
+    """
+    if ctx.journey.entry is None and any(True for _ in ctx.journey.steps()):
+        yield Issue(f"journey '{ctx.journey.id}' has no entry: no customer ever starts it",
+                    ctx.journey.span,
+                    hint="add `entry on <event>` or `entry every <schedule>`")
+
+
 @rule("JL211", "undeclared-outcome", Severity.ERROR, "An exit uses an outcome that is not declared.")
 def undeclared_outcome(ctx: LintContext):
     """Outcomes feed reports, so they must be spelled consistently. The standard ones are
