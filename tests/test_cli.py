@@ -108,3 +108,13 @@ def test_subprocess_console_script(write):
     assert done.returncode == 1
     assert "JL104 error: unknown channel 'wechat'" in done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_fragment_files_are_checked_as_fragments(write):
+    from conftest import ROOT
+    result = run("check", str(ROOT / "stdlib" / "welcome.journey"),
+                 str(ROOT / "stdlib" / "review_ask.yaml"))
+    assert result.exit_code == 0, result.output
+    broken = write("frag.journey", "fragment broken(x) {\n  send via wecom template hi\n}\n")
+    result = run("check", str(broken))
+    assert result.exit_code == 1 and "frag.journey:1:18: JL001" in result.stdout
