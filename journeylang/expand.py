@@ -7,7 +7,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field, fields, is_dataclass, replace
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 from . import ast
@@ -162,13 +162,14 @@ class Expansion:
 
 
 def expand(journey: ast.Journey | None, library: Library | None = None,
-           channels=ast.CHANNELS, segments=()) -> Expansion:
+           channels=ast.CHANNELS, segments=(), journey_file: str | None = None) -> Expansion:
     """Inline every ``use`` and ``segment(...)`` of ``journey`` (``segments``: the configured
     ``SegmentText``s); diagnostics for bad uses, unknown segments and ``$refs`` outside
-    fragments."""
+    fragments. Without a ``library``, the fragments beside ``journey_file`` and the stdlib's
+    are read when the journey uses one."""
     if journey is None:
         return Expansion(None)
-    expander = _Expander(library or Library.for_file(None), tuple(channels))
+    expander = _Expander(library, tuple(channels), journey_file)
     stages = tuple(replace(stage, steps=expander.steps(stage.steps, stage.name, ()))
                    for stage in journey.stages)
     templates = journey.templates + expander.templates(journey)
@@ -184,12 +185,14 @@ def expand(journey: ast.Journey | None, library: Library | None = None,
 
 def expand_document(document, channels=ast.CHANNELS, segments=()) -> Expansion:
     """Expand a parsed Document, finding local fragments beside its file."""
-    return expand(document.journey, Library.for_file(document.source.name), channels, segments)
+    return expand(document.journey, None, channels, segments, document.source.name)
 
 
 class _Expander:
-    def __init__(self, library: Library, channels):
-        self.library, self.channels = library, channels
+    def __init__(self, library: Library | None, channels, journey_file: str | None = None):
+        if library is not None:
+            self.library = library
+        self.channels, self.journey_file = channels, journey_file
         self.diagnostics: list[Diagnostic] = []
         self.uses: list[UseSite] = []
         self.entries: dict[str, str] = {}  # use label -> first expanded step
@@ -198,6 +201,11 @@ class _Expander:
         self.handlers: list[ast.Handler] = []
         self._counts: dict[str, int] = {}
         self._reported: set[str] = set()
+
+    @cached_property
+    def library(self) -> Library:
+        """The fragments, read at the first ``use``."""
+        return Library.for_file(self.journey_file)
 
     def report(self, diagnostic: Diagnostic) -> None:
         self.diagnostics.append(diagnostic)
@@ -316,10 +324,15 @@ def _renamed(name: str, prefix: str, fragment: str) -> str:
     return f"{prefix}.{name}"
 
 
+def _same_or_new(items: tuple, new: list) -> tuple:
+    """``items`` itself when no item changed (the walkers copy only what they change)."""
+    return items if all(a is b for a, b in zip(items, new)) else tuple(new)
+
+
 def _retarget(node, names: dict[str, str]):
     """Replace step targets (``next``, ``target``, ``default``) found in ``names``."""
     if isinstance(node, tuple):
-        return tuple(_retarget(item, names) for item in node)
+        return _same_or_new(node, [_retarget(item, names) for item in node])
     if not isinstance(node, ast.Node) or not names:
         return node
     changes = {}
@@ -347,7 +360,7 @@ class _Segments:
         if isinstance(node, ast.SegmentRef):
             return self.segment(node, stack)
         if isinstance(node, tuple):
-            return tuple(self.node(item, stack) for item in node)
+            return _same_or_new(node, [self.node(item, stack) for item in node])
         if not (is_dataclass(node) and isinstance(node, ast.Node)):
             return node
         changes = {}
@@ -397,7 +410,7 @@ class _Substitution:
         if isinstance(node, ast.ParamRef):
             return self.ref(node, place, parent)
         if isinstance(node, tuple):
-            return tuple(self.node(item, place, parent) for item in node)
+            return _same_or_new(node, [self.node(item, place, parent) for item in node])
         if not (is_dataclass(node) and isinstance(node, ast.Node)):
             return node
         changes = {}

@@ -183,8 +183,7 @@ def _day_wait(step: WaitDay, when: When) -> tuple[float, When]:
 
 def out_edges(graph: JourneyGraph, node: str):
     """(target, edge kind, edge data) for every way out of ``node``."""
-    for _, target, data in graph.graph.out_edges(node, data=True):
-        yield target, data["kind"], data
+    return graph.ways_out(node)
 
 
 def sends(graph: JourneyGraph, node: str) -> Send | None:
