@@ -10,7 +10,6 @@ import click
 from ..api import (ConfigError, CheckResult, TablesError, check, check_document, config_for,
                    journey_files)
 from ..config import load_config
-from . import main
 from .console import examples, quiet_option, warn
 from .formats import FORMATTERS
 from .inputs import STDIN, check_stdin_use, parse_input, stdin_filename_option
@@ -75,7 +74,7 @@ _against = click.option(
          "folder of them, or a state file (every version it holds). Repeatable.")
 
 
-@main.command("check", epilog=examples(
+@click.command("check", epilog=examples(
     "journey check examples/                       # every journey below a folder",
     "journey check welcome.journey vip_care.yaml",
     "cat j.journey | journey check - --stdin-filename journeys/j.journey",
@@ -96,7 +95,7 @@ def check_command(paths: tuple[str, ...], against: tuple[str, ...],
     run_checks(paths, stdin_filename=stdin_filename, against=against)
 
 
-@main.command("lint", epilog=examples(
+@click.command("lint", epilog=examples(
     "journey lint journeys/ --format github --max-warnings 0",
     "journey lint journeys/ --format sarif > journeylang.sarif",
     "journey lint journeys/ --select JL2,JL301 --ignore JL505",
