@@ -54,15 +54,15 @@ def cap_exceeded_on_path(ctx: LintContext):
                 related=(Related(ctx.graph.step(first_node).span, "first send in that window"),
                          Related(cap.span, "the cap")))
         if not complete:
-            yield _search_cut_short(cap.span, "the cap")
+            yield search_cut_short(cap.span, "the cap")
 
 
-def _search_cut_short(span, what: str) -> Issue:
+def search_cut_short(span, what: str, unchecked: str = "sends") -> Issue:
     """A note that a path search ran out of budget: what it did not reach is unchecked."""
-    return Issue(f"the path search for {what} stopped after {MAX_STATES:,} states: sends on "
-                 "paths beyond were not checked", span, severity=Severity.INFO,
+    return Issue(f"the path search for {what} stopped after {MAX_STATES:,} states: {unchecked} "
+                 "on paths beyond were not checked", span, severity=Severity.INFO,
                  hint="the journey has very many distinct paths; split it, or check the "
-                      "remaining sends by simulation")
+                      f"remaining {unchecked} by simulation")
 
 
 def _cap_violations(ctx: LintContext, cap):
@@ -153,7 +153,7 @@ def send_in_quiet_hours(ctx: LintContext):
                         hint="wait until a time outside quiet hours before sending",
                         related=(Related(quiet.span, "quiet hours"),))
     if not complete:
-        yield _search_cut_short(quiet.span, "quiet hours")
+        yield search_cut_short(quiet.span, "quiet hours")
 
 
 @rule("JL303", "send-without-consent", Severity.WARNING,
