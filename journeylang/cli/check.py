@@ -36,11 +36,9 @@ def run_checks(paths, output_format="text", config_path=None, select=(), ignore=
         fixed = load_config(Path(config_path)) if config_path else None
         configs = [fixed or config_for(path) for path in files]  # a bad one before any output
         if STDIN in paths:
-            result = _check_stdin(stdin_filename, fixed, select, ignore, against)
-            report.add(result.document.source, result.diagnostics)
+            report.add(_check_stdin(stdin_filename, fixed, select, ignore, against))
         for path, config in zip(files, configs):
-            result = check(path, _narrowed(config, select, ignore), against)
-            report.add(result.document.source, result.diagnostics)
+            report.add(check(path, _narrowed(config, select, ignore), against))
     except (ConfigError, TablesError) as exc:
         raise click.UsageError(str(exc)) from None
     report.finish()

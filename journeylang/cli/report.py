@@ -8,8 +8,8 @@ from collections import Counter
 
 import click
 
+from ..api import CheckResult
 from ..diagnostics import Diagnostic, Severity
-from ..source import Source
 from .console import note
 from .formats import FORMATTERS, github_lines
 from .render import SourceLines, render, summary
@@ -26,8 +26,10 @@ class Report:
         self._names: list[str] = []
         self._printed = False
 
-    def add(self, source: Source, diagnostics: list[Diagnostic]) -> None:
-        """One checked file: its source (for excerpts) and its diagnostics, sorted."""
+    def add(self, result: CheckResult) -> None:
+        """One checked file (its source for the excerpts, its diagnostics sorted); nothing of
+        it but what the format needs is kept."""
+        source, diagnostics = result.document.source, result.diagnostics
         self.files += 1
         self.counts.update(d.severity for d in diagnostics)
         if self.output_format == "text":
