@@ -12,6 +12,7 @@ from .expand import FRAGMENT_DIR, expand_document
 from .ast import Journey  # noqa: F401 (CheckResult.journey)
 from .frontend import Document, parse_file, parse_source
 from .lint import run_rules
+from .lint.step_names import name_steps
 from .lint.suppress import apply_suppressions
 from .source import DSL_SUFFIXES, YAML_SUFFIXES, Source
 
@@ -58,7 +59,8 @@ def check_document(document: Document, config: LintConfig | None = None,
     own = [d for d in found if d.span.file == document.source.name]  # directives: own lines only
     found = apply_suppressions(own, document.source.text, document.journey) + [
         d for d in found if d.span.file != document.source.name]
-    return CheckResult(document, sorted(set(found), key=Diagnostic.sort_key), expansion.journey)
+    found = name_steps(sorted(set(found), key=Diagnostic.sort_key), expansion.journey)
+    return CheckResult(document, found, expansion.journey)
 
 
 def check(path: str | Path, config: LintConfig | None = None,

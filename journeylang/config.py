@@ -92,7 +92,8 @@ class LintConfig:
     events: dict[str, tuple[str, ...]] | None = None
     opt_out_events: tuple[str, ...] = OPT_OUT_EVENTS
     naming: str = DEFAULT_NAMING
-    channel_limits: dict[str, int] = field(default_factory=lambda: {"sms": 70})
+    channel_limits: dict[str, int] = field(default_factory=dict)  # characters, by channel
+    sms_segments: int = 1                 # the SMS segments one message may cost (JL405)
     content: ContentConfig = ContentConfig()
     declared: tuple[DeclaredAttribute, ...] = ()  # typed attributes (with defaults) of the schema
     segments: tuple[SegmentText, ...] = ()
@@ -146,7 +147,26 @@ def load_config(path: Path | None) -> LintConfig:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     if path.name == "pyproject.toml":
         data = data.get("tool", {}).get("journeylang", {})
+    elif "tool" in data:
+        data = _tool_table(data, str(path))
     return _from_table(data, str(path))
+
+
+def _tool_table(data: dict, where: str) -> dict:
+    """``[tool.journeylang]`` copied from a pyproject.toml into ``.journeylang.toml``: its
+    keys are read as if written at the top level."""
+    tool = _expect(data["tool"], dict, where, "tool")
+    others = sorted(set(tool) - {"journeylang"})
+    if others:
+        raise ConfigError(f"{where}: [tool.{others[0]}] is not journeylang's: "
+                          f"{CONFIG_FILE} holds journeylang's keys only, at the top level or "
+                          "under [tool.journeylang]")
+    top = sorted(set(data) - {"tool"})
+    if top:
+        raise ConfigError(f"{where}: '{top[0]}' is at the top level and other keys are under "
+                          "[tool.journeylang]: write them all in one place (at the top level, "
+                          "or all under [tool.journeylang])")
+    return _expect(tool.get("journeylang", {}), dict, where, "tool.journeylang")
 
 
 def _read(path: Path) -> str:
@@ -200,9 +220,8 @@ def _from_table(data: dict, where: str) -> LintConfig:
     if "severity" in data:
         values["severity"] = _severities(_expect(data["severity"], dict, where, "severity"), where)
     if "channel_limits" in data:
-        limits = _expect(data["channel_limits"], dict, where, "channel_limits")
-        values["channel_limits"] = {k: _count(v, where, f"channel_limits.{k}")
-                                    for k, v in limits.items()}
+        values.update(_channel_limits(_expect(data["channel_limits"], dict, where,
+                                              "channel_limits"), where))
     if "attributes" in schema:
         values["attributes"], values["declared"] = _attributes(schema["attributes"], where)
     if "events" in schema:
@@ -217,6 +236,27 @@ def _from_table(data: dict, where: str) -> LintConfig:
         values["versions"] = tuple(str(Path(where).parent / p)
                                    for p in _string_list(data["versions"], where, "versions"))
     return LintConfig(**values)
+
+
+def _channel_limits(table: dict, where: str) -> dict:
+    """``channel_limits = { sms = { segments = 2 }, push = 100 }``: an SMS costs segments
+    by its encoding; other channels limit characters."""
+    characters, found = {}, {}
+    for channel, limit in table.items():
+        key = f"channel_limits.{channel}"
+        if channel == "sms":
+            if not isinstance(limit, dict):
+                raise ConfigError(
+                    f"{where}: {key}: an SMS is now limited by the segments it costs, counted "
+                    "by its encoding (GSM-7: 160 characters, 153 per segment of a longer "
+                    "message; UCS-2, as soon as one character is outside GSM-7: 70 and 67), "
+                    "no longer by characters: write `sms = { segments = 1 }` (the most "
+                    "segments one message may cost)")
+            _known_keys(limit, ("segments",), where, f"{key}.")
+            found["sms_segments"] = _count(limit.get("segments", 1), where, f"{key}.segments")
+        else:
+            characters[channel] = _count(limit, where, key)
+    return {"channel_limits": characters, **found}
 
 
 def _attributes(value, where: str) -> tuple[tuple[str, ...], tuple[DeclaredAttribute, ...]]:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True, order=True)
@@ -43,8 +44,20 @@ class Related:
 
 
 @dataclass(frozen=True)
+class StepName:
+    """How text for people names a step that a message quotes by its stable id
+    (``'win_back.7'``): ``kind`` is the word a message may put before the id (``send``),
+    ``description`` says what the step does and where it is."""
+
+    id: str
+    kind: str
+    description: str
+
+
+@dataclass(frozen=True)
 class Diagnostic:
-    """One problem found in a journey, with where it is and how to fix it."""
+    """One problem found in a journey, with where it is and how to fix it. ``steps`` name
+    the unlabelled steps the texts quote, for text output (machine formats keep the ids)."""
 
     code: str
     severity: Severity
@@ -52,9 +65,28 @@ class Diagnostic:
     span: Span
     hint: str | None = None
     related: tuple[Related, ...] = field(default=())
+    steps: tuple[StepName, ...] = field(default=(), compare=False)
 
     def sort_key(self) -> tuple:
         return (self.span.file, self.span.line, self.span.column, self.code, self.message)
+
+    def for_people(self) -> "Diagnostic":
+        """The diagnostic as text output shows it: each quoted step id of ``steps`` (and
+        the kind word before it, ``send 'win_back.7'``) replaced by what the step does,
+        ``the send of cart_offer in stage win_back (line 41)``."""
+        if not self.steps:
+            return self
+        return replace(self, message=_named(self.message, self.steps),
+                       hint=self.hint and _named(self.hint, self.steps),
+                       related=tuple(Related(r.span, _named(r.message, self.steps))
+                                     for r in self.related), steps=())
+
+
+def _named(text: str, steps: tuple[StepName, ...]) -> str:
+    for step in steps:
+        text = re.sub(rf"(?:\b(?:{re.escape(step.kind)}|step) )?'{re.escape(step.id)}'",
+                      lambda _, description=step.description: description, text)
+    return text
 
 
 def has_errors(diagnostics) -> bool:

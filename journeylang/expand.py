@@ -14,7 +14,7 @@ from . import ast
 from .diagnostics import Diagnostic, Related, Severity, Span
 from .ladders import expand_ladders
 from .resources import resource_dir
-from .source import Source
+from .source import DSL_SUFFIXES, YAML_SUFFIXES, Source
 from .units import parse_duration
 
 UNKNOWN_FRAGMENT, UNKNOWN_PARAMETER, MISSING_PARAMETER = "JL601", "JL602", "JL603"
@@ -62,18 +62,20 @@ def stdlib_fragments() -> dict[str, ast.Fragment]:
 
 
 def _read_folder(folder: Path) -> list[tuple[ast.Fragment, list[Diagnostic]]]:
+    """The fragments of a folder's fragment files, DSL (``*.journey``) and YAML."""
     if not folder.is_dir():
         return []
-    stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.journey")))
+    stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.iterdir())
+                  if p.is_file() and p.suffix.lower() in DSL_SUFFIXES + YAML_SUFFIXES)
     return _read_folder_cached(folder, stamp)
 
 
 @cache
 def _read_folder_cached(folder: Path, stamp) -> list[tuple[ast.Fragment, list[Diagnostic]]]:
-    from .frontend.text import parse_fragments
+    from .frontend import parse_fragment_file
     found = []
     for name, _ in stamp:
-        fragments, problems = parse_fragments(Source.read(folder / name))
+        fragments, problems = parse_fragment_file(Source.read(folder / name))
         if not fragments and problems:
             found.append((ast.Fragment(Path(name).stem, span=problems[0].span), problems))
         for fragment in fragments:

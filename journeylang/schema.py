@@ -1,4 +1,5 @@
-"""JSON Schema (draft 2020-12) of the YAML form, generated from the YAML reader's declarations.
+"""JSON Schema (draft 2020-12) of the YAML form (journeys and fragment files), generated from
+the YAML reader's declarations.
 
 Every key comes from the reader's tables (frontend/yaml.py) with the shape its converter
 declares (frontend/yaml_shapes.py) and its description and example (frontend/yaml_docs.py),
@@ -10,7 +11,7 @@ import json
 import re
 
 from .ast import CHANNELS
-from .frontend.yaml import JOURNEY_TABLE
+from .frontend.yaml import FRAGMENT_TABLE, JOURNEY_TABLE
 from .frontend.yaml_docs import KEY_DOCS
 from .frontend.yaml_shapes import (CHANNEL, AnyOf, ListOf, MapOf, OneOrMany, Record, Scalar,
                                    shape_of)
@@ -31,11 +32,18 @@ class SchemaBuilder:
         self._records: dict[str, tuple] = {}
 
     def build(self) -> dict:
-        top = self._record(shape_of(JOURNEY_TABLE))
-        return {"$schema": DRAFT, "$id": SCHEMA_ID, "title": "journeylang journey (YAML form)",
+        """A journey; or, when the file starts with ``fragment:``, a fragment file."""
+        journey = self._record_def(shape_of(JOURNEY_TABLE))
+        fragment = self._record_def(shape_of(FRAGMENT_TABLE))
+        return {"$schema": DRAFT, "$id": SCHEMA_ID,
+                "title": "journeylang journey or fragment (YAML form)",
                 "description": "A customer journey in journeylang's YAML form: an entry, "
-                               "stages of steps, goals and policies (docs/language.md).",
-                **top, "$defs": dict(sorted(self.defs.items()))}
+                               "stages of steps, goals and policies (docs/language.md); or, "
+                               "with a 'fragment' key, a fragment file: parameters, templates "
+                               "and steps that journeys use (docs/stdlib.md).",
+                "if": {"type": "object", "required": ["fragment"]},
+                "then": {"$ref": f"#/$defs/{fragment}"}, "else": {"$ref": f"#/$defs/{journey}"},
+                "$defs": dict(sorted(self.defs.items()))}
 
     def of(self, converter, where: str) -> dict:
         """The schema of what ``converter`` reads (``where`` names it in ``undescribed``)."""

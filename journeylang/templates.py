@@ -282,12 +282,12 @@ def render_context(customer: dict, event: dict | None = None, params: dict | Non
     return context
 
 
-def estimated_length(text: str, params: dict | None = None) -> int:
-    """The length of a rendered text: a bare ``{{ name }}`` of ``params`` counts as its value,
-    any other expression as PLACEHOLDER_LENGTH characters; ``{% %}`` tags count as nothing."""
+def estimated_text(text: str, params: dict | None = None) -> str:
+    """A rendered text as far as it can be known: a bare ``{{ name }}`` of ``params`` is its
+    value, any other expression PLACEHOLDER_LENGTH letters ``x``; ``{% %}`` tags are nothing."""
     params = params or {}
 
     def value(match: re.Match) -> str:
         name = match.group(1)
         return str(params[name]) if name in params else "x" * PLACEHOLDER_LENGTH
-    return len(_EXPRESSION.sub(value, _TAG.sub("", text)))
+    return _EXPRESSION.sub(value, _TAG.sub("", text))

@@ -329,7 +329,9 @@ def test_a_deeply_nested_configuration_names_its_place(tmp_path):
 
 @pytest.mark.parametrize("text, message", [
     ("[channel_limits]\nsms = " + HUGE + "\n", "invalid TOML"),
-    ("[channel_limits]\nsms = -1\n", "channel_limits.sms must be a whole number from 1"),
+    ("[channel_limits]\npush = -1\n", "channel_limits.push must be a whole number from 1"),
+    ("[channel_limits.sms]\nsegments = -1\n",
+     "channel_limits.sms.segments must be a whole number from 1"),
     ("[schema.attributes]\ncustomer.points = {type = \"number\", default = inf}\n",
      "schema.attributes.customer.points.default must be a string, true, false, a finite number"),
     ("[schema.attributes]\ncustomer.born = {default = 1979-05-27}\n",

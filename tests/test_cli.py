@@ -35,7 +35,8 @@ def test_errors_exit_1_with_location_code_caret_and_hint(write):
         "   |     ^~~~~~~~~~~~~~~~~~~~~~~~~~~",
         "  = hint: did you mean 'wecom'?",
     ]
-    assert f"{path}:6:5: JL201 error: step 'a.1' is a dead end" in result.stdout
+    assert f"{path}:6:5: JL201 error: the send of hi in stage a (line 6) is a dead end" \
+        in result.stdout
     assert "2 error(s), 0 warning(s)" in result.stderr
 
 

@@ -9,7 +9,7 @@ import journeylang
 PACKAGE = Path(journeylang.__file__).parent
 # lower layers first; a module may import only from its own layer or layers before it
 LAYERS = [
-    {"diagnostics", "units", "limits", "semantics", "stats", "experiments"},
+    {"diagnostics", "units", "limits", "semantics", "stats", "experiments", "sms"},
     {"source", "ast", "resources", "config"},
     {"expressions", "migration"},
     {"frontend"},

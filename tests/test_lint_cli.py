@@ -147,6 +147,14 @@ def test_config_in_pyproject_is_found_from_the_journey(tmp_path):
     assert json.loads(lint(str(journeys), "--format", "json").stdout)["diagnostics"] == []
 
 
+def test_tool_journeylang_table_in_the_own_config_file(tmp_path):
+    """A table copied from a pyproject.toml reads as the same keys at the top level."""
+    journeys = _project(tmp_path, ".journeylang.toml",
+                        '[tool.journeylang]\nignore = ["JL3"]\n[tool.journeylang.severity]\n'
+                        'JL503 = "off"\nJL504 = "off"\nJL505 = "off"\n')
+    assert json.loads(lint(str(journeys), "--format", "json").stdout)["diagnostics"] == []
+
+
 def test_explicit_config_flag(tmp_path):
     journeys = _project(tmp_path, "other.toml", 'select = ["JL503"]\n')
     result = lint(str(journeys), "--format", "json", "--config", str(tmp_path / "other.toml"))
@@ -161,6 +169,12 @@ def test_explicit_config_flag(tmp_path):
     ("[schema.attributes]\ncustomer.points = {type = \"number\", default = \"0\"}\n",
      "schema.attributes.customer.points.default: '0' is not a number"),
     ("select = [\n", "invalid TOML"),
+    ("ignore = []\n[tool.journeylang]\nselect = []\n",
+     "'ignore' is at the top level and other keys are under [tool.journeylang]: write them all "
+     "in one place (at the top level, or all under [tool.journeylang])"),
+    ("[tool.ruff]\nline-length = 100\n", "[tool.ruff] is not journeylang's: .journeylang.toml "
+                                         "holds journeylang's keys only, at the top level or "
+                                         "under [tool.journeylang]"),
 ])
 def test_bad_config_is_a_usage_error_naming_the_file(tmp_path, config, message):
     journeys = _project(tmp_path, ".journeylang.toml", config)

@@ -419,6 +419,25 @@ async def test_a_fragment_file_is_not_linted_as_a_journey(client, docs):
     assert fragment.name == "greet"
 
 
+async def test_a_yaml_fragment_file_is_read_as_a_fragment(client, docs):
+    text = ("fragment: greet\nparams:\n  channel: {type: channel, default: wecom}\n"
+            "templates:\n  hi: Hi\nsteps:\n  - send: {via: $channel, template: hi}\n")
+    uri = docs.open(text, ".yaml")
+    assert await docs.diagnostics(uri) == []
+    [fragment] = await client.text_document_document_symbol_async(
+        types.DocumentSymbolParams(doc(uri)))
+    assert fragment.name == "greet"
+    broken = text.replace("default: wecom", "defualt: wecom")
+    [problem] = await docs.diagnostics(docs.open(broken, ".yaml"))
+    assert problem.message.startswith("unknown key 'defualt' in fragment parameter")
+    keys = text + "  - name: x\n    "
+    items = await _complete(client, docs, keys, types.Position(8, 4), ".yaml")
+    assert {"send", "wait", "then"} <= set(items)
+    top = text.replace("templates:", "ti\ntemplates:")
+    items = await _complete(client, docs, top, types.Position(3, 2), ".yaml")
+    assert {"title", "vars", "handlers"} <= set(items) and "stages" not in items
+
+
 @pytest_lsp.fixture(config=SERVER, scope="module")
 async def utf32_client(lsp_client: LanguageClient, workspace):
     capabilities = client_capabilities("neovim@v0.10.0")

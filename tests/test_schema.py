@@ -170,7 +170,7 @@ def test_a_key_added_to_a_reader_table_appears_in_the_schema(monkeypatch):
     monkeypatch.setitem(table, "mascot", ("mascot", NodeReader.name, False))
     builder = SchemaBuilder()
     schema = builder.build()
-    assert schema["properties"]["mascot"] == {"$ref": "#/$defs/name"}
+    assert schema["$defs"]["journey"]["properties"]["mascot"] == {"$ref": "#/$defs/name"}
     assert builder.missing_docs == [("journey", "mascot")]  # and a test asks for its docs
 
 

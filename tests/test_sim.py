@@ -40,6 +40,13 @@ BAD_COHORTS = [
     ("size: 10\nsegmnts: []\n",
      "c.yaml:2:1: unknown key 'segmnts' in the cohort: did you mean 'segments'?"),
     ("size: 10\nsegments: []\n", "c.yaml:2:11: 'segments' needs at least one segment"),
+    ("size: 10\nentry_data: {cart: {value: 1}}\nsegments: [{name: a}]\n",
+     "c.yaml:2:1: unknown key 'entry_data' in the cohort: it belongs in a segment (an entry of "
+     "'segments')"),
+    ("size: 10\nsegments:\n  - name: a\n    fatigue: 0.9\n",
+     "c.yaml:4:5: unknown key 'fatigue' in segment 1: it belongs under a segment's 'behaviour'"),
+    ("size: 10\nsegments:\n  - name: a\n    arrival: 7d\n",
+     "c.yaml:4:5: unknown key 'arrival' in segment 1: it belongs at the top of the cohort file"),
     ("size: 10\nsegments:\n  - name: a\n    consent: {wecom: 1.5}\n",
      "c.yaml:4:22: consent 'wecom' of segment 'a' must be between 0 and 1, got 1.5"),
     ("size: 10\nsegments:\n  - name: a\n    timezone: Mars/Base\n",

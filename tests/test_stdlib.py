@@ -13,7 +13,7 @@ from journeylang.cli import main
 from journeylang.cli.new import scaffold
 from journeylang.printer import format_text
 from journeylang.expand import stdlib_fragments
-from journeylang.templates import PLACEHOLDER_LENGTH, estimated_length, render_context
+from journeylang.templates import PLACEHOLDER_LENGTH, estimated_text, render_context
 
 FRAGMENTS = sorted(stdlib_fragments())
 EXPECTED = {"welcome", "cart_recovery", "repurchase", "winback", "referral",
@@ -235,6 +235,7 @@ def test_render_context_names():
     assert context["code"] == "X" and context["event"]["type"] == "order_paid"
 
 
-def test_estimated_length_counts_params_and_placeholders():
-    assert estimated_length("Hi {{ customer.name }}{% if x %}!{% endif %}") == 3 + PLACEHOLDER_LENGTH + 1
-    assert estimated_length("Code {{ code }}", {"code": "SAVE10"}) == len("Code SAVE10")
+def test_estimated_text_counts_params_and_placeholders():
+    assert estimated_text("Hi {{ customer.name }}{% if x %}!{% endif %}") == \
+        "Hi " + "x" * PLACEHOLDER_LENGTH + "!"
+    assert estimated_text("Code {{ code }}", {"code": "SAVE10"}) == "Code SAVE10"

@@ -33,7 +33,8 @@ def convert_command(file: str, to: str, output: str | None, force: bool,
     """Convert a journey FILE (- reads standard input) to YAML or to the DSL; the result reads
     back to the same model.
 
-    Comments are not carried over (a note says so when the file has any).
+    Every comment (and so every `# journeylang: disable=...` directive) is carried over, next
+    to the item it was written beside.
     """
     if output is not None and Path(output).suffix.lower() not in _SUFFIXES[to]:
         raise click.BadParameter(f"{output} must end in {' or '.join(_SUFFIXES[to])} for --to {to} "
@@ -50,9 +51,6 @@ def convert_command(file: str, to: str, output: str | None, force: bool,
             click.echo(render(diagnostic, sources), err=True)
         error(str(exc))
         sys.exit(1)
-    if document.comments:
-        note(f"note: the {len(document.comments)} comment(s) of {document.source.name} are not "
-             "carried over")
     if output is None:
         click.echo(text, nl=False)
         return

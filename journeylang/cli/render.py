@@ -35,7 +35,8 @@ SEVERITY_COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.
 
 
 def render(diagnostic: Diagnostic, sources: SourceLines) -> str:
-    """The full text of one diagnostic."""
+    """The full text of one diagnostic (unlabelled steps named by what they do)."""
+    diagnostic = diagnostic.for_people()
     colour = SEVERITY_COLOURS[diagnostic.severity]
     out = [click.style(f"{diagnostic.span}:", bold=True) + " "
            + click.style(f"{diagnostic.code} {diagnostic.severity}:", fg=colour, bold=True)

@@ -22,15 +22,13 @@ comparison involving null is false and arithmetic on null is null. Nothing is ev
 """
 from __future__ import annotations
 
-import math
 import reprlib
 from typing import Any, Callable, Protocol
 
 from .. import ast
 from ..limits import MAX_DURATION, MAX_NESTING, MAX_NUMBER
+from ..semantics import ARITHMETIC, COMPARISONS, arithmetic, compare, member, negate
 
-ARITHMETIC = ("+", "-", "*", "/", "%")
-COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 _ARITY = {"neg": 1, "not": 1, "exists": 1, "in": 2, "not_in": 2,
           **{op: 2 for op in ARITHMETIC + COMPARISONS}}  # and, or: two or more; list: any
 OPERATORS = frozenset(("path", "list", "neg", "in", "not_in", "has_tag", "exists", "not", "and",
@@ -171,64 +169,6 @@ def _history_condition(tree):
         raise ConditionError(f"history window must be whole seconds up to {MAX_DURATION:,}: "
                              f"{_SHORT.repr(tree)}")
     return condition
-
-
-# --- values -----------------------------------------------------------------------------------
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _kind(value) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if _is_number(value):
-        return "number"
-    return type(value).__name__
-
-
-def equal(a, b) -> bool:
-    """JSON equality: 1 == 1.0, but true is not 1 and "1" is not 1."""
-    if _kind(a) != _kind(b):
-        return False
-    if isinstance(a, list):
-        return len(a) == len(b) and all(equal(x, y) for x, y in zip(a, b))
-    return a == b
-
-
-def compare(op: str, a, b) -> bool:
-    if a is None or b is None:
-        return False
-    if op == "==":
-        return equal(a, b)
-    if op == "!=":
-        return not equal(a, b)
-    if not (_is_number(a) and _is_number(b) or isinstance(a, str) and isinstance(b, str)):
-        return False
-    return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
-
-
-def arithmetic(op: str, a, b):
-    if not (_is_number(a) and _is_number(b)):
-        return None
-    if op in ("/", "%") and b == 0:
-        return None
-    result = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
-              "/": lambda: a / b, "%": lambda: a % b}[op]()
-    if isinstance(result, int) and abs(result) > MAX_NUMBER:  # past exact integers: a float,
-        result = float(result) if result.bit_length() < 1024 else math.inf  # as numpy has it
-    return result if not isinstance(result, float) or math.isfinite(result) else None
-
-
-def member(item, collection) -> bool | None:
-    """Whether ``item`` is in the list; None when either side makes the test false."""
-    if item is None or not isinstance(collection, list):
-        return None
-    return any(equal(item, x) for x in collection)
-
-
-def negate(value):
-    return -value if _is_number(value) else None
 
 
 # --- the interpreter --------------------------------------------------------------------------

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..ast import Journey
+from ..ast import Fragment, Journey
 from ..diagnostics import Diagnostic, JourneyError, Span
 from ..source import Source, oversized, too_large
 
@@ -44,3 +44,21 @@ def parse_file(path) -> Document:
     except JourneyError as exc:
         return Document(Source(str(path), ""), None, exc.diagnostics)
     return parse_source(source)
+
+
+def parse_fragment_file(source: Source) -> tuple[list[Fragment], list[Diagnostic]]:
+    """Parse a fragment file (stdlib/, fragments/), DSL or YAML, chosen by the file name."""
+    if source.is_yaml:
+        from .yaml import parse_yaml_fragments
+        return parse_yaml_fragments(source)
+    from .text import parse_fragments
+    return parse_fragments(source)
+
+
+def is_fragment_source(source: Source) -> bool:
+    """Whether a file declares fragments rather than a journey."""
+    if source.is_yaml:
+        from .yaml import is_yaml_fragment_file
+        return is_yaml_fragment_file(source.text)
+    from .text import is_fragment_file
+    return is_fragment_file(source.text)

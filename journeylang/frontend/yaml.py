@@ -1,4 +1,5 @@
-"""YAML frontend: compose ``.yaml`` journeys with PyYAML and lower the node tree to the model.
+"""YAML frontend: compose ``.yaml`` journeys (and fragment files) with PyYAML and lower the
+node tree to the model.
 
 The walk is schema-driven: the tables at the end map each key to a model field and a
 converter; the generic node reading and reporting is in yaml_reader.py. The JSON Schema is
@@ -8,6 +9,7 @@ test asks for its description and example in yaml_docs.py.
 from __future__ import annotations
 
 import difflib
+import re
 from contextlib import suppress
 from dataclasses import replace
 
@@ -23,26 +25,54 @@ from . import yaml_shapes as shapes
 from .yaml_ops import RUNG_ACTIONS, OperationsReader
 from .yaml_program import HANDLER_ACTIONS, make_cap, make_handler, make_send
 from .yaml_reader import (STRUCTURE, TOO_LARGE, YAML_SYNTAX, Skip, describe, each, either,
-                          is_numeric, exactly_one, keys_of, one_or_many, record, scan, short)
+                          is_numeric, exactly_one, keys_of, one_or_many, parameter_or, record,
+                          scan, short)
 from .yaml_shapes import Converter, accepts, shape_only
 
 
 def parse_yaml(source: Source) -> Document:
     """Parse a YAML journey into a Document; bad input gives diagnostics, never exceptions."""
-    found = scan(source.text, source.name, FAST_LOADER or yaml.SafeLoader)
-    if any(d.code == TOO_LARGE for d in found):
-        return Document(source, None, found)  # composing it would recurse or expand too far
-    try:
-        root = _compose(source.text)
-    except yaml.YAMLError as exc:
-        return Document(source, None, [_syntax_diagnostic(exc, source)])
-    except RecursionError:  # PyYAML composes recursively: absurdly deep nesting
-        return Document(source, None, [Diagnostic(YAML_SYNTAX, Severity.ERROR,
-                                                  "invalid YAML: nested too deeply",
-                                                  Span.point(source.name, 1, 1))])
+    readable, root, found = _read(source)
+    if not readable:
+        return Document(source, None, found)
     builder = _Builder(source, found)
     journey = builder.journey(root)  # what could be read: unusable items are left out
     return Document(source, journey, sorted(builder.diagnostics, key=Diagnostic.sort_key))
+
+
+def parse_yaml_fragments(source: Source) -> tuple[list[ast.Fragment], list[Diagnostic]]:
+    """Parse a YAML fragment file (``fragment: name`` beside its params, templates, vars,
+    handlers and steps: the DSL's ``fragment name(params) { ... }``)."""
+    readable, root, found = _read(source, "a fragment file")
+    if not readable:
+        return [], found
+    builder = _Builder(source, found)
+    fragment = builder.fragment(root)
+    return [fragment] if fragment else [], sorted(builder.diagnostics, key=Diagnostic.sort_key)
+
+
+_FRAGMENT_FILE = re.compile(r"\A(\s|#[^\n]*(\n|\Z)|---[^\n]*\n)*fragment\s*:")
+
+
+def is_yaml_fragment_file(text: str) -> bool:
+    """Whether a YAML text is a fragment file (its first key is ``fragment``)."""
+    return _FRAGMENT_FILE.match(text) is not None
+
+
+def _read(source: Source, kind: str = "a journey file"):
+    """(whether the text composes, the node tree, what was found on the way): the scan's
+    findings (tags), or the diagnostics that say why there is no tree."""
+    found = scan(source.text, source.name, FAST_LOADER or yaml.SafeLoader, kind)
+    if any(d.code == TOO_LARGE for d in found):
+        return False, None, found  # composing it would recurse or expand too far
+    try:
+        return True, _compose(source.text), found
+    except yaml.YAMLError as exc:
+        return False, None, [_syntax_diagnostic(exc, source)]
+    except RecursionError:  # PyYAML composes recursively: absurdly deep nesting
+        return False, None, [Diagnostic(YAML_SYNTAX, Severity.ERROR,
+                                        "invalid YAML: nested too deeply",
+                                        Span.point(source.name, 1, 1))]
 
 
 def _compose(text: str):
@@ -120,14 +150,14 @@ class _Builder(OperationsReader):
 
     # --- free-keyed mappings ----------------------------------------------------------------
 
-    @accepts(shapes.MapOf("params", shapes.NAME, shapes.LITERAL))
+    @accepts(lambda: shapes.MapOf("params", shapes.NAME, _LITERAL_OR_REF))
     def params(self, node, what: str) -> tuple[ast.Param, ...]:
         """``{name: literal, ...}`` -> Params in written order."""
         found, built = self.fields(node, what, what, None), []
         for key, value in found.values.items():
             with suppress(Skip):
                 name = self.name(found.keys[key], f"parameter '{key}' in {what}")
-                built.append(ast.Param(name, self.value(value, f"'{key}' in {what}"),
+                built.append(ast.Param(name, _LITERAL_OR_REF(self, value, f"'{key}' in {what}"),
                                        span=self.span(found.keys[key], value)))
         return tuple(built)
 
@@ -154,23 +184,75 @@ class _Builder(OperationsReader):
 
     # --- journey, stages and steps -------------------------------------------------------------
 
-    def journey(self, root) -> ast.Journey | None:
-        """The whole file; None when it has no usable journey id."""
-        start = "a YAML journey starts with 'journey: <id>'"
+    def top_level(self, root, key: str, start: str) -> bool:
+        """Whether the file's top level is a mapping (``key`` names what it must hold);
+        ``start`` says how the file starts."""
         if root is None:
             self.diagnostics.append(Diagnostic(STRUCTURE, Severity.ERROR,
                                                f"the file is empty; {start}",
                                                Span.point(self.source.name, 1, 1)))
         elif not isinstance(root, MappingNode):
-            self.report(STRUCTURE, "the top level must be a mapping with a 'journey' key, "
+            self.report(STRUCTURE, f"the top level must be a mapping with a '{key}' key, "
                                    f"got {describe(root)}", root, hint=start)
-        elif "journey" not in keys_of(root):
-            close = difflib.get_close_matches("journey", keys_of(root), n=1)
-            hint = f"did you mean 'journey' instead of '{close[0]}'?" if close else start
-            self.report(STRUCTURE, "missing required key 'journey' at the top level", root, hint)
-        else:
+        return isinstance(root, MappingNode)
+
+    def journey(self, root) -> ast.Journey | None:
+        """The whole file; None when it has no usable journey id."""
+        start = "a YAML journey starts with 'journey: <id>'"
+        if not self.top_level(root, "journey", start):
+            return None
+        if "journey" in keys_of(root):
             return self.optional(_JOURNEY, root, "the file")
+        close = difflib.get_close_matches("journey", keys_of(root), n=1)
+        hint = f"did you mean 'journey' instead of '{close[0]}'?" if close else start
+        if "fragment" in keys_of(root):
+            hint = ("this is a fragment file: journeys use it (`use: NAME`) from a "
+                    "fragments/ folder beside them")
+        self.report(STRUCTURE, "missing required key 'journey' at the top level", root, hint)
         return None
+
+    def fragment(self, root) -> ast.Fragment | None:
+        """A fragment file; None when it has no usable name."""
+        if not self.top_level(root, "fragment", "a YAML fragment file starts with "
+                                                "'fragment: <name>'"):
+            return None
+        found = self.fields(root, "the file", "fragment", tuple(_FRAGMENT), ("fragment",))
+        name = self.optional(_Builder.name, found.values.get("fragment"), "'fragment'")
+        if name is None:
+            return None
+        where = f"fragment '{name}'"
+        values = {field: self.optional(convert, found.values.get(key), f"'{key}' in {where}")
+                  for key, (field, convert, _) in _FRAGMENT.items()
+                  if key not in ("fragment", "steps")}
+        values["steps"] = self.optional(lambda _, n, w: self.steps(n, w, name),
+                                        found.values.get("steps"), f"'steps' in {where}")
+        return ast.Fragment(name, span=self.span(root),
+                            **{k: v for k, v in values.items() if v is not None})
+
+    @accepts(lambda: shapes.MapOf("params", shapes.NAME, shapes.AnyOf((shapes.PARAM_TYPE,
+                                                                       _FRAGMENT_PARAM))))
+    def fragment_params(self, node, what: str) -> tuple[ast.FragmentParam, ...]:
+        """``{channel: {type: channel, default: wecom}, reply_event: event}``: a parameter
+        with a default, or one that every use must give (its type alone)."""
+        found, built = self.fields(node, what, "params", None), []
+        for key, value in found.values.items():
+            with suppress(Skip):
+                name = self.name(found.keys[key], f"parameter '{key}' in {what}")
+                where = f"parameter '{key}'"
+                if isinstance(value, MappingNode):
+                    spec = self.fields(value, where, "fragment parameter", ("type", "default"),
+                                       ("type",))
+                    if spec.missing:
+                        raise Skip
+                    kind = self.name(spec.values["type"], f"'type' of {where}")
+                    required = "default" not in spec.values
+                    default = None if required else \
+                        self.value(spec.values["default"], f"'default' of {where}")
+                else:
+                    kind, required, default = self.name(value, f"the type of {where}"), True, None
+                built.append(ast.FragmentParam(name, kind, default, required,
+                                               span=self.span(found.keys[key], value)))
+        return tuple(built)
 
     @accepts(shapes.NAME)
     def journey_id(self, node, what: str) -> str:
@@ -239,7 +321,7 @@ class _Builder(OperationsReader):
         then = found.keys.get("then")
         if then and isinstance(body, ast.SequentialStep) and not isinstance(
                 body, (ast.WaitEvent, ast.Escalate)):
-            changes["next"] = self.optional(_Builder.name, found.values["then"],
+            changes["next"] = self.optional(_NAME_OR_REF, found.values["then"],
                                             f"'then' in {what}")
         elif then:  # as in the DSL, where these steps take no ``-> target`` suffix
             article = "an" if kinds[0][0] in "aeiou" else "a"
@@ -273,7 +355,7 @@ class _Builder(OperationsReader):
                     arms.append(_BRANCH_ARM(self, child, entry))
                 continue
             found = self.fields(child, entry, "branch else", tuple(_BRANCH_ELSE.shape.keys))
-            default = self.optional(_Builder.name, found.values["else"], "'else' in branch")
+            default = self.optional(_NAME_OR_REF, found.values["else"], "'else' in branch")
             if i != len(node.value) - 1:
                 self.report(STRUCTURE, "'else' must be the last entry of a branch",
                             found.keys["else"])
@@ -300,6 +382,9 @@ def _wait_for(event, condition=None, target=None, span=ast.NO_SPAN, **rest) -> a
 B = _Builder
 _NAMES = one_or_many(B.name)
 _CHANNELS = one_or_many(B.channel)
+# where the DSL takes a fragment's `$name`, so does the YAML form
+_NAME_OR_REF, _DURATION_OR_REF = parameter_or(B.name), parameter_or(B.duration)
+_TEXT_OR_REF, _LITERAL_OR_REF = parameter_or(B.text), parameter_or(B.value)
 _WHERE = ("condition", B.condition, False)
 _CAP = record("cap", make_cap, {"messages": ("messages", B.count, True),
                                "per": ("per", B.cap_period, True),
@@ -343,8 +428,8 @@ _JOURNEY = record("journey", ast.Journey, {
         "from": ("from_version", B.integer, True), "steps": ("moves", B.moves, False),
         "other": ("other", B.name, False)})), False)})
 
-_THEN, _TIMEOUT = ("target", B.name, False), ("next", B.name, False)
-_WITHIN = ("within", B.duration, False)
+_THEN, _TIMEOUT = ("target", _NAME_OR_REF, False), ("next", _NAME_OR_REF, False)
+_WITHIN = ("within", _DURATION_OR_REF, False)
 _WAIT_FORMS = {
     "until_day": record("wait with 'until_day'", ast.WaitDay, {
         "until_day": ("day", B.day, True), "at": ("time", B.wait_time, True)}, name=""),
@@ -353,16 +438,16 @@ _WAIT_FORMS = {
     "until": record("wait with 'until'", ast.WaitUntil, {"until": ("time", B.wait_time, True)},
                      name=""),
     "for": record("wait with 'for'", _wait_for, {
-        "for": ("event", B.name, True), "where": _WHERE, "then": _THEN, "within": _WITHIN,
+        "for": ("event", _NAME_OR_REF, True), "where": _WHERE, "then": _THEN, "within": _WITHIN,
         "timeout": _TIMEOUT}, name=""),
     "on": record("wait with 'on'", ast.WaitEvent, {
         "on": ("arms", each(record("wait arm", ast.EventArm, {
-            "event": ("event", B.name, True), "where": _WHERE, "then": _THEN})), True),
+            "event": ("event", _NAME_OR_REF, True), "where": _WHERE, "then": _THEN})), True),
         "within": _WITHIN, "timeout": _TIMEOUT}, name=""),
 }
 _SPLIT_ARM = exactly_one(record("split arm", ast.SplitArm, {
     "arm": ("name", B.name, True), "percent": ("percent", B.percent, True),
-    "then": ("target", B.name, False), "holdout": ("holdout", B.flag, False)}),
+    "then": ("target", _NAME_OR_REF, False), "holdout": ("holdout", B.flag, False)}),
     ("then", "holdout"), "the arm's step ('then') or a control group ('holdout: true')")
 
 
@@ -376,38 +461,41 @@ def _split_arm(builder, node, what: str) -> ast.SplitArm:
 
 
 _BRANCH_ARM = record("branch arm", ast.BranchArm, {"when": ("condition", B.condition, True),
-                                                    "then": ("target", B.name, True)})
-_BRANCH_ELSE = shape_only(shapes.Record("branch else", {"else": ("default", B.name, True)}))
+                                                    "then": ("target", _NAME_OR_REF, True)})
+_BRANCH_ELSE = shape_only(shapes.Record("branch else", {"else": ("default", _NAME_OR_REF, True)}))
 _SET = record("set", ast.SetAttribute, {"attribute": ("attribute", B.path, True),
-                                         "value": ("value", B.literal, False),
+                                         "value": ("value", parameter_or(B.literal), False),
                                          "expr": ("value", B.condition, False)}, name="")
 _PARAMS = ("params", B.params, False)
 
 # one converter per step kind; a step-level ``then`` sets ``next`` on sequential steps
 _STEP_KINDS = {
-    "send": record("send", make_send, {"via": ("channel", _CHANNELS, True),
-                                       "template": ("template", B.text, True),
+    "send": record("send", make_send, {"via": ("channel", one_or_many(parameter_or(B.channel)),
+                                               True),
+                                       "template": ("template", _TEXT_OR_REF, True),
                                        "params": _PARAMS, "promo": ("promo", B.flag, False),
                                        "transactional": ("transactional", B.flag, False)},
                    name=""),
-    "wait": either(short(ast.Wait, "duration", B.duration), B.wait),
+    "wait": either(short(ast.Wait, "duration", _DURATION_OR_REF), B.wait),
     "branch": B.branch,
     "split": short(ast.Split, "arms", each(Converter(
         lambda b, node, what: _split_arm(b, node, what), lambda: _SPLIT_ARM.shape))),
-    "tag": short(ast.Tag, "tags", one_or_many(B.text)),
-    "untag": short(ast.Untag, "tags", one_or_many(B.text)),
+    "tag": short(ast.Tag, "tags", one_or_many(_TEXT_OR_REF)),
+    "untag": short(ast.Untag, "tags", one_or_many(_TEXT_OR_REF)),
     "set": B.set_step,
-    "coupon": either(short(ast.Coupon, "code", B.text), record("coupon", ast.Coupon, {
-        "code": ("code", B.text, True), "value": ("value", B.number, False),
-        "expires": ("expires", B.duration, False)}, name="")),
-    "handoff": record("handoff", ast.Handoff, {"to": ("role", B.name, True), "within": _WITHIN,
+    "coupon": either(short(ast.Coupon, "code", _TEXT_OR_REF), record("coupon", ast.Coupon, {
+        "code": ("code", _TEXT_OR_REF, True), "value": ("value", parameter_or(B.number), False),
+        "expires": ("expires", _DURATION_OR_REF, False)}, name="")),
+    "handoff": record("handoff", ast.Handoff, {"to": ("role", _NAME_OR_REF, True),
+                                                "within": _WITHIN,
                                                 "note": ("note", B.text, False)}, name=""),
-    "webhook": either(short(ast.Webhook, "url", B.text),
-                       record("webhook", ast.Webhook, {"url": ("url", B.text, True)}, name="")),
-    "emit": either(short(ast.Emit, "event", B.name), record("emit", ast.Emit, {
-        "event": ("event", B.name, True), "params": _PARAMS}, name="")),
-    "goto": short(ast.Goto, "target", B.name),
-    "exit": short(ast.Exit, "outcome", B.name),
+    "webhook": either(short(ast.Webhook, "url", _TEXT_OR_REF),
+                       record("webhook", ast.Webhook, {"url": ("url", _TEXT_OR_REF, True)},
+                              name="")),
+    "emit": either(short(ast.Emit, "event", _NAME_OR_REF), record("emit", ast.Emit, {
+        "event": ("event", _NAME_OR_REF, True), "params": _PARAMS}, name="")),
+    "goto": short(ast.Goto, "target", _NAME_OR_REF),
+    "exit": short(ast.Exit, "outcome", _NAME_OR_REF),
     # ``use: winback`` or ``use: {fragment: winback, with: {channel: sms}}``; expand.py inlines it
     "use": either(short(ast.Use, "fragment", B.name), record("use", ast.Use, {
         "fragment": ("fragment", B.name, True), "with": ("args", B.params, False)}, name="")),
@@ -419,7 +507,7 @@ _KPI = record("kpi", ast.Kpi, {
     "at": ("step", B.name, False)})
 _RUNG_ACTIONS = {kind: _STEP_KINDS[kind] for kind in RUNG_ACTIONS}
 _RUNG = shape_only(shapes.Record(
-    "rung", {"at": ("after", B.duration, True),
+    "rung", {"at": ("after", _DURATION_OR_REF, True),
              **{kind: (kind, action, False) for kind, action in _RUNG_ACTIONS.items()}},
     tuple(_RUNG_ACTIONS)))
 _HANDLER_ACTIONS = {kind: _STEP_KINDS[kind] for kind in HANDLER_ACTIONS}
@@ -427,18 +515,19 @@ _HANDLER_ACTION = shape_only(shapes.Record(
     "handler action", {kind: (kind, action, False) for kind, action in _HANDLER_ACTIONS.items()},
     tuple(_HANDLER_ACTIONS)))
 _HANDLER = record("handler", make_handler, {
-    "on": ("event", B.name, True), "where": _WHERE, "then": ("target", B.name, False),
+    "on": ("event", _NAME_OR_REF, True), "where": _WHERE, "then": ("target", _NAME_OR_REF, False),
     "do": ("actions", Converter(lambda b, node, what: b.handler_actions(node, what,
                                                                         _HANDLER_ACTIONS),
                                 shapes.ListOf(_HANDLER_ACTION)), False)})
 _STEP_KINDS["escalate"] = record("escalate", ast.Escalate, {
-    "until": ("event", B.name, True), "where": _WHERE, "within": ("within", B.duration, True),
+    "until": ("event", _NAME_OR_REF, True), "where": _WHERE,
+    "within": ("within", _DURATION_OR_REF, True),
     "then": _THEN, "breach": _TIMEOUT,
     "rungs": ("rungs", Converter(lambda b, node, what: b.rungs(node, what, _RUNG_ACTIONS),
                                  shapes.ListOf(_RUNG)), True)},
     name="")
 # besides its one kind key, a step may have these
-_STEP_KEYS = {"name": ("name", B.name, False), "then": ("next", B.name, False)}
+_STEP_KEYS = {"name": ("name", B.name, False), "then": ("next", _NAME_OR_REF, False)}
 _STEP = shape_only(lambda: shapes.Record(
     "step", {**{kind: (kind, read, False) for kind, read in _STEP_KINDS.items()}, **_STEP_KEYS},
     tuple(_STEP_KINDS)))
@@ -454,5 +543,14 @@ _NO_THEN = {
     "use": "the fragment's steps continue with the step after the use",
     "wait": "inside 'wait', 'then' is where the event leads and 'timeout' where the timeout leads",
 }
+# a fragment file: the DSL's `fragment name(params) "title" { templates vars handlers steps }`
+_FRAGMENT_PARAM = shape_only(shapes.Record("fragment parameter", {
+    "type": ("type", shapes.PARAM_TYPE, True), "default": ("default", B.value, False)}))
+_FRAGMENT = {"fragment": ("name", B.name, True), "title": ("title", B.text, False),
+             "params": ("params", B.fragment_params, False),
+             "templates": ("templates", B.templates, False),
+             "vars": ("variables", B.variables, False), "handlers": _JOURNEY.shape.keys["handlers"],
+             "steps": ("steps", shape_only(shapes.ListOf(_STEP)), False)}
 JOURNEY_TABLE = _JOURNEY  # the whole file's key table (journeylang/schema.py starts from it)
+FRAGMENT_TABLE = shape_only(shapes.Record("fragment", _FRAGMENT))  # a fragment file's
 del B

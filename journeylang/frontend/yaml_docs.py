@@ -64,6 +64,35 @@ KEY_DOCS: dict[str, dict[str, tuple[str, object]]] = {
                      "steps": [{"send": {"via": "wecom", "template": "cart_nudge"}},
                                {"exit": "completed"}]}]),
     },
+    "fragment": {
+        "fragment": ("The fragment's name: journeys use it as `use: NAME`.", "winback"),
+        "title": ("The fragment's title, shown in docs and by `journey new --from`.",
+                  "Win-back ladder for silent customers"),
+        "params": ("The parameters: a type alone (every use must give it) or a type and a "
+                   "default. The body names them as $name.",
+                   {"channel": {"type": "channel", "default": "wecom"},
+                    "silent_for": {"type": "duration", "default": "30d"},
+                    "reply_event": "event"}),
+        "templates": ("Templates added to a journey whose sends use them and that does not "
+                      "define them itself.",
+                      {"winback_care": "{{ customer.name }}, it has been a while."}),
+        "vars": ("Run-local variables, added to the journey that uses the fragment.",
+                 {"reminders": 0}),
+        "handlers": ("Event handlers, added to the journey that uses the fragment.",
+                     [{"on": "replied", "do": [{"tag": "replied"}]}]),
+        "steps": ("The steps a `use` runs in its place; unnamed ones are <fragment>.<n>, and "
+                  "every name is prefixed by the use's label.",
+                  [{"wait": "$silent_for"},
+                   {"name": "care", "send": {"via": "$channel", "template": "winback_care"}},
+                   {"wait": {"for": "$reply_event", "within": "72h", "then": "back"}},
+                   {"name": "back", "tag": "won_back"}]),
+    },
+    "fragment parameter": {
+        "type": ("The parameter's type: what a use may give and where the body may name it.",
+                 "duration"),
+        "default": ("The value when a use does not give one (a duration as written: 30d).",
+                    "30d"),
+    },
     "entry": {
         "on": ("The event that starts a run.", "cart_abandoned"),
         "every": ("A recurring schedule: every matching customer enters at each occurrence.",

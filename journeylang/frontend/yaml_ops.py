@@ -14,7 +14,7 @@ from ..units import parse_percent
 from . import yaml_shapes as shapes
 from .text import parse_condition, parse_schedule
 from .yaml_program import ProgramReader
-from .yaml_reader import STRUCTURE, Skip, is_numeric
+from .yaml_reader import STRUCTURE, Skip, is_numeric, parameter_or
 from .yaml_shapes import accepts
 
 # the step kinds a rung of an escalation ladder may run
@@ -88,6 +88,10 @@ class OperationsReader(ProgramReader):
             raise Skip
         if found.missing:
             raise Skip
-        after = self.duration(found.values["at"], f"'at' in {what}")
+        after = _OFFSET(self, found.values["at"], f"'at' in {what}")
         action = actions[kinds[0]](self, found.values[kinds[0]], f"'{kinds[0]}' in {what}")
         return ast.Rung(after, replace(action, span=self.span(node)), span=self.span(node))
+
+
+# a rung's offset: a duration, or a fragment's `$name`
+_OFFSET = parameter_or(lambda reader, node, what: reader.duration(node, what))

@@ -359,6 +359,19 @@ class NodeReader:
 
 # --- converters built from key tables ------------------------------------------------------
 
+_PARAM_REF = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def parameter_or(convert) -> Converter:
+    """A converter for a fragment's ``$name`` (unquoted, where the DSL takes one too) or what
+    ``convert`` reads; a ``$name`` outside a fragment is reported on expansion, as in the DSL."""
+    def read(builder, node, what):
+        if isinstance(node, ScalarNode) and not node.style and _PARAM_REF.match(node.value):
+            return ast.ParamRef(node.value[1:], span=builder.span(node))
+        return convert(builder, node, what)
+    return Converter(read, lambda: shapes.AnyOf((shapes.PARAM_REF, convert)))
+
+
 def record(context: str, make, spec: dict, **fixed) -> Converter:
     """A converter reading a mapping by a key table: key -> (model field, converter, required)."""
     return Converter(lambda builder, node, what: builder.record(node, what, context, make, spec,

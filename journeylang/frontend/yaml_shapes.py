@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..ast import ATTRIBUTE_TYPES, CALENDAR_UNITS
+from ..ast import ATTRIBUTE_TYPES, CALENDAR_UNITS, PARAM_TYPES
 from ..limits import MAX_DURATION, MAX_WHOLE
 from ..units import DURATION_PATTERN, PERCENT_PATTERN, VALID_TIME_PATTERN
 
@@ -164,6 +164,10 @@ LITERAL = Scalar("literal", {"type": ["string", "number", "boolean", "null"]},
 CHANNEL = _string("channel", rf"^{WORD}$", "A channel (the configuration's `channels`).", "wecom")
 TYPE = Scalar("type", {"type": "string", "enum": list(ATTRIBUTE_TYPES)},
               "An attribute's type.", ATTRIBUTE_TYPES[0])
+PARAM_REF = _string("parameter", r"^\$[A-Za-z_][A-Za-z0-9_]*$", "A fragment's parameter, "
+                    "$name, written unquoted (only a fragment's body may use one).", "$channel")
+PARAM_TYPE = Scalar("parameter_type", {"type": "string", "enum": list(PARAM_TYPES)},
+                    "A fragment parameter's type.", "duration")
 CAP_PERIOD = Scalar("cap_period", {"anyOf": [
     DURATION.json, {"type": "string",
                     "pattern": rf"^{_BLANK}calendar\s+({'|'.join(CALENDAR_UNITS)}){_BLANK}$"}]},

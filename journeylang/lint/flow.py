@@ -132,6 +132,24 @@ def advance(graph: JourneyGraph, node: str, kind: str, when: When,
     return least, replace(after, occurrence=_occurrence(graph, node, when.occurrence, least))
 
 
+def least_from(graph: JourneyGraph, node: str, kind: str, clock: int,
+               quiet: QuietHours | None = None) -> float:
+    """The least time a run spends at ``node`` (not a day wait) when it may come there at
+    ``clock`` or later: waits end at the next occurrence of their time, which comes no
+    earlier for a later arrival, so the least stay from the earliest arrival bounds the
+    time to the departure from below."""
+    return _delays(graph, node, kind, clock, quiet)[0]
+
+
+def most(graph: JourneyGraph, node: str, kind: str, when: When,
+         quiet: QuietHours | None = None) -> float:
+    """The greatest time a run spends at ``node`` at ``when`` (INF: without bound)."""
+    step = graph.step(node)
+    if isinstance(step, WaitDay):
+        return max(0.0, day_moments(step)[1] - when.least)
+    return _delays(graph, node, kind, when.clock, quiet)[1]
+
+
 def _occurrence(graph, node, occurrence, delay) -> tuple[str, float] | None:
     """The ``wait until next`` step left last and the least time since, while it matters."""
     if isinstance(graph.step(node), WaitSchedule):

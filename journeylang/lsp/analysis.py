@@ -20,8 +20,7 @@ from typing import Callable
 from ..api import COHORT_SUFFIXES, ConfigError, LintConfig, check_document, config_for
 from ..ast import Journey
 from ..diagnostics import Diagnostic
-from ..frontend import Document, parse_source
-from ..frontend.text import is_fragment_file, parse_fragments
+from ..frontend import Document, is_fragment_source, parse_fragment_file, parse_source
 from ..source import DSL_SUFFIXES, YAML_SUFFIXES, Source
 from .symbols import SymbolIndex, index_document
 
@@ -63,9 +62,9 @@ def analyse(uri: str, path: str, text: str, version: int | None, lint: bool = Tr
     except ConfigError:  # a broken config must not silence the editor: use the defaults
         config = LintConfig()
     source = Source(path, text)
-    fragments = not source.is_yaml and is_fragment_file(text)
+    fragments = is_fragment_source(source)
     if fragments:
-        _, problems = parse_fragments(source)
+        _, problems = parse_fragment_file(source)
         document = Document(source, None, problems)
     else:
         document = parse_source(source)

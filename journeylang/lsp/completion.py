@@ -13,7 +13,7 @@ from lsprotocol import types
 
 from .. import ast
 from ..expand import Library
-from ..frontend.yaml import JOURNEY_TABLE
+from ..frontend.yaml import FRAGMENT_TABLE, JOURNEY_TABLE, is_yaml_fragment_file
 from ..frontend.yaml_docs import KEY_DOCS
 from ..frontend.yaml_shapes import AnyOf, ListOf, OneOrMany, Record, shape_of
 from ..templates import TemplateSet
@@ -311,12 +311,13 @@ def _record_at(lines: Lines, line: int, column: int, new_item: bool) -> Record |
             current = indent
         if current == 0:
             break
-    return _shape_at(path)
+    return _shape_at(path, FRAGMENT_TABLE if is_yaml_fragment_file(lines.text) else JOURNEY_TABLE)
 
 
-def _shape_at(path: list[str]) -> Record | None:
-    """The record at a path of keys ('[]': an entry of a list) from the journey's table."""
-    shape = shape_of(JOURNEY_TABLE)
+def _shape_at(path: list[str], table) -> Record | None:
+    """The record at a path of keys ('[]': an entry of a list) from a file's table (a
+    journey's, or a fragment file's)."""
+    shape = shape_of(table)
     for step in path:
         if step == "[]":
             shape = _item(shape)

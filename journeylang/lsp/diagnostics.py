@@ -16,6 +16,7 @@ _SEVERITY = {Severity.ERROR: types.DiagnosticSeverity.Error,
 def to_lsp(diagnostic: Diagnostic, lines: Lines, path: str, uri: str) -> types.Diagnostic:
     """``diagnostic`` found in the document at ``path``; one found in another file (a fragment
     it uses) is shown at the top of the document and names its place."""
+    diagnostic = diagnostic.for_people()
     span = diagnostic.span
     message = diagnostic.message + (f"\nhint: {diagnostic.hint}" if diagnostic.hint else "")
     if span.file != path:

@@ -190,8 +190,12 @@ def _channel(name: str, analysis: Analysis) -> str:
     known = "configured" if name in config.channels else "**not configured**"
     consent = journey is not None and name in journey.policy.consent
     limit = config.channel_limits.get(name)
+    if name == "sms":
+        limit = f"{config.sms_segments} SMS segment(s) (by encoding: GSM-7 160/153, UCS-2 70/67)"
+    elif limit:
+        limit = f"{limit} characters"
     return (f"**channel `{name}`**: {known}" + ("; needs consent" if consent else "")
-            + (f"; messages up to {limit} characters" if limit else ""))
+            + (f"; messages up to {limit}" if limit else ""))
 
 
 def _outcome(name: str, analysis: Analysis) -> str:

@@ -102,7 +102,7 @@ def _fragment_definition(analysis: Analysis, name: str) -> list[types.Location]:
     if fragment is None:
         return []
     return [_file_location(fragment.span.file, fragment.span.line,
-                           rf"\bfragment\s+({re.escape(name)})\b")]
+                           rf"\bfragment\s*:?\s*({re.escape(name)})\b")]
 
 
 def _template_files(analysis: Analysis, name: str) -> list[types.Location]:

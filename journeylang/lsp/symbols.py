@@ -8,6 +8,7 @@ walked through and contributes nothing.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -212,6 +213,7 @@ def _yaml_value(path: tuple, key: str) -> tuple[str, bool] | None:
     parent, grand = (path[-1] if path else None), path[-2:] if len(path) >= 2 else path
     rules = [
         (not path and key == "journey", (JOURNEY, True)),
+        (not path and key == "fragment", (FRAGMENT, True)),
         (grand == ("stages", "[]") and key == "stage", (STAGE, True)),
         (grand == ("steps", "[]") and key == "name", (STEP, True)),
         (grand == ("roles", "[]") and key == "name", (ROLE, True)),
@@ -248,6 +250,8 @@ def _yaml_symbols(source: Source) -> list[Symbol]:
 def _walk_yaml(node, path: tuple, file: str, found: list) -> None:
     if isinstance(node, SequenceNode):
         for child in node.value:
+            if _is_ref(child):
+                found.append(_scalar_symbol(file, PARAMETER, child, False))
             _walk_yaml(child, (*path, "[]"), file, found)
         return
     if not isinstance(node, MappingNode):
@@ -259,8 +263,12 @@ def _walk_yaml(node, path: tuple, file: str, found: list) -> None:
             found.append(_scalar_symbol(file, TEMPLATE, key, True))
         if path and path[-1] == "with" and len(path) >= 2 and path[-2] == "use":
             found.append(_scalar_symbol(file, PARAMETER, key, False))
+        if path == ("params",):  # a fragment file's parameters
+            found.append(_scalar_symbol(file, PARAMETER, key, True))
         named = _yaml_value(path, key.value)
-        if named is not None:
+        if _is_ref(value):
+            found.append(_scalar_symbol(file, PARAMETER, value, False))  # a fragment's `$name`
+        elif named is not None:
             kind, defines = named
             for scalar in [value] if isinstance(value, ScalarNode) else (
                     value.value if isinstance(value, SequenceNode) else []):
@@ -269,12 +277,20 @@ def _walk_yaml(node, path: tuple, file: str, found: list) -> None:
         _walk_yaml(value, (*path, key.value), file, found)
 
 
+_REF = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _is_ref(node) -> bool:
+    """Whether a node is a fragment's ``$name`` (unquoted)."""
+    return isinstance(node, ScalarNode) and not node.style and _REF.match(node.value) is not None
+
+
 def _scalar_symbol(file: str, kind: str, node: ScalarNode, defines: bool) -> Symbol:
     mark = node.start_mark
-    column = mark.column + 1 + (node.style in ('"', "'"))
+    name = node.value[1:] if kind == PARAMETER and _REF.match(node.value) else node.value
+    column = mark.column + 1 + (node.style in ('"', "'")) + (len(node.value) - len(name))
     line = mark.line + 1
-    return Symbol(kind, node.value, Span(file, line, column, line, column + len(node.value)),
-                  defines)
+    return Symbol(kind, name, Span(file, line, column, line, column + len(name)), defines)
 
 
 # --- attributes (and segments in YAML conditions), from the model --------------------------------

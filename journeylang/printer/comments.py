@@ -1,8 +1,10 @@
-"""Attach DSL comments to the items they precede or trail, so the formatter can keep them.
+"""Attach comments to the items they precede or trail, so the formatter and the converter
+can keep them.
 
-The anchors come from the Lark parse tree (every item, including those the model keeps
-without a span: owner, outcomes, consent...). Each anchor gets a key that the printer
-computes the same way from the model, e.g. ``("step", 1, 3)`` for stage 2's fourth step.
+The anchors of a DSL text come from the Lark parse tree (every item, including those the
+model keeps without a span: owner, outcomes, consent...); those of a YAML text from its node
+tree (yaml_comments.py). Each anchor gets a key that the printers compute the same way from
+the model, e.g. ``("step", 1, 3)`` for stage 2's fourth step.
 """
 from __future__ import annotations
 
@@ -62,6 +64,19 @@ class CommentMap:
                 found += self.take(key, *slots)
         return sorted(found, key=lambda c: c.line)
 
+    def keys(self) -> set[tuple]:
+        """The anchors that have comments."""
+        return set(self._slots)
+
+    def entries(self) -> list[tuple[tuple, str, Placed]]:
+        """Every comment not written yet with its key and slot, in source order; all are
+        written by the caller."""
+        found = [(key, slot, comment) for key, slots in self._slots.items()
+                 for slot, comments in slots.items() for comment in comments
+                 if id(comment) not in self._taken]
+        self._taken.update(id(comment) for _, _, comment in found)
+        return sorted(found, key=lambda entry: entry[2].line)
+
     def rest(self) -> list[Placed]:
         """Comments not written yet, in source order."""
         left = [c for c in self._all if id(c) not in self._taken]
@@ -70,9 +85,13 @@ class CommentMap:
 
 
 def attach(text: str, comments: list[Comment], tree: Tree) -> CommentMap:
-    """Give every comment of ``text`` an anchor key and slot."""
+    """Give every comment of a DSL ``text`` an anchor key and slot."""
+    return attach_to(_journey_region(tree), text, comments)
+
+
+def attach_to(root: Region, text: str, comments: list[Comment]) -> CommentMap:
+    """Give every comment of ``text`` a key and slot among the anchors below ``root``."""
     lines = text.split("\n")
-    root = _journey_region(tree)
     found = CommentMap()
     for comment in comments:
         line, column = comment.span.line, comment.span.column
@@ -86,17 +105,24 @@ def attach(text: str, comments: list[Comment], tree: Tree) -> CommentMap:
 
 
 def _place(root: Region, line: int, own_line: bool) -> tuple[tuple, str]:
+    """A comment on its own line leads the next item (or ends the block it is in). One
+    after code heads the outermost item all on its line (so that a directive there stays on
+    the item's first line in any layout), else trails the innermost item ending there, else
+    heads the innermost item starting there or holding it."""
     if own_line:
         if line < root.start:
             return root.key, LEADING
         if line > root.end:
             return ("after",), TRAILING
-        block = _innermost(root, lambda r: r.start < line < r.end and r.children is not None)
+        block = _innermost(root, lambda r: r.start < line <= r.end and r.children is not None)
         following = next((c for c in block.children if c.start > line), None)
         return (following.key, LEADING) if following else (block.key, END)
+    whole = [r for r in _walk(root) if r.start == line == r.end]
+    if whole:
+        return min(whole, key=lambda r: r.depth).key, HEADER
     ending = [r for r in _walk(root) if r.end == line]
     if ending:
-        return min(ending, key=lambda r: r.depth).key, TRAILING
+        return max(ending, key=lambda r: r.depth).key, TRAILING
     starting = [r for r in _walk(root) if r.start == line]
     if starting:
         return max(starting, key=lambda r: r.depth).key, HEADER
@@ -189,7 +215,7 @@ def _step_region(stage: int, index: int, step: Tree) -> Region:
             region.children.append(_region(("arm", stage, index, arms), child, 3))
             arms += 1
         elif child.data in ("timeout", "branch_default", "breach"):
-            kind = "timeout" if child.data == "timeout" else "default"
+            kind = "default" if child.data == "branch_default" else "timeout"  # as printed
             region.children.append(_region((kind, stage, index), child, 3))
     return region
 

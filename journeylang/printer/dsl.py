@@ -75,9 +75,6 @@ class DslPrinter:
             found += self.comments.take_below((kind, *key[1:]), *slots)
         return sorted(found, key=lambda c: c.line)
 
-    def with_comments(self, text: str, comments) -> str:
-        return "  ".join([text, *(c.text for c in comments)])
-
     def item(self, key: tuple, node: "str | Block", below: bool = False) -> None:
         """One item with its comments; ``below`` also takes its parts' comments (an arm of
         a ``wait for`` printed on one line)."""
@@ -89,6 +86,14 @@ class DslPrinter:
         self.emit(self.with_comments(node, take(key, HEADER, TRAILING)))
         for comment in take(key, END):
             self.emit(comment.text)
+
+    def with_comments(self, text: str, comments) -> str:
+        """``text`` with the first comment after it; the others (a line holds one comment:
+        a second would become part of the first) go on lines of their own before it, where
+        a directive still applies to it."""
+        for comment in comments[1:]:
+            self.emit(comment.text)
+        return "  ".join([text, *(c.text for c in comments[:1])])
 
     def block(self, key: tuple, block: Block) -> None:
         self.emit(self.with_comments(block.header + " {", self.comments.take(key, HEADER)))

@@ -6,13 +6,15 @@ from collections import defaultdict, deque
 from lark import Token
 
 from ..diagnostics import Diagnostic, has_errors
-from ..frontend import Document, parse_source
+from ..frontend import Comment, Document, parse_source
 from ..frontend.text import parse_tree
+from ..frontend.yaml_comments import yaml_comments
 from ..source import Source
 from ..units import parse_duration
-from .comments import attach
+from .comments import CommentMap, attach
 from .dsl import print_journey
 from .yaml import print_yaml
+from .yaml_comments import attach_yaml, with_comments
 
 
 class FormatError(Exception):
@@ -71,17 +73,36 @@ def format_text(text: str, name: str = "<text>.journey") -> str:
 
 
 def convert_document(document: Document, to: str, name: str | None = None) -> str:
-    """``document`` printed in the other syntax (``yaml`` or ``journey``), checked to read
-    back to an equal model."""
+    """``document`` printed in the other syntax (``yaml`` or ``journey``) with every comment
+    next to the item it was written beside, checked to read back to an equal model with the
+    same comments."""
     _usable(document)
+    comments, placed = source_comments(document)
     if to == "yaml":
-        text = print_yaml(document.journey)
+        text = with_comments(print_yaml(document.journey, placed.keys()), placed)
         target = name or "converted.yaml"
     else:
-        text = print_journey(document.journey)
+        text = print_journey(document.journey, placed)
         target = name or "converted.journey"
-    _same(document, Source(target, text), "converting")
+    printed = Source(target, text)
+    _same(document, printed, "converting")
+    if _texts(comments) != _texts(source_comments(parse_source(printed))[0]):
+        raise FormatError(f"converting {document.source.name} would lose or change a comment "
+                          "(a bug in journeylang): nothing is written")
     return text
+
+
+def source_comments(document: Document) -> tuple[list[Comment], CommentMap]:
+    """The comments of a parsed file, and each one's anchor among its items."""
+    source = document.source
+    if source.is_yaml:
+        comments = yaml_comments(source.text, source.name)
+        return comments, attach_yaml(source.text, comments)
+    return document.comments, attach(source.text, document.comments, parse_tree(source.text))
+
+
+def _texts(comments: list[Comment]) -> list[str]:
+    return sorted(c.text.rstrip() for c in comments)
 
 
 def _same(document: Document, printed: Source, doing: str) -> None:

@@ -100,7 +100,13 @@ def _condition(expr):
 
 
 class YamlPrinter:
-    """Builds plain data in the YAML form's layout, then dumps it."""
+    """Builds plain data in the YAML form's layout, then dumps it. ``commented`` holds the
+    anchor keys (printer/comments.py) that comments will be written beside: a template or a
+    step with comments on its parts is laid out a part a line."""
+
+    def __init__(self, commented=frozenset()):
+        self.commented = {key[:3] if key[0] in ("arm", "timeout", "default") else key[:2]
+                          for key in commented}
 
     def print(self, journey: ast.Journey) -> str:
         data = self.visit_Journey(journey)
@@ -114,7 +120,8 @@ class YamlPrinter:
         return _mapping(
             journey=journey.id, title=journey.title, version=journey.version,
             owner=journey.owner, description=journey.description, locale=journey.locale,
-            migrations=[self.visit_Migration(m) for m in journey.migrations] or None,
+            migrations=[self.visit_Migration(m, i)
+                        for i, m in enumerate(journey.migrations)] or None,
             entry=journey.entry and self.visit_Entry(journey.entry),
             audience=_condition(journey.audience),
             reentry=self.visit_Reentry(reentry) if explicit else None,
@@ -127,12 +134,15 @@ class YamlPrinter:
             roles=[self.visit_Role(r) for r in journey.roles] or None,
             expect=journey.volume and self.visit_Volume(journey.volume),
             policy=policy if policy or journey.policy.span != ast.NO_SPAN else None,
-            templates={_Key(t.name): self.visit_Template(t) for t in journey.templates} or None,
+            templates={_Key(t.name): self.visit_Template(t, i)
+                       for i, t in enumerate(journey.templates)} or None,
             handlers=[self.visit_Handler(h) for h in journey.handlers] or None,
-            stages=[self.visit_Stage(s) for s in journey.stages] or None)
+            stages=[self.visit_Stage(s, i) for i, s in enumerate(journey.stages)] or None)
 
-    def visit_Migration(self, migration: ast.Migration) -> dict:
+    def visit_Migration(self, migration: ast.Migration, index: int = 0) -> dict:
         moves = {_Key(move.step): move.target for move in migration.moves}
+        if ("move", index) in self.commented:
+            moves = _Block(moves)
         return _mapping(from_=migration.from_version, steps=moves or None,
                         other=migration.other)
 
@@ -195,15 +205,17 @@ class YamlPrinter:
     def visit_QuietHours(self, quiet: ast.QuietHours) -> str:
         return f"{format_time(quiet.start)}-{format_time(quiet.end)}"
 
-    def visit_Template(self, template: ast.Template):
+    def visit_Template(self, template: ast.Template, index: int = 0):
         if len(template.texts) == 1 and template.texts[0].locale is None:
             return template.texts[0].text
-        return {_Key(t.locale): t.text for t in template.texts}
+        texts = {_Key(t.locale): t.text for t in template.texts}
+        return _Block(texts) if ("locale", index) in self.commented else texts
 
-    def visit_Stage(self, stage: ast.Stage) -> dict:
+    def visit_Stage(self, stage: ast.Stage, index: int = 0) -> dict:
         return _mapping(stage=stage.name, title=stage.title,
                         kpis=[self.visit_Kpi(k) for k in stage.kpis] or None,
-                        steps=[self.step(s) for s in stage.steps] or None)
+                        steps=[self.step(s, (index, j)) for j, s in enumerate(stage.steps)]
+                        or None)
 
     def visit_Kpi(self, kpi: ast.Kpi) -> dict:
         return _mapping(name=kpi.name, title=kpi.title, on_=kpi.event,
@@ -211,8 +223,11 @@ class YamlPrinter:
                         baseline=_percent(kpi.baseline), target=_percent(kpi.target),
                         at=kpi.step)
 
-    def step(self, step: ast.Step) -> dict:
+    def step(self, step: ast.Step, at: tuple = ()) -> dict:
         kind, body = getattr(self, f"visit_{type(step).__name__}")(step)
+        if isinstance(body, dict) and any((part, *at) in self.commented
+                                          for part in ("arm", "timeout", "default")):
+            body = _Block(body)
         then = step.next if isinstance(step, ast.SequentialStep) and not isinstance(
             step, (ast.WaitEvent, ast.Escalate)) else None
         return _Block(_mapping(name=None if step.is_auto_named else step.name, **{kind: body},
@@ -317,5 +332,6 @@ class YamlPrinter:
         return "use", _mapping(fragment=step.fragment, with_=self.params(step.args))
 
 
-def print_yaml(journey: ast.Journey) -> str:
-    return YamlPrinter().print(journey)
+def print_yaml(journey: ast.Journey, commented=frozenset()) -> str:
+    """The YAML form of ``journey`` (see YamlPrinter for ``commented``)."""
+    return YamlPrinter(commented).print(journey)

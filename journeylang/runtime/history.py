@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ..semantics import history_answer
-from .program import HistoryNeed, Program
+from .program import HistoryNeed
 
 
 class History:

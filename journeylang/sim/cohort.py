@@ -195,6 +195,21 @@ _DISTRIBUTIONS = ("categorical", "normal", "lognormal", "uniform", "exponential"
 MAX_PER_DAY = 1440.0  # baseline events a day: one a minute
 MAX_LOG = 36.0        # lognormal mu: a median of e**36 (4.3e15) keeps draws finite
 MAX_SIGMA = 10.0      # lognormal sigma
+_TOP_KEYS = ("cohort", "size", "start", "arrival", "entry", "segments")
+_SEGMENT_KEYS = ("name", "weight", "attributes", "tags", "timezone", "consent", "entry_data",
+                 "behaviour")
+_BEHAVIOUR_KEYS = ("responses", "baseline", "opt_out", "fatigue")
+_RESPONSE_KEYS = ("event", "p", "delay", "within", "after", "data", "count", "attributes")
+_BASELINE_KEYS = ("event", "per_day", "data", "attributes")
+# where a key belongs, for one written in the wrong place (keys of several places are left out)
+_PLACES = {
+    **dict.fromkeys(_TOP_KEYS, "at the top of the cohort file"),
+    **dict.fromkeys(_SEGMENT_KEYS, "in a segment (an entry of 'segments')"),
+    **dict.fromkeys(_BEHAVIOUR_KEYS, "under a segment's 'behaviour'"),
+    **dict.fromkeys(("p", "delay", "within", "after", "count"),
+                    "in a response (an entry of a segment's 'behaviour: responses')"),
+    "per_day": "in a baseline event (an entry of a segment's 'behaviour: baseline')",
+}
 
 
 class _Reader:
@@ -216,9 +231,8 @@ class _Reader:
             if not isinstance(key, ScalarNode):
                 self.fail(key, f"a key in {what} must be a name")
             if allowed is not None and key.value not in allowed:
-                close = difflib.get_close_matches(key.value, allowed, 1)
-                hint = f"did you mean {close[0]!r}?" if close else f"expected one of {', '.join(allowed)}"
-                self.fail(key, f"unknown key {key.value!r} in {what}: {hint}")
+                self.fail(key, f"unknown key {key.value!r} in {what}: "
+                               f"{_where_instead(key.value, allowed)}")
             if key.value in found:
                 self.fail(key, f"duplicate key {key.value!r} in {what}")
             found[key.value] = value
@@ -281,8 +295,7 @@ class _Reader:
     # --- the cohort ---------------------------------------------------------------------------
 
     def cohort(self, root) -> Cohort:
-        top = self.mapping(root, "the cohort", ("cohort", "size", "start", "arrival", "entry",
-                                                "segments"), ("size", "segments"))
+        top = self.mapping(root, "the cohort", _TOP_KEYS, ("size", "segments"))
         size = self.number(top["size"], "'size'", 1, MAX_COHORT_SIZE)
         if size != int(size):
             self.fail(top["size"], "'size' must be a whole number")
@@ -321,9 +334,7 @@ class _Reader:
         return (self.string(node, "'entry'"),)
 
     def segment(self, node, index: int) -> Segment:
-        keys = ("name", "weight", "attributes", "tags", "timezone", "consent", "entry_data",
-                "behaviour")
-        fields = self.mapping(node, f"segment {index + 1}", keys, ("name",))
+        fields = self.mapping(node, f"segment {index + 1}", _SEGMENT_KEYS, ("name",))
         name = self.string(fields["name"], "a segment's 'name'")
         where = f"segment {name!r}"
         weight = self.number(fields["weight"], f"'weight' of {where}", 0) if "weight" in fields else 1.0
@@ -355,13 +366,12 @@ class _Reader:
         return _categorical({k: w for k, (w, _) in zones.items()})
 
     def behaviour(self, node, segment: Segment, where: str) -> None:
-        fields = self.mapping(node, f"'behaviour' of {where}",
-                              ("responses", "baseline", "opt_out", "fatigue"))
+        fields = self.mapping(node, f"'behaviour' of {where}", _BEHAVIOUR_KEYS)
         for item in self.sequence(fields.get("responses") or _EMPTY_LIST, f"'responses' of {where}"):
             segment.responses.append(self.response(item, where))
         for item in self.sequence(fields.get("baseline") or _EMPTY_LIST, f"'baseline' of {where}"):
-            part = self.mapping(item, f"a baseline event of {where}",
-                                ("event", "per_day", "data", "attributes"), ("event", "per_day"))
+            part = self.mapping(item, f"a baseline event of {where}", _BASELINE_KEYS,
+                                ("event", "per_day"))
             segment.baseline.append(Baseline(
                 self.string(part["event"], "'event'"),
                 self.number(part["per_day"], "'per_day'", 0, MAX_PER_DAY),
@@ -374,8 +384,7 @@ class _Reader:
 
     def response(self, node, where: str) -> Response:
         part = self.mapping(node, f"a response of {where}",
-                            ("event", "p", "delay", "within", "after", "data", "count",
-                             "attributes"), ("event", "p"))
+                            _RESPONSE_KEYS, ("event", "p"))
         after = self.mapping(part["after"], "'after'", ("template", "channel", "step", "event")) \
             if "after" in part else {}
         if "event" in after and len(after) > 1:
@@ -514,6 +523,14 @@ _EMPTY_LIST = SequenceNode("tag:yaml.org,2002:seq", [])
 _CONSTRUCTOR = SafeConstructor()
 # YAML 1.2 floats that YAML 1.1 (PyYAML) leaves as text: 1e-9, 2E5 (no dot before the exponent)
 _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
+
+
+def _where_instead(key: str, allowed: tuple[str, ...]) -> str:
+    """What to write instead of an unknown key: where it belongs, or a close known key."""
+    if key in _PLACES:
+        return f"it belongs {_PLACES[key]}"
+    close = difflib.get_close_matches(key, allowed, 1)
+    return f"did you mean {close[0]!r}?" if close else f"expected one of {', '.join(allowed)}"
 
 
 def _value(node: ScalarNode):

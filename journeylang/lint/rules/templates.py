@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from ...ast import Send
 from ...diagnostics import Related, Severity
+from ...sms import SEGMENT_SIZES, sms_length
 from ...template_limits import limit_problems
-from ...templates import estimated_length
+from ...templates import estimated_text
 from ..registry import Issue, LintContext, Rule, register, rule
 from .names import did_you_mean
 
@@ -119,38 +120,64 @@ def unused_template(ctx: LintContext):
 
 
 @rule("JL405", "channel-length-limit", Severity.WARNING,
-      "A message is likely longer than its channel allows.")
+      "A message costs more SMS segments, or is longer, than its channel allows.")
 def channel_length_limit(ctx: LintContext):
-    """Some channels cut or split long messages (an SMS segment holds 70 Chinese characters).
-    ``channel_limits`` in the configuration sets the limit per channel (default: sms 70).
-    The rendered length is estimated: a ``{{ name }}`` the send passes as a param counts as
-    that value, any other ``{{ ... }}`` as 8 characters, ``{% ... %}`` tags as nothing.
-    Every locale of the template is checked, on every channel of a send with fallback
-    channels.
+    """An SMS is billed per segment, and the segment size depends on the encoding: a text
+    all in the GSM-7 alphabet holds 160 characters in one segment and 153 per segment of a
+    longer message (the extension characters ``^ { } \\ [ ~ ] | €`` count twice); one
+    character outside it (any Chinese character, an emoji, a curly quote) sends the whole
+    message as UCS-2, 70 characters in one segment and 67 per segment. A send on sms is
+    reported when its text costs more segments than ``channel_limits.sms.segments`` in the
+    configuration allows (default 1). Other channels can limit characters
+    (``channel_limits = { push = 100 }``).
+
+    The rendered text is estimated: a ``{{ name }}`` the send passes as a param counts as
+    that value, any other ``{{ ... }}`` as 8 GSM-7 characters (a customer's name in Chinese
+    makes the message UCS-2: its estimate is then low), ``{% ... %}`` tags as nothing. Every
+    locale of the template is checked, on every channel of a send with fallback channels.
 
     Bad::
 
-        template reminder "Hi {{ customer.name }}, your order ... (90 characters)"
-        send via sms template reminder
+        template reminder {
+          zh: "亲爱的{{ customer.name }}，您的订单……(80 个汉字)"
+        }
+        send via sms template reminder      # 2 UCS-2 segments per message
 
-    Good: shorten the text, or send it on a channel without a limit (wecom).
+    Good: shorten the text to one segment, send it on a channel without a limit (wecom), or
+    allow more segments: ``channel_limits = { sms = { segments = 2 } }``.
     """
-    limits = ctx.config.channel_limits
     for send in _sends(ctx):
         params = {p.name: p.value for p in send.params}
         for channel in send.channels:
-            limit = limits.get(channel)
-            if limit is None:
-                continue
             for locale, source in ctx.templates.locales(send.template).items():
-                length = estimated_length(source.text, params)
-                if length > limit:
+                text = estimated_text(source.text, params)
+                problem = (_sms_cost(text, ctx.config.sms_segments) if channel == "sms" else
+                           _too_long(text, channel, ctx.config.channel_limits.get(channel)))
+                if problem:
                     shown = f" ({locale})" if locale else ""
-                    yield Issue(f"template '{send.template}'{shown} is about {length} characters, "
-                                f"over the {channel} limit of {limit}", send.span,
-                                hint="shorten the text or raise channel_limits in the "
-                                     "configuration",
-                                related=(Related(source.span, "the template"),))
+                    yield Issue(f"template '{send.template}'{shown} {problem[0]}", send.span,
+                                hint=problem[1], related=(Related(source.span, "the template"),))
+
+
+def _sms_cost(text: str, limit: int) -> tuple[str, str] | None:
+    """What is wrong with ``text`` as an SMS allowed ``limit`` segments, and the hint."""
+    length = sms_length(text)
+    if length.segments <= limit:
+        return None
+    single, part = SEGMENT_SIZES[length.encoding]
+    why = f", as {length.first_wide!r} is not in GSM-7" if length.first_wide else ""
+    return (f"is about {length.units} {length.encoding} characters{why}: {length.segments} SMS "
+            f"segments per message, over the limit of {limit}",
+            f"{length.encoding} holds {single} characters in one segment, {part} per segment of "
+            "a longer message: shorten the text, or allow more segments with "
+            "`channel_limits = { sms = { segments = N } }` in the configuration")
+
+
+def _too_long(text: str, channel: str, limit: int | None) -> tuple[str, str] | None:
+    if limit is None or len(text) <= limit:
+        return None
+    return (f"is about {len(text)} characters, over the {channel} limit of {limit}",
+            "shorten the text or raise channel_limits in the configuration")
 
 
 @rule("JL406", "template-limit", Severity.ERROR,
