@@ -326,6 +326,12 @@ def _renamed(name: str, prefix: str, fragment: str) -> str:
     return f"{prefix}.{name}"
 
 
+@cache
+def _child_fields(cls) -> tuple[str, ...]:
+    """The names of a model node class's fields that may hold nodes (not its span)."""
+    return tuple(f.name for f in fields(cls) if f.name != "span")
+
+
 def _same_or_new(items: tuple, new: list) -> tuple:
     """``items`` itself when no item changed (the walkers copy only what they change)."""
     return items if all(a is b for a, b in zip(items, new)) else tuple(new)
@@ -338,14 +344,14 @@ def _retarget(node, names: dict[str, str]):
     if not isinstance(node, ast.Node) or not names:
         return node
     changes = {}
-    for f in fields(node):
-        value = getattr(node, f.name)
-        if f.name in ("next", "target", "default") and isinstance(value, str) and value in names:
-            changes[f.name] = names[value]
-        elif isinstance(value, (tuple, ast.Node)) and f.name != "span":
+    for name in _child_fields(type(node)):
+        value = getattr(node, name)
+        if name in ("next", "target", "default") and isinstance(value, str) and value in names:
+            changes[name] = names[value]
+        elif isinstance(value, (tuple, ast.Node)):
             new = _retarget(value, names)
             if new is not value:
-                changes[f.name] = new
+                changes[name] = new
     return replace(node, **changes) if changes else node
 
 
@@ -366,12 +372,12 @@ class _Segments:
         if not (is_dataclass(node) and isinstance(node, ast.Node)):
             return node
         changes = {}
-        for f in fields(node):
-            value = getattr(node, f.name)
-            if f.name != "span" and isinstance(value, (tuple, ast.Node)):
+        for name in _child_fields(type(node)):
+            value = getattr(node, name)
+            if isinstance(value, (tuple, ast.Node)):
                 new = self.node(value, stack)
                 if new is not value:
-                    changes[f.name] = new
+                    changes[name] = new
         return replace(node, **changes) if changes else node
 
     def segment(self, ref: ast.SegmentRef, stack: tuple[str, ...]) -> ast.Expr:
@@ -416,13 +422,13 @@ class _Substitution:
         if not (is_dataclass(node) and isinstance(node, ast.Node)):
             return node
         changes = {}
-        for f in fields(node):
-            value = getattr(node, f.name)
-            if f.name == "span" or not isinstance(value, (tuple, ast.Node)):
+        for name in _child_fields(type(node)):
+            value = getattr(node, name)
+            if not isinstance(value, (tuple, ast.Node)):
                 continue
-            new = self.node(value, _FIELD_TYPES.get(f.name, f.name), node)
+            new = self.node(value, _FIELD_TYPES.get(name, name), node)
             if new is not value:
-                changes[f.name] = new
+                changes[name] = new
         return replace(node, **changes) if changes else node
 
     def ref(self, ref: ast.ParamRef, place: str | None, parent):
