@@ -51,6 +51,12 @@ def test_a_command_imports_only_its_own_module():
     assert "journeylang.cli.simulate" not in loaded and "numpy" not in loaded
 
 
+def test_checking_a_clean_file_does_not_load_the_width_tables():
+    loaded = _modules_after("check", str(EXAMPLES / "cart_recovery.journey"))
+    assert "journeylang.api" in loaded  # the check ran
+    assert "wcwidth" not in loaded
+
+
 def test_help_lists_every_command_with_its_short_help():
     out = CliRunner().invoke(main, ["--help"], terminal_width=80).stdout
     listing = out.split("Commands:")[1].split("Examples:")[0]

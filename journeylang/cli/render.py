@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Mapping
 
 import click
-from wcwidth import wcwidth
 
 from ..diagnostics import Diagnostic, Severity, Span
 from ..source import Source
@@ -66,6 +65,9 @@ def _excerpt(span: Span, sources: SourceLines, colour: str | None = None) -> lis
 
 def display_width(text: str) -> int:
     """Terminal columns ``text`` takes: 2 for each wide (CJK) character, 0 for combining marks."""
+    if text.isascii() and text.isprintable():
+        return len(text)  # one column each: no need to load the width tables
+    from wcwidth import wcwidth
     return sum(max(wcwidth(c), 0) if c != "\t" else 1 for c in text)
 
 
