@@ -97,3 +97,16 @@ def test_each_rule_says_when_its_search_stops_at_the_budget(monkeypatch, write):
 def test_no_note_when_the_budget_is_not_reached(write):
     diagnostics = api.check(write("busy.journey", BUSY)).diagnostics
     assert [d for d in diagnostics if d.message.startswith(CUT_SHORT)] == []
+
+
+def test_a_budget_of_exactly_the_number_of_states_is_enough(monkeypatch, write):
+    """The search is cut short only when it meets a state it has not seen beyond the budget,
+    not when what is left to follow holds only states it has seen (round a loop)."""
+    ctx = _context(write("weekly.journey", LOOP))
+    found, complete = flow.timings(ctx.graph, ctx.journey.policy.quiet)
+    states = sum(len(whens) for whens in found.values())
+    assert complete
+    monkeypatch.setattr(flow, "MAX_STATES", states)
+    assert flow.timings(ctx.graph, ctx.journey.policy.quiet) == (found, True)
+    monkeypatch.setattr(flow, "MAX_STATES", states - 1)
+    assert flow.timings(ctx.graph, ctx.journey.policy.quiet)[1] is False
