@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -28,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from corpus import write_corpus  # noqa: E402
 from generate import write_journeys  # noqa: E402
-from measure import Run, best, load, median, run  # noqa: E402
+from measure import Run, best, environment, load, median, run  # noqa: E402
 
 JOURNEY = [sys.executable, "-c", "import sys; from journeylang.cli import main; sys.exit(main())"]
 YAMLLINT = [sys.executable, "-m", "yamllint"]
@@ -42,14 +41,6 @@ def write(folder: Path, corpus: str, count: int) -> list[Path]:
         return write_journeys(folder, count)
     derived = write_corpus(folder / "derived", count - count // 2)
     return derived + write_journeys(folder / "generated", count // 2)
-
-
-def environment(tree: str | None, cache: Path) -> dict:
-    env = dict(os.environ, JOURNEYLANG_CACHE_DIR=str(cache))
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: modules load from their .pyc
-    if tree:
-        env["PYTHONPATH"] = os.pathsep.join([tree, *filter(None, [env.get("PYTHONPATH")])])
-    return env
 
 
 def findings(folder: Path, env: dict) -> tuple[Counter, int]:

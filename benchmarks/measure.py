@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,16 @@ def run(command: list[str], env: dict | None = None, stdin: bytes | None = None,
     process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
     return Run(time.perf_counter() - started, usage.ru_utime + usage.ru_stime,
                usage.ru_maxrss, process.returncode)
+
+
+def environment(tree: str | None, cache: Path) -> dict:
+    """The environment a timed `journey` runs in: the parser cached in ``cache``, modules
+    loaded from their .pyc as when installed, and ``tree`` (a checkout) first on the path."""
+    env = dict(os.environ, JOURNEYLANG_CACHE_DIR=str(cache))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if tree:
+        env["PYTHONPATH"] = os.pathsep.join([tree, *filter(None, [env.get("PYTHONPATH")])])
+    return env
 
 
 def load() -> str:

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from measure import Run, best, load, median, run  # noqa: E402
+from measure import Run, best, environment, load, median, run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -54,14 +53,6 @@ def commands() -> dict[str, list[str]]:
         "journey check (YAML example)": JOURNEY + ["check", str(CHANGED[1])],
         "pre-commit: journey lint, 3 files": JOURNEY + ["lint", *map(str, CHANGED)],
     }
-
-
-def environment(path: str | None, cache: Path) -> dict:
-    env = dict(os.environ, JOURNEYLANG_CACHE_DIR=str(cache))
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: modules load from their .pyc
-    if path:
-        env["PYTHONPATH"] = os.pathsep.join([path, *filter(None, [env.get("PYTHONPATH")])])
-    return env
 
 
 def measure(trees: dict[str, str | None], repeat: int, cache: Path) -> dict[str, list[Run]]:
