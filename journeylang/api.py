@@ -4,10 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from .config import ConfigError, LintConfig, find_config, load_config  # noqa: F401 (re-exported)
-from .diagnostics import Diagnostic, has_errors
+from .diagnostics import Diagnostic, TablesError, has_errors
 from .expand import FRAGMENT_DIR, expand_document
 from .ast import Journey  # noqa: F401 (CheckResult.journey)
 from .frontend import Document, is_fragment_source, parse_file, parse_fragment_file, parse_source
@@ -15,6 +15,9 @@ from .lint import run_rules
 from .lint.step_names import name_steps
 from .lint.suppress import apply_suppressions
 from .source import DSL_SUFFIXES, YAML_SUFFIXES, Source
+
+if TYPE_CHECKING:
+    from .compile import Tables
 
 JOURNEY_SUFFIXES = DSL_SUFFIXES + YAML_SUFFIXES
 COHORT_SUFFIXES = (".cohort.yaml", ".cohort.yml")  # simulation input, never a journey
@@ -107,8 +110,14 @@ def journey_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 # --- compile and run: thin wrappers over compile/ and runtime/ ----------------------
-from .compile import Tables, compile_journey, default_compiled_at  # noqa: E402
-from .compile import TablesError, read_tables, write_tables  # noqa: E402,F401 (re-exported)
+# imported when first used, so that checking a file does not load the compiler
+
+def __getattr__(name: str):
+    """``Tables``, ``read_tables`` and ``write_tables`` from the compiler (re-exported)."""
+    if name in ("Tables", "read_tables", "write_tables"):
+        from . import compile
+        return getattr(compile, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -126,6 +135,7 @@ class CompileResult:
 def compile_document(document: Document, compiled_at: str | None = None,
                      config: LintConfig | None = None) -> CompileResult:
     """Check a parsed file and compile it; a file with check errors gives no tables."""
+    from .compile import compile_journey, default_compiled_at
     result = check_document(document, config)
     if not result.ok or result.journey is None:
         return CompileResult(result, None)
@@ -168,6 +178,7 @@ def _versions_at(path: Path, stamp: int) -> list:
 
 
 def _tables_at(path: Path) -> list[Tables]:
+    from .compile import read_tables
     from .runtime import StoreError
     from .runtime.status import is_state_file, stored_versions
     if path.is_dir() and not (path / "journey.csv").is_file():  # a folder, not CSV tables
@@ -193,6 +204,7 @@ def load_tables(path: str | Path) -> Tables:
 
     Raises TablesError for unreadable tables and JourneyError when a journey has errors.
     """
+    from .compile import read_tables
     path = Path(path)
     if path.suffix.lower() in JOURNEY_SUFFIXES:
         from .diagnostics import JourneyError
@@ -209,6 +221,7 @@ def open_runtime(db: str | Path, tables: Iterable[str | Path | Tables] = (), **o
 
     ``options`` go to ``runtime.Runtime`` (seed, timezone, clock, adapters, render).
     """
+    from .compile import Tables
     from .runtime import Runtime, open_store
     runtime = Runtime(open_store(db), **options)
     for item in tables:
@@ -222,6 +235,7 @@ def simulate(journey, cohort, seed: int = 0, days: float = 90.0, **options):
     """Run a cohort (a cohort file, or a ``sim.Cohort``) through a journey (a journey file,
     tables file, or ``Tables``), or a list of them run together; returns ``sim.Results``
     (``sim.report.MultiResults`` for several). ``options`` go to ``sim.simulate``."""
+    from .compile import Tables
     from .sim import load_cohort, simulate as run
     if isinstance(journey, (list, tuple)):
         tables = [j if isinstance(j, Tables) else load_tables(j) for j in journey]

@@ -99,3 +99,7 @@ class JourneyError(Exception):
     def __init__(self, diagnostics: list[Diagnostic]):
         self.diagnostics = list(diagnostics)
         super().__init__("; ".join(f"{d.span}: {d.code} {d.message}" for d in self.diagnostics))
+
+
+class TablesError(Exception):
+    """Compiled tables that cannot be read; the message names the file and what is wrong."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field, fields, is_dataclass, replace
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 from . import ast
@@ -165,13 +165,14 @@ class Expansion:
 
 
 def expand(journey: ast.Journey | None, library: Library | None = None,
-           channels=ast.CHANNELS, segments=()) -> Expansion:
+           channels=ast.CHANNELS, segments=(), journey_file: str | None = None) -> Expansion:
     """Inline every ``use`` and ``segment(...)`` of ``journey`` (``segments``: the configured
     ``SegmentText``s); diagnostics for bad uses, unknown segments and ``$refs`` outside
-    fragments."""
+    fragments. Without a ``library``, the fragments beside ``journey_file`` and the stdlib's
+    are read when the journey uses one."""
     if journey is None:
         return Expansion(None)
-    expander = _Expander(library or Library.for_file(None), tuple(channels))
+    expander = _Expander(library, tuple(channels), journey_file)
     stages = tuple(replace(stage, steps=expander.steps(stage.steps, stage.name, ()))
                    for stage in journey.stages)
     templates = journey.templates + expander.templates(journey)
@@ -187,12 +188,14 @@ def expand(journey: ast.Journey | None, library: Library | None = None,
 
 def expand_document(document, channels=ast.CHANNELS, segments=()) -> Expansion:
     """Expand a parsed Document, finding local fragments beside its file."""
-    return expand(document.journey, Library.for_file(document.source.name), channels, segments)
+    return expand(document.journey, None, channels, segments, document.source.name)
 
 
 class _Expander:
-    def __init__(self, library: Library, channels):
-        self.library, self.channels = library, channels
+    def __init__(self, library: Library | None, channels, journey_file: str | None = None):
+        if library is not None:
+            self.library = library
+        self.channels, self.journey_file = channels, journey_file
         self.diagnostics: list[Diagnostic] = []
         self.uses: list[UseSite] = []
         self.entries: dict[str, str] = {}  # use label -> first expanded step
@@ -201,6 +204,11 @@ class _Expander:
         self.handlers: list[ast.Handler] = []
         self._counts: dict[str, int] = {}
         self._reported: set[str] = set()
+
+    @cached_property
+    def library(self) -> Library:
+        """The fragments, read at the first ``use``."""
+        return Library.for_file(self.journey_file)
 
     def report(self, diagnostic: Diagnostic) -> None:
         self.diagnostics.append(diagnostic)
@@ -319,21 +327,32 @@ def _renamed(name: str, prefix: str, fragment: str) -> str:
     return f"{prefix}.{name}"
 
 
+@cache
+def _child_fields(cls) -> tuple[str, ...]:
+    """The names of a model node class's fields that may hold nodes (not its span)."""
+    return tuple(f.name for f in fields(cls) if f.name != "span")
+
+
+def _same_or_new(items: tuple, new: list) -> tuple:
+    """``items`` itself when no item changed (the walkers copy only what they change)."""
+    return items if all(a is b for a, b in zip(items, new)) else tuple(new)
+
+
 def _retarget(node, names: dict[str, str]):
     """Replace step targets (``next``, ``target``, ``default``) found in ``names``."""
     if isinstance(node, tuple):
-        return tuple(_retarget(item, names) for item in node)
+        return _same_or_new(node, [_retarget(item, names) for item in node])
     if not isinstance(node, ast.Node) or not names:
         return node
     changes = {}
-    for f in fields(node):
-        value = getattr(node, f.name)
-        if f.name in ("next", "target", "default") and isinstance(value, str) and value in names:
-            changes[f.name] = names[value]
-        elif isinstance(value, (tuple, ast.Node)) and f.name != "span":
+    for name in _child_fields(type(node)):
+        value = getattr(node, name)
+        if name in ("next", "target", "default") and isinstance(value, str) and value in names:
+            changes[name] = names[value]
+        elif isinstance(value, (tuple, ast.Node)):
             new = _retarget(value, names)
             if new is not value:
-                changes[f.name] = new
+                changes[name] = new
     return replace(node, **changes) if changes else node
 
 
@@ -360,17 +379,17 @@ class _Segments:
             inlined = self.segment(node, stack)
             return inlined if in_condition else self.bounded(inlined, node.span)
         if isinstance(node, tuple):
-            return tuple(self.node(item, stack, in_condition) for item in node)
+            return _same_or_new(node, [self.node(item, stack, in_condition) for item in node])
         if not (is_dataclass(node) and isinstance(node, ast.Node)):
             return node
         operator = isinstance(node, _OPERATORS)
         changes = {}
-        for f in fields(node):
-            value = getattr(node, f.name)
-            if f.name != "span" and isinstance(value, (tuple, ast.Node)):
+        for name in _child_fields(type(node)):
+            value = getattr(node, name)
+            if isinstance(value, (tuple, ast.Node)):
                 new = self.node(value, stack, in_condition or operator)
                 if new is not value:
-                    changes[f.name] = new
+                    changes[name] = new
         if not changes:
             return node
         changed = replace(node, **changes)
@@ -444,9 +463,9 @@ def _measure(expr: ast.Expr) -> tuple[int, int]:
 
 def _sub_expressions(node) -> list:
     children = []
-    for f in fields(node):
-        value = getattr(node, f.name)
-        if isinstance(value, ast.Node) and f.name != "span":
+    for name in _child_fields(type(node)):
+        value = getattr(node, name)
+        if isinstance(value, ast.Node):
             children.append(value)
         elif isinstance(value, tuple):
             children.extend(item for item in value if isinstance(item, ast.Node))
@@ -463,17 +482,17 @@ class _Substitution:
         if isinstance(node, ast.ParamRef):
             return self.ref(node, place, parent)
         if isinstance(node, tuple):
-            return tuple(self.node(item, place, parent) for item in node)
+            return _same_or_new(node, [self.node(item, place, parent) for item in node])
         if not (is_dataclass(node) and isinstance(node, ast.Node)):
             return node
         changes = {}
-        for f in fields(node):
-            value = getattr(node, f.name)
-            if f.name == "span" or not isinstance(value, (tuple, ast.Node)):
+        for name in _child_fields(type(node)):
+            value = getattr(node, name)
+            if not isinstance(value, (tuple, ast.Node)):
                 continue
-            new = self.node(value, _FIELD_TYPES.get(f.name, f.name), node)
+            new = self.node(value, _FIELD_TYPES.get(name, name), node)
             if new is not value:
-                changes[f.name] = new
+                changes[name] = new
         return replace(node, **changes) if changes else node
 
     def ref(self, ref: ast.ParamRef, place: str | None, parent):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import networkx as nx
 
@@ -38,7 +39,27 @@ class JourneyGraph:
     jumps: list[str] = field(default_factory=list)  # steps event handlers move runs to
 
     def step(self, name: str) -> ast.Step:
-        return self.graph.nodes[name]["step"]
+        return self._steps[name]
+
+    def ways_out(self, node: str) -> list[tuple[str, str, dict]]:
+        """(target, edge kind, edge data) for every edge leaving ``node``, in insertion order.
+        Path searches ask this many times per step: it is read from the graph once."""
+        return self._ways_out[node]
+
+    @cached_property
+    def _steps(self) -> dict[str, ast.Step]:
+        return {name: data["step"] for name, data in self.graph.nodes(data=True)}
+
+    @cached_property
+    def _order(self) -> dict[str, int]:
+        return {name: data["order"] for name, data in self.graph.nodes(data=True)}
+
+    @cached_property
+    def _ways_out(self) -> dict[str, list[tuple[str, str, dict]]]:
+        ways: dict[str, list] = {name: [] for name in self.graph.nodes}
+        for source, target, data in self.graph.edges(data=True):
+            ways[source].append((target, data["kind"], data))
+        return ways
 
     def roots(self) -> list[str]:
         """Where runs can enter the steps: the start, and every handler's jump target (a
@@ -55,7 +76,7 @@ class JourneyGraph:
         return found
 
     def in_source_order(self, names) -> list[str]:
-        return sorted(names, key=lambda n: self.graph.nodes[n]["order"])
+        return sorted(names, key=self._order.__getitem__)
 
 
 class _Resolver:

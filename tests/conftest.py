@@ -1,6 +1,8 @@
 """Shared test helpers."""
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,9 @@ def write(tmp_path):
 
 
 def pytest_configure(config):
+    # the built DSL parser is cached in a folder of this session, not in the user's cache
+    if "JOURNEYLANG_CACHE_DIR" not in os.environ:
+        os.environ["JOURNEYLANG_CACHE_DIR"] = tempfile.mkdtemp(prefix="journeylang-cache-")
     config.addinivalue_line("markers", "needs(available, reason): the test needs an external "
                                        "tool (skipped without it; under CI=true it fails)")
 

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from journeylang.cli import main
+from journeylang.cli.commands import COMMANDS
 from journeylang.cli.console import colour_from_environment
 
 from conftest import EXAMPLES
@@ -32,7 +33,7 @@ def run(*args, input=None, env=None):
                               catch_exceptions=False)
 
 
-@pytest.mark.parametrize("command", sorted(main.commands))
+@pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_every_command_has_examples_and_quiet_in_its_help(command):
     text = run(command, "--help").stdout
     assert "Examples:" in text and f"journey {command}" in text.split("Examples:")[1]

@@ -232,3 +232,72 @@ def test_pre_commit_hook_definition():
         "docker-compose.yaml", "journeys/cohorts/vip.cohort.yaml", "myjourneys/x.yaml")
         if linted(path)] == ["welcome.journey", "crm/journeys/welcome.journey",
                              "journeys/vip_care.yaml", "team/journeys/sub/winback.yml"]
+
+
+# --- streaming: each file's output as soon as it is checked ------------------------------
+
+STREAMED = ["broken", str(ROOT / "examples" / "vip_care.yaml"),
+            str(ROOT / "examples" / "cart_recovery.journey")]
+
+
+def _all_at_once(output_format: str) -> tuple[str, str]:
+    """What `journey lint` printed when it kept every file until the end: every result first,
+    then one rendering of all the diagnostics (stdout, stderr)."""
+    from click import unstyle
+
+    from journeylang import api
+    from journeylang.cli.formats import FORMATTERS
+    from journeylang.cli.render import SourceLines, render, summary
+    from journeylang.diagnostics import Severity
+
+    old = os.getcwd()
+    os.chdir(LINT)  # as `lint` runs: names relative to it, SARIF's root
+    try:
+        results = [api.check(path) for path in api.journey_files(STREAMED)]
+        everything = [d for r in results for d in r.diagnostics]
+        if output_format != "text":
+            names = [r.document.source.name for r in results]
+            return FORMATTERS[output_format](everything, names) + "\n", ""
+    finally:
+        os.chdir(old)
+    sources = SourceLines({r.document.source.name: r.document.source.text for r in results})
+    counts = {level: sum(d.severity is level for d in everything) for level in Severity}
+    return ("".join(unstyle(render(d, sources)) + "\n" for d in everything),
+            unstyle(summary(counts, len(results))) + "\n")
+
+
+@pytest.mark.parametrize("output_format", ["text", "json", "sarif", "github", "junit"])
+def test_streamed_output_of_several_files_is_what_one_document_printed(output_format):
+    result = lint(*STREAMED, "--format", output_format)
+    assert result.exit_code == 1
+    assert (result.stdout, result.stderr) == _all_at_once(output_format)
+
+
+def test_github_output_of_clean_files_is_one_empty_line():
+    result = lint(str(ROOT / "examples" / "vip_care.yaml"), "--format", "github")
+    assert (result.exit_code, result.stdout) == (0, "\n")
+
+
+@pytest.mark.parametrize("output_format", ["text", "json", "github"])
+def test_a_checked_file_is_let_go_before_the_next_is_checked(output_format, monkeypatch):
+    """Memory stays flat in the number of files: no parsed file outlives its turn (the JSON
+    document keeps only the diagnostics)."""
+    import gc
+    import weakref
+
+    from journeylang.cli import check as check_module
+
+    kept: list[weakref.ref] = []
+    alive_at_each_start: list[int] = []
+    real_check = check_module.check
+
+    def watched(path, *args, **kwargs):
+        gc.collect()
+        alive_at_each_start.append(sum(ref() is not None for ref in kept))
+        result = real_check(path, *args, **kwargs)
+        kept.extend([weakref.ref(result.document), weakref.ref(result.document.source)])
+        return result
+
+    monkeypatch.setattr(check_module, "check", watched)
+    lint(*STREAMED, "--format", output_format)
+    assert len(alive_at_each_start) == 6 and set(alive_at_each_start) == {0}

@@ -22,18 +22,5 @@ def main() -> None:
     """
 
 
-from . import check as _check  # noqa: E402,F401  (registers the commands)
-from . import rules as _rules  # noqa: E402,F401
-from . import compile as _compile, run as _run, status as _status  # noqa: E402,F401
-from . import graph as _graph  # noqa: E402,F401
-from . import schema as _schema  # noqa: E402,F401
-from . import lsp as _lsp  # noqa: E402,F401
-from . import fmt as _fmt  # noqa: E402,F401
-from . import convert as _convert  # noqa: E402,F401
-from . import new as _new, preview as _preview  # noqa: E402,F401
-from . import simulate as _simulate  # noqa: E402,F401
-from . import live as _live  # noqa: E402,F401
-from . import diff as _diff  # noqa: E402,F401
-
 if __name__ == "__main__":
     main()

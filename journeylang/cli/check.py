@@ -10,12 +10,10 @@ import click
 from ..api import (ConfigError, CheckResult, TablesError, check, check_document, config_for,
                    journey_files)
 from ..config import load_config
-from ..diagnostics import Severity, has_errors
-from . import main
-from .console import examples, note, quiet_option, warn
+from .console import examples, quiet_option, warn
 from .formats import FORMATTERS
 from .inputs import STDIN, check_stdin_use, parse_input, stdin_filename_option
-from .render import SourceLines, render, summary
+from .report import Report
 
 _FORMATS = ["text", *FORMATTERS]
 
@@ -27,33 +25,27 @@ def _split_codes(values: tuple[str, ...]) -> tuple[str, ...]:
 def run_checks(paths, output_format="text", config_path=None, select=(), ignore=(),
                max_warnings=None, stdin_filename=None, against=()) -> None:
     """Check ``paths`` (``-``: standard input) and exit: 0 clean, 1 errors (or too many
-    warnings), 2 usage errors. ``against``: earlier versions to check migrations with."""
+    warnings), 2 usage errors. ``against``: earlier versions to check migrations with.
+    Each file's diagnostics are written as soon as it is checked (see ``Report``)."""
     check_stdin_use(paths, stdin_filename)
     files = journey_files([p for p in paths if p != STDIN])
     if not files and STDIN not in paths:
         raise click.UsageError("no journey files (.journey, .yaml, .yml) found in the given paths")
+    report = Report(output_format)
     try:
         fixed = load_config(Path(config_path)) if config_path else None
-        results = [_check_stdin(stdin_filename, fixed, select, ignore, against)] \
-            if STDIN in paths else []
-        results += [check(path, _narrowed(fixed or config_for(path), select, ignore), against)
-                    for path in files]
+        configs = [fixed or config_for(path) for path in files]  # a bad one before any output
+        if STDIN in paths:
+            report.add(_check_stdin(stdin_filename, fixed, select, ignore, against))
+        for path, config in zip(files, configs):
+            report.add(check(path, _narrowed(config, select, ignore), against))
     except (ConfigError, TablesError) as exc:
         raise click.UsageError(str(exc)) from None
-    everything = [d for r in results for d in r.diagnostics]
-    names = [r.document.source.name for r in results]
-    if output_format == "text":
-        sources = SourceLines({r.document.source.name: r.document.source.text for r in results})
-        for diagnostic in everything:
-            click.echo(render(diagnostic, sources))
-        note(summary(everything, len(results)))
-    else:
-        click.echo(FORMATTERS[output_format](everything, names))
-    warnings = sum(d.severity is Severity.WARNING for d in everything)
-    too_many = max_warnings is not None and warnings > max_warnings
+    report.finish()
+    too_many = max_warnings is not None and report.warnings > max_warnings
     if too_many and output_format == "text":
-        warn(f"too many warnings: {warnings} > --max-warnings {max_warnings}")
-    sys.exit(1 if has_errors(everything) or too_many else 0)
+        warn(f"too many warnings: {report.warnings} > --max-warnings {max_warnings}")
+    sys.exit(1 if report.errors or too_many else 0)
 
 
 def _check_stdin(stdin_filename, fixed, select, ignore, against=()) -> CheckResult:
@@ -80,7 +72,7 @@ _against = click.option(
          "folder of them, or a state file (every version it holds). Repeatable.")
 
 
-@main.command("check", epilog=examples(
+@click.command("check", epilog=examples(
     "journey check examples/                       # every journey below a folder",
     "journey check welcome.journey vip_care.yaml",
     "cat j.journey | journey check - --stdin-filename journeys/j.journey",
@@ -101,7 +93,7 @@ def check_command(paths: tuple[str, ...], against: tuple[str, ...],
     run_checks(paths, stdin_filename=stdin_filename, against=against)
 
 
-@main.command("lint", epilog=examples(
+@click.command("lint", epilog=examples(
     "journey lint journeys/ --format github --max-warnings 0",
     "journey lint journeys/ --format sarif > journeylang.sarif",
     "journey lint journeys/ --select JL2,JL301 --ignore JL505",

@@ -9,13 +9,12 @@ import click
 from ..api import ConfigError, compile_document, config_for
 from ..compile import FORMATS, TablesError, default_compiled_at, write_tables
 from ..diagnostics import Severity
-from . import main
 from .console import error, examples, note, quiet_option
 from .inputs import STDIN, journey_argument, parse_input, stdin_filename_option
 from .render import SourceLines, render
 
 
-@main.command("compile", epilog=examples(
+@click.command("compile", epilog=examples(
     "journey compile examples/cart_recovery.journey -o cart.json",
     "journey compile vip_care.yaml -o tables/ --format csv",
     "SOURCE_DATE_EPOCH=0 journey compile j.journey -o j.sqlite --format sqlite",

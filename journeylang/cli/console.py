@@ -1,10 +1,14 @@
 """Terminal conventions shared by every command: colour, --quiet, notes and errors, Ctrl-C."""
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
 import click
+from click.utils import make_default_short_help
+
+from .commands import COMMANDS
 
 INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 
@@ -21,7 +25,31 @@ def colour_from_environment(environ=os.environ) -> bool | None:
 
 
 class JourneyGroup(click.Group):
-    """The ``journey`` group: colour from the environment, exit 130 on Ctrl-C (no traceback)."""
+    """The ``journey`` group: colour from the environment, exit 130 on Ctrl-C (no traceback).
+
+    Its commands are listed in ``commands.COMMANDS`` and a command's module is imported only
+    when the command runs (or shows its own help)."""
+
+    def list_commands(self, ctx) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx, name: str):
+        if name not in self.commands and name in COMMANDS:
+            entry = COMMANDS[name]
+            module = importlib.import_module(f"{__package__}.{entry.module}")
+            self.add_command(getattr(module, entry.function), name)
+        return self.commands.get(name)
+
+    def format_commands(self, ctx, formatter) -> None:
+        """The command list of ``--help``, as click writes it, from the summaries in COMMANDS
+        (without importing any command)."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(map(len, names))
+        rows = [(name, make_default_short_help(COMMANDS[name].summary, limit)
+                 if name not in self.commands else self.commands[name].get_short_help_str(limit))
+                for name in names]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def make_context(self, info_name, args, parent=None, **extra):
         extra.setdefault("color", colour_from_environment())

@@ -8,7 +8,6 @@ import click
 
 from ..printer import FormatError, convert_document
 from ..source import DSL_SUFFIXES, YAML_SUFFIXES
-from . import main
 from .console import error, examples, fail, note, quiet_option
 from .inputs import journey_argument, parse_input, stdin_filename_option
 from .render import SourceLines, render
@@ -16,7 +15,7 @@ from .render import SourceLines, render
 _SUFFIXES = {"yaml": YAML_SUFFIXES, "journey": DSL_SUFFIXES}
 
 
-@main.command("convert", epilog=examples(
+@click.command("convert", epilog=examples(
     "journey convert examples/cart_recovery.journey --to yaml -o cart_recovery.yaml",
     "journey convert examples/vip_care.yaml --to journey           # to standard output",
     "journey convert vip.yaml --to journey -o vip.journey --force",

@@ -10,7 +10,6 @@ from ..api import TablesError
 from ..compile.diff import diff_tables, migration_between
 from ..runtime import StoreError
 from ..runtime.status import is_state_file, stored_versions
-from . import main
 from .console import examples, fail, quiet_option
 from .run import load_all
 
@@ -18,7 +17,7 @@ _SECTIONS = ("journey", "steps", "templates", "triggers", "policies", "roles", "
              "attributes", "migrations")
 
 
-@main.command("diff", epilog=examples(
+@click.command("diff", epilog=examples(
     "journey diff cart_v2.journey cart_v3.journey",
     "journey diff released/cart.json cart.journey          # tables against a journey file",
     "journey diff cart.state.sqlite cart.journey           # the active version against the file",

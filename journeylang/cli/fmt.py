@@ -13,13 +13,12 @@ from ..frontend.text import is_fragment_file
 from ..printer import FormatError
 from ..printer.format import format_document
 from ..source import DSL_SUFFIXES
-from . import main
 from .console import error, examples, note, quiet_option
 from .inputs import STDIN, check_stdin_use, parse_input, stdin_filename_option
 from .render import SourceLines, render
 
 
-@main.command("fmt", epilog=examples(
+@click.command("fmt", epilog=examples(
     "journey fmt journeys/                          # rewrite what is not formatted",
     "journey fmt --check journeys/                  # CI: exit 1 when a file would change",
     "journey fmt --diff welcome.journey             # show the change, write nothing",

@@ -48,8 +48,8 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def to_github(diagnostics: list[Diagnostic], files: list[str]) -> str:
-    """GitHub Actions workflow commands: one annotation per diagnostic."""
+def github_lines(diagnostics: list[Diagnostic]) -> list[str]:
+    """One GitHub Actions workflow command (an annotation) per diagnostic."""
     lines = []
     for d in diagnostics:
         props = (f"file={_escape_property(_uri(d.span.file))},line={d.span.line},"
@@ -57,14 +57,22 @@ def to_github(diagnostics: list[Diagnostic], files: list[str]) -> str:
                  f"title={_escape_property(d.code)}")
         message = d.message + (f" (hint: {d.hint})" if d.hint else "")
         lines.append(f"::{_GITHUB_LEVEL[d.severity]} {props}::{_escape_data(message)}")
-    return "\n".join(lines)
+    return lines
+
+
+def to_github(diagnostics: list[Diagnostic], files: list[str]) -> str:
+    """GitHub Actions workflow commands: one annotation per diagnostic."""
+    return "\n".join(github_lines(diagnostics))
 
 
 def to_junit(diagnostics: list[Diagnostic], files: list[str]) -> str:
     """JUnit XML: a test suite per file, a failing test case per diagnostic."""
     root = ET.Element("testsuites", name="journeylang")
+    by_file: dict[str, list[Diagnostic]] = {}
+    for d in diagnostics:
+        by_file.setdefault(d.span.file, []).append(d)
     for file in files:
-        found = [d for d in diagnostics if d.span.file == file]
+        found = by_file.get(file, [])
         failing = [d for d in found if d.severity is Severity.ERROR]
         suite = ET.SubElement(root, "testsuite", name=file, tests=str(max(1, len(found))),
                               failures=str(len(failing)), errors="0")

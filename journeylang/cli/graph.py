@@ -7,13 +7,12 @@ from pathlib import Path
 import click
 
 from ..views import FORMATS, ViewError, render_view
-from . import main
 from .console import error, examples, fail, note, quiet_option
 from .inputs import journey_argument, parse_input, stdin_filename_option
 from .render import SourceLines, render
 
 
-@main.command("graph", epilog=examples(
+@click.command("graph", epilog=examples(
     "journey graph examples/cart_recovery.journey                  # Mermaid to standard output",
     "journey graph examples/vip_care.yaml --format html -o vip_care.html",
     "journey graph j.journey --format dot | dot -Tpng > j.png",

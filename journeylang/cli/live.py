@@ -7,7 +7,6 @@ import click
 
 from ..compile import TablesError
 from ..runtime import RuntimeSetupError, StoreError
-from . import main
 from .console import examples, fail, is_quiet, note, quiet_option
 from .run import load_all
 
@@ -39,7 +38,7 @@ def _logging(server) -> None:
     server.setup_logging(logging.WARNING if is_quiet() else logging.INFO)
 
 
-@main.command("serve", epilog=examples(
+@click.command("serve", epilog=examples(
     "JOURNEY_TOKENS=demo-token journey serve --config examples/live/demo.toml --deliver",
     "journey serve --config live.toml --host 0.0.0.0 --port 8080"))
 @click.option("--config", "path", required=True, type=click.Path(dir_okay=False),
@@ -65,7 +64,7 @@ def serve_command(path, host, port, with_deliver) -> None:
         fail(str(exc))
 
 
-@main.command("deliver", epilog=examples(
+@click.command("deliver", epilog=examples(
     "journey deliver --config live.toml --metrics-port 9101",
     "journey deliver --config live.toml --once            # what is due now, then exit",
     "journey deliver --config live.toml --requeue-dead --channel sms"))

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import click
 
-from . import main
 from .console import examples, quiet_option
 
 
-@main.command("lsp", epilog=examples(
+@click.command("lsp", epilog=examples(
     "journey lsp                          # started by an editor, speaks LSP on stdin/stdout",
     "nvim: vim.lsp.start({ name = 'journeylang', cmd = { 'journey', 'lsp' } })"))
 @quiet_option

@@ -8,7 +8,6 @@ import click
 
 from ..config import CJK, DEFAULT_NAMING
 from ..expand import stdlib_fragments
-from . import main
 from .console import examples, fail, note, quiet_option
 
 _NAME = re.compile(DEFAULT_NAMING)
@@ -98,7 +97,7 @@ def _parameters(fragment: str) -> list[str]:
             for p in stdlib_fragments()[fragment].params]
 
 
-@main.command("new", epilog=examples(
+@click.command("new", epilog=examples(
     "journey new cart_recovery                      # cart_recovery.journey here",
     "journey new 新客欢迎 -o journeys/              # a Chinese name: Chinese texts",
     "journey new winback_q3 --from stdlib:winback",

@@ -14,7 +14,6 @@ from ..lint.rules.names import did_you_mean
 from ..lint.rules.templates import RENDER_ERROR
 from ..sandbox import RenderError
 from ..templates import MessageTemplate, TemplateSet, render_context
-from . import main
 from .console import examples, quiet_option
 from .inputs import journey_argument, parse_input, stdin_filename_option
 from .render import SourceLines, render
@@ -52,7 +51,7 @@ def _fail(diagnostics, sources: SourceLines) -> None:
     sys.exit(1)
 
 
-@main.command("preview", epilog=examples(
+@click.command("preview", epilog=examples(
     "journey preview examples/cart_recovery.journey nudge --customer ann.json",
     "journey preview j.journey offer --customer c.json --event cart.json --locale zh",
     "journey preview - nudge --stdin-filename j.journey --customer c.json < j.journey"))

@@ -3,9 +3,9 @@ by severity; click strips the colour where the output is not a terminal)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Mapping
 
 import click
-from wcwidth import wcwidth
 
 from ..diagnostics import Diagnostic, Severity, Span
 from ..source import Source
@@ -65,14 +65,18 @@ def _excerpt(span: Span, sources: SourceLines, colour: str | None = None) -> lis
 
 def display_width(text: str) -> int:
     """Terminal columns ``text`` takes: 2 for each wide (CJK) character, 0 for combining marks."""
+    if text.isascii() and text.isprintable():
+        return len(text)  # one column each: no need to load the width tables
+    from wcwidth import wcwidth
     return sum(max(wcwidth(c), 0) if c != "\t" else 1 for c in text)
 
 
-def summary(diagnostics: list[Diagnostic], files: int) -> str:
-    errors = sum(d.severity is Severity.ERROR for d in diagnostics)
-    warnings = sum(d.severity is Severity.WARNING for d in diagnostics)
+def summary(counts: Mapping[Severity, int], files: int) -> str:
+    """The last line of a check: how many files, errors and warnings (``counts``: the number
+    of diagnostics of each severity)."""
+    errors, warnings = counts.get(Severity.ERROR, 0), counts.get(Severity.WARNING, 0)
     noun = "file" if files == 1 else "files"
-    if not diagnostics:
+    if not any(counts.values()):
         return click.style(f"checked {files} {noun}: no problems", fg="green")
     colour = "red" if errors else "yellow" if warnings else None
     return click.style(f"checked {files} {noun}: {errors} error(s), {warnings} warning(s)",

@@ -6,11 +6,10 @@ import click
 from ..lint import REGISTRY
 from ..lint.reference import explain, rules_markdown
 from ..lint.rules.names import did_you_mean
-from . import main
 from .console import examples, quiet_option
 
 
-@main.command("rules", epilog=examples(
+@click.command("rules", epilog=examples(
     "journey rules                        # code, default severity, name, summary",
     "journey rules | grep JL3             # the policy rules",
     "journey rules --markdown > docs/rules.md"))
@@ -26,11 +25,11 @@ def rules_command(markdown: bool) -> None:
         click.echo(f"{code}  {str(rule.severity):7}  {rule.name:28}  {rule.summary}")
 
 
-@main.command("explain", epilog=examples("journey explain JL201", "journey explain jl505"))
+@click.command("explain", epilog=examples("journey explain JL201", "journey explain jl505"))
 @click.argument("code")
 @quiet_option
 def explain_command(code: str) -> None:
-    """Print the documentation of one rule, e.g. `journey explain JL201`."""
+    """Print the documentation of one rule (its code: JL201)."""
     text = explain(code)
     if text is None:
         hint = did_you_mean(code.upper(), REGISTRY)

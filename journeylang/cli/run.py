@@ -13,7 +13,6 @@ from ..diagnostics import JourneyError
 from ..runtime import (DEFAULT_BATCH, EventError, MigrationError, Runtime, RuntimeSetupError,
                        StoreError, WallClock, iso, open_store, parse_time, read_events)
 from ..runtime.database import describe, is_postgres
-from . import main
 from .console import INTERRUPTED, examples, fail, note, quiet_option
 from .render import SourceLines, render
 
@@ -49,7 +48,7 @@ def load_all(paths: tuple[str, ...]):
     return loaded
 
 
-@main.command("run", epilog=examples(
+@click.command("run", epilog=examples(
     "journey run --tables examples/cart_recovery.journey --events examples/events/cart_recovery.jsonl",
     "journey run --tables cart.json --events more.jsonl --until now    # and fire due timers",
     "journey run --tables a.json --tables b.json --events e.jsonl --db state.sqlite"))

@@ -8,11 +8,10 @@ import click
 
 from ..api import ConfigError, find_config, load_config
 from ..schema import schema_json
-from . import main
 from .console import examples, note, quiet_option
 
 
-@main.command("schema", epilog=examples(
+@click.command("schema", epilog=examples(
     "journey schema -o journey.schema.json",
     "journey schema --config crm/.journeylang.toml -o journey.schema.json",
     "journey schema -o s.json && check-jsonschema --schemafile s.json journeys/*.yaml"))

@@ -15,7 +15,6 @@ from ..sim.headline import FAIL, PASS, WARN, headline
 from ..sim.report import MultiResults, missed_kpis
 from ..sim.engine import ENGINES, EngineError, simulation_for
 from ..sim.shard import ShardError, simulate_sharded
-from . import main
 from .console import error, examples, fail, is_quiet, note, quiet_option
 from .run import load_all
 
@@ -24,7 +23,7 @@ _COLOURS = {FAIL: "red", WARN: "yellow", PASS: "green"}
 _MARKS = {FAIL: "FAIL", WARN: "WARN", PASS: "OK"}
 
 
-@main.command("simulate", epilog=examples(
+@click.command("simulate", epilog=examples(
     "journey simulate examples/cart_recovery.journey --cohort examples/cohorts/cart_recovery.cohort.yaml",
     "journey simulate j.journey --cohort c.cohort.yaml --seed 7 --days 30 --out report/",
     "journey simulate j.journey --cohort c.cohort.yaml --fail-under target    # CI: KPIs",

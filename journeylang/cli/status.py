@@ -8,13 +8,12 @@ import click
 from ..runtime import StoreError, iso
 from ..runtime.database import database_errors, describe
 from ..runtime import status as queries
-from . import main
 from .console import examples, fail, quiet_option
 from .run import load_all, state_path
 from .simulate import experiment_lines
 
 
-@main.command("status", epilog=examples(
+@click.command("status", epilog=examples(
     "journey status --tables cart.json                 # customers per stage and step, timers",
     "journey status --db state.sqlite --customer c42   # one customer's history",
     "journey status --tables cart.json --outbox --status queued --limit 50",

@@ -13,6 +13,7 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
+from ..diagnostics import TablesError  # noqa: F401 (raised here, caught by callers)
 from ..limits import MAX_NUMBER
 from .conditions import ConditionError, validate
 from .tables import ADDED_COLUMNS, ADDED_TABLES, FORMAT, SCHEMA, Tables
@@ -21,10 +22,6 @@ from .validate import Bad, check_tables
 FORMATS = ("json", "csv", "sqlite")
 SQLITE_MAGIC = b"SQLite format 3\x00"
 _SQL_TYPES = {"text": "TEXT", "int": "INTEGER", "real": "REAL", "json": "TEXT"}
-
-
-class TablesError(Exception):
-    """Tables that cannot be read; the message names the file and what is wrong."""
 
 
 def _json_text(value) -> str:

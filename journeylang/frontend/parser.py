@@ -11,6 +11,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from ..diagnostics import Diagnostic, Severity, Span
 from ..resources import grammar_text
 from . import Comment
+from .parser_cache import load_parser
 
 SYNTAX = "JL001"
 
@@ -26,9 +27,10 @@ def _on_comment(token: Token) -> Token:
 
 @cache
 def parser() -> Lark:
-    return Lark(grammar_text(), parser="lalr", propagate_positions=True,
-                start=["start", "expr", "schedule", "fragment_file"], maybe_placeholders=True,
-                lexer_callbacks={"COMMENT": _on_comment})
+    """The LALR parser of the grammar (from the user's cache folder when it holds it)."""
+    return load_parser(grammar_text(), parser="lalr", propagate_positions=True,
+                       start=["start", "expr", "schedule", "fragment_file"],
+                       maybe_placeholders=True, lexer_callbacks={"COMMENT": _on_comment})
 
 
 def parse(text: str, start: str, on_comment, file: str):

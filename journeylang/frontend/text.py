@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import textwrap
 from dataclasses import replace
+from functools import lru_cache
 
 from lark import Token, v_args
 from lark.exceptions import UnexpectedInput, VisitError
@@ -77,10 +78,18 @@ def parse_schedule(text: str, file: str, line: int = 1, column: int = 1):
 def _parse_snippet(text: str, start: str, file: str, line: int, column: int):
     builder = ModelBuilder(file, line, column)
     try:
-        tree = _parse(text, start, None, file)
+        tree = _snippet_tree(text, start)
         return builder.transform(tree), builder.diagnostics
     except UnexpectedInput as exc:
         return None, [syntax_diagnostic(exc, file, line, column)]
+
+
+@lru_cache(maxsize=4096)
+def _snippet_tree(text: str, start: str):
+    """The parse tree of a condition or schedule. Journeys repeat the same conditions
+    (``consent.wecom``, a tier test) in file after file; the tree's positions are relative to
+    the snippet and the builder places them, so one tree serves every place it is written."""
+    return _parse(text, start, None, "<snippet>")
 
 
 # --- tree to model -------------------------------------------------------------------------

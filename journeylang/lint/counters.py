@@ -28,7 +28,8 @@ class Counters:
         set_by_handlers = {action.attribute for handler in journey.handlers
                            for action in handler.actions if isinstance(action, ast.SetAttribute)}
         self.names = tuple(v.name for v in journey.variables if v.name not in set_by_handlers)
-        self.bound = 2 * max((abs(n) for n in _numbers(journey)), default=0) + 2
+        self.bound = 2 * max((abs(n) for n in _numbers(journey)), default=0) + 2 \
+            if self.names else 0
 
     def start(self, journey: ast.Journey) -> tuple:
         """The values at the start of a run: the declared defaults."""

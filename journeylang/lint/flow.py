@@ -201,8 +201,7 @@ def _day_wait(step: WaitDay, when: When) -> tuple[float, When]:
 
 def out_edges(graph: JourneyGraph, node: str):
     """(target, edge kind, edge data) for every way out of ``node``."""
-    for _, target, data in graph.graph.out_edges(node, data=True):
-        yield target, data["kind"], data
+    return graph.ways_out(node)
 
 
 def sends(graph: JourneyGraph, node: str) -> Send | None:
@@ -223,17 +222,20 @@ def timings(graph: JourneyGraph, quiet: QuietHours | None = None
     found: dict[str, set[When]] = {}
     limit = horizon(graph)
     queue = deque(root_times(graph))
-    seen = set()
-    while queue and len(seen) < MAX_STATES:
+    seen, complete = set(), True
+    while queue:
         state = queue.popleft()
         if state in seen:
             continue
+        if len(seen) >= MAX_STATES:  # a state never seen, beyond the budget
+            complete = False
+            break
         seen.add(state)
         node, when = state
         found.setdefault(node, set()).add(when)
         for target, kind, _ in out_edges(graph, node):
             queue.append((target, advance(graph, node, kind, when, quiet)[1].clamped(limit)))
-    return found, not queue
+    return found, complete
 
 
 def clocks(found: dict[str, set[When]]) -> dict[str, set[int | None]]:

@@ -67,23 +67,23 @@ def cap_exceeded_on_path(ctx: LintContext):
                 related=(Related(ctx.graph.step(first_node).span, "first send in that window"),
                          Related(cap.span, "the cap")))
         if not complete:
-            yield _search_cut_short(cap.span, "the cap")
+            yield search_cut_short(cap.span, "the cap")
 
 
-def _search_cut_short(span, what: str) -> Issue:
+def search_cut_short(span, what: str, unchecked: str = "sends") -> Issue:
     """A note that a path search ran out of budget: what it did not reach is unchecked."""
-    return Issue(f"the path search for {what} stopped after {MAX_STATES:,} states: sends on "
-                 "paths beyond were not checked", span, severity=Severity.INFO,
+    return Issue(f"the path search for {what} stopped after {MAX_STATES:,} states: {unchecked} "
+                 "on paths beyond were not checked", span, severity=Severity.INFO,
                  hint="the journey has very many distinct paths; split it, or check the "
-                      "remaining sends by simulation")
+                      f"remaining {unchecked} by simulation")
 
 
 def _cap_search(ctx: LintContext, cap):
     """The cap's violations, and whether the search saw every state. Paths that run-local
     counters rule out are left out when the search can afford to follow the counters."""
     found, complete = _cap_violations(ctx, cap)
-    counters = Counters(ctx.journey)
-    if found and complete and counters.names:
+    counters = Counters(ctx.journey) if found and complete and ctx.journey.variables else None
+    if counters and counters.names:
         refined, whole = _cap_violations(ctx, cap, counters)
         if whole:
             return refined, whole
@@ -104,7 +104,8 @@ def _cap_violations(ctx: LintContext, cap, counters: Counters | None = None):
     # node, When, recent sends (least and greatest time since, time of day, node), counters
     queue = deque((root, when, (), start if root == graph.start else anywhere)
                   for root, when in root_times(graph))
-    while queue and len(seen) < MAX_STATES:
+    complete = True
+    while queue:
         node, when, recent, values = queue.popleft()
         step = sends(graph, node)
         if step and _counted(cap, step):
@@ -118,6 +119,9 @@ def _cap_violations(ctx: LintContext, cap, counters: Counters | None = None):
         key = (node, when, recent, values)
         if key in seen:
             continue
+        if len(seen) >= MAX_STATES:  # a state never seen, beyond the budget
+            complete = False
+            break
         seen.add(key)
         if counters:
             values = counters.after(graph.step(node), values)
@@ -129,7 +133,7 @@ def _cap_violations(ctx: LintContext, cap, counters: Counters | None = None):
             queue.append((target, after.clamped(limit), tuple(r for r in aged if r[0] < cap.per),
                           values))
     order = sorted(found.items(), key=lambda item: graph.graph.nodes[item[0]]["order"])
-    return order, not queue
+    return order, complete
 
 
 def _open_edges(graph, node, counters: Counters | None, values):
@@ -219,7 +223,7 @@ def send_in_quiet_hours(ctx: LintContext):
                         hint="wait until a time outside quiet hours before sending",
                         related=(Related(quiet.span, "quiet hours"),))
     if not complete:
-        yield _search_cut_short(quiet.span, "quiet hours")
+        yield search_cut_short(quiet.span, "quiet hours")
 
 
 @rule("JL303", "send-without-consent", Severity.WARNING,
@@ -338,9 +342,11 @@ def _goal_of_arm(ctx: LintContext, kind: str, data) -> Goal | None:
 
 def _arrival(ctx: LintContext, node: str, within: float | None = 0) -> tuple[float, float]:
     """Bounds of the time since entry at which an event awaited at ``node`` can come (0:
-    at the step itself), from the path bounds of both searches."""
+    at the step itself), from the path bounds of both searches (of the time-of-day search
+    only when it saw every state: else the times it did not reach are missing)."""
     least, latest = ctx.elapsed.get(node, (0.0, INF))
-    whens = ctx.timings[0].get(node)
+    found, complete = ctx.timings
+    whens = found.get(node) if complete else None
     if whens:
         least = max(least, min(w.least for w in whens))
         latest = min(latest, max(w.latest for w in whens))

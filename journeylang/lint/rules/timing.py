@@ -11,6 +11,7 @@ from ...expressions import schedule_text
 from ...units import format_duration, format_span, format_time
 from ..flow import DAY, INF, as_time, clocks, day_moments, waits_there
 from ..registry import Issue, LintContext, rule
+from .policy import search_cut_short
 
 NAMED = 3  # waiting steps named in a message; the rest are counted
 
@@ -40,6 +41,10 @@ def event_lost_between_waits(ctx: LintContext):
 
         var lessons = 0
         on lesson_done { set lessons = lessons + 1 }
+
+    Which sends quiet hours can hold back is found by the path search that follows the time
+    of day (as JL302's); when it stops at its budget of 50,000 states, an info note at the
+    quiet hours says so.
     """
     journey, graph = ctx.journey, ctx.graph
     quiet = journey.policy.quiet
@@ -49,6 +54,8 @@ def event_lost_between_waits(ctx: LintContext):
     if not awaited - anywhere:
         return
     times = clocks(ctx.timings[0]) if quiet else {}
+    if quiet and not ctx.timings[1]:  # sends held by quiet hours beyond it are not known
+        yield search_cut_short(quiet.span, "quiet hours", "events lost while a send is held")
     waiting = [n for n in graph.in_source_order(graph.reachable())
                if waits_there(graph.step(n), quiet, times.get(n, {None}))]
     loop_of = {n: i for i, loop in enumerate(nx.strongly_connected_components(graph.graph))
@@ -143,9 +150,16 @@ def day_wait_late(ctx: LintContext):
         wait until day 7 at 10:00
         wait for replied within 2d -> answer timeout -> answer
         answer: wait until day 10 at 10:00
+
+    The times come from a path search (a step, the time of day, the time since entry); when
+    it stops at its budget of 50,000 states, an info note at the first day wait says so.
     """
-    graph, quiet = ctx.graph, ctx.journey.policy.quiet
-    states, bounds = ctx.timings[0], ctx.elapsed
+    graph = ctx.graph
+    (states, complete), bounds = ctx.timings, ctx.elapsed
+    day_waits = [n for n in graph.in_source_order(graph.graph.nodes)
+                 if isinstance(graph.step(n), WaitDay)]
+    if day_waits and not complete:
+        yield search_cut_short(graph.step(day_waits[0]).span, "day waits", "day waits")
     for node in graph.in_source_order(states):
         step = graph.step(node)
         if not isinstance(step, WaitDay):

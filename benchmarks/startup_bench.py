@@ -1,0 +1,109 @@
+"""Start-up of the `journey` command: what a shell, a pre-commit hook or an editor pays per call.
+
+    python benchmarks/startup_bench.py [--repeat 20] [--compare OTHER_CHECKOUT]
+
+Times, as separate processes taking turns, `python -c pass` (the baseline: the interpreter
+alone), `journey --version`, `journey --help`, `journey check` of one example (DSL and
+YAML), the pre-commit hook's `journey lint` of three changed files, and `journey lsp` from
+its start until it has answered `initialize` and exited. Prints the best and the median wall
+time of the runs, the median CPU time, and each as a ratio to the baseline's; then the first
+`journey check` with an empty grammar cache. Commands run as the installed console script
+does (`from journeylang.cli import main`), with the journeylang found on PYTHONPATH (or
+installed); with --compare, also with OTHER_CHECKOUT first on the path.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from measure import Run, best, environment, load, median, run  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+JOURNEY = [sys.executable, "-c", "import sys; from journeylang.cli import main; sys.exit(main())"]
+CHANGED = [EXAMPLES / "cart_recovery.journey", EXAMPLES / "vip_care.yaml",
+           EXAMPLES / "welcome_activation.journey"]
+
+
+def lsp_session() -> bytes:
+    """What an editor sends to open and close a language server session."""
+    messages = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+         "params": {"processId": None, "rootUri": None, "capabilities": {}}},
+        {"jsonrpc": "2.0", "method": "initialized", "params": {}},
+        {"jsonrpc": "2.0", "id": 2, "method": "shutdown"},
+        {"jsonrpc": "2.0", "method": "exit"},
+    ]
+    framed = b""
+    for message in messages:
+        body = json.dumps(message).encode("utf-8")
+        framed += b"Content-Length: %d\r\n\r\n" % len(body) + body
+    return framed
+
+
+def commands() -> dict[str, list[str]]:
+    return {
+        "journey --version": JOURNEY + ["--version"],
+        "journey --help": JOURNEY + ["--help"],
+        "journey check (DSL example)": JOURNEY + ["check", str(CHANGED[0])],
+        "journey check (YAML example)": JOURNEY + ["check", str(CHANGED[1])],
+        "pre-commit: journey lint, 3 files": JOURNEY + ["lint", *map(str, CHANGED)],
+    }
+
+
+def measure(trees: dict[str, str | None], repeat: int, cache: Path) -> dict[str, list[Run]]:
+    """Every command of every tree, and the baseline, taking turns ``repeat`` times."""
+    runs: dict[str, list[Run]] = {}
+    session = lsp_session()
+    for _ in range(repeat):
+        runs.setdefault("python -c pass", []).append(run([sys.executable, "-c", "pass"]))
+        for label, path in trees.items():
+            env = environment(path, cache)
+            for name, command in commands().items():
+                runs.setdefault(f"{name}{label}", []).append(run(command, env))
+            runs.setdefault(f"journey lsp: start, initialize, exit{label}", []).append(
+                run(JOURNEY + ["lsp"], env, stdin=session))
+    return runs
+
+
+def report(runs: dict[str, list[Run]]) -> None:
+    base = runs["python -c pass"]
+    width = max(map(len, runs))
+    print(f"{'command':{width}}  best wall  median wall  median CPU   ratio to python -c pass "
+          "(best wall, median CPU)")
+    for name, measured in runs.items():
+        if any(r.status not in (0, 1) for r in measured):
+            print(f"{name:{width}}  failed (exit {measured[0].status})")
+            continue
+        print(f"{name:{width}}  {best(measured):8.3f} s  {median(measured):9.3f} s  "
+              f"{median(measured, 'cpu'):8.3f} s   {best(measured) / best(base):6.1f}x  "
+              f"{median(measured, 'cpu') / median(base, 'cpu'):6.1f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--compare", metavar="OTHER_CHECKOUT",
+                        help="also time the commands with this checkout first on the path")
+    args = parser.parse_args()
+    trees: dict[str, str | None] = {"": None}  # the journeylang this Python imports
+    if args.compare:
+        trees[f" [{Path(args.compare).name}]"] = str(Path(args.compare).resolve())
+    print(f"load average before: {load()}  (2 cores are shared: compare within this run)")
+    with tempfile.TemporaryDirectory() as tmp:
+        cold = run(JOURNEY + ["check", str(CHANGED[0])], environment(None, Path(tmp) / "cold"))
+        warm_cache = Path(tmp) / "cache"
+        run(JOURNEY + ["check", str(CHANGED[0])], environment(None, warm_cache))
+        runs = measure(trees, args.repeat, warm_cache)
+    report(runs)
+    print(f"first journey check with an empty grammar cache (builds and saves it): "
+          f"{cold.wall:.3f} s wall, {cold.cpu:.3f} s CPU")
+    print(f"load average after: {load()}")
+
+
+if __name__ == "__main__":
+    main()

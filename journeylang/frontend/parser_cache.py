@@ -1,0 +1,79 @@
+"""The DSL parser kept on disk between runs: building the LALR tables of grammar/journey.lark
+takes about 0.3 s, loading them from the user's cache folder a few hundredths.
+
+The cache file's name is a hash of the grammar text, the Lark version, the Python version and
+the parser options, so an upgrade never reads another version's tables. A file is written to
+a temporary name and renamed into place (processes starting together never read half a
+file); a file that cannot be read (truncated, corrupt, from an incompatible Lark) is built
+again and replaced; a folder that cannot be written is simply not used.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import lark
+from lark import Lark
+
+CACHE_ENV = "JOURNEYLANG_CACHE_DIR"  # where to keep it; empty: build the parser every run
+PREFIX, SUFFIX = "grammar-", ".lark"
+
+
+def cache_dir() -> Path | None:
+    """The folder for cached parsers: $JOURNEYLANG_CACHE_DIR, else the user's cache folder
+    (``~/.cache/journeylang`` on Linux, ``~/Library/Caches/journeylang`` on macOS,
+    ``%LOCALAPPDATA%\\journeylang\\Cache`` on Windows); None when caching is off."""
+    configured = os.environ.get(CACHE_ENV)
+    if configured is not None:
+        return Path(configured) if configured.strip() else None
+    import platformdirs
+    return Path(platformdirs.user_cache_dir("journeylang", appauthor=False))
+
+
+def cache_file(grammar: str, options: dict) -> Path | None:
+    """Where the parser of ``grammar`` built with ``options`` is cached (None: nowhere)."""
+    folder = cache_dir()
+    if folder is None:
+        return None
+    described = sorted((name, repr(value)) for name, value in options.items()
+                       if name != "lexer_callbacks")  # functions: restored by name on load
+    key = "\0".join([grammar, lark.__version__, "%d.%d" % sys.version_info[:2], repr(described)])
+    return folder / f"{PREFIX}{hashlib.sha256(key.encode('utf-8')).hexdigest()[:32]}{SUFFIX}"
+
+
+def load_parser(grammar: str, **options) -> Lark:
+    """``Lark(grammar, **options)``, read from the cache when it holds it, else built (and
+    cached for the next run)."""
+    path = cache_file(grammar, options)
+    parser = _read(path) if path is not None else None
+    if parser is None:
+        parser = Lark(grammar, **options)
+        if path is not None:
+            _write(parser, path)
+    return parser
+
+
+def _read(path: Path) -> Lark | None:
+    try:
+        with open(path, "rb") as handle:
+            parser = Lark.load(handle)
+    except Exception:  # missing, unreadable or not a parser: build it again  # noqa: BLE001
+        return None
+    return parser if isinstance(parser, Lark) else None
+
+
+def _write(parser: Lark, path: Path) -> None:
+    temporary = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.",
+                                         delete=False) as handle:
+            temporary = handle.name
+            parser.save(handle)
+        os.replace(temporary, path)
+    except Exception:  # noqa: BLE001  a read-only or full disk: run without the cache
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)

@@ -1,0 +1,187 @@
+"""Start-up: commands imported when they run, a light `--version` and `--help`, and the DSL
+parser cached between runs (and rebuilt from a bad cache)."""
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+from click.utils import make_default_short_help
+
+from journeylang.cli import main
+from journeylang.cli.commands import COMMANDS
+from journeylang.frontend import parser_cache
+from journeylang.frontend.parser import _on_comment
+from journeylang.resources import grammar_text
+
+from conftest import EXAMPLES, ROOT
+
+HEAVY = ("numpy", "networkx", "jinja2", "lark", "yaml", "journeylang.api", "journeylang.lint",
+         "journeylang.runtime", "journeylang.sim")
+
+
+def _modules_after(*args: str, env: dict | None = None) -> set[str]:
+    """The modules a fresh interpreter holds after running `journey ARGS`."""
+    code = ("import sys\nfrom journeylang.cli import main\n"
+            f"try:\n    main({list(args)!r})\nexcept SystemExit:\n    pass\n"
+            "print('\\n'.join(sorted(sys.modules)), file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, cwd=ROOT)
+    return set(done.stderr.split())
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"], []])
+def test_version_and_help_import_no_parser_numpy_or_networkx(args):
+    loaded = _modules_after(*args)
+    assert "journeylang.cli" in loaded  # the check ran
+    assert [m for m in HEAVY if m in loaded] == []
+    assert not any(m.startswith("journeylang.cli.") and m not in (
+        "journeylang.cli.commands", "journeylang.cli.console") for m in loaded)
+
+
+def test_a_command_imports_only_its_own_module():
+    loaded = _modules_after("rules")
+    assert "journeylang.cli.rules" in loaded
+    assert "journeylang.cli.simulate" not in loaded and "numpy" not in loaded
+
+
+def test_checking_a_clean_file_does_not_load_the_width_tables():
+    loaded = _modules_after("check", str(EXAMPLES / "cart_recovery.journey"))
+    assert "journeylang.api" in loaded  # the check ran
+    assert "wcwidth" not in loaded
+
+
+def test_help_lists_every_command_with_its_short_help():
+    out = CliRunner().invoke(main, ["--help"], terminal_width=80).stdout
+    listing = out.split("Commands:")[1].split("Examples:")[0]
+    rows = dict(line.split(None, 1) for line in listing.strip().splitlines())
+    assert sorted(rows) == sorted(COMMANDS)
+    for name in COMMANDS:
+        command = main.get_command(click.Context(main), name)
+        assert rows[name] == command.get_short_help_str(80 - 6 - max(map(len, COMMANDS)))
+
+
+def _defined_commands() -> dict[str, click.Command]:
+    """Every click command in the CLI's modules, by name."""
+    found = {}
+    for path in (ROOT / "journeylang" / "cli").glob("[!_]*.py"):
+        module = importlib.import_module(f"journeylang.cli.{path.stem}")
+        for value in vars(module).values():
+            if isinstance(value, click.Command) and value is not main and \
+                    inspect.getmodule(value.callback) is module:
+                found[value.name] = value
+    return found
+
+
+def test_the_registry_names_every_command_and_repeats_its_first_sentence():
+    defined = _defined_commands()
+    assert sorted(defined) == sorted(COMMANDS)
+    for name, entry in COMMANDS.items():
+        command = defined[name]
+        assert entry.module == command.callback.__module__.rsplit(".", 1)[1]
+        assert getattr(importlib.import_module(f"journeylang.cli.{entry.module}"),
+                       entry.function) is command
+        for width in (20, 45, 64, 200):  # what click shows at any terminal width
+            assert make_default_short_help(entry.summary, width) == \
+                command.get_short_help_str(width), name
+
+
+def test_an_unknown_command_is_a_usage_error_with_a_suggestion():
+    result = CliRunner().invoke(main, ["chek"])
+    assert result.exit_code == 2 and "No such command 'chek'" in result.stderr
+    assert "check" in result.stderr
+
+
+# --- the parser cache --------------------------------------------------------------------
+
+OPTIONS = dict(parser="lalr", propagate_positions=True, maybe_placeholders=True,
+               start=["start", "expr", "schedule", "fragment_file"],
+               lexer_callbacks={"COMMENT": _on_comment})
+JOURNEY = 'journey cached "Cached" {  # a comment\n  stage one { exit completed }\n}\n'
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    folder = tmp_path / "cache"
+    monkeypatch.setenv(parser_cache.CACHE_ENV, str(folder))
+    return folder
+
+
+def _cached_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob(f"{parser_cache.PREFIX}*{parser_cache.SUFFIX}"))
+
+
+def _never_built(monkeypatch):
+    """Building a parser from the grammar fails from now on; loading one still works."""
+    class Loaded(parser_cache.Lark):
+        def __init__(self, *args, **kwargs):
+            raise AssertionError("the parser was built again instead of read from the cache")
+    monkeypatch.setattr(parser_cache, "Lark", Loaded)
+
+
+def _parses(parser) -> bool:
+    comments = []
+    from journeylang.frontend.parser import _comment_sink
+    reset = _comment_sink.set(comments)
+    try:
+        tree = parser.parse(JOURNEY, start="start")
+    finally:
+        _comment_sink.reset(reset)
+    return tree.data == "start" and [str(c) for c in comments] == ["# a comment"]
+
+
+def test_the_parser_is_cached_and_read_back(cache, monkeypatch):
+    assert _parses(parser_cache.load_parser(grammar_text(), **OPTIONS))
+    [cached] = _cached_files(cache)
+    _never_built(monkeypatch)
+    assert _parses(parser_cache.load_parser(grammar_text(), **OPTIONS))  # lexer callback kept
+    assert _cached_files(cache) == [cached]
+
+
+@pytest.mark.parametrize("damage", [b"", b"not a pickle at all", b"\x80\x05truncated"])
+def test_a_corrupt_cache_file_is_rebuilt_and_replaced(cache, damage, monkeypatch):
+    parser_cache.load_parser(grammar_text(), **OPTIONS)
+    [cached] = _cached_files(cache)
+    cached.write_bytes(damage)
+    assert _parses(parser_cache.load_parser(grammar_text(), **OPTIONS))
+    _never_built(monkeypatch)  # the file was replaced by a good one
+    assert _parses(parser_cache.load_parser(grammar_text(), **OPTIONS))
+
+
+def test_the_key_follows_the_grammar_text_and_options(cache):
+    text = grammar_text()
+    first = parser_cache.cache_file(text, OPTIONS)
+    assert parser_cache.cache_file(text + "\n// changed\n", OPTIONS) != first
+    assert parser_cache.cache_file(text, {**OPTIONS, "propagate_positions": False}) != first
+    assert parser_cache.cache_file(text, dict(OPTIONS)) == first
+
+
+def test_a_folder_that_cannot_be_written_is_not_used(tmp_path, monkeypatch):
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv(parser_cache.CACHE_ENV, str(blocker / "cache"))
+    assert _parses(parser_cache.load_parser(grammar_text(), **OPTIONS))
+    assert list(tmp_path.iterdir()) == [blocker]  # no stray temporary file either
+
+
+def test_an_empty_cache_setting_turns_the_cache_off(tmp_path, monkeypatch):
+    monkeypatch.setenv(parser_cache.CACHE_ENV, "")
+    assert parser_cache.cache_dir() is None
+    assert _parses(parser_cache.load_parser(grammar_text(), **OPTIONS))
+
+
+def test_processes_starting_together_share_one_cache_file(tmp_path):
+    env = dict(os.environ, JOURNEYLANG_CACHE_DIR=str(tmp_path / "cache"))
+    command = [sys.executable, "-m", "journeylang.cli", "check", "-q",
+               str(EXAMPLES / "cart_recovery.journey")]
+    started = [subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE) for _ in range(4)]
+    assert [process.wait(timeout=120) for process in started] == [0] * 4
+    assert len(_cached_files(tmp_path / "cache")) == 1
+    assert list((tmp_path / "cache").glob(".*")) == []  # no temporary file left behind
