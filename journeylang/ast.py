@@ -383,10 +383,16 @@ class EventArm(Node):
 
 @dataclass(frozen=True)
 class WaitEvent(SequentialStep):
-    """Wait for one of several events, up to ``within``; ``next`` is taken on timeout."""
+    """Wait for one of several events, up to ``within``; ``next`` is taken on timeout.
+
+    A wait of an escalation ladder names the ladder's rungs already run (``reached``) and
+    those still ahead (``ahead``): its event resolves the ladder, which closes the SLAs the
+    run's reached rungs opened."""
 
     arms: tuple[EventArm, ...] = ()
     within: int | None = None  # seconds; None waits forever
+    reached: tuple[str, ...] = ()
+    ahead: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -349,7 +349,8 @@ def _params(step: ast.Step) -> dict:
         case ast.WaitSchedule():
             return {"schedule": schedule_params(step.schedule)}
         case ast.WaitEvent():
-            return {"within": step.within}
+            ladder = {"reached": list(step.reached), "ahead": list(step.ahead)}
+            return {"within": step.within, **({"ladder": ladder} if step.reached else {})}
         case ast.Tag() | ast.Untag():
             return {"tags": list(step.tags)}
         case ast.SetAttribute():

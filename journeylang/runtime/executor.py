@@ -240,6 +240,8 @@ class Executor:
             for arm in step.arms:
                 if arm.event == event.type and arm.test(scope):
                     self._cancel_timer(run)
+                    if "ladder" in step.params:
+                        self._resolve_ladder(customer, run, step, event.type)
                     run.event = copy_json(event.data)
                     run.context.update(run.event)
                     self._continue(customer, run, program, arm.to, arm.label)
@@ -634,6 +636,20 @@ class Executor:
                 self._cancel_timer(sla)
                 self._close(customer, sla, MET)
                 return
+
+    def _resolve_ladder(self, customer: Customer, run: Run, wait: StepDef, kind: str) -> None:
+        """A ladder's resolving event: the SLAs its rungs opened in this run and that are still
+        open are met (resolved before their deadline); the rungs ahead are cancelled."""
+        ladder = wait.params["ladder"]
+        done = []
+        for sla in [s for s in customer.slas if s.run_id == run.id and s.step in ladder["reached"]]:
+            self._cancel_timer(sla)
+            self._close(customer, sla, MET)
+            done.append(f"{sla.role} SLA of {sla.step} met")
+        if ladder["ahead"]:
+            done.append(f"cancelled, not reached: {', '.join(ladder['ahead'])}")
+        if done:
+            self._history(run, wait.id, "sla_closed", f"event {kind}", "; ".join(done))
 
     def _sla_due(self, due: SlaDue, sequence: int) -> None:
         customer = self.store.customer(due.customer)

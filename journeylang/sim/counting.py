@@ -17,7 +17,8 @@ from ..runtime.state import HIT, MISSED, OPEN, Run, Sla
 from ..semantics import ENTRY_EXPERIMENT, HELD_OUT, TREATED, skip_reason
 
 CONTINUED = ("quiet hours over", "opted out")  # rows for the step a run is already on
-NOTES = ("milestone", "handled", "ignored", "migrated", "kept")  # rows that do not move a run
+# rows that do not move a run
+NOTES = ("milestone", "handled", "ignored", "migrated", "kept", "sla_closed")
 HIT_OPEN = "hit_open"  # a KPI hit whose window is still open at the horizon: not yet counted
 
 
