@@ -177,6 +177,7 @@ def test_kpis_open_once_per_run_and_are_hit_or_missed():
 
 PROMO = journey('''
   stage s {
+    send transactional via wecom template d
     send promo via wecom template a
     send via wecom template b
     send via wecom template c
@@ -187,7 +188,7 @@ PROMO = journey('''
 def test_promo_sends_are_marked():
     kit = Kit(PROMO)
     kit.send("signup", attributes={"name": "Ann"})
-    assert [m.promo for m in kit.messages()] == [True, False, False]
+    assert [m.promo for m in kit.messages()] == [False, True, False, False]
 
 
 def test_state_survives_a_restart_mid_way(tmp_path):
@@ -235,6 +236,7 @@ def test_status_reports_slas_kpis_and_promo(tmp_path):
                                   "--db", db, "--until", iso(T0 + 10 * DAY)])
     assert result.exit_code == 0, result.output
     data = json.loads(runner.invoke(main, ["status", "--db", db, "--json"]).output)
+    # the transactional message is exempt from the budget: neither sent nor pending for it
     assert [(p["sends"], p["pending"]) for p in data["promo"]] == [(0, 3)]  # none sent yet
     with sqlite3.connect(db) as connection:  # as a delivery worker reports them sent
         connection.execute("UPDATE outbox SET status = 'sent' WHERE kind = 'message'")

@@ -129,6 +129,17 @@ KPI = journey('''
   }''', header="  entry on joined\n  policy { promo 40% }")
 
 
+def test_the_promo_share_leaves_out_transactional_messages():
+    """Transactional messages are exempt from the budget: the share is over the others, as
+    the checker counts it (one promo of two, not of three)."""
+    text = KPI.replace("    send promo via wecom template a",
+                       "    send transactional via wecom template c\n    send promo via wecom template a")
+    results = run(text, cohort(100))
+    assert results.messages["total"] == 300
+    assert results.promo == {"sends": 200, "promo": 100, "share": 0.5, "budget": 0.4,
+                             "over_budget": True}
+
+
 @pytest.mark.parametrize("p", [0.0, 1.0])
 def test_kpi_values_match_a_hand_computed_case(p):
     people = cohort(400, f"      responses:\n        - {{event: bought, after: {{template: a}}, p: {p}}}")

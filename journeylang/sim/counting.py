@@ -42,6 +42,7 @@ class JourneyCounts:
     opt_outs: int = 0                                        # opt-outs after its messages
     sent_to: Counter = field(default_factory=Counter)        # customer -> messages of this journey
     promo_sends: int = 0
+    budget_sends: int = 0   # messages the promo budget counts (not transactional)
     slas: defaultdict = field(default_factory=_counters)     # role -> opened / met / breached
     kpis: defaultdict = field(default_factory=_counters)     # KPI -> opened, hit, hit_open, missed
     milestones: Counter = field(default_factory=Counter)     # (group, milestone) -> runs
@@ -96,11 +97,14 @@ class CountingStore(MemoryStore):
         self.last_sender: dict[str, str] = {}    # customer -> journey of their last message
         self.where: dict[int, _Place] = {}       # run id -> where a run not ended is
         self.arms_of: dict[int, dict] = {}       # ended run id -> its arms (KPIs close later)
+        self.exempt: set[tuple[str, str]] = set()  # (journey, step): transactional sends
 
     def attach(self, program) -> None:
         jid = program.journey_id
         self.journeys.setdefault(jid, JourneyCounts())
         self.stage_of[jid] = {step.id: step.stage for step in program.steps.values()}
+        self.exempt |= {(jid, step.id) for step in program.steps.values()
+                        if step.kind == "send" and step.params.get("transactional")}
         if program.holdout:
             self.entry_experiment.add(jid)
         self.first = self.first or jid
@@ -153,6 +157,7 @@ class CountingStore(MemoryStore):
         counts = self.journeys[action.journey_id]
         counts.sent_to[action.customer] += 1
         counts.promo_sends += action.promo
+        counts.budget_sends += (action.journey_id, action.step) not in self.exempt
         self.last_sender[action.customer] = action.journey_id
 
     # counting

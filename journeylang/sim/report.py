@@ -126,7 +126,8 @@ class Results:
             segments={name: _rate(c["converted"], c["entered"])
                       for name, c in sorted(store.by_segment.items())},
             exact=_exact(sim), staff=_staff(sim), kpis=_kpis(sim),
-            promo=_promo(getattr(store, "promo_sends", 0), total, getattr(program, "promo", None)),
+            promo=_promo(getattr(store, "promo_sends", 0), getattr(store, "budget_sends", total),
+                         getattr(program, "promo", None)),
             milestones=_milestones(store, program, treated, holdout),
             handled=dict(sorted(getattr(store, "handled", Counter()).items())),
             title=title, stage_titles=stage_titles,
@@ -281,6 +282,8 @@ def _share(reached: int, runs: int) -> dict:
 
 
 def _promo(promo: int, total: int, budget: float | None) -> dict:
+    """The promo share of the ``total`` messages the budget counts (transactional ones are
+    exempt)."""
     share = promo / total if total else None
     limit = None if budget is None else budget / 100.0
     return {"sends": total, "promo": promo, "share": share, "budget": limit,
