@@ -180,6 +180,18 @@ class Reentry(Node):
 
 
 @dataclass(frozen=True)
+class Correlation(Node):
+    """``correlate by order_id``: an event reaches only the runs whose entry event had the same
+    value at this path of its data (opt-out events reach every run)."""
+
+    path: tuple[str, ...]
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(self.path)
+
+
+@dataclass(frozen=True)
 class Goal(Node):
     """A conversion event that ends the journey with outcome ``converted``."""
 
@@ -605,6 +617,7 @@ class Journey(Node):
     entry: Entry | None = None
     audience: Expr | None = None
     reentry: Reentry = Reentry()
+    correlate: Correlation | None = None
     goals: tuple[Goal, ...] = ()
     milestones: tuple[Milestone, ...] = ()
     exits: tuple[ExitRule, ...] = ()

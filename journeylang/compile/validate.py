@@ -256,6 +256,7 @@ def _journey(row: dict, steps: dict) -> None:
     _check(at, "volume", _optional(lambda v: _fields(v, {"entries": amount, "per": period})),
            row["volume"])
     _check(at, "locale", _optional(name), row["locale"])
+    _check(at, "correlate", _optional(path), row["correlate"])
     start = row["start_step"]
     if start is None and steps:
         raise Bad(f"{at}, start_step: missing")

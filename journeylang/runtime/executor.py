@@ -15,6 +15,7 @@ from ..semantics import (COMPLETED, CONVERTED, DELIVERY_EVENTS, ENTRY_EXPERIMENT
                          SEND_NO_CONSENT, SEND_OPTED_OUT, SEND_QUIET, TREATED, consents,
                          send_checks, zero_wait)
 from .channels import FAILED, QUEUED, Action, Adapters
+from .correlation import key_of, same_key, shown, unusable, with_key
 from .engine import EVENT, TIMER, Engine
 from .events import Event, iso
 from .history import History, needs, record
@@ -124,14 +125,37 @@ class Executor:
         opting_out = event.type in self.opt_out_events
         if opting_out:
             self._opt_out(customer, f"event {event.type}")
+        withheld: dict[str, str] = {}  # journey -> why an event reached none of its runs
         for run in list(customer.runs):
             program = self.programs[run.content_hash]
             if run.id == event.origin_run:
                 continue  # it took its own emitted event at once
             if event.type in program.interest or (opting_out and run.waiting == "quiet"):
-                self._react(customer, run, program, event, opting_out)
+                other = None if opting_out else self._other_key(program, run, event)
+                if other is None:
+                    withheld[run.journey_id] = ""
+                    self._react(customer, run, program, event, opting_out)
+                elif withheld.get(run.journey_id) != "" and event.type != _entry_event(program):
+                    withheld[run.journey_id] = other
+        for journey_id, why in withheld.items():
+            if why:
+                self.store.history([self.engine.now, customer.id, None, journey_id, None,
+                                    "undelivered", f"event {event.type}", why])
         for program in self.entries.get(event.type, ()):
             self._try_enter(customer, program, event.data, f"entry on {event.type}")
+
+    def _other_key(self, program: Program, run: Run, event: Event) -> str | None:
+        """None when the event is for this run; else why not, when the journey correlates
+        its runs by a key and the event carries another one, or none (a run without a key,
+        entered before its journey correlated, takes every event)."""
+        path = program.correlate
+        if path is None or run.key is None:
+            return None
+        value, problem = key_of(event.data, path)
+        if problem is None and same_key(value, run.key):
+            return None
+        why = unusable(problem, path) if problem else f"no active run has {shown(path, value)}"
+        return f"{why} (correlate by {'.'.join(path)})"
 
     def on_timer(self, timer: Timer, sequence: int) -> None:
         if self.pending.pop(sequence, None) is None:
@@ -172,9 +196,13 @@ class Executor:
                 return
             if now - entered[1] < (program.reentry_after or 0):
                 return
+        key, refused = self._entry_key(customer, program, data)
+        if refused is not None:
+            self.store.history([now, customer.id, None, jid, None, "not_entered", why, refused])
+            return
         run = Run(self.next_run, customer.id, jid, program.content_hash, now,
                   context=copy_json(data), event=copy_json(data),
-                  vars=copy_json(program.variables))
+                  vars=copy_json(program.variables), key=key)
         self.next_run += 1
         customer.entries[jid] = [(entered[0] if entered else 0) + 1, now]
         customer.runs.append(run)
@@ -190,6 +218,19 @@ class Executor:
                 self._end(customer, run, EXPIRED, outcome)
             return
         self._continue(customer, run, program, program.start, why)
+
+    def _entry_key(self, customer: Customer, program: Program, data: dict):
+        """(the new run's correlation key, None), or (None, why no run starts): the entry
+        event has no usable key, or a run of the journey already has it."""
+        path = program.correlate
+        if path is None:
+            return None, None
+        key, problem = key_of(data, path)
+        why = unusable(problem, path, entry=True) if problem else next(
+            (f"run #{r.id} already has {shown(path, key)}" for r in customer.runs
+             if r.journey_id == program.journey_id and r.key is not None
+             and same_key(r.key, key)), None)
+        return (None, f"{why} (correlate by {'.'.join(path)})") if why else (key, None)
 
     def _hold(self, run: Run, program: Program, step: str | None) -> str | None:
         """Hold a run out (a control group): it takes no more steps and is followed for its
@@ -550,6 +591,8 @@ class Executor:
         if self.depth >= MAX_EMIT_DEPTH:
             return go(step, "skipped", f"emit chain deeper than {MAX_EMIT_DEPTH}")
         data = copy_json(params["params"])
+        if program.correlate is not None and run.key is not None:
+            data = with_key(data, program.correlate, run.key)  # the event is about this run
         self.engine.schedule(self.engine.now, EVENT, Event(
             f"emit-{action.id}", params["event"], customer.id, self.engine.now,
             {}, data, self.depth + 1, origin_run=run.id))
@@ -659,6 +702,9 @@ class Executor:
         sla.timer = None
         self._close(customer, sla, BREACHED)
         data = {"role": sla.role, "step": sla.step, "journey": sla.journey_id, "due": iso(sla.due)}
+        run = next((r for r in customer.runs if r.id == sla.run_id), None)
+        if run is not None and run.key is not None and self.programs[run.content_hash].correlate:
+            data = with_key(data, self.programs[run.content_hash].correlate, run.key)
         self.engine.schedule(self.engine.now, EVENT, Event(
             f"sla-{sla.id}", BREACH, customer.id, self.engine.now, {}, data))
 
@@ -721,6 +767,10 @@ _STEP_KINDS = {
     "emit": Executor._emit, "goto": Executor._goto, "exit": Executor._exit,
 }
 assert set(_STEP_KINDS) == set(STEP_KINDS), "every step kind of the tables has a handler"
+
+
+def _entry_event(program: Program) -> str | None:
+    return program.entry.event if program.entry is not None else None
 
 
 def _waiting(run: Run) -> str:

@@ -306,6 +306,14 @@ def promo(db: Database, definitions: dict) -> list[dict]:
     return found
 
 
+def _correlate(db: Database, content_hash: str) -> str | None:
+    """The correlation key's path of a stored version (``correlate by ...``)."""
+    row = db.execute("SELECT tables FROM versions WHERE content_hash = ?",
+                     (content_hash,)).fetchone()
+    return None if row is None else _version(db, content_hash, row["tables"])["journey"][0].get(
+        "correlate")
+
+
 def _version(db: Database, content_hash, text) -> dict:
     """A stored version's tables, as checked as `journey run` checks them."""
     try:
@@ -356,7 +364,9 @@ def customer(db: Database, customer_id: str) -> dict | None:
         db.rows.run(tuple(r))  # every column what it must be
         run = dict(r)
         run["context"], run["event"] = json.loads(run["context"]), json.loads(run["event"])
-        run.update(json.loads(run.pop("locals", None) or "{}"))  # variables, milestones
+        run.update(json.loads(run.pop("locals", None) or "{}"))  # variables, milestones, key
+        if run.get("key") is not None:
+            run["correlate"] = _correlate(db, run["content_hash"])
         run["holdout"] = bool(run["holdout"])
         for key in ("entered_at", "step_at", "ended_at"):
             run[key] = _when(run[key])

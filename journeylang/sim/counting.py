@@ -49,6 +49,7 @@ class JourneyCounts:
     milestone_times: defaultdict = field(default_factory=lambda: defaultdict(list))
     ignored: Counter = field(default_factory=Counter)        # step -> events nothing took there
     handled: Counter = field(default_factory=Counter)        # event -> handler runs
+    undelivered: Counter = field(default_factory=Counter)    # event -> times it reached no run
     channel_sends: Counter = field(default_factory=Counter)  # (step, channel) -> messages
     experiments: defaultdict = field(default_factory=_counters)  # (experiment, arm) -> figures
     inside: int = 0                 # runs not ended at the horizon
@@ -120,6 +121,8 @@ class CountingStore(MemoryStore):
         if run_id is None:
             if what == "opted_out":
                 self.journeys[self.last_sender.get(customer, self.first)].opt_outs += 1
+            elif what == "undelivered":  # no run had the event's correlation key
+                self.journeys[journey_id].undelivered[why.removeprefix("event ")] += 1
             return
         counts = self.journeys[journey_id]
         place = self.where.get(run_id)

@@ -51,6 +51,7 @@ class Results:
     promo: dict = field(default_factory=dict)  # promo sends, share, budget
     milestones: list = field(default_factory=list)  # per milestone: runs reaching it, share, time
     handled: dict = field(default_factory=dict)  # event -> times a handler took it
+    undelivered: dict = field(default_factory=dict)  # event -> times it reached no run (its key)
     engine: str = "reference"  # which engine ran: "reference" (the runtime's executor) or "vector"
     title: str | None = None   # the journey's title
     stage_titles: dict = field(default_factory=dict)  # stage -> its title (stages that have one)
@@ -130,6 +131,7 @@ class Results:
                          getattr(program, "promo", None)),
             milestones=_milestones(store, program, treated, holdout),
             handled=dict(sorted(getattr(store, "handled", Counter()).items())),
+            undelivered=dict(sorted(getattr(store, "undelivered", Counter()).items())),
             title=title, stage_titles=stage_titles,
             experiments=experiment_report(program.tables.rows, _arm_figures(store)))
 

@@ -16,7 +16,7 @@ def _event_references(ctx: LintContext):
     """(event, span, where) for every event a journey starts on, waits for, handles or asks
     about in a history function (goals, milestones and exit rules: JL209)."""
     journey = ctx.journey
-    if journey.entry:
+    if journey.entry and journey.entry.schedule is None:
         yield journey.entry.event, journey.entry.span, "entry"
     for _, step in journey.steps():
         if isinstance(step, ast.WaitEvent):
