@@ -245,6 +245,26 @@ def test_a_breach_reaches_the_run_whose_handoff_it_was():
     assert kit.runs()[1].outcome == "escalated"
 
 
+def test_a_handoff_names_its_key_and_a_resolution_meets_the_sla_of_its_own_run():
+    """The older ticket's SLA is not met by the resolution of the newer one; a resolution
+    without a ticket meets no SLA and says so."""
+    kit = Kit(LADDER)
+    kit.send("complaint_filed", data={"ticket": 1}, attributes={"name": "Ann"})
+    kit.send("complaint_filed", at=T0 + 10 * 60, data={"ticket": 2})
+    assert [a.payload for a in kit.actions("handoff")] == [
+        {"role": "agent", "note": None, "ticket": 1}, {"role": "agent", "note": None, "ticket": 2}]
+    kit.send("handoff_resolved", at=T0 + 20 * 60, data={"role": "agent"})
+    kit.send("handoff_resolved", at=T0 + 30 * 60, data={"role": "agent", "ticket": 2})
+    slas = sorted(kit.runtime.store.slas.values(), key=lambda s: s.id)
+    assert [(s.run_id, s.status) for s in slas] == [(1, "open"), (2, "met")]
+    row, = kit.history(what="undelivered")
+    assert row[5:] == ["undelivered", "event handoff_resolved",
+                       "it has no ticket (correlate by ticket)"]
+    kit.advance(T0 + 2 * HOUR)
+    assert [s.status for s in sorted(kit.runtime.store.slas.values(), key=lambda s: s.id)] == [
+        "breached", "met"]
+
+
 def test_the_key_survives_a_restart(state_target):
     """In both durable stores (SQLite, PostgreSQL): the key is kept with its run, and an
     event after the restart still reaches only the run of its key."""
@@ -413,6 +433,41 @@ def test_a_response_to_a_message_carries_the_key_of_the_run_that_sent_it():
     assert runs > 400 and 0.4 < converted / runs < 0.6
     reached = {step["step"]: step["entered"] for step in results.steps}
     assert reached["s.1"] == runs
+
+
+HANDOFFS = journey('''
+  stage s {
+    send via wecom template a
+    handoff to agent within 1h
+    wait for handoff_resolved within 1d -> done timeout -> late
+    done: exit completed
+    late: exit expired
+  }''', header='''  entry on complaint_filed
+  reentry always
+  correlate by ticket
+  exit on unsubscribed as opted_out''')
+
+TICKETS = """
+size: 200
+arrival: 1d
+segments:
+  - name: a
+    entry_data: {ticket: {uniform: {min: 1, max: 1000000000, round: 0}}}
+    behaviour:
+      baseline: [{event: complaint_filed, per_day: 1, data: {ticket: {uniform: {min: 1, max: 1000000000, round: 0}}}}]
+"""
+
+
+def test_staff_resolve_each_handoff_for_the_run_that_made_it():
+    """Several tickets per customer at once: the simulated staff's resolution carries the
+    ticket of its handoff, so it meets that run's SLA and reaches that run's wait."""
+    results = simulate(compile_text(HANDOFFS), parse_cohort(TICKETS), seed=2, days=3,
+                       engine="reference")
+    runs = results.entered["runs"]
+    assert runs > 400 and results.ended == {"treated:completed": runs - results.still_inside}
+    assert results.undelivered == {}
+    agent, = results.staff
+    assert agent["met"] == agent["slas"] == runs and agent["breached"] == 0
 
 
 def test_simulate_cli_says_why_the_reference_engine_runs(tmp_path):

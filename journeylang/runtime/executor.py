@@ -120,12 +120,12 @@ class Executor:
                 self._arm(program, zone)
         if customer.observations:
             self._kpi_event(customer, event)
+        withheld: dict[str, str] = {}  # journey -> why an event reached none of its runs
         if event.type == RESOLVED and customer.slas:
-            self._resolve_sla(customer, event.data.get("role"))
+            withheld = self._resolve_sla(customer, event)
         opting_out = event.type in self.opt_out_events
         if opting_out:
             self._opt_out(customer, f"event {event.type}")
-        withheld: dict[str, str] = {}  # journey -> why an event reached none of its runs
         for run in list(customer.runs):
             program = self.programs[run.content_hash]
             if run.id == event.origin_run:
@@ -574,8 +574,11 @@ class Executor:
     def _handoff(self, customer, run, program, step) -> Result:
         params, now = step.params, self.engine.now
         within = params.get("within")
+        payload = {"role": params["role"], "note": params.get("note")}
+        if program.correlate is not None and run.key is not None:
+            payload = with_key(payload, program.correlate, run.key)  # for handoff_resolved
         action = self._act(run, step, "handoff", due=None if within is None else now + within,
-                           payload={"role": params["role"], "note": params.get("note")})
+                           payload=payload)
         if within is not None:
             self._open_sla(customer, run, step.id, params["role"], now + within)
         return go(step, "handoff", f"#{action.id}")
@@ -672,13 +675,26 @@ class Executor:
         sla.timer = self._add_timer(due, SlaDue(sla.id, customer.id, step))
         customer.slas.append(sla)
 
-    def _resolve_sla(self, customer: Customer, role) -> None:
-        """The oldest open SLA of ``role`` (any role when None) is met."""
+    def _resolve_sla(self, customer: Customer, event: Event) -> dict[str, str]:
+        """The oldest open SLA of the event's role (any role when it names none) is met, among
+        those of runs the event is for (their correlation key); per journey, why the SLAs of
+        its runs were passed over ("" when the event met one)."""
+        role = event.data.get("role")
+        runs = {r.id: r for r in customer.runs}
+        passed: dict[str, str] = {}
         for sla in customer.slas:
-            if role is None or sla.role == role:
-                self._cancel_timer(sla)
-                self._close(customer, sla, MET)
-                return
+            if role is not None and sla.role != role:
+                continue
+            run = runs.get(sla.run_id)
+            other = run and self._other_key(self.programs[run.content_hash], run, event)
+            if other:
+                passed.setdefault(sla.journey_id, other)  # another order's (ticket's) handoff
+                continue
+            self._cancel_timer(sla)
+            self._close(customer, sla, MET)
+            passed[sla.journey_id] = ""
+            break
+        return passed
 
     def _resolve_ladder(self, customer: Customer, run: Run, wait: StepDef, kind: str) -> None:
         """A ladder's resolving event: the SLAs its rungs opened in this run and that are still

@@ -236,9 +236,7 @@ class Simulation:
         for _ in range(times):
             when = at + response.delay(rng)
             attributes = response.attributes(rng) if response.attributes is not None else None
-            data = response.data(rng)
-            for path, value in keys:
-                data = with_key(data if isinstance(data, dict) else {}, path, value)
+            data = _keyed(response.data(rng), keys)
             self._queue(customer, response.event, when, data, attributes, depth + 1)
 
     def on_handoff(self, action) -> None:
@@ -247,7 +245,8 @@ class Simulation:
         queue = self.staff.setdefault(role, StaffQueue())  # undeclared: served at once
         served = queue.serve(action.at)
         if served != math.inf:  # a role with capacity 0 never serves
-            self._queue(action.customer, "handoff_resolved", served, {"role": role})
+            self._queue(action.customer, "handoff_resolved", served,
+                        _keyed({"role": role}, self.run_key(action)))
 
     # --- running ------------------------------------------------------------------------------
 
@@ -353,6 +352,14 @@ def simulate(tables: Tables | list[Tables], cohort: Cohort, seed: int = 0, days:
         build_program(journey)  # TablesError early, before any customer is sampled
     sim = simulation_for(tables, cohort, seed, days, timezone=timezone, trace=trace, engine=engine)
     return sim.run(progress)
+
+
+def _keyed(data, keys: tuple):
+    """Event data with the correlation ``keys`` ((path, value), ...) of the run it is about,
+    where the data does not set them."""
+    for path, value in keys:
+        data = with_key(data if isinstance(data, dict) else {}, path, value)
+    return data
 
 
 ENGINES = ("auto", "vector", "reference")
