@@ -9,20 +9,18 @@ from click.testing import CliRunner
 
 from journeylang import ast
 from journeylang.cli import main
-from journeylang.compile import TablesError
 from journeylang.compile.validate import check_tables
 from journeylang.frontend import parse_source
 from journeylang.printer import convert_document, format_text, print_journey, print_yaml
 from journeylang.runtime import SqliteStore, open_store
 from journeylang.runtime.database import connect
-from journeylang.runtime import status as queries
 from journeylang.sim import parse_cohort, simulate
 from journeylang.sim.engine import EngineError
 from journeylang.sim.vector import vector_support
 from journeylang.source import Source
 
 from equivalence import compare
-from runtime_kit import DAY, HOUR, T0, Kit, compile_text, journey
+from runtime_kit import HOUR, T0, Kit, compile_text, journey
 
 ORDERS = journey('''
   stage s {

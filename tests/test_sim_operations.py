@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from journeylang.cli import main
 from journeylang.sim import Simulation, parse_cohort
+from journeylang.sim import simulate as simulate_with
 from journeylang.sim.html import render_html
 from journeylang.sim.report import missed_kpis, wilson
 from journeylang.sim.staff import StaffQueue
@@ -127,6 +128,26 @@ KPI = journey('''
     wait 2d
     exit completed
   }''', header="  entry on joined\n  policy { promo 40% }")
+
+
+PROMO = journey('''
+  stage s {
+    send transactional via wecom template c
+    send promo via wecom template a
+    wait 1d
+    send via wecom template b
+    exit completed
+  }''', header="  entry on joined\n  policy { promo 40% }")
+
+
+@pytest.mark.parametrize("engine", ["reference", "vector"])
+def test_both_engines_count_the_promo_share_over_the_messages_the_budget_counts(engine):
+    """One promo of the two messages the budget counts (the receipt is transactional), in
+    either engine, as the checker counts it."""
+    results = simulate_with(compile_text(PROMO), cohort(100), seed=3, days=10, engine=engine)
+    assert results.engine == engine and results.messages["total"] == 300
+    assert results.promo == {"sends": 200, "promo": 100, "share": 0.5, "budget": 0.4,
+                             "over_budget": True}
 
 
 def test_the_promo_share_leaves_out_transactional_messages():

@@ -5,6 +5,7 @@ from ... import ast
 from ...diagnostics import Related, Severity
 from ...units import format_duration
 from ..registry import Issue, LintContext, rule
+from .hygiene import waited_and_handled
 
 SCOPES = ("event", "customer", "consent")  # roots of condition paths, not of event data
 BREACH = "sla_breached"  # the runtime gives it the key of the run whose SLA it was
@@ -134,9 +135,4 @@ def _taken(journey: ast.Journey):
         yield milestone.event, milestone.span, f"milestone '{milestone.name}'"
     for exit_rule in journey.exits:
         yield exit_rule.event, exit_rule.span, f"the exit rule on {exit_rule.event}"
-    for _, step in journey.steps():
-        if isinstance(step, ast.WaitEvent):
-            for arm in step.arms:
-                yield arm.event, arm.span or step.span, f"step '{step.name}'"
-    for handler in journey.handlers:
-        yield handler.event, handler.span, f"the handler on {handler.event}"
+    yield from waited_and_handled(journey)
