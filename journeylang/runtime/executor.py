@@ -219,6 +219,12 @@ class Executor:
             return
         self._continue(customer, run, program, program.start, why)
 
+    def _keyed(self, run: Run, data: dict) -> dict:
+        """``data`` of something ``run`` makes (an emitted event, a handoff, an SLA breach),
+        with the run's correlation key unless the data sets one."""
+        path = self.programs[run.content_hash].correlate
+        return data if path is None or run.key is None else with_key(data, path, run.key)
+
     def _entry_key(self, customer: Customer, program: Program, data: dict):
         """(the new run's correlation key, None), or (None, why no run starts): the entry
         event has no usable key, or a run of the journey already has it."""
@@ -574,11 +580,9 @@ class Executor:
     def _handoff(self, customer, run, program, step) -> Result:
         params, now = step.params, self.engine.now
         within = params.get("within")
-        payload = {"role": params["role"], "note": params.get("note")}
-        if program.correlate is not None and run.key is not None:
-            payload = with_key(payload, program.correlate, run.key)  # for handoff_resolved
+        payload = self._keyed(run, {"role": params["role"], "note": params.get("note")})
         action = self._act(run, step, "handoff", due=None if within is None else now + within,
-                           payload=payload)
+                           payload=payload)  # its key, for the staff's handoff_resolved
         if within is not None:
             self._open_sla(customer, run, step.id, params["role"], now + within)
         return go(step, "handoff", f"#{action.id}")
@@ -593,9 +597,7 @@ class Executor:
                                                         "params": dict(params["params"])})
         if self.depth >= MAX_EMIT_DEPTH:
             return go(step, "skipped", f"emit chain deeper than {MAX_EMIT_DEPTH}")
-        data = copy_json(params["params"])
-        if program.correlate is not None and run.key is not None:
-            data = with_key(data, program.correlate, run.key)  # the event is about this run
+        data = self._keyed(run, copy_json(params["params"]))
         self.engine.schedule(self.engine.now, EVENT, Event(
             f"emit-{action.id}", params["event"], customer.id, self.engine.now,
             {}, data, self.depth + 1, origin_run=run.id))
@@ -719,8 +721,8 @@ class Executor:
         self._close(customer, sla, BREACHED)
         data = {"role": sla.role, "step": sla.step, "journey": sla.journey_id, "due": iso(sla.due)}
         run = next((r for r in customer.runs if r.id == sla.run_id), None)
-        if run is not None and run.key is not None and self.programs[run.content_hash].correlate:
-            data = with_key(data, self.programs[run.content_hash].correlate, run.key)
+        if run is not None:
+            data = self._keyed(run, data)
         self.engine.schedule(self.engine.now, EVENT, Event(
             f"sla-{sla.id}", BREACH, customer.id, self.engine.now, {}, data))
 
