@@ -478,3 +478,18 @@ def test_simulate_cli_says_why_the_reference_engine_runs(tmp_path):
     assert result.exit_code == 0, result.output
     assert "the reference engine runs this simulation: the vectorised engine cannot (reentry " \
         "always)" in result.output
+
+
+def test_a_condition_on_the_key_runs_on_the_reference_engine():
+    """The vectorised engine does not put the run's key into the events it makes, so a
+    condition reading it would see nothing there."""
+    tables = compile_text(ONE_RUN.replace("goal paid on order_paid within 3d",
+                                          "goal paid on order_paid where event.order_id > 0 "
+                                          "within 3d"))
+    cohort = parse_cohort(no_key("responses: [{event: order_paid, after: {template: a}, "
+                                 "p: 0.5}]"))
+    assert vector_support(tables, cohort) == (
+        "correlate by order_id: a condition reads order_id, which the engine does not give the "
+        "events that carry it")
+    results = simulate(tables, cohort, seed=1, days=4, engine="auto")
+    assert results.engine == "reference" and results.conversion["converted"] > 100

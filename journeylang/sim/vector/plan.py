@@ -251,6 +251,12 @@ class Plan:
                 if path[0] in keys_of(response.data):
                     raise Unsupported(f"{said}: the data of response {response.event!r} sets "
                                       f"{path[0]}")
+        trees = [row["condition"] for name in ("triggers", "transitions")
+                 for row in self.tables.rows[name] if row["kind"] != "entry"]  # entry data: drawn
+        read = [(p[1:] if p[0] == "event" else p)[:1] for tree in trees for p in _paths(tree)]
+        if [path[0]] in read:  # event.order_id or order_id
+            raise Unsupported(f"{said}: a condition reads {path[0]}, which the engine does not "
+                              "give the events that carry it")
 
     def _matters(self, event: str) -> bool:
         program = self.program
