@@ -120,7 +120,8 @@ class Executor:
                 self._arm(program, zone)
         if customer.observations:
             self._kpi_event(customer, event)
-        withheld: dict[str, str] = {}  # journey -> why an event reached none of its runs
+        # journey -> None when the event reached a run of it, else its program (to say why not)
+        withheld: dict[str, Program | None] = {}
         if event.type == RESOLVED and customer.slas:
             withheld = self._resolve_sla(customer, event)
         opting_out = event.type in self.opt_out_events
@@ -131,31 +132,29 @@ class Executor:
             if run.id == event.origin_run:
                 continue  # it took its own emitted event at once
             if event.type in program.interest or (opting_out and run.waiting == "quiet"):
-                other = None if opting_out else self._other_key(program, run, event)
-                if other is None:
-                    withheld[run.journey_id] = ""
+                if opting_out or self._for_run(program, run, event):
+                    withheld[run.journey_id] = None
                     self._react(customer, run, program, event, opting_out)
-                elif withheld.get(run.journey_id) != "" and event.type != _entry_event(program):
-                    withheld[run.journey_id] = other
-        for journey_id, why in withheld.items():
-            if why:
+                elif run.journey_id not in withheld and event.type != _entry_event(program):
+                    withheld[run.journey_id] = program
+        for journey_id, program in withheld.items():
+            if program is not None:
                 self.store.history([self.engine.now, customer.id, None, journey_id, None,
-                                    "undelivered", f"event {event.type}", why])
+                                    "undelivered", f"event {event.type}",
+                                    _undelivered(program, event)])
         for program in self.entries.get(event.type, ()):
             self._try_enter(customer, program, event.data, f"entry on {event.type}")
 
-    def _other_key(self, program: Program, run: Run, event: Event) -> str | None:
-        """None when the event is for this run; else why not, when the journey correlates
-        its runs by a key and the event carries another one, or none (a run without a key,
-        entered before its journey correlated, takes every event)."""
+    @staticmethod
+    def _for_run(program: Program, run: Run, event: Event) -> bool:
+        """Whether an event is for a run: its journey does not correlate runs, the event
+        carries the run's key, or the run has none (entered before its journey correlated,
+        it takes every event)."""
         path = program.correlate
         if path is None or run.key is None:
-            return None
+            return True
         value, problem = key_of(event.data, path)
-        if problem is None and same_key(value, run.key):
-            return None
-        why = unusable(problem, path) if problem else f"no active run has {shown(path, value)}"
-        return f"{why} (correlate by {'.'.join(path)})"
+        return problem is None and same_key(value, run.key)
 
     def on_timer(self, timer: Timer, sequence: int) -> None:
         if self.pending.pop(sequence, None) is None:
@@ -677,24 +676,24 @@ class Executor:
         sla.timer = self._add_timer(due, SlaDue(sla.id, customer.id, step))
         customer.slas.append(sla)
 
-    def _resolve_sla(self, customer: Customer, event: Event) -> dict[str, str]:
+    def _resolve_sla(self, customer: Customer, event: Event) -> dict[str, Program | None]:
         """The oldest open SLA of the event's role (any role when it names none) is met, among
-        those of runs the event is for (their correlation key); per journey, why the SLAs of
-        its runs were passed over ("" when the event met one)."""
+        those of runs the event is for (their correlation key); per journey whose SLAs it
+        passed over, its program (None for the journey of the SLA it met)."""
         role = event.data.get("role")
         runs = {r.id: r for r in customer.runs}
-        passed: dict[str, str] = {}
+        passed: dict[str, Program | None] = {}
         for sla in customer.slas:
             if role is not None and sla.role != role:
                 continue
             run = runs.get(sla.run_id)
-            other = run and self._other_key(self.programs[run.content_hash], run, event)
-            if other:
-                passed.setdefault(sla.journey_id, other)  # another order's (ticket's) handoff
+            program = run and self.programs[run.content_hash]
+            if run is not None and not self._for_run(program, run, event):
+                passed.setdefault(sla.journey_id, program)  # another order's (ticket's) handoff
                 continue
             self._cancel_timer(sla)
             self._close(customer, sla, MET)
-            passed[sla.journey_id] = ""
+            passed[sla.journey_id] = None
             break
         return passed
 
@@ -789,6 +788,14 @@ assert set(_STEP_KINDS) == set(STEP_KINDS), "every step kind of the tables has a
 
 def _entry_event(program: Program) -> str | None:
     return program.entry.event if program.entry is not None else None
+
+
+def _undelivered(program: Program, event: Event) -> str:
+    """Why an event reached none of the runs of a journey that correlates them."""
+    path = program.correlate
+    value, problem = key_of(event.data, path)
+    why = unusable(problem, path) if problem else f"no active run has {shown(path, value)}"
+    return f"{why} (correlate by {'.'.join(path)})"
 
 
 def _waiting(run: Run) -> str:
