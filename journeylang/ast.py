@@ -180,6 +180,18 @@ class Reentry(Node):
 
 
 @dataclass(frozen=True)
+class Correlation(Node):
+    """``correlate by order_id``: an event reaches only the runs whose entry event had the same
+    value at this path of its data (opt-out events reach every run)."""
+
+    path: tuple[str, ...]
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(self.path)
+
+
+@dataclass(frozen=True)
 class Goal(Node):
     """A conversion event that ends the journey with outcome ``converted``."""
 
@@ -383,10 +395,16 @@ class EventArm(Node):
 
 @dataclass(frozen=True)
 class WaitEvent(SequentialStep):
-    """Wait for one of several events, up to ``within``; ``next`` is taken on timeout."""
+    """Wait for one of several events, up to ``within``; ``next`` is taken on timeout.
+
+    A wait of an escalation ladder names the ladder's rungs already run (``reached``) and
+    those still ahead (``ahead``): its event resolves the ladder, which closes the SLAs the
+    run's reached rungs opened."""
 
     arms: tuple[EventArm, ...] = ()
     within: int | None = None  # seconds; None waits forever
+    reached: tuple[str, ...] = ()
+    ahead: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -599,6 +617,7 @@ class Journey(Node):
     entry: Entry | None = None
     audience: Expr | None = None
     reentry: Reentry = Reentry()
+    correlate: Correlation | None = None
     goals: tuple[Goal, ...] = ()
     milestones: tuple[Milestone, ...] = ()
     exits: tuple[ExitRule, ...] = ()

@@ -2,7 +2,8 @@
 
 A ladder ``L`` with rungs r1..rn becomes: ``L`` (rung 1's action) -> ``L.w1`` (a wait for the
 resolving event until rung 2's offset) -> ``L.r2`` (rung 2's action) -> ... -> ``L.wn`` (a wait
-until ``within``; its timeout is the breach target, the ladder's ``next``).
+until ``within``; its timeout is the breach target, the ladder's ``next``). Each wait names the
+rungs run before it and those ahead: the resolving event closes the SLAs of the former.
 """
 from __future__ import annotations
 
@@ -41,16 +42,16 @@ def ladder_steps(ladder: ast.Escalate) -> list[ast.Step]:
                               within=ladder.within, span=ladder.span)]
     steps: list[ast.Step] = []
     rungs = ladder.rungs
-    for index, rung in enumerate(rungs, 1):
-        name = ladder.name if index == 1 else f"{ladder.name}.r{index}"
+    names = [ladder.name] + [f"{ladder.name}.r{index}" for index in range(2, len(rungs) + 1)]
+    for index, (name, rung) in enumerate(zip(names, rungs), 1):
         wait = f"{ladder.name}.w{index}"
         steps.append(replace(rung.action, name=name, next=wait, span=rung.span))
         last = index == len(rungs)
         until = ladder.within if last else rungs[index].after
         steps.append(ast.WaitEvent(
-            wait, next=ladder.next if last else f"{ladder.name}.r{index + 1}", arms=(arm,),
-            within=max(until - rung.after, 0),
-            span=ladder.span if last else rungs[index].span))
+            wait, next=ladder.next if last else names[index], arms=(arm,),
+            within=max(until - rung.after, 0), reached=tuple(names[:index]),
+            ahead=tuple(names[index:]), span=ladder.span if last else rungs[index].span))
     return steps
 
 

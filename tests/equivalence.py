@@ -63,6 +63,7 @@ def compare(fast, slow, exact: bool = False) -> None:
     for what in ("opt_outs", "cap_skips", "consent_skips", "opted_out_skips", "quiet_deferrals"):
         agree(what, fast.policies[what], slow.policies[what], exact)
     agree("promo sends", fast.promo["promo"], slow.promo["promo"], exact)
+    agree("sends under the promo budget", fast.promo["sends"], slow.promo["sends"], exact)
     assert fast.still_inside + fast.exited == fast.entered["runs"]
     assert [row["role"] for row in fast.staff] == [row["role"] for row in slow.staff]
     for a, b in zip(fast.staff, slow.staff):

@@ -180,6 +180,8 @@ def journeys(draw):
         entry=draw(maybe(st.builds(ast.Entry, names, maybe(conditions))
                          | st.builds(ast.Entry, st.just(""), maybe(conditions), schedules))),
         audience=draw(maybe(conditions)), reentry=draw(reentries),
+        correlate=draw(maybe(st.lists(names, min_size=1, max_size=3).map(
+            lambda parts: ast.Correlation(tuple(parts))))),
         goals=draw(st.lists(st.builds(ast.Goal, names, names, maybe(conditions),
                                       maybe(durations)), max_size=2).map(tuple)),
         exits=draw(st.lists(st.builds(ast.ExitRule, names, names, maybe(conditions)),

@@ -111,6 +111,7 @@ def step(tables: dict, kind: str) -> int:
 
 STEPS = json.loads(CART.canonical_json())["steps"]
 WAIT, SEND = step({"steps": STEPS}, "wait"), step({"steps": STEPS}, "send")
+LISTEN = step({"steps": STEPS}, "wait_event")
 
 
 @pytest.mark.parametrize("table, index, change, message", [
@@ -129,6 +130,12 @@ WAIT, SEND = step({"steps": STEPS}, "wait"), step({"steps": STEPS}, "send")
      "table 'steps', row 1 (step 'remind.1'), kind: 'sleep' is not a step kind (send, wait, "
      "wait_until, wait_day, wait_schedule, wait_event, branch, split, goto, tag, untag, set, "
      "coupon, handoff, webhook, emit, exit)"),
+    ("steps", LISTEN, lambda r: r["params"].update(ladder={"reached": ["nudge"], "ahead": ["gone"]}),
+     f"table 'steps', row {LISTEN + 1} (step '{STEPS[LISTEN]['step_id']}'), params: ladder: no "
+     "step is named 'gone'"),
+    ("steps", LISTEN, lambda r: r["params"].update(ladder={"reached": [], "ahead": []}),
+     f"table 'steps', row {LISTEN + 1} (step '{STEPS[LISTEN]['step_id']}'), params: ladder: "
+     "reached: must name at least one step"),
     ("steps", SEND, lambda r: r["params"].update(template="nope"),
      "table 'steps', row 2 (step 'nudge'), params: template 'nope' is not in the templates "
      "table"),

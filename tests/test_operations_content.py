@@ -189,3 +189,46 @@ def test_reentry_within_the_shortest_gap_is_clean(schedule, reentry):
     text = (f'journey j "J" version 1 {{\n owner "o"\n entry every {schedule}\n'
             f' reentry after {reentry}\n stage a {{\n  exit completed\n }}\n}}\n')
     assert [d for d in api.check_text(text).diagnostics if d.code == "JL703"] == []
+
+
+# --- the promo budget along paths -----------------------------------------------------------
+
+RULES = Path(__file__).parent / "fixtures" / "rules"
+
+
+@pytest.mark.parametrize("fixture, message, related", [
+    ("fail.journey", "every customer who gets this journey's messages receives more promotions "
+     "than the promo budget of 30% allows: even on the path that sends tips, flash, bundle, 2 of "
+     "the 3 messages are promo (66.7%)", [12, 14]),
+    ("fail_path.journey", "a customer can receive more promotions than the promo budget of 40% "
+     "allows: 1 of the 2 messages on the path that sends tips, flash are promo (50%)", [17]),
+    ("fail_loop.journey", "every customer who gets this journey's messages receives more "
+     "promotions than the promo budget of 30% allows: even on the path that sends tips, flash, 1 "
+     "of the 2 messages are promo (50%)", [12]),
+    ("fail_transactional.journey", "every customer who gets this journey's messages receives "
+     "more promotions than the promo budget of 40% allows: even on the path that sends tips, "
+     "flash, 1 of the 2 messages are promo (50%)", [17]),
+])
+def test_the_promo_budget_counts_the_messages_of_each_path(fixture, message, related):
+    diagnostic, = [d for d in api.check(RULES / "JL722" / fixture).diagnostics
+                   if d.code == "JL722"]
+    assert diagnostic.message == message
+    assert [r.span.line for r in diagnostic.related] == related
+
+
+def test_a_loop_of_promotions_is_over_the_budget_each_time_round():
+    text = (RULES / "JL722" / "fail_loop.journey").read_text(encoding="utf-8")
+    text = text.replace("send via group template tips", "send via group template tips\n"
+                        "    wait 1d\n    send via group template tips")
+    text = text.replace("promo 30%", "promo 40%")
+    diagnostic, = [d for d in api.check_text(text, "loop.journey").diagnostics
+                   if d.code == "JL722"]
+    assert diagnostic.message == (
+        "a customer can receive more promotions than the promo budget of 40% allows: 1 of the 1 "
+        "messages each time round the loop that sends flash are promo (100%)")
+
+
+def test_alternative_versions_of_one_offer_count_once():
+    found = [d for d in api.check(RULES / "JL722" / "pass_alternatives.journey").diagnostics
+             if d.code == "JL722"]
+    assert found == []

@@ -63,6 +63,82 @@ def test_an_event_exactly_at_the_deadline_still_meets_it():
     assert kit.runtime.store.slas[1].status == "met"
 
 
+LADDER = journey('''
+  stage s {
+    ladder: escalate until resolved within 4h -> done {
+      at 0m: handoff to staff within 30m
+      at 30m: handoff to qa within 30m
+      at 1h: handoff to expert within 1h
+      at 2h: handoff to director within 2h
+      breach -> late
+    }
+    late: exit escalated
+    done: exit completed
+  }''', header="  entry on complaint\n  reentry always")
+
+
+def _early_resolution(kit: Kit) -> None:
+    """A complaint whose first rung is answered at 20 minutes and which is resolved at 70:
+    the qa rung's deadline (60) passed before, the expert's (120) had not, the director's rung
+    (at 2h) was never reached."""
+    kit.send("complaint", attributes={"name": "Ann"})
+    kit.send("handoff_resolved", at=T0 + 20 * 60, data={"role": "staff"})
+    kit.send("resolved", at=T0 + 70 * 60)
+    kit.advance(T0 + DAY)
+
+
+def test_the_resolving_event_closes_the_open_slas_of_its_ladder():
+    kit = Kit(LADDER)
+    _early_resolution(kit)
+    slas = sorted(kit.runtime.store.slas.values(), key=lambda s: s.id)
+    assert [(s.role, s.step, s.status, s.closed) for s in slas] == [
+        ("staff", "ladder", "met", T0 + 20 * 60),
+        ("qa", "ladder.r2", "breached", T0 + HOUR),
+        ("expert", "ladder.r3", "met", T0 + 70 * 60)]
+    assert kit.runs()[0].outcome == "completed"
+    closed, = kit.history(what="sla_closed")
+    assert closed[4:] == ["ladder.w3", "sla_closed", "event resolved",
+                          "expert SLA of ladder.r3 met; cancelled, not reached: ladder.r4"]
+
+
+def test_a_ladder_breach_leaves_its_slas_open_until_their_deadlines():
+    kit = Kit(LADDER)
+    kit.send("complaint", attributes={"name": "Ann"})
+    kit.advance(T0 + DAY)
+    slas = sorted(kit.runtime.store.slas.values(), key=lambda s: s.id)
+    assert [(s.role, s.status, s.closed) for s in slas] == [
+        ("staff", "breached", T0 + 30 * 60), ("qa", "breached", T0 + HOUR),
+        ("expert", "breached", T0 + 2 * HOUR), ("director", "breached", T0 + 4 * HOUR)]
+    assert kit.runs()[0].outcome == "escalated" and kit.history(what="sla_closed") == []
+
+
+def test_a_resolution_closes_only_the_slas_of_its_own_run():
+    kit = Kit(LADDER)
+    kit.send("complaint", attributes={"name": "Ann"})
+    kit.send("complaint", at=T0 + 50 * 60)    # a second complaint: its own ladder
+    kit.send("resolved", at=T0 + 55 * 60)     # reaches both runs (no correlation key)
+    first, second = kit.runs()
+    assert first.outcome == second.outcome == "completed"
+    kit.send("complaint", at=T0 + 56 * 60)    # a third ladder, started after the resolution
+    kit.advance(T0 + 90 * 60)
+    slas = sorted(kit.runtime.store.slas.values(), key=lambda s: s.id)
+    assert [(s.run_id, s.role, s.status) for s in slas] == [
+        (1, "staff", "breached"), (1, "qa", "met"), (2, "staff", "met"),
+        (3, "staff", "breached"), (3, "qa", "open")]
+
+
+def test_status_shows_the_breach_rate_after_an_early_resolution(tmp_path):
+    path = tmp_path / "state.sqlite"
+    kit = Kit(LADDER, store=SqliteStore(path))
+    _early_resolution(kit)
+    kit.runtime.close()
+    db = queries.open_state(path)
+    roles = queries.roles(db)
+    db.close()
+    assert [(r["role"], r["open"], r["met"], r["breached"], r["breach_rate"]) for r in roles] == [
+        ("expert", 0, 1, 0, 0.0), ("qa", 0, 0, 1, 1.0), ("staff", 0, 1, 0, 0.0)]
+
+
 KPI = journey('''
   stage first {
     send via wecom template a
@@ -101,6 +177,7 @@ def test_kpis_open_once_per_run_and_are_hit_or_missed():
 
 PROMO = journey('''
   stage s {
+    send transactional via wecom template d
     send promo via wecom template a
     send via wecom template b
     send via wecom template c
@@ -111,7 +188,7 @@ PROMO = journey('''
 def test_promo_sends_are_marked():
     kit = Kit(PROMO)
     kit.send("signup", attributes={"name": "Ann"})
-    assert [m.promo for m in kit.messages()] == [True, False, False]
+    assert [m.promo for m in kit.messages()] == [False, True, False, False]
 
 
 def test_state_survives_a_restart_mid_way(tmp_path):
@@ -159,6 +236,7 @@ def test_status_reports_slas_kpis_and_promo(tmp_path):
                                   "--db", db, "--until", iso(T0 + 10 * DAY)])
     assert result.exit_code == 0, result.output
     data = json.loads(runner.invoke(main, ["status", "--db", db, "--json"]).output)
+    # the transactional message is exempt from the budget: neither sent nor pending for it
     assert [(p["sends"], p["pending"]) for p in data["promo"]] == [(0, 3)]  # none sent yet
     with sqlite3.connect(db) as connection:  # as a delivery worker reports them sent
         connection.execute("UPDATE outbox SET status = 'sent' WHERE kind = 'message'")

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from journeylang.cli import main
 from journeylang.sim import Simulation, parse_cohort
+from journeylang.sim import simulate as simulate_with
 from journeylang.sim.html import render_html
 from journeylang.sim.report import missed_kpis, wilson
 from journeylang.sim.staff import StaffQueue
@@ -71,6 +72,38 @@ def test_sla_breach_rate_rises_with_the_cohort_when_staff_capacity_is_fixed():
         assert abs(rate - expected) < 0.03
 
 
+LADDER = journey('''
+  stage s {
+    send via wecom template a
+    ladder: escalate until resolved within 4h -> done {
+      at 0m: handoff to staff within 30m
+      at 30m: handoff to qa within 30m
+      at 1h: handoff to expert within 1h
+      at 2h: handoff to director within 2h
+      breach -> late
+    }
+    late: exit escalated
+    done: exit completed
+  }''', header="""  entry on complaint
+  role staff capacity 0 per 1d
+  role qa capacity 0 per 1d
+  role expert capacity 0 per 1d
+  role director capacity 0 per 1d""")
+
+
+def test_the_breach_rate_after_an_early_resolution_counts_only_deadlines_that_passed():
+    """Nobody is staffed, and every complaint is resolved at 70 minutes: the rungs whose
+    deadline passed before (staff at 30, qa at 60) are breached, the expert's (due at 120) is
+    met by the resolution, and the director's rung (at 2h) is never reached: no SLA."""
+    resolved = "      responses: [{event: resolved, after: {template: a}, p: 1, delay: 70m}]\n"
+    results = run(LADDER, cohort(40, resolved), days=2)
+    figures = {r["role"]: (r["handoffs"], r["slas"], r["met"], r["breached"], r["breach_rate"])
+               for r in results.staff}
+    assert figures == {"staff": (40, 40, 0, 40, 1.0), "qa": (40, 40, 0, 40, 1.0),
+                       "expert": (40, 40, 40, 0, 0.0), "director": (0, 0, 0, 0, None)}
+    assert results.ended == {"treated:completed": 40}
+
+
 def test_conservation_holds_with_handoffs_queued():
     results = run(HANDOFF, cohort(3000), days=3)  # the queue outlasts the horizon
     assert results.entered["runs"] == results.exited + results.still_inside
@@ -95,6 +128,37 @@ KPI = journey('''
     wait 2d
     exit completed
   }''', header="  entry on joined\n  policy { promo 40% }")
+
+
+PROMO = journey('''
+  stage s {
+    send transactional via wecom template c
+    send promo via wecom template a
+    wait 1d
+    send via wecom template b
+    exit completed
+  }''', header="  entry on joined\n  policy { promo 40% }")
+
+
+@pytest.mark.parametrize("engine", ["reference", "vector"])
+def test_both_engines_count_the_promo_share_over_the_messages_the_budget_counts(engine):
+    """One promo of the two messages the budget counts (the receipt is transactional), in
+    either engine, as the checker counts it."""
+    results = simulate_with(compile_text(PROMO), cohort(100), seed=3, days=10, engine=engine)
+    assert results.engine == engine and results.messages["total"] == 300
+    assert results.promo == {"sends": 200, "promo": 100, "share": 0.5, "budget": 0.4,
+                             "over_budget": True}
+
+
+def test_the_promo_share_leaves_out_transactional_messages():
+    """Transactional messages are exempt from the budget: the share is over the others, as
+    the checker counts it (one promo of two, not of three)."""
+    text = KPI.replace("    send promo via wecom template a",
+                       "    send transactional via wecom template c\n    send promo via wecom template a")
+    results = run(text, cohort(100))
+    assert results.messages["total"] == 300
+    assert results.promo == {"sends": 200, "promo": 100, "share": 0.5, "budget": 0.4,
+                             "over_budget": True}
 
 
 @pytest.mark.parametrize("p", [0.0, 1.0])

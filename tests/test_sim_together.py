@@ -104,7 +104,7 @@ def test_several_journeys_from_the_command_line(tmp_path):
                                   str(tmp_path / "c.cohort.yaml"), "--days", "12",
                                   "--shards", "2"])
     assert listed.exit_code == 0, listed.output
-    assert sorted(listed.output.splitlines()[1:3]) == sorted(result.output.splitlines()[1:3])
+    assert sorted(listed.stdout.splitlines()[1:3]) == sorted(result.stdout.splitlines()[1:3])
 
 
 def test_the_same_journey_twice_is_an_error():

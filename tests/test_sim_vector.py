@@ -257,10 +257,35 @@ def _example(journey_file: str, cohort_file: str, size: int = 3000):
     return api.load_tables(ROOT / "examples" / journey_file), cohort
 
 
+LADDER = journey("""  stage s "S" {
+    send via wecom template a
+    ladder: escalate until resolved within 4h -> done {
+      at 0m: handoff to staff within 30m
+      at 30m: send via wecom template b
+      at 1h: handoff to expert within 1h
+      breach -> late
+    }
+    late: exit escalated
+    done: send via wecom template c
+    exit completed
+  }""", header="  entry on complaint")
+
+LADDER_COHORT = """
+size: 3000
+arrival: 2d
+segments:
+  - name: a
+    behaviour:
+      responses:
+        - {event: resolved, after: {template: a}, p: 0.7, delay: {lognormal: {median: 50m, sigma: 0.9}}}
+"""
+
+
 CASES = {
     "features": lambda: (compile_text(FEATURES), parse_cohort(FEATURES_COHORT)),
     "promo_and_handoffs": lambda: (compile_text(PROMO_AND_HANDOFFS), parse_cohort(PROMO_COHORT)),
     "programme": lambda: (compile_text(PROGRAMME), parse_cohort(PROGRAMME_COHORT)),
+    "ladder": lambda: (compile_text(LADDER), parse_cohort(LADDER_COHORT)),
     "bench": _bench,
     "cart_recovery": lambda: _example("cart_recovery.journey", "cart_recovery.cohort.yaml"),
     "welcome_activation": lambda: _example("welcome_activation.journey", "welcome_activation.cohort.yaml"),

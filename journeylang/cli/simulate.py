@@ -73,6 +73,9 @@ def simulate_command(journeys, cohort, seed, days, timezone, out, progress, engi
         named = ", ".join(t.journey_id for t in loaded)  # said before a long run
         fail(f"--fail-under: journey {named} declares no KPIs" if len(loaded) == 1 else
              f"--fail-under: none of the journeys {named} declares KPIs")
+    if sim.engine_note is not None and engine == "auto":
+        note(f"the reference engine runs this simulation: the vectorised engine cannot "
+             f"({sim.engine_note})")
     started = time.perf_counter()
     steps = sim.blocks() if sim.engine == "vector" else int(-(-days // 1))
     if shards > 1:
@@ -185,6 +188,10 @@ def _operations(results) -> list[str]:
     if ignored or handled:
         lines.append(f"events: {sum(handled.values()):,} taken by handlers, {ignored:,} ignored "
                      f"where the run was (see steps.csv)")
+    undelivered = getattr(results, "undelivered", {})
+    if undelivered:
+        lines.append("events that reached no run (no run had their correlation key): "
+                     + ", ".join(f"{event} {n:,}" for event, n in undelivered.items()))
     for k in getattr(results, "kpis", ()):
         verdict = {None: "no data", True: click.style("met", fg="green"),
                    False: click.style("missed", fg="red", bold=True)}[k["met"]]

@@ -183,6 +183,8 @@ def _customer_text(data: dict):
         holdout = " holdout" if run["holdout"] else ""
         yield (f"  #{run['id']} {run['journey_id']} {run['content_hash'][:19]}{holdout}: "
                f"entered {run['entered_at']}, {end}")
+        if run.get("key") is not None:
+            yield f"    {run.get('correlate') or 'key'} {json.dumps(run['key'], ensure_ascii=False)}"
         if run.get("vars"):
             yield f"    variables: {json.dumps(run['vars'], ensure_ascii=False, sort_keys=True)}"
         for name, at in sorted(run.get("milestones", {}).items(), key=lambda m: m[1]):

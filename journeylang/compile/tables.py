@@ -26,7 +26,8 @@ SCHEMA: dict[str, tuple[tuple[str, str], ...]] = {
         ("description", "text?"), ("content_hash", "text"), ("source", "text"),
         ("compiled_at", "text"), ("compiler", "text"), ("format", "text"),
         ("start_step", "text?"), ("audience", "json?"), ("reentry", "text"),
-        ("reentry_after", "int?"), ("volume", "json?"), ("locale", "text?")),
+        ("reentry_after", "int?"), ("volume", "json?"), ("locale", "text?"),
+        ("correlate", "text?")),
     "triggers": (
         ("journey_id", "text"), ("seq", "int"), ("kind", "text"), ("name", "text?"),
         ("event", "text"), ("condition", "json?"), ("within", "int?"), ("outcome", "text?"),
@@ -67,11 +68,13 @@ SCHEMA: dict[str, tuple[tuple[str, str], ...]] = {
 # Added after the first release of the format (schedules, roles, KPIs): tables written before may lack them.
 # Readers fill a missing column with null and a missing table with no rows, so older tables
 # (and the versions stored in older state files) still load.
-ADDED_COLUMNS = {"journey": ("volume", "locale"), "triggers": ("schedule",)}
+ADDED_COLUMNS = {"journey": ("volume", "locale", "correlate"), "triggers": ("schedule",)}
 ADDED_TABLES = ("roles", "kpis", "handlers", "attributes", "migrations")
-# Added with event handlers and declared attributes: left out of the content hash while null or
-# empty, so a journey that uses none of them keeps the hash (and so the version) it had.
-UNHASHED_WHEN_EMPTY = {"journey": ("locale",), "handlers": (), "attributes": (), "migrations": ()}
+# Added with event handlers, declared attributes and correlation keys: left out of the content
+# hash while null or empty, so a journey that uses none of them keeps the hash (and so the
+# version) it had.
+UNHASHED_WHEN_EMPTY = {"journey": ("locale", "correlate"), "handlers": (), "attributes": (),
+                       "migrations": ()}
 # a split's control arm (a holdout arm): the run stays at the split, held out
 HOLDOUT_ARM = "holdout"
 
@@ -160,7 +163,8 @@ def compile_journey(journey: ast.Journey, source_text: str, source_name: str,
                compiled_at=compiled_at or default_compiled_at(None),
                compiler=f"journeylang {__version__}", format=FORMAT, start_step=resolve.start,
                audience=condition_tree(journey.audience), reentry=journey.reentry.mode,
-               reentry_after=journey.reentry.after, locale=journey.locale or default_locale)
+               reentry_after=journey.reentry.after, locale=journey.locale or default_locale,
+               correlate=journey.correlate and journey.correlate.dotted)
     _triggers(tables, journey)
     for seq, (stage, step) in enumerate(journey.steps()):
         tables.add("steps", journey_id=jid, version=journey.version, seq=seq, step_id=step.name,
@@ -349,7 +353,8 @@ def _params(step: ast.Step) -> dict:
         case ast.WaitSchedule():
             return {"schedule": schedule_params(step.schedule)}
         case ast.WaitEvent():
-            return {"within": step.within}
+            ladder = {"reached": list(step.reached), "ahead": list(step.ahead)}
+            return {"within": step.within, **({"ladder": ladder} if step.reached else {})}
         case ast.Tag() | ast.Untag():
             return {"tags": list(step.tags)}
         case ast.SetAttribute():

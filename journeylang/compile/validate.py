@@ -125,6 +125,11 @@ def schedule(value) -> None:
         raise Bad("a yearly schedule needs its month")
 
 
+def _filled(value: list) -> None:
+    if not value:
+        raise Bad("must name at least one step")
+
+
 def _optional(check: Callable) -> Callable:
     return lambda value: None if value is None else check(value)
 
@@ -178,7 +183,9 @@ STEP_PARAMS: dict[str, tuple[dict, tuple[str, ...]]] = {
     "wait_day": ({"day": lambda day: whole(day, 0, MAX_DURATION // 86400, "a day after entry"),
                   "time": time_of_day}, ("day", "time")),
     "wait_schedule": ({"schedule": schedule}, ("schedule",)),
-    "wait_event": ({"within": _optional(duration)}, ()),
+    "wait_event": ({"within": _optional(duration), "ladder": lambda value: _fields(
+        value, {"reached": lambda v: _each(v, text, "a list of step ids") or _filled(v),
+                "ahead": lambda v: _each(v, text, "a list of step ids")})}, ()),
     "branch": ({}, ()), "split": ({}, ()), "goto": ({}, ()),
     "tag": ({"tags": texts}, ("tags",)), "untag": ({"tags": texts}, ("tags",)),
     "set": ({"attribute": path, "value": lambda value: None}, ("attribute",)),
@@ -216,6 +223,7 @@ def check_tables(tables) -> None:
                       f"({', '.join(STEP_PARAMS)})")
         spec, required = STEP_PARAMS[row["kind"]]
         _check(at, "params", lambda value: _fields(value, spec, required), row["params"])
+    _ladders(tables.rows["steps"], steps)
     _journey(tables.journey, steps)
     _triggers(tables.rows["triggers"])
     _transitions(tables.rows["transitions"], steps)
@@ -248,11 +256,24 @@ def _journey(row: dict, steps: dict) -> None:
     _check(at, "volume", _optional(lambda v: _fields(v, {"entries": amount, "per": period})),
            row["volume"])
     _check(at, "locale", _optional(name), row["locale"])
+    _check(at, "correlate", _optional(path), row["correlate"])
     start = row["start_step"]
     if start is None and steps:
         raise Bad(f"{at}, start_step: missing")
     if start is not None and start not in steps:
         raise Bad(f"{at}, start_step: no step is named {_shown(start)}")
+
+
+def _ladders(rows: list[dict], steps: dict) -> None:
+    """A ladder's wait names rungs that are steps of the journey."""
+    for index, row in enumerate(rows):
+        ladder = row["params"].get("ladder") if row["kind"] == "wait_event" else None
+        if ladder is None:
+            continue
+        for rung in ladder["reached"] + ladder["ahead"]:
+            if rung not in steps:
+                raise Bad(f"{_row('steps', index, 'step ' + repr(row['step_id']))}, params: "
+                          f"ladder: no step is named {_shown(rung)}")
 
 
 def _triggers(rows: list[dict]) -> None:

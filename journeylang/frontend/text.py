@@ -233,6 +233,9 @@ class ModelBuilder(OperationsBuilder, ProgramBuilder):
             return "reentry", ast.Reentry(str(mode), span=self.span(meta))
         return "reentry", ast.Reentry("after", self.duration(mode), span=self.span(meta))
 
+    def correlate(self, meta, path):
+        return "correlate", ast.Correlation(path.parts, span=self.span(meta))
+
     def goal(self, meta, name, event, where, within):
         return "goals", ast.Goal(str(name), str(event), where, within, span=self.span(meta))
 

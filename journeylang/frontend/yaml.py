@@ -27,7 +27,7 @@ from .yaml_program import HANDLER_ACTIONS, make_cap, make_handler, make_send
 from .yaml_reader import (STRUCTURE, TOO_LARGE, YAML_SYNTAX, Skip, describe, each, either,
                           is_numeric, exactly_one, keys_of, one_or_many, parameter_or, record,
                           scan, short)
-from .yaml_shapes import Converter, accepts, shape_only
+from .yaml_shapes import WORD, Converter, accepts, shape_only
 
 
 def parse_yaml(source: Source) -> Document:
@@ -278,6 +278,15 @@ class _Builder(OperationsReader):
         seconds = self.unit(lambda _: parse_duration(words[1]), expected, node, what, None, 0)
         return ast.Reentry("after", seconds, span=self.span(node))
 
+    @accepts(shapes.CORRELATION)
+    def correlation(self, node, what: str) -> ast.Correlation:
+        """``correlate: order_id``: the path of the entry event's data that keys a run."""
+        expected = "an attribute path (names joined by dots, such as order_id or order.id)"
+        text = self.scalar(node, what, expected).strip()
+        if not re.fullmatch(rf"{WORD}(\.{WORD})*", text):
+            self.wrong(node, what, expected)
+        return ast.Correlation(tuple(text.split(".")), span=self.span(node))
+
     @accepts(lambda: shapes.Record("stage", _STAGE))
     def stage(self, node, what: str) -> ast.Stage:
         found = self.fields(node, what, "stage", tuple(_STAGE),
@@ -405,6 +414,7 @@ _JOURNEY = record("journey", ast.Journey, {
     "audience": ("audience", B.condition, False),
     "reentry": ("reentry", either(B.reentry_text, record("reentry", ast.Reentry, {
         "after": ("after", B.duration, True)}, mode="after")), False),
+    "correlate": ("correlate", B.correlation, False),
     "goals": ("goals", each(record("goal", ast.Goal, {
         "name": ("name", B.name, True), "on": ("event", B.name, True), "where": _WHERE,
         "within": ("within", B.duration, False)})), False),

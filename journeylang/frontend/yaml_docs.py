@@ -26,6 +26,9 @@ KEY_DOCS: dict[str, dict[str, tuple[str, object]]] = {
                      'not has tag "staff" and customer.country in ["CN", "SG"]'),
         "reentry": ("Whether a customer may enter again: never (the default), always, or after "
                     "a duration since the last entry.", "after 30d"),
+        "correlate": ("The key of a run: a path of the entry event's data; a later event "
+                      "reaches only the run whose entry had the same value there (opt-outs "
+                      "reach every run).", "order_id"),
         "goals": ("Conversion events: the first one reached ends the run as converted.",
                   [{"name": "recovered", "on": "order_paid", "within": "3d"}]),
         "milestones": ("Conversions recorded with their time when their event first happens in "

@@ -125,6 +125,8 @@ OLD_STEP = _string("old_step", rf"^{WORD}(\.({WORD}|\d+))*$", "A step of an olde
                    "label, its automatic name (remind.2), an expanded name (wb.ask), or a "
                    "stage's name.", "remind.2")
 PATH = _string("path", rf"^{WORD}(\.{WORD})*$", "A dotted attribute path.", "customer.segment")
+CORRELATION = _string("correlation_key", rf"^{_BLANK}{WORD}(\.{WORD})*{_BLANK}$",
+                      "A path of the entry event's data (order_id, order.id).", "order_id")
 TEXT = Scalar("text", {"type": _SCALAR_TYPES}, "Text (a number or true/false is read as "
               "written).", "购物车提醒")
 CONDITION = Scalar("condition", {"type": _SCALAR_TYPES}, "A condition in the DSL's condition "

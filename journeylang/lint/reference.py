@@ -7,7 +7,7 @@ AREAS = [("JL0", "Reading files"), ("JL1", "Names"), ("JL2", "Flow"), ("JL3", "P
          ("JL4", "Templates"), ("JL5", "Hygiene"), ("JL6", "Fragments"),
          ("JL70", "Schedules"), ("JL71", "Escalation, roles and capacity"),
          ("JL72", "Content and promotions"),
-         ("JL73", "KPIs"), ("JL8", "Versions and migrations")]
+         ("JL73", "KPIs"), ("JL74", "Correlation"), ("JL8", "Versions and migrations")]
 HEADER = """# Rule reference
 
 Generated from the rule registry by `journey rules --markdown > docs/rules.md`; do not edit by

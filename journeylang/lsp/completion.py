@@ -51,6 +51,7 @@ _SNIPPETS = {
         "entry on": "entry on ${1:event}${2: where ${3:condition}}",
         "entry every": "entry every ${1:wednesday at 20:00}",
         "audience": "audience ${1:condition}", "reentry": "reentry ${1|never,always,after 30d|}",
+        "correlate": "correlate by ${1:order_id}",
         "goal": "goal ${1:name} on ${2:event} within ${3:7d}",
         "milestone": "milestone ${1:name} on ${2:event} within ${3:7d}",
         "on": "on ${1:event} {\n  ${2:tag \"${3:tag}\"}\n}",

@@ -192,6 +192,8 @@ class DslPrinter:
             header.append((("audience",), f"audience {unparse(journey.audience)}"))
         if journey.reentry != ast.Reentry() or journey.reentry.span != ast.NO_SPAN:
             header.append((("reentry",), self.visit_Reentry(journey.reentry)))
+        if journey.correlate is not None:
+            header.append((("correlate",), f"correlate by {journey.correlate.dotted}"))
         yield header
         yield ([(("attribute", i), self.visit_Attribute(a)) for i, a in enumerate(journey.attributes)]
                + [(("variable", i), self.visit_Variable(v)) for i, v in enumerate(journey.variables)])

@@ -125,6 +125,7 @@ class YamlPrinter:
             entry=journey.entry and self.visit_Entry(journey.entry),
             audience=_condition(journey.audience),
             reentry=self.visit_Reentry(reentry) if explicit else None,
+            correlate=journey.correlate and journey.correlate.dotted,
             attributes={_Key(a.name): self.visit_Attribute(a) for a in journey.attributes} or None,
             vars={_Key(v.name): self.visit_Variable(v) for v in journey.variables} or None,
             goals=[self.visit_Goal(g) for g in journey.goals] or None,

@@ -15,6 +15,7 @@ from ..semantics import (COMPLETED, CONVERTED, DELIVERY_EVENTS, ENTRY_EXPERIMENT
                          SEND_NO_CONSENT, SEND_OPTED_OUT, SEND_QUIET, TREATED, consents,
                          send_checks, zero_wait)
 from .channels import FAILED, QUEUED, Action, Adapters
+from .correlation import key_of, same_key, shown, unusable, with_key
 from .engine import EVENT, TIMER, Engine
 from .events import Event, iso
 from .history import History, needs, record
@@ -119,8 +120,10 @@ class Executor:
                 self._arm(program, zone)
         if customer.observations:
             self._kpi_event(customer, event)
+        # journey -> None when the event reached a run of it, else its program (to say why not)
+        withheld: dict[str, Program | None] = {}
         if event.type == RESOLVED and customer.slas:
-            self._resolve_sla(customer, event.data.get("role"))
+            withheld = self._resolve_sla(customer, event)
         opting_out = event.type in self.opt_out_events
         if opting_out:
             self._opt_out(customer, f"event {event.type}")
@@ -129,9 +132,29 @@ class Executor:
             if run.id == event.origin_run:
                 continue  # it took its own emitted event at once
             if event.type in program.interest or (opting_out and run.waiting == "quiet"):
-                self._react(customer, run, program, event, opting_out)
+                if opting_out or self._for_run(program, run, event):
+                    withheld[run.journey_id] = None
+                    self._react(customer, run, program, event, opting_out)
+                elif run.journey_id not in withheld and event.type != _entry_event(program):
+                    withheld[run.journey_id] = program
+        for journey_id, program in withheld.items():
+            if program is not None:
+                self.store.history([self.engine.now, customer.id, None, journey_id, None,
+                                    "undelivered", f"event {event.type}",
+                                    _undelivered(program, event)])
         for program in self.entries.get(event.type, ()):
             self._try_enter(customer, program, event.data, f"entry on {event.type}")
+
+    @staticmethod
+    def _for_run(program: Program, run: Run, event: Event) -> bool:
+        """Whether an event is for a run: its journey does not correlate runs, the event
+        carries the run's key, or the run has none (entered before its journey correlated,
+        it takes every event)."""
+        path = program.correlate
+        if path is None or run.key is None:
+            return True
+        value, problem = key_of(event.data, path)
+        return problem is None and same_key(value, run.key)
 
     def on_timer(self, timer: Timer, sequence: int) -> None:
         if self.pending.pop(sequence, None) is None:
@@ -172,9 +195,13 @@ class Executor:
                 return
             if now - entered[1] < (program.reentry_after or 0):
                 return
+        key, refused = self._entry_key(customer, program, data)
+        if refused is not None:
+            self.store.history([now, customer.id, None, jid, None, "not_entered", why, refused])
+            return
         run = Run(self.next_run, customer.id, jid, program.content_hash, now,
                   context=copy_json(data), event=copy_json(data),
-                  vars=copy_json(program.variables))
+                  vars=copy_json(program.variables), key=key)
         self.next_run += 1
         customer.entries[jid] = [(entered[0] if entered else 0) + 1, now]
         customer.runs.append(run)
@@ -190,6 +217,25 @@ class Executor:
                 self._end(customer, run, EXPIRED, outcome)
             return
         self._continue(customer, run, program, program.start, why)
+
+    def _keyed(self, run: Run, data: dict) -> dict:
+        """``data`` of something ``run`` makes (an emitted event, a handoff, an SLA breach),
+        with the run's correlation key unless the data sets one."""
+        path = self.programs[run.content_hash].correlate
+        return data if path is None or run.key is None else with_key(data, path, run.key)
+
+    def _entry_key(self, customer: Customer, program: Program, data: dict):
+        """(the new run's correlation key, None), or (None, why no run starts): the entry
+        event has no usable key, or a run of the journey already has it."""
+        path = program.correlate
+        if path is None:
+            return None, None
+        key, problem = key_of(data, path)
+        why = unusable(problem, path, entry=True) if problem else next(
+            (f"run #{r.id} already has {shown(path, key)}" for r in customer.runs
+             if r.journey_id == program.journey_id and r.key is not None
+             and same_key(r.key, key)), None)
+        return (None, f"{why} (correlate by {'.'.join(path)})") if why else (key, None)
 
     def _hold(self, run: Run, program: Program, step: str | None) -> str | None:
         """Hold a run out (a control group): it takes no more steps and is followed for its
@@ -240,6 +286,8 @@ class Executor:
             for arm in step.arms:
                 if arm.event == event.type and arm.test(scope):
                     self._cancel_timer(run)
+                    if "ladder" in step.params:
+                        self._resolve_ladder(customer, run, step, event.type)
                     run.event = copy_json(event.data)
                     run.context.update(run.event)
                     self._continue(customer, run, program, arm.to, arm.label)
@@ -531,8 +579,9 @@ class Executor:
     def _handoff(self, customer, run, program, step) -> Result:
         params, now = step.params, self.engine.now
         within = params.get("within")
+        payload = self._keyed(run, {"role": params["role"], "note": params.get("note")})
         action = self._act(run, step, "handoff", due=None if within is None else now + within,
-                           payload={"role": params["role"], "note": params.get("note")})
+                           payload=payload)  # its key, for the staff's handoff_resolved
         if within is not None:
             self._open_sla(customer, run, step.id, params["role"], now + within)
         return go(step, "handoff", f"#{action.id}")
@@ -547,7 +596,7 @@ class Executor:
                                                         "params": dict(params["params"])})
         if self.depth >= MAX_EMIT_DEPTH:
             return go(step, "skipped", f"emit chain deeper than {MAX_EMIT_DEPTH}")
-        data = copy_json(params["params"])
+        data = self._keyed(run, copy_json(params["params"]))
         self.engine.schedule(self.engine.now, EVENT, Event(
             f"emit-{action.id}", params["event"], customer.id, self.engine.now,
             {}, data, self.depth + 1, origin_run=run.id))
@@ -627,13 +676,40 @@ class Executor:
         sla.timer = self._add_timer(due, SlaDue(sla.id, customer.id, step))
         customer.slas.append(sla)
 
-    def _resolve_sla(self, customer: Customer, role) -> None:
-        """The oldest open SLA of ``role`` (any role when None) is met."""
+    def _resolve_sla(self, customer: Customer, event: Event) -> dict[str, Program | None]:
+        """The oldest open SLA of the event's role (any role when it names none) is met, among
+        those of runs the event is for (their correlation key); per journey whose SLAs it
+        passed over, its program (None for the journey of the SLA it met)."""
+        role = event.data.get("role")
+        runs = {r.id: r for r in customer.runs}
+        passed: dict[str, Program | None] = {}
         for sla in customer.slas:
-            if role is None or sla.role == role:
-                self._cancel_timer(sla)
-                self._close(customer, sla, MET)
-                return
+            if role is not None and sla.role != role:
+                continue
+            run = runs.get(sla.run_id)
+            program = run and self.programs[run.content_hash]
+            if run is not None and not self._for_run(program, run, event):
+                passed.setdefault(sla.journey_id, program)  # another order's (ticket's) handoff
+                continue
+            self._cancel_timer(sla)
+            self._close(customer, sla, MET)
+            passed[sla.journey_id] = None
+            break
+        return passed
+
+    def _resolve_ladder(self, customer: Customer, run: Run, wait: StepDef, kind: str) -> None:
+        """A ladder's resolving event: the SLAs its rungs opened in this run and that are still
+        open are met (resolved before their deadline); the rungs ahead are cancelled."""
+        ladder = wait.params["ladder"]
+        done = []
+        for sla in [s for s in customer.slas if s.run_id == run.id and s.step in ladder["reached"]]:
+            self._cancel_timer(sla)
+            self._close(customer, sla, MET)
+            done.append(f"{sla.role} SLA of {sla.step} met")
+        if ladder["ahead"]:
+            done.append(f"cancelled, not reached: {', '.join(ladder['ahead'])}")
+        if done:
+            self._history(run, wait.id, "sla_closed", f"event {kind}", "; ".join(done))
 
     def _sla_due(self, due: SlaDue, sequence: int) -> None:
         customer = self.store.customer(due.customer)
@@ -643,6 +719,9 @@ class Executor:
         sla.timer = None
         self._close(customer, sla, BREACHED)
         data = {"role": sla.role, "step": sla.step, "journey": sla.journey_id, "due": iso(sla.due)}
+        run = next((r for r in customer.runs if r.id == sla.run_id), None)
+        if run is not None:
+            data = self._keyed(run, data)
         self.engine.schedule(self.engine.now, EVENT, Event(
             f"sla-{sla.id}", BREACH, customer.id, self.engine.now, {}, data))
 
@@ -705,6 +784,18 @@ _STEP_KINDS = {
     "emit": Executor._emit, "goto": Executor._goto, "exit": Executor._exit,
 }
 assert set(_STEP_KINDS) == set(STEP_KINDS), "every step kind of the tables has a handler"
+
+
+def _entry_event(program: Program) -> str | None:
+    return program.entry.event if program.entry is not None else None
+
+
+def _undelivered(program: Program, event: Event) -> str:
+    """Why an event reached none of the runs of a journey that correlates them."""
+    path = program.correlate
+    value, problem = key_of(event.data, path)
+    why = unusable(problem, path) if problem else f"no active run has {shown(path, value)}"
+    return f"{why} (correlate by {'.'.join(path)})"
 
 
 def _waiting(run: Run) -> str:

@@ -168,6 +168,7 @@ class Program:
     history: dict[str, HistoryNeed] = field(default_factory=dict)  # event type -> what to keep
     locale: str | None = None                       # the templates' default locale
     migrations: list = field(default_factory=list)  # migration.Plan: how older versions' runs move
+    correlate: tuple[str, ...] | None = None        # the path of an event's data keying its run
 
     @property
     def stages(self) -> dict[str, str]:
@@ -272,7 +273,8 @@ def _build(tables: Tables) -> Program:
                    policy["promo"], {r["role"]: (r["capacity"], r["per"]) for r in tables.rows["roles"]},
                    {k.name: k for k in kpis}, _kpis_at(steps, kpis), milestones, handlers,
                    *_declared(tables.rows.get("attributes", ())), _history(tables),
-                   journey.get("locale"), _migrations(tables.rows.get("migrations", ())))
+                   journey.get("locale"), _migrations(tables.rows.get("migrations", ())),
+                   tuple(journey["correlate"].split(".")) if journey.get("correlate") else None)
 
 
 def _migrations(rows) -> list[Plan]:

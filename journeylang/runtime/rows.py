@@ -105,9 +105,11 @@ class RowReader:
         at = ("runs", ident)
         local = self.json(*at, "locals", local)
         variables, milestones = local.get("vars", {}), local.get("milestones", {})
-        arms = local.get("arms", {})
+        arms, key = local.get("arms", {}), local.get("key")
         if not all(isinstance(part, dict) for part in (variables, milestones, arms)):
             self.fail(*at, "locals", "'vars', 'milestones' and 'arms' must be JSON objects")
+        if key is not None and type(key) not in (str, int, float, bool):
+            self.fail(*at, "locals", "'key' must be a string, a number or true/false")
         return Run(
             self.whole(*at, "id", ident), self.text(*at, "customer", customer),
             self.text(*at, "journey_id", journey_id), self.text(*at, "content_hash", content_hash),
@@ -119,7 +121,7 @@ class RowReader:
             self.whole(*at, "timer", timer, True), self.number(*at, "step_at", step_at, True),
             self.number(*at, "ended_at", ended_at, True), self.text(*at, "outcome", outcome, True),
             self.json(*at, "context", context), self.json(*at, "event", event), variables,
-            milestones, tuple(row), arms)
+            milestones, tuple(row), arms, key)
 
     def timer(self, row) -> Timer:
         seq, due, run_id, customer, kind, step = row

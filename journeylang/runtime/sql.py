@@ -515,10 +515,12 @@ def _run_row(r: Run) -> tuple:
 
 
 def _locals(r: Run) -> str:
-    """A run's variables, milestones reached and experiment arms, as the ``locals`` column's
-    JSON."""
+    """A run's variables, milestones reached, experiment arms and correlation key, as the
+    ``locals`` column's JSON."""
     found = {key: value for key, value in (("vars", r.vars), ("milestones", r.milestones),
                                            ("arms", r.arms)) if value}
+    if r.key is not None:
+        found["key"] = r.key  # the run's correlation key
     return dumps(found)
 
 

@@ -39,6 +39,7 @@ class Run:
     milestones: dict = field(default_factory=dict)  # milestone name -> when it was reached
     stored: tuple | None = None  # the row as last written (set by the store only)
     arms: dict = field(default_factory=dict)  # experiment (split step) -> the run's arm in it
+    key: object = None  # the correlation key's value in the entry event (correlate by ...)
 
 
 @dataclass(slots=True, eq=False)

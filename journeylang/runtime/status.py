@@ -162,18 +162,22 @@ def _titles(tables: dict) -> dict:
 
 def _definitions(db: Database, journeys=None) -> dict:
     """Per journey id, what its stored versions declare: KPIs and the promo budget of the
-    active (last loaded) version, and the promo send steps of every version."""
+    active (last loaded) version, and the promo and the transactional (exempt from the budget)
+    send steps of every version."""
     where, args = _in("journey_id", journeys)
     found: dict = {}
     for row in db.execute(f"SELECT content_hash, journey_id, tables FROM versions WHERE {where} "
                           f"ORDER BY loaded_seq", args):
         tables = _version(db, row["content_hash"], row["tables"])
-        entry = found.setdefault(row["journey_id"], {"promo_steps": set()})
+        entry = found.setdefault(row["journey_id"], {"promo_steps": set(), "exempt_steps": set()})
         entry["kpis"], entry["content_hash"] = tables.get("kpis", []), row["content_hash"]
         entry["budget"] = next((p["params"]["percent"] for p in tables.get("policies", [])
                                 if p["kind"] == "promo"), None)
-        entry["promo_steps"] |= {(row["content_hash"], s["step_id"]) for s in tables["steps"]
-                                 if s["kind"] == "send" and s["params"].get("promo")}
+        sends = [(row["content_hash"], s["step_id"], s["params"]) for s in tables["steps"]
+                 if s["kind"] == "send"]
+        entry["promo_steps"] |= {(h, step) for h, step, params in sends if params.get("promo")}
+        entry["exempt_steps"] |= {(h, step) for h, step, params in sends
+                                  if params.get("transactional")}
     return found
 
 
@@ -279,8 +283,8 @@ def _arm_figures(db: Database, content_hash: str, clock: float) -> dict:
 
 def promo(db: Database, definitions: dict) -> list[dict]:
     """Per journey: messages sent (the delivery worker handed them to the provider; not those
-    still pending, failed or cancelled), the promo ones among them, their share, the budget,
-    and the messages still pending delivery."""
+    still pending, failed or cancelled) that the budget counts (transactional ones are exempt),
+    the promo ones among them, their share, the budget, and those still pending delivery."""
     found = []
     sent, pending = ", ".join(f"'{s}'" for s in SENT), ", ".join(f"'{s}'" for s in PENDING)
     for journey_id, entry in sorted(definitions.items()):
@@ -289,14 +293,25 @@ def promo(db: Database, definitions: dict) -> list[dict]:
                 f"SELECT content_hash, step, count(CASE WHEN status IN ({sent}) THEN 1 END) AS n, "
                 f"count(CASE WHEN status IN ({pending}) THEN 1 END) AS p FROM outbox "
                 f"WHERE journey_id = ? AND kind = 'message' GROUP BY 1, 2", (journey_id,)):
+            step = (row["content_hash"], row["step"])
+            if step in entry["exempt_steps"]:
+                continue
             total, waiting = total + row["n"], waiting + row["p"]
-            marked += row["n"] if (row["content_hash"], row["step"]) in entry["promo_steps"] else 0
+            marked += row["n"] if step in entry["promo_steps"] else 0
         if entry["promo_steps"] or entry["budget"] is not None:
             found.append({"journey_id": journey_id, "sends": total, "promo": marked,
                           "share": marked / total if total else None,
                           "budget": None if entry["budget"] is None else entry["budget"] / 100,
                           "pending": waiting})
     return found
+
+
+def _correlate(db: Database, content_hash: str) -> str | None:
+    """The correlation key's path of a stored version (``correlate by ...``)."""
+    row = db.execute("SELECT tables FROM versions WHERE content_hash = ?",
+                     (content_hash,)).fetchone()
+    return None if row is None else _version(db, content_hash, row["tables"])["journey"][0].get(
+        "correlate")
 
 
 def _version(db: Database, content_hash, text) -> dict:
@@ -349,7 +364,9 @@ def customer(db: Database, customer_id: str) -> dict | None:
         db.rows.run(tuple(r))  # every column what it must be
         run = dict(r)
         run["context"], run["event"] = json.loads(run["context"]), json.loads(run["event"])
-        run.update(json.loads(run.pop("locals", None) or "{}"))  # variables, milestones
+        run.update(json.loads(run.pop("locals", None) or "{}"))  # variables, milestones, key
+        if run.get("key") is not None:
+            run["correlate"] = _correlate(db, run["content_hash"])
         run["holdout"] = bool(run["holdout"])
         for key in ("entered_at", "step_at", "ended_at"):
             run[key] = _when(run[key])

@@ -17,7 +17,8 @@ from ..runtime.state import HIT, MISSED, OPEN, Run, Sla
 from ..semantics import ENTRY_EXPERIMENT, HELD_OUT, TREATED, skip_reason
 
 CONTINUED = ("quiet hours over", "opted out")  # rows for the step a run is already on
-NOTES = ("milestone", "handled", "ignored", "migrated", "kept")  # rows that do not move a run
+# rows that do not move a run
+NOTES = ("milestone", "handled", "ignored", "migrated", "kept", "sla_closed")
 HIT_OPEN = "hit_open"  # a KPI hit whose window is still open at the horizon: not yet counted
 
 
@@ -41,12 +42,14 @@ class JourneyCounts:
     opt_outs: int = 0                                        # opt-outs after its messages
     sent_to: Counter = field(default_factory=Counter)        # customer -> messages of this journey
     promo_sends: int = 0
+    budget_sends: int = 0   # messages the promo budget counts (not transactional)
     slas: defaultdict = field(default_factory=_counters)     # role -> opened / met / breached
     kpis: defaultdict = field(default_factory=_counters)     # KPI -> opened, hit, hit_open, missed
     milestones: Counter = field(default_factory=Counter)     # (group, milestone) -> runs
     milestone_times: defaultdict = field(default_factory=lambda: defaultdict(list))
     ignored: Counter = field(default_factory=Counter)        # step -> events nothing took there
     handled: Counter = field(default_factory=Counter)        # event -> handler runs
+    undelivered: Counter = field(default_factory=Counter)    # event -> times it reached no run
     channel_sends: Counter = field(default_factory=Counter)  # (step, channel) -> messages
     experiments: defaultdict = field(default_factory=_counters)  # (experiment, arm) -> figures
     inside: int = 0                 # runs not ended at the horizon
@@ -95,11 +98,14 @@ class CountingStore(MemoryStore):
         self.last_sender: dict[str, str] = {}    # customer -> journey of their last message
         self.where: dict[int, _Place] = {}       # run id -> where a run not ended is
         self.arms_of: dict[int, dict] = {}       # ended run id -> its arms (KPIs close later)
+        self.exempt: set[tuple[str, str]] = set()  # (journey, step): transactional sends
 
     def attach(self, program) -> None:
         jid = program.journey_id
         self.journeys.setdefault(jid, JourneyCounts())
         self.stage_of[jid] = {step.id: step.stage for step in program.steps.values()}
+        self.exempt |= {(jid, step.id) for step in program.steps.values()
+                        if step.kind == "send" and step.params.get("transactional")}
         if program.holdout:
             self.entry_experiment.add(jid)
         self.first = self.first or jid
@@ -115,6 +121,8 @@ class CountingStore(MemoryStore):
         if run_id is None:
             if what == "opted_out":
                 self.journeys[self.last_sender.get(customer, self.first)].opt_outs += 1
+            elif what == "undelivered":  # no run had the event's correlation key
+                self.journeys[journey_id].undelivered[why.removeprefix("event ")] += 1
             return
         counts = self.journeys[journey_id]
         place = self.where.get(run_id)
@@ -152,6 +160,7 @@ class CountingStore(MemoryStore):
         counts = self.journeys[action.journey_id]
         counts.sent_to[action.customer] += 1
         counts.promo_sends += action.promo
+        counts.budget_sends += (action.journey_id, action.step) not in self.exempt
         self.last_sender[action.customer] = action.journey_id
 
     # counting

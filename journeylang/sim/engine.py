@@ -16,6 +16,7 @@ from typing import Callable
 from ..compile import Tables
 from ..runtime import Adapters, Event, Runtime
 from ..runtime.channels import SENT
+from ..runtime.correlation import key_of, with_key
 from ..runtime.program import build_program, reacts_to
 from ..semantics import MESSAGE_DELIVERED, MESSAGE_SENT
 from .cohort import OPT_OUT_DELAY, OPT_OUT_EVENT, Cohort, Segment, check_cohort
@@ -64,7 +65,8 @@ class CohortAdapter:
         elif action.kind == "handoff":
             self.sim.on_handoff(action)
         elif action.kind == "event":  # a journey's emit: the customer may respond to it
-            self.sim.after_event(action.customer, action.payload["event"], action.at, 0)
+            self.sim.after_event(action.customer, action.payload["event"], action.at, 0,
+                                 self.sim.run_key(action))
 
     def cancel_pending(self, customer: str, up_to: int) -> None:
         pass  # a simulated message is delivered at once: nothing is pending
@@ -113,6 +115,7 @@ class Simulation:
         self.reached = Counter()                   # event -> customers it happened to
         self.staff = staff_queues({role: spec for program in reversed(self.programs)
                                    for role, spec in program.roles.items()})
+        self.key_paths = {p.correlate for p in self.programs if p.correlate is not None}
 
     # --- the cohort ---------------------------------------------------------------------------
 
@@ -151,15 +154,16 @@ class Simulation:
     def _queue(self, customer: str, kind: str, at: float, data: dict, attributes=None,
                depth: int = 0) -> None:
         self._serial += 1
+        data = data if isinstance(data, dict) else {}
         self.runtime.schedule_event(Event(f"sim-{self._serial}", kind, customer, at,
-                                          attributes or {}, data if isinstance(data, dict) else {}))
+                                          attributes or {}, data))
         if at <= self.horizon:
             self.events[kind] += 1
             person = self.customers.get(customer)
             if person is not None and kind not in person.seen:
                 person.seen.add(kind)
                 self.reached[kind] += 1
-        self.after_event(customer, kind, at, depth)
+        self.after_event(customer, kind, at, depth, self._keys_in(data))
 
     # --- reactions ----------------------------------------------------------------------------
 
@@ -178,25 +182,46 @@ class Simulation:
         segment, rng = person.segment, person.rng
         factor = segment.fatigue ** person.received
         person.received += 1
+        keys = self.run_key(action)
         for index, response in enumerate(segment.responses):
             if response.matches(action):
-                self._respond(action.customer, person, index, action.at, response.p * factor, 0)
+                self._respond(action.customer, person, index, action.at, response.p * factor, 0,
+                              keys)
         if not person.opted_out and segment.opt_out and rng.random() < segment.opt_out:
             person.opted_out = True
             self._queue(action.customer, OPT_OUT_EVENT, action.at + OPT_OUT_DELAY, {})
 
-    def after_event(self, customer: str, kind: str, at: float, depth: int) -> None:
+    def after_event(self, customer: str, kind: str, at: float, depth: int,
+                    keys: tuple = ()) -> None:
         """The customer's responses to an event of theirs (``after: {event: ...}``): chains
         ("8% of invitees join") end at the horizon, or MAX_CHAIN events deep."""
         person = self.customers.get(customer)
         if person is None or at > self.horizon or depth >= MAX_CHAIN:
             return
         for index in self.on_events[person.segment.name].get(kind, ()):
-            self._respond(customer, person, index, at, person.segment.responses[index].p, depth)
+            self._respond(customer, person, index, at, person.segment.responses[index].p, depth,
+                          keys)
+
+    def run_key(self, action) -> tuple:
+        """The correlation key of the run that took an action, as ((path, value),), when its
+        journey correlates runs: what the customer does about it carries the key."""
+        path = self.runtime.programs[action.content_hash].correlate
+        if path is None:
+            return ()
+        run = next((r for r in self.store.customer(action.customer).runs
+                    if r.id == action.run_id), None)
+        return () if run is None or run.key is None else ((path, run.key),)
+
+    def _keys_in(self, data: dict) -> tuple:
+        """The correlation keys an event carries, for the responses it draws."""
+        return tuple((path, value) for path in self.key_paths
+                     for value, problem in (key_of(data, path),) if problem is None)
 
     def _respond(self, customer: str, person: SimCustomer, index: int, at: float, p: float,
-                 depth: int) -> None:
-        """With probability ``p``, the response's events (its count), each after its delay."""
+                 depth: int, keys: tuple = ()) -> None:
+        """With probability ``p``, the response's events (its count), each after its delay;
+        they carry the correlation ``keys`` of what they respond to (unless their data sets
+        them)."""
         response, rng = person.segment.responses[index], person.rng
         figures = self.behaviour.get((person.segment.name, index))
         if figures is None:
@@ -211,7 +236,8 @@ class Simulation:
         for _ in range(times):
             when = at + response.delay(rng)
             attributes = response.attributes(rng) if response.attributes is not None else None
-            self._queue(customer, response.event, when, response.data(rng), attributes, depth + 1)
+            data = _keyed(response.data(rng), keys)
+            self._queue(customer, response.event, when, data, attributes, depth + 1)
 
     def on_handoff(self, action) -> None:
         """Staff take the handoff in their role's FIFO queue and resolve it when served."""
@@ -219,7 +245,8 @@ class Simulation:
         queue = self.staff.setdefault(role, StaffQueue())  # undeclared: served at once
         served = queue.serve(action.at)
         if served != math.inf:  # a role with capacity 0 never serves
-            self._queue(action.customer, "handoff_resolved", served, {"role": role})
+            self._queue(action.customer, "handoff_resolved", served,
+                        _keyed({"role": role}, self.run_key(action)))
 
     # --- running ------------------------------------------------------------------------------
 
@@ -325,6 +352,14 @@ def simulate(tables: Tables | list[Tables], cohort: Cohort, seed: int = 0, days:
         build_program(journey)  # TablesError early, before any customer is sampled
     sim = simulation_for(tables, cohort, seed, days, timezone=timezone, trace=trace, engine=engine)
     return sim.run(progress)
+
+
+def _keyed(data, keys: tuple):
+    """Event data with the correlation ``keys`` ((path, value), ...) of the run it is about,
+    where the data does not set them."""
+    for path, value in keys:
+        data = with_key(data if isinstance(data, dict) else {}, path, value)
+    return data
 
 
 ENGINES = ("auto", "vector", "reference")

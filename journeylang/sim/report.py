@@ -51,6 +51,7 @@ class Results:
     promo: dict = field(default_factory=dict)  # promo sends, share, budget
     milestones: list = field(default_factory=list)  # per milestone: runs reaching it, share, time
     handled: dict = field(default_factory=dict)  # event -> times a handler took it
+    undelivered: dict = field(default_factory=dict)  # event -> times it reached no run (its key)
     engine: str = "reference"  # which engine ran: "reference" (the runtime's executor) or "vector"
     title: str | None = None   # the journey's title
     stage_titles: dict = field(default_factory=dict)  # stage -> its title (stages that have one)
@@ -126,9 +127,11 @@ class Results:
             segments={name: _rate(c["converted"], c["entered"])
                       for name, c in sorted(store.by_segment.items())},
             exact=_exact(sim), staff=_staff(sim), kpis=_kpis(sim),
-            promo=_promo(getattr(store, "promo_sends", 0), total, getattr(program, "promo", None)),
+            promo=_promo(getattr(store, "promo_sends", 0), getattr(store, "budget_sends", total),
+                         getattr(program, "promo", None)),
             milestones=_milestones(store, program, treated, holdout),
             handled=dict(sorted(getattr(store, "handled", Counter()).items())),
+            undelivered=dict(sorted(getattr(store, "undelivered", Counter()).items())),
             title=title, stage_titles=stage_titles,
             experiments=experiment_report(program.tables.rows, _arm_figures(store)))
 
@@ -281,6 +284,8 @@ def _share(reached: int, runs: int) -> dict:
 
 
 def _promo(promo: int, total: int, budget: float | None) -> dict:
+    """The promo share of the ``total`` messages the budget counts (transactional ones are
+    exempt)."""
     share = promo / total if total else None
     limit = None if budget is None else budget / 100.0
     return {"sends": total, "promo": promo, "share": share, "budget": limit,

@@ -1,3 +1,3 @@
 """Every rule module; importing this package registers them all."""
-from . import (content, declarations, fragments, frontend, graph, hygiene,  # noqa: F401
-               migration, names, operations, policy, templates, timing)
+from . import (content, correlation, declarations, fragments, frontend, graph,  # noqa: F401
+               hygiene, migration, names, operations, policy, templates, timing)

@@ -12,18 +12,23 @@ from ..registry import Issue, LintContext, rule
 from .names import did_you_mean
 
 
-def _event_references(ctx: LintContext):
-    """(event, span, where) for every event a journey starts on, waits for, handles or asks
-    about in a history function (goals, milestones and exit rules: JL209)."""
-    journey = ctx.journey
-    if journey.entry:
-        yield journey.entry.event, journey.entry.span, "entry"
+def waited_and_handled(journey: ast.Journey):
+    """(event, span, where) for every event a wait arm or a handler of the journey takes."""
     for _, step in journey.steps():
         if isinstance(step, ast.WaitEvent):
             for arm in step.arms:
                 yield arm.event, arm.span or step.span, f"step '{step.name}'"
     for handler in journey.handlers:
         yield handler.event, handler.span, f"the handler on {handler.event}"
+
+
+def _event_references(ctx: LintContext):
+    """(event, span, where) for every event a journey starts on, waits for, handles or asks
+    about in a history function (goals, milestones and exit rules: JL209)."""
+    journey = ctx.journey
+    if journey.entry and journey.entry.schedule is None:
+        yield journey.entry.event, journey.entry.span, "entry"
+    yield from waited_and_handled(journey)
     for place in ctx.places:
         for node in walk(place.expr):
             if isinstance(node, ast.History):

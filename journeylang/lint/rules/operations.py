@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import re
 
-from ...ast import MONTHS, Handoff, Schedule, Send, WaitSchedule
+from ...ast import MONTHS, Handoff, Schedule, WaitSchedule
 from ...diagnostics import Related, Severity
 from ...expressions import schedule_text
 from ...units import format_duration, format_number, format_time
 from ..flow import DAY, heaviest_path
 from ..schedules import mean_gap, shortest_gap
+from ..shares import over_budget
 from ..placement import setting_span
 from ..registry import Issue, LintContext, rule
 from .names import did_you_mean
@@ -236,36 +237,54 @@ def _rounded(value: float) -> str:
 
 
 @rule("JL722", "promo-budget", Severity.WARNING,
-      "More of the journey's sends are promotional than the policy's promo budget allows.")
+      "A customer can receive more promotional messages than the policy's promo budget allows.")
 def promo_budget(ctx: LintContext):
-    """``policy { promo 30% }`` caps the share of promotional sends (``send promo via ...``)
-    among the journey's send steps (transactional sends, exempt from the budget, are not
-    counted). A journey without a promo budget is not checked.
+    """``policy { promo 30% }`` caps the share of promotional messages (``send promo via ...``)
+    among the messages a customer receives. Each way through the journey is counted on its
+    own: a send is one message whatever its fallback channels, alternative branches (an SMS
+    and a WeCom version of one offer) are not added up, a loop counts each time round, and
+    transactional sends, exempt from the budget, are not counted. The warning says whether
+    every customer who gets messages is over the budget or only some can be, with the path (or
+    loop) that shows it. A journey without a promo budget is not checked.
 
     Bad::
 
         policy { promo 30% }
-        send promo via group template flash_sale
         send via group template tips
-        # 1 of 2 sends (50%) is promo
+        send promo via group template flash
+        # 1 of the 2 messages on every path (50%) is promo
 
     Good: make the journey's messages mostly useful ones, or raise the budget.
     """
     budget = ctx.journey.policy.promo
-    # transactional messages are exempt from the budget: they are no content of the mix
-    sends = [step for _, step in ctx.journey.steps()
-             if isinstance(step, Send) and not step.transactional]
-    promos = [step for step in sends if step.promo]
-    if budget is None or not sends:
+    found = None if budget is None else over_budget(ctx.graph, budget)
+    if found is None:
         return
-    share = 100 * len(promos) / len(sends)
-    if share > budget + 1e-9:
-        policy = ctx.journey.policy.span
-        yield Issue(f"promo sends are {_rounded(share)}% of the journey's sends ({len(promos)} of "
-                    f"{len(sends)}), over the promo budget of {format_number(budget)}%",
-                    setting_span(ctx.file_text(policy.file), policy, "promo"),
-                    hint="send fewer promotions, more useful messages, or raise the budget",
-                    related=tuple(Related(step.span, "a promo send") for step in promos))
+    always, walk = found
+    shown = _rounded(100 * walk.share)
+    counted = f"{walk.promos} of the {walk.messages} messages"
+    sends = _sends(walk.sends)
+    if always:
+        message = (f"every customer who gets this journey's messages receives more promotions "
+                   f"than the promo budget of {format_number(budget)}% allows: even on the path "
+                   f"that sends {sends}, {counted} are promo ({shown}%)")
+    else:
+        where = "each time round the loop" if walk.loop else "on the path"
+        message = (f"a customer can receive more promotions than the promo budget of "
+                   f"{format_number(budget)}% allows: {counted} {where} that sends {sends} are "
+                   f"promo ({shown}%)")
+    policy = ctx.journey.policy.span
+    yield Issue(message, setting_span(ctx.file_text(policy.file), policy, "promo"),
+                hint="send fewer promotions, more useful messages, or raise the budget",
+                related=tuple(Related(ctx.graph.step(n).span, "a promo send on this path")
+                              for n in walk.promo_steps))
+
+
+def _sends(templates: tuple[str, ...], shown: int = 8) -> str:
+    """The templates a walk sends, in order (the first few of a long one)."""
+    if len(templates) <= shown:
+        return ", ".join(templates)
+    return f"{', '.join(templates[:shown])} and {len(templates) - shown} more"
 
 
 @rule("JL731", "kpi-unknown-step", Severity.ERROR,

@@ -15,7 +15,7 @@ from ...compile import Tables
 from ...runtime.executor import BREACH, RESOLVED
 from ...runtime.program import Program, build_program, reacts_to
 from ...semantics import COMPLETED, CONVERTED, DELIVERY_EVENTS, ERROR, MAX_STEPS, OPT_OUT_EVENTS
-from ..cohort import OPT_OUT_EVENT, Cohort
+from ..cohort import OPT_OUT_EVENT, Categorical, Cohort, Const, Draw
 from .columns import Unsupported, constant, flatten, keys_of
 
 STAFF_EVENTS = (RESOLVED, BREACH)  # made by staff queues and SLA deadlines
@@ -27,7 +27,7 @@ KINDS = ZERO_TIME + ("send", "wait", "wait_until", "wait_day", "wait_event")
 KNOWN = {  # tables and columns this engine understands; anything else set means "unsupported"
     "journey": {"journey_id", "title", "version", "owner", "description", "content_hash", "source",
                 "compiled_at", "compiler", "format", "start_step", "audience", "reentry",
-                "reentry_after", "locale"},
+                "reentry_after", "locale", "correlate"},
     "triggers": {"journey_id", "seq", "kind", "name", "event", "condition", "within", "outcome"},
     "steps": {"journey_id", "version", "seq", "step_id", "stage", "stage_title", "kind", "params",
               "line"},
@@ -210,6 +210,7 @@ class Plan:
             for name, value in declared.items():
                 if value is not None and not isinstance(value, (str, int, float, bool)):
                     raise Unsupported(f"{scope} {name!r} starts as {value!r}, not a single value")
+        self._check_correlation()
         if program.reentry == "always":
             raise Unsupported("reentry always")
         for event in STAFF_EVENTS:
@@ -229,6 +230,33 @@ class Plan:
                     raise Unsupported(f"behaviour event {event!r} (an opt-out event)")
                 if program.entry and event == program.entry.event and program.reentry != "never":
                     raise Unsupported(f"behaviour event {event!r} re-enters the journey")
+
+    def _check_correlation(self) -> None:
+        """``correlate by KEY``: a run takes only events with its entry's key. A customer has
+        one run here (``reentry always`` is refused), and the responses to its messages carry
+        its key; the engine refuses what could carry another key, or none."""
+        path, program = self.program.correlate, self.program
+        if path is None:
+            return
+        said = f"correlate by {'.'.join(path)}"
+        for segment in self.cohort.segments:
+            if not _single(flatten(segment.entry_data).get(path)):
+                raise Unsupported(f"{said}: the entry data of segment {segment.name!r} has no "
+                                  "single value there (its customers would start no run)")
+            for base in segment.baseline:
+                if base.per_day > 0 and base.event in program.interest:
+                    raise Unsupported(f"{said}: baseline event {base.event!r} is no response to "
+                                      "a run's message, so it carries no run's key")
+            for response in segment.responses:
+                if path[0] in keys_of(response.data):
+                    raise Unsupported(f"{said}: the data of response {response.event!r} sets "
+                                      f"{path[0]}")
+        trees = [row["condition"] for name in ("triggers", "transitions")
+                 for row in self.tables.rows[name] if row["kind"] != "entry"]  # entry data: drawn
+        read = [(p[1:] if p[0] == "event" else p)[:1] for tree in trees for p in _paths(tree)]
+        if [path[0]] in read:  # event.order_id or order_id
+            raise Unsupported(f"{said}: a condition reads {path[0]}, which the engine does not "
+                              "give the events that carry it")
 
     def _matters(self, event: str) -> bool:
         program = self.program
@@ -403,6 +431,15 @@ class _Message:
     template: str
     channel: str
     step: str
+
+
+def _single(sampler) -> bool:
+    """Whether a sampler always gives one number, text or true/false (a usable key)."""
+    if isinstance(sampler, Const):
+        return type(sampler.value) in (str, int, float, bool)
+    if isinstance(sampler, Categorical):
+        return all(type(key) in (str, int, float, bool) for key in sampler.keys)
+    return isinstance(sampler, Draw)
 
 
 def _settable(step, variables: dict) -> None:

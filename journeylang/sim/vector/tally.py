@@ -269,8 +269,10 @@ def results_of(counts: Counts, program, cohort, seed: int, days: float, engine: 
     from ..report import Results
     store = CountsStore(counts)
     staff, store.slas = served_at_once(counts, program)
-    store.promo_sends = sum(counts.results[step.id]["sent"] for step in program.steps.values()
-                            if step.kind == "send" and step.params.get("promo"))
+    sends = [step for step in program.steps.values() if step.kind == "send"]
+    store.promo_sends = sum(counts.results[s.id]["sent"] for s in sends if s.params.get("promo"))
+    store.budget_sends = sum(counts.results[s.id]["sent"] for s in sends
+                             if not s.params.get("transactional"))
     results = Results.collect(CountedRun(store, program, cohort, seed, days,
                                          range(len(counts.sent)), staff))
     if hasattr(results, "engine"):
