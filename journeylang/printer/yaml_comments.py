@@ -13,7 +13,7 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # a top-level key and the anchor it is in the DSL (journey, title and version: its header)
 _SINGLE = {"owner": "owner", "description": "description", "locale": "locale",
            "entry": "entry", "audience": "audience", "reentry": "reentry",
-           "outcomes": "outcomes", "expect": "volume"}
+           "correlate": "correlate", "outcomes": "outcomes", "expect": "volume"}
 _LISTED = {"goals": "goal", "milestones": "milestone", "exits": "exit", "roles": "role"}
 _NAMED = {"attributes": "attribute", "vars": "variable"}
 
