@@ -88,6 +88,75 @@ def generate(customers: int, seed: int = 7, behaviour: float = 6.0) -> list[dict
 BEHAVIOUR = ["product_viewed", "message_read", "app_opened", "product_viewed", "search"]
 
 
+def generate_welcome(customers: int, seed: int = 7, behaviour: float = 2.45) -> list[dict]:
+    """A journey-heavy stream for ``examples/welcome_activation.journey``: new contacts over two
+    weeks, most of whose events move their run (about 5.8 events per customer).
+
+    Per customer: one ``contact_added`` (87% with WeCom consent, 60% SMS; some staff and test
+    accounts the audience leaves out; four time zones), the agents' ``handoff_resolved`` for the
+    day-0 handoff (80%) and for a later one (50%), ``trial_claimed`` (45%, sometimes twice),
+    ``offer_clicked`` (30%), ``order_paid`` (18%), ``unsubscribed`` (2%) or ``contact_deleted``
+    (1%), and ``behaviour`` behaviour events on average that the journey does not wait for.
+    """
+    rng = random.Random(seed)
+    events = []
+
+    def add(cid, kind, at, data=None, attributes=None, suffix=""):
+        event = {"id": f"{cid}-{kind}{suffix}", "type": kind, "customer": cid, "at": at}
+        if data:
+            event["data"] = data
+        if attributes:
+            event["attributes"] = attributes
+        events.append(event)
+
+    for n in range(customers):
+        cid, t0 = f"w{n:06d}", START + rng.uniform(0, 14 * 86400)
+        zone = rng.choice(ZONES)
+        attributes = {"name": f"客户{n}", "locale": rng.choice(["zh", "zh", "zh", "en"]),
+                      "consent": {"wecom": rng.random() < 0.87, "sms": rng.random() < 0.6}}
+        if zone:
+            attributes["timezone"] = zone
+        roll = rng.random()
+        if roll < 0.01:
+            attributes["tags"] = ["staff"]
+        elif roll < 0.02:
+            attributes["tags"] = ["test_account"]
+        add(cid, "contact_added", t0, {"channel": rng.choice(["qr", "video_coupon", "store"])},
+            attributes)
+        if rng.random() < 0.8:
+            add(cid, "handoff_resolved", t0 + rng.uniform(600, 60 * 3600),
+                {"role": "dedicated_agent"})
+        if rng.random() < 0.45:
+            claimed = t0 + rng.uniform(20 * 3600, 3 * 86400)
+            add(cid, "trial_claimed", claimed)
+            if rng.random() < 0.2:
+                add(cid, "trial_claimed", claimed + rng.uniform(600, 86400), suffix="2")
+        if rng.random() < 0.3:
+            add(cid, "offer_clicked", t0 + rng.uniform(7 * 86400, 10 * 86400))
+        if rng.random() < 0.5:
+            add(cid, "handoff_resolved", t0 + rng.uniform(7 * 86400, 9 * 86400),
+                {"role": "dedicated_agent"}, suffix="2")
+        if rng.random() < 0.18:
+            add(cid, "order_paid", t0 + rng.uniform(3600, 14 * 86400),
+                {"order": {"id": f"o{n}", "total": round(rng.lognormvariate(4.4, 0.6), 2)}})
+        roll = rng.random()
+        if roll < 0.02:
+            add(cid, "unsubscribed", t0 + rng.uniform(3600, 10 * 86400))
+        elif roll < 0.03:
+            add(cid, "contact_deleted", t0 + rng.uniform(3600, 10 * 86400))
+        for k in range(_poisson(rng, behaviour)):
+            add(cid, rng.choice(BEHAVIOUR), t0 + rng.uniform(0, 14 * 86400),
+                {"item": rng.randint(1, 500)}, suffix=f"{k}")
+    events.sort(key=lambda e: (e["at"], e["id"]))
+    for event in events:
+        event["at"] = iso(event["at"])
+    return events
+
+
+STREAMS = {"mixed": (generate, "cart_recovery.journey", 6.0),
+           "welcome": (generate_welcome, "welcome_activation.journey", 2.45)}
+
+
 def _poisson(rng: random.Random, mean: float) -> int:
     if mean <= 0:
         return 0
@@ -116,21 +185,26 @@ def ingest(events_file: Path, state: Path, batch: int, tables):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--stream", choices=sorted(STREAMS), default="mixed")
+    parser.add_argument("--customers", type=int, default=None)
     parser.add_argument("--batch", type=int, default=DEFAULT_BATCH,
                         help="events per transaction (default: the runtime's)")
-    parser.add_argument("--behaviour", type=float, default=6.0,
+    parser.add_argument("--behaviour", type=float, default=None,
                         help="behaviour events per customer the journey does not wait for (0: journey events only)")
     parser.add_argument("--profile", action="store_true", help="run under cProfile, print the top 25")
-    parser.add_argument("--journey", type=Path, default=JOURNEY)
+    parser.add_argument("--journey", type=Path, default=None)
     args = parser.parse_args(argv)
+    make, journey, behaviour = STREAMS[args.stream]
+    args.customers = args.customers or (100_000 if args.stream == "mixed" else 50_000)
+    args.behaviour = behaviour if args.behaviour is None else args.behaviour
+    args.journey = args.journey or ROOT / "examples" / journey
     compiled = api.compile_file(args.journey, compiled_at="2026-01-01T00:00:00Z")
     if not compiled.ok:
         print(f"{args.journey} does not compile", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory() as folder:
         events_file, state = Path(folder) / "events.jsonl", Path(folder) / "state.sqlite"
-        events = generate(args.customers, behaviour=args.behaviour)
+        events = make(args.customers, behaviour=args.behaviour)
         write(events, events_file)
         if args.profile:
             profiler = cProfile.Profile()
