@@ -33,13 +33,13 @@ class AppliedIds:
     def __len__(self) -> int:
         return len(self._ids)
 
-    def add(self, ordinal: int, ident: str) -> None:
-        """An event applied with ``ordinal``: ordinals come one after the other."""
-        if ordinal != self._next:
-            raise ValueError(f"applied event ordinal {ordinal}, expected {self._next}")
-        self._next += 1
-        self._order.append(ident)
-        self._ids.add(ident)
+    def extend(self, first: int, idents: list[str]) -> None:
+        """Events applied with ordinals ``first``, ``first + 1``, ... (one after the other)."""
+        if idents and first != self._next:
+            raise ValueError(f"applied event ordinal {first}, expected {self._next}")
+        self._next += len(idents)
+        self._order.extend(idents)
+        self._ids.update(idents)
 
     def to_index(self) -> tuple[list[str], int]:
         """When memory holds more than the window: the oldest ids down to half the window,

@@ -58,14 +58,33 @@ def finish(rows: list, packed: tuple) -> list:
     """Rows as the database stores them: each packed column as JSON text."""
     if not packed:
         return rows
+    text = _Texts()
     done = []
     for row in rows:
         row = list(row)
         for column in packed:
             if row[column] is not None:
-                row[column] = dumps(marshal.loads(row[column]))
+                row[column] = text(row[column])
         done.append(row)
     return done
+
+
+class _Texts:
+    """The JSON text of packed values, remembering the short ones: most repeat row after row
+    (an empty object, the same context, the same experiment arms)."""
+
+    SHORT = 200  # bytes
+
+    def __init__(self):
+        self._known: dict[bytes, str] = {}
+
+    def __call__(self, data: bytes) -> str:
+        found = self._known.get(data)
+        if found is None:
+            found = dumps(marshal.loads(data))
+            if len(data) <= self.SHORT:
+                self._known[data] = found
+        return found
 
 
 def encode_job(job: Job) -> bytes:

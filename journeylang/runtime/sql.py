@@ -507,8 +507,8 @@ class SqlStore(MemoryStore):
         meta = {k: str(v) for k, v in counters.items()}
         indexing = []
         if self.keeps_seen:
-            for ordinal, ident, *_ in self._events:
-                self.applied.add(ordinal, ident)
+            if self._events:
+                self.applied.extend(self._events[0][0], [row[1] for row in self._events])
             indexing, indexed = self.applied.to_index()
             if indexing:
                 meta[_INDEXED] = str(indexed)
