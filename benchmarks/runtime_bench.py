@@ -1,12 +1,19 @@
 """Runtime ingestion benchmark: events per second applied with durable state (SQLite, WAL).
 
-    python benchmarks/runtime_bench.py                      # 100,000 customers
+    python benchmarks/runtime_bench.py                          # mixed stream, 100,000 customers
+    python benchmarks/runtime_bench.py --stream welcome         # journey-heavy, 50,000 customers
+    python benchmarks/runtime_bench.py --stream welcome --against REV   # and the baseline REV
     python benchmarks/runtime_bench.py --customers 20000 --profile
 
-Generates a realistic event stream for a cart-recovery journey (entries, replies, cart views,
-orders, opt-outs; about 2.7 events per customer, in time order), writes it as events.jsonl,
-then times `Runtime.ingest` reading that file into a fresh state file: parsing, validation,
-every step, timer and policy, the outbox, the history, and the commits (synchronous=FULL).
+Generates a realistic event stream, writes it as events.jsonl, then times `Runtime.ingest`
+reading that file into a fresh state file: parsing, validation, every step, timer and policy,
+the outbox, the history, and the commits (synchronous=FULL). Two streams: ``mixed``, a
+cart-recovery journey among behaviour events it does not wait for (entries, replies, cart views,
+orders, opt-outs; about 7.9 events per customer), and ``welcome``, the journey-heavy
+onboarding of examples/welcome_activation.journey (about 5.8 events per customer, most of which
+move a run). Printed with the result, from the same run: the rows written per event and how
+busy the writer process was (storing those rows alone: the ceiling of the runtime), and with
+``--against`` the same ingestion by the code of another git revision (the baseline), run first.
 """
 from __future__ import annotations
 
@@ -16,13 +23,15 @@ import json
 import os
 import pstats
 import random
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+_TREE = "RUNTIME_BENCH_CODE"  # the baseline's code, when this script runs it (--against)
+sys.path.insert(0, os.environ.get(_TREE, str(ROOT)))
 
 from journeylang import api  # noqa: E402
 from journeylang.runtime import DEFAULT_BATCH, Runtime, SqliteStore, read_events  # noqa: E402
@@ -88,6 +97,75 @@ def generate(customers: int, seed: int = 7, behaviour: float = 6.0) -> list[dict
 BEHAVIOUR = ["product_viewed", "message_read", "app_opened", "product_viewed", "search"]
 
 
+def generate_welcome(customers: int, seed: int = 7, behaviour: float = 2.45) -> list[dict]:
+    """A journey-heavy stream for ``examples/welcome_activation.journey``: new contacts over two
+    weeks, most of whose events move their run (about 5.8 events per customer).
+
+    Per customer: one ``contact_added`` (87% with WeCom consent, 60% SMS; some staff and test
+    accounts the audience leaves out; four time zones), the agents' ``handoff_resolved`` for the
+    day-0 handoff (80%) and for a later one (50%), ``trial_claimed`` (45%, sometimes twice),
+    ``offer_clicked`` (30%), ``order_paid`` (18%), ``unsubscribed`` (2%) or ``contact_deleted``
+    (1%), and ``behaviour`` behaviour events on average that the journey does not wait for.
+    """
+    rng = random.Random(seed)
+    events = []
+
+    def add(cid, kind, at, data=None, attributes=None, suffix=""):
+        event = {"id": f"{cid}-{kind}{suffix}", "type": kind, "customer": cid, "at": at}
+        if data:
+            event["data"] = data
+        if attributes:
+            event["attributes"] = attributes
+        events.append(event)
+
+    for n in range(customers):
+        cid, t0 = f"w{n:06d}", START + rng.uniform(0, 14 * 86400)
+        zone = rng.choice(ZONES)
+        attributes = {"name": f"客户{n}", "locale": rng.choice(["zh", "zh", "zh", "en"]),
+                      "consent": {"wecom": rng.random() < 0.87, "sms": rng.random() < 0.6}}
+        if zone:
+            attributes["timezone"] = zone
+        roll = rng.random()
+        if roll < 0.01:
+            attributes["tags"] = ["staff"]
+        elif roll < 0.02:
+            attributes["tags"] = ["test_account"]
+        add(cid, "contact_added", t0, {"channel": rng.choice(["qr", "video_coupon", "store"])},
+            attributes)
+        if rng.random() < 0.8:
+            add(cid, "handoff_resolved", t0 + rng.uniform(600, 60 * 3600),
+                {"role": "dedicated_agent"})
+        if rng.random() < 0.45:
+            claimed = t0 + rng.uniform(20 * 3600, 3 * 86400)
+            add(cid, "trial_claimed", claimed)
+            if rng.random() < 0.2:
+                add(cid, "trial_claimed", claimed + rng.uniform(600, 86400), suffix="2")
+        if rng.random() < 0.3:
+            add(cid, "offer_clicked", t0 + rng.uniform(7 * 86400, 10 * 86400))
+        if rng.random() < 0.5:
+            add(cid, "handoff_resolved", t0 + rng.uniform(7 * 86400, 9 * 86400),
+                {"role": "dedicated_agent"}, suffix="2")
+        if rng.random() < 0.18:
+            add(cid, "order_paid", t0 + rng.uniform(3600, 14 * 86400),
+                {"order": {"id": f"o{n}", "total": round(rng.lognormvariate(4.4, 0.6), 2)}})
+        roll = rng.random()
+        if roll < 0.02:
+            add(cid, "unsubscribed", t0 + rng.uniform(3600, 10 * 86400))
+        elif roll < 0.03:
+            add(cid, "contact_deleted", t0 + rng.uniform(3600, 10 * 86400))
+        for k in range(_poisson(rng, behaviour)):
+            add(cid, rng.choice(BEHAVIOUR), t0 + rng.uniform(0, 14 * 86400),
+                {"item": rng.randint(1, 500)}, suffix=f"{k}")
+    events.sort(key=lambda e: (e["at"], e["id"]))
+    for event in events:
+        event["at"] = iso(event["at"])
+    return events
+
+
+STREAMS = {"mixed": (generate, "cart_recovery.journey", 6.0),
+           "welcome": (generate_welcome, "welcome_activation.journey", 2.45)}
+
+
 def _poisson(rng: random.Random, mean: float) -> int:
     if mean <= 0:
         return 0
@@ -104,50 +182,120 @@ def write(events: list[dict], path: Path) -> None:
             handle.write(json.dumps(event) + "\n")
 
 
-def ingest(events_file: Path, state: Path, batch: int, tables):
+def _time_the_writer(record: Path) -> None:
+    """Make the writer process add up, in ``record``, the wall and CPU time of each commit it
+    writes and the rows in it: the cost of storing the rows alone, which no runtime in front of
+    it can beat (the writer is forked after this, so it runs the timed function)."""
+    from journeylang.runtime import writer
+    plain, totals = writer.write, [0.0, 0.0, 0]
+
+    def timed(db, job):
+        started, cpu = time.perf_counter(), time.process_time()
+        plain(db, job)
+        totals[0] += time.perf_counter() - started
+        totals[1] += time.process_time() - cpu
+        totals[2] += sum(len(statement[1]) for statement in job)
+        record.write_text(" ".join(map(str, totals)))
+
+    writer.write = timed
+
+
+def ingest(events_file: Path, state: Path, batch: int, tables) -> dict:
+    """Ingest the file into a fresh state: the report, times, and what the writer did."""
+    record = state.with_suffix(".writer")
+    _time_the_writer(record)
     with Runtime(SqliteStore(state), seed=1) as runtime:
         runtime.load(tables)
         started, cpu = time.perf_counter(), time.process_time()
         report = runtime.ingest(read_events(events_file), batch)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         outbox = runtime.store.db.execute("SELECT count(*) FROM outbox").fetchone()[0]
-    return report, seconds, cpu, outbox
+    busy, busy_cpu, rows = record.read_text().split()
+    return {"read": report.read, "applied": report.applied, "timers": report.timers,
+            "batches": report.batches, "seconds": seconds, "cpu": cpu, "outbox": outbox,
+            "writer": float(busy), "writer_cpu": float(busy_cpu), "rows": int(rows)}
+
+
+def baseline(revision: str, args, events_file: Path, folder: Path) -> dict:
+    """The same ingestion with the code of ``revision`` (a git revision of this repository):
+    this script again, in a subprocess that imports that code."""
+    tree = folder / "baseline"
+    tree.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision, "journeylang",
+                              "grammar", "stdlib"], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, _TREE: str(tree)}
+    found = subprocess.run([sys.executable, __file__, "--journey", str(args.journey),
+                            "--batch", str(args.batch), "--ingest", str(events_file),
+                            str(folder / "baseline.sqlite")],
+                           capture_output=True, text=True, env=env, cwd=tree)
+    if found.returncode != 0:
+        raise SystemExit(f"the baseline ({revision}) failed:\n{found.stderr}")
+    return json.loads(found.stdout.splitlines()[-1])
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--stream", choices=sorted(STREAMS), default="mixed")
+    parser.add_argument("--customers", type=int, default=None,
+                        help="default: 100,000 (mixed), 50,000 (welcome)")
     parser.add_argument("--batch", type=int, default=DEFAULT_BATCH,
                         help="events per transaction (default: the runtime's)")
-    parser.add_argument("--behaviour", type=float, default=6.0,
+    parser.add_argument("--behaviour", type=float, default=None,
                         help="behaviour events per customer the journey does not wait for (0: journey events only)")
     parser.add_argument("--profile", action="store_true", help="run under cProfile, print the top 25")
-    parser.add_argument("--journey", type=Path, default=JOURNEY)
+    parser.add_argument("--journey", type=Path, default=None)
+    parser.add_argument("--against", metavar="REVISION",
+                        help="also ingest the same events with the code of this git revision "
+                             "(the baseline), first, and print the ratio")
+    parser.add_argument("--ingest", nargs=2, type=Path, metavar=("EVENTS", "STATE"),
+                        help=argparse.SUPPRESS)  # the baseline's run: print its figures as JSON
     args = parser.parse_args(argv)
+    make, journey, behaviour = STREAMS[args.stream]
+    args.customers = args.customers or (100_000 if args.stream == "mixed" else 50_000)
+    args.behaviour = behaviour if args.behaviour is None else args.behaviour
+    args.journey = args.journey or ROOT / "examples" / journey
     compiled = api.compile_file(args.journey, compiled_at="2026-01-01T00:00:00Z")
     if not compiled.ok:
         print(f"{args.journey} does not compile", file=sys.stderr)
         return 1
+    if args.ingest:
+        print(json.dumps(ingest(*args.ingest, args.batch, compiled.tables)))
+        return 0
     with tempfile.TemporaryDirectory() as folder:
-        events_file, state = Path(folder) / "events.jsonl", Path(folder) / "state.sqlite"
-        events = generate(args.customers, behaviour=args.behaviour)
+        folder = Path(folder)
+        events_file, state = folder / "events.jsonl", folder / "state.sqlite"
+        events = make(args.customers, behaviour=args.behaviour)
         write(events, events_file)
+        del events  # the runtime's memory only, from here on
+        before = baseline(args.against, args, events_file, folder) if args.against else None
         if args.profile:
             profiler = cProfile.Profile()
             profiler.enable()
-        del events  # the runtime's memory only, from here on
-        report, seconds, cpu, outbox = ingest(events_file, state, args.batch, compiled.tables)
+        run = ingest(events_file, state, args.batch, compiled.tables)
         if args.profile:
             profiler.disable()
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
             pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
-        size = os.path.getsize(state) + os.path.getsize(f"{state}-wal") if os.path.exists(f"{state}-wal") \
-            else os.path.getsize(state)
-    print(f"customers {args.customers:,}; events {report.read:,} ({report.applied:,} applied); "
-          f"timers fired {report.timers:,}; outbox rows {outbox:,}; batches {report.batches} "
-          f"of {args.batch}; state {size / 1e6:.0f} MB")
-    print(f"ingested in {seconds:.2f} s ({cpu:.2f} s CPU): {report.read / seconds:,.0f} events/s "
-          f"({(report.read + report.timers) / seconds:,.0f} events+timers/s)")
+        size = sum(os.path.getsize(p) for p in folder.glob("state.sqlite*"))
+    read, seconds = run["read"], run["seconds"]
+    print(f"stream {args.stream} ({args.journey.name}): customers {args.customers:,}; events "
+          f"{read:,} ({run['applied']:,} applied); timers fired {run['timers']:,}; outbox rows "
+          f"{run['outbox']:,}; batches {run['batches']} of {args.batch}; state {size / 1e6:.0f} MB")
+    print(f"ingested in {seconds:.2f} s ({run['cpu']:.2f} s CPU in the runtime's process): "
+          f"{read / seconds:,.0f} events/s ({(read + run['timers']) / seconds:,.0f} events+timers/s)")
+    print(f"rows written {run['rows']:,}: {run['rows'] / read:.2f} per event; the writer "
+          f"process busy {run['writer']:.2f} s ({run['writer_cpu']:.2f} s CPU): storing alone "
+          f"would reach {read / run['writer']:,.0f} events/s (the runtime's ceiling), the "
+          f"runtime reaches {run['writer'] / seconds:.2f} of it")
+    if before is not None:
+        print(f"baseline {args.against}: {before['seconds']:.2f} s ({before['cpu']:.2f} s CPU, "
+              f"writer {before['writer_cpu']:.2f} s CPU), {before['read'] / before['seconds']:,.0f}"
+              f" events/s, {before['rows'] / before['read']:.2f} rows per event")
+        print(f"ratio to the baseline: wall time {before['seconds'] / seconds:.2f}x, CPU of the "
+              f"runtime's process {before['cpu'] / run['cpu']:.2f}x, of the writer's "
+              f"{before['writer_cpu'] / run['writer_cpu']:.2f}x, rows "
+              f"{before['rows'] / run['rows']:.2f}x")
     return 0
 
 

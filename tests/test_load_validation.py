@@ -301,14 +301,16 @@ def test_status_reports_a_damaged_state_by_table_row_and_column(state, sql, args
     assert result.exit_code == 1 and message in result.output
 
 
-def test_a_profile_that_is_not_json_is_named_when_scheduled_entries_read_zones(state):
+def test_a_profile_that_is_not_json_is_named_when_a_scheduled_entry_loads_its_customers(state):
     _, _, db = state
     edit(db, "UPDATE customers SET profile = 'x'")
     store = SqliteStore(db)
     try:
+        # what an occurrence reads: the customers of its zone (by the indexed column), then each
+        assert "c1" in store.customers_in_timezones(store.timezones())
         with pytest.raises(StoreError, match="table 'customers', row 'c1', column 'profile': "
                                              "not valid JSON"):
-            store.timezones()  # what a scheduled entry reads when a version is loaded
+            store.customer("c1")
     finally:
         store.close()
 

@@ -654,14 +654,16 @@ class Executor:
             self.schedule_timers[(timer.payload.journey_id, timer.payload.zone)] = timer.seq
 
     def _occurrence(self, due: Occurrence, sequence: int) -> None:
-        """Every known customer in the timer's zone tries to enter; then the next occurrence."""
+        """Every known customer in the timer's zone tries to enter; then the next occurrence.
+        Only the customers whose ``timezone`` attribute names that zone are loaded."""
         journey_id, zone = due.journey_id, due.zone
         self.schedule_timers.pop((journey_id, zone), None)
         program = self.active.get(journey_id)
         if program is None or program not in self.scheduled:
             return  # the active version no longer has a scheduled entry
         data, why = {"occurrence": iso(self.engine.now)}, f"entry at {iso(self.engine.now)}"
-        for ident in self.store.customer_ids():
+        names = [name for name in self.store.timezones() if self.zones.get(name).key == zone]
+        for ident in self.store.customers_in_timezones(names):
             customer = self.store.customer(ident)
             if self._zone_key(customer) == zone:
                 self._try_enter(customer, program, data, why)

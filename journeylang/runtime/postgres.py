@@ -23,7 +23,10 @@ class PostgresStore(SqlStore):
     keeps_seen = False     # the events table has a unique index on ids: ask it per batch
     ordered_inbox = False  # several processes add to the inbox at once
 
-    def __init__(self, url: str, cache_limit: int = 500_000, lock_wait: float = LOCK_WAIT):
+    def __init__(self, url: str, cache_limit: int = 500_000, lock_wait: float = LOCK_WAIT,
+                 dedup_window: int | None = None):
+        """``dedup_window`` is accepted for the SQLite store's sake: here applied event ids are
+        looked up in the events table's unique index, none are kept in memory."""
         db = PostgresDatabase(url)
         try:
             _lock(db, lock_wait)
@@ -50,25 +53,23 @@ class PostgresStore(SqlStore):
         """Rows in bulk: COPY for appends, COPY into a staging table then one INSERT ... ON
         CONFLICT for upserts, one DELETE ... = ANY for deletes: a statement per table and
         commit, not per row (the server's work per statement was most of the cost)."""
-        conn = self.db.conn
+        conn, rows = self.db.conn, write.finished()
         if write.mode == "append":
-            _copy(conn, write.table, write.columns, write.rows)
+            _copy(conn, write.table, write.columns, rows)
         elif write.mode == "upsert":
             stage = f"stage_{write.table}"  # (created in this transaction when it is not yet)
             conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {write.table}) "
                          f"ON COMMIT DELETE ROWS")
-            _copy(conn, stage, write.columns, write.rows)
+            _copy(conn, stage, write.columns, rows)
             conn.execute(f"INSERT INTO {write.table} ({write.columns}) SELECT {write.columns} "
                          f"FROM {stage} ON CONFLICT ({write.key}) DO UPDATE SET "
-                         f"{upsert_set(write.columns, write.key)}")
+                         f"{upsert_set(write.columns, write.key, write.keep)}")
+            conn.execute(f"DELETE FROM {stage}")  # a table may have two upserts in a commit
         elif write.mode == "delete":
             conn.execute(f"DELETE FROM {write.table} WHERE {write.key} = ANY(%s)",
-                         ([row[0] for row in write.rows],))
+                         ([row[0] for row in rows],))
         else:
-            self.db.executemany(write.sql, write.rows)
-
-    def sync(self) -> None:
-        """Commits are in when ``commit`` returns: nothing to wait for."""
+            self.db.executemany(write.sql, rows)
 
     def close(self) -> None:
         self.db.close()  # the advisory lock goes with the session

@@ -16,6 +16,7 @@ from .state import (ACTIVE, BREACHED, ENDED, HIT, HOLDOUT, MET, MISSED, OPEN, Ob
 
 TIMER_KINDS = ("wake", "timeout", "quiet", "holdout", "sla", "kpi", "schedule")
 WAITING = (None, "time", "event", "quiet", "holdout")
+WHOLE_META = ("ids_indexed",)  # meta values that are whole numbers besides the counters
 
 
 def _no_constant(name: str):
@@ -132,6 +133,20 @@ class RowReader:
                                self.text(*at, "kind", kind, choices=TIMER_KINDS),
                                self.text(*at, "step", step, True)))
 
+    def continued(self, key, text) -> list | None:
+        """A ``history`` row's ``continued`` column: a list of ``[step, what, why, detail]``
+        (trailing nulls may be left out), or null."""
+        if text is None:
+            return None
+        entries = self.json("history", key, "continued", text, list)
+        for entry in entries:
+            if not (isinstance(entry, list) and 2 <= len(entry) <= 4
+                    and isinstance(entry[1], str)
+                    and all(part is None or isinstance(part, str) for part in entry)):
+                self.fail("history", key, "continued", "expected a list of [step, what, why, "
+                                                       f"detail], found {entry!r}")
+        return entries
+
     def record(self, table: str, row) -> Sla | Observation:
         """An ``slas`` or ``observations`` row: the same shape, but for one column."""
         ident, customer, run_id, journey_id, name, *rest = row
@@ -154,9 +169,11 @@ class RowReader:
         return (Sla if table == "slas" else Observation)(*head, *middle, *tail, tuple(row))
 
     def meta(self, meta: dict) -> dict:
-        """The ``meta`` table: counters are whole numbers, the clock a number."""
+        """The ``meta`` table: counters (and WHOLE_META) are whole numbers, the clock a
+        number."""
         for key, value in meta.items():
-            if key.startswith("next_") and not (isinstance(value, str) and value.isdigit()):
+            if (key.startswith("next_") or key in WHOLE_META) \
+                    and not (isinstance(value, str) and value.isdigit()):
                 self.fail("meta", key, "value", f"expected a whole number, found {value!r}")
         clock = meta.get("clock", "-inf")
         try:

@@ -13,13 +13,16 @@ from typing import NamedTuple
 
 from ..compile import Tables
 from ..compile.writers import TablesError, loads, tables_from_dict
+from .applied import DEFAULT_WINDOW, AppliedIds
 from .database import Database, StoreError, database_errors
 from .events import Event
+from .journal import CONTINUED, HISTORY_ROW, Journal
+from .packing import dumps, finish, pack
 from .rows import RowReader
 from .state import (ENDED, MIGRATION_COLUMNS, OPEN, Customer, MemoryStore, Observation, Run, Sla,
-                    Timer)
+                    Timer, profile_zone)
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 _MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS migrations (
   id INTEGER PRIMARY KEY, at REAL NOT NULL, journey_id TEXT NOT NULL, from_version INTEGER,
   from_hash TEXT NOT NULL, to_hash TEXT NOT NULL, moved INTEGER NOT NULL,
@@ -30,7 +33,8 @@ CREATE TABLE IF NOT EXISTS versions (
   content_hash TEXT PRIMARY KEY, journey_id TEXT NOT NULL, version INTEGER,
   loaded_seq INTEGER NOT NULL, tables TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS customers (
-  id TEXT PRIMARY KEY, profile TEXT NOT NULL, state TEXT NOT NULL) WITHOUT ROWID;
+  id TEXT PRIMARY KEY, profile TEXT NOT NULL, state TEXT NOT NULL, timezone TEXT) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS customers_by_timezone ON customers (timezone);
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY, customer TEXT NOT NULL, journey_id TEXT NOT NULL,
   content_hash TEXT NOT NULL, status TEXT NOT NULL, holdout INTEGER NOT NULL, stage TEXT,
@@ -43,7 +47,7 @@ CREATE TABLE IF NOT EXISTS timers (
   kind TEXT NOT NULL, step TEXT);
 CREATE TABLE IF NOT EXISTS history (
   id INTEGER PRIMARY KEY, at REAL NOT NULL, customer TEXT NOT NULL, run_id INTEGER,
-  journey_id TEXT, step TEXT, what TEXT NOT NULL, why TEXT, detail TEXT);
+  journey_id TEXT, step TEXT, what TEXT NOT NULL, why TEXT, detail TEXT, continued TEXT);
 CREATE INDEX IF NOT EXISTS history_by_run ON history (run_id);
 CREATE INDEX IF NOT EXISTS history_of_customers ON history (customer) WHERE run_id IS NULL;
 CREATE INDEX IF NOT EXISTS history_milestones ON history (journey_id) WHERE what = 'milestone';
@@ -57,6 +61,7 @@ CREATE INDEX IF NOT EXISTS outbox_by_run ON outbox (run_id);
 CREATE TABLE IF NOT EXISTS events (
   ordinal INTEGER PRIMARY KEY, id TEXT NOT NULL, customer TEXT NOT NULL, type TEXT NOT NULL,
   at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS event_ids (id TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS slas (
   id INTEGER PRIMARY KEY, customer TEXT NOT NULL, run_id INTEGER NOT NULL,
   journey_id TEXT NOT NULL, step TEXT NOT NULL, role TEXT NOT NULL, opened REAL NOT NULL,
@@ -72,10 +77,28 @@ CREATE TABLE IF NOT EXISTS inbox (
   received REAL NOT NULL, event TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS outbox_work ON outbox (kind, channel, next_try) WHERE next_try IS NOT NULL;
 """ + _MIGRATIONS_TABLE + ";\n"
+
+
+def _customer_timezones(db: Database) -> None:
+    """Fill the customers' ``timezone`` column from their profiles (a profile that is not
+    JSON is left for the reading checks to report)."""
+    found = []
+    for ident, profile in db.execute("SELECT id, profile FROM customers").fetchall():
+        try:
+            zone = json.loads(profile).get("timezone")
+        except (TypeError, ValueError, AttributeError, RecursionError):
+            continue
+        if isinstance(zone, str):
+            found.append((zone, ident))
+    db.executemany("UPDATE customers SET timezone = ? WHERE id = ?", found)
+
+
 # How a state of an earlier schema is brought up to the next one (then SCHEMA adds the tables
 # and indexes it lacks), all steps in one transaction: 2 keeps runs' variables and milestones,
 # 3 records what each version migration did, 4 adds the outbox's delivery columns and the
-# inbox. A step is a column to add (when the table lacks it) or a statement.
+# inbox, 5 folds a run's history entries of one moment into one row, indexes customers by time
+# zone and applied event ids beyond the window kept in memory. A step is a column to add (when
+# the table lacks it), a statement, or a function of the connection.
 MIGRATIONS = {
     "1": [("runs", "locals TEXT NOT NULL DEFAULT '{}'")],
     "2": [_MIGRATIONS_TABLE],
@@ -83,6 +106,7 @@ MIGRATIONS = {
         "attempts INTEGER NOT NULL DEFAULT 0", "next_try REAL", "lease TEXT", "sent_at REAL",
         "provider_id TEXT", "error TEXT")] + [
         "UPDATE outbox SET next_try = at WHERE status = 'queued' AND kind != 'event'"],
+    "4": [("history", "continued TEXT"), ("customers", "timezone TEXT"), _customer_timezones],
 }
 
 SLA_COLUMNS = "id, customer, run_id, journey_id, step, role, opened, due, status, closed, timer"
@@ -95,13 +119,17 @@ OUTBOX_COLUMNS = ("id, at, customer, run_id, journey_id, content_hash, step, kin
 KNOWN_LIMIT = 5_000_000
 PREFETCH_CHUNK = 500
 _COMPLETE = {"meta", "versions", "customers", "runs", "timers", "history", "outbox", "events",
-             "slas", "observations", "inbox", "migrations"}
+             "event_ids", "slas", "observations", "inbox", "migrations"}
+CUSTOMER_COLUMNS = "id, profile, state, timezone"
+_INDEXED = "ids_indexed"  # meta: the applied events up to this ordinal have their ids indexed
 
 
 class Write(NamedTuple):
     """One statement of a commit and its rows. ``sql`` runs once per row (executemany); a
     store may write the rows of an ``append``, ``upsert`` or ``delete`` of ``table`` in bulk
-    instead (``columns``: the rows' columns; ``key``: the conflict key, or the deleted key)."""
+    instead (``columns``: the rows' columns; ``key``: the conflict key, or the deleted key;
+    ``keep``: columns an upsert leaves as they are). ``packed``: the columns holding packed
+    JSON values (packing.py), stored as JSON text."""
 
     sql: str
     rows: list
@@ -109,46 +137,41 @@ class Write(NamedTuple):
     table: str | None = None
     columns: str | None = None
     key: str | None = None
+    packed: tuple = ()
+    keep: tuple = ()
+
+    def finished(self) -> list:
+        """The rows with their packed columns as JSON text."""
+        return finish(self.rows, self.packed)
 
 
-def _appends(table: str, columns: str, rows: list) -> Write:
+def _appends(table: str, columns: str, rows: list, packed: tuple = ()) -> Write:
     marks = ", ".join("?" * len(columns.split(", ")))
     return Write(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows, "append", table,
-                 columns)
+                 columns, packed=packed)
 
 
-def _upserts(table: str, columns: str, key: str, rows: list) -> Write:
-    return Write(_upsert(table, columns, key), rows, "upsert", table, columns, key)
+def _upserts(table: str, columns: str, key: str, rows: list, packed: tuple = (),
+             keep: tuple = ()) -> Write:
+    return Write(_upsert(table, columns, key, keep), rows, "upsert", table, columns, key,
+                 packed, keep)
 
 
 def _deletes(table: str, key: str, rows: list) -> Write:
     return Write(f"DELETE FROM {table} WHERE {key} = ?", rows, "delete", table, key, key)
 
 
-def upsert_set(columns: str, key: str) -> str:
-    return ", ".join(f"{c} = excluded.{c}" for c in columns.split(", ") if c != key)
+def upsert_set(columns: str, key: str, keep: tuple = ()) -> str:
+    """The SET clause of an upsert. Columns that never change once written are left out
+    (``keep``): a column named there is an index entry rewritten for nothing."""
+    return ", ".join(f"{c} = excluded.{c}" for c in columns.split(", ")
+                     if c != key and c not in keep)
 
 
-def _upsert(table: str, columns: str, key: str) -> str:
+def _upsert(table: str, columns: str, key: str, keep: tuple = ()) -> str:
     marks = ", ".join("?" * len(columns.split(", ")))
     return (f"INSERT INTO {table} ({columns}) VALUES ({marks}) "
-            f"ON CONFLICT ({key}) DO UPDATE SET {upsert_set(columns, key)}")
-
-
-def _compact_encoder():
-    """Compact JSON text (no sorting: processing is deterministic, so dicts are built in the
-    same order). The C encoder made once: the unit of work encodes every customer handed out
-    at each commit to see what changed, and JSONEncoder.encode builds a new encoder per call."""
-    plain = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # a Python without the C accelerator
-        return plain.encode
-    encode = make(None, plain.default, json.encoder.encode_basestring, None, ":", ",",
-                  False, False, True)
-    return lambda value: "".join(encode(value, 0))
-
-
-dumps = _compact_encoder()
+            f"ON CONFLICT ({key}) DO UPDATE SET {upsert_set(columns, key, keep)}")
 
 
 def event_json(event: Event) -> str:
@@ -184,6 +207,8 @@ def prepare(db: Database, where: str) -> None:
         for step in steps:
             if isinstance(step, str):
                 db.execute(db.schema(step))
+            elif callable(step):
+                step(db)
             elif step[1].split()[0] not in db.columns(step[0]):
                 db.execute(db.schema(f"ALTER TABLE {step[0]} ADD COLUMN {step[1]}"))
         for statement in db.schema(SCHEMA).split(";"):
@@ -206,9 +231,11 @@ class SqlStore(MemoryStore):
     # (what was taken is gone once its commit is in: such a store commits synchronously).
     ordered_inbox = True
 
-    def __init__(self, db: Database, where: str, cache_limit: int = 500_000):
+    def __init__(self, db: Database, where: str, cache_limit: int = 500_000,
+                 dedup_window: int = DEFAULT_WINDOW):
         super().__init__(keep_rows=False)
         self.db, self.where, self.cache_limit = db, where, cache_limit
+        self.dedup_window = dedup_window
         self.rows = RowReader(where)
         self._shapes: dict[str, tuple[frozenset, frozenset]] = {}  # version: its steps, KPIs
         self._clear_buffers()
@@ -221,17 +248,24 @@ class SqlStore(MemoryStore):
         count = self.db.execute("SELECT count(*) FROM customers").fetchone()[0]
         self.known: set[str] | None = None if count > KNOWN_LIMIT else {
             r[0] for r in self.db.execute("SELECT id FROM customers")}
-        # The ids of applied events, in memory: an index on them would be a random-key B-tree
-        # that dirties a page per event at every commit (measured: the largest cost at scale).
-        self.seen = {r[0] for r in self.db.execute("SELECT id FROM events")} if self.keeps_seen \
-            else set()
+        # The ids of the newest applied events, in memory; older ones in the id index. Indexing
+        # every id as it is applied dirties a page of a random-key B-tree per event at every
+        # commit (measured: the largest cost at scale); moved there in sorted chunks of half a
+        # window, the ids that share a page share its write.
+        if self.keeps_seen:
+            indexed = int(self.meta.get(_INDEXED, "0"))
+            self.applied = AppliedIds(self.dedup_window, indexed, self.db.execute(
+                "SELECT ordinal, id FROM events WHERE ordinal > ? ORDER BY ordinal",
+                (indexed,)).fetchall())
 
     def _clear_buffers(self) -> None:
         self.unit: dict[str, Customer] = {}
-        self._rows: dict[str, list] = {"customers": [], "runs": [], "slas": [], "observations": []}
+        # customers: rows whose time zone is unchanged; zoned: new ones, or a zone changed
+        self._rows: dict[str, list] = {"customers": [], "zoned": [], "runs": [], "slas": [],
+                                       "observations": []}
         self._timers_new: dict[int, Timer] = {}
         self._timers_gone: set[int] = set()
-        self._history: list = []
+        self._history = Journal()
         self._outbox: list = []
         self._cancels: list[tuple[str, int]] = []
         self._events: list[tuple] = []
@@ -244,7 +278,7 @@ class SqlStore(MemoryStore):
     def load_customer(self, customer_id: str) -> Customer:
         if self.known is not None and customer_id not in self.known:
             return Customer(customer_id)
-        row = self.db.execute("SELECT profile, state FROM customers WHERE id = ?",
+        row = self.db.execute("SELECT profile, state, timezone FROM customers WHERE id = ?",
                               (customer_id,)).fetchone()
         if row is None:
             return Customer(customer_id)
@@ -272,7 +306,7 @@ class SqlStore(MemoryStore):
     def _prefetch(self, ids: list[str]) -> None:
         marks = ",".join("?" * len(ids))
         found = {r[0]: self._customer(r[0], r[1:]) for r in self.db.execute(
-            f"SELECT id, profile, state FROM customers WHERE id IN ({marks})", ids)}
+            f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id IN ({marks})", ids)}
         for r in self.db.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE customer IN ({marks}) "
                                  f"AND status != ? ORDER BY id", [*ids, ENDED]):
             self._owner(found, "runs", r).runs.append(self._run(r))
@@ -294,12 +328,16 @@ class SqlStore(MemoryStore):
         return found[row[1]]
 
     def _customer(self, customer_id: str, row) -> Customer:
+        """A customer from its row (profile, state, timezone)."""
         profile, sends, entries, events = self.rows.customer(customer_id, row[0], row[1])
-        return Customer(customer_id, profile, sends, entries, events=events,
-                        stored=(row[0], row[1]))
+        customer = Customer(customer_id, profile, sends, entries, events=events)
+        customer.stored = (pack(profile), pack(_state(customer)), row[2])
+        return customer
 
     def _run(self, row) -> Run:
-        return self._known(self.rows.run(row))
+        run = self._known(self.rows.run(row))
+        run.stored = _run_row(run)
+        return run
 
     def _observation(self, row) -> Observation:
         return self._known(self.rows.record("observations", row))
@@ -338,21 +376,27 @@ class SqlStore(MemoryStore):
             (ENDED, *hashes))} if hashes else set()
         return sorted(stored | set(super().customers_in(hashes)))
 
-    def customer_ids(self) -> list[str]:
-        if self.known is not None:
-            return sorted(self.known.union(self.customers))
-        stored = {r[0] for r in self.db.execute("SELECT id FROM customers")}
-        return sorted(stored.union(self.customers))
-
     def timezones(self) -> set:
-        try:
-            stored = {r[0] for r in self.db.execute(
-                f"SELECT DISTINCT {self.db.json_field('profile', 'timezone')} FROM customers")}
-        except database_errors():  # a profile that is not JSON: name it
-            for ident, profile, state in self.db.execute("SELECT id, profile, state FROM customers"):
-                self.rows.customer(ident, profile, state)
-            raise
-        return stored | {c.profile.get("timezone") for c in self.customers.values()}
+        stored = {r[0] for r in self.db.execute("SELECT DISTINCT timezone FROM customers")}
+        return stored | super().timezones()
+
+    def customers_in_timezones(self, names) -> list[str]:
+        """The stored customers whose profile's ``timezone`` is one of ``names`` (None: a
+        profile without one, or with something other than text), and the cached customers
+        whose profile has one of them now, sorted. A stored row may be older than the cached
+        customer: the caller checks each one's profile."""
+        names = set(names)
+        texts = sorted(n for n in names if isinstance(n, str))
+        found = set(super().customers_in_timezones(names))
+        for start in range(0, len(texts), PREFETCH_CHUNK):
+            chunk = texts[start:start + PREFETCH_CHUNK]
+            found.update(r[0] for r in self.db.execute(
+                f"SELECT id FROM customers WHERE timezone IN ({','.join('?' * len(chunk))})",
+                chunk))
+        if None in names:
+            found.update(r[0] for r in self.db.execute(
+                "SELECT id FROM customers WHERE timezone IS NULL"))
+        return sorted(found)
 
     def pending_timers(self) -> list[Timer]:
         return [self.rows.timer(row) for row in self.db.execute(
@@ -376,13 +420,22 @@ class SqlStore(MemoryStore):
         return found
 
     def processed(self, ids) -> set[str]:
-        if self.keeps_seen:
-            return {i for i in ids if i in self.seen}
-        ids, found = list(ids), set()
+        """The ids among ``ids`` of events applied before: in memory, else in the index of
+        older ids (``event_ids``; on a store that does not keep them, the events table's)."""
+        if not self.keeps_seen:
+            return self._indexed("events", list(ids))
+        applied = self.applied
+        found = {i for i in ids if i in applied}
+        if applied.indexed:
+            found |= self._indexed("event_ids", [i for i in ids if i not in found])
+        return found
+
+    def _indexed(self, table: str, ids: list[str]) -> set[str]:
+        found = set()
         for start in range(0, len(ids), PREFETCH_CHUNK):
             chunk = ids[start:start + PREFETCH_CHUNK]
             found.update(r[0] for r in self.db.execute(
-                f"SELECT id FROM events WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+                f"SELECT id FROM {table} WHERE id IN ({','.join('?' * len(chunk))})", chunk))
         return found
 
     # --- the inbox: events accepted, not yet applied ------------------------------------------
@@ -403,13 +456,14 @@ class SqlStore(MemoryStore):
     # --- buffered writes ----------------------------------------------------------------------
 
     def write(self, customer: Customer) -> None:
-        """Buffer the rows of what changed in a customer since they were last written."""
-        profile = dumps(customer.profile)
-        state = dumps({"sends": customer.sends, "entries": customer.entries,
-                       **({"events": customer.events} if customer.events else {})})
-        if customer.stored != (profile, state):
-            customer.stored = (profile, state)
-            self._rows["customers"].append((customer.id, profile, state))
+        """Buffer the rows of what changed in a customer since they were last written (the
+        packed values compared with those last written)."""
+        profile, state, stored = pack(customer.profile), pack(_state(customer)), customer.stored
+        if stored is None or stored[0] != profile or stored[1] != state:
+            zone = profile_zone(customer.profile)
+            customer.stored = (profile, state, zone)
+            same = stored is not None and stored[2] == zone
+            self._rows["customers" if same else "zoned"].append((customer.id, profile, state, zone))
         for record in customer.records():
             row = _ROW_OF[type(record)](record)
             if record.stored != row:
@@ -424,7 +478,7 @@ class SqlStore(MemoryStore):
             self._timers_gone.add(seq)
 
     def history(self, row) -> None:
-        self._history.append(row)
+        self._history.add(row)
 
     def outbox(self, action) -> None:
         self._outbox.append(action)
@@ -451,14 +505,22 @@ class SqlStore(MemoryStore):
         """
         unit = list(self.unit)
         self._write_unit()
-        job = self._snapshot(counters)
-        self.meta.update({k: str(v) for k, v in counters.items()})
+        meta = {k: str(v) for k, v in counters.items()}
+        indexing = []
+        if self.keeps_seen:
+            if self._events:
+                self.applied.extend(self._events[0][0], [row[1] for row in self._events])
+            indexing, indexed = self.applied.to_index()
+            if indexing:
+                meta[_INDEXED] = str(indexed)
+        job = self._snapshot(meta, indexing)
+        self.meta.update(meta)
         if self.known is not None:
             self.known.update(unit)
-        if self.keeps_seen:
-            self.seen.update(row[1] for row in self._events)
         self._clear_buffers()
         self._submit(job)
+        if self.keeps_seen:
+            self.applied.stored(in_flight=1)
         if wait or len(self.customers) > self.cache_limit:
             self.sync()
             if len(self.customers) > self.cache_limit:
@@ -467,29 +529,45 @@ class SqlStore(MemoryStore):
     def _submit(self, job) -> None:
         raise NotImplementedError
 
-    def _snapshot(self, counters) -> list[Write]:
-        """The writes of one transaction, with their rows (plain values, no live objects)."""
+    def sync(self) -> None:
+        """Wait until every commit is stored; StoreError if one did not make it."""
+        self._wait()
+        if self.keeps_seen:
+            self.applied.stored()
+
+    def _wait(self) -> None:
+        """Wait for the commit in flight (a store that commits synchronously has none)."""
+
+    def _snapshot(self, meta: dict[str, str], indexing: list[str]) -> list[Write]:
+        """The writes of one transaction, with their rows (plain values and packed bytes, no
+        live objects)."""
         rows = self._rows
+        history = self._history.rows
+        for row in history:
+            if row[CONTINUED] is not None:
+                row[CONTINUED] = pack(row[CONTINUED])
         return [
             _upserts("versions", "content_hash, journey_id, version, loaded_seq, tables",
                      "content_hash", self._versions_new),
-            _upserts("customers", "id, profile, state", "id", rows["customers"]),
-            _upserts("runs", RUN_COLUMNS, "id", rows["runs"]),
+            _upserts("customers", CUSTOMER_COLUMNS, "id", rows["customers"], (1, 2),
+                     keep=("timezone",)),
+            _upserts("customers", CUSTOMER_COLUMNS, "id", rows["zoned"], (1, 2)),
+            _upserts("runs", RUN_COLUMNS, "id", rows["runs"], _RUN_PACKED, keep=_RUN_FIXED),
             _appends("timers", "seq, due, run_id, customer, kind, step",
                      [t.row() for t in self._timers_new.values()]),
             _deletes("timers", "seq", [(seq,) for seq in self._timers_gone]),
-            _appends("history", "at, customer, run_id, journey_id, step, what, why, detail",
-                     self._history),
-            _appends("outbox", OUTBOX_COLUMNS, [_outbox_row(a) for a in self._outbox]),
+            _appends("history", HISTORY_ROW, history, (CONTINUED,)),
+            _appends("outbox", OUTBOX_COLUMNS, [_outbox_row(a) for a in self._outbox], (12,)),
             Write("UPDATE outbox SET status = 'cancelled', next_try = NULL WHERE run_id IN "
                   "(SELECT id FROM runs WHERE customer = ?) AND id <= ? AND status = 'queued' "
                   "AND kind = 'message'", self._cancels),
             _appends("events", "ordinal, id, customer, type, at", self._events),
+            _appends("event_ids", "id", [(ident,) for ident in indexing]),
             _deletes("inbox", "seq", self._inbox_taken),
             _upserts("slas", SLA_COLUMNS, "id", rows["slas"]),
             _upserts("observations", OBSERVATION_COLUMNS, "id", rows["observations"]),
             _appends("migrations", ", ".join(MIGRATION_COLUMNS), self.migrations),
-            _upserts("meta", "key, value", "key", sorted((k, str(v)) for k, v in counters.items())),
+            _upserts("meta", "key, value", "key", sorted(meta.items())),
         ]
 
     def rollback(self) -> None:
@@ -507,21 +585,32 @@ class SqlStore(MemoryStore):
         return {k: int(v) for k, v in self.meta.items() if k.startswith("next_")}
 
 
+def _state(customer: Customer) -> dict:
+    """What the ``state`` column keeps of a customer: sends, entries, and events if any."""
+    if customer.events:
+        return {"sends": customer.sends, "entries": customer.entries, "events": customer.events}
+    return {"sends": customer.sends, "entries": customer.entries}
+
+
 def _run_row(r: Run) -> tuple:
-    """A run as a ``runs`` row, in RUN_COLUMNS order."""
+    """A run as a ``runs`` row, in RUN_COLUMNS order (its JSON values packed)."""
     return (r.id, r.customer, r.journey_id, r.content_hash, r.status, int(r.holdout), r.stage,
             r.step, r.waiting, r.timer, r.entered_at, r.step_at, r.ended_at, r.outcome,
-            dumps(r.context), dumps(r.event), _locals(r))
+            pack(r.context), pack(r.event), pack(_locals(r)))
 
 
-def _locals(r: Run) -> str:
-    """A run's variables, milestones reached, experiment arms and correlation key, as the
-    ``locals`` column's JSON."""
+_RUN_PACKED = (14, 15, 16)
+_RUN_FIXED = ("customer", "journey_id", "entered_at")  # never change once a run is written
+
+
+def _locals(r: Run) -> dict:
+    """A run's variables, milestones reached, experiment arms and correlation key: the
+    ``locals`` column."""
     found = {key: value for key, value in (("vars", r.vars), ("milestones", r.milestones),
                                            ("arms", r.arms)) if value}
     if r.key is not None:
         found["key"] = r.key  # the run's correlation key
-    return dumps(found)
+    return found
 
 
 def _sla_row(s: Sla) -> tuple:
@@ -539,7 +628,7 @@ def _outbox_row(a) -> tuple:
     (an emitted event is applied by the runtime itself: its row is a record)."""
     next_try = a.at if a.status == "queued" and a.kind != "event" else None
     return (a.id, a.at, a.customer, a.run_id, a.journey_id, a.content_hash, a.step, a.kind,
-            a.channel, a.template, a.locale, a.text, dumps(a.payload), a.due, a.status, next_try)
+            a.channel, a.template, a.locale, a.text, pack(a.payload), a.due, a.status, next_try)
 
 
 _ROW_OF = {Run: _run_row, Sla: _sla_row, Observation: _observation_row}

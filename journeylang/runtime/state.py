@@ -195,6 +195,12 @@ MIGRATION_COLUMNS = ("at", "journey_id", "from_version", "from_hash", "to_hash",
 HISTORY_COLUMNS = ("at", "customer", "run_id", "journey_id", "step", "what", "why", "detail")
 
 
+def profile_zone(profile: dict) -> str | None:
+    """A profile's ``timezone`` attribute when it is text (else it means the default zone)."""
+    zone = profile.get("timezone")
+    return zone if isinstance(zone, str) else None
+
+
 class MemoryStore:
     """State kept in dicts and lists: tests, previews, and the base of every store."""
 
@@ -248,10 +254,6 @@ class MemoryStore:
             customer.retired.clear()
         self.unit.clear()
 
-    def customer_ids(self) -> list[str]:
-        """Every customer the store knows, sorted (scheduled entries visit them all)."""
-        return sorted(self.customers)
-
     def customers_in(self, content_hashes) -> list[str]:
         """The customers with a run not ended on one of these versions, sorted."""
         wanted = set(content_hashes)
@@ -263,8 +265,13 @@ class MemoryStore:
         self.migrations.append(row)
 
     def timezones(self) -> set:
-        """The ``timezone`` attributes of known customers (any value, None included)."""
-        return {c.profile.get("timezone") for c in self.customers.values()}
+        """The ``timezone`` attributes of known customers (None: none, or not text)."""
+        return {profile_zone(c.profile) for c in self.customers.values()}
+
+    def customers_in_timezones(self, names) -> list[str]:
+        """The known customers whose ``timezone`` attribute is one of ``names``, sorted."""
+        names = set(names)
+        return sorted(c.id for c in self.customers.values() if profile_zone(c.profile) in names)
 
     # timers
     def add_timer(self, timer: Timer) -> None:

@@ -14,6 +14,7 @@ from ..stats import wilson
 from .channels import PENDING, SENT_STATUSES as SENT
 from .database import Database, StoreError, connect, database_errors, describe, is_postgres
 from .events import iso
+from .journal import expand
 from .policies import kpi_met
 from .rows import RowReader
 from .sql import RUN_COLUMNS
@@ -371,13 +372,17 @@ def customer(db: Database, customer_id: str) -> dict | None:
         for key in ("entered_at", "step_at", "ended_at"):
             run[key] = _when(run[key])
         runs.append(run)
-    # by run (indexed), plus the customer's own rows (opt-outs), which have no run
-    history = [{**dict(h), "at": _when(h["at"], db, "history", "at", h["id"])} for h in db.execute(
-        "SELECT id, at, run_id, journey_id, step, what, why, detail FROM history "
-        "WHERE run_id IN (SELECT id FROM runs WHERE customer = ?) "
-        "OR (run_id IS NULL AND customer = ?) ORDER BY id", (customer_id, customer_id))]
-    for entry in history:
-        del entry["id"]
+    # by run (indexed), plus the customer's own rows (opt-outs), which have no run; a row holds
+    # a run's entries of one moment (journal.py)
+    continued = "continued" if "continued" in db.columns("history") else "NULL AS continued"
+    history = []
+    for h in db.execute(f"SELECT id, at, run_id, journey_id, step, what, why, detail, {continued} "
+                        f"FROM history WHERE run_id IN (SELECT id FROM runs WHERE customer = ?) "
+                        f"OR (run_id IS NULL AND customer = ?) ORDER BY id",
+                        (customer_id, customer_id)):
+        head = {key: h[key] for key in ("run_id", "journey_id", "step", "what", "why", "detail")}
+        head = {"at": _when(h["at"], db, "history", "at", h["id"]), **head}
+        history += expand(head, db.rows.continued(h["id"], h["continued"]))
     # every event the runtime received for the customer, with what became of it in the history
     events = [{**dict(e), "at": _when(e["at"], db, "events", "at", e["ordinal"])}
               for e in db.execute("SELECT ordinal, id, type, at FROM events WHERE customer = ? "

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from .database import SqliteDatabase, StoreBusy, StoreError, is_postgres
+from .applied import DEFAULT_WINDOW
 from .sql import SqlStore, prepare
 from .writer import WriteError, make_writer
 
@@ -23,7 +24,8 @@ class SqliteStore(SqlStore):
     """Durable state in one SQLite file; one writer at a time (a lock file guards it)."""
 
     def __init__(self, path: str | Path, synchronous: str = "FULL", cache_limit: int = 500_000,
-                 writer_process: bool = True, lock_wait: float = LOCK_WAIT):
+                 writer_process: bool = True, lock_wait: float = LOCK_WAIT,
+                 dedup_window: int = DEFAULT_WINDOW):
         self.path = Path(path)
         self._lock = _lock(self.path, lock_wait)
         try:
@@ -33,7 +35,7 @@ class SqliteStore(SqlStore):
             db.execute("PRAGMA cache_size = -65536")
             db.execute("PRAGMA busy_timeout = 10000")  # delivery workers write the outbox too
             prepare(db, str(self.path))
-            super().__init__(db, str(self.path), cache_limit)
+            super().__init__(db, str(self.path), cache_limit, dedup_window)
         except sqlite3.DatabaseError as exc:
             self._unlock()
             raise StoreError(f"{self.path}: not a journeylang state file ({exc})") from None
@@ -46,12 +48,11 @@ class SqliteStore(SqlStore):
 
     def _submit(self, writes) -> None:
         try:
-            self._writer.submit([(write.sql, write.rows) for write in writes])
+            self._writer.submit([(write.sql, write.rows, write.packed) for write in writes])
         except WriteError as exc:
             raise StoreError(f"{self.path}: writing the state failed: {exc}") from None
 
-    def sync(self) -> None:
-        """Wait until every commit is in the file; StoreError if one did not make it."""
+    def _wait(self) -> None:
         try:
             self._writer.wait()
         except WriteError as exc:
@@ -81,7 +82,7 @@ def open_store(target, **options):
     if is_postgres(target):
         from .postgres import PostgresStore
         return PostgresStore(target, **{k: v for k, v in options.items()
-                                        if k in ("cache_limit", "lock_wait")})
+                                        if k in ("cache_limit", "lock_wait", "dedup_window")})
     return SqliteStore(target, **options)
 
 

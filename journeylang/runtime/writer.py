@@ -1,19 +1,19 @@
 """Runtime persistence: who runs the SQL of a commit, in this process or in a writer process.
 
-The rows of a commit are plain values taken in the runtime's process; writing them (binding,
-B-tree work, WAL, fsync) is half the cost of ingestion. A writer process does it on the other
-core while the runtime applies the next batch: one transaction in flight at most, committed in
-order, each one whole or not at all. A thread cannot do this: binding holds the GIL and SQLite
-releases it per row, so the two threads convoy (measured: no gain).
+The rows of a commit are plain values and packed JSON values taken in the runtime's process;
+writing them (the JSON text of the packed values, binding, B-tree work, WAL, fsync) is half the
+cost of ingestion. A writer process does it on the other core while the runtime applies the
+next batch: one transaction in flight at most, committed in order, each one whole or not at
+all. The job travels as one marshalled message (packing.py). A thread cannot do this: binding
+holds the GIL and SQLite releases it per row, so the two threads convoy (measured: no gain).
 """
 from __future__ import annotations
 
 import multiprocessing
-import pickle
 import sqlite3
 from pathlib import Path
 
-Job = list[tuple[str, list]]  # (statement, rows) in order, one transaction
+from .packing import Job, decode_job, encode_job, finish
 
 
 class WriteError(Exception):
@@ -23,9 +23,9 @@ class WriteError(Exception):
 def write(db: sqlite3.Connection, job: Job) -> None:
     db.execute("BEGIN IMMEDIATE")
     try:
-        for sql, rows in job:
+        for sql, rows, packed in job:
             if rows:
-                db.executemany(sql, rows)
+                db.executemany(sql, finish(rows, packed))
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
@@ -67,7 +67,7 @@ class ProcessWriter:
     def submit(self, job: Job) -> None:
         self.wait()
         try:
-            self._conn.send_bytes(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
+            self._conn.send_bytes(encode_job(job))
         except OSError as exc:
             raise WriteError(f"the writer process is gone ({exc})") from None
         self._pending = True
@@ -111,7 +111,7 @@ def _serve(path: str, synchronous: str, conn, parent_end) -> None:
             if not data:
                 return
             try:
-                write(db, pickle.loads(data))
+                write(db, decode_job(data))
                 reply = ("ok", None)
             except Exception as exc:  # reported to the runtime, which rolls back
                 reply = ("error", f"{type(exc).__name__}: {exc}")

@@ -1,0 +1,95 @@
+"""Runtime persistence: the values of a commit on their way from the runtime to the database.
+
+The runtime's process packs each JSON value of a commit (a profile, a run's context, a message's
+payload) with ``marshal``, about three times faster than encoding it as JSON, and compares the
+packed bytes with what it last wrote to see whether a row changed. Only the rows that changed
+travel to the writer, as one marshalled job; the JSON text a column stores is made there, on the
+other core (``finish``). marshal is exact about types (1, 1.0 and true pack differently), so equal
+bytes always mean equal JSON.
+"""
+from __future__ import annotations
+
+import json
+import marshal
+from typing import NamedTuple
+
+# marshal format 2: no back-references, so the bytes depend on the value only, never on which
+# other objects happen to share it.
+_FORMAT = 2
+
+
+def pack(value) -> bytes:
+    """A JSON value (dicts, lists, text, numbers, booleans, None) as bytes."""
+    return marshal.dumps(value, _FORMAT)
+
+
+def unpack(data: bytes):
+    return marshal.loads(data)
+
+
+def _compact_encoder():
+    """Compact JSON text (no sorting: processing is deterministic, so dicts are built in the
+    same order). The C encoder made once: JSONEncoder.encode builds a new one per call."""
+    plain = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # a Python without the C accelerator
+        return plain.encode
+    encode = make(None, plain.default, json.encoder.encode_basestring, None, ":", ",",
+                  False, False, True)
+    return lambda value: "".join(encode(value, 0))
+
+
+dumps = _compact_encoder()
+
+
+class Statement(NamedTuple):
+    """One statement of a commit and its rows, as the writer receives it. ``packed``: the
+    columns whose values are packed JSON values (None stays NULL), to store as JSON text."""
+
+    sql: str
+    rows: list
+    packed: tuple = ()
+
+
+Job = list  # of Statement (or plain (sql, rows, packed) tuples): one transaction, in order
+
+
+def finish(rows: list, packed: tuple) -> list:
+    """Rows as the database stores them: each packed column as JSON text."""
+    if not packed:
+        return rows
+    text = _Texts()
+    done = []
+    for row in rows:
+        row = list(row)
+        for column in packed:
+            if row[column] is not None:
+                row[column] = text(row[column])
+        done.append(row)
+    return done
+
+
+class _Texts:
+    """The JSON text of packed values, remembering the short ones: most repeat row after row
+    (an empty object, the same context, the same experiment arms)."""
+
+    SHORT = 200  # bytes
+
+    def __init__(self):
+        self._known: dict[bytes, str] = {}
+
+    def __call__(self, data: bytes) -> str:
+        found = self._known.get(data)
+        if found is None:
+            found = dumps(marshal.loads(data))
+            if len(data) <= self.SHORT:
+                self._known[data] = found
+        return found
+
+
+def encode_job(job: Job) -> bytes:
+    return marshal.dumps([tuple(statement) for statement in job])
+
+
+def decode_job(data: bytes) -> Job:
+    return [Statement(*statement) for statement in marshal.loads(data)]
