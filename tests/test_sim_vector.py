@@ -17,7 +17,6 @@ from journeylang.runtime.policies import (Zones, bucket, calendar_start, choose_
                                           next_local_time, quiet_until)
 from journeylang.runtime.program import build_program
 from journeylang.sim import load_cohort, parse_cohort, simulate
-from journeylang.sim.engine import EngineError
 from journeylang.sim.shard import ShardError, shard_ranges, simulate_sharded
 from journeylang.sim.vector import VectorSimulation, vector_support
 from journeylang.sim.vector.block import buckets
@@ -45,7 +44,7 @@ def test_buckets_and_split_arms_are_the_runtimes():
     x: exit completed
     y: exit completed
   }""", header="  entry on joined"))
-    plan = Plan(tables, parse_cohort("size: 1\nsegments: [{name: a}]\n"))
+    plan = Plan(tables, parse_cohort("size: 1\nsegments: [{name: a}]\n")).journey
     s = plan.index[plan.steps[0].id]
     arms = plan.steps[s].arms
     picked = plan.split_arm(s, buckets(3, ("split", "t", plan.steps[s].id), [c.encode() for c in ids]))
@@ -261,19 +260,33 @@ CASES = {
     "promo_and_handoffs": lambda: (compile_text(PROMO_AND_HANDOFFS), parse_cohort(PROMO_COHORT)),
     "programme": lambda: (compile_text(PROGRAMME), parse_cohort(PROGRAMME_COHORT)),
     "bench": _bench,
-    "cart_recovery": lambda: _example("cart_recovery.journey", "cart_recovery.cohort.yaml"),
-    "welcome_activation": lambda: _example("welcome_activation.journey", "welcome_activation.cohort.yaml"),
-    "churn_winback": lambda: _example("churn_winback.journey", "churn_winback.cohort.yaml"),
 }
+
+
+def _example_pairs() -> dict:
+    """Every bundled example with its cohort (examples/cohorts/X.cohort.yaml, journey examples/X.*)."""
+    found = {}
+    for cohort in sorted((ROOT / "examples" / "cohorts").glob("*.cohort.yaml")):
+        stem = cohort.name.removesuffix(".cohort.yaml")
+        journey_file, = [p.name for p in (ROOT / "examples").glob(f"{stem}.*") if p.is_file()]
+        found[f"example {stem}"] = (lambda j=journey_file, c=cohort.name: _example(j, c))
+    return found
+
+
+CASES.update(_example_pairs())
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_vector_and_reference_engines_agree(case):
+    """Every bundled example with its cohort, and journeys written for the engines' features:
+    every customer on the vectorised path, the reference engine's figures (per step, outcome,
+    flow, KPI, SLA and policy count; ``equivalence.agree``: an exact binomial test at 1e-6)."""
     tables, cohort = CASES[case]()
     assert vector_support(tables, cohort) is None
     fast = simulate(tables, cohort, seed=2, days=40, engine="vector")
     slow = simulate(tables, cohort, seed=2, days=40, engine="reference")
     assert (fast.engine, slow.engine) == ("vector", "reference")
+    assert fast.paths["reference"] == 0, fast.paths
     compare(fast, slow)
 
 
@@ -399,49 +412,55 @@ def test_sharding_on_dask_without_dask_says_how_to_install(monkeypatch):
         simulate_sharded(tables, cohort, shards=2, executor="dask", block=25)
 
 
-# --- what the vectorised engine refuses -------------------------------------------------------------
+# --- constructs it once refused --------------------------------------------------------------------
 
-UNSUPPORTED = [
-    ("  entry on joined\n  reentry always", "", "reentry always"),
-    ('  entry on joined\n  on replied { tag "talked" }', "", "always-on event handlers"),
-    ("  entry on joined\n  goal g on bought where count(bought within 30d) >= 2", "",
-     "event history in conditions"),
-    ("  entry on joined\n  reentry after 1d", "baseline: [{event: joined, per_day: 1}]",
-     "behaviour event 'joined' re-enters the journey"),
+ONCE_REFUSED = [
+    ("  entry on joined\n  reentry always", "baseline: [{event: joined, per_day: 0.5}]"),
+    ('  entry on joined\n  on replied { tag "talked" }', "baseline: [{event: replied, per_day: 2}]"),
+    ("  entry on joined\n  goal g on bought where count(bought within 30d) >= 2",
+     "baseline: [{event: bought, per_day: 0.5}]"),
+    ("  entry on joined\n  reentry after 1d", "baseline: [{event: joined, per_day: 1}]"),
     ("  entry on joined\n  goal g on bought where event.x > 1", "baseline: [{event: bought, per_day: 1, "
-     "data: {x: {uniform: {min: 0, max: 2}}}}]", "reads event data the cohort draws at random"),
+     "data: {x: {uniform: {min: 0, max: 2}}}}]"),
 ]
 
 
-@pytest.mark.parametrize("header, behaviour, reason", UNSUPPORTED)
-def test_vector_support_names_what_it_refuses(header, behaviour, reason):
-    tables = compile_text(journey('  stage s "S" {\n    send via wecom template a\n    exit completed\n  }', header=header))
-    cohort = parse_cohort(f"size: 5\nsegments:\n  - name: a\n    behaviour: {{{behaviour}}}\n"
-                          if behaviour else "size: 5\nsegments: [{name: a}]\n")
-    assert reason in vector_support(tables, cohort)
-    with pytest.raises(EngineError, match="the vectorised engine cannot run this simulation"):
-        simulate(tables, cohort, engine="vector")
-    assert simulate(tables, cohort, engine="auto").engine == "reference"
+@pytest.mark.parametrize("header, behaviour", ONCE_REFUSED)
+def test_constructs_it_once_refused_run_on_the_vector_engine(header, behaviour):
+    """Re-entry (always, and on behaviour events), always-on handlers, event history and event
+    data drawn at random: every customer on the vectorised path, the reference engine's figures."""
+    tables = compile_text(journey('  stage s "S" {\n    send via wecom template a\n    wait 1d\n'
+                                  '    send via wecom template b\n    exit completed\n  }', header=header))
+    cohort = parse_cohort(f"size: 1500\nsegments:\n  - name: a\n    behaviour: {{{behaviour}}}\n")
+    assert vector_support(tables, cohort) is None
+    fast = simulate(tables, cohort, seed=4, days=10, engine="vector")
+    assert fast.engine == "vector" and fast.paths["reference"] == 0
+    compare(fast, simulate(tables, cohort, seed=4, days=10, engine="reference"))
 
 
-def test_milestones_and_emits_it_cannot_follow_are_refused():
+def test_milestones_and_emits_after_a_set_run_on_the_vector_engine():
     body = '  stage s "S" {{\n    set customer.points = customer.points + 1\n    {}\n    exit completed\n  }}'
-    cohort = parse_cohort("size: 5\nsegments:\n  - name: a\n    behaviour: {baseline: "
+    cohort = parse_cohort("size: 400\nsegments:\n  - name: a\n    behaviour: {baseline: "
                           "[{event: bought, per_day: 1}]}\n")
     header = "  entry on joined\n  attribute points: number = 0\n"
-    changed = compile_text(journey(body.format("wait 1d"), header=header + (
-        "  milestone m on bought where customer.points > 1")))
-    assert "milestone, exit or wait condition reads customer.points, which a set step changes" \
-        in vector_support(changed, cohort)
-    reentry = compile_text(journey(body.format("emit joined"), header=header))
-    assert vector_support(reentry, cohort) == "emit of 'joined', the journey's entry event (step s.2)"
-    # an emitted event's conditions are evaluated when the step runs: what a set changed is fine
-    emitted = compile_text(journey(body.format("emit levelled"), header=header + (
-        "  milestone m on levelled where customer.points > 1")))
-    assert vector_support(emitted, cohort) is None
+    cases = [
+        # a milestone reads what a set step changed
+        journey(body.format("wait 1d"), header=header + "  milestone m on bought where customer.points > 0"),
+        # the journey emits its own entry event: a run re-enters
+        journey(body.format("wait 1d\n    emit joined"), header=header.replace(
+            "joined", "joined\n  reentry after 1h")),
+        # an emitted event's conditions are evaluated when the step runs
+        journey(body.format("emit levelled"), header=header + "  milestone m on levelled where customer.points > 0"),
+    ]
+    for text in cases:
+        tables = compile_text(text)
+        assert vector_support(tables, cohort) is None
+        fast = simulate(tables, cohort, seed=1, days=5, engine="vector")
+        assert fast.paths["reference"] == 0
+        compare(fast, simulate(tables, cohort, seed=1, days=5, engine="reference"))
 
 
-def test_unknown_tables_are_refused():
+def test_unknown_tables_take_the_reference_path():
     tables = compile_text(journey('  stage s "S" {\n    send via wecom template a\n    exit completed\n  }',
                                   header="  entry on joined"))
     cohort = parse_cohort("size: 5\nsegments: [{name: a}]\n")
@@ -449,6 +468,12 @@ def test_unknown_tables_are_refused():
     tables.rows["forecasts"] = [{"journey_id": "t"}]
     assert vector_support(tables, cohort) == "table 'forecasts'"
     build_program(tables)
+    # not refused: every customer takes the reference path, and the results say why
+    results = simulate(tables, cohort, engine="vector")
+    assert results.paths == {"vector": 0, "reference": 5, "reasons": {"table 'forecasts'": {
+        "customers": 5, "first": ["c1", "c2", "c3", "c4", "c5"]}}}
+    assert results.to_dict()["ended"] == simulate(tables, cohort, engine="reference").to_dict()["ended"]
+    assert simulate(tables, cohort, engine="auto").engine == "reference"
 
 
 def test_cli_engine_and_shards(tmp_path):
@@ -463,10 +488,10 @@ def test_cli_engine_and_shards(tmp_path):
     always = tmp_path / "always.journey"
     always.write_text(journey_file.read_text(encoding="utf-8").replace("reentry after 7d", "reentry always"),
                       encoding="utf-8")
-    out = CliRunner().invoke(main, ["simulate", str(always), "--cohort", str(cohort), "--engine", "vector"])
-    assert out.exit_code == 1
-    assert "error: the vectorised engine cannot run this simulation: reentry always" in out.output
-    assert "Traceback" not in out.output
+    out = CliRunner().invoke(main, ["simulate", str(always), "--cohort", str(cohort), "--engine", "vector",
+                                    "--shards", "2"])
+    assert out.exit_code == 0, out.output
+    assert "(vector engine" in out.output and "Traceback" not in out.output
 
 
 def test_a_zero_wait_in_edited_tables_cannot_spin_either_engine():
