@@ -449,14 +449,14 @@ class Block:
             self.end(chosen[ends], ending[ends], at=at[ends], seq=seq[ends])
         going = ~ends & (lanes.phase[chosen] != HELD)
         moved = np.zeros(len(chosen), dtype=bool)
-        for handler in journey.handlers.get(k, ()):
+        for h, handler in enumerate(journey.handlers.get(k, ())):
             if not going.any():
                 break
             ok = going.copy()
             ok[ok] = holds(handler.tree, scope.subset(going))
             if not ok.any():
                 continue
-            steps.actions(self, journey, handler.actions, chosen[ok], scope.subset(ok), (k, handler))
+            steps.actions(self, journey, handler.actions, chosen[ok], scope.subset(ok), (k, h))
             self.tally.handled(j, k, lanes.c[chosen[ok]])
             taken |= ok
             if handler.to is not None:

@@ -96,7 +96,9 @@ def _single(due: float, served: float, horizon: float) -> str | None:
 
 def _customer(handoffs: Handoffs, mine, due, served, horizon, found) -> None:
     """One customer's handoffs to one role: resolutions meet the oldest open SLA, in time
-    order; at the same instant a resolution comes before a deadline."""
+    order; at the same instant a resolution comes before a deadline. A resolution is an event
+    queued when its handoff was made: at its instant it precedes an SLA opened then (events
+    come before timers), unless it was made at that very instant, no later than the SLA."""
     opened = [(handoffs.at[i], handoffs.seq[i], i) for i in mine.tolist() if not np.isnan(due[i])]
     opened.sort()
     moments = []
@@ -111,7 +113,8 @@ def _customer(handoffs: Handoffs, mine, due, served, horizon, found) -> None:
     for at, what, i in moments:
         if what == 0:
             for _, _, j in opened:
-                if state[j] is None and handoffs.at[j] <= at:
+                if state[j] is None and (handoffs.at[j] < at or (
+                        handoffs.at[j] == at == handoffs.at[i] and handoffs.seq[i] <= handoffs.seq[j])):
                     state[j] = MET
                     break
         elif state[i] is None:
