@@ -44,8 +44,9 @@ _MARKS = {FAIL: "FAIL", WARN: "WARN", PASS: "OK"}
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar (default: on for cohorts of 20,000 customers or more).")
 @click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
-              help="vector (numpy, a subset of journeys), reference (the runtime's executor) or "
-                   "auto (vector when it supports the journey and cohort).")
+              help="vector (numpy; a customer it cannot run takes the reference path in the "
+                   "same run), reference (the runtime's executor) or auto (vector unless every "
+                   "customer would take the reference path).")
 @click.option("--shards", type=click.IntRange(min=1), default=1, show_default=True,
               help="Run in this many local processes (results unchanged; either engine).")
 @click.option("--fail-under", "fail_under", type=click.Choice(["target", "baseline", "ci"]),
