@@ -18,7 +18,7 @@ from journeylang.runtime.policies import (Zones, bucket, calendar_start, choose_
 from journeylang.runtime.program import build_program
 from journeylang.sim import load_cohort, parse_cohort, simulate
 from journeylang.sim.shard import ShardError, shard_ranges, simulate_sharded
-from journeylang.sim.vector import VectorSimulation, vector_support
+from journeylang.sim.vector import BLOCK, VectorSimulation, vector_support
 from journeylang.sim.vector.block import buckets
 from journeylang.sim.vector.clock import ZoneClock
 from journeylang.sim.vector.plan import Plan
@@ -574,3 +574,48 @@ def test_events_at_one_instant_in_both_engines(wait, delay, ignored):
         results = simulate(tables, cohort, engine=engine)
         assert results.ended == {"treated:completed": 20}
         assert [s["ignored"] for s in results.steps] == ignored
+
+
+VALUES = st.one_of(st.sampled_from(["a", "b", "", "A", "优惠"]), st.none(), st.booleans(),
+                   st.integers(-2, 2), st.floats(-2, 2, allow_nan=False), st.just(["a"]))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(VALUES, min_size=1, max_size=30), st.sampled_from(["a", "", "优惠", "1"]),
+       st.lists(st.sampled_from(["a", "b", "优惠"]), min_size=1, max_size=3))
+def test_string_comparisons_run_on_whole_columns_as_the_runtime_compares(values, text, texts):
+    """``==``, ``!=``, ``in`` and ``not in`` against texts are numpy operations on the column
+    (no call per customer), with the runtime's semantics: a text equals only the same text,
+    null makes any comparison false."""
+    from journeylang.compile.conditions import compare as reference_compare, member
+    from journeylang.sim.vector.columns import _compare, _member_of_texts, typed
+    column = np.empty(len(values), dtype=object)
+    column[:] = values
+    column = typed(column)
+    plain = [None if isinstance(v, float) and math.isnan(v) else v for v in column.tolist()]
+    for op in ("==", "!="):
+        assert _compare(op, column, text, len(values)).tolist() == \
+            [reference_compare(op, v, text) for v in plain]
+        assert _compare(op, text, column, len(values)).tolist() == \
+            [reference_compare(op, text, v) for v in plain]
+    for wanted in (True, False):
+        found = [member(v, texts) for v in plain]
+        assert _member_of_texts(column, texts, wanted).tolist() == \
+            [False if f is None else f == wanted for f in found]
+
+
+def test_shards_default_to_the_machines_cores_as_many_as_the_run_can_use(monkeypatch):
+    from journeylang.sim import shard
+    from journeylang.sim.engine import simulation_for
+    tables, cohort = compile_text(FEATURES), parse_cohort(FEATURES_COHORT)
+    cohort.size = 300
+    monkeypatch.setattr(shard, "machine_cores", lambda: 4)
+    assert shard.default_shards(simulation_for(tables, cohort, engine="vector")) == 1  # one block
+    big = parse_cohort(FEATURES_COHORT)
+    big.size = 3 * BLOCK
+    assert shard.default_shards(simulation_for(tables, big, engine="vector")) == 3
+    big.size = 50_000
+    assert shard.default_shards(simulation_for(tables, big, engine="reference")) == 2
+    single = simulate(tables, cohort, seed=1, days=10, engine="vector")
+    assert simulate_sharded(tables, cohort, seed=1, days=10).to_dict() == single.to_dict()
+

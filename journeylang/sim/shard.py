@@ -18,6 +18,7 @@ refusal).
 """
 from __future__ import annotations
 
+import os
 from concurrent.futures import ProcessPoolExecutor
 from functools import reduce
 from operator import add
@@ -28,6 +29,26 @@ from .engine import Simulation, choose_engine, journeys_of
 from .vector import BLOCK, Part, VectorSimulation
 
 EXECUTORS = ("processes", "dask")
+REFERENCE_SHARD = 20_000  # customers: a smaller shard of the reference engine pays more to start
+                          # a process than it saves
+
+
+def machine_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:   # not on Linux
+        return os.cpu_count() or 1
+
+
+def default_shards(sim) -> int:
+    """The shards a run of ``sim`` uses by default: the machine's cores, as many as the run can
+    use (whole blocks on the vectorised engine; on the reference engine, shards of at least
+    ``REFERENCE_SHARD`` customers); 1 runs in this process."""
+    cores = machine_cores()
+    if getattr(sim, "engine", None) == "vector":
+        return max(1, min(cores, sim.blocks()))
+    return max(1, min(cores, sim.cohort.size // REFERENCE_SHARD))
 
 
 class ShardError(RuntimeError):
@@ -58,13 +79,18 @@ def tally_shard(tables: list[Tables], cohort: Cohort, seed: int, days: float, ti
 
 
 def simulate_sharded(tables: Tables | list[Tables], cohort: Cohort, seed: int = 0,
-                     days: float = 90.0, *, shards: int = 2, timezone: str = "UTC",
+                     days: float = 90.0, *, shards: int | None = None, timezone: str = "UTC",
                      executor: str = "processes", block: int = BLOCK, engine: str = "auto"):
-    """Run ``cohort`` in ``shards`` shards and merge them; the same results as one run.
-    ``engine``: ``auto`` (the vectorised engine when it supports the journey and cohort,
-    else the reference engine), ``vector`` or ``reference``."""
+    """Run ``cohort`` in ``shards`` shards (default: the machine's cores, as many as the run
+    can use) and merge them; the same results as one run. ``engine``: ``auto`` (the
+    vectorised engine unless every customer would take the reference path, then the
+    reference engine), ``vector`` or ``reference``."""
     if executor not in EXECUTORS:
         raise ShardError(f"unknown executor {executor!r}: use one of {', '.join(EXECUTORS)}")
+    if shards is None and executor == "processes":
+        shards = machine_cores() if choose_engine(tables, cohort, engine) is None else \
+            max(1, min(machine_cores(), cohort.size // REFERENCE_SHARD))
+    shards = shards or machine_cores()
     if choose_engine(tables, cohort, engine) is None:
         journeys = journeys_of(tables)
         return _vector(journeys if len(journeys) > 1 else journeys[0], cohort, seed, days,
@@ -121,4 +147,5 @@ def _on_dask(work, jobs: list[tuple]) -> list:
     return list(dask.compute(*tasks, scheduler=scheduler))
 
 
-__all__ = ["ShardError", "count_shard", "shard_ranges", "simulate_sharded", "tally_shard"]
+__all__ = ["ShardError", "count_shard", "default_shards", "machine_cores", "shard_ranges",
+           "simulate_sharded", "tally_shard"]

@@ -225,6 +225,8 @@ def evaluate(tree, scope):
         return binary(op, left, right)
     if op in COMPARISONS:
         return _compare(op, left, right, n)
+    if op in ("in", "not_in") and _texts(right) and isinstance(left, np.ndarray):
+        return _member_of_texts(left, right, op == "in")
     if op in ("in", "not_in"):
         wanted = op == "in"
         return _each(lambda a, b: (lambda f: False if f is None else f == wanted)(member(a, b)),
@@ -239,6 +241,11 @@ _NUMPY = {"==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal,
 
 
 def _compare(op, left, right, n: int) -> np.ndarray:
+    if op in ("==", "!=") and (isinstance(left, str) or isinstance(right, str)):
+        column = right if isinstance(left, str) else left
+        text = left if isinstance(left, str) else right
+        same = _equal_text(column, text)
+        return same if op == "==" else ~same & _not_null(column)
     if _numeric(left) and _numeric(right):
         with np.errstate(invalid="ignore"):
             result = _NUMPY[op](left, right)
@@ -246,6 +253,35 @@ def _compare(op, left, right, n: int) -> np.ndarray:
     if _boolean(left) and _boolean(right) and op in ("==", "!="):
         return np.broadcast_to(_NUMPY[op](left, right), (n,)).copy()
     return _each(lambda a, b: compare(op, a, b), left, right, n=n).astype(bool)
+
+
+def _equal_text(column: np.ndarray, text: str) -> np.ndarray:
+    """``compare("==", value, text)`` for every value of a column at once, with numpy's
+    element-wise ``==`` (in C): a text equals only the same text, never a number, a boolean,
+    null or a list, which is ``compile.conditions.equal``."""
+    if column.dtype != object:   # numbers or booleans
+        return np.zeros(len(column), dtype=bool)
+    return np.equal(column, text).astype(bool, copy=False)
+
+
+def _not_null(column: np.ndarray) -> np.ndarray:
+    if column.dtype == float:
+        return ~np.isnan(column)
+    if column.dtype == object:
+        return ~np.equal(column, None).astype(bool, copy=False)
+    return np.ones(len(column), dtype=bool)
+
+
+def _texts(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _member_of_texts(column: np.ndarray, texts: list[str], wanted: bool) -> np.ndarray:
+    """``in`` / ``not in`` a list of texts for every value of a column (null: false either way)."""
+    found = np.zeros(len(column), dtype=bool)
+    for text in texts:
+        found |= _equal_text(column, text)
+    return found if wanted else ~found & _not_null(column)
 
 
 def _arithmetic(op, left, right) -> np.ndarray:
