@@ -275,6 +275,56 @@ def _example_pairs() -> dict:
 
 CASES.update(_example_pairs())
 
+# the bundled examples without a cohort of their own: what their entry conditions and audiences
+# read (attributes, entry event data); their cohort reacts to every event they take
+WITHOUT_COHORT = {
+    "birthday_member_day.yaml": ("{birthday: 05-20, member_since_days: 100}", "{}"),
+    "community_onboarding.journey": ("{}", "{group_type: customer}"),
+    "complaint_escalation.journey": ("{}", "{}"),
+    "live_stream_reminders.journey": ("{age_group: family}", "{starts_in_hours: 24}"),
+    "post_delivery_care.yaml": ("{}", "{order: {total: 150}}"),
+    "referral_fission.yaml": ("{name: Ann, country: {categorical: {CN: 3, DE: 1}}}", "{score: 10}"),
+    "refill_nudge_v1.journey": ("{}", "{}"),
+    "repurchase_reminder.yaml": ("{purchase_cycle_days: 30}",
+                                 "{order: {category: formula, total: 100, id: o1}}"),
+    "vip_care.yaml": ("{tier: gold, lifetime_value: 3000}", "{direction: up}"),
+}
+
+
+def _reacting_cohort(journey_file: str, size: int = 2000):
+    """A cohort for an example without one: customers arrive with its entry event and answer
+    any message with each event the journey takes (and make them now and then unprompted)."""
+    from journeylang.runtime.program import build_program
+    tables = api.load_tables(ROOT / "examples" / journey_file)
+    attributes, entry_data = WITHOUT_COHORT[journey_file]
+    program = build_program(tables)
+    entry = program.entry.event
+    events = sorted(set(program.interest) - {entry})
+    responses = "".join(f"        - {{event: {e}, p: 0.3, delay: {{exponential: {{mean: 1d}}}}}}\n"
+                        for e in events)
+    baseline = "".join(f"        - {{event: {e}, per_day: 0.05}}\n" for e in events)
+    cohort = parse_cohort(f"""size: {size}
+arrival: 3d
+entry: {entry}
+segments:
+  - name: a
+    attributes: {attributes}
+    entry_data: {entry_data}
+    consent: {{wecom: 0.9, sms: 0.8, email: 0.8, push: 0.8, group: 0.9, app: 0.8}}
+    timezone: Asia/Shanghai
+    behaviour:
+      responses:
+{responses or "        []"}
+      baseline:
+{baseline or "        []"}
+      opt_out: 0.02
+""")
+    return tables, cohort
+
+
+CASES.update({f"example {name.split('.')[0]} (reacting cohort)": (lambda n=name: _reacting_cohort(n))
+              for name in WITHOUT_COHORT})
+
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_vector_and_reference_engines_agree(case):
@@ -287,7 +337,16 @@ def test_vector_and_reference_engines_agree(case):
     slow = simulate(tables, cohort, seed=2, days=40, engine="reference")
     assert (fast.engine, slow.engine) == ("vector", "reference")
     assert fast.paths["reference"] == 0, fast.paths
+    assert slow.entered["runs"] > 0
     compare(fast, slow)
+
+
+def test_every_bundled_example_is_compared():
+    examples = {p.name for p in (ROOT / "examples").iterdir()
+                if p.is_file() and p.suffix in (".journey", ".yaml")}
+    with_cohort = {name.removeprefix("example ") for name in CASES if name.startswith("example ")
+                   and not name.endswith("(reacting cohort)")}
+    assert examples == set(WITHOUT_COHORT) | {e for e in examples if e.split(".")[0] in with_cohort}
 
 
 def test_the_comparison_fails_on_a_real_difference():
