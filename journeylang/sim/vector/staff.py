@@ -70,21 +70,24 @@ def _slas(handoffs: Handoffs, served: np.ndarray, horizon: float) -> dict:
     found: dict = defaultdict(lambda: defaultdict(Counter))
     if not len(handoffs):
         return found
-    has = ~np.isnan(handoffs.due.astype(float))
-    keys = np.char.add(handoffs.customer.astype(np.int64).astype(str), "/" + handoffs.role.astype(str))
-    unique, counts = np.unique(keys, return_counts=True)
-    several = set(unique[counts > 1].tolist())
-    single = ~np.isin(keys, list(several)) if several else np.ones(len(keys), dtype=bool)
     due = handoffs.due.astype(float)
+    has = ~np.isnan(due)
+    roles, role_codes = np.unique(handoffs.role.astype(str), return_inverse=True)
+    customers = handoffs.customer.astype(np.int64)
+    order = np.lexsort((role_codes, customers))          # grouped by (customer, role)
+    keys = customers[order] * len(roles) + role_codes[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    sizes = np.diff(np.r_[starts, len(order)])
+    single = np.zeros(len(handoffs), dtype=bool)
+    single[order[starts[sizes == 1]]] = True
     for i in np.flatnonzero(single & has).tolist():
         table = found[handoffs.journey[i]][handoffs.role[i]]
         table["opened"] += 1
         status = _single(due[i], served[i], horizon)
         if status:
             table[status] += 1
-    for key in several:
-        mine = np.flatnonzero(keys == key)
-        _customer(handoffs, mine, due, served, horizon, found)
+    for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist()):
+        _customer(handoffs, order[start:start + size], due, served, horizon, found)
     return found
 
 
