@@ -15,7 +15,7 @@ import numpy as np
 from ..cohort import OPT_OUT_DELAY
 from ..engine import MAX_CHAIN
 from .columns import sample
-from .plan import ARRIVAL, BASELINE
+from .plan import BASELINE
 
 
 class Batch:

@@ -23,14 +23,12 @@ import hashlib
 
 import numpy as np
 
-from ...semantics import ENTRY_EXPERIMENT, EXPIRED, MAX_STEPS
 from . import behaviour, steps
-from .book import Book, after
+from .book import Book
 from .columns import holds
 from .customers import Customers
 from .lanes import (EVENT, EXEC, EXPIRY, FREE, HELD, HOLDOUT, QUIET, QUIET_OVER, REST, TIMEOUT,
                     WAKE, Lanes)
-from .plan import NO_NEXT
 from .scope import Scope
 from .tally import Tally
 
@@ -205,7 +203,7 @@ class Block:
         rows = rows[~self.escaped[rows]]
         if not len(rows):
             return
-        plan, lanes = self.plan, self.lanes
+        lanes = self.lanes
         n = len(rows)
         best_t, best_p, best_q = np.full(n, np.inf), np.zeros(n), np.full(n, np.inf)
         what, ref = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
@@ -434,16 +432,7 @@ class Block:
         scope = self.scope(j, chosen, event, at, seq)
         age = at - lanes.entered[chosen]
         taken = self.milestones(journey, k, chosen, scope, at)
-        ending = np.full(len(chosen), -1)
-        for trigger in journey.endings:
-            if trigger.kind != k:
-                continue
-            ok = ending < 0
-            if trigger.within is not None:
-                ok &= age <= trigger.within
-            if ok.any():
-                ok[ok] = holds(trigger.tree, scope.subset(ok))
-                ending[ok] = trigger.why
+        ending = journey.ending(k, age, scope)
         ends = ending >= 0
         if ends.any():
             self.end(chosen[ends], ending[ends], at=at[ends], seq=seq[ends])
@@ -673,9 +662,7 @@ class Block:
         s = self.plan.occurrence_sources[j]
         ids = self.book.add(rows, at, mark, self.plan.sources[s].kind, s, 0, -1,
                             {("occurrence",): stamps}, None)
-        self._enter(j, rows, ids, f"entry at")
-        for c, lane in zip(rows.tolist(), self.executing[rows].tolist()):
-            pass
+        self._enter(j, rows, ids, "entry at")
         idle = rows[self.executing[rows] < 0]
         self.schedule(idle)
 
@@ -721,9 +708,8 @@ class Block:
         """Runs end (``why``: the reason's code, which gives the outcome)."""
         if not len(lanes_):
             return
-        lanes, plan = self.lanes, self.plan
+        lanes = self.lanes
         for j in np.unique(lanes.j[lanes_]).tolist():
-            journey = plan.journeys[j]
             mine = lanes.j[lanes_] == j
             chosen = lanes_[mine]
             codes = np.broadcast_to(why, lanes_.shape)[mine]
@@ -731,10 +717,8 @@ class Block:
             rows = lanes.c[chosen]
             self.tally.ended(j, rows, lanes.pos[chosen], codes, lanes.held[chosen],
                              when - lanes.entered[chosen], self.customers.seg[rows])
-            outcome = np.array([_code(journey, c) for c in codes.tolist()], dtype=np.int64)
             self.tally.run(j, rows, lanes.run[chosen], lanes.held[chosen],
                            lanes.arms(j)[chosen], lanes.flags("milestone", j)[chosen], codes)
-            del outcome
             self.active[j, rows] -= 1
         lanes.close(lanes_)
         self.idle(lanes_)
@@ -759,10 +743,6 @@ class Block:
         (still open)."""
         from .kpis import statuses
         return statuses(self, journey, rows, k, opened_t, opened_q, due)
-
-
-def _code(journey, why: int) -> int:
-    return why
 
 
 __all__ = ["Block", "buckets"]

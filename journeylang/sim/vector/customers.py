@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..cohort import Const, Items, Record
+from ..cohort import Record
 from .columns import as_objects, flatten, sample, typed
 
 

@@ -21,7 +21,7 @@ from ...runtime.executor import BREACH, RESOLVED
 from ...runtime.program import STEP_KINDS, Program, build_program
 from ...semantics import COMPLETED, CONVERTED, ERROR, EXPIRED, MAX_STEPS, OPT_OUT_EVENTS
 from ..cohort import OPT_OUT_EVENT, Cohort, Record
-from .columns import Unsupported, constant, flatten, keys_of
+from .columns import Unsupported, constant, flatten, holds, keys_of
 
 STAFF_EVENTS = (RESOLVED, BREACH)  # made by staff queues and SLA deadlines
 PROFILE_EVENT = "profile"          # a customer of scheduled journeys arrives with this event
@@ -287,6 +287,22 @@ class JourneyPlan:
                 Handler(row["condition"], actions, to,
                         self.why(f"on {row['event']}") if to is not None else None))
         return found
+
+    def ending(self, kind: int, age, scope) -> np.ndarray:
+        """Per run of ``scope``, the reason code of the goal or exit rule an event of type
+        ``kind`` ends it by (-1: none), tried as ``Executor._ending`` tries them; ``age``:
+        how long each run has been inside."""
+        why = np.full(len(age), -1)
+        for trigger in self.endings:
+            if trigger.kind != kind:
+                continue
+            ok = why < 0
+            if trigger.within is not None:
+                ok &= age <= trigger.within
+            if ok.any():
+                ok[ok] = holds(trigger.tree, scope.subset(ok))
+                why[ok] = trigger.why
+        return why
 
     def handled_kind(self, kind: int) -> bool:
         return kind in self.handlers

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...semantics import (ERROR, MAX_EMIT_DEPTH, MAX_STEPS, SEND_CAP, SEND_NO_CONSENT,
+from ...semantics import (ERROR, MAX_EMIT_DEPTH, MAX_STEPS, SEND_NO_CONSENT,
                           SEND_OPTED_OUT, SEND_QUIET, send_checks, zero_wait)
 from . import behaviour
-from .book import after
 from .columns import evaluate, holds, typed
 from .lanes import EVENT, QUIET, QUIET_OVER, TIME, TIMEOUT, WAKE
 from .plan import HOLD, NO_NEXT
@@ -359,17 +358,7 @@ def emitted(block, journey, s: int, chosen, ending: bool):
     block.milestones(journey, source.kind, going, scope, lanes.t[going])
     if not ending:
         return ends, deep
-    why = np.full(len(going), -1)
-    age = lanes.t[going] - lanes.entered[going]
-    for trigger in journey.endings:
-        if trigger.kind != source.kind:
-            continue
-        ok = why < 0
-        if trigger.within is not None:
-            ok &= age <= trigger.within
-        if ok.any():
-            ok[ok] = holds(trigger.tree, scope.subset(ok))
-            why[ok] = trigger.why
+    why = journey.ending(source.kind, lanes.t[going] - lanes.entered[going], scope)
     ending_ = why >= 0
     if ending_.any():
         block.end(going[ending_], why[ending_])

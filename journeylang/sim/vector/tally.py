@@ -182,7 +182,6 @@ class Tally:
         counts = JourneyCounts()
         take = lambda name: self.log.take(f"{name}/{j}", keep)
         entered = take("entered")
-        holdout = ENTRY_EXPERIMENT if journey.holdout else None
         if entered is not None:
             rows, held = entered
             counts.entered.update({k: v for k, v in (("treated", int((~held).sum())),
