@@ -14,7 +14,15 @@ baseline orders, opt-outs and fatigue. In one run it times, over 90 days:
 (b) the same journey as a straightforward SimPy model (``simpy_model.py``: one process per
     customer) on ``--simpy-customers`` customers; its rate is extrapolated to the large cohort,
     which is fair to SimPy (its cost per customer does not fall with more customers);
-(c) the reference engine (the runtime's executor) on ``--reference-customers`` customers.
+(c) the reference engine (the runtime's executor) on ``--reference-customers`` customers;
+(d) with ``--examples``: every bundled example (``examples/cohorts/X.cohort.yaml`` with its
+    journey ``examples/X.*``) with its cohort at ``--customers`` customers on the vectorised
+    engine, each one's customers/s with its ratio to the SimPy model (b) and to the benchmark
+    journey's speed (a), measured in the same run. Targets: at least 20x SimPy, and within 3x of
+    the benchmark journey (ratio to it at least 0.33).
+
+    python benchmarks/sim_bench.py --examples                 # 1,000,000 customers each
+    python benchmarks/sim_bench.py --examples --only cart_recovery --customers 200000
 """
 from __future__ import annotations
 
@@ -31,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from journeylang import api  # noqa: E402
 from journeylang.frontend import parse_source  # noqa: E402
-from journeylang.sim import Simulation, parse_cohort  # noqa: E402
+from journeylang.sim import Simulation, load_cohort, parse_cohort  # noqa: E402
 from journeylang.sim.shard import simulate_sharded  # noqa: E402
 from journeylang.sim.vector import VectorSimulation  # noqa: E402
 from journeylang.source import Source  # noqa: E402
@@ -182,6 +190,40 @@ def simpy_model(args) -> str:
     return f"ended runs {treated:,}, messages {model.messages:,}"
 
 
+def example_pairs(only: list[str] | None = None) -> list[tuple[str, Path, Path]]:
+    """(name, journey file, cohort file) of every bundled example that has a cohort."""
+    found = []
+    for cohort in sorted((ROOT / "examples" / "cohorts").glob("*.cohort.yaml")):
+        stem = cohort.name.removesuffix(".cohort.yaml")
+        if only and stem not in only:
+            continue
+        journey, = [p for p in (ROOT / "examples").glob(f"{stem}.*") if p.is_file()]
+        found.append((stem, journey, cohort))
+    return found
+
+
+def examples(args, bench_rate: float, simpy_rate: float | None) -> None:
+    """Every example with its cohort at ``--customers`` customers; a line each, then a table."""
+    rows = []
+    for name, journey, cohort_file in example_pairs(args.only):
+        cohort = load_cohort(cohort_file)
+        cohort.size = args.customers
+        compiled = api.load_tables(journey)
+        holder = {}
+
+        def run():
+            results = simulate_sharded(compiled, cohort, args.seed, args.days, shards=args.shards)
+            holder["paths"] = results.paths
+            return _figures(results) + f", reference path {results.paths.get('reference', 0):,}"
+        rate = timed(f"example {name}", args.customers, run)
+        rows.append((name, rate, holder["paths"].get("reference", 0)))
+    print("\n| example | customers/s | x SimPy | x benchmark journey | reference path |")
+    print("| --- | --- | --- | --- | --- |")
+    for name, rate, reference in rows:
+        simpy = f"{rate / simpy_rate:,.1f}" if simpy_rate else "-"
+        print(f"| {name} | {rate:,.0f} | {simpy} | {rate / bench_rate:.2f} | {reference:,} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -192,14 +234,20 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", action="store_true",
                         help="profile the vector engine in this process (one shard) and print the top")
+    parser.add_argument("--examples", action="store_true",
+                        help="also run every bundled example with its cohort at --customers")
+    parser.add_argument("--only", nargs="*", help="with --examples: these examples (names)")
     args = parser.parse_args()
     compiled = tables()
     print(f"journey: {len(compiled.rows['steps'])} steps; {args.days:g} days; seed {args.seed}")
     fast = timed(f"vector engine ({args.shards} shards)", args.customers, lambda: vector(args, compiled))
+    slow = None
     if args.simpy_customers:
         slow = timed("SimPy model", args.simpy_customers, lambda: simpy_model(args))
         print(f"SimPy extrapolated to {args.customers:,} customers: {args.customers / slow:,.0f} s; "
               f"vector engine / SimPy: {fast / slow:,.1f}x")
+    if args.examples:
+        examples(args, fast, slow)
     if args.reference_customers:
         ref = timed("reference engine (executor)", args.reference_customers,
                     lambda: reference(args, compiled))

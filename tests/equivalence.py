@@ -36,8 +36,8 @@ def agree(name: str, a: int, b: int, exact: bool = False) -> None:
 
 def compare(fast, slow, exact: bool = False) -> None:
     """Two ``Results`` of the same journey, cohort and size: the same steps, outcomes, flows,
-    policy counts, sends per channel, ignored events and milestones (equal when the run has no
-    randomness, else within ``agree``)."""
+    policy counts, sends per channel, ignored and handled events, milestones, KPI observations
+    and staff and SLA figures (equal when the run has no randomness, else within ``agree``)."""
     assert [s["step"] for s in fast.steps] == [s["step"] for s in slow.steps]
     for a, b in zip(fast.steps, slow.steps):
         for what in ("entered", "sent", "skipped", "deferred", "ignored"):
@@ -65,6 +65,10 @@ def compare(fast, slow, exact: bool = False) -> None:
     agree("promo sends", fast.promo["promo"], slow.promo["promo"], exact)
     agree("sends under the promo budget", fast.promo["sends"], slow.promo["sends"], exact)
     assert fast.still_inside + fast.exited == fast.entered["runs"]
+    assert [k["kpi"] for k in fast.kpis] == [k["kpi"] for k in slow.kpis]
+    for a, b in zip(fast.kpis, slow.kpis):
+        for what in ("observations", "hits", "open", "hits_open"):
+            agree(f"KPI {a['kpi']} {what}", a[what], b[what], exact)
     assert [row["role"] for row in fast.staff] == [row["role"] for row in slow.staff]
     for a, b in zip(fast.staff, slow.staff):
         for what in ("handoffs", "slas", "met", "breached", "max_queue"):

@@ -77,11 +77,12 @@ def assert_sends_respect_policies(sends, cap, quiet, zone_of) -> None:
 
 CONDITIONS = ('customer.score >= 50', 'has tag "t"', "consent.sms", "consent.wecom",
               'customer.score >= 40 and consent.wecom', 'not has tag "t"', "customer.points >= 10",
-              "n >= 1", 'customer.tier == "basic"', 'customer.timezone == "UTC"')
+              "n >= 1", 'customer.tier == "basic"', 'customer.timezone == "UTC"',
+              "count(replied within 2d) >= 1", "count(clicked) >= 2")
 ZONES = ("Asia/Shanghai", "America/New_York", "Europe/Berlin", "UTC")
 WAITS = st.sampled_from(("0m", "1m", "30m", "2h", "6h", "12h", "23h", "25h"))
 KINDS = ("send", "send", "send", "wait", "until", "day", "wait_for", "branch", "split", "set",
-         "set", "tag", "untag", "goto", "emit")
+         "set", "tag", "untag", "goto", "emit", "handoff")
 # milestones on what the cohort does (replies to a, clicks on sms, purchases) and on what the
 # journey emits; their conditions read nothing a step changes
 MILESTONES = ("milestone replied_once on replied within {hours}h",
@@ -114,6 +115,7 @@ def deterministic_scenarios(draw, max_size=80):
     labels = ([f"l{i}" for i in range(count)] + ["back"] * loop + ["linger"] * linger
               + ["done"])
     sends_of_a = 0
+    reentry = draw(st.sampled_from(("never", "always", "after 1h", "after 2d")))
     body = []
     for i in range(count):
         later = st.one_of(st.just(labels[i + 1]), st.sampled_from(labels[i + 1:]))
@@ -145,7 +147,11 @@ def deterministic_scenarios(draw, max_size=80):
         elif kind in ("tag", "untag"):
             line = f'{kind} "t"'
         elif kind == "emit":
-            line = "emit nurtured"
+            # the entry event re-enters; not with `reentry always` (each run would start another)
+            line = f"emit {draw(st.sampled_from(('nurtured', 'nurtured', 'joined')))}" \
+                if reentry != "always" else "emit nurtured"
+        elif kind == "handoff":
+            line = f"handoff to {draw(st.sampled_from(('agent', 'stylist')))} within {draw(WAITS)}"
         else:
             line = f"goto {draw(later)}"
         body.append(f"    {labels[i]}: {line}")
@@ -173,9 +179,21 @@ def deterministic_scenarios(draw, max_size=80):
     if draw(st.booleans()):
         goals.append(draw(st.sampled_from(("goal nurtured on nurtured",
                                            "exit on nurtured where customer.points >= 10 as churned"))))
+    if draw(st.booleans()):  # a KPI opened where the run enters the stage's first step
+        body.insert(0, f"    kpi k1 on {draw(st.sampled_from(('bought', 'clicked', 'replied')))} within "
+                       f"{draw(WAITS)} baseline 10% target 20%")
+    extra = [f"reentry {reentry}",
+             f"role agent capacity {draw(st.integers(0, 3))} per {draw(st.sampled_from(('1h', '1d')))}"]
+    for _ in range(draw(st.integers(0, 2))):  # always-on handlers
+        event = draw(st.sampled_from(("replied", "clicked", "bought", "nurtured")))
+        where = draw(st.sampled_from(("", "", ' where has tag "t"', " where customer.points >= 10")))
+        action = draw(st.sampled_from(('tag "h"', 'untag "t"', "set customer.points = customer.points + 5",
+                                       "set n = n + 1", "emit pinged", "-> done")))
+        extra.append(f"on {event}{where} {{ {action} }}")
     text = journey(f'  stage s "S" {{\n' + "\n".join(body) + "\n  }", header=(
         "  entry on joined\n  attribute points: number = 0\n  attribute score: number = 0\n"
-        '  attribute tier: string = "basic"\n  var n = 0\n'
+        + '  attribute tier: string = "basic"\n  var n = 0\n'
+        + "".join(f"  {line}\n" for line in extra)
         + "".join(f"  {line}\n" for line in goals + milestones)
         + draw(st.sampled_from(OPT_OUT_EXITS))
         + ("  policy {\n" + "".join(f"    {p}\n" for p in policy) + "  }" if policy else "")))

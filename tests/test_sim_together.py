@@ -14,7 +14,7 @@ from journeylang.cli import main
 from journeylang.sim import CohortError, Simulation, parse_cohort, simulate
 from journeylang.sim.report import MultiResults
 from journeylang.sim.shard import ShardError, simulate_sharded
-from journeylang.sim.vector import vector_support
+from journeylang.sim.vector import VectorSimulation, vector_support
 
 from conftest import EXAMPLES, FIXTURES
 from runtime_kit import compile_text, journey
@@ -124,29 +124,46 @@ def _figures(results):
 def test_the_reference_engine_shards_with_the_results_of_one_process(shards):
     tables = api.load_tables(EXAMPLES / "acquisition_funnel.yaml")
     cohort = dataclasses.replace(api_cohort("acquisition_funnel"), size=500)
-    assert vector_support(tables, cohort) is not None  # milestones, KPIs, history...
-    single = simulate(tables, cohort, seed=7, days=35)
-    sharded = simulate_sharded(tables, cohort, seed=7, days=35, shards=shards)
+    single = simulate(tables, cohort, seed=7, days=35, engine="reference")
+    sharded = simulate_sharded(tables, cohort, seed=7, days=35, shards=shards, engine="reference")
     assert _figures(sharded) == _figures(single)
     assert sharded.engine == "reference"
 
 
 def test_several_journeys_shard_too(together):
     tables, results = together
-    sharded = simulate_sharded(tables, parse_cohort(BUYERS), seed=1, days=12, shards=3)
+    sharded = simulate_sharded(tables, parse_cohort(BUYERS), seed=1, days=12, shards=3,
+                               engine="reference")
     assert sharded.to_dict() == results.to_dict()
+    # on the vectorised engine too, with its own single run's figures
+    single = VectorSimulation(tables, parse_cohort(BUYERS), seed=1, days=12, block=100).run()
+    sharded = simulate_sharded(tables, parse_cohort(BUYERS), seed=1, days=12, shards=3, block=100)
+    assert sharded.engine == "vector" and sharded.to_dict() == single.to_dict()
 
 
-def test_a_staff_queue_with_a_capacity_cannot_be_sharded():
+def test_a_staff_queue_with_a_capacity_shards_with_the_results_of_one_process():
+    """The vectorised engine serves every shard's handoffs in one FIFO queue per role once the
+    shards are in; the reference engine, and a journey reacting to the staff, run in one process."""
     text = journey('''
   stage s {
     handoff to agent within 1h
+    wait 1d
     exit completed
   }''', header="  entry on joined\n  role agent capacity 10 per 1h")
-    with pytest.raises(ShardError, match="the staff of role 'agent' serve the handoffs of every "
-                                         "customer in turn"):
-        simulate_sharded(compile_text(text), parse_cohort("size: 20\nsegments: [{name: a}]\n"),
-                         shards=2)
+    cohort = parse_cohort("size: 300\narrival: 1d\nsegments: [{name: a}]\n")
+    tables = compile_text(text)
+    for engine in ("vector", "reference"):
+        single = simulate(tables, cohort, seed=3, days=3, engine=engine) if engine == "reference" \
+            else VectorSimulation(tables, cohort, seed=3, days=3, block=64).run()
+        sharded = simulate_sharded(tables, cohort, seed=3, days=3, shards=2, block=64, engine=engine)
+        assert sharded.to_dict() == single.to_dict(), engine
+        assert single.staff[0]["handoffs"] == 300 and single.staff[0]["breached"] > 0
+    reacting = compile_text(text.replace("wait 1d", "wait for handoff_resolved within 1d -> done timeout -> done\n    done: exit completed"))
+    assert "staff queues" in vector_support(reacting, cohort)
+    single = VectorSimulation(reacting, cohort, seed=3, days=3, block=64).run()
+    assert single.paths["reference"] == 300
+    assert simulate_sharded(reacting, cohort, seed=3, days=3, shards=2, block=64,
+                            engine="vector").to_dict() == single.to_dict()
 
 
 def api_cohort(name: str):

@@ -17,9 +17,8 @@ from journeylang.runtime.policies import (Zones, bucket, calendar_start, choose_
                                           next_local_time, quiet_until)
 from journeylang.runtime.program import build_program
 from journeylang.sim import load_cohort, parse_cohort, simulate
-from journeylang.sim.engine import EngineError
 from journeylang.sim.shard import ShardError, shard_ranges, simulate_sharded
-from journeylang.sim.vector import VectorSimulation, vector_support
+from journeylang.sim.vector import BLOCK, VectorSimulation, vector_support
 from journeylang.sim.vector.block import buckets
 from journeylang.sim.vector.clock import ZoneClock
 from journeylang.sim.vector.plan import Plan
@@ -46,7 +45,7 @@ def test_buckets_and_split_arms_are_the_runtimes():
     x: exit completed
     y: exit completed
   }""", header="  entry on joined"))
-    plan = Plan(tables, parse_cohort("size: 1\nsegments: [{name: a}]\n"))
+    plan = Plan(tables, parse_cohort("size: 1\nsegments: [{name: a}]\n")).journey
     s = plan.index[plan.steps[0].id]
     arms = plan.steps[s].arms
     picked = plan.split_arm(s, buckets(3, ("split", "t", plan.steps[s].id), [c.encode() for c in ids]))
@@ -287,20 +286,106 @@ CASES = {
     "programme": lambda: (compile_text(PROGRAMME), parse_cohort(PROGRAMME_COHORT)),
     "ladder": lambda: (compile_text(LADDER), parse_cohort(LADDER_COHORT)),
     "bench": _bench,
-    "cart_recovery": lambda: _example("cart_recovery.journey", "cart_recovery.cohort.yaml"),
-    "welcome_activation": lambda: _example("welcome_activation.journey", "welcome_activation.cohort.yaml"),
-    "churn_winback": lambda: _example("churn_winback.journey", "churn_winback.cohort.yaml"),
+}
+
+
+def _example_pairs() -> dict:
+    """Every bundled example with its cohort (examples/cohorts/X.cohort.yaml, journey examples/X.*)."""
+    found = {}
+    for cohort in sorted((ROOT / "examples" / "cohorts").glob("*.cohort.yaml")):
+        stem = cohort.name.removesuffix(".cohort.yaml")
+        journey_file, = [p.name for p in (ROOT / "examples").glob(f"{stem}.*") if p.is_file()]
+        found[f"example {stem}"] = (lambda j=journey_file, c=cohort.name: _example(j, c))
+    return found
+
+
+CASES.update(_example_pairs())
+
+# the bundled examples without a cohort of their own: what their entry conditions and audiences
+# read (attributes, entry event data); their cohort reacts to every event they take
+WITHOUT_COHORT = {
+    "birthday_member_day.yaml": ("{birthday: 05-20, member_since_days: 100}", "{}"),
+    "community_onboarding.journey": ("{}", "{group_type: customer}"),
+    "complaint_escalation.journey": ("{}", "{}"),
+    "live_stream_reminders.journey": ("{age_group: family}", "{starts_in_hours: 24}"),
+    "post_delivery_care.yaml": ("{}", "{order: {total: 150}}"),
+    "referral_fission.yaml": ("{name: Ann, country: {categorical: {CN: 3, DE: 1}}}", "{score: 10}"),
+    "refill_nudge_v1.journey": ("{}", "{}"),
+    "repurchase_reminder.yaml": ("{purchase_cycle_days: 30}",
+                                 "{order: {category: formula, total: 100, id: o1}}"),
+    "vip_care.yaml": ("{tier: gold, lifetime_value: 3000}", "{direction: up}"),
+}
+
+
+def _reacting_cohort(journey_file: str, size: int = 2000):
+    """A cohort for an example without one: customers arrive with its entry event and answer
+    any message with each event the journey takes (and make them now and then unprompted)."""
+    from journeylang.runtime.program import build_program
+    tables = api.load_tables(ROOT / "examples" / journey_file)
+    attributes, entry_data = WITHOUT_COHORT[journey_file]
+    program = build_program(tables)
+    entry = program.entry.event
+    events = sorted(set(program.interest) - {entry})
+    responses = "".join(f"        - {{event: {e}, p: 0.3, delay: {{exponential: {{mean: 1d}}}}}}\n"
+                        for e in events)
+    baseline = "".join(f"        - {{event: {e}, per_day: 0.05}}\n" for e in events)
+    cohort = parse_cohort(f"""size: {size}
+arrival: 3d
+entry: {entry}
+segments:
+  - name: a
+    attributes: {attributes}
+    entry_data: {entry_data}
+    consent: {{wecom: 0.9, sms: 0.8, email: 0.8, push: 0.8, group: 0.9, app: 0.8}}
+    timezone: Asia/Shanghai
+    behaviour:
+      responses:
+{responses or "        []"}
+      baseline:
+{baseline or "        []"}
+      opt_out: 0.02
+""")
+    return tables, cohort
+
+
+CASES.update({f"example {name.split('.')[0]} (reacting cohort)": (lambda n=name: _reacting_cohort(n))
+              for name in WITHOUT_COHORT})
+
+
+# cases whose customers take the reference path inside the vectorised run, and why
+ON_REFERENCE_PATH = {
+    "example churn_ladder": "closes the SLAs of staffed roles",
+    "example crisis_ladder": "closes the SLAs of staffed roles",
+    "example complaint_escalation (reacting cohort)": "correlates its runs by ticket",
 }
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_vector_and_reference_engines_agree(case):
+    """Every bundled example with its cohort, and journeys written for the engines' features:
+    every customer on the vectorised path, the reference engine's figures (per step, outcome,
+    flow, KPI, SLA and policy count; ``equivalence.agree``: an exact binomial test at 1e-6)."""
     tables, cohort = CASES[case]()
-    assert vector_support(tables, cohort) is None
+    reference_path = ON_REFERENCE_PATH.get(case)
+    if reference_path is None:
+        assert vector_support(tables, cohort) is None
+    else:
+        assert reference_path in vector_support(tables, cohort)
     fast = simulate(tables, cohort, seed=2, days=40, engine="vector")
     slow = simulate(tables, cohort, seed=2, days=40, engine="reference")
     assert (fast.engine, slow.engine) == ("vector", "reference")
+    if reference_path is None:
+        assert fast.paths["reference"] == 0, fast.paths
+    assert slow.entered["runs"] > 0
     compare(fast, slow)
+
+
+def test_every_bundled_example_is_compared():
+    examples = {p.name for p in (ROOT / "examples").iterdir()
+                if p.is_file() and p.suffix in (".journey", ".yaml")}
+    with_cohort = {name.removeprefix("example ") for name in CASES if name.startswith("example ")
+                   and not name.endswith("(reacting cohort)")}
+    assert examples == set(WITHOUT_COHORT) | {e for e in examples if e.split(".")[0] in with_cohort}
 
 
 def test_the_comparison_fails_on_a_real_difference():
@@ -340,25 +425,29 @@ def test_without_randomness_the_engines_agree_exactly():
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(deterministic_scenarios())
 def test_engines_agree_exactly_on_generated_journeys(scenario):
-    """Journeys drawn with every step kind the vectorised engine runs (sends on three channels,
-    with fallbacks, transactional or promo; waits, wait until, day-N waits, waits for events,
-    branches on attributes, declared defaults, a run-local variable, tags and consent, splits,
-    set, tag, untag, emit, goto, exits), goals, exit rules and milestones (on what the cohort
-    does and on the emitted event), rolling and calendar caps, quiet hours, consent and holdout,
-    and a cohort without chance: both engines must give the same figures to the customer, the
-    events ignored at each step and the milestones reached included."""
+    """Journeys drawn with every step kind (sends on three channels, with fallbacks,
+    transactional or promo; waits, wait until, day-N waits, waits for events, branches on
+    attributes, event history, declared defaults, a run-local variable, tags and consent,
+    splits, set, tag, untag, emit (of the entry event too), handoffs to a staffed role, goto,
+    exits), always-on handlers (set, tag, untag, emit, jump), KPIs, every re-entry rule, goals,
+    exit rules and milestones (on what the cohort does and on the emitted event), rolling and
+    calendar caps, quiet hours, consent and holdout, and a cohort without chance: both engines
+    must give the same figures to the customer (events ignored and handled at each step,
+    milestones, KPI observations, staff queues and SLAs included), every customer on the
+    vectorised path."""
     text, cohort_text, seed, days = scenario
     tables, cohort = compile_text(text), parse_cohort(cohort_text)
     assert vector_support(tables, cohort) is None
     fast = simulate(tables, cohort, seed=seed, days=days, engine="vector")
     slow = simulate(tables, cohort, seed=seed, days=days, engine="reference")
+    assert fast.paths["reference"] == 0, fast.paths
     compare(fast, slow, exact=True)
 
 
 # --- properties -----------------------------------------------------------------------------------
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(scenarios(reentries=("never", "after 2d"), baseline="replied", max_size=60),
+@given(scenarios(baseline="replied", max_size=60),
        st.sampled_from([7, 1000]))
 def test_vector_simulation_properties(scenario, block):
     text, cohort_text, seed, days, (cap_messages, cap_per), quiet = scenario
@@ -425,49 +514,55 @@ def test_sharding_on_dask_without_dask_says_how_to_install(monkeypatch):
         simulate_sharded(tables, cohort, shards=2, executor="dask", block=25)
 
 
-# --- what the vectorised engine refuses -------------------------------------------------------------
+# --- constructs it once refused --------------------------------------------------------------------
 
-UNSUPPORTED = [
-    ("  entry on joined\n  reentry always", "", "reentry always"),
-    ('  entry on joined\n  on replied { tag "talked" }', "", "always-on event handlers"),
-    ("  entry on joined\n  goal g on bought where count(bought within 30d) >= 2", "",
-     "event history in conditions"),
-    ("  entry on joined\n  reentry after 1d", "baseline: [{event: joined, per_day: 1}]",
-     "behaviour event 'joined' re-enters the journey"),
+ONCE_REFUSED = [
+    ("  entry on joined\n  reentry always", "baseline: [{event: joined, per_day: 0.5}]"),
+    ('  entry on joined\n  on replied { tag "talked" }', "baseline: [{event: replied, per_day: 2}]"),
+    ("  entry on joined\n  goal g on bought where count(bought within 30d) >= 2",
+     "baseline: [{event: bought, per_day: 0.5}]"),
+    ("  entry on joined\n  reentry after 1d", "baseline: [{event: joined, per_day: 1}]"),
     ("  entry on joined\n  goal g on bought where event.x > 1", "baseline: [{event: bought, per_day: 1, "
-     "data: {x: {uniform: {min: 0, max: 2}}}}]", "reads event data the cohort draws at random"),
+     "data: {x: {uniform: {min: 0, max: 2}}}}]"),
 ]
 
 
-@pytest.mark.parametrize("header, behaviour, reason", UNSUPPORTED)
-def test_vector_support_names_what_it_refuses(header, behaviour, reason):
-    tables = compile_text(journey('  stage s "S" {\n    send via wecom template a\n    exit completed\n  }', header=header))
-    cohort = parse_cohort(f"size: 5\nsegments:\n  - name: a\n    behaviour: {{{behaviour}}}\n"
-                          if behaviour else "size: 5\nsegments: [{name: a}]\n")
-    assert reason in vector_support(tables, cohort)
-    with pytest.raises(EngineError, match="the vectorised engine cannot run this simulation"):
-        simulate(tables, cohort, engine="vector")
-    assert simulate(tables, cohort, engine="auto").engine == "reference"
+@pytest.mark.parametrize("header, behaviour", ONCE_REFUSED)
+def test_constructs_it_once_refused_run_on_the_vector_engine(header, behaviour):
+    """Re-entry (always, and on behaviour events), always-on handlers, event history and event
+    data drawn at random: every customer on the vectorised path, the reference engine's figures."""
+    tables = compile_text(journey('  stage s "S" {\n    send via wecom template a\n    wait 1d\n'
+                                  '    send via wecom template b\n    exit completed\n  }', header=header))
+    cohort = parse_cohort(f"size: 1500\nsegments:\n  - name: a\n    behaviour: {{{behaviour}}}\n")
+    assert vector_support(tables, cohort) is None
+    fast = simulate(tables, cohort, seed=4, days=10, engine="vector")
+    assert fast.engine == "vector" and fast.paths["reference"] == 0
+    compare(fast, simulate(tables, cohort, seed=4, days=10, engine="reference"))
 
 
-def test_milestones_and_emits_it_cannot_follow_are_refused():
+def test_milestones_and_emits_after_a_set_run_on_the_vector_engine():
     body = '  stage s "S" {{\n    set customer.points = customer.points + 1\n    {}\n    exit completed\n  }}'
-    cohort = parse_cohort("size: 5\nsegments:\n  - name: a\n    behaviour: {baseline: "
+    cohort = parse_cohort("size: 400\nsegments:\n  - name: a\n    behaviour: {baseline: "
                           "[{event: bought, per_day: 1}]}\n")
     header = "  entry on joined\n  attribute points: number = 0\n"
-    changed = compile_text(journey(body.format("wait 1d"), header=header + (
-        "  milestone m on bought where customer.points > 1")))
-    assert "milestone, exit or wait condition reads customer.points, which a set step changes" \
-        in vector_support(changed, cohort)
-    reentry = compile_text(journey(body.format("emit joined"), header=header))
-    assert vector_support(reentry, cohort) == "emit of 'joined', the journey's entry event (step s.2)"
-    # an emitted event's conditions are evaluated when the step runs: what a set changed is fine
-    emitted = compile_text(journey(body.format("emit levelled"), header=header + (
-        "  milestone m on levelled where customer.points > 1")))
-    assert vector_support(emitted, cohort) is None
+    cases = [
+        # a milestone reads what a set step changed
+        journey(body.format("wait 1d"), header=header + "  milestone m on bought where customer.points > 0"),
+        # the journey emits its own entry event: a run re-enters
+        journey(body.format("wait 1d\n    emit joined"), header=header.replace(
+            "joined", "joined\n  reentry after 1h")),
+        # an emitted event's conditions are evaluated when the step runs
+        journey(body.format("emit levelled"), header=header + "  milestone m on levelled where customer.points > 0"),
+    ]
+    for text in cases:
+        tables = compile_text(text)
+        assert vector_support(tables, cohort) is None
+        fast = simulate(tables, cohort, seed=1, days=5, engine="vector")
+        assert fast.paths["reference"] == 0
+        compare(fast, simulate(tables, cohort, seed=1, days=5, engine="reference"))
 
 
-def test_unknown_tables_are_refused():
+def test_unknown_tables_take_the_reference_path():
     tables = compile_text(journey('  stage s "S" {\n    send via wecom template a\n    exit completed\n  }',
                                   header="  entry on joined"))
     cohort = parse_cohort("size: 5\nsegments: [{name: a}]\n")
@@ -475,6 +570,12 @@ def test_unknown_tables_are_refused():
     tables.rows["forecasts"] = [{"journey_id": "t"}]
     assert vector_support(tables, cohort) == "table 'forecasts'"
     build_program(tables)
+    # not refused: every customer takes the reference path, and the results say why
+    results = simulate(tables, cohort, engine="vector")
+    assert results.paths == {"vector": 0, "reference": 5, "reasons": {"table 'forecasts'": {
+        "customers": 5, "first": ["c1", "c2", "c3", "c4", "c5"]}}}
+    assert results.to_dict()["ended"] == simulate(tables, cohort, engine="reference").to_dict()["ended"]
+    assert simulate(tables, cohort, engine="auto").engine == "reference"
 
 
 def test_cli_engine_and_shards(tmp_path):
@@ -489,10 +590,10 @@ def test_cli_engine_and_shards(tmp_path):
     always = tmp_path / "always.journey"
     always.write_text(journey_file.read_text(encoding="utf-8").replace("reentry after 7d", "reentry always"),
                       encoding="utf-8")
-    out = CliRunner().invoke(main, ["simulate", str(always), "--cohort", str(cohort), "--engine", "vector"])
-    assert out.exit_code == 1
-    assert "error: the vectorised engine cannot run this simulation: reentry always" in out.output
-    assert "Traceback" not in out.output
+    out = CliRunner().invoke(main, ["simulate", str(always), "--cohort", str(cohort), "--engine", "vector",
+                                    "--shards", "2"])
+    assert out.exit_code == 0, out.output
+    assert "(vector engine" in out.output and "Traceback" not in out.output
 
 
 def test_a_zero_wait_in_edited_tables_cannot_spin_either_engine():
@@ -571,3 +672,48 @@ def test_events_at_one_instant_in_both_engines(wait, delay, ignored):
         results = simulate(tables, cohort, engine=engine)
         assert results.ended == {"treated:completed": 20}
         assert [s["ignored"] for s in results.steps] == ignored
+
+
+VALUES = st.one_of(st.sampled_from(["a", "b", "", "A", "优惠"]), st.none(), st.booleans(),
+                   st.integers(-2, 2), st.floats(-2, 2, allow_nan=False), st.just(["a"]))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(VALUES, min_size=1, max_size=30), st.sampled_from(["a", "", "优惠", "1"]),
+       st.lists(st.sampled_from(["a", "b", "优惠"]), min_size=1, max_size=3))
+def test_string_comparisons_run_on_whole_columns_as_the_runtime_compares(values, text, texts):
+    """``==``, ``!=``, ``in`` and ``not in`` against texts are numpy operations on the column
+    (no call per customer), with the runtime's semantics: a text equals only the same text,
+    null makes any comparison false."""
+    from journeylang.compile.conditions import compare as reference_compare, member
+    from journeylang.sim.vector.columns import _compare, _member_of_texts, typed
+    column = np.empty(len(values), dtype=object)
+    column[:] = values
+    column = typed(column)
+    plain = [None if isinstance(v, float) and math.isnan(v) else v for v in column.tolist()]
+    for op in ("==", "!="):
+        assert _compare(op, column, text, len(values)).tolist() == \
+            [reference_compare(op, v, text) for v in plain]
+        assert _compare(op, text, column, len(values)).tolist() == \
+            [reference_compare(op, text, v) for v in plain]
+    for wanted in (True, False):
+        found = [member(v, texts) for v in plain]
+        assert _member_of_texts(column, texts, wanted).tolist() == \
+            [False if f is None else f == wanted for f in found]
+
+
+def test_shards_default_to_the_machines_cores_as_many_as_the_run_can_use(monkeypatch):
+    from journeylang.sim import shard
+    from journeylang.sim.engine import simulation_for
+    tables, cohort = compile_text(FEATURES), parse_cohort(FEATURES_COHORT)
+    cohort.size = 300
+    monkeypatch.setattr(shard, "machine_cores", lambda: 4)
+    assert shard.default_shards(simulation_for(tables, cohort, engine="vector")) == 1  # one block
+    big = parse_cohort(FEATURES_COHORT)
+    big.size = 3 * BLOCK
+    assert shard.default_shards(simulation_for(tables, big, engine="vector")) == 3
+    big.size = 50_000
+    assert shard.default_shards(simulation_for(tables, big, engine="reference")) == 2
+    single = simulate(tables, cohort, seed=1, days=10, engine="vector")
+    assert simulate_sharded(tables, cohort, seed=1, days=10).to_dict() == single.to_dict()
+

@@ -14,7 +14,7 @@ from ..sim import CohortError, load_cohort
 from ..sim.headline import FAIL, PASS, WARN, headline
 from ..sim.report import MultiResults, missed_kpis
 from ..sim.engine import ENGINES, EngineError, simulation_for
-from ..sim.shard import ShardError, simulate_sharded
+from ..sim.shard import ShardError, default_shards, simulate_sharded
 from .console import error, examples, fail, is_quiet, note, quiet_option
 from .run import load_all
 
@@ -44,10 +44,13 @@ _MARKS = {FAIL: "FAIL", WARN: "WARN", PASS: "OK"}
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar (default: on for cohorts of 20,000 customers or more).")
 @click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
-              help="vector (numpy, a subset of journeys), reference (the runtime's executor) or "
-                   "auto (vector when it supports the journey and cohort).")
-@click.option("--shards", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Run in this many local processes (results unchanged; either engine).")
+              help="vector (numpy; a customer it cannot run takes the reference path in the "
+                   "same run), reference (the runtime's executor) or auto (vector unless every "
+                   "customer would take the reference path).")
+@click.option("--shards", type=click.IntRange(min=1), default=None,
+              help="Run in this many local processes (results unchanged; either engine). "
+                   "Default: the machine's cores, as many as the cohort can use (1 below 65,536 "
+                   "customers on the vectorised engine, 20,000 a shard on the reference engine).")
 @click.option("--fail-under", "fail_under", type=click.Choice(["target", "baseline", "ci"]),
               is_flag=False, flag_value="target", default=None,
               help="Exit 1 when a KPI misses its target (`baseline`: its baseline; `ci`: when "
@@ -78,6 +81,8 @@ def simulate_command(journeys, cohort, seed, days, timezone, out, progress, engi
              f"({sim.engine_note})")
     started = time.perf_counter()
     steps = sim.blocks() if sim.engine == "vector" else int(-(-days // 1))
+    if shards is None:
+        shards = default_shards(sim)
     if shards > 1:
         try:
             results = simulate_sharded(tables, people, seed, days, shards=shards,

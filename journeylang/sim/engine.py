@@ -76,7 +76,8 @@ class CohortAdapter:
 class Simulation:
     """One run of ``cohort`` through ``tables`` (one journey, or a list of journeys run
     together: one runtime, so caps count across them and emitted events reach them all) for
-    ``days`` days with ``seed``; ``only``: the indexes of the customers to simulate (a shard)."""
+    ``days`` days with ``seed``; ``only``: the indexes of the customers to simulate (a shard,
+    or the customers the vectorised engine hands over)."""
 
     tables: Tables | list[Tables]
     cohort: Cohort
@@ -84,9 +85,10 @@ class Simulation:
     days: float = 90.0
     timezone: str = "UTC"
     trace: bool = False   # keep every send (the property tests read it)
-    only: range | None = None
+    only: range | list | None = None
     customers: dict[str, SimCustomer] = field(default_factory=dict)
     sends: list[SendRecord] = field(default_factory=list)
+    handoffs: list = field(default_factory=list)  # (customer, at, role, SLA due, journey)
 
     def __post_init__(self):
         self.journeys = [self.tables] if isinstance(self.tables, Tables) else list(self.tables)
@@ -119,7 +121,7 @@ class Simulation:
 
     # --- the cohort ---------------------------------------------------------------------------
 
-    def indexes(self) -> range:
+    def indexes(self) -> range | list:
         return self.only if self.only is not None else range(self.cohort.size)
 
     def populate(self) -> None:
@@ -242,6 +244,7 @@ class Simulation:
     def on_handoff(self, action) -> None:
         """Staff take the handoff in their role's FIFO queue and resolve it when served."""
         role = action.payload.get("role") or ""
+        self.handoffs.append((action.customer, action.at, role, action.due, action.journey_id))
         queue = self.staff.setdefault(role, StaffQueue())  # undeclared: served at once
         served = queue.serve(action.at)
         if served != math.inf:  # a role with capacity 0 never serves
@@ -374,24 +377,23 @@ def journeys_of(tables: Tables | list[Tables]) -> list[Tables]:
 
 
 def vector_reason(tables: Tables | list[Tables], cohort: Cohort) -> str | None:
-    """Why the vectorised engine cannot run this simulation, or None."""
+    """Why the vectorised engine would hand every customer of this simulation to the
+    reference engine, or None."""
     from .vector import vector_support
-    journeys = journeys_of(tables)
-    if len(journeys) > 1:
-        return "several journeys run together"
-    return vector_support(journeys[0], cohort)
+    return vector_support(journeys_of(tables), cohort)
 
 
 def choose_engine(tables: Tables | list[Tables], cohort: Cohort, engine: str) -> str | None:
-    """None to run on the vectorised engine, else why the reference engine runs;
-    EngineError for an unknown engine, or ``vector`` asked for what it cannot run."""
+    """None to run on the vectorised engine (which hands the customers it cannot run to the
+    reference engine in the same run), else why the reference engine runs: asked for, or
+    ``auto`` when every customer would take the reference path. EngineError for an unknown
+    engine."""
     if engine not in ENGINES:
         raise EngineError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
     check_cohort(cohort, journeys_of(tables))
-    reason = vector_reason(tables, cohort) if engine != "reference" else "not asked for"
-    if engine == "vector" and reason is not None:
-        raise EngineError(f"the vectorised engine cannot run this simulation: {reason}")
-    return reason
+    if engine == "reference":
+        return "not asked for"
+    return vector_reason(tables, cohort) if engine == "auto" else None
 
 
 def simulation_for(tables: Tables | list[Tables], cohort: Cohort, seed: int = 0,
@@ -401,7 +403,9 @@ def simulation_for(tables: Tables | list[Tables], cohort: Cohort, seed: int = 0,
     from .vector import VectorSimulation
     reason = choose_engine(tables, cohort, engine)
     if reason is None:
-        sim = VectorSimulation(journeys_of(tables)[0], cohort, seed, days, timezone, trace)
+        journeys = journeys_of(tables)
+        sim = VectorSimulation(journeys if len(journeys) > 1 else journeys[0], cohort, seed, days,
+                               timezone, trace)
     else:
         sim = Simulation(tables, cohort, seed, days, timezone, trace)
     sim.engine = "vector" if reason is None else "reference"

@@ -8,6 +8,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ..experiments import report as experiment_report
 from ..runtime.policies import kpi_met
 from ..semantics import ENTRY_EXPERIMENT, HELD_OUT, TREATED
@@ -57,6 +59,7 @@ class Results:
     stage_titles: dict = field(default_factory=dict)  # stage -> its title (stages that have one)
     experiments: list = field(default_factory=list)  # per split and entry holdout: arms compared
     behaviour: dict = field(default_factory=dict)    # the cohort's responses and events, as drawn
+    paths: dict = field(default_factory=dict)  # customers per engine path, and why (vector engine)
 
     @classmethod
     def collect(cls, sim) -> "Results":
@@ -100,9 +103,9 @@ class Results:
                    "title": stage_titles.get(s)} for s in stages]
         flows = [{"from": a, "edge": e, "to": b, "runs": n}
                  for (a, e, b), n in sorted(store.flows.items(), key=lambda kv: (-kv[1], kv[0]))]
-        counts = [store.sent_to.get(c, 0) for c in sim.customers]
-        per_customer = Counter(counts)
-        total = sum(counts)
+        counts = messages_per_customer([store.sent_to], sim.customers)
+        per_customer = _distribution(counts)
+        total = int(counts.sum())
         ended = {f"{group}:{outcome}": n for (group, outcome), n in sorted(store.ended.items())}
         times = store.convert_times
         histogram, previous = [], 0.0
@@ -118,7 +121,7 @@ class Results:
             steps=steps, flows=flows, funnel=funnel,
             time_to_convert={"count": len(times), "median_hours": hours(quantile(times, 0.5)),
                              "p90_hours": hours(quantile(times, 0.9)), "histogram": histogram},
-            messages={"total": total, "per_customer_mean": total / len(counts) if counts else 0.0,
+            messages={"total": total, "per_customer_mean": total / len(counts) if len(counts) else 0.0,
                       "per_customer": {str(k): v for k, v in sorted(per_customer.items())}},
             policies={"opt_outs": store.opt_outs, "cap_skips": store.skip_reasons["cap"],
                       "consent_skips": store.skip_reasons["no consent"],
@@ -203,6 +206,27 @@ def experiment_rows(experiments: list[dict]) -> list[dict]:
                              "difference_ci95_high": high, "p_value": versus.get("p_value"),
                              "significant": versus.get("significant")})
     return rows
+
+
+def messages_per_customer(sent_to: list, customers) -> np.ndarray:
+    """Messages per customer of ``customers`` (ids ``c1`` ...), summed over the journeys'
+    ``sent_to``: a Counter by id (reference engine) or a ``PerCustomer`` by cohort index."""
+    found = np.zeros(len(customers), dtype=np.int64)
+    index = None
+    for sent in sent_to:
+        if hasattr(sent, "array"):
+            if index is None:
+                index = customers.indexes() if hasattr(customers, "indexes") else \
+                    np.array([int(c[1:]) - 1 for c in customers], dtype=np.int64)
+            found += sent.array(int(index.max()) + 1 if len(index) else 0)[index]
+        else:
+            found += np.array([sent.get(c, 0) for c in customers], dtype=np.int64)
+    return found
+
+
+def _distribution(counts: np.ndarray) -> Counter:
+    values, n = np.unique(counts, return_counts=True)
+    return Counter({int(v): int(m) for v, m in zip(values.tolist(), n.tolist())})
 
 
 def _titles(program) -> tuple[str | None, dict[str, str]]:
@@ -441,12 +465,13 @@ class MultiResults:
     journeys: list[Results]
     combined: dict
     engine: str = "reference"
+    paths: dict = field(default_factory=dict)  # customers per engine path, and why (vector engine)
 
     @classmethod
     def combine(cls, journeys: list[Results], tally, cohort, seed, days,
                 customers) -> "MultiResults":
-        counts = [sum(j.sent_to.get(c, 0) for j in tally.journeys.values()) for c in customers]
-        total = sum(counts)
+        counts = messages_per_customer([j.sent_to for j in tally.journeys.values()], customers)
+        total = int(counts.sum())
         policies = Counter()
         for results in journeys:
             policies.update(results.policies)
@@ -459,9 +484,9 @@ class MultiResults:
                 for r in journeys]
         combined = {"journeys": rows,
                     "messages": {"total": total,
-                                 "per_customer_mean": total / len(counts) if counts else 0.0,
+                                 "per_customer_mean": total / len(counts) if len(counts) else 0.0,
                                  "per_customer": {str(k): v for k, v in
-                                                  sorted(Counter(counts).items())}},
+                                                  sorted(_distribution(counts).items())}},
                     "policies": dict(policies),
                     "customers_by_journeys_entered": {
                         str(k): v for k, v in sorted(tally.overlap.items())},
@@ -476,7 +501,7 @@ class MultiResults:
     def to_dict(self) -> dict:
         return {"format": "journeylang.simulation.multi/1", "cohort": self.cohort,
                 "seed": self.seed, "days": self.days, "customers": self.customers,
-                "engine": self.engine, "combined": self.combined,
+                "engine": self.engine, "paths": self.paths, "combined": self.combined,
                 "journeys": {r.journey: r.to_dict() for r in self.journeys}}
 
     def write(self, folder: str | Path) -> list[Path]:

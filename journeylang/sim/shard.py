@@ -10,10 +10,15 @@ gives the result of a single run, exactly. Local shards run in processes
 (``ProcessPoolExecutor``); with the ``dask`` extra they can run on a Dask cluster.
 
 The one thing that couples customers is a staff queue with a capacity (a role serves one
-handoff after another): a journey with such a role runs in one process.
+handoff after another). The vectorised engine collects every shard's handoffs and serves them
+in one FIFO queue per role after the shards are in, so such a journey still shards; when
+something reacts to the staff's resolutions or SLA breaches (a customer's fate then depends on
+the others' handoffs), and on the reference engine, it runs in one process instead (never a
+refusal).
 """
 from __future__ import annotations
 
+import os
 from concurrent.futures import ProcessPoolExecutor
 from functools import reduce
 from operator import add
@@ -21,9 +26,29 @@ from operator import add
 from ..compile import Tables
 from .cohort import Cohort
 from .engine import Simulation, choose_engine, journeys_of
-from .vector import BLOCK, Counts, VectorSimulation
+from .vector import BLOCK, Part, VectorSimulation
 
 EXECUTORS = ("processes", "dask")
+REFERENCE_SHARD = 20_000  # customers: a smaller shard of the reference engine pays more to start
+                          # a process than it saves
+
+
+def machine_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:   # not on Linux
+        return os.cpu_count() or 1
+
+
+def default_shards(sim) -> int:
+    """The shards a run of ``sim`` uses by default: the machine's cores, as many as the run can
+    use (whole blocks on the vectorised engine; on the reference engine, shards of at least
+    ``REFERENCE_SHARD`` customers); 1 runs in this process."""
+    cores = machine_cores()
+    if getattr(sim, "engine", None) == "vector":
+        return max(1, min(cores, sim.blocks()))
+    return max(1, min(cores, sim.cohort.size // REFERENCE_SHARD))
 
 
 class ShardError(RuntimeError):
@@ -37,9 +62,10 @@ def shard_ranges(blocks: int, shards: int) -> list[range]:
     return [range(a, b) for a, b in zip(edges, edges[1:]) if b > a]
 
 
-def count_shard(tables: Tables, cohort: Cohort, seed: int, days: float, timezone: str,
-                blocks: range, block: int = BLOCK) -> Counts:
-    """The counts of one shard (a picklable top-level function for worker processes)."""
+def count_shard(tables: Tables | list[Tables], cohort: Cohort, seed: int, days: float,
+                timezone: str, blocks: range, block: int = BLOCK) -> Part:
+    """The counts of one shard (a picklable top-level function for worker processes): its
+    blocks, and the customers they hand over on the reference path."""
     return VectorSimulation(tables, cohort, seed, days, timezone, block=block).count(blocks)
 
 
@@ -53,21 +79,29 @@ def tally_shard(tables: list[Tables], cohort: Cohort, seed: int, days: float, ti
 
 
 def simulate_sharded(tables: Tables | list[Tables], cohort: Cohort, seed: int = 0,
-                     days: float = 90.0, *, shards: int = 2, timezone: str = "UTC",
+                     days: float = 90.0, *, shards: int | None = None, timezone: str = "UTC",
                      executor: str = "processes", block: int = BLOCK, engine: str = "auto"):
-    """Run ``cohort`` in ``shards`` shards and merge them; the same results as one run.
-    ``engine``: ``auto`` (the vectorised engine when it supports the journey and cohort,
-    else the reference engine), ``vector`` or ``reference``."""
+    """Run ``cohort`` in ``shards`` shards (default: the machine's cores, as many as the run
+    can use) and merge them; the same results as one run. ``engine``: ``auto`` (the
+    vectorised engine unless every customer would take the reference path, then the
+    reference engine), ``vector`` or ``reference``."""
     if executor not in EXECUTORS:
         raise ShardError(f"unknown executor {executor!r}: use one of {', '.join(EXECUTORS)}")
+    if shards is None and executor == "processes":
+        shards = machine_cores() if choose_engine(tables, cohort, engine) is None else \
+            max(1, min(machine_cores(), cohort.size // REFERENCE_SHARD))
+    shards = shards or machine_cores()
     if choose_engine(tables, cohort, engine) is None:
-        return _vector(journeys_of(tables)[0], cohort, seed, days, shards, timezone, executor,
-                       block)
+        journeys = journeys_of(tables)
+        return _vector(journeys if len(journeys) > 1 else journeys[0], cohort, seed, days,
+                       shards, timezone, executor, block)
     return _reference(journeys_of(tables), cohort, seed, days, shards, timezone, executor)
 
 
 def _vector(tables, cohort, seed, days, shards, timezone, executor, block):
     sim = VectorSimulation(tables, cohort, seed, days, timezone, block=block)  # Unsupported early
+    if sim.plan.coupled:   # the staff queues serve every customer in turn: one shard
+        shards = 1
     ranges = shard_ranges(sim.blocks(), shards)
     jobs = [(tables, cohort, seed, days, timezone, r, block) for r in ranges]
     return sim.results(reduce(add, _run(count_shard, jobs, executor)))
@@ -80,10 +114,8 @@ def _reference(tables, cohort, seed, days, shards, timezone, executor):
     coupled = sorted(role for program in sim.programs
                      for role, (capacity, _) in program.roles.items()
                      if capacity > 0 and role in handed)
-    if coupled and shards > 1:
-        raise ShardError(f"the staff of role {coupled[0]!r} serve the handoffs of every customer "
-                         "in turn, so shards cannot be simulated apart: run it in one process "
-                         "(without --shards)")
+    if coupled:   # the staff serve every customer's handoffs in turn: one shard
+        shards = 1
     ranges = shard_ranges(cohort.size, shards)
     jobs = [(tables, cohort, seed, days, timezone, r) for r in ranges]
     return sim.results(reduce(add, _run(tally_shard, jobs, executor)))
@@ -115,4 +147,5 @@ def _on_dask(work, jobs: list[tuple]) -> list:
     return list(dask.compute(*tasks, scheduler=scheduler))
 
 
-__all__ = ["ShardError", "count_shard", "shard_ranges", "simulate_sharded", "tally_shard"]
+__all__ = ["ShardError", "count_shard", "default_shards", "machine_cores", "shard_ranges",
+           "simulate_sharded", "tally_shard"]

@@ -1,26 +1,33 @@
-"""Vectorised simulation: the cohort moved through a journey in lockstep with numpy.
+"""Vectorised simulation: the cohort moved through its journeys with numpy, customer by customer
+in lockstep; the customers it hands over taken by the reference engine in the same run.
 
-The same step semantics as the reference engine (``sim.engine``, which drives the runtime's
-executor customer by customer), for the subset ``vector_support`` accepts, at a few hundred
-thousand customers a second. Results have the same form; see docs/simulation.md.
+The same semantics as the reference engine (``sim.engine``, which drives the runtime's
+executor customer by customer), for every journey and cohort: each block of customers runs on
+numpy (``block.py``); the customers a construct hands over (``plan.py``: ``Plan.reference``,
+``Plan.segment_reasons``; ``Block.escape`` while a block runs) are simulated by the reference
+engine, and the two tallies add up exactly. ``Results.paths`` says how many customers took each
+path and why. See docs/simulation.md, "The vectorised engine".
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
 from ...compile import Tables
 from ..cohort import Cohort
-from ..engine import SendRecord
+from ..engine import SendRecord, Simulation, Tally, journeys_of
 from .block import Block
 from .clock import ZoneClock
-from .plan import Plan, Unsupported, vector_support
-from .tally import Counts, results_of
+from .plan import ARRIVAL, BASELINE, OPTOUT, RESPONSE, Plan, Unsupported, vector_support
+from .staff import Handoffs, settle
+from .tally import PerCustomer
 
 DAY = 86400.0
 BLOCK = 1 << 16   # customers per block: each block has its own generator (see shard.py)
+SHOWN = 20        # customers named per reason in the results' paths
 
 
 @dataclass
@@ -34,15 +41,39 @@ class Spec:
     trace: bool = False
 
 
-class VectorSimulation:
-    """One run of ``cohort`` through ``tables`` on the vectorised engine (``Unsupported`` when
-    the journey or cohort needs the reference engine)."""
+@dataclass
+class Part:
+    """What a part of the cohort counted: the tally, the handoffs (settled when every part is
+    in), and the customers of each path (the reference path's by reason)."""
 
-    def __init__(self, tables: Tables, cohort: Cohort, seed: int = 0, days: float = 90.0,
-                 timezone: str = "UTC", trace: bool = False, block: int = BLOCK):
+    tally: Tally
+    handoffs: Handoffs = field(default_factory=Handoffs)
+    vector: int = 0                                  # customers simulated here
+    reference: dict = field(default_factory=dict)    # reason -> customer indexes
+    sends: list = field(default_factory=list)        # trace mode
+    inside: int = 0                                  # trace mode: runs not ended
+
+    def __add__(self, other: "Part") -> "Part":
+        reasons = {k: self.reference.get(k, []) + other.reference.get(k, [])
+                   for k in {**self.reference, **other.reference}}
+        return Part(self.tally + other.tally, self.handoffs + other.handoffs,
+                    self.vector + other.vector, reasons, self.sends + other.sends,
+                    self.inside + other.inside)
+
+
+class VectorSimulation:
+    """One run of ``cohort`` through ``tables`` (a journey, or a list run together) on the
+    vectorised engine."""
+
+    def __init__(self, tables: Tables | list[Tables], cohort: Cohort, seed: int = 0,
+                 days: float = 90.0, timezone: str = "UTC", trace: bool = False,
+                 block: int = BLOCK):
         self.tables, self.cohort, self.seed, self.days = tables, cohort, seed, days
-        self.plan = Plan(tables, cohort)
-        self.program = self.plan.program
+        self.journeys = journeys_of(tables)
+        self.timezone = timezone
+        self.plan = Plan(self.journeys, cohort)
+        self.program = self.plan.journey.program
+        self.programs = [journey.program for journey in self.plan.journeys]
         self.block = block
         horizon = cohort.start + days * DAY
         clock = ZoneClock(self.plan.zone_names, cohort.start, horizon, timezone)
@@ -53,35 +84,213 @@ class VectorSimulation:
     def blocks(self) -> int:
         return -(-self.cohort.size // self.block)
 
-    def count(self, blocks: range | None = None, progress: Callable[[int], None] | None = None) -> Counts:
-        """Run the given blocks (default: all) and add up their counts."""
-        total = Counts()
-        for done, index in enumerate(blocks if blocks is not None else range(self.blocks())):
+    def count(self, blocks: range | None = None,
+              progress: Callable[[int], None] | None = None) -> Part:
+        """Run the given blocks (default: all), and their customers the blocks hand over on the
+        reference path; their counts added up."""
+        chosen = blocks if blocks is not None else range(self.blocks())
+        if self.plan.reference is not None:   # customers are coupled: all of them at once
+            everyone = [i for index in chosen
+                        for i in range(index * self.block,
+                                       min((index + 1) * self.block, self.cohort.size))]
+            total = self._reference({self.plan.reference: everyone}) if everyone else None
+            if progress is not None:
+                for done in range(len(chosen)):
+                    progress(done + 1)
+            chosen = ()
+        else:
+            total = None
+        for done, index in enumerate(chosen):
             first = index * self.block
             size = min(self.block, self.cohort.size - first)
-            block = Block(self.plan, self.spec, first, size, seed_for(self.seed, index))
-            total = total + block.run().counts()
-            self._keep_sends(block)
+            block = Block(self.plan, self.spec, first, size, seed_for(self.seed, index)).run()
+            part = self._part(block.finish())
+            escaped = {reason: (np.flatnonzero(mask) + first).tolist()
+                       for reason, mask in block.reasons.items()}
+            if escaped:
+                part = part + self._reference(escaped)
+            total = part if total is None else total + part
             if progress is not None:
                 progress(done + 1)
+        if total is None:
+            total = Part(self._empty())
+        if self.spec.trace:
+            self.sends, self.inside = total.sends, total.inside
         return total
 
-    def _keep_sends(self, block: Block) -> None:
-        if not self.spec.trace:
-            return
-        self.inside += block.inside()
-        zones = self.plan.zone_names
-        for rows, times, channel, codes in block.trace:
-            self.sends += [SendRecord(f"c{r + 1}", t, channel, self.program.journey_id,
-                                      timezone=zones[z])
-                           for r, t, z in zip(rows.tolist(), times.tolist(), codes.tolist())]
+    def _empty(self) -> Tally:
+        from ..counting import JourneyCounts
+        counts = {p.journey_id: JourneyCounts() for p in self.programs}
+        for one in counts.values():
+            one.sent_to = PerCustomer()
+        return Tally(counts, {}, 0)
+
+    # --- a block's counts ---------------------------------------------------------------------
+
+    def _part(self, block: Block) -> Part:
+        keep = ~block.escaped
+        plan, tally = self.plan, block.tally
+        journeys = tally.counts(block, keep)
+        entered = sum((block.entries[j] > 0).astype(np.int64) for j in range(len(plan.journeys)))
+        overlap = Counter({int(k): int(v) for k, v in zip(*np.unique(entered[keep], return_counts=True))
+                           if k > 0})
+        events, reached = _events(block, keep)
+        part = Part(Tally(journeys, {}, int(keep.sum()), overlap, _behaviour(block, keep),
+                          events, reached), _handoffs(block, keep), int(keep.sum()))
+        if self.spec.trace:
+            zones = plan.zone_names
+            for rows, times, channel, codes, j in block.trace:
+                mine = keep[rows - block.first]
+                jid = plan.journeys[j].journey_id
+                part.sends += [SendRecord(f"c{r + 1}", t, channel, jid, timezone=zones[z])
+                               for r, t, z in zip(rows[mine].tolist(), times[mine].tolist(),
+                                                  codes[mine].tolist())]
+            lanes = block.lanes
+            live = lanes.phase[:lanes.size] != 0
+            part.inside = int((live & keep[lanes.c[:lanes.size]]).sum())
+        return part
+
+    # --- the reference path -------------------------------------------------------------------
+
+    def _reference(self, reasons: dict) -> Part:
+        """The customers ``reasons`` names, simulated by the reference engine."""
+        indexes = sorted({i for listed in reasons.values() for i in listed})
+        sim = Simulation(self.journeys if len(self.journeys) > 1 else self.journeys[0],
+                         self.cohort, self.seed, self.days, self.timezone, self.spec.trace,
+                         only=indexes)
+        sim.advance()
+        tally = sim.tally()
+        for counts in tally.journeys.values():
+            counts.sent_to = PerCustomer.of_counter(counts.sent_to)
+        part = Part(tally, reference={k: list(v) for k, v in reasons.items()})
+        if self.plan.reference is None:   # the staff queues are settled with every customer's
+            tally.staff = {}
+            for counts in tally.journeys.values():
+                counts.slas.clear()
+            for name in ("handoff_resolved",):
+                tally.events.pop(name, None)
+                tally.reached.pop(name, None)
+            part.handoffs = Handoffs(
+                customer=np.array([int(h[0][1:]) - 1 for h in sim.handoffs], dtype=np.int64),
+                at=np.array([h[1] for h in sim.handoffs], dtype=float),
+                seq=np.arange(len(sim.handoffs), dtype=float),
+                role=_objects([h[2] for h in sim.handoffs]),
+                due=np.array([np.nan if h[3] is None else h[3] for h in sim.handoffs], dtype=float),
+                journey=_objects([h[4] for h in sim.handoffs]))
+        if self.spec.trace:
+            part.sends = list(sim.sends)
+            part.inside = sum(len(c.runs) for c in sim.store.customers.values())
+        return part
+
+    # --- results ------------------------------------------------------------------------------
 
     def run(self, progress: Callable[[int], None] | None = None):
-        """All blocks; ``Results`` as the reference engine gives them."""
+        """All blocks; ``Results`` as the reference engine gives them (``MultiResults`` for
+        several journeys)."""
         return self.results(self.count(progress=progress))
 
-    def results(self, counts: Counts):
-        return results_of(counts, self.program, self.cohort, self.seed, self.days)
+    def results(self, part: Part):
+        from ..report import results_of
+        tally = part.tally
+        if self.plan.reference is None:
+            queues, slas, resolved, reached = settle(part.handoffs, self.plan.roles,
+                                                     self.spec.horizon)
+            tally.staff = queues
+            for counts in tally.journeys.values():
+                counts.slas.clear()
+            for journey_id, roles in slas.items():
+                for role, figures in roles.items():
+                    tally.journeys[journey_id].slas[role] += figures
+            if resolved:
+                tally.events["handoff_resolved"] = resolved
+                tally.reached["handoff_resolved"] = reached
+        results = results_of(tally, self.programs, self.cohort, self.seed, self.days,
+                             _Ids(self.cohort.size))
+        results.engine = "vector"
+        results.paths = paths_of(part, self.cohort.size)
+        return results
+
+
+def paths_of(part: Part, customers: int) -> dict:
+    """How many customers took each path, and why those on the reference path did."""
+    names = {reason: listed for reason, listed in part.reference.items() if listed}
+    on_reference = sorted({i for listed in names.values() for i in listed})
+    return {"vector": customers - len(on_reference), "reference": len(on_reference),
+            "reasons": {reason: {"customers": len(listed),
+                                 "first": [f"c{i + 1}" for i in sorted(listed)[:SHOWN]]}
+                        for reason, listed in sorted(names.items())}}
+
+
+class _Ids:
+    """The cohort's customer ids (``c1`` ...) without making a list of a million strings."""
+
+    def __init__(self, size: int):
+        self.size = size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __iter__(self):
+        return (f"c{i + 1}" for i in range(self.size))
+
+    def indexes(self) -> np.ndarray:
+        return np.arange(self.size)
+
+
+def _objects(values: list) -> np.ndarray:
+    found = np.empty(len(values), dtype=object)
+    found[:] = values
+    return found
+
+
+def _events(block: Block, keep: np.ndarray) -> tuple[Counter, Counter]:
+    """The cohort's events by the horizon (as the reference engine queues them: arrivals,
+    baseline events, responses, opt-outs) and the customers each type happened to."""
+    book, plan = block.book, block.plan
+    size = book.size
+    counted = np.array([s.role in (ARRIVAL, BASELINE, RESPONSE, OPTOUT) for s in plan.sources])
+    mine = counted[book.src[:size]] & (book.t[:size] <= block.spec.horizon)
+    mine &= keep[book.row[:size]]
+    kinds, rows = book.kind[:size][mine], book.row[:size][mine]
+    events, reached = Counter(), Counter()
+    for kind, n in zip(*np.unique(kinds, return_counts=True)):
+        events[plan.kinds.names[kind]] = int(n)
+        reached[plan.kinds.names[kind]] = len(np.unique(rows[kinds == kind]))
+    return events, reached
+
+
+def _behaviour(block: Block, keep: np.ndarray) -> dict:
+    """Per (segment, response): how often it was triggered and fired, and its events."""
+    plan, log = block.plan, block.tally.log
+    found: dict = {}
+    triggers = log.take("behaviour/triggers", keep)
+    fired = log.take("behaviour/fired", keep)
+    for s, source in enumerate(plan.sources):
+        if source.role != RESPONSE:
+            continue
+        key = (plan.cohort.segments[source.segment].name, source.index)
+        figures = Counter()
+        if triggers is not None:
+            figures["triggers"] = int((triggers[1] == s).sum())
+        if fired is not None:
+            mine = fired[1] == s
+            times = fired[2][mine].astype(np.int64)
+            figures["fired"] = int(mine.sum())
+            figures["events"] = int(times.sum())
+            figures["events_sq"] = int((times * times).sum())
+        if figures["triggers"]:
+            found[key] = figures
+    return found
+
+
+def _handoffs(block: Block, keep: np.ndarray) -> Handoffs:
+    found = block.tally.log.take("handoffs", keep)
+    if found is None:
+        return Handoffs()
+    rows, at, seq, role, due, j = found
+    names = block.plan.role_names
+    return Handoffs(customer=rows + block.first, at=at, seq=seq, role=_objects([names[r] for r in role.tolist()]),
+                    due=due, journey=_objects([block.plan.journeys[i].journey_id for i in j.tolist()]))
 
 
 def seed_for(seed: int, block: int) -> np.random.SeedSequence:
@@ -89,4 +298,5 @@ def seed_for(seed: int, block: int) -> np.random.SeedSequence:
     return np.random.SeedSequence([seed % (1 << 63), block])
 
 
-__all__ = ["BLOCK", "Counts", "Unsupported", "VectorSimulation", "seed_for", "vector_support"]
+__all__ = ["BLOCK", "Part", "Unsupported", "VectorSimulation", "paths_of", "seed_for",
+           "vector_support"]

@@ -1,10 +1,21 @@
-"""Vectorised simulation: one block of customers moved through the journey in lockstep.
+"""Vectorised simulation: one block of customers, each handling their own events and timers in
+order, all customers at once.
 
-Customers are independent, so they advance by step transitions rather than by global time:
-each pass groups the customers who are about to enter a step and applies that step to all of
-them with numpy (docs/simulation.md, "The vectorised engine"). Every random draw of a block
-comes from the block's own generator, so a customer's fate depends only on the seed and the
-block they are in: shards of whole blocks give the same results as one run.
+Customers are independent, so there is no global clock: each customer has a cursor (the
+instant of the last thing that happened to them) and takes, in each pass, the next thing that
+happens to them, as the runtime's queue would give it: steps of a run that is executing (until
+it waits or ends), else the earliest of their runs' timers, the events some run or entry of
+theirs takes (``Book.first_after``) and the occurrences of scheduled entries. An event is
+handled as ``Executor.on_event`` handles it: profile updates, opt-out, then each run in the
+order it began (milestones, goals and exit rules, handlers, the wait it is at, or ignored),
+then each journey it enters; a run that moves executes its steps before the next run reacts.
+Every pass groups the customers by what they do and applies it to the whole group with numpy
+(``steps.py`` for the step kinds); every draw comes from the block's own generator, so a
+customer's fate depends only on the seed and their block, which is what makes shards exact.
+
+**Instants.** An event is at ``(time, sequence number)``; at one time, events are handled in
+the order they were made, and before timers. A customer's cursor after an event is the event's
+instant; after a timer, its time and a fresh number above every event made so far.
 """
 from __future__ import annotations
 
@@ -12,17 +23,16 @@ import hashlib
 
 import numpy as np
 
-from ...semantics import (ERROR, MAX_STEPS, SEND_CAP, SEND_CHECKS, SEND_NO_CONSENT,
-                          SEND_OPTED_OUT, SEND_QUIET, send_checks, zero_wait)
-from ..cohort import OPT_OUT_DELAY
-from .columns import VectorScope, as_objects, flatten, holds, evaluate, sample, typed
-from .notes import Notes, after
-from .plan import NO_NEXT, Plan
-from .streams import Stream
+from . import behaviour, steps
+from .book import Book
+from .columns import holds
+from .customers import Customers
+from .lanes import (EVENT, EXEC, EXPIRY, FREE, HELD, HOLDOUT, QUIET, QUIET_OVER, REST, TIMEOUT,
+                    WAKE, Lanes)
+from .scope import Scope
 from .tally import Tally
 
-IDLE, ENDED = -3, -1       # never entered (or a holdout run) / ended; NO_NEXT (-2) is still live
-SLOTS = 4                  # pending reactions kept per customer and wait arm
+TIMER, OCCURS, HAPPENS = 1, 2, 3   # what a customer's next item is
 
 
 def buckets(seed, parts: tuple[str, ...], customers: list[bytes]) -> np.ndarray:
@@ -38,52 +48,50 @@ def buckets(seed, parts: tuple[str, ...], customers: list[bytes]) -> np.ndarray:
 
 
 class Block:
-    """Customers ``first`` .. ``first + n - 1`` of the cohort, with their own generator.
+    """Customers ``first`` .. ``first + n - 1`` of the cohort, with their own generator."""
 
-    **Instants.** Each customer is at an instant ``(t, split)``: their events at time ``t``
-    with a sequence number above ``split`` come after it, those at or below came before (the
-    runtime's queue orders events at one time by when they were made, and puts them before
-    timers). Every event has the number of its making (baseline streams first, as the
-    reference engine queues them when it samples the customer); a move by a timer takes a
-    fresh number, above every event made so far; a move by an event takes that event's number.
-    """
-
-    def __init__(self, plan: Plan, spec, first: int, n: int, seed_sequence):
+    def __init__(self, plan, spec, first: int, n: int, seed_sequence):
         self.plan, self.spec, self.first, self.n = plan, spec, first, n
         self.gen = np.random.default_rng(seed_sequence)
-        self.tally = Tally(plan, n)
-        self.notes = Notes(plan)
-        self.trace: list[tuple] = []   # sends: customer rows, times, channel, zone codes
-        self.holdout_inside = 0
-        self.step = np.full(n, IDLE)
-        self.t = np.zeros(n)
-        self.split = np.zeros(n)
-        self.prev = np.full(n, -1)
-        self.why = np.zeros(n, dtype=np.int64)
-        self.resumed = np.zeros(n, dtype=bool)
-        self.hops = np.zeros(n, dtype=np.int64)
-        self.joined = np.zeros(n, dtype=bool)      # entered (treated or holdout)
-        self.held = np.zeros(n, dtype=bool)        # in the holdout group
-        self.end_at = np.full(n, np.inf)           # the first goal or exit event: its time,
-        self.end_why = np.full(n, -1)              # why it ends the run,
-        self.end_seq = np.zeros(n)                 # and its sequence number
-        self.stop_at = np.full(n, np.inf)          # the instant each run stopped taking events
-        self.stop_seq = np.full(n, np.inf)
-        self.awaited_until = np.full(n, -np.inf)   # each customer's latest event a step awaits
-        self.seq = len(plan.sources)               # numbers up to here: baseline streams
-        self.received = np.zeros(n, dtype=np.int64)
-        self.opt_time = np.full(n, np.inf)
-        self.opt_seq = np.zeros(n)
-        self.caps = [(np.full((n, m), -np.inf), np.zeros(n, dtype=np.int64)) for m, *_ in plan.caps]
-        self.slots: dict[int, np.ndarray] = {}
-        self.slot_seq: dict[int, np.ndarray] = {}
-        self.streams: dict[int, Stream] = {}
-        self._tests: dict[tuple, np.ndarray] = {}
-        self._arms_of_split: dict[int, np.ndarray] = {}
+        self.customers = Customers(plan, spec, n, self.gen)
+        self.lanes = Lanes(plan, n)
+        self.book = Book(plan, n)
+        self.tally = Tally(plan, n, first)
+        self.trace: list[tuple] = []       # sends: customer rows, times, channel, zone codes, journey
+        self.matching: dict = {}           # (journey, step, channel) -> responses it draws
+        self.seq = len(plan.sources) + 2   # numbers up to here: baseline streams
+        journeys = len(plan.journeys)
+        self.left = np.zeros(n, dtype=bool)          # the cohort's own opt-out was drawn
+        self.received = np.zeros(n, dtype=np.int64)  # messages, for fatigue
+        self.caps = [(np.full((n, m), -np.inf), np.zeros(n, dtype=np.int64))
+                     for m, *_ in plan.caps]
+        self.escaped = np.zeros(n, dtype=bool)
+        self.reasons: dict[str, np.ndarray] = {}
+        self.cur_t = np.full(n, -np.inf)
+        self.cur_s = np.zeros(n)
+        self.executing = np.full(n, -1, dtype=np.int64)   # the lane whose steps run now
+        self.item = np.full(n, -1, dtype=np.int64)        # the event being handled
+        self.item_stage = np.zeros(n, dtype=np.int64)
+        self.item_lanes = np.zeros((n, 0), dtype=np.int64)
+        self.next_t = np.full(n, np.inf)
+        self.next_what = np.zeros(n, dtype=np.int64)
+        self.next_ref = np.zeros(n, dtype=np.int64)
+        self.entries = np.zeros((journeys, n), dtype=np.int64)
+        self.last_entry = np.full((journeys, n), -np.inf)
+        self.active = np.zeros((journeys, n), dtype=np.int64)
+        self.occurrences: dict[int, tuple] = {}   # scheduled journey -> per-zone times
+        self.occ_index = np.zeros((journeys, n), dtype=np.int64)
+        self.occ_q = np.zeros((journeys, n))
+        self.occ_fresh = np.zeros((journeys, n), dtype=bool)
         self._ids: list[bytes] | None = None
-        self.zone_name = _objects(list(plan.zone_names))
-        self.variables = {name: typed(_objects([value] * n)) for name, value in plan.variables.items()}
-        self._sample()
+        self._arms_of_split: dict[tuple, np.ndarray] = {}
+
+    # --- small helpers ------------------------------------------------------------------------
+
+    def fresh(self) -> int:
+        """A sequence number above every event made so far: the instant of a timer."""
+        self.seq += 1
+        return self.seq
 
     def ids(self, rows: np.ndarray) -> list[bytes]:
         """Customer ids as the reference engine names them (``c1``, ``c2``...), encoded."""
@@ -92,573 +100,649 @@ class Block:
         ids = self._ids
         return [ids[i] for i in rows.tolist()]
 
-    def _fresh(self) -> int:
-        """A sequence number above every event made so far: the instant of a timer."""
-        self.seq += 1
-        return self.seq
-
-    # --- customers --------------------------------------------------------------------------
-
-    def _sample(self) -> None:
-        plan, cohort, gen, n = self.plan, self.plan.cohort, self.gen, self.n
-        segments = cohort.segments
-        cumulative = np.cumsum([s.weight for s in segments])
-        self.seg = np.minimum(np.searchsorted(cumulative, gen.random(n) * cumulative[-1],
-                                              side="right"), len(segments) - 1)
-        self.arrival = cohort.start + gen.random(n) * cohort.arrival
-        self.profile, self.entry, self.consent, self.tags = {}, {}, {}, {}
-        self.zone = np.zeros(n, dtype=np.int64)
-        parts: dict[str, dict[tuple, list]] = {"profile": {}, "entry": {}, "consent": {}, "tags": {}}
-        for g, segment in enumerate(segments):
-            rows = np.flatnonzero(self.seg == g)
-            self._segment(g, segment, rows, parts)
-        for table, found in parts.items():
-            target = getattr(self, table)
-            for path, pieces in found.items():
-                target[path] = _assemble(n, pieces)
-        self.consent_ok = {ch: (self.consent[(ch,)] == True) if (ch,) in self.consent  # noqa: E712
-                           else np.zeros(n, dtype=bool) for ch in plan.program.consent}
-        for source_index, source in enumerate(plan.sources):
-            if source.rate > 0:
-                mine = np.flatnonzero(self.seg == source.segment)
-                self.streams[source_index] = Stream.draw(source_index, gen, mine, self.arrival,
-                                                         self.spec.horizon, source.rate, n)
-
-    def _segment(self, g: int, segment, rows: np.ndarray, parts: dict) -> None:
-        gen, k, reads = self.gen, len(rows), self.plan.reads
-        for name, sampler in segment.attributes.items():
-            for path, leaf in ({(name,): sampler} | {(name, *p): s for p, s in flatten(sampler).items()}).items():
-                if path in reads["profile"] and not _is_record(leaf):
-                    parts["profile"].setdefault(path, []).append((rows, sample(leaf, gen, k)))
-        for tag, p in segment.tags.items():
-            parts["tags"].setdefault(tag, []).append((rows, gen.random(k) < p))
-        if segment.timezone is not None:
-            zones = segment.timezone
-            picked = np.searchsorted(np.array(zones.cumulative), gen.random(k) * zones.total, side="right")
-            codes = np.array([self.plan.zone_names.index(z) for z in zones.keys])
-            self.zone[rows] = codes[np.minimum(picked, len(codes) - 1)]
-        for channel, p in segment.consent.items():
-            parts["consent"].setdefault((channel,), []).append((rows, gen.random(k) < p))
-        for path, leaf in flatten(segment.entry_data).items():
-            if path in self.plan.reads["entry"]:
-                parts["entry"].setdefault(path, []).append((rows, sample(leaf, gen, k)))
-
-    # --- entering ---------------------------------------------------------------------------
-
-    def enter(self) -> None:
-        plan, program, spec = self.plan, self.plan.program, self.spec
-        if program.entry is None or plan.entry_event != program.entry.event:
+    def commit(self, batch) -> None:
+        """The events of a draw into the book, numbered in the reference engine's order."""
+        parts = batch.parts
+        if not parts:
             return
-        everyone = np.arange(self.n)
-        scope = VectorScope(self, everyone, run=False)
-        ok = holds(plan.entry_tree, scope) & holds(plan.audience_tree, scope)
-        ok &= self.arrival <= spec.horizon
-        rows = np.flatnonzero(ok)
-        self.joined[rows] = True
-        holdout = np.zeros(len(rows), dtype=bool)
-        if program.holdout:
-            holdout = buckets(spec.seed, ("holdout", program.journey_id), self.ids(rows)) < program.holdout
-        self.held[rows[holdout]] = True
-        for source_index, stream in self.streams.items():
-            if source_index in plan.watch:
-                owners, times = stream.of(self.joined)
-                self._note(source_index, owners, times, stream.seq, repeated=True)
-            has, first = stream.first(rows)
-            self._trigger(source_index, has, first, stream.seq)
-        self._holdout(rows[holdout])
-        treated = rows[~holdout]
-        self.tally.entered(treated, self.seg)
-        self.t[treated] = self.arrival[treated]
-        self.split[treated] = self._fresh()
-        self.why[treated] = plan.why(f"entry on {program.entry.event}")
-        if plan.start == NO_NEXT:
-            self.step[treated] = ENDED
-            self.stop_at[treated], self.stop_seq[treated] = self.t[treated], self.split[treated]
-            self.tally.ended_unplaced(len(treated))
-        else:
-            self.step[treated] = plan.start
+        width = max(p["keys"].shape[1] for p in parts)
+        keys = np.concatenate([behaviour._pad(p["keys"], width) for p in parts])
+        order = np.lexsort([keys[:, c] for c in reversed(range(width))])
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        seqs = self.seq + 1 + rank
+        self.seq += len(order)
+        offset = 0
+        for part in parts:
+            count = len(part["rows"])
+            source = self.plan.sources[part["src"]]
+            self.book.add(part["rows"], part["at"], seqs[offset:offset + count], source.kind,
+                          part["src"], part["depth"], -1, part["data"], part["updates"])
+            offset += count
 
-    def _holdout(self, rows: np.ndarray) -> None:
-        """Holdout runs take no step: they end on a goal or exit event, or when the longest
-        goal or milestone window is over (events at that instant still reach them)."""
-        window = self.plan.program.holdout_window()
-        deadline = self.arrival[rows] + (np.inf if window is None else window)
-        at, why = self.end_at[rows], self.end_why[rows]
-        horizon = self.spec.horizon
-        won = (at <= deadline) & (at <= horizon)
-        expired = ~won & (deadline <= horizon)
-        self.tally.holdout(len(rows), why[won], int(expired.sum()))
-        self.holdout_inside = int((~won & ~expired).sum())
-        self.stop_at[rows[won]], self.stop_seq[rows[won]] = at[won], self.end_seq[rows[won]]
-        self.stop_at[rows[expired]] = deadline[expired]
-        self.stop_seq[rows[expired]] = -np.inf if window == 0 else np.inf
-
-    def inside(self) -> int:
-        """Runs not ended, read from the customers' states (the tests check the counts by it)."""
-        live = (self.step >= 0) | (self.step == NO_NEXT)
-        return int(live.sum()) + self.holdout_inside
-
-    # --- the loop ---------------------------------------------------------------------------
-
-    def run(self) -> Tally:
-        self.enter()
-        while True:
-            live = np.flatnonzero(((self.step >= 0) | (self.step == NO_NEXT)) & (self.t <= self.spec.horizon))
-            if not len(live):
-                break
-            steps = self.step[live]
-            order = np.argsort(steps, kind="stable")
-            kinds, starts = np.unique(steps[order], return_index=True)
-            for k, s in enumerate(kinds.tolist()):
-                end = starts[k + 1] if k + 1 < len(starts) else len(order)
-                self._visit(s, live[order[starts[k]:end]])
-        self.tally.finish(self)
-        return self.tally
-
-    def test(self, kind: str, index: int, tree, source_index: int) -> np.ndarray:
-        """Whether a goal, exit rule, milestone or wait arm matches an event from a source,
-        per customer (its conditions read nothing that steps change: see plan.py)."""
-        key = (kind, index, source_index)
-        if key not in self._tests:
-            source = self.plan.sources[source_index]
-            event = source.fixed if source.fixed is not None else {}
-            self._tests[key] = holds(tree, VectorScope(self, np.arange(self.n), event))
-        return self._tests[key]
-
-    def _visit(self, s: int, rows: np.ndarray) -> None:
-        if s == NO_NEXT:
-            self._end(rows, self.t[rows], self.plan.why("no next step", "completed"),
-                      self.prev[rows], self.split[rows])
-            return
-        fresh = rows[~self.resumed[rows]]
-        self.resumed[rows] = False
-        self.tally.enter_step(s, fresh, self.prev[fresh], self.why[fresh])
-        self.hops[rows] += 1
-        looping = self.hops[rows] > MAX_STEPS
-        if looping.any():
-            stuck = rows[looping]
-            self._end(stuck, self.t[stuck], self.plan.why(f"more than {MAX_STEPS} steps without a wait", ERROR),
-                      s, self.split[stuck])
-            rows = rows[~looping]
-        step = self.plan.steps[s]
-        _HANDLERS[step.kind](self, s, step, rows)
-
-    # --- moving and ending ------------------------------------------------------------------
-
-    def _move(self, rows, s: int, to, why) -> None:
-        self.step[rows], self.prev[rows], self.why[rows] = to, s, why
-
-    def _rest(self, s: int, rows: np.ndarray) -> None:
-        """Runs ``rows`` wait at step ``s`` from their instant on (where an awaited event that
-        nothing takes is ignored). Every event that can reach a run while it waits is made by
-        then: a run with none still to come is left out."""
-        if self.notes.resting:
-            now = self.t[rows]
-            some = self.awaited_until[rows] >= now
-            self.notes.rest(s, rows[some], now[some], self.split[rows[some]])
-
-    def _note(self, source_index: int, rows: np.ndarray, at: np.ndarray, seq,
-              repeated: bool = False) -> None:
-        """Events of a watched source (``repeated``: a customer may have several)."""
-        self.notes.event(source_index, rows, at, seq)
-        if source_index not in self.plan.awaited:
-            return
-        if repeated:
-            np.maximum.at(self.awaited_until, rows, at)
-        else:
-            self.awaited_until[rows] = np.maximum(self.awaited_until[rows], at)
-
-    def _advance(self, rows, s: int, leave, to, why, leave_seq=None) -> None:
-        """Leave step ``s`` at ``leave`` (a timer; ``leave_seq``: an event with that number)
-        unless a goal or exit event comes first."""
-        at, seq = self.end_at[rows], self.end_seq[rows]
-        if leave_seq is None:
-            ends = at <= leave       # events come before a timer at their time
-        else:
-            ends = ~after(at, seq, leave, leave_seq)
-        ends &= at <= self.spec.horizon
-        if ends.any():
-            done = rows[ends]
-            self._end(done, at[ends], self.end_why[done], s, seq[ends])
-        keep = ~ends
-        go = rows[keep]
-        self.t[go] = leave[keep] if isinstance(leave, np.ndarray) else leave
-        self.split[go] = self._fresh() if leave_seq is None else leave_seq[keep]
-        self.hops[go] = 0
-        self._move(go, s, _pick(to, keep), _pick(why, keep))
-
-    def _end(self, rows, at, why, origin, seq) -> None:
-        self.step[rows] = ENDED
-        self.stop_at[rows], self.stop_seq[rows] = at, seq
-        self.tally.ended(rows, at, why, origin, self)
-
-    # --- behaviour --------------------------------------------------------------------------
-
-    def _occur(self, source_index: int, rows: np.ndarray, at: np.ndarray) -> int:
-        """Events from a source at ``at``, made now: noted, a goal or exit rule ends the run
-        then, a wait may take them (kept in the wait arms' slots). Their sequence number."""
-        seq = self._fresh()
+    def escape(self, rows: np.ndarray, reason: str) -> None:
+        """Customers ``rows`` take the reference path: nothing of theirs is counted here."""
+        rows = rows[~self.escaped[rows]]
         if not len(rows):
-            return seq
-        if source_index in self.plan.watch:
-            self._note(source_index, rows, at, seq)
-        self._trigger(source_index, rows, at, seq)
-        event = self.plan.sources[source_index].event
-        for arm_index, arm in self.plan.arm_list:
-            if arm.event == event:
-                ok = self.test("arm", arm_index, arm.tree, source_index)[rows]
-                self._push(arm_index, rows[ok], at[ok], seq)
-        return seq
+            return
+        self.escaped[rows] = True
+        self.reasons.setdefault(reason, np.zeros(self.n, dtype=bool))[rows] = True
+        lanes = self.lanes
+        mine = np.isin(lanes.c[:lanes.size], rows) & (lanes.phase[:lanes.size] != FREE)
+        lanes.phase[np.flatnonzero(mine)] = FREE
+        self.executing[rows] = -1
+        self.item[rows] = -1
+        self.next_t[rows] = np.inf
 
-    def _trigger(self, source_index: int, rows: np.ndarray, at: np.ndarray, seq) -> None:
-        """Keep each customer's first event that a goal or exit rule takes."""
+    def scope(self, j: int, lanes: np.ndarray, event=None, now=None, split=None) -> Scope:
+        """What a run's conditions read (the run's event when ``event`` is None)."""
+        rows = self.lanes.c[lanes]
+        return Scope(self, rows, self.plan.journeys[j], lanes, event, True, True,
+                     self.lanes.t[lanes] if now is None else now,
+                     self.lanes.s[lanes] if split is None else split, self.lanes.entered[lanes])
+
+    # --- the scope's view of customers --------------------------------------------------------
+
+    def profile_value(self, path, rows):
+        return self.customers.value(path, rows)
+
+    def profile_has(self, name, rows):
+        return self.customers.has(name, rows)
+
+    def special(self, name, rows):
+        if name == "opted_out":
+            return self.customers.special(name, rows)
+        return self.customers.special(name, rows)
+
+    def profile_dict(self, rows):
+        return self.customers.profile_dict(rows)
+
+    def consent_value(self, channel, rows):
+        return self.customers.consent_value(channel, rows)
+
+    def consent_dict(self, rows):
+        return self.customers.consent_dict(rows)
+
+    def tag(self, tag, rows):
+        return self.customers.tag(tag, rows)
+
+    # --- running ------------------------------------------------------------------------------
+
+    def run(self):
         plan = self.plan
-        event = plan.sources[source_index].event
-        why = np.full(len(rows), -1)
-        for i, trigger in enumerate(plan.triggers):
-            if trigger.event != event:
-                continue
-            ok = self.test("trigger", i, trigger.tree, source_index)[rows] & (why < 0)
-            if trigger.within is not None:
-                ok &= at - self.arrival[rows] <= trigger.within
-            why[ok] = trigger.why
-        sooner = (why >= 0) & ~after(at, seq, self.end_at[rows], self.end_seq[rows])
-        self.end_at[rows[sooner]], self.end_why[rows[sooner]] = at[sooner], why[sooner]
-        self.end_seq[rows[sooner]] = seq
-
-    def _push(self, arm_index: int, rows: np.ndarray, at: np.ndarray, seq: int) -> None:
-        if arm_index not in self.slots:
-            self.slots[arm_index] = np.full((self.n, SLOTS), np.inf)
-            self.slot_seq[arm_index] = np.zeros((self.n, SLOTS))
-        held = self.slots[arm_index][rows]
-        held[held < self.t[rows][:, None]] = np.inf     # past events: nobody waits for them now
-        column = held.argmax(axis=1)
-        latest = held[np.arange(len(rows)), column]
-        self.tally.dropped += int(np.isfinite(latest).sum())
-        put = at < latest
-        held[np.flatnonzero(put), column[put]] = at[put]
-        self.slots[arm_index][rows] = held
-        self.slot_seq[arm_index][rows[put], column[put]] = seq
-
-    def _react(self, s: int, channel: str, rows: np.ndarray, at: np.ndarray) -> None:
-        """Draw each customer's reactions to a message: responses and opting out."""
-        plan, gen = self.plan, self.gen
-        before = self.received[rows]
-        self.received[rows] += 1
-        for g, sources in plan.responses_of[(s, channel)].items():
-            mine = self.seg[rows] == g
-            who, when = rows[mine], at[mine]
-            factor = plan.cohort.segments[g].fatigue ** before[mine]
-            for source_index in sources:
-                response = plan.sources[source_index].response
-                hit = gen.random(len(who)) < response.p * factor
-                delay = sample(response.delay, gen, int(hit.sum())) if hit.any() else np.zeros(0)
-                self._occur(source_index, who[hit], when[hit] + delay)
-        for g, segment in enumerate(plan.cohort.segments):
-            if segment.opt_out <= 0:
-                continue
-            mine = (self.seg[rows] == g) & np.isinf(self.opt_time[rows])
-            who, when = rows[mine], at[mine]
-            leave = gen.random(len(who)) < segment.opt_out
-            self.opt_time[who[leave]] = when[leave] + OPT_OUT_DELAY
-            self.opt_seq[who[leave]] = self._occur(0, who[leave], when[leave] + OPT_OUT_DELAY)
-
-    # --- step kinds -------------------------------------------------------------------------
-
-    def _send(self, s: int, step, rows: np.ndarray) -> None:
-        """Each channel in turn (the step's, then its fallbacks) through the send checks in the
-        shared order (``semantics.send_checks``): the first channel they let through sends;
-        quiet hours defer the whole send; an opt-out skips it at once; a channel without
-        consent or over a cap passes the send to the next (the last one's reason is the skip's)."""
-        transactional = bool(step.params.get("transactional"))
-        channels = self.plan.channels_of[s]
-        now, split = self.t[rows], self.split[rows]
-        count = len(rows)
-        trying = np.ones(count, dtype=bool)    # not sent, deferred or skipped yet
-        deferred = np.zeros(count, dtype=bool)
-        until = np.full(count, np.nan)
-        skips = dict.fromkeys((SEND_OPTED_OUT, SEND_NO_CONSENT, SEND_CAP), 0)
-        for c, channel in enumerate(channels):
-            open_ = trying.copy()
-            for check in send_checks(transactional):
-                if not open_.any():
-                    break
-                hit = np.zeros(count, dtype=bool)
-                hit[open_] = self._blocked(check, channel, rows[open_], now[open_], split[open_],
-                                           until, open_)
-                open_ &= ~hit
-                if check == SEND_QUIET:
-                    deferred |= hit
-                elif check == SEND_OPTED_OUT or c == len(channels) - 1:
-                    skips[check] += int(hit.sum())   # no channel reaches a customer who opted out
-                else:
-                    continue                         # the next channel may go out
-                trying &= ~hit
-            if open_.any():
-                self._deliver(s, channel, rows[open_], now[open_], transactional)
-                trying &= ~open_
-        self.tally.send_results(s, int(count - deferred.sum() - sum(skips.values())),
-                                skips[SEND_OPTED_OUT], skips[SEND_NO_CONSENT], skips[SEND_CAP])
-        if deferred.any():
-            self._defer(s, step, rows[deferred], now[deferred], until[deferred])
-        rest = rows[~deferred]
-        self._move(rest, s, self.plan.next_of(step), self.plan.why("next"))
-
-    def _blocked(self, check: str, channel: str, rows, now, split, until, where) -> np.ndarray:
-        """Which of ``rows`` (sending at the instants ``(now, split)``) the check stops on
-        ``channel``; the quiet-hours check writes the end of the window into ``until`` at
-        ``where``."""
-        program = self.plan.program
-        if check == SEND_OPTED_OUT:
-            return ~after(self.opt_time[rows], self.opt_seq[rows], now, split)
-        if check == SEND_NO_CONSENT:
-            if channel not in program.consent:
-                return np.zeros(len(rows), dtype=bool)
-            return ~self.consent_ok[channel][rows]
-        if check == SEND_QUIET:
-            if program.quiet is None:
-                return np.zeros(len(rows), dtype=bool)
-            ends = self.spec.clock.quiet_until(now, program.quiet, self.zone[rows])
-            until[where] = ends
-            return ~np.isnan(ends)
-        capped = np.zeros(len(rows), dtype=bool)
-        for (messages, per, channels, calendar), (times, heads) in zip(self.plan.caps, self.caps):
-            if channels is None or channel in channels:
-                oldest = times[rows, heads[rows]]   # the cap's last `messages` sends: the earliest
-                if calendar is None:
-                    capped |= oldest > now - per
-                else:
-                    capped |= oldest >= self.spec.clock.calendar_start(now, calendar, self.zone[rows])
-        return capped
-
-    def _deliver(self, s: int, channel: str, rows: np.ndarray, now: np.ndarray,
-                 transactional: bool) -> None:
-        self.tally.sent[rows] += 1
-        self.tally.on_channel(s, channel, len(rows))
-        if not transactional:   # transactional messages neither meet nor fill the caps
-            for (_, _, channels, _), (times, heads) in zip(self.plan.caps, self.caps):
-                if channels is None or channel in channels:
-                    times[rows, heads[rows]] = now
-                    heads[rows] = (heads[rows] + 1) % times.shape[1]
-        if self.spec.trace:
-            self.trace.append((rows + self.first, now.copy(), channel, self.zone[rows]))
-        self._react(s, channel, rows, now)
-
-    def _defer(self, s: int, step, rows, now, until) -> None:
-        """Sends in quiet hours wait for the window's end; an opt-out meanwhile drops them."""
+        for g, reason in plan.segment_reasons.items():
+            self.escape(np.flatnonzero(self.customers.seg == g), reason)
+        behaviour.arrivals(self)
+        behaviour.baselines(self)
+        self._occurrences()
+        self.schedule(np.flatnonzero(~self.escaped))
         horizon = self.spec.horizon
-        self._rest(s, rows)
-        self.tally.deferred(s, len(rows))
-        at, seq = self.end_at[rows], self.end_seq[rows]
-        opt, opt_seq = self.opt_time[rows], self.opt_seq[rows]
-        ends = (at <= until) & (at <= horizon) & ~after(at, seq, opt, opt_seq)
-        if ends.any():
-            self._end(rows[ends], at[ends], self.end_why[rows[ends]], s, seq[ends])
-        cancel = ~ends & (opt <= until) & (opt <= horizon)
-        if cancel.any():
-            self.tally.skipped_opted_out(s, int(cancel.sum()))
-            self._advance(rows[cancel], s, opt[cancel], self.plan.next_of(step), self.plan.why("next"),
-                          opt_seq[cancel])
-        wait = rows[~ends & ~cancel]
-        self.t[wait], self.split[wait] = until[~ends & ~cancel], self._fresh()
-        self.hops[wait] = 0
-        self.resumed[wait] = True
-
-    def _wait(self, s: int, step, rows) -> None:
-        duration = step.params["duration"]
-        if zero_wait("wait", duration=duration):   # on at once, counted against MAX_STEPS
-            self._move(rows, s, self.plan.next_of(step), self.plan.why("waited"))
-            return
-        self._rest(s, rows)
-        self._advance(rows, s, self.t[rows] + duration, self.plan.next_of(step),
-                      self.plan.why("waited"))
-
-    def _wait_until(self, s: int, step, rows) -> None:
-        hours, minutes = step.params["time"].split(":")
-        now = self.t[rows]
-        due = self.spec.clock.next_local_time(now, int(hours) * 60 + int(minutes), self.zone[rows])
-        self._wake(s, step, rows, due, "time reached")
-
-    def _wait_day(self, s: int, step, rows) -> None:
-        hours, minutes = step.params["time"].split(":")
-        due = self.spec.clock.day_after_entry(self.arrival[rows], step.params["day"],
-                                              int(hours) * 60 + int(minutes), self.zone[rows])
-        self._wake(s, step, rows, due, "time passed")
-
-    def _wake(self, s: int, step, rows, due, passed: str) -> None:
-        """Wait until ``due``, or go on at once (edge ``passed``) when it is not later than now."""
-        now = due <= self.t[rows]
-        self._move(rows[now], s, self.plan.next_of(step), self.plan.why(passed))
-        self._rest(s, rows[~now])
-        self._advance(rows[~now], s, due[~now], self.plan.next_of(step), self.plan.why("waited"))
-
-    def _wait_event(self, s: int, step, rows) -> None:
-        plan, now, split = self.plan, self.t[rows], self.split[rows]
-        within = step.params.get("within")
-        target = plan.index[step.timeout] if step.timeout else plan.next_of(step)
-        if zero_wait("wait_event", within=within):   # times out at once, taking no event
-            self._move(rows, s, target, plan.why("timeout"))
-            return
-        self._rest(s, rows)
-        limit = now + (np.inf if within is None else within)
-        best, arm_of = np.full(len(rows), np.inf), np.full(len(rows), -1)
-        order = np.full(len(rows), np.inf)
-        for k, (arm_index, arm) in enumerate(plan.arms_at[s]):
-            found, seq = self._earliest(arm_index, arm, rows, now, split, limit)
-            better = (found < best) | ((found == best) & (seq < order))
-            best[better], order[better], arm_of[better] = found[better], seq[better], k
-        at, seq = self.end_at[rows], self.end_seq[rows]
-        ends = ~after(at, seq, best, order) & (at <= limit) & (at <= self.spec.horizon)
-        if ends.any():
-            self._end(rows[ends], at[ends], self.end_why[rows[ends]], s, seq[ends])
-        moved = ~ends & (arm_of >= 0) & (best <= self.spec.horizon)
-        for k, (arm_index, arm) in enumerate(plan.arms_at[s]):
-            mine = moved & (arm_of == k)
-            if mine.any():
-                taken = rows[mine]
-                self.t[taken], self.split[taken], self.hops[taken] = best[mine], order[mine], 0
-                self._move(taken, s, arm.to, arm.why)
-        rest = ~ends & ~moved
-        timed_out = rows[rest]
-        self.t[timed_out], self.split[timed_out], self.hops[timed_out] = limit[rest], self._fresh(), 0
-        self._move(timed_out, s, target, plan.why("timeout"))
-
-    def _earliest(self, arm_index: int, arm, rows, now, split, limit):
-        """The first event after each customer's instant and not later than ``limit`` that
-        this wait arm takes: its time and sequence number (+inf: none)."""
-        found = np.full(len(rows), np.inf)
-        seq = np.full(len(rows), np.inf)
-        if arm_index in self.slots:
-            held = self.slots[arm_index][rows]
-            orders = self.slot_seq[arm_index][rows]
-            ok = after(held, orders, now[:, None], split[:, None]) & (held <= limit[:, None])
-            held = np.where(ok, held, np.inf)
-            # the earliest event; at one instant, the one made first
-            column = np.lexsort((orders, held), axis=1)[:, 0] if SLOTS > 1 else held.argmin(axis=1)
-            found = held[np.arange(len(rows)), column]
-            seq = np.where(np.isfinite(found), orders[np.arange(len(rows)), column], np.inf)
-        for source_index, stream in self.streams.items():
-            if self.plan.sources[source_index].event != arm.event:
-                continue
-            ahead = stream.after(rows, now, split)
-            ok = self.test("arm", arm_index, arm.tree, source_index)[rows] & (ahead <= limit)
-            better = ok & ((ahead < found) | ((ahead == found) & (stream.seq < seq)))
-            found[better], seq[better] = ahead[better], stream.seq
-        return found, seq
-
-    def _branch(self, s: int, step, rows) -> None:
-        to = np.full(len(rows), self.plan.next_of(step))
-        why = np.full(len(rows), self.plan.why("else"))
-        open_ = np.ones(len(rows), dtype=bool)
-        for tree, target, label in self.plan.branches[s]:
-            if not open_.any():
+        size = lambda: self.lanes.size
+        while True:
+            moved = False
+            executing = np.flatnonzero(self.lanes.phase[:size()] == EXEC)
+            if len(executing):
+                steps.execute(self, executing)
+                moved = True
+            going = np.flatnonzero((self.item >= 0) & (self.executing < 0))
+            if len(going):
+                self._stages(going)
+                moved = True
+            due = np.flatnonzero((self.item < 0) & (self.executing < 0) & (self.next_t <= horizon))
+            if len(due):
+                self._take(due)
+                moved = True
+            if not moved:
                 break
-            hit = open_.copy()
-            hit[open_] = holds(tree, VectorScope(self, rows[open_]))
-            to[hit], why[hit] = target, label
-            open_ &= ~hit
-        self._move(rows, s, to, why)
+        return self
 
-    def _split(self, s: int, step, rows) -> None:
-        if s not in self._arms_of_split:
-            self._arms_of_split[s] = np.full(self.n, -1)
-        chosen = self._arms_of_split[s]
-        new = rows[chosen[rows] < 0]
-        if len(new):
-            point = buckets(self.spec.seed, ("split", self.plan.program.journey_id, step.id), self.ids(new))
-            chosen[new] = self.plan.split_arm(s, point)
-        arms = self.plan.splits[s]
-        picked = chosen[rows]
-        self._move(rows, s, np.array([a[0] for a in arms])[picked], np.array([a[1] for a in arms])[picked])
+    # --- what happens next to a customer ------------------------------------------------------
 
-    def _tag(self, s: int, step, rows) -> None:
-        for tag in step.params["tags"]:
-            column = self.tags.setdefault(tag, np.zeros(self.n, dtype=bool))
-            column[rows] = step.kind == "tag"
-        self._move(rows, s, self.plan.next_of(step), self.plan.why("next"))
+    def schedule(self, rows: np.ndarray) -> None:
+        """The next thing that happens to each of the (idle) customers ``rows``."""
+        rows = rows[~self.escaped[rows]]
+        if not len(rows):
+            return
+        lanes = self.lanes
+        n = len(rows)
+        best_t, best_p, best_q = np.full(n, np.inf), np.zeros(n), np.full(n, np.inf)
+        what, ref = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
 
-    def _set(self, s: int, step, rows) -> None:
-        """``set customer.x = ...`` changes a profile column, ``set n = ...`` a run-local
-        variable's (one run per customer: a run starts with the declared value)."""
-        value = evaluate(step.params.get("value"), VectorScope(self, rows))
-        attribute = step.params["attribute"].split(".")
-        table, path = (self.variables, attribute[0]) if len(attribute) == 1 else \
-            (self.profile, tuple(attribute[1:]))
-        column = table.get(path)
-        if not isinstance(value, np.ndarray):
-            value = typed(_objects([value] * len(rows)))
-        if column is None:
-            column = np.full(self.n, np.nan) if value.dtype == float else _objects([None] * self.n)
-        if column.dtype != value.dtype or column.dtype == bool:
-            column, value = as_objects(column).copy(), as_objects(value)
-        column[rows] = value
-        table[path] = column
-        self._move(rows, s, self.plan.next_of(step), self.plan.why("next"))
+        def offer(mask, t, p, q, kind, value):
+            better = mask & ((t < best_t) | ((t == best_t) & ((p < best_p) | ((p == best_p) & (q < best_q)))))
+            best_t[better], best_p[better], best_q[better] = t[better], p, q[better]
+            what[better], ref[better] = kind, value[better] if isinstance(value, np.ndarray) else value
 
-    def _emit(self, s: int, step, rows) -> None:
-        """The emitting run takes its own event at once: milestones first, then the goals and
-        exit rules that end it (at an instant just after the step's)."""
-        emit, now = self.plan.emits[s], self.t[rows]
-        instant = self.split[rows] + 0.5
-        age = now - self.arrival[rows]
-        scope = VectorScope(self, rows, emit.data)
-        for k in emit.milestones:
-            milestone = self.plan.milestones[k]
-            ok = holds(milestone.tree, scope)
+        order = lanes.order[rows]
+        live = order >= 0
+        safe = np.where(live, order, 0)
+        phase = np.where(live, lanes.phase[safe], FREE)
+        # runs' timers
+        timed = (phase == REST) | (phase == HELD)
+        timer_t = np.where(timed, lanes.timer_t[safe], np.inf)
+        timer_q = np.where(timed, lanes.timer_q[safe], np.inf)
+        for column in range(order.shape[1]):
+            offer(timed[:, column], timer_t[:, column], 1, timer_q[:, column], TIMER, safe[:, column])
+        # occurrences of scheduled entries
+        for j in self.occurrences:
+            fresh = self.occ_fresh[j, rows]
+            if fresh.any():
+                self.occ_q[j, rows[fresh]] = self.fresh()
+                self.occ_fresh[j, rows[fresh]] = False
+            at = self._occurrence_time(j, rows)
+            offer(np.isfinite(at) & self._can_enter(j, rows), at, 1, self.occ_q[j, rows], OCCURS,
+                  np.full(n, j))
+        # events some run or entry of theirs takes
+        wanted = self._wanted(rows, order, live, safe, phase)
+        for k in np.flatnonzero(wanted.any(axis=0)).tolist():
+            mine = np.flatnonzero(wanted[:, k])
+            t, q, ident = self.book.first_after(k, rows[mine], self.cur_t[rows[mine]],
+                                                self.cur_s[rows[mine]])
+            full_t = np.full(n, np.inf)
+            full_q = np.full(n, np.inf)
+            full_id = np.full(n, -1, dtype=np.int64)
+            full_t[mine], full_q[mine], full_id[mine] = t, q, ident
+            offer(full_id >= 0, full_t, 0, full_q, HAPPENS, full_id)
+        self.next_t[rows] = best_t
+        self.next_what[rows] = what
+        self.next_ref[rows] = ref
+
+    def _wanted(self, rows, order, live, safe, phase) -> np.ndarray:
+        """Per customer, which event types matter now: those their live runs take (a held-out
+        run: its goals, milestones and exit rules), those a journey they may enter is entered
+        on, and while anything is live or may begin, opt-outs and profile updates."""
+        plan, lanes = self.plan, self.lanes
+        n, kinds = len(rows), len(plan.kinds)
+        wanted = np.zeros((n, kinds), dtype=bool)
+        journeys = np.where(live, lanes.j[safe], -1)
+        for journey in plan.journeys:
+            j = journey.j
+            running = ((journeys == j) & ((phase == REST) | (phase == EXEC))).any(axis=1)
+            held = ((journeys == j) & (phase == HELD)).any(axis=1)
+            quiet = ((journeys == j) & (phase == REST) & (np.where(live, lanes.rest[safe], 0) == QUIET)).any(axis=1)
+            if len(journey.interest):
+                wanted[np.ix_(running, journey.interest)] = True
+            if len(journey.held_interest):
+                wanted[np.ix_(held, journey.held_interest)] = True
+            if quiet.any():
+                wanted[np.ix_(quiet, list(plan.opt_out_kinds))] = True
+            if journey.entry_kind is not None:
+                wanted[:, journey.entry_kind] |= self._can_enter(j, rows)
+        anything = live.any(axis=1) | wanted.any(axis=1)
+        for k in plan.opt_out_kinds | plan.update_kinds:
+            wanted[:, k] |= anything
+        return wanted
+
+    def _can_enter(self, j: int, rows) -> np.ndarray:
+        """Whether a journey may still begin a run of the customers (re-entry may allow one)."""
+        journey = self.plan.journeys[j]
+        if journey.program.reentry == "never":
+            return self.entries[j, rows] == 0
+        if journey.program.reentry == "always":
+            return np.ones(len(rows), dtype=bool)
+        return self.active[j, rows] == 0
+
+    def _take(self, rows: np.ndarray) -> None:
+        what = self.next_what[rows]
+        timers = rows[what == TIMER]
+        if len(timers):
+            self._fire(self.next_ref[timers])
+        for j in self.occurrences:
+            occurring = rows[(what == OCCURS) & (self.next_ref[rows] == j)]
+            if len(occurring):
+                self._occur(j, occurring)
+        happening = rows[what == HAPPENS]
+        if len(happening):
+            self._begin(happening, self.next_ref[happening])
+
+    # --- timers -------------------------------------------------------------------------------
+
+    def _fire(self, lanes_: np.ndarray) -> None:
+        """Runs' timers are due: a wait is over, a wait for events timed out, quiet hours are
+        over for a held send, a held-out run's window closed."""
+        lanes, plan = self.lanes, self.plan
+        at, mark = lanes.timer_t[lanes_], self.fresh()
+        rows = lanes.c[lanes_]
+        self.cur_t[rows], self.cur_s[rows] = at, mark
+        lanes.t[lanes_], lanes.s[lanes_] = at, mark
+        kind = lanes.timer_kind[lanes_]
+        lanes.timer_t[lanes_] = np.inf
+        lanes.depth[lanes_] = 0
+        expiring = lanes_[kind == EXPIRY]
+        if len(expiring):
+            for j in np.unique(lanes.j[expiring]).tolist():
+                mine = expiring[lanes.j[expiring] == j]
+                self.end(mine, plan.journeys[j].why("holdout goal window over"))
+        moving = lanes_[kind != EXPIRY]
+        if not len(moving):
+            return
+        kind = kind[kind != EXPIRY]
+        for j in np.unique(lanes.j[moving]).tolist():
+            journey = plan.journeys[j]
+            mine = lanes.j[moving] == j
+            chosen, kinds = moving[mine], kind[mine]
+            pos = lanes.pos[chosen]
+            to = np.where(kinds == WAKE, journey.next[pos], pos)
+            why = np.full(len(chosen), journey.why("waited"))
+            timed_out = kinds == TIMEOUT
+            if timed_out.any():
+                to[timed_out] = [journey.timeout[p] for p in pos[timed_out].tolist()]
+                why[timed_out] = journey.why("timeout")
+            quiet = kinds == QUIET_OVER
+            why[quiet] = journey.why("quiet hours over")
+            lanes.resumed[chosen[quiet]] = True
+            self.go(chosen, to, why)
+
+    # --- events -------------------------------------------------------------------------------
+
+    def _begin(self, rows: np.ndarray, ids: np.ndarray) -> None:
+        """Customers ``rows`` handle events ``ids``: profile updates and opt-outs first, then
+        each of their runs reacts, then the journeys the event enters."""
+        plan, book = self.plan, self.book
+        self.cur_t[rows], self.cur_s[rows] = book.t[ids], book.q[ids]
+        kinds = book.kind[ids]
+        updating = np.isin(kinds, list(plan.update_kinds)) if plan.update_kinds else \
+            np.zeros(len(rows), dtype=bool)
+        if updating.any():
+            self._update(rows[updating], ids[updating])
+        leaving = np.isin(kinds, list(plan.opt_out_kinds))
+        self.customers.opted_out[rows[leaving]] = True
+        self.item[rows] = ids
+        self.item_stage[rows] = 0
+        width = self.lanes.order.shape[1]
+        if self.item_lanes.shape[1] < width:
+            grown = np.full((self.n, width), -1, dtype=np.int64)
+            grown[:, :self.item_lanes.shape[1]] = self.item_lanes
+            self.item_lanes = grown
+        self.item_lanes[rows] = -1
+        self.item_lanes[rows, :width] = self.lanes.order[rows]
+        self._stages(rows)
+
+    def _update(self, rows, ids) -> None:
+        """The profile updates events carry (``attributes``: null deletes)."""
+        book = self.book
+        paths = {p for s in np.unique(book.src[ids]).tolist()
+                 for p in self.plan.sources[s].updates}
+        for path in sorted(paths):
+            values = book.update_values(ids, path)
+            has = np.array([path in self.plan.sources[s].updates
+                            for s in book.src[ids].tolist()], dtype=bool)
+            if has.any():
+                self.customers.set(path, rows[has], values[has] if isinstance(values, np.ndarray) else values)
+
+    def _stages(self, rows: np.ndarray) -> None:
+        """Go on with the events customers are handling: the next run reacts, or the next
+        journey is entered; a run that moves executes its steps before anything else."""
+        plan, lanes, book = self.plan, self.lanes, self.book
+        journeys = len(plan.journeys)
+        while len(rows):
+            width = self.item_lanes.shape[1]
+            stage = self.item_stage[rows]
+            ids = self.item[rows]
+            kinds = book.kind[ids]
+            reacting = stage < width
+            if reacting.any():
+                mine = rows[reacting]
+                chosen = self.item_lanes[mine, stage[reacting]]
+                ok = chosen >= 0
+                mine, chosen, event = mine[ok], chosen[ok], ids[reacting][ok]
+                ok = (lanes.phase[chosen] != FREE) & (lanes.c[chosen] == mine)
+                ok &= book.origin[event] != lanes.run[chosen]
+                self._react(chosen[ok], event[ok])
+            entering = (stage >= width) & (stage < width + journeys)
+            for j, journey in enumerate(plan.journeys):
+                mine = entering & (stage == width + j)
+                if mine.any() and journey.entry_kind is not None:
+                    takes = mine & (kinds == journey.entry_kind)
+                    if takes.any():
+                        self._enter(j, rows[takes], ids[takes], "event")
+            self.item_stage[rows] += 1
+            done = self.item_stage[rows] >= width + journeys
+            finished = rows[done & (self.executing[rows] < 0)]
+            if len(finished):
+                self.item[finished] = -1
+                self.schedule(finished)
+            rows = rows[~done & (self.executing[rows] < 0) & ~self.escaped[rows]]
+
+    def _react(self, lanes_: np.ndarray, ids: np.ndarray) -> None:
+        """Runs take an event: milestones, then goals and exit rules, then (not held out)
+        handlers, a held send dropped by an opt-out, the arm of the wait they are at; an event
+        some wait of the journey takes that nothing took here is ignored."""
+        if not len(lanes_):
+            return
+        lanes, plan, book = self.lanes, self.plan, self.book
+        kinds = book.kind[ids]
+        for j in np.unique(lanes.j[lanes_]).tolist():
+            journey = plan.journeys[j]
+            inj = lanes.j[lanes_] == j
+            for k in np.unique(kinds[inj]).tolist():
+                mine = inj & (kinds == k)
+                chosen, event = lanes_[mine], ids[mine]
+                quiet = (lanes.phase[chosen] == REST) & (lanes.rest[chosen] == QUIET) & \
+                    (k in plan.opt_out_kinds)
+                interested = np.isin(k, journey.interest) | quiet
+                chosen, event = chosen[interested], event[interested]
+                if len(chosen):
+                    self._react_to(journey, k, chosen, event)
+
+    def _react_to(self, journey, k: int, chosen, event) -> None:
+        lanes, plan = self.lanes, self.plan
+        j = journey.j
+        at, seq = self.book.t[event], self.book.q[event]
+        scope = self.scope(j, chosen, event, at, seq)
+        age = at - lanes.entered[chosen]
+        taken = self.milestones(journey, k, chosen, scope, at)
+        ending = journey.ending(k, age, scope)
+        ends = ending >= 0
+        if ends.any():
+            self.end(chosen[ends], ending[ends], at=at[ends], seq=seq[ends])
+        going = ~ends & (lanes.phase[chosen] != HELD)
+        moved = np.zeros(len(chosen), dtype=bool)
+        for h, handler in enumerate(journey.handlers.get(k, ())):
+            if not going.any():
+                break
+            ok = going.copy()
+            ok[ok] = holds(handler.tree, scope.subset(going))
+            if not ok.any():
+                continue
+            steps.actions(self, journey, handler.actions, chosen[ok], scope.subset(ok), (k, h))
+            self.tally.handled(j, k, lanes.c[chosen[ok]])
+            taken |= ok
+            if handler.to is not None:
+                jumping = chosen[ok]
+                self._leave(jumping)
+                self.go(jumping, np.full(len(jumping), handler.to), np.full(len(jumping), handler.why),
+                        at[ok], seq[ok], self.book.depth[event[ok]])
+                moved |= ok
+                going &= ~ok
+        resting = going & (lanes.phase[chosen] == REST)
+        if k in plan.opt_out_kinds:
+            dropped = resting & (lanes.rest[chosen] == QUIET)
+            if dropped.any():
+                held = chosen[dropped]
+                pos = lanes.pos[held]
+                for s in np.unique(pos).tolist():
+                    self.tally.result(j, s, "skipped", lanes.c[held[pos == s]], "opted out")
+                self._leave(held)
+                self.go(held, journey.next[pos], np.full(len(held), journey.why("next")),
+                        at[dropped], seq[dropped], self.book.depth[event[dropped]])
+                moved |= dropped
+                resting &= ~dropped
+        waiting = resting & (lanes.rest[chosen] == EVENT)
+        if waiting.any():
+            pos = lanes.pos[chosen]
+            for s in np.unique(pos[waiting]).tolist():
+                open_ = waiting & (pos == s)
+                for arm in journey.arms[s]:
+                    if arm.kind != k or not open_.any():
+                        continue
+                    ok = open_.copy()
+                    ok[ok] = holds(arm.tree, scope.subset(open_))
+                    if ok.any():
+                        taking = chosen[ok]
+                        self._leave(taking)
+                        lanes.ev[taking] = event[ok]
+                        self._context(taking, event[ok])
+                        self.go(taking, np.full(len(taking), arm.to), np.full(len(taking), arm.why),
+                                at[ok], seq[ok], self.book.depth[event[ok]])
+                        moved |= ok
+                        open_ &= ~ok
+        if k in journey.awaited:
+            ignored = ~ends & ~taken & ~moved & (lanes.phase[chosen] != HELD) & (lanes.phase[chosen] != FREE)
+            if ignored.any():
+                held = chosen[ignored]
+                self.tally.ignored(j, lanes.pos[held], lanes.c[held])
+
+    def milestones(self, journey, k: int, chosen, scope, at) -> np.ndarray:
+        """Each milestone of events of type ``k`` reached for the first time in the runs."""
+        lanes = self.lanes
+        taken = np.zeros(len(chosen), dtype=bool)
+        if not journey.milestones:
+            return taken
+        reached = lanes.flags("milestone", journey.j)
+        age = at - lanes.entered[chosen]
+        for milestone in journey.milestones:
+            if milestone.kind != k:
+                continue
+            ok = ~reached[chosen, milestone.index]
             if milestone.within is not None:
                 ok &= age <= milestone.within
-            self.notes.emit(k, rows[ok], now[ok], instant[ok])
-        why = np.full(len(rows), -1)
-        for trigger in emit.endings:
-            ok = (why < 0) & holds(trigger.tree, scope)
-            if trigger.within is not None:
-                ok &= age <= trigger.within
-            why[ok] = trigger.why
-        ends = why >= 0
-        if ends.any():
-            self._end(rows[ends], now[ends], why[ends], s, instant[ends])
-        self._move(rows[~ends], s, self.plan.next_of(step), self.plan.why("next"))
+            if ok.any():
+                ok[ok] = holds(milestone.tree, scope.subset(ok))
+            if ok.any():
+                got = chosen[ok]
+                reached[got, milestone.index] = True
+                self.tally.milestone(journey.j, milestone.index, lanes.c[got], lanes.held[got],
+                                     (at[ok] if np.ndim(at) else at) - lanes.entered[got])
+                taken |= ok
+        return taken
 
-    def _pass(self, s: int, step, rows) -> None:
-        self._move(rows, s, self.plan.next_of(step), self.plan.why("goto" if step.kind == "goto" else "next"))
+    def _context(self, lanes_: np.ndarray, ids: np.ndarray) -> None:
+        """``run.context.update(run.event)``: the event's top-level keys replace the context's."""
+        for key, refs in self.lanes.contexts.items():
+            has = self.book.has_key(ids, key)
+            refs[lanes_[has]] = ids[has]
 
-    def _exit(self, s: int, step, rows) -> None:
-        outcome = step.params["outcome"]
-        self._end(rows, self.t[rows], self.plan.why(f"exit step {step.id}", outcome), s, self.split[rows])
+    def _leave(self, lanes_: np.ndarray) -> None:
+        """Runs leave the step they rest at (their timer is cancelled)."""
+        self.lanes.timer_t[lanes_] = np.inf
+
+    # --- entering -----------------------------------------------------------------------------
+
+    def _enter(self, j: int, rows: np.ndarray, ids: np.ndarray, how: str) -> None:
+        """Customers try to enter journey ``j`` on events ``ids`` (the entry condition, the
+        audience and the re-entry rule decide), as ``Executor._try_enter``."""
+        plan = self.plan
+        journey = plan.journeys[j]
+        program = journey.program
+        book = self.book
+        at, seq = book.t[ids], book.q[ids]
+        scope = Scope(self, rows, journey, None, ids, False, True, at, seq, None)
+        ok = holds(journey.entry_tree, scope) & holds(journey.audience_tree, scope)
+        entered = self.entries[j, rows] > 0
+        if program.reentry == "never":
+            ok &= ~entered
+        elif program.reentry != "always":
+            ok &= (self.active[j, rows] == 0) & (~entered | (at - self.last_entry[j, rows] >= (program.reentry_after or 0)))
+        rows, ids, at, seq = rows[ok], ids[ok], at[ok], seq[ok]
+        if not len(rows):
+            return
+        lanes = self.lanes
+        chosen = lanes.open(j, rows)
+        lanes.reset(chosen, j)
+        self.entries[j, rows] += 1
+        self.last_entry[j, rows] = at
+        self.active[j, rows] += 1
+        lanes.entered[chosen], lanes.t[chosen], lanes.s[chosen] = at, at, seq
+        lanes.ev[chosen] = ids
+        self._context(chosen, ids)
+        lanes.depth[chosen] = book.depth[ids]
+        held = np.zeros(len(rows), dtype=bool)
+        if journey.holdout:
+            held = buckets(self.spec.seed, ("holdout", journey.journey_id), self.ids(rows)) < journey.holdout
+        lanes.held[chosen] = held
+        self.tally.entered(j, rows, held)
+        if held.any():
+            holding = chosen[held]
+            self.open_kpis(journey, holding, journey.start, at[held], seq[held])
+            self.hold(holding, journey, journey.start)
+        treated = chosen[~held]
+        if len(treated):
+            lanes.phase[treated] = EXEC
+            self.go(treated, np.full(len(treated), journey.start), np.full(len(treated), journey.entry_why
+                    if how == "event" else journey.why(how)))
+
+    def hold(self, lanes_: np.ndarray, journey, at_step: int) -> None:
+        """Runs are held out (the entry holdout, or a split's control arm): only their goals,
+        milestones and exit rules reach them, until the longest goal or milestone window
+        after their entry closes."""
+        lanes = self.lanes
+        window = journey.window
+        if window == 0:
+            self.end(lanes_, journey.why("holdout without goals"))
+            return
+        lanes.phase[lanes_] = HELD
+        lanes.rest[lanes_] = HOLDOUT
+        if window is None:
+            lanes.timer_t[lanes_] = np.inf
+        else:
+            deadline = lanes.entered[lanes_] + window
+            over = deadline <= lanes.t[lanes_]
+            if over.any():
+                self.end(lanes_[over], journey.why("holdout goal window over"))
+            waiting = lanes_[~over]
+            lanes.timer_t[waiting] = deadline[~over]
+            lanes.timer_q[waiting] = self.fresh()
+            lanes.timer_kind[waiting] = EXPIRY
+        self.idle(lanes_)
+
+    def open_kpis(self, journey, lanes_, s: int, at, seq) -> None:
+        """The KPIs entering step ``s`` opens, once per run."""
+        kpis = journey.kpis_at.get(s) if s >= 0 else None
+        if not kpis:
+            return
+        lanes = self.lanes
+        opened = lanes.flags("kpi", journey.j)
+        for k in kpis:
+            new = ~opened[lanes_, k]
+            if new.any():
+                mine = lanes_[new]
+                opened[mine, k] = True
+                at_ = np.broadcast_to(at, lanes_.shape)[new]
+                self.tally.observation(journey.j, k, lanes.c[mine], lanes.run[mine], lanes.held[mine],
+                                       at_, np.broadcast_to(seq, lanes_.shape)[new],
+                                       at_ + journey.kpis[k].within)
+
+    def _occurrences(self) -> None:
+        """Each scheduled journey's occurrences per zone, from the first arrival of the zone on
+        (its timer is armed by the zone's first event) up to the horizon."""
+        plan, customers = self.plan, self.customers
+        for journey in plan.journeys:
+            if journey.schedule is None:
+                continue
+            times = self.spec.clock.occurrences(journey.schedule)
+            keys = self.spec.clock.zone_keys
+            first_arrival = {}
+            for code in np.unique(customers.zone).tolist():
+                key = keys[code]
+                arrivals = customers.arrival[np.isin(customers.zone, [c for c, k in enumerate(keys) if k == key])]
+                first_arrival[key] = arrivals.min() if len(arrivals) else np.inf
+            per_zone = []
+            for code in range(len(keys)):
+                table = times[code]
+                start = first_arrival.get(keys[code], np.inf)
+                per_zone.append(table[table > start])
+            self.occurrences[journey.j] = per_zone
+            for code, table in enumerate(per_zone):
+                mine = np.flatnonzero(customers.zone == code)
+                self.occ_index[journey.j, mine] = np.searchsorted(table, customers.arrival[mine], side="left")
+            self.occ_q[journey.j] = self.fresh()
+
+    def _occurrence_time(self, j: int, rows) -> np.ndarray:
+        per_zone = self.occurrences[j]
+        found = np.full(len(rows), np.inf)
+        zones = self.customers.zone[rows]
+        index = self.occ_index[j, rows]
+        for code, table in enumerate(per_zone):
+            mine = (zones == code) & (index < len(table))
+            found[mine] = table[index[mine]]
+        return found
+
+    def _occur(self, j: int, rows: np.ndarray) -> None:
+        """A scheduled entry's occurrence: every known customer of the zone tries to enter,
+        with the event data ``{"occurrence": <ISO time>}``; the next occurrence follows."""
+        at = self._occurrence_time(j, rows)
+        mark = self.fresh()
+        self.cur_t[rows], self.cur_s[rows] = at, mark
+        self.occ_index[j, rows] += 1
+        self.occ_fresh[j, rows] = True
+        from ...runtime.events import iso
+        stamps = np.empty(len(rows), dtype=object)
+        stamps[:] = [iso(t) for t in at.tolist()]
+        s = self.plan.occurrence_sources[j]
+        ids = self.book.add(rows, at, mark, self.plan.sources[s].kind, s, 0, -1,
+                            {("occurrence",): stamps}, None)
+        self._enter(j, rows, ids, "entry at")
+        idle = rows[self.executing[rows] < 0]
+        self.schedule(idle)
+
+    # --- moving, resting, ending --------------------------------------------------------------
+
+    def go(self, lanes_: np.ndarray, to, why, at=None, seq=None, depth=None) -> None:
+        """Runs go on to ``to`` (by the edge ``why``) and execute its steps now (at the event
+        ``(at, seq)`` that moved them, or where they are)."""
+        lanes = self.lanes
+        lanes.phase[lanes_] = EXEC
+        lanes.nxt[lanes_], lanes.why[lanes_] = to, why
+        if at is not None:
+            lanes.t[lanes_], lanes.s[lanes_] = at, seq
+            lanes.hops[lanes_] = 0
+        if depth is not None:
+            lanes.depth[lanes_] = depth
+        self.executing[lanes.c[lanes_]] = lanes_
+
+    def rest(self, lanes_: np.ndarray, kind: int, due=None, timer=WAKE) -> None:
+        """Runs rest at their step (waiting for time, events or quiet hours to end), with a
+        timer at ``due`` (None: no timer)."""
+        lanes = self.lanes
+        lanes.phase[lanes_] = REST
+        lanes.rest[lanes_] = kind
+        if due is None:
+            lanes.timer_t[lanes_] = np.inf
+        else:
+            lanes.timer_t[lanes_] = due
+            lanes.timer_q[lanes_] = self.fresh()
+            lanes.timer_kind[lanes_] = timer
+        self.idle(lanes_)
+
+    def idle(self, lanes_: np.ndarray) -> None:
+        """The customers of runs that stopped executing: on with their event, or on to the next
+        thing that happens to them."""
+        rows = self.lanes.c[lanes_]
+        self.executing[rows] = -1
+        free = rows[self.item[rows] < 0]
+        if len(free):
+            self.schedule(np.unique(free))
+
+    def end(self, lanes_: np.ndarray, why, at=None, seq=None) -> None:
+        """Runs end (``why``: the reason's code, which gives the outcome)."""
+        if not len(lanes_):
+            return
+        lanes = self.lanes
+        for j in np.unique(lanes.j[lanes_]).tolist():
+            mine = lanes.j[lanes_] == j
+            chosen = lanes_[mine]
+            codes = np.broadcast_to(why, lanes_.shape)[mine]
+            when = lanes.t[chosen] if at is None else np.broadcast_to(at, lanes_.shape)[mine]
+            rows = lanes.c[chosen]
+            self.tally.ended(j, rows, lanes.pos[chosen], codes, lanes.held[chosen],
+                             when - lanes.entered[chosen], self.customers.seg[rows])
+            self.tally.run(j, rows, lanes.run[chosen], lanes.held[chosen],
+                           lanes.arms(j)[chosen], lanes.flags("milestone", j)[chosen], codes)
+            self.active[j, rows] -= 1
+        lanes.close(lanes_)
+        self.idle(lanes_)
+
+    # --- at the end ---------------------------------------------------------------------------
+
+    def finish(self):
+        """The runs still inside at the horizon credit their arms too; ``counts`` per journey."""
+        lanes = self.lanes
+        size = lanes.size
+        live = np.flatnonzero((lanes.phase[:size] != FREE) & ~self.escaped[lanes.c[:size]])
+        for j in np.unique(lanes.j[live]).tolist():
+            chosen = live[lanes.j[live] == j]
+            self.tally.run(j, lanes.c[chosen], lanes.run[chosen], lanes.held[chosen],
+                           lanes.arms(j)[chosen], lanes.flags("milestone", j)[chosen],
+                           np.full(len(chosen), -1))
+        return self
+
+    def kpi_status(self, journey, rows, k, opened_t, opened_q, due) -> list:
+        """Each observation's status at the horizon: ``hit`` (its event came within its
+        window), ``hit_open`` (it came, but the window is still open), ``missed``, or None
+        (still open)."""
+        from .kpis import statuses
+        return statuses(self, journey, rows, k, opened_t, opened_q, due)
 
 
-def _pick(value, mask):
-    return value[mask] if isinstance(value, np.ndarray) else value
-
-
-def _objects(values: list) -> np.ndarray:
-    found = np.empty(len(values), dtype=object)
-    found[:] = values
-    return found
-
-
-def _is_record(sampler) -> bool:
-    return hasattr(sampler, "parts")
-
-
-def _assemble(n: int, pieces: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """One column from per-segment pieces; customers of other segments get null."""
-    covered = sum(len(rows) for rows, _ in pieces) == n
-    kinds = {values.dtype.kind for _, values in pieces}
-    if kinds == {"f"}:
-        column = np.full(n, np.nan)
-    elif kinds == {"b"} and covered:
-        column = np.zeros(n, dtype=bool)
-    else:
-        column = _objects([None] * n)
-        pieces = [(rows, as_objects(values)) for rows, values in pieces]
-    for rows, values in pieces:
-        column[rows] = values
-    return typed(column) if column.dtype == object else column
-
-
-_HANDLERS = {"send": Block._send, "wait": Block._wait, "wait_until": Block._wait_until,
-             "wait_day": Block._wait_day, "wait_event": Block._wait_event, "branch": Block._branch, "split": Block._split,
-             "tag": Block._tag, "untag": Block._tag, "set": Block._set, "coupon": Block._pass,
-             "handoff": Block._pass, "webhook": Block._pass, "emit": Block._emit,
-             "goto": Block._pass, "exit": Block._exit}
+__all__ = ["Block", "buckets"]

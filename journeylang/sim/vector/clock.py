@@ -12,7 +12,7 @@ import datetime as dt
 
 import numpy as np
 
-from ...runtime.policies import Zones, in_quiet
+from ...runtime.policies import Zones, in_quiet, next_occurrence
 
 DAY = 86400
 HOUR = 3600
@@ -45,6 +45,8 @@ class ZoneClock:
     def __init__(self, names: list[str | None], start: float, end: float, default: str = "UTC"):
         zones = Zones(default)
         self.zones = [zones.get(name) for name in names]
+        self.zone_keys = [zone.key for zone in self.zones]   # the runtime's zone of a timer
+        self._schedules: dict[tuple, np.ndarray] = {}
         self.start, self.end = start - 9 * DAY, end + 3 * DAY   # a calendar week before the start
         self.tables = [_transitions(z, self.start, self.end) for z in self.zones]
         self._days: dict[tuple[int, int], tuple[int, np.ndarray]] = {}
@@ -122,6 +124,35 @@ class ZoneClock:
         """``minutes`` after local midnight on the ``day``-th local date after each entry
         (``policies.day_after_entry``)."""
         return self._on_dates(self._dates(entered, codes) + day, minutes, codes)
+
+    def occurrences(self, schedule) -> list[np.ndarray]:
+        """Per zone, every occurrence of ``schedule`` over the span, in order (the instants
+        ``policies.next_occurrence`` chooses from)."""
+        return [self._occurrences(schedule, code) for code in range(len(self.zones))]
+
+    def _occurrences(self, schedule, code: int) -> np.ndarray:
+        key = (schedule, code)
+        if key not in self._schedules:
+            zone, found, moment = self.zones[code], [], self.start
+            while moment <= self.end:   # the runtime's own rule, occurrence after occurrence
+                moment = next_occurrence(moment, schedule, zone)
+                found.append(moment)
+            self._schedules[key] = np.array(found)
+        return self._schedules[key]
+
+    def next_occurrence(self, moments: np.ndarray, schedule, codes: np.ndarray) -> np.ndarray:
+        """The first occurrence of ``schedule`` strictly after each moment
+        (``policies.next_occurrence``); +inf beyond the span."""
+        found = np.full(len(moments), np.inf)
+        for code in np.unique(codes).tolist():
+            mine = codes == code
+            table = self._occurrences(schedule, code)
+            index = np.searchsorted(table, moments[mine], side="right")
+            inside = index < len(table)
+            values = np.full(int(mine.sum()), np.inf)
+            values[inside] = table[index[inside]]
+            found[mine] = values
+        return found
 
     def quiet_until(self, moments: np.ndarray, quiet: tuple[int, int] | None,
                     codes: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from ...compile.conditions import COMPARISONS, arithmetic, binary, compare, member, negate
-from ..cohort import Categorical, Const, Draw, Items, Record, Truncated
+from ..cohort import Bernoulli, Categorical, Const, Draw, Items, Poisson, Record, Truncated
 
 
 class Unsupported(ValueError):
@@ -39,6 +39,17 @@ def sample(sampler, gen: np.random.Generator, n: int) -> np.ndarray:
         parts = [as_objects(sample(item, gen, n)) for item in sampler.items]
         found = np.empty(n, dtype=object)
         found[:] = [list(row) for row in zip(*parts)] if parts else [[] for _ in range(n)]
+        return found
+    if isinstance(sampler, Poisson):
+        if sampler.mean > 50:   # as the reference: a rounded normal beyond 50
+            return np.maximum(0, np.round(gen.normal(sampler.mean, math.sqrt(sampler.mean), n)))
+        return gen.poisson(sampler.mean, n).astype(float)
+    if isinstance(sampler, Bernoulli):
+        return gen.random(n) < sampler.p
+    if isinstance(sampler, Record):
+        leaves = {path: sample(leaf, gen, n) for path, leaf in flatten(sampler).items()}
+        found = np.empty(n, dtype=object)
+        found[:] = [_nest({path: _plain(v[i]) for path, v in leaves.items()}) for i in range(n)]
         return found
     raise Unsupported(f"a value the vectorised engine cannot draw: {sampler!r}")
 
@@ -138,65 +149,7 @@ def missing(n: int) -> np.ndarray:
 
 # --- conditions --------------------------------------------------------------------------------
 
-class VectorScope:
-    """What conditions read, for customers ``rows`` of a block: profile, consent and tag columns
-    (a declared attribute a profile lacks reads as its default), the entry event's data, the
-    run-local variables (``run``: not in the entry condition) and optionally one constant
-    event (a behaviour source's data, or an emitted event's)."""
-
-    def __init__(self, block, rows: np.ndarray, event: dict | None = None, run: bool = True):
-        self.block, self.rows, self.event, self.run = block, rows, event, run
-
-    def resolve(self, parts):
-        root, rest = parts[0], tuple(parts[1:])
-        block = self.block
-        if root == "customer":
-            if rest == ("timezone",):
-                return block.zone_name[block.zone[self.rows]]
-            value = self._column(block.profile, rest)
-            defaults = block.plan.defaults
-            if len(rest) == 1 and rest[0] in defaults:
-                return with_default(value, defaults[rest[0]], len(self.rows))
-            return value
-        if root == "consent":
-            return self._column(block.consent, rest)
-        if root == "event":
-            return self._column(block.entry, rest) if self.event is None else _dig(self.event, rest)
-        if self.run and root in block.variables:
-            return None if rest else block.variables[root][self.rows]
-        if self.event is not None and root in self.event:
-            return _dig(self.event[root], rest)
-        return self._column(block.entry, (root, *rest))
-
-    def _column(self, table: dict, path: tuple):
-        column = table.get(path)
-        return None if column is None else column[self.rows]
-
-    def has_tag(self, tag: str):
-        column = self.block.tags.get(tag)
-        return False if column is None else column[self.rows]
-
-
-def with_default(value, default, n: int):
-    """A column whose nulls (a profile without the attribute) read as ``default``."""
-    if default is None or value is None:
-        return default if value is None else value
-    if value.dtype == bool:
-        return value
-    if value.dtype == float and _is_number(default):
-        return np.where(np.isnan(value), float(default), value)
-    found = as_objects(value).copy()
-    found[[v is None for v in found.tolist()]] = default
-    return typed(found)
-
-
-def _dig(value, path: tuple):
-    for part in path:
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
-
-
-def holds(tree, scope: VectorScope) -> np.ndarray:
+def holds(tree, scope) -> np.ndarray:
     """Whether a condition holds for each customer of the scope (None: always)."""
     n = len(scope.rows)
     if tree is None:
@@ -235,7 +188,7 @@ def _boolean(value) -> bool:
     return (isinstance(value, np.ndarray) and value.dtype == bool) or type(value) is bool
 
 
-def evaluate(tree, scope: VectorScope):
+def evaluate(tree, scope):
     """The value of a tree for each customer: an array, or a Python value shared by all."""
     n = len(scope.rows)
     if not isinstance(tree, list):
@@ -250,6 +203,8 @@ def evaluate(tree, scope: VectorScope):
         return np.logical_and.reduce(parts) if op == "and" else np.logical_or.reduce(parts)
     if op == "not":
         return ~_true(evaluate(args[0], scope), n)
+    if op == "history":
+        return scope.history(*args)
     if op == "exists":
         value = evaluate(args[0], scope)
         if not isinstance(value, np.ndarray):
@@ -270,6 +225,8 @@ def evaluate(tree, scope: VectorScope):
         return binary(op, left, right)
     if op in COMPARISONS:
         return _compare(op, left, right, n)
+    if op in ("in", "not_in") and _texts(right) and isinstance(left, np.ndarray):
+        return _member_of_texts(left, right, op == "in")
     if op in ("in", "not_in"):
         wanted = op == "in"
         return _each(lambda a, b: (lambda f: False if f is None else f == wanted)(member(a, b)),
@@ -284,6 +241,11 @@ _NUMPY = {"==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal,
 
 
 def _compare(op, left, right, n: int) -> np.ndarray:
+    if op in ("==", "!=") and (isinstance(left, str) or isinstance(right, str)):
+        column = right if isinstance(left, str) else left
+        text = left if isinstance(left, str) else right
+        same = _equal_text(column, text)
+        return same if op == "==" else ~same & _not_null(column)
     if _numeric(left) and _numeric(right):
         with np.errstate(invalid="ignore"):
             result = _NUMPY[op](left, right)
@@ -291,6 +253,35 @@ def _compare(op, left, right, n: int) -> np.ndarray:
     if _boolean(left) and _boolean(right) and op in ("==", "!="):
         return np.broadcast_to(_NUMPY[op](left, right), (n,)).copy()
     return _each(lambda a, b: compare(op, a, b), left, right, n=n).astype(bool)
+
+
+def _equal_text(column: np.ndarray, text: str) -> np.ndarray:
+    """``compare("==", value, text)`` for every value of a column at once, with numpy's
+    element-wise ``==`` (in C): a text equals only the same text, never a number, a boolean,
+    null or a list, which is ``compile.conditions.equal``."""
+    if column.dtype != object:   # numbers or booleans
+        return np.zeros(len(column), dtype=bool)
+    return np.equal(column, text).astype(bool, copy=False)
+
+
+def _not_null(column: np.ndarray) -> np.ndarray:
+    if column.dtype == float:
+        return ~np.isnan(column)
+    if column.dtype == object:
+        return ~np.equal(column, None).astype(bool, copy=False)
+    return np.ones(len(column), dtype=bool)
+
+
+def _texts(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _member_of_texts(column: np.ndarray, texts: list[str], wanted: bool) -> np.ndarray:
+    """``in`` / ``not in`` a list of texts for every value of a column (null: false either way)."""
+    found = np.zeros(len(column), dtype=bool)
+    for text in texts:
+        found |= _equal_text(column, text)
+    return found if wanted else ~found & _not_null(column)
 
 
 def _arithmetic(op, left, right) -> np.ndarray:
@@ -303,3 +294,21 @@ def _arithmetic(op, left, right) -> np.ndarray:
             result = {"+": np.add, "-": np.subtract, "*": np.multiply}[op](left, right)
     result = np.asarray(result, dtype=float)
     return np.where(np.isfinite(result), result, np.nan)
+
+
+def _plain(value):
+    """A numpy scalar as the Python value the reference engine would hold (NaN: null)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def _nest(flat: dict) -> dict:
+    """{("a", "b"): 1} -> {"a": {"b": 1}}."""
+    found: dict = {}
+    for path, value in flat.items():
+        holder = found
+        for part in path[:-1]:
+            holder = holder.setdefault(part, {})
+        holder[path[-1]] = value
+    return found

@@ -1,9 +1,14 @@
-"""Vectorised simulation: what a journey and a cohort mean for the engine, and what it refuses.
+"""Vectorised simulation: what the journeys and the cohort mean for the engine, decided once.
 
-A ``Plan`` is everything that does not depend on the customers: steps by index, transitions,
-the behaviour sources (each response and baseline of each segment, and opt-outs) with their
-constant data, and the condition trees. Building it raises ``Unsupported`` with the reason for
-anything the vectorised engine does not model exactly; ``vector_support`` returns that reason.
+A ``Plan`` is everything that does not depend on the customers: each journey's steps by
+index, transitions, triggers, handlers and KPIs (``JourneyPlan``), the event types by code, the
+behaviour sources of the cohort (arrival events, each response and baseline of each segment,
+opt-outs, emitted events, occurrences of a schedule), how a condition reads each source's data,
+and which customers the engine hands to the reference engine and why: ``Plan.reference`` (every
+customer: something couples customers or the engine does not know the tables) and
+``Plan.segment_reasons`` (the customers of a segment). Anything else a customer does is run
+here; a customer who meets a construct the engine hands over while it runs (``block.py``:
+``Block.escape``) is simulated on the reference path instead, in the same run.
 """
 from __future__ import annotations
 
@@ -13,22 +18,22 @@ import numpy as np
 
 from ...compile import Tables
 from ...runtime.executor import BREACH, RESOLVED
-from ...runtime.program import Program, build_program, reacts_to
-from ...semantics import COMPLETED, CONVERTED, DELIVERY_EVENTS, ERROR, MAX_STEPS, OPT_OUT_EVENTS
-from ..cohort import OPT_OUT_EVENT, Categorical, Cohort, Const, Draw
-from .columns import Unsupported, constant, flatten, keys_of
+from ...runtime.program import STEP_KINDS, Program, build_program
+from ...semantics import COMPLETED, CONVERTED, ERROR, EXPIRED, MAX_STEPS, OPT_OUT_EVENTS
+from ..cohort import OPT_OUT_EVENT, Cohort, Record
+from .columns import Unsupported, constant, flatten, holds, keys_of
 
 STAFF_EVENTS = (RESOLVED, BREACH)  # made by staff queues and SLA deadlines
-
-NO_NEXT = -2                     # a step without a next step: the run ends `completed`
-ZERO_TIME = ("branch", "split", "tag", "untag", "set", "coupon", "handoff", "webhook", "emit",
-             "goto", "exit")
-KINDS = ZERO_TIME + ("send", "wait", "wait_until", "wait_day", "wait_event")
-KNOWN = {  # tables and columns this engine understands; anything else set means "unsupported"
+PROFILE_EVENT = "profile"          # a customer of scheduled journeys arrives with this event
+NO_NEXT = -2                       # a step without a next step: the run ends `completed`
+HOLD = -4                          # a split's control arm: the run is held out at the split
+RESERVED = ("tags", "consent", "timezone", "opted_out")  # profile attributes the runtime owns
+KNOWN = {  # tables and columns this engine understands; anything else set means "reference"
     "journey": {"journey_id", "title", "version", "owner", "description", "content_hash", "source",
                 "compiled_at", "compiler", "format", "start_step", "audience", "reentry",
-                "reentry_after", "locale", "correlate"},
-    "triggers": {"journey_id", "seq", "kind", "name", "event", "condition", "within", "outcome"},
+                "reentry_after", "locale", "volume", "correlate"},
+    "triggers": {"journey_id", "seq", "kind", "name", "event", "condition", "within", "outcome",
+                 "schedule"},
     "steps": {"journey_id", "version", "seq", "step_id", "stage", "stage_title", "kind", "params",
               "line"},
     "transitions": {"journey_id", "from_step", "seq", "kind", "event", "condition", "weight", "arm",
@@ -36,276 +41,216 @@ KNOWN = {  # tables and columns this engine understands; anything else set means
     "templates": {"journey_id", "template", "locale", "text"},
     "policies": {"journey_id", "seq", "kind", "params"},
     "attributes": {"journey_id", "seq", "scope", "name", "type", "value", "has_default"},
+    "roles": {"journey_id", "seq", "role", "capacity", "per"},
+    "kpis": {"journey_id", "seq", "name", "title", "stage", "step", "event", "condition", "within",
+             "baseline", "target"},
+    "handlers": {"journey_id", "seq", "event", "condition", "actions", "to_step"},
     # how runs of an older version move when this one is loaded: nothing to simulate
     "migrations": {"journey_id", "seq", "from_version", "from_step", "action", "to_step"},
 }
 POLICIES = ("cap", "quiet", "consent", "holdout", "promo")
-# the step and policy parameters this engine understands; any other set means "unsupported"
+TRIGGERS = ("entry", "goal", "exit", "milestone")
 KNOWN_PARAMS = {"send": {"channel", "template", "params", "promo", "transactional", "fallback"},
                 "cap": {"messages", "per", "channels", "calendar"}}
-TRIGGERS = ("entry", "goal", "exit", "milestone")
-# tables whose rows the engine refuses, with the reason
-REFUSED_TABLES = {"handlers": "always-on event handlers (on EVENT { ... }): they act wherever a "
-                              "run is, between the steps the engine moves customers through"}
-RESERVED = ("tags", "consent", "timezone", "opted_out")
+
+# what a source of events is
+ARRIVAL, BASELINE, RESPONSE, OPTOUT, EMIT, OCCURRENCE, STAFF = (
+    "arrival", "baseline", "response", "optout", "emit", "occurrence", "staff")
+
+
+class Kinds:
+    """Event types by code (codes are small integers, in order of first mention)."""
+
+    def __init__(self):
+        self.names: list[str] = []
+        self.codes: dict[str, int] = {}
+
+    def __call__(self, name: str) -> int:
+        code = self.codes.get(name)
+        if code is None:
+            code = self.codes[name] = len(self.names)
+            self.names.append(name)
+        return code
+
+    def __len__(self) -> int:
+        return len(self.names)
 
 
 @dataclass
 class Source:
-    """Where a customer's events come from: one response or baseline of a segment, or opt-outs."""
+    """One way events reach a customer: an arrival event, a response or a baseline of a
+    segment, the cohort's opt-outs, a journey's emit, a schedule's occurrence, staff."""
 
+    role: str
+    kind: int                      # the event type's code
     event: str
-    data: object                   # the data sampler (None: no data)
-    segment: int | None            # None: any segment (opt-outs)
+    segment: int | None = None     # None: any segment
+    index: int = 0                 # the response's or baseline's index in its segment
+    p: float = 0.0
     rate: float = 0.0              # baseline events a second
-    response: object = None
+    response: object = None        # cohort.Response
+    data: object = None            # the data sampler (None: no data)
+    attributes: object = None      # profile updates the events carry (a sampler)
+    on_event: int | None = None    # a response to events of this type
     fixed: dict | None = None      # the data when it is constant
+    keys: frozenset = frozenset()  # the data's top-level keys
+    leaves: dict = field(default_factory=dict)   # path -> the sampler of a drawn leaf
+    updates: dict = field(default_factory=dict)  # path -> the sampler of an attribute update
+
+    def matches(self, template: str, channel: str, step: str) -> bool:
+        response = self.response
+        return (response is not None and response.on_event is None
+                and (response.template is None or response.template == template)
+                and (response.channel is None or response.channel == channel)
+                and (response.step is None or response.step == step))
 
 
 @dataclass
-class ArmDef:
-    step: int
-    to: int
-    event: str
+class Trigger:
+    """A goal or exit rule (``outcome`` and ``why`` set) or a milestone (``name``)."""
+
+    kind: int
     tree: object
+    within: float | None
+    outcome: str | None = None
+    why: int | None = None
+    name: str | None = None
+    index: int = 0                 # milestones: their index in the journey
+
+
+@dataclass
+class Handler:
+    tree: object
+    actions: list                  # (kind, params, value tree)
+    to: int | None                 # the step it jumps to
+    why: int | None = None
+
+
+@dataclass
+class Arm:
+    kind: int
+    tree: object
+    to: int
     why: int
 
 
 @dataclass
-class TriggerDef:
-    kind: str                      # goal, exit or milestone
-    event: str
+class Kpi:
+    name: str
+    kind: int
     tree: object
-    within: float | None
-    outcome: str | None            # goals and exits: the outcome they end a run with
-    why: int | None                # goals and exits: the reason code of that end
-    name: str | None = None
+    within: float
 
 
-@dataclass
-class EmitDef:
-    """An emit step's event, which the emitting run takes at once: the milestones it may reach
-    and the goals and exit rules (in the runtime's order) that may end the run."""
-
-    event: str
-    data: dict
-    milestones: list[int]          # indexes into Plan.milestones
-    endings: list[TriggerDef]
+def _why_registry():
+    return [], {}
 
 
-@dataclass
-class Plan:
-    tables: Tables
-    cohort: Cohort
-    program: Program = field(init=False)
+class JourneyPlan:
+    """One journey's program with its steps by index and everything the engine looks up."""
 
-    def __post_init__(self):
-        _check_tables(self.tables)
-        self.program = program = build_program(self.tables)
+    def __init__(self, j: int, tables: Tables, kinds: Kinds):
+        self.j, self.tables = j, tables
+        self.program: Program = build_program(tables)
+        program = self.program
+        self.journey_id = program.journey_id
         self.defaults, self.variables = program.defaults, program.variables
         self.ids = list(program.steps)
         self.index = {sid: i for i, sid in enumerate(self.ids)}
         self.steps = list(program.steps.values())
+        self.kind_of = [s.kind for s in self.steps]
         self.stages = list(dict.fromkeys(s.stage for s in self.steps))
-        self.stage_of = [self.stages.index(s.stage) for s in self.steps]
+        self.stage_of = np.array([self.stages.index(s.stage) for s in self.steps], dtype=np.int64)
         self.whys: list[str] = []
+        self._why_codes: dict[str, int] = {}
         self.outcome_of: dict[int, str] = {}
-        self.start = self._target(program.start)
-        self._check_journey()
-        self.triggers = self._triggers()
-        self.milestones = self._milestones()
-        self.emits = self._emits()
-        self.arms = self._arms()
+        self.start = self.target(program.start)
+        self.next = np.array([self.target(s.next) for s in self.steps] or [NO_NEXT], dtype=np.int64)
+        self.entry = program.entry
+        self.entry_kind = kinds(program.entry.event) if program.entry and not program.entry.schedule else None
+        self.schedule = program.entry.schedule if program.entry else None
+        self.entry_tree = _entry_tree(tables)
+        self.audience_tree = tables.journey["audience"]
+        self.holdout = program.holdout or 0.0
+        self.window = program.holdout_window()   # how long a held-out run is followed
+        self.quiet, self.consent = program.quiet, program.consent
+        self.caps = list(program.caps)
+        self.endings = self._endings(kinds)
+        self.milestones = [Trigger(kinds(r["event"]), r["condition"], r["within"], name=r["name"],
+                                   index=i)
+                           for i, r in enumerate(r for r in tables.rows["triggers"]
+                                                 if r["kind"] == "milestone")]
+        self.handlers = self._handlers(kinds)
+        self.arms = self._arms(kinds)
+        self.timeout = {i: self.target(s.timeout) if s.timeout else self.next[i]
+                        for i, s in enumerate(self.steps) if s.kind == "wait_event"}
         self.branches = self._branches()
-        self.sources = self._sources()
-        # sources whose events the journey takes somewhere (they may reach milestones), and
-        # those of them some step waits for (where nothing takes them, they are ignored)
-        self.watch = {i for i, source in enumerate(self.sources) if source.event in program.interest}
-        self.awaited = {i for i in self.watch if self.sources[i].event in program.awaited}
-        self.caps = [(c.messages, float(c.per), c.channels, c.calendar) for c in program.caps]
-        self.entry_event = self.cohort.entry_event or (program.entry.event if program.entry else None)
-        self.zone_names = self._zones()
-        self._check_reads()
-        self.arm_list = [(i, arm) for i, arm in enumerate(a for arms in self.arms.values() for a in arms)]
-        self.arms_at = {s: [(i, a) for i, a in self.arm_list if a.step == s] for s in self.arms}
-        self.channels_of = {i: (step.params["channel"], *step.params.get("fallback", ()))
-                            for i, step in enumerate(self.steps) if step.kind == "send"}
-        self.responses_of = {(i, channel): self.responses(self.steps[i], channel)
-                             for i, channels in self.channels_of.items() for channel in channels}
-        self.splits = {i: [(self.index[a.to], self.why(a.label)) for a in step.arms]
-                       for i, step in enumerate(self.steps) if step.kind == "split"}
-        self.entry_tree = _entry_tree(self.tables)
-        self.audience_tree = self.tables.journey["audience"]
-        self.reads = self._reads()
-        for text in ("next", "waited", "time reached", "time passed", "timeout", "else", "goto"):
+        self.splits = self._splits()
+        self.emits = {i: kinds(s.params["event"]) for i, s in enumerate(self.steps) if s.kind == "emit"}
+        self.kpis = [Kpi(r["name"], kinds(r["event"]), r["condition"], float(r["within"]))
+                     for r in tables.rows.get("kpis", ())]
+        self.kpis_at = {i: [k for k, kpi in enumerate(program.kpis.values())
+                            if kpi in program.kpis_at.get(s.id, ())]
+                        for i, s in enumerate(self.steps) if program.kpis_at.get(s.id)}
+        self.interest = np.zeros(0, dtype=np.int64)
+        self.interest = np.array(sorted({kinds(e) for e in program.interest}), dtype=np.int64)
+        self.awaited = frozenset(kinds(e) for e in program.awaited)
+        self.held_interest = np.array(sorted({t.kind for t in self.milestones}
+                                             | {t.kind for t in self.endings}), dtype=np.int64)
+        self.channels_of = {i: (s.params["channel"], *s.params.get("fallback", ()))
+                            for i, s in enumerate(self.steps) if s.kind == "send"}
+        for text in ("next", "waited", "time reached", "time passed", "timeout", "else", "goto",
+                     "quiet hours over", "opted out"):
             self.why(text)
         self.why("no next step", COMPLETED)
         self.why(f"more than {MAX_STEPS} steps without a wait", ERROR)
-        if program.entry is not None:
-            self.why(f"entry on {program.entry.event}")
-        for step in self.steps:
+        self.why("holdout goal window over", EXPIRED)
+        self.why("holdout without goals", EXPIRED)
+        if self.entry_kind is not None:
+            self.entry_why = self.why(f"entry on {program.entry.event}")
+        for i, step in enumerate(self.steps):
             if step.kind == "exit":
                 self.why(f"exit step {step.id}", step.params["outcome"])
-
-    def split_arm(self, s: int, points):
-        """Each bucket's arm of split step ``s``, as ``runtime.policies.choose_arm`` picks it."""
-        arms = self.steps[s].arms
-        edges, edge = [], 0.0
-        total = sum(arm.weight for arm in arms) or 100.0
-        for arm in arms:
-            edge += arm.weight * 100.0 / total
-            edges.append(edge)
-        return np.minimum(np.searchsorted(np.array(edges), points, side="right"), len(arms) - 1)
-
-    def _reads(self) -> dict[str, set[tuple]]:
-        """The profile and entry-data paths conditions read: only these are drawn."""
-        trees = [self.entry_tree, self.audience_tree] + [t.tree for t in self.triggers]
-        trees += [m.tree for m in self.milestones] + [a.tree for _, a in self.arm_list]
-        trees += [t for arms in self.branches.values() for t, _, _ in arms]
-        trees += [s.params.get("value") for s in self.steps if s.kind == "set"]
-        found: dict[str, set[tuple]] = {"profile": set(), "entry": set()}
-        for path in (p for tree in trees for p in _paths(tree)):
-            if path[0] == "customer":
-                found["profile"].add(tuple(path[1:]))
-            elif path[0] == "event":
-                found["entry"].add(tuple(path[1:]))
-            elif path[0] != "consent":
-                found["entry"].add(tuple(path))
-        return found
 
     # --- registries -------------------------------------------------------------------------
 
     def why(self, text: str, outcome: str | None = None) -> int:
         """The code of a reason (an edge label or why a run ended)."""
-        if text not in self.whys:
+        code = self._why_codes.get(text)
+        if code is None:
+            code = self._why_codes[text] = len(self.whys)
             self.whys.append(text)
-        code = self.whys.index(text)
         if outcome is not None:
             self.outcome_of[code] = outcome
         return code
 
-    def _target(self, step_id: str | None) -> int:
+    def target(self, step_id: str | None) -> int:
         return NO_NEXT if step_id is None else self.index[step_id]
 
-    def next_of(self, step) -> int:
-        return self._target(step.next)
+    # --- triggers, arms, branches, handlers --------------------------------------------------
 
-    # --- checks -----------------------------------------------------------------------------
-
-    def _check_journey(self) -> None:
-        program = self.program
-        reason = self.cohort.reference_only()
-        if reason is not None:
-            raise Unsupported(reason)
-        for step in self.steps:
-            if step.kind not in KINDS:
-                raise Unsupported(f"step kind {step.kind!r} (step {step.id})")
-            if step.kind == "emit":
-                _emittable(step, program)
-            if step.kind == "set":
-                _settable(step, program.variables)
-            if any(arm.holdout for arm in step.arms):
-                raise Unsupported(f"a control group (holdout arm) in split {step.id}")
-        for scope, declared in (("attribute", program.defaults), ("variable", program.variables)):
-            for name, value in declared.items():
-                if value is not None and not isinstance(value, (str, int, float, bool)):
-                    raise Unsupported(f"{scope} {name!r} starts as {value!r}, not a single value")
-        self._check_correlation()
-        if program.reentry == "always":
-            raise Unsupported("reentry always")
-        for event in STAFF_EVENTS:
-            if self._matters(event):
-                raise Unsupported(f"the journey reacts to {event!r} (staff queues run on the "
-                                  "reference engine)")
-        for event in DELIVERY_EVENTS:
-            if reacts_to(self.program, event):
-                raise Unsupported(f"the journey reacts to {event!r} (delivery results run on "
-                                  "the reference engine)")
-        for segment in self.cohort.segments:
-            reserved = sorted(set(segment.attributes) & set(RESERVED))
-            if reserved:
-                raise Unsupported(f"segment {segment.name!r} sets the reserved attribute {reserved[0]!r}")
-            for event in [r.event for r in segment.responses] + [b.event for b in segment.baseline]:
-                if event in OPT_OUT_EVENTS:
-                    raise Unsupported(f"behaviour event {event!r} (an opt-out event)")
-                if program.entry and event == program.entry.event and program.reentry != "never":
-                    raise Unsupported(f"behaviour event {event!r} re-enters the journey")
-
-    def _check_correlation(self) -> None:
-        """``correlate by KEY``: a run takes only events with its entry's key. A customer has
-        one run here (``reentry always`` is refused), and the responses to its messages carry
-        its key; the engine refuses what could carry another key, or none."""
-        path, program = self.program.correlate, self.program
-        if path is None:
-            return
-        said = f"correlate by {'.'.join(path)}"
-        for segment in self.cohort.segments:
-            if not _single(flatten(segment.entry_data).get(path)):
-                raise Unsupported(f"{said}: the entry data of segment {segment.name!r} has no "
-                                  "single value there (its customers would start no run)")
-            for base in segment.baseline:
-                if base.per_day > 0 and base.event in program.interest:
-                    raise Unsupported(f"{said}: baseline event {base.event!r} is no response to "
-                                      "a run's message, so it carries no run's key")
-            for response in segment.responses:
-                if path[0] in keys_of(response.data):
-                    raise Unsupported(f"{said}: the data of response {response.event!r} sets "
-                                      f"{path[0]}")
-        trees = [row["condition"] for name in ("triggers", "transitions")
-                 for row in self.tables.rows[name] if row["kind"] != "entry"]  # entry data: drawn
-        read = [(p[1:] if p[0] == "event" else p)[:1] for tree in trees for p in _paths(tree)]
-        if [path[0]] in read:  # event.order_id or order_id
-            raise Unsupported(f"{said}: a condition reads {path[0]}, which the engine does not "
-                              "give the events that carry it")
-
-    def _matters(self, event: str) -> bool:
-        program = self.program
-        return event in program.interest or event in OPT_OUT_EVENTS or \
-            (program.entry is not None and event == program.entry.event)
-
-    # --- triggers, arms, branches -----------------------------------------------------------
-
-    def _triggers(self) -> list[TriggerDef]:
-        """Goals and exit rules, goals first (as the runtime tries them)."""
-        found = []
-        for row in self.tables.rows["triggers"]:
-            if row["kind"] == "goal":
-                why = self.why(f"goal {row['name']} on {row['event']}", CONVERTED)
-                found.append(TriggerDef("goal", row["event"], row["condition"], row["within"],
-                                        CONVERTED, why, row["name"]))
-        for row in self.tables.rows["triggers"]:
-            if row["kind"] == "exit":
-                why = self.why(f"exit on {row['event']}", row["outcome"])
-                found.append(TriggerDef("exit", row["event"], row["condition"], None,
-                                        row["outcome"], why))
-        return found
-
-    def _milestones(self) -> list[TriggerDef]:
-        return [TriggerDef("milestone", row["event"], row["condition"], row["within"], None, None,
-                           row["name"])
-                for row in self.tables.rows["triggers"] if row["kind"] == "milestone"]
-
-    def _emits(self) -> dict[int, EmitDef]:
-        found = {}
-        for i, step in enumerate(self.steps):
-            if step.kind == "emit":
-                event = step.params["event"]
-                found[i] = EmitDef(event, step.params["params"],
-                                   [k for k, m in enumerate(self.milestones) if m.event == event],
-                                   [t for t in self.triggers if t.event == event])
+    def _endings(self, kinds: Kinds) -> list[Trigger]:
+        """Goals, then exit rules (as the runtime tries them)."""
+        rows = self.tables.rows["triggers"]
+        found = [Trigger(kinds(r["event"]), r["condition"], r["within"], CONVERTED,
+                         self.why(f"goal {r['name']} on {r['event']}", CONVERTED), r["name"])
+                 for r in rows if r["kind"] == "goal"]
+        found += [Trigger(kinds(r["event"]), r["condition"], None, r["outcome"],
+                          self.why(f"exit on {r['event']}", r["outcome"]))
+                  for r in rows if r["kind"] == "exit"]
         return found
 
     def _rows(self, step_id: str, kinds: tuple[str, ...]) -> list[dict]:
         return [r for r in self.tables.rows["transitions"]
                 if r["from_step"] == step_id and r["kind"] in kinds]
 
-    def _arms(self) -> dict[int, list[ArmDef]]:
+    def _arms(self, kinds: Kinds) -> dict[int, list[Arm]]:
         found = {}
         for i, step in enumerate(self.steps):
             if step.kind == "wait_event":
                 rows = self._rows(step.id, ("event",))
-                found[i] = [ArmDef(i, self.index[arm.to], arm.event, row["condition"],
-                                   self.why(arm.label)) for arm, row in zip(step.arms, rows)]
+                found[i] = [Arm(kinds(arm.event), row["condition"], self.index[arm.to],
+                                self.why(arm.label)) for arm, row in zip(step.arms, rows)]
         return found
 
     def _branches(self) -> dict[int, list[tuple[object, int, int]]]:
@@ -317,28 +262,171 @@ class Plan:
                             for arm, row in zip(step.arms, rows)]
         return found
 
+    def _splits(self) -> dict[int, list[tuple[int, int, str]]]:
+        """Per split: each arm's target (HOLD for a control arm), edge code and name."""
+        return {i: [(HOLD if arm.holdout else self.index[arm.to], self.why(arm.label), arm.name)
+                    for arm in step.arms]
+                for i, step in enumerate(self.steps) if step.kind == "split"}
+
+    def split_arm(self, s: int, points) -> np.ndarray:
+        """Each bucket's arm of split step ``s``, as ``runtime.policies.choose_arm`` picks it."""
+        arms = self.steps[s].arms
+        edges, edge = [], 0.0
+        total = sum(arm.weight for arm in arms) or 100.0
+        for arm in arms:
+            edge += arm.weight * 100.0 / total
+            edges.append(edge)
+        return np.minimum(np.searchsorted(np.array(edges), points, side="right"), len(arms) - 1)
+
+    def _handlers(self, kinds: Kinds) -> dict[int, list[Handler]]:
+        found: dict[int, list[Handler]] = {}
+        for row in self.tables.rows.get("handlers", ()):
+            actions = [(a["kind"], a["params"], a["params"].get("value")) for a in row["actions"]]
+            to = self.index[row["to_step"]] if row["to_step"] else None
+            found.setdefault(kinds(row["event"]), []).append(
+                Handler(row["condition"], actions, to,
+                        self.why(f"on {row['event']}") if to is not None else None))
+        return found
+
+    def ending(self, kind: int, age, scope) -> np.ndarray:
+        """Per run of ``scope``, the reason code of the goal or exit rule an event of type
+        ``kind`` ends it by (-1: none), tried as ``Executor._ending`` tries them; ``age``:
+        how long each run has been inside."""
+        why = np.full(len(age), -1)
+        for trigger in self.endings:
+            if trigger.kind != kind:
+                continue
+            ok = why < 0
+            if trigger.within is not None:
+                ok &= age <= trigger.within
+            if ok.any():
+                ok[ok] = holds(trigger.tree, scope.subset(ok))
+                why[ok] = trigger.why
+        return why
+
+    def handled_kind(self, kind: int) -> bool:
+        return kind in self.handlers
+
+    # --- what the journey reads ---------------------------------------------------------------
+
+    def trees(self):
+        """Every condition and expression tree of the journey."""
+        yield from _all_trees(self.tables)
+
+
+class Plan:
+    """Everything a simulation of ``cohort`` through ``tables`` (one journey, or several run
+    together) needs before a customer is sampled."""
+
+    def __init__(self, tables: Tables | list[Tables], cohort: Cohort):
+        listed = [tables] if isinstance(tables, Tables) else list(tables)
+        self.tables, self.cohort = listed, cohort
+        self.kinds = Kinds()
+        self.reference: str | None = None         # every customer takes the reference path
+        self.coupled = False  # ... in one process: customers share staff queues they react to
+        self.segment_reasons: dict[int, str] = {}  # the customers of these segments do
+        for one in listed:
+            reason = _unknown(one)
+            if reason is not None and self.reference is None:
+                self.reference = reason
+        self.journeys = [JourneyPlan(j, one, self.kinds) for j, one in enumerate(listed)]
+        self.journey = self.journeys[0]
+        self.opt_out_kinds = frozenset(self.kinds(e) for e in OPT_OUT_EVENTS)
+        self.resolved, self.breached = self.kinds(RESOLVED), self.kinds(BREACH)
+        self.arrivals = [self.kinds(e) for e in _arrival_events(cohort, self.journeys)]
+        self.profile_kind = self.kinds(PROFILE_EVENT)
+        self.sources = self._sources()
+        self.responses_to = self._responses_to()
+        self.zone_names = self._zones()
+        self.caps = self._caps()
+        self.reads = self._reads()
+        self.update_kinds = frozenset(s.kind for s in self.sources if s.updates)
+        self.roles = self._roles()
+        self.role_names = sorted(set(self.roles) | {
+            step.params["role"] for journey in self.journeys for step in journey.steps
+            if step.kind == "handoff"})
+        self.history = self._history()
+        self._check()
+
     # --- behaviour ----------------------------------------------------------------------------
 
     def _sources(self) -> list[Source]:
-        sources = [Source(OPT_OUT_EVENT, None, None, fixed={})]
+        """Source 0 is the cohort's opt-outs; then per segment its arrival events, responses and
+        baselines; then each emit of each journey (steps and handlers); then each scheduled
+        journey's occurrences; then staff resolutions."""
+        kinds = self.kinds
+        sources = [Source(OPTOUT, kinds(OPT_OUT_EVENT), OPT_OUT_EVENT, fixed={})]
+        self.arrival_sources: dict[tuple[int, int], int] = {}   # (segment, i) -> source
+        self.response_sources: dict[tuple[int, int], int] = {}
         for g, segment in enumerate(self.cohort.segments):
-            for response in segment.responses:
-                sources.append(Source(response.event, response.data, g, response=response))
-            for base in segment.baseline:
-                if base.per_day > 0 and self._matters(base.event):
-                    sources.append(Source(base.event, base.data, g, rate=base.per_day / 86400.0))
-        for source in sources[1:]:
-            fixed, value = constant(source.data)
-            source.fixed = (value if isinstance(value, dict) else {}) if fixed else None
+            names = [kinds.names[k] for k in self.arrivals] or [PROFILE_EVENT]
+            for i, name in enumerate(names):
+                self.arrival_sources[(g, i)] = len(sources)
+                data = segment.entry_data if self.arrivals else None
+                sources.append(Source(ARRIVAL, kinds(name), name, g, i, data=data))
+            for i, response in enumerate(segment.responses):
+                self.response_sources[(g, i)] = len(sources)
+                sources.append(Source(RESPONSE, kinds(response.event), response.event, g, i,
+                                      p=response.p, response=response, data=response.data,
+                                      attributes=response.attributes,
+                                      on_event=None if response.on_event is None
+                                      else kinds(response.on_event)))
+            for i, base in enumerate(segment.baseline):
+                if base.per_day > 0:
+                    sources.append(Source(BASELINE, kinds(base.event), base.event, g, i,
+                                          rate=base.per_day / 86400.0, data=base.data,
+                                          attributes=base.attributes))
+        self.emit_sources: dict[tuple[int, object], int] = {}
+        for journey in self.journeys:
+            for s, kind in journey.emits.items():
+                self.emit_sources[(journey.j, s)] = len(sources)
+                params = journey.steps[s].params
+                sources.append(Source(EMIT, kind, params["event"], fixed=dict(params["params"])))
+            for kind, handlers in journey.handlers.items():
+                for h, handler in enumerate(handlers):
+                    for a, (what, params, _) in enumerate(handler.actions):
+                        if what == "emit":
+                            self.emit_sources[(journey.j, (kind, h, a))] = len(sources)
+                            sources.append(Source(EMIT, kinds(params["event"]), params["event"],
+                                                  fixed=dict(params["params"])))
+        self.occurrence_sources = {}
+        for journey in self.journeys:
+            if journey.schedule is not None:
+                self.occurrence_sources[journey.j] = len(sources)
+                sources.append(Source(OCCURRENCE, kinds(f"(occurrence {journey.journey_id})"),
+                                      "", keys=frozenset({"occurrence"})))
+        self.staff_source = len(sources)
+        sources.append(Source(STAFF, self.kinds(RESOLVED), RESOLVED, keys=frozenset({"role"})))
+        for source in sources:
+            if source.role in (ARRIVAL, RESPONSE, BASELINE) and source.data is not None:
+                fixed, value = constant(source.data)
+                source.fixed = (value if isinstance(value, dict) else {}) if fixed else None
+                source.keys = frozenset(keys_of(source.data)) if not fixed else \
+                    frozenset(source.fixed)
+                source.leaves = {} if fixed else _leaves(source.data)
+            elif source.role in (ARRIVAL,) and source.data is None:
+                source.fixed = {}
+            elif source.fixed is not None:
+                source.keys = frozenset(source.fixed)
+            if source.attributes is not None:
+                source.updates = {p: s for p, s in flatten(source.attributes).items()
+                                  if not isinstance(s, Record)}
         return sources
 
-    def responses(self, step, channel: str) -> dict[int, list[int]]:
-        """Per segment, the sources of the responses a message of this send step on ``channel``
-        draws."""
-        action = _Message(step.params["template"], channel, step.id)
+    def _responses_to(self) -> dict[tuple[int, int], list[int]]:
+        """(segment, event type) -> the sources of the responses that follow such events."""
+        found: dict[tuple[int, int], list[int]] = {}
+        for s, source in enumerate(self.sources):
+            if source.role == RESPONSE and source.on_event is not None:
+                found.setdefault((source.segment, source.on_event), []).append(s)
+        return found
+
+    def message_responses(self, journey: JourneyPlan, step: int, channel: str) -> dict[int, list[int]]:
+        """Per segment, the sources of the responses a message of ``step`` on ``channel`` draws."""
+        params = journey.steps[step].params
         found: dict[int, list[int]] = {}
         for s, source in enumerate(self.sources):
-            if source.response is not None and source.response.matches(action):
+            if source.matches(params["template"], channel, journey.ids[step]):
                 found.setdefault(source.segment, []).append(s)
         return found
 
@@ -349,125 +437,143 @@ class Plan:
                 names += [k for k in segment.timezone.keys if k not in names]
         return names
 
-    # --- what conditions read ---------------------------------------------------------------
+    def _caps(self) -> list:
+        """Every journey's caps, once each: a send is checked against its own journey's, and
+        fills every cap whose channels it is on (caps count a customer's sends in all journeys)."""
+        found = []
+        for journey in self.journeys:
+            journey.cap_rules = []
+            for cap in journey.caps:
+                key = (cap.messages, float(cap.per), cap.channels, cap.calendar)
+                if key not in found:
+                    found.append(key)
+                journey.cap_rules.append(found.index(key))
+        return found
 
-    def _check_reads(self) -> None:
-        """Refuse reads whose value the engine does not track (see docs/simulation.md)."""
-        waits = any(s.kind == "wait_event" for s in self.steps)
-        arm_keys = set().union(*[keys_of(src.data) for src in self.sources
-                                 if any(a.event == src.event for arms in self.arms.values()
-                                        for a in arms)])
-        variables = set(self.variables)
-        sets = [s.params["attribute"].split(".") for s in self.steps if s.kind == "set"]
-        changed = {tuple(a[1:]) for a in sets if a[0] == "customer"}
-        changed_variables = {a[0] for a in sets if a[0] in variables}
-        tagged = {t for s in self.steps if s.kind in ("tag", "untag") for t in s.params["tags"]}
-        steps_trees = [t for arms in self.branches.values() for t, _, _ in arms]
-        steps_trees += [s.params.get("value") for s in self.steps if s.kind == "set"]
-        for tree in steps_trees:
-            roots = {p[0] for p in _paths(tree)} - variables
-            if (waits and "event" in roots) or roots & arm_keys:
-                raise Unsupported("a branch or set reads the data of an event a wait received")
-        for emit in self.emits.values():
-            for tree in [self.milestones[k].tree for k in emit.milestones] + [t.tree for t in emit.endings]:
-                roots = {p[0] for p in _paths(tree)} - variables - set(emit.data)
-                if roots & arm_keys:
-                    raise Unsupported(f"a condition on the emitted {emit.event!r} reads the data "
-                                      "of an event a wait received")
+    def _roles(self) -> dict[str, tuple[int, int]]:
+        """Each declared role's (capacity, per), the first journey's declaration winning (as
+        the reference engine builds its queues)."""
+        return {role: spec for journey in reversed(self.journeys)
+                for role, spec in journey.program.roles.items()}
+
+    def role_code(self, role: str) -> int:
+        return self.role_names.index(role)
+
+    def _history(self) -> dict[int, object]:
+        found = {}
+        for journey in self.journeys:
+            for event, need in journey.program.history.items():
+                kind = self.kinds(event)
+                found[kind] = found[kind] | need if kind in found else need
+        return found
+
+    # --- what conditions read -----------------------------------------------------------------
+
+    def _reads(self) -> dict[str, set]:
+        """The profile paths (``customer.x``), consent channels and tags conditions and
+        expressions read, and every other root (event data and run context)."""
+        found: dict[str, set] = {"profile": set(), "consent": set(), "tags": set(), "roots": set()}
+        for journey in self.journeys:
+            variables = set(journey.variables)
+            for tree in journey.trees():
                 for path in _paths(tree):
-                    self._check_path(path)
-        # conditions tested on behaviour events (when the cohort draws them)
-        produced = {source.event for source in self.sources}
-        event_trees = [(t.event, t.tree) for t in self.triggers + self.milestones]
-        event_trees += [(a.event, a.tree) for arms in self.arms.values() for a in arms]
-        for event, tree in event_trees:
-            if event not in produced:
-                continue
-            for path in _paths(tree):
-                self._check_path(path)
-                if path[0] == "customer" and tuple(path[1:]) in changed or \
-                        path[0] in changed_variables:
-                    raise Unsupported(f"a goal, milestone, exit or wait condition reads "
-                                      f"{'.'.join(path)}, which a set step changes")
-                if path[0] in ("customer", "consent") or path[0] in variables:
-                    continue
-                for source in self.sources:
-                    if source.event != event:
-                        continue
-                    if path[0] in arm_keys and path[0] not in keys_of(source.data):
-                        raise Unsupported("a condition reads the data of an event a wait received")
-                    if source.fixed is None and (path[0] == "event" or path[0] in keys_of(source.data)):
-                        raise Unsupported(f"a condition on {event!r} reads event data the cohort draws at random")
-            if _tags(tree) & tagged:
-                raise Unsupported("a goal, milestone, exit or wait condition reads a tag that a "
-                                  "step changes")
-        for path in _paths(_entry_tree(self.tables)):
-            self._check_path(path)
-        self._check_whole_values()
+                    if path[0] == "customer" and len(path) > 1:
+                        found["profile"].add(tuple(path[1:]))
+                    elif path[0] == "consent" and len(path) > 1:
+                        found["consent"].add(path[1])
+                    elif path[0] not in ("customer", "consent", "event") and path[0] not in variables:
+                        found["roots"].add(path[0])
+                found["tags"] |= _tags(tree)
+            found["consent"] |= set(journey.consent)
+        return found
 
-    def _check_path(self, path: list[str]) -> None:
-        if path[0] == "customer" and (len(path) < 2 or path[1] in ("tags", "opted_out", "consent")):
-            raise Unsupported(f"a condition reads {'.'.join(path)}")
-        if path[0] == "consent" and len(path) != 2:
-            raise Unsupported(f"a condition reads {'.'.join(path)}")
+    # --- what goes to the reference path ------------------------------------------------------
 
-    def _check_whole_values(self) -> None:
-        """Profile columns hold single values: a condition may not read a nested attribute
-        (which a segment draws as a mapping) as a whole."""
-        trees = list(_all_trees(self.tables))
-        for path in {tuple(p[1:]) for tree in trees for p in _paths(tree) if p[0] == "customer"}:
-            for segment in self.cohort.segments:
-                sampler = segment.attributes.get(path[0])
-                for part in path[1:]:
-                    parts = getattr(sampler, "parts", None)
-                    sampler = parts.get(part) if isinstance(parts, dict) else None
-                if hasattr(sampler, "parts"):
-                    raise Unsupported(f"a condition reads customer.{'.'.join(path)} as a whole, "
-                                      f"a nested value in segment {segment.name!r}")
+    def _check(self) -> None:
+        for journey in self.journeys:
+            key = journey.tables.journey.get("correlate")
+            if key:
+                self.reference = self.reference or (
+                    f"journey {journey.tables.journey_id!r} correlates its runs by {key}: "
+                    "correlated runs take the reference path")
+        for journey in self.journeys:
+            ladder = _ladder_with_staffed_slas(journey.steps, self.roles)
+            if ladder is not None:
+                self.reference = self.reference or (
+                    f"the resolution of ladder {ladder!r} closes the SLAs of staffed roles it "
+                    "handed the case to: those runs take the reference path")
+        staffed = any(step.kind == "handoff" for j in self.journeys for step in j.steps)
+        self.coupled = staffed and any(self._reacts_to(k) for k in (self.resolved, self.breached))
+        if self.coupled:
+            self.reference = self.reference or (
+                "something reacts to handoff_resolved or sla_breached: the staff queues serve "
+                "every customer's handoffs in turn, so customers are not independent")
+        for journey in self.journeys:
+            for kpi in journey.kpis:
+                if _mutable_reads(kpi.tree, self):
+                    self.reference = self.reference or (
+                        f"KPI {kpi.name!r} reads what the journey changes")
+        for g, segment in enumerate(self.cohort.segments):
+            reserved = sorted(set(segment.attributes) & set(RESERVED))
+            if reserved:
+                self.segment_reasons[g] = f"segment {segment.name!r} sets the profile attribute " \
+                                          f"{reserved[0]!r}, which the runtime owns"
+            for source in self.sources:
+                if source.segment == g and set(p[0] for p in source.updates) & set(RESERVED):
+                    self.segment_reasons.setdefault(g, f"segment {segment.name!r}: an event "
+                                                       f"updates a profile attribute the runtime owns")
 
-
-@dataclass
-class _Message:
-    template: str
-    channel: str
-    step: str
+    def _reacts_to(self, kind: int) -> bool:
+        """Whether anything reacts to events of ``kind`` (a journey, a KPI, history, the cohort)."""
+        for journey in self.journeys:
+            if kind in journey.interest or kind == journey.entry_kind or any(
+                    kpi.kind == kind for kpi in journey.kpis):
+                return True
+        return kind in self.history or any(s.on_event == kind for s in self.sources)
 
 
-def _single(sampler) -> bool:
-    """Whether a sampler always gives one number, text or true/false (a usable key)."""
-    if isinstance(sampler, Const):
-        return type(sampler.value) in (str, int, float, bool)
-    if isinstance(sampler, Categorical):
-        return all(type(key) in (str, int, float, bool) for key in sampler.keys)
-    return isinstance(sampler, Draw)
+def _ladder_with_staffed_slas(steps, roles: dict) -> str | None:
+    """The id of a ladder wait whose resolution closes SLAs of a role with a capacity (one that
+    may still be open then: the staff settlement here does not close them), or None."""
+    by_id = {step.id: step for step in steps}
+    for step in steps:
+        ladder = step.params.get("ladder") if step.kind == "wait_event" else None
+        for reached in (ladder or {}).get("reached", ()):
+            rung = by_id.get(reached)
+            if rung is not None and rung.kind == "handoff" and \
+                    rung.params.get("within") is not None and \
+                    roles.get(rung.params.get("role"), (None, None))[0] is not None:
+                return step.id
+    return None
 
 
-def _settable(step, variables: dict) -> None:
-    attribute = step.params["attribute"].split(".")
-    variable = len(attribute) == 1 and attribute[0] in variables
-    if not variable and (attribute[0] != "customer" or len(attribute) < 2 or attribute[1] in RESERVED):
-        raise Unsupported(f"set {step.params['attribute']} (step {step.id}): only customer "
-                          "attributes and run-local variables")
-    for path in _paths(step.params.get("value")):
-        if path[0] == "customer" and path[1:2] == ["tags"]:
-            raise Unsupported(f"set {step.params['attribute']} reads the tag list")
+def _mutable_reads(tree, plan: Plan) -> bool:
+    """Whether a KPI condition reads the profile, tags or history (a KPI is matched with its
+    event after the run, so its condition must read only the event and fixed values)."""
+    for path in _paths(tree):
+        if path[0] in ("customer", "consent"):
+            return True
+    return bool(_tags(tree)) or _history_in(tree)
 
 
-def _emittable(step, program: Program) -> None:
-    """An emitted event reaches the emitting run at once (its milestones, goals and exit
-    rules); the engine refuses one that would reach the customer elsewhere."""
-    event = step.params["event"]
-    if event in OPT_OUT_EVENTS:
-        raise Unsupported(f"emit of {event!r}, an opt-out event (step {step.id})")
-    if event in STAFF_EVENTS:
-        raise Unsupported(f"emit of {event!r}, a staff event (step {step.id})")
-    if program.entry is not None and event == program.entry.event:
-        raise Unsupported(f"emit of {event!r}, the journey's entry event (step {step.id})")
+def _leaves(sampler) -> dict:
+    """The drawn leaves of a data sampler by path (constant leaves are left out)."""
+    found = {}
+    for path, leaf in flatten(sampler).items():
+        fixed, _ = constant(leaf)
+        if not fixed and not isinstance(leaf, Record):
+            found[path] = leaf
+    return found
+
+
+def _arrival_events(cohort: Cohort, journeys: list[JourneyPlan]) -> list[str]:
+    from ..engine import arrival_events
+    return arrival_events(cohort, [j.program for j in journeys])
 
 
 def _entry_tree(tables: Tables):
     trees = [r["condition"] for r in tables.rows["triggers"] if r["kind"] == "entry"][:1]
-    return ["and", trees[0] or True, tables.journey["audience"] or True] if trees else None
+    return trees[0] if trees else None
 
 
 def _paths(tree) -> list[list[str]]:
@@ -475,6 +581,8 @@ def _paths(tree) -> list[list[str]]:
         return []
     if tree[0] == "path":
         return [list(tree[1:])]
+    if tree[0] == "history":
+        return _paths(tree[4])   # the filter: its event.x reads the past event
     return [p for arg in tree[1:] for p in _paths(arg)]
 
 
@@ -483,7 +591,15 @@ def _tags(tree) -> set[str]:
         return set()
     if tree[0] == "has_tag":
         return {tree[1]}
+    if tree[0] == "history":
+        return _tags(tree[4])
     return set().union(*[_tags(arg) for arg in tree[1:]])
+
+
+def _history_in(tree) -> bool:
+    if not isinstance(tree, list) or not tree:
+        return False
+    return tree[0] == "history" or any(_history_in(arg) for arg in tree[1:])
 
 
 def _all_trees(tables: Tables):
@@ -492,50 +608,50 @@ def _all_trees(tables: Tables):
         for row in tables.rows.get(name, ()):
             yield row["condition"]
     for row in tables.rows["steps"]:
-        yield row["params"].get("value")
+        if row["kind"] == "set":
+            yield row["params"].get("value")
+    for row in tables.rows.get("handlers", ()):
+        for action in row["actions"]:
+            if action["kind"] == "set":
+                yield action["params"].get("value")
 
 
-def _history(tree) -> bool:
-    if not isinstance(tree, list) or not tree:
-        return False
-    return tree[0] == "history" or any(_history(arg) for arg in tree[1:])
-
-
-def _check_tables(tables: Tables) -> None:
+def _unknown(tables: Tables) -> str | None:
+    """Why the engine does not know these tables (a newer format), or None."""
     for name, rows in tables.rows.items():
         known = KNOWN.get(name)
-        if rows and name in REFUSED_TABLES:
-            raise Unsupported(REFUSED_TABLES[name])
         if known is None:
             if rows:
-                raise Unsupported(f"table {name!r}")
+                return f"table {name!r}"
             continue
         for row in rows:
             extra = sorted(k for k, v in row.items() if k not in known and v is not None)
             if extra:
-                raise Unsupported(f"{name} column {extra[0]!r}")
+                return f"{name} column {extra[0]!r}"
     for row in tables.rows.get("policies", ()):
         if row["kind"] not in POLICIES:
-            raise Unsupported(f"policy {row['kind']!r}")
+            return f"policy {row['kind']!r}"
     for row in tables.rows["steps"] + tables.rows.get("policies", []):
+        if row["kind"] not in STEP_KINDS and row["kind"] not in POLICIES:
+            return f"step kind {row['kind']!r}"
         extra = sorted(set(row["params"]) - KNOWN_PARAMS.get(row["kind"], set(row["params"])))
         if extra:
-            raise Unsupported(f"{row['kind']} {extra[0]!r}")
+            return f"{row['kind']} {extra[0]!r}"
     for row in tables.rows["triggers"]:
         if row["kind"] not in TRIGGERS:
-            raise Unsupported(f"{row['kind']}s")
-    if any(_history(tree) for tree in _all_trees(tables)):
-        raise Unsupported("event history in conditions (count, happened, time_since, sum... of "
-                          "past events): the engine keeps no history of each customer's events")
-
-
-def vector_support(tables: Tables, cohort: Cohort) -> str | None:
-    """Why the vectorised engine cannot run this journey and cohort, or None when it can."""
-    try:
-        Plan(tables, cohort)
-    except Unsupported as exc:
-        return str(exc)
+            return f"{row['kind']}s"
     return None
 
 
-__all__ = ["MAX_STEPS", "NO_NEXT", "Plan", "Source", "Unsupported", "flatten", "vector_support"]
+def vector_support(tables: Tables | list[Tables], cohort: Cohort) -> str | None:
+    """Why the vectorised engine hands every customer of this simulation to the reference
+    engine, or None when it runs them (some may still take the reference path: the results'
+    ``paths`` say which and why)."""
+    try:
+        return Plan(tables, cohort).reference
+    except Unsupported as exc:
+        return str(exc)
+
+
+__all__ = ["HOLD", "JourneyPlan", "MAX_STEPS", "NO_NEXT", "Plan", "Source", "Unsupported",
+           "flatten", "vector_support"]

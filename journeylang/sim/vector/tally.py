@@ -1,280 +1,335 @@
-"""Vectorised simulation: counting with numpy while a block runs, and the counts as Results.
+"""Vectorised simulation: counting while a block runs, and the counts the reports read.
 
-A block's ``Tally`` keeps numpy counters indexed by step and reason codes; ``counts()`` turns
-them into ``Counts``: the CountingStore's figures keyed by names, which add up exactly across
-blocks and shards, and which ``Results.collect`` reads through a small stand-in for a run.
+While a block runs, every count is logged with the customers it is about (``Log``): a customer
+the engine hands to the reference path leaves nothing behind when the block is counted. At the
+end the logs become the reference engine's ``JourneyCounts`` (sim/counting.py), per journey, in
+an ``engine.Tally``: the two engines' counts have one form, add up exactly across blocks, shards
+and paths, and give ``Results`` (and ``MultiResults``) through the same report code.
 """
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
-from itertools import chain, repeat
 
 import numpy as np
 
+from ...semantics import CONVERTED, ENTRY_EXPERIMENT, HELD_OUT, SKIP_REASONS, TREATED
+from ..counting import HIT_OPEN, JourneyCounts
+from .plan import NO_NEXT
 
-@dataclass
-class Counts:
-    """What CountingStore counts, for any number of customers; ``+`` merges exactly."""
 
-    entered: Counter = field(default_factory=Counter)
-    ended: Counter = field(default_factory=Counter)
-    steps: Counter = field(default_factory=Counter)
-    flows: Counter = field(default_factory=Counter)
-    stages: Counter = field(default_factory=Counter)
-    results: defaultdict = field(default_factory=lambda: defaultdict(Counter))
-    skip_reasons: Counter = field(default_factory=Counter)
-    convert_times: list = field(default_factory=list)
-    by_segment: defaultdict = field(default_factory=lambda: defaultdict(Counter))
-    opt_outs: int = 0
-    sent: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # per customer
-    entered_customers: int = 0
-    dropped: int = 0   # pending reactions dropped because a customer had more than SLOTS queued
-    milestones: Counter = field(default_factory=Counter)       # (group, milestone) -> runs
-    milestone_times: defaultdict = field(default_factory=lambda: defaultdict(list))  # treated
-    ignored: Counter = field(default_factory=Counter)          # step -> events nothing took
-    handled: Counter = field(default_factory=Counter)          # event -> handler runs (none)
-    channel_sends: Counter = field(default_factory=Counter)    # (step, channel) -> messages
+class PerCustomer:
+    """A number per customer of the cohort (messages sent), by customer index, for any part of
+    the cohort; ``+`` adds up (parts of one run have disjoint customers)."""
 
-    def __add__(self, other: "Counts") -> "Counts":
-        merged = Counts()
-        for name in ("entered", "ended", "steps", "flows", "stages", "skip_reasons", "milestones",
-                     "ignored", "handled", "channel_sends"):
-            setattr(merged, name, getattr(self, name) + getattr(other, name))
-        for name in ("results", "by_segment"):
-            table = defaultdict(Counter)
-            for source in (getattr(self, name), getattr(other, name)):
-                for key, counter in source.items():
-                    table[key] += counter
-            setattr(merged, name, table)
-        for source in (self.milestone_times, other.milestone_times):
-            for name, times in source.items():
-                merged.milestone_times[name] += times
-        merged.convert_times = self.convert_times + other.convert_times
-        merged.sent = np.concatenate([self.sent, other.sent])
-        for name in ("opt_outs", "entered_customers", "dropped"):
-            setattr(merged, name, getattr(self, name) + getattr(other, name))
-        return merged
+    def __init__(self, index=None, values=None):
+        self.index = np.zeros(0, dtype=np.int64) if index is None else np.asarray(index, dtype=np.int64)
+        self.values = np.zeros(0, dtype=np.int64) if values is None else np.asarray(values, dtype=np.int64)
 
-    @property
-    def still_inside(self) -> int:
-        return sum(self.entered.values()) - sum(self.ended.values())
+    @classmethod
+    def of_counter(cls, counter: Counter) -> "PerCustomer":
+        """From the reference engine's ``{"c12": 3}``."""
+        items = [(int(ident[1:]) - 1, n) for ident, n in counter.items()]
+        return cls([i for i, _ in items], [n for _, n in items])
+
+    def __add__(self, other):
+        if isinstance(other, Counter):
+            other = PerCustomer.of_counter(other)
+        return PerCustomer(np.concatenate([self.index, other.index]),
+                           np.concatenate([self.values, other.values]))
+
+    __radd__ = __add__
+
+    def array(self, size: int) -> np.ndarray:
+        return np.bincount(self.index, weights=self.values, minlength=size).astype(np.int64)[:size]
+
+    def get(self, ident: str, default: int = 0) -> int:
+        wanted = int(ident[1:]) - 1
+        return int(self.values[self.index == wanted].sum()) or default
+
+
+class Log:
+    """Row-tagged records: ``add(name, rows, *columns)``; ``take(name, keep)`` gives the
+    columns of the records whose customer is kept."""
+
+    def __init__(self):
+        self.parts: dict[str, list] = defaultdict(list)
+
+    def add(self, name: str, rows, *columns) -> None:
+        rows = np.asarray(rows)
+        if rows.ndim and not len(rows):
+            return
+        size = len(rows) if rows.ndim else 1
+        self.parts[name].append((np.broadcast_to(rows, (size,)),
+                                 *(np.broadcast_to(np.asarray(c), (size,)) for c in columns)))
+
+    def take(self, name: str, keep: np.ndarray):
+        parts = self.parts.get(name)
+        if not parts:
+            return None
+        columns = [np.concatenate([p[i] for p in parts]) for i in range(len(parts[0]))]
+        mine = keep[columns[0]]
+        return [c[mine] for c in columns]
 
 
 class Tally:
-    """Numpy counters for one block (``plan`` fixes the step and reason codes)."""
+    """What one block counts, per journey."""
 
-    def __init__(self, plan, n: int):
-        self.plan = plan
-        steps, whys = len(plan.steps), len(plan.whys)
-        self.treated = self.holdouts = self.unplaced = 0
-        self.held_won: Counter = Counter()
-        self.held_expired = 0
-        self.entries = np.zeros(steps, dtype=np.int64)
-        self.moves = np.zeros((steps, whys, steps), dtype=np.int64)
-        self.ends = np.zeros((steps, whys), dtype=np.int64)
-        self.reached = np.zeros((len(plan.stages), n), dtype=bool)
-        self.outcomes = np.zeros((steps, 5), dtype=np.int64)  # sent, opted out, no consent, cap, deferred
-        self.cancelled = np.zeros(steps, dtype=np.int64)
-        self.segment_in = np.zeros(len(plan.cohort.segments), dtype=np.int64)
-        self.segment_won = np.zeros(len(plan.cohort.segments), dtype=np.int64)
-        self.times: list[np.ndarray] = []
-        self.sent = np.zeros(n, dtype=np.int64)
-        self.dropped = 0
-        self.opt_outs = 0
-        self.channels: Counter = Counter()      # (step index, channel) -> messages
-        self.milestones: Counter = Counter()
-        self.milestone_times: dict = {}
-        self.ignored = np.zeros(steps, dtype=np.int64)
-        self.converted = np.array([code for code, outcome in plan.outcome_of.items()
-                                   if outcome == "converted"], dtype=np.int64)
+    def __init__(self, plan, n: int, first: int):
+        self.plan, self.n, self.first = plan, n, first
+        self.log = Log()
 
     # --- during the run ---------------------------------------------------------------------
 
-    def entered(self, rows: np.ndarray, segments: np.ndarray) -> None:
-        self.treated += len(rows)
-        self.segment_in += np.bincount(segments[rows], minlength=len(self.segment_in))
+    def entered(self, j: int, rows, held) -> None:
+        self.log.add(f"entered/{j}", rows, held)
 
-    def ended_unplaced(self, count: int) -> None:
-        self.unplaced += count
+    def step(self, j: int, s: int, rows, prev, why) -> None:
+        self.log.add(f"step/{j}", rows, s, prev, why)
 
-    def holdout(self, count: int, won_whys: np.ndarray, expired: int) -> None:
-        self.holdouts += count
-        self.held_won.update(won_whys.tolist())
-        self.held_expired += expired
+    def stage(self, j: int, stage: int, rows) -> None:
+        self.log.add(f"stage/{j}", rows, stage)
 
-    def enter_step(self, s: int, rows, prev, why) -> None:
-        self.entries[s] += len(rows)
-        moved = prev >= 0
-        if moved.any():
-            shape = self.moves.shape
-            codes = prev[moved] * shape[1] + why[moved]
-            self.moves[:, :, s] += np.bincount(codes, minlength=shape[0] * shape[1]).reshape(shape[:2])
-        stage = self.plan.stage_of[s]
-        self.reached[stage, rows] = True
+    def result(self, j: int, s: int, what: str, rows, reason: str | None = None) -> None:
+        self.log.add(f"result/{j}/{what}/{reason}", rows, s)
 
-    def ended(self, rows, at, why, origin, block) -> None:
-        count = len(rows)
-        if not count:
-            return
-        why = np.broadcast_to(why, (count,))
-        origin = np.broadcast_to(origin, (count,))
-        shape = self.ends.shape
-        self.ends += np.bincount(origin * shape[1] + why, minlength=shape[0] * shape[1]).reshape(shape)
-        won = np.isin(why, self.converted)
-        if won.any():
-            at = np.broadcast_to(at, (count,))
-            self.times.append(at[won] - block.arrival[rows[won]])
-            self.segment_won += np.bincount(block.seg[rows[won]], minlength=len(self.segment_won))
+    def channel(self, j: int, s: int, channel: str, rows) -> None:
+        self.log.add(f"channel/{j}/{channel}", rows, s)
 
-    def send_results(self, s: int, sent: int, opted: int, consent: int, cap: int) -> None:
-        self.outcomes[s, :4] += (sent, opted, consent, cap)
+    def split(self, j: int, s: int, arm: np.ndarray, rows) -> None:
+        self.log.add(f"split/{j}", rows, s, arm)
 
-    def on_channel(self, s: int, channel: str, sent: int) -> None:
-        self.channels[(s, channel)] += sent
+    def milestone(self, j: int, k: int, rows, held, since) -> None:
+        self.log.add(f"milestone/{j}", rows, k, held, since)
 
-    def deferred(self, s: int, count: int) -> None:
-        self.outcomes[s, 4] += count
+    def ignored(self, j: int, s, rows) -> None:
+        self.log.add(f"ignored/{j}", rows, s)
 
-    def skipped_opted_out(self, s: int, count: int) -> None:
-        self.cancelled[s] += count
+    def handled(self, j: int, kind: int, rows) -> None:
+        self.log.add(f"handled/{j}", rows, kind)
 
-    def finish(self, block) -> None:
-        self.opt_outs = int((block.opt_time <= block.spec.horizon).sum())
-        self.milestones, self.milestone_times, self.ignored = block.notes.count(block)
+    def ended(self, j: int, rows, pos, why, held, since, segment) -> None:
+        self.log.add(f"ended/{j}", rows, pos, why, held, since, segment)
 
-    # --- as counts --------------------------------------------------------------------------
+    def run(self, j: int, rows, run_ids, held, arms, milestones, outcome) -> None:
+        """A run's arms and what it achieved, for the experiments (at its end, or at the
+        horizon with ``outcome`` -1)."""
+        self.log.add(f"run/{j}", rows, run_ids, held, outcome)
+        self.log.add(f"run-arms/{j}", rows, *arms.T)
+        self.log.add(f"run-milestones/{j}", rows, *milestones.T) if milestones.shape[1] else None
 
-    def counts(self) -> Counts:
-        plan, found = self.plan, Counts()
-        ids, whys, outcome = plan.ids, plan.whys, plan.outcome_of
-        found.entered = Counter({k: v for k, v in (("treated", self.treated + self.unplaced),
-                                                   ("holdout", self.holdouts)) if v})
-        for code, n in self.held_won.items():
-            found.ended[("holdout", outcome[code])] += n
-        if self.held_expired:
-            found.ended[("holdout", "expired")] += self.held_expired
-        if self.unplaced:
-            found.ended[("treated", "completed")] += self.unplaced
-        for origin, code in zip(*np.nonzero(self.ends)):
-            n = int(self.ends[origin, code])
-            found.ended[("treated", outcome[code])] += n
-            found.flows[(ids[origin], whys[code], f"end:{outcome[code]}")] += n
-        for origin, code, target in zip(*np.nonzero(self.moves)):
-            found.flows[(ids[origin], whys[code], ids[target])] += int(self.moves[origin, code, target])
-        found.steps = Counter({ids[s]: int(n) for s, n in enumerate(self.entries) if n})
-        found.stages = Counter({plan.stages[k]: int(n) for k, n in enumerate(self.reached.sum(axis=1)) if n})
-        for s, row in enumerate(self.outcomes):
-            sent, opted, consent, cap, deferred = (int(v) for v in row)
-            skipped = opted + consent + cap + int(self.cancelled[s])
-            for what, n in (("sent", sent), ("skipped", skipped), ("deferred", deferred)):
-                if n:
-                    found.results[ids[s]][what] += n
-            found.skip_reasons.update({"cap": cap, "no consent": consent,
-                                       "opted out": opted + int(self.cancelled[s])})
-        found.skip_reasons = +found.skip_reasons
-        found.convert_times = np.concatenate(self.times).tolist() if self.times else []
-        for g, segment in enumerate(plan.cohort.segments):
-            if self.segment_in[g]:
-                found.by_segment[segment.name]["entered"] += int(self.segment_in[g])
-            if self.segment_won[g]:
-                found.by_segment[segment.name]["converted"] += int(self.segment_won[g])
-        found.opt_outs, found.sent, found.dropped = self.opt_outs, self.sent, self.dropped
-        found.channel_sends = Counter({(ids[s], channel): n for (s, channel), n in self.channels.items()})
-        found.ignored = Counter({ids[s]: int(n) for s, n in enumerate(self.ignored) if n})
-        found.milestones = +self.milestones
-        found.milestone_times = defaultdict(list, self.milestone_times)
-        found.entered_customers = self.treated + self.unplaced + self.holdouts
+    def observation(self, j: int, k: int, rows, run_ids, held, opened_t, opened_q, due) -> None:
+        self.log.add(f"kpi/{j}", rows, k, run_ids, held, opened_t, opened_q, due)
+
+    def sent(self, j: int, rows, promo: bool) -> None:
+        self.log.add(f"sent/{j}", rows, promo)
+
+    def send(self, rows, at, seq, j: int) -> None:
+        """Every send, for the journey an opt-out counts against."""
+        self.log.add("sends", rows, at, seq, j)
+
+    def handoff(self, rows, at, seq, role: int, due, j: int) -> None:
+        self.log.add("handoffs", rows, at, seq, role, due, j)
+
+    def behaviour(self, what: str, rows, source: int, values=1) -> None:
+        self.log.add(f"behaviour/{what}", rows, source, values)
+
+    # --- at the end ---------------------------------------------------------------------------
+
+    def counts(self, block, keep: np.ndarray) -> dict:
+        """Per journey id its ``JourneyCounts``, for the customers ``keep`` (a mask)."""
+        plan, found = self.plan, {}
+        for journey in plan.journeys:
+            found[journey.journey_id] = self._journey(journey, block, keep)
+        opt_outs = self._opt_outs(block, keep)
+        for journey in plan.journeys:
+            found[journey.journey_id].opt_outs = int(opt_outs[journey.j])
         return found
 
+    def _opt_outs(self, block, keep) -> np.ndarray:
+        """Every opt-out event by the horizon counts for the journey of the customer's last
+        message before it (the first journey when there was none)."""
+        book, plan = block.book, self.plan
+        size = book.size
+        leaving = np.isin(book.kind[:size], list(plan.opt_out_kinds))
+        leaving &= (book.t[:size] <= block.spec.horizon) & keep[book.row[:size]]
+        ids = np.flatnonzero(leaving)
+        found = np.zeros(len(plan.journeys), dtype=np.int64)
+        if not len(ids):
+            return found
+        sends = self.log.take("sends", keep)
+        if sends is None or len(plan.journeys) == 1:
+            found[0] = len(ids)
+            return found
+        rows, at, seq, j = sends
+        all_rows = np.concatenate([rows, book.row[ids]])
+        all_at = np.concatenate([at, book.t[ids]])
+        all_seq = np.concatenate([seq, book.q[ids]])
+        is_send = np.concatenate([np.ones(len(rows), dtype=bool), np.zeros(len(ids), dtype=bool)])
+        order = np.lexsort((~is_send, all_seq, all_at, all_rows))
+        position = np.where(is_send[order], np.arange(len(order)), -1)
+        last = np.maximum.accumulate(position)
+        event = ~is_send[order]
+        sender = np.full(len(order), -1)
+        valid = last >= 0
+        sender[valid] = order[last[valid]]
+        same = valid & (all_rows[np.maximum(sender, 0)] == all_rows[order])
+        journeys = np.where(same & event, j[np.minimum(np.maximum(sender, 0), len(j) - 1)], 0)
+        found += np.bincount(journeys[event], minlength=len(found))
+        return found
 
-# --- what Results.collect reads ------------------------------------------------------------------
+    def _journey(self, journey, block, keep) -> JourneyCounts:
+        j, ids, whys = journey.j, journey.ids, journey.whys
+        counts = JourneyCounts()
+        take = lambda name: self.log.take(f"{name}/{j}", keep)
+        entered = take("entered")
+        if entered is not None:
+            rows, held = entered
+            counts.entered.update({k: v for k, v in (("treated", int((~held).sum())),
+                                                     ("holdout", int(held.sum()))) if v})
+            segments = np.bincount(block.customers.seg[rows[~held]],
+                                   minlength=len(plan_segments(self.plan)))
+            for g, n in enumerate(segments.tolist()):
+                if n:
+                    counts.by_segment[self.plan.cohort.segments[g].name]["entered"] += n
+        steps = take("step")
+        if steps is not None:
+            _, s, prev, why = steps
+            for step, n in zip(*np.unique(s, return_counts=True)):
+                counts.steps[ids[step]] += int(n)
+            moved = prev >= 0
+            if moved.any():
+                keys, n = np.unique(np.stack([prev[moved], why[moved], s[moved]]), axis=1,
+                                    return_counts=True)
+                for (a, w, b), m in zip(keys.T.tolist(), n.tolist()):
+                    counts.flows[(ids[a], whys[w], ids[b])] += m
+        stages = take("stage")
+        if stages is not None:
+            for stage, n in zip(*np.unique(stages[1], return_counts=True)):
+                counts.stages[journey.stages[stage]] += int(n)
+        for name, parts in self.log.parts.items():
+            if name.startswith(f"result/{j}/"):
+                _, _, what, reason = name.split("/")
+                found = self.log.take(name, keep)
+                for step, n in zip(*np.unique(found[1], return_counts=True)):
+                    counts.results[ids[step]][what] += int(n)
+                if reason in SKIP_REASONS:
+                    counts.skip_reasons[reason] += len(found[0])
+            elif name.startswith(f"channel/{j}/"):
+                channel = name.split("/", 2)[2]
+                found = self.log.take(name, keep)
+                for step, n in zip(*np.unique(found[1], return_counts=True)):
+                    counts.channel_sends[(ids[step], channel)] += int(n)
+        milestones = take("milestone")
+        if milestones is not None:
+            _, k, held, since = milestones
+            for index, milestone in enumerate(journey.milestones):
+                mine = k == index
+                treated = mine & ~held
+                if treated.any():
+                    counts.milestones[("treated", milestone.name)] += int(treated.sum())
+                    counts.milestone_times[milestone.name] += since[treated].tolist()
+                if (mine & held).any():
+                    counts.milestones[("holdout", milestone.name)] += int((mine & held).sum())
+        ignored = take("ignored")
+        if ignored is not None:
+            for step, n in zip(*np.unique(ignored[1], return_counts=True)):
+                counts.ignored[ids[step]] += int(n)
+        handled = take("handled")
+        if handled is not None:
+            for kind, n in zip(*np.unique(handled[1], return_counts=True)):
+                counts.handled[self.plan.kinds.names[kind]] += int(n)
+        self._ended(journey, counts, take("ended"))
+        sent = take("sent")
+        if sent is not None:
+            rows, promo = sent
+            counts.sent_to = PerCustomer(*_grouped(rows + self.first))
+            counts.promo_sends = int(promo.sum())
+            counts.budget_sends = sum(counts.results[s.id]["sent"] for s in journey.steps
+                                      if s.kind == "send" and not s.params.get("transactional"))
+        else:
+            counts.sent_to = PerCustomer()
+        self._experiments(journey, counts, block, keep)
+        live = (block.lanes.phase[:block.lanes.size] != 0) & (block.lanes.j[:block.lanes.size] == j)
+        live &= keep[block.lanes.c[:block.lanes.size]]
+        counts.inside = int(live.sum())
+        counts.entered_customers = int((block.entries[j] > 0)[keep].sum())
+        return counts
 
-class _Customer:
-    __slots__ = ("runs", "entries")
+    def _ended(self, journey, counts: JourneyCounts, ended) -> None:
+        if ended is None:
+            return
+        ids, whys, outcome_of = journey.ids, journey.whys, journey.outcome_of
+        rows, pos, why, held, since, segment = ended
+        keys, n = np.unique(np.stack([pos, why, held.astype(np.int64)]), axis=1, return_counts=True)
+        for (p, w, h), m in zip(keys.T.tolist(), n.tolist()):
+            outcome = outcome_of[w]
+            counts.ended[("holdout" if h else "treated", outcome)] += m
+            if p >= 0:
+                counts.flows[(ids[p], whys[w], f"end:{outcome}")] += m
+        won = np.isin(why, [c for c, o in outcome_of.items() if o == CONVERTED]) & ~held
+        if won.any():
+            counts.convert_times += since[won].tolist()
+            for g, m in zip(*np.unique(segment[won], return_counts=True)):
+                counts.by_segment[self.plan.cohort.segments[g].name]["converted"] += int(m)
 
-    def __init__(self, runs, entries):
-        self.runs, self.entries = runs, entries
-
-
-class _Customers:
-    """Stands in for the store's customers: one holding the runs still inside, then one per
-    other customer who entered (Results counts runs inside and customers who entered)."""
-
-    def __init__(self, inside: int, entered: int):
-        self.inside, self.entered = inside, entered
-
-    def values(self):
-        if not self.entered:
-            return iter(())
-        return chain([_Customer(range(self.inside), True)],
-                     repeat(_Customer((), True), self.entered - 1))
-
-
-class CountsStore:
-    """The attributes of a CountingStore that ``Results.collect`` reads, from ``Counts``."""
-
-    def __init__(self, counts: Counts):
-        for name in ("entered", "ended", "steps", "flows", "stages", "results", "skip_reasons",
-                     "convert_times", "by_segment", "opt_outs", "milestones", "milestone_times",
-                     "ignored", "handled", "channel_sends"):
-            setattr(self, name, getattr(counts, name))
-        self.sent_to = dict(enumerate(counts.sent.tolist()))
-        self.customers = _Customers(counts.still_inside, counts.entered_customers)
-
-
-class InstantQueue:
-    """A role without declared capacity: every handoff is served the moment it is made."""
-
-    def __init__(self, handoffs: int = 0):
-        self.handoffs = handoffs
-
-    def summary(self) -> dict:
-        waited = 0.0 if self.handoffs else None
-        return {"handoffs": self.handoffs, "mean_wait_hours": waited, "p90_wait_hours": waited,
-                "max_queue": 0}
-
-
-def served_at_once(counts: Counts, program) -> tuple[dict, dict]:
-    """Staff queues and SLA records of handoffs served at once (the only kind the vectorised
-    engine runs, see plan.py): every SLA opened is met, none waits."""
-    queues: dict[str, InstantQueue] = {}
-    slas: dict[str, Counter] = defaultdict(Counter)
-    for step in program.steps.values():
-        if step.kind != "handoff" or not counts.steps[step.id]:
-            continue
-        role, made = step.params["role"], counts.steps[step.id]
-        queues.setdefault(role, InstantQueue()).handoffs += made
-        if step.params.get("within") is not None:
-            slas[role]["opened"] += made
-            slas[role]["met"] += made
-    return queues, slas
-
-
-@dataclass
-class CountedRun:
-    """A finished run as ``Results.collect`` sees it (store, program, customers, cohort...)."""
-
-    store: CountsStore
-    program: object
-    cohort: object
-    seed: int
-    days: float
-    customers: range
-    staff: dict = field(default_factory=dict)
+    def _experiments(self, journey, counts: JourneyCounts, block, keep) -> None:
+        """Per (experiment, arm): runs, outcomes, milestones and KPI windows closed, credited
+        to every arm of each run; KPIs also to the KPI's own figures."""
+        j = journey.j
+        runs = self.log.take(f"run/{j}", keep)
+        splits = sorted(journey.splits)
+        arm_of: dict[int, tuple] = {}
+        if runs is not None:
+            rows, run_ids, held, outcome = runs
+            arms = self.log.take(f"run-arms/{j}", keep)[1:]
+            reached = self.log.take(f"run-milestones/{j}", keep)
+            reached = reached[1:] if reached is not None else []
+            keys = []   # per run: its (experiment, arm) keys
+            for i in range(len(rows)):
+                mine = []
+                if journey.holdout:
+                    mine.append((ENTRY_EXPERIMENT, HELD_OUT if held[i] else TREATED))
+                for column, s in enumerate(splits):
+                    arm = int(arms[column][i])
+                    if arm >= 0:
+                        mine.append((journey.ids[s], journey.splits[s][arm][2]))
+                keys.append(mine)
+                arm_of[int(run_ids[i])] = tuple(mine)
+                for key in mine:
+                    figures = counts.experiments[key]
+                    figures["runs"] += 1
+                    if outcome[i] >= 0:
+                        figures[f"outcome:{journey.outcome_of[int(outcome[i])]}"] += 1
+                    for k, milestone in enumerate(journey.milestones):
+                        if reached[k][i]:
+                            figures[f"milestone:{milestone.name}"] += 1
+        observed = self.log.take(f"kpi/{j}", keep)
+        if observed is None:
+            return
+        rows, k, run_ids, held, opened_t, opened_q, due = observed
+        status = block.kpi_status(journey, rows, k, opened_t, opened_q, due)
+        for i in range(len(rows)):
+            name = journey.kpis[int(k[i])].name
+            figure = status[i]
+            if not held[i]:
+                table = counts.kpis[name]
+                table["opened"] += 1
+                if figure is not None:
+                    table[figure] += 1
+            if figure in ("hit", "missed"):
+                for key in arm_of.get(int(run_ids[i]), ()):
+                    counts.experiments[key][f"kpi:{name}:{figure}"] += 1
 
 
-def results_of(counts: Counts, program, cohort, seed: int, days: float, engine: str = "vector"):
-    """``Results`` of counted customers, through the reference collector (report.py)."""
-    from ..report import Results
-    store = CountsStore(counts)
-    staff, store.slas = served_at_once(counts, program)
-    sends = [step for step in program.steps.values() if step.kind == "send"]
-    store.promo_sends = sum(counts.results[s.id]["sent"] for s in sends if s.params.get("promo"))
-    store.budget_sends = sum(counts.results[s.id]["sent"] for s in sends
-                             if not s.params.get("transactional"))
-    results = Results.collect(CountedRun(store, program, cohort, seed, days,
-                                         range(len(counts.sent)), staff))
-    if hasattr(results, "engine"):
-        results.engine = engine
-    return results
+def plan_segments(plan):
+    return plan.cohort.segments
+
+
+def _grouped(index: np.ndarray):
+    unique, n = np.unique(index, return_counts=True)
+    return unique, n
+
+
+HIT, MISSED = "hit", "missed"
+
+__all__ = ["HIT", "HIT_OPEN", "Log", "MISSED", "NO_NEXT", "PerCustomer", "Tally"]

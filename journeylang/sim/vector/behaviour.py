@@ -1,0 +1,228 @@
+"""Vectorised simulation: the cohort's events, drawn as the reference engine draws them.
+
+Arrival events and baseline events are drawn when a block starts; responses when a message is
+delivered (or, for a response to an event, when that event is made); a response gives its
+``count`` of events, each after its own delay, and a response to an event may follow an event
+that is itself a response (a chain, ended at the horizon or ``MAX_CHAIN`` deep). The events one
+draw makes are numbered in the order the reference engine queues them: each event, then
+(depth first) the events that respond to it; so events at one instant are handled in the same
+order by both engines.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..cohort import OPT_OUT_DELAY
+from ..engine import MAX_CHAIN
+from .columns import sample
+from .plan import BASELINE
+
+
+class Batch:
+    """Events made at one moment, with their place in the reference engine's order: a key per
+    event (the root's order, then per chain level the response and the event's index)."""
+
+    def __init__(self):
+        self.parts: list[dict] = []
+
+    def add(self, rows, at, src, depth, keys, data, updates):
+        self.parts.append({"rows": rows, "at": at, "src": src, "depth": depth, "keys": keys,
+                           "data": data, "updates": updates})
+
+
+def _draw_data(source, gen, k: int) -> dict:
+    return {path: sample(leaf, gen, k) for path, leaf in source.leaves.items()}
+
+
+def _draw_updates(source, gen, k: int) -> dict:
+    return {path: sample(leaf, gen, k) for path, leaf in source.updates.items()}
+
+
+def follow(block, batch: Batch, rows, at, kinds, depth, keys) -> None:
+    """The responses to events (``after: {event: ...}``) of customers ``rows`` at ``at`` of
+    types ``kinds`` and chain depth ``depth``, level by level (their keys extend ``keys``)."""
+    plan, gen, horizon = block.plan, block.gen, block.spec.horizon
+    while len(rows):
+        going = (at <= horizon) & (depth < MAX_CHAIN)
+        rows, at, kinds, depth, keys = rows[going], at[going], kinds[going], depth[going], keys[going]
+        if not len(rows):
+            return
+        segments = block.customers.seg[rows]
+        made = []
+        for (g, kind), sources in plan.responses_to.items():
+            mine = np.flatnonzero((segments == g) & (kinds == kind))
+            if not len(mine):
+                continue
+            for s in sources:
+                made.append(_respond(block, s, rows[mine], at[mine], depth[mine], keys[mine],
+                                     np.full(len(mine), plan.sources[s].p)))
+        made = [m for m in made if m is not None and len(m[0])]
+        if not made:
+            return
+        rows = np.concatenate([m[0] for m in made])
+        at = np.concatenate([m[1] for m in made])
+        kinds = np.concatenate([m[2] for m in made])
+        depth = np.concatenate([m[3] for m in made])
+        width = max(m[4].shape[1] for m in made)
+        keys = np.concatenate([_pad(m[4], width) for m in made])
+        for m in made:
+            batch.add(*m[5])
+
+
+def _respond(block, s: int, rows, at, depth, keys, p):
+    """Source ``s`` responds to each of ``rows``' events (or messages) with probability ``p``:
+    its count of events, each after its delay. Returns the new events (rows, times, kinds,
+    depths, keys) for the next level, and their batch entry."""
+    plan, gen = block.plan, block.gen
+    source = plan.sources[s]
+    response = source.response
+    fired = gen.random(len(rows)) < p
+    block.tally.behaviour("triggers", rows, s)
+    if not fired.any():
+        return None
+    rows, at, depth, keys = rows[fired], at[fired], depth[fired], keys[fired]
+    if response.count is None:
+        times = np.ones(len(rows), dtype=np.int64)
+    else:
+        drawn = np.asarray(sample(response.count, gen, len(rows)), dtype=float)
+        times = np.maximum(0, np.round(np.nan_to_num(drawn))).astype(np.int64)
+    block.tally.behaviour("fired", rows, s, times)
+    n = int(times.sum())
+    if not n:
+        return None
+    parent = np.repeat(np.arange(len(rows)), times)
+    index = np.arange(n) - np.repeat(np.cumsum(times) - times, times)
+    rows, at, depth = rows[parent], at[parent], depth[parent]
+    when = at + sample(response.delay, gen, n)
+    own = np.stack([np.full(n, source.index), index], axis=1)
+    keys = np.concatenate([keys[parent], own], axis=1)
+    entry = (rows, when, s, depth + 1, keys, _draw_data(source, gen, n), _draw_updates(source, gen, n))
+    return rows, when, np.full(n, source.kind), depth + 1, keys, entry
+
+
+def messages(block, j: int, step: int, channel: str, rows, at, received) -> None:
+    """The customers ``rows`` got a message of step ``step`` on ``channel`` at ``at`` (after
+    ``received`` messages before it): their responses, then whether they opt out."""
+    plan, gen = block.plan, block.gen
+    journey = plan.journeys[j]
+    key = (j, step, channel)
+    matching = block.matching.get(key)
+    if matching is None:
+        matching = block.matching[key] = plan.message_responses(journey, step, channel)
+    batch = Batch()
+    order = np.arange(len(rows))
+    segments = block.customers.seg[rows]
+    roots = []
+    for g, sources in matching.items():
+        mine = np.flatnonzero(segments == g)
+        if not len(mine):
+            continue
+        factor = plan.cohort.segments[g].fatigue ** received[mine]
+        for s in sources:
+            made = _respond(block, s, rows[mine], at[mine], np.zeros(len(mine), dtype=np.int64),
+                            order[mine][:, None], plan.sources[s].p * factor)
+            if made is not None and len(made[0]):
+                batch.add(*made[5])
+                roots.append(made)
+    outs = _opt_outs(block, rows, at, order, segments)
+    for made in roots:
+        follow(block, batch, made[0], made[1], made[2], made[3], made[4])
+    if outs is not None:
+        batch.add(*outs)
+        follow(block, batch, outs[0], outs[1], np.full(len(outs[0]), plan.sources[0].kind),
+               outs[3], outs[4])
+    block.commit(batch)
+
+
+def _opt_outs(block, rows, at, order, segments):
+    """The cohort's opt-outs: at most once per customer, a minute after a message."""
+    plan, gen = block.plan, block.gen
+    found = []
+    for g, segment in enumerate(plan.cohort.segments):
+        if segment.opt_out <= 0:
+            continue
+        mine = np.flatnonzero((segments == g) & ~block.left[rows])
+        leave = gen.random(len(mine)) < segment.opt_out
+        found.append(mine[leave])
+    if not found:
+        return None
+    mine = np.concatenate(found)
+    if not len(mine):
+        return None
+    block.left[rows[mine]] = True
+    n = len(mine)
+    keys = np.stack([order[mine], np.full(n, 1 << 30), np.zeros(n, dtype=np.int64)], axis=1)
+    return (rows[mine], at[mine] + OPT_OUT_DELAY, 0, np.zeros(n, dtype=np.int64), keys, {}, {})
+
+
+def arrivals(block) -> None:
+    """Every customer's arrival events (the first carries the profile), each followed by the
+    responses to it; a customer of scheduled journeys only arrives with a profile event."""
+    plan, gen, customers = block.plan, block.gen, block.customers
+    batch = Batch()
+    rows = np.arange(block.n)
+    count = max(len(plan.arrivals), 1)
+    for i in range(count):
+        for g in range(len(plan.cohort.segments)):
+            mine = rows[customers.seg == g]
+            s = plan.arrival_sources[(g, i)]
+            source = plan.sources[s]
+            keys = np.stack([mine, np.full(len(mine), i)], axis=1)
+            at = customers.arrival[mine]
+            batch.add(mine, at, s, np.zeros(len(mine), dtype=np.int64), keys,
+                      _draw_data(source, gen, len(mine)), _draw_updates(source, gen, len(mine)))
+            follow(block, batch, mine, at, np.full(len(mine), source.kind),
+                   np.zeros(len(mine), dtype=np.int64), keys)
+    block.commit(batch)
+
+
+def baselines(block) -> None:
+    """Each baseline source's events from each customer's arrival to the horizon (a Poisson
+    count of times, drawn in order), and the responses that follow them."""
+    plan, gen, horizon = block.plan, block.gen, block.spec.horizon
+    customers = block.customers
+    batch = Batch()
+    for s, source in enumerate(plan.sources):
+        if source.role != BASELINE:
+            continue
+        mine = np.flatnonzero(customers.seg == source.segment)
+        span = np.maximum(horizon - customers.arrival[mine], 0.0)
+        counts = np.zeros(block.n, dtype=np.int64)
+        counts[mine] = gen.poisson(source.rate * span)
+        total = int(counts.sum())
+        owner = np.repeat(np.arange(block.n), counts)
+        times = customers.arrival[owner] + _sorted_uniforms(gen, counts) * (horizon - customers.arrival[owner])
+        ids = block.book.add_stream(s, source.kind, counts, times, 1.0 + s,
+                                    _draw_data(source, gen, total), _draw_updates(source, gen, total))
+        if any((g, source.kind) in plan.responses_to for g in range(len(plan.cohort.segments))):
+            keys = np.stack([np.full(total, s), np.arange(total)], axis=1)
+            follow(block, batch, owner, times, np.full(total, source.kind),
+                   np.zeros(total, dtype=np.int64), keys)
+        del ids
+    block.commit(batch)
+
+
+def _sorted_uniforms(gen, counts: np.ndarray) -> np.ndarray:
+    """For each customer ``counts[i]`` uniform draws in [0, 1), in increasing order (order
+    statistics from exponential spacings: no sort)."""
+    total = int(counts.sum())
+    if not total:
+        return np.zeros(0)
+    spacings = gen.exponential(size=total + len(counts))
+    sums = np.cumsum(spacings)
+    ends = np.cumsum(counts + 1) - 1                 # each customer's last spacing
+    starts = ends - counts                           # each customer's first
+    base = np.where(starts > 0, sums[np.maximum(starts - 1, 0)], 0.0)
+    owner = np.repeat(np.arange(len(counts)), counts)
+    position = np.arange(total) + owner              # skip one spacing per earlier customer
+    return (sums[position] - base[owner]) / (sums[ends[owner]] - base[owner])
+
+
+def _pad(keys: np.ndarray, width: int) -> np.ndarray:
+    if keys.shape[1] == width:
+        return keys
+    pad = np.full((len(keys), width - keys.shape[1]), -1, dtype=np.int64)
+    return np.concatenate([keys, pad], axis=1)
+
+
+__all__ = ["Batch", "arrivals", "baselines", "follow", "messages"]

@@ -1,0 +1,353 @@
+"""Vectorised simulation: every event of a block's customers, searchable by type and instant.
+
+An event has a time and a sequence number (its instant: at one time, events are handled in the
+order they were made, and before timers), a customer (row), a type (kind), the source that made
+it (``plan.Source``) and its data: constant per source, or drawn per event and kept in the
+source's own columns. Baseline events, drawn up front and already in order, are kept per source
+in one array sorted by customer and time (the static part); every other event (arrivals,
+responses, chains, opt-outs, emitted events, occurrences) goes to a small matrix per type, one
+row per customer, kept sorted (the dynamic part). Each customer reads forward from their cursor
+(the instant of the last thing that happened to them), so ``first_after`` keeps a pointer per
+customer and type; ``upto`` and ``window`` answer range questions (history, KPIs).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..cohort import Record
+from .columns import as_objects, typed
+
+
+def after(at, seq, now, split):
+    """Whether events at ``(at, seq)`` come after the instants ``(now, split)``."""
+    found = at > now
+    same = at == now
+    if same.any():   # rare: the sequence numbers decide
+        found |= same & (seq > split)
+    return found
+
+
+class Book:
+    def __init__(self, plan, n: int):
+        self.plan, self.n = plan, n
+        kinds = len(plan.kinds)
+        self.size, capacity = 0, 1024
+        self.t = np.zeros(capacity)
+        self.q = np.zeros(capacity)
+        self.row = np.zeros(capacity, dtype=np.int64)
+        self.kind = np.zeros(capacity, dtype=np.int64)
+        self.src = np.zeros(capacity, dtype=np.int64)
+        self.sidx = np.zeros(capacity, dtype=np.int64)
+        self.depth = np.zeros(capacity, dtype=np.int64)
+        self.origin = np.zeros(capacity, dtype=np.int64)   # the run that emitted it, or -1
+        self.columns: list[dict] = [{} for _ in plan.sources]   # per source: path -> values
+        self.updates: list[dict] = [{} for _ in plan.sources]   # per source: profile updates
+        self.counts = np.zeros(len(plan.sources), dtype=np.int64)  # events per source
+        self.static: dict[int, list] = {}   # kind -> [(base, starts, pointers)]
+        self.dyn = [np.zeros((n, 0), dtype=np.int64) for _ in range(kinds)]
+        self.dyn_n = [np.zeros(n, dtype=np.int64) for _ in range(kinds)]
+        self.dyn_ptr = [np.zeros(n, dtype=np.int64) for _ in range(kinds)]
+
+    # --- adding -----------------------------------------------------------------------------
+
+    def _grow(self, extra: int) -> None:
+        need = self.size + extra
+        if need <= len(self.t):
+            return
+        capacity = max(need, 2 * len(self.t))
+        for name in ("t", "q", "row", "kind", "src", "sidx", "depth", "origin"):
+            old = getattr(self, name)
+            new = np.zeros(capacity, dtype=old.dtype)
+            new[:self.size] = old[:self.size]
+            setattr(self, name, new)
+
+    def _append(self, rows, at, seq, kind, src, depth, origin) -> np.ndarray:
+        count = len(rows)
+        self._grow(count)
+        ids = np.arange(self.size, self.size + count)
+        self.t[ids], self.q[ids], self.row[ids] = at, seq, rows
+        self.kind[ids], self.src[ids] = kind, src
+        self.depth[ids], self.origin[ids] = depth, origin
+        self.size += count
+        return ids
+
+    def _keep(self, src, ids, data: dict | None, updates: dict | None) -> None:
+        """The events' source-local index and their drawn data and profile updates."""
+        src = np.broadcast_to(src, ids.shape)
+        for s in np.unique(src).tolist():
+            mine = ids[src == s]
+            first = self.counts[s]
+            self.sidx[mine] = np.arange(first, first + len(mine))
+            self.counts[s] += len(mine)
+            for table, values in ((self.columns[s], data), (self.updates[s], updates)):
+                for path, column in (values or {}).items():
+                    part = column[src == s] if column.shape == src.shape else column
+                    _store(table, path, first, part)
+
+    def add(self, rows, at, seq, kind, src, depth=0, origin=-1, data=None, updates=None) -> np.ndarray:
+        """Events (one per row) of the dynamic part; ``data`` and ``updates``: path -> values
+        of the drawn leaves. Returns their ids."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if not len(rows):
+            return np.zeros(0, dtype=np.int64)
+        ids = self._append(rows, at, seq, kind, src, depth, origin)
+        self._keep(src, ids, data, updates)
+        kinds = np.broadcast_to(kind, ids.shape)
+        for k in np.unique(kinds).tolist():
+            self._insert(k, ids[kinds == k])
+        return ids
+
+    def add_stream(self, src: int, kind: int, counts: np.ndarray, times: np.ndarray,
+                   seq: float, data: dict | None, updates: dict | None) -> np.ndarray:
+        """A baseline source's events, sorted by customer and time (``counts`` per customer),
+        to the static part."""
+        rows = np.repeat(np.arange(self.n), counts)
+        ids = self._append(rows, times, seq, kind, src, 0, -1)
+        self._keep(src, ids, data, updates)
+        starts = np.concatenate([[0], np.cumsum(counts)]) + (ids[0] if len(ids) else self.size)
+        self.static.setdefault(kind, []).append([starts, starts[:-1].copy()])
+        return ids
+
+    def _insert(self, k: int, ids: np.ndarray) -> None:
+        """Into type ``k``'s matrix: each customer's events stay sorted by instant."""
+        rows = self.row[ids]
+        order = np.lexsort((self.q[ids], self.t[ids], rows))
+        ids, rows = ids[order], rows[order]
+        unique, first, counts = np.unique(rows, return_index=True, return_counts=True)
+        held = self.dyn_n[k][unique]
+        need = int((held + counts).max())
+        matrix = self.dyn[k]
+        if need > matrix.shape[1]:
+            grown = np.full((self.n, max(need, 2 * matrix.shape[1], 2)), -1, dtype=np.int64)
+            grown[:, :matrix.shape[1]] = matrix
+            matrix = self.dyn[k] = grown
+        block = matrix[unique]
+        rank = np.arange(len(ids)) - np.repeat(first, counts)
+        block[np.repeat(np.arange(len(unique)), counts), np.repeat(held, counts) + rank] = ids
+        valid = block >= 0
+        safe = np.where(valid, block, 0)
+        times = np.where(valid, self.t[safe], np.inf)
+        seqs = np.where(valid, self.q[safe], np.inf)
+        order = np.lexsort((seqs, times), axis=1)
+        matrix[unique] = np.take_along_axis(block, order, axis=1)
+        self.dyn_n[k][unique] = held + counts
+
+    # --- reading forward ----------------------------------------------------------------------
+
+    def first_after(self, k: int, rows: np.ndarray, now: np.ndarray, split: np.ndarray):
+        """Each customer's first event of type ``k`` after their instant ``(now, split)``: its
+        time, sequence number and id (inf, inf, -1: none). A customer's instants only move
+        forward, so the search goes on from where the last one stopped."""
+        best_t = np.full(len(rows), np.inf)
+        best_q = np.full(len(rows), np.inf)
+        best = np.full(len(rows), -1, dtype=np.int64)
+        for starts, pointers in self.static.get(k, ()):
+            at, end = pointers[rows], starts[rows + 1]
+            top = max(self.size - 1, 0)
+            while True:
+                idx = np.minimum(at, top)
+                behind = (at < end) & ~after(self.t[idx], self.q[idx], now, split)
+                if not behind.any():
+                    break
+                at += behind
+            pointers[rows] = at
+            found = at < end
+            self._better(found, np.minimum(at, top), best_t, best_q, best)
+        matrix = self.dyn[k]
+        if matrix.shape[1]:
+            pointers, held = self.dyn_ptr[k], self.dyn_n[k][rows]
+            at = pointers[rows]
+            width = matrix.shape[1]
+            while True:
+                idx = matrix[rows, np.minimum(at, width - 1)]
+                safe = np.maximum(idx, 0)
+                behind = (at < held) & ~after(self.t[safe], self.q[safe], now, split)
+                if not behind.any():
+                    break
+                at += behind
+            pointers[rows] = at
+            found = at < held
+            idx = matrix[rows, np.minimum(at, width - 1)]
+            self._better(found, np.maximum(idx, 0), best_t, best_q, best)
+        return best_t, best_q, best
+
+    def _better(self, found, idx, best_t, best_q, best) -> None:
+        t, q = self.t[idx], self.q[idx]
+        better = found & ((t < best_t) | ((t == best_t) & (q < best_q)))
+        best_t[better], best_q[better], best[better] = t[better], q[better], idx[better]
+
+    # --- ranges -------------------------------------------------------------------------------
+
+    def window(self, k: int, rows: np.ndarray, lo_t, lo_q, hi_t, hi_q):
+        """Every event of type ``k`` of each customer after the instant ``(lo_t, lo_q)`` and
+        not after ``(hi_t, hi_q)``: (query index, event id) pairs, in order of query and instant."""
+        found_q, found_ids = [], []
+        for starts, _ in self.static.get(k, ()):
+            first = _search(self, starts[rows], starts[rows + 1], lo_t, lo_q)
+            last = _search(self, starts[rows], starts[rows + 1], hi_t, hi_q)
+            counts = np.maximum(last - first, 0)
+            query = np.repeat(np.arange(len(rows)), counts)
+            offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+            found_q.append(query)
+            found_ids.append(np.repeat(first, counts) + offset)
+        matrix = self.dyn[k]
+        if matrix.shape[1]:
+            block = matrix[rows]
+            safe = np.maximum(block, 0)
+            t, q = self.t[safe], self.q[safe]
+            inside = (block >= 0) & after(t, q, np.asarray(lo_t)[:, None] if np.ndim(lo_t) else lo_t,
+                                           np.asarray(lo_q)[:, None] if np.ndim(lo_q) else lo_q)
+            inside &= ~after(t, q, np.asarray(hi_t)[:, None] if np.ndim(hi_t) else hi_t,
+                             np.asarray(hi_q)[:, None] if np.ndim(hi_q) else hi_q)
+            query, column = np.nonzero(inside)
+            found_q.append(query)
+            found_ids.append(block[query, column])
+        if not found_q:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        query, ids = np.concatenate(found_q), np.concatenate(found_ids).astype(np.int64)
+        order = np.lexsort((self.q[ids], self.t[ids], query))
+        return query[order], ids[order]
+
+    # --- data ---------------------------------------------------------------------------------
+
+    def has_key(self, ids: np.ndarray, key: str) -> np.ndarray:
+        """Whether each event's data has the top-level ``key``."""
+        sources = self.plan.sources
+        has = np.array([key in s.keys for s in sources], dtype=bool)
+        return has[self.src[ids]]
+
+    def data(self, ids: np.ndarray, path: tuple):
+        """The value at ``path`` of each event's data: a column (a Python value when every
+        event's source has it as the same constant)."""
+        n = len(ids)
+        if not n:
+            return np.zeros(0)
+        src = self.src[ids]
+        present = np.unique(src).tolist()
+        if len(present) == 1:
+            return self._of_source(present[0], ids, path)
+        found = np.empty(n, dtype=object)
+        for s in present:
+            mine = src == s
+            value = self._of_source(s, ids[mine], path)
+            found[mine] = as_objects(value) if isinstance(value, np.ndarray) else _fill(value, int(mine.sum()))
+        return typed(found)
+
+    def _of_source(self, s: int, ids: np.ndarray, path: tuple):
+        source = self.plan.sources[s]
+        if source.fixed is not None and not source.leaves and s != self.plan.staff_source \
+                and source.role != "occurrence":
+            return _dig(source.fixed, path)
+        columns = self.columns[s]
+        sidx = self.sidx[ids]
+        if path in columns:
+            return typed(columns[path][sidx]) if columns[path].dtype == object else columns[path][sidx]
+        sampler = source.data
+        for depth, part in enumerate(path):   # the constant parts of a drawn record
+            parts = getattr(sampler, "parts", None)
+            if not isinstance(parts, dict) or part not in parts:
+                return _deeper(columns, path[:depth], path[depth:], sidx) if depth else None
+            sampler = parts[part]
+        if isinstance(sampler, Record):
+            return _whole(columns, path, sampler, sidx)
+        fixed = getattr(sampler, "value", None)
+        return fixed
+
+    def whole(self, ids: np.ndarray) -> np.ndarray:
+        """Each event's data as a dict (for a branch reading ``event`` as a whole)."""
+        found = np.empty(len(ids), dtype=object)
+        for s in np.unique(self.src[ids]).tolist():
+            mine = self.src[ids] == s
+            source = self.plan.sources[s]
+            if source.fixed is not None and not source.leaves:
+                found[mine] = _fill(dict(source.fixed), int(mine.sum()))
+            else:
+                found[mine] = _whole(self.columns[s], (), source.data, self.sidx[ids[mine]])
+        return found
+
+    def update_values(self, ids: np.ndarray, path: tuple):
+        """The profile update at ``path`` of each event (None: the event does not set it)."""
+        n = len(ids)
+        found = np.empty(n, dtype=object)
+        found[:] = None
+        for s in np.unique(self.src[ids]).tolist():
+            mine = self.src[ids] == s
+            column = self.updates[s].get(path)
+            if column is not None:
+                found[mine] = as_objects(column[self.sidx[ids[mine]]])
+        return typed(found)
+
+
+def _search(book: Book, start: np.ndarray, end: np.ndarray, at, seq) -> np.ndarray:
+    """Per customer, the first index in ``[start, end)`` (sorted by instant) whose event comes
+    after ``(at, seq)``."""
+    low, high = start.copy(), end.copy()
+    at = np.broadcast_to(np.asarray(at, dtype=float), low.shape)
+    seq = np.broadcast_to(np.asarray(seq, dtype=float), low.shape)
+    pending = np.flatnonzero(low < high)
+    while len(pending):
+        middle = (low[pending] + high[pending]) // 2
+        later = after(book.t[middle], book.q[middle], at[pending], seq[pending])
+        high[pending[later]] = middle[later]
+        low[pending[~later]] = middle[~later] + 1
+        pending = pending[low[pending] < high[pending]]
+    return low
+
+
+def _store(table: dict, path: tuple, first: int, values) -> None:
+    values = np.asarray(values) if not isinstance(values, np.ndarray) else values
+    column = table.get(path)
+    need = first + len(values)
+    if column is None or len(column) < need:
+        dtype = values.dtype if column is None else column.dtype
+        if column is not None and column.dtype != values.dtype:
+            dtype = object
+        grown = np.empty(max(need, 2 * (0 if column is None else len(column)), 16), dtype=dtype)
+        if dtype == object:
+            grown[:] = None
+        elif dtype.kind == "f":
+            grown[:] = np.nan
+        if column is not None:
+            grown[:len(column)] = as_objects(column) if dtype == object else column
+        table[path] = column = grown
+    if column.dtype != values.dtype and column.dtype != object:
+        table[path] = column = as_objects(column).copy()
+    column[first:need] = as_objects(values) if column.dtype == object else values
+
+
+def _dig(value, path: tuple):
+    for part in path:
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _fill(value, n: int) -> np.ndarray:
+    found = np.empty(n, dtype=object)
+    found[:] = [value] * n
+    return found
+
+
+def _deeper(columns: dict, leaf: tuple, rest: tuple, sidx) -> object:
+    """A path through a drawn leaf (a list or mapping value) and on into it."""
+    column = columns.get(leaf)
+    if column is None:
+        return None
+    found = np.empty(len(sidx), dtype=object)
+    found[:] = [_dig(v, rest) for v in as_objects(column[sidx]).tolist()]
+    return typed(found)
+
+
+def _whole(columns: dict, path: tuple, record, sidx) -> np.ndarray:
+    """A record of drawn data as one dict per event."""
+    def build(prefix, sampler, i):
+        if isinstance(sampler, Record):
+            return {k: build(prefix + (k,), part, i) for k, part in sampler.parts.items()}
+        column = columns.get(prefix)
+        if column is None:
+            return getattr(sampler, "value", None)
+        value = column[i]
+        return None if isinstance(value, float) and value != value else \
+            (value.item() if hasattr(value, "item") else value)
+    found = np.empty(len(sidx), dtype=object)
+    found[:] = [build(path, record, i) for i in sidx.tolist()]
+    return found

@@ -1,0 +1,43 @@
+"""Vectorised simulation: KPI observations, settled when a block has run.
+
+An observation opens when a run first enters the KPI's stage or step; the KPI's event (with its
+condition) at or before the window's end hits it, else it is missed when the window closes; a
+window still open at the horizon is open (``hit_open`` when its event has come). The condition
+reads only the event (``plan.py`` hands any other KPI to the reference engine), so each
+observation is matched with the customer's events after the block has run.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .columns import _true, evaluate
+from .scope import Scope
+
+
+def statuses(block, journey, rows, k, opened_t, opened_q, due) -> list:
+    """Per observation: ``hit``, ``hit_open``, ``missed`` or None (still open)."""
+    horizon = block.spec.horizon
+    found = [None] * len(rows)
+    hit_at = np.full(len(rows), np.inf)
+    for index, kpi in enumerate(journey.kpis):
+        mine = np.flatnonzero(k == index)
+        if not len(mine):
+            continue
+        limit = np.minimum(due[mine], horizon)
+        query, ids = block.book.window(kpi.kind, rows[mine], opened_t[mine], opened_q[mine],
+                                       limit, np.full(len(mine), np.inf))
+        if kpi.tree is not None and len(ids):
+            scope = Scope(block, rows[mine][query], None, None, ids, False, False)
+            ok = _true(evaluate(kpi.tree, scope), len(ids))
+            query, ids = query[ok], ids[ok]
+        first = np.full(len(mine), np.inf)
+        if len(ids):
+            np.minimum.at(first, query, block.book.t[ids])
+        hit_at[mine] = first
+    hit = np.isfinite(hit_at)
+    for i in range(len(rows)):
+        if hit[i]:
+            found[i] = "hit_open" if due[i] > horizon else "hit"
+        elif due[i] <= horizon:
+            found[i] = "missed"
+    return found

@@ -1,0 +1,402 @@
+"""Vectorised simulation: the step kinds, each applied to every run about to execute it.
+
+The same rules as ``runtime.executor`` (docs/runtime.md, "How a journey runs"): sends go
+through the shared send checks channel by channel (``semantics.send_checks``), waits rest with
+a timer, branches and sets evaluate their condition trees over columns, splits use the runtime's
+hash buckets, emits take their own event at once. A run that goes on stays executing; the next
+pass executes its next step at the same instant.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...semantics import (ERROR, MAX_EMIT_DEPTH, MAX_STEPS, SEND_NO_CONSENT,
+                          SEND_OPTED_OUT, SEND_QUIET, send_checks, zero_wait)
+from . import behaviour
+from .columns import evaluate, holds, typed
+from .lanes import EVENT, QUIET, QUIET_OVER, TIME, TIMEOUT, WAKE
+from .plan import HOLD, NO_NEXT
+
+
+def execute(block, lanes_: np.ndarray) -> None:
+    """Every executing run executes the step it is at, grouped by journey and step."""
+    lanes, plan = block.lanes, block.plan
+    width = max(len(j.steps) for j in plan.journeys) + 3
+    keys = lanes.j[lanes_] * width + (lanes.nxt[lanes_] + 3)
+    order = np.argsort(keys, kind="stable")
+    groups, starts = np.unique(keys[order], return_index=True)
+    for k, key in enumerate(groups.tolist()):
+        end = starts[k + 1] if k + 1 < len(starts) else len(order)
+        chosen = lanes_[order[starts[k]:end]]
+        journey = plan.journeys[key // width]
+        s = key % width - 3
+        if s == NO_NEXT:
+            block.end(chosen, journey.why("no next step"))
+        else:
+            _visit(block, journey, s, chosen)
+
+
+def _visit(block, journey, s: int, chosen: np.ndarray) -> None:
+    lanes, tally = block.lanes, block.tally
+    j = journey.j
+    looping = (lanes.hops[chosen] >= MAX_STEPS) & ~lanes.resumed[chosen]
+    if looping.any():
+        block.end(chosen[looping], journey.why(f"more than {MAX_STEPS} steps without a wait", ERROR))
+        chosen = chosen[~looping]
+        if not len(chosen):
+            return
+    resumed = lanes.resumed[chosen]
+    fresh = chosen[~resumed]
+    lanes.resumed[chosen] = False
+    if len(fresh):
+        rows = lanes.c[fresh]
+        tally.step(j, s, rows, lanes.pos[fresh], lanes.why[fresh])
+        stage = journey.stage_of[s]
+        reached = lanes.flags("stage", j)
+        new = ~reached[fresh, stage]
+        if new.any():
+            reached[fresh[new], stage] = True
+            tally.stage(j, stage, rows[new])
+        lanes.hops[fresh] += 1
+        lanes.pos[fresh] = s
+        block.open_kpis(journey, fresh, s, lanes.t[fresh], lanes.s[fresh])
+    _KINDS[journey.kind_of[s]](block, journey, s, chosen)
+
+
+def _next(block, journey, s: int, chosen, why: str = "next") -> None:
+    block.go(chosen, np.full(len(chosen), journey.next[s]), np.full(len(chosen), journey.why(why)))
+
+
+# --- sends ------------------------------------------------------------------------------------
+
+def send(block, journey, s: int, chosen: np.ndarray) -> None:
+    """Each channel in turn (the step's, then its fallbacks) through the send checks in the
+    shared order: the first channel they let through sends; quiet hours defer the whole send;
+    an opt-out skips it at once; a channel without consent or over a cap passes the send to
+    the next (the last one's reason is the skip's)."""
+    lanes, tally = block.lanes, block.tally
+    j = journey.j
+    params = journey.steps[s].params
+    transactional = bool(params.get("transactional"))
+    channels = journey.channels_of[s]
+    rows, now, split = lanes.c[chosen], lanes.t[chosen], lanes.s[chosen]
+    count = len(chosen)
+    trying = np.ones(count, dtype=bool)
+    deferred = np.zeros(count, dtype=bool)
+    until = np.full(count, np.nan)
+    for c, channel in enumerate(channels):
+        open_ = trying.copy()
+        for check in send_checks(transactional):
+            if not open_.any():
+                break
+            hit = np.zeros(count, dtype=bool)
+            hit[open_] = _blocked(block, journey, check, channel, rows[open_], now[open_],
+                                  until, open_)
+            open_ &= ~hit
+            if check == SEND_QUIET:
+                deferred |= hit
+            elif check == SEND_OPTED_OUT or c == len(channels) - 1:
+                if hit.any():   # no channel reaches a customer who opted out
+                    tally.result(j, s, "skipped", rows[hit], check)
+            else:
+                continue        # the next channel may go out
+            trying &= ~hit
+        if open_.any():
+            _deliver(block, journey, s, channel, chosen[open_], rows[open_], now[open_],
+                     split[open_], transactional, bool(params.get("promo")))
+            trying &= ~open_
+    if deferred.any():
+        held = chosen[deferred]
+        tally.result(j, s, "deferred", rows[deferred])
+        block.rest(held, QUIET, until[deferred], QUIET_OVER)
+    going = chosen[~deferred]
+    if len(going):
+        _next(block, journey, s, going)
+
+
+def _blocked(block, journey, check: str, channel: str, rows, now, until, where) -> np.ndarray:
+    """Which customers (sending at ``now``) the check stops on ``channel``; the quiet-hours
+    check writes the end of the window into ``until`` at ``where``."""
+    customers = block.customers
+    if check == SEND_OPTED_OUT:
+        return customers.opted_out[rows]
+    if check == SEND_NO_CONSENT:
+        if channel not in journey.consent:
+            return np.zeros(len(rows), dtype=bool)
+        return ~customers.consent_ok(channel, rows)
+    if check == SEND_QUIET:
+        if journey.quiet is None:
+            return np.zeros(len(rows), dtype=bool)
+        ends = block.spec.clock.quiet_until(now, journey.quiet, customers.zone[rows])
+        until[where] = ends
+        return ~np.isnan(ends)
+    capped = np.zeros(len(rows), dtype=bool)
+    for rule in journey.cap_rules:
+        messages, per, channels, calendar = block.plan.caps[rule]
+        if channels is None or channel in channels:
+            times, heads = block.caps[rule]
+            oldest = times[rows, heads[rows]]   # the cap's last `messages` sends: the earliest
+            if calendar is None:
+                capped |= oldest > now - per
+            else:
+                capped |= oldest >= block.spec.clock.calendar_start(now, calendar,
+                                                                    customers.zone[rows])
+    return capped
+
+
+def _deliver(block, journey, s: int, channel: str, chosen, rows, now, split,
+             transactional: bool, promo: bool) -> None:
+    tally, j = block.tally, journey.j
+    tally.result(j, s, "sent", rows)
+    tally.channel(j, s, channel, rows)
+    tally.sent(j, rows, promo)
+    tally.send(rows, now, split, j)
+    if not transactional:   # transactional messages neither meet nor fill the caps
+        for rule, (_, _, channels, _) in enumerate(block.plan.caps):
+            if channels is None or channel in channels:
+                times, heads = block.caps[rule]
+                times[rows, heads[rows]] = now
+                heads[rows] = (heads[rows] + 1) % times.shape[1]
+    if block.spec.trace:
+        block.trace.append((rows + block.first, now.copy(), channel, block.customers.zone[rows], j))
+    received = block.received[rows].copy()
+    block.received[rows] += 1
+    behaviour.messages(block, j, s, channel, rows, now, received)
+
+
+# --- waits ------------------------------------------------------------------------------------
+
+def wait(block, journey, s: int, chosen) -> None:
+    duration = journey.steps[s].params["duration"]
+    if zero_wait("wait", duration=duration):   # on at once, counted against MAX_STEPS
+        _next(block, journey, s, chosen, "waited")
+        return
+    block.rest(chosen, TIME, block.lanes.t[chosen] + duration, WAKE)
+
+
+def wait_until(block, journey, s: int, chosen) -> None:
+    hours, minutes = journey.steps[s].params["time"].split(":")
+    lanes = block.lanes
+    due = block.spec.clock.next_local_time(lanes.t[chosen], int(hours) * 60 + int(minutes),
+                                           block.customers.zone[lanes.c[chosen]])
+    _wake(block, journey, s, chosen, due, "time reached")
+
+
+def wait_day(block, journey, s: int, chosen) -> None:
+    params, lanes = journey.steps[s].params, block.lanes
+    hours, minutes = params["time"].split(":")
+    due = block.spec.clock.day_after_entry(lanes.entered[chosen], params["day"],
+                                           int(hours) * 60 + int(minutes),
+                                           block.customers.zone[lanes.c[chosen]])
+    _wake(block, journey, s, chosen, due, "time passed")
+
+
+def wait_schedule(block, journey, s: int, chosen) -> None:
+    lanes = block.lanes
+    due = block.spec.clock.next_occurrence(lanes.t[chosen], journey.steps[s].schedule,
+                                           block.customers.zone[lanes.c[chosen]])
+    block.rest(chosen, TIME, due, WAKE)
+
+
+def _wake(block, journey, s: int, chosen, due, passed: str) -> None:
+    """Wait until ``due``, or go on at once (edge ``passed``) when it is not later than now."""
+    now = due <= block.lanes.t[chosen]
+    if now.any():
+        _next(block, journey, s, chosen[now], passed)
+    if (~now).any():
+        block.rest(chosen[~now], TIME, due[~now], WAKE)
+
+
+def wait_event(block, journey, s: int, chosen) -> None:
+    within = journey.steps[s].params.get("within")
+    if zero_wait("wait_event", within=within):   # times out at once, taking no event
+        block.go(chosen, np.full(len(chosen), journey.timeout[s]),
+                 np.full(len(chosen), journey.why("timeout")))
+        return
+    due = None if within is None else block.lanes.t[chosen] + within
+    block.rest(chosen, EVENT, due, TIMEOUT)
+
+
+# --- decisions ----------------------------------------------------------------------------------
+
+def branch(block, journey, s: int, chosen) -> None:
+    to = np.full(len(chosen), journey.next[s])
+    why = np.full(len(chosen), journey.why("else"))
+    open_ = np.ones(len(chosen), dtype=bool)
+    scope = block.scope(journey.j, chosen)
+    for tree, target, label in journey.branches[s]:
+        if not open_.any():
+            break
+        hit = open_.copy()
+        hit[open_] = holds(tree, scope.subset(open_))
+        to[hit], why[hit] = target, label
+        open_ &= ~hit
+    block.go(chosen, to, why)
+
+
+def split(block, journey, s: int, chosen) -> None:
+    lanes = block.lanes
+    key = (journey.j, s)
+    arms_of = block._arms_of_split.get(key)
+    if arms_of is None:
+        arms_of = block._arms_of_split[key] = np.full(block.n, -1)
+    rows = lanes.c[chosen]
+    new = rows[arms_of[rows] < 0]
+    if len(new):
+        new = np.unique(new)
+        point = behaviour_buckets(block, ("split", journey.journey_id, journey.ids[s]), new)
+        arms_of[new] = journey.split_arm(s, point)
+    picked = arms_of[rows]
+    column = lanes.split_column[key]
+    table = lanes.arms(journey.j)
+    first = table[chosen, column] < 0
+    table[chosen, column] = picked
+    arms = journey.splits[s]
+    for a, (to, why, name) in enumerate(arms):
+        mine = picked == a
+        if not mine.any():
+            continue
+        taking = chosen[mine]
+        if first[mine].any():
+            block.tally.split(journey.j, s, np.full(int(first[mine].sum()), a),
+                              lanes.c[taking[first[mine]]])
+        if to == HOLD:
+            block.hold(taking, journey, s)
+        else:
+            block.go(taking, np.full(len(taking), to), np.full(len(taking), why))
+
+
+def behaviour_buckets(block, parts, rows):
+    from .block import buckets
+    return buckets(block.spec.seed, parts, block.ids(rows))
+
+
+# --- changes ------------------------------------------------------------------------------------
+
+def tag(block, journey, s: int, chosen) -> None:
+    step = journey.steps[s]
+    block.customers.set_tags(step.params["tags"], block.lanes.c[chosen], step.kind == "tag")
+    _next(block, journey, s, chosen)
+
+
+def set_(block, journey, s: int, chosen) -> None:
+    """``set customer.x = ...`` changes the profile, ``set n = ...`` a run-local variable,
+    ``set consent.x`` the consent; a set of anything else (the run's context or event data)
+    hands the customer to the reference path."""
+    params = journey.steps[s].params
+    done = assign(block, journey, params["attribute"], params.get("value"), chosen,
+                  block.scope(journey.j, chosen))
+    if len(done):
+        _next(block, journey, s, done)
+
+
+def assign(block, journey, attribute: str, tree, chosen, scope):
+    """``runtime.scope.assign`` for runs ``chosen``; the runs it could follow."""
+    lanes = block.lanes
+    value = evaluate(tree, scope)
+    parts = attribute.split(".")
+    rows = lanes.c[chosen]
+    if len(parts) == 1 and parts[0] in journey.variables:
+        lanes.set_var(journey.j, parts[0], chosen, _column(value, len(chosen)))
+        return chosen
+    if parts[0] == "customer" and len(parts) > 1 and parts[1] not in ("tags", "timezone",
+                                                                      "opted_out", "consent"):
+        block.customers.set(tuple(parts[1:]), rows, _column(value, len(chosen)))
+        return chosen
+    if parts[0] == "consent" and len(parts) == 2:
+        block.customers.set_consent(parts[1], rows, _column(value, len(chosen)))
+        return chosen
+    block.escape(np.unique(rows), f"set {attribute}")
+    return chosen[:0]
+
+
+def _column(value, n: int):
+    if isinstance(value, np.ndarray):
+        return value
+    found = np.empty(n, dtype=object)
+    found[:] = [value] * n
+    return typed(found)
+
+
+def actions(block, journey, listed, chosen, scope, origin) -> None:
+    """A handler's instant actions (set, tag, untag, emit) for runs ``chosen``, in order."""
+    for index, (kind, params, tree) in enumerate(listed):
+        if kind == "set":
+            assign(block, journey, params["attribute"], tree, chosen, scope)
+        elif kind in ("tag", "untag"):
+            block.customers.set_tags(params["tags"], block.lanes.c[chosen], kind == "tag")
+        else:
+            k, h = origin
+            source = block.plan.emit_sources[(journey.j, (k, h, index))]
+            emitted(block, journey, source, chosen, ending=False)
+        keep = ~block.escaped[block.lanes.c[chosen]]
+        if not keep.all():
+            chosen, scope = chosen[keep], scope.subset(keep)
+
+
+def emitted(block, journey, s: int, chosen, ending: bool):
+    """An emit (``s``: its source): the customer's responses to the event, then, below the
+    depth limit, the event itself at once for the emitting run (its milestones, and, for a
+    step, its goals and exit rules) and for everything else right after. Returns which runs
+    were ended, and which emits were skipped for depth."""
+    lanes, plan = block.lanes, block.plan
+    source = plan.sources[s]
+    rows, now = lanes.c[chosen], lanes.t[chosen]
+    batch = behaviour.Batch()
+    behaviour.follow(block, batch, rows, now, np.full(len(rows), source.kind),
+                     np.zeros(len(rows), dtype=np.int64), np.arange(len(rows))[:, None])
+    block.commit(batch)
+    deep = lanes.depth[chosen] >= MAX_EMIT_DEPTH
+    ends = np.zeros(len(chosen), dtype=bool)
+    going = chosen[~deep]
+    if not len(going):
+        return ends, deep
+    seq = block.fresh()
+    ids = block.book.add(lanes.c[going], lanes.t[going], seq, source.kind, s,
+                         lanes.depth[going] + 1, lanes.run[going])
+    scope = block.scope(journey.j, going, ids, lanes.t[going], lanes.s[going])
+    block.milestones(journey, source.kind, going, scope, lanes.t[going])
+    if not ending:
+        return ends, deep
+    why = journey.ending(source.kind, lanes.t[going] - lanes.entered[going], scope)
+    ending_ = why >= 0
+    if ending_.any():
+        block.end(going[ending_], why[ending_])
+    ends[np.flatnonzero(~deep)[ending_]] = True
+    return ends, deep
+
+
+def emit(block, journey, s: int, chosen) -> None:
+    source = block.plan.emit_sources[(journey.j, s)]
+    ends, deep = emitted(block, journey, source, chosen, ending=True)
+    if deep.any():
+        block.tally.result(journey.j, s, "skipped", block.lanes.c[chosen[deep]])
+    going = chosen[~ends]
+    if len(going):
+        _next(block, journey, s, going)
+
+
+def handoff(block, journey, s: int, chosen) -> None:
+    params, lanes = journey.steps[s].params, block.lanes
+    within = params.get("within")
+    now = lanes.t[chosen]
+    due = now + within if within is not None else np.full(len(chosen), np.nan)
+    block.tally.handoff(lanes.c[chosen], now, lanes.s[chosen],
+                        block.plan.role_code(params["role"]), due, journey.j)
+    _next(block, journey, s, chosen)
+
+
+def passing(block, journey, s: int, chosen) -> None:
+    _next(block, journey, s, chosen, "goto" if journey.kind_of[s] == "goto" else "next")
+
+
+def exit_(block, journey, s: int, chosen) -> None:
+    block.end(chosen, journey.why(f"exit step {journey.ids[s]}"))
+
+
+_KINDS = {"send": send, "wait": wait, "wait_until": wait_until, "wait_day": wait_day,
+          "wait_schedule": wait_schedule, "wait_event": wait_event, "branch": branch,
+          "split": split, "tag": tag, "untag": tag, "set": set_, "coupon": passing,
+          "handoff": handoff, "webhook": passing, "emit": emit, "goto": passing, "exit": exit_}
+
+__all__ = ["actions", "execute"]
