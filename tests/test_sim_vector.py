@@ -306,7 +306,8 @@ CASES.update(_example_pairs())
 WITHOUT_COHORT = {
     "birthday_member_day.yaml": ("{birthday: 05-20, member_since_days: 100}", "{}"),
     "community_onboarding.journey": ("{}", "{group_type: customer}"),
-    "complaint_escalation.journey": ("{}", "{}"),
+    "complaint_escalation.journey": ("{}",
+                                     "{ticket: {uniform: {min: 1, max: 1000000000, round: 0}}}"),
     "live_stream_reminders.journey": ("{age_group: family}", "{starts_in_hours: 24}"),
     "post_delivery_care.yaml": ("{}", "{order: {total: 150}}"),
     "referral_fission.yaml": ("{name: Ann, country: {categorical: {CN: 3, DE: 1}}}", "{score: 10}"),
