@@ -18,8 +18,9 @@ import numpy as np
 
 from ...compile import Tables
 from ...runtime.executor import BREACH, RESOLVED
-from ...runtime.program import STEP_KINDS, Program, build_program
-from ...semantics import COMPLETED, CONVERTED, ERROR, EXPIRED, MAX_STEPS, OPT_OUT_EVENTS
+from ...runtime.program import STEP_KINDS, Program, build_program, reacts_to
+from ...semantics import (COMPLETED, CONVERTED, DELIVERY_EVENTS, ERROR, EXPIRED, MAX_STEPS,
+                          OPT_OUT_EVENTS)
 from ..cohort import OPT_OUT_EVENT, Cohort, Record
 from .columns import Unsupported, constant, flatten, holds, keys_of
 
@@ -497,6 +498,11 @@ class Plan:
                     f"journey {journey.tables.journey_id!r} correlates its runs by {key}: "
                     "correlated runs take the reference path")
         for journey in self.journeys:
+            delivery = [e for e in DELIVERY_EVENTS if reacts_to(journey.program, e)]
+            if delivery:
+                self.reference = self.reference or (
+                    f"journey {journey.tables.journey_id!r} reacts to {delivery[0]!r}: delivery "
+                    "results take the reference path")
             ladder = _ladder_with_staffed_slas(journey.steps, self.roles)
             if ladder is not None:
                 self.reference = self.reference or (
