@@ -158,6 +158,9 @@ def _no_constant(name: str):
 
 
 _raw_decode = json.JSONDecoder(parse_constant=_no_constant).raw_decode
+# Half a surrogate pair can only come from a \uD800-\uDFFF escape (UTF-8 text holds none):
+# lines without one (most, CJK text escaped or not) need no walk over their strings.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def _decode(line: str):
@@ -167,7 +170,7 @@ def _decode(line: str):
         raise json.JSONDecodeError("Extra data", line, end)
     if line.count("{") + line.count("[") > MAX_NESTING and _depth(value) > MAX_NESTING:
         raise RecursionError  # as json itself does for deeper data
-    if "\\u" in line and any(has_surrogate(text) for text in _strings(value)):
+    if _SURROGATE_ESCAPE.search(line) and any(has_surrogate(text) for text in _strings(value)):
         raise ValueError("a \\u escape of half a surrogate pair is not a character")
     return value
 

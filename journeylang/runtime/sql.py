@@ -295,6 +295,12 @@ class SqlStore(MemoryStore):
             (customer_id,)) if r[8] == OPEN or r[2] in live]
         return customer
 
+    def holds(self, customer_id: str) -> bool:
+        found = self.customers.get(customer_id)
+        if found is not None:
+            return found.stored is not None
+        return self.known is not None and customer_id in self.known
+
     def prefetch(self, customer_ids) -> None:
         """Load the stored customers among ``customer_ids`` that are not cached, a few queries
         for many (a round trip per customer is what a server costs)."""
