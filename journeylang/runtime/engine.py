@@ -54,9 +54,17 @@ class Engine:
         ``run(t, EVENT)`` handles what comes before an event at ``t`` and the events at ``t``,
         but leaves timers due at ``t`` for later; ``run(t)`` handles everything due by ``t``.
         """
-        handled, heap = 0, self._heap
-        while heap and (until is None or (heap[0][0], heap[0][1]) <= (until, priority)):
-            self.step()
+        handled, heap, step = 0, self._heap, self.step
+        if until is None:
+            while heap:
+                step()
+                handled += 1
+            return handled
+        while heap:
+            top = heap[0]
+            if top[0] > until or (top[0] == until and top[1] > priority):
+                break
+            step()
             handled += 1
         if until is not None and until > self.now:
             self.now = until

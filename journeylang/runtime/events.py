@@ -55,6 +55,7 @@ class EventError(ValueError):
         super().__init__(f"{file}:{line}: {message}")
 
 
+@lru_cache(maxsize=4096)  # deadlines repeat: every customer of a zone waits until its 10:00
 def iso(moment: float) -> str:
     """Seconds since the epoch as ISO-8601 UTC (``2026-03-01T09:30:00Z``)."""
     if moment == int(moment):

@@ -470,11 +470,26 @@ class SqlStore(MemoryStore):
             customer.stored = (profile, state, zone)
             same = stored is not None and stored[2] == zone
             self._rows["customers" if same else "zoned"].append((customer.id, profile, state, zone))
-        for record in customer.records():
+        if customer.runs:
+            self._changed(customer.runs, _run_row, self._rows["runs"])
+        if customer.slas:
+            self._changed(customer.slas, _sla_row, self._rows["slas"])
+        if customer.observations:
+            self._changed(customer.observations, _observation_row, self._rows["observations"])
+        for record in customer.retired:
             row = _ROW_OF[type(record)](record)
             if record.stored != row:
                 record.stored = row
                 self._rows[_TABLE_OF[type(record)]].append(row)
+
+    @staticmethod
+    def _changed(records: list, row_of, rows: list) -> None:
+        """Buffer the rows of the records that changed since they were last written."""
+        for record in records:
+            row = row_of(record)
+            if record.stored != row:
+                record.stored = row
+                rows.append(row)
 
     def add_timer(self, timer: Timer) -> None:
         self._timers_new[timer.seq] = timer
