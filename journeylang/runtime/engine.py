@@ -20,7 +20,7 @@ class Engine:
     """Items ordered by (time, priority, sequence); the sequence number breaks ties, so every
     run is deterministic. Sequence numbers are handed out here and persisted by the store."""
 
-    def __init__(self, handler: Callable[[Any, int], None], now: float = float("-inf"),
+    def __init__(self, handler: Callable[[Any, int], None] | None, now: float = float("-inf"),
                  sequence: int = 0):
         self.handler = handler
         self.now = now

@@ -175,8 +175,12 @@ class Executor:
 
     def _run_timer(self, due: RunTimer, sequence: int) -> None:
         customer = self.store.customer(due.customer)
-        run = next((r for r in customer.runs if r.id == due.run_id), None)
-        if run is None or run.timer != sequence:
+        for run in customer.runs:
+            if run.id == due.run_id:
+                break
+        else:
+            return
+        if run.timer != sequence:
             return
         run.timer, run.waiting = None, None
         program = self.programs[run.content_hash]

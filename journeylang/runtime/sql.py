@@ -9,6 +9,7 @@ keep other writers out and run a commit's statements.
 from __future__ import annotations
 
 import json
+from marshal import dumps as _marshal
 from typing import NamedTuple
 
 from ..compile import Tables
@@ -17,7 +18,7 @@ from .applied import DEFAULT_WINDOW, AppliedIds
 from .database import Database, StoreError, database_errors
 from .events import Event
 from .journal import CONTINUED, HISTORY_ROW, Journal
-from .packing import dumps, finish, pack
+from .packing import FORMAT, dumps, finish, pack
 from .rows import RowReader
 from .state import (ENDED, MIGRATION_COLUMNS, OPEN, Customer, MemoryStore, Observation, Run, Sla,
                     Timer, profile_zone)
@@ -464,7 +465,8 @@ class SqlStore(MemoryStore):
     def write(self, customer: Customer) -> None:
         """Buffer the rows of what changed in a customer since they were last written (the
         packed values compared with those last written)."""
-        profile, state, stored = pack(customer.profile), pack(_state(customer)), customer.stored
+        profile, state = _marshal(customer.profile, FORMAT), _marshal(_state(customer), FORMAT)
+        stored = customer.stored
         if stored is None or stored[0] != profile or stored[1] != state:
             zone = profile_zone(customer.profile)
             customer.stored = (profile, state, zone)
@@ -617,7 +619,7 @@ def _run_row(r: Run) -> tuple:
     """A run as a ``runs`` row, in RUN_COLUMNS order (its JSON values packed)."""
     return (r.id, r.customer, r.journey_id, r.content_hash, r.status, int(r.holdout), r.stage,
             r.step, r.waiting, r.timer, r.entered_at, r.step_at, r.ended_at, r.outcome,
-            pack(r.context), pack(r.event), pack(_locals(r)))
+            _marshal(r.context, FORMAT), _marshal(r.event, FORMAT), _marshal(_locals(r), FORMAT))
 
 
 _RUN_PACKED = (14, 15, 16)
@@ -649,7 +651,7 @@ def _outbox_row(a) -> tuple:
     (an emitted event is applied by the runtime itself: its row is a record)."""
     next_try = a.at if a.status == "queued" and a.kind != "event" else None
     return (a.id, a.at, a.customer, a.run_id, a.journey_id, a.content_hash, a.step, a.kind,
-            a.channel, a.template, a.locale, a.text, pack(a.payload), a.due, a.status, next_try)
+            a.channel, a.template, a.locale, a.text, _marshal(a.payload, FORMAT), a.due, a.status, next_try)
 
 
 _ROW_OF = {Run: _run_row, Sla: _sla_row, Observation: _observation_row}
