@@ -336,8 +336,10 @@ def test_results_come_back_as_events_a_journey_waits_for(tmp_path):
         outcomes = wait_for(lambda: (lambda rows: len(rows) == 2 and rows)(
             query(state, "SELECT customer, outcome FROM runs WHERE status = 'ended' ORDER BY customer")))
         assert outcomes == [("c1", "completed"), ("c2", "expired")]
-        delivered = [json.loads(line) for line in
-                     (tmp_path / "delivered.jsonl").read_text(encoding="utf-8").splitlines()]
+        log = tmp_path / "delivered.jsonl"  # the worker delivers after the run's commit
+        text = wait_for(lambda: log.is_file() and (lambda t: t.endswith("\n") and t)(
+            log.read_text(encoding="utf-8")))
+        delivered = [json.loads(line) for line in text.splitlines()]
         assert [(d["customer"], d["template"], d["text"]) for d in delivered] == [("c1", "b", "B 小明")]
     finally:
         service.stop()
