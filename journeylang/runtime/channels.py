@@ -124,7 +124,8 @@ class TemplateRenderer:
         if found is None:
             texts = program.templates.get(action.template)
             if not texts:
-                action.status, action.payload["error"] = FAILED, f"unknown template {action.template!r}"
+                action.status = FAILED
+                action.payload["error"] = f"unknown template {action.template!r}"
                 return
             found = self._pick_template(program, action.template, texts, locale)
         action.locale, template = found

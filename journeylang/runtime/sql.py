@@ -651,7 +651,8 @@ def _outbox_row(a) -> tuple:
     (an emitted event is applied by the runtime itself: its row is a record)."""
     next_try = a.at if a.status == "queued" and a.kind != "event" else None
     return (a.id, a.at, a.customer, a.run_id, a.journey_id, a.content_hash, a.step, a.kind,
-            a.channel, a.template, a.locale, a.text, _marshal(a.payload, FORMAT), a.due, a.status, next_try)
+            a.channel, a.template, a.locale, a.text, _marshal(a.payload, FORMAT), a.due, a.status,
+            next_try)
 
 
 _ROW_OF = {Run: _run_row, Sla: _sla_row, Observation: _observation_row}
