@@ -152,3 +152,27 @@ def test_a_state_of_schema_4_gets_the_zone_index_and_keeps_its_history(tmp_path)
     assert entries["sh"][0] == (None, "note", "old")
     assert [e[:2] for e in entries["sh"][1:]] == [e[:2] for e in entries["utc"]] == [
         ("s.1", "sent"), ("s.2", "exit"), ("s.2", "ended")]
+
+
+def test_an_event_no_journey_takes_passes_a_known_customer_by_and_is_still_applied(tmp_path):
+    """An event of a type nothing takes, without attributes, changes nothing of a customer the
+    store holds: the customer is not handed out (nothing to compare at commit), the event is
+    recorded as applied. A new customer is still recorded, and attributes still update."""
+    path = tmp_path / "state.sqlite"
+    with Runtime(SqliteStore(path)) as runtime:
+        runtime.load(compile_text(CLICKS))
+        runtime.ingest([Event("e1", "click", "c1", T0, {"name": "A"}, {})])
+        handed, plain = [], runtime.store.customer
+        runtime.store.customer = lambda ident: handed.append(ident) or plain(ident)
+        report = runtime.ingest([Event("e2", "page_viewed", "c1", T0 + 60, {}, {}),
+                                 Event("e3", "page_viewed", "c2", T0 + 60, {}, {}),
+                                 Event("e4", "page_viewed", "c1", T0 + 120, {"tier": "gold"}, {})])
+        assert report.applied == 3 and handed == ["c2", "c1"]
+        again = runtime.ingest([Event("e2", "page_viewed", "c1", T0 + 60, {}, {})])
+        assert (again.applied, again.skipped) == (0, 1)
+    db = sqlite3.connect(path)
+    applied = [r[0] for r in db.execute("SELECT id FROM events ORDER BY ordinal")]
+    profiles = dict(db.execute("SELECT id, profile FROM customers"))
+    db.close()
+    assert applied == ["e1", "e2", "e3", "e4"]
+    assert profiles == {"c1": '{"name":"A","tier":"gold"}', "c2": "{}"}

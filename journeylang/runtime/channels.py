@@ -111,20 +111,24 @@ class TemplateRenderer:
     template does can stop the runtime: the next message and event go on.
     """
 
+    PICKED = 4096  # (version, template, customer locale) -> the text chosen, kept at most
+
     def __init__(self):
         self._templates: dict[tuple[str, str, str], MessageTemplate] = {}
+        self._picked: dict[tuple, tuple[str, MessageTemplate]] = {}
 
     def __call__(self, action: Action, program, customer, run) -> None:
-        texts = program.templates.get(action.template)
-        if not texts:
-            action.status, action.payload["error"] = FAILED, f"unknown template {action.template!r}"
-            return
         locale = customer.profile.get("locale")
-        action.locale = _pick(texts, locale if isinstance(locale, str) else None, program.locale)
-        key = (program.content_hash, action.template, action.locale)
-        template = self._templates.get(key)
-        if template is None:
-            template = self._templates[key] = MessageTemplate(texts[action.locale])
+        locale = locale if isinstance(locale, str) else None
+        found = self._picked.get((program.content_hash, action.template, locale))
+        if found is None:
+            texts = program.templates.get(action.template)
+            if not texts:
+                action.status = FAILED
+                action.payload["error"] = f"unknown template {action.template!r}"
+                return
+            found = self._pick_template(program, action.template, texts, locale)
+        action.locale, template = found
         profile = {**program.defaults, **customer.profile} if program.defaults else customer.profile
         context = render_context(profile, run.event, action.payload, program.journey_id,
                                  action.step, business={**run.context, **run.vars})
@@ -132,6 +136,19 @@ class TemplateRenderer:
             action.text = template.render(context)
         except RenderError as exc:
             action.status, action.payload["error"] = FAILED, exc.message
+
+    def _pick_template(self, program, name: str, texts: dict, locale: str | None):
+        """The text to render for a customer's locale, and its template, remembered (customers'
+        locales are few; an unbounded variety of them only costs the lookup again)."""
+        picked = _pick(texts, locale, program.locale)
+        key = (program.content_hash, name, picked)
+        template = self._templates.get(key)
+        if template is None:
+            template = self._templates[key] = MessageTemplate(texts[picked])
+        if len(self._picked) >= self.PICKED:
+            self._picked.clear()
+        self._picked[(program.content_hash, name, locale)] = picked, template
+        return picked, template
 
 
 def _pick(texts: dict[str, str], locale: str | None, default: str | None = None) -> str:

@@ -20,7 +20,7 @@ class Engine:
     """Items ordered by (time, priority, sequence); the sequence number breaks ties, so every
     run is deterministic. Sequence numbers are handed out here and persisted by the store."""
 
-    def __init__(self, handler: Callable[[Any, int], None], now: float = float("-inf"),
+    def __init__(self, handler: Callable[[Any, int], None] | None, now: float = float("-inf"),
                  sequence: int = 0):
         self.handler = handler
         self.now = now
@@ -54,9 +54,17 @@ class Engine:
         ``run(t, EVENT)`` handles what comes before an event at ``t`` and the events at ``t``,
         but leaves timers due at ``t`` for later; ``run(t)`` handles everything due by ``t``.
         """
-        handled, heap = 0, self._heap
-        while heap and (until is None or (heap[0][0], heap[0][1]) <= (until, priority)):
-            self.step()
+        handled, heap, step = 0, self._heap, self.step
+        if until is None:
+            while heap:
+                step()
+                handled += 1
+            return handled
+        while heap:
+            top = heap[0]
+            if top[0] > until or (top[0] == until and top[1] > priority):
+                break
+            step()
             handled += 1
         if until is not None and until > self.now:
             self.now = until

@@ -55,6 +55,7 @@ class EventError(ValueError):
         super().__init__(f"{file}:{line}: {message}")
 
 
+@lru_cache(maxsize=4096)  # deadlines repeat: every customer of a zone waits until its 10:00
 def iso(moment: float) -> str:
     """Seconds since the epoch as ISO-8601 UTC (``2026-03-01T09:30:00Z``)."""
     if moment == int(moment):
@@ -158,6 +159,9 @@ def _no_constant(name: str):
 
 
 _raw_decode = json.JSONDecoder(parse_constant=_no_constant).raw_decode
+# Half a surrogate pair can only come from a \uD800-\uDFFF escape (UTF-8 text holds none):
+# lines without one (most, CJK text escaped or not) need no walk over their strings.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def _decode(line: str):
@@ -167,7 +171,7 @@ def _decode(line: str):
         raise json.JSONDecodeError("Extra data", line, end)
     if line.count("{") + line.count("[") > MAX_NESTING and _depth(value) > MAX_NESTING:
         raise RecursionError  # as json itself does for deeper data
-    if "\\u" in line and any(has_surrogate(text) for text in _strings(value)):
+    if _SURROGATE_ESCAPE.search(line) and any(has_surrogate(text) for text in _strings(value)):
         raise ValueError("a \\u escape of half a surrogate pair is not a character")
     return value
 
@@ -198,11 +202,14 @@ def _strings(value) -> Iterator[str]:
             stack.extend(item)
 
 
+READ_BUFFER = 1 << 20  # bytes read from the file at once (fewer system calls than 8 KiB)
+
+
 def read_events(path: str | Path) -> Iterator[Event]:
     """Events from a JSON Lines file, lazily; blank lines are skipped; EventError names the line."""
     name = str(path)
     try:
-        handle = open(path, "rb")
+        handle = open(path, "rb", buffering=READ_BUFFER)
     except OSError as exc:
         raise EventError(name, 0, f"cannot read: {exc.strerror or exc}") from None
     with handle:

@@ -76,6 +76,7 @@ class Executor:
         self.next_observation = 1
         self.send_window = 0.0
         self.history_needs = {}  # event type -> what the loaded journeys' questions keep of it
+        self.reacting: frozenset[str] = frozenset()  # event types that may change a customer
         self.depth = 0
         self.fired = 0
 
@@ -95,6 +96,11 @@ class Executor:
                    for p in self.programs.values() for cap in p.caps]
         self.send_window = float(max(windows, default=0))
         self.history_needs = needs(self.programs.values())
+        self.reacting = frozenset(
+            kind for p in self.programs.values()
+            for kind in (*p.interest, *p.history, *(k.event for k in p.kpis.values()),
+                         *((p.entry.event,) if p.entry is not None else ()))
+        ) | self.opt_out_events | frozenset(DELIVERY_EVENTS) | {RESOLVED}
 
     # --- the two kinds of item ----------------------------------------------------------------
 
@@ -105,6 +111,9 @@ class Executor:
             self.on_event(item)
 
     def on_event(self, event: Event) -> None:
+        if event.type not in self.reacting and not event.attributes and not self.scheduled \
+                and self.store.holds(event.customer):
+            return  # nothing would change or be recorded: the store keeps the customer as is
         customer = self.store.customer(event.customer)
         self.depth = event.depth
         if event.attributes:
@@ -166,8 +175,12 @@ class Executor:
 
     def _run_timer(self, due: RunTimer, sequence: int) -> None:
         customer = self.store.customer(due.customer)
-        run = next((r for r in customer.runs if r.id == due.run_id), None)
-        if run is None or run.timer != sequence:
+        for run in customer.runs:
+            if run.id == due.run_id:
+                break
+        else:
+            return
+        if run.timer != sequence:
             return
         run.timer, run.waiting = None, None
         program = self.programs[run.content_hash]

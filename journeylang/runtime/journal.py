@@ -28,7 +28,9 @@ class Journal:
         last = self._last
         if last is not None and entry[2] is not None and entry[2] == last[2] \
                 and entry[0] == last[0] and entry[5] != MILESTONE:
-            step = _trimmed(entry[4:8])
+            step = list(entry[4:8])
+            while step and step[-1] is None:  # trailing nulls left out
+                step.pop()
             if last[CONTINUED] is None:
                 last[CONTINUED] = [step]
             else:
@@ -39,13 +41,6 @@ class Journal:
 
     def __len__(self) -> int:
         return len(self.rows)
-
-
-def _trimmed(step) -> list:
-    step = list(step)
-    while step and step[-1] is None:
-        step.pop()
-    return step
 
 
 def expand(head: dict, continued: list | None) -> list[dict]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import hashlib
+from functools import lru_cache
 from itertools import count
 from typing import Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -76,12 +77,12 @@ def local_seconds(moment: float, zone: dt.tzinfo) -> float:
 
 def next_local_time(moment: float, minutes: int, zone: dt.tzinfo) -> float:
     """The first instant at or after ``moment`` when the local clock shows ``minutes``."""
-    local = dt.datetime.fromtimestamp(moment, zone)
+    day = dt.datetime.fromtimestamp(moment, zone).date()
     wanted = dt.time(minutes // 60, minutes % 60)
     for days in (0, 1, 2):  # 2: a day that skips the time (DST) moves it to the next one
-        candidate = dt.datetime.combine(local.date() + dt.timedelta(days=days), wanted, zone)
-        if candidate.timestamp() >= moment:
-            return candidate.timestamp()
+        candidate = _local_instant(day + dt.timedelta(days=days), wanted, zone)
+        if candidate >= moment:
+            return candidate
     return moment + DAY
 
 
@@ -215,6 +216,7 @@ def day_after_entry(entered: float, day: int, minutes: int, zone: dt.tzinfo) -> 
     return _local_instant(date, dt.time(minutes // 60, minutes % 60), zone)
 
 
+@lru_cache(maxsize=4096)  # the customers of a zone wait for the same few local times a day
 def _local_instant(date: dt.date, time: dt.time, zone: dt.tzinfo) -> float:
     """A local date and time as an instant (read as zoneinfo does: a time the clocks skip is
     the clock before the change, a time they repeat is the first), as next_occurrence does."""

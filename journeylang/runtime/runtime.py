@@ -66,10 +66,11 @@ class Runtime:
             raise
         self.migrated: list[tuple] = []  # what the last load's migrations did (summary rows)
         renderer = TemplateRenderer() if render is True else (render or None)
-        self.engine = Engine(self._handle)
+        self.engine = Engine(None)  # its handler is the executor's, below
         self.executor = Executor(self.store, self.engine, self.adapters, seed=self.seed,
                                  zones=Zones(zone), render=renderer,
                                  opt_out_events=opt_out_events)
+        self.engine.handler = self.executor.handle
         try:
             self._reload()
         except BaseException:  # a damaged state file: release it
@@ -107,9 +108,6 @@ class Runtime:
         for timer in self.store.pending_timers():
             executor.restore_timer(timer)
             self.engine.schedule(timer.due, TIMER, timer, timer.seq)
-
-    def _handle(self, item, sequence: int) -> None:
-        self.executor.handle(item, sequence)
 
     # --- journeys -----------------------------------------------------------------------------
 

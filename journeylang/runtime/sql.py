@@ -9,6 +9,7 @@ keep other writers out and run a commit's statements.
 from __future__ import annotations
 
 import json
+from marshal import dumps as _marshal
 from typing import NamedTuple
 
 from ..compile import Tables
@@ -17,7 +18,7 @@ from .applied import DEFAULT_WINDOW, AppliedIds
 from .database import Database, StoreError, database_errors
 from .events import Event
 from .journal import CONTINUED, HISTORY_ROW, Journal
-from .packing import dumps, finish, pack
+from .packing import FORMAT, dumps, finish, pack
 from .rows import RowReader
 from .state import (ENDED, MIGRATION_COLUMNS, OPEN, Customer, MemoryStore, Observation, Run, Sla,
                     Timer, profile_zone)
@@ -295,6 +296,12 @@ class SqlStore(MemoryStore):
             (customer_id,)) if r[8] == OPEN or r[2] in live]
         return customer
 
+    def holds(self, customer_id: str) -> bool:
+        found = self.customers.get(customer_id)
+        if found is not None:
+            return found.stored is not None
+        return self.known is not None and customer_id in self.known
+
     def prefetch(self, customer_ids) -> None:
         """Load the stored customers among ``customer_ids`` that are not cached, a few queries
         for many (a round trip per customer is what a server costs)."""
@@ -458,17 +465,33 @@ class SqlStore(MemoryStore):
     def write(self, customer: Customer) -> None:
         """Buffer the rows of what changed in a customer since they were last written (the
         packed values compared with those last written)."""
-        profile, state, stored = pack(customer.profile), pack(_state(customer)), customer.stored
+        profile, state = _marshal(customer.profile, FORMAT), _marshal(_state(customer), FORMAT)
+        stored = customer.stored
         if stored is None or stored[0] != profile or stored[1] != state:
             zone = profile_zone(customer.profile)
             customer.stored = (profile, state, zone)
             same = stored is not None and stored[2] == zone
             self._rows["customers" if same else "zoned"].append((customer.id, profile, state, zone))
-        for record in customer.records():
+        if customer.runs:
+            self._changed(customer.runs, _run_row, self._rows["runs"])
+        if customer.slas:
+            self._changed(customer.slas, _sla_row, self._rows["slas"])
+        if customer.observations:
+            self._changed(customer.observations, _observation_row, self._rows["observations"])
+        for record in customer.retired:
             row = _ROW_OF[type(record)](record)
             if record.stored != row:
                 record.stored = row
                 self._rows[_TABLE_OF[type(record)]].append(row)
+
+    @staticmethod
+    def _changed(records: list, row_of, rows: list) -> None:
+        """Buffer the rows of the records that changed since they were last written."""
+        for record in records:
+            row = row_of(record)
+            if record.stored != row:
+                record.stored = row
+                rows.append(row)
 
     def add_timer(self, timer: Timer) -> None:
         self._timers_new[timer.seq] = timer
@@ -596,7 +619,7 @@ def _run_row(r: Run) -> tuple:
     """A run as a ``runs`` row, in RUN_COLUMNS order (its JSON values packed)."""
     return (r.id, r.customer, r.journey_id, r.content_hash, r.status, int(r.holdout), r.stage,
             r.step, r.waiting, r.timer, r.entered_at, r.step_at, r.ended_at, r.outcome,
-            pack(r.context), pack(r.event), pack(_locals(r)))
+            _marshal(r.context, FORMAT), _marshal(r.event, FORMAT), _marshal(_locals(r), FORMAT))
 
 
 _RUN_PACKED = (14, 15, 16)
@@ -628,7 +651,8 @@ def _outbox_row(a) -> tuple:
     (an emitted event is applied by the runtime itself: its row is a record)."""
     next_try = a.at if a.status == "queued" and a.kind != "event" else None
     return (a.id, a.at, a.customer, a.run_id, a.journey_id, a.content_hash, a.step, a.kind,
-            a.channel, a.template, a.locale, a.text, pack(a.payload), a.due, a.status, next_try)
+            a.channel, a.template, a.locale, a.text, _marshal(a.payload, FORMAT), a.due, a.status,
+            next_try)
 
 
 _ROW_OF = {Run: _run_row, Sla: _sla_row, Observation: _observation_row}

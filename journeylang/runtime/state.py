@@ -234,6 +234,11 @@ class MemoryStore:
     def load_customer(self, customer_id: str) -> Customer:
         return Customer(customer_id)
 
+    def holds(self, customer_id: str) -> bool:
+        """Whether the customer is kept already (an event that changes nothing of theirs can
+        pass them by: a new customer is still recorded)."""
+        return customer_id in self.customers
+
     def prefetch(self, customer_ids) -> None:
         """Load these customers ahead of a batch (in memory: nothing to load)."""
 
