@@ -72,7 +72,7 @@ class Lanes:
         column = self.tables[("var", j, name)]
         if not isinstance(values, np.ndarray):
             values = typed(_objects([values] * len(lanes)))
-        if column.dtype != values.dtype or column.dtype == bool:
+        if column.dtype != values.dtype:
             from .columns import as_objects
             column, values = as_objects(column).copy(), as_objects(values)
         column[lanes] = values
