@@ -83,6 +83,7 @@ class Block:
         self.occ_index = np.zeros((journeys, n), dtype=np.int64)
         self.occ_q = np.zeros((journeys, n))
         self.occ_fresh = np.zeros((journeys, n), dtype=bool)
+        self.unscheduled = np.zeros(n, dtype=bool)   # idle, their next item not yet found
         self._ids: list[bytes] | None = None
         self._arms_of_split: dict[tuple, np.ndarray] = {}
 
@@ -183,20 +184,30 @@ class Block:
             executing = np.flatnonzero(self.lanes.phase[:size()] == EXEC)
             if len(executing):
                 steps.execute(self, executing)
+                self.reschedule()
                 moved = True
             going = np.flatnonzero((self.item >= 0) & (self.executing < 0))
             if len(going):
                 self._stages(going)
+                self.reschedule()
                 moved = True
             due = np.flatnonzero((self.item < 0) & (self.executing < 0) & (self.next_t <= horizon))
             if len(due):
                 self._take(due)
+                self.reschedule()
                 moved = True
             if not moved:
                 break
         return self
 
     # --- what happens next to a customer ------------------------------------------------------
+
+    def reschedule(self) -> None:
+        """The next item of every customer who went idle since the last call, in one batch."""
+        rows = np.flatnonzero(self.unscheduled)
+        if len(rows):
+            self.unscheduled[rows] = False
+            self.schedule(rows)
 
     def schedule(self, rows: np.ndarray) -> None:
         """The next thing that happens to each of the (idle) customers ``rows``."""
@@ -401,7 +412,7 @@ class Block:
             finished = rows[done & (self.executing[rows] < 0)]
             if len(finished):
                 self.item[finished] = -1
-                self.schedule(finished)
+                self.unscheduled[finished] = True
             rows = rows[~done & (self.executing[rows] < 0) & ~self.escaped[rows]]
 
     def _react(self, lanes_: np.ndarray, ids: np.ndarray) -> None:
@@ -663,8 +674,7 @@ class Block:
         ids = self.book.add(rows, at, mark, self.plan.sources[s].kind, s, 0, -1,
                             {("occurrence",): stamps}, None)
         self._enter(j, rows, ids, "entry at")
-        idle = rows[self.executing[rows] < 0]
-        self.schedule(idle)
+        self.unscheduled[rows[self.executing[rows] < 0]] = True
 
     # --- moving, resting, ending --------------------------------------------------------------
 
@@ -701,8 +711,7 @@ class Block:
         rows = self.lanes.c[lanes_]
         self.executing[rows] = -1
         free = rows[self.item[rows] < 0]
-        if len(free):
-            self.schedule(np.unique(free))
+        self.unscheduled[free] = True
 
     def end(self, lanes_: np.ndarray, why, at=None, seq=None) -> None:
         """Runs end (``why``: the reason's code, which gives the outcome)."""
@@ -737,7 +746,7 @@ class Block:
                            np.full(len(chosen), -1))
         return self
 
-    def kpi_status(self, journey, rows, k, opened_t, opened_q, due) -> list:
+    def kpi_status(self, journey, rows, k, opened_t, opened_q, due) -> np.ndarray:
         """Each observation's status at the horizon: ``hit`` (its event came within its
         window), ``hit_open`` (it came, but the window is still open), ``missed``, or None
         (still open)."""
