@@ -178,27 +178,29 @@ class Block:
         self._occurrences()
         self.schedule(np.flatnonzero(~self.escaped))
         horizon = self.spec.horizon
-        size = lambda: self.lanes.size
         while True:
-            moved = False
-            executing = np.flatnonzero(self.lanes.phase[:size()] == EXEC)
+            self._settle()
+            due = np.flatnonzero((self.item < 0) & (self.executing < 0) & (self.next_t <= horizon))
+            if not len(due):
+                break
+            self._take(due)
+        return self
+
+    def _settle(self) -> None:
+        """Every customer goes as far as they can at their instant: executing runs execute
+        their steps and the events being handled reach their other runs and journeys, until
+        every customer waits for their next item. Each customer's own order is the engine's;
+        only customers at different points share fewer passes."""
+        while True:
+            executing = np.flatnonzero(self.lanes.phase[:self.lanes.size] == EXEC)
             if len(executing):
                 steps.execute(self, executing)
-                self.reschedule()
-                moved = True
+                continue
             going = np.flatnonzero((self.item >= 0) & (self.executing < 0))
-            if len(going):
-                self._stages(going)
-                self.reschedule()
-                moved = True
-            due = np.flatnonzero((self.item < 0) & (self.executing < 0) & (self.next_t <= horizon))
-            if len(due):
-                self._take(due)
-                self.reschedule()
-                moved = True
-            if not moved:
+            if not len(going):
                 break
-        return self
+            self._stages(going)
+        self.reschedule()
 
     # --- what happens next to a customer ------------------------------------------------------
 
