@@ -13,7 +13,7 @@ import numpy as np
 from ...semantics import (ERROR, MAX_EMIT_DEPTH, MAX_STEPS, SEND_NO_CONSENT,
                           SEND_OPTED_OUT, SEND_QUIET, send_checks, zero_wait)
 from . import behaviour
-from .columns import evaluate, holds, typed
+from .columns import evaluate, holds, repeated
 from .lanes import EVENT, QUIET, QUIET_OVER, TIME, TIMEOUT, WAKE
 from .plan import HOLD, NO_NEXT
 
@@ -311,11 +311,7 @@ def assign(block, journey, attribute: str, tree, chosen, scope):
 
 
 def _column(value, n: int):
-    if isinstance(value, np.ndarray):
-        return value
-    found = np.empty(n, dtype=object)
-    found[:] = [value] * n
-    return typed(found)
+    return value if isinstance(value, np.ndarray) else repeated(value, n)
 
 
 def actions(block, journey, listed, chosen, scope, origin) -> None:

@@ -64,14 +64,19 @@ class Log:
         parts = self.parts.get(name)
         if not parts:
             return None
-        shaped = []
-        for part in parts:
-            rows = np.asarray(part[0])
-            size = len(rows) if rows.ndim else 1
-            shaped.append([np.broadcast_to(np.asarray(c), (size,)) for c in part])
-        columns = [np.concatenate([p[i] for p in shaped]) for i in range(len(parts[0]))]
+        sizes = [len(p[0]) if np.ndim(p[0]) else 1 for p in parts]
+        columns = [_joined([p[i] for p in parts], sizes) for i in range(len(parts[0]))]
         mine = keep[columns[0]]
         return [c[mine] for c in columns]
+
+
+def _joined(pieces: list, sizes: list[int]) -> np.ndarray:
+    """One column from its pieces (arrays of the parts' sizes, or a value each)."""
+    if all(isinstance(p, np.ndarray) and p.shape == (n,) for p, n in zip(pieces, sizes)):
+        return np.concatenate(pieces)
+    if not any(isinstance(p, np.ndarray) for p in pieces):
+        return np.repeat(np.array(pieces), sizes)
+    return np.concatenate([np.broadcast_to(np.asarray(p), (n,)) for p, n in zip(pieces, sizes)])
 
 
 class Tally:
@@ -196,12 +201,15 @@ class Tally:
                     counts.by_segment[self.plan.cohort.segments[g].name]["entered"] += n
         steps = take("step")
         if steps is not None:
-            _, s, prev, why = steps
-            for step, n in zip(*_tallied(s)):
+            steps = (*steps, np.ones(len(steps[0]), dtype=np.int64))
+        if steps is not None:
+            _, s, prev, why, visits = steps
+            for step, n in zip(*_tallied(s, weights=visits)):
                 counts.steps[ids[step]] += n
             moved = prev >= 0
             if moved.any():
-                for (a, w, b), m in zip(*_tallied(prev[moved], why[moved], s[moved])):
+                for (a, w, b), m in zip(*_tallied(prev[moved], why[moved], s[moved],
+                                                 weights=visits[moved])):
                     counts.flows[(ids[a], whys[w], ids[b])] += m
         stages = take("stage")
         if stages is not None:
@@ -339,10 +347,11 @@ def plan_segments(plan):
     return plan.cohort.segments
 
 
-def _tallied(*columns):
-    """How often each combination of values of the integer ``columns`` occurs, in ascending
-    order of the combinations: (values, counts), a value a Python int (a tuple of them for
-    several columns). Counting by ``bincount`` over the combinations' codes, no sort."""
+def _tallied(*columns, weights=None):
+    """How often each combination of values of the integer ``columns`` occurs (or the sum of
+    its ``weights``), in ascending order of the combinations: (values, counts), a value a
+    Python int (a tuple of them for several columns). Counted by ``bincount`` over the
+    combinations' codes, without a sort."""
     columns = [np.asarray(c).astype(np.int64) for c in columns]
     if not len(columns[0]):
         return [], []
@@ -351,12 +360,16 @@ def _tallied(*columns):
     code = np.zeros(len(columns[0]), dtype=np.int64)
     for c, low, span in zip(columns, lows, spans):
         code = code * span + (c - low)
-    if int(np.prod(spans, dtype=float)) <= max(4 * len(code), 1 << 16):
-        n = np.bincount(code)
-        present = np.flatnonzero(n)
-        n = n[present]
+    if int(np.prod(spans, dtype=float)) > max(4 * len(code), 1 << 16):
+        present, code = np.unique(code, return_inverse=True)
     else:
-        present, n = np.unique(code, return_counts=True)
+        present = None
+    n = np.bincount(code, weights=weights)
+    if weights is not None:
+        n = np.rint(n).astype(np.int64)
+    nonzero = np.flatnonzero(n)
+    n = n[nonzero]
+    present = nonzero if present is None else present[nonzero]
     values = []
     for span, low in zip(reversed(spans), reversed(lows)):
         values.append(present % span + low)
