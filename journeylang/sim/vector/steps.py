@@ -15,7 +15,7 @@ from ...semantics import (ERROR, MAX_EMIT_DEPTH, MAX_STEPS, SEND_NO_CONSENT,
 from . import behaviour
 from .columns import evaluate, holds, repeated
 from .lanes import EVENT, QUIET, QUIET_OVER, TIME, TIMEOUT, WAKE
-from .plan import HOLD, NO_NEXT
+from .plan import HOLD, NO_NEXT, assignable
 
 
 def execute(block, lanes_: np.ndarray) -> None:
@@ -296,18 +296,17 @@ def assign(block, journey, attribute: str, tree, chosen, scope):
     value = evaluate(tree, scope)
     parts = attribute.split(".")
     rows = lanes.c[chosen]
+    if not assignable(journey, attribute):
+        block.escape(np.unique(rows), f"set {attribute}")
+        return chosen[:0]
     if len(parts) == 1 and parts[0] in journey.variables:
         lanes.set_var(journey.j, parts[0], chosen, _column(value, len(chosen)))
         return chosen
-    if parts[0] == "customer" and len(parts) > 1 and parts[1] not in ("tags", "timezone",
-                                                                      "opted_out", "consent"):
+    if parts[0] == "customer":
         block.customers.set(tuple(parts[1:]), rows, _column(value, len(chosen)))
         return chosen
-    if parts[0] == "consent" and len(parts) == 2:
-        block.customers.set_consent(parts[1], rows, _column(value, len(chosen)))
-        return chosen
-    block.escape(np.unique(rows), f"set {attribute}")
-    return chosen[:0]
+    block.customers.set_consent(parts[1], rows, _column(value, len(chosen)))
+    return chosen
 
 
 def _column(value, n: int):
