@@ -3,9 +3,10 @@ order, all customers at once.
 
 Customers are independent, so there is no global clock: each customer has a cursor (the
 instant of the last thing that happened to them) and takes, in each pass, the next thing that
-happens to them, as the runtime's queue would give it: steps of a run that is executing (until
-it waits or ends), else the earliest of their runs' timers, the events some run or entry of
-theirs takes (``Book.first_after``) and the occurrences of scheduled entries. An event is
+happens to them, as the runtime's queue would give it: the earliest of their runs' timers, the
+events some run or entry of theirs takes (``Book.first_after``) and the occurrences of
+scheduled entries; then goes as far as they can at that instant (``_settle``: executing runs
+run their steps until they wait or end, the event reaches every run and journey). An event is
 handled as ``Executor.on_event`` handles it: profile updates, opt-out, then each run in the
 order it began (milestones, goals and exit rules, handlers, the wait it is at, or ignored),
 then each journey it enters; a run that moves executes its steps before the next run reacts.
