@@ -21,7 +21,7 @@ from journeylang.sim.shard import ShardError, shard_ranges, simulate_sharded
 from journeylang.sim.vector import BLOCK, VectorSimulation, vector_support
 from journeylang.sim.vector.block import buckets
 from journeylang.sim.vector.clock import ZoneClock
-from journeylang.sim.vector.plan import Plan
+from journeylang.sim.vector.plan import Plan, may_escape
 
 from equivalence import agree, compare
 from tools import import_or_skip
@@ -718,3 +718,26 @@ def test_shards_default_to_the_machines_cores_as_many_as_the_run_can_use(monkeyp
     single = simulate(tables, cohort, seed=1, days=10, engine="vector")
     assert simulate_sharded(tables, cohort, seed=1, days=10).to_dict() == single.to_dict()
 
+
+def test_customers_leaving_for_the_reference_path_mid_run_leave_no_step_counts():
+    """Step visits are counted at once only when no `set` can send customers to the reference
+    path while they run; here some do, after steps they visited, and every count still agrees."""
+    text = journey('''  stage s "S" {
+    wait 1h
+    split { a 30% -> noted
+      b 70% -> plain }
+    noted: set event.note = "split"
+    wait 1d
+    exit completed
+    plain: wait 2h
+    exit completed
+  }''', header="  entry on joined")
+    tables = compile_text(text)   # the split's hash buckets: the same customers on both engines
+    cohort = parse_cohort("size: 600\nsegments: [{name: a}]\n")
+    assert may_escape(Plan(tables, cohort))
+    fast = simulate(tables, cohort, seed=2, days=5, engine="vector")
+    assert 0 < fast.paths["reference"] < 600
+    compare(fast, simulate(tables, cohort, seed=2, days=5, engine="reference"))
+    bench = compile_text(journey('  stage s "S" {\n    set customer.points = 1\n    exit completed\n  }',
+                                 header="  entry on joined\n  attribute points: number = 0"))
+    assert not may_escape(Plan(bench, cohort))

@@ -253,9 +253,12 @@ def _events(block: Block, keep: np.ndarray) -> tuple[Counter, Counter]:
     mine &= keep[book.row[:size]]
     kinds, rows = book.kind[:size][mine], book.row[:size][mine]
     events, reached = Counter(), Counter()
-    for kind, n in zip(*np.unique(kinds, return_counts=True)):
-        events[plan.kinds.names[kind]] = int(n)
-        reached[plan.kinds.names[kind]] = len(np.unique(rows[kinds == kind]))
+    counts = np.bincount(kinds) if len(kinds) else np.zeros(0, dtype=np.int64)
+    for kind in np.flatnonzero(counts).tolist():
+        events[plan.kinds.names[kind]] = int(counts[kind])
+        seen = np.zeros(block.n, dtype=bool)
+        seen[rows[kinds == kind]] = True
+        reached[plan.kinds.names[kind]] = int(np.count_nonzero(seen))
     return events, reached
 
 

@@ -3,9 +3,10 @@ order, all customers at once.
 
 Customers are independent, so there is no global clock: each customer has a cursor (the
 instant of the last thing that happened to them) and takes, in each pass, the next thing that
-happens to them, as the runtime's queue would give it: steps of a run that is executing (until
-it waits or ends), else the earliest of their runs' timers, the events some run or entry of
-theirs takes (``Book.first_after``) and the occurrences of scheduled entries. An event is
+happens to them, as the runtime's queue would give it: the earliest of their runs' timers, the
+events some run or entry of theirs takes (``Book.first_after``) and the occurrences of
+scheduled entries; then goes as far as they can at that instant (``_settle``: executing runs
+run their steps until they wait or end, the event reaches every run and journey). An event is
 handled as ``Executor.on_event`` handles it: profile updates, opt-out, then each run in the
 order it began (milestones, goals and exit rules, handlers, the wait it is at, or ignored),
 then each journey it enters; a run that moves executes its steps before the next run reacts.
@@ -83,6 +84,7 @@ class Block:
         self.occ_index = np.zeros((journeys, n), dtype=np.int64)
         self.occ_q = np.zeros((journeys, n))
         self.occ_fresh = np.zeros((journeys, n), dtype=bool)
+        self.unscheduled = np.zeros(n, dtype=bool)   # idle, their next item not yet found
         self._ids: list[bytes] | None = None
         self._arms_of_split: dict[tuple, np.ndarray] = {}
 
@@ -177,26 +179,38 @@ class Block:
         self._occurrences()
         self.schedule(np.flatnonzero(~self.escaped))
         horizon = self.spec.horizon
-        size = lambda: self.lanes.size
         while True:
-            moved = False
-            executing = np.flatnonzero(self.lanes.phase[:size()] == EXEC)
-            if len(executing):
-                steps.execute(self, executing)
-                moved = True
-            going = np.flatnonzero((self.item >= 0) & (self.executing < 0))
-            if len(going):
-                self._stages(going)
-                moved = True
+            self._settle()
             due = np.flatnonzero((self.item < 0) & (self.executing < 0) & (self.next_t <= horizon))
-            if len(due):
-                self._take(due)
-                moved = True
-            if not moved:
+            if not len(due):
                 break
+            self._take(due)
         return self
 
+    def _settle(self) -> None:
+        """Every customer goes as far as they can at their instant: executing runs execute
+        their steps and the events being handled reach their other runs and journeys, until
+        every customer waits for their next item. Each customer's own order is the engine's;
+        only customers at different points share fewer passes."""
+        while True:
+            executing = np.flatnonzero(self.lanes.phase[:self.lanes.size] == EXEC)
+            if len(executing):
+                steps.execute(self, executing)
+                continue
+            going = np.flatnonzero((self.item >= 0) & (self.executing < 0))
+            if not len(going):
+                break
+            self._stages(going)
+        self.reschedule()
+
     # --- what happens next to a customer ------------------------------------------------------
+
+    def reschedule(self) -> None:
+        """The next item of every customer who went idle since the last call, in one batch."""
+        rows = np.flatnonzero(self.unscheduled)
+        if len(rows):
+            self.unscheduled[rows] = False
+            self.schedule(rows)
 
     def schedule(self, rows: np.ndarray) -> None:
         """The next thing that happens to each of the (idle) customers ``rows``."""
@@ -401,7 +415,7 @@ class Block:
             finished = rows[done & (self.executing[rows] < 0)]
             if len(finished):
                 self.item[finished] = -1
-                self.schedule(finished)
+                self.unscheduled[finished] = True
             rows = rows[~done & (self.executing[rows] < 0) & ~self.escaped[rows]]
 
     def _react(self, lanes_: np.ndarray, ids: np.ndarray) -> None:
@@ -663,8 +677,7 @@ class Block:
         ids = self.book.add(rows, at, mark, self.plan.sources[s].kind, s, 0, -1,
                             {("occurrence",): stamps}, None)
         self._enter(j, rows, ids, "entry at")
-        idle = rows[self.executing[rows] < 0]
-        self.schedule(idle)
+        self.unscheduled[rows[self.executing[rows] < 0]] = True
 
     # --- moving, resting, ending --------------------------------------------------------------
 
@@ -701,8 +714,7 @@ class Block:
         rows = self.lanes.c[lanes_]
         self.executing[rows] = -1
         free = rows[self.item[rows] < 0]
-        if len(free):
-            self.schedule(np.unique(free))
+        self.unscheduled[free] = True
 
     def end(self, lanes_: np.ndarray, why, at=None, seq=None) -> None:
         """Runs end (``why``: the reason's code, which gives the outcome)."""
@@ -737,7 +749,7 @@ class Block:
                            np.full(len(chosen), -1))
         return self
 
-    def kpi_status(self, journey, rows, k, opened_t, opened_q, due) -> list:
+    def kpi_status(self, journey, rows, k, opened_t, opened_q, due) -> np.ndarray:
         """Each observation's status at the horizon: ``hit`` (its event came within its
         window), ``hit_open`` (it came, but the window is still open), ``missed``, or None
         (still open)."""

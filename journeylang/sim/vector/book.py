@@ -121,8 +121,15 @@ class Book:
             grown = np.full((self.n, max(need, 2 * matrix.shape[1], 2)), -1, dtype=np.int64)
             grown[:, :matrix.shape[1]] = matrix
             matrix = self.dyn[k] = grown
-        block = matrix[unique]
         rank = np.arange(len(ids)) - np.repeat(first, counts)
+        last = matrix[unique, np.maximum(held - 1, 0)]
+        new_first = ids[first]
+        if ((held == 0) | after(self.t[new_first], self.q[new_first], self.t[last], self.q[last])).all():
+            # the usual case: every new event comes after the customer's last one
+            matrix[np.repeat(unique, counts), np.repeat(held, counts) + rank] = ids
+            self.dyn_n[k][unique] = held + counts
+            return
+        block = matrix[unique]
         block[np.repeat(np.arange(len(unique)), counts), np.repeat(held, counts) + rank] = ids
         valid = block >= 0
         safe = np.where(valid, block, 0)

@@ -131,6 +131,17 @@ def typed(values: np.ndarray) -> np.ndarray:
     return values
 
 
+def repeated(value, n: int) -> np.ndarray:
+    """``typed`` of a column holding ``value`` n times, built without looking at each."""
+    if type(value) is bool:
+        return np.full(n, value, dtype=bool)
+    if value is None or _is_number(value):
+        return np.full(n, np.nan if value is None else value, dtype=float)
+    found = np.empty(n, dtype=object)
+    found[:] = [value] * n
+    return found
+
+
 def as_objects(values) -> np.ndarray:
     """A column as Python values (NaN -> None), for the element-wise reference functions."""
     if values.dtype == object:

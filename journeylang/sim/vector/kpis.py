@@ -14,10 +14,9 @@ from .columns import _true, evaluate
 from .scope import Scope
 
 
-def statuses(block, journey, rows, k, opened_t, opened_q, due) -> list:
+def statuses(block, journey, rows, k, opened_t, opened_q, due) -> np.ndarray:
     """Per observation: ``hit``, ``hit_open``, ``missed`` or None (still open)."""
     horizon = block.spec.horizon
-    found = [None] * len(rows)
     hit_at = np.full(len(rows), np.inf)
     for index, kpi in enumerate(journey.kpis):
         mine = np.flatnonzero(k == index)
@@ -34,10 +33,9 @@ def statuses(block, journey, rows, k, opened_t, opened_q, due) -> list:
         if len(ids):
             np.minimum.at(first, query, block.book.t[ids])
         hit_at[mine] = first
-    hit = np.isfinite(hit_at)
-    for i in range(len(rows)):
-        if hit[i]:
-            found[i] = "hit_open" if due[i] > horizon else "hit"
-        elif due[i] <= horizon:
-            found[i] = "missed"
+    hit, open_ = np.isfinite(hit_at), due > horizon
+    found = np.full(len(rows), None, dtype=object)
+    found[hit & open_] = "hit_open"
+    found[hit & ~open_] = "hit"
+    found[~hit & ~open_] = "missed"
     return found

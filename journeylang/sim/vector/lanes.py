@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .columns import typed
+from .columns import repeated
 
 FREE, EXEC, REST, HELD = 0, 1, 2, 3
 # what a resting run waits for; a held-out run waits for its window to close
@@ -20,12 +20,6 @@ TIME, EVENT, QUIET, HOLDOUT = 1, 2, 3, 4
 # the timer a lane has: a wait is over, a wait for events timed out, quiet hours are over, the
 # holdout window is over
 WAKE, TIMEOUT, QUIET_OVER, EXPIRY = 1, 2, 3, 4
-
-
-def _objects(values: list) -> np.ndarray:
-    found = np.empty(len(values), dtype=object)
-    found[:] = values
-    return found
 
 
 class Lanes:
@@ -54,7 +48,7 @@ class Lanes:
         for journey in plan.journeys:
             j = journey.j
             for name, value in journey.variables.items():
-                self.tables[("var", j, name)] = typed(_objects([value] * size))
+                self.tables[("var", j, name)] = repeated(value, size)
             self.tables[("milestone", j)] = np.zeros((size, len(journey.milestones)), dtype=bool)
             self.tables[("kpi", j)] = np.zeros((size, len(journey.kpis)), dtype=bool)
             self.tables[("stage", j)] = np.zeros((size, len(journey.stages)), dtype=bool)
@@ -71,8 +65,8 @@ class Lanes:
     def set_var(self, j: int, name: str, lanes: np.ndarray, values) -> None:
         column = self.tables[("var", j, name)]
         if not isinstance(values, np.ndarray):
-            values = typed(_objects([values] * len(lanes)))
-        if column.dtype != values.dtype or column.dtype == bool:
+            values = repeated(values, len(lanes))
+        if column.dtype != values.dtype:
             from .columns import as_objects
             column, values = as_objects(column).copy(), as_objects(values)
         column[lanes] = values

@@ -659,5 +659,29 @@ def vector_support(tables: Tables | list[Tables], cohort: Cohort) -> str | None:
         return str(exc)
 
 
+def assignable(journey, attribute: str) -> bool:
+    """Whether this engine runs ``set <attribute>``: a run variable, a profile attribute or a
+    consent (a set of anything else hands the customer to the reference path)."""
+    parts = attribute.split(".")
+    return (len(parts) == 1 and parts[0] in journey.variables) or \
+        (parts[0] == "customer" and len(parts) > 1
+         and parts[1] not in ("tags", "timezone", "opted_out", "consent")) or \
+        (parts[0] == "consent" and len(parts) == 2)
+
+
+def may_escape(plan) -> bool:
+    """Whether some set of the plan hands customers to the reference path while they run."""
+    for journey in plan.journeys:
+        for s, step in enumerate(journey.steps):
+            if journey.kind_of[s] == "set" and not assignable(journey, step.params["attribute"]):
+                return True
+        for handlers in journey.handlers.values():
+            for handler in handlers:
+                for kind, params, _ in handler.actions:
+                    if kind == "set" and not assignable(journey, params["attribute"]):
+                        return True
+    return False
+
+
 __all__ = ["HOLD", "JourneyPlan", "MAX_STEPS", "NO_NEXT", "Plan", "Source", "Unsupported",
-           "flatten", "vector_support"]
+           "assignable", "flatten", "may_escape", "vector_support"]

@@ -13,9 +13,9 @@ import numpy as np
 from ...semantics import (ERROR, MAX_EMIT_DEPTH, MAX_STEPS, SEND_NO_CONSENT,
                           SEND_OPTED_OUT, SEND_QUIET, send_checks, zero_wait)
 from . import behaviour
-from .columns import evaluate, holds, typed
+from .columns import evaluate, holds, repeated
 from .lanes import EVENT, QUIET, QUIET_OVER, TIME, TIMEOUT, WAKE
-from .plan import HOLD, NO_NEXT
+from .plan import HOLD, NO_NEXT, assignable
 
 
 def execute(block, lanes_: np.ndarray) -> None:
@@ -296,26 +296,21 @@ def assign(block, journey, attribute: str, tree, chosen, scope):
     value = evaluate(tree, scope)
     parts = attribute.split(".")
     rows = lanes.c[chosen]
+    if not assignable(journey, attribute):
+        block.escape(np.unique(rows), f"set {attribute}")
+        return chosen[:0]
     if len(parts) == 1 and parts[0] in journey.variables:
         lanes.set_var(journey.j, parts[0], chosen, _column(value, len(chosen)))
         return chosen
-    if parts[0] == "customer" and len(parts) > 1 and parts[1] not in ("tags", "timezone",
-                                                                      "opted_out", "consent"):
+    if parts[0] == "customer":
         block.customers.set(tuple(parts[1:]), rows, _column(value, len(chosen)))
         return chosen
-    if parts[0] == "consent" and len(parts) == 2:
-        block.customers.set_consent(parts[1], rows, _column(value, len(chosen)))
-        return chosen
-    block.escape(np.unique(rows), f"set {attribute}")
-    return chosen[:0]
+    block.customers.set_consent(parts[1], rows, _column(value, len(chosen)))
+    return chosen
 
 
 def _column(value, n: int):
-    if isinstance(value, np.ndarray):
-        return value
-    found = np.empty(n, dtype=object)
-    found[:] = [value] * n
-    return typed(found)
+    return value if isinstance(value, np.ndarray) else repeated(value, n)
 
 
 def actions(block, journey, listed, chosen, scope, origin) -> None:

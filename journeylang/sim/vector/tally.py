@@ -14,7 +14,7 @@ import numpy as np
 
 from ...semantics import CONVERTED, ENTRY_EXPERIMENT, HELD_OUT, SKIP_REASONS, TREATED
 from ..counting import HIT_OPEN, JourneyCounts
-from .plan import NO_NEXT
+from .plan import NO_NEXT, may_escape
 
 
 class PerCustomer:
@@ -55,20 +55,28 @@ class Log:
         self.parts: dict[str, list] = defaultdict(list)
 
     def add(self, name: str, rows, *columns) -> None:
-        rows = np.asarray(rows)
-        if rows.ndim and not len(rows):
+        """Records as given (columns may be scalars): they are shaped when taken."""
+        if isinstance(rows, np.ndarray) and rows.ndim and not len(rows):
             return
-        size = len(rows) if rows.ndim else 1
-        self.parts[name].append((np.broadcast_to(rows, (size,)),
-                                 *(np.broadcast_to(np.asarray(c), (size,)) for c in columns)))
+        self.parts[name].append((rows, *columns))
 
     def take(self, name: str, keep: np.ndarray):
         parts = self.parts.get(name)
         if not parts:
             return None
-        columns = [np.concatenate([p[i] for p in parts]) for i in range(len(parts[0]))]
+        sizes = [len(p[0]) if np.ndim(p[0]) else 1 for p in parts]
+        columns = [_joined([p[i] for p in parts], sizes) for i in range(len(parts[0]))]
         mine = keep[columns[0]]
         return [c[mine] for c in columns]
+
+
+def _joined(pieces: list, sizes: list[int]) -> np.ndarray:
+    """One column from its pieces (arrays of the parts' sizes, or a value each)."""
+    if all(isinstance(p, np.ndarray) and p.shape == (n,) for p, n in zip(pieces, sizes)):
+        return np.concatenate(pieces)
+    if not any(isinstance(p, np.ndarray) for p in pieces):
+        return np.repeat(np.array(pieces), sizes)
+    return np.concatenate([np.broadcast_to(np.asarray(p), (n,)) for p, n in zip(pieces, sizes)])
 
 
 class Tally:
@@ -77,6 +85,10 @@ class Tally:
     def __init__(self, plan, n: int, first: int):
         self.plan, self.n, self.first = plan, n, first
         self.log = Log()
+        # Step visits are the bulk of what is counted: when no customer can leave the block
+        # for the reference path once running, they are counted at once (per journey:
+        # (step, previous step, edge) code -> visits) instead of logged per visit.
+        self.visits: dict[int, Counter] | None = None if may_escape(plan) else defaultdict(Counter)
 
     # --- during the run ---------------------------------------------------------------------
 
@@ -84,7 +96,14 @@ class Tally:
         self.log.add(f"entered/{j}", rows, held)
 
     def step(self, j: int, s: int, rows, prev, why) -> None:
-        self.log.add(f"step/{j}", rows, s, prev, why)
+        if self.visits is None:
+            self.log.add(f"step/{j}", rows, s, prev, why)
+            return
+        if len(rows):
+            journey = self.plan.journeys[j]
+            codes = ((np.asarray(prev, dtype=np.int64) + 1) * len(journey.whys) + why) \
+                * len(journey.ids) + s
+            self.visits[j].update(dict(zip(*_tallied(codes))))
 
     def stage(self, j: int, stage: int, rows) -> None:
         self.log.add(f"stage/{j}", rows, stage)
@@ -192,33 +211,38 @@ class Tally:
                 if n:
                     counts.by_segment[self.plan.cohort.segments[g].name]["entered"] += n
         steps = take("step")
+        if self.visits is not None and self.visits[j]:   # counted at once: decode
+            codes, n = (np.asarray(c) for c in zip(*self.visits[j].items()))
+            at, rest = codes % len(ids), codes // len(ids)
+            steps = (None, at, rest // len(whys) - 1, rest % len(whys), n)
+        elif steps is not None:
+            steps = (*steps, np.ones(len(steps[0]), dtype=np.int64))
         if steps is not None:
-            _, s, prev, why = steps
-            for step, n in zip(*np.unique(s, return_counts=True)):
-                counts.steps[ids[step]] += int(n)
+            _, s, prev, why, visits = steps
+            for step, n in zip(*_tallied(s, weights=visits)):
+                counts.steps[ids[step]] += n
             moved = prev >= 0
             if moved.any():
-                keys, n = np.unique(np.stack([prev[moved], why[moved], s[moved]]), axis=1,
-                                    return_counts=True)
-                for (a, w, b), m in zip(keys.T.tolist(), n.tolist()):
+                for (a, w, b), m in zip(*_tallied(prev[moved], why[moved], s[moved],
+                                                 weights=visits[moved])):
                     counts.flows[(ids[a], whys[w], ids[b])] += m
         stages = take("stage")
         if stages is not None:
-            for stage, n in zip(*np.unique(stages[1], return_counts=True)):
-                counts.stages[journey.stages[stage]] += int(n)
+            for stage, n in zip(*_tallied(stages[1])):
+                counts.stages[journey.stages[stage]] += n
         for name, parts in self.log.parts.items():
             if name.startswith(f"result/{j}/"):
                 _, _, what, reason = name.split("/")
                 found = self.log.take(name, keep)
-                for step, n in zip(*np.unique(found[1], return_counts=True)):
-                    counts.results[ids[step]][what] += int(n)
+                for step, n in zip(*_tallied(found[1])):
+                    counts.results[ids[step]][what] += n
                 if reason in SKIP_REASONS:
                     counts.skip_reasons[reason] += len(found[0])
             elif name.startswith(f"channel/{j}/"):
                 channel = name.split("/", 2)[2]
                 found = self.log.take(name, keep)
-                for step, n in zip(*np.unique(found[1], return_counts=True)):
-                    counts.channel_sends[(ids[step], channel)] += int(n)
+                for step, n in zip(*_tallied(found[1])):
+                    counts.channel_sends[(ids[step], channel)] += n
         milestones = take("milestone")
         if milestones is not None:
             _, k, held, since = milestones
@@ -232,17 +256,18 @@ class Tally:
                     counts.milestones[("holdout", milestone.name)] += int((mine & held).sum())
         ignored = take("ignored")
         if ignored is not None:
-            for step, n in zip(*np.unique(ignored[1], return_counts=True)):
-                counts.ignored[ids[step]] += int(n)
+            for step, n in zip(*_tallied(ignored[1])):
+                counts.ignored[ids[step]] += n
         handled = take("handled")
         if handled is not None:
-            for kind, n in zip(*np.unique(handled[1], return_counts=True)):
-                counts.handled[self.plan.kinds.names[kind]] += int(n)
+            for kind, n in zip(*_tallied(handled[1])):
+                counts.handled[self.plan.kinds.names[kind]] += n
         self._ended(journey, counts, take("ended"))
         sent = take("sent")
         if sent is not None:
             rows, promo = sent
-            counts.sent_to = PerCustomer(*_grouped(rows + self.first))
+            index, n = _grouped(rows)
+            counts.sent_to = PerCustomer(index + self.first, n)
             counts.promo_sends = int(promo.sum())
             counts.budget_sends = sum(counts.results[s.id]["sent"] for s in journey.steps
                                       if s.kind == "send" and not s.params.get("transactional"))
@@ -260,8 +285,7 @@ class Tally:
             return
         ids, whys, outcome_of = journey.ids, journey.whys, journey.outcome_of
         rows, pos, why, held, since, segment = ended
-        keys, n = np.unique(np.stack([pos, why, held.astype(np.int64)]), axis=1, return_counts=True)
-        for (p, w, h), m in zip(keys.T.tolist(), n.tolist()):
+        for (p, w, h), m in zip(*_tallied(pos, why, held)):
             outcome = outcome_of[w]
             counts.ended[("holdout" if h else "treated", outcome)] += m
             if p >= 0:
@@ -269,65 +293,116 @@ class Tally:
         won = np.isin(why, [c for c, o in outcome_of.items() if o == CONVERTED]) & ~held
         if won.any():
             counts.convert_times += since[won].tolist()
-            for g, m in zip(*np.unique(segment[won], return_counts=True)):
-                counts.by_segment[self.plan.cohort.segments[g].name]["converted"] += int(m)
+            for g, m in zip(*_tallied(segment[won])):
+                counts.by_segment[self.plan.cohort.segments[g].name]["converted"] += m
 
     def _experiments(self, journey, counts: JourneyCounts, block, keep) -> None:
         """Per (experiment, arm): runs, outcomes, milestones and KPI windows closed, credited
-        to every arm of each run; KPIs also to the KPI's own figures."""
+        to every arm of each run; KPIs also to the KPI's own figures. Each experiment (the
+        entry holdout, each split) groups the runs by their arm in it, with ``bincount``."""
         j = journey.j
         runs = self.log.take(f"run/{j}", keep)
-        splits = sorted(journey.splits)
-        arm_of: dict[int, tuple] = {}
+        experiments = []   # per experiment: its name, arm names, and each run's arm (-1: none)
         if runs is not None:
             rows, run_ids, held, outcome = runs
             arms = self.log.take(f"run-arms/{j}", keep)[1:]
             reached = self.log.take(f"run-milestones/{j}", keep)
             reached = reached[1:] if reached is not None else []
-            keys = []   # per run: its (experiment, arm) keys
-            for i in range(len(rows)):
-                mine = []
-                if journey.holdout:
-                    mine.append((ENTRY_EXPERIMENT, HELD_OUT if held[i] else TREATED))
-                for column, s in enumerate(splits):
-                    arm = int(arms[column][i])
-                    if arm >= 0:
-                        mine.append((journey.ids[s], journey.splits[s][arm][2]))
-                keys.append(mine)
-                arm_of[int(run_ids[i])] = tuple(mine)
-                for key in mine:
-                    figures = counts.experiments[key]
-                    figures["runs"] += 1
-                    if outcome[i] >= 0:
-                        figures[f"outcome:{journey.outcome_of[int(outcome[i])]}"] += 1
+            if journey.holdout:
+                experiments.append((ENTRY_EXPERIMENT, (TREATED, HELD_OUT), held.astype(np.int64)))
+            for column, s in enumerate(sorted(journey.splits)):
+                experiments.append((journey.ids[s], [arm[2] for arm in journey.splits[s]],
+                                    np.asarray(arms[column], dtype=np.int64)))
+            outcomes = np.asarray(outcome, dtype=np.int64)
+            for name, arm_names, arm in experiments:
+                for a, n in zip(*_tallied(arm)):
+                    if a < 0:
+                        continue
+                    figures = counts.experiments[(name, arm_names[a])]
+                    figures["runs"] += n
+                    mine = arm == a
+                    for o, m in zip(*_tallied(outcomes[mine])):
+                        if o >= 0:
+                            figures[f"outcome:{journey.outcome_of[o]}"] += m
                     for k, milestone in enumerate(journey.milestones):
-                        if reached[k][i]:
-                            figures[f"milestone:{milestone.name}"] += 1
+                        m = int(np.count_nonzero(reached[k][mine]))
+                        if m:
+                            figures[f"milestone:{milestone.name}"] += m
         observed = self.log.take(f"kpi/{j}", keep)
         if observed is None:
             return
-        rows, k, run_ids, held, opened_t, opened_q, due = observed
+        rows, k, observed_runs, held, opened_t, opened_q, due = observed
         status = block.kpi_status(journey, rows, k, opened_t, opened_q, due)
-        for i in range(len(rows)):
-            name = journey.kpis[int(k[i])].name
-            figure = status[i]
-            if not held[i]:
-                table = counts.kpis[name]
-                table["opened"] += 1
-                if figure is not None:
-                    table[figure] += 1
-            if figure in ("hit", "missed"):
-                for key in arm_of.get(int(run_ids[i]), ()):
-                    counts.experiments[key][f"kpi:{name}:{figure}"] += 1
+        figures = ("hit", "hit_open", "missed")
+        code = np.full(len(rows), -1, dtype=np.int64)
+        for c, figure in enumerate(figures):
+            code[status == figure] = c
+        k = np.asarray(k, dtype=np.int64)
+        treated = ~np.asarray(held, dtype=bool)
+        for index, n in zip(*_tallied(k[treated])):
+            counts.kpis[journey.kpis[index].name]["opened"] += n
+        for (index, c), n in zip(*_tallied(k[treated & (code >= 0)], code[treated & (code >= 0)])):
+            counts.kpis[journey.kpis[index].name][figures[c]] += n
+        closed = (code == 0) | (code == 2)
+        if not experiments or not closed.any():
+            return
+        order = np.argsort(run_ids, kind="stable")   # each observation's run, by its id
+        wanted = observed_runs[closed]
+        place = np.minimum(np.searchsorted(run_ids[order], wanted), len(order) - 1)
+        found = run_ids[order][place] == wanted
+        run_of = order[place[found]]
+        k_closed, code_closed = k[closed][found], code[closed][found]
+        for name, arm_names, arm in experiments:
+            arm_closed = arm[run_of]
+            has = arm_closed >= 0
+            for (a, index, c), n in zip(*_tallied(arm_closed[has], k_closed[has], code_closed[has])):
+                kpi = journey.kpis[index].name
+                counts.experiments[(name, arm_names[a])][f"kpi:{kpi}:{figures[c]}"] += n
 
 
 def plan_segments(plan):
     return plan.cohort.segments
 
 
+def _tallied(*columns, weights=None):
+    """How often each combination of values of the integer ``columns`` occurs (or the sum of
+    its ``weights``), in ascending order of the combinations: (values, counts), a value a
+    Python int (a tuple of them for several columns). Counted by ``bincount`` over the
+    combinations' codes, without a sort."""
+    columns = [np.asarray(c).astype(np.int64) for c in columns]
+    if not len(columns[0]):
+        return [], []
+    lows = [int(c.min()) for c in columns]
+    spans = [int(c.max()) - low + 1 for c, low in zip(columns, lows)]
+    code = np.zeros(len(columns[0]), dtype=np.int64)
+    for c, low, span in zip(columns, lows, spans):
+        code = code * span + (c - low)
+    if int(np.prod(spans, dtype=float)) > max(4 * len(code), 1 << 16):
+        present, code = np.unique(code, return_inverse=True)
+    else:
+        present = None
+    n = np.bincount(code, weights=weights)
+    if weights is not None:
+        n = np.rint(n).astype(np.int64)
+    nonzero = np.flatnonzero(n)
+    n = n[nonzero]
+    present = nonzero if present is None else present[nonzero]
+    values = []
+    for span, low in zip(reversed(spans), reversed(lows)):
+        values.append(present % span + low)
+        present = present // span
+    values.reverse()
+    keys = values[0].tolist() if len(values) == 1 else list(zip(*(v.tolist() for v in values)))
+    return keys, n.tolist()
+
+
 def _grouped(index: np.ndarray):
-    unique, n = np.unique(index, return_counts=True)
-    return unique, n
+    """Customer indices (from 0) and how often each occurs."""
+    if not len(index):
+        return index, index
+    n = np.bincount(index)
+    present = np.flatnonzero(n)
+    return present, n[present]
 
 
 HIT, MISSED = "hit", "missed"
