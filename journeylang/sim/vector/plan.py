@@ -497,6 +497,11 @@ class Plan:
                 self.reference = self.reference or (
                     f"journey {journey.tables.journey_id!r} correlates its runs by {key}: "
                     "correlated runs take the reference path")
+        if may_escape(self):
+            self.reference = self.reference or (
+                "a set of something the engine does not hold (the profile's tags, timezone or "
+                "opted_out, another root): the customers reaching it would be run again on the "
+                "reference path with new draws, so every customer takes it")
         for journey in self.journeys:
             delivery = [e for e in DELIVERY_EVENTS if reacts_to(journey.program, e)]
             if delivery:
