@@ -10,7 +10,7 @@ from .config import ConfigError, LintConfig, find_config, load_config  # noqa: F
 from .diagnostics import Diagnostic, TablesError, has_errors
 from .expand import FRAGMENT_DIR, expand_document
 from .ast import Journey  # noqa: F401 (CheckResult.journey)
-from .frontend import Document, is_fragment_source, parse_file, parse_fragment_file, parse_source
+from .frontend import Document, parse_file, parse_journey_or_fragments, parse_source
 from .lint import run_rules
 from .lint.step_names import name_steps
 from .lint.suppress import apply_suppressions
@@ -68,11 +68,7 @@ def check(path: str | Path, config: LintConfig | None = None,
     """Parse and check one file; without a config, the one nearest the file applies."""
     if config is None:
         config = config_for(Path(path))
-    document = parse_file(path)
-    if document.journey is None and is_fragment_source(document.source):
-        _, problems = parse_fragment_file(document.source)  # fragments: checked where used
-        document = Document(document.source, None, problems)
-    return check_document(document, config, against)
+    return check_document(parse_file(path, parse_journey_or_fragments), config, against)
 
 
 def check_text(text: str, name: str = "<text>.journey",

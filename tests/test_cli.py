@@ -118,3 +118,6 @@ def test_fragment_files_are_checked_as_fragments(write):
     broken = write("frag.journey", "fragment broken(x) {\n  send via wecom template hi\n}\n")
     result = run("check", str(broken))
     assert result.exit_code == 1 and "frag.journey:1:18: JL001" in result.stdout
+    stdin = CliRunner().invoke(main, ["check", "-", "--stdin-filename", "fragments/w.journey"],
+                               input=(ROOT / "stdlib" / "welcome.journey").read_text("utf-8"))
+    assert stdin.exit_code == 0, stdin.output

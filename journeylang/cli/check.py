@@ -10,6 +10,7 @@ import click
 from ..api import (ConfigError, CheckResult, TablesError, check, check_document, config_for,
                    journey_files)
 from ..config import load_config
+from ..frontend import parse_journey_or_fragments
 from .console import examples, quiet_option, warn
 from .formats import FORMATTERS
 from .inputs import STDIN, check_stdin_use, parse_input, stdin_filename_option
@@ -51,7 +52,7 @@ def run_checks(paths, output_format="text", config_path=None, select=(), ignore=
 def _check_stdin(stdin_filename, fixed, select, ignore, against=()) -> CheckResult:
     """Check the text on standard input as the file ``stdin_filename`` (default config: the
     one nearest that name)."""
-    document = parse_input(STDIN, stdin_filename)
+    document = parse_input(STDIN, stdin_filename, parse_journey_or_fragments)
     config = fixed or config_for(Path(document.source.name))
     return check_document(document, _narrowed(config, select, ignore), against)
 

@@ -41,13 +41,14 @@ def read_stdin(stdin_filename: str | None) -> Source:
     return Source.decode(stdin_filename or DEFAULT_STDIN_NAME, raw)
 
 
-def parse_input(path: str, stdin_filename: str | None = None) -> Document:
-    """The parsed journey at ``path``, or on standard input when ``path`` is ``-``."""
+def parse_input(path: str, stdin_filename: str | None = None, parse=parse_source) -> Document:
+    """The file at ``path``, or standard input when ``path`` is ``-``, read by ``parse``
+    (a journey by default)."""
     check_stdin_use((path,), stdin_filename)
     if path != STDIN:
-        return parse_file(path)
+        return parse_file(path, parse)
     try:
         source = read_stdin(stdin_filename)
     except JourneyError as exc:
         return Document(Source(stdin_filename or DEFAULT_STDIN_NAME, ""), None, exc.diagnostics)
-    return parse_source(source)
+    return parse(source)

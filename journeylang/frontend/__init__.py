@@ -37,13 +37,22 @@ def parse_source(source: Source) -> Document:
     return parse_text(source)
 
 
-def parse_file(path) -> Document:
-    """Read and parse a file; an unreadable file gives a document with one diagnostic."""
+def parse_journey_or_fragments(source: Source) -> Document:
+    """A journey file as ``parse_source`` reads it; a fragment file (stdlib/, fragments/) as a
+    document without a journey that holds the fragments' own problems (their definitions are
+    checked where a journey uses them)."""
+    if not oversized(source.text) and is_fragment_source(source):
+        return Document(source, None, parse_fragment_file(source)[1])
+    return parse_source(source)
+
+
+def parse_file(path, parse=parse_source) -> Document:
+    """Read and ``parse`` a file; an unreadable file gives a document with one diagnostic."""
     try:
         source = Source.read(path)
     except JourneyError as exc:
         return Document(Source(str(path), ""), None, exc.diagnostics)
-    return parse_source(source)
+    return parse(source)
 
 
 def parse_fragment_file(source: Source) -> tuple[list[Fragment], list[Diagnostic]]:

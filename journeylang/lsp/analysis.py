@@ -20,7 +20,7 @@ from typing import Callable
 from ..api import COHORT_SUFFIXES, ConfigError, LintConfig, check_document, config_for
 from ..ast import Journey
 from ..diagnostics import Diagnostic
-from ..frontend import Document, is_fragment_source, parse_fragment_file, parse_source
+from ..frontend import Document, is_fragment_source, parse_journey_or_fragments
 from ..source import DSL_SUFFIXES, YAML_SUFFIXES, Source
 from .symbols import SymbolIndex, index_document
 
@@ -63,11 +63,7 @@ def analyse(uri: str, path: str, text: str, version: int | None, lint: bool = Tr
         config = LintConfig()
     source = Source(path, text)
     fragments = is_fragment_source(source)
-    if fragments:
-        _, problems = parse_fragment_file(source)
-        document = Document(source, None, problems)
-    else:
-        document = parse_source(source)
+    document = parse_journey_or_fragments(source)
     analysis = Analysis(uri, version, source, document, config,
                         index_document(source, document.journey), fragment_file=fragments)
     if not lint:
