@@ -4,9 +4,10 @@ in lockstep; the customers it hands over taken by the reference engine in the sa
 The same semantics as the reference engine (``sim.engine``, which drives the runtime's
 executor customer by customer), for every journey and cohort: each block of customers runs on
 numpy (``block.py``); the customers a construct hands over (``plan.py``: ``Plan.reference``,
-``Plan.segment_reasons``; ``Block.escape`` while a block runs) are simulated by the reference
-engine, and the two tallies add up exactly. ``Results.paths`` says how many customers took each
-path and why. See docs/simulation.md, "The vectorised engine".
+``Plan.segment_reasons``, whose customers ``Block.escape`` sets aside before the block runs)
+are simulated by the reference engine, and the two tallies add up exactly. ``Results.paths``
+says how many customers took each path and why. See docs/simulation.md, "The vectorised
+engine".
 """
 from __future__ import annotations
 

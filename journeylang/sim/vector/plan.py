@@ -5,10 +5,9 @@ index, transitions, triggers, handlers and KPIs (``JourneyPlan``), the event typ
 behaviour sources of the cohort (arrival events, each response and baseline of each segment,
 opt-outs, emitted events, occurrences of a schedule), how a condition reads each source's data,
 and which customers the engine hands to the reference engine and why: ``Plan.reference`` (every
-customer: something couples customers or the engine does not know the tables) and
-``Plan.segment_reasons`` (the customers of a segment). Anything else a customer does is run
-here; a customer who meets a construct the engine hands over while it runs (``block.py``:
-``Block.escape``) is simulated on the reference path instead, in the same run.
+customer: something couples customers, the engine does not know the tables, or a `set` it
+cannot hold would send customers there while they run) and ``Plan.segment_reasons`` (the
+customers of a segment, set aside before a block runs). Everything else is run here.
 """
 from __future__ import annotations
 
@@ -492,27 +491,12 @@ class Plan:
 
     def _check(self) -> None:
         for journey in self.journeys:
-            key = journey.tables.journey.get("correlate")
-            if key:
-                self.reference = self.reference or (
-                    f"journey {journey.tables.journey_id!r} correlates its runs by {key}: "
-                    "correlated runs take the reference path")
+            self.reference = self.reference or _journey_reason(journey, self.roles)
         if may_escape(self):
             self.reference = self.reference or (
                 "a set of something the engine does not hold (the profile's tags, timezone or "
                 "opted_out, another root): the customers reaching it would be run again on the "
                 "reference path with new draws, so every customer takes it")
-        for journey in self.journeys:
-            delivery = [e for e in DELIVERY_EVENTS if reacts_to(journey.program, e)]
-            if delivery:
-                self.reference = self.reference or (
-                    f"journey {journey.tables.journey_id!r} reacts to {delivery[0]!r}: delivery "
-                    "results take the reference path")
-            ladder = _ladder_with_staffed_slas(journey.steps, self.roles)
-            if ladder is not None:
-                self.reference = self.reference or (
-                    f"the resolution of ladder {ladder!r} closes the SLAs of staffed roles it "
-                    "handed the case to: those runs take the reference path")
         staffed = any(step.kind == "handoff" for j in self.journeys for step in j.steps)
         self.coupled = staffed and any(self._reacts_to(k) for k in (self.resolved, self.breached))
         if self.coupled:
@@ -541,6 +525,25 @@ class Plan:
                     kpi.kind == kind for kpi in journey.kpis):
                 return True
         return kind in self.history or any(s.on_event == kind for s in self.sources)
+
+
+def _journey_reason(journey: JourneyPlan, roles: dict) -> str | None:
+    """Why every customer of this journey takes the reference path, or None: a correlation
+    key, delivery results it reacts to, or a ladder that closes staffed SLAs."""
+    name = journey.tables.journey_id
+    key = journey.tables.journey.get("correlate")
+    if key:
+        return f"journey {name!r} correlates its runs by {key}: correlated runs take the " \
+               "reference path"
+    delivery = [e for e in DELIVERY_EVENTS if reacts_to(journey.program, e)]
+    if delivery:
+        return f"journey {name!r} reacts to {delivery[0]!r}: delivery results take the " \
+               "reference path"
+    ladder = _ladder_with_staffed_slas(journey.steps, roles)
+    if ladder is not None:
+        return f"the resolution of ladder {ladder!r} closes the SLAs of staffed roles it " \
+               "handed the case to: those runs take the reference path"
+    return None
 
 
 def _ladder_with_staffed_slas(steps, roles: dict) -> str | None:
@@ -675,7 +678,8 @@ def assignable(journey, attribute: str) -> bool:
 
 
 def may_escape(plan) -> bool:
-    """Whether some set of the plan hands customers to the reference path while they run."""
+    """Whether some set of the plan would hand customers to the reference path while they run
+    (``Plan._check`` then sends every customer there)."""
     for journey in plan.journeys:
         for s, step in enumerate(journey.steps):
             if journey.kind_of[s] == "set" and not assignable(journey, step.params["attribute"]):

@@ -15,7 +15,7 @@ from ...semantics import (ERROR, MAX_EMIT_DEPTH, MAX_STEPS, SEND_NO_CONSENT,
 from . import behaviour
 from .columns import evaluate, holds, repeated
 from .lanes import EVENT, QUIET, QUIET_OVER, TIME, TIMEOUT, WAKE
-from .plan import HOLD, NO_NEXT, assignable
+from .plan import HOLD, NO_NEXT
 
 
 def execute(block, lanes_: np.ndarray) -> None:
@@ -296,9 +296,6 @@ def assign(block, journey, attribute: str, tree, chosen, scope):
     value = evaluate(tree, scope)
     parts = attribute.split(".")
     rows = lanes.c[chosen]
-    if not assignable(journey, attribute):
-        block.escape(np.unique(rows), f"set {attribute}")
-        return chosen[:0]
     if len(parts) == 1 and parts[0] in journey.variables:
         lanes.set_var(journey.j, parts[0], chosen, _column(value, len(chosen)))
         return chosen
@@ -324,9 +321,6 @@ def actions(block, journey, listed, chosen, scope, origin) -> None:
             k, h = origin
             source = block.plan.emit_sources[(journey.j, (k, h, index))]
             emitted(block, journey, source, chosen, ending=False)
-        keep = ~block.escaped[block.lanes.c[chosen]]
-        if not keep.all():
-            chosen, scope = chosen[keep], scope.subset(keep)
 
 
 def emitted(block, journey, s: int, chosen, ending: bool):

@@ -14,7 +14,7 @@ import numpy as np
 
 from ...semantics import CONVERTED, ENTRY_EXPERIMENT, HELD_OUT, SKIP_REASONS, TREATED
 from ..counting import HIT_OPEN, JourneyCounts
-from .plan import NO_NEXT, may_escape
+from .plan import NO_NEXT
 
 
 class PerCustomer:
@@ -85,10 +85,11 @@ class Tally:
     def __init__(self, plan, n: int, first: int):
         self.plan, self.n, self.first = plan, n, first
         self.log = Log()
-        # Step visits are the bulk of what is counted: when no customer can leave the block
-        # for the reference path once running, they are counted at once (per journey:
-        # (step, previous step, edge) code -> visits) instead of logged per visit.
-        self.visits: dict[int, Counter] | None = None if may_escape(plan) else defaultdict(Counter)
+        # Step visits are the bulk of what is counted: no customer leaves the block for the
+        # reference path once running (plan.py sends a journey with a `set` the engine cannot
+        # hold there whole), so they are counted at once (per journey: (step, previous step,
+        # edge) code -> visits) instead of logged per visit.
+        self.visits: dict[int, Counter] = defaultdict(Counter)
 
     # --- during the run ---------------------------------------------------------------------
 
@@ -96,9 +97,6 @@ class Tally:
         self.log.add(f"entered/{j}", rows, held)
 
     def step(self, j: int, s: int, rows, prev, why) -> None:
-        if self.visits is None:
-            self.log.add(f"step/{j}", rows, s, prev, why)
-            return
         if len(rows):
             journey = self.plan.journeys[j]
             codes = ((np.asarray(prev, dtype=np.int64) + 1) * len(journey.whys) + why) \
@@ -210,15 +208,10 @@ class Tally:
             for g, n in enumerate(segments.tolist()):
                 if n:
                     counts.by_segment[self.plan.cohort.segments[g].name]["entered"] += n
-        steps = take("step")
-        if self.visits is not None and self.visits[j]:   # counted at once: decode
-            codes, n = (np.asarray(c) for c in zip(*self.visits[j].items()))
-            at, rest = codes % len(ids), codes // len(ids)
-            steps = (None, at, rest // len(whys) - 1, rest % len(whys), n)
-        elif steps is not None:
-            steps = (*steps, np.ones(len(steps[0]), dtype=np.int64))
-        if steps is not None:
-            _, s, prev, why, visits = steps
+        if self.visits[j]:   # (step, previous step, edge) codes: decode
+            codes, visits = (np.asarray(c) for c in zip(*self.visits[j].items()))
+            s, rest = codes % len(ids), codes // len(ids)
+            prev, why = rest // len(whys) - 1, rest % len(whys)
             for step, n in zip(*_tallied(s, weights=visits)):
                 counts.steps[ids[step]] += n
             moved = prev >= 0
