@@ -1,13 +1,16 @@
 """Graph views: Mermaid and DOT text, SVG through Graphviz, and the HTML page in headless Chromium."""
 from __future__ import annotations
 
+import datetime as dt
 
 import pytest
 from click.testing import CliRunner
 
+from journeylang import ast
 from journeylang.api import parse
 from journeylang.cli import main
 from journeylang.views import ViewError, render_svg, write_dot, write_html, write_mermaid
+from journeylang.views.model import summarize
 
 from conftest import EXAMPLES
 from browser import chromium, needs_chromium
@@ -121,3 +124,25 @@ def test_html_uses_a_chinese_font_stack_for_page_and_graph():
 def test_html_needs_no_network_policy():
     html = write_html(journey())
     assert "default-src 'none'" in html
+
+
+def _step_classes(cls=None):
+    for sub in (cls or ast.Step).__subclasses__():
+        yield sub
+        yield from _step_classes(sub)
+
+
+# steps whose summary is their kind: nothing more to say (a fragment's `use` is expanded first)
+_BARE = {"branch", "split", "use", "step"}
+
+
+@pytest.mark.parametrize("cls", sorted({c for c in _step_classes() if c is not ast.SequentialStep},
+                                       key=lambda c: c.__name__), ids=lambda c: c.__name__)
+def test_every_step_kind_has_a_summary(cls):
+    step = cls("s.1")
+    assert summarize(step) != step.kind or step.kind in _BARE
+
+
+def test_day_wait_summary():
+    step = ast.WaitDay("s.1", day=3, time=dt.time(10, 0))
+    assert summarize(step) == "wait until day 3 at 10:00"

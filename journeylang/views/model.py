@@ -114,6 +114,8 @@ def summarize(step: ast.Step) -> str:
             return f"wait {format_duration(step.duration)}"
         case ast.WaitUntil():
             return f"wait until {format_time(step.time)}"
+        case ast.WaitDay():
+            return f"wait until day {step.day} at {format_time(step.time)}"
         case ast.WaitSchedule():
             return f"wait until next {schedule_text(step.schedule)}"
         case ast.Escalate():
