@@ -14,7 +14,7 @@ LAYERS = [
     {"expressions", "migration"},
     {"frontend"},
     {"expand", "ladders"},
-    {"graph", "templates", "sandbox", "template_limits"},
+    {"digraph", "graph", "templates", "sandbox", "template_limits"},
     {"views", "printer", "schema"},
     {"lint"},
     {"compile"},
