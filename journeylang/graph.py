@@ -1,12 +1,12 @@
-"""IR: resolve step references and lower a journey to a typed graph of steps."""
+"""IR: resolve step references and lower a journey to a typed networkx graph of steps."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterator
+
+import networkx as nx
 
 from . import ast
-from .digraph import reach
 from .expressions import unparse
 
 # edge kinds
@@ -23,84 +23,43 @@ class Target:
     kind: str
 
 
-@dataclass(frozen=True)
-class _Node:
-    step: ast.Step
-    stage: str   # its stage's name
-    order: int   # its position in the source
-
-
 @dataclass
 class JourneyGraph:
-    """The steps of a journey as a directed multigraph; node ids are step names, listed in
-    source order.
+    """The steps of a journey as a MultiDiGraph; node ids are step names.
 
-    Each node has its ``step`` (the model node), ``stage`` (its stage name) and ``order``
-    (source position); each edge has data: ``kind``, ``label``, ``weight`` (split arms) and
-    ``condition`` (branch and event arms). The edges out of a step are listed by target, in
-    the order each target was first linked.
+    Node attributes: ``step`` (the model node), ``stage`` (its stage name), ``order``
+    (source position). Edge attributes: ``kind``, ``label``, ``weight`` (split arms) and
+    ``condition`` (branch and event arms).
     """
 
     journey: ast.Journey
+    graph: nx.MultiDiGraph
     start: str | None
     unresolved: list[tuple[ast.Step | ast.Handler, Target]] = field(default_factory=list)
     jumps: list[str] = field(default_factory=list)  # steps event handlers move runs to
-    _nodes: dict[str, _Node] = field(default_factory=dict, repr=False)
-    _links: dict[str, dict[str, list[dict]]] = field(default_factory=dict, repr=False)
-    _sources: dict[str, dict[str, None]] = field(default_factory=dict, repr=False)
-
-    def _add_node(self, name: str, step: ast.Step, stage: str) -> None:
-        self._nodes[name] = _Node(step, stage, len(self._nodes))
-        self._links[name] = {}
-        self._sources[name] = {}
-
-    def _add_edge(self, source: str, target: str, **data) -> None:
-        self._links[source].setdefault(target, []).append(data)
-        self._sources[target][source] = None
-
-    @property
-    def nodes(self) -> list[str]:
-        """Every step's node id, in source order."""
-        return list(self._nodes)
 
     def step(self, name: str) -> ast.Step:
-        return self._nodes[name].step
-
-    def stage(self, name: str) -> str:
-        return self._nodes[name].stage
-
-    def order(self, name: str) -> int:
-        return self._nodes[name].order
+        return self._steps[name]
 
     def ways_out(self, node: str) -> list[tuple[str, str, dict]]:
-        """(target, edge kind, edge data) for every edge leaving ``node``.
-        Path searches ask this many times per step: it is listed once."""
+        """(target, edge kind, edge data) for every edge leaving ``node``, in insertion order.
+        Path searches ask this many times per step: it is read from the graph once."""
         return self._ways_out[node]
 
     @cached_property
+    def _steps(self) -> dict[str, ast.Step]:
+        return {name: data["step"] for name, data in self.graph.nodes(data=True)}
+
+    @cached_property
+    def _order(self) -> dict[str, int]:
+        return {name: data["order"] for name, data in self.graph.nodes(data=True)}
+
+    @cached_property
     def _ways_out(self) -> dict[str, list[tuple[str, str, dict]]]:
-        return {name: [(target, data["kind"], data) for target, edges in links.items()
-                       for data in edges] for name, links in self._links.items()}
-
-    def edges(self) -> Iterator[tuple[str, str, dict]]:
-        """(source, target, edge data) for every edge, by source in source order."""
-        for source, ways in self._ways_out.items():
-            for target, _, data in ways:
-                yield source, target, data
-
-    def successors(self, node: str) -> list[str]:
-        """The steps an edge from ``node`` leads to (each once)."""
-        return list(self._links[node])
-
-    def predecessors(self, node: str) -> list[str]:
-        """The steps with an edge to ``node`` (each once)."""
-        return list(self._sources[node])
-
-    def out_degree(self, node: str) -> int:
-        return len(self._ways_out[node])
-
-    def has_edge(self, source: str, target: str) -> bool:
-        return target in self._links[source]
+        ways: dict[str, list] = {name: [] for name in self.graph.nodes}
+        for source, target, data in self.graph.edges(data=True):
+            ways[source].append((target, data["kind"], data))
+        return ways
 
     def roots(self) -> list[str]:
         """Where runs can enter the steps: the start, and every handler's jump target (a
@@ -110,10 +69,14 @@ class JourneyGraph:
         return list(dict.fromkeys([self.start, *self.jumps]))
 
     def reachable(self) -> set[str]:
-        return reach(self._links.__getitem__, self.roots())
+        found: set[str] = set()
+        for root in self.roots():
+            if root not in found:
+                found |= nx.descendants(self.graph, root) | {root}
+        return found
 
     def in_source_order(self, names) -> list[str]:
-        return sorted(names, key=self.order)
+        return sorted(names, key=self._order.__getitem__)
 
 
 class _Resolver:
@@ -156,10 +119,11 @@ class _Resolver:
 
 def build_graph(journey: ast.Journey) -> JourneyGraph:
     """Lower a journey to its step graph; unresolvable references are kept for the checks."""
+    graph = nx.MultiDiGraph()
     resolver = _Resolver(journey)
-    result = JourneyGraph(journey, resolver.ids[0] if resolver.ids else None)
-    for node_id, (stage, step) in zip(resolver.ids, resolver.ordered):
-        result._add_node(node_id, step, stage.name)
+    for order, (node_id, (stage, step)) in enumerate(zip(resolver.ids, resolver.ordered)):
+        graph.add_node(node_id, step=step, stage=stage.name, order=order)
+    result = JourneyGraph(journey, graph, resolver.ids[0] if resolver.ids else None)
     for index, (node_id, (_, step)) in enumerate(zip(resolver.ids, resolver.ordered)):
         _add_edges(result, node_id, step, resolver.following(index), resolver)
     for handler in journey.handlers:
@@ -185,8 +149,8 @@ def _add_edges(result: JourneyGraph, node_id: str, step: ast.Step, following: st
                 result.unresolved.append((step, Target(target, span, kind)))
                 return
         if destination is not None:
-            result._add_edge(node_id, destination, kind=kind, label=label, weight=weight,
-                             condition=condition)
+            result.graph.add_edge(node_id, destination, kind=kind, label=label, weight=weight,
+                                  condition=condition)
 
     match step:
         case ast.WaitEvent():

@@ -50,8 +50,8 @@ def test_every_example_compiles_in_every_format(path, tmp_path):
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.name)
 def test_transitions_are_the_graphs_edges(path):
     tables = compiled(path).tables
-    graph = build_graph(expand_document(parse_file(path)).journey)  # ladders expanded
-    edges = Counter((a, b, d["kind"]) for a, b, d in graph.edges())
+    graph = build_graph(expand_document(parse_file(path)).journey).graph  # ladders expanded
+    edges = Counter((a, b, d["kind"]) for a, b, d in graph.edges(data=True))
     # a split's control arm (a `holdout` row) holds its runs at the split: no edge leaves it
     rows = Counter((r["from_step"], r["to_step"], r["kind"]) for r in tables.rows["transitions"]
                    if r["kind"] != "holdout")

@@ -13,7 +13,7 @@ def graph_of(text: str):
 
 
 def edges(result):
-    return sorted((a, b, d["kind"], d["label"]) for a, b, d in result.edges())
+    return sorted((a, b, d["kind"], d["label"]) for a, b, d in result.graph.edges(data=True))
 
 
 def test_edges_are_typed():
@@ -42,8 +42,8 @@ def test_edges_are_typed():
         ("split_it", "vip", "split", "a 30%"),
         ("vip", "care", "goto", ""),
     ]
-    assert result.stage("care") == "two"
-    weights = {d["label"]: d["weight"] for _, _, d in result.ways_out("split_it")}
+    assert result.graph.nodes["care"]["stage"] == "two"
+    weights = {d["label"]: d["weight"] for _, _, d in result.graph.out_edges("split_it", data=True)}
     assert weights == {"a 30%": 30.0, "b 70%": 70.0}
 
 
@@ -65,7 +65,7 @@ def test_goto_an_empty_stage_goes_to_the_next_step():
 
 def test_duplicate_names_stay_separate_nodes():
     result = graph_of('journey g { stage a { x: wait 1d } stage b { x: exit completed } }')
-    assert result.nodes == ["x", "x#2"]
+    assert sorted(result.graph.nodes) == ["x", "x#2"]
     assert edges(result) == [("x", "x#2", "next", "")]
 
 

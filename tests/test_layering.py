@@ -14,7 +14,7 @@ LAYERS = [
     {"expressions", "migration"},
     {"frontend"},
     {"expand", "ladders"},
-    {"digraph", "graph", "templates", "sandbox", "template_limits"},
+    {"graph", "templates", "sandbox", "template_limits"},
     {"views", "printer", "schema"},
     {"lint"},
     {"compile"},

@@ -288,7 +288,7 @@ def test_wait_until_next_is_a_wait_for_loop_checks():
                         "  tag \"x\" -> a } }"))
     assert isinstance(journey.stages[0].steps[0], ast.WAIT_KINDS)
     graph = build_graph(journey)
-    assert sorted((a, b) for a, b, _ in graph.edges()) == [("a", "s.2"), ("s.2", "a")]
+    assert sorted(graph.graph.edges) == [("a", "s.2", 0), ("s.2", "a", 0)]
 
 
 # --- YAML mistakes in the operations constructs ---------------------------------------------

@@ -2,7 +2,7 @@
 
 `journey --help` lists the commands from here, and `journey COMMAND` imports only COMMAND's
 module, so the start-up of a command pays for what that command uses (`--version` and
-`--help` import no parser, numpy or rules). The summaries repeat the first sentence of each
+`--help` import no parser, numpy or networkx). The summaries repeat the first sentence of each
 command's docstring; a test keeps the two the same.
 """
 from __future__ import annotations

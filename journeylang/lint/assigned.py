@@ -26,14 +26,14 @@ def definitely_set(journey: Journey, graph: JourneyGraph) -> dict[str, frozenset
     queue = deque(seeds)
     while queue:
         node = queue.popleft()
-        incoming = seeds.get(node, []) + [after[p] for p in graph.predecessors(node)
+        incoming = seeds.get(node, []) + [after[p] for p in graph.graph.predecessors(node)
                                           if p in after]
         now = frozenset.intersection(*incoming)
         if before.get(node) == now:
             continue
         before[node] = now
         after[node] = _through(graph.step(node), now)
-        queue.extend(graph.successors(node))
+        queue.extend(graph.graph.successors(node))
     return before
 
 

@@ -7,9 +7,10 @@ import math
 from collections import deque
 from dataclasses import dataclass, replace
 
+import networkx as nx
+
 from ..ast import (QuietHours, Send, Wait, WaitDay, WaitEvent, WaitSchedule, WaitUntil,
                    WAIT_KINDS)
-from ..digraph import strongly_connected
 from ..graph import SPLIT, TIMEOUT, JourneyGraph
 from ..semantics import makes_time_pass
 from .schedules import longest_gap, shortest_gap
@@ -245,7 +246,7 @@ def clocks(found: dict[str, set[When]]) -> dict[str, set[int | None]]:
 
 def horizon(graph: JourneyGraph) -> float:
     """Beyond this time since entry no day wait waits any more."""
-    days = [day_moments(graph.step(n))[1] for n in graph.nodes
+    days = [day_moments(graph.step(n))[1] for n in graph.graph.nodes
             if isinstance(graph.step(n), WaitDay)]
     return max(days, default=0)
 
@@ -262,7 +263,7 @@ def elapsed(graph: JourneyGraph, quiet: QuietHours | None = None
     for root, when in root_times(graph):
         bounds[root] = _merge(bounds.get(root), (0.0, when.latest))
         queue.append(root)
-    limit = len(graph.nodes) + 1
+    limit = graph.graph.number_of_nodes() + 1
     while queue:
         node = queue.popleft()
         for target, kind, _ in out_edges(graph, node):
@@ -310,13 +311,13 @@ def heaviest_path(graph: JourneyGraph, weight) -> float:
     loop counts each of its steps once, wherever the path enters it."""
     if graph.start is None:
         return 0.0
-    loop_of, totals = {}, []
-    # each loop (strongly connected steps) is summed once, after every loop it leads to
-    for loop, members in enumerate(strongly_connected(graph.nodes, graph.successors)):
-        loop_of.update(dict.fromkeys(members, loop))
+    loops = nx.condensation(graph.graph)  # each loop (strongly connected steps) becomes a node
+    loop_of, totals = loops.graph["mapping"], {}
+    for loop in reversed(list(nx.topological_sort(loops))):  # no recursion: journeys can be long
+        members = loops.nodes[loop]["members"]
         ways = [(kind, data, totals[loop_of[target]]) for node in members
                 for target, kind, data in out_edges(graph, node) if loop_of[target] != loop]
-        totals.append(sum(weight(node) for node in members) + _onward(ways, len(members) == 1))
+        totals[loop] = sum(weight(node) for node in members) + _onward(ways, len(members) == 1)
     return totals[loop_of[graph.start]]
 
 

@@ -28,7 +28,7 @@ class Place:
 
 def places(journey: ast.Journey, graph: JourneyGraph):
     """Every condition and set value of a journey (steps of the graph, then declarations)."""
-    for node in graph.nodes:
+    for node in graph.in_source_order(graph.graph.nodes):
         yield from _step_places(graph.step(node), node)
     if journey.entry and journey.entry.condition is not None:
         yield Place(journey.entry.condition, OUTSIDE, "the entry condition")
@@ -81,6 +81,6 @@ def assigns(step: ast.SetAttribute) -> bool:
 
 def set_steps(journey: ast.Journey, graph: JourneyGraph) -> list[ast.SetAttribute]:
     """Every set a journey runs: set steps and the sets of event handlers."""
-    steps = [graph.step(n) for n in graph.nodes]
+    steps = [graph.step(n) for n in graph.graph.nodes]
     actions = [a for h in journey.handlers for a in h.actions]
     return [s for s in steps + actions if isinstance(s, ast.SetAttribute)]

@@ -7,8 +7,9 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
+import networkx as nx
+
 from ..ast import Send
-from ..digraph import reach
 from ..graph import JourneyGraph
 
 
@@ -51,16 +52,18 @@ class _Ways:
     def __init__(self, graph: JourneyGraph):
         self.graph = graph
         self.start = graph.start
+        g = graph.graph
         if self.start is None:
             self.ends: set[str] = set()
             return
-        reached = reach(graph.successors, [self.start])
-        self.ends = {n for n in reached if graph.out_degree(n) == 0}
-        self.steps = reached & reach(graph.predecessors, self.ends)
+        reached = nx.descendants(g, self.start) | {self.start}
+        self.ends = {n for n in reached if g.out_degree(n) == 0}
+        ending = set().union(*(nx.ancestors(g, e) | {e} for e in self.ends)) if self.ends else set()
+        self.steps = reached & ending
+        order = {n: g.nodes[n]["order"] for n in self.steps}
         # in source order, most walks are found in the first pass
-        self.edges = sorted({(u, v) for u, v, _ in graph.edges()
-                             if u in self.steps and v in self.steps},
-                            key=lambda e: (graph.order(e[0]), graph.order(e[1])))
+        self.edges = sorted({(u, v) for u, v in g.edges() if u in self.steps and v in self.steps},
+                            key=lambda e: (order[e[0]], order[e[1]]))
         self.message = {n: _counts(graph.step(n)) for n in self.steps}
 
     def most_over(self, rate: tuple[int, int]) -> Walk | None:
@@ -85,16 +88,14 @@ class _Ways:
         edges = [((u, s), (v, s or bool(self.message[v][0]))) for u, v in self.edges
                  for s in (False, True)]
         start = (self.start, bool(self.message[self.start][0]))
-        onward: dict[tuple, list] = {}
-        backward: dict[tuple, list] = {}
-        for u, v in edges:
-            onward.setdefault(u, []).append(v)
-            backward.setdefault(v, []).append(u)
-        reached = reach(lambda state: onward.get(state, ()), [start])
-        ends = {(e, True) for e in self.ends} & reached
+        states = nx.DiGraph(edges)
+        states.add_node(start)
+        ends = {(e, True) for e in self.ends} & set(states)
+        reached = nx.descendants(states, start) | {start}
+        ends &= reached
         if not ends:
             return None  # nobody receives a message
-        live = reached & reach(lambda state: backward.get(state, ()), ends)
+        live = reached & set().union(*(nx.ancestors(states, e) | {e} for e in ends))
         found = _longest(live, [e for e in edges if e[0] in live and e[1] in live], weight, start)
         if found.loop is not None:
             return None  # a loop under the budget: going round it brings any walk under

@@ -58,16 +58,18 @@ class View:
 def build_view(journey: ast.Journey) -> View:
     """Lay out a journey for drawing: one node per step, edges from the step graph."""
     result = build_graph(journey)
-    ids = {name: f"n{i}" for i, name in enumerate(result.nodes)}
+    graph = result.graph
+    ids = {name: f"n{i}" for i, name in enumerate(result.in_source_order(graph.nodes))}
     stages = []
     for index, stage in enumerate(journey.stages):
-        members = [n for n in result.nodes if result.stage(n) == stage.name
-                   and any(result.step(n) is s for s in stage.steps)]
-        nodes = tuple(_node(ids[n], n, result.step(n)) for n in members)
+        members = [n for n in result.in_source_order(graph.nodes)
+                   if graph.nodes[n]["stage"] == stage.name
+                   and any(graph.nodes[n]["step"] is s for s in stage.steps)]
+        nodes = tuple(_node(ids[n], n, graph.nodes[n]["step"]) for n in members)
         stages.append(ViewStage(f"s{index}", stage.name, stage.title, nodes))
     edges = []
-    for source, target, data in result.edges():
-        label = _edge_label(result.step(source), data)
+    for source, target, data in graph.edges(data=True):
+        label = _edge_label(graph.nodes[source]["step"], data)
         edges.append(ViewEdge(ids[source], ids[target], data["kind"], label))
     title = journey.title or journey.id
     entry = None

@@ -1,24 +1,20 @@
 """Graph rules (JL2xx): how customers can move through the steps."""
 from __future__ import annotations
 
+import networkx as nx
+
 from ...ast import Branch, Exit, Split, WaitEvent
 from ...semantics import STANDARD_OUTCOMES, makes_time_pass
 from ...diagnostics import Related, Severity
-from ...digraph import reach, strongly_connected, weakly_connected
-from ...graph import JourneyGraph
 from ..logic import implies
 from ..registry import Issue, LintContext, rule
 from .names import did_you_mean
 
 
-def _cycles(graph: JourneyGraph, steps: list[str]) -> list[set[str]]:
-    """The loops among ``steps``: strongly connected components of the graph on them that
-    contain a cycle (including self-loops)."""
-    within = set(steps)
-    components = strongly_connected(
-        steps, lambda n: [m for m in graph.successors(n) if m in within])
-    return [set(component) for component in components
-            if len(component) > 1 or graph.has_edge(component[0], component[0])]
+def _cycles(graph: nx.MultiDiGraph) -> list[set[str]]:
+    """Strongly connected components that contain a cycle (including self-loops)."""
+    return [component for component in nx.strongly_connected_components(graph)
+            if len(component) > 1 or graph.has_edge(*(next(iter(component)),) * 2)]
 
 
 def _loop_issue(ctx: LintContext, component: set[str], message: str, hint: str, severity=None):
@@ -39,11 +35,11 @@ def dead_end(ctx: LintContext):
     Good: end the journey with ``exit completed`` (or another outcome), or ``goto`` a step.
     """
     unresolved = {id(step) for step, _ in ctx.graph.unresolved}
-    for name in ctx.graph.nodes:
+    for name in ctx.graph.in_source_order(ctx.graph.graph.nodes):
         step = ctx.graph.step(name)
         if isinstance(step, (Exit, Branch, Split)) or id(step) in unresolved:
             continue  # branches and splits without a way on are reported by JL205/JL206
-        if ctx.graph.out_degree(name) == 0:
+        if ctx.graph.graph.out_degree(name) == 0:
             yield Issue(f"step '{step.name}' is a dead end: nothing follows it and it is not an exit",
                         step.span, hint="add `exit completed` (or another outcome) after it")
 
@@ -60,11 +56,10 @@ def unreachable_step(ctx: LintContext):
 
     Good: point a branch arm, wait outcome or goto at ``reminder``, or delete it.
     """
-    graph = ctx.graph
-    reachable = graph.reachable()
-    unreachable = [n for n in graph.nodes if n not in reachable]
-    regions = weakly_connected(unreachable, graph.successors, graph.predecessors)
-    for region in sorted(regions, key=lambda r: min(map(graph.order, r))):
+    graph = ctx.graph.graph
+    unreachable = set(graph.nodes) - ctx.graph.reachable()
+    regions = nx.weakly_connected_components(graph.subgraph(unreachable))
+    for region in sorted(regions, key=lambda r: min(graph.nodes[n]["order"] for n in r)):
         names = ctx.graph.in_source_order(region)
         more = f" (and {len(names) - 1} step(s) after it)" if len(names) > 1 else ""
         head = ctx.graph.step(names[0])
@@ -90,8 +85,9 @@ def loop_without_wait(ctx: LintContext):
 
     ``wait 0m`` and ``wait for ... within 0m`` do not count: they go on at once.
     """
-    busy = [n for n in ctx.graph.nodes if not _waits(ctx.graph.step(n))]
-    for component in _cycles(ctx.graph, busy):
+    graph = ctx.graph.graph
+    busy = [n for n in graph.nodes if not _waits(ctx.graph.step(n))]
+    for component in _cycles(graph.subgraph(busy)):
         yield _loop_issue(ctx, component, "loop through {steps} never waits",
                           "put a wait step inside the loop")
 
@@ -115,11 +111,14 @@ def loop_without_exit(ctx: LintContext):
 
     Good: branch out of the loop (``when customer.silent_days > 60 -> done``).
     """
-    graph = ctx.graph
-    exits = {n for n in graph.nodes if isinstance(graph.step(n), Exit)}
+    graph = ctx.graph.graph
+    exits = {n for n in graph.nodes if isinstance(ctx.graph.step(n), Exit)}
     escape = ctx.journey.goals or ctx.journey.exits
-    for component in _cycles(graph, graph.nodes):
-        if not reach(graph.successors, component) & exits:
+    for component in _cycles(graph):
+        onward = set(component)
+        for name in component:
+            onward |= nx.descendants(graph, name)
+        if not onward & exits:
             yield _loop_issue(
                 ctx, component, "no exit can be reached from the loop through {steps}",
                 "add a branch arm that leaves the loop to an exit",

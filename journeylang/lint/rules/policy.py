@@ -132,7 +132,7 @@ def _cap_violations(ctx: LintContext, cap, counters: Counters | None = None):
                          for r in recent)
             queue.append((target, after.clamped(limit), tuple(r for r in aged if r[0] < cap.per),
                           values))
-    order = sorted(found.items(), key=lambda item: graph.order(item[0]))
+    order = sorted(found.items(), key=lambda item: graph.graph.nodes[item[0]]["order"])
     return order, complete
 
 
@@ -308,7 +308,7 @@ def send_after_goal(ctx: LintContext):
     """
     graph = ctx.graph
     alive = _reachable_unended(ctx)
-    for node in graph.nodes:
+    for node in graph.in_source_order(graph.graph.nodes):
         step = graph.step(node)
         if not isinstance(step, WaitEvent):
             continue
@@ -365,7 +365,7 @@ def _inside(rule_, moments: tuple[float, float]) -> bool | None:
 def _reachable_unended(ctx: LintContext) -> set[str]:
     """The steps that paths reach without passing a goal arm or an emit of an ending event
     that surely ends the run."""
-    ends = {(node, target, kind, data.get("label")) for node in ctx.graph.nodes
+    ends = {(node, target, kind, data.get("label")) for node in ctx.graph.graph.nodes
             for target, kind, data in out_edges(ctx.graph, node)
             if _ends_there(ctx, node, kind, data)}
     seen, queue = set(ctx.graph.roots()), deque(ctx.graph.roots())

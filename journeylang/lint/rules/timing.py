@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from collections import deque
 
+import networkx as nx
+
 from ...ast import Send, Wait, WaitDay, WaitEvent, WaitSchedule, WaitUntil
 from ...diagnostics import Related, Severity
-from ...digraph import strongly_connected
 from ...expressions import schedule_text
 from ...units import format_duration, format_span, format_time
 from ..flow import DAY, INF, as_time, clocks, day_moments, waits_there
@@ -57,7 +58,7 @@ def event_lost_between_waits(ctx: LintContext):
         yield search_cut_short(quiet.span, "quiet hours", "events lost while a send is held")
     waiting = [n for n in graph.in_source_order(graph.reachable())
                if waits_there(graph.step(n), quiet, times.get(n, {None}))]
-    loop_of = {n: i for i, loop in enumerate(strongly_connected(graph.nodes, graph.successors))
+    loop_of = {n: i for i, loop in enumerate(nx.strongly_connected_components(graph.graph))
                for n in loop}
     for node in waiting:
         step = graph.step(node)
@@ -81,7 +82,7 @@ def _takes(step, event: str) -> bool:
 def _leading_to(graph, node: str, event: str, through_sends: bool) -> set[str]:
     """The steps from which a run reaches ``node`` without first waiting for ``event`` (nor
     sending, unless ``through_sends``), other than steps that wait for ``event``."""
-    found, queue = set(), deque(graph.predecessors(node))
+    found, queue = set(), deque(graph.graph.predecessors(node))
     while queue:
         current = queue.popleft()
         step = graph.step(current)
@@ -90,7 +91,7 @@ def _leading_to(graph, node: str, event: str, through_sends: bool) -> set[str]:
         if isinstance(step, Send) and not through_sends:
             continue
         found.add(current)
-        queue.extend(graph.predecessors(current))
+        queue.extend(graph.graph.predecessors(current))
     return found
 
 
@@ -155,7 +156,7 @@ def day_wait_late(ctx: LintContext):
     """
     graph = ctx.graph
     (states, complete), bounds = ctx.timings, ctx.elapsed
-    day_waits = [n for n in graph.nodes
+    day_waits = [n for n in graph.in_source_order(graph.graph.nodes)
                  if isinstance(graph.step(n), WaitDay)]
     if day_waits and not complete:
         yield search_cut_short(graph.step(day_waits[0]).span, "day waits", "day waits")
