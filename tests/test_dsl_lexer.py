@@ -22,9 +22,6 @@ FILES = sorted([*EXAMPLES.glob("*.journey"), *resource_dir("stdlib").rglob("*.jo
 STARTS = ("start", "fragment_file", "expr", "schedule")
 
 
-PLUGINS = {"ContextualLexer": lexer.SharedContextualLexer}
-
-
 @cache
 def lark_own():
     """The same grammar and options with Lark's contextual lexer."""
@@ -35,7 +32,7 @@ def lark_own():
 def ours() -> dict[str, Lark]:
     """The parser with the shared lexer as built from the grammar (a lexer for every state
     at once) and as read back from a saved copy (a state's lexer when first needed)."""
-    built = Lark(grammar_text(), **dsl.OPTIONS, _plugins=PLUGINS)
+    built = Lark(grammar_text(), **dsl.OPTIONS, _plugins=dsl.PLUGINS)
     saved = io.BytesIO()
     built.save(saved)
     saved.seek(0)
@@ -135,7 +132,7 @@ def test_the_bundled_journeys_take_both_ways_of_matching(monkeypatch):
     ('start: "abc" WORD | WORD\nWORD: /a.c/\n%ignore " "\n', ["abc abc", "axc", "abc"]),
 ])
 def test_a_grammar_that_does_not_fit_gets_lark_s_own_scanners(grammar, texts):
-    built = Lark(grammar, parser="lalr", _plugins=PLUGINS)
+    built = Lark(grammar, parser="lalr", _plugins=dsl.PLUGINS)
     saved = io.BytesIO()
     built.save(saved)
     saved.seek(0)

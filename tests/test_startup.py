@@ -14,6 +14,12 @@ import pytest
 from click.testing import CliRunner
 from click.utils import make_default_short_help
 
+from lark import Lark
+from lark.grammar import Rule
+from lark.lexer import TerminalDef
+from lark.parsers.lalr_analysis import IntParseTable, Shift
+from lark.utils import SerializeMemoizer
+
 from journeylang.cli import main
 from journeylang.cli.commands import COMMANDS
 from journeylang.frontend import parser_cache
@@ -174,6 +180,22 @@ def test_an_empty_cache_setting_turns_the_cache_off(tmp_path, monkeypatch):
     monkeypatch.setenv(parser_cache.CACHE_ENV, "")
     assert parser_cache.cache_dir() is None
     assert _parses(parser_cache.load_parser(grammar_text(), **OPTIONS))
+
+
+def test_the_table_reads_back_as_lark_reads_it():
+    built = Lark(grammar_text(), **OPTIONS)
+    data, memo = built.memo_serialize([TerminalDef, Rule])
+    memo = SerializeMemoizer.deserialize(memo, {"Rule": Rule, "TerminalDef": TerminalDef}, {})
+    table = data["parser"]["parser"]
+    quick, lark_s = parser_cache.read_table(table, memo), IntParseTable.deserialize(table, memo)
+    assert (quick.start_states, quick.end_states) == (lark_s.start_states, lark_s.end_states)
+    assert quick.states.keys() == lark_s.states.keys()
+    for state, actions in lark_s.states.items():
+        assert list(quick.states[state]) == list(actions)
+        for token, (action, argument) in actions.items():
+            assert quick.states[state][token][0] is action
+            assert quick.states[state][token][1] == argument
+            assert (action is Shift) or quick.states[state][token][1] is argument
 
 
 def test_processes_starting_together_share_one_cache_file(tmp_path):
