@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import io
 import os
 import subprocess
 import sys
@@ -15,10 +16,7 @@ from click.testing import CliRunner
 from click.utils import make_default_short_help
 
 from lark import Lark
-from lark.grammar import Rule
-from lark.lexer import TerminalDef
-from lark.parsers.lalr_analysis import IntParseTable, Shift
-from lark.utils import SerializeMemoizer
+from lark.parsers.lalr_analysis import Reduce
 
 from journeylang.cli import main
 from journeylang.cli.commands import COMMANDS
@@ -182,20 +180,20 @@ def test_an_empty_cache_setting_turns_the_cache_off(tmp_path, monkeypatch):
     assert _parses(parser_cache.load_parser(grammar_text(), **OPTIONS))
 
 
-def test_the_table_reads_back_as_lark_reads_it():
-    built = Lark(grammar_text(), **OPTIONS)
-    data, memo = built.memo_serialize([TerminalDef, Rule])
-    memo = SerializeMemoizer.deserialize(memo, {"Rule": Rule, "TerminalDef": TerminalDef}, {})
-    table = data["parser"]["parser"]
-    quick, lark_s = parser_cache.read_table(table, memo), IntParseTable.deserialize(table, memo)
-    assert (quick.start_states, quick.end_states) == (lark_s.start_states, lark_s.end_states)
-    assert quick.states.keys() == lark_s.states.keys()
-    for state, actions in lark_s.states.items():
-        assert list(quick.states[state]) == list(actions)
-        for token, (action, argument) in actions.items():
-            assert quick.states[state][token][0] is action
-            assert quick.states[state][token][1] == argument
-            assert (action is Shift) or quick.states[state][token][1] is argument
+def test_the_table_is_saved_and_read_back_whole():
+    built = Lark(grammar_text(), **OPTIONS, _plugins={"LALR_Parser": parser_cache.QuickLoadLALR})
+    saved = io.BytesIO()
+    built.save(saved)
+    assert b"actions" in saved.getvalue()  # the table in its own form
+    saved.seek(0)
+    read_back = Lark.load(saved).parser.parser
+    assert type(read_back) is parser_cache.QuickLoadLALR
+    table, original = read_back._parse_table, built.parser.parser._parse_table
+    assert (table.start_states, table.end_states) == (original.start_states, original.end_states)
+    assert table.states == original.states  # the same Shift and Reduce, equal rules
+    assert sum(action is Reduce for moves in table.states.values()
+               for action, _ in moves.values()) > 1000
+    assert _parses(Lark.load(io.BytesIO(saved.getvalue())))
 
 
 def test_processes_starting_together_share_one_cache_file(tmp_path):
