@@ -3,10 +3,10 @@ takes about 0.3 s, loading them from the user's cache folder a few hundredths.
 
 The cache file's name is a hash of the grammar text, the Lark version, the Python version, the
 parser options and the form of the saved table, so an upgrade never reads another version's
-tables. A file is written to
-a temporary name and renamed into place (processes starting together never read half a
-file); a file that cannot be read (truncated, corrupt, from an incompatible Lark) is built
-again and replaced; a folder that cannot be written is simply not used.
+tables. A file is written to a temporary name and renamed into place (processes starting
+together never read half a file); a file that cannot be read (truncated, corrupt, from an
+incompatible Lark) is built again and replaced; a folder that cannot be written is simply
+not used.
 """
 from __future__ import annotations
 
@@ -97,8 +97,8 @@ class QuickLoadLALR(LALR_Parser):
             return super().serialize(memo)
         tokens: dict[str, int] = {}
         actions = {state: {tokens.setdefault(token, len(tokens)):
-                           rule.serialize(memo)["@"] * 2 + 1 if action is Reduce else rule * 2
-                           for token, (action, rule) in moves.items()}
+                           target.serialize(memo)["@"] * 2 + 1 if action is Reduce else target * 2
+                           for token, (action, target) in moves.items()}
                    for state, moves in table.states.items()}
         return {"tokens": list(tokens), "actions": actions, "start_states": table.start_states,
                 "end_states": table.end_states}
