@@ -10,11 +10,20 @@ time of the runs, the median CPU time, and each as a ratio to the baseline's; th
 `journey check` with an empty grammar cache. Commands run as the installed console script
 does (`from journeylang.cli import main`), with the journeylang found on PYTHONPATH (or
 installed); with --compare, also with OTHER_CHECKOUT first on the path.
+
+    python benchmarks/startup_bench.py --phases [--repeat 20]
+
+Where the CPU time of `journey check` (the DSL example) goes instead, measured inside fresh
+processes: each library's import (in the order below, so each figure is what it adds to
+those before it), the model, the rest of journeylang's modules, reading the cached parser,
+and the check itself.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -70,6 +79,54 @@ def measure(trees: dict[str, str | None], repeat: int, cache: Path) -> dict[str,
     return runs
 
 
+# imported one after the other inside a fresh process: each adds what it needs beyond the rest
+PHASES = r'''
+import json, sys, time
+took, mark = {}, 0.0  # the CPU time of the process so far: its start included
+def phase(name):
+    global mark
+    now = time.process_time()
+    took[name] = now - mark
+    mark = now
+phase("interpreter start")
+import click; phase("import click")
+import networkx; phase("import networkx")
+import lark; phase("import lark")
+import jinja2; phase("import jinja2")
+import yaml; phase("import yaml")
+import journeylang.ast; phase("import journeylang.ast (the model)")
+import journeylang.cli.check; phase("import the rest (journeylang, its rules)")
+from journeylang.frontend.parser import parser
+parser(); phase("read the cached parser")
+from journeylang.cli import main
+try:
+    main(["check", sys.argv[1]])
+except SystemExit:
+    pass
+phase("check the file (parse, rules, report)")
+print(json.dumps(took))
+'''
+
+
+def phases(repeat: int, cache: Path) -> None:
+    """The CPU time of each phase of `journey check` (the DSL example), in fresh processes."""
+    env = environment(None, cache)
+    runs = []
+    for _ in range(repeat):
+        done = subprocess.run([sys.executable, "-c", PHASES, str(CHANGED[0])], env=env,
+                              capture_output=True, text=True, cwd=tempfile.gettempdir())
+        runs.append(json.loads(done.stdout.splitlines()[-1]))
+    total = statistics.median(sum(r.values()) for r in runs)
+    width = max(map(len, runs[0]))
+    print(f"{'phase of journey check (CPU, in process)':{width}}   best   median  share of the median total")
+    for name in runs[0]:
+        values = [r[name] for r in runs]
+        print(f"{name:{width}}  {min(values) * 1000:5.1f} ms {statistics.median(values) * 1000:5.1f} ms"
+              f"  {statistics.median(values) / total:5.1%}")
+    print(f"{'total':{width}}  {min(sum(r.values()) for r in runs) * 1000:5.1f} ms "
+          f"{total * 1000:5.1f} ms")
+
+
 def report(runs: dict[str, list[Run]]) -> None:
     base = runs["python -c pass"]
     width = max(map(len, runs))
@@ -89,7 +146,17 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--compare", metavar="OTHER_CHECKOUT",
                         help="also time the commands with this checkout first on the path")
+    parser.add_argument("--phases", action="store_true",
+                        help="where the CPU time of `journey check` goes, phase by phase")
     args = parser.parse_args()
+    if args.phases:
+        print(f"load average before: {load()}")
+        with tempfile.TemporaryDirectory() as tmp:
+            cache = Path(tmp) / "cache"
+            run(JOURNEY + ["check", str(CHANGED[0])], environment(None, cache))
+            phases(args.repeat, cache)
+        print(f"load average after: {load()}")
+        return
     trees: dict[str, str | None] = {"": None}  # the journeylang this Python imports
     if args.compare:
         trees[f" [{Path(args.compare).name}]"] = str(Path(args.compare).resolve())
@@ -97,7 +164,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cold = run(JOURNEY + ["check", str(CHANGED[0])], environment(None, Path(tmp) / "cold"))
         warm_cache = Path(tmp) / "cache"
-        run(JOURNEY + ["check", str(CHANGED[0])], environment(None, warm_cache))
+        for path in trees.values():  # each version's parser cached before the timed runs
+            run(JOURNEY + ["check", str(CHANGED[0])], environment(path, warm_cache))
         runs = measure(trees, args.repeat, warm_cache)
     report(runs)
     print(f"first journey check with an empty grammar cache (builds and saves it): "

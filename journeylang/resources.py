@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -25,6 +24,7 @@ def grammar_text() -> str:
 def docs_base() -> str | None:
     """Where the docs folder is, ending in '/': the ``Documentation`` URL the installed project
     declares, else the docs shipped beside the code (a file URI); None when neither exists."""
+    from importlib import metadata  # slow to import, and only SARIF output asks
     try:
         urls = metadata.metadata("journeylang").get_all("Project-URL") or []
     except metadata.PackageNotFoundError:

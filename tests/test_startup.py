@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import io
 import os
 import subprocess
 import sys
@@ -13,6 +14,9 @@ import click
 import pytest
 from click.testing import CliRunner
 from click.utils import make_default_short_help
+
+from lark import Lark
+from lark.parsers.lalr_analysis import Reduce
 
 from journeylang.cli import main
 from journeylang.cli.commands import COMMANDS
@@ -174,6 +178,22 @@ def test_an_empty_cache_setting_turns_the_cache_off(tmp_path, monkeypatch):
     monkeypatch.setenv(parser_cache.CACHE_ENV, "")
     assert parser_cache.cache_dir() is None
     assert _parses(parser_cache.load_parser(grammar_text(), **OPTIONS))
+
+
+def test_the_table_is_saved_and_read_back_whole():
+    built = Lark(grammar_text(), **OPTIONS, _plugins={"LALR_Parser": parser_cache.QuickLoadLALR})
+    saved = io.BytesIO()
+    built.save(saved)
+    assert b"actions" in saved.getvalue()  # the table in its own form
+    saved.seek(0)
+    read_back = Lark.load(saved).parser.parser
+    assert type(read_back) is parser_cache.QuickLoadLALR
+    table, original = read_back._parse_table, built.parser.parser._parse_table
+    assert (table.start_states, table.end_states) == (original.start_states, original.end_states)
+    assert table.states == original.states  # the same Shift and Reduce, equal rules
+    assert sum(action is Reduce for moves in table.states.values()
+               for action, _ in moves.values()) > 1000
+    assert _parses(Lark.load(io.BytesIO(saved.getvalue())))
 
 
 def test_processes_starting_together_share_one_cache_file(tmp_path):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import PurePath
-from xml.etree import ElementTree as ET
 
 from .. import __version__
 from ..diagnostics import Diagnostic, Severity
@@ -67,6 +66,7 @@ def to_github(diagnostics: list[Diagnostic], files: list[str]) -> str:
 
 def to_junit(diagnostics: list[Diagnostic], files: list[str]) -> str:
     """JUnit XML: a test suite per file, a failing test case per diagnostic."""
+    from xml.etree import ElementTree as ET  # only for this format: `journey check` never asks
     root = ET.Element("testsuites", name="journeylang")
     by_file: dict[str, list[Diagnostic]] = {}
     for d in diagnostics:

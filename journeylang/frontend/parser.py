@@ -11,7 +11,8 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from ..diagnostics import Diagnostic, Severity, Span
 from ..resources import grammar_text
 from . import Comment
-from .parser_cache import load_parser
+from .lexer import SharedContextualLexer
+from .parser_cache import QuickLoadLALR, load_parser
 
 SYNTAX = "JL001"
 
@@ -25,12 +26,18 @@ def _on_comment(token: Token) -> Token:
     return token
 
 
+# Lark's options for the grammar; the parser also gets the contextual lexer of lexer.py and
+# a table that reads back quickly from the cache
+OPTIONS = dict(parser="lalr", propagate_positions=True,
+               start=["start", "expr", "schedule", "fragment_file"],
+               maybe_placeholders=True, lexer_callbacks={"COMMENT": _on_comment})
+PLUGINS = {"ContextualLexer": SharedContextualLexer, "LALR_Parser": QuickLoadLALR}
+
+
 @cache
 def parser() -> Lark:
     """The LALR parser of the grammar (from the user's cache folder when it holds it)."""
-    return load_parser(grammar_text(), parser="lalr", propagate_positions=True,
-                       start=["start", "expr", "schedule", "fragment_file"],
-                       maybe_placeholders=True, lexer_callbacks={"COMMENT": _on_comment})
+    return load_parser(grammar_text(), **OPTIONS, _plugins=PLUGINS)
 
 
 def parse(text: str, start: str, on_comment, file: str):
