@@ -187,6 +187,8 @@ class JourneyPlan:
         self.branches = self._branches()
         self.splits = self._splits()
         self.emits = {i: kinds(s.params["event"]) for i, s in enumerate(self.steps) if s.kind == "emit"}
+        self.ladders = frozenset(i for i, s in enumerate(self.steps)   # escalation ladder waits
+                                 if s.kind == "wait_event" and s.params.get("ladder"))
         self.kpis = [Kpi(r["name"], kinds(r["event"]), r["condition"], float(r["within"]))
                      for r in tables.rows.get("kpis", ())]
         self.kpis_at = {i: [k for k, kpi in enumerate(program.kpis.values())
@@ -346,6 +348,8 @@ class Plan:
             step.params["role"] for journey in self.journeys for step in journey.steps
             if step.kind == "handoff"})
         self.history = self._history()
+        self.step_base = np.cumsum([0] + [len(j.steps) for j in self.journeys]).tolist()
+        self.rungs = self._rungs()
         self._check()
 
     # --- behaviour ----------------------------------------------------------------------------
@@ -459,6 +463,27 @@ class Plan:
     def role_code(self, role: str) -> int:
         return self.role_names.index(role)
 
+    def step_code(self, j: int, s) -> int:
+        """A code for step ``s`` (an index, or an array of them) of journey ``j``, unique among
+        every journey's steps (``staff.Handoffs.step``)."""
+        return self.step_base[j] + s
+
+    def step_code_of(self, journey_id: str, step_id: str) -> int:
+        j = next(j.j for j in self.journeys if j.journey_id == journey_id)
+        return self.step_code(j, self.journeys[j].index[step_id])
+
+    def _rungs(self) -> dict[int, tuple[int, ...]]:
+        """Each escalation ladder's wait (a step code) -> the rungs it has reached (step codes):
+        its resolution meets the SLAs they opened in the run (``staff.settle``)."""
+        found = {}
+        for journey in self.journeys:
+            for s, step in enumerate(journey.steps):
+                ladder = step.params.get("ladder") if step.kind == "wait_event" else None
+                if ladder and ladder.get("reached"):
+                    found[self.step_code(journey.j, s)] = tuple(
+                        self.step_code(journey.j, journey.index[r]) for r in ladder["reached"])
+        return found
+
     def _history(self) -> dict[int, object]:
         found = {}
         for journey in self.journeys:
@@ -491,7 +516,7 @@ class Plan:
 
     def _check(self) -> None:
         for journey in self.journeys:
-            self.reference = self.reference or _journey_reason(journey, self.roles)
+            self.reference = self.reference or _journey_reason(journey)
         if may_escape(self):
             self.reference = self.reference or (
                 "a set of something the engine does not hold (the profile's tags, timezone or "
@@ -527,9 +552,9 @@ class Plan:
         return kind in self.history or any(s.on_event == kind for s in self.sources)
 
 
-def _journey_reason(journey: JourneyPlan, roles: dict) -> str | None:
+def _journey_reason(journey: JourneyPlan) -> str | None:
     """Why every customer of this journey takes the reference path, or None: a correlation
-    key, delivery results it reacts to, or a ladder that closes staffed SLAs."""
+    key or delivery results it reacts to."""
     name = journey.tables.journey_id
     key = journey.tables.journey.get("correlate")
     if key:
@@ -539,25 +564,6 @@ def _journey_reason(journey: JourneyPlan, roles: dict) -> str | None:
     if delivery:
         return f"journey {name!r} reacts to {delivery[0]!r}: delivery results take the " \
                "reference path"
-    ladder = _ladder_with_staffed_slas(journey.steps, roles)
-    if ladder is not None:
-        return f"the resolution of ladder {ladder!r} closes the SLAs of staffed roles it " \
-               "handed the case to: those runs take the reference path"
-    return None
-
-
-def _ladder_with_staffed_slas(steps, roles: dict) -> str | None:
-    """The id of a ladder wait whose resolution closes SLAs of a role with a capacity (one that
-    may still be open then: the staff settlement here does not close them), or None."""
-    by_id = {step.id: step for step in steps}
-    for step in steps:
-        ladder = step.params.get("ladder") if step.kind == "wait_event" else None
-        for reached in (ladder or {}).get("reached", ()):
-            rung = by_id.get(reached)
-            if rung is not None and rung.kind == "handoff" and \
-                    rung.params.get("within") is not None and \
-                    roles.get(rung.params.get("role"), (None, None))[0] is not None:
-                return step.id
     return None
 
 

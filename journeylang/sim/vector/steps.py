@@ -370,8 +370,10 @@ def handoff(block, journey, s: int, chosen) -> None:
     within = params.get("within")
     now = lanes.t[chosen]
     due = now + within if within is not None else np.full(len(chosen), np.nan)
-    block.tally.handoff(lanes.c[chosen], now, lanes.s[chosen],
-                        block.plan.role_code(params["role"]), due, journey.j)
+    # the staff's resolution is an event made now (``block.fresh``: staff.settle orders it)
+    block.tally.handoff(lanes.c[chosen], now, lanes.s[chosen], block.fresh(),
+                        block.plan.role_code(params["role"]), due, journey.j, lanes.run[chosen],
+                        block.plan.step_code(journey.j, s))
     _next(block, journey, s, chosen)
 
 
