@@ -151,7 +151,8 @@ def deterministic_scenarios(draw, max_size=80):
             line = (f"wait until day {draw(st.integers(0, 3))} at "
                     f"{draw(st.integers(0, 23)):02d}:{draw(st.sampled_from((0, 30))):02d}")
         elif kind == "wait_for":
-            event = draw(st.sampled_from(("replied", "replied", "clicked", "bought")))
+            event = draw(st.sampled_from(("replied", "replied", "clicked", "bought",
+                                          "message_delivered", "message_sent")))
             line = (f"wait for {event} within {draw(WAITS)} -> {draw(later)} "
                     f"timeout -> {draw(later)}")
         elif kind == "branch":
@@ -206,8 +207,10 @@ def deterministic_scenarios(draw, max_size=80):
     extra = [f"reentry {reentry}",
              f"role agent capacity {draw(st.integers(0, 3))} per {draw(st.sampled_from(('1h', '1d')))}"]
     for _ in range(draw(st.integers(0, 2))):  # always-on handlers
-        event = draw(st.sampled_from(("replied", "clicked", "bought", "nurtured")))
-        where = draw(st.sampled_from(("", "", ' where has tag "t"', " where customer.points >= 10")))
+        event = draw(st.sampled_from(("replied", "clicked", "bought", "nurtured",
+                                      "message_delivered")))
+        where = draw(st.sampled_from(("", "", ' where has tag "t"', " where customer.points >= 10",
+                                      ' where event.template == "b"')))
         action = draw(st.sampled_from(('tag "h"', 'untag "t"', "set customer.points = customer.points + 5",
                                        "set n = n + 1", "emit pinged", "-> done")))
         extra.append(f"on {event}{where} {{ {action} }}")
@@ -235,6 +238,7 @@ segments:
         - {{event: replied, after: {{template: a}}, p: {draw(certain)}, delay: {draw(st.integers(0, 3))}h}}
         - {{event: clicked, after: {{channel: sms}}, p: {draw(certain)}, delay: {draw(st.integers(0, 3))}h}}
         - {{event: bought, after: {{template: b}}, p: {draw(likely)}, delay: {draw(st.integers(0, 40))}h}}
+        - {{event: clicked, after: {{event: message_delivered}}, p: {draw(certain)}, delay: {draw(st.integers(0, 3))}h}}
       opt_out: {1 - draw(likely)}
 """
     return text, cohort, draw(st.integers(0, 5)), draw(st.integers(1, 12))

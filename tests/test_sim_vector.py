@@ -428,8 +428,9 @@ def test_engines_agree_exactly_on_generated_journeys(scenario):
     transactional or promo; waits, wait until, day-N waits, waits for events, branches on
     attributes, event history, declared defaults, a run-local variable, tags and consent,
     splits, set, tag, untag, emit (of the entry event too), handoffs to a staffed role,
-    escalation ladders whose resolution meets the SLAs of their rungs' handoffs, goto, exits),
-    always-on handlers (set, tag, untag, emit, jump), KPIs, every re-entry rule, goals,
+    escalation ladders whose resolution meets the SLAs of their rungs' handoffs, waits for
+    delivery results, goto, exits), always-on handlers (set, tag, untag, emit, jump; on delivery
+    results too), the cohort's responses to delivery results, KPIs, every re-entry rule, goals,
     exit rules and milestones (on what the cohort does and on the emitted event), rolling and
     calendar caps, quiet hours, consent and holdout, and a cohort without chance: both engines
     must give the same figures to the customer (events ignored and handled at each step,

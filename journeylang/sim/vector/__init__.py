@@ -22,7 +22,8 @@ from ..cohort import Cohort
 from ..engine import SendRecord, Simulation, Tally, journeys_of
 from .block import Block
 from .clock import ZoneClock
-from .plan import ARRIVAL, BASELINE, OPTOUT, RESPONSE, Plan, Unsupported, vector_support
+from .plan import (ARRIVAL, BASELINE, OPTOUT, RECEIPT, RESPONSE, Plan, Unsupported,
+                   vector_support)
 from .staff import Handoffs, Ladders, settle
 from .tally import PerCustomer
 
@@ -266,10 +267,12 @@ def _objects(values: list) -> np.ndarray:
 
 def _events(block: Block, keep: np.ndarray) -> tuple[Counter, Counter]:
     """The cohort's events by the horizon (as the reference engine queues them: arrivals,
-    baseline events, responses, opt-outs) and the customers each type happened to."""
+    baseline events, responses, opt-outs, delivery results) and the customers each type
+    happened to."""
     book, plan = block.book, block.plan
     size = book.size
-    counted = np.array([s.role in (ARRIVAL, BASELINE, RESPONSE, OPTOUT) for s in plan.sources])
+    counted = np.array([s.role in (ARRIVAL, BASELINE, RESPONSE, OPTOUT, RECEIPT)
+                        for s in plan.sources])
     mine = counted[book.src[:size]] & (book.t[:size] <= block.spec.horizon)
     mine &= keep[book.row[:size]]
     kinds, rows = book.kind[:size][mine], book.row[:size][mine]

@@ -159,9 +159,22 @@ def _deliver(block, journey, s: int, channel: str, chosen, rows, now, split,
                 heads[rows] = (heads[rows] + 1) % times.shape[1]
     if block.spec.trace:
         block.trace.append((rows + block.first, now.copy(), channel, block.customers.zone[rows], j))
+    _receipts(block, j, s, channel, rows, now)
     received = block.received[rows].copy()
     block.received[rows] += 1
     behaviour.messages(block, j, s, channel, rows, now, received)
+
+
+def _receipts(block, j: int, s: int, channel: str, rows, now) -> None:
+    """The delivery results some journey reacts to, at the send's instant (the reference
+    engine delivers each message at once), each followed by the customer's responses to it,
+    before the responses to the message."""
+    for kind, source in block.plan.receipt_sources.get((j, s, channel), ()):
+        block.book.add(rows, now, block.fresh(), kind, source)
+        batch = behaviour.Batch()
+        behaviour.follow(block, batch, rows, now, np.full(len(rows), kind),
+                         np.zeros(len(rows), dtype=np.int64), np.arange(len(rows))[:, None])
+        block.commit(batch)
 
 
 # --- waits ------------------------------------------------------------------------------------
