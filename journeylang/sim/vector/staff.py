@@ -112,9 +112,13 @@ def _closed(handoffs: Handoffs, ladders: Ladders, rungs: dict) -> tuple[np.ndarr
     at = np.r_[handoffs.at, ladders.at[rows]].astype(float)
     seq = np.r_[handoffs.seq, ladders.seq[rows]].astype(float)
     is_handoff = np.r_[np.ones(n, dtype=bool), np.zeros(len(rows), dtype=bool)]
-    order = np.lexsort((is_handoff, seq, at, step, run, customer))
-    key = np.c_[customer, run, step][order]
-    group = np.cumsum(np.r_[True, (key[1:] != key[:-1]).any(axis=1)])
+    # one integer per (customer, run, step), from each column's distinct values
+    customer, run, step = (np.unique(column, return_inverse=True)[1].reshape(-1)
+                           for column in (customer, run, step))
+    key = (customer * (int(run.max()) + 1) + run) * (int(step.max()) + 1) + step
+    order = np.lexsort((is_handoff, seq, at, key))
+    key = key[order]
+    group = np.cumsum(np.r_[True, key[1:] != key[:-1]])
     places = np.arange(len(order))
     # the next resolution at or after each place (the end: none)
     nearest = np.where(is_handoff[order], len(order), places)
