@@ -23,6 +23,12 @@ baseline orders, opt-outs and fatigue. In one run it times, over 90 days:
 
     python benchmarks/sim_bench.py --examples                 # 1,000,000 customers each
     python benchmarks/sim_bench.py --examples --only cart_recovery --customers 200000
+
+An example without a bundled cohort is timed with ``--cohort NAME=FILE`` (e.g. the cohort of
+``complaint_escalation`` in ``benchmarks/cohorts/``, the equivalence tests' reacting cohort):
+
+    python benchmarks/sim_bench.py --examples --customers 100000 --only complaint_escalation \
+        --cohort complaint_escalation=benchmarks/cohorts/complaint_escalation.cohort.yaml
 """
 from __future__ import annotations
 
@@ -190,11 +196,14 @@ def simpy_model(args) -> str:
     return f"ended runs {treated:,}, messages {model.messages:,}"
 
 
-def example_pairs(only: list[str] | None = None) -> list[tuple[str, Path, Path]]:
-    """(name, journey file, cohort file) of every bundled example that has a cohort."""
+def example_pairs(only: list[str] | None = None,
+                  cohorts: dict[str, Path] | None = None) -> list[tuple[str, Path, Path]]:
+    """(name, journey file, cohort file) of every bundled example that has a cohort, and of
+    those ``cohorts`` gives one (name -> cohort file)."""
     found = []
-    for cohort in sorted((ROOT / "examples" / "cohorts").glob("*.cohort.yaml")):
-        stem = cohort.name.removesuffix(".cohort.yaml")
+    bundled = {p.name.removesuffix(".cohort.yaml"): p
+               for p in (ROOT / "examples" / "cohorts").glob("*.cohort.yaml")}
+    for stem, cohort in sorted({**bundled, **(cohorts or {})}.items()):
         if only and stem not in only:
             continue
         journey, = [p for p in (ROOT / "examples").glob(f"{stem}.*") if p.is_file()]
@@ -205,7 +214,7 @@ def example_pairs(only: list[str] | None = None) -> list[tuple[str, Path, Path]]
 def examples(args, bench_rate: float, simpy_rate: float | None) -> None:
     """Every example with its cohort at ``--customers`` customers; a line each, then a table."""
     rows = []
-    for name, journey, cohort_file in example_pairs(args.only):
+    for name, journey, cohort_file in example_pairs(args.only, dict(args.cohort)):
         cohort = load_cohort(cohort_file)
         cohort.size = args.customers
         compiled = api.load_tables(journey)
@@ -224,6 +233,13 @@ def examples(args, bench_rate: float, simpy_rate: float | None) -> None:
         print(f"| {name} | {rate:,.0f} | {simpy} | {rate / bench_rate:.2f} | {reference:,} |")
 
 
+def _named_file(text: str) -> tuple[str, Path]:
+    name, sep, path = text.partition("=")
+    if not sep or not name or not Path(path).is_file():
+        raise argparse.ArgumentTypeError(f"expected NAME=FILE with an existing FILE, got {text!r}")
+    return name, Path(path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -237,6 +253,8 @@ def main() -> None:
     parser.add_argument("--examples", action="store_true",
                         help="also run every bundled example with its cohort at --customers")
     parser.add_argument("--only", nargs="*", help="with --examples: these examples (names)")
+    parser.add_argument("--cohort", action="append", default=[], type=_named_file,
+                        metavar="NAME=FILE", help="with --examples: the cohort of example NAME")
     args = parser.parse_args()
     compiled = tables()
     print(f"journey: {len(compiled.rows['steps'])} steps; {args.days:g} days; seed {args.seed}")

@@ -82,7 +82,7 @@ CONDITIONS = ('customer.score >= 50', 'has tag "t"', "consent.sms", "consent.wec
 ZONES = ("Asia/Shanghai", "America/New_York", "Europe/Berlin", "UTC")
 WAITS = st.sampled_from(("0m", "1m", "30m", "2h", "6h", "12h", "23h", "25h"))
 KINDS = ("send", "send", "send", "wait", "until", "day", "wait_for", "branch", "split", "set",
-         "set", "tag", "untag", "goto", "emit", "handoff")
+         "set", "tag", "untag", "goto", "emit", "handoff", "ladder")
 # milestones on what the cohort does (replies to a, clicks on sms, purchases) and on what the
 # journey emits; their conditions read nothing a step changes
 MILESTONES = ("milestone replied_once on replied within {hours}h",
@@ -101,6 +101,25 @@ def _send(draw, template: str) -> str:
     channels = draw(st.sampled_from(("wecom", "sms", "sms", "sms, wecom", "wecom, sms",
                                      "email, sms, wecom")))
     return f"send{mode} via {channels} template {template}"
+
+
+def _ladder(draw, resolved: str, breached: str) -> str:
+    """An escalation ladder: rungs (handoffs with SLAs to the staffed role and an unstaffed one,
+    sends, tags) until an event the cohort makes, whose resolution meets the SLAs still open."""
+    event = draw(st.sampled_from(("replied", "clicked", "bought")))
+    where = draw(st.sampled_from(("", "", " where customer.points >= 10")))
+    offsets = [0] + sorted(set(draw(st.lists(st.sampled_from((1, 30, 60, 120, 360, 1500)),
+                                             max_size=3))))
+    rungs = []
+    for offset in offsets:
+        action = draw(st.sampled_from((
+            f"handoff to agent within {draw(WAITS)}", f"handoff to agent within {draw(WAITS)}",
+            f"handoff to stylist within {draw(WAITS)}", "send via wecom template b", 'tag "t"')))
+        rungs.append(f"      at {offset}m: {action}\n")
+    within = offsets[-1] + draw(st.sampled_from((1, 30, 240, 1440)))
+    breach = f"      breach -> {breached}\n" if draw(st.booleans()) else ""
+    return (f"escalate until {event}{where} within {within}m -> {resolved} {{\n"
+            + "".join(rungs) + breach + "    }")
 
 
 @st.composite
@@ -132,7 +151,8 @@ def deterministic_scenarios(draw, max_size=80):
             line = (f"wait until day {draw(st.integers(0, 3))} at "
                     f"{draw(st.integers(0, 23)):02d}:{draw(st.sampled_from((0, 30))):02d}")
         elif kind == "wait_for":
-            event = draw(st.sampled_from(("replied", "replied", "clicked", "bought")))
+            event = draw(st.sampled_from(("replied", "replied", "clicked", "bought",
+                                          "message_delivered", "message_sent")))
             line = (f"wait for {event} within {draw(WAITS)} -> {draw(later)} "
                     f"timeout -> {draw(later)}")
         elif kind == "branch":
@@ -152,6 +172,8 @@ def deterministic_scenarios(draw, max_size=80):
                 if reentry != "always" else "emit nurtured"
         elif kind == "handoff":
             line = f"handoff to {draw(st.sampled_from(('agent', 'stylist')))} within {draw(WAITS)}"
+        elif kind == "ladder":
+            line = _ladder(draw, draw(later), draw(later))
         else:
             line = f"goto {draw(later)}"
         body.append(f"    {labels[i]}: {line}")
@@ -185,8 +207,10 @@ def deterministic_scenarios(draw, max_size=80):
     extra = [f"reentry {reentry}",
              f"role agent capacity {draw(st.integers(0, 3))} per {draw(st.sampled_from(('1h', '1d')))}"]
     for _ in range(draw(st.integers(0, 2))):  # always-on handlers
-        event = draw(st.sampled_from(("replied", "clicked", "bought", "nurtured")))
-        where = draw(st.sampled_from(("", "", ' where has tag "t"', " where customer.points >= 10")))
+        event = draw(st.sampled_from(("replied", "clicked", "bought", "nurtured",
+                                      "message_delivered")))
+        where = draw(st.sampled_from(("", "", ' where has tag "t"', " where customer.points >= 10",
+                                      ' where event.template == "b"')))
         action = draw(st.sampled_from(('tag "h"', 'untag "t"', "set customer.points = customer.points + 5",
                                        "set n = n + 1", "emit pinged", "-> done")))
         extra.append(f"on {event}{where} {{ {action} }}")
@@ -214,6 +238,7 @@ segments:
         - {{event: replied, after: {{template: a}}, p: {draw(certain)}, delay: {draw(st.integers(0, 3))}h}}
         - {{event: clicked, after: {{channel: sms}}, p: {draw(certain)}, delay: {draw(st.integers(0, 3))}h}}
         - {{event: bought, after: {{template: b}}, p: {draw(likely)}, delay: {draw(st.integers(0, 40))}h}}
+        - {{event: clicked, after: {{event: message_delivered}}, p: {draw(certain)}, delay: {draw(st.integers(0, 3))}h}}
       opt_out: {1 - draw(likely)}
 """
     return text, cohort, draw(st.integers(0, 5)), draw(st.integers(1, 12))

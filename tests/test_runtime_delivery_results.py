@@ -6,7 +6,9 @@ from __future__ import annotations
 from journeylang.runtime import Event
 from journeylang.sim import parse_cohort
 from journeylang.sim.engine import simulation_for
+from journeylang.sim.vector import vector_support
 
+from equivalence import compare
 from runtime_kit import DAY, HOUR, T0, Kit, compile_text, journey
 
 NAME = {"name": "Ann"}
@@ -94,15 +96,36 @@ def test_a_journey_waits_for_the_delivery_of_its_message():
 
 
 def test_in_the_simulator_every_message_is_delivered_at_once():
+    """On either engine (the vectorised one too, every customer on its path): each send makes
+    its delivery results at once, which reach the runs and draw the cohort's responses to
+    them, with the same figures to the customer."""
     cohort = parse_cohort("size: 200\narrival: 1d\nsegments:\n  - name: a\n"
-                          "    attributes: {name: {categorical: {Ann: 1}}}\n")
-    sim = simulation_for(compile_text(WAITS_FOR_DELIVERY), cohort, seed=1, days=5)
-    assert sim.engine == "reference"  # the vectorised engine does not model delivery results
-    assert "message_delivered" in sim.engine_note
-    results = sim.run()
-    assert results.messages["total"] == 400
-    assert [(s["step"], s["entered"]) for s in results.steps if s["step"] in ("thanks", "fallback")] \
-        == [("thanks", 200), ("fallback", 0)]
+                          "    attributes: {name: {categorical: {Ann: 1}}}\n"
+                          "    behaviour:\n      responses:\n"
+                          "        - {event: liked, after: {event: message_delivered}, p: 1}\n")
+    tables = compile_text(WAITS_FOR_DELIVERY)
+    found = {}
+    for engine in ("reference", "vector"):
+        sim = simulation_for(tables, cohort, seed=1, days=5, engine=engine)
+        assert sim.engine == engine
+        results = found[engine] = sim.run()
+        assert results.messages["total"] == 400
+        assert [(s["step"], s["entered"]) for s in results.steps
+                if s["step"] in ("thanks", "fallback")] == [("thanks", 200), ("fallback", 0)]
+        assert results.behaviour["events"]["message_delivered"]["count"] == 400
+        assert results.behaviour["events"]["liked"]["count"] == 400
+    assert found["vector"].paths["reference"] == 0
+    compare(found["vector"], found["reference"], exact=True)
+    assert found["vector"].behaviour == found["reference"].behaviour
+
+
+def test_a_journey_reading_a_delivery_results_action_id_takes_the_reference_path():
+    """The runtime numbers actions across customers: a condition on ``event.action`` cannot
+    be answered customer by customer, so such a run is the reference engine's."""
+    reads_id = WAITS_FOR_DELIVERY.replace('event.template == "a"', "event.action > 0")
+    cohort = parse_cohort("size: 20\nsegments: [{name: a}]\n")
+    assert "action id" in vector_support(compile_text(reads_id), cohort)
+    assert vector_support(compile_text(WAITS_FOR_DELIVERY), cohort) is None
 
 
 def test_caps_agree_between_the_runtime_and_both_simulator_engines():

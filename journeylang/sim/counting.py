@@ -97,6 +97,11 @@ class CountingStore(MemoryStore):
         self.first: str | None = None            # the journey opt-outs go to before any message
         self.last_sender: dict[str, str] = {}    # customer -> journey of their last message
         self.where: dict[int, _Place] = {}       # run id -> where a run not ended is
+        self.ladder_arms: dict[tuple, frozenset] = {}  # (journey, ladder wait) -> its arms' labels
+        # (customer, at, key of the event's instant, run id, journey, wait): ladders resolved
+        self.ladders: list[tuple] = []
+        self.marks = 0                           # the order of handoffs (``mark``)
+        self.item = 0.0                          # the key of the item handled (sim.engine)
         self.arms_of: dict[int, dict] = {}       # ended run id -> its arms (KPIs close later)
         self.exempt: set[tuple[str, str]] = set()  # (journey, step): transactional sends
 
@@ -108,6 +113,9 @@ class CountingStore(MemoryStore):
                         if step.kind == "send" and step.params.get("transactional")}
         if program.holdout:
             self.entry_experiment.add(jid)
+        self.ladder_arms.update({(jid, step.id): frozenset(arm.label for arm in step.arms)
+                                 for step in program.steps.values()
+                                 if step.kind == "wait_event" and step.params.get("ladder")})
         self.first = self.first or jid
 
     def finish(self) -> None:
@@ -137,8 +145,16 @@ class CountingStore(MemoryStore):
             place = self.where[run_id] = self._entered(counts, journey_id, customer, at)
         if what in NOTES:
             self._note(place, step, what, why, detail, at)
-        else:
-            self._stepped(place, journey_id, step, what, why, detail)
+            return
+        if self.ladder_arms and why in self.ladder_arms.get((journey_id, place.step), ()):
+            # the run takes its ladder wait's arm: the ladder is resolved
+            self.ladders.append((customer, at, self.item, run_id, journey_id, place.step))
+        self._stepped(place, journey_id, step, what, why, detail)
+
+    def mark(self) -> int:
+        """The next number in the order of the handoffs recorded."""
+        self.marks += 1
+        return self.marks
 
     def outbox(self, action) -> None:
         pass

@@ -18,6 +18,7 @@ from ..runtime import Adapters, Event, Runtime
 from ..runtime.channels import SENT
 from ..runtime.correlation import key_of, with_key
 from ..runtime.program import build_program, reacts_to
+from ..runtime.state import Timer
 from ..semantics import MESSAGE_DELIVERED, MESSAGE_SENT
 from .cohort import OPT_OUT_DELAY, OPT_OUT_EVENT, Cohort, Segment, check_cohort
 from .counting import CountingStore, JourneyCounts
@@ -88,7 +89,9 @@ class Simulation:
     only: range | list | None = None
     customers: dict[str, SimCustomer] = field(default_factory=dict)
     sends: list[SendRecord] = field(default_factory=list)
-    handoffs: list = field(default_factory=list)  # (customer, at, role, SLA due, journey)
+    # (customer, at, role, SLA due, journey, run id, step, the instant's key of the item that
+    # made it and the sequence of its resolution (``_track_items``), order among the store's marks)
+    handoffs: list = field(default_factory=list)
 
     def __post_init__(self):
         self.journeys = [self.tables] if isinstance(self.tables, Tables) else list(self.tables)
@@ -118,6 +121,20 @@ class Simulation:
         self.staff = staff_queues({role: spec for program in reversed(self.programs)
                                    for role, spec in program.roles.items()})
         self.key_paths = {p.correlate for p in self.programs if p.correlate is not None}
+        if any(step.kind == "handoff" for p in self.programs for step in p.steps.values()):
+            self._track_items()
+
+    def _track_items(self) -> None:
+        """Keep the key of the item being handled in ``store.item``, in the order of the
+        engine's sequence numbers: an event's own; a timer's, the next number when it is
+        handled less a half (after every event made before it, before those it makes). The
+        vectorised engine settles staff queues with it (``sim.vector.staff``)."""
+        engine, handle, store = self.runtime.engine, self.runtime.engine.handler, self.store
+
+        def handler(item, sequence: int) -> None:
+            store.item = engine.sequence - 0.5 if type(item) is Timer else sequence
+            handle(item, sequence)
+        engine.handler = handler
 
     # --- the cohort ---------------------------------------------------------------------------
 
@@ -244,7 +261,9 @@ class Simulation:
     def on_handoff(self, action) -> None:
         """Staff take the handoff in their role's FIFO queue and resolve it when served."""
         role = action.payload.get("role") or ""
-        self.handoffs.append((action.customer, action.at, role, action.due, action.journey_id))
+        self.handoffs.append((action.customer, action.at, role, action.due, action.journey_id,
+                              action.run_id, action.step, self.store.item,
+                              self.runtime.engine.sequence, self.store.mark()))
         queue = self.staff.setdefault(role, StaffQueue())  # undeclared: served at once
         served = queue.serve(action.at)
         if served != math.inf:  # a role with capacity 0 never serves

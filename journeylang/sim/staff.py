@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from .figures import hours, quantile
 
@@ -30,8 +31,11 @@ class StaffQueue:
 
     def longest(self) -> int:
         """The most handoffs waiting at once (seen at arrivals; served times are in order)."""
-        return max((k + 1 - bisect_right(self.served, at) for k, at in enumerate(self.arrivals)),
-                   default=0)
+        if not self.arrivals:
+            return 0
+        gone = np.searchsorted(np.asarray(self.served, dtype=float),
+                               np.asarray(self.arrivals, dtype=float), side="right")
+        return int((np.arange(1, len(self.arrivals) + 1) - gone).max())
 
     def summary(self) -> dict:
         """Waits are of the handoffs ever served (none with capacity 0: no figures)."""

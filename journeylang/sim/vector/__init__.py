@@ -22,8 +22,9 @@ from ..cohort import Cohort
 from ..engine import SendRecord, Simulation, Tally, journeys_of
 from .block import Block
 from .clock import ZoneClock
-from .plan import ARRIVAL, BASELINE, OPTOUT, RESPONSE, Plan, Unsupported, vector_support
-from .staff import Handoffs, settle
+from .plan import (ARRIVAL, BASELINE, OPTOUT, RECEIPT, RESPONSE, Plan, Unsupported,
+                   vector_support)
+from .staff import Handoffs, Ladders, settle
 from .tally import PerCustomer
 
 DAY = 86400.0
@@ -44,11 +45,13 @@ class Spec:
 
 @dataclass
 class Part:
-    """What a part of the cohort counted: the tally, the handoffs (settled when every part is
-    in), and the customers of each path (the reference path's by reason)."""
+    """What a part of the cohort counted: the tally, the handoffs and ladder resolutions
+    (settled when every part is in), and the customers of each path (the reference path's by
+    reason)."""
 
     tally: Tally
     handoffs: Handoffs = field(default_factory=Handoffs)
+    ladders: Ladders = field(default_factory=Ladders)
     vector: int = 0                                  # customers simulated here
     reference: dict = field(default_factory=dict)    # reason -> customer indexes
     sends: list = field(default_factory=list)        # trace mode
@@ -58,8 +61,8 @@ class Part:
         reasons = {k: self.reference.get(k, []) + other.reference.get(k, [])
                    for k in {**self.reference, **other.reference}}
         return Part(self.tally + other.tally, self.handoffs + other.handoffs,
-                    self.vector + other.vector, reasons, self.sends + other.sends,
-                    self.inside + other.inside)
+                    self.ladders + other.ladders, self.vector + other.vector, reasons,
+                    self.sends + other.sends, self.inside + other.inside)
 
 
 class VectorSimulation:
@@ -137,7 +140,8 @@ class VectorSimulation:
                            if k > 0})
         events, reached = _events(block, keep)
         part = Part(Tally(journeys, {}, int(keep.sum()), overlap, _behaviour(block, keep),
-                          events, reached), _handoffs(block, keep), int(keep.sum()))
+                          events, reached), _handoffs(block, keep), _ladders(block, keep),
+                    int(keep.sum()))
         if self.spec.trace:
             zones = plan.zone_names
             for rows, times, channel, codes, j in block.trace:
@@ -171,17 +175,33 @@ class VectorSimulation:
             for name in ("handoff_resolved",):
                 tally.events.pop(name, None)
                 tally.reached.pop(name, None)
-            part.handoffs = Handoffs(
-                customer=np.array([int(h[0][1:]) - 1 for h in sim.handoffs], dtype=np.int64),
-                at=np.array([h[1] for h in sim.handoffs], dtype=float),
-                seq=np.arange(len(sim.handoffs), dtype=float),
-                role=_objects([h[2] for h in sim.handoffs]),
-                due=np.array([np.nan if h[3] is None else h[3] for h in sim.handoffs], dtype=float),
-                journey=_objects([h[4] for h in sim.handoffs]))
+            part.handoffs, part.ladders = self._staffing(sim)
         if self.spec.trace:
             part.sends = list(sim.sends)
             part.inside = sum(len(c.runs) for c in sim.store.customers.values())
         return part
+
+    def _staffing(self, sim: Simulation) -> tuple[Handoffs, Ladders]:
+        """The reference engine's handoffs and ladder resolutions, for the settlement with
+        every other customer's."""
+        code = self.plan.step_code_of
+        handoffs, ladders = sim.handoffs, sim.store.ladders
+        return Handoffs(
+            customer=np.array([_index(h[0]) for h in handoffs], dtype=np.int64),
+            at=np.array([h[1] for h in handoffs], dtype=float),
+            seq=np.array([h[7] for h in handoffs], dtype=float),
+            made=np.array([h[8] for h in handoffs], dtype=float),
+            order=np.array([h[9] for h in handoffs], dtype=float),
+            role=_objects([h[2] for h in handoffs]),
+            due=np.array([np.nan if h[3] is None else h[3] for h in handoffs], dtype=float),
+            journey=_objects([h[4] for h in handoffs]),
+            run=np.array([h[5] for h in handoffs], dtype=np.int64),
+            step=np.array([code(h[4], h[6]) for h in handoffs], dtype=np.int64)), Ladders(
+            customer=np.array([_index(r[0]) for r in ladders], dtype=np.int64),
+            at=np.array([r[1] for r in ladders], dtype=float),
+            seq=np.array([r[2] for r in ladders], dtype=float),
+            run=np.array([r[3] for r in ladders], dtype=np.int64),
+            wait=np.array([code(r[4], r[5]) for r in ladders], dtype=np.int64))
 
     # --- results ------------------------------------------------------------------------------
 
@@ -195,7 +215,8 @@ class VectorSimulation:
         tally = part.tally
         if self.plan.reference is None:
             queues, slas, resolved, reached = settle(part.handoffs, self.plan.roles,
-                                                     self.spec.horizon)
+                                                     self.spec.horizon, part.ladders,
+                                                     self.plan.rungs)
             tally.staff = queues
             for counts in tally.journeys.values():
                 counts.slas.clear()
@@ -246,10 +267,12 @@ def _objects(values: list) -> np.ndarray:
 
 def _events(block: Block, keep: np.ndarray) -> tuple[Counter, Counter]:
     """The cohort's events by the horizon (as the reference engine queues them: arrivals,
-    baseline events, responses, opt-outs) and the customers each type happened to."""
+    baseline events, responses, opt-outs, delivery results) and the customers each type
+    happened to."""
     book, plan = block.book, block.plan
     size = book.size
-    counted = np.array([s.role in (ARRIVAL, BASELINE, RESPONSE, OPTOUT) for s in plan.sources])
+    counted = np.array([s.role in (ARRIVAL, BASELINE, RESPONSE, OPTOUT, RECEIPT)
+                        for s in plan.sources])
     mine = counted[book.src[:size]] & (book.t[:size] <= block.spec.horizon)
     mine &= keep[book.row[:size]]
     kinds, rows = book.kind[:size][mine], book.row[:size][mine]
@@ -291,10 +314,25 @@ def _handoffs(block: Block, keep: np.ndarray) -> Handoffs:
     found = block.tally.log.take("handoffs", keep)
     if found is None:
         return Handoffs()
-    rows, at, seq, role, due, j = found
+    rows, at, seq, made, role, due, j, runs, step = found
     names = block.plan.role_names
-    return Handoffs(customer=rows + block.first, at=at, seq=seq, role=_objects([names[r] for r in role.tolist()]),
-                    due=due, journey=_objects([block.plan.journeys[i].journey_id for i in j.tolist()]))
+    return Handoffs(customer=rows + block.first, at=at, seq=seq, made=made,
+                    order=np.zeros(len(rows)), role=_objects([names[r] for r in role.tolist()]),
+                    due=due, journey=_objects([block.plan.journeys[i].journey_id for i in j.tolist()]),
+                    run=runs, step=step)
+
+
+def _ladders(block: Block, keep: np.ndarray) -> Ladders:
+    found = block.tally.log.take("ladders", keep)
+    if found is None:
+        return Ladders()
+    rows, at, seq, runs, wait = found
+    return Ladders(customer=rows + block.first, at=at, seq=seq, run=runs, wait=wait)
+
+
+def _index(ident: str) -> int:
+    """A customer's index from their id (``c12`` -> 11)."""
+    return int(ident[1:]) - 1
 
 
 def seed_for(seed: int, block: int) -> np.random.SeedSequence:

@@ -494,6 +494,9 @@ class Block:
                     ok[ok] = holds(arm.tree, scope.subset(open_))
                     if ok.any():
                         taking = chosen[ok]
+                        if s in journey.ladders:
+                            self.tally.ladder(lanes.c[taking], at[ok], seq[ok], lanes.run[taking],
+                                              plan.step_code(j, s))
                         self._leave(taking)
                         lanes.ev[taking] = event[ok]
                         self._context(taking, event[ok])

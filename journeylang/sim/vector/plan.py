@@ -3,7 +3,8 @@
 A ``Plan`` is everything that does not depend on the customers: each journey's steps by
 index, transitions, triggers, handlers and KPIs (``JourneyPlan``), the event types by code, the
 behaviour sources of the cohort (arrival events, each response and baseline of each segment,
-opt-outs, emitted events, occurrences of a schedule), how a condition reads each source's data,
+opt-outs, emitted events, delivery results, occurrences of a schedule), how a condition reads
+each source's data,
 and which customers the engine hands to the reference engine and why: ``Plan.reference`` (every
 customer: something couples customers, the engine does not know the tables, or a `set` it
 cannot hold would send customers there while they run) and ``Plan.segment_reasons`` (the
@@ -18,8 +19,8 @@ import numpy as np
 from ...compile import Tables
 from ...runtime.executor import BREACH, RESOLVED
 from ...runtime.program import STEP_KINDS, Program, build_program, reacts_to
-from ...semantics import (COMPLETED, CONVERTED, DELIVERY_EVENTS, ERROR, EXPIRED, MAX_STEPS,
-                          OPT_OUT_EVENTS)
+from ...semantics import (COMPLETED, CONVERTED, ERROR, EXPIRED, MAX_STEPS, MESSAGE_DELIVERED,
+                          MESSAGE_SENT, OPT_OUT_EVENTS)
 from ..cohort import OPT_OUT_EVENT, Cohort, Record
 from .columns import Unsupported, constant, flatten, holds, keys_of
 
@@ -54,8 +55,9 @@ KNOWN_PARAMS = {"send": {"channel", "template", "params", "promo", "transactiona
                 "cap": {"messages", "per", "channels", "calendar"}}
 
 # what a source of events is
-ARRIVAL, BASELINE, RESPONSE, OPTOUT, EMIT, OCCURRENCE, STAFF = (
-    "arrival", "baseline", "response", "optout", "emit", "occurrence", "staff")
+ARRIVAL, BASELINE, RESPONSE, OPTOUT, EMIT, OCCURRENCE, STAFF, RECEIPT = (
+    "arrival", "baseline", "response", "optout", "emit", "occurrence", "staff", "receipt")
+RECEIPTS = (MESSAGE_SENT, MESSAGE_DELIVERED)   # the delivery results a simulated send makes
 
 
 class Kinds:
@@ -79,7 +81,8 @@ class Kinds:
 @dataclass
 class Source:
     """One way events reach a customer: an arrival event, a response or a baseline of a
-    segment, the cohort's opt-outs, a journey's emit, a schedule's occurrence, staff."""
+    segment, the cohort's opt-outs, a journey's emit, a send's delivery result, a schedule's
+    occurrence, staff."""
 
     role: str
     kind: int                      # the event type's code
@@ -187,6 +190,8 @@ class JourneyPlan:
         self.branches = self._branches()
         self.splits = self._splits()
         self.emits = {i: kinds(s.params["event"]) for i, s in enumerate(self.steps) if s.kind == "emit"}
+        self.ladders = frozenset(i for i, s in enumerate(self.steps)   # escalation ladder waits
+                                 if s.kind == "wait_event" and s.params.get("ladder"))
         self.kpis = [Kpi(r["name"], kinds(r["event"]), r["condition"], float(r["within"]))
                      for r in tables.rows.get("kpis", ())]
         self.kpis_at = {i: [k for k, kpi in enumerate(program.kpis.values())
@@ -346,14 +351,17 @@ class Plan:
             step.params["role"] for journey in self.journeys for step in journey.steps
             if step.kind == "handoff"})
         self.history = self._history()
+        self.step_base = np.cumsum([0] + [len(j.steps) for j in self.journeys]).tolist()
+        self.rungs = self._rungs()
         self._check()
 
     # --- behaviour ----------------------------------------------------------------------------
 
     def _sources(self) -> list[Source]:
         """Source 0 is the cohort's opt-outs; then per segment its arrival events, responses and
-        baselines; then each emit of each journey (steps and handlers); then each scheduled
-        journey's occurrences; then staff resolutions."""
+        baselines; then each emit of each journey (steps and handlers); then the delivery results
+        of each send and channel; then each scheduled journey's occurrences; then staff
+        resolutions."""
         kinds = self.kinds
         sources = [Source(OPTOUT, kinds(OPT_OUT_EVENT), OPT_OUT_EVENT, fixed={})]
         self.arrival_sources: dict[tuple[int, int], int] = {}   # (segment, i) -> source
@@ -389,6 +397,7 @@ class Plan:
                             self.emit_sources[(journey.j, (kind, h, a))] = len(sources)
                             sources.append(Source(EMIT, kinds(params["event"]), params["event"],
                                                   fixed=dict(params["params"])))
+        self.receipt_sources = self._receipts(sources)
         self.occurrence_sources = {}
         for journey in self.journeys:
             if journey.schedule is not None:
@@ -412,6 +421,25 @@ class Plan:
                 source.updates = {p: s for p, s in flatten(source.attributes).items()
                                   if not isinstance(s, Record)}
         return sources
+
+    def _receipts(self, sources: list[Source]) -> dict[tuple, list[tuple[int, int]]]:
+        """(journey, send step, channel) -> (event type, source) of each delivery result some
+        journey reacts to, made at once when the send goes out on that channel, as the
+        reference engine makes them (its data: the action's, but its id)."""
+        kinds = [self.kinds(e) for e in RECEIPTS
+                 if any(reacts_to(journey.program, e) for journey in self.journeys)]
+        found: dict[tuple, list[tuple[int, int]]] = {}
+        for journey in self.journeys if kinds else ():
+            for s, channels in journey.channels_of.items():
+                step = journey.steps[s]
+                for channel in channels:
+                    data = {"channel": channel, "template": step.params["template"],
+                            "journey": journey.journey_id, "step": step.id, "attempts": 1}
+                    for kind in kinds:
+                        found.setdefault((journey.j, s, channel), []).append((kind, len(sources)))
+                        sources.append(Source(RECEIPT, kind, self.kinds.names[kind],
+                                              fixed=dict(data)))
+        return found
 
     def _responses_to(self) -> dict[tuple[int, int], list[int]]:
         """(segment, event type) -> the sources of the responses that follow such events."""
@@ -459,6 +487,27 @@ class Plan:
     def role_code(self, role: str) -> int:
         return self.role_names.index(role)
 
+    def step_code(self, j: int, s) -> int:
+        """A code for step ``s`` (an index, or an array of them) of journey ``j``, unique among
+        every journey's steps (``staff.Handoffs.step``)."""
+        return self.step_base[j] + s
+
+    def step_code_of(self, journey_id: str, step_id: str) -> int:
+        j = next(j.j for j in self.journeys if j.journey_id == journey_id)
+        return self.step_code(j, self.journeys[j].index[step_id])
+
+    def _rungs(self) -> dict[int, tuple[int, ...]]:
+        """Each escalation ladder's wait (a step code) -> the rungs it has reached (step codes):
+        its resolution meets the SLAs they opened in the run (``staff.settle``)."""
+        found = {}
+        for journey in self.journeys:
+            for s, step in enumerate(journey.steps):
+                ladder = step.params.get("ladder") if step.kind == "wait_event" else None
+                if ladder and ladder.get("reached"):
+                    found[self.step_code(journey.j, s)] = tuple(
+                        self.step_code(journey.j, journey.index[r]) for r in ladder["reached"])
+        return found
+
     def _history(self) -> dict[int, object]:
         found = {}
         for journey in self.journeys:
@@ -491,7 +540,7 @@ class Plan:
 
     def _check(self) -> None:
         for journey in self.journeys:
-            self.reference = self.reference or _journey_reason(journey, self.roles)
+            self.reference = self.reference or _journey_reason(journey, bool(self.receipt_sources))
         if may_escape(self):
             self.reference = self.reference or (
                 "a set of something the engine does not hold (the profile's tags, timezone or "
@@ -527,37 +576,19 @@ class Plan:
         return kind in self.history or any(s.on_event == kind for s in self.sources)
 
 
-def _journey_reason(journey: JourneyPlan, roles: dict) -> str | None:
+def _journey_reason(journey: JourneyPlan, receipts: bool) -> str | None:
     """Why every customer of this journey takes the reference path, or None: a correlation
-    key, delivery results it reacts to, or a ladder that closes staffed SLAs."""
+    key, or (``receipts``: the run makes delivery results) a condition reading a delivery
+    result's action id (the runtime numbers actions across customers)."""
     name = journey.tables.journey_id
     key = journey.tables.journey.get("correlate")
     if key:
         return f"journey {name!r} correlates its runs by {key}: correlated runs take the " \
                "reference path"
-    delivery = [e for e in DELIVERY_EVENTS if reacts_to(journey.program, e)]
-    if delivery:
-        return f"journey {name!r} reacts to {delivery[0]!r}: delivery results take the " \
-               "reference path"
-    ladder = _ladder_with_staffed_slas(journey.steps, roles)
-    if ladder is not None:
-        return f"the resolution of ladder {ladder!r} closes the SLAs of staffed roles it " \
-               "handed the case to: those runs take the reference path"
-    return None
-
-
-def _ladder_with_staffed_slas(steps, roles: dict) -> str | None:
-    """The id of a ladder wait whose resolution closes SLAs of a role with a capacity (one that
-    may still be open then: the staff settlement here does not close them), or None."""
-    by_id = {step.id: step for step in steps}
-    for step in steps:
-        ladder = step.params.get("ladder") if step.kind == "wait_event" else None
-        for reached in (ladder or {}).get("reached", ()):
-            rung = by_id.get(reached)
-            if rung is not None and rung.kind == "handoff" and \
-                    rung.params.get("within") is not None and \
-                    roles.get(rung.params.get("role"), (None, None))[0] is not None:
-                return step.id
+    if receipts and any(path[:2] == ["event", "action"] or path[0] == "action"
+                        for tree in journey.trees() for path in _paths(tree)):
+        return f"journey {name!r} reads the action id of a delivery result: the runtime " \
+               "numbers actions across customers, so such runs take the reference path"
     return None
 
 

@@ -4,9 +4,10 @@ When nothing reacts to ``handoff_resolved`` or ``sla_breached`` (``plan.py`` han
 journey to the reference engine), the queues change nothing customers do: each role serves its
 handoffs first in, first out, one every P/C seconds (``sim.staff.StaffQueue``), which is a
 running maximum over the handoffs in order of time; each customer's resolutions then meet their
-oldest open SLA of the role, as the runtime does, and SLAs not met by their deadline breach.
-The handoffs of every block and of the customers on the reference path are settled together, so
-the queues are the same however the cohort was split.
+oldest open SLA of the role, as the runtime does, a ladder's resolution meets the SLAs its rungs
+opened in the run that are still open, and SLAs not met by their deadline breach. The handoffs
+and ladder resolutions of every block and of the customers on the reference path are settled
+together, so the queues are the same however the cohort was split.
 """
 from __future__ import annotations
 
@@ -18,33 +19,57 @@ import numpy as np
 from ..staff import StaffQueue
 
 MET, BREACHED = "met", "breached"
+RESOLVED, LADDER, DEADLINE = 0, 1, 2   # what happens to a customer's SLAs (``_customer``)
 
 
-class Handoffs:
-    """Handoffs by customer index: time, order within the customer, role, SLA deadline (NaN:
-    none) and journey; ``+`` adds the handoffs of another part of the cohort."""
+class Records:
+    """Columns of records by customer index; ``+`` adds the records of another part of the
+    cohort."""
 
-    COLUMNS = ("customer", "at", "seq", "role", "due", "journey")
+    COLUMNS: tuple[str, ...] = ()
+    OBJECTS: tuple[str, ...] = ()   # columns of names
 
     def __init__(self, **columns):
         for name in self.COLUMNS:
-            default = np.zeros(0, dtype=object if name in ("role", "journey") else float)
+            default = np.zeros(0, dtype=object if name in self.OBJECTS else float)
             setattr(self, name, np.asarray(columns.get(name, default)))
 
-    def __add__(self, other: "Handoffs") -> "Handoffs":
-        return Handoffs(**{name: np.concatenate([getattr(self, name), getattr(other, name)])
-                           for name in self.COLUMNS})
+    def __add__(self, other):
+        return type(self)(**{name: np.concatenate([getattr(self, name), getattr(other, name)])
+                             for name in self.COLUMNS})
 
     def __len__(self) -> int:
         return len(self.customer)
 
 
-def settle(handoffs: Handoffs, roles: dict, horizon: float):
+class Handoffs(Records):
+    """Handoffs: time and the key of the instant of the item that made them (``seq``: in the
+    order of sequence numbers, in which events at one time are handled; a timer's key is a
+    number above every event made before it was handled), the sequence number of the staff's
+    resolution event (``made``), the order they were made in (``order``: 0 when ``(at, seq)``
+    says it), role, SLA deadline (NaN: none), journey, run (an id among the customer's runs) and
+    step (``Plan.step_code``)."""
+
+    COLUMNS = ("customer", "at", "seq", "made", "order", "role", "due", "journey", "run", "step")
+    OBJECTS = ("role", "journey")
+
+
+class Ladders(Records):
+    """Ladder resolutions: time and the resolving event's sequence number, run, and the
+    ladder's wait step (``Plan.step_code``), whose rungs reached (``Plan.rungs``) have their
+    SLAs met."""
+
+    COLUMNS = ("customer", "at", "seq", "run", "wait")
+
+
+def settle(handoffs: Handoffs, roles: dict, horizon: float, ladders: Ladders | None = None,
+           rungs: dict | None = None):
     """The queue of each role (declared ones, and any role handed off to) and, per journey and
-    role, the SLAs opened, met and breached; and how many ``handoff_resolved`` events there were
+    role, the SLAs opened, met and breached (``ladders`` resolved, ``rungs``: the rungs each
+    ladder wait has reached, by step code); and how many ``handoff_resolved`` events there were
     by the horizon and to how many customers."""
     queues, served = {}, np.full(len(handoffs), np.inf)
-    order = np.lexsort((handoffs.seq, handoffs.customer, handoffs.at))
+    order = np.lexsort((handoffs.customer, handoffs.order, handoffs.seq, handoffs.at))  # FIFO
     names = sorted(set(roles) | set(handoffs.role.tolist()))
     for role in names:
         capacity, per = roles.get(role, (None, None))
@@ -60,13 +85,54 @@ def settle(handoffs: Handoffs, roles: dict, horizon: float):
             times = np.maximum.accumulate(arrivals - steps) + steps
         served[mine] = times
         queues[role] = StaffQueue(interval, arrivals.tolist(), times.tolist())
-    slas = _slas(handoffs, served, horizon)
+    closed = _closed(handoffs, ladders if ladders is not None else Ladders(), rungs or {})
+    slas = _slas(handoffs, served, closed, horizon)
     resolved = served <= horizon
     return queues, slas, int(resolved.sum()), len(np.unique(handoffs.customer[resolved]))
 
 
-def _slas(handoffs: Handoffs, served: np.ndarray, horizon: float) -> dict:
-    """journey -> role -> opened / met / breached."""
+def _closed(handoffs: Handoffs, ladders: Ladders, rungs: dict) -> tuple[np.ndarray, np.ndarray]:
+    """When a ladder's resolution meets each handoff's SLA (time inf: never) and its event's
+    sequence number: the first resolution after the handoff, in its run, of a ladder wait whose
+    rungs reached include its step (the runtime's ``Executor._resolve_ladder``)."""
+    closed, closed_seq = np.full(len(handoffs), np.inf), np.zeros(len(handoffs))
+    if not len(handoffs) or not len(ladders) or not rungs:
+        return closed, closed_seq
+    wait = ladders.wait.astype(np.int64)
+    pairs = [(np.flatnonzero(wait == w), np.asarray(steps, dtype=np.int64))
+             for w, steps in rungs.items()]
+    rows = np.concatenate([np.repeat(mine, len(steps)) for mine, steps in pairs])
+    steps = np.concatenate([np.tile(steps, len(mine)) for mine, steps in pairs])
+    # handoffs and (ladder, rung) pairs in one order: by customer, run and step, then by
+    # instant; at the very instant of a handoff, a resolution comes first (it did not follow)
+    n = len(handoffs)
+    customer = np.r_[handoffs.customer, ladders.customer[rows]].astype(np.int64)
+    run = np.r_[handoffs.run, ladders.run[rows]].astype(np.int64)
+    step = np.r_[handoffs.step, steps].astype(np.int64)
+    at = np.r_[handoffs.at, ladders.at[rows]].astype(float)
+    seq = np.r_[handoffs.seq, ladders.seq[rows]].astype(float)
+    is_handoff = np.r_[np.ones(n, dtype=bool), np.zeros(len(rows), dtype=bool)]
+    # one integer per (customer, run, step), from each column's distinct values
+    customer, run, step = (np.unique(column, return_inverse=True)[1].reshape(-1)
+                           for column in (customer, run, step))
+    key = (customer * (int(run.max()) + 1) + run) * (int(step.max()) + 1) + step
+    order = np.lexsort((is_handoff, seq, at, key))
+    key = key[order]
+    group = np.cumsum(np.r_[True, key[1:] != key[:-1]])
+    places = np.arange(len(order))
+    # the next resolution at or after each place (the end: none)
+    nearest = np.where(is_handoff[order], len(order), places)
+    nearest = np.minimum.accumulate(nearest[::-1])[::-1]
+    mine = is_handoff[order] & (nearest < len(order))
+    found = nearest[mine]
+    same = group[found] == group[mine]
+    closed[order[mine][same]] = at[order[found[same]]]
+    closed_seq[order[mine][same]] = seq[order[found[same]]]
+    return closed, closed_seq
+
+
+def _slas(handoffs: Handoffs, served: np.ndarray, closed: tuple, horizon: float) -> dict:
+    """journey -> role -> opened / met / breached (``closed``: ``_closed``'s)."""
     found: dict = defaultdict(lambda: defaultdict(Counter))
     if not len(handoffs):
         return found
@@ -80,49 +146,59 @@ def _slas(handoffs: Handoffs, served: np.ndarray, horizon: float) -> dict:
     sizes = np.diff(np.r_[starts, len(order)])
     single = np.zeros(len(handoffs), dtype=bool)
     single[order[starts[sizes == 1]]] = True
-    for i in np.flatnonzero(single & has).tolist():
-        table = found[handoffs.journey[i]][handoffs.role[i]]
-        table["opened"] += 1
-        status = _single(due[i], served[i], horizon)
-        if status:
-            table[status] += 1
+    _singles(handoffs, np.flatnonzero(single & has), due, served, closed[0], horizon, found)
     for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist()):
-        _customer(handoffs, order[start:start + size], due, served, horizon, found)
+        _customer(handoffs, order[start:start + size], due, served, closed, horizon, found)
     return found
 
 
-def _single(due: float, served: float, horizon: float) -> str | None:
-    if served <= horizon and served <= due:
-        return MET
-    return BREACHED if due <= horizon else None
+def _singles(handoffs: Handoffs, mine, due, served, closed, horizon, found) -> None:
+    """The SLAs of customers with one handoff to their role: met when it is served, or a
+    ladder's resolution comes, by its deadline and the horizon; else breached at the deadline."""
+    due, served, closed = due[mine], served[mine], closed[mine]
+    met = ((served <= horizon) & (served <= due)) | ((closed <= horizon) & (closed <= due))
+    status = np.where(met, 1, np.where(due <= horizon, 2, 0))
+    journeys, journey_codes = np.unique(handoffs.journey[mine].astype(str), return_inverse=True)
+    roles, role_codes = np.unique(handoffs.role[mine].astype(str), return_inverse=True)
+    codes = (journey_codes * len(roles) + role_codes) * 3 + status
+    counts = np.bincount(codes, minlength=len(journeys) * len(roles) * 3)
+    for code in np.flatnonzero(counts).tolist():
+        pair, what = divmod(code, 3)
+        table = found[str(journeys[pair // len(roles)])][str(roles[pair % len(roles)])]
+        table["opened"] += int(counts[code])
+        if what:
+            table[(None, MET, BREACHED)[what]] += int(counts[code])
 
 
-def _customer(handoffs: Handoffs, mine, due, served, horizon, found) -> None:
-    """One customer's handoffs to one role: resolutions meet the oldest open SLA, in time
-    order; at the same instant a resolution comes before a deadline. A resolution is an event
-    queued when its handoff was made: at its instant it precedes an SLA opened then (events
-    come before timers), unless it was made at that very instant, no later than the SLA."""
-    opened = [(handoffs.at[i], handoffs.seq[i], i) for i in mine.tolist() if not np.isnan(due[i])]
-    opened.sort()
+def _customer(handoffs: Handoffs, mine, due, served, closed, horizon, found) -> None:
+    """One customer's handoffs to one role, as the runtime's queue handles them: a resolution
+    (an event made with its handoff) meets the oldest SLA open when it comes, a ladder's
+    resolution the SLAs it closes, and a deadline (a timer: after the events at its time)
+    breaches its SLA if still open."""
+    closed, closed_seq = closed
+    at, seq, made = handoffs.at, handoffs.seq, handoffs.made
+    opened = sorted((at[i], seq[i], handoffs.order[i], i) for i in mine.tolist()
+                    if not np.isnan(due[i]))
     moments = []
     for i in mine.tolist():
         if served[i] <= horizon:
-            moments.append((served[i], 0, i))           # a resolution (an event)
-    for _, _, i in opened:
+            moments.append((served[i], 0, made[i], i, RESOLVED))
+    for _, _, _, i in opened:
+        if closed[i] <= horizon:
+            moments.append((closed[i], 0, closed_seq[i], i, LADDER))
         if due[i] <= horizon:
-            moments.append((due[i], 1, i))               # a deadline (a timer)
+            moments.append((due[i], 1, 0.0, i, DEADLINE))
     moments.sort()
-    state = {i: None for _, _, i in opened}
-    for at, what, i in moments:
-        if what == 0:
-            for _, _, j in opened:
-                if state[j] is None and (handoffs.at[j] < at or (
-                        handoffs.at[j] == at == handoffs.at[i] and handoffs.seq[i] <= handoffs.seq[j])):
+    state = {i: None for _, _, _, i in opened}
+    for when, _, key, i, what in moments:
+        if what == RESOLVED:
+            for _, _, _, j in opened:   # the oldest SLA opened before the resolution came
+                if state[j] is None and (at[j], seq[j]) < (when, key):
                     state[j] = MET
                     break
         elif state[i] is None:
-            state[i] = BREACHED
-    for _, _, i in opened:
+            state[i] = MET if what == LADDER else BREACHED
+    for _, _, _, i in opened:
         table = found[handoffs.journey[i]][handoffs.role[i]]
         table["opened"] += 1
         if state[i]:

@@ -159,9 +159,22 @@ def _deliver(block, journey, s: int, channel: str, chosen, rows, now, split,
                 heads[rows] = (heads[rows] + 1) % times.shape[1]
     if block.spec.trace:
         block.trace.append((rows + block.first, now.copy(), channel, block.customers.zone[rows], j))
+    _receipts(block, j, s, channel, rows, now)
     received = block.received[rows].copy()
     block.received[rows] += 1
     behaviour.messages(block, j, s, channel, rows, now, received)
+
+
+def _receipts(block, j: int, s: int, channel: str, rows, now) -> None:
+    """The delivery results some journey reacts to, at the send's instant (the reference
+    engine delivers each message at once), each followed by the customer's responses to it,
+    before the responses to the message."""
+    for kind, source in block.plan.receipt_sources.get((j, s, channel), ()):
+        block.book.add(rows, now, block.fresh(), kind, source)
+        batch = behaviour.Batch()
+        behaviour.follow(block, batch, rows, now, np.full(len(rows), kind),
+                         np.zeros(len(rows), dtype=np.int64), np.arange(len(rows))[:, None])
+        block.commit(batch)
 
 
 # --- waits ------------------------------------------------------------------------------------
@@ -370,8 +383,10 @@ def handoff(block, journey, s: int, chosen) -> None:
     within = params.get("within")
     now = lanes.t[chosen]
     due = now + within if within is not None else np.full(len(chosen), np.nan)
-    block.tally.handoff(lanes.c[chosen], now, lanes.s[chosen],
-                        block.plan.role_code(params["role"]), due, journey.j)
+    # the staff's resolution is an event made now (``block.fresh``: staff.settle orders it)
+    block.tally.handoff(lanes.c[chosen], now, lanes.s[chosen], block.fresh(),
+                        block.plan.role_code(params["role"]), due, journey.j, lanes.run[chosen],
+                        block.plan.step_code(journey.j, s))
     _next(block, journey, s, chosen)
 
 

@@ -144,8 +144,12 @@ class Tally:
         """Every send, for the journey an opt-out counts against."""
         self.log.add("sends", rows, at, seq, j)
 
-    def handoff(self, rows, at, seq, role: int, due, j: int) -> None:
-        self.log.add("handoffs", rows, at, seq, role, due, j)
+    def handoff(self, rows, at, seq, made, role: int, due, j: int, runs, step: int) -> None:
+        self.log.add("handoffs", rows, at, seq, made, role, due, j, runs, step)
+
+    def ladder(self, rows, at, seq, runs, wait: int) -> None:
+        """Runs resolve an escalation ladder at its wait (a step code): its SLAs are met."""
+        self.log.add("ladders", rows, at, seq, runs, wait)
 
     def behaviour(self, what: str, rows, source: int, values=1) -> None:
         self.log.add(f"behaviour/{what}", rows, source, values)
