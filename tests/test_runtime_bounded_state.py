@@ -149,8 +149,8 @@ def test_a_state_of_schema_4_gets_the_zone_index_and_keeps_its_history(tmp_path)
                    for c in ("sh", "utc")}
     finally:
         db.close()
-    assert entries["sh"][0] == (None, "note", "old")
-    assert [e[:2] for e in entries["sh"][1:]] == [e[:2] for e in entries["utc"]] == [
+    assert entries["sh"][:2] == [(None, "note", "old"), (None, "received", "event profile")]
+    assert [e[:2] for e in entries["sh"][2:]] == [e[:2] for e in entries["utc"][1:]] == [
         ("s.1", "sent"), ("s.2", "exit"), ("s.2", "ended")]
 
 

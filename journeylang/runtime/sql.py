@@ -23,7 +23,7 @@ from .rows import RowReader
 from .state import (ENDED, MIGRATION_COLUMNS, OPEN, Customer, MemoryStore, Observation, Run, Sla,
                     Timer, profile_zone)
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 _MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS migrations (
   id INTEGER PRIMARY KEY, at REAL NOT NULL, journey_id TEXT NOT NULL, from_version INTEGER,
   from_hash TEXT NOT NULL, to_hash TEXT NOT NULL, moved INTEGER NOT NULL,
@@ -61,7 +61,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_by_run ON outbox (run_id);
 CREATE TABLE IF NOT EXISTS events (
   ordinal INTEGER PRIMARY KEY, id TEXT NOT NULL, customer TEXT NOT NULL, type TEXT NOT NULL,
-  at REAL NOT NULL);
+  at REAL NOT NULL, note TEXT);
 CREATE TABLE IF NOT EXISTS event_ids (id TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS slas (
   id INTEGER PRIMARY KEY, customer TEXT NOT NULL, run_id INTEGER NOT NULL,
@@ -98,7 +98,8 @@ def _customer_timezones(db: Database) -> None:
 # and indexes it lacks), all steps in one transaction: 2 keeps runs' variables and milestones,
 # 3 records what each version migration did, 4 adds the outbox's delivery columns and the
 # inbox, 5 folds a run's history entries of one moment into one row, indexes customers by time
-# zone and applied event ids beyond the window kept in memory. A step is a column to add (when
+# zone and applied event ids beyond the window kept in memory, 6 keeps with an applied event
+# what became of it when no history entry says (``note``). A step is a column to add (when
 # the table lacks it), a statement, or a function of the connection.
 MIGRATIONS = {
     "1": [("runs", "locals TEXT NOT NULL DEFAULT '{}'")],
@@ -108,6 +109,7 @@ MIGRATIONS = {
         "provider_id TEXT", "error TEXT")] + [
         "UPDATE outbox SET next_try = at WHERE status = 'queued' AND kind != 'event'"],
     "4": [("history", "continued TEXT"), ("customers", "timezone TEXT"), _customer_timezones],
+    "5": [("events", "note TEXT")],
 }
 
 SLA_COLUMNS = "id, customer, run_id, journey_id, step, role, opened, due, status, closed, timer"
@@ -509,8 +511,8 @@ class SqlStore(MemoryStore):
     def cancel_outbox(self, customer_id: str, up_to: int) -> None:
         self._cancels.append((customer_id, up_to))
 
-    def mark_processed(self, event, ordinal: int) -> None:
-        self._events.append((ordinal, event.id, event.customer, event.type, event.at))
+    def mark_processed(self, event, ordinal: int, note: str | None = None) -> None:
+        self._events.append((ordinal, event.id, event.customer, event.type, event.at, note))
 
     def save_version(self, tables: Tables, loaded_seq: int) -> None:
         self._versions_new.append((tables.content_hash, tables.journey_id,
@@ -584,7 +586,7 @@ class SqlStore(MemoryStore):
             Write("UPDATE outbox SET status = 'cancelled', next_try = NULL WHERE run_id IN "
                   "(SELECT id FROM runs WHERE customer = ?) AND id <= ? AND status = 'queued' "
                   "AND kind = 'message'", self._cancels),
-            _appends("events", "ordinal, id, customer, type, at", self._events),
+            _appends("events", "ordinal, id, customer, type, at, note", self._events),
             _appends("event_ids", "id", [(ident,) for ident in indexing]),
             _deletes("inbox", "seq", self._inbox_taken),
             _upserts("slas", SLA_COLUMNS, "id", rows["slas"]),

@@ -1,6 +1,7 @@
 """Runtime inspection: read-only queries over a state (status, outbox, a customer's history)."""
 from __future__ import annotations
 
+import heapq
 import json
 import sqlite3
 from collections import Counter
@@ -18,6 +19,8 @@ from .journal import expand
 from .policies import kpi_met
 from .rows import RowReader
 from .sql import RUN_COLUMNS
+
+RECEIVED = "received"  # a history entry for an event that left none of its own
 
 
 def open_state(target) -> Database:
@@ -382,11 +385,21 @@ def customer(db: Database, customer_id: str) -> dict | None:
                         (customer_id, customer_id)):
         head = {key: h[key] for key in ("run_id", "journey_id", "step", "what", "why", "detail")}
         head = {"at": _when(h["at"], db, "history", "at", h["id"]), **head}
-        history += expand(head, db.rows.continued(h["id"], h["continued"]))
-    # every event the runtime received for the customer, with what became of it in the history
-    events = [{**dict(e), "at": _when(e["at"], db, "events", "at", e["ordinal"])}
-              for e in db.execute("SELECT ordinal, id, type, at FROM events WHERE customer = ? "
-                                  "ORDER BY ordinal", (customer_id,))]
+        history += [(h["at"], entry) for entry in expand(head, db.rows.continued(h["id"],
+                                                                                 h["continued"]))]
+    # every event the runtime received for the customer; one that left no history entry keeps
+    # what became of it (``note``), shown in the history as ``received``
+    note = "note" if "note" in db.columns("events") else "NULL AS note"
+    events, received = [], []
+    for e in db.execute(f"SELECT ordinal, id, type, at, {note} FROM events WHERE customer = ? "
+                        f"ORDER BY ordinal", (customer_id,)):
+        event = {**dict(e), "at": _when(e["at"], db, "events", "at", e["ordinal"])}
+        events.append(event)
+        if event["note"] is not None:
+            received.append((e["at"], {"at": event["at"], "run_id": None, "journey_id": None,
+                                       "step": None, "what": RECEIVED,
+                                       "why": f"event {event['type']}", "detail": event["note"]}))
+    history = [entry for _, entry in heapq.merge(history, received, key=lambda h: h[0])]
     timers = []
     for t in db.execute("SELECT seq, due, run_id, customer, kind, step FROM timers "
                         "WHERE customer = ? ORDER BY due, seq", (customer_id,)):
