@@ -12,7 +12,7 @@ from journeylang.runtime import Event, Runtime, SqliteStore
 from journeylang.runtime.sql import SCHEMA_VERSION
 from journeylang.runtime.status import customer, open_state
 
-from runtime_kit import HOUR, T0, Kit, compile_text, journey
+from runtime_kit import HOUR, T0, Kit, compile_text, journey, older_timers
 
 CART = journey('''
   stage s {
@@ -87,8 +87,8 @@ def test_a_state_of_schema_5_gets_the_note_column_and_keeps_its_events(tmp_path)
         runtime.ingest([Event("e1", "cart", "c1", T0, {}, {"value": 50}),
                         Event("e2", "page_viewed", "c1", T0 + 60, {}, {})])
     db = sqlite3.connect(path)  # back to schema 5: applied events without a note
-    db.executescript("ALTER TABLE events DROP COLUMN note; "
-                     "UPDATE meta SET value = '5' WHERE key = 'schema';")
+    older_timers(db)
+    db.executescript("UPDATE meta SET value = '5' WHERE key = 'schema';")
     db.close()
     assert _history(path, "c1")[0][0] != "received"  # status reads a schema 5 state as it is
     with Runtime(SqliteStore(path)) as runtime:

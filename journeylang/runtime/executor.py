@@ -190,7 +190,7 @@ class Executor:
             return
         if run.timer != sequence:
             return
-        run.timer, run.waiting = None, None
+        run.timer, run.timer_due, run.waiting = None, None, None
         program = self.programs[run.content_hash]
         step = program.steps.get(run.step) if run.step else None
         if due.kind == "wake":
@@ -424,7 +424,8 @@ class Executor:
         return result
 
     def _timer(self, run: Run, due: float, kind: str, step: str | None) -> None:
-        run.timer = self._add_timer(due, RunTimer(run.id, run.customer, kind, step))
+        run.timer, run.timer_due = self._add_timer(due, RunTimer(run.id, run.customer, kind,
+                                                                 step)), due
 
     def _add_timer(self, due: float, payload) -> int:
         timer = Timer(-1, due, payload)
@@ -439,6 +440,8 @@ class Executor:
             self.pending.pop(owner.timer, None)
             self.store.drop_timer(owner.timer)
             owner.timer = None
+            if type(owner) is Run:
+                owner.timer_due = None
 
     def _history(self, run: Run, step: str | None, what: str, why: str | None,
                  detail: str | None = None) -> None:

@@ -102,7 +102,7 @@ class RowReader:
 
     def run(self, row) -> Run:
         (ident, customer, journey_id, content_hash, status, holdout, stage, step, waiting, timer,
-         entered_at, step_at, ended_at, outcome, context, event, local) = row
+         entered_at, step_at, ended_at, outcome, context, event, local, timer_due) = row
         at = ("runs", ident)
         local = self.json(*at, "locals", local)
         variables, milestones = local.get("vars", {}), local.get("milestones", {})
@@ -122,7 +122,8 @@ class RowReader:
             self.whole(*at, "timer", timer, True), self.number(*at, "step_at", step_at, True),
             self.number(*at, "ended_at", ended_at, True), self.text(*at, "outcome", outcome, True),
             self.json(*at, "context", context), self.json(*at, "event", event), variables,
-            milestones, tuple(row), arms, key)
+            milestones, tuple(row), arms, key,
+            self.number(*at, "timer_due", timer_due, True))
 
     def timer(self, row) -> Timer:
         seq, due, run_id, customer, kind, step = row

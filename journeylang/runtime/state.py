@@ -40,6 +40,7 @@ class Run:
     stored: tuple | None = None  # the row as last written (set by the store only)
     arms: dict = field(default_factory=dict)  # experiment (split step) -> the run's arm in it
     key: object = None  # the correlation key's value in the entry event (correlate by ...)
+    timer_due: float | None = None  # when the pending timer is due
 
 
 @dataclass(slots=True, eq=False)

@@ -18,7 +18,7 @@ from .events import iso
 from .journal import expand
 from .policies import kpi_met
 from .rows import RowReader
-from .sql import RUN_COLUMNS
+from .sql import PENDING_TIMERS, RUN_COLUMNS, TIMER_COLUMNS
 
 RECEIVED = "received"  # a history entry for an event that left none of its own
 
@@ -119,8 +119,9 @@ def overview(db: Database, journeys=None) -> dict:
         f"WHERE status != 'ended' AND {where} GROUP BY 1, 2 ORDER BY 1, 2", args)]
     timers = [{"kind": r["kind"], "count": r["n"],
                "next_due": _when(r["due"], db, "timers", "due", f"kind {r['kind']}")}
-              for r in db.execute("SELECT kind, count(*) AS n, min(due) AS due FROM timers "
-                                  "GROUP BY kind ORDER BY kind")]
+              for r in db.execute(f"SELECT kind, count(*) AS n, min(due) AS due FROM "
+                                  f"({_pending(db, '1 = 1')}) AS pending GROUP BY kind "
+                                  f"ORDER BY kind")]
     outbox = [dict(r) for r in db.execute(
         f"SELECT kind, coalesce(channel, '') AS channel, status, count(*) AS count FROM outbox "
         f"WHERE {where} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3", args)]
@@ -136,6 +137,24 @@ def overview(db: Database, journeys=None) -> dict:
             "outbox": outbox, "roles": roles(db, journeys), "kpis": kpis(db, definitions, clock),
             "promo": promo(db, definitions), "milestones": milestones,
             "experiments": experiments(db, clock, journeys)}
+
+
+def _owners_keep_timers(db: Database) -> bool:
+    """Whether runs, SLAs and KPI observations keep their pending timers in their own rows
+    (schema 6 on), or the ``timers`` table holds every timer (earlier schemas)."""
+    return "timer_due" in db.columns("runs")
+
+
+def _pending(db: Database, where: str) -> str:
+    """A query of every pending timer as ``timers`` rows, where ``where`` (on ``customer``)."""
+    if _owners_keep_timers(db):
+        return PENDING_TIMERS.format(where=where)
+    return f"SELECT {TIMER_COLUMNS} FROM timers WHERE {where}"
+
+
+def _pending_parts(db: Database) -> int:
+    """How many times ``_pending``'s query holds its condition."""
+    return PENDING_TIMERS.count("{where}") if _owners_keep_timers(db) else 1
 
 
 def _migrations(db: Database, content_hash: str) -> dict:
@@ -363,7 +382,9 @@ def customer(db: Database, customer_id: str) -> dict | None:
         return None
     profile, *_ = db.rows.customer(customer_id, row["profile"], row["state"])
     runs = []
-    for r in db.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE customer = ? ORDER BY id",
+    columns = RUN_COLUMNS if _owners_keep_timers(db) else \
+        RUN_COLUMNS.replace("timer_due", "NULL AS timer_due")  # a state of schema 5 or older
+    for r in db.execute(f"SELECT {columns} FROM runs WHERE customer = ? ORDER BY id",
                         (customer_id,)):
         db.rows.run(tuple(r))  # every column what it must be
         run = dict(r)
@@ -372,7 +393,7 @@ def customer(db: Database, customer_id: str) -> dict | None:
         if run.get("key") is not None:
             run["correlate"] = _correlate(db, run["content_hash"])
         run["holdout"] = bool(run["holdout"])
-        for key in ("entered_at", "step_at", "ended_at"):
+        for key in ("entered_at", "step_at", "ended_at", "timer_due"):
             run[key] = _when(run[key])
         runs.append(run)
     # by run (indexed), plus the customer's own rows (opt-outs), which have no run; a row holds
@@ -401,8 +422,8 @@ def customer(db: Database, customer_id: str) -> dict | None:
                                        "why": f"event {event['type']}", "detail": event["note"]}))
     history = [entry for _, entry in heapq.merge(history, received, key=lambda h: h[0])]
     timers = []
-    for t in db.execute("SELECT seq, due, run_id, customer, kind, step FROM timers "
-                        "WHERE customer = ? ORDER BY due, seq", (customer_id,)):
+    for t in db.execute(f"SELECT * FROM ({_pending(db, 'customer = ?')}) AS pending "
+                        f"ORDER BY due, seq", (customer_id,) * _pending_parts(db)):
         db.rows.timer(tuple(t))  # every column what it must be
         timers.append({"seq": t["seq"], "due": iso(t["due"]), "run_id": t["run_id"],
                        "kind": t["kind"], "step": t["step"]})
