@@ -99,9 +99,9 @@ def _customer_timezones(db: Database) -> None:
 # 3 records what each version migration did, 4 adds the outbox's delivery columns and the
 # inbox, 5 folds a run's history entries of one moment into one row, indexes customers by time
 # zone and applied event ids beyond the window kept in memory, 6 keeps with an applied event
-# what became of it when no history entry says (``note``) and keeps a pending timer of a run,
-# an SLA or a KPI observation in its owner's row (``timers`` keeps the scheduled entries'). A step is a column to add (when
-# the table lacks it), a statement, or a function of the connection.
+# what became of it when no history entry says (``note``) and a pending timer of a run, an SLA
+# or a KPI observation in its owner's row (``timers`` keeps the scheduled entries' only). A step
+# is a column to add (when the table lacks it), a statement, or a function of the connection.
 MIGRATIONS = {
     "1": [("runs", "locals TEXT NOT NULL DEFAULT '{}'")],
     "2": [_MIGRATIONS_TABLE],
@@ -122,15 +122,16 @@ OBSERVATION_COLUMNS = ("id, customer, run_id, journey_id, content_hash, kpi, ope
 RUN_COLUMNS = ("id, customer, journey_id, content_hash, status, holdout, stage, step, waiting, "
                "timer, entered_at, step_at, ended_at, outcome, context, event, locals, timer_due")
 TIMER_COLUMNS = "seq, due, run_id, customer, kind, step"
-# Every pending timer, as ``timers`` rows: the scheduled entries' own rows, and those of runs,
-# SLAs and KPI observations from their owners' rows (``{where}``: a condition on ``customer``).
-PENDING_TIMERS = f"""SELECT {TIMER_COLUMNS} FROM timers WHERE {{where}}
+# Every pending timer, as ``timers`` rows and the table it is kept in (``source``): the
+# scheduled entries' own rows, and those of runs, SLAs and KPI observations from their owners'
+# rows (``{where}``: a condition on ``customer``).
+PENDING_TIMERS = f"""SELECT {TIMER_COLUMNS}, 'timers' AS source FROM timers WHERE {{where}}
 UNION ALL SELECT timer, timer_due, id, customer,
-  CASE waiting WHEN 'time' THEN 'wake' WHEN 'event' THEN 'timeout' ELSE waiting END, step
+  CASE waiting WHEN 'time' THEN 'wake' WHEN 'event' THEN 'timeout' ELSE waiting END, step, 'runs'
   FROM runs WHERE timer IS NOT NULL AND status != 'ended' AND {{where}}
-UNION ALL SELECT timer, due, id, customer, 'sla', step FROM slas
+UNION ALL SELECT timer, due, id, customer, 'sla', step, 'slas' FROM slas
   WHERE timer IS NOT NULL AND status = 'open' AND {{where}}
-UNION ALL SELECT timer, due, id, customer, 'kpi', kpi FROM observations
+UNION ALL SELECT timer, due, id, customer, 'kpi', kpi, 'observations' FROM observations
   WHERE timer IS NOT NULL AND status = 'open' AND {{where}}"""
 OUTBOX_COLUMNS = ("id, at, customer, run_id, journey_id, content_hash, step, kind, channel, "
                   "template, locale, text, payload, due, status, next_try")

@@ -17,7 +17,7 @@ from .database import Database, StoreError, connect, database_errors, describe, 
 from .events import iso
 from .journal import expand
 from .policies import kpi_met
-from .rows import RowReader
+from .rows import TIMER_SOURCES, RowReader
 from .sql import PENDING_TIMERS, RUN_COLUMNS, TIMER_COLUMNS
 
 RECEIVED = "received"  # a history entry for an event that left none of its own
@@ -118,9 +118,10 @@ def overview(db: Database, journeys=None) -> dict:
         f"SELECT journey_id, coalesce(stage, '(holdout)') AS stage, count(*) AS customers FROM runs "
         f"WHERE status != 'ended' AND {where} GROUP BY 1, 2 ORDER BY 1, 2", args)]
     timers = [{"kind": r["kind"], "count": r["n"],
-               "next_due": _when(r["due"], db, "timers", "due", f"kind {r['kind']}")}
-              for r in db.execute(f"SELECT kind, count(*) AS n, min(due) AS due FROM "
-                                  f"({_pending(db, '1 = 1')}) AS pending GROUP BY kind "
+               "next_due": _when(r["due"], db, r["source"], TIMER_SOURCES[r["source"]][1],
+                                 f"kind {r['kind']}")}
+              for r in db.execute(f"SELECT kind, source, count(*) AS n, min(due) AS due FROM "
+                                  f"({_pending(db, '1 = 1')}) AS pending GROUP BY kind, source "
                                   f"ORDER BY kind")]
     outbox = [dict(r) for r in db.execute(
         f"SELECT kind, coalesce(channel, '') AS channel, status, count(*) AS count FROM outbox "
@@ -149,7 +150,7 @@ def _pending(db: Database, where: str) -> str:
     """A query of every pending timer as ``timers`` rows, where ``where`` (on ``customer``)."""
     if _owners_keep_timers(db):
         return PENDING_TIMERS.format(where=where)
-    return f"SELECT {TIMER_COLUMNS} FROM timers WHERE {where}"
+    return f"SELECT {TIMER_COLUMNS}, 'timers' AS source FROM timers WHERE {where}"
 
 
 def _pending_parts(db: Database) -> int:
