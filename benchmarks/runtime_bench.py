@@ -3,6 +3,7 @@
     python benchmarks/runtime_bench.py                          # mixed stream, 100,000 customers
     python benchmarks/runtime_bench.py --stream welcome         # journey-heavy, 50,000 customers
     python benchmarks/runtime_bench.py --stream welcome --against REV   # and the baseline REV
+    python benchmarks/runtime_bench.py --stream all             # every example, 50,000 customers
     python benchmarks/runtime_bench.py --customers 20000 --profile
 
 Generates a realistic event stream, writes it as events.jsonl, then times `Runtime.ingest`
@@ -11,7 +12,8 @@ the outbox, the history, and the commits (synchronous=FULL). Two streams: ``mixe
 cart-recovery journey among behaviour events it does not wait for (entries, replies, cart views,
 orders, opt-outs; about 7.9 events per customer), and ``welcome``, the journey-heavy
 onboarding of examples/welcome_activation.journey (about 5.8 events per customer, most of which
-move a run). Printed with the result, from the same run: the rows written per event and how
+move a run), and ``all``, every bundled example journey loaded at once and the sample events of
+every example (examples/events/) replayed for many customers. Printed with the result, from the same run: the rows written per event and how
 busy the writer process was (storing those rows alone: the ceiling of the runtime), and with
 ``--against`` the same ingestion by the code of another git revision (the baseline), run first.
 """
@@ -35,8 +37,8 @@ sys.path.insert(0, os.environ.get(_TREE, str(ROOT)))
 
 from journeylang import api  # noqa: E402
 from journeylang.runtime import DEFAULT_BATCH, Runtime, SqliteStore, read_events  # noqa: E402
+from journeylang.runtime.events import parse_time  # noqa: E402
 
-JOURNEY = ROOT / "examples" / "cart_recovery.journey"
 START = 1_772_409_600.0  # 2026-03-02T00:00:00Z
 ZONES = ["Asia/Shanghai", "Asia/Singapore", "Asia/Shanghai", None]
 
@@ -162,8 +164,54 @@ def generate_welcome(customers: int, seed: int = 7, behaviour: float = 2.45) -> 
     return events
 
 
-STREAMS = {"mixed": (generate, "cart_recovery.journey", 6.0),
-           "welcome": (generate_welcome, "welcome_activation.journey", 2.45)}
+def generate_examples(customers: int, seed: int = 7, behaviour: float = 2.0) -> list[dict]:
+    """Every bundled example's sample events (``examples/events/*.jsonl``, 75 customers and
+    199 events in all) replayed for about ``customers`` customers, for a runtime with every
+    example journey loaded: each replay of a file renames its customers and events and moves
+    them by a whole number of days (0 to 13) and up to an hour, so local times stay about
+    where the example put them; plus ``behaviour`` behaviour events per customer on average.
+    """
+    rng = random.Random(seed)
+    samples = []
+    for path in sorted((ROOT / "examples" / "events").glob("*.jsonl")):
+        lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+                 if line.strip()]
+        for event in lines:
+            event["at"] = parse_time(event["at"])
+        samples.append((path.stem, lines, sorted({e["customer"] for e in lines})))
+    events, made, replay = [], 0, 0
+    while made < customers:
+        for stem, lines, people in samples:
+            shift = rng.randrange(14) * 86400 + rng.uniform(0, 3600)
+            names = {person: f"{stem}-{replay}-{person}" for person in people}
+            for event in lines:
+                events.append({**event, "id": f"{stem}-{replay}-{event['id']}",
+                               "customer": names[event["customer"]], "at": event["at"] + shift})
+            for person in people:
+                first = min(e["at"] for e in lines if e["customer"] == person) + shift
+                for k in range(_poisson(rng, behaviour)):
+                    events.append({"id": f"{names[person]}-b{k}", "type": rng.choice(BEHAVIOUR),
+                                   "customer": names[person],
+                                   "at": first + rng.uniform(0, 14 * 86400),
+                                   "data": {"item": rng.randint(1, 500)}})
+            made += len(people)
+        replay += 1
+    events.sort(key=lambda e: (e["at"], e["id"]))
+    for event in events:
+        event["at"] = iso(event["at"])
+    return events
+
+
+def example_journeys() -> list[Path]:
+    """Every bundled example journey."""
+    return sorted([*(ROOT / "examples").glob("*.journey"), *(ROOT / "examples").glob("*.yaml")])
+
+
+# name: (events, the journeys it runs (None: every example), behaviour events per customer,
+# default customers)
+STREAMS = {"mixed": (generate, ["cart_recovery.journey"], 6.0, 100_000),
+           "welcome": (generate_welcome, ["welcome_activation.journey"], 2.45, 50_000),
+           "all": (generate_examples, None, 2.0, 50_000)}
 
 
 def _poisson(rng: random.Random, mean: float) -> int:
@@ -200,12 +248,14 @@ def _time_the_writer(record: Path) -> None:
     writer.write = timed
 
 
-def ingest(events_file: Path, state: Path, batch: int, tables) -> dict:
-    """Ingest the file into a fresh state: the report, times, and what the writer did."""
+def ingest(events_file: Path, state: Path, batch: int, journeys: list) -> dict:
+    """Ingest the file into a fresh state with ``journeys`` (compiled) loaded: the report,
+    times, and what the writer did."""
     record = state.with_suffix(".writer")
     _time_the_writer(record)
     with Runtime(SqliteStore(state), seed=1) as runtime:
-        runtime.load(tables)
+        for tables in journeys:
+            runtime.load(tables)
         started, cpu = time.perf_counter(), time.process_time()
         report = runtime.ingest(read_events(events_file), batch)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -225,7 +275,8 @@ def baseline(revision: str, args, events_file: Path, folder: Path) -> dict:
                               "grammar", "stdlib"], capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
     env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, _TREE: str(tree)}
-    found = subprocess.run([sys.executable, __file__, "--journey", str(args.journey),
+    journey = ["--journey", str(args.journey)] if args.journey else []
+    found = subprocess.run([sys.executable, __file__, "--stream", args.stream, *journey,
                             "--batch", str(args.batch), "--ingest", str(events_file),
                             str(folder / "baseline.sqlite")],
                            capture_output=True, text=True, env=env, cwd=tree)
@@ -238,29 +289,36 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stream", choices=sorted(STREAMS), default="mixed")
     parser.add_argument("--customers", type=int, default=None,
-                        help="default: 100,000 (mixed), 50,000 (welcome)")
+                        help="default: 100,000 (mixed), 50,000 (welcome, all)")
     parser.add_argument("--batch", type=int, default=DEFAULT_BATCH,
                         help="events per transaction (default: the runtime's)")
     parser.add_argument("--behaviour", type=float, default=None,
                         help="behaviour events per customer the journey does not wait for (0: journey events only)")
     parser.add_argument("--profile", action="store_true", help="run under cProfile, print the top 25")
-    parser.add_argument("--journey", type=Path, default=None)
+    parser.add_argument("--journey", type=Path, default=None,
+                        help="run this journey instead of the stream's")
     parser.add_argument("--against", metavar="REVISION",
                         help="also ingest the same events with the code of this git revision "
                              "(the baseline), first, and print the ratio")
     parser.add_argument("--ingest", nargs=2, type=Path, metavar=("EVENTS", "STATE"),
                         help=argparse.SUPPRESS)  # the baseline's run: print its figures as JSON
     args = parser.parse_args(argv)
-    make, journey, behaviour = STREAMS[args.stream]
-    args.customers = args.customers or (100_000 if args.stream == "mixed" else 50_000)
+    make, names, behaviour, customers = STREAMS[args.stream]
+    args.customers = args.customers or customers
     args.behaviour = behaviour if args.behaviour is None else args.behaviour
-    args.journey = args.journey or ROOT / "examples" / journey
-    compiled = api.compile_file(args.journey, compiled_at="2026-01-01T00:00:00Z")
-    if not compiled.ok:
-        print(f"{args.journey} does not compile", file=sys.stderr)
-        return 1
+    paths = [args.journey] if args.journey else \
+        [ROOT / "examples" / name for name in names] if names else example_journeys()
+    journeys = []
+    for path in paths:
+        compiled = api.compile_file(path, compiled_at="2026-01-01T00:00:00Z")
+        if not compiled.ok:
+            print(f"{path} does not compile", file=sys.stderr)
+            return 1
+        journeys.append(compiled.tables)
+    # a journey's versions in order: the last one loaded is the one new customers enter
+    journeys.sort(key=lambda t: (t.journey_id, t.journey["version"] or 0))
     if args.ingest:
-        print(json.dumps(ingest(*args.ingest, args.batch, compiled.tables)))
+        print(json.dumps(ingest(*args.ingest, args.batch, journeys)))
         return 0
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
@@ -272,14 +330,15 @@ def main(argv=None) -> int:
         if args.profile:
             profiler = cProfile.Profile()
             profiler.enable()
-        run = ingest(events_file, state, args.batch, compiled.tables)
+        run = ingest(events_file, state, args.batch, journeys)
         if args.profile:
             profiler.disable()
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
             pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
         size = sum(os.path.getsize(p) for p in folder.glob("state.sqlite*"))
     read, seconds = run["read"], run["seconds"]
-    print(f"stream {args.stream} ({args.journey.name}): customers {args.customers:,}; events "
+    shown = paths[0].name if len(paths) == 1 else f"{len(paths)} example journeys"
+    print(f"stream {args.stream} ({shown}): customers {args.customers:,}; events "
           f"{read:,} ({run['applied']:,} applied); timers fired {run['timers']:,}; outbox rows "
           f"{run['outbox']:,}; batches {run['batches']} of {args.batch}; state {size / 1e6:.0f} MB")
     print(f"ingested in {seconds:.2f} s ({run['cpu']:.2f} s CPU in the runtime's process): "

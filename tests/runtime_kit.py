@@ -93,4 +93,20 @@ def at(text: str) -> float:
     return dt.datetime.fromisoformat(text).timestamp()
 
 
-__all__ = ["COMPILED_AT", "DAY", "HOUR", "Kit", "T0", "at", "compile_text", "dump", "iso", "journey"]
+def older_timers(db) -> None:
+    """Lay a state's pending timers out as schema 5 and earlier did (a sqlite3 connection):
+    every timer a row of ``timers``, none in its owner's row; no notes with applied events."""
+    db.executescript("""
+        INSERT INTO timers (seq, due, run_id, customer, kind, step)
+          SELECT timer, timer_due, id, customer,
+                 CASE waiting WHEN 'time' THEN 'wake' WHEN 'event' THEN 'timeout' ELSE waiting END,
+                 step FROM runs WHERE timer IS NOT NULL;
+        INSERT INTO timers (seq, due, run_id, customer, kind, step)
+          SELECT timer, due, id, customer, 'sla', step FROM slas WHERE timer IS NOT NULL;
+        INSERT INTO timers (seq, due, run_id, customer, kind, step)
+          SELECT timer, due, id, customer, 'kpi', kpi FROM observations WHERE timer IS NOT NULL;
+        ALTER TABLE runs DROP COLUMN timer_due; ALTER TABLE events DROP COLUMN note;""")
+
+
+__all__ = ["COMPILED_AT", "DAY", "HOUR", "Kit", "T0", "at", "compile_text", "dump", "iso", "journey",
+           "older_timers"]

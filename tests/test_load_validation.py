@@ -267,9 +267,14 @@ def test_a_damaged_state_is_reported_by_table_row_and_column(state, sql, message
 
 
 @pytest.mark.parametrize("sql, column", [
-    ("UPDATE timers SET due = 'soon'", "column 'due': expected a finite number, found 'soon'"),
-    ("UPDATE timers SET kind = 'snooze'", "column 'kind': expected one of wake, timeout, quiet, "
-                                          "holdout, sla, kpi, schedule, found 'snooze'"),
+    ("UPDATE runs SET timer_due = 'soon' WHERE timer IS NOT NULL",
+     "table 'runs', row 1, column 'timer_due': expected a finite number, found 'soon'"),
+    ("UPDATE runs SET waiting = 'snooze' WHERE timer IS NOT NULL",
+     "table 'runs', row 1, column 'waiting': expected one of time, event, quiet, holdout for a "
+     "run with a timer, found 'snooze'"),
+    ("INSERT INTO timers VALUES (99, 0, 0, 'UTC', 'snooze', 'j')",
+     "table 'timers', row 99, column 'kind': expected one of wake, timeout, quiet, holdout, "
+     "sla, kpi, schedule, found 'snooze'"),
     ("UPDATE meta SET value = 'noon' WHERE key = 'clock'", "table 'meta', row 'clock'"),
     ("UPDATE meta SET value = 'x' WHERE key = 'next_run'", "table 'meta', row 'next_run'"),
     ("UPDATE versions SET tables = '{\"format\": \"journeylang.tables/1\"}'",
@@ -288,7 +293,11 @@ def test_damaged_timers_meta_and_versions_stop_the_run_at_load(state, sql, colum
     ("UPDATE customers SET profile = 'not json'", ("--customer", "c1"),
      "table 'customers', row 'c1', column 'profile': not valid JSON"),
     ("UPDATE outbox SET payload = '{'", ("--outbox",), "table 'outbox', row 1, column 'payload'"),
-    ("UPDATE timers SET due = 'soon'", (), "column 'due': expected a finite number, found 'soon'"),
+    ("UPDATE runs SET timer_due = 'soon' WHERE timer IS NOT NULL", (),  # the earliest, per kind
+     "table 'runs', row 'kind timeout', column 'timer_due': expected a finite number, found "
+     "'soon'"),
+    ("UPDATE runs SET timer_due = 'soon' WHERE timer IS NOT NULL", ("--customer", "c1"),
+     "table 'runs', row 1, column 'timer_due': expected a finite number, found 'soon'"),
     ("UPDATE history SET at = 'then'", ("--customer", "c1"), "table 'history', row 1, column 'at'"),
     ("UPDATE versions SET tables = 'x'", (), "table 'versions'"),
     ("UPDATE meta SET value = 'noon' WHERE key = 'clock'", (), "table 'meta', row 'clock'"),

@@ -9,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 from journeylang.runtime import Event, Runtime, SqliteStore
 from journeylang.runtime.applied import DEFAULT_WINDOW
 
-from runtime_kit import DAY, T0, Kit, at, compile_text, journey
+from runtime_kit import DAY, T0, Kit, at, compile_text, journey, older_timers
 
 CLICKS = journey('''
   stage s {
@@ -131,6 +131,7 @@ def test_a_state_of_schema_4_gets_the_zone_index_and_keeps_its_history(tmp_path)
     kit.send("profile", "utc", monday, attributes={"name": "Ann"})
     kit.runtime.close()
     db = sqlite3.connect(path)  # back to schema 4: one history row per entry, no zone column
+    older_timers(db)
     db.executescript(f"""
         DROP INDEX customers_by_timezone; ALTER TABLE customers DROP COLUMN timezone;
         ALTER TABLE history DROP COLUMN continued; DROP TABLE event_ids;

@@ -7,7 +7,7 @@ from journeylang import api
 from journeylang.runtime import MemoryStore, SqliteStore, iso
 from journeylang.runtime.policies import Zones
 
-from runtime_kit import DAY, HOUR, T0, Kit, at, compile_text, journey
+from runtime_kit import DAY, HOUR, T0, Kit, at, compile_text, journey, older_timers
 
 SHANGHAI = {"name": "Ann", "timezone": "Asia/Shanghai"}
 
@@ -446,6 +446,7 @@ def test_a_state_file_of_schema_1_is_migrated(tmp_path):
     kit.send("joined")
     kit.runtime.close()
     with sqlite3.connect(db) as connection:  # as the previous release wrote it
+        older_timers(connection)
         connection.execute("ALTER TABLE runs DROP COLUMN locals")
         connection.execute("DROP TABLE migrations")
         connection.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")

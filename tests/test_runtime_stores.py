@@ -14,7 +14,7 @@ from journeylang.runtime.database import describe
 from journeylang.runtime.sql import SCHEMA_VERSION
 
 from conftest import EXAMPLES
-from runtime_kit import DAY, T0, compile_text, dump
+from runtime_kit import DAY, T0, compile_text, dump, older_timers
 
 TABLES = ("meta", "versions", "customers", "runs", "timers", "history", "outbox", "events",
           "slas", "observations")
@@ -83,6 +83,7 @@ def test_a_state_without_the_delivery_columns_is_upgraded(tmp_path):
         runtime.ingest(_events(3))
         runtime.advance(T0 + DAY)
     db = sqlite3.connect(path)  # back to schema 2: no delivery columns, no inbox
+    older_timers(db)
     db.executescript("""
         DROP TABLE inbox; DROP INDEX outbox_work;
         CREATE TABLE old AS SELECT id, at, customer, run_id, journey_id, content_hash, step, kind,

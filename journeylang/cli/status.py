@@ -196,7 +196,8 @@ def _customer_text(data: dict):
         yield f"  {row['at']}  {where:<22} {row['step'] or '-':<16} {did:<44} <- {row['why'] or ''}"
     yield "events received:"
     for event in data["events"]:
-        yield f"  {event['at']}  {event['type']:<24} id {event['id']}"
+        note = f": {event['note']}" if event.get("note") else ""
+        yield f"  {event['at']}  {event['type']:<24} id {event['id']}{note}"
     if data["timers"]:
         yield "timers:"
         for timer in data["timers"]:

@@ -79,6 +79,7 @@ class Executor:
         self.reacting: frozenset[str] = frozenset()  # event types that may change a customer
         self.depth = 0
         self.fired = 0
+        self.traced = 0  # history entries recorded so far: whether an event left one
 
     # --- programs -----------------------------------------------------------------------------
 
@@ -110,10 +111,13 @@ class Executor:
         else:
             self.on_event(item)
 
-    def on_event(self, event: Event) -> None:
+    def on_event(self, event: Event) -> str | None:
+        """Apply an event; what became of it when that left no entry in the history (which
+        the store keeps with the event), else None."""
         if event.type not in self.reacting and not event.attributes and not self.scheduled \
                 and self.store.holds(event.customer):
-            return  # nothing would change or be recorded: the store keeps the customer as is
+            return UNUSED  # nothing would change: the store keeps the customer as is
+        traced = self.traced
         customer = self.store.customer(event.customer)
         self.depth = event.depth
         if event.attributes:
@@ -127,8 +131,7 @@ class Executor:
             zone = self._zone_key(customer)
             for program in self.scheduled:
                 self._arm(program, zone)
-        if customer.observations:
-            self._kpi_event(customer, event)
+        hits = self._kpi_event(customer, event) if customer.observations else 0
         # journey -> None when the event reached a run of it, else its program (to say why not)
         withheld: dict[str, Program | None] = {}
         if event.type == RESOLVED and customer.slas:
@@ -148,11 +151,16 @@ class Executor:
                     withheld[run.journey_id] = program
         for journey_id, program in withheld.items():
             if program is not None:
-                self.store.history([self.engine.now, customer.id, None, journey_id, None,
-                                    "undelivered", f"event {event.type}",
-                                    _undelivered(program, event)])
+                self._record([self.engine.now, customer.id, None, journey_id, None,
+                              "undelivered", f"event {event.type}", _undelivered(program, event)])
+        refusals = []
         for program in self.entries.get(event.type, ()):
-            self._try_enter(customer, program, event.data, f"entry on {event.type}")
+            refused = self._try_enter(customer, program, event.data, f"entry on {event.type}")
+            if refused is not None:
+                refusals.append(f"not entered {program.journey_id}: {refused}")
+        if self.traced != traced:
+            return None
+        return _no_trace(event, event.type in self.reacting, refusals, need is not None, hits)
 
     @staticmethod
     def _for_run(program: Program, run: Run, event: Event) -> bool:
@@ -182,7 +190,7 @@ class Executor:
             return
         if run.timer != sequence:
             return
-        run.timer, run.waiting = None, None
+        run.timer, run.timer_due, run.waiting = None, None, None
         program = self.programs[run.content_hash]
         step = program.steps.get(run.step) if run.step else None
         if due.kind == "wake":
@@ -196,22 +204,28 @@ class Executor:
 
     # --- entering, reacting, ending -----------------------------------------------------------
 
-    def _try_enter(self, customer: Customer, program: Program, data: dict, why: str) -> None:
+    def _try_enter(self, customer: Customer, program: Program, data: dict,
+                   why: str) -> str | None:
+        """Start a run of ``program``; why not, when that is not in the history, else None."""
         scope = RunScope(customer.profile, data, {}, None, program.defaults,
                          History(customer.events, None, self.engine.now))
-        if not program.entry.test(scope) or not program.audience(scope):
-            return
+        if not program.entry.test(scope):
+            return "entry condition not met"
+        if not program.audience(scope):
+            return "not in the audience"
         now, jid = self.engine.now, program.journey_id
         entered = customer.entries.get(jid)
         if program.reentry != "always" and entered:
-            if program.reentry == "never" or any(r.journey_id == jid for r in customer.runs):
-                return
+            if program.reentry == "never":
+                return "entered before (re-entry never)"
+            if any(r.journey_id == jid for r in customer.runs):
+                return "already in a run"
             if now - entered[1] < (program.reentry_after or 0):
-                return
+                return f"re-entry not before {iso(entered[1] + program.reentry_after)}"
         key, refused = self._entry_key(customer, program, data)
         if refused is not None:
-            self.store.history([now, customer.id, None, jid, None, "not_entered", why, refused])
-            return
+            self._record([now, customer.id, None, jid, None, "not_entered", why, refused])
+            return None
         run = Run(self.next_run, customer.id, jid, program.content_hash, now,
                   context=copy_json(data), event=copy_json(data),
                   vars=copy_json(program.variables), key=key)
@@ -228,8 +242,9 @@ class Executor:
             outcome = self._hold(run, program, None)
             if outcome is not None:
                 self._end(customer, run, EXPIRED, outcome)
-            return
+            return None
         self._continue(customer, run, program, program.start, why)
+        return None
 
     def _keyed(self, run: Run, data: dict) -> dict:
         """``data`` of something ``run`` makes (an emitted event, a handoff, an SLA breach),
@@ -370,8 +385,8 @@ class Executor:
         drop_pending(customer.sends)
         for adapter in self.adapters.distinct():
             adapter.cancel_pending(customer.id, self.next_action - 1)
-        self.store.history([self.engine.now, customer.id, None, None, None, "opted_out", why,
-                            "queued messages cancelled"])
+        self._record([self.engine.now, customer.id, None, None, None, "opted_out", why,
+                      "queued messages cancelled"])
 
     # --- walking steps ------------------------------------------------------------------------
 
@@ -409,7 +424,8 @@ class Executor:
         return result
 
     def _timer(self, run: Run, due: float, kind: str, step: str | None) -> None:
-        run.timer = self._add_timer(due, RunTimer(run.id, run.customer, kind, step))
+        run.timer, run.timer_due = self._add_timer(due, RunTimer(run.id, run.customer, kind,
+                                                                 step)), due
 
     def _add_timer(self, due: float, payload) -> int:
         timer = Timer(-1, due, payload)
@@ -424,11 +440,19 @@ class Executor:
             self.pending.pop(owner.timer, None)
             self.store.drop_timer(owner.timer)
             owner.timer = None
+            if type(owner) is Run:
+                owner.timer_due = None
 
     def _history(self, run: Run, step: str | None, what: str, why: str | None,
                  detail: str | None = None) -> None:
+        self.traced += 1
         self.store.history([self.engine.now, run.customer, run.id, run.journey_id, step, what,
                             why, detail])
+
+    def _record(self, row: list) -> None:
+        """A history row of a customer (HISTORY_COLUMNS order)."""
+        self.traced += 1
+        self.store.history(row)
 
     def _action(self, run: Run, step: StepDef, kind: str, **fields) -> Action:
         action = Action(self.next_action, self.engine.now, run.customer, run.id, run.journey_id,
@@ -758,8 +782,9 @@ class Executor:
             seen.timer = self._add_timer(seen.due, KpiDue(seen.id, customer.id, kpi.name))
             customer.observations.append(seen)
 
-    def _kpi_event(self, customer: Customer, event: Event) -> None:
-        scope = None
+    def _kpi_event(self, customer: Customer, event: Event) -> int:
+        """Settle the open KPI observations the event meets; how many."""
+        scope, hits = None, 0
         for seen in list(customer.observations):
             if seen.status != OPEN:
                 continue
@@ -771,6 +796,8 @@ class Executor:
             if kpi.test(scope):
                 self._cancel_timer(seen)
                 self._settle(customer, seen, HIT)
+                hits += 1
+        return hits
 
     def _kpi_due(self, due: KpiDue, sequence: int) -> None:
         customer = self.store.customer(due.customer)
@@ -803,6 +830,24 @@ assert set(_STEP_KINDS) == set(STEP_KINDS), "every step kind of the tables has a
 
 def _entry_event(program: Program) -> str | None:
     return program.entry.event if program.entry is not None else None
+
+
+UNUSED = "no loaded journey takes it"
+
+
+def _no_trace(event: Event, taken: bool, refusals: list[str], kept: bool, hits: int) -> str:
+    """What became of an event that left no entry in the history: why no run took it, and
+    what it changed instead."""
+    done = ["; ".join(refusals) if refusals else "no run took it" if taken else UNUSED]
+    if event.attributes:
+        done.append("profile updated")
+    if kept:
+        done.append("kept for history questions")
+    if event.type in DELIVERY_EVENTS:
+        done.append("delivery result noted")
+    if hits:
+        done.append(f"{hits} KPI observation{'s' if hits > 1 else ''} met")
+    return "; ".join(done)
 
 
 def _undelivered(program: Program, event: Event) -> str:

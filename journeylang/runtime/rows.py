@@ -11,10 +11,13 @@ import math
 from pathlib import Path
 
 from .database import StoreError
-from .state import (ACTIVE, BREACHED, ENDED, HIT, HOLDOUT, MET, MISSED, OPEN, Observation, Run,
-                    Sla, Timer)
+from .state import (ACTIVE, BREACHED, ENDED, HIT, HOLDOUT, MET, MISSED, OPEN, RUN_TIMERS,
+                    Observation, Run, Sla, Timer)
 
 TIMER_KINDS = ("wake", "timeout", "quiet", "holdout", "sla", "kpi", "schedule")
+# where a pending timer is kept: its sequence number's, due time's and step's columns
+TIMER_SOURCES = {"timers": ("seq", "due", "step"), "runs": ("timer", "timer_due", "step"),
+                 "slas": ("timer", "due", "step"), "observations": ("timer", "due", "kpi")}
 WAITING = (None, "time", "event", "quiet", "holdout")
 WHOLE_META = ("ids_indexed",)  # meta values that are whole numbers besides the counters
 
@@ -102,7 +105,7 @@ class RowReader:
 
     def run(self, row) -> Run:
         (ident, customer, journey_id, content_hash, status, holdout, stage, step, waiting, timer,
-         entered_at, step_at, ended_at, outcome, context, event, local) = row
+         entered_at, step_at, ended_at, outcome, context, event, local, timer_due) = row
         at = ("runs", ident)
         local = self.json(*at, "locals", local)
         variables, milestones = local.get("vars", {}), local.get("milestones", {})
@@ -122,16 +125,25 @@ class RowReader:
             self.whole(*at, "timer", timer, True), self.number(*at, "step_at", step_at, True),
             self.number(*at, "ended_at", ended_at, True), self.text(*at, "outcome", outcome, True),
             self.json(*at, "context", context), self.json(*at, "event", event), variables,
-            milestones, tuple(row), arms, key)
+            milestones, tuple(row), arms, key,
+            self.number(*at, "timer_due", timer_due, True))
 
     def timer(self, row) -> Timer:
-        seq, due, run_id, customer, kind, step = row
-        at = ("timers", seq)
-        return Timer.from_row((self.whole(*at, "seq", seq), self.number(*at, "due", due),
-                               self.whole(*at, "run_id", run_id),
+        """A pending timer: a ``timers`` row, and optionally the table it is kept in (a run's,
+        an SLA's or a KPI observation's is in its owner's row: problems name that row)."""
+        seq, due, run_id, customer, kind, step, *source = row
+        table = source[0] if source else "timers"
+        columns = TIMER_SOURCES[table]
+        at = (table, seq if table == "timers" else run_id)
+        if table == "runs" and kind not in RUN_TIMERS:
+            self.fail(*at, "waiting", f"expected one of time, event, quiet, holdout for a run "
+                                      f"with a timer, found {kind!r}")
+        return Timer.from_row((self.whole(*at, columns[0], seq),
+                               self.number(*at, columns[1], due),
+                               self.whole(*at, "id" if source else "run_id", run_id),
                                self.text(*at, "customer", customer),
                                self.text(*at, "kind", kind, choices=TIMER_KINDS),
-                               self.text(*at, "step", step, True)))
+                               self.text(*at, columns[2], step, True)))
 
     def continued(self, key, text) -> list | None:
         """A ``history`` row's ``continued`` column: a list of ``[step, what, why, detail]``

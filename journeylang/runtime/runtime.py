@@ -199,11 +199,11 @@ class Runtime:
                     report.skipped += 1
                     continue
                 done.add(event.id)
-                store.mark_processed(event, self.ordinal)
-                self.ordinal += 1
                 at = event.at if event.at > engine.now else engine.now
                 engine.run(at, EVENT)      # timers before the event, events queued up to it
-                self.executor.on_event(event)
+                # applied, with what became of it when the history does not say
+                store.mark_processed(event, self.ordinal, self.executor.on_event(event))
+                self.ordinal += 1
                 engine.run(at, EVENT)      # what the event emitted
                 report.applied += 1
             if until is not None:

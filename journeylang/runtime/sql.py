@@ -20,10 +20,10 @@ from .events import Event
 from .journal import CONTINUED, HISTORY_ROW, Journal
 from .packing import FORMAT, dumps, finish, pack
 from .rows import RowReader
-from .state import (ENDED, MIGRATION_COLUMNS, OPEN, Customer, MemoryStore, Observation, Run, Sla,
-                    Timer, profile_zone)
+from .state import (ENDED, MIGRATION_COLUMNS, OPEN, Customer, MemoryStore, Observation,
+                    Occurrence, Run, Sla, Timer, profile_zone)
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 _MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS migrations (
   id INTEGER PRIMARY KEY, at REAL NOT NULL, journey_id TEXT NOT NULL, from_version INTEGER,
   from_hash TEXT NOT NULL, to_hash TEXT NOT NULL, moved INTEGER NOT NULL,
@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS runs (
   content_hash TEXT NOT NULL, status TEXT NOT NULL, holdout INTEGER NOT NULL, stage TEXT,
   step TEXT, waiting TEXT, timer INTEGER, entered_at REAL NOT NULL, step_at REAL,
   ended_at REAL, outcome TEXT, context TEXT NOT NULL, event TEXT NOT NULL,
-  locals TEXT NOT NULL DEFAULT '{}');
+  locals TEXT NOT NULL DEFAULT '{}', timer_due REAL);
 CREATE INDEX IF NOT EXISTS runs_by_customer ON runs (customer);
 CREATE TABLE IF NOT EXISTS timers (
   seq INTEGER PRIMARY KEY, due REAL NOT NULL, run_id INTEGER NOT NULL, customer TEXT NOT NULL,
@@ -61,7 +61,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_by_run ON outbox (run_id);
 CREATE TABLE IF NOT EXISTS events (
   ordinal INTEGER PRIMARY KEY, id TEXT NOT NULL, customer TEXT NOT NULL, type TEXT NOT NULL,
-  at REAL NOT NULL);
+  at REAL NOT NULL, note TEXT);
 CREATE TABLE IF NOT EXISTS event_ids (id TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS slas (
   id INTEGER PRIMARY KEY, customer TEXT NOT NULL, run_id INTEGER NOT NULL,
@@ -98,8 +98,10 @@ def _customer_timezones(db: Database) -> None:
 # and indexes it lacks), all steps in one transaction: 2 keeps runs' variables and milestones,
 # 3 records what each version migration did, 4 adds the outbox's delivery columns and the
 # inbox, 5 folds a run's history entries of one moment into one row, indexes customers by time
-# zone and applied event ids beyond the window kept in memory. A step is a column to add (when
-# the table lacks it), a statement, or a function of the connection.
+# zone and applied event ids beyond the window kept in memory, 6 keeps with an applied event
+# what became of it when no history entry says (``note``) and a pending timer of a run, an SLA
+# or a KPI observation in its owner's row (``timers`` keeps the scheduled entries' only). A step
+# is a column to add (when the table lacks it), a statement, or a function of the connection.
 MIGRATIONS = {
     "1": [("runs", "locals TEXT NOT NULL DEFAULT '{}'")],
     "2": [_MIGRATIONS_TABLE],
@@ -108,13 +110,29 @@ MIGRATIONS = {
         "provider_id TEXT", "error TEXT")] + [
         "UPDATE outbox SET next_try = at WHERE status = 'queued' AND kind != 'event'"],
     "4": [("history", "continued TEXT"), ("customers", "timezone TEXT"), _customer_timezones],
+    "5": [("events", "note TEXT"), ("runs", "timer_due REAL"),
+          "UPDATE runs SET timer_due = (SELECT due FROM timers WHERE timers.seq = runs.timer) "
+          "WHERE timer IS NOT NULL",
+          "DELETE FROM timers WHERE kind != 'schedule'"],
 }
 
 SLA_COLUMNS = "id, customer, run_id, journey_id, step, role, opened, due, status, closed, timer"
 OBSERVATION_COLUMNS = ("id, customer, run_id, journey_id, content_hash, kpi, opened, due, status, "
                        "closed, timer")
 RUN_COLUMNS = ("id, customer, journey_id, content_hash, status, holdout, stage, step, waiting, "
-               "timer, entered_at, step_at, ended_at, outcome, context, event, locals")
+               "timer, entered_at, step_at, ended_at, outcome, context, event, locals, timer_due")
+TIMER_COLUMNS = "seq, due, run_id, customer, kind, step"
+# Every pending timer, as ``timers`` rows and the table it is kept in (``source``): the
+# scheduled entries' own rows, and those of runs, SLAs and KPI observations from their owners'
+# rows (``{where}``: a condition on ``customer``).
+PENDING_TIMERS = f"""SELECT {TIMER_COLUMNS}, 'timers' AS source FROM timers WHERE {{where}}
+UNION ALL SELECT timer, timer_due, id, customer,
+  CASE waiting WHEN 'time' THEN 'wake' WHEN 'event' THEN 'timeout' ELSE waiting END, step, 'runs'
+  FROM runs WHERE timer IS NOT NULL AND status != 'ended' AND {{where}}
+UNION ALL SELECT timer, due, id, customer, 'sla', step, 'slas' FROM slas
+  WHERE timer IS NOT NULL AND status = 'open' AND {{where}}
+UNION ALL SELECT timer, due, id, customer, 'kpi', kpi, 'observations' FROM observations
+  WHERE timer IS NOT NULL AND status = 'open' AND {{where}}"""
 OUTBOX_COLUMNS = ("id, at, customer, run_id, journey_id, content_hash, step, kind, channel, "
                   "template, locale, text, payload, due, status, next_try")
 KNOWN_LIMIT = 5_000_000
@@ -238,6 +256,7 @@ class SqlStore(MemoryStore):
         self.db, self.where, self.cache_limit = db, where, cache_limit
         self.dedup_window = dedup_window
         self.rows = RowReader(where)
+        self._schedules: set[int] = set()  # the timers of the ``timers`` table (pending_timers)
         self._shapes: dict[str, tuple[frozenset, frozenset]] = {}  # version: its steps, KPIs
         self._clear_buffers()
         self._inbox_after = 0
@@ -267,6 +286,7 @@ class SqlStore(MemoryStore):
         self._timers_new: dict[int, Timer] = {}
         self._timers_gone: set[int] = set()
         self._history = Journal()
+        self.history = self._history.add  # the executor's most frequent call, made directly
         self._outbox: list = []
         self._cancels: list[tuple[str, int]] = []
         self._events: list[tuple] = []
@@ -406,8 +426,10 @@ class SqlStore(MemoryStore):
         return sorted(found)
 
     def pending_timers(self) -> list[Timer]:
-        return [self.rows.timer(row) for row in self.db.execute(
-            "SELECT seq, due, run_id, customer, kind, step FROM timers ORDER BY seq")]
+        found = [self.rows.timer(row) for row in self.db.execute(
+            PENDING_TIMERS.format(where="1 = 1") + " ORDER BY 1")]
+        self._schedules = {t.seq for t in found if type(t.payload) is Occurrence}
+        return found
 
     def versions(self) -> list[Tables]:
         found = self._stored("ORDER BY loaded_seq")
@@ -494,13 +516,20 @@ class SqlStore(MemoryStore):
                 rows.append(row)
 
     def add_timer(self, timer: Timer) -> None:
-        self._timers_new[timer.seq] = timer
+        """A timer of a scheduled entry has a row of its own; the others are written with
+        their owners (a run's, an SLA's or a KPI observation's ``timer`` and due time)."""
+        if type(timer.payload) is Occurrence:
+            self._timers_new[timer.seq] = timer
+            self._schedules.add(timer.seq)
 
     def drop_timer(self, seq: int) -> None:
-        if self._timers_new.pop(seq, None) is None:
-            self._timers_gone.add(seq)
+        if seq in self._schedules:
+            self._schedules.discard(seq)
+            if self._timers_new.pop(seq, None) is None:
+                self._timers_gone.add(seq)
 
     def history(self, row) -> None:
+        """A history entry (HISTORY_COLUMNS), folded into this commit's rows."""
         self._history.add(row)
 
     def outbox(self, action) -> None:
@@ -509,8 +538,8 @@ class SqlStore(MemoryStore):
     def cancel_outbox(self, customer_id: str, up_to: int) -> None:
         self._cancels.append((customer_id, up_to))
 
-    def mark_processed(self, event, ordinal: int) -> None:
-        self._events.append((ordinal, event.id, event.customer, event.type, event.at))
+    def mark_processed(self, event, ordinal: int, note: str | None = None) -> None:
+        self._events.append((ordinal, event.id, event.customer, event.type, event.at, note))
 
     def save_version(self, tables: Tables, loaded_seq: int) -> None:
         self._versions_new.append((tables.content_hash, tables.journey_id,
@@ -576,15 +605,14 @@ class SqlStore(MemoryStore):
                      keep=("timezone",)),
             _upserts("customers", CUSTOMER_COLUMNS, "id", rows["zoned"], (1, 2)),
             _upserts("runs", RUN_COLUMNS, "id", rows["runs"], _RUN_PACKED, keep=_RUN_FIXED),
-            _appends("timers", "seq, due, run_id, customer, kind, step",
-                     [t.row() for t in self._timers_new.values()]),
+            _appends("timers", TIMER_COLUMNS, [t.row() for t in self._timers_new.values()]),
             _deletes("timers", "seq", [(seq,) for seq in self._timers_gone]),
             _appends("history", HISTORY_ROW, history, (CONTINUED,)),
             _appends("outbox", OUTBOX_COLUMNS, [_outbox_row(a) for a in self._outbox], (12,)),
             Write("UPDATE outbox SET status = 'cancelled', next_try = NULL WHERE run_id IN "
                   "(SELECT id FROM runs WHERE customer = ?) AND id <= ? AND status = 'queued' "
                   "AND kind = 'message'", self._cancels),
-            _appends("events", "ordinal, id, customer, type, at", self._events),
+            _appends("events", "ordinal, id, customer, type, at, note", self._events),
             _appends("event_ids", "id", [(ident,) for ident in indexing]),
             _deletes("inbox", "seq", self._inbox_taken),
             _upserts("slas", SLA_COLUMNS, "id", rows["slas"]),
@@ -619,7 +647,8 @@ def _run_row(r: Run) -> tuple:
     """A run as a ``runs`` row, in RUN_COLUMNS order (its JSON values packed)."""
     return (r.id, r.customer, r.journey_id, r.content_hash, r.status, int(r.holdout), r.stage,
             r.step, r.waiting, r.timer, r.entered_at, r.step_at, r.ended_at, r.outcome,
-            _marshal(r.context, FORMAT), _marshal(r.event, FORMAT), _marshal(_locals(r), FORMAT))
+            _marshal(r.context, FORMAT), _marshal(r.event, FORMAT), _marshal(_locals(r), FORMAT),
+            r.timer_due)
 
 
 _RUN_PACKED = (14, 15, 16)

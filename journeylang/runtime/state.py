@@ -40,6 +40,7 @@ class Run:
     stored: tuple | None = None  # the row as last written (set by the store only)
     arms: dict = field(default_factory=dict)  # experiment (split step) -> the run's arm in it
     key: object = None  # the correlation key's value in the entry event (correlate by ...)
+    timer_due: float | None = None  # when the pending timer is due
 
 
 @dataclass(slots=True, eq=False)
@@ -217,6 +218,7 @@ class MemoryStore:
         self.observations: dict[int, Observation] = {}
         self._queued: dict[str, list] = {}  # messages by customer, for opt-out
         self.seen: set[str] = set()
+        self.notes: dict[str, str] = {}  # event id -> what became of it (with keep_rows)
         self.meta: dict[str, str] = {}
         self._versions: dict[str, tuple[int, Tables]] = {}
         self.unit: dict[str, Customer] = {}  # customers handed out since the last commit
@@ -312,8 +314,11 @@ class MemoryStore:
     def processed(self, ids) -> set[str]:
         return {i for i in ids if i in self.seen}
 
-    def mark_processed(self, event, ordinal: int) -> None:
+    def mark_processed(self, event, ordinal: int, note: str | None = None) -> None:
+        """An event applied, with what became of it when it left no history entry."""
         self.seen.add(event.id)
+        if note is not None and self.keep_rows:
+            self.notes[event.id] = note
 
     # journey versions
     def versions(self) -> list[Tables]:

@@ -1,6 +1,7 @@
 """Runtime inspection: read-only queries over a state (status, outbox, a customer's history)."""
 from __future__ import annotations
 
+import heapq
 import json
 import sqlite3
 from collections import Counter
@@ -16,8 +17,10 @@ from .database import Database, StoreError, connect, database_errors, describe, 
 from .events import iso
 from .journal import expand
 from .policies import kpi_met
-from .rows import RowReader
-from .sql import RUN_COLUMNS
+from .rows import TIMER_SOURCES, RowReader
+from .sql import PENDING_TIMERS, RUN_COLUMNS, TIMER_COLUMNS
+
+RECEIVED = "received"  # a history entry for an event that left none of its own
 
 
 def open_state(target) -> Database:
@@ -115,9 +118,11 @@ def overview(db: Database, journeys=None) -> dict:
         f"SELECT journey_id, coalesce(stage, '(holdout)') AS stage, count(*) AS customers FROM runs "
         f"WHERE status != 'ended' AND {where} GROUP BY 1, 2 ORDER BY 1, 2", args)]
     timers = [{"kind": r["kind"], "count": r["n"],
-               "next_due": _when(r["due"], db, "timers", "due", f"kind {r['kind']}")}
-              for r in db.execute("SELECT kind, count(*) AS n, min(due) AS due FROM timers "
-                                  "GROUP BY kind ORDER BY kind")]
+               "next_due": _when(r["due"], db, r["source"], TIMER_SOURCES[r["source"]][1],
+                                 f"kind {r['kind']}")}
+              for r in db.execute(f"SELECT kind, source, count(*) AS n, min(due) AS due FROM "
+                                  f"({_pending(db, '1 = 1')}) AS pending GROUP BY kind, source "
+                                  f"ORDER BY kind")]
     outbox = [dict(r) for r in db.execute(
         f"SELECT kind, coalesce(channel, '') AS channel, status, count(*) AS count FROM outbox "
         f"WHERE {where} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3", args)]
@@ -133,6 +138,24 @@ def overview(db: Database, journeys=None) -> dict:
             "outbox": outbox, "roles": roles(db, journeys), "kpis": kpis(db, definitions, clock),
             "promo": promo(db, definitions), "milestones": milestones,
             "experiments": experiments(db, clock, journeys)}
+
+
+def _owners_keep_timers(db: Database) -> bool:
+    """Whether runs, SLAs and KPI observations keep their pending timers in their own rows
+    (schema 6 on), or the ``timers`` table holds every timer (earlier schemas)."""
+    return "timer_due" in db.columns("runs")
+
+
+def _pending(db: Database, where: str) -> str:
+    """A query of every pending timer as ``timers`` rows, where ``where`` (on ``customer``)."""
+    if _owners_keep_timers(db):
+        return PENDING_TIMERS.format(where=where)
+    return f"SELECT {TIMER_COLUMNS}, 'timers' AS source FROM timers WHERE {where}"
+
+
+def _pending_parts(db: Database) -> int:
+    """How many times ``_pending``'s query holds its condition."""
+    return PENDING_TIMERS.count("{where}") if _owners_keep_timers(db) else 1
 
 
 def _migrations(db: Database, content_hash: str) -> dict:
@@ -360,7 +383,9 @@ def customer(db: Database, customer_id: str) -> dict | None:
         return None
     profile, *_ = db.rows.customer(customer_id, row["profile"], row["state"])
     runs = []
-    for r in db.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE customer = ? ORDER BY id",
+    columns = RUN_COLUMNS if _owners_keep_timers(db) else \
+        RUN_COLUMNS.replace("timer_due", "NULL AS timer_due")  # a state of schema 5 or older
+    for r in db.execute(f"SELECT {columns} FROM runs WHERE customer = ? ORDER BY id",
                         (customer_id,)):
         db.rows.run(tuple(r))  # every column what it must be
         run = dict(r)
@@ -369,7 +394,7 @@ def customer(db: Database, customer_id: str) -> dict | None:
         if run.get("key") is not None:
             run["correlate"] = _correlate(db, run["content_hash"])
         run["holdout"] = bool(run["holdout"])
-        for key in ("entered_at", "step_at", "ended_at"):
+        for key in ("entered_at", "step_at", "ended_at", "timer_due"):
             run[key] = _when(run[key])
         runs.append(run)
     # by run (indexed), plus the customer's own rows (opt-outs), which have no run; a row holds
@@ -382,14 +407,24 @@ def customer(db: Database, customer_id: str) -> dict | None:
                         (customer_id, customer_id)):
         head = {key: h[key] for key in ("run_id", "journey_id", "step", "what", "why", "detail")}
         head = {"at": _when(h["at"], db, "history", "at", h["id"]), **head}
-        history += expand(head, db.rows.continued(h["id"], h["continued"]))
-    # every event the runtime received for the customer, with what became of it in the history
-    events = [{**dict(e), "at": _when(e["at"], db, "events", "at", e["ordinal"])}
-              for e in db.execute("SELECT ordinal, id, type, at FROM events WHERE customer = ? "
-                                  "ORDER BY ordinal", (customer_id,))]
+        history += [(h["at"], entry) for entry in expand(head, db.rows.continued(h["id"],
+                                                                                 h["continued"]))]
+    # every event the runtime received for the customer; one that left no history entry keeps
+    # what became of it (``note``), shown in the history as ``received``
+    note = "note" if "note" in db.columns("events") else "NULL AS note"
+    events, received = [], []
+    for e in db.execute(f"SELECT ordinal, id, type, at, {note} FROM events WHERE customer = ? "
+                        f"ORDER BY ordinal", (customer_id,)):
+        event = {**dict(e), "at": _when(e["at"], db, "events", "at", e["ordinal"])}
+        events.append(event)
+        if event["note"] is not None:
+            received.append((e["at"], {"at": event["at"], "run_id": None, "journey_id": None,
+                                       "step": None, "what": RECEIVED,
+                                       "why": f"event {event['type']}", "detail": event["note"]}))
+    history = [entry for _, entry in heapq.merge(history, received, key=lambda h: h[0])]
     timers = []
-    for t in db.execute("SELECT seq, due, run_id, customer, kind, step FROM timers "
-                        "WHERE customer = ? ORDER BY due, seq", (customer_id,)):
+    for t in db.execute(f"SELECT * FROM ({_pending(db, 'customer = ?')}) AS pending "
+                        f"ORDER BY due, seq", (customer_id,) * _pending_parts(db)):
         db.rows.timer(tuple(t))  # every column what it must be
         timers.append({"seq": t["seq"], "due": iso(t["due"]), "run_id": t["run_id"],
                        "kind": t["kind"], "step": t["step"]})
