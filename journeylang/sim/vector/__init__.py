@@ -101,23 +101,34 @@ class VectorSimulation:
             chosen = ()
         else:
             total = None
+        handoffs = [total.handoffs] if total is not None else []
         for done, index in enumerate(chosen):
-            first = index * self.block
-            size = min(self.block, self.cohort.size - first)
-            block = Block(self.plan, self.spec, first, size, seed_for(self.seed, index)).run()
-            part = self._part(block.finish())
-            escaped = {reason: (np.flatnonzero(mask) + first).tolist()
-                       for reason, mask in block.reasons.items()}
-            if escaped:
-                part = part + self._reference(escaped)
+            part = self._block(index)
+            handoffs.append(part.handoffs)   # joined once at the end: no copy per block
+            part.handoffs = Handoffs()
             total = part if total is None else total + part
             if progress is not None:
                 progress(done + 1)
         if total is None:
             total = Part(self._empty())
+        if handoffs:
+            total.handoffs = _joined(handoffs)
         if self.spec.trace:
             self.sends, self.inside = total.sends, total.inside
         return total
+
+    def _block(self, index: int) -> Part:
+        """One block's counts, and those of the customers it hands over on the reference path
+        (the block's arrays are freed on return, before the next block starts)."""
+        first = index * self.block
+        size = min(self.block, self.cohort.size - first)
+        block = Block(self.plan, self.spec, first, size, seed_for(self.seed, index)).run()
+        part = self._part(block.finish())
+        escaped = {reason: (np.flatnonzero(mask) + first).tolist()
+                   for reason, mask in block.reasons.items()}
+        if escaped:
+            part = part + self._reference(escaped)
+        return part
 
     def _empty(self) -> Tally:
         from ..counting import JourneyCounts
@@ -237,6 +248,12 @@ class _Ids:
 
     def indexes(self) -> np.ndarray:
         return np.arange(self.size)
+
+
+def _joined(handoffs: list[Handoffs]) -> Handoffs:
+    """The handoffs of several parts in one, each column copied once."""
+    return Handoffs(**{name: np.concatenate([getattr(h, name) for h in handoffs])
+                       for name in Handoffs.COLUMNS})
 
 
 def _objects(values: list) -> np.ndarray:
