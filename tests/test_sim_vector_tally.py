@@ -1,6 +1,8 @@
-"""The vectorised engine's counts of fixed size: messages per customer as a table of counts."""
+"""Results in memory that does not grow with the customers: messages per customer as a table
+of counts, staff queue figures on arrays."""
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 import numpy as np
@@ -8,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from journeylang.sim.report import messages_per_customer
+from journeylang.sim.staff import StaffQueue
 from journeylang.sim.vector.tally import Messages
 
 
@@ -64,3 +67,35 @@ def test_the_table_does_not_grow_with_the_customers():
     ids = range(counts.shape[1])
     assert first.distribution([0, 1], len(ids)) == Counter(counts.sum(axis=0).tolist())
     assert second.distribution([1], len(ids)) == Counter(counts[1].tolist())
+
+
+@st.composite
+def queues(draw):
+    """A role's queue as the engines fill it: arrivals in order, each served at the later of
+    its arrival and the previous slot plus the interval (capacity 0: never)."""
+    interval = draw(st.sampled_from([0.0, 30.0, 600.0, math.inf]))
+    gaps = draw(st.lists(st.sampled_from([0.0, 1.0, 45.0, 900.0, 0.1]), max_size=60))
+    queue = StaffQueue(interval)
+    at = 1_000.0
+    for gap in gaps:
+        at += gap
+        queue.serve(at)
+    return queue
+
+
+@settings(max_examples=200, deadline=None)
+@given(queues())
+def test_a_queues_figures_on_arrays_are_those_of_each_handoff(queue):
+    """Waits, their mean and 90th percentile (nearest rank) and the longest queue, as counted
+    handoff by handoff; the same from the settled arrays the vectorised engine hands over."""
+    waits = [s - a for a, s in zip(queue.arrivals, queue.served) if s != math.inf]
+    longest = max((k + 1 - sum(1 for s in queue.served if s <= at)
+                   for k, at in enumerate(queue.arrivals)), default=0)
+    expected = {"handoffs": len(queue.arrivals),
+                "mean_wait_hours": round(sum(waits) / len(waits) / 3600, 3) if waits else None,
+                "p90_wait_hours": round(sorted(waits)[min(len(waits) - 1, int(0.9 * len(waits)))]
+                                        / 3600, 3) if waits else None,
+                "max_queue": longest}
+    assert queue.summary() == expected
+    settled = StaffQueue(queue.interval, np.array(queue.arrivals), np.array(queue.served))
+    assert settled.summary() == expected

@@ -59,7 +59,7 @@ def settle(handoffs: Handoffs, roles: dict, horizon: float):
             steps = np.arange(len(mine)) * interval
             times = np.maximum.accumulate(arrivals - steps) + steps
         served[mine] = times
-        queues[role] = StaffQueue(interval, arrivals.tolist(), times.tolist())
+        queues[role] = StaffQueue(interval, arrivals, times)
     slas = _slas(handoffs, served, horizon)
     resolved = served <= horizon
     return queues, slas, int(resolved.sum()), len(np.unique(handoffs.customer[resolved]))
