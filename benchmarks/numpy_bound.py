@@ -51,9 +51,9 @@ BLOCK = 1 << 16   # customers per block, as the engine's
 class Cohort:
     """The cohort's customers, their state in the run, and what is counted."""
 
-    def __init__(self, n: int, seed: int, start: float, arrival: float = 14 * DAY):
+    def __init__(self, n: int, seed, start: float, arrival: float = 14 * DAY, days: float = 90):
         gen = self.gen = np.random.default_rng(seed)
-        self.n, self.start = n, start
+        self.n, self.start, self.horizon = n, start, start + days * DAY
         self.seg = (gen.random(n) >= WEIGHT_NEW).astype(np.int64)
         self.consent = {ch: gen.random(n) < p[self.seg] for ch, p in CONSENT.items()}
         self.entry = start + gen.random(n) * arrival
@@ -80,6 +80,8 @@ class Cohort:
     def arrive(self, step: str, at, live):
         """Customers in ``live`` reach ``step`` at ``at`` unless their run ended before."""
         here = live & (self.end > at)
+        if (at[here] > self.horizon).any():
+            raise ValueError(f"{step}: reached after the horizon, which the bound does not model")
         self.visits[step] = self.visits.get(step, 0) + int(here.sum())
         return here
 

@@ -3,6 +3,7 @@
     pip install -e '.[bench]'                            # simpy
     python benchmarks/sim_bench.py                       # 1,000,000 customers, 2 shards
     python benchmarks/sim_bench.py --customers 200000 --shards 1 --profile
+    python benchmarks/sim_bench.py --shards 1 --simpy-customers 0 --reference-customers 0
 
 The journey (written below) has 30 steps in 3 stages: 9 sends on two channels, waits, two
 wait-for blocks with timeouts, a branch, a split, tags, a handoff, with a cap, quiet hours, a
@@ -14,10 +15,11 @@ baseline orders, opt-outs and fatigue. In one run it times, over 90 days:
 (b) the same journey as a straightforward SimPy model (``simpy_model.py``: one process per
     customer) on ``--simpy-customers`` customers; its rate is extrapolated to the large cohort,
     which is fair to SimPy (its cost per customer does not fall with more customers);
+(a') unless ``--no-bound``, a hand-written numpy bound of the same journey
+    (``numpy_bound.py``) on ``--customers`` customers in this process, every figure checked
+    against the engine's within sampling error, and the engine's time as a ratio to it (CPU
+    time, the shards' processes included, and wall time). Target: within 2x;
 (c) the reference engine (the runtime's executor) on ``--reference-customers`` customers;
-(b') a hand-written numpy bound of the same journey (``numpy_bound.py``) on ``--customers``
-    customers in this process, its figures checked against the engine's within sampling error,
-    and the engine's time as a ratio to it (CPU time, the shards' processes included; and wall);
 (d) with ``--examples``: every bundled example (``examples/cohorts/X.cohort.yaml`` with its
     journey ``examples/X.*``) with its cohort at ``--customers`` customers on the vectorised
     engine, each one's customers/s with its ratio to the SimPy model (b) and to the benchmark
