@@ -246,9 +246,6 @@ class _Ids:
     def __iter__(self):
         return (f"c{i + 1}" for i in range(self.size))
 
-    def indexes(self) -> np.ndarray:
-        return np.arange(self.size)
-
 
 def _joined(handoffs: list[Handoffs]) -> Handoffs:
     """The handoffs of several parts in one, each column copied once."""

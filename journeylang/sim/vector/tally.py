@@ -1,10 +1,11 @@
 """Vectorised simulation: counting while a block runs, and the counts the reports read.
 
-While a block runs, every count is logged with the customers it is about (``Log``): a customer
-the engine hands to the reference path leaves nothing behind when the block is counted. At the
-end the logs become the reference engine's ``JourneyCounts`` (sim/counting.py), per journey, in
-an ``engine.Tally``: the two engines' counts have one form, add up exactly across blocks, shards
-and paths, and give ``Results`` (and ``MultiResults``) through the same report code.
+While a block runs, what customers do per item (step visits, send results, messages,
+responses, events handled or ignored) is added to counts of a fixed size, and what they do per
+run is logged with the customers it is about (``Log``). At the end the logs become the
+reference engine's ``JourneyCounts`` (sim/counting.py), per journey, in an ``engine.Tally``:
+the two engines' counts have one form, add up exactly across blocks, shards and paths, and
+give ``Results`` (and ``MultiResults``) through the same report code.
 """
 from __future__ import annotations
 
