@@ -208,7 +208,7 @@ def run(customers: int, seed: int = 1, start: float = 0.0, block: int = BLOCK) -
     return total
 
 
-def spread(customers: int, start: float, replicates: int = 8) -> dict:
+def spread(customers: int, start: float, replicates: int = 16) -> dict:
     """Each figure's standard deviation between runs of ``customers`` customers, estimated from
     ``replicates`` runs (other seeds) of at most 100,000 customers and scaled by the square
     root of the size (the figures are sums over independent customers)."""
