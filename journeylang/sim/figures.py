@@ -5,14 +5,14 @@ import numpy as np
 
 
 def quantile(values, q: float) -> float | None:
-    """The nearest-rank ``q`` quantile of ``values``, a list or a numpy array (None when there
-    are none)."""
+    """The nearest-rank ``q`` quantile of ``values``, a list or an array (numpy's, or doubles'
+    from ``array``) (None when there are none)."""
     if not len(values):
         return None
     rank = min(len(values) - 1, int(q * len(values)))
-    if isinstance(values, np.ndarray):
-        return float(np.partition(values, rank)[rank])
-    return sorted(values)[rank]
+    if isinstance(values, list):
+        return sorted(values)[rank]
+    return float(np.partition(np.asarray(values, dtype=float), rank)[rank])
 
 
 def hours(seconds: float | None) -> float | None:

@@ -299,7 +299,8 @@ class Tally:
                 treated = mine & ~held
                 if treated.any():
                     counts.milestones[("treated", milestone.name)] += int(treated.sum())
-                    counts.milestone_times[milestone.name] += since[treated].tolist()
+                    counts.milestone_times[milestone.name].frombytes(
+                        np.asarray(since[treated], dtype=np.float64).tobytes())
                 if (mine & held).any():
                     counts.milestones[("holdout", milestone.name)] += int((mine & held).sum())
         for (jj, step), n in sorted(self.ignored_at.items()):
@@ -332,7 +333,7 @@ class Tally:
                 counts.flows[(ids[p], whys[w], f"end:{outcome}")] += m
         won = np.isin(why, [c for c, o in outcome_of.items() if o == CONVERTED]) & ~held
         if won.any():
-            counts.convert_times += since[won].tolist()
+            counts.convert_times.frombytes(np.asarray(since[won], dtype=np.float64).tobytes())
             for g, m in zip(*_tallied(segment[won])):
                 counts.by_segment[self.plan.cohort.segments[g].name]["converted"] += m
 
