@@ -3,6 +3,7 @@
     pip install -e '.[bench]'                            # simpy
     python benchmarks/sim_bench.py                       # 1,000,000 customers, 2 shards
     python benchmarks/sim_bench.py --customers 200000 --shards 1 --profile
+    python benchmarks/sim_bench.py --shards 1 --simpy-customers 0 --reference-customers 0
 
 The journey (written below) has 30 steps in 3 stages: 9 sends on two channels, waits, two
 wait-for blocks with timeouts, a branch, a split, tags, a handoff, with a cap, quiet hours, a
@@ -14,6 +15,10 @@ baseline orders, opt-outs and fatigue. In one run it times, over 90 days:
 (b) the same journey as a straightforward SimPy model (``simpy_model.py``: one process per
     customer) on ``--simpy-customers`` customers; its rate is extrapolated to the large cohort,
     which is fair to SimPy (its cost per customer does not fall with more customers);
+(a') unless ``--no-bound``, a hand-written numpy bound of the same journey
+    (``numpy_bound.py``) on ``--customers`` customers in this process, every figure checked
+    against the engine's within sampling error, and the engine's time as a ratio to it (CPU
+    time, the shards' processes included, and wall time). Target: within 2x;
 (c) the reference engine (the runtime's executor) on ``--reference-customers`` customers;
 (d) with ``--examples``: every bundled example (``examples/cohorts/X.cohort.yaml`` with its
     journey ``examples/X.*``) with its cohort at ``--customers`` customers on the vectorised
@@ -34,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import sys
 import time
@@ -157,16 +163,25 @@ def cohort_of(size: int):
     return cohort
 
 
-def timed(label: str, customers: int, run) -> float:
-    started = time.perf_counter()
+def cpu_seconds() -> float:
+    """CPU time of this process and of its children that have ended (the shards' processes)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def timed(label: str, customers: int, run, clocks: dict | None = None) -> float:
+    cpu, started = cpu_seconds(), time.perf_counter()
     summary = run()
     seconds = time.perf_counter() - started
+    cpu = cpu_seconds() - cpu
     print(f"{label:<34} {customers:>9,} customers  {seconds:7.2f} s  "
-          f"{customers / seconds:>9,.0f} customers/s   {summary}")
+          f"{customers / seconds:>9,.0f} customers/s  CPU {cpu:6.2f} s   {summary}")
+    if clocks is not None:
+        clocks.update(wall=seconds, cpu=cpu)
     return customers / seconds
 
 
-def vector(args, compiled) -> str:
+def vector(args, compiled, kept: dict) -> str:
     cohort = cohort_of(args.customers)
     if args.profile:
         profiler = cProfile.Profile()
@@ -174,9 +189,33 @@ def vector(args, compiled) -> str:
         results = VectorSimulation(compiled, cohort, args.seed, args.days).run()
         profiler.disable()
         pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
+    elif args.shards == 1:
+        results = VectorSimulation(compiled, cohort, args.seed, args.days).run()
     else:
         results = simulate_sharded(compiled, cohort, args.seed, args.days, shards=args.shards)
+    kept["results"] = results
     return _figures(results)
+
+
+def bound(args, engine_results, engine_clocks: dict) -> None:
+    """The hand-written numpy bound on as many customers, its figures against the engine's."""
+    import numpy_bound
+    start = cohort_of(1).start
+    clocks: dict = {}
+    holder = {}
+
+    def run():
+        holder["figures"] = numpy_bound.run(args.customers, args.seed, start)
+        return f"messages {holder['figures']['messages']:,}"
+    timed("numpy bound (1 process)", args.customers, run, clocks)
+    worst, lines = numpy_bound.agreement(holder["figures"], numpy_bound.engine_figures(engine_results),
+                                         numpy_bound.spread(args.customers, start))
+    print("bound against engine, each figure (z: difference over its sampling spread):")
+    print("\n".join(lines))
+    print(f"figures compared: {len(lines)}; largest |z| {worst:.2f} "
+          f"({'agree' if worst < 4 else 'DISAGREE'} within sampling error: |z| < 4)")
+    print(f"engine / numpy bound: CPU {engine_clocks['cpu'] / clocks['cpu']:.2f}x, "
+          f"wall {engine_clocks['wall'] / clocks['wall']:.2f}x")
 
 
 def reference(args, compiled) -> str:
@@ -243,7 +282,10 @@ def _named_file(text: str) -> tuple[str, Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--shards", type=int, default=2, help="local processes for the vector engine")
+    parser.add_argument("--shards", type=int, default=2,
+                        help="local processes for the vector engine (1: in this process)")
+    parser.add_argument("--bound", action=argparse.BooleanOptionalAction, default=True,
+                        help="time the hand-written numpy bound too, and check its figures")
     parser.add_argument("--simpy-customers", type=int, default=20_000, help="0: skip SimPy")
     parser.add_argument("--reference-customers", type=int, default=20_000, help="0: skip")
     parser.add_argument("--days", type=float, default=90)
@@ -258,7 +300,11 @@ def main() -> None:
     args = parser.parse_args()
     compiled = tables()
     print(f"journey: {len(compiled.rows['steps'])} steps; {args.days:g} days; seed {args.seed}")
-    fast = timed(f"vector engine ({args.shards} shards)", args.customers, lambda: vector(args, compiled))
+    kept, clocks = {}, {}
+    fast = timed(f"vector engine ({args.shards} shards)", args.customers,
+                 lambda: vector(args, compiled, kept), clocks)
+    if args.bound:
+        bound(args, kept["results"], clocks)
     slow = None
     if args.simpy_customers:
         slow = timed("SimPy model", args.simpy_customers, lambda: simpy_model(args))

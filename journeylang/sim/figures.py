@@ -1,13 +1,18 @@
 """Simulation stage: the small statistics reports share (nearest-rank quantiles, hours)."""
 from __future__ import annotations
 
+import numpy as np
+
 
 def quantile(values, q: float) -> float | None:
-    """The nearest-rank ``q`` quantile of ``values`` (None when there are none)."""
-    if not values:
+    """The nearest-rank ``q`` quantile of ``values``, a list or an array (numpy's, or doubles'
+    from ``array``) (None when there are none)."""
+    if not len(values):
         return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+    rank = min(len(values) - 1, int(q * len(values)))
+    if isinstance(values, list):
+        return sorted(values)[rank]
+    return float(np.partition(np.asarray(values, dtype=float), rank)[rank])
 
 
 def hours(seconds: float | None) -> float | None:

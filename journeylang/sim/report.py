@@ -103,9 +103,8 @@ class Results:
                    "title": stage_titles.get(s)} for s in stages]
         flows = [{"from": a, "edge": e, "to": b, "runs": n}
                  for (a, e, b), n in sorted(store.flows.items(), key=lambda kv: (-kv[1], kv[0]))]
-        counts = messages_per_customer([store.sent_to], sim.customers)
-        per_customer = _distribution(counts)
-        total = int(counts.sum())
+        per_customer = messages_per_customer([store.sent_to], sim.customers)
+        total = sum(k * n for k, n in per_customer.items())
         ended = {f"{group}:{outcome}": n for (group, outcome), n in sorted(store.ended.items())}
         times = store.convert_times
         histogram, previous = [], 0.0
@@ -121,7 +120,8 @@ class Results:
             steps=steps, flows=flows, funnel=funnel,
             time_to_convert={"count": len(times), "median_hours": hours(quantile(times, 0.5)),
                              "p90_hours": hours(quantile(times, 0.9)), "histogram": histogram},
-            messages={"total": total, "per_customer_mean": total / len(counts) if len(counts) else 0.0,
+            messages={"total": total,
+                      "per_customer_mean": total / len(sim.customers) if len(sim.customers) else 0.0,
                       "per_customer": {str(k): v for k, v in sorted(per_customer.items())}},
             policies={"opt_outs": store.opt_outs, "cap_skips": store.skip_reasons["cap"],
                       "consent_skips": store.skip_reasons["no consent"],
@@ -208,24 +208,16 @@ def experiment_rows(experiments: list[dict]) -> list[dict]:
     return rows
 
 
-def messages_per_customer(sent_to: list, customers) -> np.ndarray:
-    """Messages per customer of ``customers`` (ids ``c1`` ...), summed over the journeys'
-    ``sent_to``: a Counter by id (reference engine) or a ``PerCustomer`` by cohort index."""
+def messages_per_customer(sent_to: list, customers) -> Counter:
+    """How many of ``customers`` (ids ``c1`` ...) got each number of messages, summed over the
+    journeys' ``sent_to``: Counters by id (reference engine), or the vectorised engine's
+    ``Messages`` (a table of counts per customer, which every journey of a run shares)."""
+    if sent_to and all(hasattr(sent, "distribution") for sent in sent_to):
+        return sent_to[0].distribution([sent.j for sent in sent_to], len(customers))
     found = np.zeros(len(customers), dtype=np.int64)
-    index = None
     for sent in sent_to:
-        if hasattr(sent, "array"):
-            if index is None:
-                index = customers.indexes() if hasattr(customers, "indexes") else \
-                    np.array([int(c[1:]) - 1 for c in customers], dtype=np.int64)
-            found += sent.array(int(index.max()) + 1 if len(index) else 0)[index]
-        else:
-            found += np.array([sent.get(c, 0) for c in customers], dtype=np.int64)
-    return found
-
-
-def _distribution(counts: np.ndarray) -> Counter:
-    values, n = np.unique(counts, return_counts=True)
+        found += np.array([sent.get(c, 0) for c in customers], dtype=np.int64)
+    values, n = np.unique(found, return_counts=True)
     return Counter({int(v): int(m) for v, m in zip(values.tolist(), n.tolist())})
 
 
@@ -470,8 +462,8 @@ class MultiResults:
     @classmethod
     def combine(cls, journeys: list[Results], tally, cohort, seed, days,
                 customers) -> "MultiResults":
-        counts = messages_per_customer([j.sent_to for j in tally.journeys.values()], customers)
-        total = int(counts.sum())
+        per_customer = messages_per_customer([j.sent_to for j in tally.journeys.values()], customers)
+        total = sum(k * n for k, n in per_customer.items())
         policies = Counter()
         for results in journeys:
             policies.update(results.policies)
@@ -484,9 +476,9 @@ class MultiResults:
                 for r in journeys]
         combined = {"journeys": rows,
                     "messages": {"total": total,
-                                 "per_customer_mean": total / len(counts) if len(counts) else 0.0,
+                                 "per_customer_mean": total / len(customers) if len(customers) else 0.0,
                                  "per_customer": {str(k): v for k, v in
-                                                  sorted(_distribution(counts).items())}},
+                                                  sorted(per_customer.items())}},
                     "policies": dict(policies),
                     "customers_by_journeys_entered": {
                         str(k): v for k, v in sorted(tally.overlap.items())},

@@ -31,18 +31,25 @@ class StaffQueue:
 
     def longest(self) -> int:
         """The most handoffs waiting at once (seen at arrivals; served times are in order)."""
-        if not self.arrivals:
+        if not len(self.arrivals):
             return 0
-        gone = np.searchsorted(np.asarray(self.served, dtype=float),
-                               np.asarray(self.arrivals, dtype=float), side="right")
-        return int((np.arange(1, len(self.arrivals) + 1) - gone).max())
+        arrivals, served = _floats(self.arrivals), _floats(self.served)
+        waiting = np.arange(1, len(arrivals) + 1) - np.searchsorted(served, arrivals, side="right")
+        return int(waiting.max())
 
     def summary(self) -> dict:
-        """Waits are of the handoffs ever served (none with capacity 0: no figures)."""
-        waits = [s - a for a, s in zip(self.arrivals, self.served) if s != math.inf]
-        return {"handoffs": len(self.arrivals),
-                "mean_wait_hours": hours(sum(waits) / len(waits)) if waits else None,
+        """Waits are of the handoffs ever served (none with capacity 0: no figures); computed
+        on arrays (8 bytes a handoff), the mean summed in order as ``sum`` would."""
+        arrivals, served = _floats(self.arrivals), _floats(self.served)
+        done = served != math.inf
+        waits = served[done] - arrivals[done]
+        mean = float(np.cumsum(waits)[-1]) / len(waits) if len(waits) else None
+        return {"handoffs": len(self.arrivals), "mean_wait_hours": hours(mean),
                 "p90_wait_hours": hours(quantile(waits, 0.9)), "max_queue": self.longest()}
+
+
+def _floats(values) -> np.ndarray:
+    return np.asarray(values, dtype=float)
 
 
 def staff_queues(roles: dict[str, tuple[int, int]]) -> dict[str, StaffQueue]:

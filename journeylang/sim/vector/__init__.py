@@ -25,7 +25,7 @@ from .clock import ZoneClock
 from .plan import (ARRIVAL, BASELINE, OPTOUT, RECEIPT, RESPONSE, Plan, Unsupported,
                    vector_support)
 from .staff import Handoffs, Ladders, settle
-from .tally import PerCustomer
+from .tally import Messages
 
 DAY = 86400.0
 BLOCK = 1 << 16   # customers per block: each block has its own generator (see shard.py)
@@ -104,29 +104,40 @@ class VectorSimulation:
             chosen = ()
         else:
             total = None
+        handoffs = [total.handoffs] if total is not None else []
         for done, index in enumerate(chosen):
-            first = index * self.block
-            size = min(self.block, self.cohort.size - first)
-            block = Block(self.plan, self.spec, first, size, seed_for(self.seed, index)).run()
-            part = self._part(block.finish())
-            escaped = {reason: (np.flatnonzero(mask) + first).tolist()
-                       for reason, mask in block.reasons.items()}
-            if escaped:
-                part = part + self._reference(escaped)
+            part = self._block(index)
+            handoffs.append(part.handoffs)   # joined once at the end: no copy per block
+            part.handoffs = Handoffs()
             total = part if total is None else total + part
             if progress is not None:
                 progress(done + 1)
         if total is None:
             total = Part(self._empty())
+        if handoffs:
+            total.handoffs = _joined(handoffs)
         if self.spec.trace:
             self.sends, self.inside = total.sends, total.inside
         return total
 
+    def _block(self, index: int) -> Part:
+        """One block's counts, and those of the customers it hands over on the reference path
+        (the block's arrays are freed on return, before the next block starts)."""
+        first = index * self.block
+        size = min(self.block, self.cohort.size - first)
+        block = Block(self.plan, self.spec, first, size, seed_for(self.seed, index)).run()
+        part = self._part(block.finish())
+        escaped = {reason: (np.flatnonzero(mask) + first).tolist()
+                   for reason, mask in block.reasons.items()}
+        if escaped:
+            part = part + self._reference(escaped)
+        return part
+
     def _empty(self) -> Tally:
         from ..counting import JourneyCounts
         counts = {p.journey_id: JourneyCounts() for p in self.programs}
-        for one in counts.values():
-            one.sent_to = PerCustomer()
+        for j, one in enumerate(counts.values()):
+            one.sent_to = Messages(j=j)
         return Tally(counts, {}, 0)
 
     # --- a block's counts ---------------------------------------------------------------------
@@ -139,7 +150,7 @@ class VectorSimulation:
         overlap = Counter({int(k): int(v) for k, v in zip(*np.unique(entered[keep], return_counts=True))
                            if k > 0})
         events, reached = _events(block, keep)
-        part = Part(Tally(journeys, {}, int(keep.sum()), overlap, _behaviour(block, keep),
+        part = Part(Tally(journeys, {}, int(keep.sum()), overlap, _behaviour(block),
                           events, reached), _handoffs(block, keep), _ladders(block, keep),
                     int(keep.sum()))
         if self.spec.trace:
@@ -165,8 +176,9 @@ class VectorSimulation:
                          only=indexes)
         sim.advance()
         tally = sim.tally()
-        for counts in tally.journeys.values():
-            counts.sent_to = PerCustomer.of_counter(counts.sent_to)
+        journeys = [tally.journeys[program.journey_id] for program in self.programs]
+        for counts, sent_to in zip(journeys, Messages.of_counters([c.sent_to for c in journeys])):
+            counts.sent_to = sent_to
         part = Part(tally, reference={k: list(v) for k, v in reasons.items()})
         if self.plan.reference is None:   # the staff queues are settled with every customer's
             tally.staff = {}
@@ -255,8 +267,11 @@ class _Ids:
     def __iter__(self):
         return (f"c{i + 1}" for i in range(self.size))
 
-    def indexes(self) -> np.ndarray:
-        return np.arange(self.size)
+
+def _joined(handoffs: list[Handoffs]) -> Handoffs:
+    """The handoffs of several parts in one, each column copied once."""
+    return Handoffs(**{name: np.concatenate([getattr(h, name) for h in handoffs])
+                       for name in Handoffs.COLUMNS})
 
 
 def _objects(values: list) -> np.ndarray:
@@ -286,27 +301,20 @@ def _events(block: Block, keep: np.ndarray) -> tuple[Counter, Counter]:
     return events, reached
 
 
-def _behaviour(block: Block, keep: np.ndarray) -> dict:
+def _behaviour(block: Block) -> dict:
     """Per (segment, response): how often it was triggered and fired, and its events."""
-    plan, log = block.plan, block.tally.log
+    plan, responses = block.plan, block.tally.responses
+    any_fired = any("fired" in figures for figures in responses.values())
     found: dict = {}
-    triggers = log.take("behaviour/triggers", keep)
-    fired = log.take("behaviour/fired", keep)
     for s, source in enumerate(plan.sources):
         if source.role != RESPONSE:
             continue
-        key = (plan.cohort.segments[source.segment].name, source.index)
-        figures = Counter()
-        if triggers is not None:
-            figures["triggers"] = int((triggers[1] == s).sum())
-        if fired is not None:
-            mine = fired[1] == s
-            times = fired[2][mine].astype(np.int64)
-            figures["fired"] = int(mine.sum())
-            figures["events"] = int(times.sum())
-            figures["events_sq"] = int((times * times).sum())
+        drawn = responses.get(s, Counter())
+        figures = Counter({"triggers": drawn["triggers"]})
+        if any_fired:
+            figures.update({k: drawn[k] for k in ("fired", "events", "events_sq")})
         if figures["triggers"]:
-            found[key] = figures
+            found[(plan.cohort.segments[source.segment].name, source.index)] = figures
     return found
 
 

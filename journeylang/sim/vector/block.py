@@ -57,7 +57,8 @@ class Block:
         self.customers = Customers(plan, spec, n, self.gen)
         self.lanes = Lanes(plan, n)
         self.book = Book(plan, n)
-        self.tally = Tally(plan, n, first)
+        self.escaped = np.zeros(n, dtype=bool)
+        self.tally = Tally(plan, n, first, self.escaped)
         self.trace: list[tuple] = []       # sends: customer rows, times, channel, zone codes, journey
         self.matching: dict = {}           # (journey, step, channel) -> responses it draws
         self.seq = len(plan.sources) + 2   # numbers up to here: baseline streams
@@ -66,7 +67,6 @@ class Block:
         self.received = np.zeros(n, dtype=np.int64)  # messages, for fatigue
         self.caps = [(np.full((n, m), -np.inf), np.zeros(n, dtype=np.int64))
                      for m, *_ in plan.caps]
-        self.escaped = np.zeros(n, dtype=bool)
         self.reasons: dict[str, np.ndarray] = {}
         self.cur_t = np.full(n, -np.inf)
         self.cur_s = np.zeros(n)

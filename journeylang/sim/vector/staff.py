@@ -84,7 +84,7 @@ def settle(handoffs: Handoffs, roles: dict, horizon: float, ladders: Ladders | N
             steps = np.arange(len(mine)) * interval
             times = np.maximum.accumulate(arrivals - steps) + steps
         served[mine] = times
-        queues[role] = StaffQueue(interval, arrivals.tolist(), times.tolist())
+        queues[role] = StaffQueue(interval, arrivals, times)
     closed = _closed(handoffs, ladders if ladders is not None else Ladders(), rungs or {})
     slas = _slas(handoffs, served, closed, horizon)
     resolved = served <= horizon

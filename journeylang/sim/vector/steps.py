@@ -261,18 +261,13 @@ def split(block, journey, s: int, chosen) -> None:
         arms_of[new] = journey.split_arm(s, point)
     picked = arms_of[rows]
     column = lanes.split_column[key]
-    table = lanes.arms(journey.j)
-    first = table[chosen, column] < 0
-    table[chosen, column] = picked
+    lanes.arms(journey.j)[chosen, column] = picked
     arms = journey.splits[s]
     for a, (to, why, name) in enumerate(arms):
         mine = picked == a
         if not mine.any():
             continue
         taking = chosen[mine]
-        if first[mine].any():
-            block.tally.split(journey.j, s, np.full(int(first[mine].sum()), a),
-                              lanes.c[taking[first[mine]]])
         if to == HOLD:
             block.hold(taking, journey, s)
         else:

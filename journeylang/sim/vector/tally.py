@@ -1,10 +1,11 @@
 """Vectorised simulation: counting while a block runs, and the counts the reports read.
 
-While a block runs, every count is logged with the customers it is about (``Log``): a customer
-the engine hands to the reference path leaves nothing behind when the block is counted. At the
-end the logs become the reference engine's ``JourneyCounts`` (sim/counting.py), per journey, in
-an ``engine.Tally``: the two engines' counts have one form, add up exactly across blocks, shards
-and paths, and give ``Results`` (and ``MultiResults``) through the same report code.
+While a block runs, what customers do per item (step visits, send results, messages,
+responses, events handled or ignored) is added to counts of a fixed size, and what they do per
+run is logged with the customers it is about (``Log``). At the end the logs become the
+reference engine's ``JourneyCounts`` (sim/counting.py), per journey, in an ``engine.Tally``:
+the two engines' counts have one form, add up exactly across blocks, shards and paths, and
+give ``Results`` (and ``MultiResults``) through the same report code.
 """
 from __future__ import annotations
 
@@ -17,34 +18,44 @@ from ..counting import HIT_OPEN, JourneyCounts
 from .plan import NO_NEXT
 
 
-class PerCustomer:
-    """A number per customer of the cohort (messages sent), by customer index, for any part of
-    the cohort; ``+`` adds up (parts of one run have disjoint customers)."""
+class Messages:
+    """Messages per customer, kept as how many customers got each combination of counts from
+    the run's journeys (customers with none left out), so the memory it takes does not grow
+    with the customers. Every journey's ``sent_to`` holds the run's table and reads its own
+    column ``j``; ``+`` adds up parts of one run (their customers are disjoint)."""
 
-    def __init__(self, index=None, values=None):
-        self.index = np.zeros(0, dtype=np.int64) if index is None else np.asarray(index, dtype=np.int64)
-        self.values = np.zeros(0, dtype=np.int64) if values is None else np.asarray(values, dtype=np.int64)
+    def __init__(self, table: Counter | None = None, j: int = 0):
+        self.table = Counter() if table is None else table
+        self.j = j
 
     @classmethod
-    def of_counter(cls, counter: Counter) -> "PerCustomer":
-        """From the reference engine's ``{"c12": 3}``."""
-        items = [(int(ident[1:]) - 1, n) for ident, n in counter.items()]
-        return cls([i for i, _ in items], [n for _, n in items])
+    def of_counters(cls, counters: list) -> list["Messages"]:
+        """From the reference engine's ``{"c12": 3}``, one per journey of the run, in order."""
+        ids = set().union(*counters)
+        table = Counter(tuple(c.get(i, 0) for c in counters) for i in ids)
+        return [cls(table, j) for j in range(len(counters))]
 
-    def __add__(self, other):
-        if isinstance(other, Counter):
-            other = PerCustomer.of_counter(other)
-        return PerCustomer(np.concatenate([self.index, other.index]),
-                           np.concatenate([self.values, other.values]))
+    @classmethod
+    def of_matrix(cls, counts: np.ndarray) -> list["Messages"]:
+        """From the counts of a (journeys, customers) matrix, one per journey."""
+        some = counts[:, counts.any(axis=0)]
+        keys, n = _tallied(*some) if some.shape[1] else ([], [])
+        if len(counts) == 1:
+            keys = [(k,) for k in keys]
+        table = Counter(dict(zip(keys, n)))
+        return [cls(table, j) for j in range(len(counts))]
 
-    __radd__ = __add__
+    def __add__(self, other: "Messages") -> "Messages":
+        return Messages(self.table + other.table, self.j)
 
-    def array(self, size: int) -> np.ndarray:
-        return np.bincount(self.index, weights=self.values, minlength=size).astype(np.int64)[:size]
-
-    def get(self, ident: str, default: int = 0) -> int:
-        wanted = int(ident[1:]) - 1
-        return int(self.values[self.index == wanted].sum()) or default
+    def distribution(self, columns: list[int], customers: int) -> Counter:
+        """How many of the ``customers`` got each number of messages from the journeys
+        ``columns`` together."""
+        found = Counter()
+        for key, n in self.table.items():
+            found[sum(key[j] for j in columns)] += n
+        found[0] += customers - sum(self.table.values())
+        return +found
 
 
 class Log:
@@ -80,16 +91,36 @@ def _joined(pieces: list, sizes: list[int]) -> np.ndarray:
 
 
 class Tally:
-    """What one block counts, per journey."""
+    """What one block counts, per journey. What happens per item a customer takes (step visits,
+    send results, messages, responses, events handled or ignored) is added to counts of a fixed
+    size as it happens; what happens per run (entries, stages, milestones, ends, arms, KPI
+    windows, handoffs) is logged with its customer and counted when the block ends. Customers
+    leave a block for the reference path only before it runs (``escaped``), so nothing of
+    theirs is added."""
 
-    def __init__(self, plan, n: int, first: int):
+    def __init__(self, plan, n: int, first: int, escaped: np.ndarray | None = None):
         self.plan, self.n, self.first = plan, n, first
+        self.escaped = np.zeros(n, dtype=bool) if escaped is None else escaped
         self.log = Log()
-        # Step visits are the bulk of what is counted: no customer leaves the block for the
-        # reference path once running (plan.py sends a journey with a `set` the engine cannot
-        # hold there whole), so they are counted at once (per journey: (step, previous step,
-        # edge) code -> visits) instead of logged per visit.
+        # per journey: (step, previous step, edge) code -> visits
         self.visits: dict[int, Counter] = defaultdict(Counter)
+        self.results: dict[tuple, Counter] = defaultdict(Counter)  # (j, what, reason) -> step -> n
+        self.channels: dict[tuple, Counter] = defaultdict(Counter)  # (j, channel) -> step -> n
+        self.messages = np.zeros((len(plan.journeys), n), dtype=np.int64)  # per customer
+        self.promo = np.zeros(len(plan.journeys), dtype=np.int64)
+        self.handled_kinds: Counter = Counter()                # (j, event kind) -> handler runs
+        self.ignored_at: Counter = Counter()                   # (j, step) -> events ignored
+        self.responses: dict[int, Counter] = defaultdict(Counter)  # source -> figures
+
+    def _kept(self, rows) -> np.ndarray | None:
+        """Which of ``rows`` are counted here (None: all of them)."""
+        if not self.escaped.any():
+            return None
+        return ~self.escaped[np.asarray(rows)]
+
+    def _count(self, rows) -> int:
+        kept = self._kept(rows)
+        return int(np.size(rows) if kept is None else np.count_nonzero(kept))
 
     # --- during the run ---------------------------------------------------------------------
 
@@ -107,22 +138,28 @@ class Tally:
         self.log.add(f"stage/{j}", rows, stage)
 
     def result(self, j: int, s: int, what: str, rows, reason: str | None = None) -> None:
-        self.log.add(f"result/{j}/{what}/{reason}", rows, s)
+        n = self._count(rows)
+        if n:
+            self.results[(j, what, reason)][s] += n
 
     def channel(self, j: int, s: int, channel: str, rows) -> None:
-        self.log.add(f"channel/{j}/{channel}", rows, s)
-
-    def split(self, j: int, s: int, arm: np.ndarray, rows) -> None:
-        self.log.add(f"split/{j}", rows, s, arm)
+        n = self._count(rows)
+        if n:
+            self.channels[(j, channel)][s] += n
 
     def milestone(self, j: int, k: int, rows, held, since) -> None:
         self.log.add(f"milestone/{j}", rows, k, held, since)
 
     def ignored(self, j: int, s, rows) -> None:
-        self.log.add(f"ignored/{j}", rows, s)
+        kept = self._kept(rows)
+        steps = np.broadcast_to(np.asarray(s), np.shape(rows))
+        for step, n in zip(*_tallied(steps if kept is None else steps[kept])):
+            self.ignored_at[(j, step)] += n
 
     def handled(self, j: int, kind: int, rows) -> None:
-        self.log.add(f"handled/{j}", rows, kind)
+        n = self._count(rows)
+        if n:
+            self.handled_kinds[(j, kind)] += n
 
     def ended(self, j: int, rows, pos, why, held, since, segment) -> None:
         self.log.add(f"ended/{j}", rows, pos, why, held, since, segment)
@@ -138,11 +175,17 @@ class Tally:
         self.log.add(f"kpi/{j}", rows, k, run_ids, held, opened_t, opened_q, due)
 
     def sent(self, j: int, rows, promo: bool) -> None:
-        self.log.add(f"sent/{j}", rows, promo)
+        kept = self._kept(rows)
+        rows = rows if kept is None else rows[kept]
+        np.add.at(self.messages[j], rows, 1)
+        if promo:
+            self.promo[j] += len(rows)
 
     def send(self, rows, at, seq, j: int) -> None:
-        """Every send, for the journey an opt-out counts against."""
-        self.log.add("sends", rows, at, seq, j)
+        """Every send, for the journey an opt-out counts against (with one journey, it is that
+        one: nothing is kept)."""
+        if len(self.plan.journeys) > 1:
+            self.log.add("sends", rows, at, seq, j)
 
     def handoff(self, rows, at, seq, made, role: int, due, j: int, runs, step: int) -> None:
         self.log.add("handoffs", rows, at, seq, made, role, due, j, runs, step)
@@ -152,15 +195,29 @@ class Tally:
         self.log.add("ladders", rows, at, seq, runs, wait)
 
     def behaviour(self, what: str, rows, source: int, values=1) -> None:
-        self.log.add(f"behaviour/{what}", rows, source, values)
+        """A response was drawn for ``rows`` (``triggers``), or fired ``values`` events each
+        (``fired``)."""
+        kept = self._kept(rows)
+        figures = self.responses[source]
+        if what == "triggers":
+            figures["triggers"] += int(np.size(rows)) if kept is None else int(np.count_nonzero(kept))
+            return
+        times = np.broadcast_to(np.asarray(values, dtype=np.int64), np.shape(rows))
+        if kept is not None:
+            times = times[kept]
+        figures["fired"] += len(times)
+        figures["events"] += int(times.sum())
+        figures["events_sq"] += int((times * times).sum())
 
     # --- at the end ---------------------------------------------------------------------------
 
     def counts(self, block, keep: np.ndarray) -> dict:
         """Per journey id its ``JourneyCounts``, for the customers ``keep`` (a mask)."""
         plan, found = self.plan, {}
+        sent_to = Messages.of_matrix(self.messages[:, keep])
         for journey in plan.journeys:
             found[journey.journey_id] = self._journey(journey, block, keep)
+            found[journey.journey_id].sent_to = sent_to[journey.j]
         opt_outs = self._opt_outs(block, keep)
         for journey in plan.journeys:
             found[journey.journey_id].opt_outs = int(opt_outs[journey.j])
@@ -227,19 +284,17 @@ class Tally:
         if stages is not None:
             for stage, n in zip(*_tallied(stages[1])):
                 counts.stages[journey.stages[stage]] += n
-        for name, parts in self.log.parts.items():
-            if name.startswith(f"result/{j}/"):
-                _, _, what, reason = name.split("/")
-                found = self.log.take(name, keep)
-                for step, n in zip(*_tallied(found[1])):
-                    counts.results[ids[step]][what] += n
-                if reason in SKIP_REASONS:
-                    counts.skip_reasons[reason] += len(found[0])
-            elif name.startswith(f"channel/{j}/"):
-                channel = name.split("/", 2)[2]
-                found = self.log.take(name, keep)
-                for step, n in zip(*_tallied(found[1])):
-                    counts.channel_sends[(ids[step], channel)] += n
+        for (jj, what, reason), found in self.results.items():
+            if jj != j:
+                continue
+            for step in sorted(found):
+                counts.results[ids[step]][what] += found[step]
+            if reason in SKIP_REASONS:
+                counts.skip_reasons[reason] += sum(found.values())
+        for (jj, channel), found in self.channels.items():
+            if jj == j:
+                for step in sorted(found):
+                    counts.channel_sends[(ids[step], channel)] += found[step]
         milestones = take("milestone")
         if milestones is not None:
             _, k, held, since = milestones
@@ -248,28 +303,21 @@ class Tally:
                 treated = mine & ~held
                 if treated.any():
                     counts.milestones[("treated", milestone.name)] += int(treated.sum())
-                    counts.milestone_times[milestone.name] += since[treated].tolist()
+                    counts.milestone_times[milestone.name].frombytes(
+                        np.asarray(since[treated], dtype=np.float64).tobytes())
                 if (mine & held).any():
                     counts.milestones[("holdout", milestone.name)] += int((mine & held).sum())
-        ignored = take("ignored")
-        if ignored is not None:
-            for step, n in zip(*_tallied(ignored[1])):
+        for (jj, step), n in sorted(self.ignored_at.items()):
+            if jj == j:
                 counts.ignored[ids[step]] += n
-        handled = take("handled")
-        if handled is not None:
-            for kind, n in zip(*_tallied(handled[1])):
+        for (jj, kind), n in sorted(self.handled_kinds.items()):
+            if jj == j:
                 counts.handled[self.plan.kinds.names[kind]] += n
         self._ended(journey, counts, take("ended"))
-        sent = take("sent")
-        if sent is not None:
-            rows, promo = sent
-            index, n = _grouped(rows)
-            counts.sent_to = PerCustomer(index + self.first, n)
-            counts.promo_sends = int(promo.sum())
+        if self.messages[j].any():
+            counts.promo_sends = int(self.promo[j])
             counts.budget_sends = sum(counts.results[s.id]["sent"] for s in journey.steps
                                       if s.kind == "send" and not s.params.get("transactional"))
-        else:
-            counts.sent_to = PerCustomer()
         self._experiments(journey, counts, block, keep)
         live = (block.lanes.phase[:block.lanes.size] != 0) & (block.lanes.j[:block.lanes.size] == j)
         live &= keep[block.lanes.c[:block.lanes.size]]
@@ -289,7 +337,7 @@ class Tally:
                 counts.flows[(ids[p], whys[w], f"end:{outcome}")] += m
         won = np.isin(why, [c for c, o in outcome_of.items() if o == CONVERTED]) & ~held
         if won.any():
-            counts.convert_times += since[won].tolist()
+            counts.convert_times.frombytes(np.asarray(since[won], dtype=np.float64).tobytes())
             for g, m in zip(*_tallied(segment[won])):
                 counts.by_segment[self.plan.cohort.segments[g].name]["converted"] += m
 
@@ -393,15 +441,6 @@ def _tallied(*columns, weights=None):
     return keys, n.tolist()
 
 
-def _grouped(index: np.ndarray):
-    """Customer indices (from 0) and how often each occurs."""
-    if not len(index):
-        return index, index
-    n = np.bincount(index)
-    present = np.flatnonzero(n)
-    return present, n[present]
-
-
 HIT, MISSED = "hit", "missed"
 
-__all__ = ["HIT", "HIT_OPEN", "Log", "MISSED", "NO_NEXT", "PerCustomer", "Tally"]
+__all__ = ["HIT", "HIT_OPEN", "Log", "MISSED", "Messages", "NO_NEXT", "Tally"]
