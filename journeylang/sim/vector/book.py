@@ -47,6 +47,12 @@ class Book:
         self.dyn = [np.zeros((n, 0), dtype=np.int64) for _ in range(kinds)]
         self.dyn_n = [np.zeros(n, dtype=np.int64) for _ in range(kinds)]
         self.dyn_ptr = [np.zeros(n, dtype=np.int64) for _ in range(kinds)]
+        # per type, each customer's last answer of ``first_after`` (valid until an event of
+        # the type is added for them, or their instant passes it)
+        self.found_t = [np.full(n, np.inf) for _ in range(kinds)]
+        self.found_q = [np.full(n, np.inf) for _ in range(kinds)]
+        self.found_id = [np.full(n, -1, dtype=np.int64) for _ in range(kinds)]
+        self.known = [np.zeros(n, dtype=bool) for _ in range(kinds)]
 
     # --- adding -----------------------------------------------------------------------------
 
@@ -111,6 +117,7 @@ class Book:
     def _insert(self, k: int, ids: np.ndarray) -> None:
         """Into type ``k``'s matrix: each customer's events stay sorted by instant."""
         rows = self.row[ids]
+        self.known[k][rows] = False
         order = np.lexsort((self.q[ids], self.t[ids], rows))
         ids, rows = ids[order], rows[order]
         unique, first, counts = np.unique(rows, return_index=True, return_counts=True)
@@ -144,19 +151,34 @@ class Book:
     def first_after(self, k: int, rows: np.ndarray, now: np.ndarray, split: np.ndarray):
         """Each customer's first event of type ``k`` after their instant ``(now, split)``: its
         time, sequence number and id (inf, inf, -1: none). A customer's instants only move
-        forward, so the search goes on from where the last one stopped."""
+        forward, so the last answer holds while it is still ahead of them and no event of the
+        type was added for them; else the search goes on from where the last one stopped."""
+        found_t, found_q, found_id = self.found_t[k], self.found_q[k], self.found_id[k]
+        stale = ~(self.known[k][rows] & after(found_t[rows], found_q[rows], now, split))
+        if stale.any():
+            again = rows[stale]
+            t, q, ident = self._search_after(k, again, now[stale], split[stale])
+            found_t[again], found_q[again], found_id[again] = t, q, ident
+            self.known[k][again] = True
+        return found_t[rows], found_q[rows], found_id[rows]
+
+    def _search_after(self, k: int, rows: np.ndarray, now: np.ndarray, split: np.ndarray):
         best_t = np.full(len(rows), np.inf)
         best_q = np.full(len(rows), np.inf)
         best = np.full(len(rows), -1, dtype=np.int64)
         for starts, pointers in self.static.get(k, ()):
             at, end = pointers[rows], starts[rows + 1]
             top = max(self.size - 1, 0)
-            while True:
+            for _ in range(2):   # usually a step or two; a long way on by bisection
                 idx = np.minimum(at, top)
                 behind = (at < end) & ~after(self.t[idx], self.q[idx], now, split)
                 if not behind.any():
                     break
                 at += behind
+            else:
+                far = np.flatnonzero(behind)
+                if len(far):
+                    at[far] = _search(self, at[far], end[far], now[far], split[far])
             pointers[rows] = at
             found = at < end
             self._better(found, np.minimum(at, top), best_t, best_q, best)
