@@ -66,6 +66,13 @@ def _earliest(n: int, times, later, seqs, whats, refs):
     return best, what, ref
 
 
+def _spread(mask: np.ndarray, values: np.ndarray, empty) -> np.ndarray:
+    """``values`` at the places ``mask`` marks, ``empty`` elsewhere."""
+    found = np.full(len(mask), empty, dtype=values.dtype)
+    found[mask] = values
+    return found
+
+
 class Block:
     """Customers ``first`` .. ``first + n - 1`` of the cohort, with their own generator."""
 
@@ -270,20 +277,23 @@ class Block:
         # events some run or entry of theirs takes
         wanted, bounds = self._wanted(rows, order, live, safe, phase)
         now, split = self.cur_t[rows], self.cur_s[rows]
+        book = self.book
         for k in np.flatnonzero(wanted.any(axis=0)).tolist():
-            mine = np.flatnonzero(wanted[:, k])
-            since_t, since_q = now[mine], split[mine]
+            if not book.holds(k):
+                continue
+            mine = wanted[:, k]
+            every = mine.all()
+            since_t, since_q = (now, split) if every else (now[mine], split[mine])
             bound = bounds.get(k)
             if bound is not None:   # nothing before it can matter: search from it on
-                ahead = bound[mine] > since_t
-                since_t = np.where(ahead, bound[mine], since_t)
+                bound = bound if every else bound[mine]
+                ahead = bound > since_t
+                since_t = np.where(ahead, bound, since_t)
                 since_q = np.where(ahead, -np.inf, since_q)
-            t, q, ident = self.book.first_after(k, rows[mine], since_t, since_q)
-            full_t = np.full(n, np.inf)
-            full_q = np.full(n, np.inf)
-            full_id = np.full(n, -1, dtype=np.int64)
-            full_t[mine], full_q[mine], full_id[mine] = t, q, ident
-            offer(full_t, 0, full_q, HAPPENS, full_id)
+            t, q, ident = book.first_after(k, rows if every else rows[mine], since_t, since_q)
+            if not every:
+                t, q, ident = _spread(mine, t, np.inf), _spread(mine, q, np.inf), _spread(mine, ident, -1)
+            offer(t, 0, q, HAPPENS, ident)
         best_t, what, ref = _earliest(n, times, later, seqs, whats, refs)
         self.next_t[rows] = best_t
         self.next_what[rows] = what

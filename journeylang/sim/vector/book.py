@@ -70,12 +70,12 @@ class Book:
     def _append(self, rows, at, seq, kind, src, depth, origin) -> np.ndarray:
         count = len(rows)
         self._grow(count)
-        ids = np.arange(self.size, self.size + count)
-        self.t[ids], self.q[ids], self.row[ids] = at, seq, rows
-        self.kind[ids], self.src[ids] = kind, src
-        self.depth[ids], self.origin[ids] = depth, origin
+        new = slice(self.size, self.size + count)
+        self.t[new], self.q[new], self.row[new] = at, seq, rows
+        self.kind[new], self.src[new] = kind, src
+        self.depth[new], self.origin[new] = depth, origin
         self.size += count
-        return ids
+        return np.arange(new.start, new.stop)
 
     def _keep(self, src, ids, data: dict | None, updates: dict | None) -> None:
         """The events' source-local index and their drawn data and profile updates."""
@@ -148,19 +148,25 @@ class Book:
 
     # --- reading forward ----------------------------------------------------------------------
 
+    def holds(self, k: int) -> bool:
+        """Whether the book has (or had room for) events of type ``k`` (else none can come
+        first: nothing is added without growing the type's matrix)."""
+        return k in self.static or self.dyn[k].shape[1] > 0
+
     def first_after(self, k: int, rows: np.ndarray, now: np.ndarray, split: np.ndarray):
         """Each customer's first event of type ``k`` after their instant ``(now, split)``: its
         time, sequence number and id (inf, inf, -1: none). A customer's instants only move
         forward, so the last answer holds while it is still ahead of them and no event of the
         type was added for them; else the search goes on from where the last one stopped."""
-        found_t, found_q, found_id = self.found_t[k], self.found_q[k], self.found_id[k]
-        stale = ~(self.known[k][rows] & after(found_t[rows], found_q[rows], now, split))
+        t, q, ident = self.found_t[k][rows], self.found_q[k][rows], self.found_id[k][rows]
+        stale = ~(self.known[k][rows] & after(t, q, now, split))
         if stale.any():
             again = rows[stale]
-            t, q, ident = self._search_after(k, again, now[stale], split[stale])
-            found_t[again], found_q[again], found_id[again] = t, q, ident
+            t[stale], q[stale], ident[stale] = self._search_after(k, again, now[stale], split[stale])
+            self.found_t[k][again], self.found_q[k][again] = t[stale], q[stale]
+            self.found_id[k][again] = ident[stale]
             self.known[k][again] = True
-        return found_t[rows], found_q[rows], found_id[rows]
+        return t, q, ident
 
     def _search_after(self, k: int, rows: np.ndarray, now: np.ndarray, split: np.ndarray):
         best_t = np.full(len(rows), np.inf)
