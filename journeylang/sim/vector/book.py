@@ -43,7 +43,10 @@ class Book:
         self.columns: list[dict] = [{} for _ in plan.sources]   # per source: path -> values
         self.updates: list[dict] = [{} for _ in plan.sources]   # per source: profile updates
         self.counts = np.zeros(len(plan.sources), dtype=np.int64)  # events per source
-        self.static: dict[int, list] = {}   # kind -> [(base, starts, pointers)]
+        # kind -> streams [first, end, pointer] per customer: each customer's baseline events of
+        # the type are ids first..end-1 of a stream; segments' streams share one (their
+        # customers differ)
+        self.static: dict[int, list] = {}
         self.dyn = [np.zeros((n, 0), dtype=np.int64) for _ in range(kinds)]
         self.dyn_n = [np.zeros(n, dtype=np.int64) for _ in range(kinds)]
         self.dyn_ptr = [np.zeros(n, dtype=np.int64) for _ in range(kinds)]
@@ -111,7 +114,15 @@ class Book:
         ids = self._append(rows, times, seq, kind, src, 0, -1)
         self._keep(src, ids, data, updates)
         starts = np.concatenate([[0], np.cumsum(counts)]) + (ids[0] if len(ids) else self.size)
-        self.static.setdefault(kind, []).append([starts, starts[:-1].copy()])
+        first, end = starts[:-1], starts[1:]
+        streams = self.static.setdefault(kind, [])
+        mine = counts > 0
+        for stream in streams:
+            if not (stream[0][mine] < stream[1][mine]).any():   # none of its customers here
+                stream[0][mine], stream[1][mine], stream[2][mine] = first[mine], end[mine], first[mine]
+                break
+        else:
+            streams.append([first.copy(), end.copy(), first.copy()])
         return ids
 
     def _insert(self, k: int, ids: np.ndarray) -> None:
@@ -172,8 +183,8 @@ class Book:
         best_t = np.full(len(rows), np.inf)
         best_q = np.full(len(rows), np.inf)
         best = np.full(len(rows), -1, dtype=np.int64)
-        for starts, pointers in self.static.get(k, ()):
-            at, end = pointers[rows], starts[rows + 1]
+        for _, ends, pointers in self.static.get(k, ()):
+            at, end = pointers[rows], ends[rows]
             top = max(self.size - 1, 0)
             for _ in range(2):   # usually a step or two; a long way on by bisection
                 idx = np.minimum(at, top)
@@ -217,26 +228,28 @@ class Book:
         """Every event of type ``k`` of each customer after the instant ``(lo_t, lo_q)`` and
         not after ``(hi_t, hi_q)``: (query index, event id) pairs, in order of query and instant."""
         found_q, found_ids = [], []
-        for starts, _ in self.static.get(k, ()):
-            first = _search(self, starts[rows], starts[rows + 1], lo_t, lo_q)
-            last = _search(self, starts[rows], starts[rows + 1], hi_t, hi_q)
+        for begins, ends, _ in self.static.get(k, ()):
+            first = _search(self, begins[rows], ends[rows], lo_t, lo_q)
+            last = _search(self, begins[rows], ends[rows], hi_t, hi_q)
             counts = np.maximum(last - first, 0)
             query = np.repeat(np.arange(len(rows)), counts)
             offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
             found_q.append(query)
             found_ids.append(np.repeat(first, counts) + offset)
         matrix = self.dyn[k]
-        if matrix.shape[1]:
-            block = matrix[rows]
-            safe = np.maximum(block, 0)
-            t, q = self.t[safe], self.q[safe]
-            inside = (block >= 0) & after(t, q, np.asarray(lo_t)[:, None] if np.ndim(lo_t) else lo_t,
-                                           np.asarray(lo_q)[:, None] if np.ndim(lo_q) else lo_q)
-            inside &= ~after(t, q, np.asarray(hi_t)[:, None] if np.ndim(hi_t) else hi_t,
-                             np.asarray(hi_q)[:, None] if np.ndim(hi_q) else hi_q)
-            query, column = np.nonzero(inside)
-            found_q.append(query)
-            found_ids.append(block[query, column])
+        if matrix.shape[1]:   # each query's customer's events of the type, then those inside
+            held = self.dyn_n[k][rows]
+            query = np.repeat(np.arange(len(rows)), held)
+            column = np.arange(len(query)) - np.repeat(np.cumsum(held) - held, held)
+            ids = matrix[rows[query], column]
+            t, q = self.t[ids], self.q[ids]
+
+            def per_query(value):
+                return np.broadcast_to(np.asarray(value, dtype=float), (len(rows),))[query]
+            inside = after(t, q, per_query(lo_t), per_query(lo_q))
+            inside &= ~after(t, q, per_query(hi_t), per_query(hi_q))
+            found_q.append(query[inside])
+            found_ids.append(ids[inside])
         if not found_q:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         query, ids = np.concatenate(found_q), np.concatenate(found_ids).astype(np.int64)
