@@ -735,8 +735,8 @@ class Block:
         self.occ_index[j, rows] += 1
         self.occ_fresh[j, rows] = True
         from ...runtime.events import iso
-        stamps = np.empty(len(rows), dtype=object)
-        stamps[:] = [iso(t) for t in at.tolist()]
+        moments, which = np.unique(at, return_inverse=True)   # a zone's customers share them
+        stamps = np.array([iso(t) for t in moments.tolist()], dtype=object)[which]
         s = self.plan.occurrence_sources[j]
         ids = self.book.add(rows, at, mark, self.plan.sources[s].kind, s, 0, -1,
                             {("occurrence",): stamps}, None)
