@@ -53,14 +53,19 @@ def _earliest(n: int, times, later, seqs, whats, refs):
     order of offering: time, 1 when it comes after events at its time, sequence number, what
     it is, its reference): its time, what and reference; the first offered wins a tie;
     (inf, 0, 0) when none is finite."""
-    at = np.stack(times)
-    best = at.min(axis=0)
-    # at one time: events first, then by sequence number (whole numbers far below 2**52)
-    key = np.stack(seqs) + np.asarray(later, dtype=float)[:, None] * 2.0 ** 52
-    pick = np.where(at == best, key, np.inf).argmin(axis=0)
-    cols = np.arange(n)
-    what = np.asarray(whats, dtype=np.int64)[pick]
-    ref = np.stack([np.broadcast_to(np.asarray(r, dtype=np.int64), (n,)) for r in refs])[pick, cols]
+    best = times[0].copy()
+    for at in times[1:]:
+        np.minimum(best, at, out=best)
+    first = np.full(n, np.inf)
+    what, ref = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    for at, p, q, kind, value in zip(times, later, seqs, whats, refs):
+        # at one time: events first, then by sequence number (whole numbers far below 2**52)
+        key = q + p * 2.0 ** 52 if p else q
+        better = (at == best) & (key < first)
+        if better.any():
+            first[better] = key[better]
+            what[better] = kind
+            ref[better] = value[better] if isinstance(value, np.ndarray) else value
     none = ~np.isfinite(best)
     what[none], ref[none] = 0, 0
     return best, what, ref
