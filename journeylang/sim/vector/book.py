@@ -4,7 +4,8 @@ An event has a time and a sequence number (its instant: at one time, events are 
 order they were made, and before timers), a customer (row), a type (kind), the source that made
 it (``plan.Source``) and its data: constant per source, or drawn per event and kept in the
 source's own columns. Baseline events, drawn up front and already in order, are kept per source
-in one array sorted by customer and time (the static part); every other event (arrivals,
+in one array sorted by customer and time (the static part; the sources of one type for
+different segments share a stream of per-customer bounds); every other event (arrivals,
 responses, chains, opt-outs, emitted events, occurrences) goes to a small matrix per type, one
 row per customer, kept sorted (the dynamic part). Each customer reads forward from their cursor
 (the instant of the last thing that happened to them), so ``first_after`` keeps a pointer per
