@@ -48,6 +48,36 @@ def buckets(seed, parts: tuple[str, ...], customers: list[bytes]) -> np.ndarray:
     return np.frombuffer(b"".join(digests), dtype=">u8").astype(float) / 2.0 ** 64 * 100.0
 
 
+def _earliest(n: int, times, later, seqs, whats, refs):
+    """Per customer, the earliest of the candidates offered (each a column per customer, in
+    order of offering: time, 1 when it comes after events at its time, sequence number, what
+    it is, its reference): its time, what and reference; the first offered wins a tie;
+    (inf, 0, 0) when none is finite."""
+    best = times[0].copy()
+    for at in times[1:]:
+        np.minimum(best, at, out=best)
+    first = np.full(n, np.inf)
+    what, ref = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    for at, p, q, kind, value in zip(times, later, seqs, whats, refs):
+        # at one time: events first, then by sequence number (whole numbers far below 2**52)
+        key = q + p * 2.0 ** 52 if p else q
+        better = (at == best) & (key < first)
+        if better.any():
+            first[better] = key[better]
+            what[better] = kind
+            ref[better] = value[better] if isinstance(value, np.ndarray) else value
+    none = ~np.isfinite(best)
+    what[none], ref[none] = 0, 0
+    return best, what, ref
+
+
+def _spread(mask: np.ndarray, values: np.ndarray, empty) -> np.ndarray:
+    """``values`` at the places ``mask`` marks, ``empty`` elsewhere."""
+    found = np.full(len(mask), empty, dtype=values.dtype)
+    found[mask] = values
+    return found
+
+
 class Block:
     """Customers ``first`` .. ``first + n - 1`` of the cohort, with their own generator."""
 
@@ -87,6 +117,7 @@ class Block:
         self.unscheduled = np.zeros(n, dtype=bool)   # idle, their next item not yet found
         self._ids: list[bytes] | None = None
         self._arms_of_split: dict[tuple, np.ndarray] = {}
+        self.entry_only = self._entry_only()
 
     # --- small helpers ------------------------------------------------------------------------
 
@@ -213,19 +244,21 @@ class Block:
             self.schedule(rows)
 
     def schedule(self, rows: np.ndarray) -> None:
-        """The next thing that happens to each of the (idle) customers ``rows``."""
+        """The next thing that happens to each of the (idle) customers ``rows``: the earliest
+        of the candidates at ``(time, events before timers, sequence number)``."""
         rows = rows[~self.escaped[rows]]
         if not len(rows):
             return
         lanes = self.lanes
         n = len(rows)
-        best_t, best_p, best_q = np.full(n, np.inf), np.zeros(n), np.full(n, np.inf)
-        what, ref = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+        times, later, seqs, whats, refs = [], [], [], [], []
 
-        def offer(mask, t, p, q, kind, value):
-            better = mask & ((t < best_t) | ((t == best_t) & ((p < best_p) | ((p == best_p) & (q < best_q)))))
-            best_t[better], best_p[better], best_q[better] = t[better], p, q[better]
-            what[better], ref[better] = kind, value[better] if isinstance(value, np.ndarray) else value
+        def offer(t, p, q, kind, value):
+            times.append(t)
+            later.append(p)
+            seqs.append(q)
+            whats.append(kind)
+            refs.append(value)
 
         order = lanes.order[rows]
         live = order >= 0
@@ -234,9 +267,9 @@ class Block:
         # runs' timers
         timed = (phase == REST) | (phase == HELD)
         timer_t = np.where(timed, lanes.timer_t[safe], np.inf)
-        timer_q = np.where(timed, lanes.timer_q[safe], np.inf)
+        timer_q = lanes.timer_q[safe]
         for column in range(order.shape[1]):
-            offer(timed[:, column], timer_t[:, column], 1, timer_q[:, column], TIMER, safe[:, column])
+            offer(timer_t[:, column], 1, timer_q[:, column], TIMER, safe[:, column])
         # occurrences of scheduled entries
         for j in self.occurrences:
             fresh = self.occ_fresh[j, rows]
@@ -244,30 +277,44 @@ class Block:
                 self.occ_q[j, rows[fresh]] = self.fresh()
                 self.occ_fresh[j, rows[fresh]] = False
             at = self._occurrence_time(j, rows)
-            offer(np.isfinite(at) & self._can_enter(j, rows), at, 1, self.occ_q[j, rows], OCCURS,
-                  np.full(n, j))
+            at[~self._can_enter(j, rows)] = np.inf
+            offer(at, 1, self.occ_q[j, rows], OCCURS, j)
         # events some run or entry of theirs takes
-        wanted = self._wanted(rows, order, live, safe, phase)
+        wanted, bounds = self._wanted(rows, order, live, safe, phase)
+        now, split = self.cur_t[rows], self.cur_s[rows]
+        book = self.book
         for k in np.flatnonzero(wanted.any(axis=0)).tolist():
-            mine = np.flatnonzero(wanted[:, k])
-            t, q, ident = self.book.first_after(k, rows[mine], self.cur_t[rows[mine]],
-                                                self.cur_s[rows[mine]])
-            full_t = np.full(n, np.inf)
-            full_q = np.full(n, np.inf)
-            full_id = np.full(n, -1, dtype=np.int64)
-            full_t[mine], full_q[mine], full_id[mine] = t, q, ident
-            offer(full_id >= 0, full_t, 0, full_q, HAPPENS, full_id)
+            if not book.holds(k):
+                continue
+            mine = wanted[:, k]
+            every = mine.all()
+            since_t, since_q = (now, split) if every else (now[mine], split[mine])
+            bound = bounds.get(k)
+            if bound is not None:   # nothing before it can matter: search from it on
+                bound = bound if every else bound[mine]
+                ahead = bound > since_t
+                since_t = np.where(ahead, bound, since_t)
+                since_q = np.where(ahead, -np.inf, since_q)
+            t, q, ident = book.first_after(k, rows if every else rows[mine], since_t, since_q)
+            if not every:
+                t, q, ident = _spread(mine, t, np.inf), _spread(mine, q, np.inf), _spread(mine, ident, -1)
+            offer(t, 0, q, HAPPENS, ident)
+        best_t, what, ref = _earliest(n, times, later, seqs, whats, refs)
         self.next_t[rows] = best_t
         self.next_what[rows] = what
         self.next_ref[rows] = ref
 
-    def _wanted(self, rows, order, live, safe, phase) -> np.ndarray:
+    def _wanted(self, rows, order, live, safe, phase):
         """Per customer, which event types matter now: those their live runs take (a held-out
         run: its goals, milestones and exit rules), those a journey they may enter is entered
-        on, and while anything is live or may begin, opt-outs and profile updates."""
+        on, and while anything is live or may begin, opt-outs and profile updates. With them,
+        per type whose only use for some customers is an entry that re-entry keeps closed for
+        a while (``reentry after``), the time before which those customers need none of its
+        events (-inf: any)."""
         plan, lanes = self.plan, self.lanes
         n, kinds = len(rows), len(plan.kinds)
         wanted = np.zeros((n, kinds), dtype=bool)
+        bounds: dict[int, np.ndarray] = {}
         journeys = np.where(live, lanes.j[safe], -1)
         for journey in plan.journeys:
             j = journey.j
@@ -281,11 +328,33 @@ class Block:
             if quiet.any():
                 wanted[np.ix_(quiet, list(plan.opt_out_kinds))] = True
             if journey.entry_kind is not None:
-                wanted[:, journey.entry_kind] |= self._can_enter(j, rows)
+                entering = self._can_enter(j, rows)
+                wanted[:, journey.entry_kind] |= entering
+                if j in self.entry_only:   # no live run of the journey: only the entry wants it
+                    bounds[journey.entry_kind] = np.where(
+                        entering, self.last_entry[j, rows] + self.entry_only[j], -np.inf)
         anything = live.any(axis=1) | wanted.any(axis=1)
         for k in plan.opt_out_kinds | plan.update_kinds:
             wanted[:, k] |= anything
-        return wanted
+        return wanted, bounds
+
+    def _entry_only(self) -> dict[int, float]:
+        """Journeys (-> the re-entry delay, less a second against rounding) whose entry event
+        only they take, and only for their entry or their own runs: between a run's end and
+        the end of the re-entry delay nothing needs the customer's events of that type. (Not
+        when the type is an opt-out or profile update, or another journey's.)"""
+        plan, found = self.plan, {}
+        for journey in plan.journeys:
+            k, program = journey.entry_kind, journey.program
+            if k is None or program.reentry != "after" or not program.reentry_after:
+                continue
+            if k in plan.opt_out_kinds or k in plan.update_kinds:
+                continue
+            others = [o for o in plan.journeys if o.j != journey.j]
+            if any(k == o.entry_kind or k in o.interest or k in o.held_interest for o in others):
+                continue
+            found[journey.j] = float(program.reentry_after) - 1.0
+        return found
 
     def _can_enter(self, j: int, rows) -> np.ndarray:
         """Whether a journey may still begin a run of the customers (re-entry may allow one)."""
@@ -674,8 +743,8 @@ class Block:
         self.occ_index[j, rows] += 1
         self.occ_fresh[j, rows] = True
         from ...runtime.events import iso
-        stamps = np.empty(len(rows), dtype=object)
-        stamps[:] = [iso(t) for t in at.tolist()]
+        moments, which = np.unique(at, return_inverse=True)   # a zone's customers share them
+        stamps = np.array([iso(t) for t in moments.tolist()], dtype=object)[which]
         s = self.plan.occurrence_sources[j]
         ids = self.book.add(rows, at, mark, self.plan.sources[s].kind, s, 0, -1,
                             {("occurrence",): stamps}, None)

@@ -4,7 +4,8 @@ An event has a time and a sequence number (its instant: at one time, events are 
 order they were made, and before timers), a customer (row), a type (kind), the source that made
 it (``plan.Source``) and its data: constant per source, or drawn per event and kept in the
 source's own columns. Baseline events, drawn up front and already in order, are kept per source
-in one array sorted by customer and time (the static part); every other event (arrivals,
+in one array sorted by customer and time (the static part; the sources of one type for
+different segments share a stream of per-customer bounds); every other event (arrivals,
 responses, chains, opt-outs, emitted events, occurrences) goes to a small matrix per type, one
 row per customer, kept sorted (the dynamic part). Each customer reads forward from their cursor
 (the instant of the last thing that happened to them), so ``first_after`` keeps a pointer per
@@ -43,10 +44,19 @@ class Book:
         self.columns: list[dict] = [{} for _ in plan.sources]   # per source: path -> values
         self.updates: list[dict] = [{} for _ in plan.sources]   # per source: profile updates
         self.counts = np.zeros(len(plan.sources), dtype=np.int64)  # events per source
-        self.static: dict[int, list] = {}   # kind -> [(base, starts, pointers)]
+        # kind -> streams [first, end, pointer] per customer: each customer's baseline events of
+        # the type are ids first..end-1 of a stream; segments' streams share one (their
+        # customers differ)
+        self.static: dict[int, list] = {}
         self.dyn = [np.zeros((n, 0), dtype=np.int64) for _ in range(kinds)]
         self.dyn_n = [np.zeros(n, dtype=np.int64) for _ in range(kinds)]
         self.dyn_ptr = [np.zeros(n, dtype=np.int64) for _ in range(kinds)]
+        # per type, each customer's last answer of ``first_after`` (valid until an event of
+        # the type is added for them, or their instant passes it)
+        self.found_t = [np.full(n, np.inf) for _ in range(kinds)]
+        self.found_q = [np.full(n, np.inf) for _ in range(kinds)]
+        self.found_id = [np.full(n, -1, dtype=np.int64) for _ in range(kinds)]
+        self.known = [np.zeros(n, dtype=bool) for _ in range(kinds)]
 
     # --- adding -----------------------------------------------------------------------------
 
@@ -64,12 +74,12 @@ class Book:
     def _append(self, rows, at, seq, kind, src, depth, origin) -> np.ndarray:
         count = len(rows)
         self._grow(count)
-        ids = np.arange(self.size, self.size + count)
-        self.t[ids], self.q[ids], self.row[ids] = at, seq, rows
-        self.kind[ids], self.src[ids] = kind, src
-        self.depth[ids], self.origin[ids] = depth, origin
+        new = slice(self.size, self.size + count)
+        self.t[new], self.q[new], self.row[new] = at, seq, rows
+        self.kind[new], self.src[new] = kind, src
+        self.depth[new], self.origin[new] = depth, origin
         self.size += count
-        return ids
+        return np.arange(new.start, new.stop)
 
     def _keep(self, src, ids, data: dict | None, updates: dict | None) -> None:
         """The events' source-local index and their drawn data and profile updates."""
@@ -105,12 +115,21 @@ class Book:
         ids = self._append(rows, times, seq, kind, src, 0, -1)
         self._keep(src, ids, data, updates)
         starts = np.concatenate([[0], np.cumsum(counts)]) + (ids[0] if len(ids) else self.size)
-        self.static.setdefault(kind, []).append([starts, starts[:-1].copy()])
+        first, end = starts[:-1], starts[1:]
+        streams = self.static.setdefault(kind, [])
+        mine = counts > 0
+        for stream in streams:
+            if not (stream[0][mine] < stream[1][mine]).any():   # none of its customers here
+                stream[0][mine], stream[1][mine], stream[2][mine] = first[mine], end[mine], first[mine]
+                break
+        else:
+            streams.append([first.copy(), end.copy(), first.copy()])
         return ids
 
     def _insert(self, k: int, ids: np.ndarray) -> None:
         """Into type ``k``'s matrix: each customer's events stay sorted by instant."""
         rows = self.row[ids]
+        self.known[k][rows] = False
         order = np.lexsort((self.q[ids], self.t[ids], rows))
         ids, rows = ids[order], rows[order]
         unique, first, counts = np.unique(rows, return_index=True, return_counts=True)
@@ -141,22 +160,43 @@ class Book:
 
     # --- reading forward ----------------------------------------------------------------------
 
+    def holds(self, k: int) -> bool:
+        """Whether the book has (or had room for) events of type ``k`` (else none can come
+        first: nothing is added without growing the type's matrix)."""
+        return k in self.static or self.dyn[k].shape[1] > 0
+
     def first_after(self, k: int, rows: np.ndarray, now: np.ndarray, split: np.ndarray):
         """Each customer's first event of type ``k`` after their instant ``(now, split)``: its
         time, sequence number and id (inf, inf, -1: none). A customer's instants only move
-        forward, so the search goes on from where the last one stopped."""
+        forward, so the last answer holds while it is still ahead of them and no event of the
+        type was added for them; else the search goes on from where the last one stopped."""
+        t, q, ident = self.found_t[k][rows], self.found_q[k][rows], self.found_id[k][rows]
+        stale = ~(self.known[k][rows] & after(t, q, now, split))
+        if stale.any():
+            again = rows[stale]
+            t[stale], q[stale], ident[stale] = self._search_after(k, again, now[stale], split[stale])
+            self.found_t[k][again], self.found_q[k][again] = t[stale], q[stale]
+            self.found_id[k][again] = ident[stale]
+            self.known[k][again] = True
+        return t, q, ident
+
+    def _search_after(self, k: int, rows: np.ndarray, now: np.ndarray, split: np.ndarray):
         best_t = np.full(len(rows), np.inf)
         best_q = np.full(len(rows), np.inf)
         best = np.full(len(rows), -1, dtype=np.int64)
-        for starts, pointers in self.static.get(k, ()):
-            at, end = pointers[rows], starts[rows + 1]
+        for _, ends, pointers in self.static.get(k, ()):
+            at, end = pointers[rows], ends[rows]
             top = max(self.size - 1, 0)
-            while True:
+            for _ in range(2):   # usually a step or two; a long way on by bisection
                 idx = np.minimum(at, top)
                 behind = (at < end) & ~after(self.t[idx], self.q[idx], now, split)
                 if not behind.any():
                     break
                 at += behind
+            else:
+                far = np.flatnonzero(behind)
+                if len(far):
+                    at[far] = _search(self, at[far], end[far], now[far], split[far])
             pointers[rows] = at
             found = at < end
             self._better(found, np.minimum(at, top), best_t, best_q, best)
@@ -189,26 +229,28 @@ class Book:
         """Every event of type ``k`` of each customer after the instant ``(lo_t, lo_q)`` and
         not after ``(hi_t, hi_q)``: (query index, event id) pairs, in order of query and instant."""
         found_q, found_ids = [], []
-        for starts, _ in self.static.get(k, ()):
-            first = _search(self, starts[rows], starts[rows + 1], lo_t, lo_q)
-            last = _search(self, starts[rows], starts[rows + 1], hi_t, hi_q)
+        for begins, ends, _ in self.static.get(k, ()):
+            first = _search(self, begins[rows], ends[rows], lo_t, lo_q)
+            last = _search(self, begins[rows], ends[rows], hi_t, hi_q)
             counts = np.maximum(last - first, 0)
             query = np.repeat(np.arange(len(rows)), counts)
             offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
             found_q.append(query)
             found_ids.append(np.repeat(first, counts) + offset)
         matrix = self.dyn[k]
-        if matrix.shape[1]:
-            block = matrix[rows]
-            safe = np.maximum(block, 0)
-            t, q = self.t[safe], self.q[safe]
-            inside = (block >= 0) & after(t, q, np.asarray(lo_t)[:, None] if np.ndim(lo_t) else lo_t,
-                                           np.asarray(lo_q)[:, None] if np.ndim(lo_q) else lo_q)
-            inside &= ~after(t, q, np.asarray(hi_t)[:, None] if np.ndim(hi_t) else hi_t,
-                             np.asarray(hi_q)[:, None] if np.ndim(hi_q) else hi_q)
-            query, column = np.nonzero(inside)
-            found_q.append(query)
-            found_ids.append(block[query, column])
+        if matrix.shape[1]:   # each query's customer's events of the type, then those inside
+            held = self.dyn_n[k][rows]
+            query = np.repeat(np.arange(len(rows)), held)
+            column = np.arange(len(query)) - np.repeat(np.cumsum(held) - held, held)
+            ids = matrix[rows[query], column]
+            t, q = self.t[ids], self.q[ids]
+
+            def per_query(value):
+                return np.broadcast_to(np.asarray(value, dtype=float), (len(rows),))[query]
+            inside = after(t, q, per_query(lo_t), per_query(lo_q))
+            inside &= ~after(t, q, per_query(hi_t), per_query(hi_q))
+            found_q.append(query[inside])
+            found_ids.append(ids[inside])
         if not found_q:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         query, ids = np.concatenate(found_q), np.concatenate(found_ids).astype(np.int64)

@@ -24,8 +24,9 @@ def execute(block, lanes_: np.ndarray) -> None:
     width = max(len(j.steps) for j in plan.journeys) + 3
     keys = lanes.j[lanes_] * width + (lanes.nxt[lanes_] + 3)
     order = np.argsort(keys, kind="stable")
-    groups, starts = np.unique(keys[order], return_index=True)
-    for k, key in enumerate(groups.tolist()):
+    ordered = keys[order]
+    starts = np.concatenate([[0], np.flatnonzero(ordered[1:] != ordered[:-1]) + 1])
+    for k, key in enumerate(ordered[starts].tolist()):
         end = starts[k + 1] if k + 1 < len(starts) else len(order)
         chosen = lanes_[order[starts[k]:end]]
         journey = plan.journeys[key // width]
@@ -39,15 +40,19 @@ def execute(block, lanes_: np.ndarray) -> None:
 def _visit(block, journey, s: int, chosen: np.ndarray) -> None:
     lanes, tally = block.lanes, block.tally
     j = journey.j
-    looping = (lanes.hops[chosen] >= MAX_STEPS) & ~lanes.resumed[chosen]
+    resumed = lanes.resumed[chosen]
+    hops = lanes.hops[chosen]
+    looping = (hops >= MAX_STEPS) & ~resumed
     if looping.any():
         block.end(chosen[looping], journey.why(f"more than {MAX_STEPS} steps without a wait", ERROR))
-        chosen = chosen[~looping]
+        chosen, resumed, hops = chosen[~looping], resumed[~looping], hops[~looping]
         if not len(chosen):
             return
-    resumed = lanes.resumed[chosen]
-    fresh = chosen[~resumed]
-    lanes.resumed[chosen] = False
+    if resumed.any():
+        lanes.resumed[chosen] = False
+        fresh, hops = chosen[~resumed], hops[~resumed]
+    else:
+        fresh = chosen
     if len(fresh):
         rows = lanes.c[fresh]
         tally.step(j, s, rows, lanes.pos[fresh], lanes.why[fresh])
@@ -57,7 +62,7 @@ def _visit(block, journey, s: int, chosen: np.ndarray) -> None:
         if new.any():
             reached[fresh[new], stage] = True
             tally.stage(j, stage, rows[new])
-        lanes.hops[fresh] += 1
+        lanes.hops[fresh] = hops + 1
         lanes.pos[fresh] = s
         block.open_kpis(journey, fresh, s, lanes.t[fresh], lanes.s[fresh])
     _KINDS[journey.kind_of[s]](block, journey, s, chosen)
