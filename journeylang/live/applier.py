@@ -105,6 +105,10 @@ class Applier:
             metrics.applied.inc(report.applied)
             metrics.skipped.inc(report.skipped)
             metrics.apply_lag.observe(max(0.0, now - report.oldest))
+        for event_id, error in report.failed:
+            log.error("event %s set aside: applying it failed (%s); the events after it "
+                      "are applied and its customer's history says so", event_id, error)
+        metrics.failed.inc(len(report.failed))
         if report.timers:
             metrics.timers.inc(report.timers)
             if due is not None:

@@ -52,6 +52,9 @@ class ServeMetrics(Metrics):
                                registry=r)
         self.skipped = Counter("journey_events_skipped",
                                "Events taken from the inbox that were applied before", registry=r)
+        self.failed = Counter("journey_events_failed",
+                              "Events set aside because applying them raised an error "
+                              "(each in its customer's history)", registry=r)
         self.timers = Counter("journey_timers_fired", "Timers fired", registry=r)
         self.timer_lag = Histogram("journey_timer_lag_seconds",
                                    "How long after its due time a timer fired", buckets=LAG,

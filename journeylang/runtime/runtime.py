@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import gc
 import time as _time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from ..compile import Tables
 from .channels import Adapters, OutboxAdapter, TemplateRenderer
+from .database import StoreError, database_errors
 from .engine import EVENT, TIMER, Engine, VirtualClock
 from .events import Event
 from ..semantics import OPT_OUT_EVENTS
@@ -37,6 +38,7 @@ class IngestReport:
     skipped: int = 0     # events already applied before (exactly once)
     timers: int = 0      # timers fired
     batches: int = 0     # transactions committed
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (event id, error) set aside
     seconds: float = 0.0
     oldest: float | None = None  # from an inbox: when the earliest event read was accepted
 
@@ -227,11 +229,40 @@ class Runtime:
             return report  # nothing to do: no empty transaction
         report.read = len(taken)
         report.oldest = min((received for _, received, _ in taken), default=None)
-        self.store.take_inbox(seq for seq, _, _ in taken)
-        self._apply([event for _, _, event in taken], report, until=now)
+        try:
+            self.store.take_inbox(seq for seq, _, _ in taken)
+            self._apply([event for _, _, event in taken], report, until=now)
+        except Exception as exc:
+            if _state_error(exc):
+                raise
+            report.applied = report.skipped = 0   # rolled back: find the event at fault
+            self._apply_one_by_one(taken, report, now)
         report.timers = self.executor.fired - fired
         report.seconds = _time.perf_counter() - started
         return report
+
+    def _apply_one_by_one(self, taken: list, report: IngestReport, now: float) -> None:
+        """Apply inbox events one per transaction after their batch raised: an event whose
+        application raises is set aside (taken out of the inbox, recorded as received with the
+        error as what became of it, in ``report.failed``), so one event the journeys cannot
+        apply never holds back those after it. Timers fire in their own transaction first:
+        an error of theirs is not an event's, and is raised."""
+        for seq, _, event in taken:
+            self._apply([], report, until=min(event.at, now))
+            try:
+                self.store.take_inbox([seq])
+                self._apply([event], report)
+            except Exception as exc:
+                if _state_error(exc):
+                    raise
+                error = _error_line(exc)
+                self.store.take_inbox([seq])
+                self.store.mark_processed(event, self.ordinal, f"failed: {error}; set aside, "
+                                          "not applied")
+                self.ordinal += 1
+                self.commit(wait=False)
+                report.failed.append((event.id, error))
+        self._apply([], report, until=now)
 
     def advance(self, until: float) -> int:
         """Fire every timer due by ``until`` (and what they cause), then commit."""
@@ -285,3 +316,14 @@ class Runtime:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _state_error(exc: Exception) -> bool:
+    """An error of the state itself, not of applying one event (a live runtime reopens it)."""
+    return isinstance(exc, (StoreError, *database_errors()))
+
+
+def _error_line(exc: Exception) -> str:
+    """An exception as one short line for the history."""
+    text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
