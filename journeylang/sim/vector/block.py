@@ -48,34 +48,46 @@ def buckets(seed, parts: tuple[str, ...], customers: list[bytes]) -> np.ndarray:
     return np.frombuffer(b"".join(digests), dtype=">u8").astype(float) / 2.0 ** 64 * 100.0
 
 
-def _earliest(n: int, times, later, seqs, whats, refs):
-    """Per customer, the earliest of the candidates offered (each a column per customer, in
-    order of offering: time, 1 when it comes after events at its time, sequence number, what
-    it is, its reference): its time, what and reference; the first offered wins a tie;
-    (inf, 0, 0) when none is finite."""
-    best = times[0].copy()
-    for at in times[1:]:
-        np.minimum(best, at, out=best)
-    first = np.full(n, np.inf)
-    what, ref = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
-    for at, p, q, kind, value in zip(times, later, seqs, whats, refs):
+class _Earliest:
+    """Per customer, the earliest of the candidates offered (each a column per customer, or
+    per customer of a subset, in order of offering: time, 1 when it comes after events at its
+    time, sequence number, what it is, its reference): its time, what and reference. At the
+    earliest time, events come first, then the lowest sequence number, then the first offered;
+    (inf, 0, 0) when no time is finite, (time, 0, 0) when no candidate at the earliest time
+    has a finite sequence number. Folded in as offered, so no column is widened to every
+    customer."""
+
+    def __init__(self, n: int):
+        self.best = np.full(n, np.inf)
+        self.first = np.full(n, np.inf)
+        self.what = np.zeros(n, dtype=np.int64)
+        self.ref = np.zeros(n, dtype=np.int64)
+
+    def offer(self, at, p, q, kind, value, where=None) -> None:
+        """A candidate for every customer, or (``where``: their places) for some."""
+        best = self.best if where is None else self.best[where]
         # at one time: events first, then by sequence number (whole numbers far below 2**52)
         key = q + p * 2.0 ** 52 if p else q
+        lower = at < best
+        if lower.any():   # a new earliest time: what was found at the old one no longer counts
+            places = lower if where is None else where[lower]
+            self.best[places] = at[lower]
+            self.first[places] = np.inf
+            self.what[places] = 0
+            self.ref[places] = 0
+            best = self.best if where is None else self.best[where]
+        first = self.first if where is None else self.first[where]
         better = (at == best) & (key < first)
         if better.any():
-            first[better] = key[better]
-            what[better] = kind
-            ref[better] = value[better] if isinstance(value, np.ndarray) else value
-    none = ~np.isfinite(best)
-    what[none], ref[none] = 0, 0
-    return best, what, ref
+            places = better if where is None else where[better]
+            self.first[places] = key[better]
+            self.what[places] = kind
+            self.ref[places] = value[better] if isinstance(value, np.ndarray) else value
 
-
-def _spread(mask: np.ndarray, values: np.ndarray, empty) -> np.ndarray:
-    """``values`` at the places ``mask`` marks, ``empty`` elsewhere."""
-    found = np.full(len(mask), empty, dtype=values.dtype)
-    found[mask] = values
-    return found
+    def result(self):
+        none = ~np.isfinite(self.best)
+        self.what[none], self.ref[none] = 0, 0
+        return self.best, self.what, self.ref
 
 
 class Block:
@@ -250,15 +262,8 @@ class Block:
         if not len(rows):
             return
         lanes = self.lanes
-        n = len(rows)
-        times, later, seqs, whats, refs = [], [], [], [], []
-
-        def offer(t, p, q, kind, value):
-            times.append(t)
-            later.append(p)
-            seqs.append(q)
-            whats.append(kind)
-            refs.append(value)
+        earliest = _Earliest(len(rows))
+        offer = earliest.offer
 
         order = lanes.order[rows]
         live = order >= 0
@@ -295,11 +300,10 @@ class Block:
                 ahead = bound > since_t
                 since_t = np.where(ahead, bound, since_t)
                 since_q = np.where(ahead, -np.inf, since_q)
-            t, q, ident = book.first_after(k, rows if every else rows[mine], since_t, since_q)
-            if not every:
-                t, q, ident = _spread(mine, t, np.inf), _spread(mine, q, np.inf), _spread(mine, ident, -1)
-            offer(t, 0, q, HAPPENS, ident)
-        best_t, what, ref = _earliest(n, times, later, seqs, whats, refs)
+            places = None if every else np.flatnonzero(mine)
+            t, q, ident = book.first_after(k, rows if every else rows[places], since_t, since_q)
+            offer(t, 0, q, HAPPENS, ident, places)
+        best_t, what, ref = earliest.result()
         self.next_t[rows] = best_t
         self.next_what[rows] = what
         self.next_ref[rows] = ref
