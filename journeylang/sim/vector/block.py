@@ -66,23 +66,27 @@ class _Earliest:
     def offer(self, at, p, q, kind, value, where=None) -> None:
         """A candidate for every customer, or (``where``: their places) for some."""
         best = self.best if where is None else self.best[where]
+        # an infinite time never decides: what was found at it is cleared in ``result``
+        close = np.flatnonzero((at <= best) & (at < np.inf))
+        if not len(close):
+            return
+        places = close if where is None else where[close]
+        at = at[close]
         # at one time: events first, then by sequence number (whole numbers far below 2**52)
-        key = q + p * 2.0 ** 52 if p else q
-        lower = at < best
+        key = q[close] + p * 2.0 ** 52 if p else q[close]
+        lower = at < self.best[places]
         if lower.any():   # a new earliest time: what was found at the old one no longer counts
-            places = lower if where is None else where[lower]
-            self.best[places] = at[lower]
-            self.first[places] = np.inf
-            self.what[places] = 0
-            self.ref[places] = 0
-            best = self.best if where is None else self.best[where]
-        first = self.first if where is None else self.first[where]
-        better = (at == best) & (key < first)
+            moved = places[lower]
+            self.best[moved] = at[lower]
+            self.first[moved] = np.inf
+            self.what[moved] = 0
+            self.ref[moved] = 0
+        better = key < self.first[places]
         if better.any():
-            places = better if where is None else where[better]
-            self.first[places] = key[better]
-            self.what[places] = kind
-            self.ref[places] = value[better] if isinstance(value, np.ndarray) else value
+            won = places[better]
+            self.first[won] = key[better]
+            self.what[won] = kind
+            self.ref[won] = value[close[better]] if isinstance(value, np.ndarray) else value
 
     def result(self):
         none = ~np.isfinite(self.best)
