@@ -83,15 +83,14 @@ class Book:
 
     def _keep(self, src, ids, data: dict | None, updates: dict | None) -> None:
         """The events' source-local index and their drawn data and profile updates."""
-        src = np.broadcast_to(src, ids.shape)
-        for s in np.unique(src).tolist():
-            mine = ids[src == s]
+        for s, chosen in _groups(src, ids.shape):
+            mine = ids if chosen is None else ids[chosen]
             first = self.counts[s]
             self.sidx[mine] = np.arange(first, first + len(mine))
             self.counts[s] += len(mine)
             for table, values in ((self.columns[s], data), (self.updates[s], updates)):
                 for path, column in (values or {}).items():
-                    part = column[src == s] if column.shape == src.shape else column
+                    part = column[chosen] if chosen is not None and column.shape == ids.shape else column
                     _store(table, path, first, part)
 
     def add(self, rows, at, seq, kind, src, depth=0, origin=-1, data=None, updates=None) -> np.ndarray:
@@ -102,9 +101,8 @@ class Book:
             return np.zeros(0, dtype=np.int64)
         ids = self._append(rows, at, seq, kind, src, depth, origin)
         self._keep(src, ids, data, updates)
-        kinds = np.broadcast_to(kind, ids.shape)
-        for k in np.unique(kinds).tolist():
-            self._insert(k, ids[kinds == k])
+        for k, chosen in _groups(kind, ids.shape):
+            self._insert(k, ids if chosen is None else ids[chosen])
         return ids
 
     def add_stream(self, src: int, kind: int, counts: np.ndarray, times: np.ndarray,
@@ -132,7 +130,11 @@ class Book:
         self.known[k][rows] = False
         order = np.lexsort((self.q[ids], self.t[ids], rows))
         ids, rows = ids[order], rows[order]
-        unique, first, counts = np.unique(rows, return_index=True, return_counts=True)
+        starts = np.empty(len(rows), dtype=bool)   # rows are sorted: each customer's first
+        starts[:1] = True
+        np.not_equal(rows[1:], rows[:-1], out=starts[1:])
+        first = np.flatnonzero(starts)
+        unique, counts = rows[first], np.diff(first, append=len(rows))
         held = self.dyn_n[k][unique]
         need = int((held + counts).max())
         matrix = self.dyn[k]
@@ -187,15 +189,15 @@ class Book:
         for _, ends, pointers in self.static.get(k, ()):
             at, end = pointers[rows], ends[rows]
             top = max(self.size - 1, 0)
-            for _ in range(2):   # usually a step or two; a long way on by bisection
-                idx = np.minimum(at, top)
-                behind = (at < end) & ~after(self.t[idx], self.q[idx], now, split)
-                if not behind.any():
-                    break
-                at += behind
-            else:
-                far = np.flatnonzero(behind)
+            # usually a step or two (the second only for those the first moved); a long way
+            # on by bisection
+            moved = np.flatnonzero(self._behind(at, end, np.minimum(at, top), now, split))
+            if len(moved):
+                at[moved] += 1
+                far = moved[self._behind(at[moved], end[moved], np.minimum(at[moved], top),
+                                         now[moved], split[moved])]
                 if len(far):
+                    at[far] += 1
                     at[far] = _search(self, at[far], end[far], now[far], split[far])
             pointers[rows] = at
             found = at < end
@@ -205,18 +207,22 @@ class Book:
             pointers, held = self.dyn_ptr[k], self.dyn_n[k][rows]
             at = pointers[rows]
             width = matrix.shape[1]
-            while True:
-                idx = matrix[rows, np.minimum(at, width - 1)]
-                safe = np.maximum(idx, 0)
-                behind = (at < held) & ~after(self.t[safe], self.q[safe], now, split)
-                if not behind.any():
-                    break
-                at += behind
+            moving = np.arange(len(rows))   # step on those still behind (only they move)
+            while len(moving):
+                there = at[moving]
+                idx = np.maximum(matrix[rows[moving], np.minimum(there, width - 1)], 0)
+                moving = moving[self._behind(there, held[moving], idx, now[moving], split[moving])]
+                at[moving] += 1
             pointers[rows] = at
             found = at < held
             idx = matrix[rows, np.minimum(at, width - 1)]
             self._better(found, np.maximum(idx, 0), best_t, best_q, best)
         return best_t, best_q, best
+
+    def _behind(self, at, end, idx, now, split) -> np.ndarray:
+        """Whether the pointers ``at`` (before ``end``; the events ``idx`` there) are at events
+        not after the instants ``(now, split)``."""
+        return (at < end) & ~after(self.t[idx], self.q[idx], now, split)
 
     def _better(self, found, idx, best_t, best_q, best) -> None:
         t, q = self.t[idx], self.q[idx]
@@ -341,6 +347,15 @@ def _search(book: Book, start: np.ndarray, end: np.ndarray, at, seq) -> np.ndarr
         low[pending[~later]] = middle[~later] + 1
         pending = pending[low[pending] < high[pending]]
     return low
+
+
+def _groups(values, shape):
+    """Integer ``values`` (one per item, or one for all) as (value, mask of its items) in
+    increasing order; the mask is None when the value is everyone's."""
+    if np.ndim(values) == 0:
+        return [(int(values), None)]
+    values = np.broadcast_to(values, shape)
+    return [(v, values == v) for v in np.unique(values).tolist()]
 
 
 def _store(table: dict, path: tuple, first: int, values) -> None:
