@@ -191,8 +191,9 @@ def baselines(block) -> None:
         counts[mine] = gen.poisson(source.rate * span)
         total = int(counts.sum())
         owner = np.repeat(np.arange(block.n), counts)
-        times = customers.arrival[owner] + _sorted_uniforms(gen, counts) * (horizon - customers.arrival[owner])
-        ids = block.book.add_stream(s, source.kind, counts, times, 1.0 + s,
+        arrival = customers.arrival[owner]
+        times = arrival + _sorted_uniforms(gen, counts, owner) * (horizon - arrival)
+        ids = block.book.add_stream(s, source.kind, counts, owner, times, 1.0 + s,
                                     _draw_data(source, gen, total), _draw_updates(source, gen, total))
         if any((g, source.kind) in plan.responses_to for g in range(len(plan.cohort.segments))):
             keys = np.stack([np.full(total, s), np.arange(total)], axis=1)
@@ -202,9 +203,9 @@ def baselines(block) -> None:
     block.commit(batch)
 
 
-def _sorted_uniforms(gen, counts: np.ndarray) -> np.ndarray:
+def _sorted_uniforms(gen, counts: np.ndarray, owner: np.ndarray) -> np.ndarray:
     """For each customer ``counts[i]`` uniform draws in [0, 1), in increasing order (order
-    statistics from exponential spacings: no sort)."""
+    statistics from exponential spacings: no sort); ``owner``: each draw's customer."""
     total = int(counts.sum())
     if not total:
         return np.zeros(0)
@@ -213,9 +214,9 @@ def _sorted_uniforms(gen, counts: np.ndarray) -> np.ndarray:
     ends = np.cumsum(counts + 1) - 1                 # each customer's last spacing
     starts = ends - counts                           # each customer's first
     base = np.where(starts > 0, sums[np.maximum(starts - 1, 0)], 0.0)
-    owner = np.repeat(np.arange(len(counts)), counts)
     position = np.arange(total) + owner              # skip one spacing per earlier customer
-    return (sums[position] - base[owner]) / (sums[ends[owner]] - base[owner])
+    offset = base[owner]
+    return (sums[position] - offset) / (sums[ends] - base)[owner]
 
 
 def _pad(keys: np.ndarray, width: int) -> np.ndarray:

@@ -105,11 +105,11 @@ class Book:
             self._insert(k, ids if chosen is None else ids[chosen])
         return ids
 
-    def add_stream(self, src: int, kind: int, counts: np.ndarray, times: np.ndarray,
-                   seq: float, data: dict | None, updates: dict | None) -> np.ndarray:
-        """A baseline source's events, sorted by customer and time (``counts`` per customer),
-        to the static part."""
-        rows = np.repeat(np.arange(self.n), counts)
+    def add_stream(self, src: int, kind: int, counts: np.ndarray, rows: np.ndarray,
+                   times: np.ndarray, seq: float, data: dict | None,
+                   updates: dict | None) -> np.ndarray:
+        """A baseline source's events, sorted by customer and time (``counts`` per customer;
+        ``rows``: each event's customer), to the static part."""
         ids = self._append(rows, times, seq, kind, src, 0, -1)
         self._keep(src, ids, data, updates)
         starts = np.concatenate([[0], np.cumsum(counts)]) + (ids[0] if len(ids) else self.size)
