@@ -293,11 +293,12 @@ def _events(block: Block, keep: np.ndarray) -> tuple[Counter, Counter]:
     kinds, rows = book.kind[:size][mine], book.row[:size][mine]
     events, reached = Counter(), Counter()
     counts = np.bincount(kinds) if len(kinds) else np.zeros(0, dtype=np.int64)
+    seen = np.zeros((len(counts), block.n), dtype=bool)   # per type, the customers it reached
+    seen[kinds, rows] = True
+    customers = np.count_nonzero(seen, axis=1)
     for kind in np.flatnonzero(counts).tolist():
         events[plan.kinds.names[kind]] = int(counts[kind])
-        seen = np.zeros(block.n, dtype=bool)
-        seen[rows[kinds == kind]] = True
-        reached[plan.kinds.names[kind]] = int(np.count_nonzero(seen))
+        reached[plan.kinds.names[kind]] = int(customers[kind])
     return events, reached
 
 
