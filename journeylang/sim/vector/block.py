@@ -324,11 +324,16 @@ class Block:
         wanted = np.zeros((n, kinds), dtype=bool)
         bounds: dict[int, np.ndarray] = {}
         journeys = np.where(live, lanes.j[safe], -1)
+        resting = phase == REST
+        runs = resting | (phase == EXEC)
+        holding = phase == HELD
+        quieted = resting & (np.where(live, lanes.rest[safe], 0) == QUIET)
         for journey in plan.journeys:
             j = journey.j
-            running = ((journeys == j) & ((phase == REST) | (phase == EXEC))).any(axis=1)
-            held = ((journeys == j) & (phase == HELD)).any(axis=1)
-            quiet = ((journeys == j) & (phase == REST) & (np.where(live, lanes.rest[safe], 0) == QUIET)).any(axis=1)
+            theirs = journeys == j
+            running = (theirs & runs).any(axis=1)
+            held = (theirs & holding).any(axis=1)
+            quiet = (theirs & quieted).any(axis=1)
             if len(journey.interest):
                 wanted[np.ix_(running, journey.interest)] = True
             if len(journey.held_interest):
