@@ -52,11 +52,11 @@ class Book:
         self.dyn_n = [np.zeros(n, dtype=np.int64) for _ in range(kinds)]
         self.dyn_ptr = [np.zeros(n, dtype=np.int64) for _ in range(kinds)]
         # per type, each customer's last answer of ``first_after`` (valid until an event of
-        # the type is added for them, or their instant passes it)
-        self.found_t = [np.full(n, np.inf) for _ in range(kinds)]
-        self.found_q = [np.full(n, np.inf) for _ in range(kinds)]
+        # the type is added for them, or their instant passes it); (-inf, -inf): none, as no
+        # instant comes before it
+        self.found_t = [np.full(n, -np.inf) for _ in range(kinds)]
+        self.found_q = [np.full(n, -np.inf) for _ in range(kinds)]
         self.found_id = [np.full(n, -1, dtype=np.int64) for _ in range(kinds)]
-        self.known = [np.zeros(n, dtype=bool) for _ in range(kinds)]
 
     # --- adding -----------------------------------------------------------------------------
 
@@ -127,7 +127,7 @@ class Book:
     def _insert(self, k: int, ids: np.ndarray) -> None:
         """Into type ``k``'s matrix: each customer's events stay sorted by instant."""
         rows = self.row[ids]
-        self.known[k][rows] = False
+        self.found_t[k][rows] = self.found_q[k][rows] = -np.inf
         order = np.lexsort((self.q[ids], self.t[ids], rows))
         ids, rows = ids[order], rows[order]
         starts = np.empty(len(rows), dtype=bool)   # rows are sorted: each customer's first
@@ -173,13 +173,12 @@ class Book:
         forward, so the last answer holds while it is still ahead of them and no event of the
         type was added for them; else the search goes on from where the last one stopped."""
         t, q, ident = self.found_t[k][rows], self.found_q[k][rows], self.found_id[k][rows]
-        stale = ~(self.known[k][rows] & after(t, q, now, split))
+        stale = ~after(t, q, now, split)
         if stale.any():
             again = rows[stale]
             t[stale], q[stale], ident[stale] = self._search_after(k, again, now[stale], split[stale])
             self.found_t[k][again], self.found_q[k][again] = t[stale], q[stale]
             self.found_id[k][again] = ident[stale]
-            self.known[k][again] = True
         return t, q, ident
 
     def _search_after(self, k: int, rows: np.ndarray, now: np.ndarray, split: np.ndarray):
