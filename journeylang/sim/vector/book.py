@@ -128,8 +128,9 @@ class Book:
         """Into type ``k``'s matrix: each customer's events stay sorted by instant."""
         rows = self.row[ids]
         self.found_t[k][rows] = self.found_q[k][rows] = -np.inf
-        order = np.lexsort((self.q[ids], self.t[ids], rows))
-        ids, rows = ids[order], rows[order]
+        if not (rows[1:] > rows[:-1]).all():   # else one each, in order already (usual)
+            order = np.lexsort((self.q[ids], self.t[ids], rows))
+            ids, rows = ids[order], rows[order]
         starts = np.empty(len(rows), dtype=bool)   # rows are sorted: each customer's first
         starts[:1] = True
         np.not_equal(rows[1:], rows[:-1], out=starts[1:])
