@@ -94,6 +94,17 @@ class _Earliest:
         return self.best, self.what, self.ref
 
 
+def _first_timer(times, seqs, lanes_):
+    """Per customer (row), the timer among their runs' (columns) that ``_Earliest`` would
+    take of them offered in turn: the earliest, then the lowest sequence number, then the
+    first column: its time, sequence number and lane."""
+    first = times.min(axis=1)
+    keys = np.where(times == first[:, None], seqs + 2.0 ** 52, np.inf)
+    column = keys.argmin(axis=1)   # the first of the lowest
+    picked = np.arange(len(times))
+    return first, seqs[picked, column], lanes_[picked, column]
+
+
 class Block:
     """Customers ``first`` .. ``first + n - 1`` of the cohort, with their own generator."""
 
@@ -276,9 +287,9 @@ class Block:
         # runs' timers
         timed = (phase == REST) | (phase == HELD)
         timer_t = np.where(timed, lanes.timer_t[safe], np.inf)
-        timer_q = lanes.timer_q[safe]
-        for column in range(order.shape[1]):
-            offer(timer_t[:, column], 1, timer_q[:, column], TIMER, safe[:, column])
+        if order.shape[1]:   # the earliest of each customer's (the rest cannot win)
+            at, seq, lane = _first_timer(timer_t, lanes.timer_q[safe], safe)
+            offer(at, 1, seq, TIMER, lane)
         # occurrences of scheduled entries
         for j in self.occurrences:
             fresh = self.occ_fresh[j, rows]
