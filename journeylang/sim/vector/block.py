@@ -48,6 +48,12 @@ def buckets(seed, parts: tuple[str, ...], customers: list[bytes]) -> np.ndarray:
     return np.frombuffer(b"".join(digests), dtype=">u8").astype(float) / 2.0 ** 64 * 100.0
 
 
+def _key(seqs, later: int):
+    """The order of candidates at one time: events first, then by sequence number (whole
+    numbers far below 2**52); ``later``: 1 for those after events at their time."""
+    return seqs + later * 2.0 ** 52 if later else seqs
+
+
 class _Earliest:
     """Per customer, the earliest of the candidates offered (each a column per customer, or
     per customer of a subset, in order of offering: time, 1 when it comes after events at its
@@ -72,8 +78,7 @@ class _Earliest:
             return
         places = close if where is None else where[close]
         at = at[close]
-        # at one time: events first, then by sequence number (whole numbers far below 2**52)
-        key = q[close] + p * 2.0 ** 52 if p else q[close]
+        key = _key(q[close], p)
         lower = at < self.best[places]
         if lower.any():   # a new earliest time: what was found at the old one no longer counts
             moved = places[lower]
@@ -99,7 +104,7 @@ def _first_timer(times, seqs, lanes_):
     take of them offered in turn: the earliest, then the lowest sequence number, then the
     first column: its time, sequence number and lane."""
     first = times.min(axis=1)
-    keys = np.where(times == first[:, None], seqs + 2.0 ** 52, np.inf)
+    keys = np.where(times == first[:, None], _key(seqs, 1), np.inf)
     column = keys.argmin(axis=1)   # the first of the lowest
     picked = np.arange(len(times))
     return first, seqs[picked, column], lanes_[picked, column]
