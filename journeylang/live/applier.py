@@ -13,8 +13,7 @@ import threading
 import time
 
 from ..runtime import Runtime, WallClock, open_store
-from ..runtime.database import StoreBusy, StoreError, database_errors, describe
-from .adapters.base import describe_error
+from ..runtime.database import StoreBusy, StoreError, database_errors, describe, describe_error
 from .config import LiveConfig
 from .metrics import ServeMetrics
 

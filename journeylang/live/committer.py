@@ -9,10 +9,9 @@ import logging
 import threading
 import time
 
-from ..runtime.database import StoreError, database_errors, describe
+from ..runtime.database import StoreError, database_errors, describe, describe_error
 from ..runtime.events import Event
 from ..runtime.queues import Inbox, connect_queues, reconnect
-from .adapters.base import describe_error
 
 log = logging.getLogger("journeylang.serve")
 BACKLOG_EVERY = 1.0  # seconds between counts of the inbox (other processes add to it too)

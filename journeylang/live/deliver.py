@@ -21,11 +21,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ..runtime.channels import DEAD, DELIVERED, FAILED, QUEUED, SENT
-from ..runtime.database import StoreError, database_errors, describe
+from ..runtime.database import StoreError, database_errors, describe, describe_error
 from ..runtime.queues import Leased, Outbox, Result, connect_queues, receipt, reconnect
 from ..semantics import MESSAGE_DELIVERED, MESSAGE_FAILED, MESSAGE_SENT
 from .adapters import ADAPTERS, RETRY, Adapter, Outcome
-from .adapters.base import describe_error
 from .config import ConfigError, LiveConfig, Route
 from .metrics import DeliverMetrics
 

@@ -33,6 +33,16 @@ def describe(target) -> str:
     return re.sub(r"://([^:/@]+):[^@/]*@", r"://\1:***@", target)
 
 
+_SECRETS = re.compile(r"(access_token|token|key|secret)=[^&\s]+", re.IGNORECASE)
+
+
+def describe_error(exc: BaseException) -> str:
+    """An exception as a short line without secrets (URLs may carry tokens)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = _SECRETS.sub(r"\1=***", text)[:200]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 class Database:
     """A connection and its dialect. ``execute`` returns a cursor (iterate it, ``fetchone``)."""
 

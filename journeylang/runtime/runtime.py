@@ -14,7 +14,7 @@ from typing import Callable, Iterable
 
 from ..compile import Tables
 from .channels import Adapters, OutboxAdapter, TemplateRenderer
-from .database import StoreError, database_errors
+from .database import StoreError, database_errors, describe_error
 from .engine import EVENT, TIMER, Engine, VirtualClock
 from .events import Event
 from ..semantics import OPT_OUT_EVENTS
@@ -255,7 +255,7 @@ class Runtime:
             except Exception as exc:
                 if _state_error(exc):
                     raise
-                error = _error_line(exc)
+                error = describe_error(exc)
                 self.store.take_inbox([seq])
                 self.store.mark_processed(event, self.ordinal, f"failed: {error}; set aside, "
                                           "not applied")
@@ -321,9 +321,3 @@ class Runtime:
 def _state_error(exc: Exception) -> bool:
     """An error of the state itself, not of applying one event (a live runtime reopens it)."""
     return isinstance(exc, (StoreError, *database_errors()))
-
-
-def _error_line(exc: Exception) -> str:
-    """An exception as one short line for the history."""
-    text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -6,7 +6,6 @@ and carry no customer data (addresses, texts), since they end up in logs and in 
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from ...runtime.channels import DELIVERED, FAILED, SENT
@@ -14,7 +13,6 @@ from ...runtime.queues import Leased
 from ..config import ConfigError, Route
 
 RETRY = "retry"  # the other results are the outbox statuses they lead to
-_SECRETS = re.compile(r"(access_token|token|key|secret)=[^&\s]+", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -95,12 +93,6 @@ def _retry_after(response) -> float | None:
     except ValueError:
         return None
 
-
-def describe_error(exc: BaseException) -> str:
-    """An exception as a short line without secrets (URLs may carry tokens)."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    text = _SECRETS.sub(r"\1=***", text)[:200]
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def action_body(row: Leased) -> dict:
