@@ -36,8 +36,8 @@ def agree(name: str, a: int, b: int, exact: bool = False) -> None:
 
 def compare(fast, slow, exact: bool = False) -> None:
     """Two ``Results`` of the same journey, cohort and size: the same steps, outcomes, flows,
-    policy counts, sends per channel, ignored and handled events, milestones, KPI observations
-    and staff and SLA figures (equal when the run has no randomness, else within ``agree``)."""
+    policy counts, sends per channel, ignored and handled events, events that reached no run
+    of their correlation key, milestones, KPI observations and staff and SLA figures (equal when the run has no randomness, else within ``agree``)."""
     assert [s["step"] for s in fast.steps] == [s["step"] for s in slow.steps]
     for a, b in zip(fast.steps, slow.steps):
         for what in ("entered", "sent", "skipped", "deferred", "ignored"):
@@ -51,6 +51,7 @@ def compare(fast, slow, exact: bool = False) -> None:
         if exact:
             assert a == b, f"milestone: vector {a}, reference {b}"
     _keyed("handled", fast.handled, slow.handled, exact)
+    _keyed("undelivered", fast.undelivered, slow.undelivered, exact)
     _keyed("ended", fast.ended, slow.ended, exact)
     _keyed("flow", {_flow(f): f["runs"] for f in fast.flows},
            {_flow(f): f["runs"] for f in slow.flows}, exact)

@@ -134,7 +134,12 @@ def deterministic_scenarios(draw, max_size=80):
     labels = ([f"l{i}" for i in range(count)] + ["back"] * loop + ["linger"] * linger
               + ["done"])
     sends_of_a = 0
-    reentry = draw(st.sampled_from(("never", "always", "after 1h", "after 2d")))
+    # correlated runs: each complaint (entry) with its ticket; the cohort files a second one
+    # (a new run, or refused: its ticket's run is live), answers with its run's ticket, or
+    # with another (the event reaches no run)
+    correlated = draw(st.booleans())
+    reentry = draw(st.sampled_from(("never", "always", "after 1h", "after 2d")
+                                   + ("always",) * 3 * correlated))
     body = []
     for i in range(count):
         later = st.one_of(st.just(labels[i + 1]), st.sampled_from(labels[i + 1:]))
@@ -204,7 +209,7 @@ def deterministic_scenarios(draw, max_size=80):
     if draw(st.booleans()):  # a KPI opened where the run enters the stage's first step
         body.insert(0, f"    kpi k1 on {draw(st.sampled_from(('bought', 'clicked', 'replied')))} within "
                        f"{draw(WAITS)} baseline 10% target 20%")
-    extra = [f"reentry {reentry}",
+    extra = ["correlate by ticket"] * correlated + [f"reentry {reentry}",
              f"role agent capacity {draw(st.integers(0, 3))} per {draw(st.sampled_from(('1h', '1d')))}"]
     for _ in range(draw(st.integers(0, 2))):  # always-on handlers
         event = draw(st.sampled_from(("replied", "clicked", "bought", "nurtured",
@@ -223,6 +228,14 @@ def deterministic_scenarios(draw, max_size=80):
         + ("  policy {\n" + "".join(f"    {p}\n" for p in policy) + "  }" if policy else "")))
     certain, likely = st.sampled_from((0, 1)), st.sampled_from((0, 1, 1, 1))
     tier = draw(st.sampled_from(("", "tier: basic, ", "tier: gold, ")))
+    tickets = st.sampled_from(("1", "2", '"1"', "1.0", "[1]"))
+    keyed = (f"    entry_data: {{ticket: {draw(tickets)}}}\n" if correlated else "")
+    again = (f"        - {{event: joined, after: {{template: {draw(st.sampled_from('ab'))}}}, "
+             f"p: {draw(likely)}, "
+             f"delay: {draw(st.integers(0, 30))}h, data: {{ticket: {draw(tickets)}}}}}\n"
+             f"        - {{event: bought, after: {{template: a}}, p: {draw(certain)}, "
+             f"delay: {draw(st.integers(0, 30))}h, data: {{ticket: {draw(tickets)}}}}}\n"
+             if correlated else "")
     cohort = f"""
 size: {draw(st.integers(1, max_size))}
 start: 2026-03-0{draw(st.integers(2, 8))}T{draw(st.integers(0, 23)):02d}:{draw(st.sampled_from((0, 30))):02d}:00Z
@@ -233,12 +246,12 @@ segments:
     tags: {{t: {draw(certain)}}}
     timezone: {draw(st.sampled_from(ZONES))}
     consent: {{sms: {draw(likely)}, wecom: {draw(likely)}, email: {draw(likely)}}}
-    behaviour:
+{keyed}    behaviour:
       responses:
         - {{event: replied, after: {{template: a}}, p: {draw(certain)}, delay: {draw(st.integers(0, 3))}h}}
         - {{event: clicked, after: {{channel: sms}}, p: {draw(certain)}, delay: {draw(st.integers(0, 3))}h}}
         - {{event: bought, after: {{template: b}}, p: {draw(likely)}, delay: {draw(st.integers(0, 40))}h}}
         - {{event: clicked, after: {{event: message_delivered}}, p: {draw(certain)}, delay: {draw(st.integers(0, 3))}h}}
-      opt_out: {1 - draw(likely)}
+{again}      opt_out: {1 - draw(likely)}
 """
     return text, cohort, draw(st.integers(0, 5)), draw(st.integers(1, 12))

@@ -24,7 +24,7 @@ from .block import Block
 from .clock import ZoneClock
 from .plan import (ARRIVAL, BASELINE, OPTOUT, RECEIPT, RESPONSE, Plan, Unsupported,
                    vector_support)
-from .staff import Handoffs, Ladders, settle
+from .staff import Handoffs, Ladders, settle, unkeyed
 from .tally import Messages
 
 DAY = 86400.0
@@ -146,6 +146,9 @@ class VectorSimulation:
         keep = ~block.escaped
         plan, tally = self.plan, block.tally
         journeys = tally.counts(block, keep)
+        if block.keys is not None:
+            for (j, kind), count in block.keys.undelivered.items():
+                journeys[plan.journeys[j].journey_id].undelivered[plan.kinds.names[kind]] += count
         entered = sum((block.entries[j] > 0).astype(np.int64) for j in range(len(plan.journeys)))
         overlap = Counter({int(k): int(v) for k, v in zip(*np.unique(entered[keep], return_counts=True))
                            if k > 0})
@@ -184,6 +187,7 @@ class VectorSimulation:
             tally.staff = {}
             for counts in tally.journeys.values():
                 counts.slas.clear()
+                counts.undelivered.pop("handoff_resolved", None)
             for name in ("handoff_resolved",):
                 tally.events.pop(name, None)
                 tally.reached.pop(name, None)
@@ -208,7 +212,8 @@ class VectorSimulation:
             due=np.array([np.nan if h[3] is None else h[3] for h in handoffs], dtype=float),
             journey=_objects([h[4] for h in handoffs]),
             run=np.array([h[5] for h in handoffs], dtype=np.int64),
-            step=np.array([code(h[4], h[6]) for h in handoffs], dtype=np.int64)), Ladders(
+            step=np.array([code(h[4], h[6]) for h in handoffs], dtype=np.int64),
+            **unkeyed(len(handoffs))), Ladders(
             customer=np.array([_index(r[0]) for r in ladders], dtype=np.int64),
             at=np.array([r[1] for r in ladders], dtype=float),
             seq=np.array([r[2] for r in ladders], dtype=float),
@@ -226,15 +231,16 @@ class VectorSimulation:
         from ..report import results_of
         tally = part.tally
         if self.plan.reference is None:
-            queues, slas, resolved, reached = settle(part.handoffs, self.plan.roles,
-                                                     self.spec.horizon, part.ladders,
-                                                     self.plan.rungs)
+            queues, slas, resolved, reached, undelivered = settle(
+                part.handoffs, self.plan.roles, self.spec.horizon, part.ladders, self.plan.rungs)
             tally.staff = queues
             for counts in tally.journeys.values():
                 counts.slas.clear()
             for journey_id, roles in slas.items():
                 for role, figures in roles.items():
                     tally.journeys[journey_id].slas[role] += figures
+            for journey_id, count in undelivered.items():
+                tally.journeys[journey_id].undelivered["handoff_resolved"] += count
             if resolved:
                 tally.events["handoff_resolved"] = resolved
                 tally.reached["handoff_resolved"] = reached
@@ -325,10 +331,15 @@ def _handoffs(block: Block, keep: np.ndarray) -> Handoffs:
         return Handoffs()
     rows, at, seq, made, role, due, j, runs, step = found
     names = block.plan.role_names
+    if block.keys is not None:
+        key, end_t, end_s = block.keys.of_handoffs(runs)
+        keyed = {"key": key, "end_t": end_t, "end_s": end_s}
+    else:
+        keyed = unkeyed(len(rows))
     return Handoffs(customer=rows + block.first, at=at, seq=seq, made=made,
                     order=np.zeros(len(rows)), role=_objects([names[r] for r in role.tolist()]),
                     due=due, journey=_objects([block.plan.journeys[i].journey_id for i in j.tolist()]),
-                    run=runs, step=step)
+                    run=runs, step=step, **keyed)
 
 
 def _ladders(block: Block, keep: np.ndarray) -> Ladders:

@@ -25,9 +25,10 @@ class Batch:
     def __init__(self):
         self.parts: list[dict] = []
 
-    def add(self, rows, at, src, depth, keys, data, updates):
+    def add(self, rows, at, src, depth, keys, data, updates, inherited=None):
+        """``inherited``: the correlation key each event carries unless its data sets one."""
         self.parts.append({"rows": rows, "at": at, "src": src, "depth": depth, "keys": keys,
-                           "data": data, "updates": updates})
+                           "data": data, "updates": updates, "inherited": inherited})
 
 
 def _draw_data(source, gen, k: int) -> dict:
@@ -38,13 +39,15 @@ def _draw_updates(source, gen, k: int) -> dict:
     return {path: sample(leaf, gen, k) for path, leaf in source.updates.items()}
 
 
-def follow(block, batch: Batch, rows, at, kinds, depth, keys) -> None:
+def follow(block, batch: Batch, rows, at, kinds, depth, keys, corr=None) -> None:
     """The responses to events (``after: {event: ...}``) of customers ``rows`` at ``at`` of
-    types ``kinds`` and chain depth ``depth``, level by level (their keys extend ``keys``)."""
+    types ``kinds`` and chain depth ``depth``, level by level (their keys extend ``keys``;
+    ``corr``: the events' correlation keys, which their responses carry)."""
     plan, gen, horizon = block.plan, block.gen, block.spec.horizon
     while len(rows):
         going = (at <= horizon) & (depth < MAX_CHAIN)
         rows, at, kinds, depth, keys = rows[going], at[going], kinds[going], depth[going], keys[going]
+        corr = corr[going] if corr is not None else None
         if not len(rows):
             return
         segments = block.customers.seg[rows]
@@ -55,7 +58,8 @@ def follow(block, batch: Batch, rows, at, kinds, depth, keys) -> None:
                 continue
             for s in sources:
                 made.append(_respond(block, s, rows[mine], at[mine], depth[mine], keys[mine],
-                                     np.full(len(mine), plan.sources[s].p)))
+                                     np.full(len(mine), plan.sources[s].p),
+                                     corr[mine] if corr is not None else None))
         made = [m for m in made if m is not None and len(m[0])]
         if not made:
             return
@@ -65,14 +69,16 @@ def follow(block, batch: Batch, rows, at, kinds, depth, keys) -> None:
         depth = np.concatenate([m[3] for m in made])
         width = max(m[4].shape[1] for m in made)
         keys = np.concatenate([_pad(m[4], width) for m in made])
+        corr = np.concatenate([m[6] for m in made]) if block.keys is not None else None
         for m in made:
             batch.add(*m[5])
 
 
-def _respond(block, s: int, rows, at, depth, keys, p):
+def _respond(block, s: int, rows, at, depth, keys, p, corr=None):
     """Source ``s`` responds to each of ``rows``' events (or messages) with probability ``p``:
     its count of events, each after its delay. Returns the new events (rows, times, kinds,
-    depths, keys) for the next level, and their batch entry."""
+    depths, keys) for the next level, their batch entry, and (correlated runs) their
+    correlation keys: their data's, else the one of what they respond to (``corr``)."""
     plan, gen = block.plan, block.gen
     source = plan.sources[s]
     response = source.response
@@ -81,6 +87,7 @@ def _respond(block, s: int, rows, at, depth, keys, p):
     if not fired.any():
         return None
     rows, at, depth, keys = rows[fired], at[fired], depth[fired], keys[fired]
+    corr = corr[fired] if corr is not None else None
     if response.count is None:
         times = np.ones(len(rows), dtype=np.int64)
     else:
@@ -96,13 +103,22 @@ def _respond(block, s: int, rows, at, depth, keys, p):
     when = at + sample(response.delay, gen, n)
     own = np.stack([np.full(n, source.index), index], axis=1)
     keys = np.concatenate([keys[parent], own], axis=1)
-    entry = (rows, when, s, depth + 1, keys, _draw_data(source, gen, n), _draw_updates(source, gen, n))
-    return rows, when, np.full(n, source.kind), depth + 1, keys, entry
+    data = _draw_data(source, gen, n)
+    entry = (rows, when, s, depth + 1, keys, data, _draw_updates(source, gen, n))
+    found = None
+    if block.keys is not None:
+        inherited = corr[parent] if corr is not None else None
+        found = block.keys.drawn(source, data, n)
+        if inherited is not None:
+            found = np.where(found >= 0, found, inherited)
+        entry += (inherited,)
+    return rows, when, np.full(n, source.kind), depth + 1, keys, entry, found
 
 
-def messages(block, j: int, step: int, channel: str, rows, at, received) -> None:
+def messages(block, j: int, step: int, channel: str, rows, at, received, corr=None) -> None:
     """The customers ``rows`` got a message of step ``step`` on ``channel`` at ``at`` (after
-    ``received`` messages before it): their responses, then whether they opt out."""
+    ``received`` messages before it): their responses (carrying ``corr``, the correlation
+    keys of the runs that sent them), then whether they opt out."""
     plan, gen = block.plan, block.gen
     journey = plan.journeys[j]
     key = (j, step, channel)
@@ -120,13 +136,14 @@ def messages(block, j: int, step: int, channel: str, rows, at, received) -> None
         factor = plan.cohort.segments[g].fatigue ** received[mine]
         for s in sources:
             made = _respond(block, s, rows[mine], at[mine], np.zeros(len(mine), dtype=np.int64),
-                            order[mine][:, None], plan.sources[s].p * factor)
+                            order[mine][:, None], plan.sources[s].p * factor,
+                            corr[mine] if corr is not None else None)
             if made is not None and len(made[0]):
                 batch.add(*made[5])
                 roots.append(made)
     outs = _opt_outs(block, rows, at, order, segments)
     for made in roots:
-        follow(block, batch, made[0], made[1], made[2], made[3], made[4])
+        follow(block, batch, made[0], made[1], made[2], made[3], made[4], made[6])
     if outs is not None:
         batch.add(*outs)
         follow(block, batch, outs[0], outs[1], np.full(len(outs[0]), plan.sources[0].kind),
@@ -169,10 +186,12 @@ def arrivals(block) -> None:
             source = plan.sources[s]
             keys = np.stack([mine, np.full(len(mine), i)], axis=1)
             at = customers.arrival[mine]
+            data = _draw_data(source, gen, len(mine))
             batch.add(mine, at, s, np.zeros(len(mine), dtype=np.int64), keys,
-                      _draw_data(source, gen, len(mine)), _draw_updates(source, gen, len(mine)))
+                      data, _draw_updates(source, gen, len(mine)))
+            corr = block.keys.drawn(source, data, len(mine)) if block.keys is not None else None
             follow(block, batch, mine, at, np.full(len(mine), source.kind),
-                   np.zeros(len(mine), dtype=np.int64), keys)
+                   np.zeros(len(mine), dtype=np.int64), keys, corr)
     block.commit(batch)
 
 
@@ -197,9 +216,9 @@ def baselines(block) -> None:
                                     _draw_data(source, gen, total), _draw_updates(source, gen, total))
         if any((g, source.kind) in plan.responses_to for g in range(len(plan.cohort.segments))):
             keys = np.stack([np.full(total, s), np.arange(total)], axis=1)
+            corr = block.keys.of_events(ids) if block.keys is not None else None
             follow(block, batch, owner, times, np.full(total, source.kind),
-                   np.zeros(total, dtype=np.int64), keys)
-        del ids
+                   np.zeros(total, dtype=np.int64), keys, corr)
     block.commit(batch)
 
 

@@ -27,6 +27,7 @@ import numpy as np
 from . import behaviour, steps
 from .book import Book
 from .columns import holds
+from .correlation import Keys
 from .customers import Customers
 from .lanes import (EVENT, EXEC, EXPIRY, FREE, HELD, HOLDOUT, QUIET, QUIET_OVER, REST, TIMEOUT,
                     WAKE, Lanes)
@@ -119,6 +120,7 @@ class Block:
         self.customers = Customers(plan, spec, n, self.gen)
         self.lanes = Lanes(plan, n)
         self.book = Book(plan, n)
+        self.keys = Keys(self) if plan.correlate is not None else None   # correlation keys
         self.escaped = np.zeros(n, dtype=bool)
         self.tally = Tally(plan, n, first, self.escaped)
         self.trace: list[tuple] = []       # sends: customer rows, times, channel, zone codes, journey
@@ -181,8 +183,11 @@ class Block:
         for part in parts:
             count = len(part["rows"])
             source = self.plan.sources[part["src"]]
-            self.book.add(part["rows"], part["at"], seqs[offset:offset + count], source.kind,
-                          part["src"], part["depth"], -1, part["data"], part["updates"])
+            ids = self.book.add(part["rows"], part["at"], seqs[offset:offset + count],
+                                source.kind, part["src"], part["depth"], -1, part["data"],
+                                part["updates"])
+            if self.keys is not None:
+                self.keys.inherit(ids, part["inherited"])
             offset += count
 
     def escape(self, rows: np.ndarray, reason: str) -> None:
@@ -354,6 +359,8 @@ class Block:
                 wanted[np.ix_(running, journey.interest)] = True
             if len(journey.held_interest):
                 wanted[np.ix_(held, journey.held_interest)] = True
+            if self.keys is not None and self.keys.correlated[j] and len(journey.interest):
+                wanted[np.ix_(held, journey.interest)] = True   # undelivered for its key
             if quiet.any():
                 wanted[np.ix_(quiet, list(plan.opt_out_kinds))] = True
             if journey.entry_kind is not None:
@@ -468,6 +475,8 @@ class Block:
             self.item_lanes = grown
         self.item_lanes[rows] = -1
         self.item_lanes[rows, :width] = self.lanes.order[rows]
+        if self.keys is not None:
+            self.keys.count_undelivered(rows, ids, self.item_lanes[rows])
         self._stages(rows)
 
     def _update(self, rows, ids) -> None:
@@ -500,6 +509,8 @@ class Block:
                 mine, chosen, event = mine[ok], chosen[ok], ids[reacting][ok]
                 ok = (lanes.phase[chosen] != FREE) & (lanes.c[chosen] == mine)
                 ok &= book.origin[event] != lanes.run[chosen]
+                if self.keys is not None:   # an event reaches the runs of its key
+                    ok &= self.keys.takes(chosen, event)
                 self._react(chosen[ok], event[ok])
             entering = (stage >= width) & (stage < width + journeys)
             for j, journey in enumerate(plan.journeys):
@@ -659,12 +670,16 @@ class Block:
             ok &= ~entered
         elif program.reentry != "always":
             ok &= (self.active[j, rows] == 0) & (~entered | (at - self.last_entry[j, rows] >= (program.reentry_after or 0)))
+        if self.keys is not None:   # a usable key no live run of the journey has
+            ok[ok] = self.keys.admits(j, rows[ok], ids[ok])
         rows, ids, at, seq = rows[ok], ids[ok], at[ok], seq[ok]
         if not len(rows):
             return
         lanes = self.lanes
         chosen = lanes.open(j, rows)
         lanes.reset(chosen, j)
+        if self.keys is not None:
+            self.keys.opened(j, chosen, ids)
         self.entries[j, rows] += 1
         self.last_entry[j, rows] = at
         self.active[j, rows] += 1
@@ -822,6 +837,8 @@ class Block:
         if not len(lanes_):
             return
         lanes = self.lanes
+        if self.keys is not None:
+            self.keys.ended(lanes_, at, seq)
         for j in np.unique(lanes.j[lanes_]).tolist():
             mine = lanes.j[lanes_] == j
             chosen = lanes_[mine]

@@ -22,6 +22,7 @@ from ...runtime.program import STEP_KINDS, Program, build_program, reacts_to
 from ...semantics import (COMPLETED, CONVERTED, ERROR, EXPIRED, MAX_STEPS, MESSAGE_DELIVERED,
                           MESSAGE_SENT, OPT_OUT_EVENTS)
 from ..cohort import OPT_OUT_EVENT, Cohort, Record
+from . import correlation
 from .columns import Unsupported, constant, flatten, holds, keys_of
 
 STAFF_EVENTS = (RESOLVED, BREACH)  # made by staff queues and SLA deadlines
@@ -353,6 +354,9 @@ class Plan:
         self.history = self._history()
         self.step_base = np.cumsum([0] + [len(j.steps) for j in self.journeys]).tolist()
         self.rungs = self._rungs()
+        # the path of the correlation key the journeys that correlate runs share
+        self.correlate = next((j.program.correlate for j in self.journeys
+                               if j.program.correlate is not None), None)
         self._check()
 
     # --- behaviour ----------------------------------------------------------------------------
@@ -566,6 +570,7 @@ class Plan:
                 if source.segment == g and set(p[0] for p in source.updates) & set(RESERVED):
                     self.segment_reasons.setdefault(g, f"segment {segment.name!r}: an event "
                                                        f"updates a profile attribute the runtime owns")
+        self.reference = self.reference or correlation.reason(self)
 
     def _reacts_to(self, kind: int) -> bool:
         """Whether anything reacts to events of ``kind`` (a journey, a KPI, history, the cohort)."""
@@ -577,14 +582,10 @@ class Plan:
 
 
 def _journey_reason(journey: JourneyPlan, receipts: bool) -> str | None:
-    """Why every customer of this journey takes the reference path, or None: a correlation
-    key, or (``receipts``: the run makes delivery results) a condition reading a delivery
-    result's action id (the runtime numbers actions across customers)."""
+    """Why every customer of this journey takes the reference path, or None: (``receipts``:
+    the run makes delivery results) a condition reading a delivery result's action id (the
+    runtime numbers actions across customers)."""
     name = journey.tables.journey_id
-    key = journey.tables.journey.get("correlate")
-    if key:
-        return f"journey {name!r} correlates its runs by {key}: correlated runs take the " \
-               "reference path"
     if receipts and any(path[:2] == ["event", "action"] or path[0] == "action"
                         for tree in journey.trees() for path in _paths(tree)):
         return f"journey {name!r} reads the action id of a delivery result: the runtime " \

@@ -47,11 +47,20 @@ class Handoffs(Records):
     order of sequence numbers, in which events at one time are handled; a timer's key is a
     number above every event made before it was handled), the sequence number of the staff's
     resolution event (``made``), the order they were made in (``order``: 0 when ``(at, seq)``
-    says it), role, SLA deadline (NaN: none), journey, run (an id among the customer's runs) and
-    step (``Plan.step_code``)."""
+    says it), role, SLA deadline (NaN: none), journey, run (an id among the customer's runs),
+    step (``Plan.step_code``), and for correlated runs the run's key (-1: none) and the instant
+    it ended (``end_t`` inf: not ended): its resolution meets only SLAs of runs of its key or
+    ended (``correlation``)."""
 
-    COLUMNS = ("customer", "at", "seq", "made", "order", "role", "due", "journey", "run", "step")
+    COLUMNS = ("customer", "at", "seq", "made", "order", "role", "due", "journey", "run", "step",
+               "key", "end_t", "end_s")
     OBJECTS = ("role", "journey")
+
+
+def unkeyed(n: int) -> dict:
+    """The key columns of ``n`` handoffs of runs without a correlation key."""
+    return {"key": np.full(n, -1, dtype=np.int64), "end_t": np.full(n, np.inf),
+            "end_s": np.zeros(n)}
 
 
 class Ladders(Records):
@@ -67,7 +76,8 @@ def settle(handoffs: Handoffs, roles: dict, horizon: float, ladders: Ladders | N
     """The queue of each role (declared ones, and any role handed off to) and, per journey and
     role, the SLAs opened, met and breached (``ladders`` resolved, ``rungs``: the rungs each
     ladder wait has reached, by step code); and how many ``handoff_resolved`` events there were
-    by the horizon and to how many customers."""
+    by the horizon and to how many customers; per journey, the resolutions that reached none
+    of its SLAs, passing over those of runs of other keys (``undelivered``)."""
     queues, served = {}, np.full(len(handoffs), np.inf)
     order = np.lexsort((handoffs.customer, handoffs.order, handoffs.seq, handoffs.at))  # FIFO
     names = sorted(set(roles) | set(handoffs.role.tolist()))
@@ -86,9 +96,11 @@ def settle(handoffs: Handoffs, roles: dict, horizon: float, ladders: Ladders | N
         served[mine] = times
         queues[role] = StaffQueue(interval, arrivals, times)
     closed = _closed(handoffs, ladders if ladders is not None else Ladders(), rungs or {})
-    slas = _slas(handoffs, served, closed, horizon)
+    undelivered: Counter = Counter()
+    slas = _slas(handoffs, served, closed, horizon, undelivered)
     resolved = served <= horizon
-    return queues, slas, int(resolved.sum()), len(np.unique(handoffs.customer[resolved]))
+    return queues, slas, int(resolved.sum()), len(np.unique(handoffs.customer[resolved])), \
+        undelivered
 
 
 def _closed(handoffs: Handoffs, ladders: Ladders, rungs: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -131,7 +143,8 @@ def _closed(handoffs: Handoffs, ladders: Ladders, rungs: dict) -> tuple[np.ndarr
     return closed, closed_seq
 
 
-def _slas(handoffs: Handoffs, served: np.ndarray, closed: tuple, horizon: float) -> dict:
+def _slas(handoffs: Handoffs, served: np.ndarray, closed: tuple, horizon: float,
+          undelivered: Counter) -> dict:
     """journey -> role -> opened / met / breached (``closed``: ``_closed``'s)."""
     found: dict = defaultdict(lambda: defaultdict(Counter))
     if not len(handoffs):
@@ -148,7 +161,8 @@ def _slas(handoffs: Handoffs, served: np.ndarray, closed: tuple, horizon: float)
     single[order[starts[sizes == 1]]] = True
     _singles(handoffs, np.flatnonzero(single & has), due, served, closed[0], horizon, found)
     for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist()):
-        _customer(handoffs, order[start:start + size], due, served, closed, horizon, found)
+        _customer(handoffs, order[start:start + size], due, served, closed, horizon, found,
+                  undelivered)
     return found
 
 
@@ -170,11 +184,12 @@ def _singles(handoffs: Handoffs, mine, due, served, closed, horizon, found) -> N
             table[(None, MET, BREACHED)[what]] += int(counts[code])
 
 
-def _customer(handoffs: Handoffs, mine, due, served, closed, horizon, found) -> None:
+def _customer(handoffs: Handoffs, mine, due, served, closed, horizon, found,
+              undelivered: Counter) -> None:
     """One customer's handoffs to one role, as the runtime's queue handles them: a resolution
-    (an event made with its handoff) meets the oldest SLA open when it comes, a ladder's
-    resolution the SLAs it closes, and a deadline (a timer: after the events at its time)
-    breaches its SLA if still open."""
+    (an event made with its handoff) meets the oldest SLA open when it comes (of a run of its
+    key or ended, for correlated runs), a ladder's resolution the SLAs it closes, and a
+    deadline (a timer: after the events at its time) breaches its SLA if still open."""
     closed, closed_seq = closed
     at, seq, made = handoffs.at, handoffs.seq, handoffs.made
     opened = sorted((at[i], seq[i], handoffs.order[i], i) for i in mine.tolist()
@@ -190,12 +205,21 @@ def _customer(handoffs: Handoffs, mine, due, served, closed, horizon, found) -> 
             moments.append((due[i], 1, 0.0, i, DEADLINE))
     moments.sort()
     state = {i: None for _, _, _, i in opened}
+    keys, end_t, end_s = handoffs.key, handoffs.end_t, handoffs.end_s
     for when, _, key, i, what in moments:
         if what == RESOLVED:
+            passed = {}
             for _, _, _, j in opened:   # the oldest SLA opened before the resolution came
                 if state[j] is None and (at[j], seq[j]) < (when, key):
+                    if keys[j] >= 0 and keys[j] != keys[i] and (end_t[j], end_s[j]) >= (when, key):
+                        passed.setdefault(handoffs.journey[j], True)   # another key's, live
+                        continue
                     state[j] = MET
+                    passed[handoffs.journey[j]] = False
                     break
+            for journey, missed in passed.items():
+                if missed:
+                    undelivered[journey] += 1
         elif state[i] is None:
             state[i] = MET if what == LADDER else BREACHED
     for _, _, _, i in opened:

@@ -167,7 +167,8 @@ def _deliver(block, journey, s: int, channel: str, chosen, rows, now, split,
     _receipts(block, j, s, channel, rows, now)
     received = block.received[rows].copy()
     block.received[rows] += 1
-    behaviour.messages(block, j, s, channel, rows, now, received)
+    corr = block.keys.of_runs(chosen) if block.keys is not None else None
+    behaviour.messages(block, j, s, channel, rows, now, received, corr)
 
 
 def _receipts(block, j: int, s: int, channel: str, rows, now) -> None:
@@ -344,9 +345,10 @@ def emitted(block, journey, s: int, chosen, ending: bool):
     lanes, plan = block.lanes, block.plan
     source = plan.sources[s]
     rows, now = lanes.c[chosen], lanes.t[chosen]
+    corr = block.keys.of_runs(chosen) if block.keys is not None else None  # the run's key
     batch = behaviour.Batch()
     behaviour.follow(block, batch, rows, now, np.full(len(rows), source.kind),
-                     np.zeros(len(rows), dtype=np.int64), np.arange(len(rows))[:, None])
+                     np.zeros(len(rows), dtype=np.int64), np.arange(len(rows))[:, None], corr)
     block.commit(batch)
     deep = lanes.depth[chosen] >= MAX_EMIT_DEPTH
     ends = np.zeros(len(chosen), dtype=bool)
@@ -356,6 +358,8 @@ def emitted(block, journey, s: int, chosen, ending: bool):
     seq = block.fresh()
     ids = block.book.add(lanes.c[going], lanes.t[going], seq, source.kind, s,
                          lanes.depth[going] + 1, lanes.run[going])
+    if corr is not None:
+        block.keys.inherit(ids, corr[~deep])
     scope = block.scope(journey.j, going, ids, lanes.t[going], lanes.s[going])
     block.milestones(journey, source.kind, going, scope, lanes.t[going])
     if not ending:

@@ -1,0 +1,261 @@
+"""Vectorised simulation: correlation keys (``correlate by ticket``), as the runtime uses them.
+
+A key is a code per distinct value (``runtime.correlation.same_key``: 42 and 42.0 one key, 42
+and "42" or true and 1 two; -1: no usable key). An event's key is the one its data carries, else
+the one it inherits, as the reference engine keys what it makes (``sim.engine._keyed``): a
+response to a message the key of the run that sent it, a response to an event that event's
+key, an emitted event its run's. A run's key is its entry event's: a run starts only when the
+entry event has a usable key no live run of the journey has (``Executor._entry_key``), an event
+reaches only the runs of its key (opt-outs reach every run: ``Executor._for_run``), and an
+event some run of a journey would take but none of its key does is counted undelivered. When a
+run ends is kept, so the staff settlement meets a resolution's SLA as ``Executor._resolve_sla``
+does: the oldest open SLA of its role whose run has its key or has ended.
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from ..cohort import Record
+
+NONE = -1      # no usable key
+UNKNOWN = -2   # an event's own key not yet read from its data
+
+
+def _identity(value):
+    """What a usable key compares by (``same_key``), or None (missing, not a single value)."""
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()   # a numpy scalar of a column
+    kind = type(value)
+    if kind is bool:
+        return ("bool", value)
+    if kind is str:
+        return ("text", value)
+    if kind in (int, float):
+        return None if value != value else ("number", value)   # NaN: a null of a column
+    return None
+
+
+class Keys:
+    """One block's keys: of events (by id) and of runs (by run number), when runs ended, and
+    the events that reached no run of a journey that correlates its runs."""
+
+    def __init__(self, block):
+        self.block = block
+        plan = block.plan
+        self.path = plan.correlate
+        self.correlated = np.array([j.program.correlate is not None for j in plan.journeys])
+        self.codes: dict[tuple, int] = {}
+        self.own = np.full(1024, UNKNOWN, dtype=np.int64)       # per event: its data's key
+        self.inherited = np.full(1024, NONE, dtype=np.int64)    # per event: the key it carries
+        self.run_key = np.full(1024, NONE, dtype=np.int64)      # per run number
+        self.end_t = np.full(1024, np.inf)                      # per run number: when it ended
+        self.end_s = np.zeros(1024)
+        self.undelivered: Counter = Counter()                   # (journey, event type) -> events
+
+    # --- codes --------------------------------------------------------------------------------
+
+    def code(self, values, n: int) -> np.ndarray:
+        """The key code of each of ``n`` values (a column, or one value for all)."""
+        if not isinstance(values, np.ndarray):
+            return np.full(n, self._code(values), dtype=np.int64)
+        if values.dtype.kind in "fiub":
+            distinct, which = np.unique(values, return_inverse=True)
+            found = np.array([self._code(v) for v in distinct.tolist()], dtype=np.int64)
+            return found[which.reshape(-1)] if n else np.zeros(0, dtype=np.int64)
+        return np.array([self._code(v) for v in values.tolist()], dtype=np.int64)
+
+    def _code(self, value) -> int:
+        identity = _identity(value)
+        if identity is None:
+            return NONE
+        code = self.codes.get(identity)
+        if code is None:
+            code = self.codes[identity] = len(self.codes)
+        return code
+
+    @staticmethod
+    def _grown(array: np.ndarray, size: int, fill) -> np.ndarray:
+        if size <= len(array):
+            return array
+        grown = np.full(max(size, 2 * len(array)), fill, dtype=array.dtype)
+        grown[:len(array)] = array
+        return grown
+
+    # --- events -------------------------------------------------------------------------------
+
+    def _fit_events(self) -> None:
+        size = self.block.book.size
+        self.own = self._grown(self.own, size, UNKNOWN)
+        self.inherited = self._grown(self.inherited, size, NONE)
+
+    def of_events(self, ids: np.ndarray) -> np.ndarray:
+        """Each event's key: its data's, else the one it inherited."""
+        self._fit_events()
+        own = self.own[ids]
+        unread = own == UNKNOWN
+        if unread.any():
+            fresh = ids[unread]
+            own[unread] = self.code(self.block.book.data(fresh, self.path), len(fresh))
+            self.own[fresh] = own[unread]
+        return np.where(own >= 0, own, self.inherited[ids])
+
+    def inherit(self, ids: np.ndarray, keys) -> None:
+        """Events ``ids`` carry ``keys`` (None: none) where their data sets no key."""
+        if keys is not None and len(ids):
+            self._fit_events()
+            self.inherited[ids] = keys
+
+    def drawn(self, source, data: dict, n: int) -> np.ndarray:
+        """The keys the data of ``n`` events of ``source`` about to be drawn (``data``: its
+        drawn leaves by path) sets, as ``Book.data`` would read them."""
+        path = self.path
+        if source.fixed is not None and not source.leaves:
+            return self.code(_dig(source.fixed, path), n)
+        if path in data:
+            return self.code(data[path], n)
+        for leaf, column in data.items():
+            if path[:len(leaf)] == leaf:      # into a drawn mapping
+                values = np.empty(n, dtype=object)
+                values[:] = [_dig(v, path[len(leaf):]) for v in column.tolist()]
+                return self.code(values, n)
+            if leaf[:len(path)] == path:      # the key is a mapping of drawn values
+                return np.full(n, NONE, dtype=np.int64)
+        sampler = source.data
+        for part in path:
+            parts = getattr(sampler, "parts", None)
+            if not isinstance(parts, dict) or part not in parts:
+                return np.full(n, NONE, dtype=np.int64)
+            sampler = parts[part]
+        if isinstance(sampler, Record):
+            return np.full(n, NONE, dtype=np.int64)
+        return self.code(getattr(sampler, "value", None), n)
+
+    # --- runs ---------------------------------------------------------------------------------
+
+    def _fit_runs(self) -> None:
+        size = self.block.lanes.next_run
+        self.run_key = self._grown(self.run_key, size, NONE)
+        self.end_t = self._grown(self.end_t, size, np.inf)
+        self.end_s = self._grown(self.end_s, size, 0.0)
+
+    def of_runs(self, lanes_: np.ndarray) -> np.ndarray:
+        """The key of each lane's run (-1: its journey does not correlate runs)."""
+        self._fit_runs()
+        return self.run_key[self.block.lanes.run[lanes_]]
+
+    def admits(self, j: int, rows: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """Whether entry events ``ids`` may start a run of journey ``j`` for ``rows``: they
+        carry a usable key that no live run of the journey has."""
+        if not self.correlated[j]:
+            return np.ones(len(rows), dtype=bool)
+        keys = self.of_events(ids)
+        lanes = self.block.lanes
+        order = lanes.order[rows]
+        live = order >= 0
+        safe = np.where(live, order, 0)
+        theirs = live & (lanes.j[safe] == j) & (lanes.phase[safe] != 0)
+        self._fit_runs()
+        taken = (theirs & (self.run_key[lanes.run[safe]] == keys[:, None])).any(axis=1)
+        return (keys >= 0) & ~taken
+
+    def opened(self, j: int, lanes_: np.ndarray, ids: np.ndarray) -> None:
+        """New runs of journey ``j`` on entry events ``ids``: their keys."""
+        if self.correlated[j] and len(lanes_):
+            self._fit_runs()
+            runs = self.block.lanes.run[lanes_]
+            self.run_key[runs] = self.of_events(ids)
+            self.end_t[runs] = np.inf
+
+    def ended(self, lanes_: np.ndarray, at, seq) -> None:
+        """Runs ended at ``(at, seq)`` (None: where each lane is)."""
+        lanes = self.block.lanes
+        self._fit_runs()
+        runs = lanes.run[lanes_]
+        self.end_t[runs] = lanes.t[lanes_] if at is None else at
+        self.end_s[runs] = lanes.s[lanes_] if seq is None else seq
+
+    def of_handoffs(self, runs: np.ndarray):
+        """Per handoff (its run number): its run's key and when the run ended."""
+        self._fit_runs()
+        return self.run_key[runs], self.end_t[runs], self.end_s[runs]
+
+    # --- events reaching runs -----------------------------------------------------------------
+
+    def takes(self, lanes_: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """Whether each run is one event ``ids`` is for: its journey does not correlate runs,
+        the event is an opt-out, or it carries the run's key."""
+        keys = self.of_runs(lanes_)
+        opting_out = np.isin(self.block.book.kind[ids], list(self.block.plan.opt_out_kinds))
+        return (keys < 0) | opting_out | (keys == self.of_events(ids))
+
+    def count_undelivered(self, rows: np.ndarray, ids: np.ndarray, snapshot: np.ndarray) -> None:
+        """Events ``ids`` that customers ``rows`` begin to handle: per journey that correlates
+        runs and some of whose live runs (``snapshot``: the customers' lanes) would take them,
+        those none of its runs takes for their key (not opt-outs, nor its entry event)."""
+        plan, lanes, book = self.block.plan, self.block.lanes, self.block.book
+        kinds = book.kind[ids]
+        live = snapshot >= 0
+        safe = np.where(live, snapshot, 0)
+        live &= lanes.phase[safe] != 0
+        live &= lanes.run[safe] != book.origin[ids][:, None]
+        self._fit_runs()
+        for journey in plan.journeys:
+            if not self.correlated[journey.j]:
+                continue
+            wanted = np.isin(kinds, journey.interest) & ~np.isin(kinds, list(plan.opt_out_kinds))
+            if journey.entry_kind is not None:
+                wanted &= kinds != journey.entry_kind
+            if not wanted.any():
+                continue
+            mine = np.flatnonzero(wanted)
+            theirs = live[mine] & (lanes.j[safe[mine]] == journey.j)
+            keys = self.run_key[lanes.run[safe[mine]]]
+            match = theirs & (keys == self.of_events(ids[mine])[:, None])
+            missed = theirs.any(axis=1) & ~match.any(axis=1)
+            for kind, count in Counter(kinds[mine][missed].tolist()).items():
+                self.undelivered[(journey.j, kind)] += count
+
+
+def reason(plan) -> str | None:
+    """Why correlated journeys send every customer to the reference path, or None."""
+    from .plan import _paths
+    paths = {j.program.correlate for j in plan.journeys if j.program.correlate is not None}
+    if not paths:
+        return None
+    if len(paths) > 1:
+        return "journeys correlate their runs by different keys (" + \
+               ", ".join(sorted(".".join(p) for p in paths)) + ")"
+    path, = paths
+    for journey in plan.journeys:
+        for tree in journey.trees():
+            for read in _paths(tree):
+                if _reads_key(read, path, journey):
+                    return f"journey {journey.journey_id!r} reads {'.'.join(read)}, which " \
+                           f"holds the correlation key {'.'.join(path)} only once an event " \
+                           "inherits it: such runs take the reference path"
+    if plan.segment_reasons and any(step.kind == "handoff" for j in plan.journeys
+                                    for step in j.steps):
+        return "correlated runs with handoffs, and customers of some segments on the " \
+               "reference path: the staff settlement needs every run's key"
+    return None
+
+
+def _reads_key(read: list, path: tuple, journey) -> bool:
+    """Whether a condition's path reads (part of) the key: ``event`` as a whole or a path
+    through the key, or the context root holding it."""
+    if read[0] == "event":
+        rest = tuple(read[1:])
+        return not rest or path[:len(rest)] == rest or rest[:len(path)] == path
+    return read[0] == path[0] and read[0] not in journey.variables and \
+        read[0] not in ("customer", "consent")
+
+
+def _dig(value, path: tuple):
+    for part in path:
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+__all__ = ["Keys", "NONE", "reason"]
