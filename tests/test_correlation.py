@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings, strategies as st
 
 from journeylang import ast
 from journeylang.cli import main
@@ -13,6 +15,7 @@ from journeylang.compile.validate import check_tables
 from journeylang.frontend import parse_source
 from journeylang.printer import convert_document, format_text, print_journey, print_yaml
 from journeylang.runtime import SqliteStore, open_store
+from journeylang.runtime.correlation import same_key
 from journeylang.runtime.database import connect
 from journeylang.sim import parse_cohort, simulate
 from journeylang.sim.vector import vector_support
@@ -497,3 +500,30 @@ def test_a_condition_on_the_key_runs_on_the_reference_engine():
     assert vector_support(tables, cohort) == WHY
     results = simulate(tables, cohort, seed=1, days=4, engine="auto")
     assert results.engine == "reference" and results.conversion["converted"] > 100
+
+
+KEYS = st.one_of(st.integers(-3, 3), st.sampled_from([2 ** 60, 2 ** 60 + 1, 1.5, -0.0, 2.0 ** 60]),
+                 st.floats(-3, 3).map(float), st.booleans(), st.sampled_from(["1", "0", "", "工单"]),
+                 st.none(), st.just([1]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(KEYS, max_size=12), st.booleans())
+def test_the_vectorised_engines_key_codes_tell_keys_apart_as_the_runtime_does(values, column):
+    """One code per key the runtime's ``same_key`` takes as one (42 and 42.0 one key; 42 and
+    "42", or true and 1, two), -1 for what is no key (none, a list); numbers in a float column
+    as numbers one by one."""
+    from journeylang.runtime.correlation import key_of
+    from journeylang.sim.vector.correlation import KeyCodes
+    codes = KeyCodes()
+    numbers = [v for v in values if type(v) in (int, float) and float(v) == v]
+    found = codes.code(np.array(numbers, dtype=float), len(numbers)) if column else None
+    got = [int(codes.code(v, 1)[0]) for v in values]
+    for value, code in zip(values, got):
+        assert (code < 0) == (key_of({"k": value}, ("k",))[1] is not None)
+    for a, ca in zip(values, got):
+        for b, cb in zip(values, got):
+            if ca >= 0 and cb >= 0:
+                assert (ca == cb) == same_key(a, b), (a, b)
+    if column:
+        assert found.tolist() == [int(codes.code(v, 1)[0]) for v in numbers]

@@ -37,30 +37,22 @@ def _identity(value):
     return None
 
 
-class Keys:
-    """One block's keys: of events (by id) and of runs (by run number), when runs ended, and
-    the events that reached no run of a journey that correlates its runs."""
+class KeyCodes:
+    """A code per distinct key, as ``same_key`` tells keys apart."""
 
-    def __init__(self, block):
-        self.block = block
-        plan = block.plan
-        self.path = plan.correlate
-        self.correlated = np.array([j.program.correlate is not None for j in plan.journeys])
-        self.codes: dict[tuple, int] = {}
-        self.own = np.full(1024, UNKNOWN, dtype=np.int64)       # per event: its data's key
-        self.inherited = np.full(1024, NONE, dtype=np.int64)    # per event: the key it carries
-        self.run_key = np.full(1024, NONE, dtype=np.int64)      # per run number
-        self.end_t = np.full(1024, np.inf)                      # per run number: when it ended
-        self.end_s = np.zeros(1024)
-        self.undelivered: Counter = Counter()                   # (journey, event type) -> events
-
-    # --- codes --------------------------------------------------------------------------------
+    def __init__(self):
+        self.codes: dict[tuple, int] = {}     # a text, a truth value or an int beyond floats
+        self.numbers = np.zeros(0)                          # every number met, sorted
+        self.number_codes = np.zeros(0, dtype=np.int64)     # and its code
+        self._next = 0
 
     def code(self, values, n: int) -> np.ndarray:
         """The key code of each of ``n`` values (a column, or one value for all)."""
         if not isinstance(values, np.ndarray):
             return np.full(n, self._code(values), dtype=np.int64)
-        if values.dtype.kind in "fiub":
+        if values.dtype.kind == "f":
+            return self._numbers(values)
+        if values.dtype.kind in "iub":
             distinct, which = np.unique(values, return_inverse=True)
             found = np.array([self._code(v) for v in distinct.tolist()], dtype=np.int64)
             return found[which.reshape(-1)] if n else np.zeros(0, dtype=np.int64)
@@ -70,10 +62,51 @@ class Keys:
         identity = _identity(value)
         if identity is None:
             return NONE
+        if identity[0] == "number" and float(identity[1]) == identity[1]:
+            return int(self._numbers(np.array([float(identity[1])]))[0])
         code = self.codes.get(identity)
         if code is None:
-            code = self.codes[identity] = len(self.codes)
+            code = self.codes[identity] = self._next
+            self._next += 1
         return code
+
+    def _numbers(self, values: np.ndarray) -> np.ndarray:
+        """The codes of a column of numbers (NaN: null, no key), without a Python loop: known
+        numbers are kept sorted beside their codes."""
+        known, codes = self.numbers, self.number_codes
+        usable = ~np.isnan(values)
+        distinct = np.unique(values[usable])
+        at = np.searchsorted(known, distinct)
+        seen = at < len(known)
+        seen[seen] = known[at[seen]] == distinct[seen]
+        new = distinct[~seen]
+        if len(new):
+            known = np.concatenate([known, new])
+            codes = np.concatenate([codes, np.arange(self._next, self._next + len(new))])
+            self._next += len(new)
+            order = np.argsort(known, kind="stable")
+            self.numbers, self.number_codes = known, codes = known[order], codes[order]
+        found = np.full(len(values), NONE, dtype=np.int64)
+        found[usable] = codes[np.searchsorted(known, values[usable])]
+        return found
+
+
+class Keys:
+    """One block's keys: of events (by id) and of runs (by run number), when runs ended, and
+    the events that reached no run of a journey that correlates its runs."""
+
+    def __init__(self, block):
+        self.block = block
+        plan = block.plan
+        self.path = plan.correlate
+        self.correlated = np.array([j.program.correlate is not None for j in plan.journeys])
+        self.codes = KeyCodes()
+        self.own = np.full(1024, UNKNOWN, dtype=np.int64)       # per event: its data's key
+        self.inherited = np.full(1024, NONE, dtype=np.int64)    # per event: the key it carries
+        self.run_key = np.full(1024, NONE, dtype=np.int64)      # per run number
+        self.end_t = np.full(1024, np.inf)                      # per run number: when it ended
+        self.end_s = np.zeros(1024)
+        self.undelivered: Counter = Counter()                   # (journey, event type) -> events
 
     @staticmethod
     def _grown(array: np.ndarray, size: int, fill) -> np.ndarray:
@@ -97,7 +130,7 @@ class Keys:
         unread = own == UNKNOWN
         if unread.any():
             fresh = ids[unread]
-            own[unread] = self.code(self.block.book.data(fresh, self.path), len(fresh))
+            own[unread] = self.codes.code(self.block.book.data(fresh, self.path), len(fresh))
             self.own[fresh] = own[unread]
         return np.where(own >= 0, own, self.inherited[ids])
 
@@ -112,14 +145,14 @@ class Keys:
         drawn leaves by path) sets, as ``Book.data`` would read them."""
         path = self.path
         if source.fixed is not None and not source.leaves:
-            return self.code(_dig(source.fixed, path), n)
+            return self.codes.code(_dig(source.fixed, path), n)
         if path in data:
-            return self.code(data[path], n)
+            return self.codes.code(data[path], n)
         for leaf, column in data.items():
             if path[:len(leaf)] == leaf:      # into a drawn mapping
                 values = np.empty(n, dtype=object)
                 values[:] = [_dig(v, path[len(leaf):]) for v in column.tolist()]
-                return self.code(values, n)
+                return self.codes.code(values, n)
             if leaf[:len(path)] == path:      # the key is a mapping of drawn values
                 return np.full(n, NONE, dtype=np.int64)
         sampler = source.data
@@ -130,7 +163,7 @@ class Keys:
             sampler = parts[part]
         if isinstance(sampler, Record):
             return np.full(n, NONE, dtype=np.int64)
-        return self.code(getattr(sampler, "value", None), n)
+        return self.codes.code(getattr(sampler, "value", None), n)
 
     # --- runs ---------------------------------------------------------------------------------
 
