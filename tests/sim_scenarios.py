@@ -167,8 +167,9 @@ def deterministic_scenarios(draw, max_size=80):
             percent = draw(st.integers(0, 100))
             line = f"split {{ x {percent}% -> {draw(later)}\n      y {100 - percent}% -> {draw(later)} }}"
         elif kind == "set":
-            target = draw(st.sampled_from(("customer.score", "customer.points", "n")))
-            line = f"set {target} = {target} + {draw(st.integers(-20, 20))}"
+            target = draw(st.sampled_from(("customer.score", "customer.points", "n", "event.note")))
+            source = "customer.score" if target == "event.note" else target   # a note nothing reads
+            line = f"set {target} = {source} + {draw(st.integers(-20, 20))}"
         elif kind in ("tag", "untag"):
             line = f'{kind} "t"'
         elif kind == "emit":

@@ -722,14 +722,17 @@ def test_shards_default_to_the_machines_cores_as_many_as_the_run_can_use(monkeyp
 def test_a_set_the_engine_cannot_hold_sends_every_customer_to_the_reference_path():
     """Customers who reach such a `set` would be run again on the reference path from their
     start, with new draws: which of them reach it depends on draws (a drawn attribute, a
-    response), so only running every customer there keeps the figures unbiased."""
+    response), so only running every customer there keeps the figures unbiased. A set of the
+    run's event data or context that no condition reads changes nothing: it runs here."""
     text = journey('''  stage s "S" {
     wait 1h
     branch { when customer.vip == true -> noted
       else -> plain }
     noted: set event.note = "vip"
     wait 1d
-    exit completed
+    branch { when event.note == "vip" -> plain
+      else -> done }
+    done: exit completed
     plain: wait 2h
     exit completed
   }''', header="  entry on joined")
@@ -741,6 +744,18 @@ def test_a_set_the_engine_cannot_hold_sends_every_customer_to_the_reference_path
     fast = simulate(tables, cohort, seed=2, days=5, engine="vector")
     assert fast.paths["reference"] == 600
     compare(fast, simulate(tables, cohort, seed=2, days=5, engine="reference"))
+    # what no condition reads changes nothing: such a set runs on the vectorised path
+    for unread in ('event.note = "vip"', 'event.other = 1', 'note = "vip"', "event = 1"):
+        quiet = compile_text(text.replace('set event.note = "vip"', f"set {unread}")
+                             .replace('event.note == "vip"', 'event.vip == "x"'))
+        assert not may_escape(Plan(quiet, cohort)), unread
+        fast = simulate(quiet, cohort, seed=2, days=5, engine="vector")
+        assert fast.paths["reference"] == 0
+        compare(fast, simulate(quiet, cohort, seed=2, days=5, engine="reference"))
+    for read in ('event.vip = 1', 'event.vip.x = 1', 'vip = 1'):   # event.vip, the context's vip
+        assert may_escape(Plan(compile_text(text.replace('set event.note = "vip"', f"set {read}")
+                                            .replace('event.note == "vip"', 'event.vip == "x" '
+                                                     'or vip == 1')), cohort)), read
     bench = compile_text(journey('  stage s "S" {\n    set customer.points = 1\n    exit completed\n  }',
                                  header="  entry on joined\n  attribute points: number = 0"))
     assert not may_escape(Plan(bench, cohort))

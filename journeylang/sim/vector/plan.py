@@ -701,12 +701,31 @@ def vector_support(tables: Tables | list[Tables], cohort: Cohort) -> str | None:
 
 def assignable(journey, attribute: str) -> bool:
     """Whether this engine runs ``set <attribute>``: a run variable, a profile attribute or a
-    consent (a set of anything else hands the customer to the reference path)."""
+    consent, or the run's event data or context where no condition of the journey reads it (a
+    set of anything else hands the customer to the reference path)."""
     parts = attribute.split(".")
     return (len(parts) == 1 and parts[0] in journey.variables) or \
         (parts[0] == "customer" and len(parts) > 1
          and parts[1] not in ("tags", "timezone", "opted_out", "consent")) or \
-        (parts[0] == "consent" and len(parts) == 2)
+        (parts[0] == "consent" and len(parts) == 2) or unread(journey, parts)
+
+
+def unread(journey, parts: list[str]) -> bool:
+    """Whether ``set <parts>`` writes the run's event data (``event.x``) or context (another
+    root) where no condition or expression of the journey reads it, so it changes nothing
+    the simulation counts (``runtime.scope.assign``; ``set event`` itself writes nothing)."""
+    root, rest = parts[0], tuple(parts[1:])
+    if root in ("customer", "consent") or (root == "event" and not rest):
+        return root == "event"
+    for tree in journey.trees():
+        for path in _paths(tree):
+            if root != "event" and path[0] == root:
+                return False
+            read = tuple(path[1:])
+            if root == "event" and path[0] == "event" and (
+                    not read or read[:len(rest)] == rest[:len(read)]):
+                return False
+    return True
 
 
 def may_escape(plan) -> bool:

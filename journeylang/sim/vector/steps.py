@@ -295,8 +295,9 @@ def tag(block, journey, s: int, chosen) -> None:
 
 def set_(block, journey, s: int, chosen) -> None:
     """``set customer.x = ...`` changes the profile, ``set n = ...`` a run-local variable,
-    ``set consent.x`` the consent; a set of anything else (the run's context or event data)
-    hands the customer to the reference path."""
+    ``set consent.x`` the consent; a set of the run's context or event data that no condition
+    reads changes nothing (``plan.assignable``: a read one sends every customer to the
+    reference path)."""
     params = journey.steps[s].params
     done = assign(block, journey, params["attribute"], params.get("value"), chosen,
                   block.scope(journey.j, chosen))
@@ -315,6 +316,8 @@ def assign(block, journey, attribute: str, tree, chosen, scope):
         return chosen
     if parts[0] == "customer":
         block.customers.set(tuple(parts[1:]), rows, _column(value, len(chosen)))
+        return chosen
+    if parts[0] != "consent":   # the run's event data or context, which nothing reads
         return chosen
     block.customers.set_consent(parts[1], rows, _column(value, len(chosen)))
     return chosen
