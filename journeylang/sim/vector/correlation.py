@@ -129,9 +129,14 @@ class Keys:
         own = self.own[ids]
         unread = own == UNKNOWN
         if unread.any():
-            fresh = ids[unread]
-            own[unread] = self.codes.code(self.block.book.data(fresh, self.path), len(fresh))
-            self.own[fresh] = own[unread]
+            fresh, book = ids[unread], self.block.book
+            found = np.empty(len(fresh), dtype=np.int64)
+            sources = book.src[fresh]
+            for s in np.unique(sources).tolist():   # one source's data at a time: no objects
+                mine = sources == s
+                found[mine] = self.codes.code(book.data(fresh[mine], self.path), int(mine.sum()))
+            own[unread] = found
+            self.own[fresh] = found
         return np.where(own >= 0, own, self.inherited[ids])
 
     def inherit(self, ids: np.ndarray, keys) -> None:
