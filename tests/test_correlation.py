@@ -527,3 +527,19 @@ def test_the_vectorised_engines_key_codes_tell_keys_apart_as_the_runtime_does(va
                 assert (ca == cb) == same_key(a, b), (a, b)
     if column:
         assert found.tolist() == [int(codes.code(v, 1)[0]) for v in numbers]
+
+
+def test_what_the_vectorised_engine_does_not_follow_takes_the_reference_path():
+    """Journeys correlating by different keys, and correlated handoffs when a segment's
+    customers take the reference path (the staff settlement needs every run's key), are run
+    by the reference engine, which says why."""
+    other = compile_text(ONE_RUN.replace("journey t ", "journey u ")
+                         .replace("correlate by order_id", "correlate by order.id"))
+    cohort = parse_cohort(COHORT)
+    assert vector_support([compile_text(ONE_RUN), other], cohort) == \
+        "journeys correlate their runs by different keys (order.id, order_id)"
+    assert vector_support(compile_text(HANDOFFS.replace(
+        "    wait for handoff_resolved within 1d -> done timeout -> late\n", "")), parse_cohort(
+            TICKETS.replace("  - name: a\n", "  - name: a\n    attributes: {opted_out: false}\n"))) \
+        == ("correlated runs with handoffs, and customers of some segments on the reference "
+            "path: the staff settlement needs every run's key")
