@@ -29,8 +29,9 @@ baseline orders, opt-outs and fatigue. In one run it times, over 90 days:
     python benchmarks/sim_bench.py --examples                 # 1,000,000 customers each
     python benchmarks/sim_bench.py --examples --only cart_recovery --customers 200000
 
-An example without a bundled cohort is timed with ``--cohort NAME=FILE`` (e.g. the cohort of
-``complaint_escalation`` in ``benchmarks/cohorts/``, the equivalence tests' reacting cohort):
+An example without a bundled cohort, or with another cohort, is timed with ``--cohort
+NAME=FILE`` (e.g. the equivalence tests' reacting cohort of ``complaint_escalation`` in
+``benchmarks/cohorts/``):
 
     python benchmarks/sim_bench.py --examples --customers 100000 --only complaint_escalation \
         --cohort complaint_escalation=benchmarks/cohorts/complaint_escalation.cohort.yaml

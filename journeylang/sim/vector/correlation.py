@@ -13,6 +13,7 @@ does: the oldest open SLA of its role whose run has its key or has ended.
 """
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 import numpy as np
@@ -25,15 +26,15 @@ UNKNOWN = -2   # an event's own key not yet read from its data
 
 def _identity(value):
     """What a usable key compares by (``same_key``), or None (missing, not a single value)."""
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+    if isinstance(value, np.generic):
         value = value.item()   # a numpy scalar of a column
     kind = type(value)
     if kind is bool:
         return ("bool", value)
-    if kind is str:
-        return ("text", value)
+    if isinstance(value, str):
+        return ("text", str(value))
     if kind in (int, float):
-        return None if value != value else ("number", value)   # NaN: a null of a column
+        return None if math.isnan(value) else ("number", value)   # NaN: a null of a column
     return None
 
 
@@ -296,4 +297,4 @@ def _dig(value, path: tuple):
     return value
 
 
-__all__ = ["Keys", "NONE", "reason"]
+__all__ = ["NONE", "KeyCodes", "Keys", "reason"]
