@@ -158,6 +158,12 @@ class Block:
         self.seq += 1
         return self.seq
 
+    def journeys_among(self, lanes_: np.ndarray) -> list[int]:
+        """The journeys of the runs ``lanes_``, in increasing order."""
+        if len(self.plan.journeys) == 1:   # no search needed
+            return [0] if len(lanes_) else []
+        return np.unique(self.lanes.j[lanes_]).tolist()
+
     def ids(self, rows: np.ndarray) -> list[bytes]:
         """Customer ids as the reference engine names them (``c1``, ``c2``...), encoded."""
         if self._ids is None:
@@ -422,14 +428,14 @@ class Block:
         lanes.depth[lanes_] = 0
         expiring = lanes_[kind == EXPIRY]
         if len(expiring):
-            for j in np.unique(lanes.j[expiring]).tolist():
+            for j in self.journeys_among(expiring):
                 mine = expiring[lanes.j[expiring] == j]
                 self.end(mine, plan.journeys[j].why("holdout goal window over"))
         moving = lanes_[kind != EXPIRY]
         if not len(moving):
             return
         kind = kind[kind != EXPIRY]
-        for j in np.unique(lanes.j[moving]).tolist():
+        for j in self.journeys_among(moving):
             journey = plan.journeys[j]
             mine = lanes.j[moving] == j
             chosen, kinds = moving[mine], kind[mine]
@@ -524,7 +530,7 @@ class Block:
             return
         lanes, plan, book = self.lanes, self.plan, self.book
         kinds = book.kind[ids]
-        for j in np.unique(lanes.j[lanes_]).tolist():
+        for j in self.journeys_among(lanes_):
             journey = plan.journeys[j]
             inj = lanes.j[lanes_] == j
             for k in np.unique(kinds[inj]).tolist():
@@ -822,7 +828,7 @@ class Block:
         if not len(lanes_):
             return
         lanes = self.lanes
-        for j in np.unique(lanes.j[lanes_]).tolist():
+        for j in self.journeys_among(lanes_):
             mine = lanes.j[lanes_] == j
             chosen = lanes_[mine]
             codes = np.broadcast_to(why, lanes_.shape)[mine]
@@ -843,7 +849,7 @@ class Block:
         lanes = self.lanes
         size = lanes.size
         live = np.flatnonzero((lanes.phase[:size] != FREE) & ~self.escaped[lanes.c[:size]])
-        for j in np.unique(lanes.j[live]).tolist():
+        for j in self.journeys_among(live):
             chosen = live[lanes.j[live] == j]
             self.tally.run(j, lanes.c[chosen], lanes.run[chosen], lanes.held[chosen],
                            lanes.arms(j)[chosen], lanes.flags("milestone", j)[chosen],

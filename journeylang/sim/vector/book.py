@@ -64,7 +64,9 @@ class Book:
         need = self.size + extra
         if need <= len(self.t):
             return
-        capacity = max(need, 2 * len(self.t))
+        # twice what is needed: the large adds (a baseline stream) would otherwise be followed
+        # by a copy of the whole book at the next small one (pages never written cost nothing)
+        capacity = max(2 * need, 2 * len(self.t))
         for name in ("t", "q", "row", "kind", "src", "sidx", "depth", "origin"):
             old = getattr(self, name)
             new = np.zeros(capacity, dtype=old.dtype)

@@ -23,6 +23,8 @@ def execute(block, lanes_: np.ndarray) -> None:
     lanes, plan = block.lanes, block.plan
     width = max(len(j.steps) for j in plan.journeys) + 3
     keys = lanes.j[lanes_] * width + (lanes.nxt[lanes_] + 3)
+    if len(plan.journeys) * width <= np.iinfo(np.int16).max:   # a radix sort: same order
+        keys = keys.astype(np.int16)
     order = np.argsort(keys, kind="stable")
     ordered = keys[order]
     starts = np.concatenate([[0], np.flatnonzero(ordered[1:] != ordered[:-1]) + 1])
