@@ -327,8 +327,9 @@ class Block:
                 since_t = np.where(ahead, bound, since_t)
                 since_q = np.where(ahead, -np.inf, since_q)
             places = None if every else np.flatnonzero(mine)
-            t, q, ident = book.first_after(k, rows if every else rows[places], since_t, since_q)
-            offer(t, 0, q, HAPPENS, ident, places)
+            having, t, q, ident = book.first_after(k, rows if every else rows[places], since_t, since_q)
+            if len(having):   # those with none ahead have nothing to offer
+                offer(t, 0, q, HAPPENS, ident, having if every else places[having])
         best_t, what, ref = earliest.result()
         self.next_t[rows] = best_t
         self.next_what[rows] = what

@@ -171,18 +171,25 @@ class Book:
         return k in self.static or self.dyn[k].shape[1] > 0
 
     def first_after(self, k: int, rows: np.ndarray, now: np.ndarray, split: np.ndarray):
-        """Each customer's first event of type ``k`` after their instant ``(now, split)``: its
-        time, sequence number and id (inf, inf, -1: none). A customer's instants only move
-        forward, so the last answer holds while it is still ahead of them and no event of the
-        type was added for them; else the search goes on from where the last one stopped."""
-        t, q, ident = self.found_t[k][rows], self.found_q[k][rows], self.found_id[k][rows]
-        stale = ~after(t, q, now, split)
+        """Each customer's first event of type ``k`` after their instant ``(now, split)``, for
+        those who have one: their places in ``rows``, and its time, sequence number and id. A
+        customer's instants only move forward, so the last answer holds while it is still
+        ahead of them and no event of the type was added for them (none ahead: it holds until
+        one is added); else the search goes on from where the last one stopped."""
+        found_t = self.found_t[k]
+        t = found_t[rows]
+        stale = t < now
+        same = t == now
+        if same.any():   # rare: the sequence numbers decide
+            stale |= same & (self.found_q[k][rows] <= split)
         if stale.any():
             again = rows[stale]
-            t[stale], q[stale], ident[stale] = self._search_after(k, again, now[stale], split[stale])
-            self.found_t[k][again], self.found_q[k][again] = t[stale], q[stale]
-            self.found_id[k][again] = ident[stale]
-        return t, q, ident
+            t_, q_, ident_ = self._search_after(k, again, now[stale], split[stale])
+            t[stale] = found_t[again] = t_
+            self.found_q[k][again], self.found_id[k][again] = q_, ident_
+        ahead = np.flatnonzero(t < np.inf)
+        mine = rows[ahead]
+        return ahead, t[ahead], self.found_q[k][mine], self.found_id[k][mine]
 
     def _search_after(self, k: int, rows: np.ndarray, now: np.ndarray, split: np.ndarray):
         best_t = np.full(len(rows), np.inf)
