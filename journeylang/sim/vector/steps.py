@@ -66,12 +66,13 @@ def _visit(block, journey, s: int, chosen: np.ndarray) -> None:
             tally.stage(j, stage, rows[new])
         lanes.hops[fresh] = hops + 1
         lanes.pos[fresh] = s
-        block.open_kpis(journey, fresh, s, lanes.t[fresh], lanes.s[fresh])
+        if journey.kpis_at.get(s):
+            block.open_kpis(journey, fresh, s, lanes.t[fresh], lanes.s[fresh])
     _KINDS[journey.kind_of[s]](block, journey, s, chosen)
 
 
 def _next(block, journey, s: int, chosen, why: str = "next") -> None:
-    block.go(chosen, np.full(len(chosen), journey.next[s]), np.full(len(chosen), journey.why(why)))
+    block.go(chosen, journey.next[s], journey.why(why))   # the same for every run
 
 
 # --- sends ------------------------------------------------------------------------------------
