@@ -54,6 +54,24 @@ def _key(seqs, later: int):
     return seqs + later * 2.0 ** 52 if later else seqs
 
 
+def _distinct(values: np.ndarray, most: int = 8):
+    """The distinct values of a column and each value's index among them, as
+    ``np.unique(..., return_inverse=True)`` gives them but without a sort while there are at
+    most ``most`` (then in order of first appearance)."""
+    which = np.zeros(len(values), dtype=np.int64)
+    found = []
+    rest = np.arange(len(values))
+    while len(rest):
+        if len(found) == most:
+            return np.unique(values, return_inverse=True)
+        value = values[rest[0]]
+        same = values[rest] == value
+        which[rest[same]] = len(found)
+        found.append(value)
+        rest = rest[~same]
+    return np.array(found, dtype=values.dtype), which
+
+
 class _Earliest:
     """Per customer, the earliest of the candidates offered (each a column per customer, or
     per customer of a subset, in order of offering: time, 1 when it comes after events at its
@@ -779,7 +797,7 @@ class Block:
         self.occ_index[j, rows] += 1
         self.occ_fresh[j, rows] = True
         from ...runtime.events import iso
-        moments, which = np.unique(at, return_inverse=True)   # a zone's customers share them
+        moments, which = _distinct(at)   # a zone's customers share them
         stamps = np.array([iso(t) for t in moments.tolist()], dtype=object)[which]
         s = self.plan.occurrence_sources[j]
         ids = self.book.add(rows, at, mark, self.plan.sources[s].kind, s, 0, -1,

@@ -272,6 +272,25 @@ class Book:
         order = np.lexsort((self.q[ids], self.t[ids], query))
         return query[order], ids[order]
 
+    def first_time(self, k: int, rows: np.ndarray, at, seq) -> np.ndarray:
+        """Per query, the time of its customer's first event of type ``k`` after the instant
+        ``(at, seq)`` (inf: none): what ``window`` would give first, found by bisection
+        instead of listing every event of the customer."""
+        found = np.full(len(rows), np.inf)
+        for begins, ends, _ in self.static.get(k, ()):
+            end = ends[rows]
+            first = _search(self, begins[rows], end, at, seq)
+            has = np.flatnonzero(first < end)
+            found[has] = np.minimum(found[has], self.t[first[has]])
+        matrix = self.dyn[k]
+        if matrix.shape[1]:
+            held = self.dyn_n[k][rows]
+            first = _search(self, np.zeros(len(rows), dtype=np.int64), held, at, seq,
+                            lambda queries, columns: matrix[rows[queries], columns])
+            has = np.flatnonzero(first < held)
+            found[has] = np.minimum(found[has], self.t[matrix[rows[has], first[has]]])
+        return found
+
     # --- data ---------------------------------------------------------------------------------
 
     def has_key(self, ids: np.ndarray, key: str) -> np.ndarray:
@@ -342,16 +361,18 @@ class Book:
         return typed(found)
 
 
-def _search(book: Book, start: np.ndarray, end: np.ndarray, at, seq) -> np.ndarray:
+def _search(book: Book, start: np.ndarray, end: np.ndarray, at, seq, event=None) -> np.ndarray:
     """Per customer, the first index in ``[start, end)`` (sorted by instant) whose event comes
-    after ``(at, seq)``."""
+    after ``(at, seq)``; ``event(queries, indexes)``: the events at those indexes (default:
+    the indexes are event ids)."""
     low, high = start.copy(), end.copy()
     at = np.broadcast_to(np.asarray(at, dtype=float), low.shape)
     seq = np.broadcast_to(np.asarray(seq, dtype=float), low.shape)
     pending = np.flatnonzero(low < high)
     while len(pending):
         middle = (low[pending] + high[pending]) // 2
-        later = after(book.t[middle], book.q[middle], at[pending], seq[pending])
+        ids = middle if event is None else event(pending, middle)
+        later = after(book.t[ids], book.q[ids], at[pending], seq[pending])
         high[pending[later]] = middle[later]
         low[pending[~later]] = middle[~later] + 1
         pending = pending[low[pending] < high[pending]]
