@@ -121,6 +121,8 @@ def _first_timer(times, seqs, lanes_):
     """Per customer (row), the timer among their runs' (columns) that ``_Earliest`` would
     take of them offered in turn: the earliest, then the lowest sequence number, then the
     first column: its time, sequence number and lane."""
+    if times.shape[1] == 1:   # one run each: its timer
+        return times[:, 0], seqs[:, 0], lanes_[:, 0]
     first = times.min(axis=1)
     keys = np.where(times == first[:, None], _key(seqs, 1), np.inf)
     column = keys.argmin(axis=1)   # the first of the lowest
@@ -332,10 +334,10 @@ class Block:
         wanted, bounds = self._wanted(rows, order, live, safe, phase)
         now, split = self.cur_t[rows], self.cur_s[rows]
         book = self.book
-        for k in np.flatnonzero(wanted.any(axis=0)).tolist():
+        for k in np.flatnonzero(wanted.any(axis=1)).tolist():
             if not book.holds(k):
                 continue
-            mine = wanted[:, k]
+            mine = wanted[k]
             every = mine.all()
             since_t, since_q = (now, split) if every else (now[mine], split[mine])
             bound = bounds.get(k)
@@ -354,42 +356,46 @@ class Block:
         self.next_ref[rows] = ref
 
     def _wanted(self, rows, order, live, safe, phase):
-        """Per customer, which event types matter now: those their live runs take (a held-out
-        run: its goals, milestones and exit rules), those a journey they may enter is entered
-        on, and while anything is live or may begin, opt-outs and profile updates. With them,
-        per type whose only use for some customers is an entry that re-entry keeps closed for
-        a while (``reentry after``), the time before which those customers need none of its
-        events (-inf: any)."""
+        """Per event type, which customers it matters to now (a row per type): those whose
+        live runs take it (a held-out run: its goals, milestones and exit rules), those who
+        may enter a journey entered on it, and while anything is live or may begin, opt-outs
+        and profile updates. With them, per type whose only use for some customers is an
+        entry that re-entry keeps closed for a while (``reentry after``), the time before
+        which those customers need none of its events (-inf: any)."""
         plan, lanes = self.plan, self.lanes
         n, kinds = len(rows), len(plan.kinds)
-        wanted = np.zeros((n, kinds), dtype=bool)
+        wanted = np.zeros((kinds, n), dtype=bool)
         bounds: dict[int, np.ndarray] = {}
-        journeys = np.where(live, lanes.j[safe], -1)
+        one = len(plan.journeys) == 1   # every live run is the journey's
+        journeys = None if one else np.where(live, lanes.j[safe], -1)
         resting = phase == REST
         runs = resting | (phase == EXEC)
         holding = phase == HELD
         quieted = resting & (np.where(live, lanes.rest[safe], 0) == QUIET)
         for journey in plan.journeys:
             j = journey.j
-            theirs = journeys == j
-            running = (theirs & runs).any(axis=1)
-            held = (theirs & holding).any(axis=1)
-            quiet = (theirs & quieted).any(axis=1)
+            theirs = live if one else journeys == j
             if len(journey.interest):
-                wanted[np.ix_(running, journey.interest)] = True
+                running = (theirs & runs).any(axis=1)
+                for k in journey.interest:
+                    wanted[k] |= running
             if len(journey.held_interest):
-                wanted[np.ix_(held, journey.held_interest)] = True
+                held = (theirs & holding).any(axis=1)
+                for k in journey.held_interest:
+                    wanted[k] |= held
+            quiet = (theirs & quieted).any(axis=1)
             if quiet.any():
-                wanted[np.ix_(quiet, list(plan.opt_out_kinds))] = True
+                for k in plan.opt_out_kinds:
+                    wanted[k] |= quiet
             if journey.entry_kind is not None:
                 entering = self._can_enter(j, rows)
-                wanted[:, journey.entry_kind] |= entering
+                wanted[journey.entry_kind] |= entering
                 if j in self.entry_only:   # no live run of the journey: only the entry wants it
                     bounds[journey.entry_kind] = np.where(
                         entering, self.last_entry[j, rows] + self.entry_only[j], -np.inf)
-        anything = live.any(axis=1) | wanted.any(axis=1)
+        anything = live.any(axis=1) | wanted.any(axis=0)
         for k in plan.opt_out_kinds | plan.update_kinds:
-            wanted[:, k] |= anything
+            wanted[k] |= anything
         return wanted, bounds
 
     def _entry_only(self) -> dict[int, float]:
