@@ -88,7 +88,11 @@ class Book:
         for s, chosen in _groups(src, ids.shape):
             mine = ids if chosen is None else ids[chosen]
             first = self.counts[s]
-            self.sidx[mine] = np.arange(first, first + len(mine))
+            local = np.arange(first, first + len(mine))
+            if chosen is None and len(mine):   # ids as _append made them: one run of numbers
+                self.sidx[mine[0]:mine[0] + len(mine)] = local
+            else:
+                self.sidx[mine] = local
             self.counts[s] += len(mine)
             for table, values in ((self.columns[s], data), (self.updates[s], updates)):
                 for path, column in (values or {}).items():
