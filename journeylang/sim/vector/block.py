@@ -56,8 +56,8 @@ def _key(seqs, later: int):
 
 def _distinct(values: np.ndarray, most: int = 8):
     """The distinct values of a column and each value's index among them, as
-    ``np.unique(..., return_inverse=True)`` gives them but without a sort while there are at
-    most ``most`` (then in order of first appearance)."""
+    ``np.unique(..., return_inverse=True)`` gives them, but found by comparison (in order of
+    first appearance) while there are at most ``most``; beyond that, by ``np.unique``."""
     which = np.zeros(len(values), dtype=np.int64)
     found = []
     rest = np.arange(len(values))
