@@ -55,6 +55,24 @@ def _key(seqs, later: int):
     return seqs + later * 2.0 ** 52 if later else seqs
 
 
+def _distinct(values: np.ndarray, most: int = 8):
+    """The distinct values of a column and each value's index among them, as
+    ``np.unique(..., return_inverse=True)`` gives them, but found by comparison (in order of
+    first appearance) while there are at most ``most``; beyond that, by ``np.unique``."""
+    which = np.zeros(len(values), dtype=np.int64)
+    found = []
+    rest = np.arange(len(values))
+    while len(rest):
+        if len(found) == most:
+            return np.unique(values, return_inverse=True)
+        value = values[rest[0]]
+        same = values[rest] == value
+        which[rest[same]] = len(found)
+        found.append(value)
+        rest = rest[~same]
+    return np.array(found, dtype=values.dtype), which
+
+
 class _Earliest:
     """Per customer, the earliest of the candidates offered (each a column per customer, or
     per customer of a subset, in order of offering: time, 1 when it comes after events at its
@@ -104,6 +122,8 @@ def _first_timer(times, seqs, lanes_):
     """Per customer (row), the timer among their runs' (columns) that ``_Earliest`` would
     take of them offered in turn: the earliest, then the lowest sequence number, then the
     first column: its time, sequence number and lane."""
+    if times.shape[1] == 1:   # one run each: its timer
+        return times[:, 0], seqs[:, 0], lanes_[:, 0]
     first = times.min(axis=1)
     keys = np.where(times == first[:, None], _key(seqs, 1), np.inf)
     column = keys.argmin(axis=1)   # the first of the lowest
@@ -159,6 +179,12 @@ class Block:
         """A sequence number above every event made so far: the instant of a timer."""
         self.seq += 1
         return self.seq
+
+    def journeys_among(self, lanes_: np.ndarray) -> list[int]:
+        """The journeys of the runs ``lanes_``, in increasing order."""
+        if len(self.plan.journeys) == 1:   # no search needed
+            return [0] if len(lanes_) else []
+        return np.unique(self.lanes.j[lanes_]).tolist()
 
     def ids(self, rows: np.ndarray) -> list[bytes]:
         """Customer ids as the reference engine names them (``c1``, ``c2``...), encoded."""
@@ -313,10 +339,10 @@ class Block:
         wanted, bounds = self._wanted(rows, order, live, safe, phase)
         now, split = self.cur_t[rows], self.cur_s[rows]
         book = self.book
-        for k in np.flatnonzero(wanted.any(axis=0)).tolist():
+        for k in np.flatnonzero(wanted.any(axis=1)).tolist():
             if not book.holds(k):
                 continue
-            mine = wanted[:, k]
+            mine = wanted[k]
             every = mine.all()
             since_t, since_q = (now, split) if every else (now[mine], split[mine])
             bound = bounds.get(k)
@@ -326,52 +352,59 @@ class Block:
                 since_t = np.where(ahead, bound, since_t)
                 since_q = np.where(ahead, -np.inf, since_q)
             places = None if every else np.flatnonzero(mine)
-            t, q, ident = book.first_after(k, rows if every else rows[places], since_t, since_q)
-            offer(t, 0, q, HAPPENS, ident, places)
+            having, t, q, ident = book.first_after(k, rows if every else rows[places], since_t, since_q)
+            if len(having):   # those with none ahead have nothing to offer
+                offer(t, 0, q, HAPPENS, ident, having if every else places[having])
         best_t, what, ref = earliest.result()
         self.next_t[rows] = best_t
         self.next_what[rows] = what
         self.next_ref[rows] = ref
 
     def _wanted(self, rows, order, live, safe, phase):
-        """Per customer, which event types matter now: those their live runs take (a held-out
-        run: its goals, milestones and exit rules), those a journey they may enter is entered
-        on, and while anything is live or may begin, opt-outs and profile updates. With them,
-        per type whose only use for some customers is an entry that re-entry keeps closed for
-        a while (``reentry after``), the time before which those customers need none of its
-        events (-inf: any)."""
+        """Per event type, which customers it matters to now (a row per type): those whose
+        live runs take it (a held-out run: its goals, milestones and exit rules), those who
+        may enter a journey entered on it, and while anything is live or may begin, opt-outs
+        and profile updates. With them, per type whose only use for some customers is an
+        entry that re-entry keeps closed for a while (``reentry after``), the time before
+        which those customers need none of its events (-inf: any)."""
         plan, lanes = self.plan, self.lanes
         n, kinds = len(rows), len(plan.kinds)
-        wanted = np.zeros((n, kinds), dtype=bool)
+        wanted = np.zeros((kinds, n), dtype=bool)
         bounds: dict[int, np.ndarray] = {}
-        journeys = np.where(live, lanes.j[safe], -1)
+        one = len(plan.journeys) == 1   # every live run is the journey's
+        journeys = None if one else np.where(live, lanes.j[safe], -1)
         resting = phase == REST
         runs = resting | (phase == EXEC)
         holding = phase == HELD
         quieted = resting & (np.where(live, lanes.rest[safe], 0) == QUIET)
         for journey in plan.journeys:
             j = journey.j
-            theirs = journeys == j
-            running = (theirs & runs).any(axis=1)
-            held = (theirs & holding).any(axis=1)
-            quiet = (theirs & quieted).any(axis=1)
+            theirs = live if one else journeys == j
             if len(journey.interest):
-                wanted[np.ix_(running, journey.interest)] = True
+                running = (theirs & runs).any(axis=1)
+                for k in journey.interest:
+                    wanted[k] |= running
             if len(journey.held_interest):
-                wanted[np.ix_(held, journey.held_interest)] = True
+                held = (theirs & holding).any(axis=1)
+                for k in journey.held_interest:
+                    wanted[k] |= held
             if self.keys is not None and self.keys.correlated[j] and len(journey.interest):
-                wanted[np.ix_(held, journey.interest)] = True   # undelivered for its key
+                held = (theirs & holding).any(axis=1)
+                for k in journey.interest:   # undelivered for its key
+                    wanted[k] |= held
+            quiet = (theirs & quieted).any(axis=1)
             if quiet.any():
-                wanted[np.ix_(quiet, list(plan.opt_out_kinds))] = True
+                for k in plan.opt_out_kinds:
+                    wanted[k] |= quiet
             if journey.entry_kind is not None:
                 entering = self._can_enter(j, rows)
-                wanted[:, journey.entry_kind] |= entering
+                wanted[journey.entry_kind] |= entering
                 if j in self.entry_only:   # no live run of the journey: only the entry wants it
                     bounds[journey.entry_kind] = np.where(
                         entering, self.last_entry[j, rows] + self.entry_only[j], -np.inf)
-        anything = live.any(axis=1) | wanted.any(axis=1)
+        anything = live.any(axis=1) | wanted.any(axis=0)
         for k in plan.opt_out_kinds | plan.update_kinds:
-            wanted[:, k] |= anything
+            wanted[k] |= anything
         return wanted, bounds
 
     def _entry_only(self) -> dict[int, float]:
@@ -429,14 +462,14 @@ class Block:
         lanes.depth[lanes_] = 0
         expiring = lanes_[kind == EXPIRY]
         if len(expiring):
-            for j in np.unique(lanes.j[expiring]).tolist():
+            for j in self.journeys_among(expiring):
                 mine = expiring[lanes.j[expiring] == j]
                 self.end(mine, plan.journeys[j].why("holdout goal window over"))
         moving = lanes_[kind != EXPIRY]
         if not len(moving):
             return
         kind = kind[kind != EXPIRY]
-        for j in np.unique(lanes.j[moving]).tolist():
+        for j in self.journeys_among(moving):
             journey = plan.journeys[j]
             mine = lanes.j[moving] == j
             chosen, kinds = moving[mine], kind[mine]
@@ -535,7 +568,7 @@ class Block:
             return
         lanes, plan, book = self.lanes, self.plan, self.book
         kinds = book.kind[ids]
-        for j in np.unique(lanes.j[lanes_]).tolist():
+        for j in self.journeys_among(lanes_):
             journey = plan.journeys[j]
             inj = lanes.j[lanes_] == j
             for k in np.unique(kinds[inj]).tolist():
@@ -787,7 +820,7 @@ class Block:
         self.occ_index[j, rows] += 1
         self.occ_fresh[j, rows] = True
         from ...runtime.events import iso
-        moments, which = np.unique(at, return_inverse=True)   # a zone's customers share them
+        moments, which = _distinct(at)   # a zone's customers share them
         stamps = np.array([iso(t) for t in moments.tolist()], dtype=object)[which]
         s = self.plan.occurrence_sources[j]
         ids = self.book.add(rows, at, mark, self.plan.sources[s].kind, s, 0, -1,
@@ -839,7 +872,7 @@ class Block:
         lanes = self.lanes
         if self.keys is not None:
             self.keys.ended(lanes_, at, seq)
-        for j in np.unique(lanes.j[lanes_]).tolist():
+        for j in self.journeys_among(lanes_):
             mine = lanes.j[lanes_] == j
             chosen = lanes_[mine]
             codes = np.broadcast_to(why, lanes_.shape)[mine]
@@ -860,7 +893,7 @@ class Block:
         lanes = self.lanes
         size = lanes.size
         live = np.flatnonzero((lanes.phase[:size] != FREE) & ~self.escaped[lanes.c[:size]])
-        for j in np.unique(lanes.j[live]).tolist():
+        for j in self.journeys_among(live):
             chosen = live[lanes.j[live] == j]
             self.tally.run(j, lanes.c[chosen], lanes.run[chosen], lanes.held[chosen],
                            lanes.arms(j)[chosen], lanes.flags("milestone", j)[chosen],

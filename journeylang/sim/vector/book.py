@@ -64,7 +64,9 @@ class Book:
         need = self.size + extra
         if need <= len(self.t):
             return
-        capacity = max(need, 2 * len(self.t))
+        # twice what is needed: the large adds (a baseline stream) would otherwise be followed
+        # by a copy of the whole book at the next small one (pages never written cost nothing)
+        capacity = max(2 * need, 2 * len(self.t))
         for name in ("t", "q", "row", "kind", "src", "sidx", "depth", "origin"):
             old = getattr(self, name)
             new = np.zeros(capacity, dtype=old.dtype)
@@ -86,7 +88,11 @@ class Book:
         for s, chosen in _groups(src, ids.shape):
             mine = ids if chosen is None else ids[chosen]
             first = self.counts[s]
-            self.sidx[mine] = np.arange(first, first + len(mine))
+            local = np.arange(first, first + len(mine))
+            if chosen is None and len(mine):   # ids as _append made them: one run of numbers
+                self.sidx[mine[0]:mine[0] + len(mine)] = local
+            else:
+                self.sidx[mine] = local
             self.counts[s] += len(mine)
             for table, values in ((self.columns[s], data), (self.updates[s], updates)):
                 for path, column in (values or {}).items():
@@ -169,18 +175,25 @@ class Book:
         return k in self.static or self.dyn[k].shape[1] > 0
 
     def first_after(self, k: int, rows: np.ndarray, now: np.ndarray, split: np.ndarray):
-        """Each customer's first event of type ``k`` after their instant ``(now, split)``: its
-        time, sequence number and id (inf, inf, -1: none). A customer's instants only move
-        forward, so the last answer holds while it is still ahead of them and no event of the
-        type was added for them; else the search goes on from where the last one stopped."""
-        t, q, ident = self.found_t[k][rows], self.found_q[k][rows], self.found_id[k][rows]
-        stale = ~after(t, q, now, split)
+        """Each customer's first event of type ``k`` after their instant ``(now, split)``, for
+        those who have one: their places in ``rows``, and its time, sequence number and id. A
+        customer's instants only move forward, so the last answer holds while it is still
+        ahead of them and no event of the type was added for them (none ahead: it holds until
+        one is added); else the search goes on from where the last one stopped."""
+        found_t = self.found_t[k]
+        t = found_t[rows]
+        stale = t < now
+        same = t == now
+        if same.any():   # rare: the sequence numbers decide
+            stale |= same & (self.found_q[k][rows] <= split)
         if stale.any():
             again = rows[stale]
-            t[stale], q[stale], ident[stale] = self._search_after(k, again, now[stale], split[stale])
-            self.found_t[k][again], self.found_q[k][again] = t[stale], q[stale]
-            self.found_id[k][again] = ident[stale]
-        return t, q, ident
+            t_, q_, ident_ = self._search_after(k, again, now[stale], split[stale])
+            t[stale] = found_t[again] = t_
+            self.found_q[k][again], self.found_id[k][again] = q_, ident_
+        ahead = np.flatnonzero(t < np.inf)
+        mine = rows[ahead]
+        return ahead, t[ahead], self.found_q[k][mine], self.found_id[k][mine]
 
     def _search_after(self, k: int, rows: np.ndarray, now: np.ndarray, split: np.ndarray):
         best_t = np.full(len(rows), np.inf)
@@ -263,6 +276,25 @@ class Book:
         order = np.lexsort((self.q[ids], self.t[ids], query))
         return query[order], ids[order]
 
+    def first_time(self, k: int, rows: np.ndarray, at, seq) -> np.ndarray:
+        """Per query, the time of its customer's first event of type ``k`` after the instant
+        ``(at, seq)`` (inf: none): what ``window`` would give first, found by bisection
+        instead of listing every event of the customer."""
+        found = np.full(len(rows), np.inf)
+        for begins, ends, _ in self.static.get(k, ()):
+            end = ends[rows]
+            first = _search(self, begins[rows], end, at, seq)
+            has = np.flatnonzero(first < end)
+            found[has] = np.minimum(found[has], self.t[first[has]])
+        matrix = self.dyn[k]
+        if matrix.shape[1]:
+            held = self.dyn_n[k][rows]
+            first = _search(self, np.zeros(len(rows), dtype=np.int64), held, at, seq,
+                            lambda queries, columns: matrix[rows[queries], columns])
+            has = np.flatnonzero(first < held)
+            found[has] = np.minimum(found[has], self.t[matrix[rows[has], first[has]]])
+        return found
+
     # --- data ---------------------------------------------------------------------------------
 
     def has_key(self, ids: np.ndarray, key: str) -> np.ndarray:
@@ -333,16 +365,18 @@ class Book:
         return typed(found)
 
 
-def _search(book: Book, start: np.ndarray, end: np.ndarray, at, seq) -> np.ndarray:
+def _search(book: Book, start: np.ndarray, end: np.ndarray, at, seq, event=None) -> np.ndarray:
     """Per customer, the first index in ``[start, end)`` (sorted by instant) whose event comes
-    after ``(at, seq)``."""
+    after ``(at, seq)``; ``event(queries, indexes)``: the events at those indexes (default:
+    the indexes are event ids)."""
     low, high = start.copy(), end.copy()
     at = np.broadcast_to(np.asarray(at, dtype=float), low.shape)
     seq = np.broadcast_to(np.asarray(seq, dtype=float), low.shape)
     pending = np.flatnonzero(low < high)
     while len(pending):
         middle = (low[pending] + high[pending]) // 2
-        later = after(book.t[middle], book.q[middle], at[pending], seq[pending])
+        ids = middle if event is None else event(pending, middle)
+        later = after(book.t[ids], book.q[ids], at[pending], seq[pending])
         high[pending[later]] = middle[later]
         low[pending[~later]] = middle[~later] + 1
         pending = pending[low[pending] < high[pending]]

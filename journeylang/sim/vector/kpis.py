@@ -23,9 +23,14 @@ def statuses(block, journey, rows, k, opened_t, opened_q, due) -> np.ndarray:
         if not len(mine):
             continue
         limit = np.minimum(due[mine], horizon)
+        if kpi.tree is None:   # any event of the type: the first after the opening decides
+            first = block.book.first_time(kpi.kind, rows[mine], opened_t[mine], opened_q[mine])
+            first[first > limit] = np.inf
+            hit_at[mine] = first
+            continue
         query, ids = block.book.window(kpi.kind, rows[mine], opened_t[mine], opened_q[mine],
                                        limit, np.full(len(mine), np.inf))
-        if kpi.tree is not None and len(ids):
+        if len(ids):
             scope = Scope(block, rows[mine][query], None, None, ids, False, False)
             ok = _true(evaluate(kpi.tree, scope), len(ids))
             query, ids = query[ok], ids[ok]

@@ -23,6 +23,8 @@ def execute(block, lanes_: np.ndarray) -> None:
     lanes, plan = block.lanes, block.plan
     width = max(len(j.steps) for j in plan.journeys) + 3
     keys = lanes.j[lanes_] * width + (lanes.nxt[lanes_] + 3)
+    if len(plan.journeys) * width <= np.iinfo(np.int16).max:   # a radix sort: same order
+        keys = keys.astype(np.int16)
     order = np.argsort(keys, kind="stable")
     ordered = keys[order]
     starts = np.concatenate([[0], np.flatnonzero(ordered[1:] != ordered[:-1]) + 1])
@@ -64,12 +66,13 @@ def _visit(block, journey, s: int, chosen: np.ndarray) -> None:
             tally.stage(j, stage, rows[new])
         lanes.hops[fresh] = hops + 1
         lanes.pos[fresh] = s
-        block.open_kpis(journey, fresh, s, lanes.t[fresh], lanes.s[fresh])
+        if journey.kpis_at.get(s):
+            block.open_kpis(journey, fresh, s, lanes.t[fresh], lanes.s[fresh])
     _KINDS[journey.kind_of[s]](block, journey, s, chosen)
 
 
 def _next(block, journey, s: int, chosen, why: str = "next") -> None:
-    block.go(chosen, np.full(len(chosen), journey.next[s]), np.full(len(chosen), journey.why(why)))
+    block.go(chosen, journey.next[s], journey.why(why))   # the same for every run
 
 
 # --- sends ------------------------------------------------------------------------------------

@@ -414,7 +414,7 @@ def _tallied(*columns, weights=None):
     its ``weights``), in ascending order of the combinations: (values, counts), a value a
     Python int (a tuple of them for several columns). Counted by ``bincount`` over the
     combinations' codes, without a sort."""
-    columns = [np.asarray(c).astype(np.int64) for c in columns]
+    columns = [np.asarray(c, dtype=np.int64) for c in columns]   # no copy when they are
     if not len(columns[0]):
         return [], []
     lows = [int(c.min()) for c in columns]

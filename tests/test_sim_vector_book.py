@@ -1,0 +1,58 @@
+"""The vectorised engine's searches that skip work give what the plain ones give: the first
+event after an instant (bisection) against the listing of every event in a window, and the
+distinct values of a column without a sort against numpy's."""
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from journeylang import api
+from journeylang.sim.cohort import load_cohort
+from journeylang.sim.vector import VectorSimulation, seed_for
+from journeylang.sim.vector.block import Block, _distinct
+
+from conftest import EXAMPLES
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([0.0, 1.5, -3.0, 1e9, 7.25, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0]),
+                max_size=60))
+def test_distinct_values_are_numpys_unique(values):
+    values = np.array(values)
+    found, which = _distinct(values)
+    assert sorted(found.tolist()) == np.unique(values).tolist()
+    assert len(found) == len(set(found.tolist()))
+    assert which.dtype == np.int64 and (found[which] == values).all()
+
+
+def test_the_first_event_after_an_instant_is_the_first_of_the_window_from_it():
+    """After a block of the weekly example has run (baseline streams, responses, occurrences
+    in its book), for every event type and many customers and instants (some at an event's
+    own time, before or after its sequence number)."""
+    cohort = load_cohort(EXAMPLES / "cohorts" / "weekly_community_activity.cohort.yaml")
+    cohort.size = 400
+    simulation = VectorSimulation(api.load_tables(EXAMPLES / "weekly_community_activity.journey"),
+                                  cohort, seed=2, days=30)
+    block = Block(simulation.plan, simulation.spec, 0, cohort.size, seed_for(2, 0)).run()
+    book, gen = block.book, np.random.default_rng(5)
+    checked = 0
+    for k in range(len(simulation.plan.kinds)):
+        if not book.holds(k):
+            continue
+        rows = gen.integers(0, cohort.size, 3000)
+        at = gen.uniform(cohort.start - 86400, simulation.spec.horizon, len(rows))
+        seq = np.full(len(rows), -np.inf)
+        events = np.flatnonzero(book.kind[:book.size] == k)
+        if len(events):   # some instants exactly at an event of the customer, either side of it
+            picked = gen.choice(events, len(rows) // 3)
+            rows[:len(picked)] = book.row[picked]
+            at[:len(picked)] = book.t[picked]
+            seq[:len(picked)] = book.q[picked] + gen.choice([-0.5, 0.0, 0.5], len(picked))
+        query, ids = book.window(k, rows, at, seq, np.full(len(rows), np.inf),
+                                 np.full(len(rows), np.inf))
+        listed = np.full(len(rows), np.inf)
+        np.minimum.at(listed, query, book.t[ids])
+        assert np.array_equal(book.first_time(k, rows, at, seq), listed)
+        checked += np.isfinite(listed).sum()
+    assert checked > 1000
