@@ -301,8 +301,9 @@ def _example_pairs() -> dict:
 
 CASES.update(_example_pairs())
 
-# the bundled examples without a cohort of their own: what their entry conditions and audiences
-# read (attributes, entry event data); their cohort reacts to every event they take
+# bundled examples also compared with a cohort that reacts to every event they take (beside
+# their bundled cohort, if they have one): what their entry conditions and audiences read
+# (attributes, entry event data)
 WITHOUT_COHORT = {
     "birthday_member_day.yaml": ("{birthday: 05-20, member_since_days: 100}", "{}"),
     "community_onboarding.journey": ("{}", "{group_type: customer}"),

@@ -151,7 +151,7 @@ def _slas(handoffs: Handoffs, served: np.ndarray, closed: tuple, horizon: float,
         return found
     due = handoffs.due.astype(float)
     has = ~np.isnan(due)
-    roles, role_codes = np.unique(handoffs.role.astype(str), return_inverse=True)
+    roles, role_codes = _names(handoffs.role)
     customers = handoffs.customer.astype(np.int64)
     order = np.lexsort((role_codes, customers))          # grouped by (customer, role)
     keys = customers[order] * len(roles) + role_codes[order]
@@ -159,21 +159,60 @@ def _slas(handoffs: Handoffs, served: np.ndarray, closed: tuple, horizon: float,
     sizes = np.diff(np.r_[starts, len(order)])
     single = np.zeros(len(handoffs), dtype=bool)
     single[order[starts[sizes == 1]]] = True
-    _singles(handoffs, np.flatnonzero(single & has), due, served, closed[0], horizon, found)
+    apart = _apart(handoffs, order, sizes, due, served, closed[0], horizon)
+    _singles(handoffs, np.flatnonzero((single | apart) & has), due, served, closed[0], horizon,
+             found)
     for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist()):
-        _customer(handoffs, order[start:start + size], due, served, closed, horizon, found,
-                  undelivered)
+        mine = order[start:start + size]
+        if not apart[mine[0]]:
+            _customer(handoffs, mine, due, served, closed, horizon, found, undelivered)
     return found
 
 
+def _apart(handoffs: Handoffs, order, sizes, due, served, closed, horizon) -> np.ndarray:
+    """Which handoffs belong to a customer's handoffs to a role (``order`` grouped in groups of
+    ``sizes``) that settle one by one, as if each were the customer's only one: each has an SLA,
+    no ladder's resolution closes any, and what can touch an SLA (its resolution; its deadline,
+    unless the resolution met it first) comes before the next is made, so a resolution can only
+    meet its own SLA."""
+    group = np.repeat(np.arange(len(sizes)), sizes)
+    # in the order the SLAs were opened (``_customer``'s), group by group
+    places = np.lexsort((order, handoffs.order[order], handoffs.seq[order], handoffs.at[order],
+                         group))
+    members, group = order[places], group[places]
+    at, mine_due, mine_served = handoffs.at[members].astype(float), due[members], served[members]
+    resolved = mine_served <= horizon
+    deadline = (mine_due <= horizon) & ~(resolved & (mine_served <= mine_due))
+    last = np.maximum(np.where(resolved, mine_served, -np.inf),
+                      np.where(deadline, mine_due, -np.inf))
+    last[np.isneginf(last)] = np.inf          # still open at the horizon
+    fine = ~np.isnan(mine_due) & (closed[members] > horizon)
+    same = group[1:] == group[:-1]
+    fine[1:] &= ~same | (last[:-1] < at[1:])
+    every = np.bincount(group, weights=~fine, minlength=len(sizes)) == 0
+    apart = np.zeros(len(handoffs), dtype=bool)
+    apart[members] = every[group]
+    return apart
+
+
+def _names(column: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """The distinct names of a column of a few names, sorted, and each row's index among them
+    (``np.unique`` with ``return_inverse``, without sorting the rows' strings)."""
+    values = column.tolist()
+    names = sorted(set(map(str, values)))
+    index = {name: k for k, name in enumerate(names)}
+    return names, np.fromiter((index[str(v)] for v in values), dtype=np.int64, count=len(values))
+
+
 def _singles(handoffs: Handoffs, mine, due, served, closed, horizon, found) -> None:
-    """The SLAs of customers with one handoff to their role: met when it is served, or a
-    ladder's resolution comes, by its deadline and the horizon; else breached at the deadline."""
+    """The SLAs of handoffs that settle on their own (a customer's only one to the role, or
+    ``_apart``): met when it is served, or a ladder's resolution comes, by its deadline and the
+    horizon; else breached at the deadline."""
     due, served, closed = due[mine], served[mine], closed[mine]
     met = ((served <= horizon) & (served <= due)) | ((closed <= horizon) & (closed <= due))
     status = np.where(met, 1, np.where(due <= horizon, 2, 0))
-    journeys, journey_codes = np.unique(handoffs.journey[mine].astype(str), return_inverse=True)
-    roles, role_codes = np.unique(handoffs.role[mine].astype(str), return_inverse=True)
+    journeys, journey_codes = _names(handoffs.journey[mine])
+    roles, role_codes = _names(handoffs.role[mine])
     codes = (journey_codes * len(roles) + role_codes) * 3 + status
     counts = np.bincount(codes, minlength=len(journeys) * len(roles) * 3)
     for code in np.flatnonzero(counts).tolist():
