@@ -58,6 +58,8 @@ BAD_COHORTS = [
     ("size: 10\nsegments:\n  - {name: a}\n  - {name: a}\n", "c.yaml:4:5: two segments are named 'a'"),
     ("size: [\n", "c.yaml:2:1: invalid YAML: expected the node content, but found '<stream end>'"),
     ("", "c.yaml:1:1: empty cohort file: give at least 'size' and 'segments'"),
+    ("size: 10\nsegments:\n  - name: a\n    attributes: {x: {categorical: {1: 1, 1.0: 2}}}\n",
+     "c.yaml:4:42: duplicate category '1.0' in attribute 'x' of segment 'a': the same value as 1"),
 ]
 
 
@@ -66,6 +68,40 @@ def test_cohort_errors_name_file_line_and_column(text, message):
     with pytest.raises(CohortError) as caught:
         parse_cohort(text, "c.yaml")
     assert str(caught.value) == message
+
+
+def test_categories_are_typed_values_as_constants_are():
+    cohort = parse_cohort("size: 10\nsegments:\n  - name: a\n    attributes:\n"
+                          "      months: {categorical: {0: 3, 1.5: 1, \"2\": 1, true: 1, gold: 1}}\n",
+                          "c.yaml")
+    assert cohort.segments[0].attributes["months"].keys == (0, 1.5, "2", True, "gold")
+
+
+TYPED = journey("  stage s {\n    exit completed\n  }",
+                header="  entry on signup\n  attribute months: number = 0", ident="typed")
+
+
+@pytest.mark.parametrize("value, message", [
+    ('{categorical: {0: 1, "1": 1}}', "can give attribute 'months' a string value, but journey "
+                                      "'typed' declares it a number"),
+    ("[1, 2]", "can give attribute 'months' a list value"),
+    ("{bernoulli: {p: 0.5}}", "can give attribute 'months' a bool value"),
+])
+def test_a_cohort_value_of_another_type_than_the_declared_attribute_is_an_error(value, message):
+    cohort = parse_cohort(f"size: 10\nsegments:\n  - name: a\n    attributes:\n"
+                          f"      months: {value}\n", "c.yaml")
+    with pytest.raises(CohortError) as caught:
+        simulate(compile_text(TYPED), cohort, 0, 1)
+    assert str(caught.value).startswith("c.yaml:5:15: segment 'a' ")
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize("value", ["{categorical: {0: 3, 1: 2}}", "{poisson: {mean: 2}}", "4",
+                                   "{uniform: {min: 0, max: 5, round: 0}}"])
+def test_a_cohort_value_of_the_declared_type_runs(value):
+    cohort = parse_cohort(f"size: 10\nsegments:\n  - name: a\n    attributes:\n"
+                          f"      months: {value}\n", "c.yaml")
+    assert simulate(compile_text(TYPED), cohort, 0, 1).entered["runs"] <= 10
 
 
 def test_cohort_samples_every_kind_of_attribute():

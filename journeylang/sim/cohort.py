@@ -23,6 +23,7 @@ from ..frontend.yaml_reader import scan
 from ..limits import MAX_COHORT_SIZE, MAX_DURATION, MAX_FILE_BYTES, MAX_NUMBER
 from ..runtime import parse_time
 from ..runtime.policies import valid_zone
+from ..semantics import value_type
 from ..units import parse_duration
 
 DEFAULT_START = "2026-03-02T00:00:00Z"  # a Monday
@@ -104,6 +105,7 @@ class Segment:
     baseline: list[Baseline] = field(default_factory=list)
     opt_out: float = 0.0
     fatigue: float = 1.0
+    marks: dict = field(default_factory=dict, compare=False)  # attribute -> (line, column)
 
     def profile(self, rng: random.Random) -> dict:
         found = {name: sample(rng) for name, sample in self.attributes.items()}
@@ -338,16 +340,18 @@ class _Reader:
         name = self.string(fields["name"], "a segment's 'name'")
         where = f"segment {name!r}"
         weight = self.number(fields["weight"], f"'weight' of {where}", 0) if "weight" in fields else 1.0
+        given = self.mapping(fields.get("attributes") or _EMPTY, f"'attributes' of {where}")
         attributes = {key: self.value(value, f"attribute {key!r} of {where}")
-                      for key, value in self.mapping(fields.get("attributes") or _EMPTY,
-                                                     f"'attributes' of {where}").items()}
+                      for key, value in given.items()}
         tags = {key: self.probability(value, f"tag {key!r} of {where}") for key, value in
                 self.mapping(fields.get("tags") or _EMPTY, f"'tags' of {where}").items()}
         consent = {key: self.probability(value, f"consent {key!r} of {where}") for key, value in
                    self.mapping(fields.get("consent") or _EMPTY, f"'consent' of {where}").items()}
         timezone = self.timezone(fields["timezone"], where) if "timezone" in fields else None
         entry_data = self.value(fields.get("entry_data") or _EMPTY, f"'entry_data' of {where}")
-        segment = Segment(name, weight, attributes, tags, timezone, consent, entry_data)
+        segment = Segment(name, weight, attributes, tags, timezone, consent, entry_data,
+                          marks={key: (v.start_mark.line + 1, v.start_mark.column + 1)
+                                 for key, v in given.items()})
         if "behaviour" in fields:
             self.behaviour(fields["behaviour"], segment, where)
         return segment
@@ -363,7 +367,7 @@ class _Reader:
                 self.fail(at, f"unknown time zone {zone!r}: use an IANA name such as Asia/Shanghai")
         if sum(w for w, _ in zones.values()) <= 0:
             self.fail(node, f"'timezone' of {where} needs weights adding up to more than 0")
-        return _categorical({k: w for k, (w, _) in zones.items()})
+        return _categorical([(k, w) for k, (w, _) in zones.items()])
 
     def behaviour(self, node, segment: Segment, where: str) -> None:
         fields = self.mapping(node, f"'behaviour' of {where}", _BEHAVIOUR_KEYS)
@@ -457,14 +461,28 @@ class _Reader:
             return self.distribution(*next(iter(fields.items())), what)
         return Record({key: self.value(value, f"{what}.{key}") for key, value in fields.items()})
 
+    def categorical(self, body, what: str) -> Sampler:
+        """Categories typed as any YAML value (``{0: 3, 1: 2}`` draws numbers, ``{"0": 3}``
+        text), each with its weight."""
+        if not isinstance(body, MappingNode):
+            self.fail(body, f"{what} categorical must be a mapping")
+        weights: list[tuple] = []
+        for key, value in body.value:
+            if not isinstance(key, ScalarNode):
+                self.fail(key, f"a category in {what} must be a value, not a list or mapping")
+            category = self.plain(key, f"category of {what}")
+            same = [k for k, _ in weights if _same_value(k, category)]
+            if same:
+                self.fail(key, f"duplicate category {key.value!r} in {what}: the same value as "
+                               f"{same[0]!r}")
+            weights.append((category, self.number(value, f"weight of {key.value!r}", 0)))
+        if sum(w for _, w in weights) <= 0:
+            self.fail(body, f"{what}: categorical needs weights adding up to more than 0")
+        return _categorical(weights)
+
     def distribution(self, kind: str, body, what: str) -> Sampler:
         if kind == "categorical":
-            weights = {}
-            for key, value in self.mapping(body, f"{what} categorical").items():
-                weights[key] = self.number(value, f"weight of {key!r}", 0)
-            if not weights or sum(weights.values()) <= 0:
-                self.fail(body, f"{what}: categorical needs weights adding up to more than 0")
-            return _categorical({_plain(k): w for k, w in weights.items()})
+            return self.categorical(body, what)
         if kind == "fixed":
             return Const(self.scalar(body, what))
         if kind == "poisson":
@@ -495,8 +513,14 @@ def _figure(value: float) -> str:
 def check_cohort(cohort: Cohort, tables) -> None:
     """CohortError when a response follows a template or step that none of the journeys (their
     compiled ``tables``, one set or a list) has: it could never happen, and the simulation would
-    quietly lack it."""
+    quietly lack it; or when a segment can give a declared attribute a value of another type
+    (the text "1" for a number): every condition on it would quietly be false."""
     journeys = tables if isinstance(tables, (list, tuple)) else [tables]
+    _check_responses(cohort, journeys)
+    _check_attribute_types(cohort, journeys)
+
+
+def _check_responses(cohort: Cohort, journeys: list) -> None:
     known = {"template": {row["template"] for t in journeys for row in t.rows["templates"]},
              "step": {row["step_id"] for t in journeys for row in t.rows["steps"]}}
     names_of = ", ".join(repr(t.journey_id) for t in journeys)
@@ -514,6 +538,47 @@ def check_cohort(cohort: Cohort, tables) -> None:
                 raise CohortError(cohort.path, line, column,
                                   f"a response of segment {segment.name!r} follows {key} "
                                   f"{name!r}, which {whose} not have{hint}")
+
+
+def _check_attribute_types(cohort: Cohort, journeys: list) -> None:
+    declared = {}
+    for tables in journeys:
+        for row in tables.rows.get("attributes", ()):
+            if row["scope"] == "customer" and row["type"]:
+                declared.setdefault(row["name"], (row["type"], tables.journey_id))
+    for segment in cohort.segments:
+        for name, sampler in segment.attributes.items():
+            if name not in declared:
+                continue
+            kind, journey = declared[name]
+            wrong = sorted(t or "object" for t in _value_types(sampler) if t != kind)
+            if wrong:
+                line, column = segment.marks.get(name, (1, 1))
+                raise CohortError(cohort.path, line, column,
+                                  f"segment {segment.name!r} can give attribute {name!r} a "
+                                  f"{wrong[0]} value, but journey {journey!r} declares it a "
+                                  f"{kind}; every condition on it would be false (write "
+                                  f"{_how_to_write(kind)})")
+
+
+def _value_types(sampler) -> set:
+    """The declared-attribute types (``value_type``) of the values a sampler can draw."""
+    if isinstance(sampler, Const):
+        return {value_type(sampler.value)}
+    if isinstance(sampler, Categorical):
+        return {value_type(key) for key in sampler.keys}
+    if isinstance(sampler, Bernoulli):
+        return {"bool"}
+    if isinstance(sampler, Items):
+        return {"list"}
+    if isinstance(sampler, Record):
+        return {None}
+    return {"number"}   # normal, lognormal, uniform, exponential, poisson
+
+
+def _how_to_write(kind: str) -> str:
+    return {"number": "numbers unquoted, as 3 or 0.5", "string": "text, quoted if it looks like "
+            "a number", "bool": "true or false", "list": "a list, as [a, b]"}[kind]
 
 
 _EMPTY = MappingNode("tag:yaml.org,2002:map", [])
@@ -562,9 +627,12 @@ class _NodeError(Exception):
         self.node, self.message = node, message
 
 
-def _plain(key: str):
-    """Category keys are text; ``true``/``false`` stay booleans (consent-like attributes)."""
-    return {"true": True, "false": False}.get(key, key)
+def _same_value(a, b) -> bool:
+    """Whether two categories are one value: equal numbers (1 and 1.0), or equal values of one
+    type (``true`` and 1 are two categories)."""
+    def number(x):
+        return isinstance(x, (int, float)) and not isinstance(x, bool)
+    return (number(a) and number(b) or type(a) is type(b)) and a == b
 
 
 # --- samplers: callables on a random.Random, whose parameters the vectorised engine reads ------
@@ -694,12 +762,13 @@ def _fixed(value: float) -> Sampler:
     return Const(value)
 
 
-def _categorical(weights: dict) -> Sampler:
+def _categorical(weights: list[tuple]) -> Sampler:
+    """A draw among ``(category, weight)`` pairs."""
     cumulative, total = [], 0.0
-    for w in weights.values():
+    for _, w in weights:
         total += w
         cumulative.append(total)
-    return Categorical(tuple(weights), tuple(cumulative), total)
+    return Categorical(tuple(k for k, _ in weights), tuple(cumulative), total)
 
 
 def _truncated(delay: Sampler, within: float | None) -> Sampler:
