@@ -91,10 +91,17 @@ def phase(name):
     took[name] = now - mark
     mark = now
 phase("interpreter start")
-for library in sys.argv[2].split(","):
-    __import__(library); phase(f"import {library}")
-import journeylang.ast; phase("import journeylang.ast (the model)")
-import journeylang.cli.check; phase("import the rest (journeylang, its rules)")
+import click; phase("import click")  # with journeylang.cli, before `journey` starts its command
+try:  # as `journey` does: the collector spares what start-up makes (where it does so)
+    from journeylang.collector import long_lived, spare_start_up
+    spare_start_up()
+except ImportError:
+    from contextlib import nullcontext as long_lived
+with long_lived():
+    for library in sys.argv[2].split(",")[1:]:
+        __import__(library); phase(f"import {library}")
+    import journeylang.ast; phase("import journeylang.ast (the model)")
+    import journeylang.cli.check; phase("import the rest (journeylang, its rules)")
 from journeylang.frontend.parser import parser
 parser(); phase("read the cached parser")
 from journeylang.cli import main

@@ -15,6 +15,7 @@ from lark.parsers.lalr_analysis import IntParseTable, Reduce, Shift
 from lark.parsers.lalr_parser import LALR_Parser, _Parser
 
 from ..cache_folder import cached_path, write_atomically
+from ..collector import long_lived
 
 PREFIX, SUFFIX = "grammar-", ".lark"
 TABLE_FORM = 2  # of QuickLoadLALR's saved table: a change gets a new cache file
@@ -32,7 +33,8 @@ def load_parser(grammar: str, **options) -> Lark:
     """``Lark(grammar, **options)``, read from the cache when it holds it, else built (and
     cached for the next run)."""
     path = cache_file(grammar, options)
-    parser = _read(path) if path is not None else None
+    with long_lived():
+        parser = _read(path) if path is not None else None
     if parser is None:
         parser = Lark(grammar, **options)
         if path is not None:
