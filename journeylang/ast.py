@@ -20,23 +20,23 @@ CHANNELS = ("wecom", "group", "sms", "email", "push", "miniprogram", "official_a
 def node(cls):
     """Make ``cls`` a model node: a frozen dataclass whose ``__eq__``, ``__hash__`` and
     ``__repr__`` are the ones of ``Node``, shared by every node. They behave as the methods
-    ``@dataclass(frozen=True)`` would write (the fields with ``compare``, as a tuple; the
-    fields with ``repr``); writing six methods per class with ``exec`` instead cost a check
-    0.02 s of CPU at every start."""
+    ``@dataclass(frozen=True)`` would write (over the fields with ``compare``, as a tuple;
+    the fields with ``repr``), which it writes with one ``exec`` each, per class: for the
+    model's classes, 0.012 s of CPU at every start."""
     cls = dataclass(frozen=True, eq=False, repr=False)(cls)
     compared = tuple(f.name for f in fields(cls) if f.compare)
     cls._compared = staticmethod(attrgetter(*compared) if len(compared) > 1 else
-                                 _single(compared[0]) if compared else _nothing)
+                                 _one_tuple(compared[0]) if compared else _no_tuple)
     cls._shown = tuple(f.name for f in fields(cls) if f.repr)
     return cls
 
 
-def _single(name: str):
+def _one_tuple(name: str):
     get = attrgetter(name)
-    return lambda node: (get(node),)
+    return lambda value: (get(value),)
 
 
-def _nothing(node) -> tuple:
+def _no_tuple(value) -> tuple:
     return ()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import marshal
 import re
 
 import pytest
@@ -98,8 +99,10 @@ def test_the_rulebook_is_read_back_from_the_cache_without_yaml(tmp_path, monkeyp
     assert wording._read_rulebook(text) == yaml.load(text, yaml.SafeLoader)
     monkeypatch.undo()
     monkeypatch.setenv(cache_folder.CACHE_ENV, str(tmp_path))
-    cached.write_bytes(b"\xff damaged")
-    assert wording._read_rulebook(text) == yaml.safe_load(text)  # read again and replaced
+    for damage in (b"\xff damaged", marshal.dumps(["not", "a", "rulebook"])):
+        cached.write_bytes(damage)
+        assert wording._read_rulebook(text) == yaml.safe_load(text)  # read again, replaced
+        assert marshal.loads(cached.read_bytes()) == yaml.safe_load(text)
     edited = text.replace("guaranteed", "assured")
     assert "assured" in str(wording._read_rulebook(edited))  # another text, another file
     assert len(list(tmp_path.glob("rulebook-*"))) == 2

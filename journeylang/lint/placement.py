@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from ..diagnostics import Span
 from ..frontend.text import unquote
 from ..source import YAML_SUFFIXES
 from ..templates import TemplateSource
+
+if TYPE_CHECKING:
+    import yaml
 
 _DSL_LITERAL = re.compile(r'"""[\s\S]*?"""|"[^"\\\n]*(?:\\.[^"\\\n]*)*"')  # as the grammar
 # a backslash escape in a double-quoted string: one character (a YAML line continuation: none)

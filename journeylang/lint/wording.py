@@ -44,9 +44,11 @@ def _read_rulebook(text: str) -> dict:
     path = cached_path("rulebook-", [text], ".marshal")
     if path is not None:
         try:
-            return marshal.loads(path.read_bytes())
+            book = marshal.loads(path.read_bytes())
         except (OSError, EOFError, ValueError, TypeError):  # missing or damaged: read the YAML
-            pass
+            book = None
+        if isinstance(book, dict) and "categories" in book:
+            return book
     import yaml
     book = yaml.safe_load(text)
     if path is not None:
