@@ -93,10 +93,10 @@ def phase(name):
 phase("interpreter start")
 import click; phase("import click")  # with journeylang.cli, before `journey` starts its command
 try:  # as `journey` does: the collector spares what start-up makes (where it does so)
-    from journeylang.collector import long_lived, spare_start_up
-    spare_start_up()
+    from journeylang.collector import long_lived, start_up
 except ImportError:
-    from contextlib import nullcontext as long_lived
+    from contextlib import nullcontext as long_lived, nullcontext as start_up
+start_up().__enter__()  # left when the process ends, as by `journey`
 with long_lived():
     for library in sys.argv[2].split(",")[1:]:
         __import__(library); phase(f"import {library}")

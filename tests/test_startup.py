@@ -71,21 +71,26 @@ def test_checking_a_dsl_file_imports_no_yaml_parser_once_the_rulebook_is_cached(
     assert "yaml" in _modules_after("check", str(EXAMPLES / "vip_care.yaml"), env=env)
 
 
-def _collector_after(call: str) -> tuple[int, bool]:
-    """How many objects are frozen, and whether the collector runs, after ``call``."""
-    code = ("import gc, sys\nfrom click.testing import CliRunner\nfrom journeylang.cli import main\n"
-            f"try:\n    {call}\nexcept SystemExit:\n    pass\n"
-            "print(gc.get_freeze_count(), gc.isenabled(), file=sys.stderr)")
+def _collector_after(*calls: str) -> list[tuple[int, bool]]:
+    """After each call in a fresh process: how many objects are frozen, and whether the
+    collector runs."""
+    code = "import gc\nfrom click.testing import CliRunner\nfrom journeylang.cli import main\n"
+    for call in calls:
+        code += (f"try:\n    {call}\nexcept SystemExit:\n    pass\n"
+                 "print('collector:', gc.get_freeze_count(), gc.isenabled())\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    frozen, enabled = done.stderr.split()[-2:]
-    return int(frozen), enabled == "True"
+    return [(int(frozen), enabled == "True") for _, frozen, enabled in
+            (line.split() for line in done.stdout.splitlines() if line.startswith("collector:"))]
 
 
 def test_the_journey_process_spares_its_start_up_from_the_collector():
     journey = str(EXAMPLES / "cart_recovery.journey")
-    frozen, enabled = _collector_after(f"main(['check', {journey!r}])")
+    [(frozen, enabled)] = _collector_after(f"main(['check', {journey!r}], standalone_mode=False)")
     assert frozen > 10_000 and enabled  # the imports and the parser frozen; collecting again
-    assert _collector_after(f"CliRunner().invoke(main, ['check', {journey!r}])") == (0, True)
+    [(frozen, enabled), second] = _collector_after(
+        f"main(['check', {journey!r}], standalone_mode=False)", "main(['rules', '--help'])")
+    assert second == (frozen, True)  # a second command in the process: the collector as usual
+    assert _collector_after(f"CliRunner().invoke(main, ['check', {journey!r}])") == [(0, True)]
 
 
 def test_help_lists_every_command_with_its_short_help():

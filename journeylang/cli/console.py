@@ -8,7 +8,7 @@ import sys
 import click
 from click.utils import make_default_short_help
 
-from ..collector import long_lived, spare_start_up
+from ..collector import long_lived, start_up
 from .commands import COMMANDS
 
 INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
@@ -33,12 +33,12 @@ class JourneyGroup(click.Group):
 
     Called as a function, as the console script and ``python -m journeylang.cli`` do, the
     group is the program of its process: the garbage collector spares what start-up makes
-    (``collector.spare_start_up``). Click's test runner calls ``main.main()`` instead,
-    which leaves the collector alone."""
+    (``collector.start_up``). Click's test runner calls ``main.main()`` instead, which
+    leaves the collector alone."""
 
     def __call__(self, *args, **kwargs):
-        spare_start_up()
-        return super().__call__(*args, **kwargs)
+        with start_up():
+            return super().__call__(*args, **kwargs)
 
     def list_commands(self, ctx) -> list[str]:
         return sorted({*COMMANDS, *self.commands})
