@@ -96,7 +96,8 @@ try:  # as `journey` does: the collector spares what start-up makes (where it do
     from journeylang.collector import long_lived, start_up
 except ImportError:
     from contextlib import nullcontext as long_lived, nullcontext as start_up
-start_up().__enter__()  # left when the process ends, as by `journey`
+starting = start_up()  # kept (and left when the process ends), as by `journey`
+starting.__enter__()
 with long_lived():
     for library in sys.argv[2].split(",")[1:]:
         __import__(library); phase(f"import {library}")
