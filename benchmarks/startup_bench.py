@@ -99,8 +99,9 @@ except ImportError:
 starting = start_up()  # kept (and left when the process ends), as by `journey`
 starting.__enter__()
 with long_lived():
-    for library in sys.argv[2].split(",")[1:]:
-        __import__(library); phase(f"import {library}")
+    for library in sys.argv[2].split(","):
+        if library != "click":  # imported above
+            __import__(library); phase(f"import {library}")
     import journeylang.ast; phase("import journeylang.ast (the model)")
     import journeylang.cli.check; phase("import the rest (journeylang, its rules)")
 from journeylang.frontend.parser import parser
