@@ -11,12 +11,12 @@ time of the runs, the median CPU time, and each as a ratio to the baseline's; th
 does (`from journeylang.cli import main`), with the journeylang found on PYTHONPATH (or
 installed); with --compare, also with OTHER_CHECKOUT first on the path.
 
-    python benchmarks/startup_bench.py --phases [--repeat 20]
+    python benchmarks/startup_bench.py --phases [--repeat 20] [--compare OTHER_CHECKOUT]
 
 Where the CPU time of `journey check` (the DSL example) goes instead, measured inside fresh
-processes: each library's import (in the order below, so each figure is what it adds to
-those before it), the model, the rest of journeylang's modules, reading the cached parser,
-and the check itself.
+processes: the import of each library the check imports (click, networkx, lark, jinja2,
+yaml, in this order, so each figure is what it adds to those before it), the model, the
+rest of journeylang's modules, reading the cached parser, and the check itself.
 """
 from __future__ import annotations
 
@@ -79,6 +79,8 @@ def measure(trees: dict[str, str | None], repeat: int, cache: Path) -> dict[str,
     return runs
 
 
+LIBRARIES = ("click", "networkx", "lark", "jinja2", "yaml")  # in the order the phases take them
+
 # imported one after the other inside a fresh process: each adds what it needs beyond the rest
 PHASES = r'''
 import json, sys, time
@@ -89,13 +91,19 @@ def phase(name):
     took[name] = now - mark
     mark = now
 phase("interpreter start")
-import click; phase("import click")
-import networkx; phase("import networkx")
-import lark; phase("import lark")
-import jinja2; phase("import jinja2")
-import yaml; phase("import yaml")
-import journeylang.ast; phase("import journeylang.ast (the model)")
-import journeylang.cli.check; phase("import the rest (journeylang, its rules)")
+import click; phase("import click")  # with journeylang.cli, before `journey` starts its command
+try:  # as `journey` does: the collector spares what start-up makes (where it does so)
+    from journeylang.collector import long_lived, start_up
+except ImportError:
+    from contextlib import nullcontext as long_lived, nullcontext as start_up
+starting = start_up()  # kept (and left when the process ends), as by `journey`
+starting.__enter__()
+with long_lived():
+    for library in sys.argv[2].split(","):
+        if library != "click":  # imported above
+            __import__(library); phase(f"import {library}")
+    import journeylang.ast; phase("import journeylang.ast (the model)")
+    import journeylang.cli.check; phase("import the rest (journeylang, its rules)")
 from journeylang.frontend.parser import parser
 parser(); phase("read the cached parser")
 from journeylang.cli import main
@@ -107,24 +115,50 @@ phase("check the file (parse, rules, report)")
 print(json.dumps(took))
 '''
 
+# which of LIBRARIES a check of the file imports
+IMPORTED = r'''
+import sys
+from journeylang.cli import main
+try:
+    main(["check", sys.argv[1]])
+except SystemExit:
+    pass
+print(",".join(name for name in sys.argv[2].split(",") if name in sys.modules))
+'''
 
-def phases(repeat: int, cache: Path) -> None:
-    """The CPU time of each phase of `journey check` (the DSL example), in fresh processes."""
-    env = environment(None, cache)
-    runs = []
+
+def _in_process(script: str, env: dict, *args: str) -> str:
+    done = subprocess.run([sys.executable, "-c", script, *args], env=env, capture_output=True,
+                          text=True, cwd=tempfile.gettempdir())
+    return done.stdout.splitlines()[-1]
+
+
+def phases(trees: dict[str, str | None], repeat: int, cache: Path) -> None:
+    """The CPU time of each phase of `journey check` (the DSL example), in fresh processes
+    (each tree's taking turns): the libraries that the check imports, each in a phase of
+    its own."""
+    path = str(CHANGED[0])
+    envs = {label: environment(tree, cache) for label, tree in trees.items()}
+    libraries = {label: _in_process(IMPORTED, env, path, ",".join(LIBRARIES))
+                 for label, env in envs.items()}
+    runs: dict[str, list[dict]] = {label: [] for label in trees}
     for _ in range(repeat):
-        done = subprocess.run([sys.executable, "-c", PHASES, str(CHANGED[0])], env=env,
-                              capture_output=True, text=True, cwd=tempfile.gettempdir())
-        runs.append(json.loads(done.stdout.splitlines()[-1]))
-    total = statistics.median(sum(r.values()) for r in runs)
-    width = max(map(len, runs[0]))
-    print(f"{'phase of journey check (CPU, in process)':{width}}   best   median  share of the median total")
-    for name in runs[0]:
-        values = [r[name] for r in runs]
-        print(f"{name:{width}}  {min(values) * 1000:5.1f} ms {statistics.median(values) * 1000:5.1f} ms"
-              f"  {statistics.median(values) / total:5.1%}")
-    print(f"{'total':{width}}  {min(sum(r.values()) for r in runs) * 1000:5.1f} ms "
-          f"{total * 1000:5.1f} ms")
+        for label, env in envs.items():
+            runs[label].append(json.loads(_in_process(PHASES, env, path, libraries[label])))
+    for label, measured in runs.items():
+        imported = libraries[label].split(",")
+        print(f"\n{label or 'this tree'}: the check imports {', '.join(imported)}; not "
+              f"{', '.join(name for name in LIBRARIES if name not in imported) or '-'}")
+        total = statistics.median(sum(r.values()) for r in measured)
+        width = max(map(len, measured[0]))
+        print(f"{'phase of journey check (CPU, in process)':{width}}   best   median  "
+              "share of the median total")
+        for name in measured[0]:
+            values = [r[name] for r in measured]
+            print(f"{name:{width}}  {min(values) * 1000:5.1f} ms "
+                  f"{statistics.median(values) * 1000:5.1f} ms  {statistics.median(values) / total:5.1%}")
+        print(f"{'total':{width}}  {min(sum(r.values()) for r in measured) * 1000:5.1f} ms "
+              f"{total * 1000:5.1f} ms")
 
 
 def report(runs: dict[str, list[Run]]) -> None:
@@ -149,17 +183,18 @@ def main() -> None:
     parser.add_argument("--phases", action="store_true",
                         help="where the CPU time of `journey check` goes, phase by phase")
     args = parser.parse_args()
+    trees: dict[str, str | None] = {"": None}  # the journeylang this Python imports
+    if args.compare:
+        trees[f" [{Path(args.compare).name}]"] = str(Path(args.compare).resolve())
     if args.phases:
         print(f"load average before: {load()}")
         with tempfile.TemporaryDirectory() as tmp:
             cache = Path(tmp) / "cache"
-            run(JOURNEY + ["check", str(CHANGED[0])], environment(None, cache))
-            phases(args.repeat, cache)
+            for path in trees.values():  # each version's parser (and rulebook) cached first
+                run(JOURNEY + ["check", str(CHANGED[0])], environment(path, cache))
+            phases(trees, args.repeat, cache)
         print(f"load average after: {load()}")
         return
-    trees: dict[str, str | None] = {"": None}  # the journeylang this Python imports
-    if args.compare:
-        trees[f" [{Path(args.compare).name}]"] = str(Path(args.compare).resolve())
     print(f"load average before: {load()}  (2 cores are shared: compare within this run)")
     with tempfile.TemporaryDirectory() as tmp:
         cold = run(JOURNEY + ["check", str(CHANGED[0])], environment(None, Path(tmp) / "cold"))

@@ -6,7 +6,8 @@ gives equal models.
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from typing import Union
 
 from .diagnostics import Span
@@ -16,21 +17,58 @@ NO_SPAN = Span("<none>", 0, 0, 0, 0)
 CHANNELS = ("wecom", "group", "sms", "email", "push", "miniprogram", "official_account", "call")
 
 
-@dataclass(frozen=True)
+def node(cls):
+    """Make ``cls`` a model node: a frozen dataclass whose ``__eq__``, ``__hash__`` and
+    ``__repr__`` are the ones of ``Node``, shared by every node. They behave as the methods
+    ``@dataclass(frozen=True)`` would write (over the fields with ``compare``, as a tuple;
+    the fields with ``repr``), which it writes with one ``exec`` each, per class: for the
+    model's classes, 0.012 s of CPU at every start."""
+    cls = dataclass(frozen=True, eq=False, repr=False)(cls)
+    compared = tuple(f.name for f in fields(cls) if f.compare)
+    cls._compared = staticmethod(attrgetter(*compared) if len(compared) > 1 else
+                                 _one_tuple(compared[0]) if compared else _no_tuple)
+    cls._shown = tuple(f.name for f in fields(cls) if f.repr)
+    return cls
+
+
+def _one_tuple(name: str):
+    get = attrgetter(name)
+    return lambda value: (get(value),)
+
+
+def _no_tuple(value) -> tuple:
+    return ()
+
+
+@node
 class Node:
     """Base of every model node: carries where it was written."""
 
     span: Span = field(default=NO_SPAN, compare=False, repr=False, kw_only=True)
 
+    def __eq__(self, other):
+        if other.__class__ is self.__class__:
+            return self._compared(self) == other._compared(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._compared(self))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._shown)
+        return f"{self.__class__.__qualname__}({shown})"
+
 
 # --- conditions -------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@node
 class Literal(Node):
+    """A constant: a string, a number, true/false or null."""
+
     value: str | int | float | bool | None
 
 
-@dataclass(frozen=True)
+@node
 class Path(Node):
     """A dotted attribute reference such as ``cart.value`` or ``consent.wecom``."""
 
@@ -41,18 +79,22 @@ class Path(Node):
         return ".".join(self.parts)
 
 
-@dataclass(frozen=True)
+@node
 class ListExpr(Node):
+    """A list of values written in a condition, ``["a", "b"]``."""
+
     items: tuple["Expr", ...]
 
 
-@dataclass(frozen=True)
+@node
 class Unary(Node):
+    """A sign before a value: ``-x``."""
+
     op: str
     operand: "Expr"
 
 
-@dataclass(frozen=True)
+@node
 class Binary(Node):
     """Arithmetic: ``+ - * / %``."""
 
@@ -61,7 +103,7 @@ class Binary(Node):
     right: "Expr"
 
 
-@dataclass(frozen=True)
+@node
 class Compare(Node):
     """A comparison: ``== != < <= > >=``."""
 
@@ -70,29 +112,37 @@ class Compare(Node):
     right: "Expr"
 
 
-@dataclass(frozen=True)
+@node
 class In(Node):
+    """``item in collection`` (``not in`` when ``negated``)."""
+
     item: "Expr"
     collection: "Expr"
     negated: bool = False
 
 
-@dataclass(frozen=True)
+@node
 class HasTag(Node):
+    """``has_tag("vip")``: whether the customer carries a tag."""
+
     tag: str
 
 
-@dataclass(frozen=True)
+@node
 class Exists(Node):
+    """``exists(path)``: whether the attribute is set."""
+
     path: Path
 
 
-@dataclass(frozen=True)
+@node
 class Not(Node):
+    """``not operand``."""
+
     operand: "Expr"
 
 
-@dataclass(frozen=True)
+@node
 class BoolOp(Node):
     """``and`` / ``or`` over two or more operands."""
 
@@ -100,7 +150,7 @@ class BoolOp(Node):
     operands: tuple["Expr", ...]
 
 
-@dataclass(frozen=True)
+@node
 class Duration(Node):
     """A duration written in a condition (``30d``): its value is the number of seconds."""
 
@@ -112,7 +162,7 @@ HISTORY_FUNCTIONS = ("happened", "count", "sum", "min", "max", "time_since",
 FIELD_FUNCTIONS = ("sum", "min", "max", "monetary_score", "rfm_score")  # they read event.FIELD
 
 
-@dataclass(frozen=True)
+@node
 class History(Node):
     """A question about the customer's recent events: whether one ``happened``, their
     ``count``, the ``sum``/``min``/``max`` of a numeric ``field``, the ``time_since`` the last
@@ -126,7 +176,7 @@ class History(Node):
     within: int | None = None
 
 
-@dataclass(frozen=True)
+@node
 class SegmentRef(Node):
     """``segment(name)``: a named condition declared once in the configuration."""
 
@@ -144,7 +194,7 @@ MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", 
 SCHEDULE_UNITS = ("day", "week", "month", "quarter", "year")
 
 
-@dataclass(frozen=True)
+@node
 class Schedule(Node):
     """A recurring time in the customer's time zone.
 
@@ -161,7 +211,7 @@ class Schedule(Node):
     month: int | None = None
 
 
-@dataclass(frozen=True)
+@node
 class Entry(Node):
     """What starts the journey: a trigger ``event`` or a recurring ``schedule`` (then ``event``
     is empty and every known customer matching the audience enters at each occurrence)."""
@@ -171,7 +221,7 @@ class Entry(Node):
     schedule: Schedule | None = None
 
 
-@dataclass(frozen=True)
+@node
 class Reentry(Node):
     """Whether a customer may enter again: ``never``, ``always`` or ``after`` a duration."""
 
@@ -179,7 +229,7 @@ class Reentry(Node):
     after: int | None = None  # seconds
 
 
-@dataclass(frozen=True)
+@node
 class Correlation(Node):
     """``correlate by order_id``: an event reaches only the runs whose entry event had the same
     value at this path of its data (opt-out events reach every run)."""
@@ -191,7 +241,7 @@ class Correlation(Node):
         return ".".join(self.path)
 
 
-@dataclass(frozen=True)
+@node
 class Goal(Node):
     """A conversion event that ends the journey with outcome ``converted``."""
 
@@ -201,7 +251,7 @@ class Goal(Node):
     within: int | None = None  # seconds after entry
 
 
-@dataclass(frozen=True)
+@node
 class Milestone(Node):
     """A conversion recorded with its time when ``event`` (with ``condition``, within
     ``within`` seconds of entry) first happens in a run; unlike a goal the run goes on."""
@@ -212,7 +262,7 @@ class Milestone(Node):
     within: int | None = None
 
 
-@dataclass(frozen=True)
+@node
 class ExitRule(Node):
     """An event that ends the journey wherever the customer is, with an outcome."""
 
@@ -224,7 +274,7 @@ class ExitRule(Node):
 CALENDAR_UNITS = {"day": 86400, "week": 7 * 86400}
 
 
-@dataclass(frozen=True)
+@node
 class Cap(Node):
     """At most ``messages`` sends per ``per`` seconds (optionally on some channels only); with
     ``calendar`` (``day`` or ``week``) per calendar day or week in the customer's time zone,
@@ -236,7 +286,7 @@ class Cap(Node):
     calendar: str | None = None
 
 
-@dataclass(frozen=True)
+@node
 class QuietHours(Node):
     """No sends between ``start`` and ``end`` (local time; may wrap midnight)."""
 
@@ -249,8 +299,10 @@ class QuietHours(Node):
         return moment >= self.start or moment < self.end
 
 
-@dataclass(frozen=True)
+@node
 class Policy(Node):
+    """The journey's sending rules: frequency caps, quiet hours, consent, holdout, promo share."""
+
     caps: tuple[Cap, ...] = ()
     quiet: QuietHours | None = None
     consent: tuple[str, ...] = ()  # channels that need the customer's consent
@@ -258,7 +310,7 @@ class Policy(Node):
     promo: float | None = None  # at most this percent of the journey's sends may be promo
 
 
-@dataclass(frozen=True)
+@node
 class Role(Node):
     """A team that takes handoffs, at most ``capacity`` of them per ``per`` seconds."""
 
@@ -267,7 +319,7 @@ class Role(Node):
     per: int
 
 
-@dataclass(frozen=True)
+@node
 class Volume(Node):
     """The expected load: ``entries`` customers entering per ``per`` seconds."""
 
@@ -275,7 +327,7 @@ class Volume(Node):
     per: int
 
 
-@dataclass(frozen=True)
+@node
 class Kpi(Node):
     """A metric on a stage (or one of its steps when ``step`` is set): the share of customers
     reaching it who then have ``event`` (with ``condition``) within ``within`` seconds.
@@ -291,13 +343,15 @@ class Kpi(Node):
     step: str | None = None
 
 
-@dataclass(frozen=True)
+@node
 class TemplateText(Node):
+    """A template's text in one ``locale`` (None: the default text)."""
+
     locale: str | None
     text: str
 
 
-@dataclass(frozen=True)
+@node
 class Template(Node):
     """A message template, with one text per locale (``None`` is the default locale)."""
 
@@ -307,7 +361,7 @@ class Template(Node):
 
 # --- steps -------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@node
 class Step(Node):
     """Base of every step. ``name`` is the author's label or ``<stage>.<n>`` when unnamed."""
 
@@ -322,20 +376,23 @@ class Step(Node):
         return _KIND_NAMES[type(self)]
 
 
-@dataclass(frozen=True)
+@node
 class SequentialStep(Step):
     """A step that continues to ``next`` (or the following step when ``next`` is None)."""
 
     next: str | None = None
 
 
-@dataclass(frozen=True)
+@node
 class Param(Node):
+    """A named value given to something: an argument of a fragment's use, or one of the
+    ``with {...}`` parameters."""
+
     name: str
     value: str | int | float | bool | None
 
 
-@dataclass(frozen=True)
+@node
 class Send(SequentialStep):
     """Send ``template`` on ``channel``, or when the policies stop it there, on the first of
     ``fallback`` that they let through. A ``transactional`` message (an acknowledgement, a
@@ -354,21 +411,21 @@ class Send(SequentialStep):
         return (self.channel, *self.fallback)
 
 
-@dataclass(frozen=True)
+@node
 class Wait(SequentialStep):
     """Wait a fixed duration."""
 
     duration: int = 0  # seconds
 
 
-@dataclass(frozen=True)
+@node
 class WaitUntil(SequentialStep):
     """Wait until the next occurrence of a time of day (customer's time zone)."""
 
     time: _dt.time = _dt.time(0, 0)
 
 
-@dataclass(frozen=True)
+@node
 class WaitDay(SequentialStep):
     """Wait until ``time`` on day ``day`` after entry (day 0 is the day of entry), in the
     customer's time zone; go on at once when that moment has passed."""
@@ -377,14 +434,14 @@ class WaitDay(SequentialStep):
     time: _dt.time = _dt.time(0, 0)
 
 
-@dataclass(frozen=True)
+@node
 class WaitSchedule(SequentialStep):
     """Wait until the next occurrence of a recurring schedule (customer's time zone)."""
 
     schedule: Schedule = Schedule("day", _dt.time(0, 0))
 
 
-@dataclass(frozen=True)
+@node
 class EventArm(Node):
     """One event a wait listens for; ``target`` None means the following step."""
 
@@ -393,7 +450,7 @@ class EventArm(Node):
     target: str | None = None
 
 
-@dataclass(frozen=True)
+@node
 class WaitEvent(SequentialStep):
     """Wait for one of several events, up to ``within``; ``next`` is taken on timeout.
 
@@ -407,13 +464,15 @@ class WaitEvent(SequentialStep):
     ahead: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@node
 class BranchArm(Node):
+    """One arm of a branch: go to ``target`` when ``condition`` holds."""
+
     condition: Expr
     target: str
 
 
-@dataclass(frozen=True)
+@node
 class Branch(Step):
     """The first arm whose condition holds is taken, else ``default``."""
 
@@ -421,7 +480,7 @@ class Branch(Step):
     default: str | None = None
 
 
-@dataclass(frozen=True)
+@node
 class SplitArm(Node):
     """One arm of a split; a ``holdout`` arm (a control group) has no target: its runs get no
     more steps and are followed for goals, milestones and KPIs only."""
@@ -432,37 +491,45 @@ class SplitArm(Node):
     holdout: bool = False
 
 
-@dataclass(frozen=True)
+@node
 class Split(Step):
     """A random split (A/B test): each customer takes one arm with its percentage."""
 
     arms: tuple[SplitArm, ...] = ()
 
 
-@dataclass(frozen=True)
+@node
 class Tag(SequentialStep):
+    """Add tags to the customer."""
+
     tags: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@node
 class Untag(SequentialStep):
+    """Remove tags from the customer."""
+
     tags: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@node
 class SetAttribute(SequentialStep):
+    """Set a profile attribute to the value of an expression."""
+
     attribute: str = ""
     value: Expr = Literal(None)
 
 
-@dataclass(frozen=True)
+@node
 class Coupon(SequentialStep):
+    """Issue a coupon: its code, value and validity (seconds)."""
+
     code: str = ""
     value: float | None = None
     expires: int | None = None  # seconds
 
 
-@dataclass(frozen=True)
+@node
 class Handoff(SequentialStep):
     """Hand the customer to a human in ``role`` who must respond within ``within``.
 
@@ -475,18 +542,22 @@ class Handoff(SequentialStep):
     note: str | None = None
 
 
-@dataclass(frozen=True)
+@node
 class Webhook(SequentialStep):
+    """Call a URL."""
+
     url: str = ""
 
 
-@dataclass(frozen=True)
+@node
 class Emit(SequentialStep):
+    """Emit an event with fields."""
+
     event: str = ""
     params: tuple[Param, ...] = ()
 
 
-@dataclass(frozen=True)
+@node
 class Rung(Node):
     """One rung of an escalation ladder: ``action`` runs ``after`` seconds into the ladder."""
 
@@ -494,7 +565,7 @@ class Rung(Node):
     action: Step
 
 
-@dataclass(frozen=True)
+@node
 class Escalate(SequentialStep):
     """An escalation ladder: run each rung's action at its offset until ``event`` (with
     ``condition``) arrives, then go to ``target`` (None: the following step); when ``within``
@@ -507,17 +578,21 @@ class Escalate(SequentialStep):
     rungs: tuple[Rung, ...] = ()
 
 
-@dataclass(frozen=True)
+@node
 class Goto(Step):
+    """Continue at the step ``target``."""
+
     target: str = ""
 
 
-@dataclass(frozen=True)
+@node
 class Exit(Step):
+    """End the run with ``outcome``."""
+
     outcome: str = "completed"
 
 
-@dataclass(frozen=True)
+@node
 class Use(Step):
     """``use FRAGMENT with {...}``: a fragment call, replaced by the fragment's steps in expand.
 
@@ -542,7 +617,7 @@ HANDLER_ACTIONS = (SetAttribute, Tag, Untag, Emit)  # the instant actions an eve
 ATTRIBUTE_TYPES = ("number", "string", "bool", "list")
 
 
-@dataclass(frozen=True)
+@node
 class Handler(Node):
     """``on EVENT [where C] { actions [-> target] }``: whatever step a run is at (waiting,
     or with a send held back by quiet hours), the event runs these instant actions and, with a
@@ -554,7 +629,7 @@ class Handler(Node):
     target: str | None = None
 
 
-@dataclass(frozen=True)
+@node
 class Attribute(Node):
     """A declared customer attribute (``attribute points: number = 0``): its type, and the
     value it has while the profile has none (``has_default``)."""
@@ -565,7 +640,7 @@ class Attribute(Node):
     has_default: bool = False
 
 
-@dataclass(frozen=True)
+@node
 class Variable(Node):
     """A run-local variable (``var streak = 0``): each run has its own, starting at
     ``default``; no other journey and no event can change it."""
@@ -579,7 +654,7 @@ MIGRATION_ACTIONS = ("stop", "drain")  # the targets of a move that name no step
 OTHER_STEPS = "other"                   # the source of a move: every step not mapped otherwise
 
 
-@dataclass(frozen=True)
+@node
 class Move(Node):
     """``old_step -> target`` in a migration: runs of the older version at ``step`` (a step id
     or a stage name of that version) go to ``target``, a step or stage of this version, or
@@ -589,7 +664,7 @@ class Move(Node):
     target: str
 
 
-@dataclass(frozen=True)
+@node
 class Migration(Node):
     """``migrate from version N { moves; other -> ... }``: how runs of version N move when this
     version is loaded; ``other`` is the target of every step no move names (None: none)."""
@@ -599,16 +674,20 @@ class Migration(Node):
     other: str | None = None
 
 
-@dataclass(frozen=True)
+@node
 class Stage(Node):
+    """A named group of steps (a stage of the customer's life cycle) and its KPIs."""
+
     name: str
     title: str | None = None
     steps: tuple[Step, ...] = ()
     kpis: tuple[Kpi, ...] = ()
 
 
-@dataclass(frozen=True)
+@node
 class Journey(Node):
+    """A whole journey: its entry, audience, policy, stages and steps, goals and KPIs."""
+
     id: str
     title: str | None = None
     version: int | None = None
@@ -645,7 +724,7 @@ class Journey(Node):
 PARAM_TYPES = ("channel", "duration", "template", "string", "number", "bool", "event", "step")
 
 
-@dataclass(frozen=True)
+@node
 class ParamRef(Node):
     """``$name`` inside a fragment body: replaced by the argument's value on expansion.
 
@@ -656,7 +735,7 @@ class ParamRef(Node):
     name: str
 
 
-@dataclass(frozen=True)
+@node
 class FragmentParam(Node):
     """A typed fragment parameter; ``required`` when it has no default."""
 
@@ -666,7 +745,7 @@ class FragmentParam(Node):
     required: bool = True
 
 
-@dataclass(frozen=True)
+@node
 class Fragment(Node):
     """A reusable run of steps with typed parameters, plus the templates its defaults name."""
 

@@ -22,7 +22,14 @@ UNKNOWN_FRAGMENT, UNKNOWN_PARAMETER, MISSING_PARAMETER = "JL601", "JL602", "JL60
 PARAMETER_TYPE, FRAGMENT_DEFINITION, RECURSIVE_USE = "JL604", "JL605", "JL606"
 UNKNOWN_SEGMENT, SEGMENT_DEFINITION, TOO_LARGE = "JL607", "JL608", "JL005"
 FRAGMENT_DIR = "fragments"  # local fragments beside a journey, found before the stdlib
-_NAME = re.compile(r"[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*\Z")
+
+
+@cache
+def _name_pattern() -> re.Pattern:
+    """A name (template, event, step): compiled when a fragment's argument is first checked
+    (its range of CJK characters takes a few milliseconds to compile)."""
+    return re.compile(r"[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*\Z")
+
 
 # which parameter type a field of a step takes when written as ``$name``
 _FIELD_TYPES = {"duration": "duration", "within": "duration", "expires": "duration",
@@ -116,7 +123,7 @@ def type_problem(kind: str, value, channels) -> str | None:
             return f"must be a duration such as 30m, 2h or 7d, got {value!r}"
     elif kind == "channel" and value not in channels:
         return f"must be a channel ({', '.join(channels)}), got {value!r}"
-    elif kind in ("template", "event", "step") and not _NAME.match(value):
+    elif kind in ("template", "event", "step") and not _name_pattern().match(value):
         return f"must be a {_TYPE_WORDS[kind]}, got {value!r}"
     return None
 

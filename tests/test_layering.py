@@ -9,8 +9,9 @@ import journeylang
 PACKAGE = Path(journeylang.__file__).parent
 # lower layers first; a module may import only from its own layer or layers before it
 LAYERS = [
-    {"diagnostics", "units", "limits", "semantics", "stats", "experiments", "sms"},
-    {"source", "ast", "resources", "config"},
+    {"diagnostics", "units", "limits", "semantics", "stats", "experiments", "sms",
+     "collector"},
+    {"source", "ast", "resources", "config", "cache_folder"},
     {"expressions", "migration"},
     {"frontend"},
     {"expand", "ladders"},

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import marshal
+import re
+
 import pytest
 import yaml
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
-from journeylang import api
+from journeylang import api, cache_folder
 from journeylang.config import BUILTIN_CATEGORIES, ConfigError, load_config
 from journeylang.diagnostics import Severity
 from journeylang.graph import build_graph
 from journeylang.lint.flow import heaviest_path
+from journeylang.lint import wording
 from journeylang.lint.wording import builtin_rules, find_hits, phrase_pattern
 from journeylang.resources import resource_dir
 
@@ -48,6 +54,58 @@ def test_rulebook_ships_in_stdlib_with_the_configured_categories():
 ])
 def test_phrase_matching(phrase, text, hit):
     assert bool(phrase_pattern(phrase).search(text)) is hit
+
+
+def _with_look_arounds(phrase: str) -> re.Pattern:
+    """A phrase as one expression, its word boundaries written as look-arounds."""
+    latin = "0-9A-Za-z_\u00c0-\u024f"
+    body = phrase_pattern(phrase).body.pattern
+    if re.match(f"[{latin}]", phrase.strip()[0]):
+        body = f"(?<![{latin}])" + body
+    if re.match(f"[{latin}]", phrase.strip()[-1]):
+        body += f"(?![{latin}])"
+    return re.compile(body, re.IGNORECASE)
+
+
+_ALPHABET = "aA ’'_1É第\u212a\u017fk"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(_ALPHABET, min_size=1, max_size=4).filter(str.strip),
+       st.text(_ALPHABET, max_size=16))
+@example("a第a", "1a第a第a").via("a match that fails its boundary overlaps the next")
+@example("k", "\u212a").via("the Kelvin sign is a k to a case-insensitive expression")
+def test_phrases_match_where_their_expression_with_look_arounds_does(phrase, text):
+    expected = [m.span() for m in _with_look_arounds(phrase).finditer(text)]
+    assert [m.span() for m in phrase_pattern(phrase).finditer(text)] == expected
+
+
+def test_every_rulebook_phrase_matches_as_with_look_arounds():
+    texts = ["Guaranteed! unguaranteed guarantees, a guarantee.", "act  now, ACT NOW2, "
+             "react now", "don’t miss out; Don't miss outs", "全网第一，第一次最好在最好", ""]
+    for rules in builtin_rules().values():
+        for phrase in {p for rule in rules for p in rule.phrases + rule.allow}:
+            for text in texts:
+                assert [m.span() for m in phrase_pattern(phrase).finditer(text)] == \
+                    [m.span() for m in _with_look_arounds(phrase).finditer(text)]
+
+
+def test_the_rulebook_is_read_back_from_the_cache_without_yaml(tmp_path, monkeypatch):
+    monkeypatch.setenv(cache_folder.CACHE_ENV, str(tmp_path))
+    text = (resource_dir("stdlib") / "content" / "rulebook.yaml").read_text("utf-8")
+    assert wording._read_rulebook(text) == yaml.safe_load(text)
+    [cached] = tmp_path.glob("rulebook-*")
+    monkeypatch.setattr(yaml, "safe_load", lambda text: pytest.fail("read the YAML again"))
+    assert wording._read_rulebook(text) == yaml.load(text, yaml.SafeLoader)
+    monkeypatch.undo()
+    monkeypatch.setenv(cache_folder.CACHE_ENV, str(tmp_path))
+    for damage in (b"\xff damaged", marshal.dumps(["not", "a", "rulebook"])):
+        cached.write_bytes(damage)
+        assert wording._read_rulebook(text) == yaml.safe_load(text)  # read again, replaced
+        assert marshal.loads(cached.read_bytes()) == yaml.safe_load(text)
+    edited = text.replace("guaranteed", "assured")
+    assert "assured" in str(wording._read_rulebook(edited))  # another text, another file
+    assert len(list(tmp_path.glob("rulebook-*"))) == 2
 
 
 def test_jinja_expressions_never_match_and_allowed_phrases_are_kept():

@@ -18,6 +18,7 @@ from click.utils import make_default_short_help
 from lark import Lark
 from lark.parsers.lalr_analysis import Reduce
 
+from journeylang import cache_folder
 from journeylang.cli import main
 from journeylang.cli.commands import COMMANDS
 from journeylang.frontend import parser_cache
@@ -59,6 +60,37 @@ def test_checking_a_clean_file_does_not_load_the_width_tables():
     loaded = _modules_after("check", str(EXAMPLES / "cart_recovery.journey"))
     assert "journeylang.api" in loaded  # the check ran
     assert "wcwidth" not in loaded
+
+
+def test_checking_a_dsl_file_imports_no_yaml_parser_once_the_rulebook_is_cached(tmp_path):
+    env = dict(os.environ, JOURNEYLANG_CACHE_DIR=str(tmp_path))
+    first = _modules_after("check", str(EXAMPLES / "cart_recovery.journey"), env=env)
+    assert "yaml" in first  # the rulebook read from its YAML, then cached
+    loaded = _modules_after("check", str(EXAMPLES / "cart_recovery.journey"), env=env)
+    assert "journeylang.api" in loaded and "yaml" not in loaded
+    assert "yaml" in _modules_after("check", str(EXAMPLES / "vip_care.yaml"), env=env)
+
+
+def _collector_after(*calls: str) -> list[tuple[int, bool]]:
+    """After each call in a fresh process: how many objects are frozen, and whether the
+    collector runs."""
+    code = "import gc\nfrom click.testing import CliRunner\nfrom journeylang.cli import main\n"
+    for call in calls:
+        code += (f"try:\n    {call}\nexcept SystemExit:\n    pass\n"
+                 "print('collector:', gc.get_freeze_count(), gc.isenabled())\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    return [(int(frozen), enabled == "True") for _, frozen, enabled in
+            (line.split() for line in done.stdout.splitlines() if line.startswith("collector:"))]
+
+
+def test_the_journey_process_spares_its_start_up_from_the_collector():
+    journey = str(EXAMPLES / "cart_recovery.journey")
+    [(frozen, enabled)] = _collector_after(f"main(['check', {journey!r}], standalone_mode=False)")
+    assert frozen > 10_000 and enabled  # the imports and the parser frozen; collecting again
+    [(frozen, enabled), second] = _collector_after(
+        f"main(['check', {journey!r}], standalone_mode=False)", "main(['rules', '--help'])")
+    assert second == (frozen, True)  # a second command in the process: the collector as usual
+    assert _collector_after(f"CliRunner().invoke(main, ['check', {journey!r}])") == [(0, True)]
 
 
 def test_help_lists_every_command_with_its_short_help():
@@ -113,7 +145,7 @@ JOURNEY = 'journey cached "Cached" {  # a comment\n  stage one { exit completed 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
     folder = tmp_path / "cache"
-    monkeypatch.setenv(parser_cache.CACHE_ENV, str(folder))
+    monkeypatch.setenv(cache_folder.CACHE_ENV, str(folder))
     return folder
 
 
@@ -169,14 +201,14 @@ def test_the_key_follows_the_grammar_text_and_options(cache):
 def test_a_folder_that_cannot_be_written_is_not_used(tmp_path, monkeypatch):
     blocker = tmp_path / "a file"
     blocker.write_text("not a folder")
-    monkeypatch.setenv(parser_cache.CACHE_ENV, str(blocker / "cache"))
+    monkeypatch.setenv(cache_folder.CACHE_ENV, str(blocker / "cache"))
     assert _parses(parser_cache.load_parser(grammar_text(), **OPTIONS))
     assert list(tmp_path.iterdir()) == [blocker]  # no stray temporary file either
 
 
 def test_an_empty_cache_setting_turns_the_cache_off(tmp_path, monkeypatch):
-    monkeypatch.setenv(parser_cache.CACHE_ENV, "")
-    assert parser_cache.cache_dir() is None
+    monkeypatch.setenv(cache_folder.CACHE_ENV, "")
+    assert cache_folder.cache_dir() is None
     assert _parses(parser_cache.load_parser(grammar_text(), **OPTIONS))
 
 

@@ -8,6 +8,7 @@ import sys
 import click
 from click.utils import make_default_short_help
 
+from ..collector import long_lived, start_up
 from .commands import COMMANDS
 
 INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
@@ -28,7 +29,16 @@ class JourneyGroup(click.Group):
     """The ``journey`` group: colour from the environment, exit 130 on Ctrl-C (no traceback).
 
     Its commands are listed in ``commands.COMMANDS`` and a command's module is imported only
-    when the command runs (or shows its own help)."""
+    when the command runs (or shows its own help).
+
+    Called as a function, as the console script and ``python -m journeylang.cli`` do, the
+    group is the program of its process: the garbage collector spares what start-up makes
+    (``collector.start_up``). Click's test runner calls ``main.main()`` instead, which
+    leaves the collector alone."""
+
+    def __call__(self, *args, **kwargs):
+        with start_up():
+            return super().__call__(*args, **kwargs)
 
     def list_commands(self, ctx) -> list[str]:
         return sorted({*COMMANDS, *self.commands})
@@ -36,7 +46,8 @@ class JourneyGroup(click.Group):
     def get_command(self, ctx, name: str):
         if name not in self.commands and name in COMMANDS:
             entry = COMMANDS[name]
-            module = importlib.import_module(f"{__package__}.{entry.module}")
+            with long_lived():
+                module = importlib.import_module(f"{__package__}.{entry.module}")
             self.add_command(getattr(module, entry.function), name)
         return self.commands.get(name)
 

@@ -2,18 +2,11 @@
 takes about 0.3 s, loading them from the user's cache folder a few hundredths.
 
 The cache file's name is a hash of the grammar text, the Lark version, the Python version, the
-parser options and the form of the saved table, so an upgrade never reads another version's
-tables. A file is written to a temporary name and renamed into place (processes starting
-together never read half a file); a file that cannot be read (truncated, corrupt, from an
-incompatible Lark) is built again and replaced; a folder that cannot be written is simply
-not used.
+parser options and the form of the saved table (see ``cache_folder``); a file that cannot be
+read (truncated, corrupt, from an incompatible Lark) is built again and replaced.
 """
 from __future__ import annotations
 
-import hashlib
-import os
-import sys
-import tempfile
 from pathlib import Path
 
 import lark
@@ -21,43 +14,31 @@ from lark import Lark
 from lark.parsers.lalr_analysis import IntParseTable, Reduce, Shift
 from lark.parsers.lalr_parser import LALR_Parser, _Parser
 
-CACHE_ENV = "JOURNEYLANG_CACHE_DIR"  # where to keep it; empty: build the parser every run
+from ..cache_folder import cached_path, write_atomically
+from ..collector import long_lived
+
 PREFIX, SUFFIX = "grammar-", ".lark"
 TABLE_FORM = 2  # of QuickLoadLALR's saved table: a change gets a new cache file
 
 
-def cache_dir() -> Path | None:
-    """The folder for cached parsers: $JOURNEYLANG_CACHE_DIR, else the user's cache folder
-    (``~/.cache/journeylang`` on Linux, ``~/Library/Caches/journeylang`` on macOS,
-    ``%LOCALAPPDATA%\\journeylang\\Cache`` on Windows); None when caching is off."""
-    configured = os.environ.get(CACHE_ENV)
-    if configured is not None:
-        return Path(configured) if configured.strip() else None
-    import platformdirs
-    return Path(platformdirs.user_cache_dir("journeylang", appauthor=False))
-
-
 def cache_file(grammar: str, options: dict) -> Path | None:
     """Where the parser of ``grammar`` built with ``options`` is cached (None: nowhere)."""
-    folder = cache_dir()
-    if folder is None:
-        return None
     described = sorted((name, repr(value)) for name, value in options.items()
                        if name != "lexer_callbacks")  # functions: restored by name on load
-    key = "\0".join([grammar, lark.__version__, "%d.%d" % sys.version_info[:2], repr(described),
-                     str(TABLE_FORM)])
-    return folder / f"{PREFIX}{hashlib.sha256(key.encode('utf-8')).hexdigest()[:32]}{SUFFIX}"
+    return cached_path(PREFIX, [grammar, lark.__version__, repr(described), str(TABLE_FORM)],
+                       SUFFIX)
 
 
 def load_parser(grammar: str, **options) -> Lark:
     """``Lark(grammar, **options)``, read from the cache when it holds it, else built (and
     cached for the next run)."""
     path = cache_file(grammar, options)
-    parser = _read(path) if path is not None else None
+    with long_lived():
+        parser = _read(path) if path is not None else None
     if parser is None:
         parser = Lark(grammar, **options)
         if path is not None:
-            _write(parser, path)
+            write_atomically(path, parser.save)
     return parser
 
 
@@ -68,20 +49,6 @@ def _read(path: Path) -> Lark | None:
     except Exception:  # missing, unreadable or not a parser: build it again  # noqa: BLE001
         return None
     return parser if isinstance(parser, Lark) else None
-
-
-def _write(parser: Lark, path: Path) -> None:
-    temporary = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.",
-                                         delete=False) as handle:
-            temporary = handle.name
-            parser.save(handle)
-        os.replace(temporary, path)
-    except Exception:  # noqa: BLE001  a read-only or full disk: run without the cache
-        if temporary is not None:
-            Path(temporary).unlink(missing_ok=True)
 
 
 class QuickLoadLALR(LALR_Parser):

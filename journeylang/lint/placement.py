@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-
-import yaml
+from typing import TYPE_CHECKING
 
 from ..diagnostics import Span
 from ..frontend.text import unquote
 from ..source import YAML_SUFFIXES
 from ..templates import TemplateSource
+
+if TYPE_CHECKING:
+    import yaml
 
 _DSL_LITERAL = re.compile(r'"""[\s\S]*?"""|"[^"\\\n]*(?:\\.[^"\\\n]*)*"')  # as the grammar
 # a backslash escape in a double-quoted string: one character (a YAML line continuation: none)
@@ -78,6 +80,7 @@ def _yaml_literal(file_text: str, start: int, decoded: str) -> tuple[int, int, b
 
 @lru_cache(maxsize=8)
 def _yaml_scalars(file_text: str) -> list[yaml.ScalarNode]:
+    import yaml  # only for texts in a YAML file: a DSL file's check imports no YAML parser
     try:
         root = yaml.compose(file_text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:

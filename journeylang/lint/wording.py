@@ -1,12 +1,12 @@
 """Wording checks for JL721: the built-in rulebook, the configured rules, phrase matching."""
 from __future__ import annotations
 
+import marshal
 import re
 from dataclasses import dataclass
 from functools import cache
 
-import yaml
-
+from ..cache_folder import cached_path, write_atomically
 from ..config import SEVERITIES, ContentConfig, WordingRule
 from ..resources import resource_dir
 
@@ -16,6 +16,8 @@ RULEBOOK = ("content", "rulebook.yaml")
 _JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
 _MASK = "\x00"
 _LATIN = "0-9A-Za-z_\u00c0-\u024f"
+_LATIN_CHAR = re.compile(f"[{_LATIN}]")
+_LATIN_CHAR_ANY_CASE = re.compile(f"[{_LATIN}]", re.IGNORECASE)  # as in a phrase's expression
 
 
 @dataclass(frozen=True)
@@ -31,9 +33,27 @@ class Hit:
 def builtin_rules() -> dict[str, tuple[WordingRule, ...]]:
     """The rulebook's rules by category: one rule per category and locale."""
     path = resource_dir("stdlib").joinpath(*RULEBOOK)
-    book = yaml.safe_load(path.read_text(encoding="utf-8"))
+    book = _read_rulebook(path.read_text(encoding="utf-8"))
     return {name: tuple(_category_rules(name, category))
             for name, category in book["categories"].items()}
+
+
+def _read_rulebook(text: str) -> dict:
+    """The rulebook's YAML ``text`` as data, kept in the user's cache folder (keyed by the
+    text) in Python's own marshal form, so that a check need not import a YAML parser."""
+    path = cached_path("rulebook-", [text], ".marshal")
+    if path is not None:
+        try:
+            book = marshal.loads(path.read_bytes())
+        except (OSError, EOFError, ValueError, TypeError):  # missing or damaged: read the YAML
+            book = None
+        if isinstance(book, dict) and "categories" in book:
+            return book
+    import yaml
+    book = yaml.safe_load(text)
+    if path is not None:
+        write_atomically(path, lambda handle: handle.write(marshal.dumps(book)))
+    return book
 
 
 def _category_rules(name: str, category: dict):
@@ -87,7 +107,7 @@ def mask_jinja(text: str) -> str:
 
 
 @cache
-def phrase_pattern(phrase: str) -> re.Pattern:
+def phrase_pattern(phrase: str) -> "Phrase":
     """Case-insensitive; spaces match any run of white space; an apostrophe either quote;
     an end that is a Latin letter or digit must sit on a word boundary."""
     parts = []
@@ -99,9 +119,37 @@ def phrase_pattern(phrase: str) -> re.Pattern:
             parts.append("['’]")
         else:
             parts.append(re.escape(char))
-    body = "".join(parts)
-    if re.match(f"[{_LATIN}]", phrase.strip()[0]):
-        body = f"(?<![{_LATIN}])" + body
-    if re.match(f"[{_LATIN}]", phrase.strip()[-1]):
-        body += f"(?![{_LATIN}])"
-    return re.compile(body, re.IGNORECASE)
+    return Phrase(re.compile("".join(parts), re.IGNORECASE),
+                  bool(_LATIN_CHAR.match(phrase.strip()[0])),
+                  bool(_LATIN_CHAR.match(phrase.strip()[-1])))
+
+
+class Phrase:
+    """A phrase's expression, and whether its start and its end must sit on a word boundary.
+
+    The boundaries are checked here rather than written into the expression as look-arounds
+    (``(?<![0-9A-Za-z_À-ɏ])``): compiled case-insensitively, each such class costs a
+    millisecond, twice for every phrase of the rulebook at every check. An expression made
+    of characters and runs of white space can match in one way only where it starts, so
+    trying the next start after a match that fails a boundary finds what the look-arounds
+    would."""
+
+    def __init__(self, body: re.Pattern, word_start: bool, word_end: bool):
+        self.body, self.word_start, self.word_end = body, word_start, word_end
+
+    def finditer(self, text: str):
+        """The matches in ``text``, as ``re.finditer`` of the expression with its
+        boundaries would give them."""
+        position = 0
+        while (match := self.body.search(text, position)) is not None:
+            start, end = match.span()
+            if (self.word_start and start > 0 and _LATIN_CHAR_ANY_CASE.match(text, start - 1)) \
+                    or (self.word_end and _LATIN_CHAR_ANY_CASE.match(text, end)):
+                position = start + 1
+                continue
+            yield match
+            position = end
+
+    def search(self, text: str):
+        """The first match in ``text``, or None."""
+        return next(self.finditer(text), None)
