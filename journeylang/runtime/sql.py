@@ -659,15 +659,14 @@ def _run_row(r: Run) -> tuple:
     """A run as a ``runs`` row, in RUN_COLUMNS order: its JSON values packed again when they
     are marked changed, else as last written (the caller keeps the row as written, or it is
     the same)."""
-    stored = r.stored
-    if r.values_changed or stored is None:
+    if r.values_changed or r.stored is None:
         r.values_changed = False
-        return (r.id, r.customer, r.journey_id, r.content_hash, r.status, int(r.holdout),
-                r.stage, r.step, r.waiting, r.timer, r.entered_at, r.step_at, r.ended_at,
-                r.outcome, *_run_values(r), r.timer_due)
+        values = _run_values(r)
+    else:
+        values = r.stored[14:17]
     return (r.id, r.customer, r.journey_id, r.content_hash, r.status, int(r.holdout), r.stage,
-            r.step, r.waiting, r.timer, r.entered_at, r.step_at, r.ended_at, r.outcome,
-            stored[14], stored[15], stored[16], r.timer_due)
+            r.step, r.waiting, r.timer, r.entered_at, r.step_at, r.ended_at, r.outcome, *values,
+            r.timer_due)
 
 
 def _run_values(r: Run) -> tuple[bytes, bytes, bytes]:
