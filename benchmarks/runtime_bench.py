@@ -341,15 +341,17 @@ def main(argv=None) -> int:
     print(f"stream {args.stream} ({shown}): customers {args.customers:,}; events "
           f"{read:,} ({run['applied']:,} applied); timers fired {run['timers']:,}; outbox rows "
           f"{run['outbox']:,}; batches {run['batches']} of {args.batch}; state {size / 1e6:.0f} MB")
-    print(f"ingested in {seconds:.2f} s ({run['cpu']:.2f} s CPU in the runtime's process): "
-          f"{read / seconds:,.0f} events/s ({(read + run['timers']) / seconds:,.0f} events+timers/s)")
+    print(f"ingested in {seconds:.2f} s ({run['cpu']:.2f} s CPU in the runtime's process, "
+          f"{run['cpu'] / read * 1e6:.1f} µs per event): {read / seconds:,.0f} events/s "
+          f"({(read + run['timers']) / seconds:,.0f} events+timers/s)")
     print(f"rows written {run['rows']:,}: {run['rows'] / read:.2f} per event; the writer "
           f"process busy {run['writer']:.2f} s ({run['writer_cpu']:.2f} s CPU): storing alone "
           f"would reach {read / run['writer']:,.0f} events/s (the runtime's ceiling), the "
           f"runtime reaches {run['writer'] / seconds:.2f} of it")
     if before is not None:
         print(f"baseline {args.against}: {before['seconds']:.2f} s ({before['cpu']:.2f} s CPU, "
-              f"writer {before['writer_cpu']:.2f} s CPU), {before['read'] / before['seconds']:,.0f}"
+              f"{before['cpu'] / before['read'] * 1e6:.1f} µs per event, writer "
+              f"{before['writer_cpu']:.2f} s CPU), {before['read'] / before['seconds']:,.0f}"
               f" events/s, {before['rows'] / before['read']:.2f} rows per event")
         print(f"ratio to the baseline: wall time {before['seconds'] / seconds:.2f}x, CPU of the "
               f"runtime's process {before['cpu'] / run['cpu']:.2f}x, of the writer's "

@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tools import import_or_skip, missing
+# The runtime's stores pack every JSON value at each commit and fail when one changed without
+# the mark that has it saved (journeylang.runtime.state.Customer); subprocesses inherit it.
+os.environ["JOURNEYLANG_CHECK_MARKS"] = "1"
+
+from tools import import_or_skip, missing  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -122,11 +122,14 @@ class Executor:
         self.depth = event.depth
         if event.attributes:
             merge(customer.profile, event.attributes)
+            customer.profile_changed = True
         need = self.history_needs.get(event.type)
         if need is not None:
             record(customer.events, event.type, event.data, need, customer.runs, self.engine.now)
+            customer.state_changed = True
         if event.type in DELIVERY_EVENTS:
             settle_send(customer.sends, event.type, event.data, self.engine.now)
+            customer.state_changed = True
         if self.scheduled:
             zone = self._zone_key(customer)
             for program in self.scheduled:
@@ -231,6 +234,7 @@ class Executor:
                   vars=copy_json(program.variables), key=key)
         self.next_run += 1
         customer.entries[jid] = [(entered[0] if entered else 0) + 1, now]
+        customer.state_changed = True
         customer.runs.append(run)
         held = in_holdout(self.seed, jid, customer.id, program.holdout)
         if program.holdout:
@@ -318,6 +322,7 @@ class Executor:
                         self._resolve_ladder(customer, run, step, event.type)
                     run.event = copy_json(event.data)
                     run.context.update(run.event)
+                    run.values_changed = True
                     self._continue(customer, run, program, arm.to, arm.label)
                     return
         if not taken and event.type in program.awaited:
@@ -331,6 +336,7 @@ class Executor:
             if milestone.event == kind and milestone.name not in run.milestones and (
                     milestone.within is None or age <= milestone.within) and milestone.test(scope):
                 run.milestones[milestone.name] = self.engine.now
+                run.values_changed = True
                 self._history(run, run.step, "milestone", f"milestone {milestone.name} on {kind}",
                               milestone.name)
                 reached = True
@@ -383,6 +389,7 @@ class Executor:
     def _opt_out(self, customer: Customer, why: str) -> None:
         customer.profile["opted_out"] = True
         drop_pending(customer.sends)
+        customer.profile_changed = customer.state_changed = True
         for adapter in self.adapters.distinct():
             adapter.cancel_pending(customer.id, self.next_action - 1)
         self._record([self.engine.now, customer.id, None, None, None, "opted_out", why,
@@ -496,6 +503,7 @@ class Executor:
         if not transactional:  # transactional messages neither meet nor fill the caps
             count_send(customer.sends, self.engine.now, channel, run.journey_id, action.id,
                        action.status == QUEUED)
+            customer.state_changed = True
         detail = f"{channel} {params['template']} #{action.id}"
         return go(step, "sent", detail + (f" (after {_refusals(refused)})" if refused else ""))
 
@@ -518,6 +526,7 @@ class Executor:
             if check == SEND_CAP:
                 if customer.sends and customer.sends[0][0] <= now - self.send_window:
                     customer.sends = [s for s in customer.sends if s[0] > now - self.send_window]
+                    customer.state_changed = True
                 cap = cap_reached(customer.sends, now, channel, program.caps, zone)
                 if cap is not None:
                     return check, cap_text(cap), None
@@ -581,6 +590,7 @@ class Executor:
     def _split(self, customer, run, program, step) -> Result:
         arm = choose_arm(self.seed, run.journey_id, step.id, customer.id, step.arms)
         run.arms[step.id] = arm.name
+        run.values_changed = True
         if arm.holdout:
             ending = self._hold(run, program, step.id)
             if ending is not None:
@@ -596,6 +606,7 @@ class Executor:
         else:
             current -= set(step.params["tags"])
         customer.profile["tags"] = sorted(current)
+        customer.profile_changed = True
         return go(step, step.kind)
 
     def _set(self, customer, run, program, step) -> Result:
@@ -605,6 +616,7 @@ class Executor:
     def _assign(self, customer, run, step: StepDef, scope: RunScope) -> None:
         assign(customer.profile, run.event, run.context, step.params["attribute"],
                step.value(scope), run.vars)
+        customer.profile_changed = run.values_changed = True
 
     def _coupon(self, customer, run, program, step) -> Result:
         params, now = step.params, self.engine.now

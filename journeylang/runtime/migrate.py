@@ -103,6 +103,7 @@ def _move(executor, customer: Customer, run: Run, move: Move, step, why: str) ->
     executor._cancel_timer(run)
     run.content_hash, run.waiting = move.new.content_hash, None
     run.vars = carried_variables(run.vars, move.new.variables)
+    run.values_changed = True
     detail = f"from {old_step} of {move.old.content_hash[:19]}"
     if step.kind in TIMED or step.kind == "wait_event":
         since = run.step_at if run.step_at is not None else executor.engine.now

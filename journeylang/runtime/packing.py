@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import json
 import marshal
+import os
 from typing import NamedTuple
 
 # marshal format 2: no back-references, so the bytes depend on the value only, never on which
 # other objects happen to share it. The commit path calls ``marshal.dumps(value, FORMAT)``
 # itself where it packs several values per record (a call less each).
 FORMAT = 2
+
+# Pack every value at each commit to check the marks of what changed (state.Customer): tests.
+CHECK_MARKS = os.environ.get("JOURNEYLANG_CHECK_MARKS") == "1"
 
 
 def pack(value) -> bytes:

@@ -18,7 +18,7 @@ from .applied import DEFAULT_WINDOW, AppliedIds
 from .database import Database, StoreError, database_errors
 from .events import Event
 from .journal import CONTINUED, HISTORY_ROW, Journal
-from .packing import FORMAT, dumps, finish, pack
+from .packing import CHECK_MARKS, FORMAT, dumps, finish, pack
 from .rows import RowReader
 from .state import (ENDED, MIGRATION_COLUMNS, OPEN, Customer, MemoryStore, Observation,
                     Occurrence, Run, Sla, Timer, profile_zone)
@@ -359,6 +359,7 @@ class SqlStore(MemoryStore):
         profile, sends, entries, events = self.rows.customer(customer_id, row[0], row[1])
         customer = Customer(customer_id, profile, sends, entries, events=events)
         customer.stored = (pack(profile), pack(_state(customer)), row[2])
+        customer.profile_changed = customer.state_changed = False
         return customer
 
     def _run(self, row) -> Run:
@@ -485,15 +486,12 @@ class SqlStore(MemoryStore):
     # --- buffered writes ----------------------------------------------------------------------
 
     def write(self, customer: Customer) -> None:
-        """Buffer the rows of what changed in a customer since they were last written (the
-        packed values compared with those last written)."""
-        profile, state = _marshal(customer.profile, FORMAT), _marshal(_state(customer), FORMAT)
+        """Buffer the rows of what changed in a customer since they were last written: the
+        JSON values marked changed packed again (the others as last written), each row
+        compared with the one last written."""
         stored = customer.stored
-        if stored is None or stored[0] != profile or stored[1] != state:
-            zone = profile_zone(customer.profile)
-            customer.stored = (profile, state, zone)
-            same = stored is not None and stored[2] == zone
-            self._rows["customers" if same else "zoned"].append((customer.id, profile, state, zone))
+        if stored is None or customer.profile_changed or customer.state_changed:
+            self._write_customer(customer, stored)
         if customer.runs:
             self._changed(customer.runs, _run_row, self._rows["runs"])
         if customer.slas:
@@ -505,6 +503,20 @@ class SqlStore(MemoryStore):
             if record.stored != row:
                 record.stored = row
                 self._rows[_TABLE_OF[type(record)]].append(row)
+        if CHECK_MARKS:
+            check_marks(customer)
+
+    def _write_customer(self, customer: Customer, stored: tuple | None) -> None:
+        fresh = stored is None
+        profile = _marshal(customer.profile, FORMAT) \
+            if fresh or customer.profile_changed else stored[0]
+        state = _marshal(_state(customer), FORMAT) if fresh or customer.state_changed else stored[1]
+        customer.profile_changed = customer.state_changed = False
+        if fresh or stored[0] != profile or stored[1] != state:
+            zone = profile_zone(customer.profile)
+            customer.stored = (profile, state, zone)
+            same = not fresh and stored[2] == zone
+            self._rows["customers" if same else "zoned"].append((customer.id, profile, state, zone))
 
     @staticmethod
     def _changed(records: list, row_of, rows: list) -> None:
@@ -644,11 +656,43 @@ def _state(customer: Customer) -> dict:
 
 
 def _run_row(r: Run) -> tuple:
-    """A run as a ``runs`` row, in RUN_COLUMNS order (its JSON values packed)."""
+    """A run as a ``runs`` row, in RUN_COLUMNS order: its JSON values packed again when they
+    are marked changed, else as last written (the caller keeps the row as written, or it is
+    the same)."""
+    if r.values_changed or r.stored is None:
+        r.values_changed = False
+        values = _run_values(r)
+    else:
+        values = r.stored[14:17]
     return (r.id, r.customer, r.journey_id, r.content_hash, r.status, int(r.holdout), r.stage,
-            r.step, r.waiting, r.timer, r.entered_at, r.step_at, r.ended_at, r.outcome,
-            _marshal(r.context, FORMAT), _marshal(r.event, FORMAT), _marshal(_locals(r), FORMAT),
+            r.step, r.waiting, r.timer, r.entered_at, r.step_at, r.ended_at, r.outcome, *values,
             r.timer_due)
+
+
+def _run_values(r: Run) -> tuple[bytes, bytes, bytes]:
+    """A run's JSON values packed: context, event, locals."""
+    return _marshal(r.context, FORMAT), _marshal(r.event, FORMAT), _marshal(_locals(r), FORMAT)
+
+
+class UnmarkedChange(AssertionError):
+    """A JSON value changed without its mark (Customer): it would not have been saved."""
+
+
+def check_marks(customer: Customer) -> None:
+    """Pack every JSON value of a customer just written and compare it with what the store
+    holds as written (JOURNEYLANG_CHECK_MARKS=1): UnmarkedChange when one differs."""
+    stored = customer.stored
+    if stored is not None:
+        if _marshal(customer.profile, FORMAT) != stored[0]:
+            raise UnmarkedChange(f"customer {customer.id}: the profile changed without "
+                                 f"profile_changed")
+        if _marshal(_state(customer), FORMAT) != stored[1]:
+            raise UnmarkedChange(f"customer {customer.id}: sends, entries or events changed "
+                                 f"without state_changed")
+    for run in (*customer.runs, *(r for r in customer.retired if type(r) is Run)):
+        if run.stored is not None and _run_values(run) != run.stored[14:17]:
+            raise UnmarkedChange(f"run {run.id}: its context, event or locals changed without "
+                                 f"values_changed")
 
 
 _RUN_PACKED = (14, 15, 16)

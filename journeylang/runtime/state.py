@@ -41,13 +41,21 @@ class Run:
     arms: dict = field(default_factory=dict)  # experiment (split step) -> the run's arm in it
     key: object = None  # the correlation key's value in the entry event (correlate by ...)
     timer_due: float | None = None  # when the pending timer is due
+    # set by whatever changes ``context``, ``event``, ``vars``, ``milestones``, ``arms`` or
+    # ``key``: a store packs them again only then (see Customer)
+    values_changed: bool = True
 
 
 @dataclass(slots=True, eq=False)
 class Customer:
     """A customer and everything of theirs the runtime keeps. A store saves what changed in
-    each customer it handed out, comparing with ``stored`` (the rows as last written): the
-    executor changes these objects and never says what it changed."""
+    each customer it handed out, comparing with ``stored`` (the rows as last written). Packing
+    the JSON values (the profile, the state, a run's context, event and locals) is what costs,
+    so whatever changes them marks it: ``profile_changed``, ``state_changed`` (``sends``,
+    ``entries``, ``events``), a run's ``values_changed``; the other fields are compared as
+    they are. A change without its mark would not be saved: with the environment variable
+    JOURNEYLANG_CHECK_MARKS=1 (the tests set it) the SQL stores pack everything at every
+    commit and raise UnmarkedChange when a value differs from what the marks let them keep."""
 
     id: str
     profile: dict = field(default_factory=dict)
@@ -59,6 +67,8 @@ class Customer:
     events: dict = field(default_factory=dict)   # event type -> [[at, data]]: kept for history
     retired: list = field(default_factory=list)  # runs, SLAs and observations just taken off
     stored: tuple | None = None  # (profile, state) as last written (set by the store only)
+    profile_changed: bool = True  # marks: see above
+    state_changed: bool = True
 
     def records(self):
         """Every run, SLA and observation the store may have to save."""
