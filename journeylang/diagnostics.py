@@ -68,7 +68,10 @@ class Diagnostic:
     steps: tuple[StepName, ...] = field(default=(), compare=False)
 
     def sort_key(self) -> tuple:
-        return (self.span.file, self.span.line, self.span.column, self.code, self.message)
+        """Position, code and message, then the rest, so that the order never depends on the
+        order the checks found them in."""
+        return (self.span.file, self.span.line, self.span.column, self.code, self.message,
+                self.span, self.hint or "", tuple((r.span, r.message) for r in self.related))
 
     def for_people(self) -> "Diagnostic":
         """The diagnostic as text output shows it: each quoted step id of ``steps`` (and
