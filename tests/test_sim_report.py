@@ -39,6 +39,11 @@ def test_a_clean_run_says_so(ladder):
     clean = replace(ladder, kpis=[], staff=[])
     assert [(f.level, f.text) for f in headline(clean)] == [
         (PASS, "No KPIs or SLAs are declared: nothing to check against.")]
+    roles = [dict(r, breach_rate=0.0) for r in ladder.staff]
+    assert headline(replace(ladder, kpis=[], staff=roles))[0].text == \
+        f"All {len(roles)} roles keep their SLAs."
+    assert headline(replace(ladder, kpis=[], staff=roles[:1]))[0].text == \
+        "The role keeps its SLAs."
 
 
 def test_titles_and_a_chinese_font_stack_are_in_the_report(ladder, tmp_path):

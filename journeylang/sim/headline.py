@@ -25,12 +25,18 @@ def headline(results) -> list[Finding]:
     found = [*_kpis(results), *_roles(results), *_promo(results)]
     found.sort(key=lambda f: (f.level != FAIL, f.level != WARN))
     if not any(f.level in (FAIL, WARN) for f in found):
-        kpis, roles = len(results.kpis), len(results.staff)
-        if kpis or roles:
-            return [Finding(PASS, f"All {kpis} KPI(s) reach their targets and all {roles} "
-                                  f"role(s) keep their SLAs.")]
+        parts = [_all(len(results.kpis), "KPI reaches its target", "KPIs reach their targets"),
+                 _all(len(results.staff), "role keeps its SLAs", "roles keep their SLAs")]
+        text = " and ".join(p for p in parts if p)
+        if text:
+            return [Finding(PASS, text[0].upper() + text[1:] + ".")]
         return [Finding(PASS, "No KPIs or SLAs are declared: nothing to check against.")]
     return [f for f in found if f.level != PASS]
+
+
+def _all(count: int, one: str, many: str) -> str:
+    """"the 1 KPI reaches its target", "all 3 KPIs reach their targets"; "" for none."""
+    return "" if not count else f"the {one}" if count == 1 else f"all {count} {many}"
 
 
 def _kpis(results):
