@@ -251,12 +251,15 @@ def engine_figures(results) -> dict:
 def agreement(model: dict, model_customers: int, engine: dict, engine_customers: int
               ) -> tuple[float, list[str]]:
     """Each figure as a rate per customer in both, the model's scaled to the engine's size,
-    with the z score of their difference (its spread from the model's per-customer spread).
+    with the z score of their difference (its spread from the model's per-customer spread,
+    at least a Poisson count's).
     Returns the largest |z| and a line per figure."""
     lines, worst = [], 0.0
     for name in sorted(set(model) | set(engine)):
         total, sd = model.get(name, (0, 0.0))
         ours, theirs = total / model_customers, engine.get(name, 0) / engine_customers
+        # a rare count may be 0 in the model's sample: no less spread than a Poisson count's
+        sd = max(sd, math.sqrt(max(ours, theirs)))
         spread = sd * math.sqrt(1 / model_customers + 1 / engine_customers)
         z = (ours - theirs) / spread if spread > 0 else (0.0 if ours == theirs else math.inf)
         worst = max(worst, abs(z))
