@@ -22,7 +22,7 @@ import argparse
 import math
 import random
 import sys
-from collections import Counter
+from collections import Counter, deque
 from pathlib import Path
 
 import simpy
@@ -45,6 +45,8 @@ class Person:
         self.received = 0                     # messages: fatigue lowers each response
         self.opted_out = False                # an opt-out drawn (its event comes a minute later)
         self.unsubscribed = False             # the opt-out event happened: sends are skipped
+        self.unsubscribe = model.env.event()  # ... as an event, for a send held by quiet hours
+        self.sends: deque = deque()           # times of the sends a cap counts
 
     def stream(self, event: str, per_day: float):
         """A baseline stream: ``event`` at ``per_day`` (Poisson) from arrival to the horizon."""
@@ -60,7 +62,31 @@ class Person:
         self.on(event)
 
     def on(self, event: str) -> None:
+        if event == "unsubscribed":
+            self.unsubscribed = True
+            if not self.unsubscribe.triggered:
+                self.unsubscribe.succeed()
+        self.react(event)
+
+    def react(self, event: str) -> None:
+        """What the example's journey does with ``event``."""
         raise NotImplementedError
+
+    def may_send(self, cap: tuple[int, float] | None = None) -> bool:
+        """Whether a message may go now: not opted out (else counted as skipped), not over a
+        rolling ``cap`` (messages, per seconds) of the sends counted so far (else skipped)."""
+        if self.unsubscribed:
+            self.counts["opted_out_skips"] += 1
+            return False
+        if cap is not None:
+            messages, per = cap
+            while self.sends and self.sends[0] <= self.env.now - per:
+                self.sends.popleft()
+            if len(self.sends) >= messages:
+                self.counts["cap_skips"] += 1
+                return False
+            self.sends.append(self.env.now)
+        return True
 
     def start(self, run: Walk) -> None:
         """A run starts: counted, and its outcome counted when it ends."""
@@ -105,6 +131,20 @@ class Run(Walk):
     def steps(self):
         raise NotImplementedError
 
+    def checks(self, quiet: tuple[float, float] | None = None,
+               cap: tuple[int, float] | None = None):
+        """The send checks in the engine's order (opt-out, quiet hours, cap): whether a
+        message may go. In ``quiet`` hours (start, end; local) the send waits for their end,
+        unless the customer opts out first, then is checked again."""
+        person = self.person
+        local = (self.env.now + self.offset) % DAY
+        if quiet is not None and not person.unsubscribed and (local >= quiet[0] or local < quiet[1]):
+            person.counts["quiet_deferrals"] += 1
+            yield self.env.timeout((quiet[1] - local) % DAY) | self.ended | person.unsubscribe
+            if self.ended.triggered:
+                raise Ended
+        return person.may_send(cap)
+
 
 class Model:
     """``customers`` of a cohort arriving over ``ARRIVAL`` through the example for ``days``."""
@@ -123,6 +163,7 @@ class Model:
             person = self.PERSON(self, random.Random(self.rng.random()))
             self.people.append(person)
             self.env.process(person.arrive(self.rng.random() * self.ARRIVAL))
+        self.start()
         self.env.run(until=self.horizon)
         for person in self.people:
             if person.run is not None:
@@ -130,6 +171,9 @@ class Model:
             if not person.counts["runs"]:
                 person.counts["customers_not_entered"] += 1
         return self.figures()
+
+    def start(self) -> None:
+        """Processes of the model's own (a journey's schedule)."""
 
     def figures(self) -> dict:
         """Each figure: (total, per-customer standard deviation)."""
@@ -166,7 +210,7 @@ class StreakPerson(Person):
         for event, per_day in self.segment["baseline"].items():
             self.env.process(self.stream(event, per_day))
 
-    def on(self, event: str) -> None:
+    def react(self, event: str) -> None:
         if event == "checked_in":
             if self.run is not None:
                 self.run.checked_today = True            # the handler
@@ -175,12 +219,9 @@ class StreakPerson(Person):
                 self.start(StreakRun(self))              # entry, re-entry after 30d
         elif event == "left_group" and self.run is not None:
             self.run.end("churned")
-        elif event == "unsubscribed":
-            self.unsubscribed = True
 
     def send(self, template: str) -> None:
-        if self.unsubscribed:
-            self.counts["opted_out_skips"] += 1
+        if not self.may_send():
             return
         p, mean = self.segment["mention"] if template == "mention" else (0.0, 0.0)
         self.delivered(p, lambda: self.rng.expovariate(1 / mean), "checked_in")
@@ -230,7 +271,197 @@ class CheckinStreak(Model):
     PERSON = StreakPerson
 
 
-MODELS = {"checkin_streak": CheckinStreak}
+# --- points_ladder ----------------------------------------------------------------------------
+
+
+class PointsPerson(Person):
+    SEGMENTS = [  # weight, consent.group, nudge response (p, mean delay), baseline per day
+        dict(weight=0.3, consent=0.98, nudge=(0.5, DAY),
+             baseline={"lesson_done": 0.6, "posted": 0.8, "order_paid": 0.03}),
+        dict(weight=0.7, consent=0.9, nudge=(0.25, 2 * DAY),
+             baseline={"lesson_done": 0.1, "posted": 0.05, "left_group": 0.005},
+             opt_out=0.01, fatigue=0.9),
+    ]
+    POINTS = {"lesson_done": 10, "posted": 5, "order_paid": 20}  # the handlers (orders: 99)
+
+    def __init__(self, model, rng):
+        super().__init__(model, rng)
+        self.segment = self.SEGMENTS[0] if rng.random() < self.SEGMENTS[0]["weight"] \
+            else self.SEGMENTS[1]
+        self.consent = rng.random() < self.segment["consent"]
+        self.points, self.level = 0, 1
+
+    def arrive(self, at: float):
+        yield self.env.timeout(at)
+        if self.consent:                                 # entry on joined_community, never again
+            self.start(PointsRun(self))
+        for event, per_day in self.segment["baseline"].items():
+            self.env.process(self.stream(event, per_day))
+
+    def react(self, event: str) -> None:
+        run = self.run
+        if run is None:
+            return
+        if event == "left_group":
+            run.end("churned")
+        elif event in self.POINTS:
+            self.points += self.POINTS[event]
+            if not run.active.triggered:                 # the wait's arm: to the check
+                run.active.succeed()
+
+    def send(self, template: str) -> None:
+        p, mean = self.segment["nudge"] if template == "nudge" else (0.0, 0.0)
+        self.delivered(p, lambda: self.rng.expovariate(1 / mean), "lesson_done")
+
+
+class PointsRun(Run):
+    """``examples/points_ladder.journey``. Consent at a send is left out (only a member with
+    consent enters); the cap (2 messages per 7 days on group) is applied though it cannot bind
+    (a nudge comes 7 days after the last event or nudge, and the congratulations are
+    transactional)."""
+
+    THRESHOLDS = ((400, 5), (250, 4), (120, 3), (50, 2))
+
+    def __init__(self, person):
+        super().__init__(person)
+        self.active = self.env.event()   # an activity event while the run waits in ``idle``
+
+    def steps(self):
+        person = self.person
+        while True:
+            level = next((lv for points, lv in self.THRESHOLDS
+                          if person.points >= points and person.level < lv), None)
+            if level is not None:
+                person.level = level
+                if person.may_send():                   # transactional: no cap, no quiet hours
+                    person.send("level_up")
+                if level == 5:
+                    return "converted"                  # emit reached_level_5: the goal
+                if level == 3:
+                    person.counts["milestone:level_3"] += 1
+            # idle: wait within 7d for lesson_done, posted or order_paid, else the nudge
+            while True:
+                self.active = self.env.event()
+                yield self.env.timeout(7 * DAY) | self.active | self.ended
+                if self.ended.triggered:
+                    raise Ended
+                if self.active.triggered:
+                    break
+                if (yield from self.checks(quiet=(22 * HOUR, 8 * HOUR), cap=(2, 7 * DAY))):
+                    person.send("nudge")
+
+
+class PointsLadder(Model):
+    ARRIVAL = 7 * DAY
+    PERSON = PointsPerson
+
+
+# --- weekly_community_activity ----------------------------------------------------------------
+
+MONDAY, WEDNESDAY, SATURDAY = 0, 2, 5   # the cohort starts on a Monday, 08:00 local
+
+
+class WeeklyPerson(Person):
+    segment = dict(opt_out=0.01, fatigue=0.97)
+
+    def __init__(self, model, rng):
+        super().__init__(model, rng)
+        self.member = rng.random() < 0.92        # tag community_member
+        self.consent = rng.random() < 0.95
+        self.arrived = False
+
+    def arrive(self, at: float):
+        yield self.env.timeout(at)
+        self.arrived = True
+
+    def enter(self) -> None:
+        """Wednesday 20:00: every member with consent, re-entry after 6 days."""
+        if self.arrived and self.member and self.consent and self.run is None and (
+                self.entered_at is None or self.env.now - self.entered_at >= 6 * DAY):
+            self.start(WeeklyRun(self))
+
+    def react(self, event: str) -> None:
+        run = self.run
+        if run is None:
+            return
+        if event == "unsubscribed":
+            run.end("opted_out")
+        elif event == "order_paid":                # source community: a response to the offer
+            run.end("converted")
+        elif event == "contest_joined" and not run.joined.triggered:
+            run.joined.succeed()
+
+    def send(self, template: str) -> None:
+        if template == "contest_invite":
+            self.delivered(0.25, lambda: self.rng.expovariate(1 / (2 * HOUR)), "contest_joined")
+        elif template == "member_offer":
+            self.delivered(0.15, lambda: self.rng.lognormvariate(math.log(DAY), 0.8), "order_paid")
+        else:
+            self.delivered(0.0, None, "")
+
+
+class WeeklyRun(Run):
+    """``examples/weekly_community_activity.journey``. Left out: the KPI (an observation that
+    changes no run), the promo budget (measured, never enforced), consent at a send (only a
+    member with consent enters), the exit on ``group_left`` (the cohort has no such event),
+    and quiet hours at every send but the members' offer (the others go at 10:00, 19:30 or
+    20:00, outside 22:30-08:00)."""
+
+    CAP = (4, 7 * DAY)
+
+    def __init__(self, person):
+        super().__init__(person)
+        self.joined = self.env.event()
+
+    def steps(self):
+        person = self.person
+        if (yield from self.checks(cap=self.CAP)):
+            person.send("contest_invite")
+        yield self.env.timeout(DAY) | self.joined | self.ended
+        if self.ended.triggered:
+            raise Ended
+        if not self.joined.triggered:
+            if (yield from self.checks(cap=self.CAP)):
+                person.send("contest_tip")
+            yield from self.wait_weekday(SATURDAY, 10 * HOUR)
+            return "completed"
+        if (yield from self.checks(quiet=(22.5 * HOUR, 8 * HOUR), cap=self.CAP)):
+            person.send("member_offer")
+        yield from self.wait_until(10 * HOUR)
+        if (yield from self.checks(cap=self.CAP)):
+            person.send("contest_tip")
+        yield from self.wait_weekday(WEDNESDAY, 19.5 * HOUR)
+        if (yield from self.checks(cap=self.CAP)):
+            person.send("contest_reminder")
+        return "completed"
+
+    def wait_weekday(self, weekday: int, hour: float):
+        """Until the next ``weekday`` (0: Monday) at ``hour``, local."""
+        local = self.env.now + self.offset
+        today = int(local // DAY) % 7
+        delay = ((weekday - today) % 7) * DAY + hour - local % DAY
+        yield from self.wait(delay if delay > 0 else delay + 7 * DAY)
+
+
+class WeeklyCommunityActivity(Model):
+    ARRIVAL = DAY
+    PERSON = WeeklyPerson
+
+    def start(self) -> None:
+        self.env.process(self.wednesdays())
+
+    def wednesdays(self):
+        """Every Wednesday at 20:00 local (UTC+8), from the cohort's start (a Monday)."""
+        at = 2 * DAY + 20 * HOUR - 8 * HOUR
+        while at < self.horizon:
+            yield self.env.timeout(at - self.env.now)
+            for person in self.people:
+                person.enter()
+            at += 7 * DAY
+
+
+MODELS = {"checkin_streak": CheckinStreak, "points_ladder": PointsLadder,
+          "weekly_community_activity": WeeklyCommunityActivity}
 
 
 # --- checking a model against the engine ------------------------------------------------------
