@@ -15,6 +15,12 @@ this cohort (a cap that never binds, say), its class says so.
 Each model counts per customer the figures the engine's results report (runs, messages,
 outcomes, policies, milestones), so ``agreement`` compares them with the engine's as rates per
 customer, within sampling error (the spread estimated from the model's own customers).
+Checked at 20,000 customers (and ``weekly_community_activity`` at 200,000 on the vectorised
+engine, 20,000 on the reference engine), every figure agrees (|z| < 2), with one exception:
+``weekly_community_activity`` on the vectorised engine counts about 7% fewer sends skipped
+for an opt-out (|z| about 4.5 at 200,000) and about 1.4% more messages than the model, while
+the reference engine (the oracle) agrees with the model on both (|z| 0.05 and 0.19): a
+difference of the vectorised engine's, not a simplification of the model's.
 """
 from __future__ import annotations
 
