@@ -46,7 +46,7 @@ class Person:
     def __init__(self, model: "Model", rng: random.Random):
         self.model, self.env, self.rng = model, model.env, rng
         self.counts: Counter = Counter()
-        self.run: Walk | None = None          # the run in progress, if any
+        self.runs: list[Run] = []             # the runs in progress
         self.entered_at: float | None = None  # of the last run
         self.received = 0                     # messages: fatigue lowers each response
         self.opted_out = False                # an opt-out drawn (its event comes a minute later)
@@ -78,33 +78,41 @@ class Person:
         """What the example's journey does with ``event``."""
         raise NotImplementedError
 
-    def may_send(self, cap: tuple[int, float] | None = None) -> bool:
+    def may_send(self, caps: tuple = (), channel: str = "") -> bool:
         """Whether a message may go now: not opted out (else counted as skipped), not over a
-        rolling ``cap`` (messages, per seconds) of the sends counted so far (else skipped)."""
+        rolling cap of ``caps`` ((messages, per seconds, channels or None), the longest
+        window first) of the sends counted so far (else skipped); a send that goes counts."""
         if self.unsubscribed:
             self.counts["opted_out_skips"] += 1
             return False
-        if cap is not None:
-            messages, per = cap
-            while self.sends and self.sends[0] <= self.env.now - per:
+        if caps:
+            while self.sends and self.sends[0][0] <= self.env.now - caps[0][1]:
                 self.sends.popleft()
-            if len(self.sends) >= messages:
-                self.counts["cap_skips"] += 1
-                return False
-            self.sends.append(self.env.now)
+            for messages, per, channels in caps:
+                if sum(1 for at, ch in self.sends if at > self.env.now - per
+                       and (channels is None or ch in channels)) >= messages:
+                    self.counts["cap_skips"] += 1
+                    return False
+            self.sends.append((self.env.now, channel))
         return True
 
-    def start(self, run: Walk) -> None:
+    @property
+    def run(self) -> Run | None:
+        """The run in progress (of a journey without concurrent runs), if any."""
+        return self.runs[-1] if self.runs else None
+
+    def start(self, run: Run) -> None:
         """A run starts: counted, and its outcome counted when it ends."""
-        self.run, self.entered_at = run, self.env.now
-        self.counts["runs"] += 1
+        self.runs.append(run)
+        self.entered_at = self.env.now
+        self.counts["holdout_runs" if run.holdout else "runs"] += 1
         self.env.process(self._follow(run))
 
-    def _follow(self, run: Walk):
+    def _follow(self, run: Run):
         self.env.process(run.journey())
         outcome = yield run.ended
-        self.counts[f"ended:{outcome}"] += 1
-        self.run = None
+        self.counts[f"{'holdout' if run.holdout else 'ended'}:{outcome}"] += 1
+        self.runs.remove(run)
 
     def delivered(self, p_response: float, delay, event: str) -> None:
         """A message reached the customer: a response with ``p_response`` (less the fatigue)
@@ -123,9 +131,9 @@ class Person:
 class Run(Walk):
     """One run of a journey for ``person``; ``steps`` (a generator) returns its outcome."""
 
-    def __init__(self, person: Person):
+    def __init__(self, person: Person, holdout: bool = False):
         super().__init__(person.env)
-        self.person = person
+        self.person, self.holdout = person, holdout
 
     def journey(self):
         try:
@@ -137,19 +145,22 @@ class Run(Walk):
     def steps(self):
         raise NotImplementedError
 
-    def checks(self, quiet: tuple[float, float] | None = None,
-               cap: tuple[int, float] | None = None):
-        """The send checks in the engine's order (opt-out, quiet hours, cap): whether a
-        message may go. In ``quiet`` hours (start, end; local) the send waits for their end,
-        unless the customer opts out first, then is checked again."""
+    def checks(self, quiet: tuple[float, float] | None = None, caps: tuple = (),
+               channel: str = "", consent: bool = True):
+        """The send checks in the engine's order (opt-out, ``consent`` to the channel, quiet
+        hours, caps): whether a message may go. In ``quiet`` hours (start, end; local) the
+        send waits for their end, unless the customer opts out first, then is checked again."""
         person = self.person
+        if not person.unsubscribed and not consent:
+            person.counts["consent_skips"] += 1
+            return False
         local = (self.env.now + self.offset) % DAY
         if quiet is not None and not person.unsubscribed and (local >= quiet[0] or local < quiet[1]):
             person.counts["quiet_deferrals"] += 1
             yield self.env.timeout((quiet[1] - local) % DAY) | self.ended | person.unsubscribe
             if self.ended.triggered:
                 raise Ended
-        return person.may_send(cap)
+        return person.may_send(caps, channel)
 
 
 class Model:
@@ -172,9 +183,8 @@ class Model:
         self.start()
         self.env.run(until=self.horizon)
         for person in self.people:
-            if person.run is not None:
-                person.counts["still_inside"] += 1
-            if not person.counts["runs"]:
+            person.counts["still_inside"] += len(person.runs)
+            if not person.counts["runs"] and not person.counts["holdout_runs"]:
                 person.counts["customers_not_entered"] += 1
         return self.figures()
 
@@ -353,7 +363,7 @@ class PointsRun(Run):
                     raise Ended
                 if self.active.triggered:
                     break
-                if (yield from self.checks(quiet=(22 * HOUR, 8 * HOUR), cap=(2, 7 * DAY))):
+                if (yield from self.checks(quiet=(22 * HOUR, 8 * HOUR), caps=((2, 7 * DAY, None),))):
                     person.send("nudge")
 
 
@@ -413,7 +423,7 @@ class WeeklyRun(Run):
     and quiet hours at every send but the members' offer (the others go at 10:00, 19:30 or
     20:00, outside 22:30-08:00)."""
 
-    CAP = (4, 7 * DAY)
+    CAP = ((4, 7 * DAY, None),)
 
     def __init__(self, person):
         super().__init__(person)
@@ -421,23 +431,23 @@ class WeeklyRun(Run):
 
     def steps(self):
         person = self.person
-        if (yield from self.checks(cap=self.CAP)):
+        if (yield from self.checks(caps=self.CAP)):
             person.send("contest_invite")
         yield self.env.timeout(DAY) | self.joined | self.ended
         if self.ended.triggered:
             raise Ended
         if not self.joined.triggered:
-            if (yield from self.checks(cap=self.CAP)):
+            if (yield from self.checks(caps=self.CAP)):
                 person.send("contest_tip")
             yield from self.wait_weekday(SATURDAY, 10 * HOUR)
             return "completed"
-        if (yield from self.checks(quiet=(22.5 * HOUR, 8 * HOUR), cap=self.CAP)):
+        if (yield from self.checks(quiet=(22.5 * HOUR, 8 * HOUR), caps=self.CAP)):
             person.send("member_offer")
         yield from self.wait_until(10 * HOUR)
-        if (yield from self.checks(cap=self.CAP)):
+        if (yield from self.checks(caps=self.CAP)):
             person.send("contest_tip")
         yield from self.wait_weekday(WEDNESDAY, 19.5 * HOUR)
-        if (yield from self.checks(cap=self.CAP)):
+        if (yield from self.checks(caps=self.CAP)):
             person.send("contest_reminder")
         return "completed"
 
@@ -475,11 +485,12 @@ MODELS = {"checkin_streak": CheckinStreak, "points_ladder": PointsLadder,
 
 def engine_figures(results) -> dict:
     """The figures of the engine's ``Results`` a model counts."""
-    found = {"runs": results.entered["runs"], "messages": results.messages["total"],
+    found = {"runs": results.entered["treated"], "holdout_runs": results.entered["holdout"],
+             "messages": results.messages["total"],
              "customers_not_entered": results.entered["customers_not_entered"],
              "still_inside": results.still_inside}
-    found.update({f"ended:{key.split(':', 1)[1]}": value for key, value in results.ended.items()
-                  if key.startswith("treated:")})
+    found.update({key.replace("treated:", "ended:"): value
+                  for key, value in results.ended.items()})
     found.update({name: results.policies[name] for name in POLICIES})
     found.update({f"milestone:{m['milestone']}": m["reached"] for m in results.milestones})
     return found
