@@ -36,7 +36,6 @@ from collections import Counter, deque
 from pathlib import Path
 
 import simpy
-
 from simpy_model import DAY, HOUR, Ended, Walk
 
 POLICIES = ("opt_outs", "cap_skips", "consent_skips", "opted_out_skips", "quiet_deferrals")
@@ -47,7 +46,7 @@ class Person:
     """A customer of a model: their segment and draws, the events that happen to them (``on``),
     and the figures counted for them."""
 
-    def __init__(self, model: "Model", rng: random.Random):
+    def __init__(self, model: Model, rng: random.Random):
         self.model, self.env, self.rng = model, model.env, rng
         self.counts: Counter = Counter()
         self.runs: list[Run] = []             # the runs in progress
