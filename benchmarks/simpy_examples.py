@@ -143,8 +143,8 @@ class Run(Walk):
         self.awaiting: dict = {}    # event -> its SimPy event, while the run waits for it
 
     def wait_for(self, events: tuple[str, ...], within: float):
-        """Wait up to ``within`` for one of ``events`` (``Person.deliver`` hands them over);
-        the one that came, or None at the timeout."""
+        """Wait up to ``within`` for one of ``events`` (``deliver`` hands them over): the one
+        that came, or None at the timeout."""
         self.awaiting = {name: self.env.event() for name in events}
         yield self.env.any_of([self.env.timeout(within), self.ended, *self.awaiting.values()])
         came = next((name for name, event in self.awaiting.items() if event.triggered), None)
@@ -346,8 +346,7 @@ class PointsPerson(Person):
             run.end("churned")
         elif event in self.POINTS:
             self.points += self.POINTS[event]
-            if not run.active.triggered:                 # the wait's arm: to the check
-                run.active.succeed()
+            run.deliver(event)                          # the wait's arm: to the check
 
     def send(self, template: str) -> None:
         p, mean = self.segment["nudge"] if template == "nudge" else (0.0, 0.0)
@@ -361,10 +360,6 @@ class PointsRun(Run):
     transactional)."""
 
     THRESHOLDS = ((400, 5), (250, 4), (120, 3), (50, 2))
-
-    def __init__(self, person):
-        super().__init__(person)
-        self.active = self.env.event()   # an activity event while the run waits in ``idle``
 
     def steps(self):
         person = self.person
@@ -380,13 +375,7 @@ class PointsRun(Run):
                 if level == 3:
                     person.counts["milestone:level_3"] += 1
             # idle: wait within 7d for lesson_done, posted or order_paid, else the nudge
-            while True:
-                self.active = self.env.event()
-                yield self.env.timeout(7 * DAY) | self.active | self.ended
-                if self.ended.triggered:
-                    raise Ended
-                if self.active.triggered:
-                    break
+            while not (yield from self.wait_for(tuple(person.POINTS), 7 * DAY)):
                 if (yield from self.checks(quiet=(22 * HOUR, 8 * HOUR), caps=((2, 7 * DAY, None),))):
                     person.send("nudge")
 
@@ -428,8 +417,8 @@ class WeeklyPerson(Person):
             run.end("opted_out")
         elif event == "order_paid":                # source community: a response to the offer
             run.end("converted")
-        elif event == "contest_joined" and not run.joined.triggered:
-            run.joined.succeed()
+        else:
+            run.deliver(event)
 
     def send(self, template: str) -> None:
         if template == "contest_invite":
@@ -449,18 +438,11 @@ class WeeklyRun(Run):
 
     CAP = ((4, 7 * DAY, None),)
 
-    def __init__(self, person):
-        super().__init__(person)
-        self.joined = self.env.event()
-
     def steps(self):
         person = self.person
         if (yield from self.checks(caps=self.CAP)):
             person.send("contest_invite")
-        yield self.env.timeout(DAY) | self.joined | self.ended
-        if self.ended.triggered:
-            raise Ended
-        if not self.joined.triggered:
+        if not (yield from self.wait_for(("contest_joined",), DAY)):
             if (yield from self.checks(caps=self.CAP)):
                 person.send("contest_tip")
             yield from self.wait_weekday(SATURDAY, 10 * HOUR)
