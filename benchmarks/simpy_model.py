@@ -27,9 +27,33 @@ SEGMENTS = [  # the two segments of sim_bench.COHORT; order: (p, median delay, o
 ]
 
 
-class Customer:
+class Walk:
+    """What every SimPy model's run shares: an "ended" event (its goal or an exit rule) that
+    each of its waits also listens to, and waits for a duration or a local time of day."""
+
+    def __init__(self, env: simpy.Environment, offset: float = OFFSET):
+        self.env, self.offset = env, offset
+        self.ended = env.event()
+
+    def end(self, outcome: str) -> None:
+        if not self.ended.triggered:
+            self.ended.succeed(outcome)
+
+    def wait(self, seconds: float):
+        yield self.env.timeout(seconds) | self.ended
+        if self.ended.triggered:
+            raise Ended
+
+    def wait_until(self, hour: float):
+        """Until the next ``hour`` (seconds after local midnight); at once when it is now."""
+        delay = (hour - (self.env.now + self.offset)) % DAY
+        yield from self.wait(0.0 if delay > DAY - 1e-6 else delay)
+
+
+class Customer(Walk):
     def __init__(self, env: simpy.Environment, model: "Model", rng: random.Random):
-        self.env, self.model, self.rng = env, model, rng
+        super().__init__(env)
+        self.model, self.rng = model, rng
         self.seg = SEGMENTS[0] if rng.random() < SEGMENTS[0]["weight"] else SEGMENTS[1]
         self.wecom = rng.random() < self.seg["wecom"]
         self.sms = rng.random() < self.seg["sms"]
@@ -37,15 +61,10 @@ class Customer:
         self.sends: deque = deque()
         self.received = 0
         self.opted_out = False
-        self.ended = env.event()
         self.clicked = env.event()
         self.entered = 0.0
 
     # --- reactions ------------------------------------------------------------------------
-
-    def end(self, outcome: str) -> None:
-        if not self.ended.triggered:
-            self.ended.succeed(outcome)
 
     def later(self, delay: float, what: str):
         yield self.env.timeout(delay)
@@ -90,15 +109,6 @@ class Customer:
             self.env.process(self.later(self.rng.lognormvariate(math.log(median), 1.0), "order"))
         if self.rng.random() < self.seg["opt_out"]:
             self.env.process(self.later(60.0, "unsubscribed"))
-
-    def wait(self, seconds: float):
-        yield self.env.timeout(seconds) | self.ended
-        if self.ended.triggered:
-            raise Ended
-
-    def wait_until(self, hour: float):
-        local = (self.env.now + OFFSET) % DAY
-        yield from self.wait((hour - local) % DAY)
 
     def wait_click(self, within: float):
         self.clicked = self.env.event()
