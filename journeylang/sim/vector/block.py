@@ -363,10 +363,11 @@ class Block:
     def _wanted(self, rows, order, live, safe, phase):
         """Per event type, which customers it matters to now (a row per type): those whose
         live runs take it (a held-out run: its goals, milestones and exit rules), those who
-        may enter a journey entered on it, and while anything is live or may begin, opt-outs
-        and profile updates. With them, per type whose only use for some customers is an
-        entry that re-entry keeps closed for a while (``reentry after``), the time before
-        which those customers need none of its events (-inf: any)."""
+        may enter a journey entered on it, and while anything is live or may begin (on an
+        entry event or a scheduled occurrence), opt-outs and profile updates. With them, per
+        type whose only use for some customers is an entry that re-entry keeps closed for a
+        while (``reentry after``), the time before which those customers need none of its
+        events (-inf: any)."""
         plan, lanes = self.plan, self.lanes
         n, kinds = len(rows), len(plan.kinds)
         wanted = np.zeros((kinds, n), dtype=bool)
@@ -403,6 +404,8 @@ class Block:
                     bounds[journey.entry_kind] = np.where(
                         entering, self.last_entry[j, rows] + self.entry_only[j], -np.inf)
         anything = live.any(axis=1) | wanted.any(axis=0)
+        for j in self.occurrences:   # a scheduled entry may begin a run: it sees the profile
+            anything |= self._can_enter(j, rows)
         for k in plan.opt_out_kinds | plan.update_kinds:
             wanted[k] |= anything
         return wanted, bounds
