@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..cohort import Record
-from .columns import as_objects, typed
+from .columns import as_objects, dig, typed
 
 
 def after(at, seq, now, split):
@@ -324,7 +324,7 @@ class Book:
         source = self.plan.sources[s]
         if source.fixed is not None and not source.leaves and s != self.plan.staff_source \
                 and source.role != "occurrence":
-            return _dig(source.fixed, path)
+            return dig(source.fixed, path)
         columns = self.columns[s]
         sidx = self.sidx[ids]
         if path in columns:
@@ -413,12 +413,6 @@ def _store(table: dict, path: tuple, first: int, values) -> None:
     column[first:need] = as_objects(values) if column.dtype == object else values
 
 
-def _dig(value, path: tuple):
-    for part in path:
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
-
-
 def _fill(value, n: int) -> np.ndarray:
     found = np.empty(n, dtype=object)
     found[:] = [value] * n
@@ -431,7 +425,7 @@ def _deeper(columns: dict, leaf: tuple, rest: tuple, sidx) -> object:
     if column is None:
         return None
     found = np.empty(len(sidx), dtype=object)
-    found[:] = [_dig(v, rest) for v in as_objects(column[sidx]).tolist()]
+    found[:] = [dig(v, rest) for v in as_objects(column[sidx]).tolist()]
     return typed(found)
 
 

@@ -142,6 +142,13 @@ def repeated(value, n: int) -> np.ndarray:
     return found
 
 
+def dig(value, path: tuple):
+    """The value at ``path`` inside nested mappings (None where it leads nowhere)."""
+    for part in path:
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
 def as_objects(values) -> np.ndarray:
     """A column as Python values (NaN -> None), for the element-wise reference functions."""
     if values.dtype == object:

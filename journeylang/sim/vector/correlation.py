@@ -19,6 +19,7 @@ from collections import Counter
 import numpy as np
 
 from ..cohort import Record
+from .columns import dig
 
 NONE = -1      # no usable key
 UNKNOWN = -2   # an event's own key not yet read from its data
@@ -151,13 +152,13 @@ class Keys:
         drawn leaves by path) sets, as ``Book.data`` would read them."""
         path = self.path
         if source.fixed is not None and not source.leaves:
-            return self.codes.code(_dig(source.fixed, path), n)
+            return self.codes.code(dig(source.fixed, path), n)
         if path in data:
             return self.codes.code(data[path], n)
         for leaf, column in data.items():
             if path[:len(leaf)] == leaf:      # into a drawn mapping
                 values = np.empty(n, dtype=object)
-                values[:] = [_dig(v, path[len(leaf):]) for v in column.tolist()]
+                values[:] = [dig(v, path[len(leaf):]) for v in column.tolist()]
                 return self.codes.code(values, n)
             if leaf[:len(path)] == path:      # the key is a mapping of drawn values
                 return np.full(n, NONE, dtype=np.int64)
@@ -289,12 +290,6 @@ def _reads_key(read: list, path: tuple, journey) -> bool:
         return not rest or path[:len(rest)] == rest or rest[:len(path)] == path
     return read[0] == path[0] and read[0] not in journey.variables and \
         read[0] not in ("customer", "consent")
-
-
-def _dig(value, path: tuple):
-    for part in path:
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
 
 
 __all__ = ["NONE", "KeyCodes", "Keys", "reason"]

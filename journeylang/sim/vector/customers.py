@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..cohort import Record
-from .columns import as_objects, flatten, sample, typed
+from .columns import as_objects, dig, flatten, sample, typed
 
 
 def _objects(values: list) -> np.ndarray:
@@ -80,7 +80,7 @@ class Customers:
         for depth in range(len(path) - 1, 0, -1):   # a leaf holding a mapping or a list
             column = self.columns.get(path[:depth])
             if column is not None:
-                found = _objects([_dig(v, path[depth:]) for v in as_objects(column[rows]).tolist()])
+                found = _objects([dig(v, path[depth:]) for v in as_objects(column[rows]).tolist()])
                 return typed(found)
         return None
 
@@ -211,12 +211,6 @@ def _related(a: tuple, b: tuple) -> bool:
     """One path is the other, or inside it."""
     shortest = min(len(a), len(b))
     return a[:shortest] == b[:shortest]
-
-
-def _dig(value, path: tuple):
-    for part in path:
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
 
 
 def _assemble(n: int, pieces: list, fill=None) -> np.ndarray:

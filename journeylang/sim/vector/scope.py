@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from ...semantics import history_answer
-from .columns import _true, as_objects, evaluate, typed
+from .columns import _true, as_objects, dig, evaluate, typed
 
 NOW_LAST = np.inf   # a sequence number after every event at a time (history "up to now")
 
@@ -188,9 +188,7 @@ def _dig(value, path: tuple):
         found = np.empty(len(value), dtype=object)
         found[:] = [_dig(v, path) for v in as_objects(value).tolist()]
         return typed(found)
-    for part in path:
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
+    return dig(value, path)
 
 
 def _where(mask, fallback, value, n: int):
