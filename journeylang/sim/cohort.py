@@ -23,7 +23,7 @@ from ..frontend.yaml_reader import scan
 from ..limits import MAX_COHORT_SIZE, MAX_DURATION, MAX_FILE_BYTES, MAX_NUMBER
 from ..runtime import parse_time
 from ..runtime.policies import valid_zone
-from ..semantics import value_type
+from ..semantics import equal, value_type
 from ..units import parse_duration
 
 DEFAULT_START = "2026-03-02T00:00:00Z"  # a Monday
@@ -471,7 +471,7 @@ class _Reader:
             if not isinstance(key, ScalarNode):
                 self.fail(key, f"a category in {what} must be a value, not a list or mapping")
             category = self.plain(key, f"category of {what}")
-            same = [k for k, _ in weights if _same_value(k, category)]
+            same = [k for k, _ in weights if equal(k, category)]   # 1 and 1.0, not true and 1
             if same:
                 self.fail(key, f"duplicate category {key.value!r} in {what}: the same value as "
                                f"{same[0]!r}")
@@ -625,14 +625,6 @@ class _NodeError(Exception):
 
     def __init__(self, node, message: str):
         self.node, self.message = node, message
-
-
-def _same_value(a, b) -> bool:
-    """Whether two categories are one value: equal numbers (1 and 1.0), or equal values of one
-    type (``true`` and 1 are two categories)."""
-    def number(x):
-        return isinstance(x, (int, float)) and not isinstance(x, bool)
-    return (number(a) and number(b) or type(a) is type(b)) and a == b
 
 
 # --- samplers: callables on a random.Random, whose parameters the vectorised engine reads ------

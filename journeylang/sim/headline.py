@@ -35,7 +35,7 @@ def headline(results) -> list[Finding]:
 
 
 def _all(count: int, one: str, many: str) -> str:
-    """"the 1 KPI reaches its target", "all 3 KPIs reach their targets"; "" for none."""
+    """"the KPI reaches its target" (one), "all 3 KPIs reach their targets"; "" for none."""
     return "" if not count else f"the {one}" if count == 1 else f"all {count} {many}"
 
 
