@@ -168,9 +168,12 @@ class Block:
         self.occ_index = np.zeros((journeys, n), dtype=np.int64)
         self.occ_q = np.zeros((journeys, n))
         self.occ_fresh = np.zeros((journeys, n), dtype=bool)
+        self.occ_flat: dict[int, np.ndarray] = {}   # scheduled journey -> ``_occurrences``
+        self.occ_base: dict[int, np.ndarray] = {}
         self.unscheduled = np.zeros(n, dtype=bool)   # idle, their next item not yet found
         self._ids: list[bytes] | None = None
         self._arms_of_split: dict[tuple, np.ndarray] = {}
+        self._timeout_to: dict[int, np.ndarray] = {}   # journey -> ``_timeouts``
         self.entry_only = self._entry_only()
 
     # --- small helpers ------------------------------------------------------------------------
@@ -481,12 +484,23 @@ class Block:
             why = np.full(len(chosen), journey.why("waited"))
             timed_out = kinds == TIMEOUT
             if timed_out.any():
-                to[timed_out] = [journey.timeout[p] for p in pos[timed_out].tolist()]
+                to[timed_out] = self._timeouts(journey)[pos[timed_out]]
                 why[timed_out] = journey.why("timeout")
             quiet = kinds == QUIET_OVER
             why[quiet] = journey.why("quiet hours over")
             lanes.resumed[chosen[quiet]] = True
             self.go(chosen, to, why)
+
+    def _timeouts(self, journey) -> np.ndarray:
+        """Per step of the journey, where its wait for events goes on a timeout (the
+        journey's ``timeout`` as an array; -1 at other steps)."""
+        found = self._timeout_to.get(journey.j)
+        if found is None:
+            found = np.full(len(journey.steps), -1, dtype=np.int64)
+            for s, to in journey.timeout.items():
+                found[s] = to
+            self._timeout_to[journey.j] = found
+        return found
 
     # --- events -------------------------------------------------------------------------------
 
@@ -803,16 +817,15 @@ class Block:
                 mine = np.flatnonzero(customers.zone == code)
                 self.occ_index[journey.j, mine] = np.searchsorted(table, customers.arrival[mine], side="left")
             self.occ_q[journey.j] = self.fresh()
+            # the zones' tables end to end, each closed by inf (a customer's index stops at
+            # their table's end), and where each customer's zone's table begins in it
+            starts = np.cumsum([0] + [len(table) + 1 for table in per_zone])
+            self.occ_flat[journey.j] = np.concatenate([np.append(table, np.inf) for table in per_zone])
+            self.occ_base[journey.j] = starts[customers.zone]
 
     def _occurrence_time(self, j: int, rows) -> np.ndarray:
-        per_zone = self.occurrences[j]
-        found = np.full(len(rows), np.inf)
-        zones = self.customers.zone[rows]
-        index = self.occ_index[j, rows]
-        for code, table in enumerate(per_zone):
-            mine = (zones == code) & (index < len(table))
-            found[mine] = table[index[mine]]
-        return found
+        """The customers' next occurrence of scheduled journey ``j`` (inf: none left)."""
+        return self.occ_flat[j][self.occ_base[j][rows] + self.occ_index[j, rows]]
 
     def _occur(self, j: int, rows: np.ndarray) -> None:
         """A scheduled entry's occurrence: every known customer of the zone tries to enter,
@@ -826,8 +839,9 @@ class Block:
         moments, which = _distinct(at)   # a zone's customers share them
         stamps = np.array([iso(t) for t in moments.tolist()], dtype=object)[which]
         s = self.plan.occurrence_sources[j]
+        # the occurrence's type has no name a journey can wait for, enter on or ask about
         ids = self.book.add(rows, at, mark, self.plan.sources[s].kind, s, 0, -1,
-                            {("occurrence",): stamps}, None)
+                            {("occurrence",): stamps}, None, searched=False)
         self._enter(j, rows, ids, "entry at")
         self.unscheduled[rows[self.executing[rows] < 0]] = True
 
@@ -904,9 +918,9 @@ class Block:
         return self
 
     def kpi_status(self, journey, rows, k, opened_t, opened_q, due) -> np.ndarray:
-        """Each observation's status at the horizon: ``hit`` (its event came within its
-        window), ``hit_open`` (it came, but the window is still open), ``missed``, or None
-        (still open)."""
+        """Each observation's status at the horizon, as its code in ``kpis.FIGURES``: ``hit``
+        (its event came within its window), ``hit_open`` (it came, but the window is still
+        open), ``missed``, or -1 (still open)."""
         from .kpis import statuses
         return statuses(self, journey, rows, k, opened_t, opened_q, due)
 

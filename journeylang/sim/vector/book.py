@@ -99,16 +99,19 @@ class Book:
                     part = column[chosen] if chosen is not None and column.shape == ids.shape else column
                     _store(table, path, first, part)
 
-    def add(self, rows, at, seq, kind, src, depth=0, origin=-1, data=None, updates=None) -> np.ndarray:
+    def add(self, rows, at, seq, kind, src, depth=0, origin=-1, data=None, updates=None,
+            searched: bool = True) -> np.ndarray:
         """Events (one per row) of the dynamic part; ``data`` and ``updates``: path -> values
-        of the drawn leaves. Returns their ids."""
+        of the drawn leaves. Returns their ids. ``searched=False``: events of a type no
+        question by type can name (a schedule's occurrences), kept by id only."""
         rows = np.asarray(rows, dtype=np.int64)
         if not len(rows):
             return np.zeros(0, dtype=np.int64)
         ids = self._append(rows, at, seq, kind, src, depth, origin)
         self._keep(src, ids, data, updates)
-        for k, chosen in _groups(kind, ids.shape):
-            self._insert(k, ids if chosen is None else ids[chosen])
+        if searched:
+            for k, chosen in _groups(kind, ids.shape):
+                self._insert(k, ids if chosen is None else ids[chosen])
         return ids
 
     def add_stream(self, src: int, kind: int, counts: np.ndarray, rows: np.ndarray,
@@ -135,7 +138,10 @@ class Book:
         rows = self.row[ids]
         self.found_t[k][rows] = self.found_q[k][rows] = -np.inf
         if not (rows[1:] > rows[:-1]).all():   # else one each, in order already (usual)
-            order = np.lexsort((self.q[ids], self.t[ids], rows))
+            order = np.argsort(rows.astype(np.uint16) if self.n <= 1 << 16 else rows, kind="stable")
+            ranked = rows[order]
+            if not (ranked[1:] > ranked[:-1]).all():   # a customer's several: by instant too
+                order = np.lexsort((self.q[ids], self.t[ids], rows))
             ids, rows = ids[order], rows[order]
         starts = np.empty(len(rows), dtype=bool)   # rows are sorted: each customer's first
         starts[:1] = True

@@ -14,8 +14,12 @@ from .columns import _true, evaluate
 from .scope import Scope
 
 
+FIGURES = ("hit", "hit_open", "missed")   # a status's code is its place here; -1: still open
+
+
 def statuses(block, journey, rows, k, opened_t, opened_q, due) -> np.ndarray:
-    """Per observation: ``hit``, ``hit_open``, ``missed`` or None (still open)."""
+    """Per observation, the code of its status (``FIGURES``): ``hit``, ``hit_open``,
+    ``missed``, or -1 (still open)."""
     horizon = block.spec.horizon
     hit_at = np.full(len(rows), np.inf)
     for index, kpi in enumerate(journey.kpis):
@@ -39,8 +43,8 @@ def statuses(block, journey, rows, k, opened_t, opened_q, due) -> np.ndarray:
             np.minimum.at(first, query, block.book.t[ids])
         hit_at[mine] = first
     hit, open_ = np.isfinite(hit_at), due > horizon
-    found = np.full(len(rows), None, dtype=object)
-    found[hit & open_] = "hit_open"
-    found[hit & ~open_] = "hit"
-    found[~hit & ~open_] = "missed"
+    found = np.full(len(rows), -1, dtype=np.int64)
+    found[hit & open_] = FIGURES.index("hit_open")
+    found[hit & ~open_] = FIGURES.index("hit")
+    found[~hit & ~open_] = FIGURES.index("missed")
     return found

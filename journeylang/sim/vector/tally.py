@@ -15,6 +15,7 @@ import numpy as np
 
 from ...semantics import CONVERTED, ENTRY_EXPERIMENT, HELD_OUT, SKIP_REASONS, TREATED
 from ..counting import HIT_OPEN, JourneyCounts
+from .kpis import FIGURES
 from .plan import NO_NEXT
 
 
@@ -77,6 +78,8 @@ class Log:
             return None
         sizes = [len(p[0]) if np.ndim(p[0]) else 1 for p in parts]
         columns = [_joined([p[i] for p in parts], sizes) for i in range(len(parts[0]))]
+        if keep.all():   # every customer kept (the usual case): no copy
+            return columns
         mine = keep[columns[0]]
         return [c[mine] for c in columns]
 
@@ -132,7 +135,11 @@ class Tally:
             journey = self.plan.journeys[j]
             codes = ((np.asarray(prev, dtype=np.int64) + 1) * len(journey.whys) + why) \
                 * len(journey.ids) + s
-            self.visits[j].update(dict(zip(*_tallied(codes))))
+            first = codes[0]
+            if (codes == first).all():   # usually: every run came the same way
+                self.visits[j][int(first)] += len(codes)
+            else:
+                self.visits[j].update(dict(zip(*_tallied(codes))))
 
     def stage(self, j: int, stage: int, rows) -> None:
         self.log.add(f"stage/{j}", rows, stage)
@@ -377,11 +384,8 @@ class Tally:
         if observed is None:
             return
         rows, k, observed_runs, held, opened_t, opened_q, due = observed
-        status = block.kpi_status(journey, rows, k, opened_t, opened_q, due)
-        figures = ("hit", "hit_open", "missed")
-        code = np.full(len(rows), -1, dtype=np.int64)
-        for c, figure in enumerate(figures):
-            code[status == figure] = c
+        code = block.kpi_status(journey, rows, k, opened_t, opened_q, due)
+        figures = FIGURES
         k = np.asarray(k, dtype=np.int64)
         treated = ~np.asarray(held, dtype=bool)
         for index, n in zip(*_tallied(k[treated])):
