@@ -593,7 +593,7 @@ class Block:
                 chosen, event = lanes_[mine], ids[mine]
                 quiet = (lanes.phase[chosen] == REST) & (lanes.rest[chosen] == QUIET) & \
                     (k in plan.opt_out_kinds)
-                interested = np.isin(k, journey.interest) | quiet
+                interested = bool((journey.interest == k).any()) | quiet
                 chosen, event = chosen[interested], event[interested]
                 if len(chosen):
                     self._react_to(journey, k, chosen, event)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..cohort import Record
-from .columns import as_objects, dig, typed
+from .columns import _is_number, as_objects, dig, typed
 
 
 def after(at, seq, now, split):
@@ -319,10 +319,14 @@ class Book:
         present = np.unique(src).tolist()
         if len(present) == 1:
             return self._of_source(present[0], ids, path)
+        parts = [(src == s, self._of_source(s, ids[src == s], path)) for s in present]
+        if all(_numeric(value) for _, value in parts):   # what ``typed`` would make of them
+            numbers = np.empty(n)
+            for mine, value in parts:
+                numbers[mine] = np.nan if value is None else value
+            return numbers
         found = np.empty(n, dtype=object)
-        for s in present:
-            mine = src == s
-            value = self._of_source(s, ids[mine], path)
+        for mine, value in parts:
             found[mine] = as_objects(value) if isinstance(value, np.ndarray) else _fill(value, int(mine.sum()))
         return typed(found)
 
@@ -417,6 +421,13 @@ def _store(table: dict, path: tuple, first: int, values) -> None:
     if column.dtype != values.dtype and column.dtype != object:
         table[path] = column = as_objects(column).copy()
     column[first:need] = as_objects(values) if column.dtype == object else values
+
+
+def _numeric(value) -> bool:
+    """Whether a source's value (a column or a constant) holds only numbers and nulls."""
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind in "fiu"
+    return value is None or _is_number(value)
 
 
 def _fill(value, n: int) -> np.ndarray:
