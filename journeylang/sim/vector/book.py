@@ -138,10 +138,7 @@ class Book:
         rows = self.row[ids]
         self.found_t[k][rows] = self.found_q[k][rows] = -np.inf
         if not (rows[1:] > rows[:-1]).all():   # else one each, in order already (usual)
-            order = np.argsort(rows.astype(np.uint16) if self.n <= 1 << 16 else rows, kind="stable")
-            ranked = rows[order]
-            if not (ranked[1:] > ranked[:-1]).all():   # a customer's several: by instant too
-                order = np.lexsort((self.q[ids], self.t[ids], rows))
+            order = self._by_customer(ids, rows)
             ids, rows = ids[order], rows[order]
         starts = np.empty(len(rows), dtype=bool)   # rows are sorted: each customer's first
         starts[:1] = True
@@ -158,20 +155,50 @@ class Book:
         rank = np.arange(len(ids)) - np.repeat(first, counts)
         last = matrix[unique, np.maximum(held - 1, 0)]
         new_first = ids[first]
-        if ((held == 0) | after(self.t[new_first], self.q[new_first], self.t[last], self.q[last])).all():
+        later = (held == 0) | after(self.t[new_first], self.q[new_first], self.t[last], self.q[last])
+        if later.all():
             # the usual case: every new event comes after the customer's last one
             matrix[np.repeat(unique, counts), np.repeat(held, counts) + rank] = ids
             self.dyn_n[k][unique] = held + counts
             return
-        block = matrix[unique]
+        each = np.repeat(later, counts)   # the customers whose new events come last: appended
+        if later.any():
+            matrix[np.repeat(unique[later], counts[later]), (np.repeat(held, counts) + rank)[each]] = ids[each]
+            self.dyn_n[k][unique[later]] = (held + counts)[later]
+        earlier = ~later   # the others: their row sorted again
+        unique, held, counts, ids, rank = unique[earlier], held[earlier], counts[earlier], ids[~each], rank[~each]
+        used = int((held + counts).max())   # the columns beyond hold none of theirs
+        block = matrix[unique, :used]
         block[np.repeat(np.arange(len(unique)), counts), np.repeat(held, counts) + rank] = ids
         valid = block >= 0
         safe = np.where(valid, block, 0)
         times = np.where(valid, self.t[safe], np.inf)
         seqs = np.where(valid, self.q[safe], np.inf)
         order = np.lexsort((seqs, times), axis=1)
-        matrix[unique] = np.take_along_axis(block, order, axis=1)
+        matrix[unique, :used] = np.take_along_axis(block, order, axis=1)
         self.dyn_n[k][unique] = held + counts
+
+    def _by_customer(self, ids: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The order of events by customer, then instant (as ``np.lexsort`` by row, time and
+        number gives it), with stable sorts of the customers (a radix sort while they fit in
+        16 bits) and, when a customer has several, of the times; by number too only when a
+        customer has several at one time."""
+        def by_row(order):
+            keys = rows[order]
+            keys = keys.astype(np.uint16) if self.n <= 1 << 16 else keys
+            return order[np.argsort(keys, kind="stable")]
+        order = by_row(np.arange(len(rows)))
+        ranked = rows[order]
+        several = ranked[1:] == ranked[:-1]
+        if not several.any():
+            return order
+        times = self.t[ids]
+        order = by_row(np.argsort(times, kind="stable"))
+        ranked, ordered = rows[order], times[order]
+        several = ranked[1:] == ranked[:-1]
+        if (ordered[1:][several] <= ordered[:-1][several]).any():   # several at one time
+            return np.lexsort((self.q[ids], times, rows))
+        return order
 
     # --- reading forward ----------------------------------------------------------------------
 
