@@ -218,7 +218,8 @@ def deterministic_scenarios(draw, max_size=80):
         where = draw(st.sampled_from(("", "", ' where has tag "t"', " where customer.points >= 10",
                                       ' where event.template == "b"')))
         action = draw(st.sampled_from(('tag "h"', 'untag "t"', "set customer.points = customer.points + 5",
-                                       "set n = n + 1", "emit pinged", "-> done")))
+                                       "set n = n + 1", "set n = 3", 'set customer.tier = "gold"',
+                                       "emit pinged", "-> done")))
         extra.append(f"on {event}{where} {{ {action} }}")
     text = journey(f'  stage s "S" {{\n' + "\n".join(body) + "\n  }", header=(
         "  entry on joined\n  attribute points: number = 0\n  attribute score: number = 0\n"

@@ -775,6 +775,83 @@ def test_events_at_one_instant_in_both_engines(wait, delay, ignored):
         assert [s["ignored"] for s in results.steps] == ignored
 
 
+FOLDED = journey('''  stage s "S" {
+    l0: send via wecom template a
+    wait 2h
+    branch { when seen == true -> yes
+      else -> no }
+    yes: set seen = false
+    send via wecom template b
+    wait until 09:00
+    branch { when level == 2 and customer.mood == "happy" -> calm
+      when level == 1 -> l0
+      else -> no }
+    calm: set level = 0
+    set customer.mood = "calm" -> l0
+    no: wait 5h
+    branch { when level == 2 -> calm
+      else -> done }
+    done: exit completed
+  }''', header="""  entry on joined
+  reentry after 1d
+  var seen = false
+  var level = 0
+  attribute mood: string = "calm"
+  on pinged { set seen = true }
+  on poked { set level = 2; set customer.mood = "happy" }
+  on joined { set level = 1 }
+  policy { quiet 22:00-08:00 }""", ident="folded")
+
+# enters on the folded type: while a customer may enter, its events are items of their own
+PINGED = journey('''  stage s "S" {
+    wait 1h
+    exit completed
+  }''', header="  entry on pinged\n  reentry never", ident="pinged")
+
+
+@pytest.mark.parametrize("together", [False, True])
+@pytest.mark.parametrize("delay", ["2h", "3h", "0h"])
+def test_handlers_that_only_set_constants_agree_to_the_customer(together, delay, monkeypatch):
+    """Events whose handlers only set constants, taken by a run that waits for time or quiet
+    hours, are handled just before the customer's next item instead of each as an item (the
+    entry event while the run is live; at the instant of a timer, where events come first,
+    or just after it; made at the instant of a send; during a send held for quiet hours;
+    still pending at the horizon): the reference engine's figures to the customer, handled
+    events included."""
+    from journeylang.sim.vector import block as vector_block
+    folded = []
+    handle = vector_block.Block._handle_folded
+
+    def counting(self, rows, until_t, until_q):
+        folded.append(len(rows))
+        handle(self, rows, until_t, until_q)
+    monkeypatch.setattr(vector_block.Block, "_handle_folded", counting)
+    tables = [compile_text(FOLDED), compile_text(PINGED)] if together else compile_text(FOLDED)
+    cohort = parse_cohort("""size: 6
+start: 2026-03-02T13:00:00Z
+arrival: 0
+segments:
+  - name: a
+    timezone: Asia/Shanghai
+    behaviour:
+      responses:
+        - {event: pinged, after: {template: a}, p: 1, delay: %s}
+        - {event: joined, after: {template: a}, p: 1, delay: 30m}
+        - {event: poked, after: {template: a}, p: 1, delay: 4h}
+        - {event: pinged, after: {template: b}, p: 1, delay: 0h}
+        - {event: poked, after: {template: b}, p: 1, delay: 1h}
+""" % delay)
+    fast = simulate(tables, cohort, seed=4, days=5.5, engine="vector")
+    slow = simulate(tables, cohort, seed=4, days=5.5, engine="reference")
+    assert fast.paths["reference"] == 0, fast.paths
+    assert sum(folded) > 0
+    pairs = list(zip(*((r.journeys if together else [r]) for r in (fast, slow))))
+    assert pairs[0][1].handled, pairs[0][1].handled
+    for a, b in pairs:
+        compare(a, b, exact=True)
+        assert a.handled == b.handled
+
+
 VALUES = st.one_of(st.sampled_from(["a", "b", "", "A", "优惠"]), st.none(), st.booleans(),
                    st.integers(-2, 2), st.floats(-2, 2, allow_nan=False), st.just(["a"]))
 

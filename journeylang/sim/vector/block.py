@@ -29,8 +29,8 @@ from .book import Book
 from .columns import holds
 from .correlation import Keys
 from .customers import Customers
-from .lanes import (EVENT, EXEC, EXPIRY, FREE, HELD, HOLDOUT, QUIET, QUIET_OVER, REST, TIMEOUT,
-                    WAKE, Lanes)
+from .lanes import (EVENT, EXEC, EXPIRY, FREE, HELD, HOLDOUT, QUIET, QUIET_OVER, REST, TIME,
+                    TIMEOUT, WAKE, Lanes)
 from .scope import Scope
 from .tally import Tally
 
@@ -175,6 +175,8 @@ class Block:
         self._arms_of_split: dict[tuple, np.ndarray] = {}
         self._timeout_to: dict[int, np.ndarray] = {}   # journey -> ``_timeouts``
         self.entry_only = self._entry_only()
+        self.folds = self._folds()
+        self.folding = np.zeros(n, dtype=bool)   # events of a folded type wait for the next item
 
     # --- small helpers ------------------------------------------------------------------------
 
@@ -282,6 +284,9 @@ class Block:
             if not len(due):
                 break
             self._take(due)
+        late = np.flatnonzero(self.folding & ~self.escaped)   # their next item is past the horizon
+        if len(late):
+            self._handle_folded(late, np.full(len(late), horizon), np.full(len(late), np.inf))
         return self
 
     def _settle(self) -> None:
@@ -342,6 +347,7 @@ class Block:
             offer(at, 1, occ_q[rows], OCCURS, j)
         # events some run or entry of theirs takes
         wanted, bounds = self._wanted(rows, order, live, safe, phase)
+        folded = self._folded(rows)
         now, split = self.cur_t[rows], self.cur_s[rows]
         book = self.book
         for k in np.flatnonzero(wanted.any(axis=1)).tolist():
@@ -358,8 +364,14 @@ class Block:
                 since_q = np.where(ahead, -np.inf, since_q)
             places = None if every else np.flatnonzero(mine)
             having, t, q, ident = book.first_after(k, rows if every else rows[places], since_t, since_q)
-            if len(having):   # those with none ahead have nothing to offer
-                offer(t, 0, q, HAPPENS, ident, having if every else places[having])
+            if not len(having):   # those with none ahead have nothing to offer
+                continue
+            having = having if every else places[having]
+            if k in folded:   # handled just before their next item, not offered as one
+                into = folded[k][having]
+                self.folding[rows[having[into]]] = True
+                having, t, q, ident = having[~into], t[~into], q[~into], ident[~into]
+            offer(t, 0, q, HAPPENS, ident, having)
         best_t, what, ref = earliest.result()
         self.next_t[rows] = best_t
         self.next_what[rows] = what
@@ -433,6 +445,93 @@ class Block:
             found[journey.j] = float(program.reentry_after) - 1.0
         return found
 
+    def _folds(self) -> dict[int, frozenset]:
+        """Per journey, the event types a run of it handles with no item of their own while it
+        rests for time or quiet hours and is its customer's only run: each handler of the
+        type (any) has no condition and no jump, and only sets values to constants, which no
+        handler of another such type sets; nothing else takes the type from a run (no
+        milestone, goal or exit rule on it; no opt-out, profile update or emit of it). Such
+        events change nothing but those values until the customer's next item, so they are
+        handled together just before it (``_handle_folded``): one set per type, in the order
+        of the handlers, gives what one event after the other gives. (Not with correlation
+        keys: an event reaches only the runs of its key.)"""
+        plan = self.plan
+        if self.keys is not None:
+            return {}
+        emitted = {plan.sources[s].kind for s in plan.emit_sources.values()}
+        found = {}
+        for journey in plan.journeys:
+            taken = emitted | plan.opt_out_kinds | plan.update_kinds | \
+                {t.kind for t in journey.milestones} | {t.kind for t in journey.endings}
+            targets = {}
+            for k, handlers in journey.handlers.items():
+                if k in taken or any(h.tree is not None or h.to is not None for h in handlers):
+                    continue
+                actions = [a for h in handlers for a in h.actions]
+                if all(kind == "set" and not isinstance(tree, list) for kind, _, tree in actions):
+                    targets[k] = {params["attribute"] for _, params, _ in actions}
+            kinds = frozenset(k for k in targets
+                              if not any(targets[k] & targets[o] for o in targets if o != k))
+            if kinds:
+                found[journey.j] = kinds
+        return found
+
+    def _folded(self, rows) -> dict[int, np.ndarray]:
+        """Per event type, which of the (idle) customers ``rows`` handle its events with no
+        item of their own (``_folds``): their only run rests for time or quiet hours, and no
+        journey may begin a run on it. (``schedule`` marks those with such an event ahead
+        ``folding``.)"""
+        if not self.folds:
+            return {}
+        lanes, plan = self.lanes, self.plan
+        single = lanes.counts[rows] == 1
+        lane = np.where(single, lanes.order[rows, 0], 0)
+        resting = single & (lanes.phase[lane] == REST)
+        resting &= (lanes.rest[lane] == TIME) | (lanes.rest[lane] == QUIET)
+        folded: dict[int, np.ndarray] = {}
+        self.folding[rows] = False   # until an event of a folded type is found ahead
+        for j, kinds in self.folds.items():
+            theirs = resting & (lanes.j[lane] == j) if len(plan.journeys) > 1 else resting
+            if not theirs.any():
+                continue
+            for k in kinds:
+                mine = theirs.copy()
+                for journey in plan.journeys:
+                    if journey.entry_kind == k:
+                        mine &= ~self._can_enter(journey.j, rows)
+                folded[k] = mine
+        return folded
+
+    def _handle_folded(self, rows: np.ndarray, until_t, until_q) -> None:
+        """Customers ``rows`` (``folding``) handle the events of their run's folded types from
+        their instant up to ``(until_t, until_q)``, as their handlers would one by one (the
+        book's last answers for those types, from ``schedule``, still hold)."""
+        self.folding[rows] = False
+        keep = ~self.escaped[rows]
+        rows, until_t, until_q = rows[keep], until_t[keep], until_q[keep]
+        lanes, book = self.lanes, self.book
+        lanes_ = lanes.order[rows, 0]
+        for j in self.journeys_among(lanes_):
+            journey = self.plan.journeys[j]
+            mine = lanes.j[lanes_] == j
+            chosen, theirs = lanes_[mine], rows[mine]
+            upto_t, upto_q = until_t[mine], until_q[mine]
+            for k in sorted(self.folds.get(j, ())):
+                if not book.holds(k):
+                    continue
+                first_t, first_q = book.found_t[k][theirs], book.found_q[k][theirs]
+                had = np.flatnonzero((first_t < upto_t) | ((first_t == upto_t) & (first_q <= upto_q)))
+                if not len(had):
+                    continue
+                counts = np.zeros(len(theirs), dtype=np.int64)
+                counts[had] = book.passed(k, theirs[had], upto_t[had], upto_q[had])
+                handling = chosen[had]
+                scope = self.scope(j, handling)
+                handled = np.repeat(theirs, counts)
+                for h, handler in enumerate(journey.handlers[k]):   # each counts every event
+                    steps.actions(self, journey, handler.actions, handling, scope, (k, h))
+                    self.tally.handled(j, k, handled)
+
     def _can_enter(self, j: int, rows) -> np.ndarray:
         """Whether a journey may still begin a run of the customers (re-entry may allow one)."""
         journey = self.plan.journeys[j]
@@ -443,6 +542,13 @@ class Block:
         return self.active[j][rows] == 0
 
     def _take(self, rows: np.ndarray) -> None:
+        folding = rows[self.folding[rows]]
+        if len(folding):   # the events folded into the item come before it
+            until_q = np.full(len(folding), np.inf)   # timers and occurrences: after events
+            happens = self.next_what[folding] == HAPPENS
+            # an event: those before it (sequence numbers are whole)
+            until_q[happens] = self.book.q[self.next_ref[folding[happens]]] - 0.5
+            self._handle_folded(folding, self.next_t[folding], until_q)
         what = self.next_what[rows]
         timers = rows[what == TIMER]
         if len(timers):

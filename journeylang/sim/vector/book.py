@@ -228,6 +228,25 @@ class Book:
         mine = rows[ahead]
         return ahead, t[ahead], self.found_q[k][mine], self.found_id[k][mine]
 
+    def passed(self, k: int, rows: np.ndarray, until_t, until_q) -> np.ndarray:
+        """How many events of type ``k`` each customer has from the one ``first_after`` last
+        found for them up to the instant ``(until_t, until_q)``: the pointers move on past
+        them, and each customer's first event after ``until`` is kept as ``first_after``'s
+        answer (call it only while that last answer holds)."""
+        before = self._places(k, rows)
+        t, q, ident = self._search_after(k, rows, until_t, until_q)
+        self.found_t[k][rows], self.found_q[k][rows], self.found_id[k][rows] = t, q, ident
+        return self._places(k, rows) - before
+
+    def _places(self, k: int, rows: np.ndarray) -> np.ndarray:
+        """The sum of each customer's read pointers over type ``k``'s streams and matrix."""
+        total = np.zeros(len(rows), dtype=np.int64)
+        for _, _, pointers in self.static.get(k, ()):
+            total += pointers[rows]
+        if self.dyn[k].shape[1]:
+            total += self.dyn_ptr[k][rows]
+        return total
+
     def _search_after(self, k: int, rows: np.ndarray, now: np.ndarray, split: np.ndarray):
         best_t = np.full(len(rows), np.inf)
         best_q = np.full(len(rows), np.inf)

@@ -39,6 +39,17 @@ def _transitions(zone: dt.tzinfo, start: float, end: float) -> tuple[np.ndarray,
     return np.array(moments), np.array(offsets)
 
 
+def _zones(codes: np.ndarray, count: int):
+    """(zone code, customers of the zone) for the zones present; None for the customers when
+    every one is of that zone."""
+    if count == 1:
+        return [(0, None)]
+    present = np.unique(codes).tolist()
+    if len(present) == 1:
+        return [(present[0], None)]
+    return [(code, np.flatnonzero(codes == code)) for code in present]
+
+
 class ZoneClock:
     """Local clocks for customers by zone index (``codes``) over [start, end] (epoch seconds)."""
 
@@ -78,18 +89,18 @@ class ZoneClock:
         return self._days[key]
 
     def next_local_time(self, moments: np.ndarray, minutes: int, codes: np.ndarray) -> np.ndarray:
-        """The first instant at or after each moment when the local clock shows ``minutes``."""
-        found = moments + DAY
-        ordinal = self._dates(moments, codes)
-        for code in np.unique(codes):
-            mine = np.flatnonzero(codes == code)
-            first, table = self._showing(int(code), minutes)
-            day = np.clip(ordinal[mine] - first, 0, len(table) - 3)
-            chosen = np.full(len(mine), np.nan)
-            for ahead in (2, 1, 0):   # the earliest candidate at or after the moment wins
-                candidate = table[day + ahead]
-                chosen = np.where(candidate >= moments[mine], candidate, chosen)
-            found[mine] = np.where(np.isnan(chosen), found[mine], chosen)
+        """The first instant at or after each moment when the local clock shows ``minutes``
+        (the zone's table of those instants is in increasing order: a bisection finds it)."""
+        found = moments + DAY   # beyond the span
+        for code, mine in _zones(codes, len(self.tables)):
+            _, table = self._showing(code, minutes)
+            at = moments if mine is None else moments[mine]
+            index = np.searchsorted(table, at, side="left")
+            inside = index < len(table)
+            chosen = np.where(inside, table[np.minimum(index, len(table) - 1)], at + DAY)
+            if mine is None:
+                return chosen
+            found[mine] = chosen
         return found
 
     def _dates(self, moments: np.ndarray, codes: np.ndarray) -> np.ndarray:
