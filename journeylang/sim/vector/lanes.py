@@ -143,7 +143,9 @@ class Lanes:
         self.timer_t[lanes] = np.inf
         rows = self.c[lanes]
         matrix = self.order[rows]
-        gone = np.isin(matrix, lanes) & (matrix >= 0)
+        closing = np.zeros(self.size + 1, dtype=bool)   # by lane; the last place: no lane (-1)
+        closing[lanes] = True
+        gone = closing[matrix]
         keep = (matrix >= 0) & ~gone
         order = np.argsort(~keep, axis=1, kind="stable")
         packed = np.take_along_axis(np.where(keep, matrix, -1), order, axis=1)
