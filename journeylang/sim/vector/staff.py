@@ -169,7 +169,10 @@ def _slas(handoffs: Handoffs, served: np.ndarray, closed: tuple, horizon: float,
     sizes = np.diff(np.r_[starts, len(order)])
     single = np.zeros(len(handoffs), dtype=bool)
     single[order[starts[sizes == 1]]] = True
-    apart = _apart(handoffs, order, sizes, due, served, closed[0], horizon)
+    if (sizes > 1).any():
+        apart = _apart(handoffs, order, sizes, due, served, closed[0], horizon)
+    else:   # every customer's only handoff to each role: nothing to tell apart
+        apart = np.zeros(len(handoffs), dtype=bool)
     _singles(handoffs, np.flatnonzero((single | apart) & has), due, served, closed[0], horizon,
              found)
     for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist()):
