@@ -52,8 +52,11 @@ def test_buckets_and_split_arms_are_the_runtimes():
     assert [arms[i] for i in picked] == [choose_arm(3, "t", plan.steps[s].id, c, arms) for c in ids]
 
 
-def test_local_clock_matches_the_runtime_across_dst():
-    names = ["Europe/Berlin", "America/New_York", "Asia/Shanghai", None]
+@pytest.mark.parametrize("names", [
+    ["Europe/Berlin", "America/New_York", "Asia/Shanghai", None],
+    ["Asia/Shanghai", "Asia/Kolkata", None],   # every zone at one offset: a lookup by zone
+])
+def test_local_clock_matches_the_runtime_across_dst(names):
     start = dt.datetime(2026, 2, 20, tzinfo=dt.timezone.utc).timestamp()
     clock = ZoneClock(names, start, start + 300 * 86400, "UTC")
     rng = random.Random(4)

@@ -8,7 +8,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from journeylang.sim.vector.staff import Handoffs, _customer, _slas, unkeyed
+from journeylang.sim.vector.staff import (FEW, Handoffs, _customer, _distinct_customers,
+                                          _names, _slas, unkeyed)
 
 HOUR = 3600.0
 HORIZON = 30 * HOUR
@@ -89,3 +90,21 @@ def test_handoffs_that_do_not_overlap_settle_one_by_one():
     served[1] = 10.5 * HOUR
     assert _plain(_slas(records, served, never, 11 * HOUR, Counter())) == \
         {"j": {"care": Counter(opened=3, met=2, breached=1)}}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 2 * FEW), max_size=80))
+def test_names_of_a_column_as_np_unique_gives_them(values):
+    """Few names (found by comparison) or many (a lookup per row): np.unique's names and
+    inverse, names sorted as strings."""
+    column = np.array([f"role{v}" for v in values], dtype=object)
+    names, codes = _names(column)
+    expected, inverse = np.unique(column.astype(str), return_inverse=True)
+    assert names == expected.tolist()
+    assert codes.tolist() == inverse.reshape(-1).tolist()
+
+
+@given(st.lists(st.integers(0, 500), max_size=60))
+def test_distinct_customers_counted_as_np_unique_counts_them(values):
+    for column in (np.array(values, dtype=np.int64), np.array(values, dtype=float)):
+        assert _distinct_customers(column) == len(np.unique(column))

@@ -107,9 +107,11 @@ class Results:
         total = sum(k * n for k, n in per_customer.items())
         ended = {f"{group}:{outcome}": n for (group, outcome), n in sorted(store.ended.items())}
         times = store.convert_times
+        values = np.asarray(times, dtype=float)
         histogram, previous = [], 0.0
         for bound, label in TTC_BUCKETS:
-            histogram.append({"bucket": label, "runs": sum(1 for t in times if previous <= t < bound)})
+            runs = int(np.count_nonzero((values >= previous) & (values < bound)))
+            histogram.append({"bucket": label, "runs": runs})
             previous = bound
         return cls(
             journey=program.journey_id, cohort=sim.cohort.name, seed=sim.seed, days=sim.days,

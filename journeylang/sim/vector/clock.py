@@ -60,9 +60,14 @@ class ZoneClock:
         self._schedules: dict[tuple, np.ndarray] = {}
         self.start, self.end = start - 9 * DAY, end + 3 * DAY   # a calendar week before the start
         self.tables = [_transitions(z, self.start, self.end) for z in self.zones]
+        # every zone at one offset over the span: offsets are a lookup by zone
+        self._fixed = np.array([offsets[0] for _, offsets in self.tables]) \
+            if all(len(starts) == 1 for starts, _ in self.tables) else None
         self._days: dict[tuple[int, int], tuple[int, np.ndarray]] = {}
 
     def offsets(self, moments: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        if self._fixed is not None:
+            return self._fixed[codes]
         found = np.zeros(len(moments))
         for code, (starts, offsets) in enumerate(self.tables):
             mine = codes == code

@@ -41,7 +41,6 @@ class Lanes:
         self.size = size
         self.order = np.full((n, len(plan.journeys)), -1, dtype=np.int64)
         self.counts = np.zeros(n, dtype=np.int64)   # live lanes per customer
-        self._scratch = np.zeros(n, dtype=np.int64)   # per customer, for ``_distinct``
         self.tables: dict[tuple, np.ndarray] = {}   # per journey: variables, flags, arms
         self.contexts: dict[str, np.ndarray] = {}   # context key -> event id per lane
         for key in plan.reads["roots"]:
@@ -144,10 +143,9 @@ class Lanes:
         self.timer_t[lanes] = np.inf
         rows = self.c[lanes]
         matrix = self.order[rows]
-        if self._distinct(rows):   # the usual case: a lane each, found in its own row
-            gone = matrix == lanes[:, None]
-        else:
-            gone = np.isin(matrix, lanes) & (matrix >= 0)
+        closing = np.zeros(self.size + 1, dtype=bool)   # by lane; the last place: no lane (-1)
+        closing[lanes] = True
+        gone = closing[matrix]
         keep = (matrix >= 0) & ~gone
         if matrix.shape[1] == 1:   # nothing to pack
             packed = np.where(keep, matrix, -1)
@@ -156,13 +154,6 @@ class Lanes:
             packed = np.take_along_axis(np.where(keep, matrix, -1), order, axis=1)
         self.order[rows] = packed
         self.counts[rows] = keep.sum(axis=1)
-
-    def _distinct(self, rows: np.ndarray) -> bool:
-        """Whether no customer comes twice in ``rows`` (each place written to its row, the
-        last write wins: a customer who comes twice keeps the later place)."""
-        places = np.arange(len(rows))
-        self._scratch[rows] = places
-        return bool((self._scratch[rows] == places).all())
 
     def reset(self, lanes: np.ndarray, j: int) -> None:
         """A run begins: its variables start as declared; nothing reached, opened or taken yet."""

@@ -20,6 +20,7 @@ from ..staff import StaffQueue
 
 MET, BREACHED = "met", "breached"
 RESOLVED, LADDER, DEADLINE = 0, 1, 2   # what happens to a customer's SLAs (``_customer``)
+FEW = 16   # names of a column found by comparison (``_names``); beyond, a lookup per row
 
 
 class Records:
@@ -99,8 +100,17 @@ def settle(handoffs: Handoffs, roles: dict, horizon: float, ladders: Ladders | N
     undelivered: Counter = Counter()
     slas = _slas(handoffs, served, closed, horizon, undelivered)
     resolved = served <= horizon
-    return queues, slas, int(resolved.sum()), len(np.unique(handoffs.customer[resolved])), \
+    return queues, slas, int(resolved.sum()), _distinct_customers(handoffs.customer[resolved]), \
         undelivered
+
+
+def _distinct_customers(customers: np.ndarray) -> int:
+    """How many distinct customer indexes (whole numbers from 0) a column holds."""
+    if not len(customers):
+        return 0
+    seen = np.zeros(int(customers.max()) + 1, dtype=bool)
+    seen[customers.astype(np.int64)] = True
+    return int(np.count_nonzero(seen))
 
 
 def _closed(handoffs: Handoffs, ladders: Ladders, rungs: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -159,7 +169,10 @@ def _slas(handoffs: Handoffs, served: np.ndarray, closed: tuple, horizon: float,
     sizes = np.diff(np.r_[starts, len(order)])
     single = np.zeros(len(handoffs), dtype=bool)
     single[order[starts[sizes == 1]]] = True
-    apart = _apart(handoffs, order, sizes, due, served, closed[0], horizon)
+    if (sizes > 1).any():
+        apart = _apart(handoffs, order, sizes, due, served, closed[0], horizon)
+    else:   # every customer's only handoff to each role: nothing to tell apart
+        apart = np.zeros(len(handoffs), dtype=bool)
     _singles(handoffs, np.flatnonzero((single | apart) & has), due, served, closed[0], horizon,
              found)
     for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist()):
@@ -198,10 +211,24 @@ def _apart(handoffs: Handoffs, order, sizes, due, served, closed, horizon) -> np
 def _names(column: np.ndarray) -> tuple[list[str], np.ndarray]:
     """The distinct names of a column of a few names, sorted, and each row's index among them
     (``np.unique`` with ``return_inverse``, without sorting the rows' strings)."""
-    values = column.tolist()
-    names = sorted(set(map(str, values)))
+    rest, seen = np.arange(len(column)), []
+    while len(rest) and len(seen) < FEW:   # each name found by one comparison of the column
+        value = column[rest[0]]
+        same = column[rest] == value
+        seen.append((str(value), rest[same]))
+        rest = rest[~same]
+    if len(rest):   # many names: a lookup per row
+        values = column.tolist()
+        names = sorted(set(map(str, values)))
+        index = {name: k for k, name in enumerate(names)}
+        return names, np.fromiter((index[str(v)] for v in values), dtype=np.int64,
+                                  count=len(values))
+    names = sorted({name for name, _ in seen})
     index = {name: k for k, name in enumerate(names)}
-    return names, np.fromiter((index[str(v)] for v in values), dtype=np.int64, count=len(values))
+    codes = np.empty(len(column), dtype=np.int64)
+    for name, rows in seen:
+        codes[rows] = index[name]
+    return names, codes
 
 
 def _singles(handoffs: Handoffs, mine, due, served, closed, horizon, found) -> None:

@@ -143,7 +143,7 @@ def _blocked(block, journey, check: str, channel: str, rows, now, until, where) 
         messages, per, channels, calendar = block.plan.caps[rule]
         if channels is None or channel in channels:
             times, heads = block.caps[rule]
-            oldest = times[rows, heads[rows]]   # the cap's last `messages` sends: the earliest
+            oldest = np.take(times, _slots(times, rows, heads[rows]))   # the last sends' earliest
             if calendar is None:
                 capped |= oldest > now - per
             else:
@@ -163,8 +163,9 @@ def _deliver(block, journey, s: int, channel: str, chosen, rows, now, split,
         for rule, (_, _, channels, _) in enumerate(block.plan.caps):
             if channels is None or channel in channels:
                 times, heads = block.caps[rule]
-                times[rows, heads[rows]] = now
-                heads[rows] = (heads[rows] + 1) % times.shape[1]
+                head = heads[rows]
+                np.put(times, _slots(times, rows, head), now)
+                heads[rows] = (head + 1) % times.shape[1]
     if block.spec.trace:
         block.trace.append((rows + block.first, now.copy(), channel, block.customers.zone[rows], j))
     _receipts(block, j, s, channel, rows, now)
@@ -172,6 +173,12 @@ def _deliver(block, journey, s: int, channel: str, chosen, rows, now, split,
     block.received[rows] += 1
     corr = block.keys.of_runs(chosen) if block.keys is not None else None
     behaviour.messages(block, j, s, channel, rows, now, received, corr)
+
+
+def _slots(times: np.ndarray, rows, heads) -> np.ndarray:
+    """The places in ``times`` (a cap's send times, a row per customer) of the customers
+    ``rows`` at columns ``heads``, as indexes into the flat array: one gather, not two."""
+    return rows * times.shape[1] + heads
 
 
 def _receipts(block, j: int, s: int, channel: str, rows, now) -> None:
