@@ -450,15 +450,6 @@ class Executor:
         self.traced += 1
         self.store.history(row)
 
-    def _action(self, run: Run, step: StepDef, kind: str, **fields) -> Action:
-        action = Action(self.next_action, self.engine.now, run.customer, run.id, run.journey_id,
-                        run.content_hash, step.id, kind, **fields)
-        self.next_action += 1
-        return action
-
-    def _deliver(self, action: Action) -> None:
-        self.adapters.for_action(action).deliver(action)
-
     # --- step kinds: each returns its Result --------------------------------------------------
 
     def _send(self, customer: Customer, run: Run, program: Program, step: StepDef) -> Result:
@@ -529,9 +520,8 @@ class Executor:
         return "wait", f"until {iso(due)}", None, None, None
 
     def _wait_until(self, customer, run, program, step) -> Result:
-        hours, minutes = step.params["time"].split(":")
         zone = self.zones.get(customer.profile.get("timezone"))
-        due = next_local_time(self.engine.now, int(hours) * 60 + int(minutes), zone)
+        due = next_local_time(self.engine.now, step.minutes, zone)
         if due <= self.engine.now:
             return "wait_until", None, step.next, "time reached", None
         run.waiting = "time"
@@ -539,10 +529,8 @@ class Executor:
         return "wait_until", f"until {iso(due)}", None, None, None
 
     def _wait_day(self, customer, run, program, step) -> Result:
-        hours, minutes = step.params["time"].split(":")
         zone = self.zones.get(customer.profile.get("timezone"))
-        due = day_after_entry(run.entered_at, step.params["day"], int(hours) * 60 + int(minutes),
-                              zone)
+        due = day_after_entry(run.entered_at, step.params["day"], step.minutes, zone)
         if due <= self.engine.now:
             return ("wait_day", f"day {step.params['day']} at {step.params['time']} was {iso(due)}",
                     step.next, "time passed", None)
@@ -644,9 +632,13 @@ class Executor:
             return "event", f"#{action.id}", None, ending[1], ending[0]
         return "event", f"#{action.id}", step.next, "next", None
 
-    def _act(self, run, step, kind, **fields) -> Action:
-        action = self._action(run, step, kind, **fields)
-        self._deliver(action)
+    def _act(self, run, step, kind: str, payload: dict, due: float | None = None) -> Action:
+        """A numbered action of ``run`` at ``step`` (not a message: ``_send`` makes those),
+        handed to its adapter."""
+        action = Action(self.next_action, self.engine.now, run.customer, run.id, run.journey_id,
+                        run.content_hash, step.id, kind, payload=payload, due=due)
+        self.next_action += 1
+        self.adapters.for_action(action).deliver(action)
         return action
 
     def _goto(self, customer, run, program, step) -> Result:

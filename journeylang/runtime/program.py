@@ -43,6 +43,7 @@ class StepDef:
     value: Callable | None = None    # set: the compiled expression
     # send: (channels in the order tried, transactional, template, promo), read once
     send: tuple | None = None
+    minutes: int | None = None       # wait_until, wait_day: the time, minutes after midnight
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,13 +289,16 @@ def _migrations(rows) -> list[Plan]:
 
 
 def _prepare(step: StepDef) -> None:
-    """Compile what a step evaluates: a set's value, a wait's schedule; read what a send
-    looks up every time."""
+    """Compile what a step evaluates: a set's value, a wait's schedule; read once what a send
+    or a wait for a local time would look up every time."""
     if step.kind == "send":
         params = step.params
         step.send = ((params["channel"], *params.get("fallback", ())),
                      bool(params.get("transactional")), params["template"],
                      bool(params.get("promo")))
+    elif step.kind in ("wait_until", "wait_day"):
+        hours, minutes = step.params["time"].split(":")
+        step.minutes = int(hours) * 60 + int(minutes)
     elif step.kind == "set":
         step.value = compile_tree(step.params.get("value"))
     elif step.kind == "wait_schedule":
