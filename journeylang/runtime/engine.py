@@ -54,7 +54,12 @@ class Engine:
         ``run(t, EVENT)`` handles what comes before an event at ``t`` and the events at ``t``,
         but leaves timers due at ``t`` for later; ``run(t)`` handles everything due by ``t``.
         """
-        handled, heap, pop, handler = 0, self._heap, heapq.heappop, self.handler
+        heap = self._heap
+        if until is not None and (not heap or heap[0][0] > until):  # nothing due: most calls
+            if until > self.now:
+                self.now = until
+            return 0
+        handled, pop, handler = 0, heapq.heappop, self.handler
         if until is None:
             while heap:
                 self.step()

@@ -205,7 +205,8 @@ class Executor:
                 return "already in a run"
             if now - entered[1] < (program.reentry_after or 0):
                 return f"re-entry not before {iso(entered[1] + program.reentry_after)}"
-        key, refused = self._entry_key(customer, program, data)
+        key, refused = (None, None) if program.correlate is None else \
+            self._entry_key(customer, program, data)
         if refused is not None:
             self._record([now, customer.id, None, jid, None, "not_entered", why, refused])
             return None
