@@ -108,7 +108,15 @@ def compare(op: str, a, b) -> bool:
         return not equal(a, b)
     if not (_is_number(a) and _is_number(b) or isinstance(a, str) and isinstance(b, str)):
         return False
-    return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+    if op == "<":
+        return a < b
+    if op == "<=":
+        return a <= b
+    if op == ">":
+        return a > b
+    if op == ">=":
+        return a >= b
+    raise KeyError(op)
 
 
 def arithmetic(op: str, a, b):

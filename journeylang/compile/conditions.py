@@ -237,11 +237,21 @@ def compile_tree(tree) -> Compiled:
 
 
 def _all(*subs):
-    return lambda scope: all(s(scope) is True for s in subs)
+    def every(scope):  # a loop, not all() over a generator: conditions run per event
+        for sub in subs:
+            if sub(scope) is not True:
+                return False
+        return True
+    return every
 
 
 def _any(*subs):
-    return lambda scope: any(s(scope) is True for s in subs)
+    def some(scope):
+        for sub in subs:
+            if sub(scope) is True:
+                return True
+        return False
+    return some
 
 
 _COMBINE = {

@@ -131,7 +131,7 @@ class TemplateRenderer:
         action.locale, template = found
         profile = {**program.defaults, **customer.profile} if program.defaults else customer.profile
         context = render_context(profile, run.event, action.payload, program.journey_id,
-                                 action.step, business={**run.context, **run.vars})
+                                 action.step, business={**run.context, **run.vars} if run.vars else run.context)
         try:
             action.text = template.render(context)
         except RenderError as exc:

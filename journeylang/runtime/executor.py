@@ -8,8 +8,6 @@ shares (the order of send checks, zero waits, outcomes) are in ``journeylang.sem
 """
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from ..semantics import (COMPLETED, CONVERTED, DELIVERY_EVENTS, ENTRY_EXPERIMENT, ERROR, EXPIRED,
                          HELD_OUT, MAX_EMIT_DEPTH, MAX_STEPS, OPT_OUT_EVENTS, SEND_CAP,
                          SEND_NO_CONSENT, SEND_OPTED_OUT, SEND_QUIET, TREATED, consents,
@@ -32,27 +30,12 @@ RESOLVED, BREACH = "handoff_resolved", "sla_breached"  # the SLA events (docs/ru
 CALENDAR_SLACK = 2 * 3600
 
 
-class Result(NamedTuple):
-    """What a step did, recorded once in its history row (``what``, ``detail``); then the run
-    goes on to ``to`` by the edge ``why`` (``to`` None: there is no next step), waits at the
-    step (``why`` None), or ends with ``outcome``."""
-
-    what: str
-    detail: str | None = None
-    to: str | None = None
-    why: str | None = None
-    outcome: str | None = None
-
-
-def go(step: StepDef, what: str, detail: str | None = None, to: str | None = None,
-       why: str = "next") -> Result:
-    """On to ``to`` (the step's next step by default)."""
-    return Result(what, detail, step.next if to is None else to, why)
-
-
-def stay(what: str, detail: str | None = None) -> Result:
-    """The run waits at the step (its timer or its events move it on)."""
-    return Result(what, detail)
+# What a step did, as a step kind returns it: a plain tuple ``(what, detail, to, why,
+# outcome)`` (a step moves thousands of runs a second; a class per result costs a call).
+# ``what`` and ``detail`` are recorded once in the step's history row; then the run goes on to
+# ``to`` by the edge ``why`` (``to`` None: there is no next step), waits at the step (``why``
+# None), or ends with ``outcome``.
+Result = tuple
 
 
 class Executor:
@@ -106,8 +89,13 @@ class Executor:
     # --- the two kinds of item ----------------------------------------------------------------
 
     def handle(self, item, sequence: int) -> None:
-        if type(item) is Timer:
-            self.on_timer(item, sequence)
+        if type(item) is Timer:  # a timer fires, unless it was cancelled
+            if self.pending.pop(sequence, None) is None:
+                return  # cancelled: its owner moved on before it was due
+            self.store.drop_timer(sequence)
+            self.fired += 1
+            self.depth = 0
+            _TIMER_KINDS[type(item.payload)](self, item.payload, sequence)
         else:
             self.on_event(item)
 
@@ -176,14 +164,6 @@ class Executor:
         value, problem = key_of(event.data, path)
         return problem is None and same_key(value, run.key)
 
-    def on_timer(self, timer: Timer, sequence: int) -> None:
-        if self.pending.pop(sequence, None) is None:
-            return  # cancelled: its owner moved on before it was due
-        self.store.drop_timer(sequence)
-        self.fired += 1
-        self.depth = 0
-        _TIMER_KINDS[type(timer.payload)](self, timer.payload, sequence)
-
     def _run_timer(self, due: RunTimer, sequence: int) -> None:
         customer = self.store.customer(due.customer)
         for run in customer.runs:
@@ -225,7 +205,8 @@ class Executor:
                 return "already in a run"
             if now - entered[1] < (program.reentry_after or 0):
                 return f"re-entry not before {iso(entered[1] + program.reentry_after)}"
-        key, refused = self._entry_key(customer, program, data)
+        key, refused = (None, None) if program.correlate is None else \
+            self._entry_key(customer, program, data)
         if refused is not None:
             self._record([now, customer.id, None, jid, None, "not_entered", why, refused])
             return None
@@ -373,9 +354,8 @@ class Executor:
         if action.kind in ("tag", "untag"):
             self._tag(customer, run, program, action)
             return f"{action.kind} {', '.join(action.params['tags'])}"
-        result = self._emit(customer, run, program, action)
-        return f"emit {action.params['event']}" + (
-            f" ({result.detail})" if result.what == "skipped" else "")
+        what, detail = self._emit(customer, run, program, action)[:2]
+        return f"emit {action.params['event']}" + (f" ({detail})" if what == "skipped" else "")
 
     def _end(self, customer: Customer, run: Run, outcome: str, why: str) -> None:
         self._cancel_timer(run)
@@ -399,40 +379,50 @@ class Executor:
 
     def _continue(self, customer: Customer, run: Run, program: Program, step_id: str | None,
                   why: str) -> None:
-        """Enter ``step_id`` and keep going until the run waits or ends."""
+        """Enter ``step_id`` and keep going until the run waits or ends (each step as
+        ``_execute`` runs it, inlined: this loop moves most runs)."""
+        now, history, kinds, kpis_at = self.engine.now, self.store.history, _STEP_KINDS, \
+            program.kpis_at
         for _ in range(MAX_STEPS):
             if step_id is None:
                 self._end(customer, run, COMPLETED, "no next step")
                 return
             step = program.steps[step_id]
-            run.step, run.stage, run.step_at, run.waiting = step.id, step.stage, self.engine.now, None
-            kpis = program.kpis_at.get(step.id)
-            if kpis:
-                self._open_kpis(customer, run, kpis)
-            result = self._execute(customer, run, program, step, why, go_on=False)
-            if result is None:
+            run.step, run.stage, run.step_at, run.waiting = step.id, step.stage, now, None
+            if kpis_at:
+                kpis = kpis_at.get(step.id)
+                if kpis:
+                    self._open_kpis(customer, run, kpis)
+            what, detail, step_id, edge, outcome = kinds[step.kind](self, customer, run, program,
+                                                                   step)
+            self.traced += 1
+            history([now, run.customer, run.id, run.journey_id, step.id, what, why, detail])
+            if outcome is not None:
+                self._end(customer, run, outcome, edge)
                 return
-            step_id, why = result.to, result.why
+            if edge is None:
+                return
+            why = edge
         self._end(customer, run, ERROR, f"more than {MAX_STEPS} steps without a wait")
 
-    def _execute(self, customer: Customer, run: Run, program: Program, step: StepDef, why: str,
-                 go_on: bool = True) -> Result | None:
-        """Run the step where ``run`` is, record what it did, and end the run or (``go_on``)
-        go on from it; the result when the run moves on, else None."""
-        result = _STEP_KINDS[step.kind](self, customer, run, program, step)
-        self._history(run, step.id, result.what, why, result.detail)
-        if result.outcome is not None:
-            self._end(customer, run, result.outcome, result.why)
-            return None
-        if result.why is None:
-            return None
-        if go_on:
-            self._continue(customer, run, program, result.to, result.why)
-        return result
+    def _execute(self, customer: Customer, run: Run, program: Program, step: StepDef,
+                 why: str) -> None:
+        """Run the step where ``run`` is, record what it did, and end the run or go on from it."""
+        what, detail, to, edge, outcome = _STEP_KINDS[step.kind](self, customer, run, program,
+                                                                 step)
+        self._history(run, step.id, what, why, detail)
+        if outcome is not None:
+            self._end(customer, run, outcome, edge)
+        elif edge is not None:
+            self._continue(customer, run, program, to, edge)
 
     def _timer(self, run: Run, due: float, kind: str, step: str | None) -> None:
-        run.timer, run.timer_due = self._add_timer(due, RunTimer(run.id, run.customer, kind,
-                                                                 step)), due
+        """The run's timer (``_add_timer``, inlined)."""
+        timer = Timer(-1, due, RunTimer(run.id, run.customer, kind, step))
+        timer.seq = sequence = self.engine.schedule(due, TIMER, timer)
+        self.pending[sequence] = timer
+        self.store.add_timer(timer)
+        run.timer, run.timer_due = sequence, due
 
     def _add_timer(self, due: float, payload) -> int:
         timer = Timer(-1, due, payload)
@@ -461,131 +451,117 @@ class Executor:
         self.traced += 1
         self.store.history(row)
 
-    def _action(self, run: Run, step: StepDef, kind: str, **fields) -> Action:
-        action = Action(self.next_action, self.engine.now, run.customer, run.id, run.journey_id,
-                        run.content_hash, step.id, kind, **fields)
-        self.next_action += 1
-        return action
-
-    def _deliver(self, action: Action) -> None:
-        self.adapters.for_action(action).deliver(action)
-
     # --- step kinds: each returns its Result --------------------------------------------------
 
     def _send(self, customer: Customer, run: Run, program: Program, step: StepDef) -> Result:
         """Send on the first channel (the step's, then its fallbacks) that the send checks let
-        through; quiet hours defer the whole send (they hold for every channel)."""
-        params = step.params
-        transactional = bool(params.get("transactional"))
-        refused, channel = [], None
-        for candidate in (params["channel"], *params.get("fallback", ())):
-            blocked = self._send_blocked(customer, program, candidate, transactional)
-            if blocked is None:
+        through, in the shared order (``semantics.send_checks``): opt-out (no channel reaches
+        a customer who opted out), consent, quiet hours (they defer the whole send: they hold
+        for every channel), caps (a transactional message is exempt from the last two)."""
+        channels, transactional, template, promo = step.send
+        profile = customer.profile
+        if profile.get("opted_out") is True:
+            return "skipped", "opted out", step.next, "next", None
+        now, refused, channel, zone = self.engine.now, None, None, None
+        for candidate in channels:
+            if candidate in program.consent and not consents(profile, candidate):
+                detail = f"no consent for {candidate}"
+            elif transactional:
                 channel = candidate
                 break
-            check, detail, until = blocked
-            if check == SEND_QUIET:
-                run.waiting = "quiet"
-                self._timer(run, until, "quiet", step.id)
-                return stay("deferred", detail)
+            else:
+                if zone is None:  # the first channel to reach quiet hours and caps
+                    zone = self.zones.get(profile.get("timezone"))
+                    until = quiet_until(now, program.quiet, zone) \
+                        if program.quiet is not None else None
+                    if until is not None:
+                        run.waiting = "quiet"
+                        self._timer(run, until, "quiet", step.id)
+                        return "deferred", f"quiet hours until {iso(until)}", None, None, None
+                    sends = customer.sends
+                    if sends and sends[0][0] <= now - self.send_window:
+                        customer.sends = [s for s in sends if s[0] > now - self.send_window]
+                        customer.state_changed = True
+                cap = cap_reached(customer.sends, now, candidate, program.caps, zone) \
+                    if program.caps else None
+                if cap is None:
+                    channel = candidate
+                    break
+                detail = cap_text(cap)
+            if refused is None:
+                refused = []
             refused.append((candidate, detail))
-            if check == SEND_OPTED_OUT:
-                break  # no channel reaches a customer who opted out
         if channel is None:
-            return go(step, "skipped", _refusals(refused))
-        action = self._action(run, step, "message", channel=channel, template=params["template"],
-                              payload=dict(params["params"]), promo=bool(params.get("promo")))
+            return "skipped", _refusals(refused), step.next, "next", None
+        action = Action(self.next_action, now, run.customer, run.id, run.journey_id,
+                        run.content_hash, step.id, "message", channel, template,
+                        payload=dict(step.params["params"]), promo=promo)
+        self.next_action += 1
         if self.render is not None:
             self.render(action, program, customer, run)
-        self._deliver(action)
+        self.adapters.for_action(action).deliver(action)
         if action.status == FAILED:
-            return go(step, "failed", action.payload.get("error"))
+            return "failed", action.payload.get("error"), step.next, "next", None
         if not transactional:  # transactional messages neither meet nor fill the caps
-            count_send(customer.sends, self.engine.now, channel, run.journey_id, action.id,
+            count_send(customer.sends, now, channel, run.journey_id, action.id,
                        action.status == QUEUED)
             customer.state_changed = True
-        detail = f"{channel} {params['template']} #{action.id}"
-        return go(step, "sent", detail + (f" (after {_refusals(refused)})" if refused else ""))
-
-    def _send_blocked(self, customer: Customer, program: Program, channel: str,
-                      transactional: bool = False):
-        """The first send check (in the shared order) that stops a send on ``channel`` now:
-        (check, history detail, end of quiet hours or None); None when the message may go."""
-        profile, now = customer.profile, self.engine.now
-        zone = self.zones.get(profile.get("timezone"))
-        for check in send_checks(transactional):
-            if check == SEND_OPTED_OUT and profile.get("opted_out") is True:
-                return check, "opted out", None
-            if check == SEND_NO_CONSENT and channel in program.consent \
-                    and not consents(profile, channel):
-                return check, f"no consent for {channel}", None
-            if check == SEND_QUIET:
-                until = quiet_until(now, program.quiet, zone)
-                if until is not None:
-                    return check, f"quiet hours until {iso(until)}", until
-            if check == SEND_CAP:
-                if customer.sends and customer.sends[0][0] <= now - self.send_window:
-                    customer.sends = [s for s in customer.sends if s[0] > now - self.send_window]
-                    customer.state_changed = True
-                cap = cap_reached(customer.sends, now, channel, program.caps, zone)
-                if cap is not None:
-                    return check, cap_text(cap), None
-        return None
+        detail = f"{channel} {template} #{action.id}"
+        if refused:
+            detail += f" (after {_refusals(refused)})"
+        return "sent", detail, step.next, "next", None
 
     def _wait(self, customer, run, program, step) -> Result:
         duration = step.params["duration"]
         if zero_wait("wait", duration=duration):
-            return go(step, "wait", why="waited")
+            return "wait", None, step.next, "waited", None
         run.waiting = "time"
         due = self.engine.now + duration
         self._timer(run, due, "wake", step.id)
-        return stay("wait", f"until {iso(due)}")
+        return "wait", f"until {iso(due)}", None, None, None
 
     def _wait_until(self, customer, run, program, step) -> Result:
-        hours, minutes = step.params["time"].split(":")
         zone = self.zones.get(customer.profile.get("timezone"))
-        due = next_local_time(self.engine.now, int(hours) * 60 + int(minutes), zone)
+        due = next_local_time(self.engine.now, step.minutes, zone)
         if due <= self.engine.now:
-            return go(step, "wait_until", why="time reached")
+            return "wait_until", None, step.next, "time reached", None
         run.waiting = "time"
         self._timer(run, due, "wake", step.id)
-        return stay("wait_until", f"until {iso(due)}")
+        return "wait_until", f"until {iso(due)}", None, None, None
 
     def _wait_day(self, customer, run, program, step) -> Result:
-        hours, minutes = step.params["time"].split(":")
         zone = self.zones.get(customer.profile.get("timezone"))
-        due = day_after_entry(run.entered_at, step.params["day"], int(hours) * 60 + int(minutes),
-                              zone)
+        due = day_after_entry(run.entered_at, step.params["day"], step.minutes, zone)
         if due <= self.engine.now:
-            return go(step, "wait_day", f"day {step.params['day']} at {step.params['time']} "
-                                        f"was {iso(due)}", why="time passed")
+            return ("wait_day", f"day {step.params['day']} at {step.params['time']} was {iso(due)}",
+                    step.next, "time passed", None)
         run.waiting = "time"
         self._timer(run, due, "wake", step.id)
-        return stay("wait_day", f"until {iso(due)}")
+        return "wait_day", f"until {iso(due)}", None, None, None
 
     def _wait_schedule(self, customer, run, program, step) -> Result:
         zone = self.zones.get(customer.profile.get("timezone"))
         due = next_occurrence(self.engine.now, step.schedule, zone)
         run.waiting = "time"
         self._timer(run, due, "wake", step.id)
-        return stay("wait_schedule", f"until {iso(due)}")
+        return "wait_schedule", f"until {iso(due)}", None, None, None
 
     def _wait_event(self, customer, run, program, step) -> Result:
         within = step.params.get("within")
         if zero_wait("wait_event", within=within):
-            return go(step, "wait_event", to=step.timeout or step.next, why="timeout")
+            return "wait_event", None, step.timeout or step.next, "timeout", None
         run.waiting = "event"
         if within is None:
-            return stay("wait_event")
+            return "wait_event", None, None, None, None
         self._timer(run, self.engine.now + within, "timeout", step.id)
-        return stay("wait_event", f"until {iso(self.engine.now + within)}")
+        return "wait_event", f"until {iso(self.engine.now + within)}", None, None, None
 
     def _branch(self, customer, run, program, step) -> Result:
         scope = self._scope(customer, run, program, run.event)
         for arm in step.arms:
             if arm.test(scope):
-                return go(step, "branch", to=arm.to, why=arm.label)
-        return go(step, "branch", why="else")
+                return "branch", None, step.next if arm.to is None else arm.to, arm.label, None
+        return "branch", None, step.next, "else", None
 
     def _split(self, customer, run, program, step) -> Result:
         arm = choose_arm(self.seed, run.journey_id, step.id, customer.id, step.arms)
@@ -594,9 +570,9 @@ class Executor:
         if arm.holdout:
             ending = self._hold(run, program, step.id)
             if ending is not None:
-                return Result("holdout", arm.name, why=ending, outcome=EXPIRED)
-            return stay("holdout", arm.name)
-        return go(step, "split", arm.name, to=arm.to, why=arm.label)
+                return "holdout", arm.name, None, ending, EXPIRED
+            return "holdout", arm.name, None, None, None
+        return "split", arm.name, step.next if arm.to is None else arm.to, arm.label, None
 
     def _tag(self, customer, run, program, step) -> Result:
         tags = customer.profile.get("tags")
@@ -607,11 +583,11 @@ class Executor:
             current -= set(step.params["tags"])
         customer.profile["tags"] = sorted(current)
         customer.profile_changed = True
-        return go(step, step.kind)
+        return step.kind, None, step.next, "next", None
 
     def _set(self, customer, run, program, step) -> Result:
         self._assign(customer, run, step, self._scope(customer, run, program, run.event))
-        return go(step, "set")
+        return "set", None, step.next, "next", None
 
     def _assign(self, customer, run, step: StepDef, scope: RunScope) -> None:
         assign(customer.profile, run.event, run.context, step.params["attribute"],
@@ -623,7 +599,7 @@ class Executor:
         expires = params.get("expires")
         action = self._act(run, step, "coupon", due=None if expires is None else now + expires,
                            payload={"code": params["code"], "value": params.get("value")})
-        return go(step, "coupon", f"#{action.id}")
+        return "coupon", f"#{action.id}", step.next, "next", None
 
     def _handoff(self, customer, run, program, step) -> Result:
         params, now = step.params, self.engine.now
@@ -633,18 +609,18 @@ class Executor:
                            payload=payload)  # its key, for the staff's handoff_resolved
         if within is not None:
             self._open_sla(customer, run, step.id, params["role"], now + within)
-        return go(step, "handoff", f"#{action.id}")
+        return "handoff", f"#{action.id}", step.next, "next", None
 
     def _webhook(self, customer, run, program, step) -> Result:
         action = self._act(run, step, "webhook", payload={"url": step.params["url"]})
-        return go(step, "webhook", f"#{action.id}")
+        return "webhook", f"#{action.id}", step.next, "next", None
 
     def _emit(self, customer, run, program, step) -> Result:
         params = step.params
         action = self._act(run, step, "event", payload={"event": params["event"],
                                                         "params": dict(params["params"])})
         if self.depth >= MAX_EMIT_DEPTH:
-            return go(step, "skipped", f"emit chain deeper than {MAX_EMIT_DEPTH}")
+            return "skipped", f"emit chain deeper than {MAX_EMIT_DEPTH}", step.next, "next", None
         data = self._keyed(run, copy_json(params["params"]))
         self.engine.schedule(self.engine.now, EVENT, Event(
             f"emit-{action.id}", params["event"], customer.id, self.engine.now,
@@ -654,19 +630,23 @@ class Executor:
         self._milestones(run, program, params["event"], scope)
         ending = self._ending(run, program, params["event"], scope)
         if ending is not None:
-            return Result("event", f"#{action.id}", why=ending[1], outcome=ending[0])
-        return go(step, "event", f"#{action.id}")
+            return "event", f"#{action.id}", None, ending[1], ending[0]
+        return "event", f"#{action.id}", step.next, "next", None
 
-    def _act(self, run, step, kind, **fields) -> Action:
-        action = self._action(run, step, kind, **fields)
-        self._deliver(action)
+    def _act(self, run, step, kind: str, payload: dict, due: float | None = None) -> Action:
+        """A numbered action of ``run`` at ``step`` (not a message: ``_send`` makes those),
+        handed to its adapter."""
+        action = Action(self.next_action, self.engine.now, run.customer, run.id, run.journey_id,
+                        run.content_hash, step.id, kind, payload=payload, due=due)
+        self.next_action += 1
+        self.adapters.for_action(action).deliver(action)
         return action
 
     def _goto(self, customer, run, program, step) -> Result:
-        return go(step, "goto", why="goto")
+        return "goto", None, step.next, "goto", None
 
     def _exit(self, customer, run, program, step) -> Result:
-        return Result("exit", why=f"exit step {step.id}", outcome=step.params["outcome"])
+        return "exit", None, None, f"exit step {step.id}", step.params["outcome"]
 
     # --- scheduled entries ----------------------------------------------------------------------
 
@@ -838,6 +818,8 @@ _STEP_KINDS = {
     "emit": Executor._emit, "goto": Executor._goto, "exit": Executor._exit,
 }
 assert set(_STEP_KINDS) == set(STEP_KINDS), "every step kind of the tables has a handler"
+assert send_checks() == (SEND_OPTED_OUT, SEND_NO_CONSENT, SEND_QUIET, SEND_CAP) and \
+    send_checks(True) == (SEND_OPTED_OUT, SEND_NO_CONSENT), "Executor._send follows this order"
 
 
 def _entry_event(program: Program) -> str | None:

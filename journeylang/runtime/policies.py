@@ -75,6 +75,7 @@ def local_seconds(moment: float, zone: dt.tzinfo) -> float:
     return local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
 
 
+@lru_cache(maxsize=4096)  # the runs of a zone move at the same instants (a timer, a local time)
 def next_local_time(moment: float, minutes: int, zone: dt.tzinfo) -> float:
     """The first instant at or after ``moment`` when the local clock shows ``minutes``."""
     day = dt.datetime.fromtimestamp(moment, zone).date()
@@ -131,6 +132,7 @@ def in_quiet(now, quiet: tuple[int, int]):
     return (start <= now) & (now < end) if start <= end else (now >= start) | (now < end)
 
 
+@lru_cache(maxsize=4096)  # the sends of a zone's customers often share their instant (a timer)
 def quiet_until(moment: float, quiet: tuple[int, int] | None, zone: dt.tzinfo) -> float | None:
     """When a send at ``moment`` falls in quiet hours, the window's end; else None.
 
@@ -188,15 +190,19 @@ def cap_reached(sends: list, now: float, channel: str, caps: list[CapRule],
     (``[at, channel, journey, ...]``, every journey of the customer) in each rolling window, or
     since the start of the calendar day or week in ``zone`` for a calendar cap."""
     for cap in caps:
-        if cap.channels is not None and channel not in cap.channels:
+        channels = cap.channels
+        if channels is not None and channel not in channels:
             continue
         if cap.calendar is None:
-            count = sum(1 for at, ch, *_ in sends
-                        if at > now - cap.per and (cap.channels is None or ch in cap.channels))
+            since, count = now - cap.per, 0
+            for send in sends:  # sent after ``since`` (a loop: no generator per cap and send)
+                if send[0] > since and (channels is None or send[1] in channels):
+                    count += 1
         else:
-            since = calendar_start(now, cap.calendar, zone or dt.timezone.utc)
-            count = sum(1 for at, ch, *_ in sends
-                        if at >= since and (cap.channels is None or ch in cap.channels))
+            since, count = calendar_start(now, cap.calendar, zone or dt.timezone.utc), 0
+            for send in sends:  # sent at or after the start of the calendar unit
+                if send[0] >= since and (channels is None or send[1] in channels):
+                    count += 1
         if count >= cap.messages:
             return cap
     return None

@@ -41,6 +41,9 @@ class StepDef:
     timeout: str | None = None       # wait_event with within
     arms: list[Arm] = field(default_factory=list)
     value: Callable | None = None    # set: the compiled expression
+    # send: (channels in the order tried, transactional, template, promo), read once
+    send: tuple | None = None
+    minutes: int | None = None       # wait_until, wait_day: the time, minutes after midnight
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,8 +289,17 @@ def _migrations(rows) -> list[Plan]:
 
 
 def _prepare(step: StepDef) -> None:
-    """Compile what a step evaluates: a set's value, a wait's schedule."""
-    if step.kind == "set":
+    """Compile what a step evaluates: a set's value, a wait's schedule; read once what a send
+    or a wait for a local time would look up every time."""
+    if step.kind == "send":
+        params = step.params
+        step.send = ((params["channel"], *params.get("fallback", ())),
+                     bool(params.get("transactional")), params["template"],
+                     bool(params.get("promo")))
+    elif step.kind in ("wait_until", "wait_day"):
+        hours, minutes = step.params["time"].split(":")
+        step.minutes = int(hours) * 60 + int(minutes)
+    elif step.kind == "set":
         step.value = compile_tree(step.params.get("value"))
     elif step.kind == "wait_schedule":
         step.schedule = Schedule.from_params(step.params["schedule"])

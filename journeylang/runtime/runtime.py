@@ -203,10 +203,12 @@ class Runtime:
                 done.add(event.id)
                 at = event.at if event.at > engine.now else engine.now
                 engine.run(at, EVENT)      # timers before the event, events queued up to it
+                queued = engine.sequence
                 # applied, with what became of it when the history does not say
                 store.mark_processed(event, self.ordinal, self.executor.on_event(event))
                 self.ordinal += 1
-                engine.run(at, EVENT)      # what the event emitted
+                if engine.sequence != queued:  # it queued something: what the event emitted
+                    engine.run(at, EVENT)
                 report.applied += 1
             if until is not None:
                 engine.run(until, TIMER)

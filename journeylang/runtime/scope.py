@@ -59,14 +59,15 @@ class RunScope:
 
 def copy_json(value):
     """A deep copy of JSON data (dicts and lists), cheaper than copy.deepcopy."""
-    if isinstance(value, dict):
-        return {k: copy_json(v) for k, v in value.items()}
+    if isinstance(value, dict):  # a scalar is its own copy: no call for it
+        return {k: v if type(v) in _ATOMS else copy_json(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [copy_json(v) for v in value]
+        return [v if type(v) in _ATOMS else copy_json(v) for v in value]
     return value
 
 
 _SCALARS = (str, int, float, bool)
+_ATOMS = frozenset((str, int, float, bool, type(None)))
 
 
 def merge(target: dict, updates: dict) -> None:
