@@ -152,8 +152,8 @@ class Write(NamedTuple):
     store may write the rows of an ``append``, ``upsert``, ``update`` or ``delete`` of
     ``table`` in bulk instead (``columns``: the rows' columns, for an update the columns it
     sets, the key following them in each row; ``key``: the conflict key, the updated or the
-    deleted key; ``keep``: columns an upsert leaves as they are). ``packed``: the columns holding packed
-    JSON values (packing.py), stored as JSON text."""
+    deleted key; ``keep``: columns an upsert leaves as they are). ``packed``: the columns
+    holding packed JSON values (packing.py), stored as JSON text."""
 
     sql: str
     rows: list
@@ -559,7 +559,7 @@ class SqlStore(MemoryStore):
                 run.stored = row
                 if old is None or old[14:17] != row[14:17]:
                     rows.append(row)
-                else:
+                else:  # RUN_MOVES, then the id
                     moved.append((*row[3:10], *row[11:14], row[17], row[0]))
 
     def add_timer(self, timer: Timer) -> None:
