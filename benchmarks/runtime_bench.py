@@ -276,8 +276,9 @@ def baseline(revision: str, args, events_file: Path, folder: Path) -> dict:
     subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
     env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, _TREE: str(tree)}
     journey = ["--journey", str(args.journey)] if args.journey else []
+    batch = ["--batch", str(args.batch)] if args.batch else []  # else the baseline's default
     found = subprocess.run([sys.executable, __file__, "--stream", args.stream, *journey,
-                            "--batch", str(args.batch), "--ingest", str(events_file),
+                            *batch, "--ingest", str(events_file),
                             str(folder / "baseline.sqlite")],
                            capture_output=True, text=True, env=env, cwd=tree)
     if found.returncode != 0:
@@ -290,8 +291,9 @@ def main(argv=None) -> int:
     parser.add_argument("--stream", choices=sorted(STREAMS), default="mixed")
     parser.add_argument("--customers", type=int, default=None,
                         help="default: 100,000 (mixed), 50,000 (welcome, all)")
-    parser.add_argument("--batch", type=int, default=DEFAULT_BATCH,
-                        help="events per transaction (default: the runtime's)")
+    parser.add_argument("--batch", type=int, default=None,
+                        help="events per transaction (default: the runtime's, the baseline's "
+                             "own with --against)")
     parser.add_argument("--behaviour", type=float, default=None,
                         help="behaviour events per customer the journey does not wait for (0: journey events only)")
     parser.add_argument("--profile", action="store_true", help="run under cProfile, print the top 25")
@@ -317,8 +319,9 @@ def main(argv=None) -> int:
         journeys.append(compiled.tables)
     # a journey's versions in order: the last one loaded is the one new customers enter
     journeys.sort(key=lambda t: (t.journey_id, t.journey["version"] or 0))
+    batch = args.batch or DEFAULT_BATCH
     if args.ingest:
-        print(json.dumps(ingest(*args.ingest, args.batch, journeys)))
+        print(json.dumps({**ingest(*args.ingest, batch, journeys), "batch": batch}))
         return 0
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
@@ -330,7 +333,7 @@ def main(argv=None) -> int:
         if args.profile:
             profiler = cProfile.Profile()
             profiler.enable()
-        run = ingest(events_file, state, args.batch, journeys)
+        run = ingest(events_file, state, batch, journeys)
         if args.profile:
             profiler.disable()
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
@@ -340,18 +343,22 @@ def main(argv=None) -> int:
     shown = paths[0].name if len(paths) == 1 else f"{len(paths)} example journeys"
     print(f"stream {args.stream} ({shown}): customers {args.customers:,}; events "
           f"{read:,} ({run['applied']:,} applied); timers fired {run['timers']:,}; outbox rows "
-          f"{run['outbox']:,}; batches {run['batches']} of {args.batch}; state {size / 1e6:.0f} MB")
+          f"{run['outbox']:,}; batches {run['batches']} of {batch:,}; state {size / 1e6:.0f} MB")
     print(f"ingested in {seconds:.2f} s ({run['cpu']:.2f} s CPU in the runtime's process, "
           f"{run['cpu'] / read * 1e6:.1f} µs per event): {read / seconds:,.0f} events/s "
           f"({(read + run['timers']) / seconds:,.0f} events+timers/s)")
     print(f"rows written {run['rows']:,}: {run['rows'] / read:.2f} per event; the writer "
-          f"process busy {run['writer']:.2f} s ({run['writer_cpu']:.2f} s CPU): storing alone "
+          f"process busy {run['writer']:.2f} s ({run['writer_cpu']:.2f} s CPU, "
+          f"{run['writer_cpu'] / read * 1e6:.1f} µs per event): storing alone "
           f"would reach {read / run['writer']:,.0f} events/s (the runtime's ceiling), the "
           f"runtime reaches {run['writer'] / seconds:.2f} of it")
     if before is not None:
-        print(f"baseline {args.against}: {before['seconds']:.2f} s ({before['cpu']:.2f} s CPU, "
+        print(f"baseline {args.against} (batches of {before.get('batch', batch):,}): "
+              f"{before['seconds']:.2f} s ({before['cpu']:.2f} s CPU, "
               f"{before['cpu'] / before['read'] * 1e6:.1f} µs per event, writer "
-              f"{before['writer_cpu']:.2f} s CPU), {before['read'] / before['seconds']:,.0f}"
+              f"{before['writer_cpu']:.2f} s CPU, "
+              f"{before['writer_cpu'] / before['read'] * 1e6:.1f} µs per event), "
+              f"{before['read'] / before['seconds']:,.0f}"
               f" events/s, {before['rows'] / before['read']:.2f} rows per event")
         print(f"ratio to the baseline: wall time {before['seconds'] / seconds:.2f}x, CPU of the "
               f"runtime's process {before['cpu'] / run['cpu']:.2f}x, of the writer's "

@@ -55,6 +55,35 @@ def test_both_stores_hold_the_same_rows(tmp_path, postgres_url):
     assert len(sqlite["events"]) == len(events) and len(sqlite["outbox"]) > 100
 
 
+def test_a_row_written_in_part_holds_what_one_written_whole_holds(tmp_path, monkeypatch):
+    """Small batches write a customer again with only its state or its profile, and a run
+    with only the columns that move (its JSON values as written); one batch writes each row
+    once, whole. The files hold the same rows."""
+    from journeylang.runtime import sql
+    updated = {}
+    plain = sql._updates
+
+    def counted(table, columns, key, rows, packed=()):
+        updated[columns] = updated.get(columns, 0) + len(rows)
+        return plain(table, columns, key, rows, packed)
+
+    monkeypatch.setattr(sql, "_updates", counted)
+    tables = compile_text((EXAMPLES / "cart_recovery.journey").read_text(encoding="utf-8"),
+                          "cart_recovery.journey")
+    events = _events(120)
+    for name, batch in (("parts", 7), ("whole", len(events))):
+        with Runtime(open_store(tmp_path / f"{name}.sqlite"), seed=3,
+                     timezone="Asia/Shanghai") as runtime:
+            runtime.load(tables)
+            runtime.ingest(events, batch_size=batch)
+            runtime.advance(events[-1].at + 3600)  # timers move the runs on, not to their end
+        if name == "parts":
+            assert updated["state"] and updated["profile"] and updated[sql.RUN_MOVES]
+    parts, whole = dump(tmp_path / "parts.sqlite", TABLES), dump(tmp_path / "whole.sqlite", TABLES)
+    for table in TABLES:
+        assert parts[table] == whole[table], f"table {table} differs"
+
+
 def test_status_reads_a_postgresql_state(postgres_url, tmp_path):
     tables = tmp_path / "cart.json"
     tables.write_text(compile_text((EXAMPLES / "cart_recovery.journey").read_text(encoding="utf-8"),

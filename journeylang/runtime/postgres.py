@@ -8,6 +8,7 @@ the inbox and deliver the outbox beside it (runtime/queues.py).
 from __future__ import annotations
 
 import time
+import zlib
 
 from .database import PostgresDatabase, StoreBusy, StoreError, database_errors
 from .sql import SqlStore, Write, prepare, upsert_set
@@ -51,8 +52,9 @@ class PostgresStore(SqlStore):
 
     def _write(self, write: Write) -> None:
         """Rows in bulk: COPY for appends, COPY into a staging table then one INSERT ... ON
-        CONFLICT for upserts, one DELETE ... = ANY for deletes: a statement per table and
-        commit, not per row (the server's work per statement was most of the cost)."""
+        CONFLICT for upserts (one UPDATE ... FROM for updates), one DELETE ... = ANY for
+        deletes: a statement per table and commit, not per row (the server's work per
+        statement was most of the cost)."""
         conn, rows = self.db.conn, write.finished()
         if write.mode == "append":
             _copy(conn, write.table, write.columns, rows)
@@ -65,6 +67,15 @@ class PostgresStore(SqlStore):
                          f"FROM {stage} ON CONFLICT ({write.key}) DO UPDATE SET "
                          f"{upsert_set(write.columns, write.key, write.keep)}")
             conn.execute(f"DELETE FROM {stage}")  # a table may have two upserts in a commit
+        elif write.mode == "update":
+            stage = f"stage_{write.table}_{zlib.crc32(write.columns.encode()):08x}"
+            conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
+                         f"SELECT {write.columns}, {write.key} FROM {write.table} WITH NO DATA")
+            _copy(conn, stage, f"{write.columns}, {write.key}", rows)
+            sets = ", ".join(f"{c} = s.{c}" for c in write.columns.split(", "))
+            conn.execute(f"UPDATE {write.table} SET {sets} FROM {stage} AS s "
+                         f"WHERE {write.table}.{write.key} = s.{write.key}")
+            conn.execute(f"DELETE FROM {stage}")
         elif write.mode == "delete":
             conn.execute(f"DELETE FROM {write.table} WHERE {write.key} = ANY(%s)",
                          ([row[0] for row in rows],))

@@ -24,7 +24,11 @@ from .policies import Zones, valid_zone
 from .program import Program, build_program
 from .state import MemoryStore
 
-DEFAULT_BATCH = 5000
+# Events per transaction of ``ingest`` (``journey run --batch``). A larger batch writes fewer
+# rows (a customer is written once per batch, more timers fire inside the batch that set them)
+# and syncs less often; a crash loses at most the batch in flight, applied again on the next run.
+# The live service sets its own, smaller, turn (``[serve] batch``): latency matters there.
+DEFAULT_BATCH = 20_000
 
 
 class RuntimeSetupError(Exception):

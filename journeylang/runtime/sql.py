@@ -121,6 +121,10 @@ OBSERVATION_COLUMNS = ("id, customer, run_id, journey_id, content_hash, kpi, ope
                        "closed, timer")
 RUN_COLUMNS = ("id, customer, journey_id, content_hash, status, holdout, stage, step, waiting, "
                "timer, entered_at, step_at, ended_at, outcome, context, event, locals, timer_due")
+# What changes of a run as it moves on: RUN_COLUMNS but its JSON values and the columns that
+# never change once it is written
+RUN_MOVES = ("content_hash, status, holdout, stage, step, waiting, timer, step_at, ended_at, "
+             "outcome, timer_due")
 TIMER_COLUMNS = "seq, due, run_id, customer, kind, step"
 # Every pending timer, as ``timers`` rows and the table it is kept in (``source``): the
 # scheduled entries' own rows, and those of runs, SLAs and KPI observations from their owners'
@@ -145,10 +149,11 @@ _INDEXED = "ids_indexed"  # meta: the applied events up to this ordinal have the
 
 class Write(NamedTuple):
     """One statement of a commit and its rows. ``sql`` runs once per row (executemany); a
-    store may write the rows of an ``append``, ``upsert`` or ``delete`` of ``table`` in bulk
-    instead (``columns``: the rows' columns; ``key``: the conflict key, or the deleted key;
-    ``keep``: columns an upsert leaves as they are). ``packed``: the columns holding packed
-    JSON values (packing.py), stored as JSON text."""
+    store may write the rows of an ``append``, ``upsert``, ``update`` or ``delete`` of
+    ``table`` in bulk instead (``columns``: the rows' columns, for an update the columns it
+    sets, the key following them in each row; ``key``: the conflict key, the updated or the
+    deleted key; ``keep``: columns an upsert leaves as they are). ``packed``: the columns
+    holding packed JSON values (packing.py), stored as JSON text."""
 
     sql: str
     rows: list
@@ -174,6 +179,14 @@ def _upserts(table: str, columns: str, key: str, rows: list, packed: tuple = (),
              keep: tuple = ()) -> Write:
     return Write(_upsert(table, columns, key, keep), rows, "upsert", table, columns, key,
                  packed, keep)
+
+
+def _updates(table: str, columns: str, key: str, rows: list, packed: tuple = ()) -> Write:
+    """Rows that set ``columns`` of the stored rows they name: those columns, then the key.
+    A value that did not change is neither sent to the writer nor made JSON text again."""
+    sets = ", ".join(f"{c} = ?" for c in columns.split(", "))
+    return Write(f"UPDATE {table} SET {sets} WHERE {key} = ?", rows, "update", table, columns,
+                 key, packed)
 
 
 def _deletes(table: str, key: str, rows: list) -> Write:
@@ -280,8 +293,11 @@ class SqlStore(MemoryStore):
 
     def _clear_buffers(self) -> None:
         self.unit: dict[str, Customer] = {}
-        # customers: rows whose time zone is unchanged; zoned: new ones, or a zone changed
-        self._rows: dict[str, list] = {"customers": [], "zoned": [], "runs": [], "slas": [],
+        # customers: rows whose time zone is unchanged; zoned: new ones, or a zone changed;
+        # states, profiles: (value, id) of customers of which only that value changed;
+        # moved: RUN_MOVES rows of runs whose JSON values did not change
+        self._rows: dict[str, list] = {"customers": [], "zoned": [], "states": [],
+                                       "profiles": [], "runs": [], "moved": [], "slas": [],
                                        "observations": []}
         self._timers_new: dict[int, Timer] = {}
         self._timers_gone: set[int] = set()
@@ -493,7 +509,7 @@ class SqlStore(MemoryStore):
         if stored is None or customer.profile_changed or customer.state_changed:
             self._write_customer(customer, stored)
         if customer.runs:
-            self._changed(customer.runs, _run_row, self._rows["runs"])
+            self._changed_runs(customer.runs)
         if customer.slas:
             self._changed(customer.slas, _sla_row, self._rows["slas"])
         if customer.observations:
@@ -515,8 +531,14 @@ class SqlStore(MemoryStore):
         if fresh or stored[0] != profile or stored[1] != state:
             zone = profile_zone(customer.profile)
             customer.stored = (profile, state, zone)
-            same = not fresh and stored[2] == zone
-            self._rows["customers" if same else "zoned"].append((customer.id, profile, state, zone))
+            if fresh or stored[2] != zone:
+                self._rows["zoned"].append((customer.id, profile, state, zone))
+            elif stored[0] == profile:  # one value changed: the other is not sent again
+                self._rows["states"].append((state, customer.id))
+            elif stored[1] == state:
+                self._rows["profiles"].append((profile, customer.id))
+            else:
+                self._rows["customers"].append((customer.id, profile, state, zone))
 
     @staticmethod
     def _changed(records: list, row_of, rows: list) -> None:
@@ -526,6 +548,19 @@ class SqlStore(MemoryStore):
             if record.stored != row:
                 record.stored = row
                 rows.append(row)
+
+    def _changed_runs(self, runs: list) -> None:
+        """Buffer the rows of the runs that changed since they were last written; a stored
+        run whose JSON values are as written updates its other columns only."""
+        rows, moved = self._rows["runs"], self._rows["moved"]
+        for run in runs:
+            old, row = run.stored, _run_row(run)
+            if old != row:
+                run.stored = row
+                if old is None or old[14:17] != row[14:17]:
+                    rows.append(row)
+                else:  # RUN_MOVES, then the id
+                    moved.append((*row[3:10], *row[11:14], row[17], row[0]))
 
     def add_timer(self, timer: Timer) -> None:
         """A timer of a scheduled entry has a row of its own; the others are written with
@@ -616,7 +651,10 @@ class SqlStore(MemoryStore):
             _upserts("customers", CUSTOMER_COLUMNS, "id", rows["customers"], (1, 2),
                      keep=("timezone",)),
             _upserts("customers", CUSTOMER_COLUMNS, "id", rows["zoned"], (1, 2)),
+            _updates("customers", "state", "id", rows["states"], (0,)),
+            _updates("customers", "profile", "id", rows["profiles"], (0,)),
             _upserts("runs", RUN_COLUMNS, "id", rows["runs"], _RUN_PACKED, keep=_RUN_FIXED),
+            _updates("runs", RUN_MOVES, "id", rows["moved"]),
             _appends("timers", TIMER_COLUMNS, [t.row() for t in self._timers_new.values()]),
             _deletes("timers", "seq", [(seq,) for seq in self._timers_gone]),
             _appends("history", HISTORY_ROW, history, (CONTINUED,)),

@@ -48,7 +48,8 @@ class SqliteStore(SqlStore):
 
     def _submit(self, writes) -> None:
         try:
-            self._writer.submit([(write.sql, write.rows, write.packed) for write in writes])
+            self._writer.submit([(write.sql, write.rows, write.packed) for write in writes
+                                 if write.rows])
         except WriteError as exc:
             raise StoreError(f"{self.path}: writing the state failed: {exc}") from None
 
