@@ -456,7 +456,8 @@ def test_engines_agree_exactly_on_generated_journeys(scenario):
     """Journeys drawn with every step kind (sends on three channels, with fallbacks,
     transactional or promo; waits, wait until, day-N waits, waits for events, branches on
     attributes, event history, declared defaults, a run-local variable, tags and consent,
-    splits, set, tag, untag, emit (of the entry event too), handoffs to a staffed role,
+    the run's event data and context as sets wrote them, splits, set (of the profile's tags and
+    opt-out too), tag, untag, emit (of the entry event too), handoffs to a staffed role,
     escalation ladders whose resolution meets the SLAs of their rungs' handoffs, waits for
     delivery results, goto, exits), correlation keys (several runs of a customer at once, each
     taking the events of its key, an entry refused for a key in use, events of no run's key
