@@ -79,14 +79,15 @@ CONDITIONS = ('customer.score >= 50', 'has tag "t"', "consent.sms", "consent.wec
               'customer.score >= 40 and consent.wecom', 'not has tag "t"', "customer.points >= 10",
               "n >= 1", 'customer.tier == "basic"', 'customer.timezone == "UTC"',
               "count(replied within 2d) >= 1", "count(clicked) >= 2", "event.note >= 50",
-              'customer.tags == ["t", "u"]',
+              "event.ticket == 1", 'customer.tags == ["t", "u"]',
               "customer.opted_out == false")
 # what a set writes into the profile's tags: a sorted list, or what a tag step would not make
 TAG_VALUES = ('["t", "u"]', '["u", "t", "u"]', '"t"', "null", '["h"]')
 ZONES = ("Asia/Shanghai", "America/New_York", "Europe/Berlin", "UTC")
 WAITS = st.sampled_from(("0m", "1m", "30m", "2h", "6h", "12h", "23h", "25h"))
 KINDS = ("send", "send", "send", "wait", "until", "day", "wait_for", "branch", "split", "set",
-         "set", "tag", "untag", "goto", "emit", "handoff", "ladder", "noted", "noted")
+         "set", "tag", "untag", "goto", "emit", "handoff", "ladder", "noted", "noted",
+         "keyed", "keyed")
 # a set and a branch reading what it wrote (or what a step between them changed since)
 NOTED = (("event.note", "event.note >= 50"), ("memo", "memo > customer.score - 25"),
          ("customer.tags", 'has tag "t"'), ("customer.tags", 'customer.tags == ["t", "u"]'),
@@ -190,6 +191,14 @@ def deterministic_scenarios(draw, max_size=80):
                 draw(st.sampled_from(("true", "false"))) if target == "customer.opted_out" else \
                 f"customer.score + {draw(st.integers(-20, 20))}"
             line = (f"set {target} = {value}\n    branch {{ when {condition} -> {draw(later)}\n"
+                    f"      else -> {draw(later)} }}")
+        elif kind == "keyed":   # the correlation key of the event a wait takes: a click on an
+            # sms carries its run's
+            condition = draw(st.sampled_from(("event.ticket == 1", "event.ticket == 2",
+                                              "not event.ticket exists")))
+            line = (f"send via sms template b\n"
+                    f"    wait for clicked within 1d -> k{i} timeout -> {draw(later)}\n"
+                    f"    k{i}: branch {{ when {condition} -> {draw(later)}\n"
                     f"      else -> {draw(later)} }}")
         elif kind in ("tag", "untag"):
             line = f'{kind} "t"'

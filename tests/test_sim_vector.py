@@ -461,7 +461,8 @@ def test_engines_agree_exactly_on_generated_journeys(scenario):
     escalation ladders whose resolution meets the SLAs of their rungs' handoffs, waits for
     delivery results, goto, exits), correlation keys (several runs of a customer at once, each
     taking the events of its key, an entry refused for a key in use, events of no run's key
-    undelivered, staff resolutions meeting the SLAs of their key), always-on handlers (set, tag, untag, emit, jump; on delivery
+    undelivered, staff resolutions meeting the SLAs of their key, branches reading the key an
+    event carries or inherits), always-on handlers (set, tag, untag, emit, jump; on delivery
     results too), the cohort's responses to delivery results, KPIs, every re-entry rule, goals,
     exit rules and milestones (on what the cohort does and on the emitted event), rolling and
     calendar caps, quiet hours, consent and holdout, and a cohort without chance: both engines
@@ -897,6 +898,47 @@ segments:
     assert [steps[s]["exits"].get("branch 1 -> tagged")
             for s in ("s.17", "other", "third", "fourth")] == [192, 204, 207, 197]
     assert slow.policies["opted_out_skips"] == 822
+
+
+def test_conditions_reading_the_correlation_key_run_on_the_vector_path():
+    """A condition reads the correlation key an event carries, or the one it inherits (a
+    reply to a message has its run's key, set in its data as the runtime sets it: over a key
+    that is no single value too): the run's event, the context root, a milestone's event and a
+    history question's past events."""
+    slow = _exactly_on_the_vector_path('''  stage s "S" {
+    branch { when event.ticket == 1 and ticket == 1 -> first
+      else -> second }
+    first: send via sms template a
+    wait for replied within 1d -> replied timeout -> done
+    replied: branch { when event.ticket == 1 and event exists and ticket == 1 -> won
+      else -> done }
+    second: send via sms template b
+    wait for replied within 1d -> other timeout -> done
+    other: branch { when event.ticket == 2 and ticket == 2.0 -> history
+      else -> done }
+    history: branch { when count(replied where event.ticket == 2) == 1 -> won
+      else -> done }
+    won: exit converted
+    done: exit completed
+  }''', '''  entry on joined
+  correlate by ticket
+  reentry always
+  exit on unsubscribed as opted_out
+  milestone keyed on replied where event.ticket == 1''', """size: 300
+arrival: 0
+segments:
+  - name: a
+    entry_data: {ticket: 1}
+    consent: {sms: 1}
+    behaviour:
+      responses:
+        - {event: joined, after: {template: a}, p: 1, delay: 1m, data: {ticket: 2.0}}
+        - {event: replied, after: {template: a}, p: 1, delay: 1h}
+        - {event: replied, after: {template: b}, p: 1, delay: 2h, data: {ticket: [1]}}
+""", 300)
+    steps = {step["step"]: step for step in slow.steps}
+    assert steps["won"]["entered"] == 600      # two runs each, every branch reading the key held
+    assert slow.milestones[0]["reached"] == 300
 
 
 @pytest.mark.parametrize("name, size", [("churn_ladder", 2000), ("crisis_ladder", 3000)])

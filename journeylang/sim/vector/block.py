@@ -141,6 +141,7 @@ class Block:
         self.lanes = Lanes(plan, n)
         self.book = Book(plan, n)
         self.keys = Keys(self) if plan.correlate is not None else None   # correlation keys
+        self.book.keys = self.keys
         self.escaped = np.zeros(n, dtype=bool)
         self.tally = Tally(plan, n, first, self.escaped)
         self.trace: list[tuple] = []       # sends: customer rows, times, channel, zone codes, journey
