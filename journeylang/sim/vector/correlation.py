@@ -4,12 +4,14 @@ A key is a code per distinct value (``runtime.correlation.same_key``: 42 and 42.
 and "42" or true and 1 two; -1: no usable key). An event's key is the one its data carries, else
 the one it inherits, as the reference engine keys what it makes (``sim.engine._keyed``): a
 response to a message the key of the run that sent it, a response to an event that event's
-key, an emitted event its run's. A run's key is its entry event's: a run starts only when the
-entry event has a usable key no live run of the journey has (``Executor._entry_key``), an event
-reaches only the runs of its key (opt-outs reach every run: ``Executor._for_run``), and an
-event some run of a journey would take but none of its key does is counted undelivered. When a
-run ends is kept, so the staff settlement meets a resolution's SLA as ``Executor._resolve_sla``
-does: the oldest open SLA of its role whose run has its key or has ended.
+key, an emitted event its run's; a condition reads an inherited key in the event's data
+(``Book.data`` sets it there as ``runtime.correlation.with_key`` does). A run's key is its
+entry event's: a run starts only when the entry event has a usable key no live run of the
+journey has (``Executor._entry_key``), an event reaches only the runs of its key (opt-outs
+reach every run: ``Executor._for_run``), and an event some run of a journey would take but none
+of its key does is counted undelivered. When a run ends is kept, so the staff settlement meets
+a resolution's SLA as ``Executor._resolve_sla`` does: the oldest open SLA of its role whose run
+has its key or has ended.
 """
 from __future__ import annotations
 
