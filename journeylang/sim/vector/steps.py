@@ -337,26 +337,31 @@ def _write_run(block, attribute: str, values: np.ndarray, chosen) -> None:
     ``Lanes.edited_context``)."""
     lanes, book = block.lanes, block.book
     root = attribute.split(".")[0]
-    listed = as_objects(values).tolist()
+    listed, runs = as_objects(values).tolist(), chosen.tolist()
+    edited = lanes.edited_event if root == "event" else lanes.edited_context
+    fresh = np.array([i for i, lane in enumerate(runs) if lane not in edited or
+                      (root != "event" and root not in edited[lane])], dtype=np.int64)
     if root == "event":
-        for lane, ev, value in zip(chosen.tolist(), lanes.ev[chosen].tolist(), listed):
-            data = lanes.edited_event.get(lane)
-            if data is None:
-                whole = book.whole(np.array([ev])) if ev >= 0 else [None]
-                data = lanes.edited_event[lane] = _event_copy(book, ev, whole[0])
-            runtime_assign({}, data, {}, attribute, value)
+        if len(fresh):   # each run's own copy of its event's data, made once
+            ids = lanes.ev[chosen[fresh]]
+            for i, ev, whole in zip(fresh.tolist(), ids.tolist(), book.whole(ids).tolist()):
+                edited[runs[i]] = _event_copy(book, ev, whole)
+        for lane, value in zip(runs, listed):
+            runtime_assign({}, edited[lane], {}, attribute, value)
         return
+    current = [None] * len(runs)   # the context's value of the key, for runs without a copy
     refs = lanes.context(root)
-    for lane, value in zip(chosen.tolist(), listed):
-        edits = lanes.edited_context.setdefault(lane, {})
-        if root in edits:
-            current = edits[root]
-        elif refs is not None and refs[lane] >= 0:
-            current = book.data(refs[lane:lane + 1], (root,))
-            current = as_objects(current)[0] if isinstance(current, np.ndarray) else current
-        else:
-            current = None
-        context = {} if current is None else {root: copy_json(current)}
+    if refs is not None and len(fresh):
+        known = fresh[refs[chosen[fresh]] >= 0]
+        values_ = book.data(refs[chosen[known]], (root,)) if len(known) else []
+        values_ = as_objects(values_).tolist() if isinstance(values_, np.ndarray) else \
+            [values_] * len(known)
+        for i, value in zip(known.tolist(), values_):
+            current[i] = value
+    for i, (lane, value) in enumerate(zip(runs, listed)):
+        edits = edited.setdefault(lane, {})
+        held = edits[root] if root in edits else current[i]
+        context = {} if held is None else {root: copy_json(held)}
         runtime_assign({}, {}, context, attribute, value)
         edits[root] = context.get(root)
 
@@ -365,8 +370,6 @@ def _event_copy(book, ev: int, whole) -> dict:
     """A run's own copy of the data of event ``ev`` (the keys its source gives it)."""
     if isinstance(whole, dict):
         return copy_json(whole)
-    if ev < 0:
-        return {}
     ids = np.array([ev])
     found = {}
     for key in sorted(book.plan.sources[int(book.src[ev])].keys):
