@@ -250,6 +250,17 @@ def _bench():
     return sim_bench.tables(), cohort
 
 
+def _rewritten_complaints():
+    """complaint_escalation as ``benchmarks/sim_constructs.py`` rewrites it: a set of the
+    profile's tags, a set of the context a branch reads, a goal reading the correlation key."""
+    import sys
+    sys.path.insert(0, str(BENCH))
+    import sim_constructs
+    cohort = load_cohort(ROOT / "examples" / "cohorts" / "complaint_escalation.cohort.yaml")
+    cohort.size = 3000
+    return sim_constructs.rewritten_tables(), cohort
+
+
 def _example(journey_file: str, cohort_file: str, size: int = 3000):
     cohort = load_cohort(ROOT / "examples" / "cohorts" / cohort_file)
     cohort.size = size
@@ -286,6 +297,7 @@ CASES = {
     "programme": lambda: (compile_text(PROGRAMME), parse_cohort(PROGRAMME_COHORT)),
     "ladder": lambda: (compile_text(LADDER), parse_cohort(LADDER_COHORT)),
     "bench": _bench,
+    "complaint_escalation with sets and key reads": _rewritten_complaints,
 }
 
 
