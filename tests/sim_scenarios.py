@@ -88,7 +88,7 @@ WAITS = st.sampled_from(("0m", "1m", "30m", "2h", "6h", "12h", "23h", "25h"))
 KINDS = ("send", "send", "send", "wait", "until", "day", "wait_for", "branch", "split", "set",
          "set", "tag", "untag", "goto", "emit", "handoff", "ladder", "noted", "noted",
          "keyed", "keyed")
-# a set and a branch reading what it wrote (or what a step between them changed since)
+# a set, and right after it a branch reading what it wrote
 NOTED = (("event.note", "event.note >= 50"), ("memo", "memo > customer.score - 25"),
          ("customer.tags", 'has tag "t"'), ("customer.tags", 'customer.tags == ["t", "u"]'),
          ("customer.opted_out", "customer.opted_out == false"))
