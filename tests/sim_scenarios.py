@@ -78,11 +78,20 @@ def assert_sends_respect_policies(sends, cap, quiet, zone_of) -> None:
 CONDITIONS = ('customer.score >= 50', 'has tag "t"', "consent.sms", "consent.wecom",
               'customer.score >= 40 and consent.wecom', 'not has tag "t"', "customer.points >= 10",
               "n >= 1", 'customer.tier == "basic"', 'customer.timezone == "UTC"',
-              "count(replied within 2d) >= 1", "count(clicked) >= 2")
+              "count(replied within 2d) >= 1", "count(clicked) >= 2", "event.note >= 50",
+              "event.ticket == 1", 'customer.tags == ["t", "u"]',
+              "customer.opted_out == false")
+# what a set writes into the profile's tags: a sorted list, or what a tag step would not make
+TAG_VALUES = ('["t", "u"]', '["u", "t", "u"]', '"t"', "null", '["h"]')
 ZONES = ("Asia/Shanghai", "America/New_York", "Europe/Berlin", "UTC")
 WAITS = st.sampled_from(("0m", "1m", "30m", "2h", "6h", "12h", "23h", "25h"))
 KINDS = ("send", "send", "send", "wait", "until", "day", "wait_for", "branch", "split", "set",
-         "set", "tag", "untag", "goto", "emit", "handoff", "ladder")
+         "set", "tag", "untag", "goto", "emit", "handoff", "ladder", "noted", "noted",
+         "keyed", "keyed")
+# a set, and right after it a branch reading what it wrote
+NOTED = (("event.note", "event.note >= 50"), ("memo", "memo > customer.score - 25"),
+         ("customer.tags", 'has tag "t"'), ("customer.tags", 'customer.tags == ["t", "u"]'),
+         ("customer.opted_out", "customer.opted_out == false"))
 # milestones on what the cohort does (replies to a, clicks on sms, purchases) and on what the
 # journey emits; their conditions read nothing a step changes
 MILESTONES = ("milestone replied_once on replied within {hours}h",
@@ -167,9 +176,30 @@ def deterministic_scenarios(draw, max_size=80):
             percent = draw(st.integers(0, 100))
             line = f"split {{ x {percent}% -> {draw(later)}\n      y {100 - percent}% -> {draw(later)} }}"
         elif kind == "set":
-            target = draw(st.sampled_from(("customer.score", "customer.points", "n", "event.note")))
-            source = "customer.score" if target == "event.note" else target   # a note nothing reads
-            line = f"set {target} = {source} + {draw(st.integers(-20, 20))}"
+            target = draw(st.sampled_from(("customer.score", "customer.points", "n", "event.note",
+                                           "memo", "customer.tags", "customer.opted_out")))
+            if target == "customer.tags":
+                line = f"set customer.tags = {draw(st.sampled_from(TAG_VALUES))}"
+            elif target == "customer.opted_out":
+                line = f"set customer.opted_out = {draw(st.sampled_from(('true', 'false', 'null')))}"
+            else:   # the run's event data and context (memo) read by branches
+                source = "customer.score" if target in ("event.note", "memo") else target
+                line = f"set {target} = {source} + {draw(st.integers(-20, 20))}"
+        elif kind == "noted":
+            target, condition = draw(st.sampled_from(NOTED))
+            value = draw(st.sampled_from(TAG_VALUES)) if target == "customer.tags" else \
+                draw(st.sampled_from(("true", "false"))) if target == "customer.opted_out" else \
+                f"customer.score + {draw(st.integers(-20, 20))}"
+            line = (f"set {target} = {value}\n    branch {{ when {condition} -> {draw(later)}\n"
+                    f"      else -> {draw(later)} }}")
+        elif kind == "keyed":   # the correlation key of the event a wait takes: a click on an
+            # sms carries its run's
+            condition = draw(st.sampled_from(("event.ticket == 1", "event.ticket == 2",
+                                              "not event.ticket exists")))
+            line = (f"send via sms template b\n"
+                    f"    wait for clicked within 1d -> k{i} timeout -> {draw(later)}\n"
+                    f"    k{i}: branch {{ when {condition} -> {draw(later)}\n"
+                    f"      else -> {draw(later)} }}")
         elif kind in ("tag", "untag"):
             line = f'{kind} "t"'
         elif kind == "emit":
@@ -219,7 +249,9 @@ def deterministic_scenarios(draw, max_size=80):
                                       ' where event.template == "b"')))
         action = draw(st.sampled_from(('tag "h"', 'untag "t"', "set customer.points = customer.points + 5",
                                        "set n = n + 1", "set n = 3", 'set customer.tier = "gold"',
-                                       "emit pinged", "-> done")))
+                                       "emit pinged", "-> done",
+                                       "set event.note = customer.points + 50",
+                                       f"set customer.tags = {draw(st.sampled_from(TAG_VALUES))}")))
         extra.append(f"on {event}{where} {{ {action} }}")
     text = journey(f'  stage s "S" {{\n' + "\n".join(body) + "\n  }", header=(
         "  entry on joined\n  attribute points: number = 0\n  attribute score: number = 0\n"

@@ -253,6 +253,17 @@ def _bench():
     return sim_bench.tables(), cohort
 
 
+def _rewritten_complaints():
+    """complaint_escalation as ``benchmarks/sim_constructs.py`` rewrites it: a set of the
+    profile's tags, a set of the context a branch reads, a goal reading the correlation key."""
+    import sys
+    sys.path.insert(0, str(BENCH))
+    import sim_constructs
+    cohort = load_cohort(ROOT / "examples" / "cohorts" / "complaint_escalation.cohort.yaml")
+    cohort.size = 3000
+    return sim_constructs.rewritten_tables(), cohort
+
+
 def _example(journey_file: str, cohort_file: str, size: int = 3000):
     cohort = load_cohort(ROOT / "examples" / "cohorts" / cohort_file)
     cohort.size = size
@@ -289,6 +300,7 @@ CASES = {
     "programme": lambda: (compile_text(PROGRAMME), parse_cohort(PROGRAMME_COHORT)),
     "ladder": lambda: (compile_text(LADDER), parse_cohort(LADDER_COHORT)),
     "bench": _bench,
+    "complaint_escalation with sets and key reads": _rewritten_complaints,
 }
 
 
@@ -528,11 +540,13 @@ def test_engines_agree_exactly_on_generated_journeys(scenario):
     """Journeys drawn with every step kind (sends on three channels, with fallbacks,
     transactional or promo; waits, wait until, day-N waits, waits for events, branches on
     attributes, event history, declared defaults, a run-local variable, tags and consent,
-    splits, set, tag, untag, emit (of the entry event too), handoffs to a staffed role,
+    the run's event data and context as sets wrote them, splits, set (of the profile's tags and
+    opt-out too), tag, untag, emit (of the entry event too), handoffs to a staffed role,
     escalation ladders whose resolution meets the SLAs of their rungs' handoffs, waits for
     delivery results, goto, exits), correlation keys (several runs of a customer at once, each
     taking the events of its key, an entry refused for a key in use, events of no run's key
-    undelivered, staff resolutions meeting the SLAs of their key), always-on handlers (set, tag, untag, emit, jump; on delivery
+    undelivered, staff resolutions meeting the SLAs of their key, branches reading the key an
+    event carries or inherits), always-on handlers (set, tag, untag, emit, jump; on delivery
     results too), the cohort's responses to delivery results, KPIs, every re-entry rule, goals,
     exit rules and milestones (on what the cohort does and on the emitted event), rolling and
     calendar caps, quiet hours, consent and holdout, and a cohort without chance: both engines
@@ -900,18 +914,16 @@ def test_shards_default_to_the_machines_cores_as_many_as_the_run_can_use(monkeyp
 
 
 def test_a_set_the_engine_cannot_hold_sends_every_customer_to_the_reference_path():
-    """Customers who reach such a `set` would be run again on the reference path from their
-    start, with new draws: which of them reach it depends on draws (a drawn attribute, a
-    response), so only running every customer there keeps the figures unbiased. A set of the
-    run's event data or context that no condition reads changes nothing: it runs here."""
+    """Customers who reach such a `set` (the profile's time zone) would be run again on the
+    reference path from their start, with new draws: which of them reach it depends on draws
+    (a drawn attribute, a response), so only running every customer there keeps the figures
+    unbiased. Every other set runs on the vectorised path."""
     text = journey('''  stage s "S" {
     wait 1h
     branch { when customer.vip == true -> noted
       else -> plain }
-    noted: set event.note = "vip"
-    wait 1d
-    branch { when event.note == "vip" -> plain
-      else -> done }
+    noted: set customer.timezone = "Asia/Shanghai"
+    wait until 10:00
     done: exit completed
     plain: wait 2h
     exit completed
@@ -924,21 +936,170 @@ def test_a_set_the_engine_cannot_hold_sends_every_customer_to_the_reference_path
     fast = simulate(tables, cohort, seed=2, days=5, engine="vector")
     assert fast.paths["reference"] == 600
     compare(fast, simulate(tables, cohort, seed=2, days=5, engine="reference"))
-    # what no condition reads changes nothing: such a set runs on the vectorised path
-    for unread in ('event.note = "vip"', 'event.other = 1', 'note = "vip"', "event = 1"):
-        quiet = compile_text(text.replace('set event.note = "vip"', f"set {unread}")
-                             .replace('event.note == "vip"', 'event.vip == "x"'))
-        assert not may_escape(Plan(quiet, cohort)), unread
-        fast = simulate(quiet, cohort, seed=2, days=5, engine="vector")
-        assert fast.paths["reference"] == 0
-        compare(fast, simulate(quiet, cohort, seed=2, days=5, engine="reference"))
-    for read in ('event.vip = 1', 'event.vip.x = 1', 'vip = 1'):   # event.vip, the context's vip
-        assert may_escape(Plan(compile_text(text.replace('set event.note = "vip"', f"set {read}")
-                                            .replace('event.note == "vip"', 'event.vip == "x" '
-                                                     'or vip == 1')), cohort)), read
-    bench = compile_text(journey('  stage s "S" {\n    set customer.points = 1\n    exit completed\n  }',
-                                 header="  entry on joined\n  attribute points: number = 0"))
-    assert not may_escape(Plan(bench, cohort))
+    for held in ('event.note = "vip"', 'event.other = 1', 'note = "vip"', "event = 1",
+                 'customer.tags = ["a"]', "customer.opted_out = true", "customer.points = 1"):
+        quiet = compile_text(text.replace('set customer.timezone = "Asia/Shanghai"', f"set {held}"))
+        assert not may_escape(Plan(quiet, cohort)), held
+
+
+def _exactly_on_the_vector_path(text: str, header: str, cohort_text: str, size: int):
+    """Both engines on a cohort without chance (splits tell customers apart): the same
+    figures to the customer, every customer on the vectorised path."""
+    tables, cohort = compile_text(journey(text, header=header)), parse_cohort(cohort_text)
+    assert vector_support(tables, cohort) is None
+    fast = simulate(tables, cohort, seed=2, days=5, engine="vector")
+    slow = simulate(tables, cohort, seed=2, days=5, engine="reference")
+    assert fast.paths == {"vector": size, "reference": 0, "reasons": {}}
+    compare(fast, slow, exact=True)
+    assert fast.policies == slow.policies
+    return slow
+
+
+def test_sets_of_the_runs_event_data_and_context_run_on_the_vector_path():
+    """`set event.x` changes the run's own copy of its event (a handler's too, not the event
+    it handles), `set x` the run's context; a condition reads them until the run takes a new
+    event (a wait for one), whose keys replace the context's."""
+    slow = _exactly_on_the_vector_path('''  stage s "S" {
+    split { x 50% -> one
+      y 50% -> two }
+    one: set event.note = "vip"
+    goto both
+    two: set memo = 1
+    both: set event.deep.x = customer.n
+    send via sms template a
+    wait 1d
+    branch { when event.note == "vip" and event.deep.x == 3 -> vip
+      else -> other }
+    vip: set memo.y = 2
+    branch { when memo.y == 2 and not memo.x exists -> heard
+      else -> done }
+    other: branch { when memo == 1 and event.deep.x == 3 and event.note == "clicked" -> heard
+      else -> done }
+    heard: send via sms template b
+    wait for replied within 2d -> replied timeout -> done
+    replied: branch { when memo == 5 and not event.note exists and not event.deep exists -> again
+      else -> done }
+    again: send via sms template c
+    wait for bought within 2d -> bought timeout -> done
+    bought: branch { when memo == 5 -> won
+      else -> done }
+    won: exit converted
+    done: exit completed
+  }''', '  entry on joined\n  exit on unsubscribed as opted_out\n'
+       '  on clicked where memo == 1 { set event.note = "clicked" }', """size: 600
+arrival: 0
+segments:
+  - name: a
+    attributes: {n: 3}
+    consent: {sms: 1}
+    behaviour:
+      responses:
+        - {event: clicked, after: {template: a}, p: 1, delay: 1h}
+        - {event: replied, after: {template: b}, p: 1, delay: 1h, data: {memo: 5}}
+        - {event: bought, after: {template: c}, p: 1, delay: 1h}
+""", 600)
+    steps = {step["step"]: step for step in slow.steps}
+    assert steps["s.8"]["exits"] == {"branch 1 -> vip": 302, "else -> other": 298}
+    assert steps["won"]["entered"] == 600      # every branch reading what was set held
+
+
+def test_sets_of_the_profiles_tags_and_opt_out_run_on_the_vector_path():
+    """`set customer.tags` and `set customer.opted_out` as the runtime writes the profile: a
+    value other than a sorted list of tags (duplicates, a text, null, a mapping) is read back
+    as written, `has tag` holds for a list's items only, a tag step makes a sorted list again;
+    a send is skipped when opted_out is true, and an opt-out event makes it true."""
+    slow = _exactly_on_the_vector_path('''  stage s "S" {
+    split { x 25% -> one
+      y 25% -> two
+      z 25% -> three
+      w 25% -> four }
+    one: set customer.tags = ["vip", "t", "a", "vip"]
+    goto both
+    two: set customer.tags = "vip"
+    set customer.opted_out = false
+    branch { when customer.opted_out == false -> asked
+      else -> done }
+    asked: send via sms template c
+    wait 1h
+    goto both
+    three: set customer.tags = null
+    set customer.opted_out = true
+    goto both
+    four: set customer.tags.x = 1
+    both: send via sms template a
+    branch { when has tag "vip" and has tag "t" -> vip
+      else -> other }
+    vip: untag "t"
+    branch { when customer.tags == ["a", "vip"] -> tagged
+      else -> done }
+    other: branch { when customer.opted_out == true and customer.tags == "vip" -> tagged
+      else -> third }
+    third: branch { when not customer.tags exists and customer.opted_out == true -> tagged
+      else -> fourth }
+    fourth: branch { when customer.tags.x == 1 and not has tag "t" -> tagged
+      else -> done }
+    tagged: tag "b"
+    branch { when has tag "b" and not has tag "vip" -> plain
+      else -> done }
+    plain: send via sms template b
+    exit converted
+    done: exit completed
+  }''', '  entry on joined\n  exit on unsubscribed where customer.tier == "gold" as opted_out',
+       """size: 800
+arrival: 0
+segments:
+  - name: a
+    tags: {t: 1}
+    consent: {sms: 1}
+    behaviour:
+      responses:
+        - {event: unsubscribed, after: {template: c}, p: 1, delay: 1m}
+""", 800)
+    steps = {step["step"]: step for step in slow.steps}
+    assert [steps[s]["exits"].get("branch 1 -> tagged")
+            for s in ("s.17", "other", "third", "fourth")] == [192, 204, 207, 197]
+    assert slow.policies["opted_out_skips"] == 822
+
+
+def test_conditions_reading_the_correlation_key_run_on_the_vector_path():
+    """A condition reads the correlation key an event carries, or the one it inherits (a
+    reply to a message has its run's key, set in its data as the runtime sets it: over a key
+    that is no single value too): the run's event, the context root, a milestone's event and a
+    history question's past events."""
+    slow = _exactly_on_the_vector_path('''  stage s "S" {
+    branch { when event.ticket == 1 and ticket == 1 -> first
+      else -> second }
+    first: send via sms template a
+    wait for replied within 1d -> replied timeout -> done
+    replied: branch { when event.ticket == 1 and event exists and ticket == 1 -> won
+      else -> done }
+    second: send via sms template b
+    wait for replied within 1d -> other timeout -> done
+    other: branch { when event.ticket == 2 and ticket == 2.0 -> history
+      else -> done }
+    history: branch { when count(replied where event.ticket == 2) == 1 -> won
+      else -> done }
+    won: exit converted
+    done: exit completed
+  }''', '''  entry on joined
+  correlate by ticket
+  reentry always
+  exit on unsubscribed as opted_out
+  milestone keyed on replied where event.ticket == 1''', """size: 300
+arrival: 0
+segments:
+  - name: a
+    entry_data: {ticket: 1}
+    consent: {sms: 1}
+    behaviour:
+      responses:
+        - {event: joined, after: {template: a}, p: 1, delay: 1m, data: {ticket: 2.0}}
+        - {event: replied, after: {template: a}, p: 1, delay: 1h}
+        - {event: replied, after: {template: b}, p: 1, delay: 2h, data: {ticket: [1]}}
+""", 300)
+    steps = {step["step"]: step for step in slow.steps}
+    assert steps["won"]["entered"] == 600      # two runs each, every branch reading the key held
+    assert slow.milestones[0]["reached"] == 300
 
 
 @pytest.mark.parametrize("name, size", [("churn_ladder", 2000), ("crisis_ladder", 3000)])

@@ -141,6 +141,7 @@ class Block:
         self.lanes = Lanes(plan, n)
         self.book = Book(plan, n)
         self.keys = Keys(self) if plan.correlate is not None else None   # correlation keys
+        self.book.keys = self.keys
         self.escaped = np.zeros(n, dtype=bool)
         self.tally = Tally(plan, n, first, self.escaped)
         self.trace: list[tuple] = []       # sends: customer rows, times, channel, zone codes, journey
@@ -623,7 +624,7 @@ class Block:
         if updating.any():
             self._update(rows[updating], ids[updating])
         leaving = np.isin(kinds, list(plan.opt_out_kinds))
-        self.customers.opted_out[rows[leaving]] = True
+        self.customers.opt_out(rows[leaving])
         self.item[rows] = ids
         self.item_stage[rows] = 0
         width = self.lanes.order.shape[1]
@@ -802,10 +803,14 @@ class Block:
         return taken
 
     def _context(self, lanes_: np.ndarray, ids: np.ndarray) -> None:
-        """``run.context.update(run.event)``: the event's top-level keys replace the context's."""
-        for key, refs in self.lanes.contexts.items():
+        """``run.event = event``, ``run.context.update(run.event)``: the event's top-level keys
+        replace the context's (and what set wrote there)."""
+        lanes = self.lanes
+        lanes.forget_event(lanes_)
+        for key, refs in lanes.contexts.items():
             has = self.book.has_key(ids, key)
             refs[lanes_[has]] = ids[has]
+            lanes.forget(lanes_[has], key)
 
     def _leave(self, lanes_: np.ndarray) -> None:
         """Runs leave the step they rest at (their timer is cancelled)."""

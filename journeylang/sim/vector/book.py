@@ -57,6 +57,7 @@ class Book:
         self.found_t = [np.full(n, -np.inf) for _ in range(kinds)]
         self.found_q = [np.full(n, -np.inf) for _ in range(kinds)]
         self.found_id = [np.full(n, -1, dtype=np.int64) for _ in range(kinds)]
+        self.keys = None   # correlation.Keys: an event's data holds the key it inherits
 
     # --- adding -----------------------------------------------------------------------------
 
@@ -350,14 +351,27 @@ class Book:
     # --- data ---------------------------------------------------------------------------------
 
     def has_key(self, ids: np.ndarray, key: str) -> np.ndarray:
-        """Whether each event's data has the top-level ``key``."""
+        """Whether each event's data has the top-level ``key`` (the root of a correlation key
+        it inherits too)."""
         sources = self.plan.sources
         has = np.array([key in s.keys for s in sources], dtype=bool)
-        return has[self.src[ids]]
+        found = has[self.src[ids]]
+        if self.keys is not None and self.keys.path[0] == key:
+            found = found | self.keys.inheriting(ids)
+        return found
 
     def data(self, ids: np.ndarray, path: tuple):
         """The value at ``path`` of each event's data: a column (a Python value when every
-        event's source has it as the same constant)."""
+        event's source has it as the same constant), with the correlation key an event
+        inherits set in it (``runtime.correlation.with_key``)."""
+        found = self.stored(ids, path)
+        keys = self.keys
+        if keys is None or not len(ids) or path[:len(keys.path)] != keys.path[:len(path)]:
+            return found
+        return keys.with_keys(ids, path, found)
+
+    def stored(self, ids: np.ndarray, path: tuple):
+        """``data`` as its source made it (without an inherited key)."""
         n = len(ids)
         if not n:
             return np.zeros(0)
@@ -398,6 +412,11 @@ class Book:
 
     def whole(self, ids: np.ndarray) -> np.ndarray:
         """Each event's data as a dict (for a branch reading ``event`` as a whole)."""
+        found = self._whole_stored(ids)
+        return found if self.keys is None or not len(ids) else \
+            self.keys.with_keys(ids, (), found)
+
+    def _whole_stored(self, ids: np.ndarray) -> np.ndarray:
         found = np.empty(len(ids), dtype=object)
         for s in np.unique(self.src[ids]).tolist():
             mine = self.src[ids] == s

@@ -4,12 +4,14 @@ A key is a code per distinct value (``runtime.correlation.same_key``: 42 and 42.
 and "42" or true and 1 two; -1: no usable key). An event's key is the one its data carries, else
 the one it inherits, as the reference engine keys what it makes (``sim.engine._keyed``): a
 response to a message the key of the run that sent it, a response to an event that event's
-key, an emitted event its run's. A run's key is its entry event's: a run starts only when the
-entry event has a usable key no live run of the journey has (``Executor._entry_key``), an event
-reaches only the runs of its key (opt-outs reach every run: ``Executor._for_run``), and an
-event some run of a journey would take but none of its key does is counted undelivered. When a
-run ends is kept, so the staff settlement meets a resolution's SLA as ``Executor._resolve_sla``
-does: the oldest open SLA of its role whose run has its key or has ended.
+key, an emitted event its run's; a condition reads an inherited key in the event's data
+(``Book.data`` sets it there as ``runtime.correlation.with_key`` does). A run's key is its
+entry event's: a run starts only when the entry event has a usable key no live run of the
+journey has (``Executor._entry_key``), an event reaches only the runs of its key (opt-outs
+reach every run: ``Executor._for_run``), and an event some run of a journey would take but none
+of its key does is counted undelivered. When a run ends is kept, so the staff settlement meets
+a resolution's SLA as ``Executor._resolve_sla`` does: the oldest open SLA of its role whose run
+has its key or has ended.
 """
 from __future__ import annotations
 
@@ -18,8 +20,10 @@ from collections import Counter
 
 import numpy as np
 
+from ...runtime.correlation import with_key
+from ...runtime.scope import copy_json
 from ..cohort import Record
-from .columns import dig
+from .columns import as_objects, dig, typed
 
 NONE = -1      # no usable key
 UNKNOWN = -2   # an event's own key not yet read from its data
@@ -46,6 +50,7 @@ class KeyCodes:
         self.codes: dict[tuple, int] = {}     # a text, a truth value or an int beyond floats
         self.numbers = np.zeros(0)                          # every number met, sorted
         self.number_codes = np.zeros(0, dtype=np.int64)     # and its code
+        self.values: dict[int, object] = {}                 # code -> a value with it
         self._next = 0
 
     def code(self, values, n: int) -> np.ndarray:
@@ -69,6 +74,7 @@ class KeyCodes:
         code = self.codes.get(identity)
         if code is None:
             code = self.codes[identity] = self._next
+            self.values[code] = identity[1]
             self._next += 1
         return code
 
@@ -83,6 +89,7 @@ class KeyCodes:
         seen[seen] = known[at[seen]] == distinct[seen]
         new = distinct[~seen]
         if len(new):
+            self.values.update(zip(range(self._next, self._next + len(new)), new.tolist()))
             known = np.concatenate([known, new])
             codes = np.concatenate([codes, np.arange(self._next, self._next + len(new))])
             self._next += len(new)
@@ -136,10 +143,34 @@ class Keys:
             sources = book.src[fresh]
             for s in np.unique(sources).tolist():   # one source's data at a time: no objects
                 mine = sources == s
-                found[mine] = self.codes.code(book.data(fresh[mine], self.path), int(mine.sum()))
+                found[mine] = self.codes.code(book.stored(fresh[mine], self.path), int(mine.sum()))
             own[unread] = found
             self.own[fresh] = found
         return np.where(own >= 0, own, self.inherited[ids])
+
+    def inheriting(self, ids: np.ndarray) -> np.ndarray:
+        """Whether each event's data has no usable key but the event inherits one."""
+        self._fit_events()
+        self.of_events(ids)
+        return (self.own[ids] == NONE) & (self.inherited[ids] >= 0)
+
+    def with_keys(self, ids: np.ndarray, path: tuple, values):
+        """``values`` (read at ``path`` of the events' data, a column or one value for all)
+        as ``runtime.correlation.with_key`` sets the inherited key in the data."""
+        inheriting = np.flatnonzero(self.inheriting(ids))
+        if not len(inheriting):
+            return values
+        found = np.empty(len(ids), dtype=object)
+        found[:] = as_objects(values).tolist() if isinstance(values, np.ndarray) else \
+            [values] * len(ids)
+        for i in inheriting.tolist():
+            data = copy_json(found[i])
+            for part in reversed(path):   # the data down to ``path``
+                data = {part: data}
+            data = data if isinstance(data, dict) else {}
+            with_key(data, self.path, self.codes.values[int(self.inherited[ids[i]])])
+            found[i] = dig(data, path)
+        return typed(found)
 
     def inherit(self, ids: np.ndarray, keys) -> None:
         """Events ``ids`` carry ``keys`` (None: none) where their data sets no key."""
@@ -260,36 +291,17 @@ class Keys:
 
 def reason(plan) -> str | None:
     """Why correlated journeys send every customer to the reference path, or None."""
-    from .plan import _paths
     paths = {j.program.correlate for j in plan.journeys if j.program.correlate is not None}
     if not paths:
         return None
     if len(paths) > 1:
         return "journeys correlate their runs by different keys (" + \
                ", ".join(sorted(".".join(p) for p in paths)) + ")"
-    path, = paths
-    for journey in plan.journeys:
-        for tree in journey.trees():
-            for read in _paths(tree):
-                if _reads_key(read, path, journey):
-                    return f"journey {journey.journey_id!r} reads {'.'.join(read)}, which " \
-                           f"holds the correlation key {'.'.join(path)} only once an event " \
-                           "inherits it: such runs take the reference path"
     if plan.segment_reasons and any(step.kind == "handoff" for j in plan.journeys
                                     for step in j.steps):
         return "correlated runs with handoffs, and customers of some segments on the " \
                "reference path: the staff settlement needs every run's key"
     return None
-
-
-def _reads_key(read: list, path: tuple, journey) -> bool:
-    """Whether a condition's path reads (part of) the key: ``event`` as a whole or a path
-    through the key, or the context root holding it."""
-    if read[0] == "event":
-        rest = tuple(read[1:])
-        return not rest or path[:len(rest)] == rest or rest[:len(path)] == path
-    return read[0] == path[0] and read[0] not in journey.variables and \
-        read[0] not in ("customer", "consent")
 
 
 __all__ = ["NONE", "KeyCodes", "Keys", "reason"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...runtime.scope import assign, copy_json
 from ..cohort import Record
 from .columns import as_objects, dig, flatten, sample, typed
 
@@ -41,6 +42,9 @@ class Customers:
         self.tags: dict[str, np.ndarray] = {}
         self.consent: dict[str, np.ndarray] = {}
         self.opted_out = np.zeros(n, dtype=bool)
+        # row -> the profile's tags / opted_out as a set left them, where the columns above do
+        # not say it (tags not a sorted list of distinct texts; opted_out neither true nor null)
+        self.written: dict[str, dict[int, object]] = {"tags": {}, "opted_out": {}}
         wanted = plan.reads["profile"]
         pieces: dict[str, dict] = {"columns": {}, "tags": {}, "consent": {}}
         for g, segment in enumerate(cohort.segments):
@@ -118,14 +122,20 @@ class Customers:
         if name == "tags":
             names = sorted(self.tags)
             held = [self.tags[t][rows] for t in names]
-            return _objects([[t for t, col in zip(names, held) if col[i]] for i in range(len(rows))])
-        if name == "consent":
+            found = _objects([[t for t, col in zip(names, held) if col[i]] for i in range(len(rows))])
+        elif name == "consent":
             return self.consent_dict(rows)
-        if name == "timezone":
+        elif name == "timezone":
             return self.zone_name[self.zone[rows]]
-        if name == "opted_out":
-            return _objects([True if v else None for v in self.opted_out[rows].tolist()])
-        return None
+        elif name == "opted_out":
+            found = _objects([True if v else None for v in self.opted_out[rows].tolist()])
+        else:
+            return None
+        written = self.written[name]
+        for i, row in enumerate(rows.tolist() if written else ()):
+            if row in written:
+                found[i] = written[row]
+        return found
 
     def consent_value(self, channel: str, rows: np.ndarray):
         column = self.consent.get(channel)
@@ -171,6 +181,9 @@ class Customers:
     def set(self, path: tuple, rows: np.ndarray, values) -> None:
         """``set customer.<path> = value`` (None deletes): the value replaces whatever the
         profile held at, under or above the path (``runtime.scope.assign``)."""
+        if path[0] in self.written:
+            self.set_owned(path, rows, values)
+            return
         for other in list(self.columns):
             if other != path and (other[:len(path)] == path or path[:len(other)] == other):
                 column = self.columns[other]
@@ -179,10 +192,54 @@ class Customers:
                 column[rows] = np.nan if column.dtype.kind == "f" else None
         _write(self.columns, path, rows, values, self.n)
 
+    def set_owned(self, path: tuple, rows: np.ndarray, values) -> None:
+        """``set customer.tags`` or ``set customer.opted_out`` (or a path inside them), as
+        ``runtime.scope.assign`` changes the profile: the columns say what the runtime reads
+        (a tag is held when the value is a list holding it; opted out when it is true), and
+        ``written`` keeps a value the columns do not say as it is."""
+        name = path[0]
+        listed = as_objects(values).tolist() if isinstance(values, np.ndarray) else \
+            [values] * len(rows)
+        held = self.special(name, rows).tolist()
+        written = self.written[name]
+        for row, current, value in zip(rows.tolist(), held, listed):
+            profile = {} if current is None else {name: copy_json(current)}
+            assign(profile, {}, {}, "customer." + ".".join(path), value)
+            now = profile.get(name)
+            if name == "opted_out":
+                self.opted_out[row] = now is True
+                plain = now is True or now is None
+            else:
+                named = {t for t in now if isinstance(t, str)} if isinstance(now, list) else set()
+                for tag in set(self.tags) | named:
+                    self.tags.setdefault(tag, np.zeros(self.n, dtype=bool))[row] = \
+                        isinstance(now, list) and tag in now
+                plain = isinstance(now, list) and now == sorted(named)
+            if plain:
+                written.pop(row, None)
+            else:
+                written[row] = now
+
+    def opt_out(self, rows: np.ndarray) -> None:
+        """An opt-out event: ``profile["opted_out"] = True``."""
+        self.opted_out[rows] = True
+        for row in rows.tolist() if self.written["opted_out"] else ():
+            self.written["opted_out"].pop(row, None)
+
     def set_tags(self, tags, rows: np.ndarray, on: bool) -> None:
+        """``tag`` / ``untag``: the profile's tags become a sorted list of distinct tags (a
+        value a set wrote is read as the runtime reads it: a list's items, else none)."""
+        written = self.written["tags"]
         for tag in tags:
             column = self.tags.setdefault(tag, np.zeros(self.n, dtype=bool))
             column[rows] = on
+        for row in rows.tolist() if written else ():
+            if row in written:
+                value = written.pop(row)
+                current = set(value) if isinstance(value, list) else set()
+                current = sorted(current | set(tags) if on else current - set(tags))
+                if not all(isinstance(t, str) for t in current):
+                    written[row] = current
 
     def set_consent(self, channel: str, rows: np.ndarray, values) -> None:
         _write(self.consent, channel, rows, values, self.n)

@@ -3,10 +3,11 @@
 A lane holds one run at a time: the customer it belongs to, its journey, where it is and what it
 does (``phase``: free, executing steps, resting at a step, held out), its instant, its timer,
 and what the run keeps (variables, milestones reached, KPIs opened, stages reached, its arms,
-its context and current event, as references to events of the book). Lane ``j * n + c`` is
-customer ``c``'s lane in journey ``j``; a customer with several runs of one journey at once
-(``reentry always``) gets more lanes, appended. ``order`` lists each customer's live lanes in the
-order their runs began (the order the runtime reacts to an event in).
+its context and current event, as references to events of the book, and what ``set`` wrote
+into them). Lane ``j * n + c`` is customer ``c``'s lane in journey ``j``; a customer with
+several runs of one journey at once (``reentry always``) gets more lanes, appended. ``order``
+lists each customer's live lanes in the order their runs began (the order the runtime reacts to
+an event in).
 """
 from __future__ import annotations
 
@@ -45,6 +46,10 @@ class Lanes:
         self.contexts: dict[str, np.ndarray] = {}   # context key -> event id per lane
         for key in plan.reads["roots"]:
             self.contexts[key] = np.full(size, -1, dtype=np.int64)
+        # what ``set event.x`` / ``set x`` (a context key) wrote, by lane: the run's own copy of
+        # its event data; the context keys it changed and their values
+        self.edited_event: dict[int, dict] = {}
+        self.edited_context: dict[int, dict] = {}
         for journey in plan.journeys:
             j = journey.j
             for name, value in journey.variables.items():
@@ -80,6 +85,23 @@ class Lanes:
 
     def context(self, key: str) -> np.ndarray | None:
         return self.contexts.get(key)
+
+    def forget_event(self, lanes: np.ndarray) -> None:
+        """The runs of ``lanes`` take a new event: their copy of the old one is gone."""
+        for lane in lanes.tolist() if self.edited_event else ():
+            self.edited_event.pop(lane, None)
+
+    def forget(self, lanes: np.ndarray, key: str | None = None) -> None:
+        """What set wrote into the runs of ``lanes`` is gone: the value of context ``key`` (a
+        new event has that key), or (None: a run begins) everything."""
+        if not (self.edited_event or self.edited_context):
+            return
+        for lane in lanes.tolist():
+            if key is None:
+                self.edited_event.pop(lane, None)
+                self.edited_context.pop(lane, None)
+            elif lane in self.edited_context:
+                self.edited_context[lane].pop(key, None)
 
     # --- lanes and runs -----------------------------------------------------------------------
 
@@ -165,6 +187,7 @@ class Lanes:
         self.tables[("arm", j)][lanes] = -1
         for refs in self.contexts.values():
             refs[lanes] = -1
+        self.forget(lanes)
         self.pos[lanes], self.hops[lanes], self.resumed[lanes] = -1, 0, False
         self.timer_t[lanes] = np.inf
 

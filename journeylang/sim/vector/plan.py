@@ -205,6 +205,7 @@ class JourneyPlan:
                                              | {t.kind for t in self.endings}), dtype=np.int64)
         self.channels_of = {i: (s.params["channel"], *s.params.get("fallback", ()))
                             for i, s in enumerate(self.steps) if s.kind == "send"}
+        self.unread_sets: dict[str, bool] = {}   # set attribute -> whether nothing reads it
         for text in ("next", "waited", "time reached", "time passed", "timeout", "else", "goto",
                      "quiet hours over", "opted out"):
             self.why(text)
@@ -547,9 +548,9 @@ class Plan:
             self.reference = self.reference or _journey_reason(journey, bool(self.receipt_sources))
         if may_escape(self):
             self.reference = self.reference or (
-                "a set of something the engine does not hold (the profile's tags, timezone or "
-                "opted_out, another root): the customers reaching it would be run again on the "
-                "reference path with new draws, so every customer takes it")
+                "a set of something the engine does not hold (the profile's timezone): the "
+                "customers reaching it would be run again on the reference path with new draws, "
+                "so every customer takes it")
         staffed = any(step.kind == "handoff" for j in self.journeys for step in j.steps)
         self.coupled = staffed and any(self._reacts_to(k) for k in (self.resolved, self.breached))
         if self.coupled:
@@ -701,13 +702,14 @@ def vector_support(tables: Tables | list[Tables], cohort: Cohort) -> str | None:
 
 def assignable(journey, attribute: str) -> bool:
     """Whether this engine runs ``set <attribute>``: a run variable, a profile attribute or a
-    consent, or the run's event data or context where no condition of the journey reads it (a
-    set of anything else hands the customer to the reference path)."""
+    consent, the run's event data or context (a set of anything else hands the customer to
+    the reference path)."""
     parts = attribute.split(".")
-    return (len(parts) == 1 and parts[0] in journey.variables) or \
-        (parts[0] == "customer" and len(parts) > 1
-         and parts[1] not in ("tags", "timezone", "opted_out", "consent")) or \
-        (parts[0] == "consent" and len(parts) == 2) or unread(journey, parts)
+    if parts[0] == "customer":
+        return len(parts) > 1 and parts[1] not in ("timezone", "consent")
+    if parts[0] == "consent":
+        return len(parts) == 2
+    return True
 
 
 def unread(journey, parts: list[str]) -> bool:

@@ -4,8 +4,10 @@ The same paths as the runtime's ``RunScope`` (docs/runtime.md, "The condition fo
 columns: ``customer.x`` the profile (a declared attribute the profile lacks reads as its
 default; ``tags``, ``consent``, ``timezone`` and ``opted_out`` come from the columns the engine
 keeps for them), ``consent.x``, ``event.x`` the current event's data, a run-local variable, any
-other root the current event's data when it has that key, else the run's context; and history
-questions, answered from the customer's events in the book.
+other root the current event's data when it has that key, else the run's context (where a
+``set`` changed the run's event data or context, the run's own copy: ``Lanes.edited_event``,
+``Lanes.edited_context``); and history questions, answered from the customer's events in the
+book.
 """
 from __future__ import annotations
 
@@ -37,12 +39,15 @@ class Scope:
         self.event = event if event is not None else (
             block.lanes.ev[lanes] if lanes is not None else None)
         self.now, self.split, self.since = now, split, since
+        self.own = event is None and lanes is not None   # the run's event, which set may change
 
     def subset(self, mask) -> "Scope":
         pick = lambda value: value[mask] if isinstance(value, np.ndarray) else value
-        return Scope(self.block, self.rows[mask], self.journey, pick(self.lanes), pick(self.event),
-                     self.context, self.defaults, pick(self.now), pick(self.split),
-                     pick(self.since))
+        found = Scope(self.block, self.rows[mask], self.journey, pick(self.lanes),
+                      pick(self.event), self.context, self.defaults, pick(self.now),
+                      pick(self.split), pick(self.since))
+        found.own = self.own
+        return found
 
     # --- paths --------------------------------------------------------------------------------
 
@@ -81,42 +86,61 @@ class Scope:
         if self.event is None:
             return None
         book = self.block.book
-        if not rest:
-            return book.whole(self.event)
-        return book.data(self.event, rest)
+        value = book.whole(self.event) if not rest else book.data(self.event, rest)
+        return _overlay(value, self._copies(self.block.lanes.edited_event, self.own), rest)
+
+    def _copies(self, edited: dict, read: bool) -> list | None:
+        """What set wrote for each run (``edited``: by lane), None where it wrote nothing; None
+        when ``read`` is false or it wrote nothing for any of them."""
+        if not (read and edited):
+            return None
+        found = [edited.get(lane) for lane in self.lanes.tolist()]
+        return found if any(c is not None for c in found) else None
 
     def _rooted(self, root: str, rest: tuple):
         """The current event's data when it has ``root``, else the run's context."""
-        book = self.block.book
+        book, lanes = self.block.book, self.block.lanes
         path = (root, *rest)
+        n = len(self.rows)
+        events = self._copies(lanes.edited_event, self.own) if self.event is not None else None
+        contexts = self._copies(lanes.edited_context, self.context and self.lanes is not None)
         if self.event is not None:
             own = book.has_key(self.event, root)
+            if events is not None:
+                own = np.array([root in c if c is not None else o
+                                for c, o in zip(events, own.tolist())], dtype=bool)
         else:
-            own = np.zeros(len(self.rows), dtype=bool)
+            own = np.zeros(n, dtype=bool)
         context = None
         if self.context and self.lanes is not None and not own.all():
-            refs = self.block.lanes.context(root)
+            refs = lanes.context(root)
             if refs is not None:
                 refs = refs[self.lanes]
                 known = refs >= 0
                 if known.any():
-                    context = np.empty(len(self.rows), dtype=object)
+                    context = np.empty(n, dtype=object)
                     context[:] = None
                     values = book.data(refs[known], path)
                     context[known] = as_objects(values) if isinstance(values, np.ndarray) else \
                         [values] * int(known.sum())
                     context = typed(context)
+            if contexts is not None:
+                contexts = [c if c is not None and root in c else None for c in contexts]
+                context = _overlay(context, contexts, path, n, lambda c: c[root])
         if own.all():
-            return book.data(self.event, path)
+            return _overlay(book.data(self.event, path), events, path)
         if not own.any():
             return context
-        found = np.empty(len(self.rows), dtype=object)
+        found = np.empty(n, dtype=object)
         found[:] = None
-        values = book.data(self.event[own], path)
-        found[own] = as_objects(values) if isinstance(values, np.ndarray) else [values] * int(own.sum())
+        values = _overlay(book.data(self.event[own], path),
+                          None if events is None else [c for c, o in zip(events, own) if o], path)
+        found[own] = as_objects(values) if isinstance(values, np.ndarray) else \
+            [values] * int(own.sum())
         if context is not None:
             rest_of = ~own
-            found[rest_of] = as_objects(context)[rest_of]
+            found[rest_of] = as_objects(context)[rest_of] if isinstance(context, np.ndarray) \
+                else [context] * int(rest_of.sum())
         return typed(found)
 
     def has_tag(self, tag: str):
@@ -178,6 +202,20 @@ def _answers(function, n, query, moments, values, now):
     nows = now.tolist()
     found = np.empty(n, dtype=object)
     found[:] = [history_answer(function, moments_of[i], values_of[i], nows[i]) for i in range(n)]
+    return typed(found)
+
+
+def _overlay(value, copies: list | None, path: tuple, n: int | None = None, at=None):
+    """``value`` (a column or one value for all, read at ``path``), with the value at ``path``
+    of each run's copy where ``copies`` has one (``at``: how a copy holds ``path``'s root)."""
+    if copies is None or all(c is None for c in copies):
+        return value
+    n = len(copies) if n is None else n
+    found = np.empty(n, dtype=object)
+    found[:] = as_objects(value).tolist() if isinstance(value, np.ndarray) else [value] * n
+    for i, copy in enumerate(copies):
+        if copy is not None:
+            found[i] = dig(at(copy), path[1:]) if at is not None else dig(copy, path)
     return typed(found)
 
 

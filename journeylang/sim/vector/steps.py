@@ -13,9 +13,10 @@ import numpy as np
 from ...semantics import (ERROR, MAX_EMIT_DEPTH, MAX_STEPS, SEND_NO_CONSENT,
                           SEND_OPTED_OUT, SEND_QUIET, send_checks, zero_wait)
 from . import behaviour
-from .columns import evaluate, holds, repeated
+from ...runtime.scope import assign as runtime_assign, copy_json
+from .columns import as_objects, evaluate, holds, repeated
 from .lanes import EVENT, QUIET, QUIET_OVER, TIME, TIMEOUT, WAKE
-from .plan import HOLD, NO_NEXT
+from .plan import HOLD, NO_NEXT, unread as plan_unread
 
 
 def execute(block, lanes_: np.ndarray) -> None:
@@ -305,9 +306,8 @@ def tag(block, journey, s: int, chosen) -> None:
 
 def set_(block, journey, s: int, chosen) -> None:
     """``set customer.x = ...`` changes the profile, ``set n = ...`` a run-local variable,
-    ``set consent.x`` the consent; a set of the run's context or event data that no condition
-    reads changes nothing (``plan.assignable``: a read one sends every customer to the
-    reference path)."""
+    ``set consent.x`` the consent, ``set event.x`` or ``set x`` (another root) the run's event
+    data or context (``assign``)."""
     params = journey.steps[s].params
     done = assign(block, journey, params["attribute"], params.get("value"), chosen,
                   block.scope(journey.j, chosen))
@@ -327,10 +327,64 @@ def assign(block, journey, attribute: str, tree, chosen, scope):
     if parts[0] == "customer":
         block.customers.set(tuple(parts[1:]), rows, _column(value, len(chosen)))
         return chosen
-    if parts[0] != "consent":   # the run's event data or context, which nothing reads
+    if parts[0] == "consent":
+        block.customers.set_consent(parts[1], rows, _column(value, len(chosen)))
         return chosen
-    block.customers.set_consent(parts[1], rows, _column(value, len(chosen)))
+    unread = journey.unread_sets.get(attribute)
+    if unread is None:
+        unread = journey.unread_sets[attribute] = plan_unread(journey, parts)
+    if not unread:   # what nothing reads changes nothing counted
+        _write_run(block, attribute, _column(value, len(chosen)), chosen)
     return chosen
+
+
+def _write_run(block, attribute: str, values: np.ndarray, chosen) -> None:
+    """``set event.x`` / ``set x`` (a context key) with ``runtime.scope.assign`` on each run's
+    own copy of its event data, or of the context key's value (``Lanes.edited_event``,
+    ``Lanes.edited_context``)."""
+    lanes, book = block.lanes, block.book
+    root = attribute.split(".")[0]
+    listed, runs = as_objects(values).tolist(), chosen.tolist()
+    edited = lanes.edited_event if root == "event" else lanes.edited_context
+    fresh = np.array([i for i, lane in enumerate(runs) if lane not in edited or
+                      (root != "event" and root not in edited[lane])], dtype=np.int64)
+    if root == "event":
+        if len(fresh):   # each run's own copy of its event's data, made once
+            ids = lanes.ev[chosen[fresh]]
+            for i, ev, whole in zip(fresh.tolist(), ids.tolist(), book.whole(ids).tolist()):
+                edited[runs[i]] = _event_copy(book, ev, whole)
+        for lane, value in zip(runs, listed):
+            runtime_assign({}, edited[lane], {}, attribute, value)
+        return
+    current = [None] * len(runs)   # the context's value of the key, for runs without a copy
+    refs = lanes.context(root)
+    if refs is not None and len(fresh):
+        known = fresh[refs[chosen[fresh]] >= 0]
+        values_ = book.data(refs[chosen[known]], (root,)) if len(known) else []
+        values_ = as_objects(values_).tolist() if isinstance(values_, np.ndarray) else \
+            [values_] * len(known)
+        for i, value in zip(known.tolist(), values_):
+            current[i] = value
+    for i, (lane, value) in enumerate(zip(runs, listed)):
+        edits = edited.setdefault(lane, {})
+        held = edits[root] if root in edits else current[i]
+        context = {} if held is None else {root: copy_json(held)}
+        runtime_assign({}, {}, context, attribute, value)
+        edits[root] = context.get(root)
+
+
+def _event_copy(book, ev: int, whole) -> dict:
+    """A run's own copy of the data of event ``ev`` (the keys its source gives it)."""
+    if isinstance(whole, dict):
+        return copy_json(whole)
+    ids = np.array([ev])
+    found = {}
+    for key in sorted(book.plan.sources[int(book.src[ev])].keys):
+        value = book.data(ids, (key,))
+        value = as_objects(value)[0] if isinstance(value, np.ndarray) else value
+        if value is not None:
+            found[key] = copy_json(value)
+    return found
 
 
 def _column(value, n: int):
