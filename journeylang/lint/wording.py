@@ -1,12 +1,11 @@
 """Wording checks for JL721: the built-in rulebook, the configured rules, phrase matching."""
 from __future__ import annotations
 
-import marshal
 import re
 from dataclasses import dataclass
 from functools import cache
 
-from ..cache_folder import cached_path, write_atomically
+from ..cache_folder import cached_data
 from ..config import SEVERITIES, ContentConfig, WordingRule
 from ..resources import resource_dir
 
@@ -41,19 +40,11 @@ def builtin_rules() -> dict[str, tuple[WordingRule, ...]]:
 def _read_rulebook(text: str) -> dict:
     """The rulebook's YAML ``text`` as data, kept in the user's cache folder (keyed by the
     text) in Python's own marshal form, so that a check need not import a YAML parser."""
-    path = cached_path("rulebook-", [text], ".marshal")
-    if path is not None:
-        try:
-            book = marshal.loads(path.read_bytes())
-        except (OSError, EOFError, ValueError, TypeError):  # missing or damaged: read the YAML
-            book = None
-        if isinstance(book, dict) and "categories" in book:
-            return book
-    import yaml
-    book = yaml.safe_load(text)
-    if path is not None:
-        write_atomically(path, lambda handle: handle.write(marshal.dumps(book)))
-    return book
+    def parse() -> dict:
+        import yaml
+        return yaml.safe_load(text)
+    return cached_data("rulebook-", [text], parse,
+                       valid=lambda book: isinstance(book, dict) and "categories" in book)
 
 
 def _category_rules(name: str, category: dict):
