@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import example, given, settings, strategies as st
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from journeylang.config import DEFAULT_NAMING
 from journeylang.lint.rules.hygiene import _Convention
