@@ -55,6 +55,17 @@ class _AllTerminals:
                                                               self._flags)
         return pattern
 
+    def match_alone(self, terminal: TerminalDef, text: str, pos: int, end: int) -> str | None:
+        """What ``terminal`` alone matches at ``pos`` (None: nothing); a keyword or a
+        punctuation mark without flags by comparing the text, not compiled (a state's
+        lexer tries its terminals one by one where the shared alternation found a terminal
+        it does not accept)."""
+        pattern = terminal.pattern
+        if pattern.type == "str" and not pattern.flags and not self._flags:
+            return pattern.value if text.startswith(pattern.value, pos, end) else None
+        match = self.alone(terminal).match(text, pos, end)
+        return match.group(0) if match else None
+
     def _keyword_table(self, terminals: list[TerminalDef]) -> dict[str, list[TerminalDef]]:
         """For each expression terminal, the keywords it matches; kept in the user's cache
         folder, keyed by the terminals: working it out compiles every expression terminal
@@ -120,9 +131,9 @@ class _StateScanner:
         if kind in self.allowed_types:
             return found.group(0), kind
         for terminal in self.terminals[bisect_right(self.ranks, self.shared.rank[kind]):]:
-            match = self.shared.alone(terminal).match(text.text, pos, text.end)
-            if match:
-                return match.group(0), terminal.name
+            found = self.shared.match_alone(terminal, text.text, pos, text.end)
+            if found is not None:
+                return found, terminal.name
         return None
 
 
