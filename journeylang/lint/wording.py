@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cache
 
 from ..cache_folder import cached_data
 from ..config import SEVERITIES, ContentConfig, WordingRule
+from ..records import record
 from ..resources import resource_dir
 
 RULEBOOK = ("content", "rulebook.yaml")
@@ -19,7 +19,7 @@ _LATIN_CHAR = re.compile(f"[{_LATIN}]")
 _LATIN_CHAR_ANY_CASE = re.compile(f"[{_LATIN}]", re.IGNORECASE)  # as in a phrase's expression
 
 
-@dataclass(frozen=True)
+@record
 class Hit:
     """A phrase found in a text: where (character offsets) and by which rule."""
 
