@@ -9,11 +9,12 @@ written is simply not used. Readers treat a file they cannot read as missing.
 from __future__ import annotations
 
 import hashlib
+import marshal
 import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import IO, Callable
+from typing import IO, Any, Callable
 
 CACHE_ENV = "JOURNEYLANG_CACHE_DIR"  # where to keep it; empty: no cache, work it out every run
 
@@ -53,3 +54,22 @@ def write_atomically(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     except Exception:  # noqa: BLE001  run without the cache
         if temporary is not None:
             Path(temporary).unlink(missing_ok=True)
+
+
+def cached_data(prefix: str, made_from: list[str], make: Callable[[], Any],
+                valid: Callable[[Any], bool]) -> Any:
+    """The data ``make()`` works out from the texts ``made_from``, kept in the cache folder in
+    Python's own marshal form (plain data only): read from there when a file there is
+    ``valid``, else made (a missing or damaged file is made again and replaced)."""
+    path = cached_path(prefix, made_from, ".marshal")
+    if path is not None:
+        try:
+            data = marshal.loads(path.read_bytes())
+        except (OSError, EOFError, ValueError, TypeError):  # missing or damaged: make it
+            data = None
+        if data is not None and valid(data):
+            return data
+    data = make()
+    if path is not None:
+        write_atomically(path, lambda handle: handle.write(marshal.dumps(data)))
+    return data

@@ -4,12 +4,13 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from .ast import ATTRIBUTE_TYPES, CHANNELS
 from .diagnostics import Severity
 from .limits import MAX_FILE_BYTES, MAX_NESTING, MAX_NUMBER, MAX_WHOLE
+from .records import record
 from .semantics import OPT_OUT_EVENTS, value_type
 
 CONFIG_FILE = ".journeylang.toml"
@@ -31,7 +32,7 @@ class ConfigError(Exception):
     """A configuration file that cannot be used; the message names the file and the key."""
 
 
-@dataclass(frozen=True)
+@record
 class WordingRule:
     """Phrases that template texts must not contain (JL721), for some locales or all."""
 
@@ -44,7 +45,7 @@ class WordingRule:
     allow: tuple[str, ...] = ()       # longer phrases that contain a phrase but are fine
 
 
-@dataclass(frozen=True)
+@record
 class ContentConfig:
     """``[tool.journeylang.content]``: the built-in rulebook (all or some categories) and
     the operator's own wording rules."""
@@ -54,7 +55,7 @@ class ContentConfig:
     rules: tuple[WordingRule, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class DeclaredAttribute:
     """A customer attribute the shared schema declares: its type and, with ``has_default``,
     the value it has while a profile has none."""
@@ -65,7 +66,7 @@ class DeclaredAttribute:
     has_default: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class SegmentText:
     """A named segment: a condition in the DSL's syntax, and where it is written."""
 
@@ -76,7 +77,7 @@ class SegmentText:
     column: int = 1
 
 
-@dataclass(frozen=True)
+@record
 class LintConfig:
     """What the linter checks and how strictly.
 

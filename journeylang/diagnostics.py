@@ -5,6 +5,8 @@ import enum
 import re
 from dataclasses import dataclass, field, replace
 
+from .records import record
+
 
 @dataclass(frozen=True, order=True)
 class Span:
@@ -35,7 +37,7 @@ class Severity(enum.IntEnum):
         return self.name.lower()
 
 
-@dataclass(frozen=True)
+@record
 class Related:
     """Another place that explains a diagnostic (the other end of a loop, a first send)."""
 
@@ -43,7 +45,7 @@ class Related:
     message: str
 
 
-@dataclass(frozen=True)
+@record
 class StepName:
     """How text for people names a step that a message quotes by its stable id
     (``'win_back.7'``): ``kind`` is the word a message may put before the id (``send``),
@@ -54,7 +56,7 @@ class StepName:
     description: str
 
 
-@dataclass(frozen=True)
+@record
 class Diagnostic:
     """One problem found in a journey, with where it is and how to fix it. ``steps`` name
     the unlabelled steps the texts quote, for text output (machine formats keep the ids)."""

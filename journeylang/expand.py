@@ -14,6 +14,7 @@ from . import ast
 from .diagnostics import Diagnostic, Related, Severity, Span
 from .ladders import expand_ladders
 from .limits import MAX_NESTING
+from .records import record
 from .resources import resource_dir
 from .source import DSL_SUFFIXES, YAML_SUFFIXES, Source
 from .units import parse_duration
@@ -139,7 +140,7 @@ def _error(code, message, span, hint=None, related=()) -> Diagnostic:
 
 # --- expansion -----------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@record
 class UseSite:
     """One expanded ``use``: its prefix, where it is written and the fragment's file."""
 

@@ -8,13 +8,14 @@ import networkx as nx
 
 from . import ast
 from .expressions import unparse
+from .records import record
 
 # edge kinds
 NEXT, GOTO, EVENT, TIMEOUT, BRANCH, DEFAULT, SPLIT = (
     "next", "goto", "event", "timeout", "branch", "default", "split")
 
 
-@dataclass(frozen=True)
+@record
 class Target:
     """A reference from a step to another step or stage, as written."""
 

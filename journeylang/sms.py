@@ -10,7 +10,7 @@ split across two segments.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .records import record
 
 GSM7, UCS2 = "GSM-7", "UCS-2"
 GSM7_BASIC = frozenset(
@@ -21,7 +21,7 @@ GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
 SEGMENT_SIZES = {GSM7: (160, 153), UCS2: (70, 67)}
 
 
-@dataclass(frozen=True)
+@record
 class SmsLength:
     """What a text costs as an SMS: its encoding, the places it takes and its segments;
     ``first_wide`` is the first character that forced UCS-2 (None for GSM-7)."""

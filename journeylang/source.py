@@ -2,18 +2,18 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from .diagnostics import Diagnostic, JourneyError, Severity, Span
 from .limits import MAX_FILE_BYTES
+from .records import record
 
 DSL_SUFFIXES = (".journey",)
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
-@dataclass(frozen=True)
+@record
 class Source:
     """The text of one journey file and the name diagnostics use for it."""
 

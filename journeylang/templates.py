@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from jinja2 import TemplateSyntaxError, nodes
 from .ast import Journey
 from .diagnostics import Span
 from .limits import MAX_FILE_BYTES, MAX_OUTPUT_CHARS
+from .records import record
 from .sandbox import RenderError, compile_template, environment, render
 
 TEMPLATE_DIR = "templates"
@@ -18,7 +18,7 @@ DEFAULT_LOCALE = None
 _FILE_NAME = re.compile(r"^(?P<name>[A-Za-z_][\w]*)(?:\.(?P<locale>[A-Za-z][\w-]*))?\.j2$")
 
 
-@dataclass(frozen=True)
+@record
 class TemplateSource:
     """One text of one template: where it was written and how to place its lines in that file."""
 
@@ -35,7 +35,7 @@ class TemplateSource:
         return Span(self.span.file, line, column, line, column + 1)
 
 
-@dataclass(frozen=True)
+@record
 class TemplateProblem:
     source: TemplateSource
     message: str

@@ -4,6 +4,7 @@ syntax errors, on every bundled and fixture journey and on edited ones."""
 from __future__ import annotations
 
 import io
+import marshal
 from functools import cache
 
 import pytest
@@ -142,3 +143,26 @@ def test_a_grammar_that_does_not_fit_gets_lark_s_own_scanners(grammar, texts):
         assert all(state.shared is None for state in shared.parser.lexer.lexers.values())
         for text in texts:
             assert outcome(shared, text, "start") == outcome(own, text, "start")
+
+
+def _names(table) -> dict[str, list[str]]:
+    return {name: [k.name for k in found] for name, found in table.items()}
+
+
+def test_the_keyword_table_is_kept_in_the_cache_folder(tmp_path, monkeypatch):
+    terminals = dsl.parser().parser.lexer.root_lexer.terminals
+    monkeypatch.setenv("JOURNEYLANG_CACHE_DIR", "")  # no cache: worked out
+    worked_out = _names(lexer._AllTerminals(terminals, 0).keywords)
+    monkeypatch.setenv("JOURNEYLANG_CACHE_DIR", str(tmp_path))
+    assert any(worked_out.values())  # NAME spells keywords
+    first = lexer._AllTerminals(terminals, 0)
+    [cached] = tmp_path.glob("keywords-*")
+    assert _names(first.keywords) == worked_out
+    assert _names(lexer._AllTerminals(terminals, 0).keywords) == worked_out  # read back
+    for damaged in (b"", b"\x00garbage", marshal.dumps({"NAME": ["NO_SUCH_TERMINAL"]})):
+        cached.write_bytes(damaged)
+        assert _names(lexer._AllTerminals(terminals, 0).keywords) == worked_out
+        assert marshal.loads(cached.read_bytes()) == worked_out  # made again, replaced
+    other = [t for t in terminals if t.name != "NAME"]  # other terminals: another file
+    lexer._AllTerminals(other, 0)
+    assert len(list(tmp_path.glob("keywords-*"))) == 2

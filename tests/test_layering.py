@@ -10,7 +10,7 @@ PACKAGE = Path(journeylang.__file__).parent
 # lower layers first; a module may import only from its own layer or layers before it
 LAYERS = [
     {"diagnostics", "units", "limits", "semantics", "stats", "experiments", "sms",
-     "collector"},
+     "collector", "records"},
     {"source", "ast", "resources", "config", "cache_folder"},
     {"expressions", "migration"},
     {"frontend"},

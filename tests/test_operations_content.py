@@ -80,6 +80,28 @@ def test_phrases_match_where_their_expression_with_look_arounds_does(phrase, tex
     assert [m.span() for m in phrase_pattern(phrase).finditer(text)] == expected
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.text(_ALPHABET + "第一\u0130i\u0131sS%", min_size=1, max_size=4).filter(str.strip),
+       st.text(_ALPHABET + "第一\u0130i\u0131sS%", max_size=16))
+@example("sk", "\u017f\u212a").via("ſ and K, the Kelvin sign, are s and k ignoring case")
+@example("第 一", "第\n一").via("white space between the pieces")
+def test_a_phrase_ruled_out_by_its_pieces_never_matches(phrase, text):
+    if not wording._may_occur(text)(phrase):
+        assert list(phrase_pattern(phrase).finditer(text)) == []
+
+
+def test_hits_are_the_same_with_every_phrase_tried(monkeypatch):
+    rules = [rule for rules in builtin_rules().values() for rule in rules]
+    texts = ["Guaranteed! Last chance, don’t miss out", "全网第一，第一次最好在最好，转发集赞",
+             "\u017fhare to get it, \u212aeep it", "限时 100%有效 ACT NOW", "Hello {{ name }}"]
+    found = {(text, locale): find_hits(text, locale, rules)
+             for text in texts for locale in (None, "en", "zh")}
+    assert sum(map(len, found.values())) > 10
+    monkeypatch.setattr(wording, "_may_occur", lambda text: lambda phrase: True)
+    assert found == {(text, locale): find_hits(text, locale, rules)
+                     for text in texts for locale in (None, "en", "zh")}
+
+
 def test_every_rulebook_phrase_matches_as_with_look_arounds():
     texts = ["Guaranteed! unguaranteed guarantees, a guarantee.", "act  now, ACT NOW2, "
              "react now", "don’t miss out; Don't miss outs", "全网第一，第一次最好在最好", ""]

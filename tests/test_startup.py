@@ -237,3 +237,26 @@ def test_processes_starting_together_share_one_cache_file(tmp_path):
     assert [process.wait(timeout=120) for process in started] == [0] * 4
     assert len(_cached_files(tmp_path / "cache")) == 1
     assert list((tmp_path / "cache").glob(".*")) == []  # no temporary file left behind
+
+
+def test_rules_and_terminals_are_saved_as_objects_and_read_back_equal(tmp_path):
+    built = Lark(grammar_text(), **OPTIONS, _plugins={"LALR_Parser": parser_cache.QuickLoadLALR})
+    saved = tmp_path / "parser.lark"
+    with open(saved, "wb") as handle:
+        parser_cache.save(built, handle)
+    read_back = Lark.load(io.BytesIO(saved.read_bytes()))
+    assert read_back.rules == built.rules and len(built.rules) > 500
+    assert [(r.order, r.alias, vars(r.options)) for r in read_back.rules] == \
+        [(r.order, r.alias, vars(r.options)) for r in built.rules]
+    assert [(t.name, t.pattern.to_regexp(), t.priority) for t in read_back.terminals] == \
+        [(t.name, t.pattern.to_regexp(), t.priority) for t in built.terminals]
+    assert _parses(read_back)
+    # a rule keeps its hash, made from its symbols' names: read in a process hashing
+    # strings with another seed, it is made again there
+    code = ("import sys\nfrom lark import Lark\n"
+            "rules = Lark.load(open(sys.argv[1], 'rb')).rules\n"
+            "print(all(hash(r) == hash((r.origin, tuple(r.expansion))) for r in rules))")
+    for seed in ("1", "2"):
+        done = subprocess.run([sys.executable, "-c", code, str(saved)], capture_output=True,
+                              text=True, env={**os.environ, "PYTHONHASHSEED": seed})
+        assert done.stdout.strip() == "True", done.stderr

@@ -7,10 +7,10 @@ command's docstring; a test keeps the two the same.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..records import record
 
 
-@dataclass(frozen=True)
+@record
 class CommandEntry:
     module: str     # below journeylang.cli
     function: str   # the click command object in that module

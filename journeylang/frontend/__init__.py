@@ -5,10 +5,11 @@ from dataclasses import dataclass, field
 
 from ..ast import Fragment, Journey
 from ..diagnostics import Diagnostic, JourneyError, Span
+from ..records import record
 from ..source import Source, oversized, too_large
 
 
-@dataclass(frozen=True)
+@record
 class Comment:
     """A ``#`` comment, kept for suppressions and the formatter."""
 

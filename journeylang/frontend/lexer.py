@@ -24,6 +24,8 @@ from copy import copy
 
 from lark.lexer import BasicLexer, CallChain, ContextualLexer, Scanner, TerminalDef
 
+from ..cache_folder import cached_data
+
 
 class _AllTerminals:
     """Every terminal of the grammar in Lark's order, and one compiled alternation of them
@@ -38,8 +40,7 @@ class _AllTerminals:
         self.rank = {t.name: index for index, t in enumerate(terminals)}
         self._flags = flags
         self._alone: dict[str, re.Pattern] = {}
-        self.keywords = {t.name: self._keywords(t, terminals) for t in terminals
-                         if t.pattern.type == "re"}
+        self.keywords = self._keyword_table(terminals)
         self.embedded = {k.name for found in self.keywords.values() for k in found}
         self.fits = all(self.rank[t.name] < self.rank[k.name] and _no_assertion(t)
                         for t in terminals if t.pattern.type == "re"
@@ -53,6 +54,36 @@ class _AllTerminals:
             pattern = self._alone[terminal.name] = re.compile(terminal.pattern.to_regexp(),
                                                               self._flags)
         return pattern
+
+    def match_alone(self, terminal: TerminalDef, text: str, pos: int, end: int) -> str | None:
+        """What ``terminal`` alone matches at ``pos`` (None: nothing); a keyword or a
+        punctuation mark without flags by comparing the text, not compiled (a state's
+        lexer tries its terminals one by one where the shared alternation found a terminal
+        it does not accept)."""
+        pattern = terminal.pattern
+        if pattern.type == "str" and not pattern.flags and not self._flags:
+            return pattern.value if text.startswith(pattern.value, pos, end) else None
+        match = self.alone(terminal).match(text, pos, end)
+        return match.group(0) if match else None
+
+    def _keyword_table(self, terminals: list[TerminalDef]) -> dict[str, list[TerminalDef]]:
+        """For each expression terminal, the keywords it matches; kept in the user's cache
+        folder, keyed by the terminals: working it out compiles every expression terminal
+        alone (a few milliseconds at every start)."""
+        by_name = {t.name: t for t in terminals}
+        expressions = [t.name for t in terminals if t.pattern.type == "re"]
+
+        def make() -> dict[str, list[str]]:
+            return {t.name: [k.name for k in self._keywords(t, terminals)]
+                    for t in terminals if t.pattern.type == "re"}
+
+        def valid(table) -> bool:
+            return (isinstance(table, dict) and list(table) == expressions
+                    and all(name in by_name for found in table.values() for name in found))
+        described = repr([(t.name, t.pattern.type, t.pattern.to_regexp(), t.priority)
+                          for t in terminals])
+        table = cached_data("keywords-", [described, str(self._flags)], make, valid)
+        return {name: [by_name[k] for k in found] for name, found in table.items()}
 
     def _keywords(self, pattern: TerminalDef, terminals) -> list[TerminalDef]:
         """The string terminals that the expression terminal ``pattern`` matches in full,
@@ -100,9 +131,9 @@ class _StateScanner:
         if kind in self.allowed_types:
             return found.group(0), kind
         for terminal in self.terminals[bisect_right(self.ranks, self.shared.rank[kind]):]:
-            match = self.shared.alone(terminal).match(text.text, pos, text.end)
-            if match:
-                return match.group(0), terminal.name
+            found = self.shared.match_alone(terminal, text.text, pos, text.end)
+            if found is not None:
+                return found, terminal.name
         return None
 
 

@@ -7,18 +7,23 @@ read (truncated, corrupt, from an incompatible Lark) is built again and replaced
 """
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
+from typing import IO
 
 import lark
 from lark import Lark
+from lark.grammar import Rule
+from lark.lexer import TerminalDef
 from lark.parsers.lalr_analysis import IntParseTable, Reduce, Shift
 from lark.parsers.lalr_parser import LALR_Parser, _Parser
+from lark.utils import SerializeMemoizer
 
 from ..cache_folder import cached_path, write_atomically
 from ..collector import long_lived
 
 PREFIX, SUFFIX = "grammar-", ".lark"
-TABLE_FORM = 2  # of QuickLoadLALR's saved table: a change gets a new cache file
+TABLE_FORM = 3  # of the saved file (see save) and QuickLoadLALR's table: a change gets a new file
 
 
 def cache_file(grammar: str, options: dict) -> Path | None:
@@ -38,8 +43,28 @@ def load_parser(grammar: str, **options) -> Lark:
     if parser is None:
         parser = Lark(grammar, **options)
         if path is not None:
-            write_atomically(path, parser.save)
+            write_atomically(path, lambda handle: save(parser, handle))
     return parser
+
+
+def save(parser: Lark, handle: IO[bytes]) -> None:
+    """What ``parser.save`` writes, but the grammar's rules and terminals as pickled objects
+    instead of Lark's nested dictionaries: ``Lark.load`` takes them as they are, where it
+    would rebuild each rule, symbol and terminal from its dictionary in Python (a third of
+    the time of reading the parser)."""
+    data, memo = parser.memo_serialize([TerminalDef, Rule])
+    objects = SerializeMemoizer.deserialize(memo, {"Rule": Rule, "TerminalDef": TerminalDef}, {})
+    _RulePickler(handle, protocol=pickle.HIGHEST_PROTOCOL).dump({"data": data, "memo": objects})
+
+
+class _RulePickler(pickle.Pickler):
+    """Saves a rule as the call that makes it, so that its hash (kept in the rule, and made
+    from its symbols' names) is worked out again in the process that reads it."""
+
+    def reducer_override(self, obj):
+        if type(obj) is Rule:
+            return Rule, (obj.origin, obj.expansion, obj.order, obj.alias, obj.options)
+        return NotImplemented
 
 
 def _read(path: Path) -> Lark | None:

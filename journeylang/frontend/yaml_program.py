@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from contextlib import suppress
 from dataclasses import replace
+from functools import cache
 
 from yaml.nodes import MappingNode, SequenceNode
 
@@ -103,7 +104,7 @@ class ProgramReader(NodeReader):
         for key, value in found.values.items():
             with suppress(Skip):
                 where = f"the move of '{key}' in {what}"
-                if not _OLD_STEP.match(key):
+                if not _old_step().match(key):
                     self.wrong(found.keys[key], f"the old step '{key}' in {what}",
                                "a step name such as remind or remind.2")
                 if key == ast.OTHER_STEPS:
@@ -130,7 +131,11 @@ class ProgramReader(NodeReader):
         return self.period(node, what)
 
 
-_OLD_STEP = re.compile(shapes.OLD_STEP.json["pattern"])
+@cache
+def _old_step() -> re.Pattern:
+    """The expression of an older version's step (compiled for a migration block only: its
+    CJK ranges take a few milliseconds to compile)."""
+    return re.compile(shapes.OLD_STEP.json["pattern"])
 
 
 def make_cap(messages, per, channels=(), span=ast.NO_SPAN) -> ast.Cap:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 from contextlib import suppress
+from functools import cache
 
 import yaml
 from yaml.constructor import SafeConstructor
@@ -30,8 +31,6 @@ YAML_SYNTAX = "JL003"
 STRUCTURE = "JL004"
 TOO_LARGE = "JL005"
 
-_NAME = re.compile(rf"{WORD}\Z")  # the DSL's NAME, so every YAML journey can be written as text
-_PATH = re.compile(rf"{WORD}(\.{WORD})*\Z")
 _NULL_TAG = "tag:yaml.org,2002:null"
 _LITERAL_TYPES = (str, int, float, bool, type(None))
 
@@ -268,13 +267,13 @@ class NodeReader:
     @accepts(shapes.NAME)
     def name(self, node, what: str) -> str:
         value = self.scalar(node, what, "a name")
-        if not _NAME.match(value):
+        if not is_name(value):
             self.wrong(node, what, "a name (letters, digits and _, not starting with a digit)")
         return value
 
     @accepts(shapes.PATH)
     def path(self, node, what: str) -> str:
-        if not _PATH.match(self.scalar(node, what, "an attribute path")):
+        if not all(map(is_name, self.scalar(node, what, "an attribute path").split("."))):
             self.wrong(node, what, "an attribute path such as customer.segment")
         return node.value
 
@@ -358,6 +357,18 @@ class NodeReader:
 
 
 # --- converters built from key tables ------------------------------------------------------
+
+def is_name(value: str) -> bool:
+    """Whether ``value`` is the DSL's NAME, so that every YAML journey can be written as text.
+    An ASCII name is told by ``str.isidentifier``: the expression, whose ranges of CJK
+    characters take a millisecond or two to compile, is compiled only for other text."""
+    return (value.isascii() and value.isidentifier()) or _name().match(value) is not None
+
+
+@cache
+def _name() -> re.Pattern:
+    return re.compile(rf"{WORD}\Z")
+
 
 _PARAM_REF = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*\Z")
 

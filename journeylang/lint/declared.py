@@ -2,16 +2,15 @@
 default (``attribute`` in the journey, or the configuration's schema) and run-local variables."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .. import ast
 from ..config import DeclaredAttribute, LintConfig
+from ..records import record
 from ..semantics import value_type
 
 DEFAULT_OF_TYPE = {"number": 0, "string": "", "bool": False, "list": []}
 
 
-@dataclass(frozen=True)
+@record
 class Declared:
     """One customer attribute as declared: ``type`` is the declared one, else its default's;
     ``has_default`` is true for a default other than null. ``declarations`` come journey

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import networkx as nx
 
 from ..ast import (QuietHours, Send, Wait, WaitDay, WaitEvent, WaitSchedule, WaitUntil,
                    WAIT_KINDS)
 from ..graph import SPLIT, TIMEOUT, JourneyGraph
+from ..records import record
 from ..semantics import makes_time_pass
 from .schedules import longest_gap, shortest_gap
 
@@ -76,7 +77,7 @@ def stay(graph: JourneyGraph, node: str, kind: str,
     return 0, 0
 
 
-@dataclass(frozen=True)
+@record
 class When:
     """What a path search knows of the time at a step: the time of day (seconds after
     midnight) when the journey fixes it, the least and the greatest time since entry; once a

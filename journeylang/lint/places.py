@@ -2,17 +2,16 @@
 reaches a run, or outside any run."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .. import ast
 from ..graph import JourneyGraph
+from ..records import record
 
 AT_STEP = "step"        # when the run reaches the step ``node``
 WHILE_ACTIVE = "run"    # whenever an event reaches a run: handlers, goals, milestones, exit rules
 OUTSIDE = "outside"     # before or beside any run: the entry, the audience, KPIs
 
 
-@dataclass(frozen=True)
+@record
 class Place:
     """An expression and when it is evaluated. ``what`` names its home for messages; a set
     value has the ``target`` it writes; a handler's action knows the targets its handler's

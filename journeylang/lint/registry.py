@@ -11,6 +11,7 @@ from ..ast import Emit, Journey, Variable
 from ..config import LintConfig
 from ..diagnostics import Diagnostic, Related, Severity, Span
 from ..graph import JourneyGraph, build_graph
+from ..records import record
 from ..semantics import DELIVERY_EVENTS
 from ..templates import TemplateSet
 from .declared import Declared, declared_attributes, declared_variables
@@ -18,7 +19,7 @@ from .flow import When, elapsed, timings
 from .places import Place, places
 
 
-@dataclass(frozen=True)
+@record
 class Issue:
     """What a rule found; the registry adds the rule's code and severity."""
 
@@ -95,7 +96,7 @@ class LintContext:
             | set(DELIVERY_EVENTS)
 
 
-@dataclass(frozen=True)
+@record
 class Rule:
     code: str
     name: str

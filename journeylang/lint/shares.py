@@ -11,9 +11,10 @@ import networkx as nx
 
 from ..ast import Send
 from ..graph import JourneyGraph
+from ..records import record
 
 
-@dataclass(frozen=True)
+@record
 class Walk:
     """A way through the journey: its sends in order, or those of a loop round (``loop``)."""
 

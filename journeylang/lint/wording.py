@@ -1,13 +1,12 @@
 """Wording checks for JL721: the built-in rulebook, the configured rules, phrase matching."""
 from __future__ import annotations
 
-import marshal
 import re
-from dataclasses import dataclass
 from functools import cache
 
-from ..cache_folder import cached_path, write_atomically
+from ..cache_folder import cached_data
 from ..config import SEVERITIES, ContentConfig, WordingRule
+from ..records import record
 from ..resources import resource_dir
 
 RULEBOOK = ("content", "rulebook.yaml")
@@ -16,11 +15,17 @@ RULEBOOK = ("content", "rulebook.yaml")
 _JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
 _MASK = "\x00"
 _LATIN = "0-9A-Za-z_\u00c0-\u024f"
-_LATIN_CHAR = re.compile(f"[{_LATIN}]")
-_LATIN_CHAR_ANY_CASE = re.compile(f"[{_LATIN}]", re.IGNORECASE)  # as in a phrase's expression
 
 
-@dataclass(frozen=True)
+@cache
+def _latin_char(flags: int = 0) -> re.Pattern:
+    """A Latin letter or digit; with re.IGNORECASE as in a phrase's expression (compiled
+    when a phrase is, not at every start: the case-insensitive class takes a few tenths
+    of a millisecond)."""
+    return re.compile(f"[{_LATIN}]", flags)
+
+
+@record
 class Hit:
     """A phrase found in a text: where (character offsets) and by which rule."""
 
@@ -41,19 +46,11 @@ def builtin_rules() -> dict[str, tuple[WordingRule, ...]]:
 def _read_rulebook(text: str) -> dict:
     """The rulebook's YAML ``text`` as data, kept in the user's cache folder (keyed by the
     text) in Python's own marshal form, so that a check need not import a YAML parser."""
-    path = cached_path("rulebook-", [text], ".marshal")
-    if path is not None:
-        try:
-            book = marshal.loads(path.read_bytes())
-        except (OSError, EOFError, ValueError, TypeError):  # missing or damaged: read the YAML
-            book = None
-        if isinstance(book, dict) and "categories" in book:
-            return book
-    import yaml
-    book = yaml.safe_load(text)
-    if path is not None:
-        write_atomically(path, lambda handle: handle.write(marshal.dumps(book)))
-    return book
+    def parse() -> dict:
+        import yaml
+        return yaml.safe_load(text)
+    return cached_data("rulebook-", [text], parse,
+                       valid=lambda book: isinstance(book, dict) and "categories" in book)
 
 
 def _category_rules(name: str, category: dict):
@@ -82,14 +79,42 @@ def applies(rule: WordingRule, locale: str | None) -> bool:
 def find_hits(text: str, locale: str | None, rules) -> list[Hit]:
     """Every phrase of ``rules`` applying to ``locale`` in ``text``, in order, no overlaps."""
     masked = mask_jinja(text)
+    occurs = _may_occur(masked)
     hits = []
     for rule in rules:
         if applies(rule, locale):
-            allowed = [m.span() for p in rule.allow for m in phrase_pattern(p).finditer(masked)]
-            hits += [Hit(m.start(), m.end(), rule) for p in rule.phrases
+            allowed = [m.span() for p in rule.allow if occurs(p)
+                       for m in phrase_pattern(p).finditer(masked)]
+            hits += [Hit(m.start(), m.end(), rule) for p in rule.phrases if occurs(p)
                      for m in phrase_pattern(p).finditer(masked)
                      if not any(a <= m.start() and m.end() <= b for a, b in allowed)]
     return _without_overlaps(hits)
+
+
+def _may_occur(text: str):
+    """Whether a phrase can match in ``text`` (False: it cannot; True: it may), so that the
+    expressions of the phrases a text cannot hold are never compiled (a rulebook's phrases
+    took 41 compiles at every check). Where every letter of the text and of the phrase's
+    pieces (between runs of white space and apostrophes) with a case is ASCII, ignoring case
+    means lower case on both sides, so a piece missing from the text rules the phrase out;
+    anywhere else (``ſ`` matches ``s``) the phrase may match."""
+    if not all(char.isascii() or _caseless(char) for char in text):
+        return lambda phrase: True
+    lowered = text.lower()
+    return lambda phrase: all(piece in lowered for piece in _pieces(phrase) or ())
+
+
+def _caseless(char: str) -> bool:
+    return char.lower() == char and char.upper() == char
+
+
+@cache
+def _pieces(phrase: str) -> tuple[str, ...] | None:
+    """A phrase's pieces in lower case; None when one has a letter with a case beyond ASCII."""
+    pieces = "".join(" " if char.isspace() or char in "'’" else char for char in phrase).split()
+    if not all(char.isascii() or _caseless(char) for piece in pieces for char in piece):
+        return None
+    return tuple(piece.lower() for piece in pieces)
 
 
 def _without_overlaps(hits: list[Hit]) -> list[Hit]:
@@ -120,8 +145,8 @@ def phrase_pattern(phrase: str) -> "Phrase":
         else:
             parts.append(re.escape(char))
     return Phrase(re.compile("".join(parts), re.IGNORECASE),
-                  bool(_LATIN_CHAR.match(phrase.strip()[0])),
-                  bool(_LATIN_CHAR.match(phrase.strip()[-1])))
+                  bool(_latin_char().match(phrase.strip()[0])),
+                  bool(_latin_char().match(phrase.strip()[-1])))
 
 
 class Phrase:
@@ -143,8 +168,8 @@ class Phrase:
         position = 0
         while (match := self.body.search(text, position)) is not None:
             start, end = match.span()
-            if (self.word_start and start > 0 and _LATIN_CHAR_ANY_CASE.match(text, start - 1)) \
-                    or (self.word_end and _LATIN_CHAR_ANY_CASE.match(text, end)):
+            if (self.word_start and start > 0 and _latin_char(re.I).match(text, start - 1)) \
+                    or (self.word_end and _latin_char(re.I).match(text, end)):
                 position = start + 1
                 continue
             yield match

@@ -6,16 +6,14 @@ from __future__ import annotations
 from collections import Counter
 
 from ...diagnostics import Severity
-from ...migration import (ERROR, INCOMPLETE, UNSOUND, WARNING, Plan, Problem, check_against,
-                          check_targets, shape_of_journey)
 from ..registry import Issue, LintContext, rule
 
 
 def _findings(ctx: LintContext):
     """(migration, problem) for every migration block of the journey."""
+    from ...migration import (ERROR, INCOMPLETE, UNSOUND, WARNING, Plan, Problem, check_against,
+                              check_targets, shape_of_journey)
     journey = ctx.journey
-    if not journey.migrations:
-        return
     new = shape_of_journey(journey)
     versions = Counter(m.from_version for m in journey.migrations)
     older = [v for v in ctx.older if v.journey_id == journey.id]
@@ -39,7 +37,12 @@ def _findings(ctx: LintContext):
 
 
 def _issues(ctx: LintContext, kind: str):
-    seen = set()
+    """The problems of the ``kind`` named (a name in migration.py: INCOMPLETE, UNSOUND) as
+    issues; the checking module is imported only for a journey with a migration block."""
+    if not ctx.journey.migrations:
+        return
+    from ... import migration as checking
+    kind, seen = getattr(checking, kind), set()
     for migration, problem in _findings(ctx):
         if problem.rule != kind:
             continue
@@ -52,7 +55,8 @@ def _issues(ctx: LintContext, kind: str):
         seen.add(key)
         yield Issue(f"migrate from version {migration.from_version}: {problem.message}", span,
                     hint=problem.hint,
-                    severity=Severity.ERROR if problem.severity == ERROR else Severity.WARNING)
+                    severity=Severity.ERROR if problem.severity == checking.ERROR
+                    else Severity.WARNING)
 
 
 @rule("JL801", "migration-incomplete", Severity.ERROR,
@@ -78,7 +82,7 @@ def migration_incomplete(ctx: LintContext):
           other -> drain          # the rest finish on version 1
         }
     """
-    yield from _issues(ctx, INCOMPLETE)
+    yield from _issues(ctx, "INCOMPLETE")
 
 
 @rule("JL802", "migration-unsound", Severity.ERROR,
@@ -106,4 +110,4 @@ def migration_unsound(ctx: LintContext):
           other -> drain
         }
     """
-    yield from _issues(ctx, UNSOUND)
+    yield from _issues(ctx, "UNSOUND")
