@@ -14,6 +14,7 @@ MAX_OUTPUT_CHARS = 100_000        # a rendered message, and any text or list bui
 MAX_LOOP_ITERATIONS = 100_000     # loop iterations while rendering one message
 MAX_RENDER_SECONDS = 0.25         # time to render one message
 MAX_COHORT_SIZE = 100_000_000     # customers in one simulated cohort
+MAX_INSTANT_ITEMS = 1_000         # events and timers one simulated customer takes at one instant
 EARLIEST_TIME = 0.0               # 1970-01-01T00:00:00Z: events, cohort starts, --until
 LATEST_TIME = 221845392000.0      # 9000-01-01T00:00:00Z: far enough that ten-year waits fit
 

@@ -10,7 +10,7 @@ from ..api import ConfigError, journey_files
 from ..compile import TablesError
 from ..limits import MAX_DURATION
 from ..runtime import RuntimeSetupError
-from ..sim import CohortError, load_cohort
+from ..sim import CohortError, SimulationError, load_cohort
 from ..sim.headline import FAIL, PASS, WARN, headline
 from ..sim.report import MultiResults, missed_kpis
 from ..sim.engine import ENGINES, EngineError, simulation_for
@@ -83,18 +83,18 @@ def simulate_command(journeys, cohort, seed, days, timezone, out, progress, engi
     steps = sim.blocks() if sim.engine == "vector" else int(-(-days // 1))
     if shards is None:
         shards = default_shards(sim)
-    if shards > 1:
-        try:
+    try:
+        if shards > 1:
             results = simulate_sharded(tables, people, seed, days, shards=shards,
                                        timezone=timezone, engine=engine)
-        except (ShardError, EngineError) as exc:
-            fail(str(exc))
-    elif progress or (progress is None and people.size >= PROGRESS_FROM and not is_quiet()):
-        with click.progressbar(length=steps, label=f"simulating {people.size:,} customers",
-                               file=sys.stderr) as bar:
-            results = sim.run(lambda done: bar.update(1))
-    else:
-        results = sim.run()
+        elif progress or (progress is None and people.size >= PROGRESS_FROM and not is_quiet()):
+            with click.progressbar(length=steps, label=f"simulating {people.size:,} customers",
+                                   file=sys.stderr) as bar:
+                results = sim.run(lambda done: bar.update(1))
+        else:
+            results = sim.run()
+    except (ShardError, EngineError, SimulationError) as exc:
+        fail(str(exc))
     seconds = time.perf_counter() - started
     if isinstance(results, MultiResults):
         _multi_summary(results, seconds)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from .cohort import Cohort, CohortError, Segment, load_cohort, parse_cohort
 from .engine import Simulation, simulate
+from .instant import SimulationError
 from .report import Results, wilson
 
-__all__ = ["Cohort", "CohortError", "Results", "Segment", "Simulation", "load_cohort",
-           "parse_cohort", "simulate", "wilson"]
+__all__ = ["Cohort", "CohortError", "Results", "Segment", "Simulation", "SimulationError",
+           "load_cohort", "parse_cohort", "simulate", "wilson"]

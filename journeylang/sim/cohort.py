@@ -57,7 +57,7 @@ class Response:
     on_event: str | None = None       # responds to this event instead of to messages
     count: Sampler | None = None      # how many events a response gives (None: one)
     attributes: Sampler | None = None  # profile updates the events carry
-    marks: dict = field(default_factory=dict, compare=False)  # 'template'/'step' -> (line, col)
+    marks: dict = field(default_factory=dict, compare=False)  # 'response', 'template'... -> (line, col)
 
     def matches(self, action) -> bool:
         return (self.on_event is None
@@ -402,6 +402,7 @@ class _Reader:
             self.fail(part["count"], f"'count' must be a number of events (at least 0) or a "
                                      f"distribution, got {count.value!r}")
         marks = {k: (after[k].start_mark.line + 1, after[k].start_mark.column + 1) for k in after}
+        marks["response"] = (node.start_mark.line + 1, node.start_mark.column + 1)
         return Response(self.string(part["event"], "'event'"), self.probability(part["p"], "'p'"),
                         _truncated(delay, within), self.value(part.get("data") or _EMPTY, "'data'"),
                         *(self.string(after[k], f"'{k}'") if k in after else None

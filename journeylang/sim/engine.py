@@ -22,6 +22,7 @@ from ..runtime.state import Timer
 from ..semantics import MESSAGE_DELIVERED, MESSAGE_SENT
 from .cohort import OPT_OUT_DELAY, OPT_OUT_EVENT, Cohort, Segment, check_cohort
 from .counting import CountingStore, JourneyCounts
+from .instant import MAX_INSTANT_ITEMS, loop_error
 from .staff import StaffQueue, merge_queues, staff_queues
 
 DAY = 86400.0
@@ -123,6 +124,7 @@ class Simulation:
         self.key_paths = {p.correlate for p in self.programs if p.correlate is not None}
         if any(step.kind == "handoff" for p in self.programs for step in p.steps.values()):
             self._track_items()
+        self._bound_instants()
 
     def _track_items(self) -> None:
         """Keep the key of the item being handled in ``store.item``, in the order of the
@@ -133,6 +135,29 @@ class Simulation:
 
         def handler(item, sequence: int) -> None:
             store.item = engine.sequence - 0.5 if type(item) is Timer else sequence
+            handle(item, sequence)
+        engine.handler = handler
+
+    def _bound_instants(self) -> None:
+        """Count the items (events and timers) each customer takes at one instant; past
+        ``MAX_INSTANT_ITEMS`` the run is caught in a loop that time never ends
+        (``sim.instant``): stop with a ``SimulationError``."""
+        engine, handle = self.runtime.engine, self.runtime.engine.handler
+        instants: dict[str, list] = {}   # customer -> [instant, items taken at it]
+
+        def handler(item, sequence: int) -> None:
+            # a scheduled entry's occurrence is for a time zone, not a customer
+            customer = getattr(item.payload, "customer", None) if type(item) is Timer \
+                else item.customer
+            seen = instants.get(customer)
+            if seen is None or seen[0] != engine.now:
+                instants[customer] = [engine.now, 1]
+            else:
+                seen[1] += 1
+                if seen[1] > MAX_INSTANT_ITEMS and customer is not None:
+                    person = self.customers.get(customer)
+                    raise loop_error(self.cohort, person and person.segment, customer,
+                                     engine.now, self.programs)
             handle(item, sequence)
         engine.handler = handler
 

@@ -29,6 +29,7 @@ from .book import Book
 from .columns import holds
 from .correlation import Keys
 from .customers import Customers
+from ..instant import MAX_INSTANT_ITEMS, loop_error
 from .lanes import (EVENT, EXEC, EXPIRY, FREE, HELD, HOLDOUT, QUIET, QUIET_OVER, REST, TIME,
                     TIMEOUT, WAKE, Lanes)
 from .scope import Scope
@@ -160,6 +161,8 @@ class Block:
         self.item_stage = np.zeros(n, dtype=np.int64)
         self.item_lanes = np.zeros((n, 0), dtype=np.int64)
         self.next_t = np.full(n, np.inf)
+        self.instant_t = np.full(n, -np.inf)              # each customer's instant ...
+        self.instant_n = np.zeros(n, dtype=np.int64)      # ... and the items taken at it
         self.next_what = np.zeros(n, dtype=np.int64)
         self.next_ref = np.zeros(n, dtype=np.int64)
         self.entries = np.zeros((journeys, n), dtype=np.int64)
@@ -284,11 +287,27 @@ class Block:
             due = np.flatnonzero((self.item < 0) & (self.executing < 0) & (self.next_t <= horizon))
             if not len(due):
                 break
+            self._bound_instants(due)
             self._take(due)
         late = np.flatnonzero(self.folding & ~self.escaped)   # their next item is past the horizon
         if len(late):
             self._handle_folded(late, np.full(len(late), horizon), np.full(len(late), np.inf))
         return self
+
+    def _bound_instants(self, rows: np.ndarray) -> None:
+        """Count the items (events and timers) each customer takes at one instant; past
+        ``MAX_INSTANT_ITEMS`` they are caught in a loop that time never ends
+        (``sim.instant``): stop with a ``SimulationError``, as the reference engine does."""
+        at = self.next_t[rows]
+        taken = np.where(self.instant_t[rows] == at, self.instant_n[rows] + 1, 1)
+        self.instant_t[rows], self.instant_n[rows] = at, taken
+        over = np.flatnonzero(taken > MAX_INSTANT_ITEMS)
+        if len(over):
+            row = rows[over[np.lexsort((rows[over], at[over]))[0]]]
+            cohort = self.plan.cohort
+            raise loop_error(cohort, cohort.segments[self.customers.seg[row]],
+                             f"c{self.first + row + 1}", float(self.next_t[row]),
+                             [journey.program for journey in self.plan.journeys])
 
     def _settle(self) -> None:
         """Every customer goes as far as they can at their instant: executing runs execute
