@@ -222,8 +222,7 @@ def referral():
 
 
 def test_repeated_responses_and_chains_give_back_their_figures(referral):
-    cohort, results = referral
-    assert "a response to the event 'contact_added'" in cohort.reference_only()
+    _, results = referral
     rules = {r["event"]: r for r in results.behaviour["responses"]}
     buys, invites, joins = rules["order_paid"], rules["referral_made"], rules["referral_converted"]
     assert buys["after"] == "event contact_added" and buys["triggers"] == 4000

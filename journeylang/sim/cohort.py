@@ -128,26 +128,6 @@ class Cohort:
     path: str = "<cohort>"
     entry_events: tuple[str, ...] = ()  # every event a customer arrives with (entry: a list)
 
-    def reference_only(self) -> str | None:
-        """Why only the reference engine can run this cohort (what the vectorised engine does
-        not model), or None."""
-        if len(self.entry_events) > 1:
-            return "customers arrive with several events"
-        for segment in self.segments:
-            for response in segment.responses:
-                if response.on_event is not None:
-                    return (f"segment {segment.name!r}: a response to the event "
-                            f"{response.on_event!r}")
-                if response.count is not None or response.attributes is not None:
-                    return f"segment {segment.name!r}: a response with a count or attributes"
-            if any(b.attributes is not None for b in segment.baseline):
-                return f"segment {segment.name!r}: a baseline event with attributes"
-            samplers = [*segment.attributes.values(), segment.entry_data,
-                        *(r.data for r in segment.responses), *(b.data for b in segment.baseline)]
-            if any(_uses(sampler, (Poisson, Bernoulli)) for sampler in samplers):
-                return f"segment {segment.name!r}: a poisson or bernoulli distribution"
-        return None
-
     def segment_for(self, rng: random.Random) -> Segment:
         total = sum(s.weight for s in self.segments)
         point, edge = rng.random() * total, 0.0
@@ -736,19 +716,6 @@ class Bernoulli:
 
     def __call__(self, rng: random.Random) -> bool:
         return rng.random() < self.p
-
-
-def _uses(sampler, kinds) -> bool:
-    """Whether a sampler is, or holds, one of ``kinds``."""
-    if isinstance(sampler, kinds):
-        return True
-    if isinstance(sampler, Record):
-        return any(_uses(part, kinds) for part in sampler.parts.values())
-    if isinstance(sampler, Items):
-        return any(_uses(item, kinds) for item in sampler.items)
-    if isinstance(sampler, Truncated):
-        return _uses(sampler.delay, kinds)
-    return False
 
 
 def _fixed(value: float) -> Sampler:
