@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from journeylang.cli import main
 from journeylang.limits import MAX_INSTANT_ITEMS
 from journeylang.sim import SimulationError, parse_cohort, simulate
+from journeylang.sim.cohort import CohortError
 from journeylang.sim.vector import vector_support
 
 from runtime_kit import compile_text, journey
@@ -97,3 +98,39 @@ def test_the_count_starts_again_when_time_passes(engine, monkeypatch):
     assert simulate(tables, cohort, seed=0, days=1, engine=engine).entered["runs"] == 3 * 25
     with pytest.raises(SimulationError, match="took more than 10 events"):
         simulate(tables, parse_cohort(COHORT), seed=0, days=1, engine=engine)
+
+
+# --- responses to events that multiply themselves --------------------------------------------
+
+GROWING = """size: 10
+arrival: 0
+segments:
+  - name: a
+    consent: {{wecom: 1}}
+    behaviour:
+      responses:
+        - {{event: ping, after: {{event: joined}}, p: 1, delay: 1h}}
+        - {{event: pong, after: {{event: ping}}, p: 1, delay: 1h{count}}}
+        - {{event: ping, after: {{event: pong}}, p: 0.9, delay: 1h}}
+"""
+
+
+@pytest.mark.parametrize("count", [", count: 2", ", count: {poisson: {mean: 1.5}}",
+                                   ", count: {categorical: {1: 1, 3: 1}}"])
+def test_responses_to_events_that_multiply_round_a_cycle_are_refused_with_their_place(count):
+    """ping gives pong, pong gives ping: with more than one pong per ping the customer's
+    events would double every two hours until the horizon (the engines ran out of memory)."""
+    cohort = parse_cohort(GROWING.format(count=count))
+    with pytest.raises(CohortError) as refused:
+        simulate(compile_text(LOOP), cohort, seed=1, days=2)
+    assert (refused.value.line, refused.value.column) == (9, 11)
+    assert "the response `pong` after event ping gives" in refused.value.message
+    assert "lead back to ping" in refused.value.message
+
+
+@pytest.mark.parametrize("count", ["", ", count: 1", ", count: {categorical: {0: 1, 1: 1}}"])
+def test_a_cycle_of_single_events_only_repeats_and_runs(count):
+    """One event per turn: the cycle repeats as time passes, within the horizon."""
+    cohort = parse_cohort(GROWING.format(count=count))
+    results = simulate(compile_text(LOOP), cohort, seed=1, days=1, engine="reference")
+    assert results.behaviour["events"]["pong"]["count"] > 10

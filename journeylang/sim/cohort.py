@@ -495,10 +495,61 @@ def check_cohort(cohort: Cohort, tables) -> None:
     """CohortError when a response follows a template or step that none of the journeys (their
     compiled ``tables``, one set or a list) has: it could never happen, and the simulation would
     quietly lack it; or when a segment can give a declared attribute a value of another type
-    (the text "1" for a number): every condition on it would quietly be false."""
+    (the text "1" for a number): every condition on it would quietly be false; or when
+    responses to events feed themselves with more than one event each (``_check_growth``)."""
     journeys = tables if isinstance(tables, (list, tuple)) else [tables]
     _check_responses(cohort, journeys)
     _check_attribute_types(cohort, journeys)
+    _check_growth(cohort)
+
+
+def _check_growth(cohort: Cohort) -> None:
+    """CohortError when a response to an event lies on a cycle of responses to events (its
+    events lead back to the event it follows) and can give more than one event each time:
+    every turn of the cycle multiplies the customer's events, which grow without bound
+    within the horizon (a single event per turn only repeats, as time passes)."""
+    for segment in cohort.segments:
+        follows: dict[str, set[str]] = {}
+        for response in segment.responses:
+            if response.on_event is not None and response.p > 0:
+                follows.setdefault(response.on_event, set()).add(response.event)
+        for response in segment.responses:
+            if response.on_event is None or response.p <= 0 or _most_events(response) <= 1:
+                continue
+            if response.on_event in _reached(follows, response.event):
+                line, column = response.marks.get("response", (1, 1))
+                most = _most_events(response)
+                many = "more than one event" if math.isinf(most) else f"up to {most:g} events"
+                raise CohortError(
+                    cohort.path, line, column,
+                    f"segment {segment.name!r}: the response `{response.event}` after event "
+                    f"{response.on_event} gives {many} each time, and its events lead back to "
+                    f"{response.on_event}: the customer's events would multiply without bound; "
+                    "give it one event (no count) or break the cycle")
+
+
+def _reached(follows: dict[str, set[str]], start: str) -> set[str]:
+    """The events that responses to events give, directly or in turn, from ``start``."""
+    seen, todo = {start}, [start]
+    while todo:
+        for following in follows.get(todo.pop(), ()):
+            if following not in seen:
+                seen.add(following)
+                todo.append(following)
+    return seen
+
+
+def _most_events(response: Response) -> float:
+    """The most events one response can give (infinity when its count is a distribution)."""
+    count = response.count
+    if count is None:
+        return 1
+    if isinstance(count, Const):
+        return max(0, round(count.value))
+    if isinstance(count, Categorical):
+        numbers = [k for k in count.keys if isinstance(k, (int, float)) and not isinstance(k, bool)]
+        return max((round(k) for k in numbers), default=0)
+    return math.inf
 
 
 def _check_responses(cohort: Cohort, journeys: list) -> None:
