@@ -514,11 +514,11 @@ def _check_growth(cohort: Cohort) -> None:
             if response.on_event is not None and response.p > 0:
                 follows.setdefault(response.on_event, set()).add(response.event)
         for response in segment.responses:
-            if response.on_event is None or response.p <= 0 or _most_events(response) <= 1:
+            if response.on_event is None or response.p <= 0:
                 continue
-            if response.on_event in _reached(follows, response.event):
+            most = _most_events(response)
+            if most > 1 and response.on_event in _reached(follows, response.event):
                 line, column = response.marks.get("response", (1, 1))
-                most = _most_events(response)
                 many = "more than one event" if math.isinf(most) else f"up to {most:g} events"
                 raise CohortError(
                     cohort.path, line, column,
