@@ -59,6 +59,19 @@ def test_the_same_loop_with_a_delay_runs(engine):
     assert results.entered["runs"] == 3 * 25   # one run an hour, the first at the start
 
 
+@pytest.mark.parametrize("engine", ["reference", "vector"])
+def test_a_burst_of_events_no_journey_takes_is_not_a_loop(engine):
+    """More than the bound's events at one instant, of a type nothing takes: no run moves,
+    so neither engine counts them."""
+    tables = compile_text(LOOP)
+    burst = f"{{event: noise, after: {{template: a}}, p: 1, count: {MAX_INSTANT_ITEMS + 500}, delay: 0h}}"
+    cohort = parse_cohort(COHORT.replace("{event: joined, after: {template: a}, p: 1, delay: 0h}",
+                                         burst))
+    results = simulate(tables, cohort, seed=0, days=1, engine=engine)
+    assert results.entered["runs"] == 3   # each customer's arrival, once: the burst moved nothing
+    assert results.behaviour["events"]["noise"]["count"] == 3 * (MAX_INSTANT_ITEMS + 500)
+
+
 def _files(tmp_path):
     journey_file, cohort_file = tmp_path / "loop.journey", tmp_path / "loop.cohort.yaml"
     journey_file.write_text(LOOP, encoding="utf-8")

@@ -139,16 +139,23 @@ class Simulation:
         engine.handler = handler
 
     def _bound_instants(self) -> None:
-        """Count the items (events and timers) each customer takes at one instant; past
+        """Count the items each customer takes at one instant (timers, and events of a type
+        some journey reacts to: others cannot move a run, as in the vectorised engine); past
         ``MAX_INSTANT_ITEMS`` the run is caught in a loop that time never ends
         (``sim.instant``): stop with a ``SimulationError``."""
         engine, handle = self.runtime.engine, self.runtime.engine.handler
+        executor = self.runtime.executor
         instants: dict[str, list] = {}   # customer -> [instant, items taken at it]
 
         def handler(item, sequence: int) -> None:
-            # a scheduled entry's occurrence is for a time zone, not a customer
-            customer = getattr(item.payload, "customer", None) if type(item) is Timer \
-                else item.customer
+            if type(item) is Timer:
+                # a scheduled entry's occurrence is for a time zone, not a customer
+                customer = getattr(item.payload, "customer", None)
+            elif item.type in executor.reacting:
+                customer = item.customer
+            else:
+                handle(item, sequence)
+                return
             seen = instants.get(customer)
             if seen is None or seen[0] != engine.now:
                 instants[customer] = [engine.now, 1]
