@@ -210,8 +210,8 @@ def baselines(block) -> None:
         counts[mine] = gen.poisson(source.rate * span)
         total = int(counts.sum())
         owner = np.repeat(np.arange(block.n), counts)
-        arrival = customers.arrival[owner]
-        times = arrival + _sorted_uniforms(gen, counts, owner) * (horizon - arrival)
+        arrival = np.repeat(customers.arrival, counts)   # each event's customer's
+        times = arrival + _sorted_uniforms(gen, counts) * (horizon - arrival)
         ids = block.book.add_stream(s, source.kind, counts, owner, times, 1.0 + s,
                                     _draw_data(source, gen, total), _draw_updates(source, gen, total))
         if any((g, source.kind) in plan.responses_to for g in range(len(plan.cohort.segments))):
@@ -222,9 +222,9 @@ def baselines(block) -> None:
     block.commit(batch)
 
 
-def _sorted_uniforms(gen, counts: np.ndarray, owner: np.ndarray) -> np.ndarray:
+def _sorted_uniforms(gen, counts: np.ndarray) -> np.ndarray:
     """For each customer ``counts[i]`` uniform draws in [0, 1), in increasing order (order
-    statistics from exponential spacings: no sort); ``owner``: each draw's customer."""
+    statistics from exponential spacings: no sort), customer after customer."""
     total = int(counts.sum())
     if not total:
         return np.zeros(0)
@@ -233,9 +233,9 @@ def _sorted_uniforms(gen, counts: np.ndarray, owner: np.ndarray) -> np.ndarray:
     ends = np.cumsum(counts + 1) - 1                 # each customer's last spacing
     starts = ends - counts                           # each customer's first
     base = np.where(starts > 0, sums[np.maximum(starts - 1, 0)], 0.0)
-    position = np.arange(total) + owner              # skip one spacing per earlier customer
-    offset = base[owner]
-    return (sums[position] - offset) / (sums[ends] - base)[owner]
+    kept = np.ones(len(sums), dtype=bool)           # each customer's last spacing only scales
+    kept[ends] = False
+    return (sums[kept] - np.repeat(base, counts)) / np.repeat(sums[ends] - base, counts)
 
 
 def _pad(keys: np.ndarray, width: int) -> np.ndarray:
