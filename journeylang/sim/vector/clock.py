@@ -96,6 +96,10 @@ class ZoneClock:
     def next_local_time(self, moments: np.ndarray, minutes: int, codes: np.ndarray) -> np.ndarray:
         """The first instant at or after each moment when the local clock shows ``minutes``
         (the zone's table of those instants is in increasing order: a bisection finds it)."""
+        if self._fixed is not None:
+            found = self._next_at_fixed_offsets(moments, minutes, codes)
+            if found is not None:
+                return found
         found = moments + DAY   # beyond the span
         for code, mine in _zones(codes, len(self.tables)):
             _, table = self._showing(code, minutes)
@@ -107,6 +111,18 @@ class ZoneClock:
                 return chosen
             found[mine] = chosen
         return found
+
+    def _next_at_fixed_offsets(self, moments, minutes: int, codes):
+        """``next_local_time`` when every zone keeps one offset over the span: the clock shows
+        ``minutes`` at ``k * DAY + minutes * 60 - offset`` (whole seconds, exact in doubles),
+        the least such instant at or after each moment, with no table. None when one falls
+        after the span (the tables say what happens there)."""
+        offset = self._fixed[codes] if len(self._fixed) > 1 else self._fixed[0]
+        target = minutes * 60.0
+        found = np.ceil((moments + offset - target) / DAY) * DAY + target - offset
+        found += DAY * (found < moments)          # the division's rounding, either way
+        found -= DAY * (found - DAY >= moments)
+        return found if not len(found) or found.max() <= self.end else None
 
     def _dates(self, moments: np.ndarray, codes: np.ndarray) -> np.ndarray:
         """The local date of each moment, as a proleptic Gregorian ordinal."""
