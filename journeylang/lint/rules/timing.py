@@ -181,11 +181,13 @@ def day_wait_late(ctx: LintContext):
 def _soonest(step: WaitDay, whens, least: float) -> str:
     """How soon every path reaches a day wait whose moment has then passed."""
     moment = day_moments(step)[1]
-    if least > moment:
+    anchors = [when.anchor for when in whens if when.anchor is not None]
+    if not anchors:   # each path is late by its own least time since entry
+        least = max(least, min(when.least for when in whens))
+    if least > moment or not anchors:
         return (f"at least {format_span(least)} after entry, and the moment is at most "
                 f"{format_span(moment)} after entry")
-    anchor = min(when.anchor for when in whens if when.anchor is not None)
-    return f"{_day_text(anchor)} at the soonest"
+    return f"{_day_text(min(anchors))} at the soonest"
 
 
 def _latest(step: WaitDay, whens, greatest: float) -> str:
