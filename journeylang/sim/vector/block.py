@@ -88,9 +88,14 @@ class _Earliest:
         self.first = np.full(n, np.inf)
         self.what = np.zeros(n, dtype=np.int64)
         self.ref = np.zeros(n, dtype=np.int64)
+        self.empty = True   # nothing offered yet
 
     def offer(self, at, p, q, kind, value, where=None) -> None:
         """A candidate for every customer, or (``where``: their places) for some."""
+        if self.empty and where is None:   # the first for everyone: it is the earliest so far
+            self._first(at, _key(q, p), kind, value)
+            return
+        self.empty = False
         best = self.best if where is None else self.best[where]
         # an infinite time never decides: what was found at it is cleared in ``result``
         close = np.flatnonzero((at <= best) & (at < np.inf))
@@ -112,6 +117,16 @@ class _Earliest:
             self.first[won] = key[better]
             self.what[won] = kind
             self.ref[won] = value[close[better]] if isinstance(value, np.ndarray) else value
+
+    def _first(self, at, key, kind, value) -> None:
+        """``offer`` of a candidate for every customer when none was offered before."""
+        self.empty = False
+        finite = at < np.inf
+        won = finite & (key < np.inf)
+        self.best = np.where(finite, at, np.inf)
+        self.first = np.where(won, key, np.inf)
+        self.what = np.where(won, kind, 0)
+        self.ref = np.where(won, value, 0)
 
     def result(self):
         none = ~np.isfinite(self.best)

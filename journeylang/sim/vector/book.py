@@ -154,12 +154,13 @@ class Book:
             grown[:, :matrix.shape[1]] = matrix
             matrix = self.dyn[k] = grown
         rank = np.arange(len(ids)) - np.repeat(first, counts)
-        last = matrix[unique, np.maximum(held - 1, 0)]
+        width = matrix.shape[1]
+        last = _cells(matrix, unique, np.maximum(held - 1, 0))
         new_first = ids[first]
         later = (held == 0) | after(self.t[new_first], self.q[new_first], self.t[last], self.q[last])
         if later.all():
             # the usual case: every new event comes after the customer's last one
-            matrix[np.repeat(unique, counts), np.repeat(held, counts) + rank] = ids
+            np.put(matrix, np.repeat(unique * width + held, counts) + rank, ids)
             self.dyn_n[k][unique] = held + counts
             return
         each = np.repeat(later, counts)   # the customers whose new events come last: appended
@@ -270,20 +271,34 @@ class Book:
             self._better(found, np.minimum(at, top), best_t, best_q, best)
         matrix = self.dyn[k]
         if matrix.shape[1]:
-            pointers, held = self.dyn_ptr[k], self.dyn_n[k][rows]
-            at = pointers[rows]
-            width = matrix.shape[1]
-            moving = np.arange(len(rows))   # step on those still behind (only they move)
-            while len(moving):
-                there = at[moving]
-                idx = np.maximum(matrix[rows[moving], np.minimum(there, width - 1)], 0)
-                moving = moving[self._behind(there, held[moving], idx, now[moving], split[moving])]
-                at[moving] += 1
-            pointers[rows] = at
-            found = at < held
-            idx = matrix[rows, np.minimum(at, width - 1)]
-            self._better(found, np.maximum(idx, 0), best_t, best_q, best)
+            # only customers with events left in the matrix can move or find one there
+            pointers = self.dyn_ptr[k]
+            left = np.flatnonzero(pointers[rows] < self.dyn_n[k][rows])
+            if len(left):
+                self._search_matrix(k, rows[left], now[left], split[left], left,
+                                    best_t, best_q, best)
         return best_t, best_q, best
+
+    def _search_matrix(self, k: int, rows, now, split, places, best_t, best_q, best) -> None:
+        """``_search_after`` in type ``k``'s matrix, for customers ``rows`` (at ``places`` of
+        the best found so far) that have events left in it."""
+        matrix, pointers, held = self.dyn[k], self.dyn_ptr[k], self.dyn_n[k][rows]
+        at = pointers[rows]
+        width = matrix.shape[1]
+        moving = np.arange(len(rows))   # step on those still behind (only they move)
+        while len(moving):
+            there = at[moving]
+            idx = np.maximum(_cells(matrix, rows[moving], np.minimum(there, width - 1)), 0)
+            moving = moving[self._behind(there, held[moving], idx, now[moving], split[moving])]
+            at[moving] += 1
+        pointers[rows] = at
+        found = np.flatnonzero(at < held)
+        idx = _cells(matrix, rows[found], at[found])
+        t, q = self.t[idx], self.q[idx]
+        places = places[found]
+        better = (t < best_t[places]) | ((t == best_t[places]) & (q < best_q[places]))
+        places = places[better]
+        best_t[places], best_q[places], best[places] = t[better], q[better], idx[better]
 
     def _behind(self, at, end, idx, now, split) -> np.ndarray:
         """Whether the pointers ``at`` (before ``end``; the events ``idx`` there) are at events
@@ -438,6 +453,11 @@ class Book:
             if column is not None:
                 found[mine] = as_objects(column[self.sidx[ids[mine]]])
         return typed(found)
+
+
+def _cells(matrix: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """``matrix[rows, columns]`` (a C-ordered matrix) by one flat index: a faster gather."""
+    return np.take(matrix, rows * matrix.shape[1] + columns)
 
 
 def _search(book: Book, start: np.ndarray, end: np.ndarray, at, seq, event=None) -> np.ndarray:

@@ -133,13 +133,13 @@ class Tally:
     def step(self, j: int, s: int, rows, prev, why) -> None:
         if len(rows):
             journey = self.plan.journeys[j]
-            codes = ((np.asarray(prev, dtype=np.int64) + 1) * len(journey.whys) + why) \
-                * len(journey.ids) + s
-            first = codes[0]
-            if (codes == first).all():   # usually: every run came the same way
-                self.visits[j][int(first)] += len(codes)
-            else:
-                self.visits[j].update(dict(zip(*_tallied(codes))))
+            prev, why = np.asarray(prev, dtype=np.int64), np.asarray(why)
+            if (prev == prev[0]).all() and (why == why[0]).all():   # usually: all came one way
+                code = ((int(prev[0]) + 1) * len(journey.whys) + int(why[0])) * len(journey.ids) + s
+                self.visits[j][code] += len(rows)
+                return
+            codes = ((prev + 1) * len(journey.whys) + why) * len(journey.ids) + s
+            self.visits[j].update(dict(zip(*_tallied(codes))))
 
     def stage(self, j: int, stage: int, rows) -> None:
         self.log.add(f"stage/{j}", rows, stage)
