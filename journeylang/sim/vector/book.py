@@ -273,7 +273,7 @@ class Book:
             pointers, held = self.dyn_ptr[k], self.dyn_n[k][rows]
             at = pointers[rows]
             width = matrix.shape[1]
-            moving = np.arange(len(rows))   # step on those still behind (only they move)
+            moving = np.flatnonzero(at < held)   # step on those still behind (only they move)
             while len(moving):
                 there = at[moving]
                 idx = np.maximum(matrix[rows[moving], np.minimum(there, width - 1)], 0)

@@ -187,7 +187,8 @@ def _round(block, wait: Wait, chosen: np.ndarray, event: np.ndarray) -> np.ndarr
     journey = block.plan.journeys[wait.j]
     j = journey.j
     at, seq = book.t[event], book.q[event]
-    block.cur_t[lanes.c[chosen]], block.cur_s[lanes.c[chosen]] = at, seq
+    rows = lanes.c[chosen]
+    block.cur_t[rows], block.cur_s[rows] = at, seq
     kinds = book.kind[event]
     single = len(wait.cycles) == 1
     for k in wait.cycles:
@@ -205,8 +206,7 @@ def _round(block, wait: Wait, chosen: np.ndarray, event: np.ndarray) -> np.ndarr
                 steps.actions(block, journey, handler.actions, taking,
                               scope if ok is None else scope.subset(ok), (k, h))
                 tally.handled(j, k, lanes.c[taking])
-    lanes.timer_t[chosen] = np.inf   # the arm: the run leaves the wait
-    lanes.ev[chosen] = event
+    lanes.ev[chosen] = event   # the arm: the run takes the event and leaves the wait
     block._context(chosen, event)
     lanes.t[chosen], lanes.s[chosen] = at, seq
     lanes.depth[chosen] = book.depth[event]
@@ -215,32 +215,35 @@ def _round(block, wait: Wait, chosen: np.ndarray, event: np.ndarray) -> np.ndarr
         mine = np.arange(len(chosen)) if len(wait.ways) == 1 else \
             np.flatnonzero(np.isin(kinds, list(whys)))
         if len(mine):
-            why = whys[int(kinds[mine[0]])] if len(whys) == 1 else \
-                np.array([whys[k] for k in kinds[mine].tolist()], dtype=np.int64)
-            if len(whys) > 1 and (why == why[0]).all():
-                why = int(why[0])
-            back[mine] = _way(block, journey, wait, path, chosen[mine], why)
+            back[mine] = _way(block, journey, wait, path, chosen[mine], kinds[mine], whys)
     return back
 
 
-def _way(block, journey, wait: Wait, path, chosen, why) -> np.ndarray:
-    """The steps of a way back from the arm (edge ``why``) for runs ``chosen``: each branch
-    visited, those a condition holds for go on from it as usual; which runs are back."""
+def _way(block, journey, wait: Wait, path, chosen, kinds, whys) -> np.ndarray:
+    """The steps of a way back from the arms (``whys``: their edges by event type) for runs
+    ``chosen`` that took events of types ``kinds``: each branch visited, those a condition
+    holds for go on from it as usual (their timers cancelled); which runs are back. A run
+    back at the wait was there before: its step is the wait's already."""
     lanes, j = block.lanes, journey.j
     back = np.ones(len(chosen), dtype=bool)
     going = np.arange(len(chosen))
-    prev, hops = wait.s, 0
+    prev, why, hops = wait.s, None, 0
     for s in path:
         runs = chosen[going]
         hops += 1
-        _visited(block, journey, s, runs, prev, why, hops)
+        if why is None:
+            _arrived(block, journey, s, runs, prev, kinds, whys)
+        else:
+            _visited(block, journey, s, runs, prev, why)
         scope = block.scope(j, runs)
         open_ = np.ones(len(runs), dtype=bool)
         for tree, target, label in journey.branches[s]:
-            hit = open_.copy()
-            hit[open_] = steps.holds(tree, scope.subset(open_))
+            # on every run (conditions only read): most are open, and a subset costs more
+            hit = open_ & steps.holds(tree, scope)
             if hit.any():
                 leaving = runs[hit]
+                lanes.timer_t[leaving] = np.inf
+                lanes.hops[leaving], lanes.pos[leaving] = hops, s
                 block.go(leaving, np.full(len(leaving), target), np.full(len(leaving), label))
                 back[going[hit]] = False
                 open_ &= ~hit
@@ -251,7 +254,11 @@ def _way(block, journey, wait: Wait, path, chosen, why) -> np.ndarray:
             return back
         prev, why = s, journey.why("else")
     runs = chosen[going]
-    _visited(block, journey, wait.s, runs, prev, why, hops + 1)
+    if why is None:
+        _arrived(block, journey, wait.s, runs, prev, kinds, whys)
+    else:
+        _visited(block, journey, wait.s, runs, prev, why)
+    lanes.hops[runs] = hops + 1
     lanes.phase[runs] = REST   # ``steps.wait_event``: rests again, with a new timeout
     lanes.rest[runs] = EVENT
     if wait.within is None:
@@ -263,19 +270,30 @@ def _way(block, journey, wait: Wait, path, chosen, why) -> np.ndarray:
     return back
 
 
-def _visited(block, journey, s: int, runs, prev: int, why: int, hops: int) -> None:
+def _arrived(block, journey, s: int, runs, prev: int, kinds, whys) -> None:
+    """``_visited`` for the step the arms lead to: one count per arm's edge."""
+    if len(whys) == 1:
+        _visited(block, journey, s, runs, prev, next(iter(whys.values())))
+        return
+    for k, why in whys.items():
+        mine = kinds == k
+        if mine.any():
+            _visited(block, journey, s, runs[mine], prev, why)
+
+
+def _visited(block, journey, s: int, runs, prev: int, why: int) -> None:
     """``steps._visit`` for runs that came to step ``s`` from ``prev`` by edge ``why`` (none
-    resumed, ``hops`` steps since the event)."""
+    resumed): the visit counted, the stage reached (their step and hops are the caller's)."""
+    if not len(runs):
+        return
     lanes, j = block.lanes, journey.j
     block.tally.step(j, s, lanes.c[runs], np.full(len(runs), prev), why)
     stage = journey.stage_of[s]
-    reached = block.lanes.flags("stage", j)
+    reached = lanes.flags("stage", j)
     new = ~reached[runs, stage]
     if new.any():
         reached[runs[new], stage] = True
         block.tally.stage(j, stage, lanes.c[runs[new]])
-    lanes.hops[runs] = hops
-    lanes.pos[runs] = s
 
 
 def _next(block, rows: np.ndarray, lane: np.ndarray, limit_t, limit_q):
@@ -293,10 +311,16 @@ def _next(block, rows: np.ndarray, lane: np.ndarray, limit_t, limit_q):
     for k in block.cycle_kinds:   # the earliest event of a cycle's type
         if not book.holds(k):
             continue
-        having, t, q, ident = book.first_after(k, rows, now, split)
-        better = (t < best_t[having]) | ((t == best_t[having]) & (q < best_q[having]))
-        places = having[better]
-        best_t[places], best_q[places], best[places] = t[better], q[better], ident[better]
+        # ``first_after`` for those whose last answer no longer holds (the type just taken)
+        t, q = book.found_t[k][rows], book.found_q[k][rows]
+        stale = (t < now) | ((t == now) & (q <= split))
+        if stale.any():
+            again = rows[stale]
+            book.first_after(k, again, now[stale], split[stale])
+            t[stale], q[stale] = book.found_t[k][again], book.found_q[k][again]
+        better = (t < best_t) | ((t == best_t) & (q < best_q))
+        best_t, best_q = np.where(better, t, best_t), np.where(better, q, best_q)
+        best = np.where(better, book.found_id[k][rows], best)
     go = (best >= 0) & (best_t > now) & (best_t <= block.spec.horizon) & \
         (best_t <= lanes.timer_t[lane]) & \
         ((best_t < limit_t) | ((best_t == limit_t) & (best_q < limit_q)))
