@@ -2,10 +2,14 @@
 ``else`` edge), taken in a row by the vectorised engine: the reference engine's figures."""
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 
-from journeylang.sim import parse_cohort, simulate
-from journeylang.sim.vector import block as vector_block, loop
+from journeylang import api
+from journeylang.sim import load_cohort, parse_cohort, simulate
+from journeylang.sim.vector import VectorSimulation, block as vector_block, loop
 
 from equivalence import compare
 from runtime_kit import compile_text, journey
@@ -145,11 +149,6 @@ def test_what_makes_a_cycle():
     """The points ladder's wait for lessons, posts and purchases has one cycle per type; a
     wait whose arm leads to another step, or whose type some other journey enters on, has
     none for that type."""
-    from journeylang import api
-    from journeylang.sim import load_cohort
-    from journeylang.sim.vector import VectorSimulation
-    import numpy as np
-    from pathlib import Path
     root = Path(__file__).resolve().parents[1]
     cohort = load_cohort(root / "examples" / "cohorts" / "points_ladder.cohort.yaml")
 

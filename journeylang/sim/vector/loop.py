@@ -26,11 +26,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...semantics import MAX_STEPS, zero_wait
+from ...semantics import zero_wait
 from . import steps
 from .lanes import EVENT, REST, TIMEOUT
 
-MOST_BRANCHES = 16   # longer ways back are left to the steps
+MOST_BRANCHES = 16   # longer ways back are left to the steps (far below MAX_STEPS)
 
 
 @dataclass(frozen=True)
