@@ -87,7 +87,7 @@ ZONES = ("Asia/Shanghai", "America/New_York", "Europe/Berlin", "UTC")
 WAITS = st.sampled_from(("0m", "1m", "30m", "2h", "6h", "12h", "23h", "25h"))
 KINDS = ("send", "send", "send", "wait", "until", "day", "wait_for", "branch", "split", "set",
          "set", "tag", "untag", "goto", "emit", "handoff", "ladder", "noted", "noted",
-         "keyed", "keyed")
+         "keyed", "keyed", "cycle", "cycle")
 # a set, and right after it a branch reading what it wrote
 NOTED = (("event.note", "event.note >= 50"), ("memo", "memo > customer.score - 25"),
          ("customer.tags", 'has tag "t"'), ("customer.tags", 'customer.tags == ["t", "u"]'),
@@ -200,6 +200,13 @@ def deterministic_scenarios(draw, max_size=80):
                     f"    wait for clicked within 1d -> k{i} timeout -> {draw(later)}\n"
                     f"    k{i}: branch {{ when {condition} -> {draw(later)}\n"
                     f"      else -> {draw(later)} }}")
+        elif kind == "cycle":   # a wait for events whose arm comes back to it through a branch
+            event = draw(st.sampled_from(("replied", "clicked", "clicked", "bought")))
+            line = (f"{_send(draw, 'b')}\n"
+                    f"    w{i}: wait for {event} within {draw(st.sampled_from(('1m', '2h', '25h')))} "
+                    f"-> c{i} timeout -> {draw(later)}\n"
+                    f"    c{i}: branch {{ when {draw(st.sampled_from(CONDITIONS))} -> {draw(later)}\n"
+                    f"      else -> w{i} }}")
         elif kind in ("tag", "untag"):
             line = f'{kind} "t"'
         elif kind == "emit":

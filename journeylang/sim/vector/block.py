@@ -24,7 +24,7 @@ import hashlib
 
 import numpy as np
 
-from . import behaviour, steps
+from . import behaviour, loop, steps
 from .book import Book
 from .columns import holds
 from .correlation import Keys
@@ -196,6 +196,9 @@ class Block:
         self.entry_only = self._entry_only()
         self.folds = self._folds()
         self.folding = np.zeros(n, dtype=bool)   # events of a folded type wait for the next item
+        self.cycles = loop.waits(self)   # waits for events whose events are taken in a row
+        self.cycle_kinds = loop.cycled(self)
+        self.cycle_others = loop.others(self) if self.cycles else []
 
     # --- small helpers ------------------------------------------------------------------------
 
@@ -593,8 +596,14 @@ class Block:
             if len(occurring):
                 self._occur(j, occurring)
         happening = rows[what == HAPPENS]
+        ids = self.next_ref[happening]
+        if len(happening) and self.cycles:
+            on = loop.cycling(self, happening, ids)
+            if on.any():   # round a cycle of their wait, without the general machinery
+                loop.take(self, happening[on], ids[on])
+                happening, ids = happening[~on], ids[~on]
         if len(happening):
-            self._begin(happening, self.next_ref[happening])
+            self._begin(happening, ids)
 
     # --- timers -------------------------------------------------------------------------------
 

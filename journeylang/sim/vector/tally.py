@@ -133,9 +133,10 @@ class Tally:
     def step(self, j: int, s: int, rows, prev, why) -> None:
         if len(rows):
             journey = self.plan.journeys[j]
-            prev, why = np.asarray(prev, dtype=np.int64), np.asarray(why)
-            if (prev == prev[0]).all() and (why == why[0]).all():   # usually: all came one way
-                code = ((int(prev[0]) + 1) * len(journey.whys) + int(why[0])) * len(journey.ids) + s
+            prev, why = np.asarray(prev, dtype=np.int64), np.asarray(why)  # arrays or one value
+            first_prev, first_why = int(prev.flat[0]), int(why.flat[0])
+            if (prev == first_prev).all() and (why == first_why).all():   # usually: all one way
+                code = ((first_prev + 1) * len(journey.whys) + first_why) * len(journey.ids) + s
                 self.visits[j][code] += len(rows)
                 return
             codes = ((prev + 1) * len(journey.whys) + why) * len(journey.ids) + s

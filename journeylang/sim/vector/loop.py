@@ -1,0 +1,341 @@
+"""Vectorised simulation: events a wait for events takes on a cycle back to itself, taken one
+after another without an item each.
+
+A **cycle** is a wait for events ``W`` (with a timeout, or none; not an escalation ladder) and
+an event type ``k`` whose first arm at ``W`` has no condition and leads, through branches
+only, each left by its ``else`` edge, back to ``W``; handlers of ``k`` only set values or tag
+(a condition allowed, no jump, no emit); nothing else takes ``k`` from a run (no milestone,
+goal or exit rule on it, no opt-out, profile update or emit of it, no other journey's entry
+or interest); no KPI opens on the way; no correlation keys and no scheduled entries in the
+simulation. ``points_ladder``'s ``idle`` wait with its lessons, posts and the ``check``
+branch is one: a lesson adds points, the arm goes to the level check, and below the next
+threshold the run is back at ``idle`` with a new timeout.
+
+When a customer's next item is such an event and their only run rests at ``W``, the item is
+taken here as ``Block._begin`` and the steps would take it (the handlers, the arm, each branch
+visited and counted, the wait again with its new timer; a branch that leads elsewhere hands the
+run to the steps as usual), and, while the customer's next item is again an event of a cycle
+of ``W`` (strictly later than the last, within the horizon, before the new timeout and before
+any event of another type that any run or journey could take), that one too, in the same
+call: each customer's own order is the engine's, with no pass, grouping or search for the
+next item in between.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...semantics import zero_wait
+from . import steps
+from .lanes import EVENT, REST, TIMEOUT
+
+MOST_BRANCHES = 16   # longer ways back are left to the steps (far below MAX_STEPS)
+
+
+@dataclass(frozen=True)
+class Cycle:
+    """An event type's way round a wait for events: the arm's target and edge, the branches
+    (each left by ``else``) back to the wait."""
+
+    kind: int
+    to: int
+    why: int
+    path: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Wait:
+    """A wait for events with cycles: its journey and step, its timeout, its cycles by type."""
+
+    j: int
+    s: int
+    within: float | None
+    cycles: dict
+    ways: tuple = ()   # per arms' target: (target, its branches back, type -> the arm's edge)
+
+
+def waits(block) -> dict[tuple[int, int], Wait]:
+    """The waits for events of the simulation with cycles (the module's docstring)."""
+    plan = block.plan
+    if block.keys is not None or any(j.schedule is not None for j in plan.journeys):
+        return {}
+    emitted = {plan.sources[s].kind for s in plan.emit_sources.values()}
+    found = {}
+    for journey in plan.journeys:
+        others = [o for o in plan.journeys if o.j != journey.j]
+        taken = emitted | plan.opt_out_kinds | plan.update_kinds | \
+            {t.kind for t in journey.milestones} | {t.kind for t in journey.endings}
+        for o in others:
+            taken |= set(o.interest.tolist()) | set(o.held_interest.tolist()) | {o.entry_kind}
+        if journey.program.reentry == "always":
+            taken.add(journey.entry_kind)
+        for s, arms in journey.arms.items():
+            within = journey.steps[s].params.get("within")
+            if s in journey.ladders or s in journey.kpis_at or \
+                    zero_wait("wait_event", within=within):
+                continue
+            cycles = {}
+            for k in dict.fromkeys(arm.kind for arm in arms):
+                arm = next(a for a in arms if a.kind == k)
+                if k in taken or arm.tree is not None or not _plain(journey.handlers.get(k, ())):
+                    continue
+                path = _path(journey, arm.to, s)
+                if path is not None:
+                    cycles[k] = Cycle(k, arm.to, arm.why, path)
+            if cycles:
+                ways = {}
+                for cycle in cycles.values():
+                    ways.setdefault((cycle.to, cycle.path), {})[cycle.kind] = cycle.why
+                found[(journey.j, s)] = Wait(journey.j, s, within, cycles,
+                                             tuple((to, path, whys) for (to, path), whys in ways.items()))
+    return found
+
+
+def _plain(handlers) -> bool:
+    """Handlers that neither jump nor emit."""
+    return all(h.to is None and all(kind in ("set", "tag", "untag") for kind, _, _ in h.actions)
+               for h in handlers)
+
+
+def _path(journey, s: int, wait: int) -> tuple[int, ...] | None:
+    """The branches from ``s`` back to ``wait`` by their ``else`` edges (None: no such way)."""
+    path: list[int] = []
+    while s != wait:
+        if s < 0 or journey.kind_of[s] != "branch" or s in path or s in journey.kpis_at or \
+                len(path) == MOST_BRANCHES:
+            return None
+        path.append(s)
+        s = int(journey.next[s])
+    return tuple(path)
+
+
+def others(block) -> list[int]:
+    """The event types an item could be other than the cycles' (any run, entry, opt-out or
+    profile update may take them): the search for the next item stops before the first."""
+    plan = block.plan
+    kinds = set(plan.opt_out_kinds) | set(plan.update_kinds)
+    for journey in plan.journeys:
+        kinds |= set(journey.interest.tolist()) | set(journey.held_interest.tolist())
+        if journey.entry_kind is not None:
+            kinds.add(journey.entry_kind)
+    return sorted(kinds - set(cycled(block)))
+
+
+def cycled(block) -> list[int]:
+    """The event types some cycle takes."""
+    return sorted({k for wait in block.cycles.values() for k in wait.cycles})
+
+
+def cycling(block, rows: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Which of the customers ``rows``, whose next items are the events ``ids``, take them on a
+    cycle: their only run rests at a wait with a cycle of the event's type."""
+    lanes = block.lanes
+    ok = lanes.counts[rows] == 1
+    lane = np.where(ok, lanes.order[rows, 0], 0)
+    ok &= (lanes.phase[lane] == REST) & (lanes.rest[lane] == EVENT)
+    kinds = block.book.kind[ids]
+    found = np.zeros(len(rows), dtype=bool)
+    for (j, s), wait in block.cycles.items():
+        at = ok & (lanes.pos[lane] == s)
+        if len(block.plan.journeys) > 1:
+            at &= lanes.j[lane] == j
+        if at.any():
+            found |= at & np.isin(kinds, list(wait.cycles))
+    return found
+
+
+def take(block, rows: np.ndarray, ids: np.ndarray) -> None:
+    """Customers ``rows`` (``cycling``) take the events ``ids`` on their cycles, and the
+    events after them while those are the next items on a cycle of the same wait."""
+    lanes = block.lanes
+    limit_t, limit_q = _limit(block, rows)
+    while len(rows):
+        lane = lanes.order[rows, 0]
+        back = np.zeros(len(rows), dtype=bool)
+        for (j, s), wait in block.cycles.items():
+            mine = lanes.pos[lane] == s
+            if len(block.plan.journeys) > 1:
+                mine &= lanes.j[lane] == j
+            if mine.any():
+                back[mine] = _round(block, wait, lane[mine], ids[mine])
+        rows, lane, limit_t, limit_q = rows[back], lane[back], limit_t[back], limit_q[back]
+        rows, ids, kept = _next(block, rows, lane, limit_t, limit_q)
+        limit_t, limit_q = limit_t[kept], limit_q[kept]
+
+
+def _limit(block, rows: np.ndarray):
+    """Each customer's first event after their instant of a type no cycle takes: a round
+    of a cycle ends before it. (Events of a round add none: handlers only set and tag.)"""
+    book = block.book
+    now, split = block.cur_t[rows], block.cur_s[rows]
+    limit_t, limit_q = np.full(len(rows), np.inf), np.full(len(rows), np.inf)
+    for k in block.cycle_others:
+        if not book.holds(k):
+            continue
+        having, t, q, _ = book.first_after(k, rows, now, split)
+        better = (t < limit_t[having]) | ((t == limit_t[having]) & (q < limit_q[having]))
+        places = having[better]
+        limit_t[places], limit_q[places] = t[better], q[better]
+    return limit_t, limit_q
+
+
+def _round(block, wait: Wait, chosen: np.ndarray, event: np.ndarray) -> np.ndarray:
+    """``Block._react_to`` for runs ``chosen`` resting at ``wait`` and events ``event`` of its
+    cycles (handlers, then the arm), then the steps of the way back: which runs are back."""
+    lanes, book, tally = block.lanes, block.book, block.tally
+    journey = block.plan.journeys[wait.j]
+    j = journey.j
+    at, seq = book.t[event], book.q[event]
+    rows = lanes.c[chosen]
+    block.cur_t[rows], block.cur_s[rows] = at, seq
+    kinds = book.kind[event]
+    single = len(wait.cycles) == 1
+    for k in wait.cycles:
+        if k not in journey.handlers:
+            continue
+        mine = np.arange(len(chosen)) if single else np.flatnonzero(kinds == k)
+        if not len(mine):
+            continue
+        runs = chosen[mine]
+        scope = block.scope(j, runs, event[mine], at[mine], seq[mine])
+        for h, handler in enumerate(journey.handlers[k]):
+            ok = None if handler.tree is None else steps.holds(handler.tree, scope)
+            taking = runs if ok is None else runs[ok]
+            if len(taking):
+                steps.actions(block, journey, handler.actions, taking,
+                              scope if ok is None else scope.subset(ok), (k, h))
+                tally.handled(j, k, lanes.c[taking])
+    lanes.ev[chosen] = event   # the arm: the run takes the event and leaves the wait
+    block._context(chosen, event)
+    lanes.t[chosen], lanes.s[chosen] = at, seq
+    lanes.depth[chosen] = book.depth[event]
+    back = np.zeros(len(chosen), dtype=bool)
+    for to, path, whys in wait.ways:   # the arms of one target take one way back
+        mine = np.arange(len(chosen)) if len(wait.ways) == 1 else \
+            np.flatnonzero(np.isin(kinds, list(whys)))
+        if len(mine):
+            back[mine] = _way(block, journey, wait, path, chosen[mine], kinds[mine], whys)
+    return back
+
+
+def _way(block, journey, wait: Wait, path, chosen, kinds, whys) -> np.ndarray:
+    """The steps of a way back from the arms (``whys``: their edges by event type) for runs
+    ``chosen`` that took events of types ``kinds``: each branch visited, those a condition
+    holds for go on from it as usual (their timers cancelled); which runs are back. A run
+    back at the wait was there before: its step is the wait's already."""
+    lanes, j = block.lanes, journey.j
+    back = np.ones(len(chosen), dtype=bool)
+    going = np.arange(len(chosen))
+    prev, why, hops = wait.s, None, 0
+    for s in path:
+        runs = chosen[going]
+        hops += 1
+        if why is None:
+            _arrived(block, journey, s, runs, prev, kinds, whys)
+        else:
+            _visited(block, journey, s, runs, prev, why)
+        scope = block.scope(j, runs)
+        open_ = np.ones(len(runs), dtype=bool)
+        for tree, target, label in journey.branches[s]:
+            # on every run (conditions only read): most are open, and a subset costs more
+            hit = open_ & steps.holds(tree, scope)
+            if hit.any():
+                leaving = runs[hit]
+                lanes.timer_t[leaving] = np.inf
+                lanes.hops[leaving], lanes.pos[leaving] = hops, s
+                block.go(leaving, np.full(len(leaving), target), np.full(len(leaving), label))
+                back[going[hit]] = False
+                open_ &= ~hit
+                if not open_.any():
+                    break
+        going = going[open_]
+        if not len(going):
+            return back
+        prev, why = s, journey.why("else")
+    runs = chosen[going]
+    if why is None:
+        _arrived(block, journey, wait.s, runs, prev, kinds, whys)
+    else:
+        _visited(block, journey, wait.s, runs, prev, why)
+    lanes.hops[runs] = hops + 1
+    lanes.phase[runs] = REST   # ``steps.wait_event``: rests again, with a new timeout
+    lanes.rest[runs] = EVENT
+    if wait.within is None:
+        lanes.timer_t[runs] = np.inf
+    else:
+        lanes.timer_t[runs] = lanes.t[runs] + wait.within
+        lanes.timer_q[runs] = block.fresh()
+        lanes.timer_kind[runs] = TIMEOUT
+    return back
+
+
+def _arrived(block, journey, s: int, runs, prev: int, kinds, whys) -> None:
+    """``_visited`` for the step the arms lead to: one count per arm's edge."""
+    if len(whys) == 1:
+        _visited(block, journey, s, runs, prev, next(iter(whys.values())))
+        return
+    for k, why in whys.items():
+        mine = kinds == k
+        if mine.any():
+            _visited(block, journey, s, runs[mine], prev, why)
+
+
+def _visited(block, journey, s: int, runs, prev: int, why: int) -> None:
+    """``steps._visit`` for runs that came to step ``s`` from ``prev`` by edge ``why`` (none
+    resumed): the visit counted, the stage reached (their step and hops are the caller's)."""
+    if not len(runs):
+        return
+    lanes, j = block.lanes, journey.j
+    block.tally.step(j, s, lanes.c[runs], np.full(len(runs), prev), why)
+    stage = journey.stage_of[s]
+    reached = lanes.flags("stage", j)
+    new = ~reached[runs, stage]
+    if new.any():
+        reached[runs[new], stage] = True
+        block.tally.stage(j, stage, lanes.c[runs[new]])
+
+
+def _next(block, rows: np.ndarray, lane: np.ndarray, limit_t, limit_q):
+    """Of the customers ``rows`` whose runs ``lane`` rest at a wait with cycles again, those
+    whose next item is an event of one of its cycles: strictly after their instant, within
+    the horizon, before the run's timeout and before ``(limit_t, limit_q)``; those events,
+    and their places in ``rows``. The others are left to ``Block.schedule``."""
+    block.unscheduled[rows] = True
+    if not len(rows):
+        return rows, rows, rows
+    book, lanes = block.book, block.lanes
+    now, split = block.cur_t[rows], block.cur_s[rows]
+    best_t, best_q = np.full(len(rows), np.inf), np.full(len(rows), np.inf)
+    best = np.full(len(rows), -1, dtype=np.int64)
+    for k in block.cycle_kinds:   # the earliest event of a cycle's type
+        if not book.holds(k):
+            continue
+        # ``first_after`` for those whose last answer no longer holds (the type just taken)
+        t, q = book.found_t[k][rows], book.found_q[k][rows]
+        stale = (t < now) | ((t == now) & (q <= split))
+        if stale.any():
+            again = rows[stale]
+            book.first_after(k, again, now[stale], split[stale])
+            t[stale], q[stale] = book.found_t[k][again], book.found_q[k][again]
+        better = (t < best_t) | ((t == best_t) & (q < best_q))
+        best_t, best_q = np.where(better, t, best_t), np.where(better, q, best_q)
+        best = np.where(better, book.found_id[k][rows], best)
+    go = (best >= 0) & (best_t > now) & (best_t <= block.spec.horizon) & \
+        (best_t <= lanes.timer_t[lane]) & \
+        ((best_t < limit_t) | ((best_t == limit_t) & (best_q < limit_q)))
+    if len(block.cycles) > 1 or len(block.cycle_kinds) > len(next(iter(block.cycles.values())).cycles):
+        kinds = book.kind[np.maximum(best, 0)]
+        for (j, s), wait in block.cycles.items():   # of a cycle of the wait the run is at
+            at = lanes.pos[lane] == s
+            if len(block.plan.journeys) > 1:
+                at &= lanes.j[lane] == j
+            go &= ~at | np.isin(kinds, list(wait.cycles))
+    kept = np.flatnonzero(go)
+    taken = rows[kept]
+    block.unscheduled[taken] = False
+    block.instant_t[taken], block.instant_n[taken] = best_t[kept], 1
+    return taken, best[kept], kept
+
+
+__all__ = ["cycled", "cycling", "others", "take", "waits"]
