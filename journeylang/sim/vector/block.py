@@ -177,6 +177,7 @@ class Block:
         self.unscheduled = np.zeros(n, dtype=bool)   # idle, their next item not yet found
         self._ids: list[bytes] | None = None
         self._arms_of_split: dict[tuple, np.ndarray] = {}
+        self._holdout_of: dict[int, np.ndarray] = {}   # journey -> holdout bucket per customer
         self._timeout_to: dict[int, np.ndarray] = {}   # journey -> ``_timeouts``
         self.entry_only = self._entry_only()
         self.folds = self._folds()
@@ -871,7 +872,7 @@ class Block:
         lanes.depth[chosen] = book.depth[ids]
         held = np.zeros(len(rows), dtype=bool)
         if journey.holdout:
-            held = buckets(self.spec.seed, ("holdout", journey.journey_id), self.ids(rows)) < journey.holdout
+            held = self._holdout_buckets(journey, rows) < journey.holdout
         lanes.held[chosen] = held
         self.tally.entered(j, rows, held)
         if held.any():
@@ -883,6 +884,18 @@ class Block:
             lanes.phase[treated] = EXEC
             self.go(treated, np.full(len(treated), journey.start), np.full(len(treated), journey.entry_why
                     if how == "event" else journey.why(how)))
+
+    def _holdout_buckets(self, journey, rows: np.ndarray) -> np.ndarray:
+        """The customers' buckets of the journey's entry holdout: a customer's is the same at
+        every entry, so each is hashed once (at their first)."""
+        known = self._holdout_of.get(journey.j)
+        if known is None:
+            known = self._holdout_of[journey.j] = np.full(self.n, np.nan)
+        new = rows[np.isnan(known[rows])]
+        if len(new):
+            new = np.unique(new)
+            known[new] = buckets(self.spec.seed, ("holdout", journey.journey_id), self.ids(new))
+        return known[rows]
 
     def hold(self, lanes_: np.ndarray, journey, at_step: int) -> None:
         """Runs are held out (the entry holdout, or a split's control arm): only their goals,

@@ -339,13 +339,36 @@ class Book:
             first = _search(self, begins[rows], end, at, seq)
             has = np.flatnonzero(first < end)
             found[has] = np.minimum(found[has], self.t[first[has]])
-        matrix = self.dyn[k]
-        if matrix.shape[1]:
-            held = self.dyn_n[k][rows]
-            first = _search(self, np.zeros(len(rows), dtype=np.int64), held, at, seq,
-                            lambda queries, columns: matrix[rows[queries], columns])
-            has = np.flatnonzero(first < held)
-            found[has] = np.minimum(found[has], self.t[matrix[rows[has], first[has]]])
+        if self.dyn[k].shape[1] and len(rows):
+            np.minimum(found, self._first_time_dynamic(k, rows, at, seq), out=found)
+        return found
+
+    def _first_time_dynamic(self, k: int, rows: np.ndarray, at, seq, chunk: int = 1 << 15):
+        """``first_time`` in type ``k``'s matrix: each query's customer's row is sorted by
+        instant, so the events not after ``(at, seq)`` are the first ones of the row; they are
+        counted with one comparison of the whole rows (up to the columns any of them uses),
+        a chunk of queries at a time, instead of a bisection's gathers."""
+        matrix, held = self.dyn[k], self.dyn_n[k][rows]
+        at = np.broadcast_to(np.asarray(at, dtype=float), rows.shape)
+        seq = np.broadcast_to(np.asarray(seq, dtype=float), rows.shape)
+        found = np.full(len(rows), np.inf)
+        used = int(held.max())
+        if not used:
+            return found
+        for start in range(0, len(rows), chunk):
+            part = slice(start, start + chunk)
+            ids = matrix[rows[part], :used]
+            valid = ids >= 0
+            safe = np.where(valid, ids, 0)
+            t = np.where(valid, self.t[safe], np.inf)
+            now, split = at[part, None], seq[part, None]
+            passed = t < now
+            same = (t == now) & valid
+            if same.any():   # rare: the sequence numbers decide
+                passed |= same & (self.q[safe] <= split)
+            first = passed.sum(axis=1)
+            has = np.flatnonzero(first < held[part])
+            found[start + has] = t[has, first[has]]
         return found
 
     # --- data ---------------------------------------------------------------------------------
@@ -440,18 +463,16 @@ class Book:
         return typed(found)
 
 
-def _search(book: Book, start: np.ndarray, end: np.ndarray, at, seq, event=None) -> np.ndarray:
-    """Per customer, the first index in ``[start, end)`` (sorted by instant) whose event comes
-    after ``(at, seq)``; ``event(queries, indexes)``: the events at those indexes (default:
-    the indexes are event ids)."""
+def _search(book: Book, start: np.ndarray, end: np.ndarray, at, seq) -> np.ndarray:
+    """Per customer, the first index in ``[start, end)`` (sorted by instant, indexes are event
+    ids) whose event comes after ``(at, seq)``."""
     low, high = start.copy(), end.copy()
     at = np.broadcast_to(np.asarray(at, dtype=float), low.shape)
     seq = np.broadcast_to(np.asarray(seq, dtype=float), low.shape)
     pending = np.flatnonzero(low < high)
     while len(pending):
         middle = (low[pending] + high[pending]) // 2
-        ids = middle if event is None else event(pending, middle)
-        later = after(book.t[ids], book.q[ids], at[pending], seq[pending])
+        later = after(book.t[middle], book.q[middle], at[pending], seq[pending])
         high[pending[later]] = middle[later]
         low[pending[~later]] = middle[~later] + 1
         pending = pending[low[pending] < high[pending]]
