@@ -160,6 +160,8 @@ class Block:
         self.item = np.full(n, -1, dtype=np.int64)        # the event being handled
         self.item_stage = np.zeros(n, dtype=np.int64)
         self.item_lanes = np.zeros((n, 0), dtype=np.int64)
+        self.item_last = np.zeros(n, dtype=np.int64)
+        self.entry_kinds = [j.entry_kind for j in plan.journeys if j.entry_kind is not None]
         self.next_t = np.full(n, np.inf)
         self.instant_t = np.full(n, -np.inf)              # each customer's instant ...
         self.instant_n = np.zeros(n, dtype=np.int64)      # ... and the items taken at it
@@ -654,6 +656,9 @@ class Block:
             self.item_lanes = grown
         self.item_lanes[rows] = -1
         self.item_lanes[rows, :width] = self.lanes.order[rows]
+        slots = self.item_lanes[rows] >= 0   # the place after each one's last run
+        self.item_last[rows] = np.where(slots.any(axis=1),
+                                        slots.shape[1] - np.argmax(slots[:, ::-1], axis=1), 0)
         if self.keys is not None:
             self.keys.count_undelivered(rows, ids, self.item_lanes[rows])
         self._stages(rows)
@@ -699,7 +704,10 @@ class Block:
                     if takes.any():
                         self._enter(j, rows[takes], ids[takes], "event")
             self.item_stage[rows] += 1
-            done = self.item_stage[rows] >= width + journeys
+            stage = self.item_stage[rows]
+            done = stage >= width + journeys
+            # past their last run, an event no journey enters on has nothing left to reach
+            done |= (stage >= self.item_last[rows]) & ~np.isin(kinds, self.entry_kinds)
             finished = rows[done & (self.executing[rows] < 0)]
             if len(finished):
                 self.item[finished] = -1
@@ -1042,8 +1050,9 @@ class Block:
             rows = lanes.c[chosen]
             self.tally.ended(j, rows, lanes.pos[chosen], codes, lanes.held[chosen],
                              when - lanes.entered[chosen], self.customers.seg[rows])
-            self.tally.run(j, rows, lanes.run[chosen], lanes.held[chosen],
-                           lanes.arms(j)[chosen], lanes.flags("milestone", j)[chosen], codes)
+            if self.tally.experimenting[j]:
+                self.tally.run(j, rows, lanes.run[chosen], lanes.held[chosen],
+                               lanes.arms(j)[chosen], lanes.flags("milestone", j)[chosen], codes)
             self.active[j, rows] -= 1
         lanes.close(lanes_)
         self.idle(lanes_)
@@ -1056,6 +1065,8 @@ class Block:
         size = lanes.size
         live = np.flatnonzero((lanes.phase[:size] != FREE) & ~self.escaped[lanes.c[:size]])
         for j in self.journeys_among(live):
+            if not self.tally.experimenting[j]:
+                continue
             chosen = live[lanes.j[live] == j]
             self.tally.run(j, lanes.c[chosen], lanes.run[chosen], lanes.held[chosen],
                            lanes.arms(j)[chosen], lanes.flags("milestone", j)[chosen],

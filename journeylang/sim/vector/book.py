@@ -346,29 +346,32 @@ class Book:
     def _first_time_dynamic(self, k: int, rows: np.ndarray, at, seq, chunk: int = 1 << 15):
         """``first_time`` in type ``k``'s matrix: each query's customer's row is sorted by
         instant, so the events not after ``(at, seq)`` are the first ones of the row; they are
-        counted with one comparison of the whole rows (up to the columns any of them uses),
-        a chunk of queries at a time, instead of a bisection's gathers."""
-        matrix, held = self.dyn[k], self.dyn_n[k][rows]
+        counted with one comparison of the row's times (read once per customer, up to the
+        columns any of them uses), a chunk of queries at a time, instead of a bisection's
+        gathers."""
+        matrix, held = self.dyn[k], self.dyn_n[k]
+        found = np.full(len(rows), np.inf)
+        some = np.flatnonzero(held[rows] > 0)   # customers without any: none
+        if not len(some):
+            return found
+        used = int(held.max())
+        ids = matrix[:, :used]
+        valid = ids >= 0
+        times = np.where(valid, self.t[np.where(valid, ids, 0)], np.inf)   # a row per customer
         at = np.broadcast_to(np.asarray(at, dtype=float), rows.shape)
         seq = np.broadcast_to(np.asarray(seq, dtype=float), rows.shape)
-        found = np.full(len(rows), np.inf)
-        used = int(held.max())
-        if not used:
-            return found
-        for start in range(0, len(rows), chunk):
-            part = slice(start, start + chunk)
-            ids = matrix[rows[part], :used]
-            valid = ids >= 0
-            safe = np.where(valid, ids, 0)
-            t = np.where(valid, self.t[safe], np.inf)
-            now, split = at[part, None], seq[part, None]
+        for start in range(0, len(some), chunk):
+            queries = some[start:start + chunk]
+            mine = rows[queries]
+            t = times[mine]
+            now = at[queries, None]
             passed = t < now
-            same = (t == now) & valid
+            same = t == now   # at a padding only when ``at`` is inf: nothing found either way
             if same.any():   # rare: the sequence numbers decide
-                passed |= same & (self.q[safe] <= split)
-            first = passed.sum(axis=1)
-            has = np.flatnonzero(first < held[part])
-            found[start + has] = t[has, first[has]]
+                passed |= same & (self.q[np.maximum(matrix[mine, :used], 0)] <= seq[queries, None])
+            first = np.count_nonzero(passed, axis=1)
+            has = np.flatnonzero(first < held[mine])
+            found[queries[has]] = t[has, first[has]]
         return found
 
     # --- data ---------------------------------------------------------------------------------
