@@ -125,11 +125,19 @@ def _first_timer(times, seqs, lanes_):
     first column: its time, sequence number and lane."""
     if times.shape[1] == 1:   # one run each: its timer
         return times[:, 0], seqs[:, 0], lanes_[:, 0]
-    first = times.min(axis=1)
-    keys = np.where(times == first[:, None], _key(seqs, 1), np.inf)
-    column = keys.argmin(axis=1)   # the first of the lowest
-    picked = np.arange(len(times))
-    return first, seqs[picked, column], lanes_[picked, column]
+    # a customer with no timer beyond the first column: the first column's (an infinite
+    # time is never taken, whatever comes with it)
+    first, seq, lane = times[:, 0].copy(), seqs[:, 0].copy(), lanes_[:, 0].copy()
+    several = np.flatnonzero((times[:, 1:] < np.inf).any(axis=1))
+    if len(several):
+        times, seqs, lanes_ = times[several], seqs[several], lanes_[several]
+        earliest = times.min(axis=1)
+        keys = np.where(times == earliest[:, None], _key(seqs, 1), np.inf)
+        column = keys.argmin(axis=1)   # the first of the lowest
+        picked = np.arange(len(times))
+        first[several], seq[several], lane[several] = \
+            earliest, seqs[picked, column], lanes_[picked, column]
+    return first, seq, lane
 
 
 class Block:
