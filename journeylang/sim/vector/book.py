@@ -343,36 +343,41 @@ class Book:
             np.minimum(found, self._first_time_dynamic(k, rows, at, seq), out=found)
         return found
 
-    def _first_time_dynamic(self, k: int, rows: np.ndarray, at, seq, chunk: int = 1 << 15):
-        """``first_time`` in type ``k``'s matrix: each query's customer's row is sorted by
-        instant, so the events not after ``(at, seq)`` are the first ones of the row; they are
-        counted with one comparison of the row's times (read once per customer, up to the
-        columns any of them uses), a chunk of queries at a time, instead of a bisection's
-        gathers."""
+    def _first_time_dynamic(self, k: int, rows: np.ndarray, at, seq) -> np.ndarray:
+        """``first_time`` in type ``k``'s matrix: each customer's row is sorted by instant, so
+        the events not after ``(at, seq)`` are the first ones of the row. Their count is found
+        by a branchless bisection over the rows' times, read once per customer into a table
+        whose rows are padded with inf to a power of two and one more place: one gather per
+        halving, instead of a bisection's two-array gathers of the matrix and then of the
+        events' times."""
         matrix, held = self.dyn[k], self.dyn_n[k]
-        found = np.full(len(rows), np.inf)
-        some = np.flatnonzero(held[rows] > 0)   # customers without any: none
-        if not len(some):
-            return found
         used = int(held.max())
+        if not used:
+            return np.full(len(rows), np.inf)
+        width = 1 << (used - 1).bit_length()   # a power of two
+        table = np.full((self.n, width + 1), np.inf)
         ids = matrix[:, :used]
         valid = ids >= 0
-        times = np.where(valid, self.t[np.where(valid, ids, 0)], np.inf)   # a row per customer
+        table[:, :used] = np.where(valid, self.t[np.where(valid, ids, 0)], np.inf)
+        flat = table.ravel()
+        base = rows * (width + 1)
         at = np.broadcast_to(np.asarray(at, dtype=float), rows.shape)
         seq = np.broadcast_to(np.asarray(seq, dtype=float), rows.shape)
-        for start in range(0, len(some), chunk):
-            queries = some[start:start + chunk]
-            mine = rows[queries]
-            t = times[mine]
-            now = at[queries, None]
-            passed = t < now
-            same = t == now   # at a padding only when ``at`` is inf: nothing found either way
-            if same.any():   # rare: the sequence numbers decide
-                passed |= same & (self.q[np.maximum(matrix[mine, :used], 0)] <= seq[queries, None])
-            first = np.count_nonzero(passed, axis=1)
-            has = np.flatnonzero(first < held[mine])
-            found[queries[has]] = t[has, first[has]]
-        return found
+        count = np.zeros(len(rows), dtype=np.int64)
+        # halves of the row, then the place the count has reached (a count of every place
+        # reads the inf after the row)
+        for step in [width >> i for i in range(1, width.bit_length())] + [1]:
+            place = count + step - 1   # the last of the next part: not after the instant?
+            t = np.take(flat, base + place)
+            passed = t < at
+            same = np.flatnonzero(t == at)
+            if len(same):   # rare: the sequence numbers decide (a padding only when at is inf)
+                column = place[same]
+                ident = matrix[rows[same], np.minimum(column, matrix.shape[1] - 1)]
+                passed[same] = (column < held[rows[same]]) & (self.q[np.maximum(ident, 0)] <= seq[same])
+            count += np.where(passed, step, 0)
+        # the first event after the instant, or a padding's inf
+        return np.take(flat, base + count)
 
     # --- data ---------------------------------------------------------------------------------
 
