@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 from journeylang import api
 from journeylang.cli import main
 from journeylang.runtime.policies import (Zones, bucket, calendar_start, choose_arm, day_after_entry,
-                                          next_local_time, quiet_until)
-from journeylang.runtime.program import build_program
+                                          next_local_time, next_occurrence, quiet_until)
+from journeylang.runtime.program import Schedule, build_program
 from journeylang.sim import SimulationError, load_cohort, parse_cohort, simulate
 from journeylang.sim.shard import ShardError, shard_ranges, simulate_sharded
 from journeylang.sim.vector import BLOCK, VectorSimulation, vector_support
@@ -55,6 +55,7 @@ def test_buckets_and_split_arms_are_the_runtimes():
 @pytest.mark.parametrize("names", [
     ["Europe/Berlin", "America/New_York", "Asia/Shanghai", None],
     ["Asia/Shanghai", "Asia/Kolkata", None],   # every zone at one offset: a lookup by zone
+    ["Asia/Shanghai", "Asia/Singapore", None],  # two zones whose clocks agree: searched as one
 ])
 def test_local_clock_matches_the_runtime_across_dst(names):
     start = dt.datetime(2026, 2, 20, tzinfo=dt.timezone.utc).timestamp()
@@ -68,6 +69,11 @@ def test_local_clock_matches_the_runtime_across_dst(names):
     days = clock.calendar_start(moments, "day", codes)
     weeks = clock.calendar_start(moments, "week", codes)
     third = clock.day_after_entry(moments, 3, 2 * 60 + 30, codes)   # 02:30: skipped in spring
+    schedule = Schedule("week", 19 * 60 + 30, (2, 5))
+    occurs = clock.next_occurrence(moments, schedule, codes)
+    alike = codes == codes[0]   # some calls see only one zone
+    assert np.array_equal(clock.next_occurrence(moments[alike], schedule, codes[alike]), occurs[alike])
+    assert np.array_equal(clock.next_local_time(moments[alike], 630, codes[alike]), wake[alike])
     zones = Zones("UTC")
     for i, moment in enumerate(moments.tolist()):
         zone = zones.get(names[codes[i]])
@@ -77,6 +83,7 @@ def test_local_clock_matches_the_runtime_across_dst(names):
         assert days[i] == calendar_start(moment, "day", zone)
         assert weeks[i] == calendar_start(moment, "week", zone)
         assert third[i] == day_after_entry(moment, 3, 150, zone)
+        assert occurs[i] == next_occurrence(moment, schedule, zone)
 
 
 # --- the same figures as the reference engine ------------------------------------------------------
@@ -337,7 +344,7 @@ WITHOUT_COHORT = {
 def _reacting_cohort(journey_file: str, size: int = 2000):
     """A cohort for an example without one: customers arrive with its entry event and answer
     any message with each event the journey takes (and make them now and then unprompted)."""
-    from journeylang.runtime.program import build_program
+    from journeylang.runtime.program import Schedule, build_program
     tables = api.load_tables(ROOT / "examples" / journey_file)
     attributes, entry_data = WITHOUT_COHORT[journey_file]
     program = build_program(tables)

@@ -140,11 +140,19 @@ def _first_timer(times, seqs, lanes_):
     first column: its time, sequence number and lane."""
     if times.shape[1] == 1:   # one run each: its timer
         return times[:, 0], seqs[:, 0], lanes_[:, 0]
-    first = times.min(axis=1)
-    keys = np.where(times == first[:, None], _key(seqs, 1), np.inf)
-    column = keys.argmin(axis=1)   # the first of the lowest
-    picked = np.arange(len(times))
-    return first, seqs[picked, column], lanes_[picked, column]
+    # a customer with no timer beyond the first column: the first column's (an infinite
+    # time is never taken, whatever comes with it)
+    first, seq, lane = times[:, 0].copy(), seqs[:, 0].copy(), lanes_[:, 0].copy()
+    several = np.flatnonzero((times[:, 1:] < np.inf).any(axis=1))
+    if len(several):
+        times, seqs, lanes_ = times[several], seqs[several], lanes_[several]
+        earliest = times.min(axis=1)
+        keys = np.where(times == earliest[:, None], _key(seqs, 1), np.inf)
+        column = keys.argmin(axis=1)   # the first of the lowest
+        picked = np.arange(len(times))
+        first[several], seq[several], lane[several] = \
+            earliest, seqs[picked, column], lanes_[picked, column]
+    return first, seq, lane
 
 
 class Block:
@@ -175,6 +183,8 @@ class Block:
         self.item = np.full(n, -1, dtype=np.int64)        # the event being handled
         self.item_stage = np.zeros(n, dtype=np.int64)
         self.item_lanes = np.zeros((n, 0), dtype=np.int64)
+        self.item_last = np.zeros(n, dtype=np.int64)
+        self.entry_kinds = [j.entry_kind for j in plan.journeys if j.entry_kind is not None]
         self.next_t = np.full(n, np.inf)
         self.instant_t = np.full(n, -np.inf)              # each customer's instant ...
         self.instant_n = np.zeros(n, dtype=np.int64)      # ... and the items taken at it
@@ -192,6 +202,7 @@ class Block:
         self.unscheduled = np.zeros(n, dtype=bool)   # idle, their next item not yet found
         self._ids: list[bytes] | None = None
         self._arms_of_split: dict[tuple, np.ndarray] = {}
+        self._holdout_of: dict[int, np.ndarray] = {}   # journey -> holdout bucket per customer
         self._timeout_to: dict[int, np.ndarray] = {}   # journey -> ``_timeouts``
         self.entry_only = self._entry_only()
         self.folds = self._folds()
@@ -677,6 +688,9 @@ class Block:
             self.item_lanes = grown
         self.item_lanes[rows] = -1
         self.item_lanes[rows, :width] = self.lanes.order[rows]
+        slots = self.item_lanes[rows] >= 0   # the place after each one's last run
+        self.item_last[rows] = np.where(slots.any(axis=1),
+                                        slots.shape[1] - np.argmax(slots[:, ::-1], axis=1), 0)
         if self.keys is not None:
             self.keys.count_undelivered(rows, ids, self.item_lanes[rows])
         self._stages(rows)
@@ -722,7 +736,10 @@ class Block:
                     if takes.any():
                         self._enter(j, rows[takes], ids[takes], "event")
             self.item_stage[rows] += 1
-            done = self.item_stage[rows] >= width + journeys
+            stage = self.item_stage[rows]
+            done = stage >= width + journeys
+            # past their last run, an event no journey enters on has nothing left to reach
+            done |= (stage >= self.item_last[rows]) & ~np.isin(kinds, self.entry_kinds)
             finished = rows[done & (self.executing[rows] < 0)]
             if len(finished):
                 self.item[finished] = -1
@@ -895,7 +912,7 @@ class Block:
         lanes.depth[chosen] = book.depth[ids]
         held = np.zeros(len(rows), dtype=bool)
         if journey.holdout:
-            held = buckets(self.spec.seed, ("holdout", journey.journey_id), self.ids(rows)) < journey.holdout
+            held = self._holdout_buckets(journey, rows) < journey.holdout
         lanes.held[chosen] = held
         self.tally.entered(j, rows, held)
         if held.any():
@@ -907,6 +924,18 @@ class Block:
             lanes.phase[treated] = EXEC
             self.go(treated, np.full(len(treated), journey.start), np.full(len(treated), journey.entry_why
                     if how == "event" else journey.why(how)))
+
+    def _holdout_buckets(self, journey, rows: np.ndarray) -> np.ndarray:
+        """The customers' buckets of the journey's entry holdout: a customer's is the same at
+        every entry, so each is hashed once (at their first)."""
+        known = self._holdout_of.get(journey.j)
+        if known is None:
+            known = self._holdout_of[journey.j] = np.full(self.n, np.nan)
+        new = rows[np.isnan(known[rows])]
+        if len(new):
+            new = np.unique(new)
+            known[new] = buckets(self.spec.seed, ("holdout", journey.journey_id), self.ids(new))
+        return known[rows]
 
     def hold(self, lanes_: np.ndarray, journey, at_step: int) -> None:
         """Runs are held out (the entry holdout, or a split's control arm): only their goals,
@@ -1053,8 +1082,9 @@ class Block:
             rows = lanes.c[chosen]
             self.tally.ended(j, rows, lanes.pos[chosen], codes, lanes.held[chosen],
                              when - lanes.entered[chosen], self.customers.seg[rows])
-            self.tally.run(j, rows, lanes.run[chosen], lanes.held[chosen],
-                           lanes.arms(j)[chosen], lanes.flags("milestone", j)[chosen], codes)
+            if self.tally.experimenting[j]:
+                self.tally.run(j, rows, lanes.run[chosen], lanes.held[chosen],
+                               lanes.arms(j)[chosen], lanes.flags("milestone", j)[chosen], codes)
             self.active[j, rows] -= 1
         lanes.close(lanes_)
         self.idle(lanes_)
@@ -1067,6 +1097,8 @@ class Block:
         size = lanes.size
         live = np.flatnonzero((lanes.phase[:size] != FREE) & ~self.escaped[lanes.c[:size]])
         for j in self.journeys_among(live):
+            if not self.tally.experimenting[j]:
+                continue
             chosen = live[lanes.j[live] == j]
             self.tally.run(j, lanes.c[chosen], lanes.run[chosen], lanes.held[chosen],
                            lanes.arms(j)[chosen], lanes.flags("milestone", j)[chosen],

@@ -354,14 +354,45 @@ class Book:
             first = _search(self, begins[rows], end, at, seq)
             has = np.flatnonzero(first < end)
             found[has] = np.minimum(found[has], self.t[first[has]])
-        matrix = self.dyn[k]
-        if matrix.shape[1]:
-            held = self.dyn_n[k][rows]
-            first = _search(self, np.zeros(len(rows), dtype=np.int64), held, at, seq,
-                            lambda queries, columns: matrix[rows[queries], columns])
-            has = np.flatnonzero(first < held)
-            found[has] = np.minimum(found[has], self.t[matrix[rows[has], first[has]]])
+        if self.dyn[k].shape[1] and len(rows):
+            np.minimum(found, self._first_time_dynamic(k, rows, at, seq), out=found)
         return found
+
+    def _first_time_dynamic(self, k: int, rows: np.ndarray, at, seq) -> np.ndarray:
+        """``first_time`` in type ``k``'s matrix: each customer's row is sorted by instant, so
+        the events not after ``(at, seq)`` are the first ones of the row. Their count is found
+        by a branchless bisection over the rows' times, read once per customer into a table
+        whose rows are padded with inf to a power of two and one more place: one gather per
+        halving, instead of a bisection's two-array gathers of the matrix and then of the
+        events' times."""
+        matrix, held = self.dyn[k], self.dyn_n[k]
+        used = int(held.max())
+        if not used:
+            return np.full(len(rows), np.inf)
+        width = 1 << (used - 1).bit_length()   # a power of two
+        table = np.full((self.n, width + 1), np.inf)
+        ids = matrix[:, :used]
+        valid = ids >= 0
+        table[:, :used] = np.where(valid, self.t[np.where(valid, ids, 0)], np.inf)
+        flat = table.ravel()
+        base = rows * (width + 1)
+        at = np.broadcast_to(np.asarray(at, dtype=float), rows.shape)
+        seq = np.broadcast_to(np.asarray(seq, dtype=float), rows.shape)
+        count = np.zeros(len(rows), dtype=np.int64)
+        # halves of the row, then the place the count has reached (a count of every place
+        # reads the inf after the row)
+        for step in [width >> i for i in range(1, width.bit_length())] + [1]:
+            place = count + step - 1   # the last of the next part: not after the instant?
+            t = np.take(flat, base + place)
+            passed = t < at
+            same = np.flatnonzero(t == at)
+            if len(same):   # rare: the sequence numbers decide (a padding only when at is inf)
+                column = place[same]
+                ident = matrix[rows[same], np.minimum(column, matrix.shape[1] - 1)]
+                passed[same] = (column < held[rows[same]]) & (self.q[np.maximum(ident, 0)] <= seq[same])
+            count += np.where(passed, step, 0)
+        # the first event after the instant, or a padding's inf
+        return np.take(flat, base + count)
 
     # --- data ---------------------------------------------------------------------------------
 
@@ -460,18 +491,16 @@ def _cells(matrix: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndar
     return np.take(matrix, rows * matrix.shape[1] + columns)
 
 
-def _search(book: Book, start: np.ndarray, end: np.ndarray, at, seq, event=None) -> np.ndarray:
-    """Per customer, the first index in ``[start, end)`` (sorted by instant) whose event comes
-    after ``(at, seq)``; ``event(queries, indexes)``: the events at those indexes (default:
-    the indexes are event ids)."""
+def _search(book: Book, start: np.ndarray, end: np.ndarray, at, seq) -> np.ndarray:
+    """Per customer, the first index in ``[start, end)`` (sorted by instant, indexes are event
+    ids) whose event comes after ``(at, seq)``."""
     low, high = start.copy(), end.copy()
     at = np.broadcast_to(np.asarray(at, dtype=float), low.shape)
     seq = np.broadcast_to(np.asarray(seq, dtype=float), low.shape)
     pending = np.flatnonzero(low < high)
     while len(pending):
         middle = (low[pending] + high[pending]) // 2
-        ids = middle if event is None else event(pending, middle)
-        later = after(book.t[ids], book.q[ids], at[pending], seq[pending])
+        later = after(book.t[middle], book.q[middle], at[pending], seq[pending])
         high[pending[later]] = middle[later]
         low[pending[~later]] = middle[~later] + 1
         pending = pending[low[pending] < high[pending]]

@@ -41,9 +41,12 @@ def _transitions(zone: dt.tzinfo, start: float, end: float) -> tuple[np.ndarray,
 
 def _zones(codes: np.ndarray, count: int):
     """(zone code, customers of the zone) for the zones present; None for the customers when
-    every one is of that zone."""
-    if count == 1:
+    every one is of that zone (``count``: how many codes there are)."""
+    if count == 1 or not len(codes):
         return [(0, None)]
+    low = int(codes.min())
+    if low == codes.max():   # no sort needed
+        return [(low, None)]
     present = np.unique(codes).tolist()
     if len(present) == 1:
         return [(present[0], None)]
@@ -58,6 +61,7 @@ class ZoneClock:
         self.zones = [zones.get(name) for name in names]
         self.zone_keys = [zone.key for zone in self.zones]   # the runtime's zone of a timer
         self._schedules: dict[tuple, np.ndarray] = {}
+        self._alike_of: dict[tuple, np.ndarray] = {}   # (what, ...) -> ``_alike``
         self.start, self.end = start - 9 * DAY, end + 3 * DAY   # a calendar week before the start
         self.tables = [_transitions(z, self.start, self.end) for z in self.zones]
         # every zone at one offset over the span: offsets are a lookup by zone
@@ -101,8 +105,10 @@ class ZoneClock:
             if found is not None:
                 return found
         found = moments + DAY   # beyond the span
-        for code, mine in _zones(codes, len(self.tables)):
-            _, table = self._showing(code, minutes)
+        tables = [self._showing(code, minutes)[1] for code in range(len(self.zones))]
+        alike = self._alike(("showing", minutes), tables)
+        for code, mine in _zones(alike[codes], len(tables)):
+            table = tables[code]
             at = moments if mine is None else moments[mine]
             index = np.searchsorted(table, at, side="left")
             inside = index < len(table)
@@ -176,14 +182,28 @@ class ZoneClock:
         """The first occurrence of ``schedule`` strictly after each moment
         (``policies.next_occurrence``); +inf beyond the span."""
         found = np.full(len(moments), np.inf)
-        for code in np.unique(codes).tolist():
-            mine = codes == code
-            table = self._occurrences(schedule, code)
-            index = np.searchsorted(table, moments[mine], side="right")
+        tables = [self._occurrences(schedule, code) for code in range(len(self.zones))]
+        alike = self._alike(("occurrences", schedule), tables)
+        for code, mine in _zones(alike[codes], len(tables)):
+            table = tables[code]
+            index = np.searchsorted(table, moments if mine is None else moments[mine], side="right")
             inside = index < len(table)
-            values = np.full(int(mine.sum()), np.inf)
+            values = np.full(len(index), np.inf)
             values[inside] = table[index[inside]]
+            if mine is None:
+                return values
             found[mine] = values
+        return found
+
+    def _alike(self, key: tuple, tables: list[np.ndarray]) -> np.ndarray:
+        """Per zone, the first zone whose table (of ``key``) is the same as its own: zones
+        whose clocks agree over the span (Asia/Shanghai and Asia/Singapore) are searched as
+        one."""
+        found = self._alike_of.get(key)
+        if found is None:
+            found = np.array([next(o for o in range(code + 1) if np.array_equal(tables[o], table))
+                              for code, table in enumerate(tables)], dtype=np.int64)
+            self._alike_of[key] = found
         return found
 
     def quiet_until(self, moments: np.ndarray, quiet: tuple[int, int] | None,

@@ -23,9 +23,12 @@ def statuses(block, journey, rows, k, opened_t, opened_q, due) -> np.ndarray:
     horizon = block.spec.horizon
     hit_at = np.full(len(rows), np.inf)
     for index, kpi in enumerate(journey.kpis):
-        mine = np.flatnonzero(k == index)
-        if not len(mine):
-            continue
+        if len(journey.kpis) == 1:   # every observation is this KPI's: nothing to pick
+            mine = slice(None)
+        else:
+            mine = np.flatnonzero(k == index)
+            if not len(mine):
+                continue
         limit = np.minimum(due[mine], horizon)
         if kpi.tree is None:   # any event of the type: the first after the opening decides
             first = block.book.first_time(kpi.kind, rows[mine], opened_t[mine], opened_q[mine])
@@ -33,12 +36,12 @@ def statuses(block, journey, rows, k, opened_t, opened_q, due) -> np.ndarray:
             hit_at[mine] = first
             continue
         query, ids = block.book.window(kpi.kind, rows[mine], opened_t[mine], opened_q[mine],
-                                       limit, np.full(len(mine), np.inf))
+                                       limit, np.full(len(limit), np.inf))
         if len(ids):
             scope = Scope(block, rows[mine][query], None, None, ids, False, False)
             ok = _true(evaluate(kpi.tree, scope), len(ids))
             query, ids = query[ok], ids[ok]
-        first = np.full(len(mine), np.inf)
+        first = np.full(len(limit), np.inf)
         if len(ids):
             np.minimum.at(first, query, block.book.t[ids])
         hit_at[mine] = first

@@ -105,6 +105,9 @@ class Tally:
         self.plan, self.n, self.first = plan, n, first
         self.escaped = np.zeros(n, dtype=bool) if escaped is None else escaped
         self.log = Log()
+        # per journey: whether it has an experiment (the entry holdout, a split), which alone
+        # reads the runs' arms and outcomes (``run``)
+        self.experimenting = [bool(journey.holdout or journey.splits) for journey in plan.journeys]
         # per journey: (step, previous step, edge) code -> visits
         self.visits: dict[int, Counter] = defaultdict(Counter)
         self.results: dict[tuple, Counter] = defaultdict(Counter)  # (j, what, reason) -> step -> n
