@@ -546,7 +546,8 @@ def test_engines_agree_exactly_on_generated_journeys(scenario):
     delivery results, goto, exits), correlation keys (several runs of a customer at once, each
     taking the events of its key, an entry refused for a key in use, events of no run's key
     undelivered, staff resolutions meeting the SLAs of their key, branches reading the key an
-    event carries or inherits), always-on handlers (set, tag, untag, emit, jump; on delivery
+    event carries or inherits; beside it a second journey correlating its runs by another
+    key), always-on handlers (set, tag, untag, emit, jump; on delivery
     results too), the cohort's responses to delivery results, KPIs, every re-entry rule, goals,
     exit rules and milestones (on what the cohort does and on the emitted event), rolling and
     calendar caps, quiet hours, consent and holdout, and a cohort without chance: both engines
@@ -554,8 +555,10 @@ def test_engines_agree_exactly_on_generated_journeys(scenario):
     milestones, KPI observations, staff queues and SLAs included), every customer on the
     vectorised path. A journey and cohort caught in a loop at one instant: both engines
     refuse it (which customer each names first may differ), never only one."""
-    text, cohort_text, seed, days = scenario
-    tables, cohort = compile_text(text), parse_cohort(cohort_text)
+    texts, cohort_text, seed, days = scenario
+    cohort = parse_cohort(cohort_text)
+    tables = [compile_text(text) for text in texts]
+    tables = tables if len(tables) > 1 else tables[0]
     assert vector_support(tables, cohort) is None
     fast = _results_or_refusal(tables, cohort, seed, days, "vector")
     slow = _results_or_refusal(tables, cohort, seed, days, "reference")
@@ -564,7 +567,10 @@ def test_engines_agree_exactly_on_generated_journeys(scenario):
         assert len(refused) == 2, f"only one engine refuses: {refused[0]}"
         return
     assert fast.paths["reference"] == 0, fast.paths
-    compare(fast, slow, exact=True)
+    for one, other in zip(getattr(fast, "journeys", [fast]), getattr(slow, "journeys", [slow])):
+        compare(one, other, exact=True)
+    if len(texts) > 1:
+        assert fast.combined == slow.combined
 
 
 def _results_or_refusal(tables, cohort, seed, days, engine):
@@ -1211,3 +1217,86 @@ def test_correlated_runs_agree_to_the_customer_on_the_example(segment, staffed):
         assert any(0 < role["met"] < role["slas"] for role in slow.staff)
     if staffed and segment != "gold":   # resolutions passing over another ticket's SLA
         assert slow.undelivered["handoff_resolved"] > 0
+
+
+# two journeys correlating their runs by different keys: each customer files a complaint
+# (`care`, by ticket) and places an order (`orders`, by order) with one arrival
+CARE = '''  stage s "S" {
+    branch { when event.ticket == 1 -> first
+      else -> second }
+    first: send via sms template a
+    goto staff
+    second: send via sms template c
+    staff: handoff to agent within 90m
+    wait for replied within 1d -> answered timeout -> done
+    answered: branch { when event.ticket == 1 and not event.order exists -> won
+      else -> done }
+    won: emit escalated
+    done: exit completed
+  }'''
+ORDERS = '''  stage s "S" {
+    branch { when event.order == "A" -> first
+      else -> second }
+    first: send via wecom template b
+    goto staff
+    second: send via wecom template d
+    staff: handoff to agent within 3h
+    wait for bought within 1d -> paid timeout -> done
+    paid: branch { when event.order == "A" and not event.ticket exists -> escalation
+      else -> done }
+    escalation: wait for escalated within 1d -> won timeout -> done
+    won: exit converted
+    done: exit completed
+  }'''
+KEYED_TWICE = """size: 40
+arrival: 0
+entry: joined
+segments:
+  - name: a
+    entry_data: {ticket: 1, order: "A"}
+    consent: {sms: 1, wecom: 1}
+    behaviour:
+      responses:
+        - {event: joined, after: {template: a}, p: 1, delay: 1h, data: {ticket: 2}}
+        - {event: joined, after: {template: b}, p: 1, delay: 2h, data: {order: B}}
+        - {event: replied, after: {channel: sms}, p: 1, delay: 30m}
+        - {event: bought, after: {channel: wecom}, p: 1, delay: 20m}
+        - {event: clicked, after: {event: joined}, p: 1, delay: 10m}
+"""
+
+
+def test_journeys_correlating_by_different_keys_agree_to_the_customer():
+    """`care` correlates by ticket, `orders` by order, both handing off to one staffed role:
+    each reply to a message carries the key of the run that sent it at that run's path only
+    (a complaint filed in reply to care's message has no order, so orders refuses it; an
+    order placed in reply to orders' has no ticket), a response to an event carries every
+    key the event carries, an emitted event its run's key (care's escalation reaches no
+    orders run: undelivered), and a staff resolution meets only the SLAs of runs with its
+    key at its path (a ticket and an order with the same code stay apart). The same figures
+    as the reference engine to the customer, every customer on the vectorised path."""
+    care = compile_text(journey(CARE, header="  entry on joined\n  correlate by ticket\n"
+                                "  reentry always\n  role agent capacity 20 per 1h\n"
+                                "  exit on unsubscribed as opted_out\n"
+                                '  milestone both on clicked where event.ticket == 1 and '
+                                'event.order == "A"', ident="care"))
+    orders = compile_text(journey(ORDERS, header="  entry on joined\n  correlate by order\n"
+                                  "  reentry always\n  exit on unsubscribed as opted_out\n"
+                                  "  milestone keyed on clicked where event.order exists",
+                                  ident="orders"))
+    cohort = parse_cohort(KEYED_TWICE)
+    assert vector_support([care, orders], cohort) is None
+    fast = simulate([care, orders], cohort, seed=2, days=2, engine="vector")
+    slow = simulate([care, orders], cohort, seed=2, days=2, engine="reference")
+    assert fast.paths == {"vector": 40, "reference": 0, "reasons": {}}
+    for a, b in zip(fast.journeys, slow.journeys):
+        compare(a, b, exact=True)
+        assert a.undelivered == b.undelivered
+        assert a.staff == b.staff
+    assert fast.combined == slow.combined
+    one, two = slow.journeys
+    assert (one.entered["runs"], two.entered["runs"]) == (80, 80)   # ticket 2, order B
+    assert two.undelivered["escalated"] > 0
+    assert two.undelivered["handoff_resolved"] > 0   # passing over care's live SLAs
+    assert 0 < one.staff[0]["met"] < one.staff[0]["slas"]
+    assert {s["step"]: s["entered"] for s in one.steps}["won"] > 0
+    assert {s["step"]: s["entered"] for s in two.steps}["escalation"] > 0

@@ -355,9 +355,10 @@ class Plan:
         self.history = self._history()
         self.step_base = np.cumsum([0] + [len(j.steps) for j in self.journeys]).tolist()
         self.rungs = self._rungs()
-        # the path of the correlation key the journeys that correlate runs share
-        self.correlate = next((j.program.correlate for j in self.journeys
-                               if j.program.correlate is not None), None)
+        # the paths of the correlation keys journeys correlate their runs by (the first's)
+        self.correlates = list(dict.fromkeys(j.program.correlate for j in self.journeys
+                                             if j.program.correlate is not None))
+        self.correlate = self.correlates[0] if self.correlates else None
         self._check()
 
     # --- behaviour ----------------------------------------------------------------------------
