@@ -84,6 +84,9 @@ CONDITIONS = ('customer.score >= 50', 'has tag "t"', "consent.sms", "consent.wec
 # what a set writes into the profile's tags: a sorted list, or what a tag step would not make
 TAG_VALUES = ('["t", "u"]', '["u", "t", "u"]', '"t"', "null", '["h"]')
 ZONES = ("Asia/Shanghai", "America/New_York", "Europe/Berlin", "UTC")
+# what a set writes into the profile's time zone: a zone (the cohort's or another), none, a
+# name no zone has (the run's default zone)
+ZONE_VALUES = ('"Asia/Tokyo"', '"America/New_York"', '"UTC"', "null", '"Mars/Base"', '""')
 WAITS = st.sampled_from(("0m", "1m", "30m", "2h", "6h", "12h", "23h", "25h"))
 KINDS = ("send", "send", "send", "wait", "until", "day", "wait_for", "branch", "split", "set",
          "set", "tag", "untag", "goto", "emit", "handoff", "ladder", "noted", "noted",
@@ -213,8 +216,11 @@ def deterministic_scenarios(draw, max_size=80):
             line = f"split {{ x {percent}% -> {draw(later)}\n      y {100 - percent}% -> {draw(later)} }}"
         elif kind == "set":
             target = draw(st.sampled_from(("customer.score", "customer.points", "n", "event.note",
-                                           "memo", "customer.tags", "customer.opted_out")))
-            if target == "customer.tags":
+                                           "memo", "customer.tags", "customer.opted_out",
+                                           "customer.timezone")))
+            if target == "customer.timezone":   # the customer's local clock moves
+                line = f"set customer.timezone = {draw(st.sampled_from(ZONE_VALUES))}"
+            elif target == "customer.tags":
                 line = f"set customer.tags = {draw(st.sampled_from(TAG_VALUES))}"
             elif target == "customer.opted_out":
                 line = f"set customer.opted_out = {draw(st.sampled_from(('true', 'false', 'null')))}"
@@ -287,7 +293,11 @@ def deterministic_scenarios(draw, max_size=80):
                                        "set n = n + 1", "set n = 3", 'set customer.tier = "gold"',
                                        "emit pinged", "-> done",
                                        "set event.note = customer.points + 50",
+                                       f"set customer.timezone = {draw(st.sampled_from(ZONE_VALUES))}",
                                        f"set customer.tags = {draw(st.sampled_from(TAG_VALUES))}")))
+        if event == "message_delivered" and draw(st.booleans()):
+            # a delivery result's action id, kept where nothing reads it
+            action = f"set customer.last_action = event.action\n    {action}"
         extra.append(f"on {event}{where} {{ {action} }}")
     text = journey(f'  stage s "S" {{\n' + "\n".join(body) + "\n  }", header=(
         "  entry on joined\n  attribute points: number = 0\n  attribute score: number = 0\n"

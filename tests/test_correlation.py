@@ -476,11 +476,11 @@ def test_staff_resolve_each_handoff_for_the_run_that_made_it():
 READS_KEY = ONE_RUN.replace("goal paid on order_paid within 3d",
                             "goal paid on order_paid where event.order_id > 0 within 3d")
 MOVES_ZONE = ONE_RUN.replace("    shipped: send via wecom template b\n",
-                             '    shipped: set customer.timezone = "Asia/Shanghai"\n'
+                             "    shipped: set customer.timezone = event.zone\n"
                              "    send via wecom template b\n")
-WHY = ("a set of something the engine does not hold (the profile's timezone): the customers "
-       "reaching it would be run again on the reference path with new draws, so every customer "
-       "takes it")
+WHY = ("a set of something the engine does not hold (the profile's timezone to a value worked "
+       "out per customer, or beside a scheduled entry): the customers reaching it would be run "
+       "again on the reference path with new draws, so every customer takes it")
 
 
 def test_simulate_cli_says_why_the_reference_engine_runs(tmp_path):
