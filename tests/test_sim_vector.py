@@ -264,6 +264,17 @@ def _rewritten_complaints():
     return sim_constructs.rewritten_tables(), cohort
 
 
+def _more_constructs(variant: str):
+    """A bundled example as ``benchmarks/sim_more_constructs.py`` rewrites it (``keys``: beside
+    a copy correlating by order; ``zone``: on the store's clock, keeping action ids)."""
+    import sys
+    sys.path.insert(0, str(BENCH))
+    import sim_more_constructs
+    tables, cohort = sim_more_constructs.case(variant)
+    cohort.size = 3000
+    return tables, cohort
+
+
 def _example(journey_file: str, cohort_file: str, size: int = 3000):
     cohort = load_cohort(ROOT / "examples" / "cohorts" / cohort_file)
     cohort.size = size
@@ -301,6 +312,7 @@ CASES = {
     "ladder": lambda: (compile_text(LADDER), parse_cohort(LADDER_COHORT)),
     "bench": _bench,
     "complaint_escalation with sets and key reads": _rewritten_complaints,
+    "cart_recovery on the store's clock, keeping action ids": lambda: _more_constructs("zone"),
 }
 
 
@@ -391,6 +403,20 @@ def test_vector_and_reference_engines_agree(case):
         assert fast.paths["reference"] == 0, fast.paths
     assert slow.entered["runs"] > 0
     compare(fast, slow)
+
+
+def test_an_example_beside_its_copy_correlating_by_another_key_agrees():
+    """complaint_escalation (by ticket) and its copy by order, each complaint carrying both
+    keys: every customer on the vectorised path, each journey with the reference engine's
+    figures (``equivalence.agree``)."""
+    tables, cohort = _more_constructs("keys")
+    assert vector_support(tables, cohort) is None
+    fast = simulate(tables, cohort, seed=2, days=40, engine="vector")
+    slow = simulate(tables, cohort, seed=2, days=40, engine="reference")
+    assert fast.paths["reference"] == 0, fast.paths
+    for one, other in zip(fast.journeys, slow.journeys):
+        assert other.entered["runs"] > 0
+        compare(one, other)
 
 
 def test_every_bundled_example_is_compared():
