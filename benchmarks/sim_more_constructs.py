@@ -26,11 +26,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from journeylang import api  # noqa: E402
 from journeylang.frontend import parse_source  # noqa: E402
 from journeylang.sim import parse_cohort, simulate  # noqa: E402
 from journeylang.source import Source  # noqa: E402
+from sim_constructs import cpu_seconds  # noqa: E402  (benchmarks/)
 
 TICKET = "entry_data: {ticket: {uniform: {min: 1, max: 1000000000, round: 0}},"
 # (example, what it says, what the rewritten journey says instead)
@@ -69,12 +71,6 @@ def case(variant: str):
         return [compiled(name, original), compiled("complaint_orders", text)], \
             parse_cohort(cohort_text)
     return compiled(name, text), parse_cohort(cohort_text)
-
-
-def cpu_seconds() -> float:
-    """CPU time of this process and of its children that have ended."""
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
 
 
 def main() -> None:

@@ -466,7 +466,7 @@ class Plan:
 
     def _zones(self) -> list[str | None]:
         """The time zones customers can be in: the default (None), the cohort's, and those a
-        journey's `set customer.timezone` writes (a constant: ``zone_sets``)."""
+        journey's `set customer.timezone` writes (a constant: ``assignable``)."""
         names: list[str | None] = [None]
         for segment in self.cohort.segments:
             if segment.timezone is not None:
@@ -609,18 +609,14 @@ def _journey_reason(journey: JourneyPlan, plan: "Plan") -> str | None:
 
 def _counted_trees(journey: JourneyPlan, plan: "Plan"):
     """Every condition and expression of the journey but the values of sets whose target
-    nothing reads (``idle``)."""
-    tables = journey.tables
-    yield tables.journey["audience"]
-    for name in ("triggers", "transitions", "kpis", "handlers"):
-        for row in tables.rows.get(name, ()):
-            yield row["condition"]
+    nothing reads (``_idle``)."""
+    yield from _conditions(journey.tables)
     for attribute, value in _sets(journey):
-        if not idle(journey, plan, attribute):
+        if not _idle(journey, plan, attribute):
             yield value
 
 
-def idle(journey: JourneyPlan, plan: "Plan", attribute: str) -> bool:
+def _idle(journey: JourneyPlan, plan: "Plan", attribute: str) -> bool:
     """Whether ``set <attribute>`` writes where no condition or expression reads it: a
     profile attribute no journey reads (not one the runtime owns), a variable, the run's event
     data or context the journey does not read (``unread``)."""
@@ -691,11 +687,16 @@ def _history_in(tree) -> bool:
     return tree[0] == "history" or any(_history_in(arg) for arg in tree[1:])
 
 
-def _all_trees(tables: Tables):
+def _conditions(tables: Tables):
+    """Every condition of a journey (its audience, triggers, transitions, KPIs, handlers)."""
     yield tables.journey["audience"]
     for name in ("triggers", "transitions", "kpis", "handlers"):
         for row in tables.rows.get(name, ()):
             yield row["condition"]
+
+
+def _all_trees(tables: Tables):
+    yield from _conditions(tables)
     for row in tables.rows["steps"]:
         if row["kind"] == "set":
             yield row["params"].get("value")
@@ -742,7 +743,7 @@ def vector_support(tables: Tables | list[Tables], cohort: Cohort) -> str | None:
         return str(exc)
 
 
-def assignable(journey, attribute: str, value=None, scheduled: bool = False) -> bool:
+def assignable(journey, attribute: str, value, scheduled: bool) -> bool:
     """Whether this engine runs ``set <attribute> = <value>``: a run variable, a profile
     attribute or a consent, the run's event data or context; the profile's time zone to a
     constant (a zone name, or null) when no journey has a scheduled entry (a zone's
