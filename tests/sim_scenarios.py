@@ -84,6 +84,9 @@ CONDITIONS = ('customer.score >= 50', 'has tag "t"', "consent.sms", "consent.wec
 # what a set writes into the profile's tags: a sorted list, or what a tag step would not make
 TAG_VALUES = ('["t", "u"]', '["u", "t", "u"]', '"t"', "null", '["h"]')
 ZONES = ("Asia/Shanghai", "America/New_York", "Europe/Berlin", "UTC")
+# what a set writes into the profile's time zone: a zone (the cohort's or another), none, a
+# name no zone has (the run's default zone)
+ZONE_VALUES = ('"Asia/Tokyo"', '"America/New_York"', '"UTC"', "null", '"Mars/Base"', '""')
 WAITS = st.sampled_from(("0m", "1m", "30m", "2h", "6h", "12h", "23h", "25h"))
 KINDS = ("send", "send", "send", "wait", "until", "day", "wait_for", "branch", "split", "set",
          "set", "tag", "untag", "goto", "emit", "handoff", "ladder", "noted", "noted",
@@ -131,13 +134,49 @@ def _ladder(draw, resolved: str, breached: str) -> str:
             + "".join(rungs) + breach + "    }")
 
 
+def _orders(draw) -> str:
+    """A second journey entered on the same arrival whose runs correlate by another key
+    (order): a reply to its messages carries its run's order and no ticket, a complaint filed
+    in reply to them none of theirs; branches read both keys; it hands off to the staffed role
+    of the first and emits what the first takes (with its order only: no run of the first
+    takes it)."""
+    count = draw(st.integers(1, 4))
+    labels = [f"p{i}" for i in range(count)] + ["over"]
+    body = ['    branch { when event.order == "B" -> again\n      else -> p0 }']
+    for i in range(count):
+        later = st.sampled_from(labels[i + 1:])
+        kind = draw(st.sampled_from(("send", "send", "wait_for", "branch", "handoff", "emit")))
+        if kind == "send":
+            line = "send via wecom template c"
+        elif kind == "wait_for":
+            line = (f"wait for {draw(st.sampled_from(('bought', 'clicked', 'replied')))} within "
+                    f"{draw(WAITS)} -> {draw(later)} timeout -> {draw(later)}")
+        elif kind == "branch":
+            condition = draw(st.sampled_from(('event.order == "A"', "event.ticket exists",
+                                              "event.order exists", "event.order == 1",
+                                              "count(bought) >= 1")))
+            line = f"branch {{ when {condition} -> {draw(later)}\n      else -> {draw(later)} }}"
+        elif kind == "handoff":
+            line = f"handoff to agent within {draw(WAITS)}"
+        else:
+            line = "emit nurtured"
+        body.append(f"    p{i}: {line}")
+    body += ["    over: exit completed", "    again: send via wecom template d",
+             f"    wait for bought within {draw(WAITS)} -> over timeout -> over"]
+    return journey('  stage o "O" {\n' + "\n".join(body) + "\n  }", ident="orders", header=(
+        "  entry on joined\n  correlate by order\n  reentry always\n"
+        "  exit on unsubscribed as opted_out\n"
+        "  goal paid on bought where event.order exists within 1d"))
+
+
 @st.composite
 def deterministic_scenarios(draw, max_size=80):
-    """(journey text, cohort text, seed, days): a journey drawn from every step kind the
+    """(journey texts, cohort text, seed, days): a journey drawn from every step kind the
     vectorised engine runs, jumping forward only (so no loop spins) and optionally looping back
     through a wait; a cohort whose draws are all certain (probabilities 0 or 1, fixed delays and
     attributes, everyone arriving at once), so only the customer ids (splits, holdout) tell
-    customers apart and both engines must agree to the customer."""
+    customers apart and both engines must agree to the customer. With correlated runs, a
+    second journey may run beside it, correlating its runs by another key (``_orders``)."""
     count = draw(st.integers(2, 8))
     loop, linger = draw(st.sampled_from((True, True, False))), draw(st.booleans())
     labels = ([f"l{i}" for i in range(count)] + ["back"] * loop + ["linger"] * linger
@@ -177,8 +216,11 @@ def deterministic_scenarios(draw, max_size=80):
             line = f"split {{ x {percent}% -> {draw(later)}\n      y {100 - percent}% -> {draw(later)} }}"
         elif kind == "set":
             target = draw(st.sampled_from(("customer.score", "customer.points", "n", "event.note",
-                                           "memo", "customer.tags", "customer.opted_out")))
-            if target == "customer.tags":
+                                           "memo", "customer.tags", "customer.opted_out",
+                                           "customer.timezone")))
+            if target == "customer.timezone":   # the customer's local clock moves
+                line = f"set customer.timezone = {draw(st.sampled_from(ZONE_VALUES))}"
+            elif target == "customer.tags":
                 line = f"set customer.tags = {draw(st.sampled_from(TAG_VALUES))}"
             elif target == "customer.opted_out":
                 line = f"set customer.opted_out = {draw(st.sampled_from(('true', 'false', 'null')))}"
@@ -258,7 +300,11 @@ def deterministic_scenarios(draw, max_size=80):
                                        "set n = n + 1", "set n = 3", 'set customer.tier = "gold"',
                                        "emit pinged", "-> done",
                                        "set event.note = customer.points + 50",
+                                       f"set customer.timezone = {draw(st.sampled_from(ZONE_VALUES))}",
                                        f"set customer.tags = {draw(st.sampled_from(TAG_VALUES))}")))
+        if event == "message_delivered" and draw(st.booleans()):
+            # a delivery result's action id, kept where nothing reads it
+            action = f"set customer.last_action = event.action\n    {action}"
         extra.append(f"on {event}{where} {{ {action} }}")
     text = journey(f'  stage s "S" {{\n' + "\n".join(body) + "\n  }", header=(
         "  entry on joined\n  attribute points: number = 0\n  attribute score: number = 0\n"
@@ -270,7 +316,10 @@ def deterministic_scenarios(draw, max_size=80):
     certain, likely = st.sampled_from((0, 1)), st.sampled_from((0, 1, 1, 1))
     tier = draw(st.sampled_from(("", "tier: basic, ", "tier: gold, ")))
     tickets = st.sampled_from(("1", "2", '"1"', "1.0", "[1]"))
-    keyed = (f"    entry_data: {{ticket: {draw(tickets)}}}\n" if correlated else "")
+    # with correlated runs, a second journey correlating its runs by order
+    orders = draw(st.booleans()) if correlated else False
+    order = f", order: {draw(st.sampled_from(('A', 'B', '1', '[2]')))}" if orders else ""
+    keyed = (f"    entry_data: {{ticket: {draw(tickets)}{order}}}\n" if correlated else "")
     again = (f"        - {{event: joined, after: {{template: {draw(st.sampled_from('ab'))}}}, "
              f"p: {draw(likely)}, "
              f"delay: {draw(st.integers(0, 30))}h, data: {{ticket: {draw(tickets)}}}}}\n"
@@ -293,6 +342,17 @@ segments:
         - {{event: clicked, after: {{channel: sms}}, p: {draw(certain)}, delay: {draw(st.integers(0, 3))}h}}
         - {{event: bought, after: {{template: b}}, p: {draw(likely)}, delay: {draw(st.integers(0, 40))}h}}
         - {{event: clicked, after: {{event: message_delivered}}, p: {draw(certain)}, delay: {draw(st.integers(0, 3))}h}}
-{again}      opt_out: {1 - draw(likely)}
+{again}{_ordered(draw) if orders else ""}      opt_out: {1 - draw(likely)}
 """
-    return text, cohort, draw(st.integers(0, 5)), draw(st.integers(1, 12))
+    texts = [text, _orders(draw)] if orders else [text]
+    return texts, cohort, draw(st.integers(0, 5)), draw(st.integers(1, 12))
+
+
+def _ordered(draw) -> str:
+    """The cohort's answers to the second journey's messages: a purchase (carrying the run's
+    order) and a new order."""
+    certain = st.sampled_from((0, 1))
+    return (f"        - {{event: bought, after: {{template: c}}, p: {draw(certain)}, "
+            f"delay: {draw(st.integers(0, 30))}h}}\n"
+            f"        - {{event: joined, after: {{template: c}}, p: {draw(certain)}, "
+            f"delay: {draw(st.integers(1, 30))}h, data: {{order: B}}}}\n")

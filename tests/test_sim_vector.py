@@ -271,6 +271,17 @@ def _rewritten_complaints():
     return sim_constructs.rewritten_tables(), cohort
 
 
+def _more_constructs(variant: str):
+    """A bundled example as ``benchmarks/sim_more_constructs.py`` rewrites it (``keys``: beside
+    a copy correlating by order; ``zone``: on the store's clock, keeping action ids)."""
+    import sys
+    sys.path.insert(0, str(BENCH))
+    import sim_more_constructs
+    tables, cohort = sim_more_constructs.case(variant)
+    cohort.size = 3000
+    return tables, cohort
+
+
 def _example(journey_file: str, cohort_file: str, size: int = 3000):
     cohort = load_cohort(ROOT / "examples" / "cohorts" / cohort_file)
     cohort.size = size
@@ -308,6 +319,7 @@ CASES = {
     "ladder": lambda: (compile_text(LADDER), parse_cohort(LADDER_COHORT)),
     "bench": _bench,
     "complaint_escalation with sets and key reads": _rewritten_complaints,
+    "cart_recovery on the store's clock, keeping action ids": lambda: _more_constructs("zone"),
 }
 
 
@@ -398,6 +410,20 @@ def test_vector_and_reference_engines_agree(case):
         assert fast.paths["reference"] == 0, fast.paths
     assert slow.entered["runs"] > 0
     compare(fast, slow)
+
+
+def test_an_example_beside_its_copy_correlating_by_another_key_agrees():
+    """complaint_escalation (by ticket) and its copy by order, each complaint carrying both
+    keys: every customer on the vectorised path, each journey with the reference engine's
+    figures (``equivalence.agree``)."""
+    tables, cohort = _more_constructs("keys")
+    assert vector_support(tables, cohort) is None
+    fast = simulate(tables, cohort, seed=2, days=40, engine="vector")
+    slow = simulate(tables, cohort, seed=2, days=40, engine="reference")
+    assert fast.paths["reference"] == 0, fast.paths
+    for one, other in zip(fast.journeys, slow.journeys):
+        assert other.entered["runs"] > 0
+        compare(one, other)
 
 
 def test_every_bundled_example_is_compared():
@@ -547,22 +573,26 @@ def test_engines_agree_exactly_on_generated_journeys(scenario):
     """Journeys drawn with every step kind (sends on three channels, with fallbacks,
     transactional or promo; waits, wait until, day-N waits, waits for events, branches on
     attributes, event history, declared defaults, a run-local variable, tags and consent,
-    the run's event data and context as sets wrote them, splits, set (of the profile's tags and
-    opt-out too), tag, untag, emit (of the entry event too), handoffs to a staffed role,
+    the run's event data and context as sets wrote them, splits, set (of the profile's tags,
+    opt-out and time zone too), tag, untag, emit (of the entry event too), handoffs to a staffed role,
     escalation ladders whose resolution meets the SLAs of their rungs' handoffs, waits for
     delivery results, goto, exits), correlation keys (several runs of a customer at once, each
     taking the events of its key, an entry refused for a key in use, events of no run's key
     undelivered, staff resolutions meeting the SLAs of their key, branches reading the key an
-    event carries or inherits), always-on handlers (set, tag, untag, emit, jump; on delivery
-    results too), the cohort's responses to delivery results, KPIs, every re-entry rule, goals,
+    event carries or inherits; beside it a second journey correlating its runs by another
+    key), always-on handlers (set, tag, untag, emit, jump; on delivery
+    results too; keeping a delivery result's action id where nothing reads it), the cohort's
+    responses to delivery results, KPIs, every re-entry rule, goals,
     exit rules and milestones (on what the cohort does and on the emitted event), rolling and
     calendar caps, quiet hours, consent and holdout, and a cohort without chance: both engines
     must give the same figures to the customer (events ignored and handled at each step,
     milestones, KPI observations, staff queues and SLAs included), every customer on the
     vectorised path. A journey and cohort caught in a loop at one instant: both engines
     refuse it (which customer each names first may differ), never only one."""
-    text, cohort_text, seed, days = scenario
-    tables, cohort = compile_text(text), parse_cohort(cohort_text)
+    texts, cohort_text, seed, days = scenario
+    cohort = parse_cohort(cohort_text)
+    tables = [compile_text(text) for text in texts]
+    tables = tables if len(tables) > 1 else tables[0]
     assert vector_support(tables, cohort) is None
     fast = _results_or_refusal(tables, cohort, seed, days, "vector")
     slow = _results_or_refusal(tables, cohort, seed, days, "reference")
@@ -571,7 +601,10 @@ def test_engines_agree_exactly_on_generated_journeys(scenario):
         assert len(refused) == 2, f"only one engine refuses: {refused[0]}"
         return
     assert fast.paths["reference"] == 0, fast.paths
-    compare(fast, slow, exact=True)
+    for one, other in zip(getattr(fast, "journeys", [fast]), getattr(slow, "journeys", [slow])):
+        compare(one, other, exact=True)
+    if len(texts) > 1:
+        assert fast.combined == slow.combined
 
 
 def _results_or_refusal(tables, cohort, seed, days, engine):
@@ -933,15 +966,16 @@ def test_shards_default_to_the_machines_cores_as_many_as_the_run_can_use(monkeyp
 
 
 def test_a_set_the_engine_cannot_hold_sends_every_customer_to_the_reference_path():
-    """Customers who reach such a `set` (the profile's time zone) would be run again on the
-    reference path from their start, with new draws: which of them reach it depends on draws
-    (a drawn attribute, a response), so only running every customer there keeps the figures
-    unbiased. Every other set runs on the vectorised path."""
+    """Customers who reach such a `set` (the profile's time zone to a value worked out per
+    customer, or to a constant beside a scheduled entry) would be run again on the reference
+    path from their start, with new draws: which of them reach it depends on draws (a drawn
+    attribute, a response), so only running every customer there keeps the figures unbiased.
+    Every other set runs on the vectorised path."""
     text = journey('''  stage s "S" {
     wait 1h
     branch { when customer.vip == true -> noted
       else -> plain }
-    noted: set customer.timezone = "Asia/Shanghai"
+    noted: set customer.timezone = customer.home
     wait until 10:00
     done: exit completed
     plain: wait 2h
@@ -956,9 +990,14 @@ def test_a_set_the_engine_cannot_hold_sends_every_customer_to_the_reference_path
     assert fast.paths["reference"] == 600
     compare(fast, simulate(tables, cohort, seed=2, days=5, engine="reference"))
     for held in ('event.note = "vip"', 'event.other = 1', 'note = "vip"', "event = 1",
-                 'customer.tags = ["a"]', "customer.opted_out = true", "customer.points = 1"):
-        quiet = compile_text(text.replace('set customer.timezone = "Asia/Shanghai"', f"set {held}"))
+                 'customer.tags = ["a"]', "customer.opted_out = true", "customer.points = 1",
+                 'customer.timezone = "Asia/Shanghai"', "customer.timezone = null"):
+        quiet = compile_text(text.replace("set customer.timezone = customer.home", f"set {held}"))
         assert not may_escape(Plan(quiet, cohort)), held
+    scheduled = compile_text(text.replace("set customer.timezone = customer.home",
+                                          'set customer.timezone = "Asia/Shanghai"')
+                             .replace("entry on joined", "entry every day at 09:00"))
+    assert may_escape(Plan(scheduled, cohort))
 
 
 def _exactly_on_the_vector_path(text: str, header: str, cohort_text: str, size: int):
@@ -1218,3 +1257,208 @@ def test_correlated_runs_agree_to_the_customer_on_the_example(segment, staffed):
         assert any(0 < role["met"] < role["slas"] for role in slow.staff)
     if staffed and segment != "gold":   # resolutions passing over another ticket's SLA
         assert slow.undelivered["handoff_resolved"] > 0
+
+
+# two journeys correlating their runs by different keys: each customer files a complaint
+# (`care`, by ticket) and places an order (`orders`, by order) with one arrival
+CARE = '''  stage s "S" {
+    branch { when event.ticket == 1 -> first
+      else -> second }
+    first: send via sms template a
+    goto staff
+    second: send via sms template c
+    staff: handoff to agent within 90m
+    wait for replied within 1d -> answered timeout -> done
+    answered: branch { when event.ticket == 1 and not event.order exists -> won
+      else -> done }
+    won: emit escalated
+    done: exit completed
+  }'''
+ORDERS = '''  stage s "S" {
+    branch { when event.order == "A" -> first
+      else -> second }
+    first: send via wecom template b
+    goto staff
+    second: send via wecom template d
+    staff: handoff to agent within 3h
+    wait for bought within 1d -> paid timeout -> done
+    paid: branch { when event.order == "A" and not event.ticket exists -> escalation
+      else -> done }
+    escalation: wait for escalated within 1d -> won timeout -> done
+    won: exit converted
+    done: exit completed
+  }'''
+KEYED_TWICE = """size: 40
+arrival: 0
+entry: joined
+segments:
+  - name: a
+    entry_data: {ticket: 1, order: "A"}
+    consent: {sms: 1, wecom: 1}
+    behaviour:
+      responses:
+        - {event: joined, after: {template: a}, p: 1, delay: 1h, data: {ticket: 2}}
+        - {event: joined, after: {template: b}, p: 1, delay: 2h, data: {order: B}}
+        - {event: replied, after: {channel: sms}, p: 1, delay: 30m}
+        - {event: bought, after: {channel: wecom}, p: 1, delay: 20m}
+        - {event: clicked, after: {event: joined}, p: 1, delay: 10m}
+"""
+
+
+def test_journeys_correlating_by_different_keys_agree_to_the_customer():
+    """`care` correlates by ticket, `orders` by order, both handing off to one staffed role:
+    each reply to a message carries the key of the run that sent it at that run's path only
+    (a complaint filed in reply to care's message has no order, so orders refuses it; an
+    order placed in reply to orders' has no ticket), a response to an event carries every
+    key the event carries, an emitted event its run's key (care's escalation reaches no
+    orders run: undelivered), and a staff resolution meets only the SLAs of runs with its
+    key at its path (a ticket and an order with the same code stay apart). The same figures
+    as the reference engine to the customer, every customer on the vectorised path."""
+    care = compile_text(journey(CARE, header="  entry on joined\n  correlate by ticket\n"
+                                "  reentry always\n  role agent capacity 20 per 1h\n"
+                                "  exit on unsubscribed as opted_out\n"
+                                '  milestone both on clicked where event.ticket == 1 and '
+                                'event.order == "A"', ident="care"))
+    orders = compile_text(journey(ORDERS, header="  entry on joined\n  correlate by order\n"
+                                  "  reentry always\n  exit on unsubscribed as opted_out\n"
+                                  "  milestone keyed on clicked where event.order exists",
+                                  ident="orders"))
+    cohort = parse_cohort(KEYED_TWICE)
+    assert vector_support([care, orders], cohort) is None
+    fast = simulate([care, orders], cohort, seed=2, days=2, engine="vector")
+    slow = simulate([care, orders], cohort, seed=2, days=2, engine="reference")
+    assert fast.paths == {"vector": 40, "reference": 0, "reasons": {}}
+    for a, b in zip(fast.journeys, slow.journeys):
+        compare(a, b, exact=True)
+        assert a.undelivered == b.undelivered
+        assert a.staff == b.staff
+    assert fast.combined == slow.combined
+    one, two = slow.journeys
+    assert (one.entered["runs"], two.entered["runs"]) == (80, 80)   # ticket 2, order B
+    assert two.undelivered["escalated"] > 0
+    assert two.undelivered["handoff_resolved"] > 0   # passing over care's live SLAs
+    assert 0 < one.staff[0]["met"] < one.staff[0]["slas"]
+    assert {s["step"]: s["entered"] for s in one.steps}["won"] > 0
+    assert {s["step"]: s["entered"] for s in two.steps}["escalation"] > 0
+
+
+ZONE_MOVES = '''  stage s "S" {
+    split { x 50% -> east
+      y 50% -> west }
+    east: set customer.timezone = "Asia/Tokyo"
+    goto both
+    west: set customer.timezone = null
+    both: branch { when customer.timezone == "Asia/Tokyo" -> tokyo
+      else -> other }
+    tokyo: wait until 10:00
+    send via sms template a
+    goto later
+    other: send via sms template b
+    later: wait until day 1 at 09:30
+    send via sms template c
+    wait for clicked within 1d -> moved timeout -> done
+    moved: wait until 07:00
+    send via sms template d
+    send via sms template e
+    done: exit completed
+  }'''
+ZONE_MOVES_HEADER = '''  entry on joined
+  exit on unsubscribed as opted_out
+  on clicked { set customer.timezone = "America/New_York" }
+  policy {
+    quiet 22:00-08:00
+    cap 1 messages per calendar day
+  }'''
+
+
+def _sends(sim) -> list:
+    return sorted((s.customer, s.at, s.channel) for s in sim.sends)
+
+
+@pytest.mark.parametrize("start", ["2026-03-07T20:00:00Z", "2026-10-31T13:30:00Z"])
+def test_sets_of_the_profiles_time_zone_agree_to_the_customer(start):
+    """`set customer.timezone` to a zone name or null (a step, a handler on the cohort's
+    click) moves the customer's local clock: the local times a wait waits until, the day a
+    day-N wait counts from, quiet hours and the calendar day a cap counts are the new zone's,
+    and a branch reads the name (null: none, the run's default zone). The same figures and
+    the same sends at the same instants as the reference engine, every customer on the
+    vectorised path (starts next to daylight-saving changes)."""
+    tables = compile_text(journey(ZONE_MOVES, header=ZONE_MOVES_HEADER))
+    cohort = parse_cohort(f"size: 60\nstart: {start}\narrival: 0\nsegments:\n  - name: a\n"
+                          "    timezone: {Europe/Berlin: 1, America/Los_Angeles: 1}\n"
+                          "    consent: {sms: 1}\n    behaviour:\n      responses:\n"
+                          "        - {event: clicked, after: {template: c}, p: 1, delay: 2h}\n")
+    assert vector_support(tables, cohort) is None
+    fast = VectorSimulation(tables, cohort, seed=3, days=6, trace=True)
+    fast_results = fast.run()
+    from journeylang.sim.engine import Simulation
+    slow = Simulation(tables, cohort, 3, 6, trace=True)
+    slow_results = slow.run()
+    assert fast_results.paths["reference"] == 0
+    compare(fast_results, slow_results, exact=True)
+    assert _sends(fast) == _sends(slow)
+    steps = {s["step"]: s for s in slow_results.steps}
+    assert steps["tokyo"]["entered"] and steps["other"]["entered"]
+    assert steps["moved"]["entered"] > 0 and slow_results.policies["cap_skips"] > 0
+    assert slow_results.policies["quiet_deferrals"] > 0
+
+
+ACTION_IDS = '''  stage s "S" {
+    split { x 70% -> go
+      y 30% -> done }
+    go: send via sms template a
+    wait for message_sent within 1h -> noted timeout -> done
+    noted: set memo = event.action
+    set n = event.action
+    send via sms template b
+    wait for replied within 1d -> won timeout -> done
+    won: exit converted
+    done: exit completed
+  }'''
+ACTION_IDS_HEADER = '''  entry on joined
+  attribute last_action: number = 0
+  attribute n: number = 0
+  var n = 0
+  exit on unsubscribed as opted_out
+  on message_delivered { set customer.last_action = event.action }'''
+ACTION_IDS_COHORT = """size: 50
+arrival: 0
+segments:
+  - name: a
+    consent: {sms: 1}
+    behaviour:
+      responses:
+        - {event: replied, after: {template: b}, p: 1, delay: 2h}
+"""
+
+
+def test_action_ids_stored_where_nothing_reads_them_run_on_the_vector_path():
+    """A delivery result's action id is the runtime's count of every customer's actions
+    before it, so a journey whose conditions read it takes the reference path, every customer
+    of it (numbered there as the reference engine numbers them); stored where nothing reads
+    it (a profile attribute no journey reads, a variable, the run's context), it changes
+    nothing counted, and the journey runs on the vectorised path."""
+    tables = compile_text(journey(ACTION_IDS, header=ACTION_IDS_HEADER))
+    cohort = parse_cohort(ACTION_IDS_COHORT)
+    assert vector_support(tables, cohort) is None
+    fast = simulate(tables, cohort, seed=5, days=5, engine="vector")
+    slow = simulate(tables, cohort, seed=5, days=5, engine="reference")
+    assert fast.paths == {"vector": 50, "reference": 0, "reasons": {}}
+    compare(fast, slow, exact=True)
+    assert 0 < slow.ended["treated:converted"] < 50
+    read = ("won: exit converted", "won: branch { when customer.last_action > 60 -> big\n"
+            "      else -> small }\n    big: exit converted\n    small: exit completed")
+    for old, new in (read, ("noted: set memo", "noted: set customer.n"),
+                     ("set n = event.action\n", "set n = event.action\n    branch { when n >= 30"
+                      " -> later\n      else -> later }\n    later: wait 1m\n")):
+        tables = compile_text(journey(ACTION_IDS.replace(*read).replace(old, new),
+                                      header=ACTION_IDS_HEADER
+                                      + "\n  goal big on replied where customer.n > 0"))
+        assert "reads the action id" in vector_support(tables, cohort), new
+    tables = compile_text(journey(ACTION_IDS.replace(*read), header=ACTION_IDS_HEADER))
+    fast = simulate(tables, cohort, seed=5, days=5, engine="vector")
+    slow = simulate(tables, cohort, seed=5, days=5, engine="reference")
+    assert fast.paths["reference"] == 50
+    compare(fast, slow, exact=True)
+    ended = slow.ended
+    assert ended["treated:converted"] and ended["treated:completed"]

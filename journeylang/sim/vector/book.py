@@ -402,8 +402,8 @@ class Book:
         sources = self.plan.sources
         has = np.array([key in s.keys for s in sources], dtype=bool)
         found = has[self.src[ids]]
-        if self.keys is not None and self.keys.path[0] == key:
-            found = found | self.keys.inheriting(ids)
+        if self.keys is not None:
+            found = found | self.keys.inheriting_under(ids, key)
         return found
 
     def data(self, ids: np.ndarray, path: tuple):
@@ -412,7 +412,7 @@ class Book:
         inherits set in it (``runtime.correlation.with_key``)."""
         found = self.stored(ids, path)
         keys = self.keys
-        if keys is None or not len(ids) or path[:len(keys.path)] != keys.path[:len(path)]:
+        if keys is None or not len(ids):
             return found
         return keys.with_keys(ids, path, found)
 

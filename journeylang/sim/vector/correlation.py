@@ -12,6 +12,13 @@ reach every run: ``Executor._for_run``), and an event some run of a journey woul
 of its key does is counted undelivered. When a run ends is kept, so the staff settlement meets
 a resolution's SLA as ``Executor._resolve_sla`` does: the oldest open SLA of its role whose run
 has its key or has ended.
+
+Journeys may correlate by different keys (``correlate by ticket`` beside ``correlate by
+order``): an event then has a key at each path, as the reference engine's event data does (a
+response to an event inherits every key of that event, a response to a message and an emitted
+event only the key of their run, at its journey's path). Keys one inside the other (``order``
+and ``order.id``) are the exception: the runtime sets them in no set order, so such journeys
+take the reference path (``reason``).
 """
 from __future__ import annotations
 
@@ -101,17 +108,29 @@ class KeyCodes:
 
 
 class Keys:
-    """One block's keys: of events (by id) and of runs (by run number), when runs ended, and
-    the events that reached no run of a journey that correlates its runs."""
+    """One block's keys: of events (by id, at each path some journey correlates its runs by)
+    and of runs (by run number), when runs ended, and the events that reached no run of a
+    journey that correlates its runs.
+
+    Journeys may correlate by different paths (``correlate by ticket`` and ``correlate by
+    order``): an event has a key at each (its data's, else the one it inherits there), a run
+    the key at its journey's path. Codes are distinct across paths (a code's path is
+    ``code % len(paths)``), so two runs' keys are equal only at one path, as the staff
+    settlement compares them."""
 
     def __init__(self, block):
         self.block = block
         plan = block.plan
-        self.path = plan.correlate
-        self.correlated = np.array([j.program.correlate is not None for j in plan.journeys])
-        self.codes = KeyCodes()
-        self.own = np.full(1024, UNKNOWN, dtype=np.int64)       # per event: its data's key
-        self.inherited = np.full(1024, NONE, dtype=np.int64)    # per event: the key it carries
+        self.paths = plan.correlates
+        self.width = len(self.paths)
+        self.path_of = np.array([-1 if j.program.correlate is None
+                                 else self.paths.index(j.program.correlate)
+                                 for j in plan.journeys], dtype=np.int64)   # per journey
+        self.correlated = self.path_of >= 0
+        self.codes = [KeyCodes() for _ in self.paths]
+        width = (1024, self.width)
+        self.own = np.full(width, UNKNOWN, dtype=np.int64)       # per event and path: its data's
+        self.inherited = np.full(width, NONE, dtype=np.int64)    # ... the key it carries
         self.run_key = np.full(1024, NONE, dtype=np.int64)      # per run number
         self.end_t = np.full(1024, np.inf)                      # per run number: when it ended
         self.end_s = np.zeros(1024)
@@ -121,9 +140,18 @@ class Keys:
     def _grown(array: np.ndarray, size: int, fill) -> np.ndarray:
         if size <= len(array):
             return array
-        grown = np.full(max(size, 2 * len(array)), fill, dtype=array.dtype)
+        grown = np.full((max(size, 2 * len(array)), *array.shape[1:]), fill, dtype=array.dtype)
         grown[:len(array)] = array
         return grown
+
+    def _code(self, p: int, values, n: int) -> np.ndarray:
+        """The codes of ``n`` keys at path ``p`` (``KeyCodes.code``), distinct across paths."""
+        raw = self.codes[p].code(values, n)
+        return np.where(raw >= 0, raw * self.width + p, raw) if self.width > 1 else raw
+
+    def _value(self, code: int):
+        """A value with key ``code``."""
+        return self.codes[code % self.width].values[code // self.width]
 
     # --- events -------------------------------------------------------------------------------
 
@@ -133,31 +161,46 @@ class Keys:
         self.inherited = self._grown(self.inherited, size, NONE)
 
     def of_events(self, ids: np.ndarray) -> np.ndarray:
-        """Each event's key: its data's, else the one it inherited."""
+        """Each event's key at each path (a row per event): its data's, else the one it
+        inherited."""
         self._fit_events()
         own = self.own[ids]
-        unread = own == UNKNOWN
+        unread = own[:, 0] == UNKNOWN
         if unread.any():
             fresh, book = ids[unread], self.block.book
-            found = np.empty(len(fresh), dtype=np.int64)
+            found = np.empty((len(fresh), self.width), dtype=np.int64)
             sources = book.src[fresh]
             for s in np.unique(sources).tolist():   # one source's data at a time: no objects
                 mine = sources == s
-                found[mine] = self.codes.code(book.stored(fresh[mine], self.path), int(mine.sum()))
+                for p, path in enumerate(self.paths):
+                    found[mine, p] = self._code(p, book.stored(fresh[mine], path), int(mine.sum()))
             own[unread] = found
             self.own[fresh] = found
         return np.where(own >= 0, own, self.inherited[ids])
 
-    def inheriting(self, ids: np.ndarray) -> np.ndarray:
-        """Whether each event's data has no usable key but the event inherits one."""
-        self._fit_events()
+    def inheriting(self, ids: np.ndarray, p: int) -> np.ndarray:
+        """Whether each event's data has no usable key at path ``p`` but the event inherits one."""
         self.of_events(ids)
-        return (self.own[ids] == NONE) & (self.inherited[ids] >= 0)
+        return (self.own[ids, p] == NONE) & (self.inherited[ids, p] >= 0)
+
+    def inheriting_under(self, ids: np.ndarray, key: str) -> np.ndarray:
+        """Whether each event inherits a key at a path under the top-level ``key``."""
+        found = np.zeros(len(ids), dtype=bool)
+        for p, path in enumerate(self.paths):
+            if path[0] == key:
+                found |= self.inheriting(ids, p)
+        return found
 
     def with_keys(self, ids: np.ndarray, path: tuple, values):
         """``values`` (read at ``path`` of the events' data, a column or one value for all)
-        as ``runtime.correlation.with_key`` sets the inherited key in the data."""
-        inheriting = np.flatnonzero(self.inheriting(ids))
+        as ``runtime.correlation.with_key`` sets the inherited keys in the data."""
+        for p, keyed in enumerate(self.paths):
+            if path[:len(keyed)] == keyed[:len(path)]:
+                values = self._with_key(ids, path, values, p)
+        return values
+
+    def _with_key(self, ids: np.ndarray, path: tuple, values, p: int):
+        inheriting = np.flatnonzero(self.inheriting(ids, p))
         if not len(inheriting):
             return values
         found = np.empty(len(ids), dtype=object)
@@ -168,29 +211,35 @@ class Keys:
             for part in reversed(path):   # the data down to ``path``
                 data = {part: data}
             data = data if isinstance(data, dict) else {}
-            with_key(data, self.path, self.codes.values[int(self.inherited[ids[i]])])
+            with_key(data, self.paths[p], self._value(int(self.inherited[ids[i], p])))
             found[i] = dig(data, path)
         return typed(found)
 
     def inherit(self, ids: np.ndarray, keys) -> None:
-        """Events ``ids`` carry ``keys`` (None: none) where their data sets no key."""
+        """Events ``ids`` carry ``keys`` (a row per event, a column per path; None: none)
+        where their data sets no key."""
         if keys is not None and len(ids):
             self._fit_events()
             self.inherited[ids] = keys
 
     def drawn(self, source, data: dict, n: int) -> np.ndarray:
         """The keys the data of ``n`` events of ``source`` about to be drawn (``data``: its
-        drawn leaves by path) sets, as ``Book.data`` would read them."""
-        path = self.path
+        drawn leaves by path) sets at each path, as ``Book.data`` would read them."""
+        found = np.empty((n, self.width), dtype=np.int64)
+        for p, path in enumerate(self.paths):
+            found[:, p] = self._drawn(p, path, source, data, n)
+        return found
+
+    def _drawn(self, p: int, path: tuple, source, data: dict, n: int) -> np.ndarray:
         if source.fixed is not None and not source.leaves:
-            return self.codes.code(dig(source.fixed, path), n)
+            return self._code(p, dig(source.fixed, path), n)
         if path in data:
-            return self.codes.code(data[path], n)
+            return self._code(p, data[path], n)
         for leaf, column in data.items():
             if path[:len(leaf)] == leaf:      # into a drawn mapping
                 values = np.empty(n, dtype=object)
                 values[:] = [dig(v, path[len(leaf):]) for v in column.tolist()]
-                return self.codes.code(values, n)
+                return self._code(p, values, n)
             if leaf[:len(path)] == path:      # the key is a mapping of drawn values
                 return np.full(n, NONE, dtype=np.int64)
         sampler = source.data
@@ -201,7 +250,7 @@ class Keys:
             sampler = parts[part]
         if isinstance(sampler, Record):
             return np.full(n, NONE, dtype=np.int64)
-        return self.codes.code(getattr(sampler, "value", None), n)
+        return self._code(p, getattr(sampler, "value", None), n)
 
     # --- runs ---------------------------------------------------------------------------------
 
@@ -211,17 +260,31 @@ class Keys:
         self.end_t = self._grown(self.end_t, size, np.inf)
         self.end_s = self._grown(self.end_s, size, 0.0)
 
-    def of_runs(self, lanes_: np.ndarray) -> np.ndarray:
+    def _keys_of_runs(self, lanes_: np.ndarray) -> np.ndarray:
         """The key of each lane's run (-1: its journey does not correlate runs)."""
         self._fit_runs()
         return self.run_key[self.block.lanes.run[lanes_]]
+
+    def of_runs(self, lanes_: np.ndarray) -> np.ndarray:
+        """The keys what each lane's run makes carries (a row per lane, a column per path):
+        its run's key at its journey's path, none at the others."""
+        lanes = self.block.lanes
+        found = np.full((len(lanes_), self.width), NONE, dtype=np.int64)
+        p = self.path_of[lanes.j[lanes_]]
+        mine = np.flatnonzero(p >= 0)
+        found[mine, p[mine]] = self._keys_of_runs(lanes_[mine])
+        return found
+
+    def _at_journey(self, j: int, ids: np.ndarray) -> np.ndarray:
+        """Each event's key at the path journey ``j`` correlates by."""
+        return self.of_events(ids)[:, self.path_of[j]]
 
     def admits(self, j: int, rows: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """Whether entry events ``ids`` may start a run of journey ``j`` for ``rows``: they
         carry a usable key that no live run of the journey has."""
         if not self.correlated[j]:
             return np.ones(len(rows), dtype=bool)
-        keys = self.of_events(ids)
+        keys = self._at_journey(j, ids)
         lanes = self.block.lanes
         order = lanes.order[rows]
         live = order >= 0
@@ -236,7 +299,7 @@ class Keys:
         if self.correlated[j] and len(lanes_):
             self._fit_runs()
             runs = self.block.lanes.run[lanes_]
-            self.run_key[runs] = self.of_events(ids)
+            self.run_key[runs] = self._at_journey(j, ids)
             self.end_t[runs] = np.inf
 
     def ended(self, lanes_: np.ndarray, at, seq) -> None:
@@ -257,9 +320,11 @@ class Keys:
     def takes(self, lanes_: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """Whether each run is one event ``ids`` is for: its journey does not correlate runs,
         the event is an opt-out, or it carries the run's key."""
-        keys = self.of_runs(lanes_)
+        keys = self._keys_of_runs(lanes_)
         opting_out = np.isin(self.block.book.kind[ids], list(self.block.plan.opt_out_kinds))
-        return (keys < 0) | opting_out | (keys == self.of_events(ids))
+        p = np.maximum(self.path_of[self.block.lanes.j[lanes_]], 0)
+        theirs = self.of_events(ids)[np.arange(len(ids)), p]
+        return (keys < 0) | opting_out | (keys == theirs)
 
     def count_undelivered(self, rows: np.ndarray, ids: np.ndarray, snapshot: np.ndarray) -> None:
         """Events ``ids`` that customers ``rows`` begin to handle: per journey that correlates
@@ -283,7 +348,7 @@ class Keys:
             mine = np.flatnonzero(wanted)
             theirs = live[mine] & (lanes.j[safe[mine]] == journey.j)
             keys = self.run_key[lanes.run[safe[mine]]]
-            match = theirs & (keys == self.of_events(ids[mine])[:, None])
+            match = theirs & (keys == self._at_journey(journey.j, ids[mine])[:, None])
             missed = theirs.any(axis=1) & ~match.any(axis=1)
             for kind, count in Counter(kinds[mine][missed].tolist()).items():
                 self.undelivered[(journey.j, kind)] += count
@@ -291,12 +356,14 @@ class Keys:
 
 def reason(plan) -> str | None:
     """Why correlated journeys send every customer to the reference path, or None."""
-    paths = {j.program.correlate for j in plan.journeys if j.program.correlate is not None}
+    paths = plan.correlates
     if not paths:
         return None
-    if len(paths) > 1:
-        return "journeys correlate their runs by different keys (" + \
-               ", ".join(sorted(".".join(p) for p in paths)) + ")"
+    nested = sorted((a, b) for a in paths for b in paths if a != b and b[:len(a)] == a)
+    if nested:   # the runtime sets one key inside the other in no set order
+        outer, inner = nested[0]
+        return f"journeys correlate their runs by a key inside another's " \
+               f"({'.'.join(outer)}, {'.'.join(inner)})"
     if plan.segment_reasons and any(step.kind == "handoff" for j in plan.journeys
                                     for step in j.steps):
         return "correlated runs with handoffs, and customers of some segments on the " \

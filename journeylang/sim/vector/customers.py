@@ -184,6 +184,12 @@ class Customers:
         if path[0] in self.written:
             self.set_owned(path, rows, values)
             return
+        if path == ("timezone",):   # a constant zone name or null (``plan.assignable``)
+            if len(rows):
+                value = as_objects(values)[0] if isinstance(values, np.ndarray) else values
+                self.zone[rows] = self.plan.zone_names.index(
+                    value if isinstance(value, str) else None)
+            return
         for other in list(self.columns):
             if other != path and (other[:len(path)] == path or path[:len(other)] == other):
                 column = self.columns[other]

@@ -355,9 +355,10 @@ class Plan:
         self.history = self._history()
         self.step_base = np.cumsum([0] + [len(j.steps) for j in self.journeys]).tolist()
         self.rungs = self._rungs()
-        # the path of the correlation key the journeys that correlate runs share
-        self.correlate = next((j.program.correlate for j in self.journeys
-                               if j.program.correlate is not None), None)
+        # the paths of the correlation keys journeys correlate their runs by (the first's)
+        self.correlates = list(dict.fromkeys(j.program.correlate for j in self.journeys
+                                             if j.program.correlate is not None))
+        self.correlate = self.correlates[0] if self.correlates else None
         self._check()
 
     # --- behaviour ----------------------------------------------------------------------------
@@ -464,10 +465,17 @@ class Plan:
         return found
 
     def _zones(self) -> list[str | None]:
+        """The time zones customers can be in: the default (None), the cohort's, and those a
+        journey's `set customer.timezone` writes (a constant: ``assignable``)."""
         names: list[str | None] = [None]
         for segment in self.cohort.segments:
             if segment.timezone is not None:
                 names += [k for k in segment.timezone.keys if k not in names]
+        for journey in self.journeys:
+            for attribute, value in _sets(journey):
+                if attribute == "customer.timezone" and isinstance(value, str) \
+                        and value not in names:
+                    names.append(value)
         return names
 
     def _caps(self) -> list:
@@ -545,12 +553,13 @@ class Plan:
 
     def _check(self) -> None:
         for journey in self.journeys:
-            self.reference = self.reference or _journey_reason(journey, bool(self.receipt_sources))
+            self.reference = self.reference or _journey_reason(journey, self)
         if may_escape(self):
             self.reference = self.reference or (
-                "a set of something the engine does not hold (the profile's timezone): the "
-                "customers reaching it would be run again on the reference path with new draws, "
-                "so every customer takes it")
+                "a set of something the engine does not hold (the profile's timezone to a "
+                "value worked out per customer, or beside a scheduled entry): the customers "
+                "reaching it would be run again on the reference path with new draws, so every "
+                "customer takes it")
         staffed = any(step.kind == "handoff" for j in self.journeys for step in j.steps)
         self.coupled = staffed and any(self._reacts_to(k) for k in (self.resolved, self.breached))
         if self.coupled:
@@ -582,16 +591,45 @@ class Plan:
         return kind in self.history or any(s.on_event == kind for s in self.sources)
 
 
-def _journey_reason(journey: JourneyPlan, receipts: bool) -> str | None:
-    """Why every customer of this journey takes the reference path, or None: (``receipts``:
-    the run makes delivery results) a condition reading a delivery result's action id (the
-    runtime numbers actions across customers)."""
+def _journey_reason(journey: JourneyPlan, plan: "Plan") -> str | None:
+    """Why every customer of this journey takes the reference path, or None: (the runs make
+    delivery results) a condition or a set someone reads using a delivery result's action id.
+    The runtime numbers actions across customers (the count of every customer's sends,
+    emits, handoffs, coupons and webhooks before it, in time order), so its value depends on
+    the other customers; a set that nothing reads stores it where it changes nothing counted
+    (``_counted_trees``), so such a journey runs here."""
     name = journey.tables.journey_id
-    if receipts and any(path[:2] == ["event", "action"] or path[0] == "action"
-                        for tree in journey.trees() for path in _paths(tree)):
+    if plan.receipt_sources and any(path[:2] == ["event", "action"] or path[0] == "action"
+                                    for tree in _counted_trees(journey, plan)
+                                    for path in _paths(tree)):
         return f"journey {name!r} reads the action id of a delivery result: the runtime " \
                "numbers actions across customers, so such runs take the reference path"
     return None
+
+
+def _counted_trees(journey: JourneyPlan, plan: "Plan"):
+    """Every condition and expression of the journey but the values of sets whose target
+    nothing reads (``_idle``)."""
+    yield from _conditions(journey.tables)
+    for attribute, value in _sets(journey):
+        if not _idle(journey, plan, attribute):
+            yield value
+
+
+def _idle(journey: JourneyPlan, plan: "Plan", attribute: str) -> bool:
+    """Whether ``set <attribute>`` writes where no condition or expression reads it: a
+    profile attribute no journey reads (not one the runtime owns), a variable, the run's event
+    data or context the journey does not read (``unread``)."""
+    parts = attribute.split(".")
+    if parts[0] == "consent" or (parts[0] == "customer" and (
+            len(parts) < 2 or parts[1] in RESERVED)):
+        return False
+    if parts[0] != "customer":
+        return unread(journey, parts)
+    written = tuple(parts[1:])
+    return not any(path[0] == "customer" and
+                   tuple(path[1:])[:len(written)] == written[:len(path) - 1]
+                   for other in plan.journeys for tree in other.trees() for path in _paths(tree))
 
 
 def _mutable_reads(tree, plan: Plan) -> bool:
@@ -649,11 +687,16 @@ def _history_in(tree) -> bool:
     return tree[0] == "history" or any(_history_in(arg) for arg in tree[1:])
 
 
-def _all_trees(tables: Tables):
+def _conditions(tables: Tables):
+    """Every condition of a journey (its audience, triggers, transitions, KPIs, handlers)."""
     yield tables.journey["audience"]
     for name in ("triggers", "transitions", "kpis", "handlers"):
         for row in tables.rows.get(name, ()):
             yield row["condition"]
+
+
+def _all_trees(tables: Tables):
+    yield from _conditions(tables)
     for row in tables.rows["steps"]:
         if row["kind"] == "set":
             yield row["params"].get("value")
@@ -700,11 +743,15 @@ def vector_support(tables: Tables | list[Tables], cohort: Cohort) -> str | None:
         return str(exc)
 
 
-def assignable(journey, attribute: str) -> bool:
-    """Whether this engine runs ``set <attribute>``: a run variable, a profile attribute or a
-    consent, the run's event data or context (a set of anything else hands the customer to
-    the reference path)."""
+def assignable(journey, attribute: str, value, scheduled: bool) -> bool:
+    """Whether this engine runs ``set <attribute> = <value>``: a run variable, a profile
+    attribute or a consent, the run's event data or context; the profile's time zone to a
+    constant (a zone name, or null) when no journey has a scheduled entry (a zone's
+    occurrences are armed by the first customer in it, so a customer moving zone would
+    change the others'). A set of anything else hands the customer to the reference path."""
     parts = attribute.split(".")
+    if parts[0] == "customer" and parts[1:] == ["timezone"]:
+        return (value is None or isinstance(value, str)) and not scheduled
     if parts[0] == "customer":
         return len(parts) > 1 and parts[1] not in ("timezone", "consent")
     if parts[0] == "consent":
@@ -733,16 +780,21 @@ def unread(journey, parts: list[str]) -> bool:
 def may_escape(plan) -> bool:
     """Whether some set of the plan would hand customers to the reference path while they run
     (``Plan._check`` then sends every customer there)."""
-    for journey in plan.journeys:
-        for s, step in enumerate(journey.steps):
-            if journey.kind_of[s] == "set" and not assignable(journey, step.params["attribute"]):
-                return True
-        for handlers in journey.handlers.values():
-            for handler in handlers:
-                for kind, params, _ in handler.actions:
-                    if kind == "set" and not assignable(journey, params["attribute"]):
-                        return True
-    return False
+    scheduled = any(journey.schedule is not None for journey in plan.journeys)
+    return any(not assignable(journey, attribute, value, scheduled)
+               for journey in plan.journeys for attribute, value in _sets(journey))
+
+
+def _sets(journey):
+    """(attribute, value tree) of every set of a journey, its steps' and its handlers'."""
+    for s, step in enumerate(journey.steps):
+        if journey.kind_of[s] == "set":
+            yield step.params["attribute"], step.params.get("value")
+    for handlers in journey.handlers.values():
+        for handler in handlers:
+            for kind, params, _ in handler.actions:
+                if kind == "set":
+                    yield params["attribute"], params.get("value")
 
 
 __all__ = ["HOLD", "JourneyPlan", "MAX_STEPS", "NO_NEXT", "Plan", "Source", "Unsupported",
