@@ -10,8 +10,9 @@ command of a process runs inside ``start_up()``: no collections until its first
 Outside (a program that imports journeylang, the tests, click's test runner, a second
 command in the same process) the blocks change nothing.
 
-At its end, a process that is only a `journey` command would free its half a million objects
-one by one as the interpreter tears its modules down (about 7 ms after a check of one file):
+At its end, a process that is only a `journey` command would free its objects (some 100,000
+containers and the code and text they hold) one by one as the interpreter tears its modules
+down (about 7 ms after a check of one file):
 a command whose output is all written and that keeps nothing open (`check`, `lint`) ends its
 process at once instead (``end_now``), after the exit handlers and with its output flushed.
 """
