@@ -292,6 +292,15 @@ def test_rules_and_terminals_are_saved_as_objects_and_read_back_equal(tmp_path):
         [(r.order, r.alias, vars(r.options)) for r in built.rules]
     assert [(t.name, t.pattern.to_regexp(), t.priority) for t in read_back.terminals] == \
         [(t.name, t.pattern.to_regexp(), t.priority) for t in built.terminals]
+    assert [[(type(s), s.name, getattr(s, "filter_out", None)) for s in (r.origin, *r.expansion)]
+            for r in read_back.rules] == \
+        [[(type(s), s.name, getattr(s, "filter_out", None)) for s in (r.origin, *r.expansion)]
+         for r in built.rules]
+    # equal symbols and options are one object each, read once
+    symbols = [s for r in read_back.rules for s in (r.origin, *r.expansion)]
+    assert len({id(s) for s in symbols}) == len(
+        {(type(s), s.name, getattr(s, "filter_out", None)) for s in symbols}) < len(symbols) / 5
+    assert len({id(r.options) for r in read_back.rules}) < len(read_back.rules) / 2
     assert _parses(read_back)
     # a rule keeps its hash, made from its symbols' names: read in a process hashing
     # strings with another seed, it is made again there
