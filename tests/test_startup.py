@@ -93,6 +93,48 @@ def test_the_journey_process_spares_its_start_up_from_the_collector():
     assert _collector_after(f"CliRunner().invoke(main, ['check', {journey!r}])") == [(0, True)]
 
 
+def _ending_after(call: str, argv: list[str]) -> tuple[str, int]:
+    """(what a fresh process printed, its exit status) after ``call``, with the process's
+    command line ``argv`` and ``collector.end_now`` reporting instead of ending."""
+    code = ("import sys\nimport journeylang.cli.console as console\n"
+            "console.end_now = lambda code: print('ending with', code)\n"
+            "from click.testing import CliRunner\nfrom journeylang.cli import main\n"
+            f"sys.argv = {argv!r}\n{call}\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    return done.stdout, done.returncode
+
+
+def test_a_check_that_is_the_whole_process_ends_it_at_once():
+    clean, broken = str(EXAMPLES / "cart_recovery.journey"), str(
+        ROOT / "tests" / "fixtures" / "rules" / "JL101" / "fail.journey")
+    assert _ending_after("main()", ["journey", "check", clean]) == ("ending with 0\n", 0)
+    out, status = _ending_after("main()", ["journey", "lint", "--format", "json", broken])
+    assert out.endswith("ending with 1\n") and '"JL101"' in out and status == 1
+    # called with arguments, not standalone, from click's runner, or a command that may
+    # hold something open: the process goes on (and exits as usual)
+    for call in (f"main(['check', {clean!r}])", "main(standalone_mode=False)",
+                 f"CliRunner().invoke(main, ['check', {clean!r}])"):
+        out, _ = _ending_after(f"try:\n    {call}\nexcept SystemExit:\n    pass\n"
+                               "print('went on')", ["journey", "check", clean])
+        assert "ending" not in out and out.endswith("went on\n"), call
+    assert "ending" not in _ending_after("main()", ["journey", "rules"])[0]
+
+
+def _end_now_in(setup: str) -> subprocess.CompletedProcess:
+    code = ("import atexit, sys, threading\nfrom journeylang.collector import end_now\n"
+            "atexit.register(lambda: print('exit handler ran'))\n"
+            f"{setup}\nprint('written', end='')\nend_now(3)\nprint(' and returned')\n")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_ending_at_once_runs_the_exit_handlers_and_flushes_the_output():
+    done = _end_now_in("")
+    assert (done.stdout, done.returncode) == ("writtenexit handler ran\n", 3)
+    # a thread still running: the interpreter's own exit waits for it
+    done = _end_now_in("import time\nthreading.Thread(target=time.sleep, args=(0.2,)).start()")
+    assert done.stdout.startswith("written and returned\n") and done.returncode == 0
+
+
 def test_help_lists_every_command_with_its_short_help():
     out = CliRunner().invoke(main, ["--help"], terminal_width=80).stdout
     listing = out.split("Commands:")[1].split("Examples:")[0]
@@ -250,6 +292,15 @@ def test_rules_and_terminals_are_saved_as_objects_and_read_back_equal(tmp_path):
         [(r.order, r.alias, vars(r.options)) for r in built.rules]
     assert [(t.name, t.pattern.to_regexp(), t.priority) for t in read_back.terminals] == \
         [(t.name, t.pattern.to_regexp(), t.priority) for t in built.terminals]
+    assert [[(type(s), s.name, getattr(s, "filter_out", None)) for s in (r.origin, *r.expansion)]
+            for r in read_back.rules] == \
+        [[(type(s), s.name, getattr(s, "filter_out", None)) for s in (r.origin, *r.expansion)]
+         for r in built.rules]
+    # equal symbols and options are one object each, read once
+    symbols = [s for r in read_back.rules for s in (r.origin, *r.expansion)]
+    assert len({id(s) for s in symbols}) == len(
+        {(type(s), s.name, getattr(s, "filter_out", None)) for s in symbols}) < len(symbols) / 5
+    assert len({id(r.options) for r in read_back.rules}) < len(read_back.rules) / 2
     assert _parses(read_back)
     # a rule keeps its hash, made from its symbols' names: read in a process hashing
     # strings with another seed, it is made again there

@@ -1,7 +1,6 @@
 """`journey check` and `journey lint`: check journey files, print diagnostics, exit 0/1/2."""
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from ..api import (ConfigError, CheckResult, TablesError, check, check_document,
                    journey_files)
 from ..config import load_config
 from ..frontend import parse_journey_or_fragments
-from .console import examples, quiet_option, warn
+from .console import Finished, examples, quiet_option, warn
 from .formats import FORMATTERS
 from .inputs import STDIN, check_stdin_use, parse_input, stdin_filename_option
 from .report import Report
@@ -46,7 +45,7 @@ def run_checks(paths, output_format="text", config_path=None, select=(), ignore=
     too_many = max_warnings is not None and report.warnings > max_warnings
     if too_many and output_format == "text":
         warn(f"too many warnings: {report.warnings} > --max-warnings {max_warnings}")
-    sys.exit(1 if report.errors or too_many else 0)
+    raise Finished(1 if report.errors or too_many else 0)
 
 
 def _check_stdin(stdin_filename, fixed, select, ignore, against=()) -> CheckResult:

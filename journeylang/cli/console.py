@@ -8,7 +8,7 @@ import sys
 import click
 from click.utils import make_default_short_help
 
-from ..collector import long_lived, start_up
+from ..collector import end_now, long_lived, start_up
 from .commands import COMMANDS
 
 INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
@@ -25,6 +25,12 @@ def colour_from_environment(environ=os.environ) -> bool | None:
     return None
 
 
+class Finished(SystemExit):
+    """``sys.exit(code)`` from a command whose output is all written and that keeps nothing
+    open (no database, no file being written, no thread): when the command is its process's
+    whole program, the process ends at once (``collector.end_now``)."""
+
+
 class JourneyGroup(click.Group):
     """The ``journey`` group: colour from the environment, exit 130 on Ctrl-C (no traceback).
 
@@ -33,12 +39,20 @@ class JourneyGroup(click.Group):
 
     Called as a function, as the console script and ``python -m journeylang.cli`` do, the
     group is the program of its process: the garbage collector spares what start-up makes
-    (``collector.start_up``). Click's test runner calls ``main.main()`` instead, which
-    leaves the collector alone."""
+    (``collector.start_up``), and when it was called without arguments (it read the
+    process's command line) a command that ends with ``Finished`` ends the process. Click's
+    test runner calls ``main.main()`` instead, which leaves the collector and the process
+    alone."""
 
     def __call__(self, *args, **kwargs):
-        with start_up():
-            return super().__call__(*args, **kwargs)
+        with start_up() as first:
+            try:
+                return super().__call__(*args, **kwargs)
+            except Finished as done:
+                if first and not args and kwargs.get("args") is None and \
+                        kwargs.get("standalone_mode", True):
+                    end_now(done.code)
+                raise
 
     def list_commands(self, ctx) -> list[str]:
         return sorted({*COMMANDS, *self.commands})
