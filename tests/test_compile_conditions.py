@@ -122,6 +122,24 @@ def test_interpreter_agrees_with_the_reference(expr, profile, tags):
     assert compile_condition(condition)(scope) is holds(condition, scope) is (expected is True)
 
 
+LITERALS = [0, 1, 1.0, 2.5, -1, True, False, "", "gold", "x"]
+OPERANDS = [None, *LITERALS, [1], ["gold"], {"a": 1}]
+
+
+@pytest.mark.parametrize("op", ["==", "!=", "<", "<=", ">", ">=", "in", "not_in"])
+def test_a_comparison_with_a_literal_agrees_with_the_interpreter(op):
+    """Compiled comparisons with a literal, and membership in a list of texts, take a
+    shortcut: the same results, of the same type, as the interpreter's, for every pair."""
+    rights = [["list", *texts] for texts in (["gold"], ["", "x"], ["x", 1], [True])] \
+        if op in ("in", "not_in") else LITERALS
+    for right in rights:
+        tree = [op, ["path", "customer", "a"], right]
+        compiled = compile_tree(tree)
+        for value in OPERANDS:
+            scope = DictScope({"customer": {"a": value}})
+            assert _same_result(compiled(scope), evaluate(tree, scope)), (tree, value)
+
+
 def _same_result(a, b):
     return a == b and type(a) is type(b) if not isinstance(a, list) else _same(a, b)
 

@@ -223,3 +223,26 @@ def test_quiet_hours_whose_open_window_the_clocks_skip_wait_for_the_next_day():
         assert iso(quiet_until(moment, quiet, new_york)) == "2026-03-09T06:00:00Z"
     assert iso(quiet_until(at("2026-03-07T05:00:00Z"), quiet, new_york)) == "2026-03-07T07:00:00Z"
     assert quiet_until(at("2026-03-09T06:30:00Z"), quiet, new_york) is None  # 02:30 EDT: open
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["Asia/Shanghai", "America/New_York", "Europe/London",
+                        "Australia/Lord_Howe", "Asia/Kathmandu", "America/St_Johns"]),
+       st.sampled_from([dt.datetime(2026, 3, 8, 7, tzinfo=dt.timezone.utc),    # US clocks go on
+                        dt.datetime(2026, 3, 8, 5, 30, tzinfo=dt.timezone.utc),  # St John's
+                        dt.datetime(2026, 3, 29, 1, tzinfo=dt.timezone.utc),   # EU
+                        dt.datetime(2026, 4, 4, 15, tzinfo=dt.timezone.utc),   # Lord Howe: 30 min
+                        dt.datetime(2026, 11, 1, 6, tzinfo=dt.timezone.utc)]),  # US clocks go back
+       st.integers(-3 * 3600, 3 * 3600), st.sampled_from([0.0, 0.25, 0.5]))
+def test_local_time_read_from_the_hours_offset_is_the_clocks(zone, change, shift, fraction):
+    """The local clock of an instant (quiet hours, the next local time) as datetime reads it,
+    whole seconds and fractions, through clock changes (the offset of a UTC hour is reused
+    only when it holds all through that hour)."""
+    from journeylang.runtime.policies import local_seconds
+    zone, moment = ZoneInfo(zone), change.timestamp() + shift + fraction
+    local = dt.datetime.fromtimestamp(moment, zone)
+    assert local_seconds(moment, zone) == \
+        local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
+    due = next_local_time(moment, 9 * 60 + 30, zone)
+    assert due >= moment and dt.datetime.fromtimestamp(due, zone).time() >= dt.time(9, 30)
+    assert due - moment <= 2 * DAY

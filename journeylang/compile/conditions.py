@@ -233,7 +233,9 @@ def compile_tree(tree) -> Compiled:
         test = compile_condition(condition)
         return lambda scope: scope.history(function, event, field, test, within)
     subs = [compile_tree(a) for a in args]
-    return _COMBINE[op](*subs) if op in _COMBINE else _binary(op, *subs)
+    if op in _COMBINE:
+        return _COMBINE[op](*subs)
+    return _against_constant(op, subs[0], args[1]) or _binary(op, *subs)
 
 
 def _all(*subs):
@@ -275,6 +277,58 @@ def _binary(op, left, right):
             return False if found is None else found == wanted
         return membership
     return lambda scope: arithmetic(op, left(scope), right(scope))
+
+
+def _against_constant(op, left: Compiled, right) -> Compiled | None:
+    """A comparison with a literal (``cart.value >= 50``) or a membership test in a list of
+    texts (``customer.country in ["CN", "SG"]``) as one closure, with exactly the results of
+    ``compare`` and ``member`` (null is never equal, nor ordered; ``semantics.equal`` holds
+    only between values of one kind); None for any other operator or operand."""
+    if op in ("in", "not_in"):
+        if not (isinstance(right, list) and right[0] == "list" and len(right) > 1
+                and all(type(item) is str for item in right[1:])):
+            return None
+        texts, wanted = frozenset(right[1:]), op == "in"
+        return lambda scope: (value := left(scope)) is not None and \
+            (type(value) is str and value in texts) == wanted
+    kind = type(right)
+    if op not in COMPARISONS or kind not in (str, int, float, bool):
+        return None
+    return _BY_KIND[bool if kind is bool else str if kind is str else float][op](left, right)
+
+
+# (compiled left operand, literal) -> the comparison, by the literal's kind and the operator
+_BY_KIND = {
+    bool: {
+        "==": lambda left, c: lambda scope: left(scope) is c,
+        "!=": lambda left, c: lambda scope: (v := left(scope)) is not None and v is not c,
+        **{op: lambda left, c: lambda scope: False for op in ("<", "<=", ">", ">=")},
+    },
+    str: {
+        "==": lambda left, c: lambda scope: type(v := left(scope)) is str and v == c,
+        "!=": lambda left, c: lambda scope: (v := left(scope)) is not None and not (
+            type(v) is str and v == c),
+        "<": lambda left, c: lambda scope: isinstance(v := left(scope), str) and v < c,
+        "<=": lambda left, c: lambda scope: isinstance(v := left(scope), str) and v <= c,
+        ">": lambda left, c: lambda scope: isinstance(v := left(scope), str) and v > c,
+        ">=": lambda left, c: lambda scope: isinstance(v := left(scope), str) and v >= c,
+    },
+    float: {  # a number: int or float, never a boolean
+        "==": lambda left, c: lambda scope: isinstance(v := left(scope), _NUMBER) and
+        type(v) is not bool and v == c,
+        "!=": lambda left, c: lambda scope: (v := left(scope)) is not None and not (
+            isinstance(v, _NUMBER) and type(v) is not bool and v == c),
+        "<": lambda left, c: lambda scope: isinstance(v := left(scope), _NUMBER) and
+        type(v) is not bool and v < c,
+        "<=": lambda left, c: lambda scope: isinstance(v := left(scope), _NUMBER) and
+        type(v) is not bool and v <= c,
+        ">": lambda left, c: lambda scope: isinstance(v := left(scope), _NUMBER) and
+        type(v) is not bool and v > c,
+        ">=": lambda left, c: lambda scope: isinstance(v := left(scope), _NUMBER) and
+        type(v) is not bool and v >= c,
+    },
+}
+_NUMBER = (int, float)
 
 
 def compile_condition(tree) -> Callable[[Scope], bool]:

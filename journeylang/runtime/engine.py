@@ -1,4 +1,4 @@
-"""Runtime core: a simpy-like event loop (a heap of time, priority, sequence, item) and clocks.
+"""Runtime core: a simpy-like event loop (items by time, priority and sequence) and clocks.
 
 The engine knows nothing of journeys: it orders items and hands each to a handler. Time is
 virtual (``engine.now`` is the time of the item being handled), so the same loop runs live
@@ -18,32 +18,52 @@ EVENT, TIMER = 0, 1
 
 class Engine:
     """Items ordered by (time, priority, sequence); the sequence number breaks ties, so every
-    run is deterministic. Sequence numbers are handed out here and persisted by the store."""
+    run is deterministic. Sequence numbers are handed out here and persisted by the store.
+
+    The queue is a heap of the distinct times (plain floats: cheap to compare, where the
+    heap of (time, priority, sequence, item) tuples compared tuples) and, per time, a heap of
+    (priority, sequence, item): many timers fall at one instant (the customers of a zone
+    waiting for the same local time), and they are then one entry of the large heap."""
 
     def __init__(self, handler: Callable[[Any, int], None] | None, now: float = float("-inf"),
                  sequence: int = 0):
         self.handler = handler
         self.now = now
         self.sequence = sequence
-        self._heap: list[tuple[float, int, int, Any]] = []
+        self._times: list[float] = []
+        self._at: dict[float, list[tuple[int, int, Any]]] = {}
 
     def __len__(self) -> int:
-        return len(self._heap)
+        return sum(map(len, self._at.values()))
 
     def schedule(self, at: float, priority: int, item: Any, sequence: int | None = None) -> int:
         """Queue ``item`` at time ``at``; returns its sequence number (a new one by default)."""
         if sequence is None:
             sequence = self.sequence
             self.sequence += 1
-        heapq.heappush(self._heap, (at, priority, sequence, item))
+        queued = self._at.get(at)
+        if queued is None:
+            self._at[at] = [(priority, sequence, item)]
+            heapq.heappush(self._times, at)
+        else:
+            heapq.heappush(queued, (priority, sequence, item))
         return sequence
 
     def peek(self) -> float | None:
         """The time of the next item, or None when nothing is queued."""
-        return self._heap[0][0] if self._heap else None
+        return self._times[0] if self._times else None
+
+    def _pop(self, at: float, queued: list) -> tuple[int, int, Any]:
+        """The first item at ``at`` (the first time), taken off the queue."""
+        if len(queued) > 1:
+            return heapq.heappop(queued)
+        del self._at[at]
+        heapq.heappop(self._times)
+        return queued[0]
 
     def step(self) -> None:
-        at, _, sequence, item = heapq.heappop(self._heap)
+        at = self._times[0]
+        _, sequence, item = self._pop(at, self._at[at])
         if at > self.now:
             self.now = at
         self.handler(item, sequence)
@@ -54,33 +74,41 @@ class Engine:
         ``run(t, EVENT)`` handles what comes before an event at ``t`` and the events at ``t``,
         but leaves timers due at ``t`` for later; ``run(t)`` handles everything due by ``t``.
         """
-        heap = self._heap
-        if until is not None and (not heap or heap[0][0] > until):  # nothing due: most calls
+        times = self._times
+        if until is not None and (not times or times[0] > until):  # nothing due: most calls
             if until > self.now:
                 self.now = until
             return 0
-        handled, pop, handler = 0, heapq.heappop, self.handler
+        handled, by_time, pop, handler = 0, self._at, heapq.heappop, self.handler
         if until is None:
-            while heap:
+            while times:
                 self.step()
                 handled += 1
             return handled
-        while heap:  # step(), inlined: one call less per item
-            top = heap[0]
-            at = top[0]
-            if at > until or (at == until and top[1] > priority):
+        while times:  # step(), inlined: one call less per item
+            at = times[0]
+            if at > until:
                 break
-            pop(heap)
+            queued = by_time[at]
+            if at == until and queued[0][0] > priority:
+                break
+            if len(queued) > 1:
+                _, sequence, item = pop(queued)
+            else:
+                del by_time[at]
+                pop(times)
+                _, sequence, item = queued[0]
             if at > self.now:
                 self.now = at
-            handler(top[3], top[2])
+            handler(item, sequence)
             handled += 1
         if until is not None and until > self.now:
             self.now = until
         return handled
 
     def clear(self) -> None:
-        self._heap.clear()
+        self._times.clear()
+        self._at.clear()
 
 
 class WallClock:

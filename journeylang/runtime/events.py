@@ -58,10 +58,21 @@ class EventError(ValueError):
 @lru_cache(maxsize=4096)  # deadlines repeat: every customer of a zone waits until its 10:00
 def iso(moment: float) -> str:
     """Seconds since the epoch as ISO-8601 UTC (``2026-03-01T09:30:00Z``)."""
-    if moment == int(moment):
-        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
+    if moment == int(moment):  # the day's text, then the time of day's from two tables
+        days, seconds = divmod(int(moment), 86400)
+        return _iso_day(days) + _CLOCK[seconds // 60] + _SECONDS[seconds % 60]
     stamp = dt.datetime.fromtimestamp(moment, UTC)
     return stamp.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+_CLOCK = [f"{minute // 60:02d}:{minute % 60:02d}:" for minute in range(1440)]  # "09:30:"
+_SECONDS = [f"{second:02d}Z" for second in range(60)]
+
+
+@lru_cache(maxsize=1024)
+def _iso_day(days: int) -> str:
+    """``2026-03-01T``: the date of a day counted from the epoch."""
+    return time.strftime("%Y-%m-%dT", time.gmtime(days * 86400))
 
 
 def parse_time(text: str) -> float:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..semantics import (COMPLETED, CONVERTED, DELIVERY_EVENTS, ENTRY_EXPERIMENT, ERROR, EXPIRED,
                          HELD_OUT, MAX_EMIT_DEPTH, MAX_STEPS, OPT_OUT_EVENTS, SEND_CAP,
                          SEND_NO_CONSENT, SEND_OPTED_OUT, SEND_QUIET, TREATED, consents,
-                         send_checks, zero_wait)
+                         send_checks)
 from .channels import FAILED, QUEUED, Action, Adapters
 from .correlation import key_of, same_key, shown, unusable, with_key
 from .engine import EVENT, TIMER, Engine
@@ -191,7 +191,8 @@ class Executor:
                    why: str) -> str | None:
         """Start a run of ``program``; why not, when that is not in the history, else None."""
         scope = RunScope(customer.profile, data, {}, None, program.defaults,
-                         History(customer.events, None, self.engine.now))
+                         History(customer.events, None, self.engine.now)
+                         if program.history else None)
         if not program.entry.test(scope):
             return "entry condition not met"
         if not program.audience(scope):
@@ -212,12 +213,12 @@ class Executor:
             return None
         run = Run(self.next_run, customer.id, jid, program.content_hash, now,
                   context=copy_json(data), event=copy_json(data),
-                  vars=copy_json(program.variables), key=key)
+                  vars=copy_json(program.variables) if program.variables else {}, key=key)
         self.next_run += 1
         customer.entries[jid] = [(entered[0] if entered else 0) + 1, now]
         customer.state_changed = True
         customer.runs.append(run)
-        held = in_holdout(self.seed, jid, customer.id, program.holdout)
+        held = program.holdout and in_holdout(self.seed, jid, customer.id, program.holdout)
         if program.holdout:
             run.arms[ENTRY_EXPERIMENT] = HELD_OUT if held else TREATED
         if held:
@@ -268,7 +269,8 @@ class Executor:
     def _scope(self, customer: Customer, run: Run, program: Program, data: dict) -> RunScope:
         """What a condition of ``run`` reads, with ``data`` as the current event's."""
         return RunScope(customer.profile, data, run.context, run.vars, program.defaults,
-                        History(customer.events, run.entered_at, self.engine.now))
+                        History(customer.events, run.entered_at, self.engine.now)
+                        if program.history else None)  # no question of the journey asks it
 
     def _react(self, customer: Customer, run: Run, program: Program, event: Event,
                opting_out: bool) -> None:
@@ -512,11 +514,10 @@ class Executor:
         return "sent", detail, step.next, "next", None
 
     def _wait(self, customer, run, program, step) -> Result:
-        duration = step.params["duration"]
-        if zero_wait("wait", duration=duration):
+        if step.zero:
             return "wait", None, step.next, "waited", None
         run.waiting = "time"
-        due = self.engine.now + duration
+        due = self.engine.now + step.params["duration"]
         self._timer(run, due, "wake", step.id)
         return "wait", f"until {iso(due)}", None, None, None
 
@@ -547,9 +548,9 @@ class Executor:
         return "wait_schedule", f"until {iso(due)}", None, None, None
 
     def _wait_event(self, customer, run, program, step) -> Result:
-        within = step.params.get("within")
-        if zero_wait("wait_event", within=within):
+        if step.zero:
             return "wait_event", None, step.timeout or step.next, "timeout", None
+        within = step.params.get("within")
         run.waiting = "event"
         if within is None:
             return "wait_event", None, None, None, None

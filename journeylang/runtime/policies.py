@@ -71,14 +71,46 @@ def valid_zone(name: str) -> bool:
 
 def local_seconds(moment: float, zone: dt.tzinfo) -> float:
     """Seconds after local midnight."""
+    offset = _whole_hour_offset(moment, zone)
+    if offset is not None:
+        return (moment + offset) % DAY
     local = dt.datetime.fromtimestamp(moment, zone)
     return local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
+
+
+def _whole_hour_offset(moment: float, zone: dt.tzinfo) -> int | None:
+    """The zone's UTC offset in seconds at ``moment``, a whole second (the local clock is then
+    ``moment`` plus it, exactly as ``datetime.fromtimestamp`` reads it), when the offset holds
+    all through the UTC hour around it; else None (a fraction of a second, a clock change)."""
+    if type(moment) is not float or not moment.is_integer():
+        return None
+    return _hour_offset(moment - moment % 3600, zone)
+
+
+@lru_cache(maxsize=4096)  # the instants of a zone's customers fall in few hours
+def _hour_offset(hour: float, zone: dt.tzinfo) -> int | None:
+    """The zone's UTC offset in seconds if it is the same at every quarter of the hour from
+    ``hour`` (clocks change at most once in an hour, and never back within it), else None."""
+    try:
+        offsets = {dt.datetime.fromtimestamp(hour + at, zone).utcoffset()
+                   for at in (0, 900, 1800, 2700, 3599)}
+    except (OverflowError, ValueError, OSError):
+        return None  # past the dates datetime can show: the caller's own way raises
+    offset = offsets.pop()
+    if offsets or offset % dt.timedelta(seconds=1):
+        return None
+    return int(offset.total_seconds())
+
+
+_EPOCH_DAY = dt.date(1970, 1, 1).toordinal()
 
 
 @lru_cache(maxsize=4096)  # the runs of a zone move at the same instants (a timer, a local time)
 def next_local_time(moment: float, minutes: int, zone: dt.tzinfo) -> float:
     """The first instant at or after ``moment`` when the local clock shows ``minutes``."""
-    day = dt.datetime.fromtimestamp(moment, zone).date()
+    offset = _whole_hour_offset(moment, zone)
+    day = dt.datetime.fromtimestamp(moment, zone).date() if offset is None else \
+        dt.date.fromordinal(_EPOCH_DAY + int(moment + offset) // DAY)
     wanted = dt.time(minutes // 60, minutes % 60)
     for days in (0, 1, 2):  # 2: a day that skips the time (DST) moves it to the next one
         candidate = _local_instant(day + dt.timedelta(days=days), wanted, zone)

@@ -8,6 +8,7 @@ from typing import Callable
 from ..compile import Tables, TablesError, compile_condition, compile_tree
 from ..compile.conditions import Scope
 from ..migration import MIGRATION_ACTIONS, MOVE, Plan
+from ..semantics import zero_wait
 
 Predicate = Callable[[Scope], bool]
 STEP_KINDS = ("send", "wait", "wait_until", "wait_day", "wait_schedule", "wait_event", "branch",
@@ -44,6 +45,7 @@ class StepDef:
     # send: (channels in the order tried, transactional, template, promo), read once
     send: tuple | None = None
     minutes: int | None = None       # wait_until, wait_day: the time, minutes after midnight
+    zero: bool = False               # wait, wait_event: lets no time pass (semantics.zero_wait)
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,13 +291,16 @@ def _migrations(rows) -> list[Plan]:
 
 
 def _prepare(step: StepDef) -> None:
-    """Compile what a step evaluates: a set's value, a wait's schedule; read once what a send
-    or a wait for a local time would look up every time."""
+    """Compile what a step evaluates: a set's value, a wait's schedule; read once what a send,
+    a wait or a wait for a local time would look up every time."""
     if step.kind == "send":
         params = step.params
         step.send = ((params["channel"], *params.get("fallback", ())),
                      bool(params.get("transactional")), params["template"],
                      bool(params.get("promo")))
+    elif step.kind in ("wait", "wait_event"):
+        step.zero = zero_wait(step.kind, duration=step.params.get("duration"),
+                              within=step.params.get("within"))
     elif step.kind in ("wait_until", "wait_day"):
         hours, minutes = step.params["time"].split(":")
         step.minutes = int(hours) * 60 + int(minutes)

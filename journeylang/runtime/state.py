@@ -120,8 +120,10 @@ class Observation:
 
 
 # --- timers: one payload type per kind ---------------------------------------------------------
+# Never changed once made, yet not frozen: a run sets a timer at most steps, and a frozen
+# dataclass's __init__ costs an object.__setattr__ per field (three times the plain one).
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RunTimer:
     """A run's own timer at ``step``: ``wake`` (a wait is over), ``timeout`` (a wait for
     events timed out), ``quiet`` (quiet hours are over for a deferred send) or ``holdout``
@@ -133,7 +135,7 @@ class RunTimer:
     step: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SlaDue:
     """An SLA's deadline."""
 
@@ -142,7 +144,7 @@ class SlaDue:
     step: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class KpiDue:
     """The end of a KPI observation's window."""
 
@@ -151,7 +153,7 @@ class KpiDue:
     kpi: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Occurrence:
     """A scheduled entry's next occurrence for the customers in one time zone."""
 
