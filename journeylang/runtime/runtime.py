@@ -197,23 +197,29 @@ class Runtime:
     def _apply(self, batch: list[Event], report: IngestReport, until: float | None = None) -> None:
         """Apply a batch (each event once) and, with ``until``, the timers due by then; commit."""
         engine, store = self.engine, self.store
+        run, on_event, mark = engine.run, self.executor.on_event, store.mark_processed
         try:
             done = store.processed([e.id for e in batch])
             store.prefetch([e.customer for e in batch])
-            for event in batch:
-                if event.id in done:
-                    report.skipped += 1
-                    continue
-                done.add(event.id)
-                at = event.at if event.at > engine.now else engine.now
-                engine.run(at, EVENT)      # timers before the event, events queued up to it
-                queued = engine.sequence
-                # applied, with what became of it when the history does not say
-                store.mark_processed(event, self.ordinal, self.executor.on_event(event))
-                self.ordinal += 1
-                if engine.sequence != queued:  # it queued something: what the event emitted
-                    engine.run(at, EVENT)
-                report.applied += 1
+            ordinal = self.ordinal
+            try:
+                for event in batch:
+                    ident = event.id
+                    if ident in done:
+                        report.skipped += 1
+                        continue
+                    done.add(ident)
+                    at = event.at if event.at > engine.now else engine.now
+                    run(at, EVENT)      # timers before the event, events queued up to it
+                    queued = engine.sequence
+                    # applied, with what became of it when the history does not say
+                    mark(event, ordinal, on_event(event))
+                    ordinal += 1
+                    if engine.sequence != queued:  # it queued something: what it emitted
+                        run(at, EVENT)
+            finally:
+                report.applied += ordinal - self.ordinal
+                self.ordinal = ordinal
             if until is not None:
                 engine.run(until, TIMER)
             self.commit(wait=False)  # the writer stores it while the next batch runs

@@ -471,7 +471,7 @@ class SqlStore(MemoryStore):
         if not self.keeps_seen:
             return self._indexed("events", list(ids))
         applied = self.applied
-        found = {i for i in ids if i in applied}
+        found = applied.among(ids)
         if applied.indexed:
             found |= self._indexed("event_ids", [i for i in ids if i not in found])
         return found
