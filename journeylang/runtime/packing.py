@@ -3,9 +3,9 @@
 The runtime's process packs each JSON value of a commit (a profile, a run's context, a message's
 payload) with ``marshal``, about three times faster than encoding it as JSON, and compares the
 packed bytes with what it last wrote to see whether a row changed. Only the rows that changed
-travel to the writer, as one pickled job (``encode_job``); the JSON text a column stores is made there, on the
-other core (``finish``). marshal is exact about types (1, 1.0 and true pack differently), so equal
-bytes always mean equal JSON.
+travel to the writer, as one pickled job (``encode_job``); the JSON text a column stores is made
+there, on the other core (``finish``). marshal is exact about types (1, 1.0 and true pack
+differently), so equal bytes always mean equal JSON.
 """
 from __future__ import annotations
 
