@@ -8,6 +8,7 @@ import sqlite3
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings, strategies as st
 
 from journeylang.cli import main
 from journeylang.compile import TablesError, read_tables, write_tables
@@ -92,6 +93,38 @@ def test_a_surrogate_pair_in_an_event_is_one_character(tmp_path):
     path.write_text(json.dumps({**GOOD, "data": {"emoji": "\U0001F600"}}, ensure_ascii=True) + "\n")
     (event,) = read_events(path)
     assert event.data == {"emoji": "\U0001F600"}
+
+
+def test_a_bad_line_names_its_column(tmp_path):
+    path = tmp_path / "events.jsonl"
+    path.write_text(json.dumps(GOOD) + "\n" + '{"id": "e2",, "type": "t"}\n')
+    with pytest.raises(EventError) as caught:
+        list(read_events(path))
+    assert str(caught.value) == (f"{path}:2: not valid JSON: Expecting property name enclosed "
+                                 f"in double quotes at column 13")
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-10 ** 30, max_value=10 ** 30)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.dictionaries(st.text(), JSON_VALUES, max_size=4), ascii_only=st.booleans(),
+       lead=st.sampled_from(["", " ", "\ufeff"]), trail=st.sampled_from(["", " ", "\u3000"]))
+def test_events_hold_the_values_json_reads(tmp_path_factory, data, ascii_only, lead, trail):
+    """Lines are decoded on a fast path where it agrees with json, and by json elsewhere:
+    whole numbers beyond 64 bits stay exact, a byte order mark and Unicode spaces around
+    the value are taken as json takes them."""
+    path = tmp_path_factory.mktemp("events") / "events.jsonl"
+    line = json.dumps({**GOOD, "data": data}, ensure_ascii=ascii_only)
+    path.write_text(lead + line + trail + "\n" + line.replace('"e1"', '"e2"') + "\n",
+                    encoding="utf-8")
+    first, second = read_events(path)
+    expected = json.loads(line)["data"]
+    assert repr(first.data) == repr(second.data) == repr(expected)
 
 
 # --- tables -------------------------------------------------------------------------------------

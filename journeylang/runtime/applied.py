@@ -33,6 +33,10 @@ class AppliedIds:
     def __len__(self) -> int:
         return len(self._ids)
 
+    def among(self, idents) -> set[str]:
+        """The ids among ``idents`` held in memory (one set operation for a batch)."""
+        return self._ids.intersection(idents)
+
     def extend(self, first: int, idents: list[str]) -> None:
         """Events applied with ordinals ``first``, ``first + 1``, ... (one after the other)."""
         if idents and first != self._next:

@@ -14,6 +14,8 @@ from itertools import count
 from typing import Iterator
 from zoneinfo import ZoneInfo
 
+import orjson
+
 from ..limits import EARLIEST_TIME, LATEST_TIME, MAX_EVENT_BYTES, MAX_NESTING
 from ..source import has_surrogate
 
@@ -187,6 +189,31 @@ def _decode(line: str):
     return value
 
 
+# The fast path of a line: orjson decodes the bytes, about twice as fast as json from text.
+# It takes a line only where both decoders agree on every value: orjson makes a float of a
+# whole number beyond 64 bits (json keeps it exact), so a run of 19 digits anywhere in the line
+# sends it to json; so does a line that may nest deeper than MAX_NESTING. Whatever orjson
+# refuses (NaN, half a surrogate pair, a byte order mark, bad UTF-8, blank or broken lines) is
+# read again by json, which gives the error, or the value when only orjson refused it.
+# (Both checks on one copy of the line with every digit made 0 and every [ made {: faster
+# than a regular expression.)
+_CHECKED = bytes.maketrans(b"123456789[", b"000000000{")
+_LONG_NUMBER = b"0" * 19
+_fast_loads = orjson.loads
+_FAST_REFUSED = orjson.JSONDecodeError
+
+
+def _decode_fast(raw: bytes):
+    """The value of a line that needs no check beyond what orjson does, else None."""
+    checked = raw.translate(_CHECKED)
+    if checked.count(b"{") > MAX_NESTING or _LONG_NUMBER in checked:
+        return None
+    try:
+        return _fast_loads(raw)
+    except _FAST_REFUSED:
+        return None
+
+
 def _depth(value) -> int:
     """How deeply JSON data nests (iteratively: the data may be deeper than the stack)."""
     deepest, stack = 0, [(value, 1)]
@@ -231,26 +258,39 @@ def read_events(path: str | Path) -> Iterator[Event]:
             if len(raw) > MAX_EVENT_BYTES:
                 raise EventError(name, number, f"an event is at most {MAX_EVENT_BYTES:,} bytes "
                                                "(one line)")
-            try:
-                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError:
-                raise EventError(name, number, "not valid UTF-8 text") from None
-            if line.isspace():
-                continue
-            try:
-                decoded = _decode(line)
-            except json.JSONDecodeError as exc:
-                message = f"not valid JSON: {exc.msg} at column {exc.colno}"
-                raise EventError(name, number, message) from None
-            except RecursionError:
-                raise EventError(name, number, f"JSON nested more than {MAX_NESTING} levels "
-                                               "deep") from None
-            except ValueError as exc:  # NaN, Infinity, a number of more than 4,300 digits
-                raise EventError(name, number, f"not valid JSON: {exc}") from None
+            decoded = _decode_fast(raw)
+            if type(decoded) is not dict:  # not an object, or refused: json has the last word
+                decoded = _decode_line(name, number, raw)
+                if decoded is _BLANK:
+                    continue
             try:
                 yield event_from_dict(decoded)
             except ValueError as exc:
                 raise EventError(name, number, str(exc)) from None
+
+
+_BLANK = object()
+
+
+def _decode_line(name: str, number: int, raw: bytes):
+    """A line's JSON value by the json module (``_BLANK`` for a blank line); EventError when
+    the line is not a JSON value."""
+    try:
+        line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+    except UnicodeDecodeError:
+        raise EventError(name, number, "not valid UTF-8 text") from None
+    if line.isspace():
+        return _BLANK
+    try:
+        return _decode(line)
+    except json.JSONDecodeError as exc:
+        message = f"not valid JSON: {exc.msg} at column {exc.colno}"
+        raise EventError(name, number, message) from None
+    except RecursionError:
+        raise EventError(name, number, f"JSON nested more than {MAX_NESTING} levels "
+                                       "deep") from None
+    except ValueError as exc:  # NaN, Infinity, a number of more than 4,300 digits
+        raise EventError(name, number, f"not valid JSON: {exc}") from None
 
 
 def write_events(events, path: str | Path) -> None:

@@ -341,8 +341,13 @@ class SqlStore(MemoryStore):
     def prefetch(self, customer_ids) -> None:
         """Load the stored customers among ``customer_ids`` that are not cached, a few queries
         for many (a round trip per customer is what a server costs)."""
-        wanted = [c for c in dict.fromkeys(customer_ids) if c not in self.customers
-                  and (self.known is None or c in self.known)]
+        batch = dict.fromkeys(customer_ids)
+        missing = batch.keys() - self.customers.keys()  # set operations: most are cached
+        if self.known is not None:
+            missing &= self.known
+        if not missing:
+            return
+        wanted = [c for c in batch if c in missing]  # in the order they come
         for start in range(0, len(wanted), PREFETCH_CHUNK):
             self._prefetch(wanted[start:start + PREFETCH_CHUNK])
 
@@ -471,7 +476,7 @@ class SqlStore(MemoryStore):
         if not self.keeps_seen:
             return self._indexed("events", list(ids))
         applied = self.applied
-        found = {i for i in ids if i in applied}
+        found = applied.among(ids)
         if applied.indexed:
             found |= self._indexed("event_ids", [i for i in ids if i not in found])
         return found

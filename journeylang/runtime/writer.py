@@ -4,7 +4,7 @@ The rows of a commit are plain values and packed JSON values taken in the runtim
 writing them (the JSON text of the packed values, binding, B-tree work, WAL, fsync) is half the
 cost of ingestion. A writer process does it on the other core while the runtime applies the
 next batch: one transaction in flight at most, committed in order, each one whole or not at
-all. The job travels as one marshalled message (packing.py). A thread cannot do this: binding
+all. The job travels as one pickled message (packing.py). A thread cannot do this: binding
 holds the GIL and SQLite releases it per row, so the two threads convoy (measured: no gain).
 """
 from __future__ import annotations
