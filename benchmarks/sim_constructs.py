@@ -55,16 +55,10 @@ def cpu_seconds() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--days", type=float, default=30)
-    parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args()
-    tables = rewritten_tables()
-    cohort = load_cohort(ROOT / "examples" / "cohorts" / "complaint_escalation.cohort.yaml")
-    cohort.size = args.customers
+def race(tables, cohort, args, label: str = "") -> None:
+    """Run ``cohort`` through ``tables`` on each engine in turn, ``args.repeats`` times, and
+    print each run and the medians (customers per CPU second)."""
+    prefix = f"{label} " if label else ""
     rates: dict[str, list[float]] = {"vector": [], "reference": []}
     for _ in range(args.repeats):
         for engine in rates:
@@ -72,14 +66,27 @@ def main() -> None:
             results = simulate(tables, cohort, seed=args.seed, days=args.days, engine=engine)
             cpu, wall = cpu_seconds() - cpu, time.perf_counter() - wall
             paths = getattr(results, "paths", None) or {}
-            rates[engine].append(args.customers / cpu)
-            print(f"{engine:<10} {args.customers:>9,} customers  CPU {cpu:7.2f} s  "
+            rates[engine].append(cohort.size / cpu)
+            print(f"{prefix}{engine:<10} {cohort.size:>9,} customers  CPU {cpu:7.2f} s  "
                   f"wall {wall:7.2f} s"
-                  f"  {args.customers / cpu:>9,.0f} customers/s (CPU)  engine {results.engine}"
+                  f"  {cohort.size / cpu:>9,.0f} customers/s (CPU)  engine {results.engine}"
                   f"  reference path {paths.get('reference', '-')}", flush=True)
     vector, reference = (statistics.median(rates[e]) for e in ("vector", "reference"))
-    print(f"median: vector {vector:,.0f} customers/s, reference {reference:,.0f} customers/s, "
-          f"x{vector / reference:.1f}; load average {os.getloadavg()[0]:.1f}")
+    print(f"{prefix}median: vector {vector:,.0f} customers/s, reference {reference:,.0f} "
+          f"customers/s, x{vector / reference:.1f}; load average {os.getloadavg()[0]:.1f}",
+          flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--days", type=float, default=30)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    cohort = load_cohort(ROOT / "examples" / "cohorts" / "complaint_escalation.cohort.yaml")
+    cohort.size = args.customers
+    race(rewritten_tables(), cohort, args)
 
 
 if __name__ == "__main__":

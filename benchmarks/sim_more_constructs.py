@@ -18,10 +18,7 @@ Each engine runs in this process (no shards), alternating; each figure is the me
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,9 +27,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from journeylang import api  # noqa: E402
 from journeylang.frontend import parse_source  # noqa: E402
-from journeylang.sim import parse_cohort, simulate  # noqa: E402
+from journeylang.sim import parse_cohort  # noqa: E402
 from journeylang.source import Source  # noqa: E402
-from sim_constructs import cpu_seconds  # noqa: E402  (benchmarks/)
+from sim_constructs import race  # noqa: E402  (benchmarks/)
 
 TICKET = "entry_data: {ticket: {uniform: {min: 1, max: 1000000000, round: 0}},"
 # (example, what it says, what the rewritten journey says instead)
@@ -84,22 +81,7 @@ def main() -> None:
     for variant in args.variant or sorted(REWRITES):
         tables, cohort = case(variant)
         cohort.size = args.customers
-        rates: dict[str, list[float]] = {"vector": [], "reference": []}
-        for _ in range(args.repeats):
-            for engine in rates:
-                cpu, wall = cpu_seconds(), time.perf_counter()
-                results = simulate(tables, cohort, seed=args.seed, days=args.days, engine=engine)
-                cpu, wall = cpu_seconds() - cpu, time.perf_counter() - wall
-                paths = getattr(results, "paths", None) or {}
-                rates[engine].append(args.customers / cpu)
-                print(f"{variant:<5} {engine:<10} {args.customers:>9,} customers  CPU {cpu:7.2f} s"
-                      f"  wall {wall:7.2f} s  {args.customers / cpu:>9,.0f} customers/s (CPU)"
-                      f"  engine {results.engine}  reference path {paths.get('reference', '-')}",
-                      flush=True)
-        vector, reference = (statistics.median(rates[e]) for e in ("vector", "reference"))
-        print(f"{variant} median: vector {vector:,.0f} customers/s, reference {reference:,.0f} "
-              f"customers/s, x{vector / reference:.1f}; load average {os.getloadavg()[0]:.1f}",
-              flush=True)
+        race(tables, cohort, args, label=f"{variant:<5}")
 
 
 if __name__ == "__main__":
