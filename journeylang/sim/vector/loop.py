@@ -137,12 +137,18 @@ def cycling(block, rows: np.ndarray, ids: np.ndarray) -> np.ndarray:
     kinds = block.book.kind[ids]
     found = np.zeros(len(rows), dtype=bool)
     for (j, s), wait in block.cycles.items():
-        at = ok & (lanes.pos[lane] == s)
-        if len(block.plan.journeys) > 1:
-            at &= lanes.j[lane] == j
+        at = ok & _at(block, lane, j, s)
         if at.any():
             found |= at & np.isin(kinds, list(wait.cycles))
     return found
+
+
+def _at(block, lane: np.ndarray, j: int, s: int) -> np.ndarray:
+    """Which of the runs ``lane`` are at step ``s`` of journey ``j``."""
+    at = block.lanes.pos[lane] == s
+    if len(block.plan.journeys) > 1:
+        at &= block.lanes.j[lane] == j
+    return at
 
 
 def take(block, rows: np.ndarray, ids: np.ndarray) -> None:
@@ -154,9 +160,7 @@ def take(block, rows: np.ndarray, ids: np.ndarray) -> None:
         lane = lanes.order[rows, 0]
         back = np.zeros(len(rows), dtype=bool)
         for (j, s), wait in block.cycles.items():
-            mine = lanes.pos[lane] == s
-            if len(block.plan.journeys) > 1:
-                mine &= lanes.j[lane] == j
+            mine = _at(block, lane, j, s)
             if mine.any():
                 back[mine] = _round(block, wait, lane[mine], ids[mine])
         rows, lane, limit_t, limit_q = rows[back], lane[back], limit_t[back], limit_q[back]
@@ -173,11 +177,18 @@ def _limit(block, rows: np.ndarray):
     for k in block.cycle_others:
         if not book.holds(k):
             continue
-        having, t, q, _ = book.first_after(k, rows, now, split)
-        better = (t < limit_t[having]) | ((t == limit_t[having]) & (q < limit_q[having]))
-        places = having[better]
-        limit_t[places], limit_q[places] = t[better], q[better]
+        _earliest(limit_t, limit_q, None, *book.first_after(k, rows, now, split))
     return limit_t, limit_q
+
+
+def _earliest(best_t, best_q, best, having, t, q, ident) -> None:
+    """Fold ``first_after``'s answers (events ``ident`` at ``(t, q)`` for the places
+    ``having``) into the earliest found so far (``best``: their ids, or None)."""
+    better = (t < best_t[having]) | ((t == best_t[having]) & (q < best_q[having]))
+    places = having[better]
+    best_t[places], best_q[places] = t[better], q[better]
+    if best is not None:
+        best[places] = ident[better]
 
 
 def _round(block, wait: Wait, chosen: np.ndarray, event: np.ndarray) -> np.ndarray:
@@ -284,16 +295,8 @@ def _arrived(block, journey, s: int, runs, prev: int, kinds, whys) -> None:
 def _visited(block, journey, s: int, runs, prev: int, why: int) -> None:
     """``steps._visit`` for runs that came to step ``s`` from ``prev`` by edge ``why`` (none
     resumed): the visit counted, the stage reached (their step and hops are the caller's)."""
-    if not len(runs):
-        return
-    lanes, j = block.lanes, journey.j
-    block.tally.step(j, s, lanes.c[runs], np.full(len(runs), prev), why)
-    stage = journey.stage_of[s]
-    reached = lanes.flags("stage", j)
-    new = ~reached[runs, stage]
-    if new.any():
-        reached[runs[new], stage] = True
-        block.tally.stage(j, stage, lanes.c[runs[new]])
+    if len(runs):
+        steps.counted(block, journey, s, runs, prev, why)
 
 
 def _next(block, rows: np.ndarray, lane: np.ndarray, limit_t, limit_q):
@@ -309,28 +312,15 @@ def _next(block, rows: np.ndarray, lane: np.ndarray, limit_t, limit_q):
     best_t, best_q = np.full(len(rows), np.inf), np.full(len(rows), np.inf)
     best = np.full(len(rows), -1, dtype=np.int64)
     for k in block.cycle_kinds:   # the earliest event of a cycle's type
-        if not book.holds(k):
-            continue
-        # ``first_after`` for those whose last answer no longer holds (the type just taken)
-        t, q = book.found_t[k][rows], book.found_q[k][rows]
-        stale = (t < now) | ((t == now) & (q <= split))
-        if stale.any():
-            again = rows[stale]
-            book.first_after(k, again, now[stale], split[stale])
-            t[stale], q[stale] = book.found_t[k][again], book.found_q[k][again]
-        better = (t < best_t) | ((t == best_t) & (q < best_q))
-        best_t, best_q = np.where(better, t, best_t), np.where(better, q, best_q)
-        best = np.where(better, book.found_id[k][rows], best)
+        if book.holds(k):
+            _earliest(best_t, best_q, best, *book.first_after(k, rows, now, split))
     go = (best >= 0) & (best_t > now) & (best_t <= block.spec.horizon) & \
         (best_t <= lanes.timer_t[lane]) & \
         ((best_t < limit_t) | ((best_t == limit_t) & (best_q < limit_q)))
     if len(block.cycles) > 1 or len(block.cycle_kinds) > len(next(iter(block.cycles.values())).cycles):
         kinds = book.kind[np.maximum(best, 0)]
         for (j, s), wait in block.cycles.items():   # of a cycle of the wait the run is at
-            at = lanes.pos[lane] == s
-            if len(block.plan.journeys) > 1:
-                at &= lanes.j[lane] == j
-            go &= ~at | np.isin(kinds, list(wait.cycles))
+            go &= ~_at(block, lane, j, s) | np.isin(kinds, list(wait.cycles))
     kept = np.flatnonzero(go)
     taken = rows[kept]
     block.unscheduled[taken] = False

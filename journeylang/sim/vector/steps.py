@@ -42,9 +42,22 @@ def execute(block, lanes_: np.ndarray) -> None:
             _visit(block, journey, s, chosen)
 
 
+def counted(block, journey, s: int, runs: np.ndarray, prev, why) -> None:
+    """Runs ``runs`` came to step ``s`` from ``prev`` by edge ``why`` (arrays, or one value
+    for all): the visit counted, the step's stage reached."""
+    lanes, tally, j = block.lanes, block.tally, journey.j
+    rows = lanes.c[runs]
+    tally.step(j, s, rows, prev, why)
+    stage = journey.stage_of[s]
+    reached = lanes.flags("stage", j)
+    new = ~reached[:, stage][runs]   # the column, then the runs: a faster gather
+    if new.any():
+        reached[runs[new], stage] = True
+        tally.stage(j, stage, rows[new])
+
+
 def _visit(block, journey, s: int, chosen: np.ndarray) -> None:
-    lanes, tally = block.lanes, block.tally
-    j = journey.j
+    lanes = block.lanes
     resumed = lanes.resumed[chosen]
     hops = lanes.hops[chosen]
     looping = (hops >= MAX_STEPS) & ~resumed
@@ -59,14 +72,7 @@ def _visit(block, journey, s: int, chosen: np.ndarray) -> None:
     else:
         fresh = chosen
     if len(fresh):
-        rows = lanes.c[fresh]
-        tally.step(j, s, rows, lanes.pos[fresh], lanes.why[fresh])
-        stage = journey.stage_of[s]
-        reached = lanes.flags("stage", j)
-        new = ~reached[:, stage][fresh]   # the column, then the runs: a faster gather
-        if new.any():
-            reached[fresh[new], stage] = True
-            tally.stage(j, stage, rows[new])
+        counted(block, journey, s, fresh, lanes.pos[fresh], lanes.why[fresh])
         lanes.hops[fresh] = hops + 1
         lanes.pos[fresh] = s
         if journey.kpis_at.get(s):
