@@ -195,6 +195,7 @@ class Block:
         self.active = np.zeros((journeys, n), dtype=np.int64)
         self.occurrences: dict[int, tuple] = {}   # scheduled journey -> per-zone times
         self.occ_index = np.zeros((journeys, n), dtype=np.int64)
+        self.occ_next = np.full((journeys, n), np.inf)   # the time at ``occ_index``
         self.occ_q = np.zeros((journeys, n))
         self.occ_fresh = np.zeros((journeys, n), dtype=bool)
         self.occ_flat: dict[int, np.ndarray] = {}   # scheduled journey -> ``_occurrences``
@@ -398,21 +399,26 @@ class Block:
         wanted, bounds = self._wanted(rows, order, live, safe, phase)
         folded = self._folded(rows)
         now, split = self.cur_t[rows], self.cur_s[rows]
-        book = self.book
+        book, shared = self.book, None
         for k in np.flatnonzero(wanted.any(axis=1)).tolist():
             if not book.holds(k):
                 continue
             mine = wanted[k]
             every = mine.all()
-            since_t, since_q = (now, split) if every else (now[mine], split[mine])
+            if every:
+                places, asked, since_t, since_q = None, rows, now, split
+            else:   # types wanted by the same customers (often all a run takes) share these
+                if shared is None or not np.array_equal(mine, shared[0]):
+                    places = np.flatnonzero(mine)
+                    shared = (mine, places, rows[places], now[places], split[places])
+                places, asked, since_t, since_q = shared[1:]
             bound = bounds.get(k)
             if bound is not None:   # nothing before it can matter: search from it on
-                bound = bound if every else bound[mine]
+                bound = bound if every else bound[places]
                 ahead = bound > since_t
                 since_t = np.where(ahead, bound, since_t)
                 since_q = np.where(ahead, -np.inf, since_q)
-            places = None if every else np.flatnonzero(mine)
-            having, t, q, ident = book.first_after(k, rows if every else rows[places], since_t, since_q)
+            having, t, q, ident = book.first_after(k, asked, since_t, since_q)
             if not len(having):   # those with none ahead have nothing to offer
                 continue
             having = having if every else places[having]
@@ -1007,10 +1013,13 @@ class Block:
             starts = np.cumsum([0] + [len(table) + 1 for table in per_zone])
             self.occ_flat[journey.j] = np.concatenate([np.append(table, np.inf) for table in per_zone])
             self.occ_base[journey.j] = starts[customers.zone]
+            self.occ_next[journey.j] = self.occ_flat[journey.j][self.occ_base[journey.j] +
+                                                                self.occ_index[journey.j]]
 
     def _occurrence_time(self, j: int, rows) -> np.ndarray:
-        """The customers' next occurrence of scheduled journey ``j`` (inf: none left)."""
-        return self.occ_flat[j][self.occ_base[j][rows] + self.occ_index[j][rows]]
+        """The customers' next occurrence of scheduled journey ``j`` (inf: none left), kept
+        per customer as their index moves on (one gather per ``schedule``, not three)."""
+        return self.occ_next[j][rows]
 
     def _occur(self, j: int, rows: np.ndarray) -> None:
         """A scheduled entry's occurrence: every known customer of the zone tries to enter,
@@ -1018,7 +1027,9 @@ class Block:
         at = self._occurrence_time(j, rows)
         mark = self.fresh()
         self.cur_t[rows], self.cur_s[rows] = at, mark
-        self.occ_index[j][rows] += 1
+        index = self.occ_index[j]
+        index[rows] += 1
+        self.occ_next[j][rows] = self.occ_flat[j][self.occ_base[j][rows] + index[rows]]
         self.occ_fresh[j][rows] = True
         from ...runtime.events import iso
         moments, which = _distinct(at)   # a zone's customers share them

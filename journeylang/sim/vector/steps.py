@@ -102,26 +102,34 @@ def send(block, journey, s: int, chosen: np.ndarray) -> None:
     deferred = np.zeros(count, dtype=bool)
     until = np.full(count, np.nan)
     for c, channel in enumerate(channels):
-        open_ = trying.copy()
+        # the places still open on this channel, with their customers and times (gathered
+        # again only when a check stops some)
+        if c == 0:   # every run tries the first channel
+            open_, open_rows, open_now = np.arange(count), rows, now
+        else:
+            open_ = np.flatnonzero(trying)
+            open_rows, open_now = rows[open_], now[open_]
         for check in send_checks(transactional):
-            if not open_.any():
+            if not len(open_):
                 break
-            hit = np.zeros(count, dtype=bool)
-            hit[open_] = _blocked(block, journey, check, channel, rows[open_], now[open_],
-                                  until, open_)
-            open_ &= ~hit
+            stopped = _blocked(block, journey, check, channel, open_rows, open_now, until, open_)
+            if not stopped.any():
+                continue
+            hit = open_[stopped]
+            going = ~stopped
+            open_, open_rows, open_now = open_[going], open_rows[going], open_now[going]
             if check == SEND_QUIET:
-                deferred |= hit
+                deferred[hit] = True
             elif check == SEND_OPTED_OUT or c == len(channels) - 1:
-                if hit.any():   # no channel reaches a customer who opted out
-                    tally.result(j, s, "skipped", rows[hit], check)
+                # no channel reaches a customer who opted out
+                tally.result(j, s, "skipped", rows[hit], check)
             else:
                 continue        # the next channel may go out
-            trying &= ~hit
-        if open_.any():
-            _deliver(block, journey, s, channel, chosen[open_], rows[open_], now[open_],
+            trying[hit] = False
+        if len(open_):
+            _deliver(block, journey, s, channel, chosen[open_], open_rows, open_now,
                      split[open_], transactional, bool(params.get("promo")))
-            trying &= ~open_
+            trying[open_] = False
     if deferred.any():
         held = chosen[deferred]
         tally.result(j, s, "deferred", rows[deferred])
