@@ -52,7 +52,7 @@ def counted(block, journey, s: int, runs: np.ndarray, prev, why) -> None:
     reached = lanes.flags("stage", j)
     new = ~reached[:, stage][runs]   # the column, then the runs: a faster gather
     if new.any():
-        reached[runs[new], stage] = True
+        reached[:, stage][runs[new]] = True
         tally.stage(j, stage, rows[new])
 
 
