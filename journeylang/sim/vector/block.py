@@ -898,11 +898,12 @@ class Block:
         at, seq = book.t[ids], book.q[ids]
         scope = Scope(self, rows, journey, None, ids, False, True, at, seq, None)
         ok = holds(journey.entry_tree, scope) & holds(journey.audience_tree, scope)
-        entered = self.entries[j, rows] > 0
+        # a journey's row, then the customers: a faster gather than by a pair of indexes
+        entered = self.entries[j][rows] > 0
         if program.reentry == "never":
             ok &= ~entered
         elif program.reentry != "always":
-            ok &= (self.active[j, rows] == 0) & (~entered | (at - self.last_entry[j, rows] >= (program.reentry_after or 0)))
+            ok &= (self.active[j][rows] == 0) & (~entered | (at - self.last_entry[j][rows] >= (program.reentry_after or 0)))
         if self.keys is not None:   # a usable key no live run of the journey has
             ok[ok] = self.keys.admits(j, rows[ok], ids[ok])
         rows, ids, at, seq = rows[ok], ids[ok], at[ok], seq[ok]
@@ -913,9 +914,9 @@ class Block:
         lanes.reset(chosen, j)
         if self.keys is not None:
             self.keys.opened(j, chosen, ids)
-        self.entries[j, rows] += 1
-        self.last_entry[j, rows] = at
-        self.active[j, rows] += 1
+        self.entries[j][rows] += 1
+        self.last_entry[j][rows] = at
+        self.active[j][rows] += 1
         lanes.entered[chosen], lanes.t[chosen], lanes.s[chosen] = at, at, seq
         lanes.ev[chosen] = ids
         self._context(chosen, ids)
@@ -1101,7 +1102,7 @@ class Block:
             if self.tally.experimenting[j]:
                 self.tally.run(j, rows, lanes.run[chosen], lanes.held[chosen],
                                lanes.arms(j)[chosen], lanes.flags("milestone", j)[chosen], codes)
-            self.active[j, rows] -= 1
+            self.active[j][rows] -= 1
         lanes.close(lanes_)
         self.idle(lanes_)
 
