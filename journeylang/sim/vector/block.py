@@ -1020,6 +1020,8 @@ class Block:
             self.occ_base[journey.j] = starts[customers.zone]
             self.occ_next[journey.j] = self.occ_flat[journey.j][self.occ_base[journey.j] +
                                                                 self.occ_index[journey.j]]
+            lengths = np.array([len(table) for table in per_zone])   # each customer's to come
+            self.book.reserve(int((lengths[customers.zone] - self.occ_index[journey.j]).sum()))
 
     def _occurrence_time(self, j: int, rows) -> np.ndarray:
         """The customers' next occurrence of scheduled journey ``j`` (inf: none left), kept

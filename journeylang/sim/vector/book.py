@@ -74,6 +74,11 @@ class Book:
             new[:self.size] = old[:self.size]
             setattr(self, name, new)
 
+    def reserve(self, extra: int) -> None:
+        """Room for ``extra`` more events known to come (a schedule's occurrences): the book
+        grows once, not by doubling as they come, each doubling a copy of the whole book."""
+        self._grow(extra)
+
     def _append(self, rows, at, seq, kind, src, depth, origin) -> np.ndarray:
         count = len(rows)
         self._grow(count)
