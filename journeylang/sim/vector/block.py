@@ -61,6 +61,8 @@ def _distinct(values: np.ndarray, most: int = 8):
     ``np.unique(..., return_inverse=True)`` gives them, but found by comparison (in order of
     first appearance) while there are at most ``most``; beyond that, by ``np.unique``."""
     which = np.zeros(len(values), dtype=np.int64)
+    if len(values) and (values == values[0]).all():   # one value (usual: one zone's moment)
+        return values[:1].copy(), which
     found = []
     rest = np.arange(len(values))
     while len(rest):
