@@ -28,6 +28,7 @@ import numpy as np
 
 from ...semantics import zero_wait
 from . import steps
+from .book import after
 from .lanes import EVENT, REST, TIMEOUT
 
 MOST_BRANCHES = 16   # longer ways back are left to the steps (far below MAX_STEPS)
@@ -154,18 +155,23 @@ def _at(block, lane: np.ndarray, j: int, s: int) -> np.ndarray:
 def take(block, rows: np.ndarray, ids: np.ndarray) -> None:
     """Customers ``rows`` (``cycling``) take the events ``ids`` on their cycles, and the
     events after them while those are the next items on a cycle of the same wait."""
-    lanes = block.lanes
+    lanes, book = block.lanes, block.book
     limit_t, limit_q = _limit(block, rows)
+    at, seq, kinds = book.t[ids], book.q[ids], book.kind[ids]
+    ahead = None
     while len(rows):
         lane = lanes.order[rows, 0]
         back = np.zeros(len(rows), dtype=bool)
         for (j, s), wait in block.cycles.items():
             mine = _at(block, lane, j, s)
             if mine.any():
-                back[mine] = _round(block, wait, lane[mine], ids[mine])
+                back[mine] = _round(block, wait, lane[mine], ids[mine], at[mine], seq[mine],
+                                    kinds[mine])
         rows, lane, limit_t, limit_q = rows[back], lane[back], limit_t[back], limit_q[back]
-        rows, ids, kept = _next(block, rows, lane, limit_t, limit_q)
-        limit_t, limit_q = limit_t[kept], limit_q[kept]
+        ahead = _Ahead.of(block, len(rows)) if ahead is None else ahead.subset(back)
+        kept, ids, at, seq, kinds = _next(block, rows, lane, at[back], seq[back], limit_t,
+                                          limit_q, ahead)
+        rows, limit_t, limit_q, ahead = rows[kept], limit_t[kept], limit_q[kept], ahead.subset(kept)
 
 
 def _limit(block, rows: np.ndarray):
@@ -191,16 +197,16 @@ def _earliest(best_t, best_q, best, having, t, q, ident) -> None:
         best[places] = ident[better]
 
 
-def _round(block, wait: Wait, chosen: np.ndarray, event: np.ndarray) -> np.ndarray:
+def _round(block, wait: Wait, chosen: np.ndarray, event: np.ndarray, at, seq,
+           kinds) -> np.ndarray:
     """``Block._react_to`` for runs ``chosen`` resting at ``wait`` and events ``event`` of its
-    cycles (handlers, then the arm), then the steps of the way back: which runs are back."""
+    cycles (their instants ``(at, seq)`` and types ``kinds``: handlers, then the arm), then
+    the steps of the way back: which runs are back."""
     lanes, book, tally = block.lanes, block.book, block.tally
     journey = block.plan.journeys[wait.j]
     j = journey.j
-    at, seq = book.t[event], book.q[event]
     rows = lanes.c[chosen]
     block.cur_t[rows], block.cur_s[rows] = at, seq
-    kinds = book.kind[event]
     single = len(wait.cycles) == 1
     for k in wait.cycles:
         if k not in journey.handlers:
@@ -299,33 +305,76 @@ def _visited(block, journey, s: int, runs, prev: int, why: int) -> None:
         steps.counted(block, journey, s, runs, prev, why)
 
 
-def _next(block, rows: np.ndarray, lane: np.ndarray, limit_t, limit_q):
-    """Of the customers ``rows`` whose runs ``lane`` rest at a wait with cycles again, those
-    whose next item is an event of one of its cycles: strictly after their instant, within
-    the horizon, before the run's timeout and before ``(limit_t, limit_q)``; those events,
-    and their places in ``rows``. The others are left to ``Block.schedule``."""
+class _Ahead:
+    """Per cycle's type (in ``block.cycle_kinds``' order) and customer of a round, their first
+    event of the type after their instant: time, sequence number and id (inf, inf, -1: none;
+    -inf: not asked yet). A round moves each customer's instant to the earliest of them, so
+    only answers no longer after it are asked of the book again (no event is added while the
+    cycles are taken): the same answers as ``Book.first_after`` for every type, fewer asked."""
+
+    def __init__(self, t, q, ident):
+        self.t, self.q, self.ident = t, q, ident
+
+    @classmethod
+    def of(cls, block, m: int) -> "_Ahead":
+        shape = (len(block.cycle_kinds), m)
+        return cls(np.full(shape, -np.inf), np.full(shape, -np.inf),
+                   np.full(shape, -1, dtype=np.int64))
+
+    def subset(self, places) -> "_Ahead":
+        return _Ahead(self.t[:, places], self.q[:, places], self.ident[:, places])
+
+    def earliest(self, block, rows: np.ndarray, now: np.ndarray, split: np.ndarray) -> tuple:
+        """The answers no longer after the instants ``(now, split)`` asked again; then each
+        customer's earliest event (ties to the earlier type, as ``_earliest`` folds them): its
+        id (-1: none), time, sequence number and type."""
+        book, kinds = block.book, block.cycle_kinds
+        for i, k in enumerate(kinds):
+            t, q, ident = self.t[i], self.q[i], self.ident[i]
+            if not book.holds(k):
+                t[:] = np.inf
+                continue
+            stale = np.flatnonzero(~after(t, q, now, split))
+            if len(stale):
+                having, found_t, found_q, found = book.first_after(k, rows[stale], now[stale],
+                                                                   split[stale])
+                t[stale], q[stale], ident[stale] = np.inf, np.inf, -1
+                places = stale[having]
+                t[places], q[places], ident[places] = found_t, found_q, found
+        first = np.zeros(len(rows), dtype=np.int64)
+        best_t, best_q = self.t[0].copy(), self.q[0].copy()
+        for i in range(1, len(kinds)):
+            t, q = self.t[i], self.q[i]
+            better = np.flatnonzero((t < best_t) | ((t == best_t) & (q < best_q)))
+            first[better] = i
+            best_t[better], best_q[better] = t[better], q[better]
+        best = self.ident[first, np.arange(len(rows))]
+        return best, best_t, best_q, np.asarray(kinds)[first]
+
+
+def _next(block, rows: np.ndarray, lane: np.ndarray, now, split, limit_t, limit_q,
+          ahead: _Ahead) -> np.ndarray:
+    """Of the customers ``rows`` whose runs ``lane`` rest at a wait with cycles again, at the
+    instants ``(now, split)``, those whose next item is an event of one of its cycles:
+    strictly after their instant, within the horizon, before the run's timeout and before
+    ``(limit_t, limit_q)``: their places in ``rows``, and those events' ids, times, sequence
+    numbers and types. The others are left to ``Block.schedule``."""
     block.unscheduled[rows] = True
     if not len(rows):
-        return rows, rows, rows
-    book, lanes = block.book, block.lanes
-    now, split = block.cur_t[rows], block.cur_s[rows]
-    best_t, best_q = np.full(len(rows), np.inf), np.full(len(rows), np.inf)
-    best = np.full(len(rows), -1, dtype=np.int64)
-    for k in block.cycle_kinds:   # the earliest event of a cycle's type
-        if book.holds(k):
-            _earliest(best_t, best_q, best, *book.first_after(k, rows, now, split))
+        return rows, rows, now, split, rows
+    lanes = block.lanes
+    best, best_t, best_q, kinds = ahead.earliest(block, rows, now, split)
     go = (best >= 0) & (best_t > now) & (best_t <= block.spec.horizon) & \
         (best_t <= lanes.timer_t[lane]) & \
         ((best_t < limit_t) | ((best_t == limit_t) & (best_q < limit_q)))
     if len(block.cycles) > 1 or len(block.cycle_kinds) > len(next(iter(block.cycles.values())).cycles):
-        kinds = book.kind[np.maximum(best, 0)]
         for (j, s), wait in block.cycles.items():   # of a cycle of the wait the run is at
             go &= ~_at(block, lane, j, s) | np.isin(kinds, list(wait.cycles))
     kept = np.flatnonzero(go)
     taken = rows[kept]
     block.unscheduled[taken] = False
     block.instant_t[taken], block.instant_n[taken] = best_t[kept], 1
-    return taken, best[kept], kept
+    return kept, best[kept], best_t[kept], best_q[kept], kinds[kept]
 
 
 __all__ = ["cycled", "cycling", "others", "take", "waits"]
