@@ -158,7 +158,6 @@ def take(block, rows: np.ndarray, ids: np.ndarray) -> None:
     lanes, book = block.lanes, block.book
     limit_t, limit_q = _limit(block, rows)
     at, seq, kinds = book.t[ids], book.q[ids], book.kind[ids]
-    ahead = None
     while len(rows):
         lane = lanes.order[rows, 0]
         back = np.zeros(len(rows), dtype=bool)
@@ -168,10 +167,9 @@ def take(block, rows: np.ndarray, ids: np.ndarray) -> None:
                 back[mine] = _round(block, wait, lane[mine], ids[mine], at[mine], seq[mine],
                                     kinds[mine])
         rows, lane, limit_t, limit_q = rows[back], lane[back], limit_t[back], limit_q[back]
-        ahead = _Ahead.of(block, len(rows)) if ahead is None else ahead.subset(back)
         kept, ids, at, seq, kinds = _next(block, rows, lane, at[back], seq[back], limit_t,
-                                          limit_q, ahead)
-        rows, limit_t, limit_q, ahead = rows[kept], limit_t[kept], limit_q[kept], ahead.subset(kept)
+                                          limit_q)
+        rows, limit_t, limit_q = rows[kept], limit_t[kept], limit_q[kept]
 
 
 def _limit(block, rows: np.ndarray):
@@ -252,7 +250,7 @@ def _way(block, journey, wait: Wait, path, chosen, kinds, whys) -> np.ndarray:
             _arrived(block, journey, s, runs, prev, kinds, whys)
         else:
             _visited(block, journey, s, runs, prev, why)
-        scope = block.scope(j, runs)
+        scope = _Reading(block.scope(j, runs))
         open_ = np.ones(len(runs), dtype=bool)
         for tree, target, label in journey.branches[s]:
             # on every run (conditions only read): most are open, and a subset costs more
@@ -287,6 +285,23 @@ def _way(block, journey, wait: Wait, path, chosen, kinds, whys) -> np.ndarray:
     return back
 
 
+class _Reading:
+    """A scope whose paths are each resolved once: a branch's conditions only read, and
+    several of them often read the same values."""
+
+    def __init__(self, scope):
+        self.scope, self.rows, self.read = scope, scope.rows, {}
+
+    def resolve(self, parts):
+        key = tuple(parts)
+        if key not in self.read:
+            self.read[key] = self.scope.resolve(parts)
+        return self.read[key]
+
+    def __getattr__(self, name):
+        return getattr(self.scope, name)
+
+
 def _arrived(block, journey, s: int, runs, prev: int, kinds, whys) -> None:
     """``_visited`` for the step the arms lead to: one count per arm's edge."""
     if len(whys) == 1:
@@ -305,55 +320,31 @@ def _visited(block, journey, s: int, runs, prev: int, why: int) -> None:
         steps.counted(block, journey, s, runs, prev, why)
 
 
-class _Ahead:
-    """Per cycle's type (in ``block.cycle_kinds``' order) and customer of a round, their first
-    event of the type after their instant: time, sequence number and id (inf, inf, -1: none;
-    -inf: not asked yet). A round moves each customer's instant to the earliest of them, so
-    only answers no longer after it are asked of the book again (no event is added while the
-    cycles are taken): the same answers as ``Book.first_after`` for every type, fewer asked."""
-
-    def __init__(self, t, q, ident):
-        self.t, self.q, self.ident = t, q, ident
-
-    @classmethod
-    def of(cls, block, m: int) -> "_Ahead":
-        shape = (len(block.cycle_kinds), m)
-        return cls(np.full(shape, -np.inf), np.full(shape, -np.inf),
-                   np.full(shape, -1, dtype=np.int64))
-
-    def subset(self, places) -> "_Ahead":
-        return _Ahead(self.t[:, places], self.q[:, places], self.ident[:, places])
-
-    def earliest(self, block, rows: np.ndarray, now: np.ndarray, split: np.ndarray) -> tuple:
-        """The answers no longer after the instants ``(now, split)`` asked again; then each
-        customer's earliest event (ties to the earlier type, as ``_earliest`` folds them): its
-        id (-1: none), time, sequence number and type."""
-        book, kinds = block.book, block.cycle_kinds
-        for i, k in enumerate(kinds):
-            t, q, ident = self.t[i], self.q[i], self.ident[i]
-            if not book.holds(k):
-                t[:] = np.inf
-                continue
-            stale = np.flatnonzero(~after(t, q, now, split))
-            if len(stale):
-                having, found_t, found_q, found = book.first_after(k, rows[stale], now[stale],
-                                                                   split[stale])
-                t[stale], q[stale], ident[stale] = np.inf, np.inf, -1
-                places = stale[having]
-                t[places], q[places], ident[places] = found_t, found_q, found
-        first = np.zeros(len(rows), dtype=np.int64)
-        best_t, best_q = self.t[0].copy(), self.q[0].copy()
-        for i in range(1, len(kinds)):
-            t, q = self.t[i], self.q[i]
-            better = np.flatnonzero((t < best_t) | ((t == best_t) & (q < best_q)))
-            first[better] = i
-            best_t[better], best_q[better] = t[better], q[better]
-        best = self.ident[first, np.arange(len(rows))]
-        return best, best_t, best_q, np.asarray(kinds)[first]
+def _earliest_ahead(block, rows: np.ndarray, now: np.ndarray, split: np.ndarray) -> tuple:
+    """Each customer's earliest event of a cycle's type after their instant ``(now, split)``
+    (ties to the earlier type, as ``_earliest`` folds them): its id (-1: none), time, sequence
+    number and type. ``Book.first_after``'s answers, asked only for the customers whose last
+    answer of the type is no longer after their instant: a round moves a customer's instant
+    to the earliest of them and adds no event, so the other types' answers still hold."""
+    book, kinds = block.book, block.cycle_kinds
+    best_t, best_q = np.full(len(rows), np.inf), np.full(len(rows), np.inf)
+    best, kind = np.full(len(rows), -1, dtype=np.int64), np.zeros(len(rows), dtype=np.int64)
+    for k in kinds:
+        if not book.holds(k):
+            continue
+        t, q = book.found_t[k][rows], book.found_q[k][rows]
+        stale = np.flatnonzero(~after(t, q, now, split))
+        if len(stale):
+            again = rows[stale]
+            book.first_after(k, again, now[stale], split[stale])
+            t[stale], q[stale] = book.found_t[k][again], book.found_q[k][again]
+        better = np.flatnonzero((t < best_t) | ((t == best_t) & (q < best_q)))
+        best_t[better], best_q[better], kind[better] = t[better], q[better], k
+        best[better] = book.found_id[k][rows[better]]
+    return best, best_t, best_q, kind
 
 
-def _next(block, rows: np.ndarray, lane: np.ndarray, now, split, limit_t, limit_q,
-          ahead: _Ahead) -> np.ndarray:
+def _next(block, rows: np.ndarray, lane: np.ndarray, now, split, limit_t, limit_q) -> tuple:
     """Of the customers ``rows`` whose runs ``lane`` rest at a wait with cycles again, at the
     instants ``(now, split)``, those whose next item is an event of one of its cycles:
     strictly after their instant, within the horizon, before the run's timeout and before
@@ -363,7 +354,7 @@ def _next(block, rows: np.ndarray, lane: np.ndarray, now, split, limit_t, limit_
     if not len(rows):
         return rows, rows, now, split, rows
     lanes = block.lanes
-    best, best_t, best_q, kinds = ahead.earliest(block, rows, now, split)
+    best, best_t, best_q, kinds = _earliest_ahead(block, rows, now, split)
     go = (best >= 0) & (best_t > now) & (best_t <= block.spec.horizon) & \
         (best_t <= lanes.timer_t[lane]) & \
         ((best_t < limit_t) | ((best_t == limit_t) & (best_q < limit_q)))
