@@ -181,18 +181,16 @@ def _limit(block, rows: np.ndarray):
     for k in block.cycle_others:
         if not book.holds(k):
             continue
-        _earliest(limit_t, limit_q, None, *book.first_after(k, rows, now, split))
+        _earliest(limit_t, limit_q, *book.first_after(k, rows, now, split)[:3])
     return limit_t, limit_q
 
 
-def _earliest(best_t, best_q, best, having, t, q, ident) -> None:
-    """Fold ``first_after``'s answers (events ``ident`` at ``(t, q)`` for the places
-    ``having``) into the earliest found so far (``best``: their ids, or None)."""
+def _earliest(best_t, best_q, having, t, q) -> None:
+    """Fold ``first_after``'s answers (events at ``(t, q)`` for the places ``having``) into
+    the earliest found so far."""
     better = (t < best_t[having]) | ((t == best_t[having]) & (q < best_q[having]))
     places = having[better]
     best_t[places], best_q[places] = t[better], q[better]
-    if best is not None:
-        best[places] = ident[better]
 
 
 def _round(block, wait: Wait, chosen: np.ndarray, event: np.ndarray, at, seq,
@@ -322,10 +320,10 @@ def _visited(block, journey, s: int, runs, prev: int, why: int) -> None:
 
 def _earliest_ahead(block, rows: np.ndarray, now: np.ndarray, split: np.ndarray) -> tuple:
     """Each customer's earliest event of a cycle's type after their instant ``(now, split)``
-    (ties to the earlier type, as ``_earliest`` folds them): its id (-1: none), time, sequence
-    number and type. ``Book.first_after``'s answers, asked only for the customers whose last
-    answer of the type is no longer after their instant: a round moves a customer's instant
-    to the earliest of them and adds no event, so the other types' answers still hold."""
+    (ties to the earlier type): its id (-1: none), time, sequence number and type.
+    ``Book.first_after``'s answers, asked only for the customers whose last answer of the
+    type is no longer after their instant: a round moves a customer's instant to the
+    earliest of them and adds no event, so the other types' answers still hold."""
     book, kinds = block.book, block.cycle_kinds
     best_t, best_q = np.full(len(rows), np.inf), np.full(len(rows), np.inf)
     best, kind = np.full(len(rows), -1, dtype=np.int64), np.zeros(len(rows), dtype=np.int64)
