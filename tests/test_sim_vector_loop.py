@@ -115,9 +115,9 @@ def test_events_round_a_cycle_of_a_wait_agree_to_the_customer(within, hour, toge
     taken = []
     rounds = loop._round
 
-    def counting(block, wait, chosen, event):
+    def counting(block, wait, chosen, *events):
         taken.append(len(chosen))
-        return rounds(block, wait, chosen, event)
+        return rounds(block, wait, chosen, *events)
     monkeypatch.setattr(loop, "_round", counting)
     begun = []
     begin = vector_block.Block._begin

@@ -28,6 +28,7 @@ import numpy as np
 
 from ...semantics import zero_wait
 from . import steps
+from .book import after
 from .lanes import EVENT, REST, TIMEOUT
 
 MOST_BRANCHES = 16   # longer ways back are left to the steps (far below MAX_STEPS)
@@ -154,18 +155,21 @@ def _at(block, lane: np.ndarray, j: int, s: int) -> np.ndarray:
 def take(block, rows: np.ndarray, ids: np.ndarray) -> None:
     """Customers ``rows`` (``cycling``) take the events ``ids`` on their cycles, and the
     events after them while those are the next items on a cycle of the same wait."""
-    lanes = block.lanes
+    lanes, book = block.lanes, block.book
     limit_t, limit_q = _limit(block, rows)
+    at, seq, kinds = book.t[ids], book.q[ids], book.kind[ids]
     while len(rows):
         lane = lanes.order[rows, 0]
         back = np.zeros(len(rows), dtype=bool)
         for (j, s), wait in block.cycles.items():
             mine = _at(block, lane, j, s)
             if mine.any():
-                back[mine] = _round(block, wait, lane[mine], ids[mine])
+                back[mine] = _round(block, wait, lane[mine], ids[mine], at[mine], seq[mine],
+                                    kinds[mine])
         rows, lane, limit_t, limit_q = rows[back], lane[back], limit_t[back], limit_q[back]
-        rows, ids, kept = _next(block, rows, lane, limit_t, limit_q)
-        limit_t, limit_q = limit_t[kept], limit_q[kept]
+        kept, ids, at, seq, kinds = _next(block, rows, lane, at[back], seq[back], limit_t,
+                                          limit_q)
+        rows, limit_t, limit_q = rows[kept], limit_t[kept], limit_q[kept]
 
 
 def _limit(block, rows: np.ndarray):
@@ -177,30 +181,28 @@ def _limit(block, rows: np.ndarray):
     for k in block.cycle_others:
         if not book.holds(k):
             continue
-        _earliest(limit_t, limit_q, None, *book.first_after(k, rows, now, split))
+        _earliest(limit_t, limit_q, *book.first_after(k, rows, now, split)[:3])
     return limit_t, limit_q
 
 
-def _earliest(best_t, best_q, best, having, t, q, ident) -> None:
-    """Fold ``first_after``'s answers (events ``ident`` at ``(t, q)`` for the places
-    ``having``) into the earliest found so far (``best``: their ids, or None)."""
+def _earliest(best_t, best_q, having, t, q) -> None:
+    """Fold ``first_after``'s answers (events at ``(t, q)`` for the places ``having``) into
+    the earliest found so far."""
     better = (t < best_t[having]) | ((t == best_t[having]) & (q < best_q[having]))
     places = having[better]
     best_t[places], best_q[places] = t[better], q[better]
-    if best is not None:
-        best[places] = ident[better]
 
 
-def _round(block, wait: Wait, chosen: np.ndarray, event: np.ndarray) -> np.ndarray:
+def _round(block, wait: Wait, chosen: np.ndarray, event: np.ndarray, at, seq,
+           kinds) -> np.ndarray:
     """``Block._react_to`` for runs ``chosen`` resting at ``wait`` and events ``event`` of its
-    cycles (handlers, then the arm), then the steps of the way back: which runs are back."""
+    cycles (their instants ``(at, seq)`` and types ``kinds``: handlers, then the arm), then
+    the steps of the way back: which runs are back."""
     lanes, book, tally = block.lanes, block.book, block.tally
     journey = block.plan.journeys[wait.j]
     j = journey.j
-    at, seq = book.t[event], book.q[event]
     rows = lanes.c[chosen]
     block.cur_t[rows], block.cur_s[rows] = at, seq
-    kinds = book.kind[event]
     single = len(wait.cycles) == 1
     for k in wait.cycles:
         if k not in journey.handlers:
@@ -246,7 +248,7 @@ def _way(block, journey, wait: Wait, path, chosen, kinds, whys) -> np.ndarray:
             _arrived(block, journey, s, runs, prev, kinds, whys)
         else:
             _visited(block, journey, s, runs, prev, why)
-        scope = block.scope(j, runs)
+        scope = _Reading(block.scope(j, runs))
         open_ = np.ones(len(runs), dtype=bool)
         for tree, target, label in journey.branches[s]:
             # on every run (conditions only read): most are open, and a subset costs more
@@ -281,6 +283,23 @@ def _way(block, journey, wait: Wait, path, chosen, kinds, whys) -> np.ndarray:
     return back
 
 
+class _Reading:
+    """A scope whose paths are each resolved once: a branch's conditions only read, and
+    several of them often read the same values."""
+
+    def __init__(self, scope):
+        self.scope, self.rows, self.read = scope, scope.rows, {}
+
+    def resolve(self, parts):
+        key = tuple(parts)
+        if key not in self.read:
+            self.read[key] = self.scope.resolve(parts)
+        return self.read[key]
+
+    def __getattr__(self, name):
+        return getattr(self.scope, name)
+
+
 def _arrived(block, journey, s: int, runs, prev: int, kinds, whys) -> None:
     """``_visited`` for the step the arms lead to: one count per arm's edge."""
     if len(whys) == 1:
@@ -299,33 +318,52 @@ def _visited(block, journey, s: int, runs, prev: int, why: int) -> None:
         steps.counted(block, journey, s, runs, prev, why)
 
 
-def _next(block, rows: np.ndarray, lane: np.ndarray, limit_t, limit_q):
-    """Of the customers ``rows`` whose runs ``lane`` rest at a wait with cycles again, those
-    whose next item is an event of one of its cycles: strictly after their instant, within
-    the horizon, before the run's timeout and before ``(limit_t, limit_q)``; those events,
-    and their places in ``rows``. The others are left to ``Block.schedule``."""
+def _earliest_ahead(block, rows: np.ndarray, now: np.ndarray, split: np.ndarray) -> tuple:
+    """Each customer's earliest event of a cycle's type after their instant ``(now, split)``
+    (ties to the earlier type): its id (-1: none), time, sequence number and type.
+    ``Book.first_after``'s answers, asked only for the customers whose last answer of the
+    type is no longer after their instant: a round moves a customer's instant to the
+    earliest of them and adds no event, so the other types' answers still hold."""
+    book, kinds = block.book, block.cycle_kinds
+    best_t, best_q = np.full(len(rows), np.inf), np.full(len(rows), np.inf)
+    best, kind = np.full(len(rows), -1, dtype=np.int64), np.zeros(len(rows), dtype=np.int64)
+    for k in kinds:
+        if not book.holds(k):
+            continue
+        t, q = book.found_t[k][rows], book.found_q[k][rows]
+        stale = np.flatnonzero(~after(t, q, now, split))
+        if len(stale):
+            again = rows[stale]
+            book.first_after(k, again, now[stale], split[stale])
+            t[stale], q[stale] = book.found_t[k][again], book.found_q[k][again]
+        better = np.flatnonzero((t < best_t) | ((t == best_t) & (q < best_q)))
+        best_t[better], best_q[better], kind[better] = t[better], q[better], k
+        best[better] = book.found_id[k][rows[better]]
+    return best, best_t, best_q, kind
+
+
+def _next(block, rows: np.ndarray, lane: np.ndarray, now, split, limit_t, limit_q) -> tuple:
+    """Of the customers ``rows`` whose runs ``lane`` rest at a wait with cycles again, at the
+    instants ``(now, split)``, those whose next item is an event of one of its cycles:
+    strictly after their instant, within the horizon, before the run's timeout and before
+    ``(limit_t, limit_q)``: their places in ``rows``, and those events' ids, times, sequence
+    numbers and types. The others are left to ``Block.schedule``."""
     block.unscheduled[rows] = True
     if not len(rows):
-        return rows, rows, rows
-    book, lanes = block.book, block.lanes
-    now, split = block.cur_t[rows], block.cur_s[rows]
-    best_t, best_q = np.full(len(rows), np.inf), np.full(len(rows), np.inf)
-    best = np.full(len(rows), -1, dtype=np.int64)
-    for k in block.cycle_kinds:   # the earliest event of a cycle's type
-        if book.holds(k):
-            _earliest(best_t, best_q, best, *book.first_after(k, rows, now, split))
+        return rows, rows, now, split, rows
+    lanes = block.lanes
+    best, best_t, best_q, kinds = _earliest_ahead(block, rows, now, split)
     go = (best >= 0) & (best_t > now) & (best_t <= block.spec.horizon) & \
         (best_t <= lanes.timer_t[lane]) & \
         ((best_t < limit_t) | ((best_t == limit_t) & (best_q < limit_q)))
     if len(block.cycles) > 1 or len(block.cycle_kinds) > len(next(iter(block.cycles.values())).cycles):
-        kinds = book.kind[np.maximum(best, 0)]
         for (j, s), wait in block.cycles.items():   # of a cycle of the wait the run is at
             go &= ~_at(block, lane, j, s) | np.isin(kinds, list(wait.cycles))
     kept = np.flatnonzero(go)
     taken = rows[kept]
     block.unscheduled[taken] = False
     block.instant_t[taken], block.instant_n[taken] = best_t[kept], 1
-    return taken, best[kept], kept
+    return kept, best[kept], best_t[kept], best_q[kept], kinds[kept]
 
 
 __all__ = ["cycled", "cycling", "others", "take", "waits"]
