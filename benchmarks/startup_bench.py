@@ -1,6 +1,6 @@
 """Start-up of the `journey` command: what a shell, a pre-commit hook or an editor pays per call.
 
-    python benchmarks/startup_bench.py [--repeat 20] [--compare OTHER_CHECKOUT]
+    python benchmarks/startup_bench.py [--repeat 20] [--compare OTHER_CHECKOUT] [--only TEXT]
 
 Times, as separate processes taking turns, `python -c pass` (the baseline: the interpreter
 alone), `journey --version`, `journey --help`, `journey check` of one example (DSL and
@@ -9,7 +9,8 @@ its start until it has answered `initialize` and exited. Prints the best and the
 time of the runs, the median CPU time, and each as a ratio to the baseline's; then the first
 `journey check` with an empty grammar cache. Commands run as the installed console script
 does (`from journeylang.cli import main`), with the journeylang found on PYTHONPATH (or
-installed); with --compare, also with OTHER_CHECKOUT first on the path.
+installed); with --compare, also with OTHER_CHECKOUT first on the path; with --only, only the
+commands whose name holds TEXT (and the baseline).
 
     python benchmarks/startup_bench.py --phases [--repeat 20] [--compare OTHER_CHECKOUT]
 
@@ -54,6 +55,9 @@ def lsp_session() -> bytes:
     return framed
 
 
+LSP = "journey lsp: start, initialize, exit"
+
+
 def commands() -> dict[str, list[str]]:
     return {
         "journey --version": JOURNEY + ["--version"],
@@ -64,18 +68,22 @@ def commands() -> dict[str, list[str]]:
     }
 
 
-def measure(trees: dict[str, str | None], repeat: int, cache: Path) -> dict[str, list[Run]]:
-    """Every command of every tree, and the baseline, taking turns ``repeat`` times."""
+def measure(trees: dict[str, str | None], repeat: int, cache: Path, only: str = ""
+            ) -> dict[str, list[Run]]:
+    """Every command of every tree (those whose name holds ``only``), and the baseline,
+    taking turns ``repeat`` times."""
     runs: dict[str, list[Run]] = {}
     session = lsp_session()
+    timed = {name: command for name, command in commands().items() if only in name}
     for _ in range(repeat):
         runs.setdefault("python -c pass", []).append(run([sys.executable, "-c", "pass"]))
         for label, path in trees.items():
             env = environment(path, cache)
-            for name, command in commands().items():
+            for name, command in timed.items():
                 runs.setdefault(f"{name}{label}", []).append(run(command, env))
-            runs.setdefault(f"journey lsp: start, initialize, exit{label}", []).append(
-                run(JOURNEY + ["lsp"], env, stdin=session))
+            if only in LSP:
+                runs.setdefault(f"{LSP}{label}", []).append(
+                    run(JOURNEY + ["lsp"], env, stdin=session))
     return runs
 
 
@@ -96,9 +104,14 @@ try:  # as `journey` does: the collector spares what start-up makes (where it do
     from journeylang.collector import long_lived, start_up
 except ImportError:
     from contextlib import nullcontext as long_lived, nullcontext as start_up
+try:  # as `journey` does: dataclasses' methods compiled by an earlier run (where it does so)
+    from journeylang.compiled_methods import kept_between_runs
+except ImportError:
+    from contextlib import nullcontext
+    kept_between_runs = lambda name: nullcontext()
 starting = start_up()  # kept (and left when the process ends), as by `journey`
 starting.__enter__()
-with long_lived():
+with long_lived(), kept_between_runs("check"):
     for library in sys.argv[2].split(","):
         if library != "click":  # imported above
             __import__(library); phase(f"import {library}")
@@ -180,6 +193,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--compare", metavar="OTHER_CHECKOUT",
                         help="also time the commands with this checkout first on the path")
+    parser.add_argument("--only", metavar="TEXT", default="",
+                        help="time only the commands whose name holds TEXT (e.g. check)")
     parser.add_argument("--phases", action="store_true",
                         help="where the CPU time of `journey check` goes, phase by phase")
     args = parser.parse_args()
@@ -199,9 +214,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cold = run(JOURNEY + ["check", str(CHANGED[0])], environment(None, Path(tmp) / "cold"))
         warm_cache = Path(tmp) / "cache"
-        for path in trees.values():  # each version's parser cached before the timed runs
-            run(JOURNEY + ["check", str(CHANGED[0])], environment(path, warm_cache))
-        runs = measure(trees, args.repeat, warm_cache)
+        for path in trees.values():  # each version's cached files made before the timed runs
+            for command in commands().values():
+                run(command, environment(path, warm_cache))
+        runs = measure(trees, args.repeat, warm_cache, args.only)
     report(runs)
     print(f"first journey check with an empty grammar cache (builds and saves it): "
           f"{cold.wall:.3f} s wall, {cold.cpu:.3f} s CPU")

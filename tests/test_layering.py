@@ -11,7 +11,7 @@ PACKAGE = Path(journeylang.__file__).parent
 LAYERS = [
     {"diagnostics", "units", "limits", "semantics", "stats", "experiments", "sms",
      "collector", "records"},
-    {"source", "ast", "resources", "config", "cache_folder"},
+    {"source", "ast", "resources", "config", "cache_folder", "compiled_methods"},
     {"expressions", "migration"},
     {"frontend"},
     {"expand", "ladders"},

@@ -9,6 +9,7 @@ import click
 from click.utils import make_default_short_help
 
 from ..collector import end_now, long_lived, start_up
+from ..compiled_methods import kept_between_runs
 from .commands import COMMANDS
 
 INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
@@ -60,7 +61,7 @@ class JourneyGroup(click.Group):
     def get_command(self, ctx, name: str):
         if name not in self.commands and name in COMMANDS:
             entry = COMMANDS[name]
-            with long_lived():
+            with long_lived(), kept_between_runs(entry.module):
                 module = importlib.import_module(f"{__package__}.{entry.module}")
             self.add_command(getattr(module, entry.function), name)
         return self.commands.get(name)
