@@ -26,7 +26,7 @@ import numpy as np
 
 from . import behaviour, loop, steps
 from .book import Book
-from .columns import holds
+from .columns import distinct_codes, distinct_rows, holds
 from .correlation import Keys
 from .customers import Customers
 from ..instant import MAX_INSTANT_ITEMS, loop_error
@@ -155,6 +155,13 @@ def _first_timer(times, seqs, lanes_):
     return first, seq, lane
 
 
+def _kind_mask(plan, kinds) -> np.ndarray:
+    """Per event type of the plan, whether it is one of ``kinds``."""
+    mask = np.zeros(len(plan.kinds), dtype=bool)
+    mask[list(kinds)] = True
+    return mask
+
+
 class Block:
     """Customers ``first`` .. ``first + n - 1`` of the cohort, with their own generator."""
 
@@ -185,6 +192,11 @@ class Block:
         self.item_lanes = np.zeros((n, 0), dtype=np.int64)
         self.item_last = np.zeros(n, dtype=np.int64)
         self.entry_kinds = [j.entry_kind for j in plan.journeys if j.entry_kind is not None]
+        # per event type: whether some journey is entered on it, it updates the profile, it
+        # opts out (a lookup by type, not a search of each event's type in a list)
+        self.entering_kind = _kind_mask(plan, self.entry_kinds)
+        self.updating_kind = _kind_mask(plan, plan.update_kinds)
+        self.leaving_kind = _kind_mask(plan, plan.opt_out_kinds)
         self.next_t = np.full(n, np.inf)
         self.instant_t = np.full(n, -np.inf)              # each customer's instant ...
         self.instant_n = np.zeros(n, dtype=np.int64)      # ... and the items taken at it
@@ -673,24 +685,21 @@ class Block:
         plan, book = self.plan, self.book
         self.cur_t[rows], self.cur_s[rows] = book.t[ids], book.q[ids]
         kinds = book.kind[ids]
-        updating = np.isin(kinds, list(plan.update_kinds)) if plan.update_kinds else \
-            np.zeros(len(rows), dtype=bool)
-        if updating.any():
-            self._update(rows[updating], ids[updating])
-        leaving = np.isin(kinds, list(plan.opt_out_kinds))
-        self.customers.opt_out(rows[leaving])
+        if plan.update_kinds:
+            updating = self.updating_kind[kinds]
+            if updating.any():
+                self._update(rows[updating], ids[updating])
+        self.customers.opt_out(rows[self.leaving_kind[kinds]])
         self.item[rows] = ids
         self.item_stage[rows] = 0
-        width = self.lanes.order.shape[1]
+        width = self.lanes.order.shape[1]   # it only grows: so does ``item_lanes``, to it
         if self.item_lanes.shape[1] < width:
             grown = np.full((self.n, width), -1, dtype=np.int64)
             grown[:, :self.item_lanes.shape[1]] = self.item_lanes
             self.item_lanes = grown
-        self.item_lanes[rows] = -1
-        self.item_lanes[rows, :width] = self.lanes.order[rows]
-        slots = self.item_lanes[rows] >= 0   # the place after each one's last run
-        self.item_last[rows] = np.where(slots.any(axis=1),
-                                        slots.shape[1] - np.argmax(slots[:, ::-1], axis=1), 0)
+        self.item_lanes[rows] = self.lanes.order[rows]
+        # the place after each one's last run: a customer's order holds their runs first
+        self.item_last[rows] = self.lanes.counts[rows]
         if self.keys is not None:
             self.keys.count_undelivered(rows, ids, self.item_lanes[rows])
         self._stages(rows)
@@ -739,7 +748,7 @@ class Block:
             stage = self.item_stage[rows]
             done = stage >= width + journeys
             # past their last run, an event no journey enters on has nothing left to reach
-            done |= (stage >= self.item_last[rows]) & ~np.isin(kinds, self.entry_kinds)
+            done |= (stage >= self.item_last[rows]) & ~self.entering_kind[kinds]
             finished = rows[done & (self.executing[rows] < 0)]
             if len(finished):
                 self.item[finished] = -1
@@ -757,7 +766,7 @@ class Block:
         for j in self.journeys_among(lanes_):
             journey = plan.journeys[j]
             inj = lanes.j[lanes_] == j
-            for k in np.unique(kinds[inj]).tolist():
+            for k in distinct_codes(kinds[inj]):
                 mine = inj & (kinds == k)
                 chosen, event = lanes_[mine], ids[mine]
                 quiet = (lanes.phase[chosen] == REST) & (lanes.rest[chosen] == QUIET) & \
@@ -803,7 +812,7 @@ class Block:
             if dropped.any():
                 held = chosen[dropped]
                 pos = lanes.pos[held]
-                for s in np.unique(pos).tolist():
+                for s in distinct_codes(pos):
                     self.tally.result(j, s, "skipped", lanes.c[held[pos == s]], "opted out")
                 self._leave(held)
                 self.go(held, journey.next[pos], np.full(len(held), journey.why("next")),
@@ -813,7 +822,7 @@ class Block:
         waiting = resting & (lanes.rest[chosen] == EVENT)
         if waiting.any():
             pos = lanes.pos[chosen]
-            for s in np.unique(pos[waiting]).tolist():
+            for s in distinct_codes(pos[waiting]):
                 open_ = waiting & (pos == s)
                 for arm in journey.arms[s]:
                     if arm.kind != k or not open_.any():
@@ -933,7 +942,7 @@ class Block:
             known = self._holdout_of[journey.j] = np.full(self.n, np.nan)
         new = rows[np.isnan(known[rows])]
         if len(new):
-            new = np.unique(new)
+            new = distinct_rows(new, self.n)
             known[new] = buckets(self.spec.seed, ("holdout", journey.journey_id), self.ids(new))
         return known[rows]
 

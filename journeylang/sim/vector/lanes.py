@@ -61,6 +61,7 @@ class Lanes:
         self.split_column = {(journey.j, s): k for journey in plan.journeys
                              for k, s in enumerate(sorted(journey.splits))}
         self.next_run = 1
+        self._closing = np.zeros(0, dtype=bool)   # ``close``'s marks, cleared after each use
 
     # --- per-journey tables -------------------------------------------------------------------
 
@@ -165,9 +166,12 @@ class Lanes:
         self.timer_t[lanes] = np.inf
         rows = self.c[lanes]
         matrix = self.order[rows]
-        closing = np.zeros(self.size + 1, dtype=bool)   # by lane; the last place: no lane (-1)
+        if len(self._closing) <= self.size:   # by lane; its last place (no lane: -1) stays clear
+            self._closing = np.zeros(2 * self.size + 1, dtype=bool)
+        closing = self._closing
         closing[lanes] = True
         gone = closing[matrix]
+        closing[lanes] = False
         keep = (matrix >= 0) & ~gone
         if matrix.shape[1] == 1:   # nothing to pack
             packed = np.where(keep, matrix, -1)
