@@ -385,7 +385,8 @@ class Block:
         earliest = _Earliest(len(rows))
         offer = earliest.offer
 
-        order = lanes.order[rows]
+        # their runs (the columns beyond the most any of them has hold none: left out)
+        order = lanes.order[rows, :int(lanes.counts[rows].max())]
         live = order >= 0
         safe = np.where(live, order, 0)
         phase = np.where(live, lanes.phase[safe], FREE)
@@ -721,11 +722,14 @@ class Block:
         journey is entered; a run that moves executes its steps before anything else."""
         plan, lanes, book = self.plan, self.lanes, self.book
         journeys = len(plan.journeys)
+        width = self.item_lanes.shape[1]
+        # each one's stage, event and its type, kept here while they go on (their events
+        # stay theirs: only ``_begin`` gives new ones)
+        stage, ids = self.item_stage[rows], self.item[rows]
+        kinds = book.kind[ids]
+        # past their last run, an event no journey enters on has nothing left to reach
+        end = np.where(self.entering_kind[kinds], width + journeys, self.item_last[rows])
         while len(rows):
-            width = self.item_lanes.shape[1]
-            stage = self.item_stage[rows]
-            ids = self.item[rows]
-            kinds = book.kind[ids]
             reacting = stage < width
             if reacting.any():
                 mine = rows[reacting]
@@ -744,16 +748,17 @@ class Block:
                     takes = mine & (kinds == journey.entry_kind)
                     if takes.any():
                         self._enter(j, rows[takes], ids[takes], "event")
-            self.item_stage[rows] += 1
-            stage = self.item_stage[rows]
-            done = stage >= width + journeys
-            # past their last run, an event no journey enters on has nothing left to reach
-            done |= (stage >= self.item_last[rows]) & ~self.entering_kind[kinds]
-            finished = rows[done & (self.executing[rows] < 0)]
+            stage = stage + 1
+            done = stage >= end
+            free = self.executing[rows] < 0
+            finished = rows[done & free]
             if len(finished):
                 self.item[finished] = -1
                 self.unscheduled[finished] = True
-            rows = rows[~done & (self.executing[rows] < 0) & ~self.escaped[rows]]
+            paused = ~free   # they go on after their run executes: from this stage
+            self.item_stage[rows[paused]] = stage[paused]
+            going = ~done & free & ~self.escaped[rows]
+            rows, stage, ids, kinds, end = rows[going], stage[going], ids[going], kinds[going], end[going]
 
     def _react(self, lanes_: np.ndarray, ids: np.ndarray) -> None:
         """Runs take an event: milestones, then goals and exit rules, then (not held out)
