@@ -26,7 +26,7 @@ import numpy as np
 
 from . import behaviour, loop, steps
 from .book import Book
-from .columns import holds
+from .columns import distinct_codes, distinct_rows, holds
 from .correlation import Keys
 from .customers import Customers
 from ..instant import MAX_INSTANT_ITEMS, loop_error
@@ -157,6 +157,13 @@ def _first_timer(times, seqs, lanes_):
     return first, seq, lane
 
 
+def _kind_mask(plan, kinds) -> np.ndarray:
+    """Per event type of the plan, whether it is one of ``kinds``."""
+    mask = np.zeros(len(plan.kinds), dtype=bool)
+    mask[list(kinds)] = True
+    return mask
+
+
 class Block:
     """Customers ``first`` .. ``first + n - 1`` of the cohort, with their own generator."""
 
@@ -187,6 +194,11 @@ class Block:
         self.item_lanes = np.zeros((n, 0), dtype=np.int64)
         self.item_last = np.zeros(n, dtype=np.int64)
         self.entry_kinds = [j.entry_kind for j in plan.journeys if j.entry_kind is not None]
+        # per event type: whether some journey is entered on it, it updates the profile, it
+        # opts out (a lookup by type, not a search of each event's type in a list)
+        self.entering_kind = _kind_mask(plan, self.entry_kinds)
+        self.updating_kind = _kind_mask(plan, plan.update_kinds)
+        self.leaving_kind = _kind_mask(plan, plan.opt_out_kinds)
         self.next_t = np.full(n, np.inf)
         self.instant_t = np.full(n, -np.inf)              # each customer's instant ...
         self.instant_n = np.zeros(n, dtype=np.int64)      # ... and the items taken at it
@@ -376,7 +388,8 @@ class Block:
         earliest = _Earliest(len(rows))
         offer = earliest.offer
 
-        order = lanes.of(rows)
+        # their runs (the columns beyond the most any of them has hold none: left out)
+        order = lanes.of(rows, int(lanes.counts[rows].max()))
         live = order >= 0
         safe = np.where(live, order, 0)
         phase = np.where(live, lanes.phase[safe], FREE)
@@ -685,24 +698,21 @@ class Block:
         plan, book = self.plan, self.book
         self.cur_t[rows], self.cur_s[rows] = book.t[ids], book.q[ids]
         kinds = book.kind[ids]
-        updating = np.isin(kinds, list(plan.update_kinds)) if plan.update_kinds else \
-            np.zeros(len(rows), dtype=bool)
-        if updating.any():
-            self._update(rows[updating], ids[updating])
-        leaving = np.isin(kinds, list(plan.opt_out_kinds))
-        self.customers.opt_out(rows[leaving])
+        if plan.update_kinds:
+            updating = self.updating_kind[kinds]
+            if updating.any():
+                self._update(rows[updating], ids[updating])
+        self.customers.opt_out(rows[self.leaving_kind[kinds]])
         self.item[rows] = ids
         self.item_stage[rows] = 0
-        width = self.lanes.order.shape[1]
+        width = self.lanes.order.shape[1]   # it only grows: so does ``item_lanes``, to it
         if self.item_lanes.shape[1] < width:
             grown = np.full((self.n, width), -1, dtype=np.int64)
             grown[:, :self.item_lanes.shape[1]] = self.item_lanes
             self.item_lanes = grown
-        self.item_lanes[rows] = -1
-        self.item_lanes[rows, :width] = self.lanes.order[rows]
-        slots = self.item_lanes[rows] >= 0   # the place after each one's last run
-        self.item_last[rows] = np.where(slots.any(axis=1),
-                                        slots.shape[1] - np.argmax(slots[:, ::-1], axis=1), 0)
+        self.item_lanes[rows] = self.lanes.order[rows]
+        # the place after each one's last run: a customer's order holds their runs first
+        self.item_last[rows] = self.lanes.counts[rows]
         if self.keys is not None:
             self.keys.count_undelivered(rows, ids, self.item_lanes[rows])
         self._stages(rows)
@@ -724,11 +734,14 @@ class Block:
         journey is entered; a run that moves executes its steps before anything else."""
         plan, lanes, book = self.plan, self.lanes, self.book
         journeys = len(plan.journeys)
+        width = self.item_lanes.shape[1]
+        # each one's stage, event and its type, kept here while they go on (their events
+        # stay theirs: only ``_begin`` gives new ones)
+        stage, ids = self.item_stage[rows], self.item[rows]
+        kinds = book.kind[ids]
+        # past their last run, an event no journey enters on has nothing left to reach
+        end = np.where(self.entering_kind[kinds], width + journeys, self.item_last[rows])
         while len(rows):
-            width = self.item_lanes.shape[1]
-            stage = self.item_stage[rows]
-            ids = self.item[rows]
-            kinds = book.kind[ids]
             reacting = stage < width
             if reacting.any():
                 mine = rows[reacting]
@@ -747,16 +760,17 @@ class Block:
                     takes = mine & (kinds == journey.entry_kind)
                     if takes.any():
                         self._enter(j, rows[takes], ids[takes], "event")
-            self.item_stage[rows] += 1
-            stage = self.item_stage[rows]
-            done = stage >= width + journeys
-            # past their last run, an event no journey enters on has nothing left to reach
-            done |= (stage >= self.item_last[rows]) & ~np.isin(kinds, self.entry_kinds)
-            finished = rows[done & (self.executing[rows] < 0)]
+            stage = stage + 1
+            done = stage >= end
+            free = self.executing[rows] < 0
+            finished = rows[done & free]
             if len(finished):
                 self.item[finished] = -1
                 self.unscheduled[finished] = True
-            rows = rows[~done & (self.executing[rows] < 0) & ~self.escaped[rows]]
+            paused = ~free   # they go on after their run executes: from this stage
+            self.item_stage[rows[paused]] = stage[paused]
+            going = ~done & free & ~self.escaped[rows]
+            rows, stage, ids, kinds, end = rows[going], stage[going], ids[going], kinds[going], end[going]
 
     def _react(self, lanes_: np.ndarray, ids: np.ndarray) -> None:
         """Runs take an event: milestones, then goals and exit rules, then (not held out)
@@ -769,7 +783,7 @@ class Block:
         for j in self.journeys_among(lanes_):
             journey = plan.journeys[j]
             inj = lanes.j[lanes_] == j
-            for k in np.unique(kinds[inj]).tolist():
+            for k in distinct_codes(kinds[inj]):
                 mine = inj & (kinds == k)
                 chosen, event = lanes_[mine], ids[mine]
                 quiet = (lanes.phase[chosen] == REST) & (lanes.rest[chosen] == QUIET) & \
@@ -815,7 +829,7 @@ class Block:
             if dropped.any():
                 held = chosen[dropped]
                 pos = lanes.pos[held]
-                for s in np.unique(pos).tolist():
+                for s in distinct_codes(pos):
                     self.tally.result(j, s, "skipped", lanes.c[held[pos == s]], "opted out")
                 self._leave(held)
                 self.go(held, journey.next[pos], np.full(len(held), journey.why("next")),
@@ -825,7 +839,7 @@ class Block:
         waiting = resting & (lanes.rest[chosen] == EVENT)
         if waiting.any():
             pos = lanes.pos[chosen]
-            for s in np.unique(pos[waiting]).tolist():
+            for s in distinct_codes(pos[waiting]):
                 open_ = waiting & (pos == s)
                 for arm in journey.arms[s]:
                     if arm.kind != k or not open_.any():
@@ -946,7 +960,7 @@ class Block:
             known = self._holdout_of[journey.j] = np.full(self.n, np.nan)
         new = rows[np.isnan(known[rows])]
         if len(new):
-            new = np.unique(new)
+            new = distinct_rows(new, self.n)
             known[new] = buckets(self.spec.seed, ("holdout", journey.journey_id), self.ids(new))
         return known[rows]
 

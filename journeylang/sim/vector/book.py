@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..cohort import Record
-from .columns import _is_number, as_objects, dig, typed
+from .columns import _is_number, as_objects, dig, distinct_codes, typed
 
 
 def after(at, seq, now, split):
@@ -427,7 +427,7 @@ class Book:
         if not n:
             return np.zeros(0)
         src = self.src[ids]
-        present = np.unique(src).tolist()
+        present = distinct_codes(src)
         if len(present) == 1:
             return self._of_source(present[0], ids, path)
         parts = [(src == s, self._of_source(s, ids[src == s], path)) for s in present]
@@ -518,7 +518,7 @@ def _groups(values, shape):
     if np.ndim(values) == 0:
         return [(int(values), None)]
     values = np.broadcast_to(values, shape)
-    return [(v, values == v) for v in np.unique(values).tolist()]
+    return [(v, values == v) for v in distinct_codes(values)]
 
 
 def _store(table: dict, path: tuple, first: int, values) -> None:

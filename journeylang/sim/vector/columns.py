@@ -142,6 +142,20 @@ def repeated(value, n: int) -> np.ndarray:
     return found
 
 
+def distinct_rows(rows: np.ndarray, n: int) -> np.ndarray:
+    """The distinct customer rows (of ``n``) among ``rows``, in increasing order (what
+    ``np.unique`` gives), by marking them: no sort."""
+    marked = np.zeros(n, dtype=bool)
+    marked[rows] = True
+    return np.flatnonzero(marked)
+
+
+def distinct_codes(codes: np.ndarray) -> list[int]:
+    """The distinct values of small non-negative integers (event types, sources, steps), in
+    increasing order (``np.unique(codes).tolist()``), by counting them: no sort."""
+    return np.flatnonzero(np.bincount(codes)).tolist()
+
+
 def dig(value, path: tuple):
     """The value at ``path`` inside nested mappings (None where it leads nowhere)."""
     for part in path:

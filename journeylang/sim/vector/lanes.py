@@ -61,6 +61,7 @@ class Lanes:
         self.split_column = {(journey.j, s): k for journey in plan.journeys
                              for k, s in enumerate(sorted(journey.splits))}
         self.next_run = 1
+        self._closing = np.zeros(0, dtype=bool)   # ``close``'s marks, cleared after each use
 
     # --- per-journey tables -------------------------------------------------------------------
 
@@ -159,29 +160,33 @@ class Lanes:
         self.next_run += len(lanes)
         return lanes
 
-    def of(self, rows: np.ndarray) -> np.ndarray:
+    def of(self, rows: np.ndarray, width: int | None = None) -> np.ndarray:
         """``order[rows]``: the customers' live lanes, gathered by column (a gather of rows of
-        a narrow matrix is several times slower)."""
+        a narrow matrix is several times slower); ``width``: only the first columns."""
         if self.order.shape[1] == 1:
             return self.order[:, 0][rows][:, None]
-        return np.take(self.order, rows, axis=0)
+        return np.take(self.order[:, :width], rows, axis=0)
 
     def close(self, lanes: np.ndarray) -> None:
         """The runs of ``lanes`` ended: their lanes are free, and leave their customer's order."""
         self.phase[lanes] = FREE
         self.timer_t[lanes] = np.inf
         rows = self.c[lanes]
-        closing = np.zeros(self.size + 1, dtype=bool)   # by lane; the last place: no lane (-1)
+        if len(self._closing) <= self.size:   # by lane; its last place (no lane: -1) stays clear
+            self._closing = np.zeros(2 * self.size + 1, dtype=bool)
+        closing = self._closing
         closing[lanes] = True
         if self.order.shape[1] == 1:   # nothing to pack: the one column, read and written
             column = self.order[:, 0]
             mine = column[rows]
             keep = (mine >= 0) & ~closing[mine]
+            closing[lanes] = False
             column[rows] = np.where(keep, mine, -1)
             self.counts[rows] = keep
             return
         matrix = self.of(rows)
         keep = (matrix >= 0) & ~closing[matrix]
+        closing[lanes] = False
         order = np.argsort(~keep, axis=1, kind="stable")
         self.order[rows] = np.take_along_axis(np.where(keep, matrix, -1), order, axis=1)
         self.counts[rows] = keep.sum(axis=1)

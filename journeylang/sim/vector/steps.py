@@ -14,7 +14,7 @@ from ...semantics import (ERROR, MAX_EMIT_DEPTH, MAX_STEPS, SEND_NO_CONSENT,
                           SEND_OPTED_OUT, SEND_QUIET, send_checks, zero_wait)
 from . import behaviour
 from ...runtime.scope import assign as runtime_assign, copy_json
-from .columns import as_objects, evaluate, holds, repeated
+from .columns import as_objects, distinct_rows, evaluate, holds, repeated
 from .lanes import EVENT, QUIET, QUIET_OVER, TIME, TIMEOUT, WAKE
 from .plan import HOLD, NO_NEXT, unread as plan_unread
 
@@ -289,7 +289,7 @@ def split(block, journey, s: int, chosen) -> None:
     rows = lanes.c[chosen]
     new = rows[arms_of[rows] < 0]
     if len(new):
-        new = np.unique(new)
+        new = distinct_rows(new, block.n)
         point = behaviour_buckets(block, ("split", journey.journey_id, journey.ids[s]), new)
         arms_of[new] = journey.split_arm(s, point)
     picked = arms_of[rows]
