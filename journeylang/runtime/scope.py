@@ -37,6 +37,8 @@ class RunScope:
             value = self.event[root]
         else:
             value = self.context.get(root)
+        if len(parts) == 2:  # most paths: an object and one of its fields
+            return value.get(parts[1]) if isinstance(value, dict) else None
         for index in range(1, len(parts)):
             if not isinstance(value, dict):
                 return None
