@@ -239,6 +239,10 @@ def compile_tree(tree) -> Compiled:
 
 
 def _all(*subs):
+    if len(subs) == 2:  # most conjunctions: two tests, without a loop
+        first, second = subs
+        return lambda scope: first(scope) is True and second(scope) is True
+
     def every(scope):  # a loop, not all() over a generator: conditions run per event
         for sub in subs:
             if sub(scope) is not True:
@@ -248,6 +252,10 @@ def _all(*subs):
 
 
 def _any(*subs):
+    if len(subs) == 2:
+        first, second = subs
+        return lambda scope: first(scope) is True or second(scope) is True
+
     def some(scope):
         for sub in subs:
             if sub(scope) is True:
@@ -336,4 +344,13 @@ def compile_condition(tree) -> Callable[[Scope], bool]:
     if tree is None:
         return lambda scope: True
     value = compile_tree(tree)
+    if _boolean(tree):
+        return value  # it yields True or False already
     return lambda scope: value(scope) is True
+
+
+def _boolean(tree) -> bool:
+    """Whether the closure ``compile_tree`` makes of a tree yields only True or False: a
+    conjunction, disjunction, negation or existence test, or a comparison with a literal."""
+    return isinstance(tree, list) and (tree[0] in ("and", "or", "not", "exists") or (
+        len(tree) == 3 and _against_constant(tree[0], None, tree[2]) is not None))

@@ -102,9 +102,17 @@ class Executor:
     def on_event(self, event: Event) -> str | None:
         """Apply an event; what became of it when that left no entry in the history (which
         the store keeps with the event), else None."""
-        if event.type not in self.reacting and not event.attributes and not self.scheduled \
-                and self.store.holds(event.customer):
-            return UNUSED  # nothing would change: the store keeps the customer as is
+        if event.type not in self.reacting and not self.scheduled:
+            # no goal, rule, wait, handler, entry, KPI or question takes it: at most its
+            # attributes change the profile (what the rest of this method would find)
+            if not event.attributes:
+                if not self.store.holds(event.customer):
+                    self.store.customer(event.customer)  # a new customer is still stored
+                return UNUSED  # nothing would change: the store keeps the customer as is
+            customer = self.store.customer(event.customer)
+            merge(customer.profile, event.attributes)
+            customer.profile_changed = True
+            return UNUSED_UPDATED
         traced = self.traced
         customer = self.store.customer(event.customer)
         self.depth = event.depth
@@ -623,9 +631,10 @@ class Executor:
         if self.depth >= MAX_EMIT_DEPTH:
             return "skipped", f"emit chain deeper than {MAX_EMIT_DEPTH}", step.next, "next", None
         data = self._keyed(run, copy_json(params["params"]))
-        self.engine.schedule(self.engine.now, EVENT, Event(
-            f"emit-{action.id}", params["event"], customer.id, self.engine.now,
-            {}, data, self.depth + 1, origin_run=run.id))
+        if self._takes(params["event"], customer.id):
+            self.engine.schedule(self.engine.now, EVENT, Event(
+                f"emit-{action.id}", params["event"], customer.id, self.engine.now,
+                {}, data, self.depth + 1, origin_run=run.id))
         # the emitting run takes its own event at once: its milestones, goals and exit rules
         scope = self._scope(customer, run, program, data)
         self._milestones(run, program, params["event"], scope)
@@ -633,6 +642,17 @@ class Executor:
         if ending is not None:
             return "event", f"#{action.id}", None, ending[1], ending[0]
         return "event", f"#{action.id}", step.next, "next", None
+
+    def _takes(self, kind: str, customer_id: str) -> bool:
+        """Whether an event a step makes for this instant (an emitted event, an SLA breach)
+        must be queued. One of a type no loaded journey takes, while no scheduled entry is
+        armed, for a customer the store keeps, would change nothing (``on_event`` passes it
+        by, and nothing keeps what it returns for a queued event): it only takes the sequence
+        number it would have had, so that every later item is numbered as before."""
+        if kind in self.reacting or self.scheduled or not self.store.holds(customer_id):
+            return True
+        self.engine.sequence += 1
+        return False
 
     def _act(self, run, step, kind: str, payload: dict, due: float | None = None) -> Action:
         """A numbered action of ``run`` at ``step`` (not a message: ``_send`` makes those),
@@ -745,15 +765,20 @@ class Executor:
 
     def _sla_due(self, due: SlaDue, sequence: int) -> None:
         customer = self.store.customer(due.customer)
-        sla = next((s for s in customer.slas if s.id == due.sla_id), None)
-        if sla is None:
+        for sla in customer.slas:
+            if sla.id == due.sla_id:
+                break
+        else:
             return
         sla.timer = None
         self._close(customer, sla, BREACHED)
+        if not self._takes(BREACH, customer.id):
+            return
         data = {"role": sla.role, "step": sla.step, "journey": sla.journey_id, "due": iso(sla.due)}
-        run = next((r for r in customer.runs if r.id == sla.run_id), None)
-        if run is not None:
-            data = self._keyed(run, data)
+        for run in customer.runs:
+            if run.id == sla.run_id:
+                data = self._keyed(run, data)
+                break
         self.engine.schedule(self.engine.now, EVENT, Event(
             f"sla-{sla.id}", BREACH, customer.id, self.engine.now, {}, data))
 
@@ -828,6 +853,7 @@ def _entry_event(program: Program) -> str | None:
 
 
 UNUSED = "no loaded journey takes it"
+UNUSED_UPDATED = f"{UNUSED}; profile updated"
 
 
 def _no_trace(event: Event, taken: bool, refusals: list[str], kept: bool, hits: int) -> str:

@@ -37,6 +37,8 @@ class RunScope:
             value = self.event[root]
         else:
             value = self.context.get(root)
+        if len(parts) == 2:  # most paths: an object and one of its fields
+            return value.get(parts[1]) if isinstance(value, dict) else None
         for index in range(1, len(parts)):
             if not isinstance(value, dict):
                 return None
@@ -74,8 +76,18 @@ def merge(target: dict, updates: dict) -> None:
     """Merge attribute updates into a profile: nested objects merge, null deletes, a dotted key
     (``"consent.wecom"``) is a nested path, anything else replaces."""
     for key, value in updates.items():
-        if type(value) in _SCALARS and type(key) is str and "." not in key:
-            target[key] = value  # the common case: one flat attribute
+        if type(key) is str and "." not in key:  # the common case: a plain name
+            kind = type(value)
+            if kind in _SCALARS:
+                target[key] = value  # one flat attribute
+            elif value is None:
+                target.pop(key, None)
+            elif isinstance(value, dict):  # a nested object (``consent``) merges
+                if not isinstance(target.get(key), dict):
+                    target[key] = {}
+                merge(target[key], value)
+            else:
+                target[key] = copy_json(value)
         elif "." in str(key):
             *parents, last = str(key).split(".")
             holder = target
