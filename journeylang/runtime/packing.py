@@ -23,7 +23,7 @@ import msgspec
 # marshal format 2, for what MessagePack cannot hold: no back-references, so the bytes depend
 # on the value only, never on which other objects happen to share it.
 FORMAT = 2
-_MARSHALLED = b"\xc1"  # the first byte of a marshalled value: never one of MessagePack's
+_NOT_MSGPACK = b"\xc1"  # first byte of what is marshalled or pickled: never MessagePack's
 
 # Pack every value at each commit to check the marks of what changed (state.Customer): tests.
 CHECK_MARKS = os.environ.get("JOURNEYLANG_CHECK_MARKS") == "1"
@@ -40,11 +40,11 @@ def pack(value) -> bytes:
     try:
         return encode(value)
     except UNPACKABLE:  # beyond 64 bits, half a surrogate pair: marshal keeps them exactly
-        return _MARSHALLED + marshal.dumps(value, FORMAT)
+        return _NOT_MSGPACK + marshal.dumps(value, FORMAT)
 
 
 def unpack(data: bytes):
-    if data[:1] == _MARSHALLED:
+    if data[:1] == _NOT_MSGPACK:
         return marshal.loads(data[1:])
     return _decode(data)
 
@@ -110,16 +110,27 @@ class _Texts:
 
 
 def encode_job(job: Job) -> bytes:
-    """A job as one message for the writer: pickled without a memo. A job is plain values and
-    holds no cycles, so nothing needs one; marshal (and pickle with its memo) look up every
-    value that something else also refers to (most: ids, names, times), and cost three to six
-    times as much per value in the runtime's process. ``decode_job`` reads it back."""
-    buffer = io.BytesIO()
-    pickler = pickle.Pickler(buffer, pickle.HIGHEST_PROTOCOL)
-    pickler.fast = True  # no memo (deprecated for objects that refer to themselves: none here)
-    pickler.dump([tuple(statement) for statement in job])
-    return buffer.getvalue()
+    """A job as one message for the writer: MessagePack, a job being plain values (text,
+    numbers, None, packed bytes) in lists. It costs the runtime's process about half what
+    pickle without a memo did (marshal, and pickle with its memo, look up every value that
+    something else also refers to, and cost more still). A job holding what MessagePack
+    cannot (a whole number beyond 64 bits, half a surrogate pair) is pickled, behind 0xc1.
+    ``decode_job`` reads either back; the rows come back as lists."""
+    statements = [tuple(statement) for statement in job]
+    try:
+        return encode(statements)
+    except UNPACKABLE:
+        buffer = io.BytesIO()
+        buffer.write(_NOT_MSGPACK)
+        pickler = pickle.Pickler(buffer, pickle.HIGHEST_PROTOCOL)
+        pickler.fast = True  # no memo (deprecated for objects that refer to themselves: none)
+        pickler.dump(statements)
+        return buffer.getvalue()
 
 
 def decode_job(data: bytes) -> Job:
-    return [Statement(*statement) for statement in pickle.loads(data)]
+    if data[:1] == _NOT_MSGPACK:
+        statements = pickle.loads(memoryview(data)[1:])
+    else:
+        statements = _decode(data)
+    return [Statement(*statement) for statement in statements]
