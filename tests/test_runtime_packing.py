@@ -16,8 +16,7 @@ def test_a_job_reaches_the_writer_as_it_was_taken():
            Statement("UPDATE customers SET profile = ? WHERE id = ?", [(profile, shared)], (0,)),
            ("DELETE FROM timers WHERE seq = ?", [(7,)], ())]
     decoded = decode_job(encode_job(job))
-    assert decoded == [(sql, [list(row) for row in rows], list(packed))
-                       for sql, rows, packed in job]
+    assert decoded == [(sql, [tuple(row) for row in rows], packed) for sql, rows, packed in job]
     assert all(type(statement) is Statement for statement in decoded)
     assert repr(decoded[0].rows[1][3]) == "1772409601.0"
     (row,) = finish(decoded[1].rows, decoded[1].packed)
