@@ -3,8 +3,8 @@
 The runtime's process packs each JSON value of a commit (a profile, a run's context, a message's
 payload) as MessagePack (msgspec), about three times faster than marshal and than encoding it
 as JSON, and compares the packed bytes with what it last wrote to see whether a row changed.
-Only the rows that changed travel to the writer, as one pickled job (``encode_job``); the JSON
-text a column stores is made there, on the other core (``finish``). MessagePack is exact about
+Only the rows that changed travel to the writer, as one MessagePack job (``encode_job``); the
+JSON text a column stores is made there, on the other core (``finish``). MessagePack is exact about
 types (1, 1.0 and true pack differently), so equal bytes always mean equal JSON. What it cannot
 hold (a whole number beyond 64 bits, half a surrogate pair) is marshalled instead, behind a
 first byte MessagePack never uses.
@@ -32,6 +32,9 @@ CHECK_MARKS = os.environ.get("JOURNEYLANG_CHECK_MARKS") == "1"
 # less each), and ``pack`` for them all when it raises one of UNPACKABLE.
 encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder().decode
+# a job's rows as tuples, as pickle gave them: lists are tracked by the cyclic collector
+# (measured: decoding a job into lists costs half as much again)
+_decode_job = msgspec.msgpack.Decoder(list[tuple[str, list[tuple], tuple]]).decode
 UNPACKABLE = (TypeError, ValueError, OverflowError, RecursionError)
 
 
@@ -134,8 +137,3 @@ def decode_job(data: bytes) -> Job:
     else:
         statements = _decode_job(data)
     return [Statement(*statement) for statement in statements]
-
-
-# rows as tuples, as pickle gave them: lists are tracked by the cyclic collector (measured:
-# decoding a job into lists costs half as much again)
-_decode_job = msgspec.msgpack.Decoder(list[tuple[str, list[tuple], tuple]]).decode
