@@ -13,6 +13,7 @@ from hypothesis import given, settings, strategies as st
 from journeylang.cli import main
 from journeylang.compile import TablesError, read_tables, write_tables
 from journeylang.runtime import EventError, SqliteStore, StoreError, read_events
+from journeylang.runtime.events import event_from_dict
 
 from conftest import EXAMPLES
 from runtime_kit import compile_text
@@ -125,6 +126,30 @@ def test_events_hold_the_values_json_reads(tmp_path_factory, data, ascii_only, l
     first, second = read_events(path)
     expected = json.loads(line)["data"]
     assert repr(first.data) == repr(second.data) == repr(expected)
+
+
+LINE = '{"id": "e", "type": "t", "customer": "c", "at": "2026-03-02T10:00:00Z"'
+
+
+@pytest.mark.parametrize("line", [
+    '{"id": 7, "type": "t", "customer": 8, "at": "2026-03-02T10:00:00+08:00"}',
+    LINE + ', "attributes": null, "data": null}',
+    '{"id": "a", "id": "e", "type": "t", "customer": "c", "at": "2026-03-02T10:00:00Z"}',
+    '{"\\u0069d": "e", "type": "t", "customer": "c", "at": "2026-03-02T10:00:00Z"}',
+    LINE + ', "data": {"x": 1e400, "y": -' + "9" * 4300 + ', "z": 0.1e1, "w": -0}}',
+    LINE + ', "data": {"x": ' + "[" * 60 + "]" * 60 + "}}",
+    LINE + ', "data": {"a": 1, "a": 2.5}, "attributes": {"timezone": null}}',
+    ' ' + LINE + ', "data": {"k": "\\ud83d\\ude00 \\u00e9"}}\t',
+])
+def test_every_line_is_read_as_json_reads_it(tmp_path, line):
+    """Whether a line takes the fast path or json's (a type seen before, ids as numbers, nulls,
+    repeated keys, escaped names, numbers json keeps exact or makes infinite), the event is
+    the one json's value makes."""
+    path = tmp_path / "events.jsonl"
+    path.write_text(line + "\n" + line + "\n", encoding="utf-8")
+    expected = event_from_dict(json.loads(line))
+    for event in read_events(path):
+        assert repr(event) == repr(expected)
 
 
 # --- tables -------------------------------------------------------------------------------------

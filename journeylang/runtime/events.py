@@ -14,7 +14,7 @@ from itertools import count
 from typing import Iterator
 from zoneinfo import ZoneInfo
 
-import orjson
+import msgspec
 
 from ..limits import EARLIEST_TIME, LATEST_TIME, MAX_EVENT_BYTES, MAX_NESTING
 from ..source import has_surrogate
@@ -189,28 +189,47 @@ def _decode(line: str):
     return value
 
 
-# The fast path of a line: orjson decodes the bytes, about twice as fast as json from text.
-# It takes a line only where both decoders agree on every value: orjson makes a float of a
-# whole number beyond 64 bits (json keeps it exact), so a run of 19 digits anywhere in the line
-# sends it to json; so does a line that may nest deeper than MAX_NESTING. Whatever orjson
-# refuses (NaN, half a surrogate pair, a byte order mark, bad UTF-8, blank or broken lines) is
-# read again by json, which gives the error, or the value when only orjson refused it.
-# (Both checks on one copy of the line with every digit made 0 and every [ made {: faster
-# than a regular expression.)
-_CHECKED = bytes.maketrans(b"123456789[", b"000000000{")
-_LONG_NUMBER = b"0" * 19
-_fast_loads = orjson.loads
-_FAST_REFUSED = orjson.JSONDecodeError
+# The fast path of a line: msgspec decodes the bytes straight into the event's fields, with
+# their types checked in C (no dict of the whole line, no UTF-8 decoding first): 1.4 times as
+# fast per line as orjson's dict and ``event_from_dict`` were. It takes a line only where json
+# agrees with it on every value, and where the line holds a well-formed event of a known type:
+# whole numbers stay exact (beyond 4,299 digits it refuses them), floats are rounded as json
+# rounds them. A line that may nest deeper than MAX_NESTING, and whatever msgspec refuses (an
+# unknown or missing field, an id given as a number, a null, NaN, half a surrogate pair, a byte
+# order mark, bad UTF-8, blank or broken lines, Unicode spaces around the value) or the checks
+# below doubt (an empty id, a type not seen before, a time or time zone to refuse), is read
+# again by json and ``event_from_dict``, which give the error (file:line, column) or the event.
+class _Line(msgspec.Struct, forbid_unknown_fields=True):
+    """An event line as the fast path takes it: the fields of FIELDS with the usual types."""
+
+    id: str
+    type: str
+    customer: str
+    at: str
+    attributes: dict = {}  # a new dict for each line
+    data: dict = {}
 
 
-def _decode_fast(raw: bytes):
-    """The value of a line that needs no check beyond what orjson does, else None."""
-    checked = raw.translate(_CHECKED)
-    if checked.count(b"{") > MAX_NESTING or _LONG_NUMBER in checked:
+_decode_line_fast = msgspec.json.Decoder(_Line).decode
+_FAST_REFUSED = (msgspec.MsgspecError, ValueError)  # ValueError: bad UTF-8
+
+
+def _event_fast(raw: bytes) -> Event | None:
+    """The event of a line that needs no check beyond what msgspec does, else None."""
+    if raw.count(b"{") + raw.count(b"[") > MAX_NESTING:
         return None
     try:
-        return _fast_loads(raw)
+        line = _decode_line_fast(raw)
     except _FAST_REFUSED:
+        return None
+    kind, attributes = line.type, line.attributes
+    if not line.id or not line.customer or kind not in _known_types:
+        return None
+    try:
+        if "timezone" in attributes:
+            _check_zone(attributes["timezone"])
+        return Event(line.id, kind, line.customer, parse_time(line.at), attributes, line.data)
+    except ValueError:
         return None
 
 
@@ -258,11 +277,13 @@ def read_events(path: str | Path) -> Iterator[Event]:
             if len(raw) > MAX_EVENT_BYTES:
                 raise EventError(name, number, f"an event is at most {MAX_EVENT_BYTES:,} bytes "
                                                "(one line)")
-            decoded = _decode_fast(raw)
-            if type(decoded) is not dict:  # not an object, or refused: json has the last word
-                decoded = _decode_line(name, number, raw)
-                if decoded is _BLANK:
-                    continue
+            event = _event_fast(raw)
+            if event is not None:
+                yield event
+                continue
+            decoded = _decode_line(name, number, raw)  # refused: json has the last word
+            if decoded is _BLANK:
+                continue
             try:
                 yield event_from_dict(decoded)
             except ValueError as exc:

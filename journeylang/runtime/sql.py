@@ -9,7 +9,6 @@ keep other writers out and run a commit's statements.
 from __future__ import annotations
 
 import json
-from marshal import dumps as _marshal
 from typing import NamedTuple
 
 from ..compile import Tables
@@ -18,7 +17,7 @@ from .applied import DEFAULT_WINDOW, AppliedIds
 from .database import Database, StoreError, database_errors
 from .events import Event
 from .journal import CONTINUED, HISTORY_ROW, Journal
-from .packing import CHECK_MARKS, FORMAT, dumps, finish, pack
+from .packing import CHECK_MARKS, UNPACKABLE, dumps, encode, finish, pack
 from .rows import RowReader
 from .state import (ENDED, MIGRATION_COLUMNS, OPEN, Customer, MemoryStore, Observation,
                     Occurrence, Run, Sla, Timer, profile_zone)
@@ -529,9 +528,8 @@ class SqlStore(MemoryStore):
 
     def _write_customer(self, customer: Customer, stored: tuple | None) -> None:
         fresh = stored is None
-        profile = _marshal(customer.profile, FORMAT) \
-            if fresh or customer.profile_changed else stored[0]
-        state = _marshal(_state(customer), FORMAT) if fresh or customer.state_changed else stored[1]
+        profile = pack(customer.profile) if fresh or customer.profile_changed else stored[0]
+        state = pack(_state(customer)) if fresh or customer.state_changed else stored[1]
         customer.profile_changed = customer.state_changed = False
         if fresh or stored[0] != profile or stored[1] != state:
             zone = profile_zone(customer.profile)
@@ -714,7 +712,10 @@ def _run_row(r: Run) -> tuple:
 
 def _run_values(r: Run) -> tuple[bytes, bytes, bytes]:
     """A run's JSON values packed: context, event, locals."""
-    return _marshal(r.context, FORMAT), _marshal(r.event, FORMAT), _marshal(_locals(r), FORMAT)
+    try:
+        return encode(r.context), encode(r.event), encode(_locals(r))
+    except UNPACKABLE:
+        return pack(r.context), pack(r.event), pack(_locals(r))
 
 
 class UnmarkedChange(AssertionError):
@@ -726,10 +727,10 @@ def check_marks(customer: Customer) -> None:
     holds as written (JOURNEYLANG_CHECK_MARKS=1): UnmarkedChange when one differs."""
     stored = customer.stored
     if stored is not None:
-        if _marshal(customer.profile, FORMAT) != stored[0]:
+        if pack(customer.profile) != stored[0]:
             raise UnmarkedChange(f"customer {customer.id}: the profile changed without "
                                  f"profile_changed")
-        if _marshal(_state(customer), FORMAT) != stored[1]:
+        if pack(_state(customer)) != stored[1]:
             raise UnmarkedChange(f"customer {customer.id}: sends, entries or events changed "
                                  f"without state_changed")
     for run in (*customer.runs, *(r for r in customer.retired if type(r) is Run)):
@@ -767,7 +768,7 @@ def _outbox_row(a) -> tuple:
     (an emitted event is applied by the runtime itself: its row is a record)."""
     next_try = a.at if a.status == "queued" and a.kind != "event" else None
     return (a.id, a.at, a.customer, a.run_id, a.journey_id, a.content_hash, a.step, a.kind,
-            a.channel, a.template, a.locale, a.text, _marshal(a.payload, FORMAT), a.due, a.status,
+            a.channel, a.template, a.locale, a.text, pack(a.payload), a.due, a.status,
             next_try)
 
 
