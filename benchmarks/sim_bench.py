@@ -271,6 +271,7 @@ def examples(args, bench_rate: float, bench_cpu: float, simpy_rate: float | None
     the engine's. ``bench_cpu``: the benchmark journey's CPU seconds at ``--customers``."""
     from simpy_examples import MODELS
     rows = []
+    bench_tables = tables() if args.pair else None
     for name, journey, cohort_file in example_pairs(args.only, dict(args.cohort)):
         cohort = load_cohort(cohort_file)
         cohort.size = args.customers
@@ -284,7 +285,7 @@ def examples(args, bench_rate: float, bench_cpu: float, simpy_rate: float | None
         if args.pair:
             paired: dict = {}
             timed("benchmark journey (paired)", args.customers,
-                  lambda: vector(args, tables(), {}), paired)
+                  lambda: vector(args, bench_tables, {}), paired)
             bench_cpu = paired["cpu"]
         clocks: dict = {}
         rate = timed(f"example {name}", args.customers, run, clocks)
