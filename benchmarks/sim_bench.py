@@ -23,7 +23,12 @@ baseline orders, opt-outs and fatigue. In one run it times, over 90 days:
 (d) with ``--examples``: every bundled example (``examples/cohorts/X.cohort.yaml`` with its
     journey ``examples/X.*``) with its cohort at ``--customers`` customers on the vectorised
     engine, each one's customers/s with its ratio to the SimPy model (b) of the benchmark
-    journey and to the benchmark journey's speed (a), measured in the same run. An example that
+    journey and to the benchmark journey's speed (a), measured in the same run, in wall time and
+    in CPU time (this process and the shards' processes: the figure to read on a shared
+    machine, where wall time counts the other jobs too); with ``--pair``, the benchmark journey
+    is timed again right before each example and the CPU ratio is to that run (the machine's
+    load moves between the first run and a late example, and with it the CPU a run takes).
+    An example that
     has a SimPy model of its own journey and cohort (``simpy_examples.py``: ``checkin_streak``,
     ``points_ladder``, ``weekly_community_activity``, ``live_stream_reminders``) has it timed
     too, on ``--example-simpy-customers`` customers (5,000 by default; extrapolated as (b) is),
@@ -259,13 +264,14 @@ def example_pairs(only: list[str] | None = None,
     return found
 
 
-def examples(args, bench_rate: float, simpy_rate: float | None) -> None:
+def examples(args, bench_rate: float, bench_cpu: float, simpy_rate: float | None) -> None:
     """Every example with its cohort at ``--customers`` customers; a line each, then a table.
     An example with a SimPy model of its own (``simpy_examples.py``) has that model timed on
     ``--example-simpy-customers`` customers in the same run, and its figures checked against
-    the engine's."""
+    the engine's. ``bench_cpu``: the benchmark journey's CPU seconds at ``--customers``."""
     from simpy_examples import MODELS
     rows = []
+    bench_tables = tables() if args.pair else None
     for name, journey, cohort_file in example_pairs(args.only, dict(args.cohort)):
         cohort = load_cohort(cohort_file)
         cohort.size = args.customers
@@ -276,20 +282,27 @@ def examples(args, bench_rate: float, simpy_rate: float | None) -> None:
             results = simulate_sharded(compiled, cohort, args.seed, args.days, shards=args.shards)
             holder["results"] = results
             return _figures(results) + f", reference path {results.paths.get('reference', 0):,}"
-        rate = timed(f"example {name}", args.customers, run)
+        if args.pair:
+            paired: dict = {}
+            timed("benchmark journey (paired)", args.customers,
+                  lambda: vector(args, bench_tables, {}), paired)
+            bench_cpu = paired["cpu"]
+        clocks: dict = {}
+        rate = timed(f"example {name}", args.customers, run, clocks)
         own = None
         if name in MODELS and args.example_simpy_customers and name not in dict(args.cohort):
             own = own_model(args, name, MODELS[name], holder["results"])
-        rows.append((name, rate, own, holder["results"].paths.get("reference", 0)))
-    print("\n| example | customers/s | x SimPy model of the benchmark journey "
+        rows.append((name, rate, clocks["cpu"], bench_cpu / clocks["cpu"], own,
+                     holder["results"].paths.get("reference", 0)))
+    print("\n| example | customers/s | CPU | x SimPy model of the benchmark journey "
           "| its own SimPy model, customers/s | x its own SimPy model | x benchmark journey "
-          "| reference path |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for name, rate, own, reference in rows:
+          "| x benchmark journey (CPU) | reference path |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, rate, cpu, ratio, own, reference in rows:
         simpy = f"{rate / simpy_rate:,.1f}" if simpy_rate else "-"
         mine = f"{own:,.0f} | {rate / own:,.1f}" if own else "- | -"
-        print(f"| {name} | {rate:,.0f} | {simpy} | {mine} | {rate / bench_rate:.2f} "
-              f"| {reference:,} |")
+        print(f"| {name} | {rate:,.0f} | {cpu:.2f} s | {simpy} | {mine} | {rate / bench_rate:.2f} "
+              f"| {ratio:.3f} | {reference:,} |")
 
 
 def own_model(args, name: str, model, results) -> float:
@@ -330,6 +343,9 @@ def main() -> None:
     parser.add_argument("--examples", action="store_true",
                         help="also run every bundled example with its cohort at --customers")
     parser.add_argument("--only", nargs="*", help="with --examples: these examples (names)")
+    parser.add_argument("--pair", action="store_true",
+                        help="with --examples: time the benchmark journey again right before "
+                             "each example, for its CPU ratio")
     parser.add_argument("--example-simpy-customers", type=int, default=5_000,
                         help="with --examples: customers of each example's own SimPy model "
                              "(0: skip them)")
@@ -349,7 +365,7 @@ def main() -> None:
         print(f"SimPy extrapolated to {args.customers:,} customers: {args.customers / slow:,.0f} s; "
               f"vector engine / SimPy: {fast / slow:,.1f}x")
     if args.examples:
-        examples(args, fast, slow)
+        examples(args, fast, clocks["cpu"], slow)
     if args.reference_customers:
         ref = timed("reference engine (executor)", args.reference_customers,
                     lambda: reference(args, compiled))

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+import os
 import random
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from journeylang.runtime.policies import (Zones, bucket, calendar_start, choose_
                                           next_local_time, next_occurrence, quiet_until)
 from journeylang.runtime.program import Schedule, build_program
 from journeylang.sim import SimulationError, load_cohort, parse_cohort, simulate
+from journeylang.sim import shard
 from journeylang.sim.shard import ShardError, shard_ranges, simulate_sharded
 from journeylang.sim.vector import BLOCK, VectorSimulation, vector_support
 from journeylang.sim.vector.block import buckets
@@ -652,6 +655,31 @@ def test_sharded_runs_give_exactly_the_single_run():
         assert simulate_sharded(tables, cohort, 4, 20, shards=shards, block=700).to_dict() == single
     other = VectorSimulation(tables, cohort, 5, 20, block=700).run().to_dict()
     assert other != single
+
+
+def _mark_worker(folder: str) -> None:
+    """A shard worker's initializer in the test below: leaves a file named by its process."""
+    (Path(folder) / str(os.getpid())).touch()
+
+
+def test_shard_workers_start_by_keeping_freed_memory(monkeypatch, tmp_path):
+    """Each worker process runs ``keep_freed_memory`` before its shard (seen through a stand-in
+    that marks its process), and the results are still exactly the single run's."""
+    tables, cohort = compile_text(FEATURES), parse_cohort(FEATURES_COHORT)
+    cohort.size = 1400
+    single = VectorSimulation(tables, cohort, 4, 20, block=700).run().to_dict()
+    monkeypatch.setattr(shard, "keep_freed_memory", functools.partial(_mark_worker, str(tmp_path)))
+    assert simulate_sharded(tables, cohort, 4, 20, shards=2, block=700).to_dict() == single
+    workers = {int(p.name) for p in tmp_path.iterdir()}
+    assert len(workers) == 2 and os.getpid() not in workers
+
+
+def test_keeping_freed_memory_needs_a_c_library_with_mallopt(monkeypatch):
+    def no_library(name):
+        raise OSError("no C library")
+
+    monkeypatch.setattr(shard.ctypes, "CDLL", no_library)
+    assert shard.keep_freed_memory() is False
 
 
 def test_sharding_on_dask_gives_exactly_the_single_run():
