@@ -85,8 +85,11 @@ def test_searching_again_from_each_answer_visits_every_event_in_order():
             seen.append(float(t[0]))
             now, split = t[0], q[0]
             if row == 1 and now == 15.0 and len(seen) == 2:   # answered, not taken
-                book.add(np.array([1, 1]), np.array([12.0, 27.0]), np.array([3.0, 3.0]), k, src)
+                # the first added takes the id next to the stream's last: customer 1's end
+                book.add(np.array([1, 1]), np.array([27.0, 12.0]), np.array([3.0, 3.0]), k, src)
                 now, split = 5.0, 1.0   # still at the event taken before
 
     assert walk(0, -np.inf, -np.inf) == [10.0, 20.0, 30.0]
     assert walk(1, -np.inf, -np.inf) == [5.0, 15.0, 12.0, 15.0, 25.0, 27.0]
+    (begins, ends, pointers), = book.static[k]
+    assert pointers.tolist() == ends.tolist() == [4, 7]

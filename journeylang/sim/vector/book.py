@@ -273,8 +273,8 @@ class Book:
         best = np.full(len(rows), -1, dtype=np.int64)
         for _, ends, pointers in self.static.get(k, ()):
             at, end = pointers[rows], ends[rows]
-            if last is not None:
-                at += last == at
+            if last is not None:   # (a pointer at its end stands on another's id or none)
+                at += (last == at) & (at < end)
             top = max(self.size - 1, 0)
             # usually a step or two (the second only for those the first moved); a long way
             # on by bisection
