@@ -11,6 +11,7 @@ from journeylang import api
 from journeylang.sim.cohort import load_cohort
 from journeylang.sim.vector import VectorSimulation, seed_for
 from journeylang.sim.vector.block import Block, _distinct
+from journeylang.sim.vector.book import Book
 
 from conftest import EXAMPLES
 
@@ -56,3 +57,39 @@ def test_the_first_event_after_an_instant_is_the_first_of_the_window_from_it():
         assert np.array_equal(book.first_time(k, rows, at, seq), listed)
         checked += np.isfinite(listed).sum()
     assert checked > 1000
+
+
+def test_searching_again_from_each_answer_visits_every_event_in_order():
+    """``Book.search_again`` from the instant of each answer it gave (the event just taken,
+    where its stream's pointer stands) visits a customer's events of a type one by one, the
+    baseline stream's and the added ones merged by instant (an event at the instant taken is
+    not after it); also when events added meanwhile come before the kept answer, which is
+    then no longer the one its pointer steps past."""
+    cohort = load_cohort(EXAMPLES / "cohorts" / "weekly_community_activity.cohort.yaml")
+    plan = VectorSimulation(api.load_tables(EXAMPLES / "weekly_community_activity.journey"),
+                            cohort, seed=2, days=30).plan
+    src = 0
+    k = plan.sources[src].kind
+    book = Book(plan, 2)
+    counts = np.array([4, 3])
+    book.add_stream(src, k, counts, np.repeat([0, 1], counts),
+                    np.array([10.0, 20.0, 20.0, 30.0, 5.0, 15.0, 25.0]), 1.0, None, None)
+
+    def walk(row, now, split):
+        seen = []
+        while True:
+            t, q, ident = book.search_again(k, np.array([row]), np.array([now]),
+                                            np.array([split]))
+            if ident[0] < 0:
+                return seen
+            seen.append(float(t[0]))
+            now, split = t[0], q[0]
+            if row == 1 and now == 15.0 and len(seen) == 2:   # answered, not taken
+                # the first added takes the id next to the stream's last: customer 1's end
+                book.add(np.array([1, 1]), np.array([27.0, 12.0]), np.array([3.0, 3.0]), k, src)
+                now, split = 5.0, 1.0   # still at the event taken before
+
+    assert walk(0, -np.inf, -np.inf) == [10.0, 20.0, 30.0]
+    assert walk(1, -np.inf, -np.inf) == [5.0, 15.0, 12.0, 15.0, 25.0, 27.0]
+    (begins, ends, pointers), = book.static[k]
+    assert pointers.tolist() == ends.tolist() == [4, 7]

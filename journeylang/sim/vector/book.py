@@ -227,13 +227,22 @@ class Book:
         if same.any():   # rare: the sequence numbers decide
             stale |= same & (self.found_q[k][rows] <= split)
         if stale.any():
-            again = rows[stale]
-            t_, q_, ident_ = self._search_after(k, again, now[stale], split[stale])
-            t[stale] = found_t[again] = t_
-            self.found_q[k][again], self.found_id[k][again] = q_, ident_
+            t[stale] = self.search_again(k, rows[stale], now[stale], split[stale])[0]
         ahead = np.flatnonzero(t < np.inf)
         mine = rows[ahead]
         return ahead, t[ahead], self.found_q[k][mine], self.found_id[k][mine]
+
+    def search_again(self, k: int, rows: np.ndarray, now: np.ndarray, split: np.ndarray):
+        """``first_after`` for customers ``rows`` whose last answer of type ``k`` is no longer
+        after their instant ``(now, split)`` (the caller knows): the search goes on from where
+        it stopped; the new answers are kept and returned as time, sequence number and id
+        (inf, inf, -1: none)."""
+        # a last answer still kept (not reset by an added event) stands where its stream's
+        # pointer does (usually the event just taken): that pointer steps on at once
+        last = np.where(self.found_t[k][rows] > -np.inf, self.found_id[k][rows], -1)
+        t, q, ident = self._search_after(k, rows, now, split, last)
+        self.found_t[k][rows], self.found_q[k][rows], self.found_id[k][rows] = t, q, ident
+        return t, q, ident
 
     def passed(self, k: int, rows: np.ndarray, until_t, until_q) -> np.ndarray:
         """How many events of type ``k`` each customer has from the one ``first_after`` last
@@ -254,16 +263,24 @@ class Book:
             total += self.dyn_ptr[k][rows]
         return total
 
-    def _search_after(self, k: int, rows: np.ndarray, now: np.ndarray, split: np.ndarray):
+    def _search_after(self, k: int, rows: np.ndarray, now: np.ndarray, split: np.ndarray,
+                      last: np.ndarray | None = None):
+        """Each customer's first event of type ``k`` after ``(now, split)``, from their
+        pointers on (which move to it); ``last``: ids of events known not after it (-1: none
+        known), where a stream's pointer standing on one steps past it unread."""
         best_t = np.full(len(rows), np.inf)
         best_q = np.full(len(rows), np.inf)
         best = np.full(len(rows), -1, dtype=np.int64)
         for _, ends, pointers in self.static.get(k, ()):
             at, end = pointers[rows], ends[rows]
+            if last is not None:   # (a pointer at its end stands on another's id or none)
+                at += (last == at) & (at < end)
             top = max(self.size - 1, 0)
             # usually a step or two (the second only for those the first moved); a long way
             # on by bisection
-            moved = np.flatnonzero(self._behind(at, end, np.minimum(at, top), now, split))
+            idx = np.minimum(at, top)
+            t, q = self.t[idx], self.q[idx]
+            moved = np.flatnonzero((at < end) & ~after(t, q, now, split))
             if len(moved):
                 at[moved] += 1
                 far = moved[self._behind(at[moved], end[moved], np.minimum(at[moved], top),
@@ -271,9 +288,11 @@ class Book:
                 if len(far):
                     at[far] += 1
                     at[far] = _search(self, at[far], end[far], now[far], split[far])
+                idx[moved] = np.minimum(at[moved], top)
+                t[moved], q[moved] = self.t[idx[moved]], self.q[idx[moved]]
             pointers[rows] = at
-            found = at < end
-            self._better(found, np.minimum(at, top), best_t, best_q, best)
+            better = (at < end) & ((t < best_t) | ((t == best_t) & (q < best_q)))
+            best_t[better], best_q[better], best[better] = t[better], q[better], idx[better]
         matrix = self.dyn[k]
         if matrix.shape[1]:
             # only customers with events left in the matrix can move or find one there
@@ -309,11 +328,6 @@ class Book:
         """Whether the pointers ``at`` (before ``end``; the events ``idx`` there) are at events
         not after the instants ``(now, split)``."""
         return (at < end) & ~after(self.t[idx], self.q[idx], now, split)
-
-    def _better(self, found, idx, best_t, best_q, best) -> None:
-        t, q = self.t[idx], self.q[idx]
-        better = found & ((t < best_t) | ((t == best_t) & (q < best_q)))
-        best_t[better], best_q[better], best[better] = t[better], q[better], idx[better]
 
     # --- ranges -------------------------------------------------------------------------------
 

@@ -321,24 +321,24 @@ def _visited(block, journey, s: int, runs, prev: int, why: int) -> None:
 def _earliest_ahead(block, rows: np.ndarray, now: np.ndarray, split: np.ndarray) -> tuple:
     """Each customer's earliest event of a cycle's type after their instant ``(now, split)``
     (ties to the earlier type): its id (-1: none), time, sequence number and type.
-    ``Book.first_after``'s answers, asked only for the customers whose last answer of the
-    type is no longer after their instant: a round moves a customer's instant to the
-    earliest of them and adds no event, so the other types' answers still hold."""
+    ``Book.first_after``'s answers, searched again (``Book.search_again``) only for the
+    customers whose last answer of the type is no longer after their instant: a round moves
+    a customer's instant to the earliest of them and adds no event, so the other types'
+    answers still hold."""
     book, kinds = block.book, block.cycle_kinds
     best_t, best_q = np.full(len(rows), np.inf), np.full(len(rows), np.inf)
     best, kind = np.full(len(rows), -1, dtype=np.int64), np.zeros(len(rows), dtype=np.int64)
     for k in kinds:
         if not book.holds(k):
             continue
-        t, q = book.found_t[k][rows], book.found_q[k][rows]
+        t, q, ident = book.found_t[k][rows], book.found_q[k][rows], book.found_id[k][rows]
         stale = np.flatnonzero(~after(t, q, now, split))
         if len(stale):
-            again = rows[stale]
-            book.first_after(k, again, now[stale], split[stale])
-            t[stale], q[stale] = book.found_t[k][again], book.found_q[k][again]
+            t[stale], q[stale], ident[stale] = book.search_again(k, rows[stale], now[stale],
+                                                                 split[stale])
         better = np.flatnonzero((t < best_t) | ((t == best_t) & (q < best_q)))
         best_t[better], best_q[better], kind[better] = t[better], q[better], k
-        best[better] = book.found_id[k][rows[better]]
+        best[better] = ident[better]
     return best, best_t, best_q, kind
 
 
