@@ -415,6 +415,37 @@ def test_vector_and_reference_engines_agree(case):
     compare(fast, slow)
 
 
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_runs_executing_are_the_ones_their_customers_mark(case, monkeypatch):
+    """A customer has at most one run executing, the one ``Block.executing`` names: at each
+    pass the lanes whose phase is executing are exactly the lanes it names, and when the
+    customers settle none is executing and it names none."""
+    from journeylang.sim.vector import block as vector_block
+    from journeylang.sim.vector.lanes import EXEC
+    passes = []
+    execute, reschedule = vector_block.steps.execute, vector_block.Block.reschedule
+
+    def marked(block):
+        named = block.executing[block.executing >= 0]
+        return np.sort(named), np.flatnonzero(block.lanes.phase[:block.lanes.size] == EXEC)
+
+    def checked_execute(block, lanes_):
+        named, executing = marked(block)
+        assert np.array_equal(named, executing) and np.array_equal(lanes_, executing)
+        passes.append(len(lanes_))
+        execute(block, lanes_)
+
+    def checked_reschedule(block):
+        named, executing = marked(block)
+        assert not len(named) and not len(executing)
+        reschedule(block)
+    monkeypatch.setattr(vector_block.steps, "execute", checked_execute)
+    monkeypatch.setattr(vector_block.Block, "reschedule", checked_reschedule)
+    tables, cohort = CASES[case]()
+    simulate(tables, cohort, seed=2, days=40, engine="vector")
+    assert passes
+
+
 def test_an_example_beside_its_copy_correlating_by_another_key_agrees():
     """complaint_escalation (by ticket) and its copy by order, each complaint carrying both
     keys: every customer on the vectorised path, each journey with the reference engine's

@@ -162,10 +162,14 @@ class Lanes:
 
     def of(self, rows: np.ndarray, width: int | None = None) -> np.ndarray:
         """``order[rows]``: the customers' live lanes, gathered by column (a gather of rows of
-        a narrow matrix is several times slower); ``width``: only the first columns."""
-        if self.order.shape[1] == 1:
-            return self.order[:, 0][rows][:, None]
-        return np.take(self.order[:, :width], rows, axis=0)
+        a narrow matrix is several times slower); ``width``: only the first columns. (The
+        rows are gathered whole, then cut: ``np.take`` of a slice of columns would copy every
+        customer's row first.)"""
+        order = self.order
+        if order.shape[1] == 1 or width == 1:
+            return order[:, 0][rows][:, None]
+        taken = np.take(order, rows, axis=0)
+        return taken if width is None or width >= order.shape[1] else taken[:, :width]
 
     def close(self, lanes: np.ndarray) -> None:
         """The runs of ``lanes`` ended: their lanes are free, and leave their customer's order."""
