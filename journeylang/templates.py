@@ -128,6 +128,9 @@ class MessageTemplate:
     def __init__(self, text: str):
         self.text = text
         self.pieces = _substitutions(text)
+        # the only names a text of substitutions reads (None: any, it needs the whole context)
+        self.names = None if self.pieces is None else \
+            tuple(dict.fromkeys(p[0] for p in self.pieces if type(p) is tuple))
         self._compiled = None
 
     def render(self, context: dict) -> str:
@@ -280,6 +283,29 @@ def render_context(customer: dict, event: dict | None = None, params: dict | Non
                    journey={"id": journey_id}, step={"name": step_name})
     context.update(params or {})
     return context
+
+
+def render_names(names, customer: dict, event: dict | None, params: dict, journey_id: str,
+                 step_name: str, context: dict, run_vars: dict | None) -> dict:
+    """``render_context`` with ``business`` the run's ``context`` under its ``run_vars``, kept to
+    ``names`` (a text of substitutions reads nothing else): the same values, without copying
+    the business objects and building every name for each message."""
+    found = {}
+    for name in names:
+        if name in params:
+            found[name] = params[name]
+        elif name in _GIVEN:
+            found[name] = customer if name == "customer" else (event or {}) if name == "event" \
+                else (customer.get("consent") or {}) if name == "consent" \
+                else {"id": journey_id} if name == "journey" else {"name": step_name}
+        elif run_vars and name in run_vars:
+            found[name] = run_vars[name]
+        elif name in context:
+            found[name] = context[name]
+    return found
+
+
+_GIVEN = frozenset(("customer", "event", "consent", "journey", "step"))  # render_context's own
 
 
 def estimated_text(text: str, params: dict | None = None) -> str:

@@ -246,3 +246,27 @@ def test_local_time_read_from_the_hours_offset_is_the_clocks(zone, change, shift
     due = next_local_time(moment, 9 * 60 + 30, zone)
     assert due >= moment and dt.datetime.fromtimestamp(due, zone).time() >= dt.time(9, 30)
     assert due - moment <= 2 * DAY
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(["Asia/Shanghai", "America/New_York", "Europe/London",
+                        "Australia/Lord_Howe", "Asia/Kathmandu", "America/St_Johns"]),
+       st.sampled_from([(22 * 60, 8 * 60), (21 * 60 + 30, 9 * 60), (3 * 60, 2 * 60),
+                        (0, 7 * 60), (1 * 60 + 30, 2 * 60 + 45)]),
+       st.sampled_from([dt.datetime(2026, 3, 8, 7, tzinfo=dt.timezone.utc),
+                        dt.datetime(2026, 3, 29, 1, tzinfo=dt.timezone.utc),
+                        dt.datetime(2026, 4, 4, 15, tzinfo=dt.timezone.utc),
+                        dt.datetime(2026, 6, 1, 0, tzinfo=dt.timezone.utc),
+                        dt.datetime(2026, 11, 1, 6, tzinfo=dt.timezone.utc)]),
+       st.lists(st.tuples(st.integers(-2 * DAY, 2 * DAY), st.sampled_from([0.0, 0.0, 0.5])),
+                min_size=1, max_size=60),
+       st.booleans())
+def test_quiet_ends_remembered_by_spell_are_those_of_each_instant(zone, quiet, change, offsets,
+                                                                   ordered):
+    """The end of quiet hours, as remembered for the sends of the same spell (in time order, or
+    not), is the one computed from each send's own instant, through clock changes."""
+    from journeylang.runtime.policies import _quiet_end
+    tz = ZONES.get(zone)
+    moments = [change.timestamp() + seconds + fraction for seconds, fraction in offsets]
+    for moment in sorted(moments) if ordered else moments:
+        assert quiet_until(moment, quiet, tz) == _quiet_end(moment, quiet, tz), iso(moment)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..sandbox import RenderError
-from ..templates import MessageTemplate, locale_fallbacks, render_context
+from ..templates import MessageTemplate, locale_fallbacks, render_context, render_names
 
 QUEUED, CANCELLED, FAILED = "queued", "cancelled", "failed"
 # what a delivery worker makes of a queued action (docs/runtime.md, "Running it live")
@@ -130,8 +130,12 @@ class TemplateRenderer:
             found = self._pick_template(program, action.template, texts, locale)
         action.locale, template = found
         profile = {**program.defaults, **customer.profile} if program.defaults else customer.profile
-        context = render_context(profile, run.event, action.payload, program.journey_id,
-                                 action.step, business={**run.context, **run.vars} if run.vars else run.context)
+        if template.names is not None:  # a text of substitutions: only the names it reads
+            context = render_names(template.names, profile, run.event, action.payload,
+                                   program.journey_id, action.step, run.context, run.vars)
+        else:
+            context = render_context(profile, run.event, action.payload, program.journey_id,
+                                     action.step, business={**run.context, **run.vars} if run.vars else run.context)
         try:
             action.text = template.render(context)
         except RenderError as exc:

@@ -164,14 +164,47 @@ def in_quiet(now, quiet: tuple[int, int]):
     return (start <= now) & (now < end) if start <= end else (now >= start) | (now < end)
 
 
-@lru_cache(maxsize=4096)  # the sends of a zone's customers often share their instant (a timer)
+# (local day, quiet hours, zone) -> (since, end): a send at any instant from ``since`` to before
+# ``end`` of that local day, inside quiet hours, waits until ``end`` (see quiet_until)
+_SPELLS: dict[tuple, tuple[float, float]] = {}
+SPELLS_KEPT = 4096
+
+
 def quiet_until(moment: float, quiet: tuple[int, int] | None, zone: dt.tzinfo) -> float | None:
     """When a send at ``moment`` falls in quiet hours, the window's end; else None.
 
     The end is the first later instant the clock shows the window's end outside quiet hours:
     on a day the clocks skip that time (DST), the short window between two quiet spells can
-    vanish, and the send waits for the next day's."""
-    if quiet is None or not in_quiet(local_seconds(moment, zone), quiet):
+    vanish, and the send waits for the next day's.
+
+    The sends of a quiet spell mostly share its end, and it is remembered by local day: for a
+    whole second whose zone offset holds through its UTC hour, ``next_local_time`` picks the
+    first of that day's candidate ends at or after it; the candidates before an end found at
+    ``since`` are all earlier than ``since``, so any later instant of the same local day before
+    that end, inside quiet hours, gets the same end."""
+    if quiet is None:
+        return None
+    offset = _whole_hour_offset(moment, zone)
+    if offset is None:
+        return _quiet_end(moment, quiet, zone)
+    if not in_quiet((moment + offset) % DAY, quiet):
+        return None
+    key = (int(moment + offset) // DAY, quiet, zone)
+    spell = _SPELLS.get(key)
+    if spell is not None and spell[0] <= moment < spell[1]:
+        return spell[1]
+    end = next_local_time(moment, quiet[1], zone)
+    if not (moment < end != moment + DAY and not in_quiet(local_seconds(end, zone), quiet)):
+        return _quiet_end(moment, quiet, zone)  # a clock change in the way: from the start
+    if len(_SPELLS) >= SPELLS_KEPT:
+        _SPELLS.clear()
+    _SPELLS[key] = moment, end
+    return end
+
+
+def _quiet_end(moment: float, quiet: tuple[int, int], zone: dt.tzinfo) -> float | None:
+    """``quiet_until`` computed from ``moment`` alone."""
+    if not in_quiet(local_seconds(moment, zone), quiet):
         return None
     at = moment
     for _ in range(3):
