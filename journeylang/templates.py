@@ -267,6 +267,17 @@ _EXPRESSION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.S)
 _TAG = re.compile(r"\{%.*?%\}|\{#.*?#\}", re.S)
 
 
+# the names every template is rendered with, from the customer, the event, the journey and the
+# step (``customer``'s ``consent`` mapping is also ``consent``)
+_GIVEN = {
+    "customer": lambda customer, event, journey_id, step_name: customer,
+    "event": lambda customer, event, journey_id, step_name: event or {},
+    "consent": lambda customer, event, journey_id, step_name: customer.get("consent") or {},
+    "journey": lambda customer, event, journey_id, step_name: {"id": journey_id},
+    "step": lambda customer, event, journey_id, step_name: {"name": step_name},
+}
+
+
 def render_context(customer: dict, event: dict | None = None, params: dict | None = None,
                    journey_id: str | None = None, step_name: str | None = None,
                    business: dict | None = None) -> dict:
@@ -277,10 +288,9 @@ def render_context(customer: dict, event: dict | None = None, params: dict | Non
     ``order`` (the run's, gathered from its trigger and awaited events; by default the event's
     top-level keys) and, last so they win, the send's params.
     """
-    event = event or {}
-    context = dict(event if business is None else business)
-    context.update(customer=customer, event=event, consent=customer.get("consent") or {},
-                   journey={"id": journey_id}, step={"name": step_name})
+    context = dict((event or {}) if business is None else business)
+    for name, given in _GIVEN.items():
+        context[name] = given(customer, event, journey_id, step_name)
     context.update(params or {})
     return context
 
@@ -295,17 +305,12 @@ def render_names(names, customer: dict, event: dict | None, params: dict, journe
         if name in params:
             found[name] = params[name]
         elif name in _GIVEN:
-            found[name] = customer if name == "customer" else (event or {}) if name == "event" \
-                else (customer.get("consent") or {}) if name == "consent" \
-                else {"id": journey_id} if name == "journey" else {"name": step_name}
+            found[name] = _GIVEN[name](customer, event, journey_id, step_name)
         elif run_vars and name in run_vars:
             found[name] = run_vars[name]
         elif name in context:
             found[name] = context[name]
     return found
-
-
-_GIVEN = frozenset(("customer", "event", "consent", "journey", "step"))  # render_context's own
 
 
 def estimated_text(text: str, params: dict | None = None) -> str:
