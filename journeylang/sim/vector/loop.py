@@ -22,7 +22,7 @@ next item in between.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -30,6 +30,8 @@ from ...semantics import zero_wait
 from . import steps
 from .book import after
 from .lanes import EVENT, REST, TIMEOUT
+from .plan import BASELINE
+from .scope import Scope
 
 MOST_BRANCHES = 16   # longer ways back are left to the steps (far below MAX_STEPS)
 
@@ -54,6 +56,8 @@ class Wait:
     within: float | None
     cycles: dict
     ways: tuple = ()   # per arms' target: (target, its branches back, type -> the arm's edge)
+    keys: dict = field(default_factory=dict)   # per type: its sources' data keys (a tuple each)
+    shallow: frozenset = frozenset()   # types only baselines make: their events' depth is 0
 
 
 def waits(block) -> dict[tuple[int, int], Wait]:
@@ -88,8 +92,13 @@ def waits(block) -> dict[tuple[int, int], Wait]:
                 ways = {}
                 for cycle in cycles.values():
                     ways.setdefault((cycle.to, cycle.path), {})[cycle.kind] = cycle.why
-                found[(journey.j, s)] = Wait(journey.j, s, within, cycles,
-                                             tuple((to, path, whys) for (to, path), whys in ways.items()))
+                sources = {k: [src for src in plan.sources if src.kind == k] for k in cycles}
+                found[(journey.j, s)] = Wait(
+                    journey.j, s, within, cycles,
+                    tuple((to, path, whys) for (to, path), whys in ways.items()),
+                    {k: tuple(src.keys for src in mine) for k, mine in sources.items()},
+                    frozenset(k for k, mine in sources.items()
+                              if all(src.role == BASELINE for src in mine)))
     return found
 
 
@@ -158,14 +167,18 @@ def take(block, rows: np.ndarray, ids: np.ndarray) -> None:
     lanes, book = block.lanes, block.book
     limit_t, limit_q = _limit(block, rows)
     at, seq, kinds = book.t[ids], book.q[ids], book.kind[ids]
+    only = next(iter(block.cycles.values())) if len(block.cycles) == 1 else None
     while len(rows):
         lane = lanes.order[rows, 0]
-        back = np.zeros(len(rows), dtype=bool)
-        for (j, s), wait in block.cycles.items():
-            mine = _at(block, lane, j, s)
-            if mine.any():
-                back[mine] = _round(block, wait, lane[mine], ids[mine], at[mine], seq[mine],
-                                    kinds[mine])
+        if only is not None:   # every run here rests at the one wait with cycles
+            back = _round(block, only, lane, ids, at, seq, kinds)
+        else:
+            back = np.zeros(len(rows), dtype=bool)
+            for (j, s), wait in block.cycles.items():
+                mine = _at(block, lane, j, s)
+                if mine.any():
+                    back[mine] = _round(block, wait, lane[mine], ids[mine], at[mine], seq[mine],
+                                        kinds[mine])
         rows, lane, limit_t, limit_q = rows[back], lane[back], limit_t[back], limit_q[back]
         kept, ids, at, seq, kinds = _next(block, rows, lane, at[back], seq[back], limit_t,
                                           limit_q)
@@ -198,77 +211,140 @@ def _round(block, wait: Wait, chosen: np.ndarray, event: np.ndarray, at, seq,
     """``Block._react_to`` for runs ``chosen`` resting at ``wait`` and events ``event`` of its
     cycles (their instants ``(at, seq)`` and types ``kinds``: handlers, then the arm), then
     the steps of the way back: which runs are back."""
-    lanes, book, tally = block.lanes, block.book, block.tally
+    lanes, tally = block.lanes, block.tally
     journey = block.plan.journeys[wait.j]
     j = journey.j
     rows = lanes.c[chosen]
     block.cur_t[rows], block.cur_s[rows] = at, seq
-    single = len(wait.cycles) == 1
-    for k in wait.cycles:
+    groups = _groups(wait, kinds)
+    for k, mine in groups:
         if k not in journey.handlers:
             continue
-        mine = np.arange(len(chosen)) if single else np.flatnonzero(kinds == k)
-        if not len(mine):
-            continue
-        runs = chosen[mine]
-        scope = block.scope(j, runs, event[mine], at[mine], seq[mine])
+        runs = chosen if mine is None else chosen[mine]
+        pick = (lambda value: value) if mine is None else (lambda value: value[mine])
+        scope = _scope(block, journey, pick(rows), runs, pick(event), pick(at), pick(seq))
         for h, handler in enumerate(journey.handlers[k]):
             ok = None if handler.tree is None else steps.holds(handler.tree, scope)
             taking = runs if ok is None else runs[ok]
             if len(taking):
                 steps.actions(block, journey, handler.actions, taking,
                               scope if ok is None else scope.subset(ok), (k, h))
-                tally.handled(j, k, lanes.c[taking])
+                tally.handled(j, k, scope.rows if ok is None else scope.rows[ok])
     lanes.ev[chosen] = event   # the arm: the run takes the event and leaves the wait
-    block._context(chosen, event)
+    _context(block, wait, chosen, event, groups)
     lanes.t[chosen], lanes.s[chosen] = at, seq
-    lanes.depth[chosen] = book.depth[event]
+    _depth(block, wait, chosen, event, groups)
     back = np.zeros(len(chosen), dtype=bool)
     for to, path, whys in wait.ways:   # the arms of one target take one way back
-        mine = np.arange(len(chosen)) if len(wait.ways) == 1 else \
-            np.flatnonzero(np.isin(kinds, list(whys)))
+        if len(wait.ways) == 1:
+            back[:] = _way(block, journey, wait, path, chosen, rows, event, at, seq, kinds,
+                           groups, whys)
+            continue
+        mine = np.flatnonzero(np.isin(kinds, list(whys)))
         if len(mine):
-            back[mine] = _way(block, journey, wait, path, chosen[mine], kinds[mine], whys)
+            back[mine] = _way(block, journey, wait, path, chosen[mine], rows[mine], event[mine],
+                              at[mine], seq[mine], kinds[mine], None, whys)
     return back
 
 
-def _way(block, journey, wait: Wait, path, chosen, kinds, whys) -> np.ndarray:
+def _groups(wait: Wait, kinds: np.ndarray) -> list:
+    """The places of each cycle type's events among ``kinds``, as ``(type, places)`` (places
+    None: all of them), for the types with some."""
+    if len(wait.cycles) == 1:
+        return [(next(iter(wait.cycles)), None)]
+    found = []
+    for k in wait.cycles:
+        mine = np.flatnonzero(kinds == k)
+        if len(mine) == len(kinds):
+            return [(k, None)]
+        if len(mine):
+            found.append((k, mine))
+    return found
+
+
+def _scope(block, journey, rows, runs, event, at, seq, own: bool = False):
+    """``Block.scope`` for runs ``runs`` of customers ``rows`` at the instants ``(at, seq)``,
+    whose events are ``event`` (``own``: the runs' own, as a branch reads it), from the
+    arrays the round has."""
+    scope = Scope(block, rows, journey, runs, event, True, True, at, seq,
+                  block.lanes.entered[runs])
+    scope.own = own
+    return scope
+
+
+def _context(block, wait: Wait, chosen, event, groups) -> None:
+    """``Block._context`` for a round's runs and events: whether an event has a context key
+    is its source's, the same for every source of a type as a rule (the book is asked only
+    for a type whose sources differ)."""
+    lanes = block.lanes
+    lanes.forget_event(chosen)
+    for key, refs in lanes.contexts.items():
+        for k, mine in groups:
+            having = [key in keys for keys in wait.keys[k]]
+            if not any(having):
+                continue
+            runs = chosen if mine is None else chosen[mine]
+            ids = event if mine is None else event[mine]
+            if not all(having):
+                has = block.book.has_key(ids, key)
+                runs, ids = runs[has], ids[has]
+            refs[runs] = ids
+            lanes.forget(runs, key)
+
+
+def _depth(block, wait: Wait, chosen, event, groups) -> None:
+    """The runs take their events' depths (0 for the types only baselines make)."""
+    depth = block.lanes.depth
+    for k, mine in groups:
+        runs = chosen if mine is None else chosen[mine]
+        if k in wait.shallow:
+            depth[runs] = 0
+        else:
+            depth[runs] = block.book.depth[event if mine is None else event[mine]]
+
+
+def _way(block, journey, wait: Wait, path, chosen, rows, event, at, seq, kinds, groups,
+         whys) -> np.ndarray:
     """The steps of a way back from the arms (``whys``: their edges by event type) for runs
-    ``chosen`` that took events of types ``kinds``: each branch visited, those a condition
-    holds for go on from it as usual (their timers cancelled); which runs are back. A run
-    back at the wait was there before: its step is the wait's already."""
-    lanes, j = block.lanes, journey.j
+    ``chosen`` of customers ``rows`` that took events ``event`` of types ``kinds`` at
+    ``(at, seq)`` (``groups``: ``_groups`` of them, or None): each branch visited, those a
+    condition holds for go on from it as usual (their timers cancelled); which runs are back.
+    A run back at the wait was there before: its step is the wait's already."""
+    lanes = block.lanes
     back = np.ones(len(chosen), dtype=bool)
-    going = np.arange(len(chosen))
+    going = None   # the places of the runs still on the way (None: all)
+    runs = chosen
     prev, why, hops = wait.s, None, 0
     for s in path:
-        runs = chosen[going]
         hops += 1
         if why is None:
-            _arrived(block, journey, s, runs, prev, kinds, whys)
+            _arrived(block, journey, s, runs, prev, kinds, groups, whys)
         else:
             _visited(block, journey, s, runs, prev, why)
-        scope = _Reading(block.scope(j, runs))
-        open_ = np.ones(len(runs), dtype=bool)
+        pick = (lambda value: value) if going is None else (lambda value: value[going])
+        scope = _Reading(_scope(block, journey, pick(rows), runs, pick(event), pick(at),
+                                pick(seq), own=True))
+        open_ = None
         for tree, target, label in journey.branches[s]:
             # on every run (conditions only read): most are open, and a subset costs more
-            hit = open_ & steps.holds(tree, scope)
+            hit = steps.holds(tree, scope)   # (may be a path's array the scope keeps)
+            if open_ is not None:
+                hit = hit & open_
             if hit.any():
                 leaving = runs[hit]
                 lanes.timer_t[leaving] = np.inf
                 lanes.hops[leaving], lanes.pos[leaving] = hops, s
                 block.go(leaving, np.full(len(leaving), target), np.full(len(leaving), label))
-                back[going[hit]] = False
-                open_ &= ~hit
+                back[hit if going is None else going[hit]] = False
+                open_ = ~hit if open_ is None else open_ & ~hit
                 if not open_.any():
-                    break
-        going = going[open_]
-        if not len(going):
-            return back
+                    return back
+        if open_ is not None:
+            going = np.flatnonzero(open_) if going is None else going[open_]
+            runs = chosen[going]
         prev, why = s, journey.why("else")
-    runs = chosen[going]
     if why is None:
-        _arrived(block, journey, wait.s, runs, prev, kinds, whys)
+        _arrived(block, journey, wait.s, runs, prev, kinds, groups, whys)
     else:
         _visited(block, journey, wait.s, runs, prev, why)
     lanes.hops[runs] = hops + 1
@@ -277,7 +353,7 @@ def _way(block, journey, wait: Wait, path, chosen, kinds, whys) -> np.ndarray:
     if wait.within is None:
         lanes.timer_t[runs] = np.inf
     else:
-        lanes.timer_t[runs] = lanes.t[runs] + wait.within
+        lanes.timer_t[runs] = (at if going is None else at[going]) + wait.within
         lanes.timer_q[runs] = block.fresh()
         lanes.timer_kind[runs] = TIMEOUT
     return back
@@ -300,10 +376,15 @@ class _Reading:
         return getattr(self.scope, name)
 
 
-def _arrived(block, journey, s: int, runs, prev: int, kinds, whys) -> None:
-    """``_visited`` for the step the arms lead to: one count per arm's edge."""
+def _arrived(block, journey, s: int, runs, prev: int, kinds, groups, whys) -> None:
+    """``_visited`` for the step the arms lead to: one count per arm's edge (``groups``:
+    the places of each type's runs, when all the round's runs are here)."""
     if len(whys) == 1:
         _visited(block, journey, s, runs, prev, next(iter(whys.values())))
+        return
+    if groups is not None:
+        for k, mine in groups:
+            _visited(block, journey, s, runs if mine is None else runs[mine], prev, whys[k])
         return
     for k, why in whys.items():
         mine = kinds == k
