@@ -313,16 +313,16 @@ def _way(block, journey, wait: Wait, path, chosen, rows, event, at, seq, kinds, 
     lanes = block.lanes
     back = np.ones(len(chosen), dtype=bool)
     going = None   # the places of the runs still on the way (None: all)
-    runs = chosen
+    pick = lambda value: value if going is None else value[going]   # noqa: E731
+    runs, customers = chosen, rows
     prev, why, hops = wait.s, None, 0
     for s in path:
         hops += 1
         if why is None:
-            _arrived(block, journey, s, runs, prev, kinds, groups, whys)
+            _arrived(block, journey, s, runs, customers, prev, kinds, groups, whys)
         else:
-            _visited(block, journey, s, runs, prev, why)
-        pick = (lambda value: value) if going is None else (lambda value: value[going])
-        scope = _Reading(_scope(block, journey, pick(rows), runs, pick(event), pick(at),
+            _visited(block, journey, s, runs, customers, prev, why)
+        scope = _Reading(_scope(block, journey, customers, runs, pick(event), pick(at),
                                 pick(seq), own=True))
         open_ = None
         for tree, target, label in journey.branches[s]:
@@ -341,19 +341,19 @@ def _way(block, journey, wait: Wait, path, chosen, rows, event, at, seq, kinds, 
                     return back
         if open_ is not None:
             going = np.flatnonzero(open_) if going is None else going[open_]
-            runs = chosen[going]
+            runs, customers = chosen[going], rows[going]
         prev, why = s, journey.why("else")
     if why is None:
-        _arrived(block, journey, wait.s, runs, prev, kinds, groups, whys)
+        _arrived(block, journey, wait.s, runs, customers, prev, kinds, groups, whys)
     else:
-        _visited(block, journey, wait.s, runs, prev, why)
+        _visited(block, journey, wait.s, runs, customers, prev, why)
     lanes.hops[runs] = hops + 1
     lanes.phase[runs] = REST   # ``steps.wait_event``: rests again, with a new timeout
     lanes.rest[runs] = EVENT
     if wait.within is None:
         lanes.timer_t[runs] = np.inf
     else:
-        lanes.timer_t[runs] = (at if going is None else at[going]) + wait.within
+        lanes.timer_t[runs] = pick(at) + wait.within
         lanes.timer_q[runs] = block.fresh()
         lanes.timer_kind[runs] = TIMEOUT
     return back
@@ -376,27 +376,29 @@ class _Reading:
         return getattr(self.scope, name)
 
 
-def _arrived(block, journey, s: int, runs, prev: int, kinds, groups, whys) -> None:
+def _arrived(block, journey, s: int, runs, rows, prev: int, kinds, groups, whys) -> None:
     """``_visited`` for the step the arms lead to: one count per arm's edge (``groups``:
     the places of each type's runs, when all the round's runs are here)."""
     if len(whys) == 1:
-        _visited(block, journey, s, runs, prev, next(iter(whys.values())))
+        _visited(block, journey, s, runs, rows, prev, next(iter(whys.values())))
         return
     if groups is not None:
         for k, mine in groups:
-            _visited(block, journey, s, runs if mine is None else runs[mine], prev, whys[k])
+            _visited(block, journey, s, runs if mine is None else runs[mine],
+                     rows if mine is None else rows[mine], prev, whys[k])
         return
     for k, why in whys.items():
         mine = kinds == k
         if mine.any():
-            _visited(block, journey, s, runs[mine], prev, why)
+            _visited(block, journey, s, runs[mine], rows[mine], prev, why)
 
 
-def _visited(block, journey, s: int, runs, prev: int, why: int) -> None:
-    """``steps._visit`` for runs that came to step ``s`` from ``prev`` by edge ``why`` (none
-    resumed): the visit counted, the stage reached (their step and hops are the caller's)."""
+def _visited(block, journey, s: int, runs, rows, prev: int, why: int) -> None:
+    """``steps._visit`` for runs ``runs`` (of customers ``rows``) that came to step ``s`` from
+    ``prev`` by edge ``why`` (none resumed): the visit counted, the stage reached (their step
+    and hops are the caller's)."""
     if len(runs):
-        steps.counted(block, journey, s, runs, prev, why)
+        steps.counted(block, journey, s, runs, prev, why, rows)
 
 
 def _earliest_ahead(block, rows: np.ndarray, now: np.ndarray, split: np.ndarray) -> tuple:
@@ -429,7 +431,6 @@ def _next(block, rows: np.ndarray, lane: np.ndarray, now, split, limit_t, limit_
     strictly after their instant, within the horizon, before the run's timeout and before
     ``(limit_t, limit_q)``: their places in ``rows``, and those events' ids, times, sequence
     numbers and types. The others are left to ``Block.schedule``."""
-    block.unscheduled[rows] = True
     if not len(rows):
         return rows, rows, now, split, rows
     lanes = block.lanes
@@ -442,7 +443,7 @@ def _next(block, rows: np.ndarray, lane: np.ndarray, now, split, limit_t, limit_
             go &= ~_at(block, lane, j, s) | np.isin(kinds, list(wait.cycles))
     kept = np.flatnonzero(go)
     taken = rows[kept]
-    block.unscheduled[taken] = False
+    block.unscheduled[rows] = ~go   # the others: on to their next item
     block.instant_t[taken], block.instant_n[taken] = best_t[kept], 1
     return kept, best[kept], best_t[kept], best_q[kept], kinds[kept]
 

@@ -42,11 +42,12 @@ def execute(block, lanes_: np.ndarray) -> None:
             _visit(block, journey, s, chosen)
 
 
-def counted(block, journey, s: int, runs: np.ndarray, prev, why) -> None:
-    """Runs ``runs`` came to step ``s`` from ``prev`` by edge ``why`` (arrays, or one value
-    for all): the visit counted, the step's stage reached."""
+def counted(block, journey, s: int, runs: np.ndarray, prev, why, rows=None) -> None:
+    """Runs ``runs`` (of customers ``rows``, when the caller has them) came to step ``s`` from
+    ``prev`` by edge ``why`` (arrays, or one value for all): the visit counted, the step's
+    stage reached."""
     lanes, tally, j = block.lanes, block.tally, journey.j
-    rows = lanes.c[runs]
+    rows = lanes.c[runs] if rows is None else rows
     tally.step(j, s, rows, prev, why)
     stage = journey.stage_of[s]
     reached = lanes.flags("stage", j)
