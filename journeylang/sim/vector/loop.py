@@ -29,7 +29,7 @@ import numpy as np
 from ...semantics import zero_wait
 from . import steps
 from .book import after
-from .lanes import EVENT, REST, TIMEOUT
+from .lanes import EVENT, REST
 from .plan import BASELINE
 from .scope import Scope
 
@@ -347,15 +347,14 @@ def _way(block, journey, wait: Wait, path, chosen, rows, event, at, seq, kinds, 
         _arrived(block, journey, wait.s, runs, customers, prev, kinds, groups, whys)
     else:
         _visited(block, journey, wait.s, runs, customers, prev, why)
+    # ``steps.wait_event``: rests again, with a new timeout (resting for events with a
+    # timeout's timer, as it did: ``cycling`` took only such runs, and the round changed none)
     lanes.hops[runs] = hops + 1
-    lanes.phase[runs] = REST   # ``steps.wait_event``: rests again, with a new timeout
-    lanes.rest[runs] = EVENT
     if wait.within is None:
         lanes.timer_t[runs] = np.inf
     else:
         lanes.timer_t[runs] = pick(at) + wait.within
         lanes.timer_q[runs] = block.fresh()
-        lanes.timer_kind[runs] = TIMEOUT
     return back
 
 
