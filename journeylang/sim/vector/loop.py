@@ -168,21 +168,22 @@ def take(block, rows: np.ndarray, ids: np.ndarray) -> None:
     limit_t, limit_q = _limit(block, rows)
     at, seq, kinds = book.t[ids], book.q[ids], book.kind[ids]
     only = next(iter(block.cycles.values())) if len(block.cycles) == 1 else None
+    lane = lanes.order[rows, 0]   # a run back at its wait stays in its lane
     while len(rows):
-        lane = lanes.order[rows, 0]
         if only is not None:   # every run here rests at the one wait with cycles
-            back = _round(block, only, lane, ids, at, seq, kinds)
+            back = _round(block, only, lane, rows, ids, at, seq, kinds)
         else:
             back = np.zeros(len(rows), dtype=bool)
             for (j, s), wait in block.cycles.items():
                 mine = _at(block, lane, j, s)
                 if mine.any():
-                    back[mine] = _round(block, wait, lane[mine], ids[mine], at[mine], seq[mine],
-                                        kinds[mine])
-        rows, lane, limit_t, limit_q = rows[back], lane[back], limit_t[back], limit_q[back]
-        kept, ids, at, seq, kinds = _next(block, rows, lane, at[back], seq[back], limit_t,
-                                          limit_q)
-        rows, limit_t, limit_q = rows[kept], limit_t[kept], limit_q[kept]
+                    back[mine] = _round(block, wait, lane[mine], rows[mine], ids[mine], at[mine],
+                                        seq[mine], kinds[mine])
+        if not back.all():   # (usually all are)
+            rows, lane, limit_t, limit_q = rows[back], lane[back], limit_t[back], limit_q[back]
+            at, seq = at[back], seq[back]
+        kept, ids, at, seq, kinds = _next(block, rows, lane, at, seq, limit_t, limit_q)
+        rows, lane, limit_t, limit_q = rows[kept], lane[kept], limit_t[kept], limit_q[kept]
 
 
 def _limit(block, rows: np.ndarray):
@@ -206,15 +207,14 @@ def _earliest(best_t, best_q, having, t, q) -> None:
     best_t[places], best_q[places] = t[better], q[better]
 
 
-def _round(block, wait: Wait, chosen: np.ndarray, event: np.ndarray, at, seq,
-           kinds) -> np.ndarray:
-    """``Block._react_to`` for runs ``chosen`` resting at ``wait`` and events ``event`` of its
-    cycles (their instants ``(at, seq)`` and types ``kinds``: handlers, then the arm), then
-    the steps of the way back: which runs are back."""
+def _round(block, wait: Wait, chosen: np.ndarray, rows: np.ndarray, event: np.ndarray, at,
+           seq, kinds) -> np.ndarray:
+    """``Block._react_to`` for runs ``chosen`` (of customers ``rows``) resting at ``wait`` and
+    events ``event`` of its cycles (their instants ``(at, seq)`` and types ``kinds``:
+    handlers, then the arm), then the steps of the way back: which runs are back."""
     lanes, tally = block.lanes, block.tally
     journey = block.plan.journeys[wait.j]
     j = journey.j
-    rows = lanes.c[chosen]
     block.cur_t[rows], block.cur_s[rows] = at, seq
     groups = _groups(wait, kinds)
     for k, mine in groups:
@@ -410,6 +410,7 @@ def _earliest_ahead(block, rows: np.ndarray, now: np.ndarray, split: np.ndarray)
     book, kinds = block.book, block.cycle_kinds
     best_t, best_q = np.full(len(rows), np.inf), np.full(len(rows), np.inf)
     best, kind = np.full(len(rows), -1, dtype=np.int64), np.zeros(len(rows), dtype=np.int64)
+    first = True
     for k in kinds:
         if not book.holds(k):
             continue
@@ -418,6 +419,10 @@ def _earliest_ahead(block, rows: np.ndarray, now: np.ndarray, split: np.ndarray)
         if len(stale):
             t[stale], q[stale], ident[stale] = book.search_again(k, rows[stale], now[stale],
                                                                  split[stale])
+        if first:   # the first type's answers are the earliest so far (none: inf, inf, -1)
+            best_t, best_q, best, first = t, q, ident, False
+            kind[:] = k
+            continue
         better = np.flatnonzero((t < best_t) | ((t == best_t) & (q < best_q)))
         best_t[better], best_q[better], kind[better] = t[better], q[better], k
         best[better] = ident[better]
