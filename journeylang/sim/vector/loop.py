@@ -216,13 +216,13 @@ def _round(block, wait: Wait, chosen: np.ndarray, rows: np.ndarray, event: np.nd
     journey = block.plan.journeys[wait.j]
     j = journey.j
     block.cur_t[rows], block.cur_s[rows] = at, seq
+    taken = _Taken(chosen, rows, event, at, seq, kinds, lanes.entered[chosen])
     groups = _groups(wait, kinds)
     for k, mine in groups:
         if k not in journey.handlers:
             continue
-        runs = chosen if mine is None else chosen[mine]
-        pick = (lambda value: value) if mine is None else (lambda value: value[mine])
-        scope = _scope(block, journey, pick(rows), runs, pick(event), pick(at), pick(seq))
+        theirs = taken.at(mine)
+        runs, scope = theirs.runs, theirs.scope(block, journey)
         for h, handler in enumerate(journey.handlers[k]):
             ok = None if handler.tree is None else steps.holds(handler.tree, scope)
             taking = runs if ok is None else runs[ok]
@@ -234,17 +234,44 @@ def _round(block, wait: Wait, chosen: np.ndarray, rows: np.ndarray, event: np.nd
     _context(block, wait, chosen, event, groups)
     lanes.t[chosen], lanes.s[chosen] = at, seq
     _depth(block, wait, chosen, event, groups)
+    if len(wait.ways) == 1:   # the arms of one target take one way back
+        to, path, whys = wait.ways[0]
+        return _way(block, journey, wait, path, taken, groups, whys)
     back = np.zeros(len(chosen), dtype=bool)
-    for to, path, whys in wait.ways:   # the arms of one target take one way back
-        if len(wait.ways) == 1:
-            back[:] = _way(block, journey, wait, path, chosen, rows, event, at, seq, kinds,
-                           groups, whys)
-            continue
+    for to, path, whys in wait.ways:
         mine = np.flatnonzero(np.isin(kinds, list(whys)))
         if len(mine):
-            back[mine] = _way(block, journey, wait, path, chosen[mine], rows[mine], event[mine],
-                              at[mine], seq[mine], kinds[mine], None, whys)
+            back[mine] = _way(block, journey, wait, path, taken.at(mine), None, whys)
     return back
+
+
+@dataclass(frozen=True)
+class _Taken:
+    """A round's runs, their customers, the events they take (instants and types) and their
+    entries' times, place by place."""
+
+    runs: np.ndarray
+    rows: np.ndarray
+    event: np.ndarray
+    t: np.ndarray
+    s: np.ndarray
+    kinds: np.ndarray
+    entered: np.ndarray
+
+    def at(self, places) -> _Taken:
+        """Those at ``places`` (None: all)."""
+        if places is None:
+            return self
+        return _Taken(self.runs[places], self.rows[places], self.event[places], self.t[places],
+                      self.s[places], self.kinds[places], self.entered[places])
+
+    def scope(self, block, journey, own: bool = False):
+        """``Block.scope`` for the runs at the events' instants, from these arrays: with the
+        events taken (``own``: as the runs' own, which a branch reads; else as a handler's)."""
+        scope = Scope(block, self.rows, journey, self.runs, self.event, True, True, self.t,
+                      self.s, self.entered)
+        scope.own = own
+        return scope
 
 
 def _groups(wait: Wait, kinds: np.ndarray) -> list:
@@ -260,16 +287,6 @@ def _groups(wait: Wait, kinds: np.ndarray) -> list:
         if len(mine):
             found.append((k, mine))
     return found
-
-
-def _scope(block, journey, rows, runs, event, at, seq, own: bool = False):
-    """``Block.scope`` for runs ``runs`` of customers ``rows`` at the instants ``(at, seq)``,
-    whose events are ``event`` (``own``: the runs' own, as a branch reads it), from the
-    arrays the round has."""
-    scope = Scope(block, rows, journey, runs, event, True, True, at, seq,
-                  block.lanes.entered[runs])
-    scope.own = own
-    return scope
 
 
 def _context(block, wait: Wait, chosen, event, groups) -> None:
@@ -303,28 +320,23 @@ def _depth(block, wait: Wait, chosen, event, groups) -> None:
             depth[runs] = block.book.depth[event if mine is None else event[mine]]
 
 
-def _way(block, journey, wait: Wait, path, chosen, rows, event, at, seq, kinds, groups,
-         whys) -> np.ndarray:
-    """The steps of a way back from the arms (``whys``: their edges by event type) for runs
-    ``chosen`` of customers ``rows`` that took events ``event`` of types ``kinds`` at
-    ``(at, seq)`` (``groups``: ``_groups`` of them, or None): each branch visited, those a
-    condition holds for go on from it as usual (their timers cancelled); which runs are back.
-    A run back at the wait was there before: its step is the wait's already."""
+def _way(block, journey, wait: Wait, path, taken: _Taken, groups, whys) -> np.ndarray:
+    """The steps of a way back from the arms (``whys``: their edges by event type) for the
+    runs ``taken`` (``groups``: ``_groups`` of their types, or None): each branch visited,
+    those a condition holds for go on from it as usual (their timers cancelled); which runs
+    are back. A run back at the wait was there before: its step is the wait's already."""
     lanes = block.lanes
-    back = np.ones(len(chosen), dtype=bool)
-    going = None   # the places of the runs still on the way (None: all)
-    pick = lambda value: value if going is None else value[going]   # noqa: E731
-    runs, customers = chosen, rows
+    back = np.ones(len(taken.runs), dtype=bool)
+    going, on = None, taken   # the places of the runs still on the way (None: all), and they
     prev, why, hops = wait.s, None, 0
     for s in path:
         hops += 1
         if why is None:
-            _arrived(block, journey, s, runs, customers, prev, kinds, groups, whys)
+            _arrived(block, journey, s, on, prev, groups, whys)
         else:
-            _visited(block, journey, s, runs, customers, prev, why)
-        scope = _Reading(_scope(block, journey, customers, runs, pick(event), pick(at),
-                                pick(seq), own=True))
-        open_ = None
+            _visited(block, journey, s, on.runs, on.rows, prev, why)
+        scope = _Reading(on.scope(block, journey, own=True))
+        runs, open_ = on.runs, None
         for tree, target, label in journey.branches[s]:
             # on every run (conditions only read): most are open, and a subset costs more
             hit = steps.holds(tree, scope)   # (may be a path's array the scope keeps)
@@ -341,20 +353,20 @@ def _way(block, journey, wait: Wait, path, chosen, rows, event, at, seq, kinds, 
                     return back
         if open_ is not None:
             going = np.flatnonzero(open_) if going is None else going[open_]
-            runs, customers = chosen[going], rows[going]
+            on = taken.at(going)
         prev, why = s, journey.why("else")
     if why is None:
-        _arrived(block, journey, wait.s, runs, customers, prev, kinds, groups, whys)
+        _arrived(block, journey, wait.s, on, prev, groups, whys)
     else:
-        _visited(block, journey, wait.s, runs, customers, prev, why)
+        _visited(block, journey, wait.s, on.runs, on.rows, prev, why)
     # ``steps.wait_event``: rests again, with a new timeout (resting for events with a
     # timeout's timer, as it did: ``cycling`` took only such runs, and the round changed none)
-    lanes.hops[runs] = hops + 1
+    lanes.hops[on.runs] = hops + 1
     if wait.within is None:
-        lanes.timer_t[runs] = np.inf
+        lanes.timer_t[on.runs] = np.inf
     else:
-        lanes.timer_t[runs] = pick(at) + wait.within
-        lanes.timer_q[runs] = block.fresh()
+        lanes.timer_t[on.runs] = on.t + wait.within
+        lanes.timer_q[on.runs] = block.fresh()
     return back
 
 
@@ -375,21 +387,18 @@ class _Reading:
         return getattr(self.scope, name)
 
 
-def _arrived(block, journey, s: int, runs, rows, prev: int, kinds, groups, whys) -> None:
+def _arrived(block, journey, s: int, on: _Taken, prev: int, groups, whys) -> None:
     """``_visited`` for the step the arms lead to: one count per arm's edge (``groups``:
-    the places of each type's runs, when all the round's runs are here)."""
+    the places of each type's runs among ``on``, when all the round's runs are here)."""
     if len(whys) == 1:
-        _visited(block, journey, s, runs, rows, prev, next(iter(whys.values())))
+        _visited(block, journey, s, on.runs, on.rows, prev, next(iter(whys.values())))
         return
-    if groups is not None:
-        for k, mine in groups:
-            _visited(block, journey, s, runs if mine is None else runs[mine],
-                     rows if mine is None else rows[mine], prev, whys[k])
-        return
-    for k, why in whys.items():
-        mine = kinds == k
-        if mine.any():
-            _visited(block, journey, s, runs[mine], rows[mine], prev, why)
+    if groups is None:
+        groups = [(k, np.flatnonzero(on.kinds == k)) for k in whys]
+    for k, mine in groups:
+        if mine is None or len(mine):
+            _visited(block, journey, s, on.runs if mine is None else on.runs[mine],
+                     on.rows if mine is None else on.rows[mine], prev, whys[k])
 
 
 def _visited(block, journey, s: int, runs, rows, prev: int, why: int) -> None:
