@@ -78,6 +78,7 @@ segments:
         - {event: lesson, after: {event: joined}, p: 1, delay: 150m}
         - {event: paid, after: {event: joined}, p: 1, delay: 3h, data: {order: {total: 99}}}
         - {event: paid, after: {event: joined}, p: 1, delay: 4h, data: {order: {total: 10}}}
+        - {event: paid, after: {event: joined}, p: 1, delay: 250m}
         - {event: lesson, after: {event: joined}, p: 1, delay: 270m}
         - {event: quiz, after: {event: joined}, p: 1, delay: 5h}
         - {event: lesson, after: {event: quiz}, p: 1, delay: 1h}
@@ -103,8 +104,9 @@ segments:
 @pytest.mark.parametrize("hour", ["01", "12"])
 def test_events_round_a_cycle_of_a_wait_agree_to_the_customer(within, hour, together,
                                                                monkeypatch):
-    """Lessons, posts and purchases (a handler's condition false for one) that a wait for
-    events takes, each going through two branches back to it (on the
+    """Lessons, posts and purchases (a handler's condition false for one; one without the
+    data the others have, which leaves the run's context as it was) that a wait for events
+    takes, each going through two branches back to it (on the
     profile, a run variable, the event's data and the context), several in a row: at one time
     (two posts), at the very end of the timeout, after it (the
     timeout first), between other events (a quiz leads elsewhere, a lesson comes during the
