@@ -133,7 +133,7 @@ def messages(block, j: int, step: int, channel: str, rows, at, received, corr=No
         mine = np.flatnonzero(segments == g)
         if not len(mine):
             continue
-        factor = plan.cohort.segments[g].fatigue ** received[mine]
+        factor = _fatigue(plan.cohort.segments[g].fatigue, received[mine])
         for s in sources:
             made = _respond(block, s, rows[mine], at[mine], np.zeros(len(mine), dtype=np.int64),
                             order[mine][:, None], plan.sources[s].p * factor,
@@ -149,6 +149,19 @@ def messages(block, j: int, step: int, channel: str, rows, at, received, corr=No
         follow(block, batch, outs[0], outs[1], np.full(len(outs[0]), plan.sources[0].kind),
                outs[3], outs[4])
     block.commit(batch)
+
+
+_POWERS: dict[float, np.ndarray] = {}   # fatigue -> its powers 0, 1, 2...
+
+
+def _fatigue(fatigue: float, received: np.ndarray) -> np.ndarray:
+    """``fatigue ** received`` (each customer's messages before this one), read from a table
+    of the powers that the same operation made once."""
+    powers = _POWERS.get(fatigue)
+    most = int(received.max())
+    if powers is None or most >= len(powers):
+        powers = _POWERS[fatigue] = fatigue ** np.arange(max(2 * most + 1, 64), dtype=np.int64)
+    return powers[received]
 
 
 def _opt_outs(block, rows, at, order, segments):

@@ -1056,7 +1056,11 @@ class Block:
         self.occ_fresh[j][rows] = True
         from ...runtime.events import iso
         moments, which = _distinct(at)   # a zone's customers share them
-        stamps = np.array([iso(t) for t in moments.tolist()], dtype=object)[which]
+        if len(moments) == 1:   # one moment (usual): its stamp set in place, not gathered
+            stamps = np.empty(len(rows), dtype=object)
+            stamps.fill(iso(moments.tolist()[0]))
+        else:
+            stamps = np.array([iso(t) for t in moments.tolist()], dtype=object)[which]
         s = self.plan.occurrence_sources[j]
         # the occurrence's type has no name a journey can wait for, enter on or ask about
         ids = self.book.add(rows, at, mark, self.plan.sources[s].kind, s, 0, -1,

@@ -95,9 +95,10 @@ def _joined(pieces: list, sizes: list[int]) -> np.ndarray:
 
 class Tally:
     """What one block counts, per journey. What happens per item a customer takes (step visits,
-    send results, messages, responses, events handled or ignored) is added to counts of a fixed
-    size as it happens; what happens per run (entries, stages, milestones, ends, arms, KPI
-    windows, handoffs) is logged with its customer and counted when the block ends. Customers
+    send results, messages, responses, events handled or ignored, stages reached, runs ended
+    by step, edge and group) is added to counts of a fixed size as it happens; what else happens
+    per run (entries, milestones, conversions, arms, KPI windows, handoffs) is logged with its
+    customer and counted when the block ends. Customers
     leave a block for the reference path only before it runs (``escaped``), so nothing of
     theirs is added."""
 
@@ -110,6 +111,10 @@ class Tally:
         self.experimenting = [bool(journey.holdout or journey.splits) for journey in plan.journeys]
         # per journey: (step, previous step, edge) code -> visits
         self.visits: dict[int, Counter] = defaultdict(Counter)
+        self.stages: dict[int, Counter] = defaultdict(Counter)   # per journey: stage -> runs
+        # per journey: (step, edge, held out) -> runs ended there that way
+        self.ends: dict[int, Counter] = defaultdict(Counter)
+        self._converting: dict[int, np.ndarray] = {}   # per journey: edge codes of conversions
         self.results: dict[tuple, Counter] = defaultdict(Counter)  # (j, what, reason) -> step -> n
         self.channels: dict[tuple, Counter] = defaultdict(Counter)  # (j, channel) -> step -> n
         self.messages = np.zeros((len(plan.journeys), n), dtype=np.int64)  # per customer
@@ -146,7 +151,9 @@ class Tally:
             self.visits[j].update(dict(zip(*_tallied(codes))))
 
     def stage(self, j: int, stage: int, rows) -> None:
-        self.log.add(f"stage/{j}", rows, stage)
+        n = self._count(rows)
+        if n:
+            self.stages[j][stage] += n
 
     def result(self, j: int, s: int, what: str, rows, reason: str | None = None) -> None:
         n = self._count(rows)
@@ -173,7 +180,33 @@ class Tally:
             self.handled_kinds[(j, kind)] += n
 
     def ended(self, j: int, rows, pos, why, held, since, segment) -> None:
-        self.log.add(f"ended/{j}", rows, pos, why, held, since, segment)
+        """Runs ended at step ``pos`` by edge ``why``: counted by (step, edge, held out) now;
+        the conversions of treated runs (their time from entry, their segment) are logged."""
+        kept = self._kept(rows)
+        if kept is not None:
+            rows, pos, why, held = rows[kept], pos[kept], why[kept], held[kept]
+            since, segment = since[kept], segment[kept]
+        if not len(rows):
+            return
+        ends = self.ends[j]
+        first = (int(pos[0]), int(why[0]), int(held[0]))
+        if (pos == first[0]).all() and (why == first[1]).all() and (held == held[0]).all():
+            ends[first] += len(rows)   # usually: all at one step, one way, one group
+        else:
+            for key, n in zip(*_tallied(pos, why, held)):
+                ends[key] += n
+        won = np.isin(why, self._conversions(j)) & ~held
+        if won.any():
+            self.log.add(f"converted/{j}", rows[won], since[won], segment[won])
+
+    def _conversions(self, j: int) -> np.ndarray:
+        """The codes of journey ``j``'s edges that end a run converted."""
+        found = self._converting.get(j)
+        if found is None:
+            outcome_of = self.plan.journeys[j].outcome_of
+            found = self._converting[j] = np.array(
+                [c for c, o in outcome_of.items() if o == CONVERTED], dtype=np.int64)
+        return found
 
     def run(self, j: int, rows, run_ids, held, arms, milestones, outcome) -> None:
         """A run's arms and what it achieved, for the experiments (at its end, or at the
@@ -291,10 +324,9 @@ class Tally:
                 for (a, w, b), m in zip(*_tallied(prev[moved], why[moved], s[moved],
                                                  weights=visits[moved])):
                     counts.flows[(ids[a], whys[w], ids[b])] += m
-        stages = take("stage")
-        if stages is not None:
-            for stage, n in zip(*_tallied(stages[1])):
-                counts.stages[journey.stages[stage]] += n
+        reached = self.stages[j]
+        for stage in sorted(reached):
+            counts.stages[journey.stages[stage]] += reached[stage]
         for (jj, what, reason), found in self.results.items():
             if jj != j:
                 continue
@@ -324,7 +356,7 @@ class Tally:
         for (jj, kind), n in sorted(self.handled_kinds.items()):
             if jj == j:
                 counts.handled[self.plan.kinds.names[kind]] += n
-        self._ended(journey, counts, take("ended"))
+        self._ended(journey, counts, take("converted"))
         if self.messages[j].any():
             counts.promo_sends = int(self.promo[j])
             counts.budget_sends = sum(counts.results[s.id]["sent"] for s in journey.steps
@@ -336,20 +368,19 @@ class Tally:
         counts.entered_customers = int((block.entries[j] > 0)[keep].sum())
         return counts
 
-    def _ended(self, journey, counts: JourneyCounts, ended) -> None:
-        if ended is None:
-            return
+    def _ended(self, journey, counts: JourneyCounts, converted) -> None:
         ids, whys, outcome_of = journey.ids, journey.whys, journey.outcome_of
-        rows, pos, why, held, since, segment = ended
-        for (p, w, h), m in zip(*_tallied(pos, why, held)):
+        ends = self.ends[journey.j]
+        for p, w, h in sorted(ends):   # in the order of the combinations
+            m = ends[(p, w, h)]
             outcome = outcome_of[w]
             counts.ended[("holdout" if h else "treated", outcome)] += m
             if p >= 0:
                 counts.flows[(ids[p], whys[w], f"end:{outcome}")] += m
-        won = np.isin(why, [c for c, o in outcome_of.items() if o == CONVERTED]) & ~held
-        if won.any():
-            counts.convert_times.frombytes(np.asarray(since[won], dtype=np.float64).tobytes())
-            for g, m in zip(*_tallied(segment[won])):
+        if converted is not None:
+            _, since, segment = converted
+            counts.convert_times.frombytes(np.asarray(since, dtype=np.float64).tobytes())
+            for g, m in zip(*_tallied(segment)):
                 counts.by_segment[self.plan.cohort.segments[g].name]["converted"] += m
 
     def _experiments(self, journey, counts: JourneyCounts, block, keep) -> None:
