@@ -711,7 +711,7 @@ class Block:
             grown = np.full((self.n, width), -1, dtype=np.int64)
             grown[:, :self.item_lanes.shape[1]] = self.item_lanes
             self.item_lanes = grown
-        self.item_lanes[rows] = self.lanes.order[rows]
+        self.item_lanes[rows] = self.lanes.of(rows)   # (as wide as the order: grown to it)
         # the place after each one's last run: a customer's order holds their runs first
         self.item_last[rows] = self.lanes.counts[rows]
         if self.keys is not None:
@@ -749,7 +749,7 @@ class Block:
             reacting = stage < width
             if reacting.any():
                 mine = rows[reacting]
-                chosen = self.item_lanes[mine, stage[reacting]]
+                chosen = np.take(self.item_lanes, mine * width + stage[reacting])   # one flat gather
                 ok = chosen >= 0
                 mine, chosen, event = mine[ok], chosen[ok], ids[reacting][ok]
                 ok = (lanes.phase[chosen] != FREE) & (lanes.c[chosen] == mine)
