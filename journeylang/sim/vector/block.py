@@ -26,7 +26,7 @@ import numpy as np
 
 from . import behaviour, loop, steps
 from .book import Book
-from .columns import distinct_codes, distinct_rows, holds
+from .columns import any_column, distinct_codes, distinct_rows, holds
 from .correlation import Keys
 from .customers import Customers
 from ..instant import MAX_INSTANT_ITEMS, loop_error
@@ -145,7 +145,7 @@ def _first_timer(times, seqs, lanes_):
     # a customer with no timer beyond the first column: the first column's (an infinite
     # time is never taken, whatever comes with it)
     first, seq, lane = times[:, 0].copy(), seqs[:, 0].copy(), lanes_[:, 0].copy()
-    several = np.flatnonzero((times[:, 1:] < np.inf).any(axis=1))
+    several = np.flatnonzero(any_column(times[:, 1:] < np.inf))
     if len(several):
         times, seqs, lanes_ = times[several], seqs[several], lanes_[several]
         earliest = times.min(axis=1)
@@ -258,6 +258,7 @@ class Block:
         rank[order] = np.arange(len(order))
         seqs = self.seq + 1 + rank
         self.seq += len(order)
+        self.book.reserve(len(order))   # grown once for the whole draw, not part by part
         offset = 0
         for part in parts:
             count = len(part["rows"])
@@ -469,18 +470,18 @@ class Block:
             j = journey.j
             theirs = live if one else journeys == j
             if len(journey.interest):
-                running = (theirs & runs).any(axis=1)
+                running = any_column(theirs & runs)
                 for k in journey.interest:
                     wanted[k] |= running
             if len(journey.held_interest):
-                held = (theirs & holding).any(axis=1)
+                held = any_column(theirs & holding)
                 for k in journey.held_interest:
                     wanted[k] |= held
             if self.keys is not None and self.keys.correlated[j] and len(journey.interest):
-                held = (theirs & holding).any(axis=1)
+                held = any_column(theirs & holding)
                 for k in journey.interest:   # undelivered for its key
                     wanted[k] |= held
-            quiet = (theirs & quieted).any(axis=1)
+            quiet = any_column(theirs & quieted)
             if quiet.any():
                 for k in plan.opt_out_kinds:
                     wanted[k] |= quiet
@@ -490,7 +491,7 @@ class Block:
                 if j in self.entry_only:   # no live run of the journey: only the entry wants it
                     bounds[journey.entry_kind] = np.where(
                         entering, self.last_entry[j, rows] + self.entry_only[j], -np.inf)
-        anything = live.any(axis=1) | wanted.any(axis=0)
+        anything = any_column(live) | wanted.any(axis=0)
         for j in self.occurrences:   # a scheduled entry may begin a run: it sees the profile
             anything |= self._can_enter(j, rows)
         for k in plan.opt_out_kinds | plan.update_kinds:
@@ -710,7 +711,7 @@ class Block:
             grown = np.full((self.n, width), -1, dtype=np.int64)
             grown[:, :self.item_lanes.shape[1]] = self.item_lanes
             self.item_lanes = grown
-        self.item_lanes[rows] = self.lanes.order[rows]
+        self.item_lanes[rows] = self.lanes.of(rows)   # (as wide as the order: grown to it)
         # the place after each one's last run: a customer's order holds their runs first
         self.item_last[rows] = self.lanes.counts[rows]
         if self.keys is not None:
@@ -740,12 +741,15 @@ class Block:
         stage, ids = self.item_stage[rows], self.item[rows]
         kinds = book.kind[ids]
         # past their last run, an event no journey enters on has nothing left to reach
-        end = np.where(self.entering_kind[kinds], width + journeys, self.item_last[rows])
+        last = self.item_last[rows]
+        end = np.where(self.entering_kind[kinds], width + journeys, last)
         while len(rows):
+            if not (stage < last).any():   # no run left to reach: the passes over the empty
+                stage = np.maximum(stage, width)   # slots before the entries do nothing
             reacting = stage < width
             if reacting.any():
                 mine = rows[reacting]
-                chosen = self.item_lanes[mine, stage[reacting]]
+                chosen = np.take(self.item_lanes, mine * width + stage[reacting])   # one flat gather
                 ok = chosen >= 0
                 mine, chosen, event = mine[ok], chosen[ok], ids[reacting][ok]
                 ok = (lanes.phase[chosen] != FREE) & (lanes.c[chosen] == mine)
@@ -770,7 +774,8 @@ class Block:
             paused = ~free   # they go on after their run executes: from this stage
             self.item_stage[rows[paused]] = stage[paused]
             going = ~done & free & ~self.escaped[rows]
-            rows, stage, ids, kinds, end = rows[going], stage[going], ids[going], kinds[going], end[going]
+            rows, stage, ids, kinds = rows[going], stage[going], ids[going], kinds[going]
+            end, last = end[going], last[going]
 
     def _react(self, lanes_: np.ndarray, ids: np.ndarray) -> None:
         """Runs take an event: milestones, then goals and exit rules, then (not held out)
