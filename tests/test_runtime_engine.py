@@ -65,3 +65,23 @@ def test_items_come_in_time_priority_and_sequence_order(queued, stops, priority)
         reference, queued, stops, priority, lambda handler, until: reference.run(
             until, priority, handler))
     assert len(engine) == 0 and engine.peek() is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([0.0, 1.0]), st.sampled_from([EVENT, TIMER])),
+                max_size=90), st.randoms(use_true_random=False), st.integers(0, 90))
+def test_items_restored_out_of_order_come_in_order(queued, random, in_order):
+    """Items queued with their own sequence numbers in any order (timers read back from a
+    store), many at one time, come in (time, priority, sequence) order."""
+    sequences = list(range(len(queued)))
+    shuffled = sequences[in_order:]
+    random.shuffle(shuffled)
+    sequences[in_order:] = shuffled  # the first ones in order: a long run, then any order
+    engine, handled = Engine(None), []
+    engine.handler = lambda item, sequence: handled.append((engine.now, item, sequence))
+    for (at, priority), sequence in zip(queued, sequences):
+        engine.schedule(at, priority, priority, sequence)
+    engine.run()
+    assert [(at, priority, sequence) for at, priority, sequence in handled] == sorted(
+        (at, priority, sequence) for (at, priority), sequence in zip(queued, sequences))
+    assert len(engine) == 0

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import heapq
 import time as _time
+from bisect import insort
+from collections import deque
 from typing import Any, Callable
 
 # At the same instant an event is handled before a timer: an event that arrives exactly at a
@@ -21,9 +23,14 @@ class Engine:
     run is deterministic. Sequence numbers are handed out here and persisted by the store.
 
     The queue is a heap of the distinct times (plain floats: cheap to compare, where the
-    heap of (time, priority, sequence, item) tuples compared tuples) and, per time, a heap of
-    (priority, sequence, item): many timers fall at one instant (the customers of a zone
-    waiting for the same local time), and they are then one entry of the large heap."""
+    heap of (time, priority, sequence, item) tuples compared tuples) and, per time, the
+    (priority, sequence, item) in order, taken from the front: a list, or a deque once it
+    holds ``_BUNCH`` (many timers fall at one instant: the customers of a zone waiting for the
+    same local time, thousands at the end of quiet hours; they are one entry of the large
+    heap, and a heap of them cost a dozen tuple comparisons per item taken). Items come in
+    their order nearly always (a new sequence number is the largest; an event queued while the
+    timers of its instant are handled goes before them all), so one is added at either end;
+    only an item restored out of order is inserted in the middle."""
 
     def __init__(self, handler: Callable[[Any, int], None] | None, now: float = float("-inf"),
                  sequence: int = 0):
@@ -31,7 +38,7 @@ class Engine:
         self.now = now
         self.sequence = sequence
         self._times: list[float] = []
-        self._at: dict[float, list[tuple[int, int, Any]]] = {}
+        self._at: dict[float, list | deque] = {}
 
     def __len__(self) -> int:
         return sum(map(len, self._at.values()))
@@ -42,21 +49,28 @@ class Engine:
             sequence = self.sequence
             self.sequence += 1
         queued = self._at.get(at)
+        entry = (priority, sequence, item)
         if queued is None:
-            self._at[at] = [(priority, sequence, item)]
+            self._at[at] = [entry]
             heapq.heappush(self._times, at)
-        else:
-            heapq.heappush(queued, (priority, sequence, item))
+        elif priority > (last := queued[-1])[0] or priority == last[0] and sequence > last[1]:
+            queued.append(entry)  # the usual order: a new sequence number is the largest
+            if len(queued) == _BUNCH and type(queued) is list:
+                self._at[at] = deque(queued)
+        elif priority < (first := queued[0])[0] or priority == first[0] and sequence < first[1]:
+            queued.insert(0, entry)  # an event queued while its instant's timers are handled
+        else:  # in the middle (a timer restored out of order): rare
+            insort(queued, entry, key=_order)
         return sequence
 
     def peek(self) -> float | None:
         """The time of the next item, or None when nothing is queued."""
         return self._times[0] if self._times else None
 
-    def _pop(self, at: float, queued: list) -> tuple[int, int, Any]:
+    def _pop(self, at: float, queued: list | deque) -> tuple[int, int, Any]:
         """The first item at ``at`` (the first time), taken off the queue."""
         if len(queued) > 1:
-            return heapq.heappop(queued)
+            return queued.pop(0) if type(queued) is list else queued.popleft()
         del self._at[at]
         heapq.heappop(self._times)
         return queued[0]
@@ -93,7 +107,7 @@ class Engine:
             if at == until and queued[0][0] > priority:
                 break
             if len(queued) > 1:
-                _, sequence, item = pop(queued)
+                _, sequence, item = queued.pop(0) if type(queued) is list else queued.popleft()
             else:
                 del by_time[at]
                 pop(times)
@@ -109,6 +123,13 @@ class Engine:
     def clear(self) -> None:
         self._times.clear()
         self._at.clear()
+
+
+_BUNCH = 32  # items at one time from which they are kept in a deque (else a list)
+
+
+def _order(entry: tuple[int, int, Any]) -> tuple[int, int]:
+    return entry[0], entry[1]  # (priority, sequence): unique, the item is never compared
 
 
 class WallClock:

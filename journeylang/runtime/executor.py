@@ -181,7 +181,7 @@ class Executor:
             return
         if run.timer != sequence:
             return
-        run.timer, run.timer_due, run.waiting = None, None, None
+        run.timer = run.timer_due = run.waiting = None
         program = self.programs[run.content_hash]
         step = program.steps.get(run.step) if run.step else None
         if due.kind == "wake":
@@ -393,19 +393,24 @@ class Executor:
         ``_execute`` runs it, inlined: this loop moves most runs)."""
         now, history, kinds, kpis_at = self.engine.now, self.store.history, _STEP_KINDS, \
             program.kpis_at
+        steps = program.steps
+        self.traced += 1  # every call records an entry: a step's, or the run's end
         for _ in range(MAX_STEPS):
             if step_id is None:
                 self._end(customer, run, COMPLETED, "no next step")
                 return
-            step = program.steps[step_id]
-            run.step, run.stage, run.step_at, run.waiting = step.id, step.stage, now, None
+            step = steps[step_id]
+            # one store per field: a tuple assignment builds and unpacks a tuple per step
+            run.step = step_id = step.id
+            run.stage = step.stage
+            run.step_at = now
+            run.waiting = None
             if kpis_at:
-                kpis = kpis_at.get(step.id)
+                kpis = kpis_at.get(step_id)
                 if kpis:
                     self._open_kpis(customer, run, kpis)
             what, detail, step_id, edge, outcome = kinds[step.kind](self, customer, run, program,
                                                                    step)
-            self.traced += 1
             history([now, run.customer, run.id, run.journey_id, step.id, what, why, detail])
             if outcome is not None:
                 self._end(customer, run, outcome, edge)
@@ -432,7 +437,8 @@ class Executor:
         timer.seq = sequence = self.engine.schedule(due, TIMER, timer)
         self.pending[sequence] = timer
         self.store.add_timer(timer)
-        run.timer, run.timer_due = sequence, due
+        run.timer = sequence
+        run.timer_due = due
 
     def _add_timer(self, due: float, payload) -> int:
         timer = Timer(-1, due, payload)
