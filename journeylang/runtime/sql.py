@@ -340,9 +340,8 @@ class SqlStore(MemoryStore):
     def prefetch(self, customer_ids) -> None:
         """Load the stored customers among ``customer_ids`` that are not cached, a few queries
         for many (a round trip per customer is what a server costs)."""
-        batch, cached = dict.fromkeys(customer_ids), self.customers
-        # a walk over the batch: a difference of the two dicts' keys walks the whole cache
-        missing = {c for c in batch if c not in cached}
+        batch = dict.fromkeys(customer_ids)
+        missing = batch.keys() - self.customers.keys()  # set operations: most are cached
         if self.known is not None:
             missing &= self.known
         if not missing:
@@ -483,8 +482,8 @@ class SqlStore(MemoryStore):
 
     def _indexed(self, table: str, ids: list[str]) -> set[str]:
         """The ids among ``ids`` that ``table`` holds, looked up in sorted chunks: neighbouring
-        ids share the index's pages (measured: half the time of the ids in the order they
-        came, about 1 µs an id against 2 in an index of 555,000)."""
+        ids share the index's pages (measured in a whole run of the full mixed stream, an index
+        of up to 555,000 ids: a fifth less time than the ids in the order they came)."""
         ids, found = sorted(ids), set()
         for start in range(0, len(ids), PREFETCH_CHUNK):
             chunk = ids[start:start + PREFETCH_CHUNK]
