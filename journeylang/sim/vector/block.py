@@ -32,7 +32,7 @@ from .customers import Customers
 from ..instant import MAX_INSTANT_ITEMS, loop_error
 from .lanes import (EVENT, EXEC, EXPIRY, FREE, HELD, HOLDOUT, QUIET, QUIET_OVER, REST, TIME,
                     TIMEOUT, WAKE, Lanes)
-from .scope import Scope
+from .scope import RUN_ENTERED, RUN_SPLIT, RUN_TIME, Scope
 from .tally import Tally
 
 TIMER, OCCURS, HAPPENS = 1, 2, 3   # what a customer's next item is
@@ -287,8 +287,8 @@ class Block:
         """What a run's conditions read (the run's event when ``event`` is None)."""
         rows = self.lanes.c[lanes]
         return Scope(self, rows, self.plan.journeys[j], lanes, event, True, True,
-                     self.lanes.t[lanes] if now is None else now,
-                     self.lanes.s[lanes] if split is None else split, self.lanes.entered[lanes])
+                     RUN_TIME if now is None else now, RUN_SPLIT if split is None else split,
+                     RUN_ENTERED)
 
     # --- the scope's view of customers --------------------------------------------------------
 
