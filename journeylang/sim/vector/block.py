@@ -651,15 +651,16 @@ class Block:
         kind = lanes.timer_kind[lanes_]
         lanes.timer_t[lanes_] = np.inf
         lanes.depth[lanes_] = 0
-        expiring = lanes_[kind == EXPIRY]
-        if len(expiring):
+        expires = kind == EXPIRY
+        moving = lanes_
+        if expires.any():
+            expiring = lanes_[expires]
             for j in self.journeys_among(expiring):
                 mine = expiring[lanes.j[expiring] == j]
                 self.end(mine, plan.journeys[j].why("holdout goal window over"))
-        moving = lanes_[kind != EXPIRY]
-        if not len(moving):
-            return
-        kind = kind[kind != EXPIRY]
+            moving, kind = lanes_[~expires], kind[~expires]
+            if not len(moving):
+                return
         for j in self.journeys_among(moving):
             journey = plan.journeys[j]
             if len(plan.journeys) == 1:   # every run is the journey's
