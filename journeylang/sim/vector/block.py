@@ -32,7 +32,7 @@ from .customers import Customers
 from ..instant import MAX_INSTANT_ITEMS, loop_error
 from .lanes import (EVENT, EXEC, EXPIRY, FREE, HELD, HOLDOUT, QUIET, QUIET_OVER, REST, TIME,
                     TIMEOUT, WAKE, Lanes)
-from .scope import Scope
+from .scope import RUN_ENTERED, RUN_SPLIT, RUN_TIME, Scope
 from .tally import Tally
 
 TIMER, OCCURS, HAPPENS = 1, 2, 3   # what a customer's next item is
@@ -288,8 +288,8 @@ class Block:
         """What a run's conditions read (the run's event when ``event`` is None)."""
         rows = self.lanes.c[lanes]
         return Scope(self, rows, self.plan.journeys[j], lanes, event, True, True,
-                     self.lanes.t[lanes] if now is None else now,
-                     self.lanes.s[lanes] if split is None else split, self.lanes.entered[lanes])
+                     RUN_TIME if now is None else now, RUN_SPLIT if split is None else split,
+                     RUN_ENTERED)
 
     # --- the scope's view of customers --------------------------------------------------------
 
@@ -652,15 +652,16 @@ class Block:
         kind = lanes.timer_kind[lanes_]
         lanes.timer_t[lanes_] = np.inf
         lanes.depth[lanes_] = 0
-        expiring = lanes_[kind == EXPIRY]
-        if len(expiring):
+        expires = kind == EXPIRY
+        moving = lanes_
+        if expires.any():
+            expiring = lanes_[expires]
             for j in self.journeys_among(expiring):
                 mine = expiring[lanes.j[expiring] == j]
                 self.end(mine, plan.journeys[j].why("holdout goal window over"))
-        moving = lanes_[kind != EXPIRY]
-        if not len(moving):
-            return
-        kind = kind[kind != EXPIRY]
+            moving, kind = lanes_[~expires], kind[~expires]
+            if not len(moving):
+                return
         for j in self.journeys_among(moving):
             journey = plan.journeys[j]
             if len(plan.journeys) == 1:   # every run is the journey's

@@ -125,6 +125,9 @@ class Book:
                    updates: dict | None) -> np.ndarray:
         """A baseline source's events, sorted by customer and time (``counts`` per customer;
         ``rows``: each event's customer), to the static part."""
+        # room for as many again: a stream that just fits would leave the events made while
+        # the block runs a copy of the whole book at their first add
+        self._grow(2 * len(rows))
         ids = self._append(rows, times, seq, kind, src, 0, -1)
         self._keep(src, ids, data, updates)
         starts = np.concatenate([[0], np.cumsum(counts)]) + (ids[0] if len(ids) else self.size)

@@ -21,6 +21,17 @@ from .columns import _true, as_objects, dig, evaluate, typed
 NOW_LAST = np.inf   # a sequence number after every event at a time (history "up to now")
 
 
+class RunColumn:
+    """A scope's event, instant or entry given as its runs' own (a column of ``Lanes``), read
+    only when a condition asks for it: most of a run's conditions read only its variables."""
+
+    def __init__(self, column: str):
+        self.column = column
+
+
+RUN_EVENT, RUN_TIME, RUN_SPLIT, RUN_ENTERED = (RunColumn(c) for c in ("ev", "t", "s", "entered"))
+
+
 class Scope:
     """Paths for customers ``rows`` (one element per run or customer):
 
@@ -36,18 +47,30 @@ class Scope:
                  defaults=True, now=None, split=None, since=None):
         self.block, self.rows, self.journey, self.lanes = block, rows, journey, lanes
         self.context, self.defaults = context, defaults
-        self.event = event if event is not None else (
-            block.lanes.ev[lanes] if lanes is not None else None)
-        self.now, self.split, self.since = now, split, since
+        self._event = event if event is not None else (RUN_EVENT if lanes is not None else None)
+        self._now, self._split, self._since = now, split, since
         self.own = event is None and lanes is not None   # the run's event, which set may change
 
     def subset(self, mask) -> "Scope":
         pick = lambda value: value[mask] if isinstance(value, np.ndarray) else value
         found = Scope(self.block, self.rows[mask], self.journey, pick(self.lanes),
-                      pick(self.event), self.context, self.defaults, pick(self.now),
-                      pick(self.split), pick(self.since))
+                      pick(self._event), self.context, self.defaults, pick(self._now),
+                      pick(self._split), pick(self._since))
         found.own = self.own
         return found
+
+    def _runs(self, name: str):
+        """The field ``name``, read from the runs' columns when first asked (``RunColumn``)."""
+        value = getattr(self, name)
+        if isinstance(value, RunColumn):
+            value = getattr(self.block.lanes, value.column)[self.lanes]
+            setattr(self, name, value)
+        return value
+
+    event = property(lambda self: self._runs("_event"))
+    now = property(lambda self: self._runs("_now"))
+    split = property(lambda self: self._runs("_split"))
+    since = property(lambda self: self._runs("_since"))
 
     # --- paths --------------------------------------------------------------------------------
 

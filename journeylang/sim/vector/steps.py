@@ -248,8 +248,10 @@ def wait_schedule(block, journey, s: int, chosen) -> None:
 def _wake(block, journey, s: int, chosen, due, passed: str) -> None:
     """Wait until ``due``, or go on at once (edge ``passed``) when it is not later than now."""
     now = due <= block.lanes.t[chosen]
-    if now.any():
-        _next(block, journey, s, chosen[now], passed)
+    if not now.any():   # usually: every run waits
+        block.rest(chosen, TIME, due, WAKE)
+        return
+    _next(block, journey, s, chosen[now], passed)
     if (~now).any():
         block.rest(chosen[~now], TIME, due[~now], WAKE)
 
@@ -275,7 +277,8 @@ def branch(block, journey, s: int, chosen) -> None:
         if not open_.any():
             break
         hit = open_.copy()
-        hit[open_] = holds(tree, scope.subset(open_))
+        # while every run is open, the scope itself (a subset would copy its columns)
+        hit[open_] = holds(tree, scope if hit.all() else scope.subset(open_))
         to[hit], why[hit] = target, label
         open_ &= ~hit
     block.go(chosen, to, why)
