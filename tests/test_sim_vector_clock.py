@@ -1,4 +1,5 @@
-"""The vectorised local clock where every zone keeps one offset: the runtime's instants."""
+"""The vectorised local clock where every zone keeps one offset, and its schedules' next
+occurrences: the runtime's instants."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,7 +8,8 @@ import random
 import numpy as np
 import pytest
 
-from journeylang.runtime.policies import Zones, next_local_time
+from journeylang.runtime.policies import Zones, next_local_time, next_occurrence
+from journeylang.runtime.program import Schedule
 from journeylang.sim.vector.clock import ZoneClock
 
 
@@ -33,3 +35,24 @@ def test_the_next_local_time_at_fixed_offsets_is_the_runtimes(minutes):
     for i, moment in enumerate(moments.tolist()):
         assert found[i] == next_local_time(moment, minutes, zones.get(names[codes[i]])), i
     assert (found[1000:1500] == moments[1000:1500]).all()
+
+
+def test_the_next_occurrence_past_the_span_is_inf_and_within_it_the_runtimes():
+    """Moments from before the span's first occurrence to after its last, in zones searched
+    apart and as one: past the last occurrence, inf; else the runtime's occurrence."""
+    names = ["Asia/Shanghai", "Asia/Singapore", "Europe/Berlin"]
+    start = dt.datetime(2026, 3, 2, tzinfo=dt.timezone.utc).timestamp()
+    clock = ZoneClock(names, start, start + 30 * 86400, "UTC")
+    schedule = Schedule("week", 20 * 60, (2,))
+    moments = np.linspace(clock.start - 86400, clock.end + 20 * 86400, 400)
+    codes = np.arange(len(moments)) % len(names)
+    found = clock.next_occurrence(moments, schedule, codes)
+    zones = Zones("UTC")
+    last = {code: clock.occurrences(schedule)[code][-1] for code in range(len(names))}
+    beyond = np.array([m >= last[c] for m, c in zip(moments.tolist(), codes.tolist())])
+    assert beyond.any() and (~beyond).any()
+    assert np.isinf(found[beyond]).all()
+    for i in np.flatnonzero(~beyond).tolist():
+        assert found[i] == next_occurrence(float(moments[i]), schedule, zones.get(names[codes[i]]))
+    one = codes == 0   # one zone: the table searched without picking its customers
+    assert np.array_equal(clock.next_occurrence(moments[one], schedule, codes[one]), found[one])

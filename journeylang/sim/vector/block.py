@@ -400,7 +400,8 @@ class Block:
         if order.shape[1]:   # the earliest of each customer's (the rest cannot win)
             at, seq, lane = _first_timer(timer_t, lanes.timer_q[safe], safe)
             offer(at, 1, seq, TIMER, lane)
-        # occurrences of scheduled entries
+        # occurrences of scheduled entries (whether each may begin a run: read once, here)
+        may_begin = {}
         for j in self.occurrences:
             occ_q, occ_fresh = self.occ_q[j], self.occ_fresh[j]   # rows of these (1-d: faster)
             fresh = occ_fresh[rows]
@@ -408,11 +409,11 @@ class Block:
                 renewed = rows[fresh]
                 occ_q[renewed] = self.fresh()
                 occ_fresh[renewed] = False
-            at = self._occurrence_time(j, rows)
-            at[~self._can_enter(j, rows)] = np.inf
+            may_begin[j] = entering = self._can_enter(j, rows)
+            at = np.where(entering, self._occurrence_time(j, rows), np.inf)
             offer(at, 1, occ_q[rows], OCCURS, j)
         # events some run or entry of theirs takes
-        wanted, bounds = self._wanted(rows, order, live, safe, phase)
+        wanted, bounds = self._wanted(rows, order, live, safe, phase, may_begin)
         folded = self._folded(rows)
         now, split = self.cur_t[rows], self.cur_s[rows]
         book, shared = self.book, None
@@ -448,14 +449,15 @@ class Block:
         self.next_what[rows] = what
         self.next_ref[rows] = ref
 
-    def _wanted(self, rows, order, live, safe, phase):
+    def _wanted(self, rows, order, live, safe, phase, may_begin):
         """Per event type, which customers it matters to now (a row per type): those whose
         live runs take it (a held-out run: its goals, milestones and exit rules), those who
         may enter a journey entered on it, and while anything is live or may begin (on an
         entry event or a scheduled occurrence), opt-outs and profile updates. With them, per
         type whose only use for some customers is an entry that re-entry keeps closed for a
         while (``reentry after``), the time before which those customers need none of its
-        events (-inf: any)."""
+        events (-inf: any). ``may_begin``: per scheduled journey, whether each customer may
+        begin a run (``_can_enter``, read by the caller)."""
         plan, lanes = self.plan, self.lanes
         n, kinds = len(rows), len(plan.kinds)
         wanted = np.zeros((kinds, n), dtype=bool)
@@ -492,8 +494,8 @@ class Block:
                     bounds[journey.entry_kind] = np.where(
                         entering, self.last_entry[j, rows] + self.entry_only[j], -np.inf)
         anything = any_column(live) | wanted.any(axis=0)
-        for j in self.occurrences:   # a scheduled entry may begin a run: it sees the profile
-            anything |= self._can_enter(j, rows)
+        for entering in may_begin.values():   # a scheduled entry may begin a run: sees the profile
+            anything |= entering
         for k in plan.opt_out_kinds | plan.update_kinds:
             wanted[k] |= anything
         return wanted, bounds

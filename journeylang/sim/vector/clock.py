@@ -62,6 +62,7 @@ class ZoneClock:
         self.zone_keys = [zone.key for zone in self.zones]   # the runtime's zone of a timer
         self._schedules: dict[tuple, np.ndarray] = {}
         self._alike_of: dict[tuple, np.ndarray] = {}   # (what, ...) -> ``_alike``
+        self._closed: dict = {}   # schedule -> ``_closed_occurrences``
         self.start, self.end = start - 9 * DAY, end + 3 * DAY   # a calendar week before the start
         self.tables = [_transitions(z, self.start, self.end) for z in self.zones]
         # every zone at one offset over the span: offsets are a lookup by zone
@@ -178,18 +179,25 @@ class ZoneClock:
             self._schedules[key] = np.array(found)
         return self._schedules[key]
 
+    def _closed_occurrences(self, schedule) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Per zone, the schedule's occurrences, and the same closed by inf (one gather finds
+        an index's occurrence, or inf past the last)."""
+        found = self._closed.get(schedule)
+        if found is None:
+            tables = self.occurrences(schedule)
+            found = self._closed[schedule] = (tables, [np.append(t, np.inf) for t in tables])
+        return found
+
     def next_occurrence(self, moments: np.ndarray, schedule, codes: np.ndarray) -> np.ndarray:
         """The first occurrence of ``schedule`` strictly after each moment
         (``policies.next_occurrence``); +inf beyond the span."""
         found = np.full(len(moments), np.inf)
-        tables = [self._occurrences(schedule, code) for code in range(len(self.zones))]
+        tables, closed = self._closed_occurrences(schedule)
         alike = self._alike(("occurrences", schedule), tables)
         for code, mine in _zones(alike[codes], len(tables)):
-            table = tables[code]
-            index = np.searchsorted(table, moments if mine is None else moments[mine], side="right")
-            inside = index < len(table)
-            values = np.full(len(index), np.inf)
-            values[inside] = table[index[inside]]
+            index = np.searchsorted(tables[code], moments if mine is None else moments[mine],
+                                    side="right")
+            values = closed[code][index]   # past the last occurrence: the inf closing the table
             if mine is None:
                 return values
             found[mine] = values

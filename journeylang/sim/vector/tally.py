@@ -192,9 +192,12 @@ class Tally:
         first = (int(pos[0]), int(why[0]), int(held[0]))
         if (pos == first[0]).all() and (why == first[1]).all() and (held == held[0]).all():
             ends[first] += len(rows)   # usually: all at one step, one way, one group
-        else:
-            for key, n in zip(*_tallied(pos, why, held)):
-                ends[key] += n
+            # and all converted or none: the one edge decides, not a search of every run's
+            if not first[2] and first[1] in self._conversions(j).tolist():
+                self.log.add(f"converted/{j}", rows, since, segment)
+            return
+        for key, n in zip(*_tallied(pos, why, held)):
+            ends[key] += n
         won = np.isin(why, self._conversions(j)) & ~held
         if won.any():
             self.log.add(f"converted/{j}", rows[won], since[won], segment[won])
