@@ -1058,9 +1058,9 @@ class Block:
         at = self._occurrence_time(j, rows)
         mark = self.fresh()
         self.cur_t[rows], self.cur_s[rows] = at, mark
-        index = self.occ_index[j]
-        index[rows] += 1
-        self.occ_next[j][rows] = self.occ_flat[j][self.occ_base[j][rows] + index[rows]]
+        following = self.occ_index[j][rows] + 1
+        self.occ_index[j][rows] = following
+        self.occ_next[j][rows] = self.occ_flat[j][self.occ_base[j][rows] + following]
         self.occ_fresh[j][rows] = True
         from ...runtime.events import iso
         moments, which = _distinct(at)   # a zone's customers share them

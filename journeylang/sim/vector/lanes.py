@@ -149,13 +149,14 @@ class Lanes:
             self.c[extra], self.j[extra] = rows[busy], j
             lanes[busy] = extra
         # in each customer's run order
-        need = int(self.counts[rows].max()) + 1 if len(rows) else 0
+        counts = self.counts[rows]
+        need = int(counts.max()) + 1 if len(rows) else 0
         if need > self.order.shape[1]:
             grown = np.full((self.n, need), -1, dtype=np.int64)
             grown[:, :self.order.shape[1]] = self.order
             self.order = grown
-        self.order[rows, self.counts[rows]] = lanes
-        self.counts[rows] += 1
+        self.order[rows, counts] = lanes
+        self.counts[rows] = counts + 1
         self.run[lanes] = np.arange(self.next_run, self.next_run + len(lanes))
         self.next_run += len(lanes)
         return lanes
