@@ -15,6 +15,7 @@ import numpy as np
 
 from ...semantics import CONVERTED, ENTRY_EXPERIMENT, HELD_OUT, SKIP_REASONS, TREATED
 from ..counting import HIT_OPEN, JourneyCounts
+from .columns import among_codes
 from .kpis import FIGURES
 from .plan import NO_NEXT
 
@@ -195,7 +196,7 @@ class Tally:
         else:
             for key, n in zip(*_tallied(pos, why, held)):
                 ends[key] += n
-        won = np.isin(why, self._conversions(j)) & ~held
+        won = among_codes(why, self._conversions(j)) & ~held
         if won.any():
             self.log.add(f"converted/{j}", rows[won], since[won], segment[won])
 
