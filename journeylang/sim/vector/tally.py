@@ -172,7 +172,11 @@ class Tally:
     def ignored(self, j: int, s, rows) -> None:
         kept = self._kept(rows)
         steps = np.broadcast_to(np.asarray(s), np.shape(rows))
-        for step, n in zip(*_tallied(steps if kept is None else steps[kept])):
+        steps = steps if kept is None else steps[kept]
+        if len(steps) and (steps == steps[0]).all():   # usually: all at one step
+            self.ignored_at[(j, int(steps[0]))] += len(steps)
+            return
+        for step, n in zip(*_tallied(steps)):
             self.ignored_at[(j, step)] += n
 
     def handled(self, j: int, kind: int, rows) -> None:
