@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from journeylang import api
 from journeylang.sim import load_cohort
-from journeylang.sim.vector.columns import any_column
+from journeylang.sim.vector.columns import among_codes, any_column
 from journeylang.sim.vector.lanes import Lanes
 from journeylang.sim.vector.plan import Plan
 
@@ -59,3 +59,12 @@ def test_any_column_is_numpys_any_by_row(n, width, seed):
     assert found.dtype == bool
     assert found.tolist() == matrix.any(axis=1).tolist()
     assert not np.shares_memory(found, matrix)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-3, 12), max_size=40), st.lists(st.integers(-3, 12), max_size=4))
+def test_among_codes_is_numpys_isin(values, codes):
+    values, codes = np.array(values, dtype=np.int64), np.array(codes, dtype=np.int64)
+    found = among_codes(values, codes)
+    assert found.dtype == bool
+    assert found.tolist() == np.isin(values, codes).tolist()

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..cohort import OPT_OUT_DELAY
 from ..engine import MAX_CHAIN
-from .columns import sample
+from .columns import distinct_codes, sample
 from .plan import BASELINE
 
 
@@ -51,8 +51,11 @@ def follow(block, batch: Batch, rows, at, kinds, depth, keys, corr=None) -> None
         if not len(rows):
             return
         segments = block.customers.seg[rows]
+        present = distinct_codes(kinds)   # (usually one type: the others' pairs left out)
         made = []
         for (g, kind), sources in plan.responses_to.items():
+            if kind not in present:
+                continue
             mine = np.flatnonzero((segments == g) & (kinds == kind))
             if not len(mine):
                 continue

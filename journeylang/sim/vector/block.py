@@ -747,10 +747,11 @@ class Block:
         last = self.item_last[rows]
         end = np.where(self.entering_kind[kinds], width + journeys, last)
         while len(rows):
-            if not (stage < last).any():   # no run left to reach: the passes over the empty
+            # a customer's slots past their last run are empty: only the others read theirs
+            reacting = stage < last
+            if not reacting.any():   # no run left to reach: the passes over the empty
                 stage = np.maximum(stage, width)   # slots before the entries do nothing
-            reacting = stage < width
-            if reacting.any():
+            else:
                 mine = rows[reacting]
                 chosen = np.take(self.item_lanes, mine * width + stage[reacting])   # one flat gather
                 ok = chosen >= 0

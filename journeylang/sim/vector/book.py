@@ -226,9 +226,9 @@ class Book:
         found_t = self.found_t[k]
         t = found_t[rows]
         stale = t < now
-        same = t == now
-        if same.any():   # rare: the sequence numbers decide
-            stale |= same & (self.found_q[k][rows] <= split)
+        tied = np.flatnonzero(t == now)   # the sequence numbers decide (read for these only)
+        if len(tied):
+            stale[tied] = self.found_q[k][rows[tied]] <= split[tied]
         if stale.any():
             t[stale] = self.search_again(k, rows[stale], now[stale], split[stale])[0]
         ahead = np.flatnonzero(t < np.inf)

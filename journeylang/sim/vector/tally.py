@@ -15,6 +15,7 @@ import numpy as np
 
 from ...semantics import CONVERTED, ENTRY_EXPERIMENT, HELD_OUT, SKIP_REASONS, TREATED
 from ..counting import HIT_OPEN, JourneyCounts
+from .columns import among_codes
 from .kpis import FIGURES
 from .plan import NO_NEXT
 
@@ -171,7 +172,11 @@ class Tally:
     def ignored(self, j: int, s, rows) -> None:
         kept = self._kept(rows)
         steps = np.broadcast_to(np.asarray(s), np.shape(rows))
-        for step, n in zip(*_tallied(steps if kept is None else steps[kept])):
+        steps = steps if kept is None else steps[kept]
+        if len(steps) and (steps == steps[0]).all():   # usually: all at one step
+            self.ignored_at[(j, int(steps[0]))] += len(steps)
+            return
+        for step, n in zip(*_tallied(steps)):
             self.ignored_at[(j, step)] += n
 
     def handled(self, j: int, kind: int, rows) -> None:
@@ -198,7 +203,7 @@ class Tally:
             return
         for key, n in zip(*_tallied(pos, why, held)):
             ends[key] += n
-        won = np.isin(why, self._conversions(j)) & ~held
+        won = among_codes(why, self._conversions(j)) & ~held
         if won.any():
             self.log.add(f"converted/{j}", rows[won], since[won], segment[won])
 
