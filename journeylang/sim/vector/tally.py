@@ -172,11 +172,7 @@ class Tally:
     def ignored(self, j: int, s, rows) -> None:
         kept = self._kept(rows)
         steps = np.broadcast_to(np.asarray(s), np.shape(rows))
-        steps = steps if kept is None else steps[kept]
-        if len(steps) and (steps == steps[0]).all():   # usually: all at one step
-            self.ignored_at[(j, int(steps[0]))] += len(steps)
-            return
-        for step, n in zip(*_tallied(steps)):
+        for step, n in zip(*_tallied(steps if kept is None else steps[kept])):
             self.ignored_at[(j, step)] += n
 
     def handled(self, j: int, kind: int, rows) -> None:
@@ -194,13 +190,6 @@ class Tally:
         if not len(rows):
             return
         ends = self.ends[j]
-        first = (int(pos[0]), int(why[0]), int(held[0]))
-        if (pos == first[0]).all() and (why == first[1]).all() and (held == held[0]).all():
-            ends[first] += len(rows)   # usually: all at one step, one way, one group
-            # and all converted or none: the one edge decides, not a search of every run's
-            if not first[2] and first[1] in self._conversions(j).tolist():
-                self.log.add(f"converted/{j}", rows, since, segment)
-            return
         for key, n in zip(*_tallied(pos, why, held)):
             ends[key] += n
         won = among_codes(why, self._conversions(j)) & ~held
@@ -466,6 +455,8 @@ def _tallied(*columns, weights=None):
         return [], []
     lows = [int(c.min()) for c in columns]
     spans = [int(c.max()) - low + 1 for c, low in zip(columns, lows)]
+    if weights is None and all(span == 1 for span in spans):   # one combination: usual per batch
+        return [lows[0] if len(lows) == 1 else tuple(lows)], [len(columns[0])]
     code = np.zeros(len(columns[0]), dtype=np.int64)
     for c, low, span in zip(columns, lows, spans):
         code = code * span + (c - low)
