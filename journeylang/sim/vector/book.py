@@ -370,13 +370,16 @@ class Book:
         """Per query, the time of its customer's first event of type ``k`` after the instant
         ``(at, seq)`` (inf: none): what ``window`` would give first, found by bisection
         instead of listing every event of the customer."""
+        dynamic = self.dyn[k].shape[1] and len(rows)
+        if dynamic and k not in self.static:   # only the matrix holds them: its answer
+            return self._first_time_dynamic(k, rows, at, seq)
         found = np.full(len(rows), np.inf)
         for begins, ends, _ in self.static.get(k, ()):
             end = ends[rows]
             first = _search(self, begins[rows], end, at, seq)
             has = np.flatnonzero(first < end)
             found[has] = np.minimum(found[has], self.t[first[has]])
-        if self.dyn[k].shape[1] and len(rows):
+        if dynamic:
             np.minimum(found, self._first_time_dynamic(k, rows, at, seq), out=found)
         return found
 
@@ -397,24 +400,22 @@ class Book:
         valid = ids >= 0
         table[:, :used] = np.where(valid, self.t[np.where(valid, ids, 0)], np.inf)
         flat = table.ravel()
-        base = rows * (width + 1)
         at = np.broadcast_to(np.asarray(at, dtype=float), rows.shape)
         seq = np.broadcast_to(np.asarray(seq, dtype=float), rows.shape)
-        count = np.zeros(len(rows), dtype=np.int64)
+        count = rows * (width + 1)   # each query's count, kept as its place in the flat table
         # halves of the row, then the place the count has reached (a count of every place
         # reads the inf after the row)
         for step in [width >> i for i in range(1, width.bit_length())] + [1]:
-            place = count + step - 1   # the last of the next part: not after the instant?
-            t = np.take(flat, base + place)
+            t = np.take(flat, count + (step - 1))   # the last of the next part: not after?
             passed = t < at
             same = np.flatnonzero(t == at)
             if len(same):   # rare: the sequence numbers decide (a padding only when at is inf)
-                column = place[same]
+                column = count[same] - rows[same] * (width + 1) + (step - 1)
                 ident = matrix[rows[same], np.minimum(column, matrix.shape[1] - 1)]
                 passed[same] = (column < held[rows[same]]) & (self.q[np.maximum(ident, 0)] <= seq[same])
-            count += np.where(passed, step, 0)
+            np.add(count, step, out=count, where=passed)
         # the first event after the instant, or a padding's inf
-        return np.take(flat, base + count)
+        return np.take(flat, count)
 
     # --- data ---------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ def statuses(block, journey, rows, k, opened_t, opened_q, due) -> np.ndarray:
     """Per observation, the code of its status (``FIGURES``): ``hit``, ``hit_open``,
     ``missed``, or -1 (still open)."""
     horizon = block.spec.horizon
-    hit_at = np.full(len(rows), np.inf)
+    hit = np.zeros(len(rows), dtype=bool)   # whether its event came within its window
     for index, kpi in enumerate(journey.kpis):
         if len(journey.kpis) == 1:   # every observation is this KPI's: nothing to pick
             mine = slice(None)
@@ -32,8 +32,7 @@ def statuses(block, journey, rows, k, opened_t, opened_q, due) -> np.ndarray:
         limit = np.minimum(due[mine], horizon)
         if kpi.tree is None:   # any event of the type: the first after the opening decides
             first = block.book.first_time(kpi.kind, rows[mine], opened_t[mine], opened_q[mine])
-            first[first > limit] = np.inf
-            hit_at[mine] = first
+            hit[mine] = (first <= limit) & (first < np.inf)
             continue
         query, ids = block.book.window(kpi.kind, rows[mine], opened_t[mine], opened_q[mine],
                                        limit, np.full(len(limit), np.inf))
@@ -41,13 +40,9 @@ def statuses(block, journey, rows, k, opened_t, opened_q, due) -> np.ndarray:
             scope = Scope(block, rows[mine][query], None, None, ids, False, False)
             ok = _true(evaluate(kpi.tree, scope), len(ids))
             query, ids = query[ok], ids[ok]
-        first = np.full(len(limit), np.inf)
-        if len(ids):
-            np.minimum.at(first, query, block.book.t[ids])
-        hit_at[mine] = first
-    hit, open_ = np.isfinite(hit_at), due > horizon
-    found = np.full(len(rows), -1, dtype=np.int64)
-    found[hit & open_] = FIGURES.index("hit_open")
-    found[hit & ~open_] = FIGURES.index("hit")
-    found[~hit & ~open_] = FIGURES.index("missed")
-    return found
+        found = np.zeros(len(limit), dtype=bool)
+        found[query] = True   # an event of the window met the condition
+        hit[mine] = found
+    open_ = due > horizon
+    return np.where(hit, np.where(open_, FIGURES.index("hit_open"), FIGURES.index("hit")),
+                    np.where(open_, -1, FIGURES.index("missed"))).astype(np.int64, copy=False)
