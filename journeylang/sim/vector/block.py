@@ -679,8 +679,9 @@ class Block:
                 to[timed_out] = self._timeouts(journey)[pos[timed_out]]
                 why[timed_out] = journey.why("timeout")
             quiet = kinds == QUIET_OVER
-            why[quiet] = journey.why("quiet hours over")
-            lanes.resumed[chosen[quiet]] = True
+            if quiet.any():
+                why[quiet] = journey.why("quiet hours over")
+                lanes.resumed[chosen[quiet]] = True
             self.go(chosen, to, why)
 
     def _timeouts(self, journey) -> np.ndarray:
@@ -924,24 +925,26 @@ class Block:
         scope = Scope(self, rows, journey, None, ids, False, True, at, seq, None)
         ok = holds(journey.entry_tree, scope) & holds(journey.audience_tree, scope)
         # a journey's row, then the customers: a faster gather than by a pair of indexes
-        entered = self.entries[j][rows] > 0
+        entries, active = self.entries[j][rows], self.active[j][rows]   # (counted on from them)
+        entered = entries > 0
         if program.reentry == "never":
             ok &= ~entered
         elif program.reentry != "always":
-            ok &= (self.active[j][rows] == 0) & (~entered | (at - self.last_entry[j][rows] >= (program.reentry_after or 0)))
+            ok &= (active == 0) & (~entered | (at - self.last_entry[j][rows] >= (program.reentry_after or 0)))
         if self.keys is not None:   # a usable key no live run of the journey has
             ok[ok] = self.keys.admits(j, rows[ok], ids[ok])
         rows, ids, at, seq = rows[ok], ids[ok], at[ok], seq[ok]
         if not len(rows):
             return
+        entries, active = entries[ok], active[ok]
         lanes = self.lanes
         chosen = lanes.open(j, rows)
         lanes.reset(chosen, j)
         if self.keys is not None:
             self.keys.opened(j, chosen, ids)
-        self.entries[j][rows] += 1
+        self.entries[j][rows] = entries + 1   # (a customer twice: once, as ``+=`` would)
         self.last_entry[j][rows] = at
-        self.active[j][rows] += 1
+        self.active[j][rows] = active + 1
         lanes.entered[chosen], lanes.t[chosen], lanes.s[chosen] = at, at, seq
         lanes.ev[chosen] = ids
         self._context(chosen, ids)
@@ -955,11 +958,9 @@ class Block:
             holding = chosen[held]
             self.open_kpis(journey, holding, journey.start, at[held], seq[held])
             self.hold(holding, journey, journey.start)
-        treated = chosen[~held]
-        if len(treated):
-            lanes.phase[treated] = EXEC
-            self.go(treated, np.full(len(treated), journey.start), np.full(len(treated), journey.entry_why
-                    if how == "event" else journey.why(how)))
+        treated = chosen[~held] if journey.holdout else chosen
+        if len(treated):   # (one step and edge for all: ``go`` writes them to every run)
+            self.go(treated, journey.start, journey.entry_why if how == "event" else journey.why(how))
 
     def _holdout_buckets(self, journey, rows: np.ndarray) -> np.ndarray:
         """The customers' buckets of the journey's entry holdout: a customer's is the same at
@@ -1106,10 +1107,10 @@ class Block:
             lanes.timer_kind[lanes_] = timer
         self.idle(lanes_)
 
-    def idle(self, lanes_: np.ndarray) -> None:
-        """The customers of runs that stopped executing: on with their event, or on to the next
-        thing that happens to them."""
-        rows = self.lanes.c[lanes_]
+    def idle(self, lanes_: np.ndarray, rows=None) -> None:
+        """The customers (``rows``, when the caller has them) of runs that stopped executing:
+        on with their event, or on to the next thing that happens to them."""
+        rows = self.lanes.c[lanes_] if rows is None else rows
         self.executing[rows] = -1
         free = rows[self.item[rows] < 0]
         self.unscheduled[free] = True
@@ -1121,6 +1122,7 @@ class Block:
         lanes = self.lanes
         if self.keys is not None:
             self.keys.ended(lanes_, at, seq)
+        every = None   # the customers of all the runs, when one journey's are all of them
         for j in self.journeys_among(lanes_):
             # every run is the journey's when it is the only one (the codes are logged: a copy)
             mine = slice(None) if len(self.plan.journeys) == 1 else lanes.j[lanes_] == j
@@ -1128,14 +1130,15 @@ class Block:
             codes = np.array(np.broadcast_to(why, lanes_.shape)[mine])
             when = lanes.t[chosen] if at is None else np.broadcast_to(at, lanes_.shape)[mine]
             rows = lanes.c[chosen]
+            every = rows if isinstance(mine, slice) else None
             self.tally.ended(j, rows, lanes.pos[chosen], codes, lanes.held[chosen],
                              when - lanes.entered[chosen], self.customers.seg[rows])
             if self.tally.experimenting[j]:
                 self.tally.run(j, rows, lanes.run[chosen], lanes.held[chosen],
                                lanes.arms(j)[chosen], lanes.flags("milestone", j)[chosen], codes)
             self.active[j][rows] -= 1
-        lanes.close(lanes_)
-        self.idle(lanes_)
+        lanes.close(lanes_, every)
+        self.idle(lanes_, every)
 
     # --- at the end ---------------------------------------------------------------------------
 

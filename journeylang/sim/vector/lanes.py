@@ -172,11 +172,12 @@ class Lanes:
         taken = np.take(order, rows, axis=0)
         return taken if width is None or width >= order.shape[1] else taken[:, :width]
 
-    def close(self, lanes: np.ndarray) -> None:
-        """The runs of ``lanes`` ended: their lanes are free, and leave their customer's order."""
+    def close(self, lanes: np.ndarray, rows=None) -> None:
+        """The runs of ``lanes`` (of customers ``rows``, when the caller has them) ended: their
+        lanes are free, and leave their customer's order."""
         self.phase[lanes] = FREE
         self.timer_t[lanes] = np.inf
-        rows = self.c[lanes]
+        rows = self.c[lanes] if rows is None else rows
         if len(self._closing) <= self.size:   # by lane; its last place (no lane: -1) stays clear
             self._closing = np.zeros(2 * self.size + 1, dtype=bool)
         closing = self._closing
