@@ -419,14 +419,11 @@ def test_vector_and_reference_engines_agree(case):
 def test_the_runs_executing_are_the_ones_their_customers_mark(case, monkeypatch):
     """A customer has at most one run executing, the one ``Block.executing`` names: at each
     pass the lanes whose phase is executing are exactly the lanes it names, and when the
-    customers settle none is executing and it names none. Each pass executes every executing
-    run; a day cycle's round (``wakes.take``) executes some of its own runs only (those at its
-    steps), never another customer's."""
-    from journeylang.sim.vector import block as vector_block, wakes
+    customers settle none is executing and it names none."""
+    from journeylang.sim.vector import block as vector_block
     from journeylang.sim.vector.lanes import EXEC
     passes = []
     execute, reschedule = vector_block.steps.execute, vector_block.Block.reschedule
-    take, rounds = wakes.take, []
 
     def marked(block):
         named = block.executing[block.executing >= 0]
@@ -434,18 +431,9 @@ def test_the_runs_executing_are_the_ones_their_customers_mark(case, monkeypatch)
 
     def checked_execute(block, lanes_):
         named, executing = marked(block)
-        assert np.array_equal(named, executing)
-        if rounds:
-            assert np.isin(lanes_, rounds[-1]).all() and np.isin(lanes_, executing).all()
-        else:
-            assert np.array_equal(lanes_, executing)
+        assert np.array_equal(named, executing) and np.array_equal(lanes_, executing)
         passes.append(len(lanes_))
         execute(block, lanes_)
-
-    def checked_take(block, lanes_):
-        rounds.append(lanes_.copy())
-        take(block, lanes_)
-        rounds.pop()
 
     def checked_reschedule(block):
         named, executing = marked(block)
@@ -453,7 +441,6 @@ def test_the_runs_executing_are_the_ones_their_customers_mark(case, monkeypatch)
         reschedule(block)
     monkeypatch.setattr(vector_block.steps, "execute", checked_execute)
     monkeypatch.setattr(vector_block.Block, "reschedule", checked_reschedule)
-    monkeypatch.setattr(wakes, "take", checked_take)
     tables, cohort = CASES[case]()
     simulate(tables, cohort, seed=2, days=40, engine="vector")
     assert passes

@@ -24,7 +24,7 @@ import hashlib
 
 import numpy as np
 
-from . import behaviour, loop, steps, wakes
+from . import behaviour, loop, steps
 from .book import Book
 from .columns import any_column, distinct_codes, distinct_rows, holds
 from .correlation import Keys
@@ -225,8 +225,6 @@ class Block:
         self.cycles = loop.waits(self)   # waits for events whose events are taken in a row
         self.cycle_kinds = loop.cycled(self)
         self.cycle_others = loop.others(self) if self.cycles else []
-        self.wakes = wakes.waits(self)   # waits until a time whose timers are taken in a row
-        self.wake_steps = None if self.wakes is None else wakes.inline(plan.journeys[0])
 
     # --- small helpers ------------------------------------------------------------------------
 
@@ -627,14 +625,7 @@ class Block:
         what = self.next_what[rows]
         timers = rows[what == TIMER]
         if len(timers):
-            fired = self.next_ref[timers]
-            if self.wakes is not None:
-                on = wakes.waking(self, fired)
-                if on.any():   # round a day cycle, its timers taken in a row
-                    wakes.take(self, fired[on])
-                    fired = fired[~on]
-            if len(fired):
-                self._fire(fired)
+            self._fire(self.next_ref[timers])
         occurs = rows[what == OCCURS] if self.occurrences else None
         for j in self.occurrences:   # (with one scheduled journey, every occurrence is its)
             occurring = occurs if len(self.occurrences) == 1 else occurs[self.next_ref[occurs] == j]
