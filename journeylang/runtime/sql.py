@@ -205,6 +205,16 @@ def _upsert(table: str, columns: str, key: str, keep: tuple = ()) -> str:
             f"ON CONFLICT ({key}) DO UPDATE SET {upsert_set(columns, key, keep)}")
 
 
+def _index_ids(ids: list[str]) -> Write:
+    """Applied ids moved to their index, sorted by SQLite in the writer (in the order they
+    came, each insert would land on another page of the index): one JSON array of them. An
+    id holding a NUL, which SQLite's JSON functions cut short, sends them row by row, sorted."""
+    if not ids or "\x00" in "".join(ids):
+        return _appends("event_ids", "id", [(ident,) for ident in sorted(ids)])
+    return Write("INSERT INTO event_ids (id) SELECT value FROM json_each(?) ORDER BY value",
+                 [(pack(ids),)], packed=(0,))
+
+
 def event_json(event: Event) -> str:
     """An event as the inbox keeps it (``at`` in epoch seconds, exactly)."""
     return dumps({"id": event.id, "type": event.type, "customer": event.customer, "at": event.at,
@@ -671,7 +681,7 @@ class SqlStore(MemoryStore):
                   "(SELECT id FROM runs WHERE customer = ?) AND id <= ? AND status = 'queued' "
                   "AND kind = 'message'", self._cancels),
             _appends("events", "ordinal, id, customer, type, at, note", self._events),
-            _appends("event_ids", "id", [(ident,) for ident in indexing]),
+            _index_ids(indexing),
             _deletes("inbox", "seq", self._inbox_taken),
             _upserts("slas", SLA_COLUMNS, "id", rows["slas"]),
             _upserts("observations", OBSERVATION_COLUMNS, "id", rows["observations"]),
