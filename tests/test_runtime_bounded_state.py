@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from journeylang.runtime import Event, Runtime, SqliteStore
@@ -31,7 +32,7 @@ def test_applied_ids_in_memory_stay_within_the_window_and_older_ones_are_still_r
         runtime.load(compile_text(CLICKS))
         runtime.ingest(events, batch_size=batch,
                        on_batch=lambda _: held.append(len(runtime.store.applied)))
-        # the window, the batch just applied, and the ids of the commit in flight at most
+        # the window, the batch just applied, and the ids of the commits in flight at most
         assert max(held) <= window + 2 * batch
         again = runtime.ingest(events[:5] + _clicks(300, 1), batch_size=batch)
         assert (again.applied, again.skipped) == (1, 5)  # far older than the window
@@ -44,6 +45,26 @@ def test_applied_ids_in_memory_stay_within_the_window_and_older_ones_are_still_r
     runs = db.execute("SELECT count(*) FROM runs").fetchone()[0]
     db.close()
     assert runs == 301 and 301 - window - batch <= indexed < 301
+
+
+@pytest.mark.parametrize("odd", ["客户-😀", 'quote " and \\ backslash', "nul \x00 inside"])
+def test_applied_ids_of_any_text_reach_the_index_as_they_are(tmp_path, odd):
+    """The ids moved to the index travel as one JSON array (or row by row when one holds a NUL,
+    which SQLite's JSON functions cut short): every id lands exactly, and is refused again."""
+    path, window = tmp_path / "state.sqlite", 4
+    events = [Event(f"{odd} {n}" if n % 3 == 0 else f"e{n}", "click", f"c{n % 7}", T0 + n * 60,
+                    {}, {}) for n in range(40)]
+    with Runtime(SqliteStore(path, dedup_window=window)) as runtime:
+        runtime.load(compile_text(CLICKS))
+        runtime.ingest(events, batch_size=3)
+    db = sqlite3.connect(path)
+    indexed = {row[0] for row in db.execute("SELECT id FROM event_ids")}
+    db.close()
+    assert len(indexed) >= 30 and indexed <= {event.id for event in events}
+    assert any(odd in ident for ident in indexed)
+    with Runtime(SqliteStore(path, dedup_window=window)) as runtime:
+        again = runtime.ingest(events, batch_size=3)
+    assert (again.applied, again.skipped) == (0, 40)
 
 
 def test_the_default_window_is_documented():

@@ -1,10 +1,10 @@
 """Runtime persistence: the ids of applied events, for exactly-once ingestion in bounded memory.
 
 The ids of the newest ``window`` applied events are kept in memory. When there are more, the
-older half moves to the state's id index (the ``event_ids`` table), written sorted in the
-commit that moves them, and leaves memory once that commit is in. An id not in memory is looked
-up in the index, a batch at a time; while the index is empty (a state younger than its window)
-nothing is looked up. Memory stays flat however long the runtime runs, and an event applied
+older half moves to the state's id index (the ``event_ids`` table), written (sorted, by the
+writer) in the commit that moves them, and leaves memory once that commit is in. An id not in
+memory is looked up in the index, a batch at a time; while the index is empty (a state
+younger than its window) nothing is looked up. Memory stays flat however long the runtime runs, and an event applied
 months ago is still recognised when it comes again.
 """
 from __future__ import annotations
@@ -46,14 +46,14 @@ class AppliedIds:
         self._ids.update(idents)
 
     def to_index(self) -> tuple[list[str], int]:
-        """When memory holds more than the window: the oldest ids down to half the window,
-        sorted (for the index), and the ordinal they reach; else ``([], indexed)``."""
+        """When memory holds more than the window: the oldest ids down to half the window
+        (for the index), and the ordinal they reach; else ``([], indexed)``."""
         moving = []
         if len(self._order) > self.window:
             moving = [self._order.popleft() for _ in range(len(self._order) - self.window // 2)]
             self.indexed += len(moving)
         self._leaving.append(moving)
-        return sorted(moving), self.indexed
+        return moving, self.indexed
 
     def stored(self, in_flight: int = 0) -> None:
         """Every commit but the last ``in_flight`` is in the store: the ids they moved to the

@@ -205,6 +205,16 @@ def _upsert(table: str, columns: str, key: str, keep: tuple = ()) -> str:
             f"ON CONFLICT ({key}) DO UPDATE SET {upsert_set(columns, key, keep)}")
 
 
+def _index_ids(ids: list[str]) -> Write:
+    """Applied ids moved to their index, sorted by SQLite in the writer (in the order they
+    came, each insert would land on another page of the index): one JSON array of them. An
+    id holding a NUL, which SQLite's JSON functions cut short, sends them row by row, sorted."""
+    if not ids or "\x00" in "".join(ids):
+        return _appends("event_ids", "id", [(ident,) for ident in sorted(ids)])
+    return Write("INSERT INTO event_ids (id) SELECT value FROM json_each(?) ORDER BY value",
+                 [(pack(ids),)], packed=(0,))
+
+
 def event_json(event: Event) -> str:
     """An event as the inbox keeps it (``at`` in epoch seconds, exactly)."""
     return dumps({"id": event.id, "type": event.type, "customer": event.customer, "at": event.at,
@@ -261,6 +271,7 @@ class SqlStore(MemoryStore):
     # Else a row numbered earlier may commit later, so every read starts from the beginning
     # (what was taken is gone once its commit is in: such a store commits synchronously).
     ordered_inbox = True
+    in_flight = 1  # commits that may not be in the database yet when ``_submit`` returns
 
     def __init__(self, db: Database, where: str, cache_limit: int = 500_000,
                  dedup_window: int = DEFAULT_WINDOW):
@@ -605,8 +616,9 @@ class SqlStore(MemoryStore):
         """Write every buffered change and the counters in one transaction.
 
         The rows are taken here; ``_submit`` runs the SQL. With ``wait=False`` the caller may
-        go on (with the next batch) while it does; a failed write is raised by the next
-        ``commit`` or ``sync``, and the caller must then ``rollback``.
+        go on (with the next batches: ``in_flight`` commits at most) while it does; a failed
+        write is raised by a later ``commit`` or by ``sync``, and the caller must then
+        ``rollback``.
         """
         unit = list(self.unit)
         self._write_unit()
@@ -625,7 +637,7 @@ class SqlStore(MemoryStore):
         self._clear_buffers()
         self._submit(job)
         if self.keeps_seen:
-            self.applied.stored(in_flight=1)
+            self.applied.stored(in_flight=self.in_flight)
         if wait or len(self.customers) > self.cache_limit:
             self.sync()
             if len(self.customers) > self.cache_limit:
@@ -641,7 +653,7 @@ class SqlStore(MemoryStore):
             self.applied.stored()
 
     def _wait(self) -> None:
-        """Wait for the commit in flight (a store that commits synchronously has none)."""
+        """Wait for the commits in flight (a store that commits synchronously has none)."""
 
     def _snapshot(self, meta: dict[str, str], indexing: list[str]) -> list[Write]:
         """The writes of one transaction, with their rows (plain values and packed bytes, no
@@ -669,7 +681,7 @@ class SqlStore(MemoryStore):
                   "(SELECT id FROM runs WHERE customer = ?) AND id <= ? AND status = 'queued' "
                   "AND kind = 'message'", self._cancels),
             _appends("events", "ordinal, id, customer, type, at, note", self._events),
-            _appends("event_ids", "id", [(ident,) for ident in indexing]),
+            _index_ids(indexing),
             _deletes("inbox", "seq", self._inbox_taken),
             _upserts("slas", SLA_COLUMNS, "id", rows["slas"]),
             _upserts("observations", OBSERVATION_COLUMNS, "id", rows["observations"]),
@@ -686,7 +698,7 @@ class SqlStore(MemoryStore):
         self._read_committed()
 
     def _abandon(self) -> None:
-        """Wait for (or drop) a commit in flight before rereading."""
+        """Wait for (or drop) the commits in flight before rereading."""
 
     def counters(self) -> dict[str, int]:
         return {k: int(v) for k, v in self.meta.items() if k.startswith("next_")}

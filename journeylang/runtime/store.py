@@ -45,6 +45,7 @@ class SqliteStore(SqlStore):
             self._unlock()
             raise
         self._writer = make_writer(self.db.conn, self.path, synchronous, writer_process)
+        self.in_flight = self._writer.depth
 
     def _submit(self, writes) -> None:
         try:
