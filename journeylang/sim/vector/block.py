@@ -276,6 +276,7 @@ class Block:
         if not len(rows):
             return
         self.escaped[rows] = True
+        self.tally.escaping = True
         self.reasons.setdefault(reason, np.zeros(self.n, dtype=bool))[rows] = True
         lanes = self.lanes
         mine = np.isin(lanes.c[:lanes.size], rows) & (lanes.phase[:lanes.size] != FREE)
