@@ -61,7 +61,7 @@ def follow(block, batch: Batch, rows, at, kinds, depth, keys, corr=None) -> None
                 continue
             for s in sources:
                 made.append(_respond(block, s, rows[mine], at[mine], depth[mine], keys[mine],
-                                     np.full(len(mine), plan.sources[s].p),
+                                     plan.sources[s].p,
                                      corr[mine] if corr is not None else None))
         made = [m for m in made if m is not None and len(m[0])]
         if not made:
@@ -78,10 +78,11 @@ def follow(block, batch: Batch, rows, at, kinds, depth, keys, corr=None) -> None
 
 
 def _respond(block, s: int, rows, at, depth, keys, p, corr=None):
-    """Source ``s`` responds to each of ``rows``' events (or messages) with probability ``p``:
-    its count of events, each after its delay. Returns the new events (rows, times, kinds,
-    depths, keys) for the next level, their batch entry, and (correlated runs) their
-    correlation keys: their data's, else the one of what they respond to (``corr``)."""
+    """Source ``s`` responds to each of ``rows``' events (or messages) with probability ``p``
+    (one for all, or one each): its count of events, each after its delay. Returns the new
+    events (rows, times, kinds, depths, keys) for the next level, their batch entry, and
+    (correlated runs) their correlation keys: their data's, else the one of what they
+    respond to (``corr``)."""
     plan, gen = block.plan, block.gen
     source = plan.sources[s]
     response = source.response

@@ -233,7 +233,8 @@ class Book:
         tied = np.flatnonzero(t == now)   # the sequence numbers decide (read for these only)
         if len(tied):
             stale[tied] = self.found_q[k][rows[tied]] <= split[tied]
-        if stale.any():
+        stale = np.flatnonzero(stale)
+        if len(stale):
             t[stale] = self.search_again(k, rows[stale], now[stale], split[stale])[0]
         ahead = np.flatnonzero(t < np.inf)
         mine = rows[ahead]
@@ -275,9 +276,7 @@ class Book:
         """Each customer's first event of type ``k`` after ``(now, split)``, from their
         pointers on (which move to it); ``last``: ids of events known not after it (-1: none
         known), where a stream's pointer standing on one steps past it unread."""
-        best_t = np.full(len(rows), np.inf)
-        best_q = np.full(len(rows), np.inf)
-        best = np.full(len(rows), -1, dtype=np.int64)
+        best_t = best_q = best = None   # (inf, inf, -1 where none is found)
         for _, ends, pointers in self.static.get(k, ()):
             at, end = pointers[rows], ends[rows]
             if last is not None:   # (a pointer at its end stands on another's id or none)
@@ -298,8 +297,16 @@ class Book:
                 idx[moved] = np.minimum(at[moved], top)
                 t[moved], q[moved] = self.t[idx[moved]], self.q[idx[moved]]
             pointers[rows] = at
+            if best is None:   # the first stream: its events are the best found so far
+                found = at < end
+                best_t, best_q = np.where(found, t, np.inf), np.where(found, q, np.inf)
+                best = np.where(found, idx, -1)
+                continue
             better = (at < end) & ((t < best_t) | ((t == best_t) & (q < best_q)))
             best_t[better], best_q[better], best[better] = t[better], q[better], idx[better]
+        if best is None:
+            best_t, best_q = np.full(len(rows), np.inf), np.full(len(rows), np.inf)
+            best = np.full(len(rows), -1, dtype=np.int64)
         matrix = self.dyn[k]
         if matrix.shape[1]:
             # only customers with events left in the matrix can move or find one there
