@@ -310,26 +310,30 @@ class Book:
         matrix = self.dyn[k]
         if matrix.shape[1]:
             # only customers with events left in the matrix can move or find one there
-            pointers = self.dyn_ptr[k]
-            left = np.flatnonzero(pointers[rows] < self.dyn_n[k][rows])
+            at, held = self.dyn_ptr[k][rows], self.dyn_n[k][rows]
+            left = np.flatnonzero(at < held)
             if len(left):
-                self._search_matrix(k, rows[left], now[left], split[left], left,
+                self._search_matrix(k, rows[left], now[left], split[left], left, at[left],
+                                    held[left], None if last is None else last[left],
                                     best_t, best_q, best)
         return best_t, best_q, best
 
-    def _search_matrix(self, k: int, rows, now, split, places, best_t, best_q, best) -> None:
+    def _search_matrix(self, k: int, rows, now, split, places, at, held, last, best_t, best_q,
+                       best) -> None:
         """``_search_after`` in type ``k``'s matrix, for customers ``rows`` (at ``places`` of
-        the best found so far) that have events left in it."""
-        matrix, pointers, held = self.dyn[k], self.dyn_ptr[k], self.dyn_n[k][rows]
-        at = pointers[rows]
+        the best found so far) that have events left in it (their pointers ``at``, before
+        their counts ``held``; ``last`` as there)."""
+        matrix = self.dyn[k]
         width = matrix.shape[1]
+        if last is not None:   # a pointer on an event known not after the instant: past it unread
+            at += _cells(matrix, rows, at) == last
         moving = np.arange(len(rows))   # step on those still behind (only they move)
         while len(moving):
             there = at[moving]
             idx = np.maximum(_cells(matrix, rows[moving], np.minimum(there, width - 1)), 0)
             moving = moving[self._behind(there, held[moving], idx, now[moving], split[moving])]
             at[moving] += 1
-        pointers[rows] = at
+        self.dyn_ptr[k][rows] = at
         found = np.flatnonzero(at < held)
         idx = _cells(matrix, rows[found], at[found])
         t, q = self.t[idx], self.q[idx]
