@@ -790,16 +790,22 @@ class Block:
             return
         lanes, plan, book = self.lanes, self.plan, self.book
         kinds = book.kind[ids]
+        one = len(plan.journeys) == 1   # every run is the journey's
         for j in self.journeys_among(lanes_):
             journey = plan.journeys[j]
-            inj = lanes.j[lanes_] == j
-            for k in distinct_codes(kinds[inj]):
-                mine = inj & (kinds == k)
-                chosen, event = lanes_[mine], ids[mine]
-                quiet = (lanes.phase[chosen] == REST) & (lanes.rest[chosen] == QUIET) & \
-                    (k in plan.opt_out_kinds)
-                interested = bool((journey.interest == k).any()) | quiet
-                chosen, event = chosen[interested], event[interested]
+            inj = None if one else lanes.j[lanes_] == j
+            present = distinct_codes(kinds if one else kinds[inj])
+            for k in present:
+                if one and len(present) == 1:   # (usually) the runs and events as they are
+                    chosen, event = lanes_, ids
+                else:
+                    mine = kinds == k if one else inj & (kinds == k)
+                    chosen, event = lanes_[mine], ids[mine]
+                if not (journey.interest == k).any():   # only a send held for quiet hours,
+                    if k not in plan.opt_out_kinds:      # which an opt-out drops, takes it
+                        continue
+                    quiet = (lanes.phase[chosen] == REST) & (lanes.rest[chosen] == QUIET)
+                    chosen, event = chosen[quiet], event[quiet]
                 if len(chosen):
                     self._react_to(journey, k, chosen, event)
 
