@@ -147,7 +147,8 @@ def _first_timer(times, seqs, lanes_):
     first, seq, lane = times[:, 0].copy(), seqs[:, 0].copy(), lanes_[:, 0].copy()
     several = np.flatnonzero(any_column(times[:, 1:] < np.inf))
     if len(several):
-        times, seqs, lanes_ = times[several], seqs[several], lanes_[several]
+        # (rows of a narrow matrix by ``np.take``: several times faster than by indexing)
+        times, seqs, lanes_ = (np.take(m, several, axis=0) for m in (times, seqs, lanes_))
         earliest = times.min(axis=1)
         keys = np.where(times == earliest[:, None], _key(seqs, 1), np.inf)
         column = keys.argmin(axis=1)   # the first of the lowest

@@ -153,7 +153,9 @@ class Book:
         starts[:1] = True
         np.not_equal(rows[1:], rows[:-1], out=starts[1:])
         first = np.flatnonzero(starts)
-        unique, counts = rows[first], np.diff(first, append=len(rows))
+        unique, counts = rows[first], np.empty(len(first), dtype=np.int64)
+        np.subtract(first[1:], first[:-1], out=counts[:-1])   # (``np.diff``, without its wrapper)
+        counts[-1] = len(rows) - first[-1]
         held = self.dyn_n[k][unique]
         need = int((held + counts).max())
         matrix = self.dyn[k]
