@@ -93,3 +93,30 @@ def test_searching_again_from_each_answer_visits_every_event_in_order():
     assert walk(1, -np.inf, -np.inf) == [5.0, 15.0, 12.0, 15.0, 25.0, 27.0]
     (begins, ends, pointers), = book.static[k]
     assert pointers.tolist() == ends.tolist() == [4, 7]
+
+
+@st.composite
+def added_events(draw):
+    """Events of a draw for a few customers: times from a small set (so that some customers
+    have several at one time), sequence numbers all different, ids in any order."""
+    customers = draw(st.integers(1, 12))
+    count = draw(st.integers(1, 60))
+    rows = draw(st.lists(st.integers(0, customers - 1), min_size=count, max_size=count))
+    times = draw(st.lists(st.sampled_from([0.0, 1.0, 2.5, 3.0, 7.0]), min_size=count,
+                          max_size=count))
+    seqs = draw(st.permutations(range(count)))
+    ids = draw(st.permutations(range(count)))
+    return customers, np.array(rows), np.array(times), np.array(seqs, dtype=float), np.array(ids)
+
+
+@settings(max_examples=300, deadline=None)
+@given(added_events())
+def test_events_ordered_by_customer_are_in_lexsorts_order(case):
+    """The order a type's matrix takes new events in: by customer, time and number, as
+    ``np.lexsort`` gives it, whether a customer's events come in order of time or not."""
+    customers, rows, times, seqs, ids = case
+    book = Book.__new__(Book)
+    book.n, book.t, book.q = customers, np.empty(len(ids)), np.empty(len(ids))
+    book.t[ids], book.q[ids] = times, seqs
+    expected = np.lexsort((seqs, times, rows))
+    assert np.array_equal(book._by_customer(ids, rows), expected)

@@ -46,7 +46,10 @@ def follow(block, batch: Batch, rows, at, kinds, depth, keys, corr=None) -> None
     plan, gen, horizon = block.plan, block.gen, block.spec.horizon
     while len(rows):
         going = (at <= horizon) & (depth < MAX_CHAIN)
-        rows, at, kinds, depth, keys = rows[going], at[going], kinds[going], depth[going], keys[going]
+        # (rows of the narrow ``keys`` by ``np.compress`` / ``np.take``: several times faster than
+        # indexing a narrow matrix's rows by a mask or by places)
+        rows, at, kinds, depth = rows[going], at[going], kinds[going], depth[going]
+        keys = np.compress(going, keys, axis=0)
         corr = corr[going] if corr is not None else None
         if not len(rows):
             return
@@ -60,8 +63,9 @@ def follow(block, batch: Batch, rows, at, kinds, depth, keys, corr=None) -> None
             if not len(mine):
                 continue
             for s in sources:
-                made.append(_respond(block, s, rows[mine], at[mine], depth[mine], keys[mine],
-                                     np.full(len(mine), plan.sources[s].p),
+                made.append(_respond(block, s, rows[mine], at[mine], depth[mine],
+                                     np.take(keys, mine, axis=0),
+                                     plan.sources[s].p,
                                      corr[mine] if corr is not None else None))
         made = [m for m in made if m is not None and len(m[0])]
         if not made:
@@ -78,10 +82,11 @@ def follow(block, batch: Batch, rows, at, kinds, depth, keys, corr=None) -> None
 
 
 def _respond(block, s: int, rows, at, depth, keys, p, corr=None):
-    """Source ``s`` responds to each of ``rows``' events (or messages) with probability ``p``:
-    its count of events, each after its delay. Returns the new events (rows, times, kinds,
-    depths, keys) for the next level, their batch entry, and (correlated runs) their
-    correlation keys: their data's, else the one of what they respond to (``corr``)."""
+    """Source ``s`` responds to each of ``rows``' events (or messages) with probability ``p``
+    (one for all, or one each): its count of events, each after its delay. Returns the new
+    events (rows, times, kinds, depths, keys) for the next level, their batch entry, and
+    (correlated runs) their correlation keys: their data's, else the one of what they
+    respond to (``corr``)."""
     plan, gen = block.plan, block.gen
     source = plan.sources[s]
     response = source.response
@@ -89,7 +94,8 @@ def _respond(block, s: int, rows, at, depth, keys, p, corr=None):
     block.tally.behaviour("triggers", rows, s)
     if not fired.any():
         return None
-    rows, at, depth, keys = rows[fired], at[fired], depth[fired], keys[fired]
+    rows, at, depth = rows[fired], at[fired], depth[fired]
+    keys = np.compress(fired, keys, axis=0)
     corr = corr[fired] if corr is not None else None
     if response.count is None:
         times = np.ones(len(rows), dtype=np.int64)
@@ -105,7 +111,7 @@ def _respond(block, s: int, rows, at, depth, keys, p, corr=None):
     rows, at, depth = rows[parent], at[parent], depth[parent]
     when = at + sample(response.delay, gen, n)
     own = np.stack([np.full(n, source.index), index], axis=1)
-    keys = np.concatenate([keys[parent], own], axis=1)
+    keys = np.concatenate([np.take(keys, parent, axis=0), own], axis=1)
     data = _draw_data(source, gen, n)
     entry = (rows, when, s, depth + 1, keys, data, _draw_updates(source, gen, n))
     found = None

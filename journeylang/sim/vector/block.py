@@ -147,7 +147,8 @@ def _first_timer(times, seqs, lanes_):
     first, seq, lane = times[:, 0].copy(), seqs[:, 0].copy(), lanes_[:, 0].copy()
     several = np.flatnonzero(any_column(times[:, 1:] < np.inf))
     if len(several):
-        times, seqs, lanes_ = times[several], seqs[several], lanes_[several]
+        # (rows of a narrow matrix by ``np.take``: several times faster than by indexing)
+        times, seqs, lanes_ = (np.take(m, several, axis=0) for m in (times, seqs, lanes_))
         earliest = times.min(axis=1)
         keys = np.where(times == earliest[:, None], _key(seqs, 1), np.inf)
         column = keys.argmin(axis=1)   # the first of the lowest
@@ -276,6 +277,7 @@ class Block:
         if not len(rows):
             return
         self.escaped[rows] = True
+        self.tally.escaping = True
         self.reasons.setdefault(reason, np.zeros(self.n, dtype=bool))[rows] = True
         lanes = self.lanes
         mine = np.isin(lanes.c[:lanes.size], rows) & (lanes.phase[:lanes.size] != FREE)
@@ -790,16 +792,22 @@ class Block:
             return
         lanes, plan, book = self.lanes, self.plan, self.book
         kinds = book.kind[ids]
+        one = len(plan.journeys) == 1   # every run is the journey's
         for j in self.journeys_among(lanes_):
             journey = plan.journeys[j]
-            inj = lanes.j[lanes_] == j
-            for k in distinct_codes(kinds[inj]):
-                mine = inj & (kinds == k)
-                chosen, event = lanes_[mine], ids[mine]
-                quiet = (lanes.phase[chosen] == REST) & (lanes.rest[chosen] == QUIET) & \
-                    (k in plan.opt_out_kinds)
-                interested = bool((journey.interest == k).any()) | quiet
-                chosen, event = chosen[interested], event[interested]
+            inj = None if one else lanes.j[lanes_] == j
+            present = distinct_codes(kinds if one else kinds[inj])
+            for k in present:
+                if one and len(present) == 1:   # (usually) the runs and events as they are
+                    chosen, event = lanes_, ids
+                else:
+                    mine = kinds == k if one else inj & (kinds == k)
+                    chosen, event = lanes_[mine], ids[mine]
+                if not (journey.interest == k).any():   # only a send held for quiet hours,
+                    if k not in plan.opt_out_kinds:      # which an opt-out drops, takes it
+                        continue
+                    quiet = (lanes.phase[chosen] == REST) & (lanes.rest[chosen] == QUIET)
+                    chosen, event = chosen[quiet], event[quiet]
                 if len(chosen):
                     self._react_to(journey, k, chosen, event)
 

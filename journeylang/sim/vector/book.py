@@ -153,7 +153,9 @@ class Book:
         starts[:1] = True
         np.not_equal(rows[1:], rows[:-1], out=starts[1:])
         first = np.flatnonzero(starts)
-        unique, counts = rows[first], np.diff(first, append=len(rows))
+        unique, counts = rows[first], np.empty(len(first), dtype=np.int64)
+        np.subtract(first[1:], first[:-1], out=counts[:-1])   # (``np.diff``, without its wrapper)
+        counts[-1] = len(rows) - first[-1]
         held = self.dyn_n[k][unique]
         need = int((held + counts).max())
         matrix = self.dyn[k]
@@ -190,24 +192,28 @@ class Book:
 
     def _by_customer(self, ids: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """The order of events by customer, then instant (as ``np.lexsort`` by row, time and
-        number gives it), with stable sorts of the customers (a radix sort while they fit in
-        16 bits) and, when a customer has several, of the times; by number too only when a
-        customer has several at one time."""
-        def by_row(order):
-            keys = rows[order]
-            keys = keys.astype(np.uint16) if self.n <= 1 << 16 else keys
-            return order[np.argsort(keys, kind="stable")]
-        order = by_row(np.arange(len(rows)))
+        number gives it): a stable sort of the customers (a radix sort while they fit in 16
+        bits), then by time and number only the events of the customers whose events are not
+        in order of time already."""
+        keys = rows.astype(np.uint16) if self.n <= 1 << 16 else rows
+        order = np.argsort(keys, kind="stable")
         ranked = rows[order]
         several = ranked[1:] == ranked[:-1]
         if not several.any():
             return order
+        # a customer's events usually come in order of time already (a baseline's responses:
+        # all but a few hundred of 48,000): only the customers with some out of order, or
+        # several at one time, are sorted again, by time and number
         times = self.t[ids]
-        order = by_row(np.argsort(times, kind="stable"))
-        ranked, ordered = rows[order], times[order]
-        several = ranked[1:] == ranked[:-1]
-        if (ordered[1:][several] <= ordered[:-1][several]).any():   # several at one time
-            return np.lexsort((self.q[ids], times, rows))
+        ordered = times[order]
+        unsorted = several & (ordered[1:] <= ordered[:-1])
+        if not unsorted.any():
+            return order
+        again = np.zeros(self.n, dtype=bool)
+        again[ranked[1:][unsorted]] = True
+        places = np.flatnonzero(again[ranked])   # their events: one stretch per customer
+        mine = order[places]
+        order[places] = mine[np.lexsort((self.q[ids[mine]], times[mine], rows[mine]))]
         return order
 
     # --- reading forward ----------------------------------------------------------------------
@@ -229,7 +235,8 @@ class Book:
         tied = np.flatnonzero(t == now)   # the sequence numbers decide (read for these only)
         if len(tied):
             stale[tied] = self.found_q[k][rows[tied]] <= split[tied]
-        if stale.any():
+        stale = np.flatnonzero(stale)
+        if len(stale):
             t[stale] = self.search_again(k, rows[stale], now[stale], split[stale])[0]
         ahead = np.flatnonzero(t < np.inf)
         mine = rows[ahead]
@@ -271,9 +278,7 @@ class Book:
         """Each customer's first event of type ``k`` after ``(now, split)``, from their
         pointers on (which move to it); ``last``: ids of events known not after it (-1: none
         known), where a stream's pointer standing on one steps past it unread."""
-        best_t = np.full(len(rows), np.inf)
-        best_q = np.full(len(rows), np.inf)
-        best = np.full(len(rows), -1, dtype=np.int64)
+        best_t = best_q = best = None   # (inf, inf, -1 where none is found)
         for _, ends, pointers in self.static.get(k, ()):
             at, end = pointers[rows], ends[rows]
             if last is not None:   # (a pointer at its end stands on another's id or none)
@@ -294,31 +299,43 @@ class Book:
                 idx[moved] = np.minimum(at[moved], top)
                 t[moved], q[moved] = self.t[idx[moved]], self.q[idx[moved]]
             pointers[rows] = at
+            if best is None:   # the first stream: its events are the best found so far
+                found = at < end
+                best_t, best_q = np.where(found, t, np.inf), np.where(found, q, np.inf)
+                best = np.where(found, idx, -1)
+                continue
             better = (at < end) & ((t < best_t) | ((t == best_t) & (q < best_q)))
             best_t[better], best_q[better], best[better] = t[better], q[better], idx[better]
+        if best is None:
+            best_t, best_q = np.full(len(rows), np.inf), np.full(len(rows), np.inf)
+            best = np.full(len(rows), -1, dtype=np.int64)
         matrix = self.dyn[k]
         if matrix.shape[1]:
             # only customers with events left in the matrix can move or find one there
-            pointers = self.dyn_ptr[k]
-            left = np.flatnonzero(pointers[rows] < self.dyn_n[k][rows])
+            at, held = self.dyn_ptr[k][rows], self.dyn_n[k][rows]
+            left = np.flatnonzero(at < held)
             if len(left):
-                self._search_matrix(k, rows[left], now[left], split[left], left,
+                self._search_matrix(k, rows[left], now[left], split[left], left, at[left],
+                                    held[left], None if last is None else last[left],
                                     best_t, best_q, best)
         return best_t, best_q, best
 
-    def _search_matrix(self, k: int, rows, now, split, places, best_t, best_q, best) -> None:
+    def _search_matrix(self, k: int, rows, now, split, places, at, held, last, best_t, best_q,
+                       best) -> None:
         """``_search_after`` in type ``k``'s matrix, for customers ``rows`` (at ``places`` of
-        the best found so far) that have events left in it."""
-        matrix, pointers, held = self.dyn[k], self.dyn_ptr[k], self.dyn_n[k][rows]
-        at = pointers[rows]
+        the best found so far) that have events left in it (their pointers ``at``, before
+        their counts ``held``; ``last`` as there)."""
+        matrix = self.dyn[k]
         width = matrix.shape[1]
+        if last is not None:   # a pointer on an event known not after the instant: past it unread
+            at += _cells(matrix, rows, at) == last
         moving = np.arange(len(rows))   # step on those still behind (only they move)
         while len(moving):
             there = at[moving]
             idx = np.maximum(_cells(matrix, rows[moving], np.minimum(there, width - 1)), 0)
             moving = moving[self._behind(there, held[moving], idx, now[moving], split[moving])]
             at[moving] += 1
-        pointers[rows] = at
+        self.dyn_ptr[k][rows] = at
         found = np.flatnonzero(at < held)
         idx = _cells(matrix, rows[found], at[found])
         t, q = self.t[idx], self.q[idx]

@@ -106,6 +106,7 @@ class Tally:
     def __init__(self, plan, n: int, first: int, escaped: np.ndarray | None = None):
         self.plan, self.n, self.first = plan, n, first
         self.escaped = np.zeros(n, dtype=bool) if escaped is None else escaped
+        self.escaping = bool(self.escaped.any())   # (``Block.escape`` marks it when it escapes some)
         self.log = Log()
         # per journey: whether it has an experiment (the entry holdout, a split), which alone
         # reads the runs' arms and outcomes (``run``)
@@ -126,7 +127,7 @@ class Tally:
 
     def _kept(self, rows) -> np.ndarray | None:
         """Which of ``rows`` are counted here (None: all of them)."""
-        if not self.escaped.any():
+        if not self.escaping:
             return None
         return ~self.escaped[np.asarray(rows)]
 
