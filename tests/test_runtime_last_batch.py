@@ -1,5 +1,5 @@
-"""``ingest`` commits its last batch in pieces of half the work left each, so that what it waits
-for at its end is a small transaction: the state is the same as with the batch in one piece."""
+"""``ingest`` commits its last batch in pieces (an eighth of its work each), so that what it
+waits for at its end is a small transaction: the state is the same as with the batch in one."""
 from __future__ import annotations
 
 import importlib.util
@@ -50,7 +50,7 @@ def _ingest(path, events, batch: int) -> list[tuple[int, int]]:
 
 
 @pytest.mark.parametrize("extra", [137, 0])  # a short last batch, and a full one
-def test_the_last_batch_is_committed_in_halves_and_the_state_is_the_same(tmp_path, monkeypatch,
+def test_the_last_batch_is_committed_in_pieces_and_the_state_is_the_same(tmp_path, monkeypatch,
                                                                          extra):
     events = _stream(tmp_path, 120)
     batch = 200
@@ -64,7 +64,7 @@ def test_the_last_batch_is_committed_in_halves_and_the_state_is_the_same(tmp_pat
     assert whole[-1][0] == last and whole[:-1] == pieces[:len(whole) - 1]
     tail = pieces[len(whole) - 1:]
     assert len(tail) >= 3 and sum(events for events, _ in tail) == last
-    # each piece about half the work left (events and timers): the last one small
+    # the last piece a small part of the batch's work (events and timers)
     work = [events + timers for events, timers in tail]
     assert work[-1] < sum(work) / 4
     assert dump(tmp_path / "pieces.sqlite", TABLES) == dump(tmp_path / "whole.sqlite", TABLES)
