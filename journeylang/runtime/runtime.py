@@ -351,8 +351,13 @@ class Runtime:
 def _pieces(batch: list[Event], engine: Engine, smallest: int):
     """``batch`` in pieces of an eighth of its work each, or ``smallest`` when that is more
     (an event and each item queued for the engine up to it count one; the timers the batch
-    sets itself are not known yet), the last of up to one and a half of them."""
-    due, moments = engine.due_by(max(batch[-1].at, engine.now)) if batch else [], []
+    sets itself are not known yet), the last of up to one and a half of them. A batch of no
+    more than ``smallest`` events is one piece (the engine's queue is not read)."""
+    if len(batch) <= smallest:
+        if batch:
+            yield batch
+        return
+    due, moments = engine.due_by(max(batch[-1].at, engine.now)), []
     latest = engine.now
     for event in batch:
         latest = event.at if event.at > latest else latest
@@ -360,8 +365,8 @@ def _pieces(batch: list[Event], engine: Engine, smallest: int):
     # the work done once each event is applied, which grows with the batch
     work = [n + bisect_right(due, at) for n, at in enumerate(moments, 1)]
     start, done = 0, 0
-    each = max(smallest, work[-1] / 8) if work else 0
-    while work and work[-1] - done > 1.5 * each:
+    each = max(smallest, work[-1] / 8)
+    while work[-1] - done > 1.5 * each:
         end = bisect_left(work, done + each, start) + 1
         yield batch[start:end]
         start, done = end, work[end - 1]
