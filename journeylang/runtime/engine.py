@@ -11,6 +11,7 @@ import heapq
 import time as _time
 from bisect import insort
 from collections import deque
+from itertools import chain, repeat
 from typing import Any, Callable
 
 # At the same instant an event is handled before a timer: an event that arrives exactly at a
@@ -66,6 +67,11 @@ class Engine:
     def peek(self) -> float | None:
         """The time of the next item, or None when nothing is queued."""
         return self._times[0] if self._times else None
+
+    def due_by(self, until: float) -> list[float]:
+        """The times of the items queued for ``until`` or earlier, one per item, sorted."""
+        return sorted(chain.from_iterable(repeat(at, len(queued))
+                                          for at, queued in self._at.items() if at <= until))
 
     def _pop(self, at: float, queued: list | deque) -> tuple[int, int, Any]:
         """The first item at ``at`` (the first time), taken off the queue."""
