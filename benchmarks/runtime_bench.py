@@ -276,9 +276,9 @@ def ingest(events_file: Path, state: Path, batch: int, journeys: list) -> dict:
             "writer_process": process}
 
 
-def baseline(revision: str, args, events_file: Path, folder: Path) -> dict:
-    """The same ingestion with the code of ``revision`` (a git revision of this repository),
-    in a fresh process that imports that code."""
+def checkout(revision: str, folder: Path) -> Path:
+    """The code of ``revision`` (a git revision of this repository) in ``folder/baseline``:
+    the package, its grammar and stdlib, compiled."""
     tree = folder / "baseline"
     tree.mkdir()
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision, "journeylang",
@@ -287,6 +287,13 @@ def baseline(revision: str, args, events_file: Path, folder: Path) -> dict:
     # compiled before, as this checkout's modules are: else what the ingestion imports on its
     # way (templates, policies) is compiled inside the baseline's timing
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree)], check=True)
+    return tree
+
+
+def baseline(revision: str, args, events_file: Path, folder: Path) -> dict:
+    """The same ingestion with the code of ``revision``, in a fresh process that imports that
+    code."""
+    tree = checkout(revision, folder)
     return in_fresh_process(args, events_file, folder / "baseline.sqlite", tree)
 
 

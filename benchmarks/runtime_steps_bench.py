@@ -101,14 +101,7 @@ def main(argv=None) -> int:
         folder = Path(folder)
         events_file = folder / "events.jsonl"
         runtime_bench.write(make(customers, behaviour=behaviour), events_file)
-        baseline = None
-        if args.against:
-            baseline = folder / "baseline"
-            baseline.mkdir()
-            archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.against,
-                                      "journeylang", "grammar", "stdlib"],
-                                     capture_output=True, check=True).stdout
-            subprocess.run(["tar", "-x", "-C", str(baseline)], input=archive, check=True)
+        baseline = runtime_bench.checkout(args.against, folder) if args.against else None
         runs: dict[str, list[dict]] = {"baseline": [], "now": []}
         for number in range(1, args.repeat + 1):
             load = os.getloadavg()[0]

@@ -126,15 +126,7 @@ def main(argv=None) -> int:
         folder = Path(folder)
         events_file = folder / "events.jsonl"
         runtime_bench.write(make(args.customers or customers, behaviour=behaviour), events_file)
-        tree = None
-        if args.against:
-            tree = folder / "baseline"
-            tree.mkdir()
-            archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.against,
-                                      "journeylang", "grammar", "stdlib"], capture_output=True,
-                                     check=True).stdout
-            subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
-            subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree)], check=True)
+        tree = runtime_bench.checkout(args.against, folder) if args.against else None
         for round_ in range(1, args.rounds + 1):
             if tree is not None:
                 _show(f"round {round_}, {args.against}", _in_fresh_process(args, events_file, tree))
