@@ -3,9 +3,9 @@
 The ids of the newest ``window`` applied events are kept in memory. When there are more, the
 older half moves to the state's id index (the ``event_ids`` table), written (sorted, by the
 writer) in the commit that moves them, and leaves memory once that commit is in. An id not in
-memory is looked up in the index, a batch at a time; while the index is empty (a state
-younger than its window) nothing is looked up. Memory stays flat however long the runtime runs, and an event applied
-months ago is still recognised when it comes again.
+memory is looked up in the index, a batch at a time; while the index is empty (a state younger
+than its window) nothing is looked up. Memory stays flat however long the runtime runs, and an
+event applied months ago is still recognised when it comes again.
 """
 from __future__ import annotations
 

@@ -7,10 +7,11 @@ next batch: one transaction in the works at a time, committed in order, each one
 at all. The job travels as one message (packing.py). A thread cannot do this: binding holds
 the GIL and SQLite releases it per row, so the two threads convoy (measured: no gain).
 
-The runtime sends a job without waiting for the one before it to be in the file: the job
-waits in the socket's buffer while the writer finishes the one before, so a slow commit (one
-that moves applied ids to their index) holds the runtime up only when a third job is ready. After a failed job the writer writes nothing until the runtime has heard of it (and
-rolls back): a job sent behind a failed one was built on state that is not in the file.
+The runtime sends a job without waiting for the one before it to be in the file: the job waits
+in the socket's buffer while the writer finishes the one before, so a slow commit (one that
+moves applied ids to their index) holds the runtime up only when a third job is ready. After a
+failed job the writer writes nothing until the runtime has heard of it (and rolls back): a job
+sent behind a failed one was built on state that is not in the file.
 """
 from __future__ import annotations
 

@@ -276,8 +276,7 @@ class Block:
         rows = rows[~self.escaped[rows]]
         if not len(rows):
             return
-        self.escaped[rows] = True
-        self.tally.escaping = True
+        self.tally.escape(rows)   # (``escaped`` is the tally's array)
         self.reasons.setdefault(reason, np.zeros(self.n, dtype=bool))[rows] = True
         lanes = self.lanes
         mine = np.isin(lanes.c[:lanes.size], rows) & (lanes.phase[:lanes.size] != FREE)

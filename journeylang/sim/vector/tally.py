@@ -106,7 +106,7 @@ class Tally:
     def __init__(self, plan, n: int, first: int, escaped: np.ndarray | None = None):
         self.plan, self.n, self.first = plan, n, first
         self.escaped = np.zeros(n, dtype=bool) if escaped is None else escaped
-        self.escaping = bool(self.escaped.any())   # (``Block.escape`` marks it when it escapes some)
+        self.escaping = bool(self.escaped.any())   # whether ``escaped`` holds any (``escape``)
         self.log = Log()
         # per journey: whether it has an experiment (the entry holdout, a split), which alone
         # reads the runs' arms and outcomes (``run``)
@@ -124,6 +124,11 @@ class Tally:
         self.handled_kinds: Counter = Counter()                # (j, event kind) -> handler runs
         self.ignored_at: Counter = Counter()                   # (j, step) -> events ignored
         self.responses: dict[int, Counter] = defaultdict(Counter)  # source -> figures
+
+    def escape(self, rows) -> None:
+        """Customers ``rows`` leave for the reference path: nothing of theirs is counted."""
+        self.escaped[rows] = True
+        self.escaping = True
 
     def _kept(self, rows) -> np.ndarray | None:
         """Which of ``rows`` are counted here (None: all of them)."""
