@@ -294,14 +294,20 @@ def _events(block: Block, keep: np.ndarray) -> tuple[Counter, Counter]:
     size = book.size
     counted = np.array([s.role in (ARRIVAL, BASELINE, RESPONSE, OPTOUT, RECEIPT)
                         for s in plan.sources])
-    mine = counted[book.src[:size]] & (book.t[:size] <= block.spec.horizon)
-    mine &= keep[book.row[:size]]
-    kinds, rows = book.kind[:size][mine], book.row[:size][mine]
+    mine = counted[book.src[:size]]
+    mine &= book.t[:size] <= block.spec.horizon
+    if not keep.all():
+        mine &= keep[book.row[:size]]
+    # the events per type and customer by one code each, counted where they are (a selected
+    # copy of the book's columns is new memory to touch); those not counted in a last place
+    kinds = int(book.kind[:size].max()) + 1 if size else 0
+    places = book.kind[:size] * block.n
+    places += book.row[:size]
+    places[~mine] = kinds * block.n
+    per = np.bincount(places, minlength=kinds * block.n + 1)[:-1].reshape(kinds, block.n)
+    counts = per.sum(axis=1)
+    customers = np.count_nonzero(per, axis=1)   # per type, the customers it reached
     events, reached = Counter(), Counter()
-    counts = np.bincount(kinds) if len(kinds) else np.zeros(0, dtype=np.int64)
-    seen = np.zeros((len(counts), block.n), dtype=bool)   # per type, the customers it reached
-    seen[kinds, rows] = True
-    customers = np.count_nonzero(seen, axis=1)
     for kind in np.flatnonzero(counts).tolist():
         events[plan.kinds.names[kind]] = int(counts[kind])
         reached[plan.kinds.names[kind]] = int(customers[kind])
