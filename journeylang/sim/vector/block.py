@@ -1163,12 +1163,12 @@ class Block:
                            np.full(len(chosen), -1))
         return self
 
-    def kpi_status(self, journey, rows, k, opened_t, opened_q, due) -> np.ndarray:
-        """Each observation's status at the horizon, as its code in ``kpis.FIGURES``: ``hit``
-        (its event came within its window), ``hit_open`` (it came, but the window is still
-        open), ``missed``, or -1 (still open)."""
-        from .kpis import statuses
-        return statuses(self, journey, rows, k, opened_t, opened_q, due)
+    def kpi_statuses(self, journey):
+        """The statuses of the journey's KPI observations at the horizon, by part
+        (``kpis.Statuses``): ``hit`` (its event came within its window), ``hit_open`` (it
+        came, but the window is still open), ``missed``, or still open."""
+        from .kpis import Statuses
+        return Statuses(self, journey)
 
 
 __all__ = ["Block", "buckets"]
