@@ -1,6 +1,5 @@
 """The vectorised engine's searches that skip work give what the plain ones give: the first
-event after an instant (bisection) against the listing of every event in a window, and the
-distinct values of a column without a sort against numpy's."""
+event after an instant (bisection) against the listing of every event in a window."""
 from __future__ import annotations
 
 import numpy as np
@@ -11,21 +10,10 @@ from hypothesis import strategies as st
 from journeylang import api
 from journeylang.sim.cohort import load_cohort
 from journeylang.sim.vector import VectorSimulation, seed_for
-from journeylang.sim.vector.block import Block, _distinct
+from journeylang.sim.vector.block import Block
 from journeylang.sim.vector.book import Book
 
 from conftest import EXAMPLES
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from([0.0, 1.5, -3.0, 1e9, 7.25, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0]),
-                max_size=60))
-def test_distinct_values_are_numpys_unique(values):
-    values = np.array(values)
-    found, which = _distinct(values)
-    assert sorted(found.tolist()) == np.unique(values).tolist()
-    assert len(found) == len(set(found.tolist()))
-    assert which.dtype == np.int64 and (found[which] == values).all()
 
 
 @pytest.mark.parametrize("example", ["weekly_community_activity.journey", "birthday_member_day.yaml"])
