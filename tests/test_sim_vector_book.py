@@ -1,40 +1,29 @@
 """The vectorised engine's searches that skip work give what the plain ones give: the first
-event after an instant (bisection) against the listing of every event in a window, and the
-distinct values of a column without a sort against numpy's."""
+event after an instant (bisection) against the listing of every event in a window."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from journeylang import api
 from journeylang.sim.cohort import load_cohort
 from journeylang.sim.vector import VectorSimulation, seed_for
-from journeylang.sim.vector.block import Block, _distinct
+from journeylang.sim.vector.block import Block
 from journeylang.sim.vector.book import Book
 
 from conftest import EXAMPLES
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from([0.0, 1.5, -3.0, 1e9, 7.25, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0]),
-                max_size=60))
-def test_distinct_values_are_numpys_unique(values):
-    values = np.array(values)
-    found, which = _distinct(values)
-    assert sorted(found.tolist()) == np.unique(values).tolist()
-    assert len(found) == len(set(found.tolist()))
-    assert which.dtype == np.int64 and (found[which] == values).all()
-
-
-def test_the_first_event_after_an_instant_is_the_first_of_the_window_from_it():
-    """After a block of the weekly example has run (baseline streams, responses, occurrences
-    in its book), for every event type and many customers and instants (some at an event's
-    own time, before or after its sequence number)."""
-    cohort = load_cohort(EXAMPLES / "cohorts" / "weekly_community_activity.cohort.yaml")
+@pytest.mark.parametrize("example", ["weekly_community_activity.journey", "birthday_member_day.yaml"])
+def test_the_first_event_after_an_instant_is_the_first_of_the_window_from_it(example):
+    """After a block of an example has run (responses, occurrences, and for the birthday
+    example baseline streams in its book), for every event type and many customers and
+    instants (some at an event's own time, before or after its sequence number)."""
+    cohort = load_cohort(EXAMPLES / "cohorts" / f"{example.split('.')[0]}.cohort.yaml")
     cohort.size = 400
-    simulation = VectorSimulation(api.load_tables(EXAMPLES / "weekly_community_activity.journey"),
-                                  cohort, seed=2, days=30)
+    simulation = VectorSimulation(api.load_tables(EXAMPLES / example), cohort, seed=2, days=30)
     block = Block(simulation.plan, simulation.spec, 0, cohort.size, seed_for(2, 0)).run()
     book, gen = block.book, np.random.default_rng(5)
     checked = 0
@@ -55,8 +44,12 @@ def test_the_first_event_after_an_instant_is_the_first_of_the_window_from_it():
         listed = np.full(len(rows), np.inf)
         np.minimum.at(listed, query, book.t[ids])
         assert np.array_equal(book.first_time(k, rows, at, seq), listed)
+        first_time, half = book.first_times(k), len(rows) // 2   # one for several sets of queries
+        for part in (slice(None, half), slice(half, None)):
+            assert np.array_equal(first_time(rows[part], at[part], seq[part]), listed[part])
         checked += np.isfinite(listed).sum()
     assert checked > 1000
+    assert bool(book.static) == example.startswith("birthday")   # baseline streams searched too
 
 
 def test_searching_again_from_each_answer_visits_every_event_in_order():

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from journeylang.sim.report import messages_per_customer
 from journeylang.sim.staff import StaffQueue
-from journeylang.sim.vector.tally import Messages
+from journeylang.sim.vector.tally import Log, Messages
 
 
 @st.composite
@@ -99,3 +99,28 @@ def test_a_queues_figures_on_arrays_are_those_of_each_handoff(queue):
     assert queue.summary() == expected
     settled = StaffQueue(queue.interval, np.array(queue.arrivals), np.array(queue.served))
     assert settled.summary() == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 6), max_size=12), st.integers(1, 20), st.integers(0, 2 ** 16 - 1))
+def test_a_logs_stretches_hold_its_records_in_order_in_the_fewest_whole_parts(sizes, size, kept):
+    """Parts of arrays or of a value each; customers kept by a mask."""
+    log, start = Log(), 0
+    for n in sizes:   # (an empty part is not logged)
+        rows = np.arange(start, start + n) % 16
+        log.add("kpi", rows, n, rows * 10.0)   # a column of one value per part
+        start += n
+    keep = np.array([bool(kept >> i & 1) for i in range(16)])
+    stretches = list(log.stretches("kpi", keep, size))
+    whole = log.take("kpi", keep)
+    if whole is None:
+        assert stretches == []
+        return
+    assert [np.concatenate(c).tolist() for c in zip(*stretches)] == [c.tolist() for c in whole]
+    # a stretch ends where its parts first hold ``size`` records, or at the last part
+    ends, count = 0, 0
+    for n in filter(None, sizes):
+        count += n
+        ends += count >= size
+        count = 0 if count >= size else count
+    assert len(stretches) == ends + (count > 0)

@@ -56,26 +56,6 @@ def _key(seqs, later: int):
     return seqs + later * 2.0 ** 52 if later else seqs
 
 
-def _distinct(values: np.ndarray, most: int = 8):
-    """The distinct values of a column and each value's index among them, as
-    ``np.unique(..., return_inverse=True)`` gives them, but found by comparison (in order of
-    first appearance) while there are at most ``most``; beyond that, by ``np.unique``."""
-    which = np.zeros(len(values), dtype=np.int64)
-    if len(values) and (values == values[0]).all():   # one value (usual: one zone's moment)
-        return values[:1].copy(), which
-    found = []
-    rest = np.arange(len(values))
-    while len(rest):
-        if len(found) == most:
-            return np.unique(values, return_inverse=True)
-        value = values[rest[0]]
-        same = values[rest] == value
-        which[rest[same]] = len(found)
-        found.append(value)
-        rest = rest[~same]
-    return np.array(found, dtype=values.dtype), which
-
-
 class _Earliest:
     """Per customer, the earliest of the candidates offered (each a column per customer, or
     per customer of a subset, in order of offering: time, 1 when it comes after events at its
@@ -215,6 +195,7 @@ class Block:
         self.occ_fresh = np.zeros((journeys, n), dtype=bool)
         self.occ_flat: dict[int, np.ndarray] = {}   # scheduled journey -> ``_occurrences``
         self.occ_base: dict[int, np.ndarray] = {}
+        self.occ_stamps: dict[int, np.ndarray] = {}   # scheduled journey -> ``occ_flat``'s stamps
         self.unscheduled = np.zeros(n, dtype=bool)   # idle, their next item not yet found
         self._ids: list[bytes] | None = None
         self._arms_of_split: dict[tuple, np.ndarray] = {}
@@ -1050,6 +1031,9 @@ class Block:
             # their table's end), and where each customer's zone's table begins in it
             starts = np.cumsum([0] + [len(table) + 1 for table in per_zone])
             self.occ_flat[journey.j] = np.concatenate([np.append(table, np.inf) for table in per_zone])
+            from ...runtime.events import iso
+            self.occ_stamps[journey.j] = np.array(   # each occurrence's ISO stamp, made once
+                [iso(t) if t < np.inf else None for t in self.occ_flat[journey.j].tolist()], dtype=object)
             self.occ_base[journey.j] = starts[customers.zone]
             self.occ_next[journey.j] = self.occ_flat[journey.j][self.occ_base[journey.j] +
                                                                 self.occ_index[journey.j]]
@@ -1064,20 +1048,15 @@ class Block:
     def _occur(self, j: int, rows: np.ndarray) -> None:
         """A scheduled entry's occurrence: every known customer of the zone tries to enter,
         with the event data ``{"occurrence": <ISO time>}``; the next occurrence follows."""
-        at = self._occurrence_time(j, rows)
+        index = self.occ_index[j][rows]
+        place = self.occ_base[j][rows] + index   # in the zones' tables end to end
+        at = self.occ_flat[j][place]
         mark = self.fresh()
         self.cur_t[rows], self.cur_s[rows] = at, mark
-        following = self.occ_index[j][rows] + 1
-        self.occ_index[j][rows] = following
-        self.occ_next[j][rows] = self.occ_flat[j][self.occ_base[j][rows] + following]
+        self.occ_index[j][rows] = index + 1
+        self.occ_next[j][rows] = self.occ_flat[j][place + 1]
         self.occ_fresh[j][rows] = True
-        from ...runtime.events import iso
-        moments, which = _distinct(at)   # a zone's customers share them
-        if len(moments) == 1:   # one moment (usual): its stamp set in place, not gathered
-            stamps = np.empty(len(rows), dtype=object)
-            stamps.fill(iso(moments.tolist()[0]))
-        else:
-            stamps = np.array([iso(t) for t in moments.tolist()], dtype=object)[which]
+        stamps = self.occ_stamps[j][place]
         s = self.plan.occurrence_sources[j]
         # the occurrence's type has no name a journey can wait for, enter on or ask about
         ids = self.book.add(rows, at, mark, self.plan.sources[s].kind, s, 0, -1,
@@ -1163,12 +1142,12 @@ class Block:
                            np.full(len(chosen), -1))
         return self
 
-    def kpi_status(self, journey, rows, k, opened_t, opened_q, due) -> np.ndarray:
-        """Each observation's status at the horizon, as its code in ``kpis.FIGURES``: ``hit``
-        (its event came within its window), ``hit_open`` (it came, but the window is still
-        open), ``missed``, or -1 (still open)."""
-        from .kpis import statuses
-        return statuses(self, journey, rows, k, opened_t, opened_q, due)
+    def kpi_statuses(self, journey):
+        """The statuses of the journey's KPI observations at the horizon, by part
+        (``kpis.Statuses``): ``hit`` (its event came within its window), ``hit_open`` (it
+        came, but the window is still open), ``missed``, or still open."""
+        from .kpis import Statuses
+        return Statuses(self, journey)
 
 
 __all__ = ["Block", "buckets"]

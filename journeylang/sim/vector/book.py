@@ -387,52 +387,12 @@ class Book:
         """Per query, the time of its customer's first event of type ``k`` after the instant
         ``(at, seq)`` (inf: none): what ``window`` would give first, found by bisection
         instead of listing every event of the customer."""
-        dynamic = self.dyn[k].shape[1] and len(rows)
-        if dynamic and k not in self.static:   # only the matrix holds them: its answer
-            return self._first_time_dynamic(k, rows, at, seq)
-        found = np.full(len(rows), np.inf)
-        for begins, ends, _ in self.static.get(k, ()):
-            end = ends[rows]
-            first = _search(self, begins[rows], end, at, seq)
-            has = np.flatnonzero(first < end)
-            found[has] = np.minimum(found[has], self.t[first[has]])
-        if dynamic:
-            np.minimum(found, self._first_time_dynamic(k, rows, at, seq), out=found)
-        return found
+        return self.first_times(k)(rows, at, seq)
 
-    def _first_time_dynamic(self, k: int, rows: np.ndarray, at, seq) -> np.ndarray:
-        """``first_time`` in type ``k``'s matrix: each customer's row is sorted by instant, so
-        the events not after ``(at, seq)`` are the first ones of the row. Their count is found
-        by a branchless bisection over the rows' times, read once per customer into a table
-        whose rows are padded with inf to a power of two and one more place: one gather per
-        halving, instead of a bisection's two-array gathers of the matrix and then of the
-        events' times."""
-        matrix, held = self.dyn[k], self.dyn_n[k]
-        used = int(held.max())
-        if not used:
-            return np.full(len(rows), np.inf)
-        width = 1 << (used - 1).bit_length()   # a power of two
-        table = np.full((self.n, width + 1), np.inf)
-        ids = matrix[:, :used]
-        valid = ids >= 0
-        table[:, :used] = np.where(valid, self.t[np.where(valid, ids, 0)], np.inf)
-        flat = table.ravel()
-        at = np.broadcast_to(np.asarray(at, dtype=float), rows.shape)
-        seq = np.broadcast_to(np.asarray(seq, dtype=float), rows.shape)
-        count = rows * (width + 1)   # each query's count, kept as its place in the flat table
-        # halves of the row, then the place the count has reached (a count of every place
-        # reads the inf after the row)
-        for step in [width >> i for i in range(1, width.bit_length())] + [1]:
-            t = np.take(flat, count + (step - 1))   # the last of the next part: not after?
-            passed = t < at
-            same = np.flatnonzero(t == at)
-            if len(same):   # rare: the sequence numbers decide (a padding only when at is inf)
-                column = count[same] - rows[same] * (width + 1) + (step - 1)
-                ident = matrix[rows[same], np.minimum(column, matrix.shape[1] - 1)]
-                passed[same] = (column < held[rows[same]]) & (self.q[np.maximum(ident, 0)] <= seq[same])
-            np.add(count, step, out=count, where=passed)
-        # the first event after the instant, or a padding's inf
-        return np.take(flat, count)
+    def first_times(self, k: int) -> "FirstTimes":
+        """``first_time`` of type ``k`` for many sets of queries (a block's KPI observations,
+        a part at a time): the customers' times of the type are read once, here."""
+        return FirstTimes(self, k)
 
     # --- data ---------------------------------------------------------------------------------
 
@@ -524,6 +484,63 @@ class Book:
             if column is not None:
                 found[mine] = as_objects(column[self.sidx[ids[mine]]])
         return typed(found)
+
+
+class FirstTimes:
+    """``Book.first_time`` of one type, for one set of queries after another. The times of
+    the customers' events of the type in the matrix are read once into one array, a customer's
+    after another's, each customer's in order of instant and closed by inf
+    (``times[base[row] + i]``: their i-th): as long as the type's events and one more per
+    customer, not every customer's row padded to the most any has. A query's count of its
+    customer's events not after its instant is found by a branchless bisection, one gather per
+    halving."""
+
+    def __init__(self, book: Book, k: int):
+        self.book, self.k = book, k
+        matrix, held = book.dyn[k], book.dyn_n[k]
+        self.dynamic = bool(matrix.shape[1]) and bool(held.any())
+        if not self.dynamic:
+            return
+        self.held = held
+        # a row's events are its first ``held`` places (the rest -1): row by row, in order
+        ids = matrix[:, :int(held.max())]
+        ends = np.cumsum(held)
+        self.times = np.insert(book.t[ids[ids >= 0]], ends, np.inf)
+        self.base = ends - held + np.arange(len(held))   # each customer's first place
+
+    def __call__(self, rows: np.ndarray, at, seq) -> np.ndarray:
+        book = self.book
+        found = self._dynamic(rows, at, seq) if self.dynamic and len(rows) else np.full(len(rows), np.inf)
+        for begins, ends, _ in book.static.get(self.k, ()):
+            end = ends[rows]
+            first = _search(book, begins[rows], end, at, seq)
+            has = np.flatnonzero(first < end)
+            found[has] = np.minimum(found[has], book.t[first[has]])
+        return found
+
+    def _dynamic(self, rows: np.ndarray, at, seq) -> np.ndarray:
+        """The first time in the matrix after each query's instant, or the inf closing its
+        customer's times."""
+        times, matrix = self.times, self.book.dyn[self.k]
+        held, base = self.held[rows], self.base[rows]
+        last = base + held   # each query's customer's inf
+        width = 1 << (max(int(held.max()), 1) - 1).bit_length()   # a power of two, not below it
+        at = np.broadcast_to(np.asarray(at, dtype=float), rows.shape)
+        seq = np.broadcast_to(np.asarray(seq, dtype=float), rows.shape)
+        count = base.copy()   # each query's count, kept as its place in ``times``
+        # halves of the most a customer has, then the place the count has reached (a count
+        # of all of a customer's events reads their inf)
+        for step in [width >> i for i in range(1, width.bit_length())] + [1]:
+            place = np.minimum(count + (step - 1), last)   # the last of the next part: not after?
+            t = np.take(times, place)
+            passed = t < at
+            same = np.flatnonzero(t == at)
+            if len(same):   # rare: the sequence numbers decide (the inf only when at is inf)
+                column = place[same] - base[same]
+                ident = matrix[rows[same], np.minimum(column, matrix.shape[1] - 1)]
+                passed[same] = (column < held[same]) & (self.book.q[np.maximum(ident, 0)] <= seq[same])
+            np.add(count, step, out=count, where=passed)
+        return np.take(times, count)
 
 
 def _cells(matrix: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:

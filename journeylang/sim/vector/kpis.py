@@ -17,32 +17,44 @@ from .scope import Scope
 FIGURES = ("hit", "hit_open", "missed")   # a status's code is its place here; -1: still open
 
 
-def statuses(block, journey, rows, k, opened_t, opened_q, due) -> np.ndarray:
-    """Per observation, the code of its status (``FIGURES``): ``hit``, ``hit_open``,
-    ``missed``, or -1 (still open)."""
-    horizon = block.spec.horizon
-    hit = np.zeros(len(rows), dtype=bool)   # whether its event came within its window
-    for index, kpi in enumerate(journey.kpis):
-        if len(journey.kpis) == 1:   # every observation is this KPI's: nothing to pick
-            mine = slice(None)
-        else:
-            mine = np.flatnonzero(k == index)
-            if not len(mine):
+class Statuses:
+    """A journey's KPI observations' statuses at the horizon, a part of them at a time (the
+    first events after them searched with ``Book.first_times``, made once per KPI)."""
+
+    def __init__(self, block, journey):
+        self.block, self.journey = block, journey
+        self.first_times = {}   # KPI index -> ``Book.first_times`` of its type
+
+    def __call__(self, rows, k, opened_t, opened_q, due) -> np.ndarray:
+        """Per observation, the code of its status (``FIGURES``): ``hit``, ``hit_open``,
+        ``missed``, or -1 (still open)."""
+        block, journey = self.block, self.journey
+        horizon = block.spec.horizon
+        hit = np.zeros(len(rows), dtype=bool)   # whether its event came within its window
+        for index, kpi in enumerate(journey.kpis):
+            if len(journey.kpis) == 1:   # every observation is this KPI's: nothing to pick
+                mine = slice(None)
+            else:
+                mine = np.flatnonzero(k == index)
+                if not len(mine):
+                    continue
+            limit = np.minimum(due[mine], horizon)
+            if kpi.tree is None:   # any event of the type: the first after the opening decides
+                first_time = self.first_times.get(index)
+                if first_time is None:
+                    first_time = self.first_times[index] = block.book.first_times(kpi.kind)
+                first = first_time(rows[mine], opened_t[mine], opened_q[mine])
+                hit[mine] = (first <= limit) & (first < np.inf)
                 continue
-        limit = np.minimum(due[mine], horizon)
-        if kpi.tree is None:   # any event of the type: the first after the opening decides
-            first = block.book.first_time(kpi.kind, rows[mine], opened_t[mine], opened_q[mine])
-            hit[mine] = (first <= limit) & (first < np.inf)
-            continue
-        query, ids = block.book.window(kpi.kind, rows[mine], opened_t[mine], opened_q[mine],
-                                       limit, np.full(len(limit), np.inf))
-        if len(ids):
-            scope = Scope(block, rows[mine][query], None, None, ids, False, False)
-            ok = _true(evaluate(kpi.tree, scope), len(ids))
-            query, ids = query[ok], ids[ok]
-        found = np.zeros(len(limit), dtype=bool)
-        found[query] = True   # an event of the window met the condition
-        hit[mine] = found
-    open_ = due > horizon
-    return np.where(hit, np.where(open_, FIGURES.index("hit_open"), FIGURES.index("hit")),
-                    np.where(open_, -1, FIGURES.index("missed"))).astype(np.int64, copy=False)
+            query, ids = block.book.window(kpi.kind, rows[mine], opened_t[mine], opened_q[mine],
+                                           limit, np.full(len(limit), np.inf))
+            if len(ids):
+                scope = Scope(block, rows[mine][query], None, None, ids, False, False)
+                ok = _true(evaluate(kpi.tree, scope), len(ids))
+                query, ids = query[ok], ids[ok]
+            found = np.zeros(len(limit), dtype=bool)
+            found[query] = True   # an event of the window met the condition
+            hit[mine] = found
+        open_ = due > horizon
+        return np.where(hit, np.where(open_, FIGURES.index("hit_open"), FIGURES.index("hit")),
+                        np.where(open_, -1, FIGURES.index("missed"))).astype(np.int64, copy=False)

@@ -20,6 +20,9 @@ from .kpis import FIGURES
 from .plan import NO_NEXT
 
 
+KPI_STRETCH = 1 << 15   # KPI observations settled together at a block's end (``Log.stretches``)
+
+
 class Messages:
     """Messages per customer, kept as how many customers got each combination of counts from
     the run's journeys (customers with none left out), so the memory it takes does not grow
@@ -77,12 +80,29 @@ class Log:
         parts = self.parts.get(name)
         if not parts:
             return None
-        sizes = [len(p[0]) if np.ndim(p[0]) else 1 for p in parts]
-        columns = [_joined([p[i] for p in parts], sizes) for i in range(len(parts[0]))]
-        if keep.all():   # every customer kept (the usual case): no copy
-            return columns
-        mine = keep[columns[0]]
-        return [c[mine] for c in columns]
+        return _kept(parts, keep)
+
+    def stretches(self, name: str, keep: np.ndarray, size: int):
+        """``take`` by stretches of consecutive records, each of the fewest whole parts that
+        hold ``size`` records (the last may hold fewer): what is made of a stretch stays small,
+        in memory the process already has, where the whole log's columns would be asked for
+        anew."""
+        parts, start, count = self.parts.get(name, ()), 0, 0
+        for end, part in enumerate(parts, 1):
+            count += len(part[0]) if np.ndim(part[0]) else 1
+            if count >= size or end == len(parts):
+                yield _kept(parts[start:end], keep)
+                start, count = end, 0
+
+
+def _kept(parts: list, keep: np.ndarray) -> list:
+    """The columns of the records ``parts`` whose customer is kept."""
+    sizes = [len(p[0]) if np.ndim(p[0]) else 1 for p in parts]
+    columns = [_joined([p[i] for p in parts], sizes) for i in range(len(parts[0]))]
+    if keep.all():   # every customer kept (the usual case): no copy
+        return columns
+    mine = keep[columns[0]]
+    return [c[mine] for c in columns]
 
 
 def _joined(pieces: list, sizes: list[int]) -> np.ndarray:
@@ -418,27 +438,34 @@ class Tally:
                         m = int(np.count_nonzero(reached[k][mine]))
                         if m:
                             figures[f"milestone:{milestone.name}"] += m
-        observed = self.log.take(f"kpi/{j}", keep)
-        if observed is None:
-            return
-        rows, k, observed_runs, held, opened_t, opened_q, due = observed
-        code = block.kpi_status(journey, rows, k, opened_t, opened_q, due)
+        opened, settled, closed = Counter(), Counter(), []   # (closed: only with experiments)
+        statuses = block.kpi_statuses(journey)
+        for rows, k, observed_runs, held, opened_t, opened_q, due in \
+                self.log.stretches(f"kpi/{j}", keep, KPI_STRETCH):
+            code = statuses(rows, k, opened_t, opened_q, due)
+            k = np.asarray(k, dtype=np.int64)
+            treated = ~np.asarray(held, dtype=bool)
+            opened.update(dict(zip(*_tallied(k[treated]))))
+            counted = treated & (code >= 0)
+            settled.update(dict(zip(*_tallied(k[counted], code[counted]))))
+            if experiments:
+                ended = (code == 0) | (code == 2)
+                closed.append((observed_runs[ended], k[ended], code[ended]))
         figures = FIGURES
-        k = np.asarray(k, dtype=np.int64)
-        treated = ~np.asarray(held, dtype=bool)
-        for index, n in zip(*_tallied(k[treated])):
-            counts.kpis[journey.kpis[index].name]["opened"] += n
-        for (index, c), n in zip(*_tallied(k[treated & (code >= 0)], code[treated & (code >= 0)])):
-            counts.kpis[journey.kpis[index].name][figures[c]] += n
-        closed = (code == 0) | (code == 2)
-        if not experiments or not closed.any():
+        for index in sorted(opened):
+            counts.kpis[journey.kpis[index].name]["opened"] += opened[index]
+        for index, c in sorted(settled):
+            counts.kpis[journey.kpis[index].name][figures[c]] += settled[(index, c)]
+        if not closed:
+            return
+        wanted, k_closed, code_closed = (np.concatenate(c) for c in zip(*closed))
+        if not len(wanted):
             return
         order = np.argsort(run_ids, kind="stable")   # each observation's run, by its id
-        wanted = observed_runs[closed]
         place = np.minimum(np.searchsorted(run_ids[order], wanted), len(order) - 1)
         found = run_ids[order][place] == wanted
         run_of = order[place[found]]
-        k_closed, code_closed = k[closed][found], code[closed][found]
+        k_closed, code_closed = k_closed[found], code_closed[found]
         for name, arm_names, arm in experiments:
             arm_closed = arm[run_of]
             has = arm_closed >= 0
