@@ -8,6 +8,9 @@ example's CPU against the benchmark journey's of the same round, and the medians
 A block's CPU is the engine's cost per customer without the shards' processes, the
 counting of the results across blocks or the machine's other jobs in the wall time: the
 figure to compare two versions of the engine by, alternating their runs on a shared machine.
+The process keeps freed memory as a shard's worker does (``keep_freed_memory``), so a block
+pays the page faults the million pays, not those of a process that gives memory back;
+``--give-back`` measures without it.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sim_bench  # noqa: E402  (puts the repository first on the path)
 from journeylang import api  # noqa: E402
 from journeylang.sim import load_cohort  # noqa: E402
+from journeylang.sim.shard import keep_freed_memory  # noqa: E402
 from journeylang.sim.vector import BLOCK, VectorSimulation  # noqa: E402
 
 
@@ -37,7 +41,11 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=BLOCK, help="customers of the block")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--give-back", action="store_true",
+                        help="freed memory given back to the system (not as a shard's worker)")
     args = parser.parse_args()
+    if not args.give_back and not keep_freed_memory():
+        print("this C library keeps no freed memory (no mallopt): blocks pay fresh pages")
     runs = [("benchmark journey", sim_bench.tables(), sim_bench.cohort_of(args.customers))]
     for name, journey, cohort_file in sim_bench.example_pairs(args.examples):
         cohort = load_cohort(cohort_file)
