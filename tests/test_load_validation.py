@@ -12,6 +12,7 @@ from hypothesis import given, settings, strategies as st
 
 from journeylang.cli import main
 from journeylang.compile import TablesError, read_tables, write_tables
+from journeylang.limits import MAX_NESTING
 from journeylang.runtime import EventError, SqliteStore, StoreError, read_events
 from journeylang.runtime.events import event_from_dict
 
@@ -87,6 +88,25 @@ def test_events_past_the_bounds_name_their_line(tmp_path, line, message):
     with pytest.raises(EventError) as caught:
         list(read_events(path))
     assert str(caught.value) == f"{path}:1: {message}"
+
+
+@pytest.mark.parametrize("depth", [MAX_NESTING, MAX_NESTING + 1])
+def test_the_most_compact_lines_at_and_past_the_nesting_bound(tmp_path, depth):
+    """The fast path counts brackets only in lines long enough to nest past the bound: the
+    shortest line that does (arrays inside the data, no spaces) is refused all the same, the
+    deepest one allowed is read."""
+    arrays = depth - 2  # the event and its data are the first two levels
+    line = ('{"id":"e","type":"t","customer":"c","at":"2026-03-02T10:00:00Z","data":{"x":'
+            + "[" * arrays + "]" * arrays + "}}")
+    path = tmp_path / "events.jsonl"  # the first line makes the type known (the fast path's)
+    path.write_text(line.replace(f'"x":{"[" * arrays}', '"x":[').replace("]" * arrays, "]")
+                    .replace('"e"', '"e0"') + "\n" + line + "\n")
+    if depth <= MAX_NESTING:
+        _, event = read_events(path)
+        assert event.data == json.loads(line)["data"]
+    else:
+        with pytest.raises(EventError, match=":2: JSON nested more than 64 levels deep"):
+            list(read_events(path))
 
 
 def test_a_surrogate_pair_in_an_event_is_one_character(tmp_path):

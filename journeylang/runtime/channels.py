@@ -3,8 +3,9 @@ channel adapters that take them. The default adapter writes the store's outbox t
 same transaction as the event that caused the action (a transactional outbox)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Protocol
+
+import msgspec
 
 from ..sandbox import RenderError
 from ..templates import MessageTemplate, locale_fallbacks, render_context, render_names
@@ -17,9 +18,9 @@ SENT_STATUSES = (SENT, DELIVERED)
 ACTION_KINDS = ("message", "coupon", "handoff", "webhook", "event")
 
 
-@dataclass(slots=True)
-class Action:
-    """One thing the journey asks the outside world to do, numbered in order."""
+class Action(msgspec.Struct, gc=False):
+    """One thing the journey asks the outside world to do, numbered in order (a struct, as
+    the records of state.py)."""
 
     id: int
     at: float
@@ -33,7 +34,7 @@ class Action:
     template: str | None = None
     locale: str | None = None
     text: str | None = None        # the rendered message (None when rendering is off)
-    payload: dict = field(default_factory=dict)
+    payload: dict = {}
     due: float | None = None       # handoff deadline, coupon expiry
     status: str = QUEUED
     promo: bool = False            # a promotional message (the policy's promo budget)

@@ -7,7 +7,6 @@ import json
 import math
 import re
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from functools import lru_cache
 from itertools import count
@@ -25,21 +24,21 @@ _NAME = re.compile(r"^[^\W\d]\w*$")
 UTC = dt.timezone.utc
 
 
-@dataclass(slots=True)
-class Event:
+class Event(msgspec.Struct, gc=False):
     """Something a customer did, or that happened to them.
 
     ``attributes`` updates the customer's profile before anything else (consent, time zone,
     tier...); ``data`` is the event's payload, read by conditions as ``event.x`` and, for
-    business objects, as ``cart.x`` / ``order.x``.
+    business objects, as ``cart.x`` / ``order.x``. A struct, made in C (one per line read), and
+    untracked by the cyclic collector: it holds JSON values only.
     """
 
     id: str
     type: str
     customer: str
     at: float  # seconds since the epoch, UTC
-    attributes: dict = field(default_factory=dict)
-    data: dict = field(default_factory=dict)
+    attributes: dict = {}  # a new dict for each event
+    data: dict = {}
     depth: int = 0  # 0 for ingested events, n for an event emitted by a chain of n emit steps
     origin_run: int | None = None  # the run that emitted it (which has already seen it)
 
@@ -199,7 +198,7 @@ def _decode(line: str):
 # order mark, bad UTF-8, blank or broken lines, Unicode spaces around the value) or the checks
 # below doubt (an empty id, a type not seen before, a time or time zone to refuse), is read
 # again by json and ``event_from_dict``, which give the error (file:line, column) or the event.
-class _Line(msgspec.Struct, forbid_unknown_fields=True):
+class _Line(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     """An event line as the fast path takes it: the fields of FIELDS with the usual types."""
 
     id: str
@@ -211,12 +210,15 @@ class _Line(msgspec.Struct, forbid_unknown_fields=True):
 
 
 _decode_line_fast = msgspec.json.Decoder(_Line).decode
+# A JSON value nesting deeper than MAX_NESTING opens and closes more than MAX_NESTING
+# containers: a line this short cannot (its brackets are not counted; most lines are short).
+_SHALLOW = 2 * MAX_NESTING + 1
 _FAST_REFUSED = (msgspec.MsgspecError, ValueError)  # ValueError: bad UTF-8
 
 
 def _event_fast(raw: bytes) -> Event | None:
     """The event of a line that needs no check beyond what msgspec does, else None."""
-    if raw.count(b"{") + raw.count(b"[") > MAX_NESTING:
+    if len(raw) > _SHALLOW and raw.count(b"{") + raw.count(b"[") > MAX_NESTING:
         return None
     try:
         line = _decode_line_fast(raw)

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import math
 
+import msgspec
+
 from ..semantics import history_answer
 from .program import HistoryNeed
 
 
-class History:
+class History(msgspec.Struct, gc=False):
     """The history questions of one evaluation: a customer's kept events, the run's entry
     (where a question without ``within`` starts) and the time now."""
 
-    __slots__ = ("events", "since", "now")
-
-    def __init__(self, events: dict, since: float | None, now: float):
-        self.events, self.since, self.now = events, since, now
+    events: dict
+    since: float | None
+    now: float
 
     def answer(self, function: str, event: str, field, test, within, scope):
         start = self.now - within if within is not None else \

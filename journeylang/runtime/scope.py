@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 
-class RunScope:
+
+class RunScope(msgspec.Struct, gc=False):
     """Paths as docs/runtime.md defines them.
 
     ``customer.x`` reads the profile (a declared attribute the profile lacks reads as its
@@ -12,14 +14,15 @@ class RunScope:
     data, a declared run-local variable its value in the run; any other root (``cart``,
     ``order``) reads the current event's data first, then the run's context (the trigger's
     business objects). History questions go to ``past`` (a ``History``), when there is one.
+    A struct (made in C) as the records of state.py: one is made per condition tested.
     """
 
-    __slots__ = ("profile", "event", "context", "run_vars", "defaults", "past")
-
-    def __init__(self, profile: dict, event: dict, context: dict, run_vars: dict | None = None,
-                 defaults: dict | None = None, past=None):
-        self.profile, self.event, self.context = profile, event, context
-        self.run_vars, self.defaults, self.past = run_vars, defaults, past
+    profile: dict
+    event: dict
+    context: dict
+    run_vars: dict | None = None
+    defaults: dict | None = None
+    past: Any = None
 
     def resolve(self, parts) -> Any:
         root = parts[0]

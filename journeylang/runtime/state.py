@@ -4,10 +4,14 @@
 each commit, saves what changed in them (a unit of work); history rows, timers and actions are
 written as they happen. ``SqliteStore`` and ``PostgresStore`` (sql.py) add durability to it,
 and the simulator can subclass it to aggregate instead of keeping rows.
+
+The records (runs, customers, SLAs, observations, timers) are msgspec structs, made in C (a
+dataclass's ``__init__`` is a Python call, two to five times the cost), and untracked by the
+cyclic collector (``gc=False``): they hold JSON values and other records, never a cycle.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import msgspec
 
 from ..compile import Tables
 
@@ -15,8 +19,7 @@ ACTIVE, HOLDOUT, ENDED = "active", "holdout", "ended"
 OPEN, MET, BREACHED, HIT, MISSED = "open", "met", "breached", "hit", "missed"
 
 
-@dataclass(slots=True, eq=False)  # a run is itself, not its field values
-class Run:
+class Run(msgspec.Struct, eq=False, gc=False):  # a run is itself, not its field values
     """One pass of one customer through one version of a journey."""
 
     id: int
@@ -33,12 +36,12 @@ class Run:
     step_at: float | None = None
     ended_at: float | None = None
     outcome: str | None = None
-    context: dict = field(default_factory=dict)  # business objects: the trigger's data, then waits'
-    event: dict = field(default_factory=dict)    # data of the last event the run consumed
-    vars: dict = field(default_factory=dict)     # run-local variables
-    milestones: dict = field(default_factory=dict)  # milestone name -> when it was reached
+    context: dict = {}  # business objects: the trigger's data, then waits'
+    event: dict = {}    # data of the last event the run consumed
+    vars: dict = {}     # run-local variables
+    milestones: dict = {}  # milestone name -> when it was reached
     stored: tuple | None = None  # the row as last written (set by the store only)
-    arms: dict = field(default_factory=dict)  # experiment (split step) -> the run's arm in it
+    arms: dict = {}  # experiment (split step) -> the run's arm in it
     key: object = None  # the correlation key's value in the entry event (correlate by ...)
     timer_due: float | None = None  # when the pending timer is due
     # set by whatever changes ``context``, ``event``, ``vars``, ``milestones``, ``arms`` or
@@ -46,8 +49,7 @@ class Run:
     values_changed: bool = True
 
 
-@dataclass(slots=True, eq=False)
-class Customer:
+class Customer(msgspec.Struct, eq=False, gc=False):
     """A customer and everything of theirs the runtime keeps. A store saves what changed in
     each customer it handed out, comparing with ``stored`` (the rows as last written). Packing
     the JSON values (the profile, the state, a run's context, event and locals) is what costs,
@@ -58,14 +60,14 @@ class Customer:
     commit and raise UnmarkedChange when a value differs from what the marks let them keep."""
 
     id: str
-    profile: dict = field(default_factory=dict)
-    sends: list = field(default_factory=list)     # [at, channel, journey_id], for caps
-    entries: dict = field(default_factory=dict)   # journey_id -> [count, last entered at]
-    runs: list = field(default_factory=list)      # runs not ended, in entry order
-    slas: list = field(default_factory=list)          # open SLAs, oldest first
-    observations: list = field(default_factory=list)  # KPI observations: open, or of a live run
-    events: dict = field(default_factory=dict)   # event type -> [[at, data]]: kept for history
-    retired: list = field(default_factory=list)  # runs, SLAs and observations just taken off
+    profile: dict = {}
+    sends: list = []     # [at, channel, journey_id], for caps
+    entries: dict = {}   # journey_id -> [count, last entered at]
+    runs: list = []      # runs not ended, in entry order
+    slas: list = []          # open SLAs, oldest first
+    observations: list = []  # KPI observations: open, or of a live run
+    events: dict = {}   # event type -> [[at, data]]: kept for history
+    retired: list = []  # runs, SLAs and observations just taken off
     stored: tuple | None = None  # (profile, state) as last written (set by the store only)
     profile_changed: bool = True  # marks: see above
     state_changed: bool = True
@@ -83,8 +85,7 @@ class Customer:
         self.retired.append(record)
 
 
-@dataclass(slots=True, eq=False)
-class Sla:
+class Sla(msgspec.Struct, eq=False, gc=False):
     """A handoff's deadline: ``open`` until a ``handoff_resolved`` (``met``) or ``due`` (``breached``)."""
 
     id: int
@@ -101,8 +102,7 @@ class Sla:
     stored: tuple | None = None
 
 
-@dataclass(slots=True, eq=False)
-class Observation:
+class Observation(msgspec.Struct, eq=False, gc=False):
     """One run's observation of a KPI: ``hit`` by the KPI's event before ``due``, else ``missed``."""
 
     id: int
@@ -120,11 +120,9 @@ class Observation:
 
 
 # --- timers: one payload type per kind ---------------------------------------------------------
-# Never changed once made, yet not frozen: a run sets a timer at most steps, and a frozen
-# dataclass's __init__ costs an object.__setattr__ per field (three times the plain one).
+# Never changed once made; a run sets a timer at most steps.
 
-@dataclass(slots=True)
-class RunTimer:
+class RunTimer(msgspec.Struct, gc=False):
     """A run's own timer at ``step``: ``wake`` (a wait is over), ``timeout`` (a wait for
     events timed out), ``quiet`` (quiet hours are over for a deferred send) or ``holdout``
     (a holdout run's goal window is over)."""
@@ -135,8 +133,7 @@ class RunTimer:
     step: str | None
 
 
-@dataclass(slots=True)
-class SlaDue:
+class SlaDue(msgspec.Struct, gc=False):
     """An SLA's deadline."""
 
     sla_id: int
@@ -144,8 +141,7 @@ class SlaDue:
     step: str
 
 
-@dataclass(slots=True)
-class KpiDue:
+class KpiDue(msgspec.Struct, gc=False):
     """The end of a KPI observation's window."""
 
     observation_id: int
@@ -153,8 +149,7 @@ class KpiDue:
     kpi: str
 
 
-@dataclass(slots=True)
-class Occurrence:
+class Occurrence(msgspec.Struct, gc=False):
     """A scheduled entry's next occurrence for the customers in one time zone."""
 
     journey_id: str
@@ -164,8 +159,7 @@ class Occurrence:
 RUN_TIMERS = ("wake", "timeout", "quiet", "holdout")
 
 
-@dataclass(slots=True)
-class Timer:
+class Timer(msgspec.Struct, gc=False):
     """A pending timer: its sequence number, when it is due, and what it is for."""
 
     seq: int
