@@ -43,7 +43,7 @@ def test_the_first_event_after_an_instant_is_the_first_of_the_window_from_it(exa
                                  np.full(len(rows), np.inf))
         listed = np.full(len(rows), np.inf)
         np.minimum.at(listed, query, book.t[ids])
-        assert np.array_equal(book.first_time(k, rows, at, seq), listed)
+        assert np.array_equal(book.first_times(k)(rows, at, seq), listed)
         first_time, half = book.first_times(k), len(rows) // 2   # one for several sets of queries
         for part in (slice(None, half), slice(half, None)):
             assert np.array_equal(first_time(rows[part], at[part], seq[part]), listed[part])

@@ -1142,12 +1142,5 @@ class Block:
                            np.full(len(chosen), -1))
         return self
 
-    def kpi_statuses(self, journey):
-        """The statuses of the journey's KPI observations at the horizon, by part
-        (``kpis.Statuses``): ``hit`` (its event came within its window), ``hit_open`` (it
-        came, but the window is still open), ``missed``, or still open."""
-        from .kpis import Statuses
-        return Statuses(self, journey)
-
 
 __all__ = ["Block", "buckets"]

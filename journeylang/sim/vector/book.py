@@ -383,15 +383,12 @@ class Book:
         order = np.lexsort((self.q[ids], self.t[ids], query))
         return query[order], ids[order]
 
-    def first_time(self, k: int, rows: np.ndarray, at, seq) -> np.ndarray:
-        """Per query, the time of its customer's first event of type ``k`` after the instant
-        ``(at, seq)`` (inf: none): what ``window`` would give first, found by bisection
-        instead of listing every event of the customer."""
-        return self.first_times(k)(rows, at, seq)
-
     def first_times(self, k: int) -> "FirstTimes":
-        """``first_time`` of type ``k`` for many sets of queries (a block's KPI observations,
-        a part at a time): the customers' times of the type are read once, here."""
+        """Per query (customer rows, instants ``(at, seq)``), the time of its customer's first
+        event of type ``k`` after the instant (inf: none): what ``window`` would give first,
+        found by bisection instead of listing every event of the customer; for many sets of
+        queries (a block's KPI observations, a part at a time), the customers' times of the
+        type read once, here."""
         return FirstTimes(self, k)
 
     # --- data ---------------------------------------------------------------------------------
@@ -487,13 +484,13 @@ class Book:
 
 
 class FirstTimes:
-    """``Book.first_time`` of one type, for one set of queries after another. The times of
-    the customers' events of the type in the matrix are read once into one array, a customer's
-    after another's, each customer's in order of instant and closed by inf
+    """``Book.first_times``: the first times of one type, for one set of queries after another. The
+    times of the customers' events of the type in the matrix are read once into one array, a
+    customer's after another's, each customer's in order of instant and closed by inf
     (``times[base[row] + i]``: their i-th): as long as the type's events and one more per
     customer, not every customer's row padded to the most any has. A query's count of its
-    customer's events not after its instant is found by a branchless bisection, one gather per
-    halving."""
+    customer's events not after its instant is found by a branchless bisection, one gather
+    per halving."""
 
     def __init__(self, book: Book, k: int):
         self.book, self.k = book, k

@@ -16,7 +16,7 @@ import numpy as np
 from ...semantics import CONVERTED, ENTRY_EXPERIMENT, HELD_OUT, SKIP_REASONS, TREATED
 from ..counting import HIT_OPEN, JourneyCounts
 from .columns import among_codes
-from .kpis import FIGURES
+from .kpis import FIGURES, Statuses
 from .plan import NO_NEXT
 
 
@@ -439,7 +439,7 @@ class Tally:
                         if m:
                             figures[f"milestone:{milestone.name}"] += m
         opened, settled, closed = Counter(), Counter(), []   # (closed: only with experiments)
-        statuses = block.kpi_statuses(journey)
+        statuses = Statuses(block, journey)
         for rows, k, observed_runs, held, opened_t, opened_q, due in \
                 self.log.stretches(f"kpi/{j}", keep, KPI_STRETCH):
             code = statuses(rows, k, opened_t, opened_q, due)
