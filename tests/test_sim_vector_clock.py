@@ -10,7 +10,7 @@ import pytest
 
 from journeylang.runtime.policies import Zones, next_local_time, next_occurrence
 from journeylang.runtime.program import Schedule
-from journeylang.sim.vector.clock import ZoneClock
+from journeylang.sim.vector.clock import DAY, ZoneClock, _mod_day
 
 
 @pytest.mark.parametrize("minutes", [0, 1, 570, 630, 1439])
@@ -56,3 +56,17 @@ def test_the_next_occurrence_past_the_span_is_inf_and_within_it_the_runtimes():
         assert found[i] == next_occurrence(float(moments[i]), schedule, zones.get(names[codes[i]]))
     one = codes == 0   # one zone: the table searched without picking its customers
     assert np.array_equal(clock.next_occurrence(moments[one], schedule, codes[one]), found[one])
+
+
+def test_seconds_after_midnight_are_np_mod_to_the_bit():
+    """``_mod_day`` against ``np.mod`` by a day: moments of the span and far from it, either
+    side of zero, at whole days and one or two doubles either side of them (where the rounded
+    quotient is a whole number above the true one), and zeros of both signs: the same bits."""
+    rng = np.random.default_rng(3)
+    days = rng.integers(-30000, 30000, 20000).astype(float) * DAY
+    moments = np.concatenate([
+        rng.uniform(-3e9, 3e9, 50000), 1.77e9 + rng.uniform(0, 1e7, 50000), days,
+        np.nextafter(days, np.inf), np.nextafter(days, -np.inf),
+        np.nextafter(np.nextafter(days, -np.inf), -np.inf), [0.0, -0.0, 5e-324, -5e-324, -DAY]])
+    expected = np.mod(moments, DAY)
+    assert np.array_equal(_mod_day(moments).view(np.int64), expected.view(np.int64))

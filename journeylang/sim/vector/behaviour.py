@@ -90,12 +90,13 @@ def _respond(block, s: int, rows, at, depth, keys, p, corr=None):
     plan, gen = block.plan, block.gen
     source = plan.sources[s]
     response = source.response
-    fired = gen.random(len(rows)) < p
+    # where it fires (a share in no pattern: taken by place, several times faster than by mask)
+    fired = np.flatnonzero(gen.random(len(rows)) < p)
     block.tally.behaviour("triggers", rows, s)
-    if not fired.any():
+    if not len(fired):
         return None
     rows, at, depth = rows[fired], at[fired], depth[fired]
-    keys = np.compress(fired, keys, axis=0)
+    keys = np.take(keys, fired, axis=0)
     corr = corr[fired] if corr is not None else None
     if response.count is None:
         times = np.ones(len(rows), dtype=np.int64)

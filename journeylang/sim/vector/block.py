@@ -66,18 +66,22 @@ class _Earliest:
     customer."""
 
     def __init__(self, n: int):
-        self.best = np.full(n, np.inf)
-        self.first = np.full(n, np.inf)
-        self.what = np.zeros(n, dtype=np.int64)
-        self.ref = np.zeros(n, dtype=np.int64)
-        self.empty = True   # nothing offered yet
+        self.n = n
+        self.empty = True   # nothing offered yet: the columns are made by the first offer
+
+    def _none(self) -> None:
+        """The columns with nothing found (for a first offer to some, or none)."""
+        self.best, self.first = np.full(self.n, np.inf), np.full(self.n, np.inf)
+        self.what, self.ref = np.zeros(self.n, dtype=np.int64), np.zeros(self.n, dtype=np.int64)
+        self.empty = False
 
     def offer(self, at, p, q, kind, value, where=None) -> None:
         """A candidate for every customer, or (``where``: their places) for some."""
-        if self.empty and where is None:   # the first for everyone: it is the earliest so far
-            self._first(at, _key(q, p), kind, value)
-            return
-        self.empty = False
+        if self.empty:
+            if where is None:   # the first for everyone: it is the earliest so far
+                self._first(at, _key(q, p), kind, value)
+                return
+            self._none()
         best = self.best if where is None else self.best[where]
         # an infinite time never decides: what was found at it is cleared in ``result``
         close = np.flatnonzero((at <= best) & (at < np.inf))
@@ -111,6 +115,8 @@ class _Earliest:
         self.ref = np.where(won, value, 0)
 
     def result(self):
+        if self.empty:
+            self._none()
         none = ~np.isfinite(self.best)
         self.what[none], self.ref[none] = 0, 0
         return self.best, self.what, self.ref
@@ -200,7 +206,7 @@ class Block:
         self._ids: list[bytes] | None = None
         self._arms_of_split: dict[tuple, np.ndarray] = {}
         self._holdout_of: dict[int, np.ndarray] = {}   # journey -> holdout bucket per customer
-        self._timeout_to: dict[int, np.ndarray] = {}   # journey -> ``_timeouts``
+        self._fired_at: dict[int, tuple] = {}   # journey -> ``_fired``
         self.entry_only = self._entry_only()
         self.folds = self._folds()
         self.folding = np.zeros(n, dtype=bool)   # events of a folded type wait for the next item
@@ -388,7 +394,7 @@ class Block:
             occ_q, occ_fresh = self.occ_q[j], self.occ_fresh[j]   # rows of these (1-d: faster)
             fresh = occ_fresh[rows]
             if fresh.any():
-                renewed = rows[fresh]
+                renewed = np.compress(fresh, rows)   # (a share, in no pattern: see ``_take``)
                 occ_q[renewed] = self.fresh()
                 occ_fresh[renewed] = False
             may_begin[j] = entering = self._can_enter(j, rows)
@@ -449,7 +455,6 @@ class Block:
         resting = phase == REST
         runs = resting | (phase == EXEC)
         holding = phase == HELD
-        quieted = resting & (np.where(live, lanes.rest[safe], 0) == QUIET)
         for journey in plan.journeys:
             j = journey.j
             theirs = live if one else journeys == j
@@ -465,16 +470,13 @@ class Block:
                 held = any_column(theirs & holding)
                 for k in journey.interest:   # undelivered for its key
                     wanted[k] |= held
-            quiet = any_column(theirs & quieted)
-            if quiet.any():
-                for k in plan.opt_out_kinds:
-                    wanted[k] |= quiet
             if journey.entry_kind is not None:
                 entering = self._can_enter(j, rows)
                 wanted[journey.entry_kind] |= entering
                 if j in self.entry_only:   # no live run of the journey: only the entry wants it
                     bounds[journey.entry_kind] = np.where(
                         entering, self.last_entry[j, rows] + self.entry_only[j], -np.inf)
+        # (so opt-outs, which drop a send held for quiet hours, reach every live run)
         anything = any_column(live) | wanted.any(axis=0)
         for entering in may_begin.values():   # a scheduled entry may begin a run: sees the profile
             anything |= entering
@@ -605,15 +607,17 @@ class Block:
             until_q[happens] = self.book.q[self.next_ref[folding[happens]]] - 0.5
             self._handle_folded(folding, self.next_t[folding], until_q)
         what = self.next_what[rows]
-        timers = rows[what == TIMER]
+        # (each a share of them in no pattern: ``np.compress`` is several times faster than
+        # indexing by such a mask, whose branch per item goes either way)
+        timers = np.compress(what == TIMER, rows)
         if len(timers):
             self._fire(self.next_ref[timers])
-        occurs = rows[what == OCCURS] if self.occurrences else None
+        occurs = np.compress(what == OCCURS, rows) if self.occurrences else None
         for j in self.occurrences:   # (with one scheduled journey, every occurrence is its)
             occurring = occurs if len(self.occurrences) == 1 else occurs[self.next_ref[occurs] == j]
             if len(occurring):
                 self._occur(j, occurring)
-        happening = rows[what == HAPPENS]
+        happening = np.compress(what == HAPPENS, rows)
         ids = self.next_ref[happening]
         if len(happening) and self.cycles:
             on = loop.cycling(self, happening, ids)
@@ -653,28 +657,28 @@ class Block:
             else:
                 mine = lanes.j[moving] == j
                 chosen, kinds = moving[mine], kind[mine]
-            pos = lanes.pos[chosen]
-            to = np.where(kinds == WAKE, journey.next[pos], pos)
-            why = np.full(len(chosen), journey.why("waited"))
-            timed_out = kinds == TIMEOUT
-            if timed_out.any():
-                to[timed_out] = self._timeouts(journey)[pos[timed_out]]
-                why[timed_out] = journey.why("timeout")
+            targets, whys = self._fired(journey)
+            to = np.take(targets, kinds * targets.shape[1] + lanes.pos[chosen])
             quiet = kinds == QUIET_OVER
             if quiet.any():
-                why[quiet] = journey.why("quiet hours over")
                 lanes.resumed[chosen[quiet]] = True
-            self.go(chosen, to, why)
+            self.go(chosen, to, np.take(whys, kinds))
 
-    def _timeouts(self, journey) -> np.ndarray:
-        """Per step of the journey, where its wait for events goes on a timeout (the
-        journey's ``timeout`` as an array; -1 at other steps)."""
-        found = self._timeout_to.get(journey.j)
+    def _fired(self, journey) -> tuple[np.ndarray, np.ndarray]:
+        """Where a run of the journey goes when its timer fires, per kind of timer (a row) and
+        step (a column): on to the next step when a wait is over, where the wait for events
+        goes on a timeout, its own step again when quiet hours are over (to send); and the
+        edge of each kind of timer."""
+        found = self._fired_at.get(journey.j)
         if found is None:
-            found = np.full(len(journey.steps), -1, dtype=np.int64)
+            width = max(len(journey.steps), 1)
+            targets = np.tile(np.arange(width), (max(WAKE, TIMEOUT, QUIET_OVER) + 1, 1))
+            targets[WAKE] = journey.next[:width]
             for s, to in journey.timeout.items():
-                found[s] = to
-            self._timeout_to[journey.j] = found
+                targets[TIMEOUT, s] = to
+            whys = np.full(len(targets), journey.why("waited"))
+            whys[TIMEOUT], whys[QUIET_OVER] = journey.why("timeout"), journey.why("quiet hours over")
+            found = self._fired_at[journey.j] = (targets, whys)
         return found
 
     # --- events -------------------------------------------------------------------------------
@@ -941,7 +945,7 @@ class Block:
         if journey.holdout:
             held = self._holdout_buckets(journey, rows) < journey.holdout
         lanes.held[chosen] = held
-        self.tally.entered(j, rows, held)
+        self.tally.entered(j, rows, held, self.customers.seg[rows])
         if held.any():
             holding = chosen[held]
             self.open_kpis(journey, holding, journey.start, at[held], seq[held])
@@ -1037,8 +1041,6 @@ class Block:
             self.occ_base[journey.j] = starts[customers.zone]
             self.occ_next[journey.j] = self.occ_flat[journey.j][self.occ_base[journey.j] +
                                                                 self.occ_index[journey.j]]
-            lengths = np.array([len(table) for table in per_zone])   # each customer's to come
-            self.book.reserve(int((lengths[customers.zone] - self.occ_index[journey.j]).sum()))
 
     def _occurrence_time(self, j: int, rows) -> np.ndarray:
         """The customers' next occurrence of scheduled journey ``j`` (inf: none left), kept
@@ -1056,13 +1058,25 @@ class Block:
         self.occ_index[j][rows] = index + 1
         self.occ_next[j][rows] = self.occ_flat[j][place + 1]
         self.occ_fresh[j][rows] = True
-        stamps = self.occ_stamps[j][place]
-        s = self.plan.occurrence_sources[j]
-        # the occurrence's type has no name a journey can wait for, enter on or ask about
-        ids = self.book.add(rows, at, mark, self.plan.sources[s].kind, s, 0, -1,
-                            {("occurrence",): stamps}, None, searched=False)
+        ids = self._occurrence_events(j, place, mark)
         self._enter(j, rows, ids, "entry at")
-        self.unscheduled[rows[self.executing[rows] < 0]] = True
+        self.unscheduled[np.compress(self.executing[rows] < 0, rows)] = True   # (see ``_take``)
+
+    def _occurrence_events(self, j: int, place: np.ndarray, mark: int) -> np.ndarray:
+        """The event of each customer's occurrence (``place`` in ``occ_flat``), one per
+        occurrence taken, shared by the customers taking it together: its instant and data
+        are the same for each of them, and no question by customer or type finds it."""
+        flat = self.occ_flat[j]
+        taken = np.zeros(len(flat), dtype=bool)
+        taken[place] = True
+        distinct = np.flatnonzero(taken)
+        s = self.plan.occurrence_sources[j]
+        ids = self.book.add(np.full(len(distinct), -1), flat[distinct], mark,
+                            self.plan.sources[s].kind, s, 0, -1,
+                            {("occurrence",): self.occ_stamps[j][distinct]}, None, searched=False)
+        event_of = np.zeros(len(flat), dtype=np.int64)
+        event_of[distinct] = ids
+        return event_of[place]
 
     # --- moving, resting, ending --------------------------------------------------------------
 
@@ -1078,6 +1092,11 @@ class Block:
         if depth is not None:
             lanes.depth[lanes_] = depth
         self.executing[lanes.c[lanes_]] = lanes_
+
+    def go_on(self, lanes_: np.ndarray, to, why) -> None:
+        """``go`` for runs executing a step now, which go on from it at once: they are
+        executing already (their phase, their customers' ``executing``), at their instant."""
+        self.lanes.nxt[lanes_], self.lanes.why[lanes_] = to, why
 
     def rest(self, lanes_: np.ndarray, kind: int, due=None, timer=WAKE) -> None:
         """Runs rest at their step (waiting for time, events or quiet hours to end), with a
@@ -1110,18 +1129,22 @@ class Block:
             self.keys.ended(lanes_, at, seq)
         every = None   # the customers of all the runs, when one journey's are all of them
         for j in self.journeys_among(lanes_):
-            # every run is the journey's when it is the only one (the codes are logged: a copy)
+            # every run is the journey's when it is the only one
             mine = slice(None) if len(self.plan.journeys) == 1 else lanes.j[lanes_] == j
             chosen = lanes_[mine]
-            codes = np.array(np.broadcast_to(why, lanes_.shape)[mine])
-            when = lanes.t[chosen] if at is None else np.broadcast_to(at, lanes_.shape)[mine]
+            codes = why if np.ndim(why) == 0 else why[mine]   # (one for all: kept so)
             rows = lanes.c[chosen]
             every = rows if isinstance(mine, slice) else None
-            self.tally.ended(j, rows, lanes.pos[chosen], codes, lanes.held[chosen],
-                             when - lanes.entered[chosen], self.customers.seg[rows])
-            if self.tally.experimenting[j]:
-                self.tally.run(j, rows, lanes.run[chosen], lanes.held[chosen],
-                               lanes.arms(j)[chosen], lanes.flags("milestone", j)[chosen], codes)
+            held = lanes.held[chosen]
+            won = self.tally.ended(j, rows, lanes.pos[chosen], codes, held)
+            if won is not None:   # their time from entry to the end, and their segments
+                when = lanes.t[chosen] if at is None else np.broadcast_to(at, lanes_.shape)[mine]
+                self.tally.converted(j, rows[won], when[won] - lanes.entered[chosen[won]],
+                                     self.customers.seg[rows[won]])
+            if self.tally.experimenting[j]:   # (the codes are logged: a copy)
+                self.tally.run(j, rows, lanes.run[chosen], held, lanes.arms(j)[chosen],
+                               lanes.flags("milestone", j)[chosen],
+                               np.array(np.broadcast_to(codes, rows.shape)))
             self.active[j][rows] -= 1
         lanes.close(lanes_, every)
         self.idle(lanes_, every)

@@ -75,8 +75,8 @@ class Book:
             setattr(self, name, new)
 
     def reserve(self, extra: int) -> None:
-        """Room for ``extra`` more events known to come (a schedule's occurrences): the book
-        grows once, not by doubling as they come, each doubling a copy of the whole book."""
+        """Room for ``extra`` more events known to come (all of a draw's): the book grows
+        once, not part by part, each growth a copy of the whole book."""
         self._grow(extra)
 
     def _append(self, rows, at, seq, kind, src, depth, origin) -> np.ndarray:
@@ -109,7 +109,8 @@ class Book:
             searched: bool = True) -> np.ndarray:
         """Events (one per row) of the dynamic part; ``data`` and ``updates``: path -> values
         of the drawn leaves. Returns their ids. ``searched=False``: events of a type no
-        question by type can name (a schedule's occurrences), kept by id only."""
+        question by type can name, kept by id only (a schedule's occurrences, each shared by
+        the customers taking it: row -1)."""
         rows = np.asarray(rows, dtype=np.int64)
         if not len(rows):
             return np.zeros(0, dtype=np.int64)

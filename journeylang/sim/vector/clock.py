@@ -53,6 +53,19 @@ def _zones(codes: np.ndarray, count: int):
     return [(code, np.flatnonzero(codes == code)) for code in present]
 
 
+def _mod_day(local: np.ndarray) -> np.ndarray:
+    """``np.mod(local, DAY)`` to the bit, several times faster: ``local - m * DAY`` with ``m``
+    the floor of the rounded quotient, which is the true floor or one above it (then the
+    difference is below 0 and one DAY is added back). ``m * DAY`` is a whole number and the
+    difference lies within a DAY of it, so each step is exact, or the one rounding that
+    ``np.mod``'s own ``fmod(local, DAY) + DAY`` makes."""
+    found = np.floor(local / DAY)
+    found *= DAY
+    np.subtract(local, found, out=found)
+    np.add(found, DAY, out=found, where=found < 0)
+    return found
+
+
 class ZoneClock:
     """Local clocks for customers by zone index (``codes``) over [start, end] (epoch seconds)."""
 
@@ -83,7 +96,7 @@ class ZoneClock:
 
     def local_seconds(self, moments: np.ndarray, codes: np.ndarray) -> np.ndarray:
         """Seconds after local midnight (as ``policies.local_seconds``)."""
-        return np.mod(moments + self.offsets(moments, codes), DAY)
+        return _mod_day(moments + self.offsets(moments, codes))
 
     def _showing(self, code: int, minutes: int) -> tuple[int, np.ndarray]:
         """For each local day of the span: when the zone's clock shows ``minutes`` that day."""

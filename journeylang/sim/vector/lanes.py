@@ -139,9 +139,8 @@ class Lanes:
     def open(self, j: int, rows: np.ndarray) -> np.ndarray:
         """Lanes for new runs of journey ``j`` for customers ``rows`` (one each): the
         customer's own lane when it is free, else a new one."""
-        home = j * self.n + rows
-        lanes = home.copy()
-        busy = self.phase[home] != FREE
+        lanes = j * self.n + rows   # their own
+        busy = self.phase[lanes] != FREE
         if busy.any():
             first = self.size
             self.grow(int(busy.sum()))
@@ -155,7 +154,8 @@ class Lanes:
             grown = np.full((self.n, need), -1, dtype=np.int64)
             grown[:, :self.order.shape[1]] = self.order
             self.order = grown
-        self.order[rows, counts] = lanes
+        # (one flat index into the matrix's one view: a scatter by a pair of indexes is slower)
+        self.order.reshape(-1)[rows * self.order.shape[1] + counts] = lanes
         self.counts[rows] = counts + 1
         self.run[lanes] = np.arange(self.next_run, self.next_run + len(lanes))
         self.next_run += len(lanes)
@@ -178,20 +178,16 @@ class Lanes:
         self.phase[lanes] = FREE
         self.timer_t[lanes] = np.inf
         rows = self.c[lanes] if rows is None else rows
+        # their runs are in the first columns (beyond the most any of them has: none)
+        width = int(self.counts[rows].max()) if self.order.shape[1] > 1 and len(rows) else 1
+        if width <= 1:   # each one's only run is the one ending: none left
+            self.order[:, 0][rows] = -1
+            self.counts[rows] = 0
+            return
         if len(self._closing) <= self.size:   # by lane; its last place (no lane: -1) stays clear
             self._closing = np.zeros(2 * self.size + 1, dtype=bool)
         closing = self._closing
         closing[lanes] = True
-        # their runs are in the first columns (beyond the most any of them has: none)
-        width = int(self.counts[rows].max()) if self.order.shape[1] > 1 and len(rows) else 1
-        if width <= 1:   # nothing to pack: the one column, read and written
-            column = self.order[:, 0]
-            mine = column[rows]
-            keep = (mine >= 0) & ~closing[mine]
-            closing[lanes] = False
-            column[rows] = np.where(keep, mine, -1)
-            self.counts[rows] = keep
-            return
         matrix = self.of(rows, width)
         keep = (matrix >= 0) & ~closing[matrix]
         closing[lanes] = False

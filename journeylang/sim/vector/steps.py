@@ -45,11 +45,13 @@ def execute(block, lanes_: np.ndarray) -> None:
 def counted(block, journey, s: int, runs: np.ndarray, prev, why, rows=None) -> None:
     """Runs ``runs`` (of customers ``rows``, when the caller has them) came to step ``s`` from
     ``prev`` by edge ``why`` (arrays, or one value for all): the visit counted, the step's
-    stage reached."""
+    stage reached (known reached when they all came from one step of that stage)."""
     lanes, tally, j = block.lanes, block.tally, journey.j
     rows = lanes.c[runs] if rows is None else rows
     tally.step(j, s, rows, prev, why)
     stage = journey.stage_of[s]
+    if np.ndim(prev) == 0 and prev >= 0 and journey.stage_of[prev] == stage:
+        return   # (a run's visits set its flag: it reached the stage at ``prev``)
     reached = lanes.flags("stage", j)
     new = ~reached[:, stage][runs]   # the column, then the runs: a faster gather
     if new.any():
@@ -73,16 +75,31 @@ def _visit(block, journey, s: int, chosen: np.ndarray) -> None:
     else:
         fresh = chosen
     if len(fresh):
-        counted(block, journey, s, fresh, lanes.pos[fresh], lanes.why[fresh])
+        prev = _one(lanes.pos[fresh])
+        counted(block, journey, s, fresh, prev, lanes.why[fresh])
         lanes.hops[fresh] = hops + 1
         lanes.pos[fresh] = s
-        if journey.kpis_at.get(s):
+        if journey.kpis_at.get(s) and not _opened_at(journey, s, prev):
             block.open_kpis(journey, fresh, s, lanes.t[fresh], lanes.s[fresh])
     _KINDS[journey.kind_of[s]](block, journey, s, chosen)
 
 
+def _one(values: np.ndarray):
+    """The one value all of ``values`` hold (as a number), else ``values``."""
+    first = values[0]
+    return int(first) if (values == first).all() else values
+
+
+def _opened_at(journey, s: int, prev) -> bool:
+    """Whether runs that all came to step ``s`` from step ``prev`` (one value; else none is
+    known) have every KPI of ``s`` open: they visited ``prev``, which opened its own."""
+    if np.ndim(prev) or prev < 0:
+        return False
+    return set(journey.kpis_at[s]) <= set(journey.kpis_at.get(prev, ()))
+
+
 def _next(block, journey, s: int, chosen, why: str = "next") -> None:
-    block.go(chosen, journey.next[s], journey.why(why))   # the same for every run
+    block.go_on(chosen, journey.next[s], journey.why(why))   # the same for every run
 
 
 # --- sends ------------------------------------------------------------------------------------

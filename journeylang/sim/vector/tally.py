@@ -140,6 +140,10 @@ class Tally:
         self.results: dict[tuple, Counter] = defaultdict(Counter)  # (j, what, reason) -> step -> n
         self.channels: dict[tuple, Counter] = defaultdict(Counter)  # (j, channel) -> step -> n
         self.messages = np.zeros((len(plan.journeys), n), dtype=np.int64)  # per customer
+        # per journey: runs begun (treated, held out), and the treated ones per segment
+        self.begun = np.zeros((len(plan.journeys), 2), dtype=np.int64)
+        self.begun_by_segment = np.zeros((len(plan.journeys), len(plan_segments(plan))),
+                                         dtype=np.int64)
         self.promo = np.zeros(len(plan.journeys), dtype=np.int64)
         self.handled_kinds: Counter = Counter()                # (j, event kind) -> handler runs
         self.ignored_at: Counter = Counter()                   # (j, step) -> events ignored
@@ -162,8 +166,16 @@ class Tally:
 
     # --- during the run ---------------------------------------------------------------------
 
-    def entered(self, j: int, rows, held) -> None:
-        self.log.add(f"entered/{j}", rows, held)
+    def entered(self, j: int, rows, held, segments) -> None:
+        """Runs began for customers ``rows`` (of ``segments``; ``held``: held out): counted
+        now, the treated ones by segment too."""
+        kept = self._kept(rows)
+        if kept is not None:
+            held, segments = held[kept], segments[kept]
+        holdout = int(np.count_nonzero(held))
+        self.begun[j] += (len(held) - holdout, holdout)
+        self.begun_by_segment[j] += np.bincount(segments[~held] if holdout else segments,
+                                                minlength=self.begun_by_segment.shape[1])
 
     def step(self, j: int, s: int, rows, prev, why) -> None:
         if len(rows):
@@ -206,21 +218,36 @@ class Tally:
         if n:
             self.handled_kinds[(j, kind)] += n
 
-    def ended(self, j: int, rows, pos, why, held, since, segment) -> None:
-        """Runs ended at step ``pos`` by edge ``why``: counted by (step, edge, held out) now;
-        the conversions of treated runs (their time from entry, their segment) are logged."""
+    def ended(self, j: int, rows, pos, why, held) -> np.ndarray | None:
+        """Runs ended at step ``pos`` by edge ``why`` (a code each, or one for all): counted
+        by (step, edge, held out) now. Returns which of them are treated runs that converted
+        (None: none), whose conversions the caller logs (``converted``)."""
         kept = self._kept(rows)
+        one = np.ndim(why) == 0
+        counted_pos, counted_why, counted_held = pos, why, held
         if kept is not None:
-            rows, pos, why, held = rows[kept], pos[kept], why[kept], held[kept]
-            since, segment = since[kept], segment[kept]
-        if not len(rows):
-            return
+            counted_pos, counted_held = pos[kept], held[kept]
+            counted_why = why if one else why[kept]
         ends = self.ends[j]
-        for key, n in zip(*_tallied(pos, why, held)):
-            ends[key] += n
-        won = among_codes(why, self._conversions(j)) & ~held
-        if won.any():
-            self.log.add(f"converted/{j}", rows[won], since[won], segment[won])
+        if not len(counted_pos):
+            return None
+        if one:   # (the usual: counted by step and group, the one edge added to each key)
+            for (p, h), n in zip(*_tallied(counted_pos, counted_held)):
+                ends[(p, int(why), h)] += n
+            if not (self._conversions(j) == why).any():
+                return None
+            won = ~held
+        else:
+            for key, n in zip(*_tallied(counted_pos, counted_why, counted_held)):
+                ends[key] += n
+            won = among_codes(why, self._conversions(j)) & ~held
+        if kept is not None:
+            won &= kept
+        return won if won.any() else None
+
+    def converted(self, j: int, rows, since, segment) -> None:
+        """Treated runs ended converted: their time from entry to the end, their segment."""
+        self.log.add(f"converted/{j}", rows, since, segment)
 
     def _conversions(self, j: int) -> np.ndarray:
         """The codes of journey ``j``'s edges that end a run converted."""
@@ -326,16 +353,11 @@ class Tally:
         j, ids, whys = journey.j, journey.ids, journey.whys
         counts = JourneyCounts()
         take = lambda name: self.log.take(f"{name}/{j}", keep)
-        entered = take("entered")
-        if entered is not None:
-            rows, held = entered
-            counts.entered.update({k: v for k, v in (("treated", int((~held).sum())),
-                                                     ("holdout", int(held.sum()))) if v})
-            segments = np.bincount(block.customers.seg[rows[~held]],
-                                   minlength=len(plan_segments(self.plan)))
-            for g, n in enumerate(segments.tolist()):
-                if n:
-                    counts.by_segment[self.plan.cohort.segments[g].name]["entered"] += n
+        treated, holdout = self.begun[j].tolist()
+        counts.entered.update({k: v for k, v in (("treated", treated), ("holdout", holdout)) if v})
+        for g, n in enumerate(self.begun_by_segment[j].tolist()):
+            if n:
+                counts.by_segment[self.plan.cohort.segments[g].name]["entered"] += n
         if self.visits[j]:   # (step, previous step, edge) codes: decode
             codes, visits = (np.asarray(c) for c in zip(*self.visits[j].items()))
             s, rest = codes % len(ids), codes // len(ids)
