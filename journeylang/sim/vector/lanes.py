@@ -183,20 +183,31 @@ class Lanes:
         closing = self._closing
         closing[lanes] = True
         # their runs are in the first columns (beyond the most any of them has: none)
-        width = int(self.counts[rows].max()) if self.order.shape[1] > 1 and len(rows) else 1
-        if width <= 1:   # nothing to pack: the one column, read and written
-            column = self.order[:, 0]
-            mine = column[rows]
-            keep = (mine >= 0) & ~closing[mine]
-            closing[lanes] = False
-            column[rows] = np.where(keep, mine, -1)
-            self.counts[rows] = keep
-            return
+        counts = self.counts[rows] if self.order.shape[1] > 1 and len(rows) else None
+        if counts is None or counts.max() <= 1:
+            self._close_first(rows, closing)
+        else:   # those with one run: nothing to pack
+            several = counts > 1
+            if not several.all():
+                self._close_first(rows[~several], closing)
+            self._close_packed(rows[several], int(counts.max()), closing)
+        closing[lanes] = False
+
+    def _close_first(self, rows: np.ndarray, closing: np.ndarray) -> None:
+        """``close`` for customers with one run at most (in the order's first column): read
+        and written in that column."""
+        column = self.order[:, 0]
+        mine = column[rows]
+        keep = (mine >= 0) & ~closing[mine]
+        column[rows] = np.where(keep, mine, -1)
+        self.counts[rows] = keep
+
+    def _close_packed(self, rows: np.ndarray, width: int, closing: np.ndarray) -> None:
+        """``close`` for customers with up to ``width`` runs: the kept lanes packed to the
+        front in their order, a column at a time (a sort of each narrow row is tens of times
+        slower)."""
         matrix = self.of(rows, width)
         keep = (matrix >= 0) & ~closing[matrix]
-        closing[lanes] = False
-        # the kept lanes packed to the front in their order, a column at a time (a sort of
-        # each narrow row is tens of times slower)
         packed = np.full(matrix.shape, -1, dtype=np.int64)
         flat = packed.reshape(-1)
         counts = np.zeros(len(rows), dtype=np.int64)
