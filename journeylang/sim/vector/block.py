@@ -186,6 +186,10 @@ class Block:
         self.entering_kind = _kind_mask(plan, self.entry_kinds)
         self.updating_kind = _kind_mask(plan, plan.update_kinds)
         self.leaving_kind = _kind_mask(plan, plan.opt_out_kinds)
+        # per journey and event type: whether its runs take events of the type, whether some
+        # wait of it does (else a run ignores none)
+        self.interest_kind = [_kind_mask(plan, j.interest.tolist()) for j in plan.journeys]
+        self.awaited_kind = [_kind_mask(plan, j.awaited) for j in plan.journeys]
         self.next_t = np.full(n, np.inf)
         self.instant_t = np.full(n, -np.inf)              # each customer's instant ...
         self.instant_n = np.zeros(n, dtype=np.int64)      # ... and the items taken at it
@@ -732,102 +736,120 @@ class Block:
         kinds = book.kind[ids]
         # past their last run, an event no journey enters on has nothing left to reach
         last = self.item_last[rows]
-        end = np.where(self.entering_kind[kinds], width + journeys, last)
+        entering = self.entering_kind[kinds]
+        end = np.where(entering, width + journeys, last)
+        entering = entering.any()   # (else no stage reaches the entries)
+        emitted = bool(plan.emit_sources)   # (else no event is a run's own)
         while len(rows):
             # a customer's slots past their last run are empty: only the others read theirs
+            # (and their first ``last`` slots hold runs)
             reacting = stage < last
             if not reacting.any():   # no run left to reach: the passes over the empty
                 stage = np.maximum(stage, width)   # slots before the entries do nothing
             else:
-                mine = rows[reacting]
+                mine, event = rows[reacting], ids[reacting]
                 chosen = np.take(self.item_lanes, mine * width + stage[reacting])   # one flat gather
-                ok = chosen >= 0
-                mine, chosen, event = mine[ok], chosen[ok], ids[reacting][ok]
                 ok = (lanes.phase[chosen] != FREE) & (lanes.c[chosen] == mine)
-                ok &= book.origin[event] != lanes.run[chosen]
+                if emitted:
+                    ok &= book.origin[event] != lanes.run[chosen]
                 if self.keys is not None:   # an event reaches the runs of its key
                     ok &= self.keys.takes(chosen, event)
                 self._react(chosen[ok], event[ok])
-            entering = (stage >= width) & (stage < width + journeys)
-            for j, journey in enumerate(plan.journeys):
-                mine = entering & (stage == width + j)
-                if mine.any() and journey.entry_kind is not None:
-                    takes = mine & (kinds == journey.entry_kind)
-                    if takes.any():
-                        self._enter(j, rows[takes], ids[takes], "event")
+            if entering:
+                self._stage_entries(rows, stage - width, ids, kinds)
             stage = stage + 1
             done = stage >= end
             free = self.executing[rows] < 0
-            finished = rows[done & free]
+            if not free.all():   # they go on after their run executes: from this stage
+                paused = ~free
+                self.item_stage[rows[paused]] = stage[paused]
+                done &= free
+            finished = rows[done]
             if len(finished):
                 self.item[finished] = -1
                 self.unscheduled[finished] = True
-            paused = ~free   # they go on after their run executes: from this stage
-            self.item_stage[rows[paused]] = stage[paused]
-            going = ~done & free & ~self.escaped[rows]
+            # (escaped customers take no items: they leave before the block runs)
+            going = ~done & free
             rows, stage, ids, kinds = rows[going], stage[going], ids[going], kinds[going]
             end, last = end[going], last[going]
+
+    def _stage_entries(self, rows, entry, ids, kinds) -> None:
+        """Customers ``rows`` at their ``entry``-th journey (counted from 0; before it: a
+        negative number) try to enter it if their event's type ``kinds`` is its entry's."""
+        for j, journey in enumerate(self.plan.journeys):
+            if journey.entry_kind is None:
+                continue
+            takes = (entry == j) & (kinds == journey.entry_kind)
+            if takes.any():
+                self._enter(j, rows[takes], ids[takes], "event")
 
     def _react(self, lanes_: np.ndarray, ids: np.ndarray) -> None:
         """Runs take an event: milestones, then goals and exit rules, then (not held out)
         handlers, a held send dropped by an opt-out, the arm of the wait they are at; an event
-        some wait of the journey takes that nothing took here is ignored."""
+        some wait of the journey takes that nothing took here is ignored. (Each run is of
+        another customer: the runs of a journey take their events of every type together.)"""
         if not len(lanes_):
             return
         lanes, plan, book = self.lanes, self.plan, self.book
         kinds = book.kind[ids]
-        one = len(plan.journeys) == 1   # every run is the journey's
+        one = len(plan.journeys) == 1   # every live run is the journey's
         for j in self.journeys_among(lanes_):
             journey = plan.journeys[j]
-            inj = None if one else lanes.j[lanes_] == j
-            present = distinct_codes(kinds if one else kinds[inj])
-            for k in present:
-                if one and len(present) == 1:   # (usually) the runs and events as they are
-                    chosen, event = lanes_, ids
-                else:
-                    mine = kinds == k if one else inj & (kinds == k)
-                    chosen, event = lanes_[mine], ids[mine]
-                if not (journey.interest == k).any():   # only a send held for quiet hours,
-                    if k not in plan.opt_out_kinds:      # which an opt-out drops, takes it
-                        continue
-                    quiet = (lanes.phase[chosen] == REST) & (lanes.rest[chosen] == QUIET)
-                    chosen, event = chosen[quiet], event[quiet]
-                if len(chosen):
-                    self._react_to(journey, k, chosen, event)
+            if one:
+                chosen, event, types = lanes_, ids, kinds
+            else:
+                mine = lanes.j[lanes_] == j
+                chosen, event, types = lanes_[mine], ids[mine], kinds[mine]
+            # a type the journey takes no other way: only a send held for quiet hours, which
+            # an opt-out drops, takes it
+            other = ~self.interest_kind[j][types]
+            if other.any():
+                other &= ~self.leaving_kind[types] | (lanes.phase[chosen] != REST) | \
+                    (lanes.rest[chosen] != QUIET)
+                if other.any():
+                    keep = ~other
+                    chosen, event, types = chosen[keep], event[keep], types[keep]
+            if len(chosen):
+                self._react_to(journey, types, chosen, event)
 
-    def _react_to(self, journey, k: int, chosen, event) -> None:
-        lanes, plan = self.lanes, self.plan
-        j = journey.j
+    def _react_to(self, journey, kinds, chosen, event) -> None:
+        """``_react`` for the runs ``chosen`` of one journey, taking events ``event`` of
+        types ``kinds`` (one per run)."""
+        lanes, j = self.lanes, journey.j
         at, seq = self.book.t[event], self.book.q[event]
         scope = self.scope(j, chosen, event, at, seq)
         age = at - lanes.entered[chosen]
-        taken = self.milestones(journey, k, chosen, scope, at)
-        ending = journey.ending(k, age, scope)
+        taken = self.milestones(journey, kinds, chosen, scope, at)
+        ending = journey.ending(kinds, age, scope)
         ends = ending >= 0
         if ends.any():
             self.end(chosen[ends], ending[ends], at=at[ends], seq=seq[ends])
         going = ~ends & (lanes.phase[chosen] != HELD)
         moved = np.zeros(len(chosen), dtype=bool)
-        for h, handler in enumerate(journey.handlers.get(k, ())):
-            if not going.any():
-                break
-            ok = going.copy()
-            ok[ok] = holds(handler.tree, scope.subset(going))
-            if not ok.any():
-                continue
-            steps.actions(self, journey, handler.actions, chosen[ok], scope.subset(ok), (k, h))
-            self.tally.handled(j, k, lanes.c[chosen[ok]])
-            taken |= ok
-            if handler.to is not None:
-                jumping = chosen[ok]
-                self._leave(jumping)
-                self.go(jumping, np.full(len(jumping), handler.to), np.full(len(jumping), handler.why),
-                        at[ok], seq[ok], self.book.depth[event[ok]])
-                moved |= ok
-                going &= ~ok
+        for k in distinct_codes(kinds) if journey.handlers else ():
+            for h, handler in enumerate(journey.handlers.get(k, ())):
+                open_ = going & (kinds == k)
+                if not open_.any():
+                    break
+                ok = open_.copy()
+                ok[ok] = holds(handler.tree, scope.subset(open_))
+                if not ok.any():
+                    continue
+                steps.actions(self, journey, handler.actions, chosen[ok], scope.subset(ok), (k, h))
+                self.tally.handled(j, k, lanes.c[chosen[ok]])
+                taken |= ok
+                if handler.to is not None:
+                    jumping = chosen[ok]
+                    self._leave(jumping)
+                    self.go(jumping, np.full(len(jumping), handler.to),
+                            np.full(len(jumping), handler.why), at[ok], seq[ok],
+                            self.book.depth[event[ok]])
+                    moved |= ok
+                    going &= ~ok
         resting = going & (lanes.phase[chosen] == REST)
-        if k in plan.opt_out_kinds:
-            dropped = resting & (lanes.rest[chosen] == QUIET)
+        leaving = self.leaving_kind[kinds]
+        if leaving.any():
+            dropped = resting & leaving & (lanes.rest[chosen] == QUIET)
             if dropped.any():
                 held = chosen[dropped]
                 pos = lanes.pos[held]
@@ -839,35 +861,46 @@ class Block:
                 moved |= dropped
                 resting &= ~dropped
         waiting = resting & (lanes.rest[chosen] == EVENT)
-        if waiting.any():
-            pos = lanes.pos[chosen]
-            for s in distinct_codes(pos[waiting]):
-                open_ = waiting & (pos == s)
-                for arm in journey.arms[s]:
-                    if arm.kind != k or not open_.any():
-                        continue
-                    ok = open_.copy()
-                    ok[ok] = holds(arm.tree, scope.subset(open_))
-                    if ok.any():
-                        taking = chosen[ok]
-                        if s in journey.ladders:
-                            self.tally.ladder(lanes.c[taking], at[ok], seq[ok], lanes.run[taking],
-                                              plan.step_code(j, s))
-                        self._leave(taking)
-                        lanes.ev[taking] = event[ok]
-                        self._context(taking, event[ok])
-                        self.go(taking, np.full(len(taking), arm.to), np.full(len(taking), arm.why),
-                                at[ok], seq[ok], self.book.depth[event[ok]])
-                        moved |= ok
-                        open_ &= ~ok
-        if k in journey.awaited:
-            ignored = ~ends & ~taken & ~moved & (lanes.phase[chosen] != HELD) & (lanes.phase[chosen] != FREE)
+        self._take_arms(journey, kinds, chosen, event, scope, waiting, at, seq, moved)
+        awaited = self.awaited_kind[j][kinds]
+        if awaited.any():
+            ignored = awaited & ~ends & ~taken & ~moved & (lanes.phase[chosen] != HELD) & \
+                (lanes.phase[chosen] != FREE)
             if ignored.any():
                 held = chosen[ignored]
                 self.tally.ignored(j, lanes.pos[held], lanes.c[held])
 
-    def milestones(self, journey, k: int, chosen, scope, at) -> np.ndarray:
-        """Each milestone of events of type ``k`` reached for the first time in the runs."""
+    def _take_arms(self, journey, kinds, chosen, event, scope, waiting, at, seq, moved) -> None:
+        """Runs ``waiting`` (a mask of ``chosen``) at a wait for events take the first arm of
+        their step whose type is their event's and whose condition holds (``moved``: marked)."""
+        if not waiting.any():
+            return
+        lanes, j = self.lanes, journey.j
+        pos = lanes.pos[chosen]
+        for s in distinct_codes(pos[waiting]):
+            open_ = waiting & (pos == s)
+            for arm in journey.arms[s]:
+                mine = open_ & (kinds == arm.kind)
+                if not mine.any():
+                    continue
+                ok = mine.copy()
+                ok[ok] = holds(arm.tree, scope.subset(mine))
+                if ok.any():
+                    taking = chosen[ok]
+                    if s in journey.ladders:
+                        self.tally.ladder(lanes.c[taking], at[ok], seq[ok], lanes.run[taking],
+                                          self.plan.step_code(j, s))
+                    self._leave(taking)
+                    lanes.ev[taking] = event[ok]
+                    self._context(taking, event[ok])
+                    self.go(taking, np.full(len(taking), arm.to), np.full(len(taking), arm.why),
+                            at[ok], seq[ok], self.book.depth[event[ok]])
+                    moved |= ok
+                    open_ &= ~ok
+
+    def milestones(self, journey, kinds, chosen, scope, at) -> np.ndarray:
+        """Each milestone of events of type ``kinds`` (one for all runs, or one each) reached
+        for the first time in the runs."""
         lanes = self.lanes
         taken = np.zeros(len(chosen), dtype=bool)
         if not journey.milestones:
@@ -875,9 +908,10 @@ class Block:
         reached = lanes.flags("milestone", journey.j)
         age = at - lanes.entered[chosen]
         for milestone in journey.milestones:
-            if milestone.kind != k:
+            of_kind = kinds == milestone.kind
+            if not np.any(of_kind):
                 continue
-            ok = ~reached[chosen, milestone.index]
+            ok = ~reached[chosen, milestone.index] & of_kind
             if milestone.within is not None:
                 ok &= age <= milestone.within
             if ok.any():

@@ -179,11 +179,24 @@ class Lanes:
         self.timer_t[lanes] = np.inf
         rows = self.c[lanes] if rows is None else rows
         # their runs are in the first columns (beyond the most any of them has: none)
-        width = int(self.counts[rows].max()) if self.order.shape[1] > 1 and len(rows) else 1
-        if width <= 1:   # each one's only run is the one ending: none left
-            self.order[:, 0][rows] = -1
-            self.counts[rows] = 0
+        counts = self.counts[rows] if self.order.shape[1] > 1 and len(rows) else None
+        if counts is None or counts.max() <= 1:
+            self._close_only(rows)
             return
+        several = counts > 1
+        if not several.all():
+            self._close_only(rows[~several])
+        self._close_packed(lanes, rows[several], int(counts.max()))
+
+    def _close_only(self, rows: np.ndarray) -> None:
+        """``close`` for customers whose only run is the one ending: none left."""
+        self.order[:, 0][rows] = -1
+        self.counts[rows] = 0
+
+    def _close_packed(self, lanes: np.ndarray, rows: np.ndarray, width: int) -> None:
+        """``close`` for customers with up to ``width`` runs: the kept lanes packed to the
+        front in their order, a column at a time (a sort of each narrow row is tens of times
+        slower)."""
         if len(self._closing) <= self.size:   # by lane; its last place (no lane: -1) stays clear
             self._closing = np.zeros(2 * self.size + 1, dtype=bool)
         closing = self._closing
@@ -191,8 +204,6 @@ class Lanes:
         matrix = self.of(rows, width)
         keep = (matrix >= 0) & ~closing[matrix]
         closing[lanes] = False
-        # the kept lanes packed to the front in their order, a column at a time (a sort of
-        # each narrow row is tens of times slower)
         packed = np.full(matrix.shape, -1, dtype=np.int64)
         flat = packed.reshape(-1)
         counts = np.zeros(len(rows), dtype=np.int64)

@@ -295,15 +295,16 @@ class JourneyPlan:
                         self.why(f"on {row['event']}") if to is not None else None))
         return found
 
-    def ending(self, kind: int, age, scope) -> np.ndarray:
+    def ending(self, kinds, age, scope) -> np.ndarray:
         """Per run of ``scope``, the reason code of the goal or exit rule an event of type
-        ``kind`` ends it by (-1: none), tried as ``Executor._ending`` tries them; ``age``:
-        how long each run has been inside."""
+        ``kinds`` (one for all runs, or one each) ends it by (-1: none), tried as
+        ``Executor._ending`` tries them; ``age``: how long each run has been inside."""
         why = np.full(len(age), -1)
         for trigger in self.endings:
-            if trigger.kind != kind:
+            of_kind = kinds == trigger.kind
+            if not np.any(of_kind):
                 continue
-            ok = why < 0
+            ok = (why < 0) & of_kind
             if trigger.within is not None:
                 ok &= age <= trigger.within
             if ok.any():
