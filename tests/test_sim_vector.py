@@ -435,10 +435,10 @@ def test_the_runs_executing_are_the_ones_their_customers_mark(case, monkeypatch)
         passes.append(len(lanes_))
         execute(block, lanes_)
 
-    def checked_reschedule(block):
+    def checked_reschedule(block, among=None):
         named, executing = marked(block)
         assert not len(named) and not len(executing)
-        reschedule(block)
+        reschedule(block, among)
     monkeypatch.setattr(vector_block.steps, "execute", checked_execute)
     monkeypatch.setattr(vector_block.Block, "reschedule", checked_reschedule)
     tables, cohort = CASES[case]()

@@ -113,3 +113,29 @@ def test_events_ordered_by_customer_are_in_lexsorts_order(case):
     book.t[ids], book.q[ids] = times, seqs
     expected = np.lexsort((seqs, times, rows))
     assert np.array_equal(book._by_customer(ids, rows), expected)
+
+
+@settings(max_examples=100, deadline=None)
+@given(added_events(), st.integers(1, 4))
+def test_events_searched_together_or_part_by_part_are_ordered_alike(case, parts):
+    """``Book.search`` of a draw's events at once leaves each customer's events of a type
+    in the order adding them part by part does: by instant."""
+    customers, rows, times, seqs, _ = case
+    plan = VectorSimulation(api.load_tables(EXAMPLES / "weekly_community_activity.journey"),
+                            load_cohort(EXAMPLES / "cohorts" / "weekly_community_activity.cohort.yaml"),
+                            seed=2, days=30).plan
+    src = 0
+    k = plan.sources[src].kind
+    cuts = np.array_split(np.arange(len(rows)), parts)
+    one_by_one, together = Book(plan, customers), Book(plan, customers)
+    added = []
+    for cut in cuts:
+        one_by_one.add(rows[cut], times[cut], seqs[cut], k, src)
+        added.append(together.add(rows[cut], times[cut], seqs[cut], k, src, searched=False))
+    together.search(np.concatenate(added))
+    assert np.array_equal(together.dyn_n[k], one_by_one.dyn_n[k])
+    for row in range(customers):
+        mine = together.dyn[k][row, :together.dyn_n[k][row]]
+        assert np.array_equal(mine, one_by_one.dyn[k][row, :one_by_one.dyn_n[k][row]])
+        order = np.lexsort((together.q[mine], together.t[mine]))
+        assert np.array_equal(order, np.arange(len(mine)))

@@ -195,9 +195,10 @@ def _opt_outs(block, rows, at, order, segments):
     return (rows[mine], at[mine] + OPT_OUT_DELAY, 0, np.zeros(n, dtype=np.int64), keys, {}, {})
 
 
-def arrivals(block) -> None:
+def arrivals(block) -> Batch:
     """Every customer's arrival events (the first carries the profile), each followed by the
-    responses to it; a customer of scheduled journeys only arrives with a profile event."""
+    responses to it; a customer of scheduled journeys only arrives with a profile event. The
+    caller commits the batch."""
     plan, gen, customers = block.plan, block.gen, block.customers
     batch = Batch()
     rows = np.arange(block.n)
@@ -215,12 +216,13 @@ def arrivals(block) -> None:
             corr = block.keys.drawn(source, data, len(mine)) if block.keys is not None else None
             follow(block, batch, mine, at, np.full(len(mine), source.kind),
                    np.zeros(len(mine), dtype=np.int64), keys, corr)
-    block.commit(batch)
+    return batch
 
 
-def baselines(block) -> None:
+def baselines(block) -> Batch:
     """Each baseline source's events from each customer's arrival to the horizon (a Poisson
-    count of times, drawn in order), and the responses that follow them."""
+    count of times, drawn in order: into the book), and the responses that follow them (a
+    batch, which the caller commits)."""
     plan, gen, horizon = block.plan, block.gen, block.spec.horizon
     customers = block.customers
     batch = Batch()
@@ -242,7 +244,7 @@ def baselines(block) -> None:
             corr = block.keys.of_events(ids) if block.keys is not None else None
             follow(block, batch, owner, times, np.full(total, source.kind),
                    np.zeros(total, dtype=np.int64), keys, corr)
-    block.commit(batch)
+    return batch
 
 
 def _sorted_uniforms(gen, counts: np.ndarray) -> np.ndarray:

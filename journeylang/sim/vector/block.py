@@ -26,7 +26,7 @@ import numpy as np
 
 from . import behaviour, loop, steps
 from .book import Book
-from .columns import any_column, distinct_codes, distinct_rows, holds
+from .columns import any_column, distinct_codes, distinct_rows, holds, holds_where
 from .correlation import Keys
 from .customers import Customers
 from ..instant import MAX_INSTANT_ITEMS, loop_error
@@ -238,11 +238,13 @@ class Block:
         ids = self._ids
         return [ids[i] for i in rows.tolist()]
 
-    def commit(self, batch) -> None:
-        """The events of a draw into the book, numbered in the reference engine's order."""
+    def commit(self, batch, searched: bool = True) -> np.ndarray:
+        """The events of a draw into the book, numbered in the reference engine's order;
+        returns their ids (``searched=False``: the caller makes them searchable,
+        ``Book.search``)."""
         parts = batch.parts
         if not parts:
-            return
+            return np.zeros(0, dtype=np.int64)
         width = max(p["keys"].shape[1] for p in parts)
         keys = np.concatenate([behaviour._pad(p["keys"], width) for p in parts])
         order = np.lexsort([keys[:, c] for c in reversed(range(width))])
@@ -251,16 +253,23 @@ class Block:
         seqs = self.seq + 1 + rank
         self.seq += len(order)
         self.book.reserve(len(order))   # grown once for the whole draw, not part by part
-        offset = 0
-        for part in parts:
+        offset, added, kinds = 0, [], []
+        for part in parts:   # (searchable by type at the end, each type's events at once)
             count = len(part["rows"])
             source = self.plan.sources[part["src"]]
             ids = self.book.add(part["rows"], part["at"], seqs[offset:offset + count],
                                 source.kind, part["src"], part["depth"], -1, part["data"],
-                                part["updates"])
+                                part["updates"], searched=False)
             if self.keys is not None:
                 self.keys.inherit(ids, part["inherited"])
+            added.append(ids)
+            kinds.append(source.kind)
             offset += count
+        sizes = [len(ids) for ids in added]
+        added = np.concatenate(added)
+        if searched:   # (one type for all: not read per event)
+            self.book.search(added, kinds[0] if len(set(kinds)) == 1 else np.repeat(kinds, sizes))
+        return added
 
     def escape(self, rows: np.ndarray, reason: str) -> None:
         """Customers ``rows`` take the reference path: nothing of theirs is counted here."""
@@ -314,13 +323,17 @@ class Block:
         plan = self.plan
         for g, reason in plan.segment_reasons.items():
             self.escape(np.flatnonzero(self.customers.seg == g), reason)
-        behaviour.arrivals(self)
-        behaviour.baselines(self)
+        # both draws' events searchable at once: a type's all sorted together
+        arrived = self.commit(behaviour.arrivals(self), searched=False)
+        drawn = self.commit(behaviour.baselines(self), searched=False)
+        self.book.search(np.concatenate([arrived, drawn]))
         self._occurrences()
         self.schedule(np.flatnonzero(~self.escaped))
         horizon = self.spec.horizon
+        due = None   # at first, every customer settles
         while True:
-            self._settle()
+            # (the last round's customers read apart only when few: else a scan of all is faster)
+            self._settle(due if due is not None and 16 * len(due) <= self.n else None)
             due = np.flatnonzero((self.item < 0) & (self.executing < 0) & (self.next_t <= horizon))
             if not len(due):
                 break
@@ -346,27 +359,48 @@ class Block:
                              f"c{self.first + row + 1}", float(self.next_t[row]),
                              [journey.program for journey in self.plan.journeys])
 
-    def _settle(self) -> None:
+    def _settle(self, rows: np.ndarray | None = None) -> None:
         """Every customer goes as far as they can at their instant: executing runs execute
         their steps and the events being handled reach their other runs and journeys, until
         every customer waits for their next item. Each customer's own order is the engine's;
-        only customers at different points share fewer passes."""
+        only customers at different points share fewer passes. ``rows`` (in increasing
+        order): the customers who took an item since the last settling, the only ones with
+        anything to do (a customer's items change no other's runs); None: any."""
         while True:
-            executing = np.flatnonzero(self.lanes.phase[:self.lanes.size] == EXEC)
+            executing = self._executing(rows)
             if len(executing):
                 steps.execute(self, executing)
                 continue
-            going = np.flatnonzero((self.item >= 0) & (self.executing < 0))
+            going = self._handling(rows)
             if not len(going):
                 break
             self._stages(going)
-        self.reschedule()
+        self.reschedule(rows)
+
+    def _executing(self, rows: np.ndarray | None) -> np.ndarray:
+        """The lanes executing, in increasing order: among the runs of customers ``rows``
+        (None: among every lane)."""
+        lanes = self.lanes
+        if rows is None:
+            return np.flatnonzero(lanes.phase[:lanes.size] == EXEC)
+        theirs = lanes.of(rows).ravel()
+        theirs = np.compress(theirs >= 0, theirs)
+        return np.sort(np.compress(lanes.phase[theirs] == EXEC, theirs))
+
+    def _handling(self, rows: np.ndarray | None) -> np.ndarray:
+        """The customers going on with an event, no run of theirs executing: among ``rows``
+        (None: among every customer), in increasing order."""
+        if rows is None:
+            return np.flatnonzero((self.item >= 0) & (self.executing < 0))
+        return np.compress((self.item[rows] >= 0) & (self.executing[rows] < 0), rows)
 
     # --- what happens next to a customer ------------------------------------------------------
 
-    def reschedule(self) -> None:
-        """The next item of every customer who went idle since the last call, in one batch."""
-        rows = np.flatnonzero(self.unscheduled)
+    def reschedule(self, among: np.ndarray | None = None) -> None:
+        """The next item of every customer who went idle since the last call (all of them
+        among the customers ``among``, when given), in one batch."""
+        rows = np.flatnonzero(self.unscheduled) if among is None else \
+            np.compress(self.unscheduled[among], among)
         if len(rows):
             self.unscheduled[rows] = False
             self.schedule(rows)
@@ -831,8 +865,7 @@ class Block:
                 open_ = going & (kinds == k)
                 if not open_.any():
                     break
-                ok = open_.copy()
-                ok[ok] = holds(handler.tree, scope.subset(open_))
+                ok = holds_where(handler.tree, scope, open_)
                 if not ok.any():
                     continue
                 steps.actions(self, journey, handler.actions, chosen[ok], scope.subset(ok), (k, h))
@@ -883,8 +916,7 @@ class Block:
                 mine = open_ & (kinds == arm.kind)
                 if not mine.any():
                     continue
-                ok = mine.copy()
-                ok[ok] = holds(arm.tree, scope.subset(mine))
+                ok = holds_where(arm.tree, scope, mine)
                 if ok.any():
                     taking = chosen[ok]
                     if s in journey.ladders:
@@ -915,7 +947,7 @@ class Block:
             if milestone.within is not None:
                 ok &= age <= milestone.within
             if ok.any():
-                ok[ok] = holds(milestone.tree, scope.subset(ok))
+                ok = holds_where(milestone.tree, scope, ok)
             if ok.any():
                 got = chosen[ok]
                 reached[got, milestone.index] = True

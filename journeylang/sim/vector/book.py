@@ -108,18 +108,25 @@ class Book:
     def add(self, rows, at, seq, kind, src, depth=0, origin=-1, data=None, updates=None,
             searched: bool = True) -> np.ndarray:
         """Events (one per row) of the dynamic part; ``data`` and ``updates``: path -> values
-        of the drawn leaves. Returns their ids. ``searched=False``: events of a type no
-        question by type can name, kept by id only (a schedule's occurrences, each shared by
-        the customers taking it: row -1)."""
+        of the drawn leaves. Returns their ids. ``searched=False``: kept by id only, events
+        of a type no question by type can name (a schedule's occurrences, each shared by the
+        customers taking it: row -1), or events ``search`` takes later with others."""
         rows = np.asarray(rows, dtype=np.int64)
         if not len(rows):
             return np.zeros(0, dtype=np.int64)
         ids = self._append(rows, at, seq, kind, src, depth, origin)
         self._keep(src, ids, data, updates)
         if searched:
-            for k, chosen in _groups(kind, ids.shape):
-                self._insert(k, ids if chosen is None else ids[chosen])
+            self.search(ids, kind)
         return ids
+
+    def search(self, ids: np.ndarray, kinds=None) -> None:
+        """Events added unsearched made searchable by type and instant, a type's all at once
+        (each customer's events of a type end sorted by instant however they are split
+        between calls; one call sorts them together instead of merging part after part).
+        ``kinds``: their types (one for all, or one each), when the caller has them."""
+        for k, chosen in _groups(self.kind[ids] if kinds is None else kinds, ids.shape):
+            self._insert(k, ids if chosen is None else ids[chosen])
 
     def add_stream(self, src: int, kind: int, counts: np.ndarray, rows: np.ndarray,
                    times: np.ndarray, seq: float, data: dict | None,

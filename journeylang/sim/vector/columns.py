@@ -209,6 +209,17 @@ def holds(tree, scope) -> np.ndarray:
     return _true(evaluate(tree, scope), n)
 
 
+def holds_where(tree, scope, mask: np.ndarray) -> np.ndarray:
+    """``mask`` (of the scope's customers) narrowed to those for whom a condition holds. With
+    none, ``mask`` itself: the scope is narrowed (a selection of each of its columns) only
+    when a condition reads it."""
+    if tree is None:
+        return mask
+    found = mask.copy()
+    found[mask] = holds(tree, scope.subset(mask))
+    return found
+
+
 def _true(value, n: int) -> np.ndarray:
     if not isinstance(value, np.ndarray):
         return np.full(n, value is True)

@@ -23,7 +23,7 @@ from ...semantics import (COMPLETED, CONVERTED, ERROR, EXPIRED, MAX_STEPS, MESSA
                           MESSAGE_SENT, OPT_OUT_EVENTS)
 from ..cohort import OPT_OUT_EVENT, Cohort, Record
 from . import correlation
-from .columns import Unsupported, constant, flatten, holds, keys_of
+from .columns import Unsupported, constant, flatten, holds_where, keys_of
 
 STAFF_EVENTS = (RESOLVED, BREACH)  # made by staff queues and SLA deadlines
 PROFILE_EVENT = "profile"          # a customer of scheduled journeys arrives with this event
@@ -308,7 +308,7 @@ class JourneyPlan:
             if trigger.within is not None:
                 ok &= age <= trigger.within
             if ok.any():
-                ok[ok] = holds(trigger.tree, scope.subset(ok))
+                ok = holds_where(trigger.tree, scope, ok)
                 why[ok] = trigger.why
         return why
 
