@@ -216,7 +216,8 @@ def holds_where(tree, scope, mask: np.ndarray) -> np.ndarray:
     if tree is None:
         return mask
     found = mask.copy()
-    found[mask] = holds(tree, scope.subset(mask))
+    # while every customer is in, the scope itself (a subset would copy its columns)
+    found[mask] = holds(tree, scope if found.all() else scope.subset(mask))
     return found
 
 

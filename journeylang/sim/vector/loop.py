@@ -29,6 +29,7 @@ import numpy as np
 from ...semantics import zero_wait
 from . import steps
 from .book import after
+from .columns import holds
 from .lanes import EVENT, REST
 from .plan import BASELINE
 from .scope import Scope
@@ -224,7 +225,7 @@ def _round(block, wait: Wait, chosen: np.ndarray, rows: np.ndarray, event: np.nd
         theirs = taken.at(mine)
         runs, scope = theirs.runs, theirs.scope(block, journey)
         for h, handler in enumerate(journey.handlers[k]):
-            ok = None if handler.tree is None else steps.holds(handler.tree, scope)
+            ok = None if handler.tree is None else holds(handler.tree, scope)
             taking = runs if ok is None else runs[ok]
             if len(taking):
                 steps.actions(block, journey, handler.actions, taking,
@@ -339,7 +340,7 @@ def _way(block, journey, wait: Wait, path, taken: _Taken, groups, whys) -> np.nd
         runs, open_ = on.runs, None
         for tree, target, label in journey.branches[s]:
             # on every run (conditions only read): most are open, and a subset costs more
-            hit = steps.holds(tree, scope)   # (may be a path's array the scope keeps)
+            hit = holds(tree, scope)   # (may be a path's array the scope keeps)
             if open_ is not None:
                 hit = hit & open_
             if hit.any():

@@ -14,7 +14,7 @@ from ...semantics import (ERROR, MAX_EMIT_DEPTH, MAX_STEPS, SEND_NO_CONSENT,
                           SEND_OPTED_OUT, SEND_QUIET, send_checks, zero_wait)
 from . import behaviour
 from ...runtime.scope import assign as runtime_assign, copy_json
-from .columns import as_objects, distinct_rows, evaluate, holds, repeated
+from .columns import as_objects, distinct_rows, evaluate, holds_where, repeated
 from .lanes import EVENT, QUIET, QUIET_OVER, TIME, TIMEOUT, WAKE
 from .plan import HOLD, NO_NEXT, unread as plan_unread
 
@@ -293,9 +293,7 @@ def branch(block, journey, s: int, chosen) -> None:
     for tree, target, label in journey.branches[s]:
         if not open_.any():
             break
-        hit = open_.copy()
-        # while every run is open, the scope itself (a subset would copy its columns)
-        hit[open_] = holds(tree, scope if hit.all() else scope.subset(open_))
+        hit = holds_where(tree, scope, open_)
         to[hit], why[hit] = target, label
         open_ &= ~hit
     block.go(chosen, to, why)
