@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from hypothesis import given, settings, strategies as st
 
-from journeylang.runtime.engine import EVENT, TIMER, Engine
+from journeylang.runtime.engine import EVENT, LATE, TIMER, Engine
 
 items = st.lists(st.tuples(st.sampled_from([0.0, 1.0, 2.5, 3.0, 7.0]),
-                           st.sampled_from([EVENT, TIMER]), st.booleans()), max_size=40)
+                           st.sampled_from([EVENT, TIMER, LATE]), st.booleans()), max_size=40)
 
 
 class ListQueue:
@@ -50,7 +50,7 @@ def _apply(queue, queued, stops, priority, run) -> list:
 
 @settings(max_examples=400, deadline=None)
 @given(items, st.lists(st.sampled_from([0.0, 1.0, 2.5, 3.0, 5.0]), max_size=5),
-       st.sampled_from([EVENT, TIMER]))
+       st.sampled_from([EVENT, TIMER, LATE]))
 def test_items_come_in_time_priority_and_sequence_order(queued, stops, priority):
     """Many items at one time, items queued while others are handled (at the time being
     handled), and runs that stop before the timers at their end: the order of a list
@@ -68,7 +68,7 @@ def test_items_come_in_time_priority_and_sequence_order(queued, stops, priority)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from([0.0, 1.0]), st.sampled_from([EVENT, TIMER])),
+@given(st.lists(st.tuples(st.sampled_from([0.0, 1.0]), st.sampled_from([EVENT, TIMER, LATE])),
                 max_size=90), st.randoms(use_true_random=False), st.integers(0, 90))
 def test_items_restored_out_of_order_come_in_order(queued, random, in_order):
     """Items queued with their own sequence numbers in any order (timers read back from a

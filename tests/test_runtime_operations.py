@@ -175,6 +175,41 @@ def test_kpis_open_once_per_run_and_are_hit_or_missed():
         ("c2", "clicked", "hit", opened + HOUR, opened + HOUR + 60)]
 
 
+
+SEEN_AT_DUE = journey('''
+  stage s {
+    kpi seen on promo_seen within 1h baseline 20% target 30%
+    wait 1h
+    emit promo_seen
+    wait 1d
+    exit completed
+  }''', header="  entry on signup\n  reentry always")
+
+
+def test_the_kpi_event_a_timer_of_the_due_instant_makes_still_hits():
+    """The wait that the stage starts ends at the window's end too, and its timer was set after
+    the KPI's: the window's end still comes after what that timer does (the emitted event)."""
+    kit = Kit(SEEN_AT_DUE)
+    kit.send("signup", attributes={"name": "Ann"})
+    kit.advance(T0 + 2 * DAY)
+    found = [(o.status, o.closed) for o in kit.runtime.store.observations.values()]
+    assert found == [("hit", T0 + HOUR)]
+
+
+def test_a_window_end_read_back_from_the_store_still_comes_last(tmp_path):
+    path = tmp_path / "state.sqlite"
+    kit = Kit(SEEN_AT_DUE, store=SqliteStore(path))
+    kit.send("signup", attributes={"name": "Ann"})
+    kit.advance(T0 + 30 * 60)   # both timers pending, then a restart reads them back
+    kit.runtime.close()
+    again = Kit(store=SqliteStore(path))
+    again.advance(T0 + 2 * DAY)
+    again.runtime.close()
+    db = queries.open_state(path)
+    found = [tuple(r) for r in db.execute("SELECT status, closed FROM observations")]
+    db.close()
+    assert found == [("hit", T0 + HOUR)]
+
 PROMO = journey('''
   stage s {
     send transactional via wecom template d

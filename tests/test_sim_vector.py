@@ -570,6 +570,33 @@ segments:
     assert fast.kpis == slow.kpis
 
 
+
+def test_a_kpi_event_made_at_the_windows_end_by_a_later_timer_hits_in_both_engines():
+    """The stage's first wait ends when the KPI's window does, its timer set after the KPI's;
+    the send it leads to draws the KPI's event at once: the window's end comes after it, so
+    the observation is hit, in both engines."""
+    tables = compile_text(journey("""  stage s "S" {
+    kpi k "Clicked" on clicked within 1m baseline 10% target 20%
+    wait 1m
+    send via sms template a
+    wait 1d
+    exit completed
+  }""", header="  entry on joined\n  reentry never\n  exit on unsubscribed as opted_out"))
+    cohort = parse_cohort("""size: 5
+start: 2026-03-02T00:00:00Z
+arrival: 0
+segments:
+  - name: a
+    behaviour:
+      responses:
+        - {event: clicked, after: {channel: sms}, p: 1, delay: 0h}
+""")
+    fast = simulate(tables, cohort, seed=0, days=2, engine="vector")
+    slow = simulate(tables, cohort, seed=0, days=2, engine="reference")
+    assert (slow.kpis[0]["observations"], slow.kpis[0]["hits"]) == (5, 5)
+    compare(fast, slow, exact=True)
+    assert fast.kpis == slow.kpis
+
 def test_an_entry_condition_on_data_several_sources_give_agrees_to_the_customer():
     """The entry condition reads a number that the arrival, two responses (one of them a
     float) and a response without it give: the values are joined across sources as numbers,

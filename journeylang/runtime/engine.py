@@ -15,8 +15,10 @@ from itertools import chain, repeat
 from typing import Any, Callable
 
 # At the same instant an event is handled before a timer: an event that arrives exactly at a
-# wait's deadline still counts ("within 24h" includes the 24th hour).
-EVENT, TIMER = 0, 1
+# wait's deadline still counts ("within 24h" includes the 24th hour). A window's end (a KPI
+# observation's due) comes after everything else at its instant, what the instant's events and
+# timers cause included: an event at the very end of the window counts whatever made it.
+EVENT, TIMER, LATE = 0, 1, 2
 
 
 class Engine:
@@ -88,7 +90,7 @@ class Engine:
             self.now = at
         self.handler(item, sequence)
 
-    def run(self, until: float | None = None, priority: int = TIMER) -> int:
+    def run(self, until: float | None = None, priority: int = LATE) -> int:
         """Handle every item up to (and including) ``until`` at ``priority``; returns the count.
 
         ``run(t, EVENT)`` handles what comes before an event at ``t`` and the events at ``t``,

@@ -14,7 +14,7 @@ from ..semantics import (COMPLETED, CONVERTED, DELIVERY_EVENTS, ENTRY_EXPERIMENT
                          send_checks)
 from .channels import FAILED, QUEUED, Action, Adapters
 from .correlation import key_of, same_key, shown, unusable, with_key
-from .engine import EVENT, TIMER, Engine
+from .engine import EVENT, LATE, TIMER, Engine
 from .events import Event, iso
 from .history import History, needs, record
 from .policies import (Zones, cap_reached, choose_arm, count_send, day_after_entry, drop_pending,
@@ -442,7 +442,7 @@ class Executor:
 
     def _add_timer(self, due: float, payload) -> int:
         timer = Timer(-1, due, payload)
-        timer.seq = self.engine.schedule(due, TIMER, timer)
+        timer.seq = self.engine.schedule(due, timer_priority(payload), timer)
         self.pending[timer.seq] = timer
         self.store.add_timer(timer)
         return timer.seq
@@ -834,6 +834,12 @@ class Executor:
         seen.status, seen.closed = status, self.engine.now
         if all(r.id != seen.run_id for r in customer.runs):
             customer.retire(customer.observations, seen)  # its run has ended: nothing will look again
+
+
+def timer_priority(payload) -> int:
+    """A timer's place among the items of its instant: a KPI observation's due comes after
+    everything else (``engine.LATE``), so that an event at the window's very end counts."""
+    return LATE if type(payload) is KpiDue else TIMER
 
 
 _TIMER_KINDS = {RunTimer: Executor._run_timer, SlaDue: Executor._sla_due,

@@ -18,10 +18,10 @@ from typing import Callable, Iterable
 from ..compile import Tables
 from .channels import Adapters, OutboxAdapter, TemplateRenderer
 from .database import StoreError, database_errors, describe_error
-from .engine import EVENT, TIMER, Engine, VirtualClock
+from .engine import EVENT, Engine, VirtualClock
 from .events import Event
 from ..semantics import OPT_OUT_EVENTS
-from .executor import Executor
+from .executor import Executor, timer_priority
 from .migrate import apply_moves, plan_moves
 from .policies import Zones, valid_zone
 from .program import Program, build_program
@@ -124,7 +124,7 @@ class Runtime:
         self.engine.now = float(self.store.meta.get("clock", "-inf"))
         for timer in self.store.pending_timers():
             executor.restore_timer(timer)
-            self.engine.schedule(timer.due, TIMER, timer, timer.seq)
+            self.engine.schedule(timer.due, timer_priority(timer.payload), timer, timer.seq)
 
     # --- journeys -----------------------------------------------------------------------------
 
@@ -239,7 +239,7 @@ class Runtime:
                 report.applied += ordinal - self.ordinal
                 self.ordinal = ordinal
             if until is not None:
-                engine.run(until, TIMER)
+                engine.run(until)
             self.commit(wait=False)  # the writer stores it while the next batch runs
             report.batches += 1
         except BaseException:
@@ -298,7 +298,7 @@ class Runtime:
         """Fire every timer due by ``until`` (and what they cause), then commit."""
         before = self.executor.fired
         try:
-            self.engine.run(until, TIMER)
+            self.engine.run(until)
             self.commit()
         except BaseException:
             self.rollback()
