@@ -582,17 +582,7 @@ def test_a_kpi_event_made_at_the_windows_end_by_a_later_timer_hits_in_both_engin
     wait 1d
     exit completed
   }""", header="  entry on joined\n  reentry never\n  exit on unsubscribed as opted_out"))
-    cohort = parse_cohort("""size: 5
-start: 2026-03-02T00:00:00Z
-arrival: 0
-segments:
-  - name: a
-    behaviour:
-      responses:
-        - {event: clicked, after: {channel: sms}, p: 1, delay: 0h}
-""")
-    fast = simulate(tables, cohort, seed=0, days=2, engine="vector")
-    slow = simulate(tables, cohort, seed=0, days=2, engine="reference")
+    fast, slow = _together(tables, 5, "{event: clicked, after: {channel: sms}, p: 1, delay: 0h}")
     assert (slow.kpis[0]["observations"], slow.kpis[0]["hits"]) == (5, 5)
     compare(fast, slow, exact=True)
     assert fast.kpis == slow.kpis
@@ -623,18 +613,24 @@ def test_handoffs_of_different_customers_at_one_instant_queue_in_the_reference_e
   role agent capacity 1 per 1h
   on replied { tag "r" }
   exit on unsubscribed as opted_out"""))
-    cohort = parse_cohort("""size: 12
+    fast, slow = _together(tables, 12, "{event: replied, after: {template: a}, p: 1, delay: 6h}")
+    compare(fast, slow, exact=True)
+
+
+def _together(tables, size: int, response: str) -> tuple:
+    """Both engines' results for ``size`` customers arriving at once with one ``response``,
+    over two days."""
+    cohort = parse_cohort(f"""size: {size}
 start: 2026-03-02T00:00:00Z
 arrival: 0
 segments:
   - name: a
     behaviour:
       responses:
-        - {event: replied, after: {template: a}, p: 1, delay: 6h}
+        - {response}
 """)
-    fast = simulate(tables, cohort, seed=0, days=2, engine="vector")
-    slow = simulate(tables, cohort, seed=0, days=2, engine="reference")
-    compare(fast, slow, exact=True)
+    return (simulate(tables, cohort, seed=0, days=2, engine="vector"),
+            simulate(tables, cohort, seed=0, days=2, engine="reference"))
 
 def test_an_entry_condition_on_data_several_sources_give_agrees_to_the_customer():
     """The entry condition reads a number that the arrival, two responses (one of them a
