@@ -632,6 +632,7 @@ segments:
     return (simulate(tables, cohort, seed=0, days=2, engine="vector"),
             simulate(tables, cohort, seed=0, days=2, engine="reference"))
 
+
 def test_an_entry_condition_on_data_several_sources_give_agrees_to_the_customer():
     """The entry condition reads a number that the arrival, two responses (one of them a
     float) and a response without it give: the values are joined across sources as numbers,
