@@ -175,8 +175,9 @@ def deterministic_scenarios(draw, max_size=80):
     vectorised engine runs, jumping forward only (so no loop spins) and optionally looping back
     through a wait; a cohort whose draws are all certain (probabilities 0 or 1, fixed delays and
     attributes, everyone arriving at once), so only the customer ids (splits, holdout) tell
-    customers apart and both engines must agree to the customer. With correlated runs, a
-    second journey may run beside it, correlating its runs by another key (``_orders``)."""
+    customers apart and both engines must agree to the customer. The journey is entered on the
+    arrival, or at a daily schedule's occurrences. With correlated runs, a second journey may
+    run beside it, correlating its runs by another key (``_orders``)."""
     count = draw(st.integers(2, 8))
     loop, linger = draw(st.sampled_from((True, True, False))), draw(st.booleans())
     labels = ([f"l{i}" for i in range(count)] + ["back"] * loop + ["linger"] * linger
@@ -186,6 +187,9 @@ def deterministic_scenarios(draw, max_size=80):
     # (a new run, or refused: its ticket's run is live), answers with its run's ticket, or
     # with another (the event reaches no run)
     correlated = draw(st.booleans())
+    # a scheduled entry: every customer of a zone enters at its occurrences, one item for all
+    # (beside it, no set of the time zone: that takes the reference path)
+    scheduled = not correlated and draw(st.sampled_from((False, False, False, True)))
     reentry = draw(st.sampled_from(("never", "always", "after 1h", "after 2d")
                                    + ("always",) * 3 * correlated))
     body = []
@@ -216,8 +220,8 @@ def deterministic_scenarios(draw, max_size=80):
             line = f"split {{ x {percent}% -> {draw(later)}\n      y {100 - percent}% -> {draw(later)} }}"
         elif kind == "set":
             target = draw(st.sampled_from(("customer.score", "customer.points", "n", "event.note",
-                                           "memo", "customer.tags", "customer.opted_out",
-                                           "customer.timezone")))
+                                           "memo", "customer.tags", "customer.opted_out")
+                                          + ("customer.timezone",) * (not scheduled)))
             if target == "customer.timezone":   # the customer's local clock moves
                 line = f"set customer.timezone = {draw(st.sampled_from(ZONE_VALUES))}"
             elif target == "customer.tags":
@@ -296,18 +300,21 @@ def deterministic_scenarios(draw, max_size=80):
                                       "message_delivered")))
         where = draw(st.sampled_from(("", "", ' where has tag "t"', " where customer.points >= 10",
                                       ' where event.template == "b"')))
-        action = draw(st.sampled_from(('tag "h"', 'untag "t"', "set customer.points = customer.points + 5",
-                                       "set n = n + 1", "set n = 3", 'set customer.tier = "gold"',
-                                       "emit pinged", "-> done",
-                                       "set event.note = customer.points + 50",
-                                       f"set customer.timezone = {draw(st.sampled_from(ZONE_VALUES))}",
-                                       f"set customer.tags = {draw(st.sampled_from(TAG_VALUES))}")))
+        actions = ('tag "h"', 'untag "t"', "set customer.points = customer.points + 5",
+                   "set n = n + 1", "set n = 3", 'set customer.tier = "gold"', "emit pinged",
+                   "-> done", "set event.note = customer.points + 50",
+                   f"set customer.tags = {draw(st.sampled_from(TAG_VALUES))}")
+        if not scheduled:
+            actions += (f"set customer.timezone = {draw(st.sampled_from(ZONE_VALUES))}",)
+        action = draw(st.sampled_from(actions))
         if event == "message_delivered" and draw(st.booleans()):
             # a delivery result's action id, kept where nothing reads it
             action = f"set customer.last_action = event.action\n    {action}"
         extra.append(f"on {event}{where} {{ {action} }}")
+    at = f"{draw(st.integers(0, 23)):02d}:{draw(st.sampled_from((0, 30))):02d}"
+    entry = f"entry every day at {at}" if scheduled else "entry on joined"
     text = journey(f'  stage s "S" {{\n' + "\n".join(body) + "\n  }", header=(
-        "  entry on joined\n  attribute points: number = 0\n  attribute score: number = 0\n"
+        f"  {entry}\n  attribute points: number = 0\n  attribute score: number = 0\n"
         + '  attribute tier: string = "basic"\n  var n = 0\n'
         + "".join(f"  {line}\n" for line in extra)
         + "".join(f"  {line}\n" for line in goals + milestones)

@@ -588,14 +588,11 @@ def test_a_kpi_event_made_at_the_windows_end_by_a_later_timer_hits_in_both_engin
     assert fast.kpis == slow.kpis
 
 
-@pytest.mark.xfail(strict=True, reason="handoffs of different customers at one instant queue in "
-                   "another order in the vectorised engine (docs/simulation.md)")
 def test_handoffs_of_different_customers_at_one_instant_queue_in_the_reference_engines_order():
     """Half the customers (a split) get a reply exactly when every customer's wait ends and
     hands them to one agent; their SLAs differ. The runtime takes every event of an instant
-    before its timers, then the timers in the order they were set (the customers' order); the
-    vectorised engine takes each customer's items in order, but one customer's timer in the
-    same pass as another's event, so the agent's queue comes in another order."""
+    before its timers, then the timers in the order they were set (the customers' order),
+    whatever order the vectorised engine's passes reach the customers in."""
     tables = compile_text(journey("""  stage s "S" {
     split { x 50% -> gx
       y 50% -> by }
@@ -615,6 +612,52 @@ def test_handoffs_of_different_customers_at_one_instant_queue_in_the_reference_e
   exit on unsubscribed as opted_out"""))
     fast, slow = _together(tables, 12, "{event: replied, after: {template: a}, p: 1, delay: 6h}")
     compare(fast, slow, exact=True)
+
+
+def test_handoffs_at_one_occurrence_of_a_schedule_queue_in_the_order_of_customer_ids():
+    """Every customer of the zone enters at one occurrence (one item of the runtime, which
+    takes them in the order of their ids as text: c1, c10, c11, c12, c2 ...) and hands off to
+    one agent at once; half of them with an SLA the agent can only meet first."""
+    tables = compile_text(journey("""  stage s "S" {
+    split { x 50% -> gx
+      y 50% -> by }
+    gx: handoff to agent within 0m
+    wait 1d
+    exit completed
+    by: handoff to agent within 3h
+    wait 1d
+    exit completed
+  }""", header="""  entry every day at 09:00
+  reentry never
+  role agent capacity 1 per 1h
+  exit on unsubscribed as opted_out"""))
+    cohort = parse_cohort("size: 12\nstart: 2026-03-02T00:00:00Z\narrival: 3h\n"
+                          "segments:\n  - name: a\n")
+    fast = simulate(tables, cohort, seed=0, days=2, engine="vector")
+    slow = simulate(tables, cohort, seed=0, days=2, engine="reference")
+    compare(fast, slow, exact=True)
+    assert [r["met"] for r in fast.staff] == [1]
+
+
+def test_an_occurrence_during_a_run_is_refused_and_not_taken_later():
+    """A daily schedule with ``reentry after``: the run entered at one occurrence is still live
+    (waiting until midnight, then four hours) at the next, which the runtime tries and refuses;
+    a customer who took occurrences only while they may enter would take that one once the
+    run ended, hours late, and enter a run too many."""
+    tables = compile_text(journey("""  stage s "S" {
+    wait 1m
+    wait until 00:00
+    wait 4h
+    exit completed
+  }""", header="""  entry every day at 00:00
+  reentry after 1h
+  exit on unsubscribed as opted_out"""))
+    cohort = parse_cohort("size: 3\nstart: 2026-03-02T00:00:00Z\narrival: 0\n"
+                          "segments:\n  - name: a\n    timezone: Asia/Shanghai\n")
+    fast = simulate(tables, cohort, seed=0, days=3, engine="vector")
+    slow = simulate(tables, cohort, seed=0, days=3, engine="reference")
+    compare(fast, slow, exact=True)
+    assert fast.entered["runs"] == slow.entered["runs"] == 6
 
 
 def _together(tables, size: int, response: str) -> tuple:
@@ -681,10 +724,11 @@ def test_engines_agree_exactly_on_generated_journeys(scenario):
     results too; keeping a delivery result's action id where nothing reads it), the cohort's
     responses to delivery results, KPIs, every re-entry rule, goals,
     exit rules and milestones (on what the cohort does and on the emitted event), rolling and
-    calendar caps, quiet hours, consent and holdout, and a cohort without chance: both engines
-    must give the same figures to the customer (events ignored and handled at each step,
-    milestones, KPI observations, staff queues and SLAs included), every customer on the
-    vectorised path. A journey and cohort caught in a loop at one instant: both engines
+    calendar caps, quiet hours, consent and holdout, entered on an event or at a daily
+    schedule's occurrences (every customer of a zone at once), and a cohort without chance:
+    both engines must give the same figures to the customer (events ignored and handled at
+    each step, milestones, KPI observations, staff queues and SLAs included), every customer
+    on the vectorised path. A journey and cohort caught in a loop at one instant: both engines
     refuse it (which customer each names first may differ), never only one."""
     texts, cohort_text, seed, days = scenario
     cohort = parse_cohort(cohort_text)

@@ -18,11 +18,13 @@ from ..runtime import Adapters, Event, Runtime
 from ..runtime.channels import SENT
 from ..runtime.correlation import key_of, with_key
 from ..runtime.program import build_program, reacts_to
-from ..runtime.state import Timer
+from ..runtime.policies import next_occurrence
+from ..runtime.state import Occurrence, Timer
 from ..semantics import MESSAGE_DELIVERED, MESSAGE_SENT
 from .cohort import OPT_OUT_DELAY, OPT_OUT_EVENT, Cohort, Segment, check_cohort
 from .counting import CountingStore, JourneyCounts
 from .instant import MAX_INSTANT_ITEMS, loop_error
+from .lineage import EVENT, LOAD, TIMER, Lineage
 from .staff import StaffQueue, merge_queues, staff_queues
 
 DAY = 86400.0
@@ -91,8 +93,13 @@ class Simulation:
     customers: dict[str, SimCustomer] = field(default_factory=dict)
     sends: list[SendRecord] = field(default_factory=list)
     # (customer, at, role, SLA due, journey, run id, step, the instant's key of the item that
-    # made it and the sequence of its resolution (``_track_items``), order among the store's marks)
+    # made it and the sequence of its resolution (``_track_items``), order among the store's
+    # marks, the item's node in ``lineage``)
     handoffs: list = field(default_factory=list)
+    lineage: Lineage = field(default_factory=Lineage)
+    node: int | None = None   # the node of the item being handled (``_track_items``)
+    # (journey, zone) -> [the last occurrence's time, its node] (``_occurrence_node``)
+    occurrence_chains: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.journeys = [self.tables] if isinstance(self.tables, Tables) else list(self.tables)
@@ -129,14 +136,52 @@ class Simulation:
     def _track_items(self) -> None:
         """Keep the key of the item being handled in ``store.item``, in the order of the
         engine's sequence numbers: an event's own; a timer's, the next number when it is
-        handled less a half (after every event made before it, before those it makes). The
-        vectorised engine settles staff queues with it (``sim.vector.staff``)."""
-        engine, handle, store = self.runtime.engine, self.runtime.engine.handler, self.store
+        handled less a half (after every event made before it, before those it makes); and
+        its node in ``lineage`` (``sim.lineage``: what made it, for the order of different
+        customers' items) in ``self.node``. The vectorised engine settles staff queues with
+        them (``sim.vector.staff``)."""
+        engine, handle, store, lineage = self.runtime.engine, self.runtime.engine.handler, \
+            self.store, self.lineage
+        load = int(lineage.bottoms([LOAD])[0])
+        bottoms: dict[str, int] = {}
+        makers: dict[int, int] = {}   # sequence number -> the node handled when it was queued
+        schedule = engine.schedule
+
+        def queue(at, priority, item, sequence=None) -> int:
+            number = schedule(at, priority, item, sequence)
+            maker = self.node
+            if maker is None:   # queued before the run: the customer's bottom, or the load's
+                customer = getattr(item, "customer", None)
+                maker = load if customer is None else bottoms.get(customer)
+                if maker is None:
+                    maker = bottoms[customer] = int(lineage.bottoms([customer_index(customer)])[0])
+            makers[number] = maker
+            return number
+        engine.schedule = queue
 
         def handler(item, sequence: int) -> None:
-            store.item = engine.sequence - 0.5 if type(item) is Timer else sequence
+            timer = type(item) is Timer
+            store.item = engine.sequence - 0.5 if timer else sequence
+            maker = makers.pop(sequence, load)
+            if timer and type(item.payload) is Occurrence:
+                self.node = self._occurrence_node(item.payload, engine.now, load)
+            else:
+                self.node = lineage.made_one(engine.now, TIMER if timer else EVENT, maker)
             handle(item, sequence)
         engine.handler = handler
+
+    def _occurrence_node(self, occurrence: Occurrence, at: float, load: int) -> int:
+        """An occurrence's node: the schedule's occurrences in its zone from the cohort's start
+        on, each made by the one before, the first by the load (``sim.lineage``), the same
+        chain as the vectorised engine's, whatever customer's event armed it."""
+        key = (occurrence.journey_id, occurrence.zone)
+        chain = self.occurrence_chains.setdefault(key, [self.cohort.start, load])
+        schedule = self.runtime.active[occurrence.journey_id].entry.schedule
+        zone = self.runtime.executor.zones.get(occurrence.zone)
+        while chain[0] < at:
+            chain[0] = next_occurrence(chain[0], schedule, zone)
+            chain[1] = int(self.lineage.add(chain[0], TIMER, chain[1])[0])
+        return chain[1]
 
     def _bound_instants(self) -> None:
         """Count the items each customer takes at one instant (timers, and events of a type
@@ -295,7 +340,7 @@ class Simulation:
         role = action.payload.get("role") or ""
         self.handoffs.append((action.customer, action.at, role, action.due, action.journey_id,
                               action.run_id, action.step, self.store.item,
-                              self.runtime.engine.sequence, self.store.mark()))
+                              self.runtime.engine.sequence, self.store.mark(), self.node))
         queue = self.staff.setdefault(role, StaffQueue())  # undeclared: served at once
         served = queue.serve(action.at)
         if served != math.inf:  # a role with capacity 0 never serves
@@ -361,6 +406,11 @@ class Tally:
         return Tally(journeys, staff, self.customers + other.customers,
                      self.overlap + other.overlap, behaviour, self.events + other.events,
                      self.reached + other.reached)
+
+
+def customer_index(ident: str) -> int:
+    """A customer's index in the cohort from their id (``c12`` -> 11)."""
+    return int(ident[1:]) - 1
 
 
 def responses_to_events(segment: Segment) -> dict[str, list[int]]:

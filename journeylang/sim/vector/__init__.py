@@ -19,7 +19,7 @@ import numpy as np
 
 from ...compile import Tables
 from ..cohort import Cohort
-from ..engine import SendRecord, Simulation, Tally, journeys_of
+from ..engine import SendRecord, Simulation, Tally, customer_index, journeys_of
 from .block import Block
 from .clock import ZoneClock
 from .plan import (ARRIVAL, BASELINE, OPTOUT, RECEIPT, RESPONSE, Plan, Unsupported,
@@ -115,7 +115,7 @@ class VectorSimulation:
         if total is None:
             total = Part(self._empty())
         if handoffs:
-            total.handoffs = _joined(handoffs)
+            total.handoffs = Handoffs.joined(handoffs)
         if self.spec.trace:
             self.sends, self.inside = total.sends, total.inside
         return total
@@ -203,7 +203,7 @@ class VectorSimulation:
         code = self.plan.step_code_of
         handoffs, ladders = sim.handoffs, sim.store.ladders
         return Handoffs(
-            customer=np.array([_index(h[0]) for h in handoffs], dtype=np.int64),
+            customer=np.array([customer_index(h[0]) for h in handoffs], dtype=np.int64),
             at=np.array([h[1] for h in handoffs], dtype=float),
             seq=np.array([h[7] for h in handoffs], dtype=float),
             made=np.array([h[8] for h in handoffs], dtype=float),
@@ -213,8 +213,9 @@ class VectorSimulation:
             journey=_objects([h[4] for h in handoffs]),
             run=np.array([h[5] for h in handoffs], dtype=np.int64),
             step=np.array([code(h[4], h[6]) for h in handoffs], dtype=np.int64),
+            **_lineage(sim.lineage, [h[10] for h in handoffs]),
             **unkeyed(len(handoffs))), Ladders(
-            customer=np.array([_index(r[0]) for r in ladders], dtype=np.int64),
+            customer=np.array([customer_index(r[0]) for r in ladders], dtype=np.int64),
             at=np.array([r[1] for r in ladders], dtype=float),
             seq=np.array([r[2] for r in ladders], dtype=float),
             run=np.array([r[3] for r in ladders], dtype=np.int64),
@@ -274,10 +275,13 @@ class _Ids:
         return (f"c{i + 1}" for i in range(self.size))
 
 
-def _joined(handoffs: list[Handoffs]) -> Handoffs:
-    """The handoffs of several parts in one, each column copied once."""
-    return Handoffs(**{name: np.concatenate([getattr(h, name) for h in handoffs])
-                       for name in Handoffs.COLUMNS})
+def _lineage(lineage, nodes) -> dict:
+    """The ``lineage`` and ``node`` of handoffs made by the items of ``nodes``: only the nodes
+    of their chains are kept."""
+    if lineage is None:
+        return {}
+    kept, numbers = lineage.kept(np.asarray(nodes, dtype=np.int64))
+    return {"lineage": kept, "node": numbers}
 
 
 def _objects(values: list) -> np.ndarray:
@@ -335,7 +339,7 @@ def _handoffs(block: Block, keep: np.ndarray) -> Handoffs:
     found = block.tally.log.take("handoffs", keep)
     if found is None:
         return Handoffs()
-    rows, at, seq, made, role, due, j, runs, step = found
+    rows, at, seq, made, role, due, j, runs, step, nodes = found
     names = block.plan.role_names
     if block.keys is not None:
         key, end_t, end_s = block.keys.of_handoffs(runs)
@@ -345,7 +349,7 @@ def _handoffs(block: Block, keep: np.ndarray) -> Handoffs:
     return Handoffs(customer=rows + block.first, at=at, seq=seq, made=made,
                     order=np.zeros(len(rows)), role=_objects([names[r] for r in role.tolist()]),
                     due=due, journey=_objects([block.plan.journeys[i].journey_id for i in j.tolist()]),
-                    run=runs, step=step, **keyed)
+                    run=runs, step=step, **keyed, **_lineage(block.lineage, nodes))
 
 
 def _ladders(block: Block, keep: np.ndarray) -> Ladders:
@@ -354,11 +358,6 @@ def _ladders(block: Block, keep: np.ndarray) -> Ladders:
         return Ladders()
     rows, at, seq, runs, wait = found
     return Ladders(customer=rows + block.first, at=at, seq=seq, run=runs, wait=wait)
-
-
-def _index(ident: str) -> int:
-    """A customer's index from their id (``c12`` -> 11)."""
-    return int(ident[1:]) - 1
 
 
 def seed_for(seed: int, block: int) -> np.random.SeedSequence:

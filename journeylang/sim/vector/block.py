@@ -30,6 +30,7 @@ from .columns import any_column, distinct_codes, distinct_rows, holds, holds_whe
 from .correlation import Keys
 from .customers import Customers
 from ..instant import MAX_INSTANT_ITEMS, loop_error
+from ..lineage import EVENT as EVENT_ITEM, LOAD, TIMER as TIMER_ITEM, Lineage
 from .lanes import (EVENT, EXEC, EXPIRY, FREE, HELD, HOLDOUT, QUIET, QUIET_OVER, REST, TIME,
                     TIMEOUT, WAKE, Lanes)
 from .scope import RUN_ENTERED, RUN_SPLIT, RUN_TIME, Scope
@@ -215,10 +216,35 @@ class Block:
         self.folds = self._folds()
         self.folding = np.zeros(n, dtype=bool)   # events of a folded type wait for the next item
         self.cycles = loop.waits(self)   # waits for events whose events are taken in a row
+        # what made each item (``sim.lineage``), when a staffed role's queue depends on the
+        # order of different customers' handoffs; ``node``: each customer's item being handled
+        self.lineage = self.node = None
+        if any(capacity > 0 for capacity, _ in plan.roles.values()):
+            self.lineage = Lineage(capacity=32 * n)   # items a customer takes, as a rule
+            self.node = self.lineage.bottoms(np.arange(first, first + n))   # numbers 0 .. n-1
+            self.load = int(self.lineage.bottoms([LOAD])[0])
+            self.book.track(self.node)
+        self.occ_node: dict[int, np.ndarray] = {}   # scheduled journey -> ``occ_flat``'s nodes
         self.cycle_kinds = loop.cycled(self)
         self.cycle_others = loop.others(self) if self.cycles else []
 
     # --- small helpers ------------------------------------------------------------------------
+
+    def took(self, rows: np.ndarray, at, priority: int, makers) -> None:
+        """Customers ``rows`` take items at ``at`` of ``priority`` made while the items of
+        nodes ``makers`` were handled: their nodes (``sim.lineage``), when kept."""
+        if self.lineage is not None:
+            self.node[rows] = self.lineage.made(at, priority, makers)
+
+    def took_events(self, rows: np.ndarray, ids: np.ndarray) -> None:
+        """``took`` for the book's events ``ids``."""
+        if self.lineage is not None:
+            self.node[rows] = self.lineage.made(self.book.t[ids], EVENT_ITEM, self.book.maker[ids])
+
+    def timed(self, lanes_: np.ndarray) -> None:
+        """Runs ``lanes_`` set a timer now: it is made by their customers' items."""
+        if self.lineage is not None:
+            self.lanes.timer_maker[lanes_] = self.node[self.lanes.c[lanes_]]
 
     def fresh(self) -> int:
         """A sequence number above every event made so far: the instant of a timer."""
@@ -436,6 +462,10 @@ class Block:
                 occ_q[renewed] = self.fresh()
                 occ_fresh[renewed] = False
             may_begin[j] = entering = self._can_enter(j, rows)
+            if self.plan.journeys[j].program.reentry == "after":
+                # taken while a run is live too, as the runtime tries (and refuses) it: a
+                # customer takes every occurrence, none later than it happened
+                entering = np.ones(len(rows), dtype=bool)
             at = np.where(entering, self._occurrence_time(j, rows), np.inf)
             offer(at, 1, occ_q[rows], OCCURS, j)
         # events some run or entry of theirs takes
@@ -674,6 +704,7 @@ class Block:
         at, mark = lanes.timer_t[lanes_], self.fresh()
         rows = lanes.c[lanes_]
         self.cur_t[rows], self.cur_s[rows] = at, mark
+        self.took(rows, at, TIMER_ITEM, lanes.timer_maker[lanes_])
         lanes.t[lanes_], lanes.s[lanes_] = at, mark
         kind = lanes.timer_kind[lanes_]
         lanes.timer_t[lanes_] = np.inf
@@ -726,6 +757,7 @@ class Block:
         each of their runs reacts, then the journeys the event enters."""
         plan, book = self.plan, self.book
         self.cur_t[rows], self.cur_s[rows] = book.t[ids], book.q[ids]
+        self.took_events(rows, ids)
         kinds = book.kind[ids]
         if plan.update_kinds:
             updating = self.updating_kind[kinds]
@@ -1053,6 +1085,7 @@ class Block:
             waiting = lanes_[~over]
             lanes.timer_t[waiting] = deadline[~over]
             lanes.timer_q[waiting] = self.fresh()
+            self.timed(waiting)
             lanes.timer_kind[waiting] = EXPIRY
         self.idle(lanes_)
 
@@ -1107,6 +1140,21 @@ class Block:
             self.occ_base[journey.j] = starts[customers.zone]
             self.occ_next[journey.j] = self.occ_flat[journey.j][self.occ_base[journey.j] +
                                                                 self.occ_index[journey.j]]
+            if self.lineage is not None:
+                self.occ_node[journey.j] = self._occurrence_nodes(times, per_zone)
+
+    def _occurrence_nodes(self, times: list, per_zone: list) -> np.ndarray:
+        """The nodes of a schedule's occurrences, laid out as ``occ_flat``: per zone, every
+        occurrence after the cohort's start, each made by the one before and the first by the
+        load (as the reference engine's, ``Simulation._occurrence_node``)."""
+        found = []
+        for table, taken in zip(times, per_zone):
+            table = table[table > self.plan.cohort.start]
+            makers = self.lineage.size + np.arange(-1, len(table) - 1)   # each the one before
+            makers[:1] = self.load
+            nodes = self.lineage.add(table, TIMER_ITEM, makers)
+            found.append(np.append(nodes[len(table) - len(taken):], -1))
+        return np.concatenate(found)
 
     def _occurrence_time(self, j: int, rows) -> np.ndarray:
         """The customers' next occurrence of scheduled journey ``j`` (inf: none left), kept
@@ -1121,6 +1169,8 @@ class Block:
         at = self.occ_flat[j][place]
         mark = self.fresh()
         self.cur_t[rows], self.cur_s[rows] = at, mark
+        if self.lineage is not None:
+            self.node[rows] = self.occ_node[j][place]
         self.occ_index[j][rows] = index + 1
         self.occ_next[j][rows] = self.occ_flat[j][place + 1]
         self.occ_fresh[j][rows] = True
@@ -1175,6 +1225,7 @@ class Block:
         else:
             lanes.timer_t[lanes_] = due
             lanes.timer_q[lanes_] = self.fresh()
+            self.timed(lanes_)
             lanes.timer_kind[lanes_] = timer
         self.idle(lanes_)
 

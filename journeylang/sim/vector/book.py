@@ -41,6 +41,10 @@ class Book:
         self.sidx = np.zeros(capacity, dtype=np.int64)
         self.depth = np.zeros(capacity, dtype=np.int64)
         self.origin = np.zeros(capacity, dtype=np.int64)   # the run that emitted it, or -1
+        # when the block keeps a lineage (``track``): the node (``sim.lineage``) of the item its
+        # customer handled when it was made, copied from ``makers`` (the block's, per customer)
+        self.maker: np.ndarray | None = None
+        self.makers: np.ndarray | None = None
         self.columns: list[dict] = [{} for _ in plan.sources]   # per source: path -> values
         self.updates: list[dict] = [{} for _ in plan.sources]   # per source: profile updates
         self.counts = np.zeros(len(plan.sources), dtype=np.int64)  # events per source
@@ -68,11 +72,18 @@ class Book:
         # twice what is needed: the large adds (a baseline stream) would otherwise be followed
         # by a copy of the whole book at the next small one (pages never written cost nothing)
         capacity = max(2 * need, 2 * len(self.t))
-        for name in ("t", "q", "row", "kind", "src", "sidx", "depth", "origin"):
+        for name in ("t", "q", "row", "kind", "src", "sidx", "depth", "origin", "maker"):
             old = getattr(self, name)
+            if old is None:
+                continue
             new = np.zeros(capacity, dtype=old.dtype)
             new[:self.size] = old[:self.size]
             setattr(self, name, new)
+
+    def track(self, makers: np.ndarray) -> None:
+        """Keep each event's maker from now on: ``makers[row]`` when it is made."""
+        self.makers = makers
+        self.maker = np.zeros(len(self.t), dtype=np.int64)
 
     def reserve(self, extra: int) -> None:
         """Room for ``extra`` more events known to come (all of a draw's): the book grows
@@ -86,6 +97,8 @@ class Book:
         self.t[new], self.q[new], self.row[new] = at, seq, rows
         self.kind[new], self.src[new] = kind, src
         self.depth[new], self.origin[new] = depth, origin
+        if self.makers is not None:   # (a schedule's occurrences have no customer: row -1)
+            self.maker[new] = np.where(rows >= 0, self.makers[np.maximum(rows, 0)], -1)
         self.size += count
         return np.arange(new.start, new.stop)
 

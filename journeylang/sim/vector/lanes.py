@@ -26,7 +26,8 @@ WAKE, TIMEOUT, QUIET_OVER, EXPIRY = 1, 2, 3, 4
 class Lanes:
     FIELDS = {"c": np.int64, "j": np.int64, "phase": np.int64, "nxt": np.int64, "pos": np.int64,
               "why": np.int64, "resumed": bool, "hops": np.int64, "t": float, "s": float,
-              "timer_t": float, "timer_q": float, "timer_kind": np.int64, "rest": np.int64,
+              "timer_t": float, "timer_q": float, "timer_kind": np.int64, "timer_maker": np.int64,
+              "rest": np.int64,
               "entered": float, "run": np.int64, "ev": np.int64, "held": bool, "depth": np.int64}
 
     def __init__(self, plan, n: int):

@@ -217,6 +217,7 @@ def _round(block, wait: Wait, chosen: np.ndarray, rows: np.ndarray, event: np.nd
     journey = block.plan.journeys[wait.j]
     j = journey.j
     block.cur_t[rows], block.cur_s[rows] = at, seq
+    block.took_events(rows, event)
     taken = _Taken(chosen, rows, event, at, seq, kinds, lanes.entered[chosen])
     groups = _groups(wait, kinds)
     for k, mine in groups:
@@ -368,6 +369,7 @@ def _way(block, journey, wait: Wait, path, taken: _Taken, groups, whys) -> np.nd
     else:
         lanes.timer_t[on.runs] = on.t + wait.within
         lanes.timer_q[on.runs] = block.fresh()
+        block.timed(on.runs)
     return back
 
 

@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
+from ..lineage import END, Lineage
 from ..staff import StaffQueue
 
 MET, BREACHED = "met", "breached"
@@ -51,11 +52,38 @@ class Handoffs(Records):
     says it), role, SLA deadline (NaN: none), journey, run (an id among the customer's runs),
     step (``Plan.step_code``), and for correlated runs the run's key (-1: none) and the instant
     it ended (``end_t`` inf: not ended): its resolution meets only SLAs of runs of its key or
-    ended (``correlation``)."""
+    ended (``correlation``); the node of the item that made it in ``lineage`` (``sim.lineage``:
+    kept where some role's queue depends on the order of different customers' handoffs; -1:
+    none)."""
 
     COLUMNS = ("customer", "at", "seq", "made", "order", "role", "due", "journey", "run", "step",
-               "key", "end_t", "end_s")
+               "key", "end_t", "end_s", "node")
     OBJECTS = ("role", "journey")
+
+    def __init__(self, lineage: Lineage | None = None, **columns):
+        if "node" not in columns:
+            columns["node"] = np.full(len(columns.get("customer", ())), -1, dtype=np.int64)
+        super().__init__(**columns)
+        self.lineage = lineage
+
+    def __add__(self, other):
+        return Handoffs.joined([self, other])
+
+    @staticmethod
+    def joined(parts: list["Handoffs"]) -> "Handoffs":
+        """The handoffs of several parts in one, each column copied once, their lineages
+        joined."""
+        columns = {name: np.concatenate([getattr(h, name) for h in parts])
+                   for name in Handoffs.COLUMNS if name != "node"}
+        kept = [h for h in parts if h.lineage is not None]
+        if not kept:
+            return Handoffs(**columns)
+        lineage, offsets = Lineage.joined([h.lineage for h in kept])
+        begins = dict(zip(map(id, kept), offsets))
+        columns["node"] = np.concatenate([
+            np.where(h.node >= 0, h.node + begins[id(h)], -1) if id(h) in begins else h.node
+            for h in parts]).astype(np.int64)
+        return Handoffs(lineage, **columns)
 
 
 def unkeyed(n: int) -> dict:
@@ -80,7 +108,7 @@ def settle(handoffs: Handoffs, roles: dict, horizon: float, ladders: Ladders | N
     by the horizon and to how many customers; per journey, the resolutions that reached none
     of its SLAs, passing over those of runs of other keys (``undelivered``)."""
     queues, served = {}, np.full(len(handoffs), np.inf)
-    order = np.lexsort((handoffs.customer, handoffs.order, handoffs.seq, handoffs.at))  # FIFO
+    order = fifo(handoffs)
     names = sorted(set(roles) | set(handoffs.role.tolist()))
     for role in names:
         capacity, per = roles.get(role, (None, None))
@@ -102,6 +130,73 @@ def settle(handoffs: Handoffs, roles: dict, horizon: float, ladders: Ladders | N
     resolved = served <= horizon
     return queues, slas, int(resolved.sum()), _distinct_customers(handoffs.customer[resolved]), \
         undelivered
+
+
+def fifo(handoffs: Handoffs) -> np.ndarray:
+    """The handoffs in the order the runtime makes them: by time; at one time each customer's
+    in their own order (``seq``, then ``order``), and different customers' in the order of
+    the chains of the items that made them (``sim.lineage``), the same chain (one occurrence
+    of a scheduled entry, taken by every customer of its zone) in the order of their ids as
+    text."""
+    order = np.lexsort((handoffs.order, handoffs.seq, handoffs.customer, handoffs.at))
+    at, customer = handoffs.at[order], handoffs.customer[order]
+    same = at[1:] == at[:-1]
+    shared = same & (customer[1:] != customer[:-1])   # another customer at the same time
+    if not shared.any():
+        return order
+    group = np.cumsum(np.r_[0, ~same])                # one per time
+    tied = np.isin(group, group[1:][shared])
+    places = np.flatnonzero(tied)                     # (each group's together, in order)
+    order[places] = _taking_turns(handoffs, order[places], group[places])
+    return order
+
+
+def _taking_turns(handoffs: Handoffs, members: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Handoffs of several customers at one time (``members``, of each ``group``: by customer,
+    each one's in their own order) in the order of their items across customers: each turn,
+    in the order of chains and ids, goes to its customer's next handoff."""
+    n = len(members)
+    customer = handoffs.customer[members]
+    turns = _by_chain(handoffs.lineage, handoffs.node[members], group, customer)
+    # each turn's (group, customer) and how many of theirs came before it
+    by_pair = np.lexsort((np.arange(n), customer[turns], group[turns]))
+    new = _pairs_begin(group[turns][by_pair], customer[turns][by_pair])
+    starts = np.flatnonzero(new)
+    before = np.empty(n, dtype=np.int64)
+    before[by_pair] = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
+    pair = np.empty(n, dtype=np.int64)
+    pair[by_pair] = np.cumsum(new) - 1
+    # ``members`` holds each (group, customer)'s handoffs together, the pairs in that order
+    return members[np.flatnonzero(_pairs_begin(group, customer))[pair] + before]
+
+
+def _pairs_begin(group: np.ndarray, customer: np.ndarray) -> np.ndarray:
+    """Where each stretch of one (group, customer) begins, in columns sorted by them."""
+    return np.r_[True, (group[1:] != group[:-1]) | (customer[1:] != customer[:-1])]
+
+
+def _by_chain(lineage: Lineage | None, nodes: np.ndarray, group: np.ndarray,
+              customer: np.ndarray) -> np.ndarray:
+    """The order of handoffs by group, then the chain of the item that made them (compared
+    level by level, only as deep as two of different customers still agree), then the
+    customer's id as text."""
+    keys, current = [group], nodes
+    live = nodes >= 0 if lineage is not None else np.zeros(len(nodes), dtype=bool)
+    while True:
+        order = np.lexsort(keys[::-1])
+        alike = customer[order[1:]] != customer[order[:-1]]
+        for key in keys:
+            alike &= key[order[1:]] == key[order[:-1]]
+        if not alike.any():
+            return order
+        if not live.any():   # the same chain: one item for several customers
+            ids = np.array([b"c%d" % (c + 1) for c in customer.astype(np.int64).tolist()])
+            return np.lexsort([ids] + keys[::-1])
+        safe = np.where(live, current, 0)
+        keys += [np.where(live, lineage.t[safe], -np.inf),
+                 np.where(live, lineage.level[safe], -np.inf)]
+        current = lineage.up[safe]
+        live = live & (current != END)
 
 
 def _distinct_customers(customers: np.ndarray) -> int:

@@ -490,9 +490,11 @@ def handoff(block, journey, s: int, chosen) -> None:
     now = lanes.t[chosen]
     due = now + within if within is not None else np.full(len(chosen), np.nan)
     # the staff's resolution is an event made now (``block.fresh``: staff.settle orders it)
-    block.tally.handoff(lanes.c[chosen], now, lanes.s[chosen], block.fresh(),
+    rows = lanes.c[chosen]
+    block.tally.handoff(rows, now, lanes.s[chosen], block.fresh(),
                         block.plan.role_code(params["role"]), due, journey.j, lanes.run[chosen],
-                        block.plan.step_code(journey.j, s))
+                        block.plan.step_code(journey.j, s),
+                        block.node[rows] if block.node is not None else np.full(len(rows), -1))
     _next(block, journey, s, chosen)
 
 

@@ -281,8 +281,10 @@ class Tally:
         if len(self.plan.journeys) > 1:
             self.log.add("sends", rows, at, seq, j)
 
-    def handoff(self, rows, at, seq, made, role: int, due, j: int, runs, step: int) -> None:
-        self.log.add("handoffs", rows, at, seq, made, role, due, j, runs, step)
+    def handoff(self, rows, at, seq, made, role: int, due, j: int, runs, step: int,
+                nodes) -> None:
+        """Handoffs, with the lineage nodes of the items that made them (-1: none kept)."""
+        self.log.add("handoffs", rows, at, seq, made, role, due, j, runs, step, nodes)
 
     def ladder(self, rows, at, seq, runs, wait: int) -> None:
         """Runs resolve an escalation ladder at its wait (a step code): its SLAs are met."""
