@@ -88,7 +88,7 @@ ZONES = ("Asia/Shanghai", "America/New_York", "Europe/Berlin", "UTC")
 # name no zone has (the run's default zone)
 ZONE_VALUES = ('"Asia/Tokyo"', '"America/New_York"', '"UTC"', "null", '"Mars/Base"', '""')
 WAITS = st.sampled_from(("0m", "1m", "30m", "2h", "6h", "12h", "23h", "25h"))
-KINDS = ("send", "send", "send", "wait", "until", "day", "wait_for", "branch", "split", "set",
+KINDS = ("send", "send", "send", "wait", "until", "day", "next", "wait_for", "branch", "split", "set",
          "set", "tag", "untag", "goto", "emit", "handoff", "ladder", "noted", "noted",
          "keyed", "keyed", "cycle", "cycle")
 # a set, and right after it a branch reading what it wrote
@@ -176,7 +176,7 @@ def deterministic_scenarios(draw, max_size=80):
     through a wait; a cohort whose draws are all certain (probabilities 0 or 1, fixed delays and
     attributes, everyone arriving at once), so only the customer ids (splits, holdout) tell
     customers apart and both engines must agree to the customer. The journey is entered on the
-    arrival, or at a daily schedule's occurrences. With correlated runs, a second journey may
+    arrival, or at a schedule's occurrences. With correlated runs, a second journey may
     run beside it, correlating its runs by another key (``_orders``)."""
     count = draw(st.integers(2, 8))
     loop, linger = draw(st.sampled_from((True, True, False))), draw(st.booleans())
@@ -204,6 +204,8 @@ def deterministic_scenarios(draw, max_size=80):
             line = f"wait {draw(WAITS)}"
         elif kind == "until":
             line = f"wait until {draw(st.integers(0, 23)):02d}:{draw(st.sampled_from((0, 30))):02d}"
+        elif kind == "next":
+            line = f"wait until next {_schedule(draw)}"
         elif kind == "day":
             line = (f"wait until day {draw(st.integers(0, 3))} at "
                     f"{draw(st.integers(0, 23)):02d}:{draw(st.sampled_from((0, 30))):02d}")
@@ -311,8 +313,7 @@ def deterministic_scenarios(draw, max_size=80):
             # a delivery result's action id, kept where nothing reads it
             action = f"set customer.last_action = event.action\n    {action}"
         extra.append(f"on {event}{where} {{ {action} }}")
-    at = f"{draw(st.integers(0, 23)):02d}:{draw(st.sampled_from((0, 30))):02d}"
-    entry = f"entry every day at {at}" if scheduled else "entry on joined"
+    entry = f"entry every {_schedule(draw)}" if scheduled else "entry on joined"
     text = journey(f'  stage s "S" {{\n' + "\n".join(body) + "\n  }", header=(
         f"  {entry}\n  attribute points: number = 0\n  attribute score: number = 0\n"
         + '  attribute tier: string = "basic"\n  var n = 0\n'
@@ -353,6 +354,12 @@ segments:
 """
     texts = [text, _orders(draw)] if orders else [text]
     return texts, cohort, draw(st.integers(0, 5)), draw(st.integers(1, 12))
+
+
+def _schedule(draw) -> str:
+    """A schedule that fires within the days simulated: daily, or on a weekday."""
+    at = f"{draw(st.integers(0, 23)):02d}:{draw(st.sampled_from((0, 30))):02d}"
+    return f"{draw(st.sampled_from(('day', 'day', 'monday', 'wednesday', 'saturday')))} at {at}"
 
 
 def _ordered(draw) -> str:

@@ -711,8 +711,9 @@ segments:
 @given(deterministic_scenarios())
 def test_engines_agree_exactly_on_generated_journeys(scenario):
     """Journeys drawn with every step kind (sends on three channels, with fallbacks,
-    transactional or promo; waits, wait until, day-N waits, waits for events, branches on
-    attributes, event history, declared defaults, a run-local variable, tags and consent,
+    transactional or promo; waits, wait until, day-N waits, waits until a schedule's next
+    occurrence, waits for events, branches on attributes, event history, declared defaults, a
+    run-local variable, tags and consent,
     the run's event data and context as sets wrote them, splits, set (of the profile's tags,
     opt-out and time zone too), tag, untag, emit (of the entry event too), handoffs to a staffed role,
     escalation ladders whose resolution meets the SLAs of their rungs' handoffs, waits for
@@ -724,8 +725,8 @@ def test_engines_agree_exactly_on_generated_journeys(scenario):
     results too; keeping a delivery result's action id where nothing reads it), the cohort's
     responses to delivery results, KPIs, every re-entry rule, goals,
     exit rules and milestones (on what the cohort does and on the emitted event), rolling and
-    calendar caps, quiet hours, consent and holdout, entered on an event or at a daily
-    schedule's occurrences (every customer of a zone at once), and a cohort without chance:
+    calendar caps, quiet hours, consent and holdout, entered on an event or at a daily or
+    weekly schedule's occurrences (every customer of a zone at once), and a cohort without chance:
     both engines must give the same figures to the customer (events ignored and handled at
     each step, milestones, KPI observations, staff queues and SLAs included), every customer
     on the vectorised path. A journey and cohort caught in a loop at one instant: both engines
