@@ -24,7 +24,7 @@ from ..semantics import MESSAGE_DELIVERED, MESSAGE_SENT
 from .cohort import OPT_OUT_DELAY, OPT_OUT_EVENT, Cohort, Segment, check_cohort
 from .counting import CountingStore, JourneyCounts
 from .instant import MAX_INSTANT_ITEMS, loop_error
-from .lineage import EVENT, LOAD, TIMER, Lineage
+from .lineage import EVENT, LOAD, TIMER, Nodes
 from .staff import StaffQueue, merge_queues, staff_queues
 
 DAY = 86400.0
@@ -94,10 +94,10 @@ class Simulation:
     sends: list[SendRecord] = field(default_factory=list)
     # (customer, at, role, SLA due, journey, run id, step, the instant's key of the item that
     # made it and the sequence of its resolution (``_track_items``), order among the store's
-    # marks, the item's node in ``lineage``)
+    # marks, the item's node in ``nodes``)
     handoffs: list = field(default_factory=list)
-    lineage: Lineage = field(default_factory=Lineage)
-    node: int | None = None   # the node of the item being handled (``_track_items``)
+    nodes: Nodes = field(default_factory=Nodes)   # ``sim.lineage``
+    node: int | None = None   # the node of the item being handled (``_track_lineage``)
     # (journey, zone) -> [the last occurrence's time, its node] (``_occurrence_node``)
     occurrence_chains: dict = field(default_factory=dict)
 
@@ -136,13 +136,23 @@ class Simulation:
     def _track_items(self) -> None:
         """Keep the key of the item being handled in ``store.item``, in the order of the
         engine's sequence numbers: an event's own; a timer's, the next number when it is
-        handled less a half (after every event made before it, before those it makes); and
-        its node in ``lineage`` (``sim.lineage``: what made it, for the order of different
-        customers' items) in ``self.node``. The vectorised engine settles staff queues with
-        them (``sim.vector.staff``)."""
-        engine, handle, store, lineage = self.runtime.engine, self.runtime.engine.handler, \
-            self.store, self.lineage
-        load = int(lineage.bottoms([LOAD])[0])
+        handled less a half (after every event made before it, before those it makes). The
+        vectorised engine settles staff queues with it (``sim.vector.staff``)."""
+        engine, handle, store = self.runtime.engine, self.runtime.engine.handler, self.store
+
+        def handler(item, sequence: int) -> None:
+            store.item = engine.sequence - 0.5 if type(item) is Timer else sequence
+            handle(item, sequence)
+        engine.handler = handler
+        if any(capacity > 0 for program in self.programs
+               for capacity, _ in program.roles.values()):
+            self._track_lineage()
+
+    def _track_lineage(self) -> None:
+        """Keep the node of the item being handled in ``self.node`` (``sim.lineage``: what
+        made it, for the order of different customers' handoffs to a role with a capacity)."""
+        engine, handle, nodes = self.runtime.engine, self.runtime.engine.handler, self.nodes
+        load = nodes.bottom(LOAD)
         bottoms: dict[str, int] = {}
         makers: dict[int, int] = {}   # sequence number -> the node handled when it was queued
         schedule = engine.schedule
@@ -154,19 +164,19 @@ class Simulation:
                 customer = getattr(item, "customer", None)
                 maker = load if customer is None else bottoms.get(customer)
                 if maker is None:
-                    maker = bottoms[customer] = int(lineage.bottoms([customer_index(customer)])[0])
+                    maker = bottoms[customer] = nodes.bottom(customer_index(customer))
             makers[number] = maker
             return number
         engine.schedule = queue
 
         def handler(item, sequence: int) -> None:
-            timer = type(item) is Timer
-            store.item = engine.sequence - 0.5 if timer else sequence
             maker = makers.pop(sequence, load)
-            if timer and type(item.payload) is Occurrence:
+            if type(item) is not Timer:
+                self.node = nodes.made(engine.now, EVENT, maker)
+            elif type(item.payload) is Occurrence:
                 self.node = self._occurrence_node(item.payload, engine.now, load)
             else:
-                self.node = lineage.made_one(engine.now, TIMER if timer else EVENT, maker)
+                self.node = nodes.made(engine.now, TIMER, maker)
             handle(item, sequence)
         engine.handler = handler
 
@@ -180,7 +190,7 @@ class Simulation:
         zone = self.runtime.executor.zones.get(occurrence.zone)
         while chain[0] < at:
             chain[0] = next_occurrence(chain[0], schedule, zone)
-            chain[1] = int(self.lineage.add(chain[0], TIMER, chain[1])[0])
+            chain[1] = self.nodes.add(chain[0], TIMER, chain[1])
         return chain[1]
 
     def _bound_instants(self) -> None:

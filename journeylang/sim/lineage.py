@@ -18,6 +18,8 @@ handled for every customer of its zone in the order of their ids as text).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 EVENT, TIMER = 0, 1   # ``runtime.engine``'s priorities
@@ -67,20 +69,13 @@ class Lineage:
         if priority != EVENT:
             return self.add(t, priority, up)
         t = np.broadcast_to(np.asarray(t, dtype=float), up.shape)
-        at_once = (self.t[up] == t) & (self.level[up] > EVENT) & (self.up[up] != END)
+        at_once = _at_once(self.t[up], self.level[up], self.up[up], t, priority)
         if not at_once.any():
             return self.add(t, priority, up)
         nodes = up.copy()
         fresh = ~at_once
         nodes[fresh] = self.add(t[fresh], priority, up[fresh])
         return nodes
-
-    def made_one(self, t: float, priority: int, up: int) -> int:
-        """``made`` for one item."""
-        if priority == EVENT and self.up[up] != END and self.t[up] == t and \
-                self.level[up] > EVENT:
-            return up
-        return int(self.add(t, priority, up)[0])
 
     def kept(self, nodes) -> tuple["Lineage", np.ndarray]:
         """Only the nodes on the chains of ``nodes`` (-1: none), renumbered in their order;
@@ -132,4 +127,41 @@ class Lineage:
         return tuple(found)
 
 
-__all__ = ["EVENT", "END", "LOAD", "Lineage", "TIMER"]
+class Nodes:
+    """Nodes made one at a time (the reference engine's, item by item), in lists; ``lineage``
+    gives them as a ``Lineage``."""
+
+    def __init__(self):
+        self.t: list[float] = []
+        self.level: list[int] = []
+        self.up: list[int] = []
+
+    def add(self, t: float, level: int, up: int) -> int:
+        self.t.append(t)
+        self.level.append(level)
+        self.up.append(up)
+        return len(self.t) - 1
+
+    def bottom(self, customer: int) -> int:
+        """A customer's bottom node (``LOAD``: the run's load)."""
+        return self.add(-math.inf, customer, END)
+
+    def made(self, t: float, priority: int, up: int) -> int:
+        """``Lineage.made`` for one item."""
+        if _at_once(self.t[up], self.level[up], self.up[up], t, priority):
+            return up
+        return self.add(t, priority, up)
+
+    def lineage(self) -> Lineage:
+        return Lineage.of(np.array(self.t, dtype=float), np.array(self.level, dtype=np.int64),
+                          np.array(self.up, dtype=np.int64))
+
+
+def _at_once(up_t, up_level, up_up, t, priority):
+    """Whether an item at ``t`` of ``priority``, made while the node (``up_t``, ``up_level``,
+    ``up_up``) was handled, is taken at once after it (an event at a timer's instant, or at
+    the instant of an event so taken): columns or single values."""
+    return (priority == EVENT) & (up_up != END) & (up_t == t) & (up_level > EVENT)
+
+
+__all__ = ["EVENT", "END", "LOAD", "Lineage", "Nodes", "TIMER"]

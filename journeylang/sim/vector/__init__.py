@@ -213,7 +213,7 @@ class VectorSimulation:
             journey=_objects([h[4] for h in handoffs]),
             run=np.array([h[5] for h in handoffs], dtype=np.int64),
             step=np.array([code(h[4], h[6]) for h in handoffs], dtype=np.int64),
-            **_lineage(sim.lineage, [h[10] for h in handoffs]),
+            **_lineage(sim.nodes.lineage() if sim.nodes.t else None, [h[10] for h in handoffs]),
             **unkeyed(len(handoffs))), Ladders(
             customer=np.array([customer_index(r[0]) for r in ladders], dtype=np.int64),
             at=np.array([r[1] for r in ladders], dtype=float),
