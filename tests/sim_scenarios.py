@@ -176,8 +176,9 @@ def deterministic_scenarios(draw, max_size=80):
     through a wait; a cohort whose draws are all certain (probabilities 0 or 1, fixed delays and
     attributes, everyone arriving at once), so only the customer ids (splits, holdout) tell
     customers apart and both engines must agree to the customer. The journey is entered on the
-    arrival, or at a schedule's occurrences. With correlated runs, a second journey may
-    run beside it, correlating its runs by another key (``_orders``)."""
+    arrival, or at a schedule's occurrences. A second journey may run beside it: with
+    correlated runs, one correlating its runs by another key (``_orders``); else one entered on
+    the arrival, a reply or a schedule, handing off to the same role (``_beside``)."""
     count = draw(st.integers(2, 8))
     loop, linger = draw(st.sampled_from((True, True, False))), draw(st.booleans())
     labels = ([f"l{i}" for i in range(count)] + ["back"] * loop + ["linger"] * linger
@@ -187,9 +188,12 @@ def deterministic_scenarios(draw, max_size=80):
     # (a new run, or refused: its ticket's run is live), answers with its run's ticket, or
     # with another (the event reaches no run)
     correlated = draw(st.booleans())
-    # a scheduled entry: every customer of a zone enters at its occurrences, one item for all
-    # (beside it, no set of the time zone: that takes the reference path)
+    # a scheduled entry: every customer of a zone enters at its occurrences, one item for all;
+    # else, now and then, a second journey beside it (``_beside``), which may be scheduled
+    # (beside either, no set of the time zone: that takes the reference path)
     scheduled = not correlated and draw(st.sampled_from((False, False, False, True)))
+    beside = not correlated and draw(st.sampled_from((False, False, True)))
+    zone_sets = not scheduled and not beside
     reentry = draw(st.sampled_from(("never", "always", "after 1h", "after 2d")
                                    + ("always",) * 3 * correlated))
     body = []
@@ -223,7 +227,7 @@ def deterministic_scenarios(draw, max_size=80):
         elif kind == "set":
             target = draw(st.sampled_from(("customer.score", "customer.points", "n", "event.note",
                                            "memo", "customer.tags", "customer.opted_out")
-                                          + ("customer.timezone",) * (not scheduled)))
+                                          + ("customer.timezone",) * zone_sets))
             if target == "customer.timezone":   # the customer's local clock moves
                 line = f"set customer.timezone = {draw(st.sampled_from(ZONE_VALUES))}"
             elif target == "customer.tags":
@@ -306,7 +310,7 @@ def deterministic_scenarios(draw, max_size=80):
                    "set n = n + 1", "set n = 3", 'set customer.tier = "gold"', "emit pinged",
                    "-> done", "set event.note = customer.points + 50",
                    f"set customer.tags = {draw(st.sampled_from(TAG_VALUES))}")
-        if not scheduled:
+        if zone_sets:
             actions += (f"set customer.timezone = {draw(st.sampled_from(ZONE_VALUES))}",)
         action = draw(st.sampled_from(actions))
         if event == "message_delivered" and draw(st.booleans()):
@@ -352,8 +356,40 @@ segments:
         - {{event: clicked, after: {{event: message_delivered}}, p: {draw(certain)}, delay: {draw(st.integers(0, 3))}h}}
 {again}{_ordered(draw) if orders else ""}      opt_out: {1 - draw(likely)}
 """
-    texts = [text, _orders(draw)] if orders else [text]
+    texts = [text, _orders(draw)] if orders else [text, _beside(draw)] if beside else [text]
     return texts, cohort, draw(st.integers(0, 5)), draw(st.integers(1, 12))
+
+
+def _beside(draw) -> str:
+    """A second journey beside the first, its runs uncorrelated: entered on the arrival, on a
+    reply to the first's messages or at a schedule; it sends, waits, hands off to the first's
+    staffed role, tags and emits what the first takes."""
+    count = draw(st.integers(1, 4))
+    labels = [f"q{i}" for i in range(count)] + ["over"]
+    body = []
+    for i in range(count):
+        later = st.sampled_from(labels[i + 1:])
+        kind = draw(st.sampled_from(("send", "wait", "wait_for", "handoff", "tag", "emit")))
+        if kind == "send":
+            line = f"send via {draw(st.sampled_from(('wecom', 'sms')))} template c"
+        elif kind == "wait":
+            line = f"wait {draw(WAITS)}"
+        elif kind == "wait_for":
+            line = (f"wait for {draw(st.sampled_from(('bought', 'clicked', 'replied')))} within "
+                    f"{draw(WAITS)} -> {draw(later)} timeout -> {draw(later)}")
+        elif kind == "handoff":
+            line = f"handoff to agent within {draw(WAITS)}"
+        elif kind == "tag":
+            line = 'tag "b"'
+        else:
+            line = f"emit {draw(st.sampled_from(('pinged', 'nurtured')))}"
+        body.append(f"    q{i}: {line}")
+    body.append("    over: exit completed")
+    entry = draw(st.sampled_from(("entry on joined", "entry on replied",
+                                  f"entry every {_schedule(draw)}")))
+    return journey('  stage b "B" {\n' + "\n".join(body) + "\n  }", ident="beside", header=(
+        f"  {entry}\n  reentry {draw(st.sampled_from(('never', 'always', 'after 1d')))}\n"
+        "  exit on unsubscribed as opted_out"))
 
 
 def _schedule(draw) -> str:

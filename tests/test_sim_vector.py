@@ -723,8 +723,10 @@ def test_engines_agree_exactly_on_generated_journeys(scenario):
     taking the events of its key, an entry refused for a key in use, events of no run's key
     undelivered, staff resolutions meeting the SLAs of their key, branches reading the key an
     event carries or inherits; beside it a second journey correlating its runs by another
-    key), always-on handlers (set, tag, untag, emit, jump; on delivery
-    results too; keeping a delivery result's action id where nothing reads it), the cohort's
+    key; without keys, now and then a second journey entered on the arrival, a reply or a
+    schedule, handing off to the same role), always-on handlers (set, tag, untag, emit, jump;
+    on delivery results too; keeping a delivery result's action id where nothing reads it), the
+    cohort's
     responses to delivery results, KPIs, every re-entry rule, goals,
     exit rules and milestones (on what the cohort does and on the emitted event), rolling and
     calendar caps, quiet hours, consent and holdout, entered on an event or at a daily or
