@@ -149,8 +149,7 @@ def _orders(draw) -> str:
         if kind == "send":
             line = "send via wecom template c"
         elif kind == "wait_for":
-            line = (f"wait for {draw(st.sampled_from(('bought', 'clicked', 'replied')))} within "
-                    f"{draw(WAITS)} -> {draw(later)} timeout -> {draw(later)}")
+            line = _waiting_for(draw, later)
         elif kind == "branch":
             condition = draw(st.sampled_from(('event.order == "A"', "event.ticket exists",
                                               "event.order exists", "event.order == 1",
@@ -360,6 +359,12 @@ segments:
     return texts, cohort, draw(st.integers(0, 5)), draw(st.integers(1, 12))
 
 
+def _waiting_for(draw, later) -> str:
+    """A wait for what the cohort does, going on to one of the ``later`` labels either way."""
+    return (f"wait for {draw(st.sampled_from(('bought', 'clicked', 'replied')))} within "
+            f"{draw(WAITS)} -> {draw(later)} timeout -> {draw(later)}")
+
+
 def _beside(draw) -> str:
     """A second journey beside the first, its runs uncorrelated: entered on the arrival, on a
     reply to the first's messages or at a schedule; it sends, waits, hands off to the first's
@@ -375,8 +380,7 @@ def _beside(draw) -> str:
         elif kind == "wait":
             line = f"wait {draw(WAITS)}"
         elif kind == "wait_for":
-            line = (f"wait for {draw(st.sampled_from(('bought', 'clicked', 'replied')))} within "
-                    f"{draw(WAITS)} -> {draw(later)} timeout -> {draw(later)}")
+            line = _waiting_for(draw, later)
         elif kind == "handoff":
             line = f"handoff to agent within {draw(WAITS)}"
         elif kind == "tag":
