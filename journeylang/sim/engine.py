@@ -25,7 +25,7 @@ from .cohort import OPT_OUT_DELAY, OPT_OUT_EVENT, Cohort, Segment, check_cohort
 from .counting import CountingStore, JourneyCounts
 from .instant import MAX_INSTANT_ITEMS, loop_error
 from .lineage import EVENT, LOAD, TIMER, Nodes
-from .staff import StaffQueue, merge_queues, staff_queues
+from .staff import StaffQueue, merge_queues, served_in_turn, staff_queues
 
 DAY = 86400.0
 
@@ -126,11 +126,14 @@ class Simulation:
                           for segment in self.cohort.segments}
         self.events = Counter()                    # event -> how many happened by the horizon
         self.reached = Counter()                   # event -> customers it happened to
-        self.staff = staff_queues({role: spec for program in reversed(self.programs)
-                                   for role, spec in program.roles.items()})
+        roles = {role: spec for program in reversed(self.programs)
+                 for role, spec in program.roles.items()}
+        self.staff = staff_queues(roles)
         self.key_paths = {p.correlate for p in self.programs if p.correlate is not None}
         if any(step.kind == "handoff" for p in self.programs for step in p.steps.values()):
             self._track_items()
+            if served_in_turn(roles):
+                self._track_lineage()
         self._bound_instants()
 
     def _track_items(self) -> None:
@@ -144,9 +147,6 @@ class Simulation:
             store.item = engine.sequence - 0.5 if type(item) is Timer else sequence
             handle(item, sequence)
         engine.handler = handler
-        if any(capacity > 0 for program in self.programs
-               for capacity, _ in program.roles.values()):
-            self._track_lineage()
 
     def _track_lineage(self) -> None:
         """Keep the node of the item being handled in ``self.node`` (``sim.lineage``: what

@@ -58,6 +58,13 @@ def staff_queues(roles: dict[str, tuple[int, int]]) -> dict[str, StaffQueue]:
             for role, (capacity, per) in roles.items()}
 
 
+def served_in_turn(roles: dict[str, tuple[int, int]]) -> bool:
+    """Whether some role (``roles``: role -> (capacity, per seconds)) serves its handoffs one
+    after another (a capacity above 0), so that which of several at one instant comes first
+    matters."""
+    return any(capacity > 0 for capacity, _ in roles.values())
+
+
 def merge_queues(a: StaffQueue | None, b: StaffQueue | None) -> StaffQueue:
     """One queue from the queues of two shards of a run. Exact only for queues that serve at
     once (every handoff at its arrival), the only kind a sharded run has (shard.py)."""

@@ -31,6 +31,7 @@ from .correlation import Keys
 from .customers import Customers
 from ..instant import MAX_INSTANT_ITEMS, loop_error
 from ..lineage import EVENT as EVENT_ITEM, LOAD, TIMER as TIMER_ITEM, Lineage
+from ..staff import served_in_turn
 from .lanes import (EVENT, EXEC, EXPIRY, FREE, HELD, HOLDOUT, QUIET, QUIET_OVER, REST, TIME,
                     TIMEOUT, WAKE, Lanes)
 from .scope import RUN_ENTERED, RUN_SPLIT, RUN_TIME, Scope
@@ -219,7 +220,7 @@ class Block:
         # what made each item (``sim.lineage``), when a staffed role's queue depends on the
         # order of different customers' handoffs; ``node``: each customer's item being handled
         self.lineage = self.node = None
-        if any(capacity > 0 for capacity, _ in plan.roles.values()):
+        if served_in_turn(plan.roles):
             self.lineage = Lineage(capacity=32 * n)   # items a customer takes, as a rule
             self.node = self.lineage.bottoms(np.arange(first, first + n))   # numbers 0 .. n-1
             self.load = int(self.lineage.bottoms([LOAD])[0])
@@ -461,12 +462,9 @@ class Block:
                 renewed = np.compress(fresh, rows)   # (a share, in no pattern: see ``_take``)
                 occ_q[renewed] = self.fresh()
                 occ_fresh[renewed] = False
-            may_begin[j] = entering = self._can_enter(j, rows)
-            if self.plan.journeys[j].program.reentry == "after":
-                # taken while a run is live too, as the runtime tries (and refuses) it: a
-                # customer takes every occurrence, none later than it happened
-                entering = np.ones(len(rows), dtype=bool)
-            at = np.where(entering, self._occurrence_time(j, rows), np.inf)
+            may_begin[j] = self._can_enter(j, rows)
+            at = np.where(self._takes_occurrences(j, rows), self._occurrence_time(j, rows),
+                          np.inf)
             offer(at, 1, occ_q[rows], OCCURS, j)
         # events some run or entry of theirs takes
         wanted, bounds = self._wanted(rows, order, live, safe, phase, may_begin)
@@ -665,6 +663,15 @@ class Block:
         if journey.program.reentry == "always":
             return np.ones(len(rows), dtype=bool)
         return self.active[j][rows] == 0
+
+    def _takes_occurrences(self, j: int, rows) -> np.ndarray:
+        """Whether the customers take scheduled journey ``j``'s occurrences: each one who may
+        enter at one, now or later (with ``reentry after``, during a run too, as the runtime
+        tries and refuses that entry: a customer takes every occurrence, none later than it
+        happened)."""
+        if self.plan.journeys[j].program.reentry == "never":
+            return self.entries[j][rows] == 0
+        return np.ones(len(rows), dtype=bool)
 
     def _take(self, rows: np.ndarray) -> None:
         folding = rows[self.folding[rows]]

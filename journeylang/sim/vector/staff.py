@@ -79,9 +79,9 @@ class Handoffs(Records):
         if not kept:
             return Handoffs(**columns)
         lineage, offsets = Lineage.joined([h.lineage for h in kept])
-        begins = dict(zip(map(id, kept), offsets))
+        offsets = iter(offsets)   # (one per part with a lineage, in their order)
         columns["node"] = np.concatenate([
-            np.where(h.node >= 0, h.node + begins[id(h)], -1) if id(h) in begins else h.node
+            h.node if h.lineage is None else np.where(h.node >= 0, h.node + next(offsets), -1)
             for h in parts]).astype(np.int64)
         return Handoffs(lineage, **columns)
 
