@@ -80,7 +80,14 @@ CONDITIONS = ('customer.score >= 50', 'has tag "t"', "consent.sms", "consent.wec
               "n >= 1", 'customer.tier == "basic"', 'customer.timezone == "UTC"',
               "count(replied within 2d) >= 1", "count(clicked) >= 2", "event.note >= 50",
               "event.ticket == 1", 'customer.tags == ["t", "u"]',
-              "customer.opted_out == false")
+              "customer.opted_out == false", "happened(bought)",
+              "time_since(replied within 3d) > 2h", "sum(bought.total within 5d) >= 100",
+              "min(bought.total) < 50", "max(bought.total where event.total > 20) >= 60",
+              "recency_score(clicked within 30d) >= 5", "frequency_score(replied) >= 2",
+              "rfm_score(bought.total within 30d) >= 111")
+# who a journey is for: the profile, tags, consent, recent events
+AUDIENCES = ('customer.score >= 50', 'not has tag "t"', "consent.sms or consent.wecom",
+             'customer.tier == "basic"', "count(replied within 2d) == 0")
 # what a set writes into the profile's tags: a sorted list, or what a tag step would not make
 TAG_VALUES = ('["t", "u"]', '["u", "t", "u"]', '"t"', "null", '["h"]')
 ZONES = ("Asia/Shanghai", "America/New_York", "Europe/Berlin", "UTC")
@@ -90,7 +97,7 @@ ZONE_VALUES = ('"Asia/Tokyo"', '"America/New_York"', '"UTC"', "null", '"Mars/Bas
 WAITS = st.sampled_from(("0m", "1m", "30m", "2h", "6h", "12h", "23h", "25h"))
 KINDS = ("send", "send", "send", "wait", "until", "day", "next", "wait_for", "branch", "split", "set",
          "set", "tag", "untag", "goto", "emit", "handoff", "ladder", "noted", "noted",
-         "keyed", "keyed", "cycle", "cycle")
+         "keyed", "keyed", "cycle", "cycle", "block", "block", "coupon", "webhook")
 # a set, and right after it a branch reading what it wrote
 NOTED = (("event.note", "event.note >= 50"), ("memo", "memo > customer.score - 25"),
          ("customer.tags", 'has tag "t"'), ("customer.tags", 'customer.tags == ["t", "u"]'),
@@ -258,6 +265,13 @@ def deterministic_scenarios(draw, max_size=80):
                     f"-> c{i} timeout -> {draw(later)}\n"
                     f"    c{i}: branch {{ when {draw(st.sampled_from(CONDITIONS))} -> {draw(later)}\n"
                     f"      else -> w{i} }}")
+        elif kind == "block":
+            line = _wait_block(draw, later)
+        elif kind == "coupon":
+            line = draw(st.sampled_from(('coupon "C1"', 'coupon "C2" value 10 expires 1d',
+                                         'coupon "C3" expires 30m')))
+        elif kind == "webhook":
+            line = 'webhook "https://hooks.example.invalid/journey"'
         elif kind in ("tag", "untag"):
             line = f'{kind} "t"'
         elif kind == "emit":
@@ -317,6 +331,10 @@ def deterministic_scenarios(draw, max_size=80):
             action = f"set customer.last_action = event.action\n    {action}"
         extra.append(f"on {event}{where} {{ {action} }}")
     entry = f"entry every {_schedule(draw)}" if scheduled else "entry on joined"
+    entry += draw(st.sampled_from(("", "", " where customer.score >= 40",
+                                   " where consent.sms or happened(replied within 1d)")))
+    if draw(st.sampled_from((False, False, True))):
+        extra.append(f"audience {draw(st.sampled_from(AUDIENCES))}")
     text = journey(f'  stage s "S" {{\n' + "\n".join(body) + "\n  }", header=(
         f"  {entry}\n  attribute points: number = 0\n  attribute score: number = 0\n"
         + '  attribute tier: string = "basic"\n  var n = 0\n'
@@ -351,12 +369,28 @@ segments:
       responses:
         - {{event: replied, after: {{template: a}}, p: {draw(certain)}, delay: {draw(st.integers(0, 3))}h}}
         - {{event: clicked, after: {{channel: sms}}, p: {draw(certain)}, delay: {draw(st.integers(0, 3))}h}}
-        - {{event: bought, after: {{template: b}}, p: {draw(likely)}, delay: {draw(st.integers(0, 40))}h}}
+        - {{event: bought, after: {{template: b}}, p: {draw(likely)}, delay: {draw(st.integers(0, 40))}h, data: {{total: {draw(st.integers(10, 120))}}}}}
         - {{event: clicked, after: {{event: message_delivered}}, p: {draw(certain)}, delay: {draw(st.integers(0, 3))}h}}
 {again}{_ordered(draw) if orders else ""}      opt_out: {1 - draw(likely)}
 """
     texts = [text, _orders(draw)] if orders else [text, _beside(draw)] if beside else [text]
     return texts, cohort, draw(st.integers(0, 5)), draw(st.integers(1, 12))
+
+
+def _wait_block(draw, later) -> str:
+    """A wait for several events: each arm to one of the ``later`` labels or on to the next
+    step, an arm with a condition on the event now and then; the timeout likewise (without
+    a line of its own, on to the next step)."""
+    events = draw(st.lists(st.sampled_from(("replied", "clicked", "bought", "message_delivered")),
+                           min_size=1, max_size=3, unique=True))
+    arms = []
+    for event in events:
+        where = draw(st.sampled_from(("", "", ' where event.template == "b"',
+                                      " where event.total >= 60", " where count(clicked) >= 2")))
+        target = draw(st.sampled_from(("", f" -> {draw(later)}", f" -> {draw(later)}")))
+        arms.append(f"      on {event}{where}{target}\n")
+    timeout = draw(st.sampled_from(("", f"      timeout -> {draw(later)}\n")))
+    return f"wait within {draw(WAITS)} {{\n" + "".join(arms) + timeout + "    }"
 
 
 def _waiting_for(draw, later) -> str:

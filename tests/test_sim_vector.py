@@ -714,12 +714,15 @@ segments:
 def test_engines_agree_exactly_on_generated_journeys(scenario):
     """Journeys drawn with every step kind (sends on three channels, with fallbacks,
     transactional or promo; waits, wait until, day-N waits, waits until a schedule's next
-    occurrence, waits for events, branches on attributes, event history, declared defaults, a
+    occurrence, waits for events, waits for several events (arms with and without a target or
+    a condition), branches on attributes, event history (counts, sums, minima, maxima, time
+    since, RFM scores), declared defaults, a
     run-local variable, tags and consent,
     the run's event data and context as sets wrote them, splits, set (of the profile's tags,
     opt-out and time zone too), tag, untag, emit (of the entry event too), handoffs to a staffed role,
-    escalation ladders whose resolution meets the SLAs of their rungs' handoffs, waits for
-    delivery results, goto, exits), correlation keys (several runs of a customer at once, each
+    escalation ladders whose resolution meets the SLAs of their rungs' handoffs, coupons,
+    webhooks, waits for delivery results, goto, exits), entry conditions and audiences,
+    correlation keys (several runs of a customer at once, each
     taking the events of its key, an entry refused for a key in use, events of no run's key
     undelivered, staff resolutions meeting the SLAs of their key, branches reading the key an
     event carries or inherits; beside it a second journey correlating its runs by another
