@@ -37,7 +37,11 @@ baseline orders, opt-outs and fatigue. In one run it times, over 90 days:
     own SimPy model"): an example whose customers take many more items than the benchmark
     journey's costs SimPy more too, so that ratio is the one the SimPy target is about where
     there is one. Targets: at least 20x SimPy, and within 3x of the benchmark journey (ratio
-    to it at least 0.33).
+    to it at least 0.33). Each example's items per customer are counted too: the events and
+    timers the runtime takes for a customer, over the days simulated (the reference engine, on
+    ``--items-customers`` customers), and with them the CPU ratio per item, which compares
+    journeys whose customers take very different numbers of items (a daily check-in
+    programme's against the benchmark journey's eight or nine).
 
     python benchmarks/sim_bench.py --examples                 # 1,000,000 customers each
     python benchmarks/sim_bench.py --examples --only cart_recovery --customers 200000
@@ -249,6 +253,22 @@ def simpy_model(args) -> str:
     return f"ended runs {treated:,}, messages {model.messages:,}"
 
 
+def items_per_customer(compiled, cohort, args) -> float:
+    """Items (events and timers) the runtime takes per customer of ``cohort`` over the days
+    simulated: those its engine hands to its handler in the reference engine, on
+    ``--items-customers`` customers."""
+    cohort.size = args.items_customers
+    sim = Simulation(compiled, cohort, args.seed, args.days)
+    engine, handle, taken = sim.runtime.engine, sim.runtime.engine.handler, [0]
+
+    def handler(item, sequence: int) -> None:
+        taken[0] += 1
+        handle(item, sequence)
+    engine.handler = handler
+    sim.run()
+    return taken[0] / args.items_customers
+
+
 def example_pairs(only: list[str] | None = None,
                   cohorts: dict[str, Path] | None = None) -> list[tuple[str, Path, Path]]:
     """(name, journey file, cohort file) of every bundled example that has a cohort, and of
@@ -264,11 +284,13 @@ def example_pairs(only: list[str] | None = None,
     return found
 
 
-def examples(args, bench_rate: float, bench_cpu: float, simpy_rate: float | None) -> None:
+def examples(args, bench_rate: float, bench_cpu: float, simpy_rate: float | None,
+             bench_items: float | None) -> None:
     """Every example with its cohort at ``--customers`` customers; a line each, then a table.
     An example with a SimPy model of its own (``simpy_examples.py``) has that model timed on
     ``--example-simpy-customers`` customers in the same run, and its figures checked against
-    the engine's. ``bench_cpu``: the benchmark journey's CPU seconds at ``--customers``."""
+    the engine's. ``bench_cpu``: the benchmark journey's CPU seconds at ``--customers``;
+    ``bench_items``: its items per customer (None: not counted)."""
     from simpy_examples import MODELS
     rows = []
     bench_tables = tables() if args.pair else None
@@ -292,17 +314,21 @@ def examples(args, bench_rate: float, bench_cpu: float, simpy_rate: float | None
         own = None
         if name in MODELS and args.example_simpy_customers and name not in dict(args.cohort):
             own = own_model(args, name, MODELS[name], holder["results"])
+        items = items_per_customer(compiled, load_cohort(cohort_file), args) \
+            if bench_items else None
         rows.append((name, rate, clocks["cpu"], bench_cpu / clocks["cpu"], own,
-                     holder["results"].paths.get("reference", 0)))
+                     holder["results"].paths.get("reference", 0), items))
     print("\n| example | customers/s | CPU | x SimPy model of the benchmark journey "
           "| its own SimPy model, customers/s | x its own SimPy model | x benchmark journey "
-          "| x benchmark journey (CPU) | reference path |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for name, rate, cpu, ratio, own, reference in rows:
+          "| x benchmark journey (CPU) | reference path | items per customer "
+          "| x benchmark journey per item (CPU) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, rate, cpu, ratio, own, reference, items in rows:
         simpy = f"{rate / simpy_rate:,.1f}" if simpy_rate else "-"
         mine = f"{own:,.0f} | {rate / own:,.1f}" if own else "- | -"
+        per_item = f"{items:,.1f} | {ratio * items / bench_items:.2f}" if items else "- | -"
         print(f"| {name} | {rate:,.0f} | {cpu:.2f} s | {simpy} | {mine} | {rate / bench_rate:.2f} "
-              f"| {ratio:.3f} | {reference:,} |")
+              f"| {ratio:.3f} | {reference:,} | {per_item} |")
 
 
 def own_model(args, name: str, model, results) -> float:
@@ -349,6 +375,9 @@ def main() -> None:
     parser.add_argument("--example-simpy-customers", type=int, default=5_000,
                         help="with --examples: customers of each example's own SimPy model "
                              "(0: skip them)")
+    parser.add_argument("--items-customers", type=int, default=1_000,
+                        help="with --examples: customers on which each journey's items per "
+                             "customer are counted (0: not counted)")
     parser.add_argument("--cohort", action="append", default=[], type=_named_file,
                         metavar="NAME=FILE", help="with --examples: the cohort of example NAME")
     args = parser.parse_args()
@@ -365,7 +394,11 @@ def main() -> None:
         print(f"SimPy extrapolated to {args.customers:,} customers: {args.customers / slow:,.0f} s; "
               f"vector engine / SimPy: {fast / slow:,.1f}x")
     if args.examples:
-        examples(args, fast, clocks["cpu"], slow)
+        bench_items = items_per_customer(compiled, cohort_of(1), args) \
+            if args.items_customers else None
+        if bench_items:
+            print(f"benchmark journey: {bench_items:.1f} items per customer")
+        examples(args, fast, clocks["cpu"], slow, bench_items)
     if args.reference_customers:
         ref = timed("reference engine (executor)", args.reference_customers,
                     lambda: reference(args, compiled))
