@@ -93,7 +93,7 @@ def test_several_journeys_from_the_command_line(tmp_path):
                                   str(tmp_path / "c.cohort.yaml"), "--days", "12", "--out",
                                   str(out)])
     assert result.exit_code == 0, result.output
-    assert "2 journeys x cohort: 600 customers" in result.output
+    assert "2 journeys x cohort: 600 customers, seed 0, 12 days (vector engine" in result.output
     assert "helper: 600 runs of 600 customers" in result.output and "600 cap skips" in result.output
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["format"] == "journeylang.simulation.multi/1"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import math
 import os
 import random
@@ -938,6 +939,33 @@ def test_cli_engine_and_shards(tmp_path):
                                     "--shards", "2"])
     assert out.exit_code == 0, out.output
     assert "(vector engine" in out.output and "Traceback" not in out.output
+
+
+def test_the_summary_and_report_say_which_customers_took_the_reference_path(tmp_path):
+    """Customers a vectorised run hands to the reference path are counted where the operator
+    reads the results, with the reason: the summary under its header, the HTML report."""
+    cohort = tmp_path / "c.yaml"
+    cohort.write_text("size: 40\nsegments:\n  - {name: a, consent: {wecom: 1}}\n"
+                      "  - {name: staff, consent: {wecom: 1}, attributes: {opted_out: false}}\n",
+                      encoding="utf-8")
+    journey_file = ROOT / "examples" / "cart_recovery.journey"
+    out = CliRunner().invoke(main, ["simulate", str(journey_file), "--cohort", str(cohort),
+                                    "--engine", "vector", "--out", str(tmp_path / "o")])
+    assert out.exit_code == 0, out.output
+    header, line = out.output.splitlines()[:2]
+    assert "(vector engine" in header
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text(encoding="utf-8"))
+    moved = summary["paths"]["reference"]
+    assert 0 < moved < 40
+    reason = "segment 'staff' sets the profile attribute 'opted_out', which the runtime owns"
+    first = summary["paths"]["reasons"][reason]["first"]
+    assert line == f"{moved:,} customers on the reference path: {reason} " \
+                   f"({', '.join(first[:3])}{', ...' if moved > 3 else ''})"
+    report = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
+    assert f"{moved:,} customers on the reference path: segment &#x27;staff&#x27;" in report
+    again = CliRunner().invoke(main, ["simulate", str(journey_file), "--cohort", str(cohort),
+                                      "--engine", "vector"])
+    assert again.output.splitlines()[1] == line   # the same draws: the same customers
 
 
 def test_a_zero_wait_in_edited_tables_cannot_spin_either_engine():

@@ -12,7 +12,7 @@ from ..limits import MAX_DURATION
 from ..runtime import RuntimeSetupError
 from ..sim import CohortError, SimulationError, load_cohort
 from ..sim.headline import FAIL, PASS, WARN, headline
-from ..sim.report import MultiResults, missed_kpis
+from ..sim.report import MultiResults, missed_kpis, reference_path_lines
 from ..sim.engine import ENGINES, EngineError, simulation_for
 from ..sim.shard import ShardError, default_shards, simulate_sharded
 from .console import error, examples, fail, is_quiet, note, quiet_option
@@ -126,8 +126,10 @@ def _check_kpis(results, against: str) -> None:
 def _multi_summary(results, seconds: float) -> None:
     """Per journey, then the combined figures; each journey's own summary follows."""
     click.echo(f"{len(results.journeys)} journeys x {results.cohort}: {results.customers:,} "
-               f"customers, seed {results.seed}, {results.days:g} days (reference engine, "
+               f"customers, seed {results.seed}, {results.days:g} days ({results.engine} engine, "
                f"{results.customers / seconds:,.0f} customers/s)")
+    for line in reference_path_lines(results.paths):
+        click.echo(line)
     combined = results.combined
     for row in combined["journeys"]:
         click.echo(f"  {row['journey']}: {row['runs']:,} runs of {row['customers_entered']:,} "
@@ -149,6 +151,7 @@ def _summary(results, seconds: float, header: bool = True) -> None:
     lines = [f"{journey} x {results.cohort}: {results.customers:,} customers, seed "
              f"{results.seed}, {results.days:g} days ({results.engine} engine, "
              f"{results.customers / seconds:,.0f} customers/s)" if header else f"{journey}:",
+             *(reference_path_lines(results.paths) if header else ()),
              f"entered: {results.entered['treated']:,} runs, holdout {results.entered['holdout']:,}; "
              f"ended {results.exited:,}, still inside {results.still_inside:,}",
              f"goal conversion: {conv['converted']:,} / {conv['runs']:,} = {rate}"]

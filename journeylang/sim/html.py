@@ -12,6 +12,7 @@ from pathlib import Path
 from ..views.html import FONTS
 from ..views.model import OUTCOME_COLOURS, OTHER_OUTCOME
 from .headline import FAIL, SLA_BREACH_LIMIT, WARN, headline
+from .report import reference_path_lines
 from .sankey import label_width, render_sankey
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -69,6 +70,7 @@ def render_html(results) -> str:
         f"<h1>Simulation of {_e(journey)}</h1>",
         f'<p class="meta">cohort {_e(results.cohort)}, {results.customers:,} customers, seed '
         f"{results.seed}, {results.days:g} days, {_e(results.engine)} engine</p>",
+        *(f'<p class="meta">{_e(line)}</p>' for line in reference_path_lines(results.paths)),
         _headline(results), _figures(results),
         "<h2>Runs per stage</h2>",
         '<p class="note">Runs that entered each stage, in the journey\'s stage order. A run '

@@ -190,6 +190,18 @@ EXPERIMENT_COLUMNS = ["experiment", "stage", "arm", "control", "metric", "runs",
                       "difference_ci95_high", "p_value", "significant"]
 
 
+def reference_path_lines(paths: dict, named: int = 3) -> list[str]:
+    """One line per reason some customers of a vectorised run took the reference path (the
+    results' ``paths``): how many, why, and the first ``named`` of them; none when all ran
+    vectorised."""
+    lines = []
+    for reason, found in paths.get("reasons", {}).items():
+        first = ", ".join(found["first"][:named]) + (", ..." if found["customers"] > named else "")
+        lines.append(f"{found['customers']:,} customers on the reference path: {reason} "
+                     f"({first})")
+    return lines
+
+
 def experiment_rows(experiments: list[dict]) -> list[dict]:
     """One row per experiment, arm and metric, with the comparison against the control."""
     rows = []
