@@ -166,6 +166,40 @@ def test_a_staff_queue_with_a_capacity_shards_with_the_results_of_one_process():
                             engine="vector").to_dict() == single.to_dict()
 
 
+def test_a_run_whose_customers_are_coupled_says_it_takes_one_process(tmp_path, monkeypatch):
+    """Shards asked of a run whose customers are coupled through a staff queue (on the
+    reference engine a role with a capacity; on the vectorised engine something reacting to
+    the staff) are one process, and the command says so and why; by default it uses one."""
+    from journeylang.sim import shard
+    from journeylang.sim.engine import simulation_for
+    text = journey('''
+  stage s {
+    handoff to agent within 1h
+    wait for handoff_resolved within 1d -> done timeout -> done
+    done: exit completed
+  }''', header="  entry on joined\n  role agent capacity 10 per 1h")
+    cohort = parse_cohort("size: 50\nsegments: [{name: a}]\n")
+    reacting = compile_text(text)
+    waiting = compile_text(text.replace("wait for handoff_resolved within 1d -> done timeout -> done",
+                                        "wait 1d"))
+    assert shard.coupled_reason(simulation_for(waiting, cohort, engine="vector")) is None
+    assert "reacts to the staff" in shard.coupled_reason(
+        simulation_for(reacting, cohort, engine="vector"))
+    assert shard.coupled_reason(simulation_for(waiting, cohort, engine="reference")).endswith(
+        "roles with a capacity serve every customer's handoffs in turn: agent")
+    big = parse_cohort("size: 100000\nsegments: [{name: a}]\n")
+    monkeypatch.setattr(shard, "machine_cores", lambda: 4)
+    assert shard.default_shards(simulation_for(waiting, big, engine="reference")) == 1
+    assert shard.default_shards(simulation_for(waiting, big, engine="vector")) == 2
+    (tmp_path / "j.journey").write_text(text, encoding="utf-8")
+    (tmp_path / "c.yaml").write_text("size: 50\nsegments: [{name: a}]\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["simulate", str(tmp_path / "j.journey"), "--cohort",
+                                       str(tmp_path / "c.yaml"), "--days", "2", "--shards", "2"])
+    assert result.exit_code == 0, result.output
+    assert "--shards 2: this run takes one process (on the reference engine, roles with a " \
+           "capacity serve every customer's handoffs in turn: agent)" in result.output
+
+
 def api_cohort(name: str):
     from journeylang.sim import load_cohort
     return load_cohort(EXAMPLES / "cohorts" / f"{name}.cohort.yaml")

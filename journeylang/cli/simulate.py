@@ -14,7 +14,7 @@ from ..sim import CohortError, SimulationError, load_cohort
 from ..sim.headline import FAIL, PASS, WARN, headline
 from ..sim.report import MultiResults, missed_kpis, reference_path_lines
 from ..sim.engine import ENGINES, EngineError, simulation_for
-from ..sim.shard import ShardError, default_shards, simulate_sharded
+from ..sim.shard import ShardError, coupled_reason, default_shards, simulate_sharded
 from .console import error, examples, fail, is_quiet, note, quiet_option
 from .run import load_all
 
@@ -83,6 +83,9 @@ def simulate_command(journeys, cohort, seed, days, timezone, out, progress, engi
     steps = sim.blocks() if sim.engine == "vector" else int(-(-days // 1))
     if shards is None:
         shards = default_shards(sim)
+    elif shards > 1 and (coupled := coupled_reason(sim)) is not None:
+        note(f"--shards {shards}: this run takes one process ({coupled})")
+        shards = 1
     try:
         if shards > 1:
             results = simulate_sharded(tables, people, seed, days, shards=shards,

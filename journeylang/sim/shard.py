@@ -54,11 +54,31 @@ def machine_cores() -> int:
 def default_shards(sim) -> int:
     """The shards a run of ``sim`` uses by default: the machine's cores, as many as the run can
     use (whole blocks on the vectorised engine; on the reference engine, shards of at least
-    ``REFERENCE_SHARD`` customers); 1 runs in this process."""
+    ``REFERENCE_SHARD`` customers; one when its customers are coupled); 1 runs in this
+    process."""
+    if coupled_reason(sim) is not None:
+        return 1
     cores = machine_cores()
     if getattr(sim, "engine", None) == "vector":
         return max(1, min(cores, sim.blocks()))
     return max(1, min(cores, sim.cohort.size // REFERENCE_SHARD))
+
+
+def coupled_reason(sim) -> str | None:
+    """Why a run of ``sim`` (a ``VectorSimulation`` or a ``Simulation``) takes one process
+    whatever the shards asked for, or None: its customers are coupled through a staff queue."""
+    if isinstance(sim, VectorSimulation):
+        return "something reacts to the staff's resolutions or SLA breaches, so each " \
+               "customer's fate depends on the others' handoffs" if sim.plan.coupled else None
+    handed = {s.params["role"] for program in sim.programs for s in program.steps.values()
+              if s.kind == "handoff"}
+    coupled = sorted({role for program in sim.programs
+                      for role, (capacity, _) in program.roles.items()
+                      if capacity > 0 and role in handed})
+    if not coupled:
+        return None
+    return "on the reference engine, roles with a capacity serve every customer's handoffs " \
+           f"in turn: {', '.join(coupled)}"
 
 
 def keep_freed_memory() -> bool:
@@ -125,7 +145,7 @@ def simulate_sharded(tables: Tables | list[Tables], cohort: Cohort, seed: int = 
 
 def _vector(tables, cohort, seed, days, shards, timezone, executor, block):
     sim = VectorSimulation(tables, cohort, seed, days, timezone, block=block)  # Unsupported early
-    if sim.plan.coupled:   # the staff queues serve every customer in turn: one shard
+    if coupled_reason(sim) is not None:
         shards = 1
     ranges = shard_ranges(sim.blocks(), shards)
     jobs = [(tables, cohort, seed, days, timezone, r, block) for r in ranges]
@@ -134,12 +154,7 @@ def _vector(tables, cohort, seed, days, shards, timezone, executor, block):
 
 def _reference(tables, cohort, seed, days, shards, timezone, executor):
     sim = Simulation(tables, cohort, seed, days, timezone)
-    handed = {s.params["role"] for program in sim.programs for s in program.steps.values()
-              if s.kind == "handoff"}
-    coupled = sorted(role for program in sim.programs
-                     for role, (capacity, _) in program.roles.items()
-                     if capacity > 0 and role in handed)
-    if coupled:   # the staff serve every customer's handoffs in turn: one shard
+    if coupled_reason(sim) is not None:
         shards = 1
     ranges = shard_ranges(cohort.size, shards)
     jobs = [(tables, cohort, seed, days, timezone, r) for r in ranges]
@@ -172,5 +187,5 @@ def _on_dask(work, jobs: list[tuple]) -> list:
     return list(dask.compute(*tasks, scheduler=scheduler))
 
 
-__all__ = ["ShardError", "count_shard", "default_shards", "keep_freed_memory", "machine_cores",
+__all__ = ["ShardError", "count_shard", "coupled_reason", "default_shards", "keep_freed_memory", "machine_cores",
            "shard_ranges", "simulate_sharded", "tally_shard"]
