@@ -439,7 +439,7 @@ def arrival_events(cohort: Cohort, programs) -> list[str]:
     given; none for scheduled journeys (customers then arrive with a profile event)."""
     if cohort.entry_events:
         return list(cohort.entry_events)
-    emitted = {event for program in programs for event in _emits(program)}
+    emitted = {event for program in programs for event in emitted_events(program)}
     found = []
     for program in programs:
         entry = program.entry
@@ -449,7 +449,8 @@ def arrival_events(cohort: Cohort, programs) -> list[str]:
     return found
 
 
-def _emits(program) -> set[str]:
+def emitted_events(program) -> set[str]:
+    """The events the journey's emit steps and handlers' emits make."""
     steps = [s for s in program.steps.values() if s.kind == "emit"]
     steps += [a for handlers in program.handlers.values() for h in handlers for a in h.actions
               if a.kind == "emit"]
@@ -525,5 +526,5 @@ def simulation_for(tables: Tables | list[Tables], cohort: Cohort, seed: int = 0,
 
 
 __all__ = ["ENGINES", "EngineError", "Simulation", "Tally", "arrival_events", "choose_engine",
-           "journeys_of",
+           "emitted_events", "journeys_of",
            "simulate", "simulation_for", "vector_reason"]

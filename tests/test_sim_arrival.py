@@ -1,0 +1,90 @@
+"""A cohort's arrival checked against the journeys simulated: events that change nothing,
+journeys no customer can enter, said before the run at the cohort's ``entry``."""
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from journeylang import api
+from journeylang.cli import main
+from journeylang.sim import load_cohort, parse_cohort
+from journeylang.sim.arrival import arrival_warnings
+
+from conftest import EXAMPLES
+from runtime_kit import compile_text, journey
+
+CARTS = compile_text(journey('  stage s "S" {\n    send via wecom template a\n    exit completed\n  }',
+                             header="  entry on cart_abandoned", ident="carts"))
+HELPER = compile_text(journey('  stage s "S" {\n    send via wecom template b\n    exit completed\n  }',
+                              header="  entry on nudged", ident="helper"))
+NUDGING = compile_text(journey('  stage s "S" {\n    emit nudged\n    exit completed\n  }',
+                               header="  entry on cart_abandoned", ident="nudging"))
+
+
+def _cohort(entry: str, behaviour: str = "") -> str:
+    return f"size: 10\nentry: {entry}\nsegments:\n  - name: a\n{behaviour}"
+
+
+def test_a_misspelt_arrival_event_is_said_twice_at_the_entry_key():
+    cohort = parse_cohort(_cohort("cart_abandonned"), "c.yaml")
+    first, second = arrival_warnings(cohort, CARTS)
+    assert str(first) == ("c.yaml:2:8: customers arrive with 'cart_abandonned', which no journey "
+                          "takes and no response follows: their arrival changes nothing; did "
+                          "you mean 'cart_abandoned'?")
+    assert str(second) == ("c.yaml:2:8: journey 'carts' is entered on 'cart_abandoned', which no "
+                           "customer of this cohort arrives with or gets from a response, a "
+                           "baseline event or an emit: none of its runs can begin")
+
+
+@pytest.mark.parametrize("entry, behaviour", [
+    ("cart_abandoned", ""),
+    # arriving with an event nothing takes (and like none a journey takes), entering on a
+    # response to it or a baseline event
+    ("visited", "    behaviour:\n      responses:\n"
+                "        - {event: cart_abandoned, after: {event: visited}, p: 0.5}\n"),
+    ("visited", "    behaviour:\n      baseline:\n        - {event: cart_abandoned, per_day: 0.1}\n"),
+    ("[visited, cart_abandoned]", "    behaviour:\n      responses:\n"
+                                  "        - {event: bought, after: {event: visited}, p: 0.5}\n"),
+])
+def test_arrivals_that_do_something_and_journeys_some_customer_can_enter_are_not_warned(
+        entry, behaviour):
+    assert arrival_warnings(parse_cohort(_cohort(entry, behaviour)), CARTS) == []
+
+
+def test_a_misspelt_arrival_event_beside_one_that_enters():
+    found = arrival_warnings(parse_cohort(_cohort("[cart_abandoned, cart_abandonned]"), "c.yaml"),
+                             CARTS)
+    assert [str(w) for w in found] == [
+        "c.yaml:2:8: customers arrive with 'cart_abandonned', which no journey takes and no "
+        "response follows: their arrival changes nothing; did you mean 'cart_abandoned'?"]
+
+
+def test_a_journey_entered_on_another_journeys_emit_can_begin():
+    cohort = parse_cohort(_cohort("cart_abandoned"))
+    assert arrival_warnings(cohort, [NUDGING, HELPER]) == []
+    assert [w.message.split(",")[0] for w in arrival_warnings(cohort, [CARTS, HELPER])] == [
+        "journey 'helper' is entered on 'nudged'"]
+
+
+def test_without_an_entry_customers_arrive_with_the_journeys_own_entry_events():
+    assert arrival_warnings(parse_cohort("size: 3\nsegments: [{name: a}]\n"), CARTS) == []
+
+
+@pytest.mark.parametrize("cohort_file", sorted((EXAMPLES / "cohorts").glob("*.cohort.yaml")),
+                         ids=lambda p: p.name.removesuffix(".cohort.yaml"))
+def test_no_bundled_example_warns(cohort_file):
+    name = cohort_file.name.removesuffix(".cohort.yaml")
+    journey_file, = [p for p in EXAMPLES.glob(f"{name}.*") if p.is_file()]
+    assert arrival_warnings(load_cohort(cohort_file), api.load_tables(journey_file)) == []
+
+
+def test_the_command_warns_and_still_runs(tmp_path):
+    cohort = tmp_path / "c.yaml"
+    cohort.write_text(_cohort("cart_abandonned", "    consent: {wecom: 1}\n"), encoding="utf-8")
+    result = CliRunner().invoke(main, ["simulate", str(EXAMPLES / "cart_recovery.journey"),
+                                       "--cohort", str(cohort), "--days", "2", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert f"warning: {cohort}:2:8: customers arrive with 'cart_abandonned'" in result.output
+    assert f"warning: {cohort}:2:8: journey 'cart_recovery' is entered on 'cart_abandoned'" \
+        in result.output
+    assert "entered: 0 runs" in result.output
