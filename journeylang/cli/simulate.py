@@ -11,8 +11,8 @@ from ..compile import TablesError
 from ..limits import MAX_DURATION
 from ..runtime import RuntimeSetupError
 from ..sim import CohortError, SimulationError, load_cohort
-from ..sim.arrival import arrival_warnings
 from ..sim.headline import FAIL, PASS, WARN, headline
+from ..sim.reach import cohort_warnings
 from ..sim.report import MultiResults, missed_kpis, reference_path_lines
 from ..sim.engine import ENGINES, EngineError, simulation_for
 from ..sim.shard import ShardError, coupled_reason, default_shards, simulate_sharded
@@ -73,7 +73,7 @@ def simulate_command(journeys, cohort, seed, days, timezone, out, progress, engi
         sim = simulation_for(tables, people, seed, days, timezone=timezone, engine=engine)
     except (ConfigError, TablesError, RuntimeSetupError, EngineError, CohortError) as exc:
         fail(str(exc))
-    for warning in arrival_warnings(people, loaded):
+    for warning in cohort_warnings(people, loaded):
         warn(str(warning))
     if fail_under is not None and not any(t.rows["kpis"] for t in loaded):
         named = ", ".join(t.journey_id for t in loaded)  # said before a long run

@@ -1,5 +1,6 @@
-"""A cohort's arrival checked against the journeys simulated: events that change nothing,
-journeys no customer can enter, said before the run at the cohort's ``entry``."""
+"""A cohort checked against the journeys simulated before the run: arrival events that change
+nothing, journeys no customer can enter, responses that never happen, each said where the
+cohort says it."""
 from __future__ import annotations
 
 import pytest
@@ -8,7 +9,7 @@ from click.testing import CliRunner
 from journeylang import api
 from journeylang.cli import main
 from journeylang.sim import load_cohort, parse_cohort
-from journeylang.sim.arrival import arrival_warnings
+from journeylang.sim.reach import cohort_warnings
 
 from conftest import EXAMPLES
 from runtime_kit import compile_text, journey
@@ -27,7 +28,7 @@ def _cohort(entry: str, behaviour: str = "") -> str:
 
 def test_a_misspelt_arrival_event_is_said_twice_at_the_entry_key():
     cohort = parse_cohort(_cohort("cart_abandonned"), "c.yaml")
-    first, second = arrival_warnings(cohort, CARTS)
+    first, second = cohort_warnings(cohort, CARTS)
     assert str(first) == ("c.yaml:2:8: customers arrive with 'cart_abandonned', which no journey "
                           "takes and no response follows: their arrival changes nothing; did "
                           "you mean 'cart_abandoned'?")
@@ -48,11 +49,11 @@ def test_a_misspelt_arrival_event_is_said_twice_at_the_entry_key():
 ])
 def test_arrivals_that_do_something_and_journeys_some_customer_can_enter_are_not_warned(
         entry, behaviour):
-    assert arrival_warnings(parse_cohort(_cohort(entry, behaviour)), CARTS) == []
+    assert cohort_warnings(parse_cohort(_cohort(entry, behaviour)), CARTS) == []
 
 
 def test_a_misspelt_arrival_event_beside_one_that_enters():
-    found = arrival_warnings(parse_cohort(_cohort("[cart_abandoned, cart_abandonned]"), "c.yaml"),
+    found = cohort_warnings(parse_cohort(_cohort("[cart_abandoned, cart_abandonned]"), "c.yaml"),
                              CARTS)
     assert [str(w) for w in found] == [
         "c.yaml:2:8: customers arrive with 'cart_abandonned', which no journey takes and no "
@@ -61,13 +62,13 @@ def test_a_misspelt_arrival_event_beside_one_that_enters():
 
 def test_a_journey_entered_on_another_journeys_emit_can_begin():
     cohort = parse_cohort(_cohort("cart_abandoned"))
-    assert arrival_warnings(cohort, [NUDGING, HELPER]) == []
-    assert [w.message.split(",")[0] for w in arrival_warnings(cohort, [CARTS, HELPER])] == [
+    assert cohort_warnings(cohort, [NUDGING, HELPER]) == []
+    assert [w.message.split(",")[0] for w in cohort_warnings(cohort, [CARTS, HELPER])] == [
         "journey 'helper' is entered on 'nudged'"]
 
 
 def test_without_an_entry_customers_arrive_with_the_journeys_own_entry_events():
-    assert arrival_warnings(parse_cohort("size: 3\nsegments: [{name: a}]\n"), CARTS) == []
+    assert cohort_warnings(parse_cohort("size: 3\nsegments: [{name: a}]\n"), CARTS) == []
 
 
 @pytest.mark.parametrize("cohort_file", sorted((EXAMPLES / "cohorts").glob("*.cohort.yaml")),
@@ -75,7 +76,7 @@ def test_without_an_entry_customers_arrive_with_the_journeys_own_entry_events():
 def test_no_bundled_example_warns(cohort_file):
     name = cohort_file.name.removesuffix(".cohort.yaml")
     journey_file, = [p for p in EXAMPLES.glob(f"{name}.*") if p.is_file()]
-    assert arrival_warnings(load_cohort(cohort_file), api.load_tables(journey_file)) == []
+    assert cohort_warnings(load_cohort(cohort_file), api.load_tables(journey_file)) == []
 
 
 def test_the_command_warns_and_still_runs(tmp_path):
@@ -88,3 +89,27 @@ def test_the_command_warns_and_still_runs(tmp_path):
     assert f"warning: {cohort}:2:8: journey 'cart_recovery' is entered on 'cart_abandoned'" \
         in result.output
     assert "entered: 0 runs" in result.output
+
+
+def test_responses_after_a_misspelt_event_or_channel_are_said_where_they_name_it():
+    behaviour = ("    behaviour:\n      responses:\n"
+                 "        - {event: cart_abandoned, after: {event: visted}, p: 0.5}\n"
+                 "        - {event: bought, after: {channel: wecon}, p: 0.5}\n"
+                 "        - {event: bought, after: {channel: email}, p: 0.5}\n"
+                 "        - {event: bought, after: {event: browsed}, p: 0.5}\n")
+    found = cohort_warnings(parse_cohort(_cohort("[visited, cart_abandoned]", behaviour),
+                                         "c.yaml"), CARTS)
+    # (email and browsed, like nothing the journey uses: another journey's, left alone)
+    assert [str(w) for w in found] == [
+        "c.yaml:7:50: a response of segment 'a' follows event 'visted', which no customer of "
+        "this cohort can have: it never happens; did you mean 'visited'?",
+        "c.yaml:8:44: a response of segment 'a' follows channel 'wecon', which no journey "
+        "sends on: it never happens; did you mean 'wecom'?"]
+
+
+def test_a_response_after_an_event_the_runtime_or_an_emit_makes_can_happen():
+    behaviour = ("    behaviour:\n      responses:\n"
+                 "        - {event: bought, after: {event: message_delivered}, p: 0.5}\n"
+                 "        - {event: bought, after: {event: nudged}, p: 0.5}\n")
+    assert cohort_warnings(parse_cohort(_cohort("cart_abandoned", behaviour)),
+                           [NUDGING, HELPER]) == []

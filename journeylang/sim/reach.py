@@ -1,0 +1,128 @@
+"""Simulation stage: whether what a cohort says can reach the journeys simulated, checked
+before a run.
+
+A simulation that runs and quietly reports nothing of part of its cohort is a silent mistake,
+most often a misspelt name. Each of these is a warning (``CohortWarning``, at the cohort key
+that says it), not an error, since one cohort file can serve several journeys:
+
+- a journey entered on an event that no customer of the cohort can have (arrival, response,
+  baseline event, emit, or one the runtime makes) never begins a run;
+- an arrival event (``entry``) that no journey takes and no response follows changes nothing;
+- a response after an event no customer can have, or after messages on a channel no journey
+  sends on, never happens.
+
+The last two only when the name is close to one the journeys use (a misspelling): a cohort may
+arrive with an event that does nothing on purpose, its customers entering through baseline
+events alone, or describe channels another journey uses.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from ..compile import Tables
+from ..runtime.executor import BREACH, RESOLVED
+from ..runtime.program import Program, build_program, reacts_to
+from ..semantics import MESSAGE_DELIVERED, MESSAGE_FAILED, MESSAGE_SENT, OPT_OUT_EVENTS
+from .cohort import Cohort
+from .engine import arrival_events, emitted_events
+
+# events the runtime makes for a customer whatever the cohort says (opt-outs from messages,
+# staff resolutions and SLA breaches, delivery results)
+RUNTIME_EVENTS = frozenset({*OPT_OUT_EVENTS, RESOLVED, BREACH, MESSAGE_SENT, MESSAGE_DELIVERED,
+                            MESSAGE_FAILED})
+
+
+@dataclass(frozen=True)
+class CohortWarning:
+    """A warning about the cohort file, at a line and column of it."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+
+
+def cohort_warnings(cohort: Cohort, tables: Tables | list[Tables]) -> list[CohortWarning]:
+    """What of the cohort cannot reach the journeys ``tables``, in the file's order of keys:
+    the arrival first, then each segment's responses."""
+    programs = [build_program(t) for t in (tables if isinstance(tables, list) else [tables])]
+    made = _made(cohort, programs)
+    return [*_arrival(cohort, programs, made), *_responses(cohort, programs, made)]
+
+
+def _arrival(cohort: Cohort, programs: list[Program], made: set[str]):
+    if not cohort.entry_events:   # customers arrive with the journeys' own entry events
+        return
+    line, column = cohort.marks.get("entry", (1, 1))
+    taken = sorted(set().union(*(_taken(p) for p in programs)))
+    for event in cohort.entry_events:
+        close = _close(event, taken)
+        if close and _idle(event, cohort, programs):
+            yield CohortWarning(cohort.path, line, column,
+                                f"customers arrive with {event!r}, which no journey takes and "
+                                f"no response follows: their arrival changes nothing; did you "
+                                f"mean {close!r}?")
+    for p in programs:
+        if _entered_on_event(p) and p.entry.event not in made:
+            yield CohortWarning(cohort.path, line, column,
+                                f"journey {p.journey_id!r} is entered on {p.entry.event!r}, "
+                                "which no customer of this cohort arrives with or gets from a "
+                                "response, a baseline event or an emit: none of its runs can begin")
+
+
+def _responses(cohort: Cohort, programs: list[Program], made: set[str]):
+    channels = sorted({channel for p in programs for s in p.steps.values() if s.kind == "send"
+                       for channel in (s.params["channel"], *s.params.get("fallback", ()))})
+    for segment in cohort.segments:
+        for response in segment.responses:
+            for key, name, known in (("event", response.on_event, sorted(made)),
+                                     ("channel", response.channel, channels)):
+                close = None if name is None or name in known else _close(name, known)
+                if close:
+                    line, column = response.marks.get(key, (1, 1))
+                    what = "no customer of this cohort can have" if key == "event" else \
+                        "no journey sends on"
+                    yield CohortWarning(cohort.path, line, column,
+                                        f"a response of segment {segment.name!r} follows "
+                                        f"{key} {name!r}, which {what}: it never happens; did "
+                                        f"you mean {close!r}?")
+
+
+def _close(name: str, known: list[str]) -> str | None:
+    found = difflib.get_close_matches(name, known, 1)
+    return found[0] if found else None
+
+
+def _entered_on_event(program: Program) -> bool:
+    return program.entry is not None and program.entry.schedule is None
+
+
+def _taken(program: Program) -> set[str]:
+    """The events the journey takes (``reacts_to``): its entry's, goals', exit rules',
+    milestones', handlers', waits', KPIs' and history questions'."""
+    entry = {program.entry.event} if _entered_on_event(program) else set()
+    return entry | set(program.interest) | set(program.history) | {
+        kpi.event for kpi in program.kpis.values()}
+
+
+def _idle(event: str, cohort: Cohort, programs: list[Program]) -> bool:
+    """Whether an event changes nothing: no journey takes it and no response follows it."""
+    return not any(reacts_to(p, event) for p in programs) and not any(
+        r.on_event == event for segment in cohort.segments for r in segment.responses)
+
+
+def _made(cohort: Cohort, programs: list[Program]) -> set[str]:
+    """Every event a customer of the cohort can have in a simulation of ``programs``."""
+    made = set(arrival_events(cohort, programs)) | RUNTIME_EVENTS
+    for segment in cohort.segments:
+        made |= {r.event for r in segment.responses} | {b.event for b in segment.baseline}
+    for program in programs:
+        made |= emitted_events(program)
+    return made
+
+
+__all__ = ["CohortWarning", "RUNTIME_EVENTS", "cohort_warnings"]
