@@ -225,6 +225,11 @@ def test_cli_simulate_writes_json_and_csv(tmp_path):
     assert "goal conversion:" in result.output
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["format"] == "journeylang.simulation/1" and summary["customers"] == 300
+    # the customers the entry's condition and audience kept out are said
+    outside = summary["entered"]["customers_not_entered"]
+    assert 0 < outside < 300
+    assert f"still inside {summary['still_inside']:,}; {outside} of 300 customers never entered\n" \
+        in result.output
     assert (out / "steps.csv").read_text(encoding="utf-8").startswith("step,stage,kind,entered")
     assert {p.name for p in out.iterdir()} == {"summary.json", "report.html", "steps.csv", "flows.csv",
                                                "funnel.csv", "time_to_convert.csv",

@@ -159,7 +159,8 @@ def _summary(results, seconds: float, header: bool = True) -> None:
              f"{results.customers / seconds:,.0f} customers/s)" if header else f"{journey}:",
              *(reference_path_lines(results.paths) if header else ()),
              f"entered: {results.entered['treated']:,} runs, holdout {results.entered['holdout']:,}; "
-             f"ended {results.exited:,}, still inside {results.still_inside:,}",
+             f"ended {results.exited:,}, still inside {results.still_inside:,}"
+             + _kept_out(results),
              f"goal conversion: {conv['converted']:,} / {conv['runs']:,} = {rate}"]
     if results.uplift:
         up = results.uplift
@@ -181,6 +182,13 @@ def _summary(results, seconds: float, header: bool = True) -> None:
     for finding in headline(results):
         click.echo(click.style(f"{_MARKS[finding.level]} {finding.text}",
                                fg=_COLOURS[finding.level], bold=finding.level == FAIL))
+
+
+def _kept_out(results) -> str:
+    """"; 12 of 200 customers never entered", when some never did (the entry's condition or
+    audience, re-entry, or an entry event they never had kept them out)."""
+    outside = results.entered["customers_not_entered"]
+    return f"; {outside:,} of {results.customers:,} customers never entered" if outside else ""
 
 
 def _pct(value) -> str:
