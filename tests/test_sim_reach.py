@@ -114,3 +114,42 @@ def test_a_response_after_an_event_the_runtime_or_an_emit_makes_can_happen():
                  "        - {event: bought, after: {event: nudged}, p: 0.5}\n")
     assert cohort_warnings(parse_cohort(_cohort("cart_abandoned", behaviour)),
                            [NUDGING, HELPER]) == []
+
+
+GATED = compile_text(journey(
+    '  stage s "S" {\n    send via wecom template a\n    exit completed\n  }',
+    header='  entry on cart_abandoned where cart.value >= 50 and consent.wecom and '
+           'customer.score >= 10 and event.order.total > 0\n'
+           '  audience customer.tier == "gold" and not has tag "staff"\n'
+           '  attribute score: number = 0', ident="gated"))
+
+
+def test_what_an_entry_reads_that_no_segment_gives_is_said_at_the_segments():
+    cohort = parse_cohort("size: 10\nsegments:\n  - name: a\n    consent: {wechat: 1}\n"
+                          "    entry_data: {cart: {value: 80}}\n", "c.yaml")
+    assert [str(w) for w in cohort_warnings(cohort, GATED)] == [
+        "c.yaml:3:3: journey 'gated' reads consent 'wecom' in its entry condition, which no "
+        "segment of the cohort gives: it is null for every customer; the cohort gives consent "
+        "'wechat'",
+        "c.yaml:3:3: journey 'gated' reads the entry event's data 'order' in its entry "
+        "condition, which no segment of the cohort gives: it is null for every customer",
+        "c.yaml:3:3: journey 'gated' reads the profile attribute 'tier' in its audience, which "
+        "no segment of the cohort gives and the journey declares no default for: it is null "
+        "for every customer"]
+
+
+def test_an_entry_reading_what_the_segments_or_their_events_give_is_not_warned():
+    behaviour = ("    behaviour:\n      baseline:\n"
+                 "        - {event: cart_abandoned, per_day: 1, data: {order: {total: 5}}}\n"
+                 "      responses:\n"
+                 "        - {event: bought, p: 1, attributes: {tier: gold}}\n")
+    cohort = parse_cohort("size: 10\nsegments:\n  - name: a\n    consent: {wecom: 1}\n"
+                          "    entry_data: {cart: {value: 80}}\n" + behaviour)
+    assert cohort_warnings(cohort, GATED) == []
+
+
+def test_the_data_of_an_entry_event_a_journey_emits_is_not_known_before_the_run():
+    helper = compile_text(journey('  stage s "S" {\n    exit completed\n  }',
+                                  header="  entry on nudged where event.reason == 1",
+                                  ident="helper"))
+    assert cohort_warnings(parse_cohort(_cohort("cart_abandoned")), [NUDGING, helper]) == []

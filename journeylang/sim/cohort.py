@@ -127,7 +127,7 @@ class Cohort:
     segments: list[Segment]
     path: str = "<cohort>"
     entry_events: tuple[str, ...] = ()  # every event a customer arrives with (entry: a list)
-    marks: dict = field(default_factory=dict, compare=False)  # 'entry' -> (line, column)
+    marks: dict = field(default_factory=dict, compare=False)  # 'entry', 'segments' -> (line, column)
 
     def segment_for(self, rng: random.Random) -> Segment:
         total = sum(s.weight for s in self.segments)
@@ -304,8 +304,8 @@ class _Reader:
         if sum(s.weight for s in segments) <= 0:
             self.fail(top["segments"], "the segments' weights add up to 0")
         name = self.string(top["cohort"], "'cohort'") if "cohort" in top else "cohort"
-        marks = {"entry": (top["entry"].start_mark.line + 1, top["entry"].start_mark.column + 1)} \
-            if "entry" in top else {}
+        marks = {key: (top[key].start_mark.line + 1, top[key].start_mark.column + 1)
+                 for key in ("entry", "segments") if key in top}
         return Cohort(name, int(size), moment, arrival, entries[0] if entries else None, segments,
                       self.name, tuple(entries), marks)
 

@@ -8,12 +8,15 @@ that says it), not an error, since one cohort file can serve several journeys:
 - a journey entered on an event that no customer of the cohort can have (arrival, response,
   baseline event, emit, or one the runtime makes) never begins a run;
 - an arrival event (``entry``) that no journey takes and no response follows changes nothing;
+- a journey's entry condition or audience reading what no segment gives (a profile attribute
+  without the journey's default, a consent, a key of the entry event's data) reads null for
+  every customer;
 - a response after an event no customer can have, or after messages on a channel no journey
   sends on, never happens.
 
-The last two only when the name is close to one the journeys use (a misspelling): a cohort may
-arrive with an event that does nothing on purpose, its customers entering through baseline
-events alone, or describe channels another journey uses.
+The second and the last only when the name is close to one the journeys use (a misspelling):
+a cohort may arrive with an event that does nothing on purpose, its customers entering through
+baseline events alone, or describe channels another journey uses.
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from ..compile import Tables
 from ..runtime.executor import BREACH, RESOLVED
 from ..runtime.program import Program, build_program, reacts_to
 from ..semantics import MESSAGE_DELIVERED, MESSAGE_FAILED, MESSAGE_SENT, OPT_OUT_EVENTS
-from .cohort import Cohort
+from .cohort import Cohort, Record
 from .engine import arrival_events, emitted_events
 
 # events the runtime makes for a customer whatever the cohort says (opt-outs from messages,
@@ -48,10 +51,18 @@ class CohortWarning:
 
 def cohort_warnings(cohort: Cohort, tables: Tables | list[Tables]) -> list[CohortWarning]:
     """What of the cohort cannot reach the journeys ``tables``, in the file's order of keys:
-    the arrival first, then each segment's responses."""
-    programs = [build_program(t) for t in (tables if isinstance(tables, list) else [tables])]
+    the arrival first, then what the journeys' entries read of the segments, then each
+    segment's responses."""
+    listed = tables if isinstance(tables, list) else [tables]
+    programs = [build_program(t) for t in listed]
     made = _made(cohort, programs)
-    return [*_arrival(cohort, programs, made), *_responses(cohort, programs, made)]
+    arrivals = set(arrival_events(cohort, programs))
+    emitted = set().union(*(emitted_events(p) for p in programs)) | RUNTIME_EVENTS
+    return [*_arrival(cohort, programs, made),
+            *(w for t, p in zip(listed, programs)
+              for w in _entry_reads(cohort, t, p, p.entry is not None and (
+                  p.entry.event in arrivals, p.entry.event in emitted))),
+            *_responses(cohort, programs, made)]
 
 
 def _arrival(cohort: Cohort, programs: list[Program], made: set[str]):
@@ -72,6 +83,90 @@ def _arrival(cohort: Cohort, programs: list[Program], made: set[str]):
                                 f"journey {p.journey_id!r} is entered on {p.entry.event!r}, "
                                 "which no customer of this cohort arrives with or gets from a "
                                 "response, a baseline event or an emit: none of its runs can begin")
+
+
+def _entry_reads(cohort: Cohort, tables: Tables, program: Program, entered):
+    """The profile attributes, consents and entry event data the journey's entry condition
+    and audience read that no segment gives (nor, for an attribute, the journey's default):
+    null for every customer, which usually keeps every one of them out. ``entered``: whether
+    customers arrive with the entry event, and whether a journey or the runtime makes it."""
+    if not _entered_on_event(program):
+        return
+    given = _given(cohort, program.entry.event, *entered)
+    declared = {row["name"] for row in tables.rows.get("attributes", ())
+                if row["scope"] == "customer" and row["has_default"]}
+    trigger = next((row for row in tables.rows["triggers"] if row["kind"] == "entry"), {})
+    line, column = cohort.marks.get("segments", (1, 1))
+    for where, tree in (("entry condition", trigger.get("condition")),
+                        ("audience", tables.rows["journey"][0].get("audience"))):
+        for kind, name in sorted(_read(tree)):
+            known = given.get(kind)
+            if known is None or name in known or (kind == "customer" and name in declared):
+                continue
+            close = difflib.get_close_matches(name, sorted(known), 1, 0.5)
+            hint = f"; the cohort gives {kind} {close[0]!r}" if close else ""
+            yield CohortWarning(cohort.path, line, column,
+                                f"journey {program.journey_id!r} reads {_READS[kind]} {name!r} in "
+                                f"its {where}, which no segment of the cohort gives"
+                                f"{' and the journey declares no default for' * (kind == 'customer')}"
+                                f": it is null for every customer{hint}")
+
+
+# how a warning names what a condition reads, by its kind
+_READS = {"customer": "the profile attribute", "consent": "consent", "data": "the entry event's data"}
+# profile attributes the runtime keeps whatever the cohort says
+_KEPT = frozenset({"tags", "consent", "timezone", "opted_out", "id"})
+
+
+def _read(tree) -> set[tuple[str, str]]:
+    """(kind, name) of what an entry condition or audience reads: profile attributes
+    (``customer``), consents and the entry event's data (``data``), by their first key."""
+    found = set()
+    for path in _paths(tree):
+        if path[0] in ("customer", "consent", "event"):
+            if len(path) > 1:
+                found.add(("data" if path[0] == "event" else path[0], path[1]))
+        else:   # another root reads the entry event's data
+            found.add(("data", path[0]))
+    return {(kind, name) for kind, name in found if kind != "customer" or name not in _KEPT}
+
+
+def _paths(tree) -> list[list[str]]:
+    """The paths a condition tree reads (a history question's filter reads past events: not
+    the customer's)."""
+    if not isinstance(tree, list) or not tree or tree[0] == "history":
+        return []
+    if tree[0] == "path":
+        return [list(tree[1:])]
+    return [p for arg in tree[1:] for p in _paths(arg)]
+
+
+def _given(cohort: Cohort, entry_event: str, arrives: bool,
+           made_elsewhere: bool) -> dict[str, set[str] | None]:
+    """What the segments give, by kind: profile attributes (with those events update),
+    consents, and the top keys of the entry event's data (None: not known, for an event a
+    journey emits or the runtime makes, or data not a mapping)."""
+    customer, consent, data = set(), set(), None if made_elsewhere else set()
+    for segment in cohort.segments:
+        customer |= set(segment.attributes)
+        consent |= set(segment.consent)
+        sources = [segment.entry_data] * arrives
+        for event in [*segment.responses, *segment.baseline]:
+            customer |= _keys(event.attributes) or set()
+            if event.event == entry_event:
+                sources.append(event.data)
+        for source in sources:
+            keys = _keys(source)
+            data = None if keys is None or data is None else data | keys
+    return {"customer": customer, "consent": consent, "data": data}
+
+
+def _keys(sampler) -> set[str] | None:
+    """The top keys of a drawn mapping (none when nothing is drawn); None when not a mapping
+    known before drawing."""
+    if sampler is None:
+        return set()
+    return set(sampler.parts) if isinstance(sampler, Record) else None
 
 
 def _responses(cohort: Cohort, programs: list[Program], made: set[str]):
