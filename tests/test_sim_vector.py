@@ -952,7 +952,7 @@ def test_the_summary_and_report_say_which_customers_took_the_reference_path(tmp_
     out = CliRunner().invoke(main, ["simulate", str(journey_file), "--cohort", str(cohort),
                                     "--engine", "vector", "--out", str(tmp_path / "o")])
     assert out.exit_code == 0, out.output
-    header, line = out.output.splitlines()[:2]
+    header, line = out.stdout.splitlines()[:2]
     assert "(vector engine" in header
     summary = json.loads((tmp_path / "o" / "summary.json").read_text(encoding="utf-8"))
     moved = summary["paths"]["reference"]
@@ -965,7 +965,7 @@ def test_the_summary_and_report_say_which_customers_took_the_reference_path(tmp_
     assert f"{moved:,} customers on the reference path: segment &#x27;staff&#x27;" in report
     again = CliRunner().invoke(main, ["simulate", str(journey_file), "--cohort", str(cohort),
                                       "--engine", "vector"])
-    assert again.output.splitlines()[1] == line   # the same draws: the same customers
+    assert again.stdout.splitlines()[1] == line   # the same draws: the same customers
 
 
 def test_a_zero_wait_in_edited_tables_cannot_spin_either_engine():
