@@ -55,13 +55,12 @@ def cohort_warnings(cohort: Cohort, tables: Tables | list[Tables]) -> list[Cohor
     segment's responses."""
     listed = tables if isinstance(tables, list) else [tables]
     programs = [build_program(t) for t in listed]
-    made = _made(cohort, programs)
     arrivals = set(arrival_events(cohort, programs))
     emitted = set().union(*(emitted_events(p) for p in programs)) | RUNTIME_EVENTS
+    made = _made(cohort, arrivals | emitted)
     return [*_arrival(cohort, programs, made),
             *(w for t, p in zip(listed, programs)
-              for w in _entry_reads(cohort, t, p, p.entry is not None and (
-                  p.entry.event in arrivals, p.entry.event in emitted))),
+              for w in _entry_reads(cohort, t, p, arrivals, emitted)),
             *_responses(cohort, programs, made)]
 
 
@@ -85,14 +84,16 @@ def _arrival(cohort: Cohort, programs: list[Program], made: set[str]):
                                 "response, a baseline event or an emit: none of its runs can begin")
 
 
-def _entry_reads(cohort: Cohort, tables: Tables, program: Program, entered):
+def _entry_reads(cohort: Cohort, tables: Tables, program: Program, arrivals: set[str],
+                 emitted: set[str]):
     """The profile attributes, consents and entry event data the journey's entry condition
     and audience read that no segment gives (nor, for an attribute, the journey's default):
-    null for every customer, which usually keeps every one of them out. ``entered``: whether
-    customers arrive with the entry event, and whether a journey or the runtime makes it."""
+    null for every customer, which usually keeps every one of them out. ``arrivals``: the
+    events customers arrive with; ``emitted``: those journeys and the runtime make."""
     if not _entered_on_event(program):
         return
-    given = _given(cohort, program.entry.event, *entered)
+    event = program.entry.event
+    given = _given(cohort, event, event in arrivals, event in emitted)
     declared = {row["name"] for row in tables.rows.get("attributes", ())
                 if row["scope"] == "customer" and row["has_default"]}
     trigger = next((row for row in tables.rows["triggers"] if row["kind"] == "entry"), {})
@@ -105,15 +106,16 @@ def _entry_reads(cohort: Cohort, tables: Tables, program: Program, entered):
                 continue
             close = difflib.get_close_matches(name, sorted(known), 1, 0.5)
             hint = f"; the cohort gives {kind} {close[0]!r}" if close else ""
+            unset = " and the journey declares no default for" if kind == "customer" else ""
             yield CohortWarning(cohort.path, line, column,
-                                f"journey {program.journey_id!r} reads {_READS[kind]} {name!r} in "
-                                f"its {where}, which no segment of the cohort gives"
-                                f"{' and the journey declares no default for' * (kind == 'customer')}"
-                                f": it is null for every customer{hint}")
+                                f"journey {program.journey_id!r} reads {_READS[kind]} {name!r} "
+                                f"in its {where}, which no segment of the cohort gives{unset}: "
+                                f"it is null for every customer{hint}")
 
 
 # how a warning names what a condition reads, by its kind
-_READS = {"customer": "the profile attribute", "consent": "consent", "data": "the entry event's data"}
+_READS = {"customer": "the profile attribute", "consent": "consent",
+          "data": "the entry event's data"}
 # profile attributes the runtime keeps whatever the cohort says
 _KEPT = frozenset({"tags", "consent", "timezone", "opted_out", "id"})
 
@@ -210,13 +212,12 @@ def _idle(event: str, cohort: Cohort, programs: list[Program]) -> bool:
         r.on_event == event for segment in cohort.segments for r in segment.responses)
 
 
-def _made(cohort: Cohort, programs: list[Program]) -> set[str]:
-    """Every event a customer of the cohort can have in a simulation of ``programs``."""
-    made = set(arrival_events(cohort, programs)) | RUNTIME_EVENTS
+def _made(cohort: Cohort, elsewhere: set[str]) -> set[str]:
+    """Every event a customer of the cohort can have: ``elsewhere`` (the arrival's, those
+    journeys emit and the runtime makes) and its segments' responses and baseline events."""
+    made = set(elsewhere)
     for segment in cohort.segments:
         made |= {r.event for r in segment.responses} | {b.event for b in segment.baseline}
-    for program in programs:
-        made |= emitted_events(program)
     return made
 
 
