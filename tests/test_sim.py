@@ -237,6 +237,26 @@ def test_cli_simulate_writes_json_and_csv(tmp_path):
                                                "experiments.csv"}  # and holds out 10%
 
 
+def test_cli_simulate_says_the_sends_skipped_for_consent_and_opt_outs(tmp_path):
+    """Sends skipped for want of consent, or because the customer opted out, are in the
+    summary's messages line when there are any (a cohort without consent for a journey's
+    channel would otherwise show only fewer messages)."""
+    cohort = tmp_path / "c.yaml"
+    cohort.write_text((ROOT / "examples" / "cohorts" / "live_stream_reminders.cohort.yaml")
+                      .read_text(encoding="utf-8").replace("size: 4000", "size: 400"),
+                      encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, [
+        "simulate", str(ROOT / "examples" / "live_stream_reminders.journey"), "--cohort",
+        str(cohort), "--days", "30", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    policies = json.loads((out / "summary.json").read_text(encoding="utf-8"))["policies"]
+    assert policies["consent_skips"] > 0 and policies["opted_out_skips"] > 0
+    assert (f"quiet-hour deferrals {policies['quiet_deferrals']:,}, consent skips "
+            f"{policies['consent_skips']:,}, skipped as opted out "
+            f"{policies['opted_out_skips']:,}\n") in result.stdout
+
+
 def test_cli_simulate_reports_a_bad_cohort_without_a_traceback(tmp_path):
     cohort = tmp_path / "c.yaml"
     cohort.write_text("size: 10\nsegments:\n  - name: a\n    fatigue: 2\n", encoding="utf-8")

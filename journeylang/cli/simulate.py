@@ -173,7 +173,7 @@ def _summary(results, seconds: float, header: bool = True) -> None:
     pol = results.policies
     lines.append(f"messages: {results.messages['total']:,} ({results.messages['per_customer_mean']:.2f} "
                  f"per customer); opt-outs {pol['opt_outs']:,}, cap skips {pol['cap_skips']:,}, "
-                 f"quiet-hour deferrals {pol['quiet_deferrals']:,}")
+                 f"quiet-hour deferrals {pol['quiet_deferrals']:,}" + _other_skips(pol))
     ttc = results.time_to_convert
     if ttc["count"]:
         lines.append(f"time to convert: median {ttc['median_hours']:.1f} h, p90 {ttc['p90_hours']:.1f} h")
@@ -182,6 +182,15 @@ def _summary(results, seconds: float, header: bool = True) -> None:
     for finding in headline(results):
         click.echo(click.style(f"{_MARKS[finding.level]} {finding.text}",
                                fg=_COLOURS[finding.level], bold=finding.level == FAIL))
+
+
+def _other_skips(policies: dict) -> str:
+    """The sends skipped for want of consent, or because the customer had opted out, when
+    there were any (else nothing: most runs have none)."""
+    parts = [f"{what} {policies[key]:,}" for key, what in (
+        ("consent_skips", "consent skips"), ("opted_out_skips", "skipped as opted out"))
+        if policies.get(key)]
+    return "".join(f", {part}" for part in parts)
 
 
 def _kept_out(results) -> str:
