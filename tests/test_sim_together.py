@@ -98,6 +98,9 @@ def test_several_journeys_from_the_command_line(tmp_path):
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["format"] == "journeylang.simulation.multi/1"
     assert set(summary["journeys"]) == {"helper", "welcome"}
+    # each journey's own report names the engine that ran them all
+    assert {j["engine"] for j in summary["journeys"].values()} == {"vector"}
+    assert "vector engine</p>" in (out / "welcome" / "report.html").read_text(encoding="utf-8")
     assert (out / "welcome" / "report.html").is_file() and (out / "journeys.csv").is_file()
     listed = runner.invoke(main, ["simulate", str(tmp_path / "journeys" / "welcome.journey"),
                                   str(tmp_path / "journeys" / "helper.journey"), "--cohort",

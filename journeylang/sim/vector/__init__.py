@@ -247,8 +247,9 @@ class VectorSimulation:
                 tally.reached["handoff_resolved"] = reached
         results = results_of(tally, self.programs, self.cohort, self.seed, self.days,
                              _Ids(self.cohort.size))
-        results.engine = "vector"
-        results.paths = paths_of(part, self.cohort.size)
+        paths = paths_of(part, self.cohort.size)
+        for one in (results, *getattr(results, "journeys", ())):   # each journey's own too
+            one.engine, one.paths = "vector", paths
         return results
 
 
