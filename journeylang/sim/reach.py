@@ -94,15 +94,13 @@ def _entry_reads(cohort: Cohort, tables: Tables, program: Program, arrivals: set
         return
     event = program.entry.event
     given = _given(cohort, event, event in arrivals, event in emitted)
-    declared = {row["name"] for row in tables.rows.get("attributes", ())
-                if row["scope"] == "customer" and row["has_default"]}
     trigger = next((row for row in tables.rows["triggers"] if row["kind"] == "entry"), {})
     line, column = cohort.marks.get("segments", (1, 1))
     for where, tree in (("entry condition", trigger.get("condition")),
-                        ("audience", tables.rows["journey"][0].get("audience"))):
+                        ("audience", tables.journey["audience"])):
         for kind, name in sorted(_read(tree)):
             known = given.get(kind)
-            if known is None or name in known or (kind == "customer" and name in declared):
+            if known is None or name in known or (kind == "customer" and name in program.defaults):
                 continue
             close = difflib.get_close_matches(name, sorted(known), 1, 0.5)
             hint = f"; the cohort gives {kind} {close[0]!r}" if close else ""
