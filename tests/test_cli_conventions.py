@@ -195,7 +195,12 @@ def test_ctrl_c_stops_the_language_server_with_130():
     process.stdin.flush()
     assert process.stdout.readline().startswith(b"Content-Length")  # serving
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=30)
+    try:  # its input still open, as a terminal or an editor that has not hung up keeps it
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+        process.stdin.close()
+    stderr = process.stderr.read()
     assert process.returncode == 130
     assert b"Traceback" not in stderr and b"interrupted" in stderr
 

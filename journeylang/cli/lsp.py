@@ -1,9 +1,13 @@
 """`journey lsp`: the language server over stdio (needs the `lsp` extra: pygls)."""
 from __future__ import annotations
 
+import os
+import sys
+from typing import NoReturn
+
 import click
 
-from .console import examples, quiet_option
+from .console import INTERRUPTED, examples, quiet_option
 
 
 @click.command("lsp", epilog=examples(
@@ -22,4 +26,11 @@ def lsp_command() -> None:
         raise click.ClickException(
             f"journey lsp needs pygls ({exc.name} is missing): "
             "install the lsp extra: pip install '.[lsp]' in your journeylang clone") from None
-    serve()
+    serve(on_interrupt=_end_interrupted)
+
+
+def _end_interrupted() -> NoReturn:
+    """Ctrl-C while serving: say so and end the process at once, with exit status 130."""
+    sys.stderr.write("\ninterrupted\n")
+    sys.stderr.flush()
+    os._exit(INTERRUPTED)

@@ -7,25 +7,21 @@ One idea per module: positions (UTF-16), analysis (debounced, off the event loop
 from __future__ import annotations
 
 import signal
+from typing import Callable, NoReturn
 
 
-def serve() -> None:
+def serve(on_interrupt: Callable[[], NoReturn]) -> None:
     """Serve LSP over standard input and output until the client says exit.
 
-    pygls ends quietly on Ctrl-C; the interrupt is raised again here so that the command exits
-    130 like every other command, not 0 as if the client had asked it to stop."""
+    Ctrl-C calls ``on_interrupt`` from the signal handler, which must end the process there.
+    A KeyboardInterrupt would not stop the server while its client keeps the pipe open: the
+    reader thread sits in a read of standard input that nothing interrupts, and both the
+    server's shutdown and Python's exit wait for that thread. The server keeps nothing to
+    save: every answer is written and flushed as it is sent."""
     from .server import server
 
-    interrupted = []
-
-    def on_interrupt(signum, frame):
-        interrupted.append(signum)
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGINT, on_interrupt)
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: on_interrupt())
     try:
         server.start_io()
     finally:
         signal.signal(signal.SIGINT, previous)
-    if interrupted:
-        raise KeyboardInterrupt
