@@ -9,8 +9,9 @@ from hypothesis import given, settings, strategies as st
 
 from journeylang import ast
 from journeylang.compile.conditions import (ConditionError, DictScope, compile_condition,
-                                            compile_tree, condition_tree, evaluate, holds,
-                                            to_tree, validate)
+                                            compile_tree, condition_tree, evaluate,
+                                            history_questions, holds, paths_read, to_tree,
+                                            validate)
 
 # --- a reference evaluation, written straight from docs/language.md section 13 ----------------
 
@@ -184,3 +185,15 @@ def test_a_bare_path_holds_only_when_true():
 def test_validate_refuses_anything_else(tree):
     with pytest.raises(ConditionError):
         validate(tree)
+
+
+def test_paths_read_takes_a_history_filter_only_when_asked():
+    """``count(bought where event.total > customer.floor within 30d) >= 2 and cart.value > 0``:
+    the filter's paths read the past purchases, not the customer's entry."""
+    question = ["history", "count", "bought", None,
+                [">", ["path", "event", "total"], ["path", "customer", "floor"]], 2_592_000]
+    tree = ["and", [">=", question, 2], [">", ["path", "cart", "value"], 0]]
+    assert paths_read(tree) == [["event", "total"], ["customer", "floor"], ["cart", "value"]]
+    assert paths_read(tree, past_events=False) == [["cart", "value"]]
+    assert list(history_questions(tree)) == [question]
+    assert paths_read(None) == [] and list(history_questions(True)) == []

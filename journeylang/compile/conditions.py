@@ -171,6 +171,32 @@ def _history_condition(tree):
     return condition
 
 
+# --- what a tree reads ------------------------------------------------------------------------
+
+def paths_read(tree, past_events: bool = True) -> list[list[str]]:
+    """The attribute paths a tree reads, in order. The filter of a history question reads the
+    past events it asks about (``event.x`` is that event's data), not the customer:
+    ``past_events=False`` leaves those paths out."""
+    if not isinstance(tree, list) or not tree:
+        return []
+    if tree[0] == "path":
+        return [list(tree[1:])]
+    if tree[0] == "history":
+        return paths_read(tree[4]) if past_events else []
+    return [path for arg in tree[1:] for path in paths_read(arg, past_events)]
+
+
+def history_questions(tree):
+    """The history questions of a tree (``["history", fn, event, field, c, within]``), each
+    before those in its filter."""
+    if not isinstance(tree, list) or not tree:
+        return
+    if tree[0] == "history":
+        yield tree
+    for arg in tree[1:]:
+        yield from history_questions(arg)
+
+
 # --- the interpreter --------------------------------------------------------------------------
 
 def evaluate(tree, scope: Scope):

@@ -97,6 +97,26 @@ class Tables:
     def content_hash(self) -> str:
         return self.journey["content_hash"]
 
+    def conditions(self):
+        """Every condition of the journey: its audience, triggers, transitions, KPIs and
+        handlers."""
+        yield self.journey["audience"]
+        for name in ("triggers", "transitions", "kpis", "handlers"):
+            for row in self.rows.get(name, ()):
+                yield row["condition"]
+
+    def trees(self):
+        """Every condition and expression tree: the conditions, and the values that set steps
+        and handlers' set actions assign."""
+        yield from self.conditions()
+        for row in self.rows["steps"]:
+            if row["kind"] == "set":
+                yield row["params"].get("value")
+        for row in self.rows.get("handlers", ()):
+            for action in row["actions"]:
+                if action["kind"] == "set":
+                    yield action["params"].get("value")
+
     def add(self, table: str, **values) -> None:
         self.rows[table].append({column: values.get(column) for column, _ in SCHEMA[table]})
 

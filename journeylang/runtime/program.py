@@ -6,7 +6,7 @@ from functools import cached_property
 from typing import Callable
 
 from ..compile import Tables, TablesError, compile_condition, compile_tree
-from ..compile.conditions import Scope
+from ..compile.conditions import Scope, history_questions, paths_read
 from ..migration import MIGRATION_ACTIONS, MOVE, Plan
 from ..semantics import zero_wait
 
@@ -337,53 +337,15 @@ def _history(tables: Tables) -> dict[str, HistoryNeed]:
     """Per event type the history questions of the journey ask about: the fields they read
     (in their filters and sums) and the longest window (None when one looks back to entry)."""
     found: dict[str, HistoryNeed] = {}
-    for tree in _trees(tables):
-        for _, _, event, field_name, condition, within in _questions(tree):
-            paths = list(_tree_paths(condition))
+    for tree in tables.trees():
+        for _, _, event, field_name, condition, within in history_questions(tree):
+            paths = paths_read(condition)
             fields = {p[1] for p in paths if p[0] == "event" and len(p) > 1}
             fields |= {p[0] for p in paths if p[0] not in ("event", "customer", "consent")}
             need = HistoryNeed(frozenset(fields | ({field_name} if field_name else set())),
                                float(within or 0), within is None)
             found[event] = found[event] | need if event in found else need
     return found
-
-
-def _trees(tables: Tables):
-    """Every condition and expression tree of the tables."""
-    yield tables.journey["audience"]
-    for row in tables.rows["triggers"]:
-        yield row["condition"]
-    for row in tables.rows["transitions"]:
-        yield row["condition"]
-    for row in tables.rows["kpis"]:
-        yield row["condition"]
-    for row in tables.rows["steps"]:
-        if row["kind"] == "set":
-            yield row["params"].get("value")
-    for row in tables.rows.get("handlers", ()):
-        yield row["condition"]
-        for action in row["actions"]:
-            if action["kind"] == "set":
-                yield action["params"].get("value")
-
-
-def _questions(tree):
-    if not isinstance(tree, list) or not tree:
-        return
-    if tree[0] == "history":
-        yield tree
-    for arg in tree[1:]:
-        yield from _questions(arg)
-
-
-def _tree_paths(tree):
-    if not isinstance(tree, list) or not tree:
-        return
-    if tree[0] == "path":
-        yield tree[1:]
-        return
-    for arg in tree[1:]:
-        yield from _tree_paths(arg)
 
 
 def _kpis_at(steps: dict[str, StepDef], kpis: list[KpiDef]) -> dict[str, list[KpiDef]]:

@@ -24,6 +24,7 @@ import difflib
 from dataclasses import dataclass
 
 from ..compile import Tables
+from ..compile.conditions import paths_read
 from ..runtime.executor import BREACH, RESOLVED
 from ..runtime.program import Program, build_program, reacts_to
 from ..semantics import MESSAGE_DELIVERED, MESSAGE_FAILED, MESSAGE_SENT, OPT_OUT_EVENTS
@@ -122,23 +123,13 @@ def _read(tree) -> set[tuple[str, str]]:
     """(kind, name) of what an entry condition or audience reads: profile attributes
     (``customer``), consents and the entry event's data (``data``), by their first key."""
     found = set()
-    for path in _paths(tree):
+    for path in paths_read(tree, past_events=False):
         if path[0] in ("customer", "consent", "event"):
             if len(path) > 1:
                 found.add(("data" if path[0] == "event" else path[0], path[1]))
         else:   # another root reads the entry event's data
             found.add(("data", path[0]))
     return {(kind, name) for kind, name in found if kind != "customer" or name not in _KEPT}
-
-
-def _paths(tree) -> list[list[str]]:
-    """The paths a condition tree reads (a history question's filter reads past events: not
-    the customer's)."""
-    if not isinstance(tree, list) or not tree or tree[0] == "history":
-        return []
-    if tree[0] == "path":
-        return [list(tree[1:])]
-    return [p for arg in tree[1:] for p in _paths(arg)]
 
 
 def _given(cohort: Cohort, entry_event: str, arrives: bool,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...compile import Tables
+from ...compile.conditions import history_questions, paths_read
 from ...runtime.executor import BREACH, RESOLVED
 from ...runtime.program import STEP_KINDS, Program, build_program, reacts_to
 from ...semantics import (COMPLETED, CONVERTED, ERROR, EXPIRED, MAX_STEPS, MESSAGE_DELIVERED,
@@ -319,7 +320,7 @@ class JourneyPlan:
 
     def trees(self):
         """Every condition and expression tree of the journey."""
-        yield from _all_trees(self.tables)
+        yield from self.tables.trees()
 
 
 class Plan:
@@ -539,7 +540,7 @@ class Plan:
         for journey in self.journeys:
             variables = set(journey.variables)
             for tree in journey.trees():
-                for path in _paths(tree):
+                for path in paths_read(tree):
                     if path[0] == "customer" and len(path) > 1:
                         found["profile"].add(tuple(path[1:]))
                     elif path[0] == "consent" and len(path) > 1:
@@ -602,7 +603,7 @@ def _journey_reason(journey: JourneyPlan, plan: "Plan") -> str | None:
     name = journey.tables.journey_id
     if plan.receipt_sources and any(path[:2] == ["event", "action"] or path[0] == "action"
                                     for tree in _counted_trees(journey, plan)
-                                    for path in _paths(tree)):
+                                    for path in paths_read(tree)):
         return f"journey {name!r} reads the action id of a delivery result: the runtime " \
                "numbers actions across customers, so such runs take the reference path"
     return None
@@ -611,7 +612,7 @@ def _journey_reason(journey: JourneyPlan, plan: "Plan") -> str | None:
 def _counted_trees(journey: JourneyPlan, plan: "Plan"):
     """Every condition and expression of the journey but the values of sets whose target
     nothing reads (``_idle``)."""
-    yield from _conditions(journey.tables)
+    yield from journey.tables.conditions()
     for attribute, value in _sets(journey):
         if not _idle(journey, plan, attribute):
             yield value
@@ -630,16 +631,16 @@ def _idle(journey: JourneyPlan, plan: "Plan", attribute: str) -> bool:
     written = tuple(parts[1:])
     return not any(path[0] == "customer" and
                    tuple(path[1:])[:len(written)] == written[:len(path) - 1]
-                   for other in plan.journeys for tree in other.trees() for path in _paths(tree))
+                   for other in plan.journeys for tree in other.trees() for path in paths_read(tree))
 
 
 def _mutable_reads(tree, plan: Plan) -> bool:
     """Whether a KPI condition reads the profile, tags or history (a KPI is matched with its
     event after the run, so its condition must read only the event and fixed values)."""
-    for path in _paths(tree):
+    for path in paths_read(tree):
         if path[0] in ("customer", "consent"):
             return True
-    return bool(_tags(tree)) or _history_in(tree)
+    return bool(_tags(tree)) or any(history_questions(tree))
 
 
 def _leaves(sampler) -> dict:
@@ -662,16 +663,6 @@ def _entry_tree(tables: Tables):
     return trees[0] if trees else None
 
 
-def _paths(tree) -> list[list[str]]:
-    if not isinstance(tree, list) or not tree:
-        return []
-    if tree[0] == "path":
-        return [list(tree[1:])]
-    if tree[0] == "history":
-        return _paths(tree[4])   # the filter: its event.x reads the past event
-    return [p for arg in tree[1:] for p in _paths(arg)]
-
-
 def _tags(tree) -> set[str]:
     if not isinstance(tree, list) or not tree:
         return set()
@@ -680,31 +671,6 @@ def _tags(tree) -> set[str]:
     if tree[0] == "history":
         return _tags(tree[4])
     return set().union(*[_tags(arg) for arg in tree[1:]])
-
-
-def _history_in(tree) -> bool:
-    if not isinstance(tree, list) or not tree:
-        return False
-    return tree[0] == "history" or any(_history_in(arg) for arg in tree[1:])
-
-
-def _conditions(tables: Tables):
-    """Every condition of a journey (its audience, triggers, transitions, KPIs, handlers)."""
-    yield tables.journey["audience"]
-    for name in ("triggers", "transitions", "kpis", "handlers"):
-        for row in tables.rows.get(name, ()):
-            yield row["condition"]
-
-
-def _all_trees(tables: Tables):
-    yield from _conditions(tables)
-    for row in tables.rows["steps"]:
-        if row["kind"] == "set":
-            yield row["params"].get("value")
-    for row in tables.rows.get("handlers", ()):
-        for action in row["actions"]:
-            if action["kind"] == "set":
-                yield action["params"].get("value")
 
 
 def _unknown(tables: Tables) -> str | None:
@@ -768,7 +734,7 @@ def unread(journey, parts: list[str]) -> bool:
     if root in ("customer", "consent") or (root == "event" and not rest):
         return root == "event"
     for tree in journey.trees():
-        for path in _paths(tree):
+        for path in paths_read(tree):
             if root != "event" and path[0] == root:
                 return False
             read = tuple(path[1:])
