@@ -715,30 +715,28 @@ segments:
 def test_engines_agree_exactly_on_generated_journeys(scenario):
     """Journeys drawn with every step kind (sends on three channels, with fallbacks,
     transactional or promo; waits, wait until, day-N waits, waits until a schedule's next
-    occurrence, waits for events, waits for several events (arms with and without a target or
-    a condition), branches on attributes, event history (counts, sums, minima, maxima, time
-    since, RFM scores), declared defaults, a
-    run-local variable, tags and consent,
-    the run's event data and context as sets wrote them, splits, set (of the profile's tags,
-    opt-out and time zone too), tag, untag, emit (of the entry event too), handoffs to a staffed role,
+    occurrence, waits for events, waits for several events (arms with and without a target or a
+    condition), branches on attributes, event history (counts, sums, minima, maxima, time
+    since, RFM scores), declared defaults, a run-local variable, tags and consent, the run's
+    event data and context as sets wrote them, splits, set (of the profile's tags, opt-out and
+    time zone too), tag, untag, emit (of the entry event too), handoffs to a staffed role,
     escalation ladders whose resolution meets the SLAs of their rungs' handoffs, coupons,
     webhooks, waits for delivery results, goto, exits), entry conditions and audiences,
-    correlation keys (several runs of a customer at once, each
-    taking the events of its key, an entry refused for a key in use, events of no run's key
-    undelivered, staff resolutions meeting the SLAs of their key, branches reading the key an
-    event carries or inherits; beside it a second journey correlating its runs by another
-    key; without keys, now and then a second journey entered on the arrival, a reply or a
-    schedule, handing off to the same role), always-on handlers (set, tag, untag, emit, jump;
-    on delivery results too; keeping a delivery result's action id where nothing reads it), the
-    cohort's
-    responses to delivery results, KPIs, every re-entry rule, goals,
-    exit rules and milestones (on what the cohort does and on the emitted event), rolling and
-    calendar caps, quiet hours, consent and holdout, entered on an event or at a daily or
-    weekly schedule's occurrences (every customer of a zone at once), and a cohort without chance:
-    both engines must give the same figures to the customer (events ignored and handled at
-    each step, milestones, KPI observations, staff queues and SLAs included), every customer
-    on the vectorised path. A journey and cohort caught in a loop at one instant: both engines
-    refuse it (which customer each names first may differ), never only one."""
+    correlation keys (several runs of a customer at once, each taking the events of its key, an
+    entry refused for a key in use, events of no run's key undelivered, staff resolutions
+    meeting the SLAs of their key, branches reading the key an event carries or inherits;
+    beside it a second journey correlating its runs by another key; without keys, now and then
+    a second journey entered on the arrival, a reply or a schedule, handing off to the same
+    role), always-on handlers (set, tag, untag, emit, jump; on delivery results too; keeping a
+    delivery result's action id where nothing reads it), the cohort's responses to delivery
+    results, KPIs, every re-entry rule, goals, exit rules and milestones (on what the cohort
+    does and on the emitted event), rolling and calendar caps, quiet hours, consent and
+    holdout, entered on an event or at a daily or weekly schedule's occurrences (every customer
+    of a zone at once), and a cohort without chance: both engines must give the same figures to
+    the customer (events ignored and handled at each step, milestones, KPI observations, staff
+    queues and SLAs included), every customer on the vectorised path. A journey and cohort
+    caught in a loop at one instant: both engines refuse it (which customer each names first
+    may differ), never only one."""
     texts, cohort_text, seed, days = scenario
     cohort = parse_cohort(cohort_text)
     tables = [compile_text(text) for text in texts]

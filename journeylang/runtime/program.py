@@ -196,13 +196,18 @@ class Program:
                          for arm in s.arms)
 
 
+def events_taken(program: Program) -> set[str]:
+    """The event types that can change anything in the journey: those a goal, an exit rule, a
+    milestone, a handler, a wait, the entry (on an event), a KPI or a question about the event
+    history is about."""
+    on_event = program.entry is not None and program.entry.schedule is None
+    return {*program.interest, *program.history, *(kpi.event for kpi in program.kpis.values()),
+            *([program.entry.event] if on_event else [])}
+
+
 def reacts_to(program: Program, event: str) -> bool:
-    """Whether an event of this type can change anything in the journey: a goal, an exit
-    rule, a milestone, a handler, a wait, the entry, a KPI or a question about the event
-    history is about it."""
-    return event in program.interest or event in program.history \
-        or (program.entry is not None and program.entry.event == event) \
-        or any(kpi.event == event for kpi in program.kpis.values())
+    """Whether an event of this type can change anything in the journey (``events_taken``)."""
+    return event in events_taken(program)
 
 
 def _minutes(text: str) -> int:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from ..compile import Tables
 from ..compile.conditions import paths_read
 from ..runtime.executor import BREACH, RESOLVED
-from ..runtime.program import Program, build_program, reacts_to
+from ..runtime.program import Program, build_program, events_taken, reacts_to
 from ..semantics import MESSAGE_DELIVERED, MESSAGE_FAILED, MESSAGE_SENT, OPT_OUT_EVENTS
 from .cohort import Cohort, Record
 from .engine import arrival_events, emitted_events
@@ -69,7 +69,7 @@ def _arrival(cohort: Cohort, programs: list[Program], made: set[str]):
     if not cohort.entry_events:   # customers arrive with the journeys' own entry events
         return
     line, column = cohort.marks.get("entry", (1, 1))
-    taken = sorted(set().union(*(_taken(p) for p in programs)))
+    taken = sorted(set().union(*(events_taken(p) for p in programs)))
     for event in cohort.entry_events:
         close = _close(event, taken)
         if close and _idle(event, cohort, programs):
@@ -103,8 +103,8 @@ def _entry_reads(cohort: Cohort, tables: Tables, program: Program, arrivals: set
             known = given.get(kind)
             if known is None or name in known or (kind == "customer" and name in program.defaults):
                 continue
-            close = difflib.get_close_matches(name, sorted(known), 1, 0.5)
-            hint = f"; the cohort gives {kind} {close[0]!r}" if close else ""
+            close = _close(name, sorted(known), cutoff=0.5)
+            hint = f"; the cohort gives {kind} {close!r}" if close else ""
             unset = " and the journey declares no default for" if kind == "customer" else ""
             yield CohortWarning(cohort.path, line, column,
                                 f"journey {program.journey_id!r} reads {_READS[kind]} {name!r} "
@@ -178,21 +178,14 @@ def _responses(cohort: Cohort, programs: list[Program], made: set[str]):
                                         f"you mean {close!r}?")
 
 
-def _close(name: str, known: list[str]) -> str | None:
-    found = difflib.get_close_matches(name, known, 1)
+def _close(name: str, known: list[str], cutoff: float = 0.6) -> str | None:
+    """The name of ``known`` closest to ``name`` (difflib's ratio at least ``cutoff``)."""
+    found = difflib.get_close_matches(name, known, 1, cutoff)
     return found[0] if found else None
 
 
 def _entered_on_event(program: Program) -> bool:
     return program.entry is not None and program.entry.schedule is None
-
-
-def _taken(program: Program) -> set[str]:
-    """The events the journey takes (``reacts_to``): its entry's, goals', exit rules',
-    milestones', handlers', waits', KPIs' and history questions'."""
-    entry = {program.entry.event} if _entered_on_event(program) else set()
-    return entry | set(program.interest) | set(program.history) | {
-        kpi.event for kpi in program.kpis.values()}
 
 
 def _idle(event: str, cohort: Cohort, programs: list[Program]) -> bool:

@@ -187,5 +187,5 @@ def _on_dask(work, jobs: list[tuple]) -> list:
     return list(dask.compute(*tasks, scheduler=scheduler))
 
 
-__all__ = ["ShardError", "count_shard", "coupled_reason", "default_shards", "keep_freed_memory", "machine_cores",
-           "shard_ranges", "simulate_sharded", "tally_shard"]
+__all__ = ["ShardError", "count_shard", "coupled_reason", "default_shards", "keep_freed_memory",
+           "machine_cores", "shard_ranges", "simulate_sharded", "tally_shard"]
